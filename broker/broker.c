@@ -1,0 +1,627 @@
+/*
+ * The broker's sockets and loop: client requests in, routed to the least
+ * loaded live instance of their service, replies back; heartbeats both
+ * ways; dead instances dropped and their requests answered UNAVAILABLE;
+ * requests past their deadline answered DEADLINE_EXCEEDED; the event relay
+ * (XSUB -> XPUB). The broker never decodes a request body and never
+ * crashes on input: what it cannot route it answers, what it cannot answer
+ * it drops and counts.
+ */
+#include "broker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "daemon.h"
+#include "error.h"
+#include "log.h"
+#include "registry.h"
+#include "util.h"
+#include "wire.h"
+#include "traction/v1/bus.pb-c.h"
+#include "traction/v1/common.pb-c.h"
+
+/* Services of the daemon set: known before they register, so that a
+ * request to one that is down is UNAVAILABLE rather than NOT_FOUND. */
+static const char *const s_known_services[] = { "supply", "scenario", "feedback",
+						"iteration", "deployment", NULL };
+
+struct trc_broker {
+	trc_config_t cfg;
+	void *zctx;
+	void *client;     /* ROUTER: clients */
+	void *service;    /* ROUTER: services */
+	void *xsub;       /* events in */
+	void *xpub;       /* events out */
+	trc_registry_t reg;
+	Traction__V1__BrokerCounters counters;
+	int64_t started;
+	int64_t next_heartbeat;
+	int64_t next_expiry;
+};
+
+/* ---- replies the broker makes itself ------------------------------------------ */
+
+static int s_send_parts(void *sock, const void *rid, size_t ridlen, const trc_frame_t *f, int n)
+{
+	if (zmq_send(sock, rid, ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+		return trc_err_from_errno(errno);
+	return trc_send(sock, f, n, ZMQ_DONTWAIT);
+}
+
+/* Sends [rid][Header REPLY][body] with a status of its own. */
+static void s_answer(trc_broker_t *b, void *sock, const void *rid, size_t ridlen,
+		     uint64_t request_id, int code, const char *message,
+		     const ProtobufCMessage *body)
+{
+	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
+	Traction__V1__Status st = TRACTION__V1__STATUS__INIT;
+	uint8_t hbuf[1024];
+	h.version = TRC_PROTOCOL_VERSION;
+	h.kind = TRACTION__V1__FRAME_KIND__FRAME_REPLY;
+	h.request_id = request_id;
+	st.code = code;
+	st.message = (char *)message;
+	h.status = &st;
+	size_t hlen = trc_header_pack(&h, hbuf, sizeof(hbuf));
+	size_t blen = body != NULL ? protobuf_c_message_get_packed_size(body) : 0;
+	uint8_t *bbuf = malloc(blen > 0 ? blen : 1);
+	if (hlen == 0 || bbuf == NULL) {
+		free(bbuf);
+		return;
+	}
+	if (body != NULL)
+		protobuf_c_message_pack(body, bbuf);
+	trc_frame_t f[2] = { { hbuf, hlen }, { bbuf, blen } };
+	if (s_send_parts(sock, rid, ridlen, f, 2) != 0)
+		b->counters.dropped_unroutable++;
+	free(bbuf);
+	if (code != 0)
+		b->counters.errors_replied++;
+}
+
+static void s_control(trc_broker_t *b, const void *wid, size_t widlen,
+		      Traction__V1__FrameKind kind)
+{
+	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
+	uint8_t hbuf[64];
+	h.version = TRC_PROTOCOL_VERSION;
+	h.kind = kind;
+	size_t hlen = trc_header_pack(&h, hbuf, sizeof(hbuf));
+	trc_frame_t f[1] = { { hbuf, hlen } };
+	s_send_parts(b->service, wid, widlen, f, 1);
+}
+
+/* Answers a request in flight with an error of the broker's own. */
+static void s_fail_ticket(trc_broker_t *b, trc_ticket_t *t, int code, const char *msg)
+{
+	void *sock = t->from_service_socket ? b->service : b->client;
+	t->service->errors++;
+	s_answer(b, sock, t->client->id, t->client->idlen, t->request_id, code, msg, NULL);
+	trc_registry_ticket_done(&b->reg, t);
+}
+
+static void s_drop_worker(trc_broker_t *b, trc_worker_t *w, const char *why)
+{
+	trc_ticket_t *t, *tt;
+	char msg[160];
+	unsigned failed = 0;
+	snprintf(msg, sizeof(msg), "the service instance handling the request went away (%s)",
+		 why);
+	HASH_ITER(hh, b->reg.tickets, t, tt) {
+		if (t->worker == w) {
+			s_fail_ticket(b, t, TRACTION__V1__CODE__UNAVAILABLE, msg);
+			failed++;
+		}
+	}
+	trc_info("instance=%s service=%s dropped: %s; %u in-flight answered UNAVAILABLE", w->hex,
+		 w->nservices > 0 ? w->services[0]->name : "?", why, failed);
+	trc_registry_worker_remove(&b->reg, w);
+}
+
+/* ---- the broker's own service: "broker" ---------------------------------------- */
+
+static int s_cmp_service(const void *a, const void *b)
+{
+	const Traction__V1__ServiceStatus *const *x = a, *const *y = b;
+	return strcmp((*x)->name, (*y)->name);
+}
+
+static void s_status(trc_broker_t *b, void *sock, const void *rid, size_t ridlen,
+		     uint64_t request_id)
+{
+	Traction__V1__BrokerStatusReply rep = TRACTION__V1__BROKER_STATUS_REPLY__INIT;
+	size_t ns = HASH_COUNT(b->reg.services), i = 0;
+	int64_t now = trc_mono_ms();
+	Traction__V1__ServiceStatus *ss = calloc(ns + 1, sizeof(*ss));
+	Traction__V1__ServiceStatus **sp = calloc(ns + 1, sizeof(*sp));
+	size_t nw = HASH_COUNT(b->reg.workers) * TRC_WORKER_SERVICES_MAX;
+	Traction__V1__InstanceStatus *is = calloc(nw + 1, sizeof(*is));
+	Traction__V1__InstanceStatus **ip = calloc(nw + 1, sizeof(*ip));
+	char (*ids)[TRC_ROUTING_ID_MAX * 2 + 1] = calloc(nw + 1, sizeof(*ids));
+	size_t k = 0;
+	if (ss == NULL || sp == NULL || is == NULL || ip == NULL || ids == NULL) {
+		s_answer(b, sock, rid, ridlen, request_id, TRACTION__V1__CODE__RESOURCE_EXHAUSTED,
+			 "out of memory", NULL);
+		goto out;
+	}
+	trc_bservice_t *s, *st;
+	HASH_ITER(hh, b->reg.services, s, st) {
+		traction__v1__service_status__init(&ss[i]);
+		ss[i].name = s->name;
+		ss[i].requests = s->requests;
+		ss[i].replies = s->replies;
+		ss[i].errors = s->errors;
+		ss[i].in_flight = s->in_flight;
+		ss[i].instances = &ip[k];
+		for (size_t j = 0; j < s->nworkers; j++, k++) {
+			trc_worker_t *w = s->workers[j];
+			traction__v1__instance_status__init(&is[k]);
+			trc_hex(ids[k], w->id, w->idlen);
+			is[k].id = ids[k];
+			is[k].in_flight = w->in_flight;
+			is[k].served = w->served;
+			is[k].idle_ms = now - w->last_seen;
+			ip[k] = &is[k];
+			ss[i].n_instances++;
+		}
+		sp[i] = &ss[i];
+		i++;
+	}
+	qsort(sp, ns, sizeof(*sp), s_cmp_service);
+	rep.version = (char *)TRACTION_VERSION;
+	rep.uptime_ms = now - b->started;
+	rep.services = sp;
+	rep.n_services = ns;
+	rep.counters = &b->counters;
+	rep.clients_in_flight = HASH_COUNT(b->reg.clients);
+	s_answer(b, sock, rid, ridlen, request_id, 0, "", &rep.base);
+out:
+	free(ss);
+	free(sp);
+	free(is);
+	free(ip);
+	free(ids);
+}
+
+static void s_broker_request(trc_broker_t *b, void *sock, const void *rid, size_t ridlen,
+			     const Traction__V1__Header *h)
+{
+	if (strcmp(h->method, "status") == 0) {
+		s_status(b, sock, rid, ridlen, h->request_id);
+	} else if (strcmp(h->method, "ping") == 0) {
+		Traction__V1__PingReply rep = TRACTION__V1__PING_REPLY__INIT;
+		rep.daemon = (char *)"traction-broker";
+		rep.version = (char *)TRACTION_VERSION;
+		rep.uptime_ms = trc_mono_ms() - b->started;
+		rep.pid = (uint32_t)getpid();
+		s_answer(b, sock, rid, ridlen, h->request_id, 0, "", &rep.base);
+	} else {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "unknown method '%.64s' of service 'broker' "
+			 "(it has: ping, status)", h->method);
+		s_answer(b, sock, rid, ridlen, h->request_id, TRACTION__V1__CODE__UNIMPLEMENTED,
+			 msg, NULL);
+	}
+}
+
+/* ---- routing ------------------------------------------------------------------ */
+
+/* A request [rid][Header][body] from a client, or from a service acting as
+ * one (from_service). Forwards the Header and body frames as they came. */
+static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
+{
+	void *sock = from_service ? b->service : b->client;
+	const void *rid = trc_msg_data(m, 0);
+	size_t ridlen = trc_msg_size(m, 0);
+	const char *why = NULL;
+	ProtobufCAllocator *al = NULL; /* protobuf-c's default allocator */
+
+	if (m->total != 3 || m->n != 3) {
+		/* Without a header we do not know the request id: answer with 0. */
+		b->counters.dropped_malformed++;
+		s_answer(b, sock, rid, ridlen, 0, TRACTION__V1__CODE__INVALID_ARGUMENT,
+			 "a request is two frames: a traction.v1.Header, then the body", NULL);
+		return;
+	}
+	Traction__V1__Header *h = trc_header_unpack(al, trc_msg_data(m, 1), trc_msg_size(m, 1),
+						    &why);
+	if (h == NULL || h->kind != TRACTION__V1__FRAME_KIND__FRAME_REQUEST) {
+		b->counters.dropped_malformed++;
+		s_answer(b, sock, rid, ridlen, h != NULL ? h->request_id : 0,
+			 TRACTION__V1__CODE__INVALID_ARGUMENT,
+			 why != NULL ? why : "expected a request header", NULL);
+		if (h != NULL)
+			protobuf_c_message_free_unpacked(&h->base, al);
+		return;
+	}
+	if (strcmp(h->service, "broker") == 0) {
+		s_broker_request(b, sock, rid, ridlen, h);
+		protobuf_c_message_free_unpacked(&h->base, al);
+		return;
+	}
+	char msg[200];
+	trc_bservice_t *svc = trc_registry_service(&b->reg, h->service, false);
+	trc_worker_t *w = svc != NULL ? trc_registry_pick(svc) : NULL;
+	int code = 0;
+	if (svc == NULL) {
+		code = TRACTION__V1__CODE__NOT_FOUND;
+		snprintf(msg, sizeof(msg), "no service named '%.64s'", h->service);
+	} else if (w == NULL) {
+		code = TRACTION__V1__CODE__UNAVAILABLE;
+		snprintf(msg, sizeof(msg), "service '%s' has no live instance", svc->name);
+	} else if (trc_registry_client_in_flight(&b->reg, rid, ridlen) >=
+		   b->cfg.max_in_flight_per_client) {
+		code = TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
+		snprintf(msg, sizeof(msg), "too many requests in flight from this client (limit %u)",
+			 b->cfg.max_in_flight_per_client);
+	}
+	if (code != 0) {
+		if (svc != NULL)
+			svc->errors++;
+		s_answer(b, sock, rid, ridlen, h->request_id, code, msg, NULL);
+		protobuf_c_message_free_unpacked(&h->base, al);
+		return;
+	}
+	unsigned timeout = h->timeout_ms == 0 || h->timeout_ms > b->cfg.request_timeout_ms
+				   ? b->cfg.request_timeout_ms
+				   : h->timeout_ms;
+	trc_ticket_t *t = trc_registry_ticket_new(&b->reg, rid, ridlen, from_service,
+						  h->request_id, svc, w,
+						  trc_mono_ms() + timeout);
+	protobuf_c_message_free_unpacked(&h->base, al);
+	if (t == NULL) {
+		s_answer(b, sock, rid, ridlen, h->request_id, TRACTION__V1__CODE__RESOURCE_EXHAUSTED,
+			 "out of memory", NULL);
+		return;
+	}
+
+	Traction__V1__Route route = TRACTION__V1__ROUTE__INIT;
+	uint8_t rbuf[512];
+	route.ticket = t->ticket;
+	route.client_id = (char *)(from_service ? "service" : "anonymous");
+	/* Without CurveZMQ on the client endpoint every client is trusted as an
+	 * admin: the endpoint is loopback-only by default (docs/security.md). */
+	route.role = from_service ? TRACTION__V1__ROLE__ROLE_SERVICE : TRACTION__V1__ROLE__ROLE_ADMIN;
+	size_t rlen = traction__v1__route__pack(&route, rbuf);
+
+	int rc = 0;
+	if (zmq_send(b->service, w->id, w->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    zmq_send(b->service, rbuf, rlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    zmq_msg_send(&m->part[1], b->service, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    zmq_msg_send(&m->part[2], b->service, ZMQ_DONTWAIT) < 0)
+		rc = trc_err_from_errno(errno);
+	if (rc != 0) {
+		s_fail_ticket(b, t, rc == TRC_EBUSY ? TRACTION__V1__CODE__RESOURCE_EXHAUSTED
+						    : TRACTION__V1__CODE__UNAVAILABLE,
+			      rc == TRC_EBUSY ? "the service's queue is full, try again"
+					      : "the service instance is unreachable");
+		return;
+	}
+	b->counters.requests_routed++;
+}
+
+/* A reply [wid][Route][Header][body] from a service. */
+static void s_route_reply(trc_broker_t *b, trc_worker_t *w, trc_msg_t *m)
+{
+	Traction__V1__Route *rt = traction__v1__route__unpack(NULL, trc_msg_size(m, 1),
+							      trc_msg_data(m, 1));
+	if (rt == NULL) {
+		b->counters.dropped_malformed++;
+		return;
+	}
+	trc_ticket_t *t = trc_registry_ticket(&b->reg, rt->ticket);
+	protobuf_c_message_free_unpacked(&rt->base, NULL);
+	if (t == NULL) {
+		b->counters.dropped_late++;
+		return;
+	}
+	void *sock = t->from_service_socket ? b->service : b->client;
+	if (w != NULL)
+		w->served++;
+	t->service->replies++;
+	if (zmq_send(sock, t->client->id, t->client->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    zmq_msg_send(&m->part[2], sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    zmq_msg_send(&m->part[3], sock, ZMQ_DONTWAIT) < 0)
+		b->counters.dropped_unroutable++;
+	else
+		b->counters.replies_routed++;
+	trc_registry_ticket_done(&b->reg, t);
+}
+
+static void s_service_message(trc_broker_t *b, trc_msg_t *m)
+{
+	const void *wid = trc_msg_data(m, 0);
+	size_t widlen = trc_msg_size(m, 0);
+	trc_worker_t *w = trc_registry_worker(&b->reg, wid, widlen);
+	int64_t now = trc_mono_ms();
+
+	if (w != NULL)
+		w->last_seen = now; /* any traffic counts as a heartbeat */
+	if (m->total == 4 && m->n == 4) {
+		s_route_reply(b, w, m);
+		return;
+	}
+	if (m->total == 3 && m->n == 3) {
+		s_route_request(b, m, true);
+		return;
+	}
+	if (m->total != 2 || m->n != 2) {
+		b->counters.dropped_malformed++;
+		return;
+	}
+	const char *why;
+	Traction__V1__Header *h = trc_header_unpack(NULL, trc_msg_data(m, 1),
+						    trc_msg_size(m, 1), &why);
+	if (h == NULL) {
+		b->counters.dropped_malformed++;
+		trc_debug("dropped a control frame from a service: %s", why);
+		return;
+	}
+	switch (h->kind) {
+	case TRACTION__V1__FRAME_KIND__FRAME_READY: {
+		trc_bservice_t *svc = trc_registry_service(&b->reg, h->service, true);
+		trc_worker_t *nw = svc != NULL ? trc_registry_attach(&b->reg, wid, widlen, svc, now)
+					       : NULL;
+		if (nw == NULL) {
+			b->counters.dropped_malformed++;
+			trc_warn("refused a registration for service '%.64s'", h->service);
+		} else {
+			trc_info("instance=%s service=%s registered (%zu live)", nw->hex,
+				 svc->name, svc->nworkers);
+		}
+		break;
+	}
+	case TRACTION__V1__FRAME_KIND__FRAME_HEARTBEAT:
+		if (w == NULL)
+			s_control(b, wid, widlen, TRACTION__V1__FRAME_KIND__FRAME_DISCONNECT);
+		break;
+	case TRACTION__V1__FRAME_KIND__FRAME_DISCONNECT:
+		if (w != NULL)
+			s_drop_worker(b, w, "it said goodbye");
+		break;
+	default:
+		b->counters.dropped_malformed++;
+		break;
+	}
+	protobuf_c_message_free_unpacked(&h->base, NULL);
+}
+
+static void s_client_message(trc_broker_t *b, trc_msg_t *m)
+{
+	if (m->n < 1) {
+		b->counters.dropped_malformed++;
+		return;
+	}
+	s_route_request(b, m, false);
+}
+
+/* ---- events --------------------------------------------------------------------- */
+
+static void s_relay(trc_broker_t *b, void *from, void *to, bool count)
+{
+	for (;;) {
+		zmq_msg_t part;
+		zmq_msg_init(&part);
+		if (zmq_msg_recv(&part, from, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&part);
+			return;
+		}
+		int more = zmq_msg_more(&part);
+		if (zmq_msg_send(&part, to, (more ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0)
+			zmq_msg_close(&part);
+		if (!more) {
+			if (count)
+				b->counters.events_relayed++;
+			return;
+		}
+	}
+}
+
+/* ---- timers --------------------------------------------------------------------- */
+
+static void s_timers(trc_broker_t *b)
+{
+	int64_t now = trc_mono_ms();
+	if (now >= b->next_heartbeat) {
+		int64_t dead = now - (int64_t)b->cfg.heartbeat_ms * b->cfg.heartbeat_liveness;
+		trc_worker_t *w, *wt;
+		HASH_ITER(hh, b->reg.workers, w, wt) {
+			if (w->last_seen < dead) {
+				b->counters.instances_expired++;
+				s_drop_worker(b, w, "missed its heartbeats");
+				continue;
+			}
+			s_control(b, w->id, w->idlen, TRACTION__V1__FRAME_KIND__FRAME_HEARTBEAT);
+		}
+		b->next_heartbeat = now + b->cfg.heartbeat_ms;
+	}
+	if (now >= b->next_expiry) {
+		trc_ticket_t *t, *tt;
+		HASH_ITER(hh, b->reg.tickets, t, tt) {
+			if (t->deadline <= now)
+				s_fail_ticket(b, t, TRACTION__V1__CODE__DEADLINE_EXCEEDED,
+					      "the service did not answer in time");
+		}
+		b->next_expiry = now + 100;
+	}
+}
+
+/* ---- life cycle ------------------------------------------------------------------ */
+
+static void *s_bind(trc_broker_t *b, int type, const char *endpoint, const char *what)
+{
+	void *s = zmq_socket(b->zctx, type);
+	if (s == NULL)
+		return NULL;
+	int one = 1;
+	if (trc_socket_setup(s, &b->cfg) != 0 ||
+	    (type == ZMQ_ROUTER &&
+	     zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) != 0) ||
+	    zmq_bind(s, endpoint) != 0) {
+		trc_err("cannot bind the %s endpoint %s: %s", what, endpoint, zmq_strerror(errno));
+		zmq_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void s_last_endpoint(void *s, char *buf, size_t len)
+{
+	size_t n = len;
+	if (zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, buf, &n) != 0)
+		buf[0] = '\0';
+}
+
+static int s_write_endpoints(trc_broker_t *b)
+{
+	char c[256], s[256], p[256], u[256], tmp[TRC_CONFIG_PATH + 8];
+	s_last_endpoint(b->client, c, sizeof(c));
+	s_last_endpoint(b->service, s, sizeof(s));
+	s_last_endpoint(b->xsub, p, sizeof(p));
+	s_last_endpoint(b->xpub, u, sizeof(u));
+	trc_info("bound client=%s service=%s event_publish=%s event_subscribe=%s", c, s, p, u);
+	if (b->cfg.endpoints_file[0] == '\0')
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", b->cfg.endpoints_file);
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL) {
+		trc_err("cannot write %s: %s", tmp, strerror(errno));
+		return TRC_EIO;
+	}
+	/* The same syntax as the configuration file, so it can be included. */
+	fprintf(f, "[bus]\nclient_endpoint = %s\nservice_endpoint = %s\n"
+		   "event_publish_endpoint = %s\nevent_subscribe_endpoint = %s\n",
+		c, s, p, u);
+	if (fclose(f) != 0 || rename(tmp, b->cfg.endpoints_file) != 0) {
+		trc_err("cannot write %s: %s", b->cfg.endpoints_file, strerror(errno));
+		return TRC_EIO;
+	}
+	return 0;
+}
+
+int trc_broker_new(trc_broker_t **broker_p, const trc_config_t *cfg)
+{
+	trc_broker_t *b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return TRC_ENOMEM;
+	b->cfg = *cfg;
+	traction__v1__broker_counters__init(&b->counters);
+	trc_registry_init(&b->reg);
+	for (size_t i = 0; s_known_services[i] != NULL; i++)
+		trc_registry_service(&b->reg, s_known_services[i], true);
+	b->started = trc_mono_ms();
+	b->zctx = zmq_ctx_new();
+	if (b->zctx == NULL) {
+		free(b);
+		return TRC_ENOMEM;
+	}
+	b->client = s_bind(b, ZMQ_ROUTER, cfg->client_endpoint, "client");
+	b->service = b->client ? s_bind(b, ZMQ_ROUTER, cfg->service_endpoint, "service") : NULL;
+	b->xsub = b->service ? s_bind(b, ZMQ_XSUB, cfg->event_publish_endpoint, "event publish")
+			     : NULL;
+	b->xpub = b->xsub ? s_bind(b, ZMQ_XPUB, cfg->event_subscribe_endpoint, "event subscribe")
+			  : NULL;
+	if (b->xpub == NULL || s_write_endpoints(b) != 0) {
+		trc_broker_destroy(&b);
+		return TRC_ECONFIG;
+	}
+	*broker_p = b;
+	return 0;
+}
+
+void trc_broker_destroy(trc_broker_t **broker_p)
+{
+	if (broker_p == NULL || *broker_p == NULL)
+		return;
+	trc_broker_t *b = *broker_p;
+	if (b->client != NULL) {
+		/* Answer what is still in flight rather than leave clients waiting. */
+		trc_ticket_t *t, *tt;
+		HASH_ITER(hh, b->reg.tickets, t, tt)
+			s_fail_ticket(b, t, TRACTION__V1__CODE__UNAVAILABLE,
+				      "the broker is shutting down");
+	}
+	void *socks[] = { b->client, b->service, b->xsub, b->xpub };
+	for (size_t i = 0; i < 4; i++)
+		if (socks[i] != NULL)
+			zmq_close(socks[i]);
+	if (b->zctx != NULL)
+		zmq_ctx_term(b->zctx);
+	trc_registry_clear(&b->reg);
+	free(b);
+	*broker_p = NULL;
+}
+
+int trc_broker_run(trc_broker_t *b, int sigfd, const char *config_path)
+{
+	trc_msg_t m;
+	for (;;) {
+		zmq_pollitem_t items[] = {
+			{ b->client, 0, ZMQ_POLLIN, 0 },
+			{ b->service, 0, ZMQ_POLLIN, 0 },
+			{ b->xsub, 0, ZMQ_POLLIN, 0 },
+			{ b->xpub, 0, ZMQ_POLLIN, 0 },
+			{ NULL, sigfd, ZMQ_POLLIN, 0 },
+		};
+		int64_t now = trc_mono_ms();
+		int64_t next = b->next_heartbeat < b->next_expiry ? b->next_heartbeat : b->next_expiry;
+		int64_t wd = trc_daemon_watchdog_ms();
+		if (wd > 0 && now + wd / 2 < next)
+			next = now + wd / 2;
+		if (zmq_poll(items, 5, (long)(next > now ? next - now : 0)) < 0 && errno != EINTR) {
+			trc_err("poll failed: %s", zmq_strerror(errno));
+			return TRC_EIO;
+		}
+		if (items[4].revents & ZMQ_POLLIN) {
+			int sig = trc_daemon_signal_read(sigfd);
+			if (sig == SIGINT || sig == SIGTERM) {
+				trc_info("signal %d: stopping", sig);
+				return 0;
+			}
+			if (sig == SIGHUP) {
+				trc_config_t ncfg;
+				char err[512];
+				trc_daemon_reloading();
+				if (trc_config_load(&ncfg, config_path, err, sizeof(err)) != 0) {
+					trc_err("reload refused, keeping the running configuration: %s",
+						err);
+				} else {
+					trc_log_set_level((trc_log_level_t)ncfg.log_level);
+					b->cfg.max_in_flight_per_client = ncfg.max_in_flight_per_client;
+					trc_info("configuration reloaded");
+				}
+				trc_daemon_ready("reloaded");
+			}
+		}
+		/* Services first: replies free capacity for new requests. */
+		for (unsigned n = 0; n < 4096; n++) {
+			if (trc_msg_recv(b->service, &m, ZMQ_DONTWAIT) != 0)
+				break;
+			s_service_message(b, &m);
+			trc_msg_close(&m);
+		}
+		for (unsigned n = 0; n < 4096; n++) {
+			if (trc_msg_recv(b->client, &m, ZMQ_DONTWAIT) != 0)
+				break;
+			s_client_message(b, &m);
+			trc_msg_close(&m);
+		}
+		for (unsigned n = 0; n < 4096 && (items[2].revents & ZMQ_POLLIN); n++) {
+			int ev;
+			size_t len = sizeof(ev);
+			s_relay(b, b->xsub, b->xpub, true);
+			if (zmq_getsockopt(b->xsub, ZMQ_EVENTS, &ev, &len) != 0 || !(ev & ZMQ_POLLIN))
+				break;
+		}
+		if (items[3].revents & ZMQ_POLLIN)
+			s_relay(b, b->xpub, b->xsub, false); /* subscriptions upstream */
+		s_timers(b);
+		trc_daemon_watchdog();
+	}
+}

@@ -1,0 +1,96 @@
+/*
+ * The broker's tables: services by name, their live instances (workers) by
+ * ZeroMQ routing id, the requests in flight by ticket, and clients by
+ * routing id while they have requests in flight. Pure bookkeeping: no
+ * sockets here.
+ */
+#ifndef TRC_BROKER_REGISTRY_H
+#define TRC_BROKER_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uthash.h>
+
+#define TRC_ROUTING_ID_MAX 256
+#define TRC_SERVICE_NAME_MAX 64
+#define TRC_WORKER_SERVICES_MAX 8
+
+typedef struct trc_bservice trc_bservice_t;
+
+typedef struct trc_worker {
+	UT_hash_handle hh;
+	uint8_t id[TRC_ROUTING_ID_MAX];
+	size_t idlen;
+	char hex[16];                 /* short name for logs */
+	trc_bservice_t *services[TRC_WORKER_SERVICES_MAX];
+	size_t nservices;
+	int64_t last_seen;            /* monotonic ms */
+	uint32_t in_flight;
+	uint64_t served;
+} trc_worker_t;
+
+struct trc_bservice {
+	UT_hash_handle hh;
+	char name[TRC_SERVICE_NAME_MAX];
+	trc_worker_t **workers;
+	size_t nworkers, cap;
+	size_t next;                  /* where the next least-loaded search starts */
+	uint64_t requests, replies, errors;
+	uint32_t in_flight;
+};
+
+typedef struct trc_bclient {
+	UT_hash_handle hh;
+	uint8_t id[TRC_ROUTING_ID_MAX];
+	size_t idlen;
+	uint32_t in_flight;
+} trc_bclient_t;
+
+typedef struct trc_ticket {
+	UT_hash_handle hh;
+	uint64_t ticket;
+	uint64_t request_id;
+	trc_bclient_t *client;
+	bool from_service_socket;     /* a service asked; answer on that socket */
+	trc_worker_t *worker;
+	trc_bservice_t *service;
+	int64_t deadline;             /* monotonic ms */
+} trc_ticket_t;
+
+typedef struct trc_registry {
+	trc_bservice_t *services;
+	trc_worker_t *workers;
+	trc_bclient_t *clients;
+	trc_ticket_t *tickets;
+	uint64_t next_ticket;
+	uint32_t in_flight;
+} trc_registry_t;
+
+void trc_registry_init(trc_registry_t *r);
+void trc_registry_clear(trc_registry_t *r);
+
+trc_bservice_t *trc_registry_service(trc_registry_t *r, const char *name, bool create);
+trc_worker_t *trc_registry_worker(trc_registry_t *r, const void *id, size_t idlen);
+/* Adds (or finds) a worker and attaches it to service; NULL on error. */
+trc_worker_t *trc_registry_attach(trc_registry_t *r, const void *id, size_t idlen,
+				  trc_bservice_t *svc, int64_t now);
+/* The live instance of svc with the fewest requests in flight; NULL if none. */
+trc_worker_t *trc_registry_pick(trc_bservice_t *svc);
+
+trc_ticket_t *trc_registry_ticket_new(trc_registry_t *r, const void *client_id,
+				      size_t client_idlen, bool from_service,
+				      uint64_t request_id, trc_bservice_t *svc,
+				      trc_worker_t *w, int64_t deadline);
+trc_ticket_t *trc_registry_ticket(trc_registry_t *r, uint64_t ticket);
+void trc_registry_ticket_done(trc_registry_t *r, trc_ticket_t *t);
+
+/* In-flight requests of one client (0 if unknown). */
+uint32_t trc_registry_client_in_flight(trc_registry_t *r, const void *id, size_t idlen);
+
+/* Removes a worker from its services. Its tickets are left: the caller
+ * answers them (UNAVAILABLE) first, with trc_registry_ticket_done. */
+void trc_registry_worker_remove(trc_registry_t *r, trc_worker_t *w);
+
+#endif

@@ -1,0 +1,196 @@
+/*
+ * libtraction's synchronous client: one DEALER socket to the broker, a
+ * request id per call, replies matched by id (late replies of calls that
+ * already timed out are dropped).
+ */
+#include "traction/traction.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "traction/v1/bus.pb-c.h"
+#include "traction/v1/common.pb-c.h"
+#include "util.h"
+#include "wire.h"
+
+struct traction_client {
+	void *zctx;
+	void *sock;
+	int timeout_ms;
+	uint64_t next_id;
+	char *name;
+};
+
+static void s_status(traction_status_t *st, int code, const char *msg)
+{
+	if (st == NULL)
+		return;
+	st->code = code;
+	snprintf(st->message, sizeof(st->message), "%s", msg != NULL ? msg : "");
+}
+
+int traction_client_new(traction_client_t **client_p, const char *endpoint,
+			const traction_options_t *opts)
+{
+	traction_client_t *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	c->timeout_ms = opts != NULL && opts->timeout_ms > 0 ? opts->timeout_ms : 10000;
+	c->next_id = 1;
+	if (opts != NULL && opts->client_name != NULL)
+		c->name = strdup(opts->client_name);
+	c->zctx = zmq_ctx_new();
+	if (c->zctx == NULL) {
+		free(c->name);
+		free(c);
+		return -ENOMEM;
+	}
+	c->sock = zmq_socket(c->zctx, ZMQ_DEALER);
+	int linger = 0, hwm = 100000;
+	int rc = c->sock != NULL ? 0 : -errno;
+	if (rc == 0 && opts != NULL && opts->server_public_key != NULL) {
+		if (zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, opts->server_public_key, 40) != 0 ||
+		    zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, opts->public_key, 40) != 0 ||
+		    zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, opts->secret_key, 40) != 0)
+			rc = -errno;
+	}
+	if (rc == 0 && (zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+			zmq_setsockopt(c->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm)) != 0 ||
+			zmq_setsockopt(c->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm)) != 0 ||
+			zmq_connect(c->sock, endpoint) != 0))
+		rc = -errno;
+	if (rc != 0) {
+		traction_client_destroy(&c);
+		return rc;
+	}
+	*client_p = c;
+	return 0;
+}
+
+void traction_client_destroy(traction_client_t **client_p)
+{
+	if (client_p == NULL || *client_p == NULL)
+		return;
+	traction_client_t *c = *client_p;
+	if (c->sock != NULL)
+		zmq_close(c->sock);
+	zmq_ctx_term(c->zctx);
+	free(c->name);
+	free(c);
+	*client_p = NULL;
+}
+
+void traction_client_set_timeout(traction_client_t *c, int timeout_ms)
+{
+	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
+}
+
+int traction_call(traction_client_t *c, const char *service, const char *method,
+		  const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_type,
+		  ProtobufCMessage **reply, traction_status_t *st)
+{
+	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
+	uint8_t hbuf[TRC_HEADER_MAX];
+	uint8_t small[4096];
+	*reply = NULL;
+
+	h.version = TRC_PROTOCOL_VERSION;
+	h.kind = TRACTION__V1__FRAME_KIND__FRAME_REQUEST;
+	h.service = (char *)service;
+	h.method = (char *)method;
+	h.request_id = c->next_id++;
+	h.timeout_ms = (uint32_t)c->timeout_ms;
+	h.client_name = c->name;
+	size_t hlen = trc_header_pack(&h, hbuf, sizeof(hbuf));
+	if (hlen == 0) {
+		s_status(st, TRACTION__V1__CODE__INVALID_ARGUMENT, "service or method name too long");
+		return st != NULL ? st->code : TRACTION__V1__CODE__INVALID_ARGUMENT;
+	}
+	size_t blen = request != NULL ? protobuf_c_message_get_packed_size(request) : 0;
+	uint8_t *body = blen <= sizeof(small) ? small : malloc(blen);
+	if (body == NULL) {
+		s_status(st, TRACTION__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
+	}
+	if (request != NULL)
+		protobuf_c_message_pack(request, body);
+	trc_frame_t f[2] = { { hbuf, hlen }, { body, blen } };
+	int rc = trc_send(c->sock, f, 2, 0);
+	if (body != small)
+		free(body);
+	if (rc != 0) {
+		s_status(st, TRACTION__V1__CODE__UNAVAILABLE, "cannot send to the broker");
+		return TRACTION__V1__CODE__UNAVAILABLE;
+	}
+
+	int64_t deadline = trc_mono_ms() + c->timeout_ms;
+	for (;;) {
+		int64_t left = deadline - trc_mono_ms();
+		if (left <= 0)
+			break;
+		zmq_pollitem_t it = { c->sock, 0, ZMQ_POLLIN, 0 };
+		if (zmq_poll(&it, 1, (long)left) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (!(it.revents & ZMQ_POLLIN))
+			continue;
+		trc_msg_t m;
+		if (trc_msg_recv(c->sock, &m, ZMQ_DONTWAIT) != 0)
+			continue;
+		const char *why;
+		Traction__V1__Header *rh =
+			m.n >= 1 ? trc_header_unpack(NULL, trc_msg_data(&m, 0), trc_msg_size(&m, 0), &why)
+				 : NULL;
+		if (rh == NULL || rh->kind != TRACTION__V1__FRAME_KIND__FRAME_REPLY ||
+		    rh->request_id != h.request_id) {
+			/* a late reply to an earlier call, or noise */
+			if (rh != NULL)
+				protobuf_c_message_free_unpacked(&rh->base, NULL);
+			trc_msg_close(&m);
+			continue;
+		}
+		int code = rh->status != NULL ? rh->status->code : 0;
+		s_status(st, code, rh->status != NULL ? rh->status->message : "");
+		protobuf_c_message_free_unpacked(&rh->base, NULL);
+		if (code == 0) {
+			if (m.n < 2) {
+				code = TRACTION__V1__CODE__INTERNAL;
+				s_status(st, code, "reply without a body");
+			} else {
+				*reply = protobuf_c_message_unpack(reply_type, NULL, trc_msg_size(&m, 1),
+								   trc_msg_data(&m, 1));
+				if (*reply == NULL) {
+					code = TRACTION__V1__CODE__INTERNAL;
+					s_status(st, code, "the reply does not decode");
+				}
+			}
+		}
+		trc_msg_close(&m);
+		return code;
+	}
+	s_status(st, TRACTION__V1__CODE__DEADLINE_EXCEEDED, "no reply within the timeout");
+	return TRACTION__V1__CODE__DEADLINE_EXCEEDED;
+}
+
+void traction_reply_free(ProtobufCMessage *reply)
+{
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+}
+
+const char *traction_code_name(int code)
+{
+	const ProtobufCEnumValue *v =
+		protobuf_c_enum_descriptor_get_value(&traction__v1__code__descriptor, code);
+	return v != NULL ? v->name : "UNKNOWN";
+}
+
+const char *traction_version(void)
+{
+	return TRACTION_VERSION;
+}

@@ -1,0 +1,149 @@
+/*
+ * The per-turn bump allocator. See arena.h.
+ */
+#include "arena.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BLOCK_SIZE (64 * 1024)
+#define ALIGN 16
+
+typedef struct block {
+	struct block *next;
+	size_t size;
+	size_t used;
+	_Alignas(ALIGN) unsigned char data[];
+} block_t;
+
+struct trc_arena {
+	block_t *head;   /* current block; older ones follow */
+	size_t total;
+};
+
+static block_t *s_block_new(size_t size)
+{
+	block_t *b = malloc(sizeof(*b) + size);
+	if (b == NULL)
+		return NULL;
+	b->next = NULL;
+	b->size = size;
+	b->used = 0;
+	return b;
+}
+
+trc_arena_t *trc_arena_new(void)
+{
+	trc_arena_t *a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return NULL;
+	a->head = s_block_new(BLOCK_SIZE);
+	if (a->head == NULL) {
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void trc_arena_destroy(trc_arena_t **arena_p)
+{
+	if (arena_p == NULL || *arena_p == NULL)
+		return;
+	block_t *b = (*arena_p)->head;
+	while (b != NULL) {
+		block_t *next = b->next;
+		free(b);
+		b = next;
+	}
+	free(*arena_p);
+	*arena_p = NULL;
+}
+
+void *trc_arena_alloc(trc_arena_t *a, size_t size)
+{
+	size_t need = (size + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+	if (need < size)
+		return NULL;
+	if (need == 0)
+		need = ALIGN;
+	block_t *b = a->head;
+	if (b->size - b->used < need) {
+		size_t bsize = need > BLOCK_SIZE ? need : BLOCK_SIZE;
+		block_t *nb = s_block_new(bsize);
+		if (nb == NULL)
+			return NULL;
+		nb->next = b;
+		a->head = nb;
+		b = nb;
+	}
+	void *p = b->data + b->used;
+	b->used += need;
+	a->total += need;
+	memset(p, 0, size);
+	return p;
+}
+
+char *trc_arena_strdup(trc_arena_t *a, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = trc_arena_alloc(a, n);
+	if (p != NULL)
+		memcpy(p, s, n);
+	return p;
+}
+
+char *trc_arena_printf(trc_arena_t *a, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return NULL;
+	char *p = trc_arena_alloc(a, (size_t)n + 1);
+	if (p == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+void trc_arena_reset(trc_arena_t *a)
+{
+	/* Keep the oldest block (the first one made, of the standard size). */
+	block_t *b = a->head;
+	while (b->next != NULL) {
+		block_t *next = b->next;
+		free(b);
+		b = next;
+	}
+	a->head = b;
+	b->used = 0;
+	a->total = 0;
+}
+
+size_t trc_arena_used(const trc_arena_t *a)
+{
+	return a->total;
+}
+
+static void *s_pb_alloc(void *data, size_t size)
+{
+	return trc_arena_alloc(data, size);
+}
+
+static void s_pb_free(void *data, void *ptr)
+{
+	(void)data;
+	(void)ptr;
+}
+
+ProtobufCAllocator trc_arena_allocator(trc_arena_t *a)
+{
+	ProtobufCAllocator al = { .alloc = s_pb_alloc, .free = s_pb_free, .allocator_data = a };
+	return al;
+}

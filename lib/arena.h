@@ -1,0 +1,32 @@
+/*
+ * A bump allocator for everything one turn of a daemon's loop allocates:
+ * decoded requests, replies, strings. Freed all at once when the turn's
+ * replies have been sent, so a handler never frees anything.
+ */
+#ifndef TRC_ARENA_H
+#define TRC_ARENA_H
+
+#include <stddef.h>
+#include <protobuf-c/protobuf-c.h>
+
+typedef struct trc_arena trc_arena_t;
+
+trc_arena_t *trc_arena_new(void);
+void trc_arena_destroy(trc_arena_t **arena_p);
+
+/* Zeroed memory aligned for any type; NULL when out of memory. */
+void *trc_arena_alloc(trc_arena_t *arena, size_t size);
+char *trc_arena_strdup(trc_arena_t *arena, const char *s);
+char *trc_arena_printf(trc_arena_t *arena, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Forget everything allocated; keeps the first block for reuse. */
+void trc_arena_reset(trc_arena_t *arena);
+
+/* Bytes handed out since the last reset. */
+size_t trc_arena_used(const trc_arena_t *arena);
+
+/* A protobuf-c allocator that allocates from the arena (free is a no-op). */
+ProtobufCAllocator trc_arena_allocator(trc_arena_t *arena);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * The configuration of the whole daemon set: one INI file, read by every
+ * daemon, every key with a compiled-in default so that no file is needed.
+ *
+ * The parser is our own (about 150 lines) rather than libinih: we need the
+ * file, line and key of every error, strict refusal of unknown sections and
+ * keys, no line-length cap, and a string entry point for the fuzzer.
+ */
+#ifndef TRC_CONFIG_H
+#define TRC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define TRC_CONFIG_STR 256
+#define TRC_CONFIG_PATH 1024
+
+typedef struct {
+	/* [bus] */
+	char client_endpoint[TRC_CONFIG_STR];
+	char service_endpoint[TRC_CONFIG_STR];
+	char event_publish_endpoint[TRC_CONFIG_STR];
+	char event_subscribe_endpoint[TRC_CONFIG_STR];
+	unsigned heartbeat_ms;
+	unsigned heartbeat_liveness;
+	unsigned max_message_kb;
+	unsigned request_timeout_ms;
+	unsigned queue_limit;          /* ZeroMQ high-water marks, messages */
+	/* [broker] */
+	unsigned max_in_flight_per_client;
+	char endpoints_file[TRC_CONFIG_PATH];
+	/* [store] */
+	char state_dir[TRC_CONFIG_PATH];
+	unsigned map_size_mb;
+	unsigned batch_max;            /* requests applied in one group commit */
+	/* [events] */
+	unsigned replay_interval_ms;
+	unsigned replay_batch;
+	/* [log] */
+	int log_level;                 /* trc_log_level_t */
+} trc_config_t;
+
+/* Fill cfg with the compiled-in defaults. */
+void trc_config_defaults(trc_config_t *cfg);
+
+/* Defaults, then the file at path on top (path NULL: defaults only). On
+ * error returns TRC_ECONFIG and writes "FILE:LINE: [section] key: why" to
+ * err. */
+int trc_config_load(trc_config_t *cfg, const char *path, char *err, size_t errlen);
+
+/* Parse text (not NUL-terminated; len bytes) on top of cfg. name is used
+ * in error messages in place of a file name. */
+int trc_config_parse(trc_config_t *cfg, const char *name, const char *text,
+		     size_t len, char *err, size_t errlen);
+
+/* Write every key with its current value, as a valid config file. */
+void trc_config_dump(const trc_config_t *cfg, void *stdio_file);
+
+#endif

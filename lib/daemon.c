@@ -1,0 +1,151 @@
+/*
+ * Arguments, configuration, signals and systemd notification shared by
+ * every daemon. See daemon.h.
+ */
+#include "daemon.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "log.h"
+#include "util.h"
+
+static void s_usage(const trc_daemon_info_t *info, FILE *out)
+{
+	fprintf(out,
+		"Usage: %s [--config FILE]\n"
+		"%s\n\n"
+		"Options:\n"
+		"  -c, --config FILE   read the configuration from FILE (INI); without it\n"
+		"                      the compiled-in defaults apply (state under ./var)\n"
+		"      --print-config  print the effective configuration and exit\n"
+		"  -h, --help          show this help and exit\n"
+		"  -V, --version       show the version and exit\n\n"
+		"Signals: SIGTERM/SIGINT finish in-flight work and stop; SIGHUP reloads.\n"
+		"See docs/operations.md for every configuration key.\n",
+		info->name, info->summary);
+}
+
+int trc_daemon_args(int argc, char **argv, const trc_daemon_info_t *info,
+		    trc_config_t *cfg, const char **config_path)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "print-config", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL;
+	bool print = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'p':
+			print = true;
+			break;
+		case 'h':
+			s_usage(info, stdout);
+			return 1;
+		case 'V':
+			printf("%s %s\n", info->name, TRACTION_VERSION);
+			return 1;
+		default:
+			s_usage(info, stderr);
+			return TRC_EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", info->name, argv[optind]);
+		return TRC_EINVAL;
+	}
+	char err[512];
+	if (trc_config_load(cfg, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", info->name, err);
+		return TRC_ECONFIG;
+	}
+	if (print) {
+		trc_config_dump(cfg, stdout);
+		return 1;
+	}
+	*config_path = path;
+	return 0;
+}
+
+int trc_daemon_signals(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	/* A peer vanishing mid-write must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int trc_daemon_signal_read(int fd)
+{
+	struct signalfd_siginfo si;
+	if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return 0;
+	return (int)si.ssi_signo;
+}
+
+void trc_daemon_ready(const char *status)
+{
+	sd_notifyf(0, "READY=1\nSTATUS=%s\nMAINPID=%lu", status, (unsigned long)getpid());
+}
+
+void trc_daemon_reloading(void)
+{
+	sd_notify(0, "RELOADING=1");
+}
+
+void trc_daemon_stopping(void)
+{
+	sd_notify(0, "STOPPING=1");
+}
+
+static int64_t s_wd_last;
+
+int64_t trc_daemon_watchdog_ms(void)
+{
+	uint64_t usec = 0;
+	if (sd_watchdog_enabled(0, &usec) <= 0)
+		return 0;
+	return (int64_t)(usec / 1000);
+}
+
+void trc_daemon_watchdog(void)
+{
+	static int64_t interval = -1;
+	if (interval < 0)
+		interval = trc_daemon_watchdog_ms();
+	if (interval == 0)
+		return;
+	int64_t now = trc_mono_ms();
+	if (now - s_wd_last >= interval / 2) {
+		sd_notify(0, "WATCHDOG=1");
+		s_wd_last = now;
+	}
+}
+
+int trc_daemon_state_path(const trc_config_t *cfg, const char *name, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s", cfg->state_dir, name);
+	return n < 0 || (size_t)n >= len ? TRC_EINVAL : TRC_OK;
+}

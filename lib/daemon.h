@@ -1,0 +1,49 @@
+/*
+ * What every traction binary does the same way: command-line arguments
+ * (--config FILE, --help, --version), loading the configuration, signals
+ * as a file descriptor the main loop polls, and the systemd notification
+ * protocol (READY, WATCHDOG, RELOADING, STOPPING) when NOTIFY_SOCKET is set.
+ */
+#ifndef TRC_DAEMON_H
+#define TRC_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+
+typedef struct {
+	const char *name;     /* "traction-supplyd" */
+	const char *summary;  /* one line for --help */
+} trc_daemon_info_t;
+
+/* Parses the arguments and loads the configuration. Returns 0 to go on,
+ * 1 when it printed --help or --version (exit 0), or a negative trc_err
+ * after printing why on stderr (exit 1). *config_path is the file given (or
+ * NULL); it points into argv. */
+int trc_daemon_args(int argc, char **argv, const trc_daemon_info_t *info,
+		    trc_config_t *cfg, const char **config_path);
+
+/* Blocks SIGINT, SIGTERM and SIGHUP in this thread (call before any thread
+ * is made, so ZeroMQ's threads inherit it) and returns a signalfd that is
+ * readable when one arrives; -1 on error. */
+int trc_daemon_signals(void);
+
+/* Reads one pending signal from the signalfd: its number, or 0. */
+int trc_daemon_signal_read(int fd);
+
+/* systemd notifications; each does nothing without NOTIFY_SOCKET. */
+void trc_daemon_ready(const char *status);
+void trc_daemon_reloading(void);
+void trc_daemon_stopping(void);
+/* Pings the watchdog if half its interval has passed since the last ping;
+ * call from every turn of the main loop, so a hung loop is restarted. */
+void trc_daemon_watchdog(void);
+/* The watchdog interval in ms (0: none), to bound the loop's poll timeout. */
+int64_t trc_daemon_watchdog_ms(void);
+
+/* state_dir/<name> into buf. */
+int trc_daemon_state_path(const trc_config_t *cfg, const char *name, char *buf,
+			  size_t len);
+
+#endif

@@ -1,0 +1,960 @@
+/*
+ * The service daemon runtime: broker connection, dispatch, group commit,
+ * event publishing and event consumption. See service.h for the shape of
+ * one turn of the loop.
+ */
+#include "service.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "daemon.h"
+#include "error.h"
+#include "log.h"
+#include "util.h"
+#include "wire.h"
+#include "traction/v1/bus.pb-c.h"
+#include "traction/v1/common.pb-c.h"
+
+/* A source we consume, and where we are in it. */
+typedef struct {
+	const char *source;
+	uint64_t applied;        /* committed in our store */
+	uint64_t queued;         /* applied + what this turn will apply */
+	uint64_t replay_id;      /* request id of the replay in flight, 0: none */
+	int64_t replay_sent;
+	int64_t next_poll;
+	bool blocked;            /* this turn hit a store error: stop here */
+} consumer_t;
+
+typedef enum { WORK_REQUEST, WORK_EVENT } work_kind_t;
+
+typedef struct {
+	work_kind_t kind;
+	/* request */
+	const trc_method_t *method;
+	const void *route;       /* the Route frame to echo, in the arena */
+	size_t route_len;
+	Traction__V1__Route *rt;
+	uint64_t request_id;
+	ProtobufCMessage *req;
+	ProtobufCMessage *rep;
+	int code;
+	const char *message;
+	/* event */
+	consumer_t *cons;
+	Traction__V1__Event *ev;
+} work_t;
+
+struct trc_service {
+	const trc_daemon_def_t *def;
+	trc_config_t cfg;
+	trc_store_t *store;
+	trc_evlog_t *evlog;
+	trc_arena_t *arena;
+	ProtobufCAllocator al;
+	void *zctx;
+	void *dealer;
+	void *pub;
+	void *sub;
+	int64_t started_mono;
+	int64_t last_broker;
+	int64_t next_heartbeat;
+	uint64_t next_request_id;
+	consumer_t *cons;
+	size_t ncons;
+	work_t *work;
+	size_t nwork, capwork;
+	trc_txn_t rtxn;          /* this turn's read transaction, if open */
+	bool rtxn_open;
+	int64_t now_ms;
+	uint64_t dropped;
+};
+
+static const char *const s_topics_supply[] = { "provider.", "supply.", NULL };
+static const char *const s_topics_scenario[] = { "scenario.", NULL };
+static const char *const s_topics_feedback[] = { "feedback.", NULL };
+static const char *const s_topics_iteration[] = { "iteration.", "deployment.", NULL };
+
+const char *const *trc_event_topics(const char *source)
+{
+	if (strcmp(source, "supply") == 0)
+		return s_topics_supply;
+	if (strcmp(source, "scenario") == 0)
+		return s_topics_scenario;
+	if (strcmp(source, "feedback") == 0)
+		return s_topics_feedback;
+	if (strcmp(source, "iteration") == 0)
+		return s_topics_iteration;
+	return NULL;
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+static void *s_pack(trc_service_t *svc, const ProtobufCMessage *msg, size_t *len)
+{
+	*len = protobuf_c_message_get_packed_size(msg);
+	uint8_t *buf = trc_arena_alloc(svc->arena, *len > 0 ? *len : 1);
+	if (buf == NULL)
+		return NULL;
+	protobuf_c_message_pack(msg, buf);
+	return buf;
+}
+
+static void s_send_header(trc_service_t *svc, Traction__V1__Header *h, const void *route,
+			  size_t route_len, const ProtobufCMessage *body)
+{
+	trc_frame_t f[3];
+	int n = 0;
+	size_t hlen, blen = 0;
+	void *hbuf = s_pack(svc, &h->base, &hlen);
+	void *bbuf = body != NULL ? s_pack(svc, body, &blen) : NULL;
+	if (hbuf == NULL || (body != NULL && bbuf == NULL)) {
+		trc_err("out of memory packing a reply");
+		return;
+	}
+	if (route != NULL)
+		f[n++] = (trc_frame_t){ route, route_len };
+	f[n++] = (trc_frame_t){ hbuf, hlen };
+	if (h->kind == TRACTION__V1__FRAME_KIND__FRAME_REQUEST ||
+	    h->kind == TRACTION__V1__FRAME_KIND__FRAME_REPLY)
+		f[n++] = (trc_frame_t){ bbuf != NULL ? bbuf : "", blen };
+	int rc = trc_send(svc->dealer, f, n, ZMQ_DONTWAIT);
+	if (rc != 0) {
+		svc->dropped++;
+		trc_warn("send to broker failed: %s", trc_strerror(rc));
+	}
+}
+
+static void s_send_control(trc_service_t *svc, Traction__V1__FrameKind kind,
+			   const char *service)
+{
+	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
+	h.version = TRC_PROTOCOL_VERSION;
+	h.kind = kind;
+	h.service = (char *)(service != NULL ? service : "");
+	s_send_header(svc, &h, NULL, 0, NULL);
+}
+
+static void s_reply(trc_service_t *svc, const void *route, size_t route_len,
+		    uint64_t request_id, int code, const char *message,
+		    const ProtobufCMessage *body)
+{
+	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
+	Traction__V1__Status st = TRACTION__V1__STATUS__INIT;
+	h.version = TRC_PROTOCOL_VERSION;
+	h.kind = TRACTION__V1__FRAME_KIND__FRAME_REPLY;
+	h.request_id = request_id;
+	st.code = code;
+	st.message = (char *)(message != NULL ? message : "");
+	h.status = &st;
+	s_send_header(svc, &h, route, route_len, code == 0 ? body : NULL);
+}
+
+static void s_register(trc_service_t *svc)
+{
+	for (size_t i = 0; i < svc->def->n_services; i++)
+		s_send_control(svc, TRACTION__V1__FRAME_KIND__FRAME_READY,
+			       svc->def->services[i].name);
+}
+
+static int s_connect_dealer(trc_service_t *svc)
+{
+	svc->dealer = zmq_socket(svc->zctx, ZMQ_DEALER);
+	if (svc->dealer == NULL)
+		return trc_err_from_errno(errno);
+	int rc = trc_socket_setup(svc->dealer, &svc->cfg);
+	if (rc == 0 && zmq_connect(svc->dealer, svc->cfg.service_endpoint) != 0)
+		rc = trc_err_from_errno(errno);
+	if (rc != 0) {
+		trc_err("cannot connect to the broker at %s: %s", svc->cfg.service_endpoint,
+			trc_strerror(rc));
+		return rc;
+	}
+	svc->last_broker = trc_mono_ms();
+	s_register(svc);
+	return 0;
+}
+
+/* ---- built-in methods: ping and events.replay ---------------------------- */
+
+static int s_ping(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep_)
+{
+	trc_service_t *svc = call->user;
+	Traction__V1__PingReply *rep = (Traction__V1__PingReply *)rep_;
+	rep->daemon = (char *)svc->def->program;
+	rep->version = (char *)TRACTION_VERSION;
+	rep->uptime_ms = trc_mono_ms() - svc->started_mono;
+	rep->pid = (uint32_t)getpid();
+	rep->event_head = svc->evlog != NULL ? trc_evlog_head(call->txn) : 0;
+	rep->n_positions = svc->ncons;
+	rep->positions = trc_arena_alloc(call->arena, sizeof(void *) * (svc->ncons + 1));
+	for (size_t i = 0; i < svc->ncons && rep->positions != NULL; i++) {
+		Traction__V1__EventPosition *p = trc_arena_alloc(call->arena, sizeof(*p));
+		if (p == NULL)
+			return TRC_ENOMEM;
+		traction__v1__event_position__init(p);
+		p->source = (char *)svc->cons[i].source;
+		p->applied_seq = svc->cons[i].applied;
+		rep->positions[i] = p;
+	}
+	return 0;
+}
+
+static int s_replay(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	trc_service_t *svc = call->user;
+	const Traction__V1__ReplayRequest *req = (const Traction__V1__ReplayRequest *)req_;
+	Traction__V1__ReplayReply *rep = (Traction__V1__ReplayReply *)rep_;
+	size_t max = req->max == 0 || req->max > svc->cfg.replay_batch ? svc->cfg.replay_batch
+								       : req->max;
+	rep->head_seq = trc_evlog_head(call->txn);
+	rep->events = trc_arena_alloc(call->arena, sizeof(void *) * max);
+	if (rep->events == NULL)
+		return trc_call_fail(call, TRC_ENOMEM, "out of memory");
+	int rc = trc_evlog_read(call->txn, req->from_seq, max, &svc->al, rep->events,
+				&rep->n_events);
+	if (rc != 0)
+		return trc_call_fail(call, rc, "cannot read the event log: %s", trc_strerror(rc));
+	return 0;
+}
+
+static const trc_method_t s_builtin[] = {
+	{ "ping", &traction__v1__empty__descriptor, &traction__v1__ping_reply__descriptor,
+	  s_ping, TRC_METHOD_PUBLISH, "health, version and event positions" },
+	{ "events.replay", &traction__v1__replay_request__descriptor,
+	  &traction__v1__replay_reply__descriptor, s_replay, 0,
+	  "events from a sequence on, for consumers catching up" },
+};
+
+/* ---- dispatch --------------------------------------------------------------- */
+
+static const trc_method_t *s_find_method(trc_service_t *svc, const char *service,
+					 const char *method, bool *service_known)
+{
+	*service_known = false;
+	for (size_t i = 0; i < svc->def->n_services; i++) {
+		const trc_service_table_t *t = &svc->def->services[i];
+		if (strcmp(t->name, service) != 0)
+			continue;
+		*service_known = true;
+		for (size_t j = 0; j < t->n_methods; j++)
+			if (strcmp(t->methods[j].name, method) == 0)
+				return &t->methods[j];
+	}
+	if (!*service_known)
+		return NULL;
+	for (size_t j = 0; j < sizeof(s_builtin) / sizeof(s_builtin[0]); j++) {
+		if (strcmp(s_builtin[j].name, method) != 0)
+			continue;
+		if (s_builtin[j].handler == s_replay && svc->evlog == NULL)
+			return NULL;
+		return &s_builtin[j];
+	}
+	return NULL;
+}
+
+/* Who may call what: the broker says who the client is (Route.role). */
+static const char *s_forbidden(const trc_method_t *m, int role)
+{
+	switch (role) {
+	case TRACTION__V1__ROLE__ROLE_ADMIN:
+	case TRACTION__V1__ROLE__ROLE_SERVICE:
+		return NULL;
+	case TRACTION__V1__ROLE__ROLE_READER:
+		if (m->flags & (TRC_METHOD_WRITE | TRC_METHOD_ADMIN))
+			return "the reader role may only query";
+		return NULL;
+	case TRACTION__V1__ROLE__ROLE_PUBLISHER:
+		if (!(m->flags & TRC_METHOD_PUBLISH))
+			return "the publisher role may only publish feedback";
+		return NULL;
+	default:
+		return "no role";
+	}
+}
+
+static void s_call_init(trc_service_t *svc, trc_call_t *call, trc_txn_t *txn,
+			const Traction__V1__Route *rt)
+{
+	memset(call, 0, sizeof(*call));
+	call->txn = txn;
+	call->arena = svc->arena;
+	call->user = svc->def->user;
+	call->now_ms = svc->now_ms;
+	if (rt != NULL) {
+		call->client_id = rt->client_id != NULL && rt->client_id[0] ? rt->client_id
+									      : "anonymous";
+		call->role = rt->role;
+		call->scenarios = rt->scenarios;
+		call->n_scenarios = rt->n_scenarios;
+	} else {
+		call->client_id = "internal";
+		call->role = TRACTION__V1__ROLE__ROLE_SERVICE;
+	}
+}
+
+static const char *s_status_message(int err, const trc_call_t *call, trc_service_t *svc)
+{
+	if (call->message != NULL)
+		return call->message;
+	if (err == TRC_ENOSPC)
+		return trc_arena_printf(svc->arena,
+					"the store is full (map_size_mb=%u): writes are refused, "
+					"reads still work; raise [store] map_size_mb and restart",
+					svc->cfg.map_size_mb);
+	return trc_strerror(err);
+}
+
+static int s_work_push(trc_service_t *svc, work_t **w)
+{
+	if (svc->nwork == svc->capwork) {
+		size_t ncap = svc->capwork == 0 ? 256 : svc->capwork * 2;
+		work_t *nw = realloc(svc->work, ncap * sizeof(*nw));
+		if (nw == NULL)
+			return TRC_ENOMEM;
+		svc->work = nw;
+		svc->capwork = ncap;
+	}
+	*w = &svc->work[svc->nwork++];
+	memset(*w, 0, sizeof(**w));
+	return 0;
+}
+
+static trc_txn_t *s_read_txn(trc_service_t *svc)
+{
+	if (!svc->rtxn_open) {
+		if (trc_txn_begin(svc->store, &svc->rtxn, false) != 0)
+			return NULL;
+		svc->rtxn_open = true;
+	}
+	return &svc->rtxn;
+}
+
+static void s_handle_request(trc_service_t *svc, trc_msg_t *m)
+{
+	const void *rdata = trc_msg_data(m, 0);
+	size_t rlen = trc_msg_size(m, 0);
+	Traction__V1__Route *rt = traction__v1__route__unpack(&svc->al, rlen, rdata);
+	if (rt == NULL) {
+		svc->dropped++;
+		trc_warn("dropped a request with a malformed route frame (%zu bytes)", rlen);
+		return;
+	}
+	/* The route must outlive the message: it is echoed after the commit. */
+	void *route = trc_arena_alloc(svc->arena, rlen > 0 ? rlen : 1);
+	if (route == NULL)
+		return;
+	memcpy(route, rdata, rlen);
+
+	const char *why = NULL;
+	Traction__V1__Header *h =
+		trc_header_unpack(&svc->al, trc_msg_data(m, 1), trc_msg_size(m, 1), &why);
+	if (h == NULL || h->kind != TRACTION__V1__FRAME_KIND__FRAME_REQUEST) {
+		s_reply(svc, route, rlen, h != NULL ? h->request_id : 0,
+			TRACTION__V1__CODE__INVALID_ARGUMENT,
+			why != NULL ? why : "expected a request", NULL);
+		return;
+	}
+	bool known;
+	const trc_method_t *m_ = s_find_method(svc, h->service, h->method, &known);
+	if (m_ == NULL) {
+		s_reply(svc, route, rlen, h->request_id,
+			known ? TRACTION__V1__CODE__UNIMPLEMENTED : TRACTION__V1__CODE__NOT_FOUND,
+			trc_arena_printf(svc->arena, "unknown method '%s' of service '%s'",
+					 h->method, h->service),
+			NULL);
+		return;
+	}
+	const char *denied = s_forbidden(m_, rt->role);
+	if (denied != NULL) {
+		s_reply(svc, route, rlen, h->request_id, TRACTION__V1__CODE__PERMISSION_DENIED,
+			trc_arena_printf(svc->arena, "%s.%s: %s", h->service, h->method, denied),
+			NULL);
+		return;
+	}
+	ProtobufCMessage *req = protobuf_c_message_unpack(m_->request, &svc->al,
+							  trc_msg_size(m, 2), trc_msg_data(m, 2));
+	if (req == NULL) {
+		s_reply(svc, route, rlen, h->request_id, TRACTION__V1__CODE__INVALID_ARGUMENT,
+			trc_arena_printf(svc->arena, "%s.%s: the body is not a valid %s",
+					 h->service, h->method, m_->request->name),
+			NULL);
+		return;
+	}
+	ProtobufCMessage *rep = trc_arena_alloc(svc->arena, m_->reply->sizeof_message);
+	if (rep == NULL)
+		return;
+	protobuf_c_message_init(m_->reply, rep);
+
+	if (!(m_->flags & TRC_METHOD_WRITE)) {
+		trc_call_t call;
+		trc_txn_t *txn = s_read_txn(svc);
+		if (txn == NULL) {
+			s_reply(svc, route, rlen, h->request_id, TRACTION__V1__CODE__INTERNAL,
+				"cannot open a read transaction", NULL);
+			return;
+		}
+		s_call_init(svc, &call, txn, rt);
+		if (m_->handler == s_ping || m_->handler == s_replay)
+			call.user = svc;
+		int rc = m_->handler(&call, req, rep);
+		int code = rc == 0 ? 0 : (call.code != 0 ? call.code : trc_err_to_code(rc));
+		s_reply(svc, route, rlen, h->request_id, code,
+			rc == 0 ? NULL : s_status_message(rc, &call, svc), rep);
+		return;
+	}
+
+	work_t *w;
+	if (s_work_push(svc, &w) != 0) {
+		s_reply(svc, route, rlen, h->request_id, TRACTION__V1__CODE__RESOURCE_EXHAUSTED,
+			"out of memory", NULL);
+		return;
+	}
+	w->kind = WORK_REQUEST;
+	w->method = m_;
+	w->route = route;
+	w->route_len = rlen;
+	w->rt = rt;
+	w->request_id = h->request_id;
+	w->req = req;
+	w->rep = rep;
+}
+
+/* ---- event consumption ---------------------------------------------------------- */
+
+static consumer_t *s_consumer(trc_service_t *svc, const char *source)
+{
+	for (size_t i = 0; i < svc->ncons; i++)
+		if (strcmp(svc->cons[i].source, source) == 0)
+			return &svc->cons[i];
+	return NULL;
+}
+
+static void s_request_replay(trc_service_t *svc, consumer_t *c)
+{
+	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
+	Traction__V1__ReplayRequest rr = TRACTION__V1__REPLAY_REQUEST__INIT;
+	h.version = TRC_PROTOCOL_VERSION;
+	h.kind = TRACTION__V1__FRAME_KIND__FRAME_REQUEST;
+	h.service = (char *)c->source;
+	h.method = (char *)"events.replay";
+	h.request_id = ++svc->next_request_id;
+	h.timeout_ms = svc->cfg.request_timeout_ms;
+	rr.from_seq = c->queued + 1;
+	rr.max = svc->cfg.replay_batch;
+	s_send_header(svc, &h, NULL, 0, &rr.base);
+	c->replay_id = h.request_id;
+	c->replay_sent = trc_mono_ms();
+	c->next_poll = c->replay_sent + svc->cfg.replay_interval_ms;
+	trc_debug("replay requested source=%s from=%llu", c->source,
+		  (unsigned long long)rr.from_seq);
+}
+
+static void s_queue_event(trc_service_t *svc, consumer_t *c, Traction__V1__Event *ev)
+{
+	work_t *w;
+	if (s_work_push(svc, &w) != 0)
+		return; /* not applied; the next replay brings it back */
+	w->kind = WORK_EVENT;
+	w->cons = c;
+	w->ev = ev;
+	c->queued = ev->seq;
+}
+
+static void s_handle_event(trc_service_t *svc, trc_msg_t *m)
+{
+	if (m->n != 2) {
+		svc->dropped++;
+		return;
+	}
+	Traction__V1__Event *ev = traction__v1__event__unpack(&svc->al, trc_msg_size(m, 1),
+							      trc_msg_data(m, 1));
+	if (ev == NULL || ev->source == NULL) {
+		svc->dropped++;
+		trc_warn("dropped an event that does not decode");
+		return;
+	}
+	consumer_t *c = s_consumer(svc, ev->source);
+	if (c == NULL)
+		return;
+	switch (trc_event_verdict(c->queued, ev->seq)) {
+	case TRC_EVENT_APPLY:
+		s_queue_event(svc, c, ev);
+		break;
+	case TRC_EVENT_OLD:
+		break;
+	case TRC_EVENT_GAP:
+		trc_info("event gap source=%s have=%llu got=%llu: replaying", c->source,
+			 (unsigned long long)c->queued, (unsigned long long)ev->seq);
+		if (c->replay_id == 0)
+			s_request_replay(svc, c);
+		break;
+	}
+}
+
+/* A reply to a request of ours (only events.replay for now). */
+static void s_handle_reply(trc_service_t *svc, trc_msg_t *m)
+{
+	const char *why;
+	Traction__V1__Header *h =
+		trc_header_unpack(&svc->al, trc_msg_data(m, 0), trc_msg_size(m, 0), &why);
+	if (h == NULL || h->kind != TRACTION__V1__FRAME_KIND__FRAME_REPLY) {
+		svc->dropped++;
+		return;
+	}
+	consumer_t *c = NULL;
+	for (size_t i = 0; i < svc->ncons; i++)
+		if (svc->cons[i].replay_id == h->request_id)
+			c = &svc->cons[i];
+	if (c == NULL)
+		return; /* late reply to a replay we gave up on */
+	c->replay_id = 0;
+	if (h->status != NULL && h->status->code != 0) {
+		trc_debug("replay source=%s failed: %s", c->source,
+			  h->status->message != NULL ? h->status->message : "");
+		return;
+	}
+	Traction__V1__ReplayReply *rr = traction__v1__replay_reply__unpack(
+		&svc->al, trc_msg_size(m, 1), trc_msg_data(m, 1));
+	if (rr == NULL) {
+		svc->dropped++;
+		return;
+	}
+	size_t applied = 0;
+	for (size_t i = 0; i < rr->n_events; i++) {
+		Traction__V1__Event *ev = rr->events[i];
+		if (ev->source == NULL || strcmp(ev->source, c->source) != 0)
+			break;
+		if (trc_event_verdict(c->queued, ev->seq) != TRC_EVENT_APPLY)
+			continue;
+		s_queue_event(svc, c, ev);
+		applied++;
+	}
+	if (applied > 0)
+		trc_debug("replay source=%s queued=%zu now=%llu head=%llu", c->source, applied,
+			  (unsigned long long)c->queued, (unsigned long long)rr->head_seq);
+	/* More behind: ask again at once rather than at the next poll. */
+	if (rr->head_seq > c->queued && applied > 0)
+		s_request_replay(svc, c);
+}
+
+/* ---- group commit ---------------------------------------------------------------- */
+
+static bool s_is_store_error(int err)
+{
+	return err == TRC_ENOSPC || err == TRC_EIO || err == TRC_ECORRUPT ||
+	       err == TRC_ENOMEM || err == TRC_EINTERNAL;
+}
+
+static void s_publish(void *ud, const char *topic, const void *data, size_t len)
+{
+	trc_service_t *svc = ud;
+	trc_frame_t f[2] = { { topic, strlen(topic) }, { data, len } };
+	if (trc_send(svc->pub, f, 2, ZMQ_DONTWAIT) != 0)
+		svc->dropped++; /* consumers find the gap and replay */
+}
+
+static int s_apply_one(trc_service_t *svc, trc_txn_t *parent, work_t *w)
+{
+	trc_txn_t child;
+	trc_call_t call;
+	size_t mark = svc->evlog != NULL ? trc_evlog_mark(svc->evlog) : 0;
+	int rc = trc_txn_begin_nested(parent, &child);
+	if (rc != 0) {
+		w->code = trc_err_to_code(rc);
+		w->message = trc_strerror(rc);
+		return rc;
+	}
+	s_call_init(svc, &call, &child, w->kind == WORK_REQUEST ? w->rt : NULL);
+	call.evlog = svc->evlog;
+
+	if (w->kind == WORK_REQUEST) {
+		rc = w->method->handler(&call, w->req, w->rep);
+	} else {
+		rc = svc->def->apply_event != NULL ? svc->def->apply_event(&call, w->ev) : 0;
+		if (rc != 0 && child.err == 0) {
+			/* The event itself is bad (a bug at the source, or a schema we
+			 * do not know): skip it rather than stall on it forever. */
+			trc_warn("event source=%s seq=%llu type=%s not applied: %s",
+				 w->ev->source, (unsigned long long)w->ev->seq, w->ev->type,
+				 call.message != NULL ? call.message : trc_strerror(rc));
+			trc_txn_abort(&child);
+			if (svc->evlog != NULL)
+				trc_evlog_rollback(svc->evlog, mark);
+			rc = trc_txn_begin_nested(parent, &child);
+			if (rc != 0)
+				return rc;
+		}
+		if (child.err == 0)
+			rc = trc_position_set(&child, w->cons->source, w->ev->seq);
+		else
+			rc = child.err;
+	}
+	if (rc == 0)
+		rc = trc_txn_commit(&child);
+	else
+		trc_txn_abort(&child);
+	if (rc != 0) {
+		if (svc->evlog != NULL)
+			trc_evlog_rollback(svc->evlog, mark);
+		w->code = call.code != 0 && !s_is_store_error(rc) ? call.code : trc_err_to_code(rc);
+		w->message = s_status_message(rc, &call, svc);
+		if (child.err != 0 && child.err != rc)
+			w->message = s_status_message(child.err, &call, svc);
+	}
+	return rc;
+}
+
+static void s_commit(trc_service_t *svc)
+{
+	trc_txn_t txn;
+	int rc = trc_txn_begin(svc->store, &txn, true);
+	size_t ok = 0;
+
+	for (size_t i = 0; i < svc->ncons; i++)
+		svc->cons[i].blocked = false;
+	for (size_t i = 0; rc == 0 && i < svc->nwork; i++) {
+		work_t *w = &svc->work[i];
+		if (w->kind == WORK_EVENT && w->cons->blocked)
+			continue;
+		int r = s_apply_one(svc, &txn, w);
+		if (r == 0) {
+			ok++;
+			continue;
+		}
+		if (w->kind == WORK_EVENT) {
+			/* Store trouble: stop this source here; replay brings the rest. */
+			w->cons->blocked = true;
+			w->cons->queued = w->ev->seq - 1;
+		}
+		if (s_is_store_error(r))
+			trc_warn("write failed: %s", trc_strerror(r));
+	}
+	if (rc == 0 && ok > 0)
+		rc = trc_txn_commit(&txn);
+	else
+		trc_txn_abort(&txn);
+
+	if (rc != 0) {
+		trc_err("group commit of %zu writes failed: %s", svc->nwork, trc_strerror(rc));
+		if (svc->evlog != NULL)
+			trc_evlog_rollback(svc->evlog, 0);
+		for (size_t i = 0; i < svc->nwork; i++) {
+			svc->work[i].code = trc_err_to_code(rc);
+			svc->work[i].message = rc == TRC_ENOSPC
+						       ? s_status_message(rc, &(trc_call_t){ 0 }, svc)
+						       : trc_strerror(rc);
+		}
+		for (size_t i = 0; i < svc->ncons; i++)
+			svc->cons[i].queued = svc->cons[i].applied;
+	} else {
+		for (size_t i = 0; i < svc->ncons; i++) {
+			consumer_t *c = &svc->cons[i];
+			uint64_t last = c->applied;
+			for (size_t j = 0; j < svc->nwork; j++)
+				if (svc->work[j].kind == WORK_EVENT && svc->work[j].cons == c &&
+				    svc->work[j].code == 0 && svc->work[j].ev->seq == last + 1)
+					last++;
+			c->applied = last;
+			c->queued = last;
+		}
+	}
+	/* Only now, after the durable commit, do replies and events go out. */
+	for (size_t i = 0; i < svc->nwork; i++) {
+		work_t *w = &svc->work[i];
+		if (w->kind == WORK_REQUEST)
+			s_reply(svc, w->route, w->route_len, w->request_id, w->code, w->message,
+				w->rep);
+	}
+	if (rc == 0 && svc->evlog != NULL)
+		trc_evlog_flush(svc->evlog, s_publish, svc);
+	svc->nwork = 0;
+}
+
+/* ---- the loop ---------------------------------------------------------------------- */
+
+static void s_handle_dealer(trc_service_t *svc, trc_msg_t *m)
+{
+	svc->last_broker = trc_mono_ms();
+	if (m->total != m->n || m->n == 0) {
+		svc->dropped++;
+		return;
+	}
+	if (m->n == 3) {
+		s_handle_request(svc, m);
+		return;
+	}
+	if (m->n == 2) {
+		s_handle_reply(svc, m);
+		return;
+	}
+	const char *why;
+	Traction__V1__Header *h =
+		trc_header_unpack(&svc->al, trc_msg_data(m, 0), trc_msg_size(m, 0), &why);
+	if (h == NULL) {
+		svc->dropped++;
+		return;
+	}
+	if (h->kind == TRACTION__V1__FRAME_KIND__FRAME_DISCONNECT) {
+		trc_info("the broker does not know us (restarted?): registering again");
+		s_register(svc);
+	}
+}
+
+static void s_timers(trc_service_t *svc)
+{
+	int64_t now = trc_mono_ms();
+	if (now >= svc->next_heartbeat) {
+		s_send_control(svc, TRACTION__V1__FRAME_KIND__FRAME_HEARTBEAT, NULL);
+		svc->next_heartbeat = now + svc->cfg.heartbeat_ms;
+	}
+	if (now - svc->last_broker > (int64_t)svc->cfg.heartbeat_ms * svc->cfg.heartbeat_liveness) {
+		/* Paranoid Pirate: a silent broker may be a dead TCP peer that
+		 * ZeroMQ has not noticed; start over with a fresh socket. */
+		trc_warn("no word from the broker for %lld ms: reconnecting",
+			 (long long)(now - svc->last_broker));
+		zmq_close(svc->dealer);
+		svc->dealer = NULL;
+		for (size_t i = 0; i < svc->ncons; i++)
+			svc->cons[i].replay_id = 0;
+		if (s_connect_dealer(svc) != 0)
+			svc->last_broker = now; /* try again after another interval */
+	}
+	for (size_t i = 0; i < svc->ncons; i++) {
+		consumer_t *c = &svc->cons[i];
+		if (c->replay_id != 0 && now - c->replay_sent > (int64_t)svc->cfg.request_timeout_ms)
+			c->replay_id = 0;
+		if (c->replay_id == 0 && now >= c->next_poll)
+			s_request_replay(svc, c);
+	}
+}
+
+static int64_t s_timeout(trc_service_t *svc)
+{
+	int64_t now = trc_mono_ms();
+	int64_t next = svc->next_heartbeat;
+	for (size_t i = 0; i < svc->ncons; i++)
+		if (svc->cons[i].replay_id == 0 && svc->cons[i].next_poll < next)
+			next = svc->cons[i].next_poll;
+	int64_t wd = trc_daemon_watchdog_ms();
+	if (wd > 0 && now + wd / 2 < next)
+		next = now + wd / 2;
+	return next > now ? next - now : 0;
+}
+
+int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
+{
+	bool stop = false;
+	trc_msg_t m;
+	while (!stop) {
+		zmq_pollitem_t items[3] = {
+			{ svc->dealer, 0, ZMQ_POLLIN, 0 },
+			{ NULL, sigfd, ZMQ_POLLIN, 0 },
+			{ svc->sub, 0, ZMQ_POLLIN, 0 },
+		};
+		int nitems = svc->sub != NULL ? 3 : 2;
+		if (zmq_poll(items, nitems, (long)s_timeout(svc)) < 0 && errno != EINTR) {
+			trc_err("poll failed: %s", zmq_strerror(errno));
+			return TRC_EIO;
+		}
+		svc->now_ms = trc_now_ms();
+		if (items[1].revents & ZMQ_POLLIN) {
+			int sig = trc_daemon_signal_read(sigfd);
+			if (sig == SIGINT || sig == SIGTERM) {
+				trc_info("signal %d: finishing in-flight work and stopping", sig);
+				stop = true;
+			} else if (sig == SIGHUP) {
+				trc_daemon_reloading();
+				trc_config_t ncfg;
+				char err[512];
+				if (trc_config_load(&ncfg, config_path, err, sizeof(err)) != 0) {
+					trc_err("reload refused, keeping the running configuration: %s",
+						err);
+				} else {
+					svc->cfg.log_level = ncfg.log_level;
+					trc_log_set_level((trc_log_level_t)ncfg.log_level);
+					trc_info("configuration reloaded");
+				}
+				trc_daemon_ready("reloaded");
+			}
+		}
+		/* Drain what has arrived, up to one batch. */
+		for (unsigned n = 0; n < svc->cfg.batch_max; n++) {
+			if (trc_msg_recv(svc->dealer, &m, ZMQ_DONTWAIT) != 0)
+				break;
+			s_handle_dealer(svc, &m);
+			trc_msg_close(&m);
+		}
+		for (unsigned n = 0; svc->sub != NULL && n < svc->cfg.batch_max; n++) {
+			if (trc_msg_recv(svc->sub, &m, ZMQ_DONTWAIT) != 0)
+				break;
+			s_handle_event(svc, &m);
+			trc_msg_close(&m);
+		}
+		if (svc->rtxn_open) {
+			trc_txn_abort(&svc->rtxn);
+			svc->rtxn_open = false;
+		}
+		if (svc->nwork > 0)
+			s_commit(svc);
+		s_timers(svc);
+		trc_daemon_watchdog();
+		trc_arena_reset(svc->arena);
+	}
+	return 0;
+}
+
+/* ---- life cycle ------------------------------------------------------------------------ */
+
+int trc_service_new(trc_service_t **svc_p, const trc_daemon_def_t *def,
+		    const trc_config_t *cfg)
+{
+	trc_service_t *svc = calloc(1, sizeof(*svc));
+	char path[TRC_CONFIG_PATH + 64];
+	int rc;
+	if (svc == NULL)
+		return TRC_ENOMEM;
+	svc->def = def;
+	svc->cfg = *cfg;
+	svc->started_mono = trc_mono_ms();
+	svc->arena = trc_arena_new();
+	if (svc->arena == NULL) {
+		free(svc);
+		return TRC_ENOMEM;
+	}
+	svc->al = trc_arena_allocator(svc->arena);
+
+	rc = trc_daemon_state_path(cfg, def->daemon, path, sizeof(path));
+	if (rc == 0)
+		rc = trc_store_open(&svc->store, path, (size_t)cfg->map_size_mb << 20, def->dbs,
+				    def->schema_version);
+	if (rc == 0 && def->open != NULL)
+		rc = def->open(def->user, svc->store, cfg);
+	if (rc == 0 && def->event_source != NULL) {
+		svc->evlog = trc_evlog_new(def->event_source);
+		if (svc->evlog == NULL)
+			rc = TRC_ENOMEM;
+	}
+	size_t ncons = 0;
+	while (rc == 0 && def->consumes != NULL && def->consumes[ncons] != NULL)
+		ncons++;
+	if (rc == 0 && ncons > 0) {
+		svc->cons = calloc(ncons, sizeof(*svc->cons));
+		if (svc->cons == NULL)
+			rc = TRC_ENOMEM;
+		trc_txn_t txn;
+		if (rc == 0)
+			rc = trc_txn_begin(svc->store, &txn, false);
+		for (size_t i = 0; rc == 0 && i < ncons; i++) {
+			consumer_t *c = &svc->cons[i];
+			c->source = def->consumes[i];
+			rc = trc_position_get(&txn, c->source, &c->applied);
+			c->queued = c->applied;
+			svc->ncons++;
+		}
+		if (svc->cons != NULL && txn.txn != NULL)
+			trc_txn_abort(&txn);
+	}
+	if (rc != 0) {
+		trc_service_destroy(&svc);
+		return rc;
+	}
+
+	svc->zctx = zmq_ctx_new();
+	if (svc->zctx == NULL) {
+		trc_service_destroy(&svc);
+		return TRC_ENOMEM;
+	}
+	rc = s_connect_dealer(svc);
+	if (rc == 0 && svc->evlog != NULL) {
+		svc->pub = zmq_socket(svc->zctx, ZMQ_PUB);
+		if (svc->pub == NULL || trc_socket_setup(svc->pub, cfg) != 0 ||
+		    zmq_connect(svc->pub, cfg->event_publish_endpoint) != 0)
+			rc = TRC_ECONFIG;
+	}
+	if (rc == 0 && svc->ncons > 0) {
+		svc->sub = zmq_socket(svc->zctx, ZMQ_SUB);
+		if (svc->sub == NULL || trc_socket_setup(svc->sub, cfg) != 0 ||
+		    zmq_connect(svc->sub, cfg->event_subscribe_endpoint) != 0)
+			rc = TRC_ECONFIG;
+		for (size_t i = 0; rc == 0 && i < svc->ncons; i++) {
+			const char *const *topics = trc_event_topics(svc->cons[i].source);
+			for (size_t t = 0; topics != NULL && topics[t] != NULL; t++)
+				zmq_setsockopt(svc->sub, ZMQ_SUBSCRIBE, topics[t], strlen(topics[t]));
+		}
+	}
+	if (rc != 0) {
+		trc_err("cannot set up the sockets: %s", trc_strerror(rc));
+		trc_service_destroy(&svc);
+		return rc;
+	}
+	*svc_p = svc;
+	return 0;
+}
+
+void trc_service_destroy(trc_service_t **svc_p)
+{
+	if (svc_p == NULL || *svc_p == NULL)
+		return;
+	trc_service_t *svc = *svc_p;
+	if (svc->dealer != NULL) {
+		/* Tell the broker at once rather than let it wait for heartbeats. */
+		s_send_control(svc, TRACTION__V1__FRAME_KIND__FRAME_DISCONNECT, NULL);
+		zmq_close(svc->dealer);
+	}
+	if (svc->pub != NULL)
+		zmq_close(svc->pub);
+	if (svc->sub != NULL)
+		zmq_close(svc->sub);
+	if (svc->zctx != NULL)
+		zmq_ctx_term(svc->zctx);
+	trc_evlog_destroy(&svc->evlog);
+	trc_store_destroy(&svc->store);
+	trc_arena_destroy(&svc->arena);
+	free(svc->cons);
+	free(svc->work);
+	free(svc);
+	*svc_p = NULL;
+}
+
+trc_store_t *trc_service_store(trc_service_t *svc)
+{
+	return svc->store;
+}
+
+int trc_service_main(int argc, char **argv, const trc_daemon_def_t *def)
+{
+	trc_daemon_info_t info = { def->program, def->summary };
+	trc_config_t cfg;
+	const char *config_path = NULL;
+	int rc = trc_daemon_args(argc, argv, &info, &cfg, &config_path);
+	if (rc != 0)
+		return rc > 0 ? 0 : 1;
+	trc_log_init(def->daemon, (trc_log_level_t)cfg.log_level);
+	int sigfd = trc_daemon_signals();
+	if (sigfd < 0) {
+		trc_err("cannot set up signal handling");
+		return 1;
+	}
+	trc_service_t *svc = NULL;
+	rc = trc_service_new(&svc, def, &cfg);
+	if (rc != 0) {
+		trc_err("cannot start: %s", trc_strerror(rc));
+		close(sigfd);
+		return 1;
+	}
+	trc_info("started pid=%d broker=%s state=%s/%s", (int)getpid(), cfg.service_endpoint,
+		 cfg.state_dir, def->daemon);
+	trc_daemon_ready("serving");
+	rc = trc_service_run(svc, sigfd, config_path);
+	trc_daemon_stopping();
+	trc_service_destroy(&svc);
+	close(sigfd);
+	trc_info("stopped");
+	return rc == 0 ? 0 : 1;
+}

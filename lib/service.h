@@ -1,0 +1,81 @@
+/*
+ * The runtime of a service daemon: its LMDB store, its connection to the
+ * broker (registration, heartbeats both ways, reconnection), dispatch of
+ * requests to handlers by method name, group commit, the event log
+ * published after each commit, and consumption of other daemons' events
+ * with replay on start and on a gap.
+ *
+ * One thread does all of it (Redis-style): each turn of the loop drains
+ * what has arrived, answers reads at once from a read transaction, applies
+ * every write in one write transaction (each in a nested transaction of its
+ * own, so one failing request does not take the others with it), commits
+ * durably, and only then sends the writes' replies and publishes events.
+ */
+#ifndef TRC_SERVICE_H
+#define TRC_SERVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "call.h"
+#include "config.h"
+#include "store.h"
+#include "traction/v1/events.pb-c.h"
+
+#define TRC_METHOD_WRITE 0x1u    /* runs in the group-commit write transaction */
+#define TRC_METHOD_ADMIN 0x2u    /* needs the admin role */
+#define TRC_METHOD_PUBLISH 0x4u  /* the publisher role may call it */
+
+typedef struct {
+	const char *name;                          /* "supply.register" */
+	const ProtobufCMessageDescriptor *request;
+	const ProtobufCMessageDescriptor *reply;
+	trc_handler_fn handler;
+	unsigned flags;
+	const char *summary;
+} trc_method_t;
+
+typedef struct {
+	const char *name;            /* the service name clients address */
+	const trc_method_t *methods;
+	size_t n_methods;
+} trc_service_table_t;
+
+typedef struct {
+	const char *daemon;          /* "supplyd": state_dir/supplyd, log name */
+	const char *program;         /* "traction-supplyd" */
+	const char *summary;         /* one line for --help */
+	const char *event_source;    /* NULL, or the source name of its events */
+	const trc_service_table_t *services;
+	size_t n_services;
+	const char *const *dbs;      /* NULL-terminated named databases */
+	uint32_t schema_version;
+	const char *const *consumes; /* NULL-terminated sources it applies */
+	/* Applies one event of another source, in a nested write transaction;
+	 * the runtime advances the position. A negative return that is not a
+	 * store error is logged and the event skipped. */
+	int (*apply_event)(trc_call_t *call, const Traction__V1__Event *ev);
+	/* Called once the store is open (may be NULL): set up user state. */
+	int (*open)(void *user, trc_store_t *store, const trc_config_t *cfg);
+	void *user;
+} trc_daemon_def_t;
+
+typedef struct trc_service trc_service_t;
+
+int trc_service_new(trc_service_t **svc_p, const trc_daemon_def_t *def,
+		    const trc_config_t *cfg);
+void trc_service_destroy(trc_service_t **svc_p);
+
+/* Runs until SIGINT/SIGTERM arrives on sigfd (SIGHUP: reload log level). */
+int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path);
+
+trc_store_t *trc_service_store(trc_service_t *svc);
+
+/* The whole main() of a service daemon. */
+int trc_service_main(int argc, char **argv, const trc_daemon_def_t *def);
+
+/* The topic prefixes of a source's events ("iteration" has "iteration."
+ * and "deployment."); NULL-terminated. */
+const char *const *trc_event_topics(const char *source);
+
+#endif

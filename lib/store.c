@@ -1,0 +1,372 @@
+/*
+ * The LMDB store: environment, named databases, schema version, sticky-error
+ * transactions and range iteration. See store.h.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "log.h"
+#include "util.h"
+
+#define MAX_DBS 32
+static const char s_schema_key[] = "schema_version";
+
+struct trc_store {
+	MDB_env *env;
+	size_t map_size;
+	int ndbs;
+	char *names[MAX_DBS];
+	MDB_dbi dbis[MAX_DBS];
+};
+
+static int s_add_name(trc_store_t *s, const char *name)
+{
+	for (int i = 0; i < s->ndbs; i++)
+		if (strcmp(s->names[i], name) == 0)
+			return TRC_OK;
+	if (s->ndbs >= MAX_DBS)
+		return TRC_EINVAL;
+	s->names[s->ndbs] = strdup(name);
+	if (s->names[s->ndbs] == NULL)
+		return TRC_ENOMEM;
+	s->ndbs++;
+	return TRC_OK;
+}
+
+int trc_store_open(trc_store_t **store_p, const char *dir, size_t map_size,
+		   const char *const *dbs, uint32_t schema_version)
+{
+	trc_store_t *s = calloc(1, sizeof(*s));
+	int rc;
+	if (s == NULL)
+		return TRC_ENOMEM;
+	s->map_size = map_size;
+	rc = s_add_name(s, TRC_DB_META);
+	if (rc == 0)
+		rc = s_add_name(s, TRC_DB_EVENTS);
+	if (rc == 0)
+		rc = s_add_name(s, TRC_DB_POSITIONS);
+	for (size_t i = 0; rc == 0 && dbs != NULL && dbs[i] != NULL; i++)
+		rc = s_add_name(s, dbs[i]);
+	if (rc == 0)
+		rc = trc_mkdir_p(dir);
+	if (rc != 0) {
+		trc_err("store: cannot prepare %s: %s", dir, trc_strerror(rc));
+		trc_store_destroy(&s);
+		return rc;
+	}
+
+	int mrc = mdb_env_create(&s->env);
+	if (mrc == 0)
+		mrc = mdb_env_set_maxdbs(s->env, MAX_DBS);
+	if (mrc == 0)
+		mrc = mdb_env_set_mapsize(s->env, map_size);
+	if (mrc == 0)
+		mrc = mdb_env_set_maxreaders(s->env, 126);
+	/* MDB_NOTLS: read transactions are not tied to threads. Durable sync is
+	 * kept on: an acknowledgement means the data is on disk. */
+	if (mrc == 0)
+		mrc = mdb_env_open(s->env, dir, MDB_NOTLS, 0640);
+	if (mrc != 0) {
+		trc_err("store: cannot open LMDB in %s: %s", dir, mdb_strerror(mrc));
+		if (s->env != NULL && mrc != 0) {
+			mdb_env_close(s->env);
+			s->env = NULL;
+		}
+		trc_store_destroy(&s);
+		return trc_err_from_mdb(mrc);
+	}
+	/* LMDB may have grown the map to what the file already holds. */
+	MDB_envinfo info;
+	if (mdb_env_info(s->env, &info) == 0)
+		s->map_size = info.me_mapsize;
+
+	trc_txn_t txn;
+	rc = trc_txn_begin(s, &txn, true);
+	for (int i = 0; rc == 0 && i < s->ndbs; i++) {
+		int r = mdb_dbi_open(txn.txn, s->names[i], MDB_CREATE, &s->dbis[i]);
+		if (r != 0)
+			rc = trc_txn_fail(&txn, trc_err_from_mdb(r));
+	}
+	if (rc == 0) {
+		MDB_val v;
+		MDB_dbi meta = trc_store_db(s, TRC_DB_META);
+		int g = trc_txn_get(&txn, meta, s_schema_key, sizeof(s_schema_key) - 1, &v);
+		if (g == TRC_ENOENT) {
+			uint8_t be[8];
+			trc_be64_put(be, schema_version);
+			trc_txn_put(&txn, meta, s_schema_key, sizeof(s_schema_key) - 1, be, 8, 0);
+		} else if (g == 0) {
+			uint64_t found = v.mv_size == 8 ? trc_be64_get(v.mv_data) : UINT64_MAX;
+			if (found != schema_version) {
+				trc_err("store: %s has schema version %llu, this build reads %u",
+					dir, (unsigned long long)found, schema_version);
+				trc_txn_fail(&txn, TRC_ECORRUPT);
+			}
+		}
+		rc = trc_txn_commit(&txn);
+	} else {
+		trc_txn_abort(&txn);
+	}
+	if (rc != 0) {
+		trc_store_destroy(&s);
+		return rc;
+	}
+	*store_p = s;
+	return TRC_OK;
+}
+
+void trc_store_destroy(trc_store_t **store_p)
+{
+	if (store_p == NULL || *store_p == NULL)
+		return;
+	trc_store_t *s = *store_p;
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	for (int i = 0; i < s->ndbs; i++)
+		free(s->names[i]);
+	free(s);
+	*store_p = NULL;
+}
+
+MDB_dbi trc_store_db(const trc_store_t *s, const char *name)
+{
+	for (int i = 0; i < s->ndbs; i++)
+		if (strcmp(s->names[i], name) == 0)
+			return s->dbis[i];
+	return (MDB_dbi)-1;
+}
+
+MDB_env *trc_store_env(trc_store_t *s)
+{
+	return s->env;
+}
+
+size_t trc_store_map_size(const trc_store_t *s)
+{
+	return s->map_size;
+}
+
+int trc_txn_begin(trc_store_t *store, trc_txn_t *txn, bool write)
+{
+	memset(txn, 0, sizeof(*txn));
+	txn->store = store;
+	txn->write = write;
+	int r = mdb_txn_begin(store->env, NULL, write ? 0 : MDB_RDONLY, &txn->txn);
+	if (r != 0) {
+		txn->txn = NULL;
+		txn->err = trc_err_from_mdb(r);
+	}
+	return txn->err;
+}
+
+int trc_txn_begin_nested(trc_txn_t *parent, trc_txn_t *child)
+{
+	memset(child, 0, sizeof(*child));
+	child->store = parent->store;
+	child->write = true;
+	child->nested = true;
+	if (parent->err != 0) {
+		child->err = parent->err;
+		return child->err;
+	}
+	int r = mdb_txn_begin(parent->store->env, parent->txn, 0, &child->txn);
+	if (r != 0) {
+		child->txn = NULL;
+		child->err = trc_err_from_mdb(r);
+	}
+	return child->err;
+}
+
+int trc_txn_commit(trc_txn_t *txn)
+{
+	if (txn->txn == NULL)
+		return txn->err != 0 ? txn->err : TRC_EINTERNAL;
+	if (txn->err != 0) {
+		mdb_txn_abort(txn->txn);
+		txn->txn = NULL;
+		return txn->err;
+	}
+	int r = mdb_txn_commit(txn->txn);
+	txn->txn = NULL;
+	if (r != 0)
+		txn->err = trc_err_from_mdb(r);
+	return txn->err;
+}
+
+void trc_txn_abort(trc_txn_t *txn)
+{
+	if (txn->txn != NULL)
+		mdb_txn_abort(txn->txn);
+	txn->txn = NULL;
+}
+
+int trc_txn_fail(trc_txn_t *txn, int err)
+{
+	if (txn->err == 0)
+		txn->err = err;
+	return err;
+}
+
+int trc_txn_get(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, MDB_val *val)
+{
+	if (txn->err != 0)
+		return txn->err;
+	MDB_val k = { .mv_size = klen, .mv_data = (void *)(uintptr_t)key };
+	int r = mdb_get(txn->txn, db, &k, val);
+	if (r == MDB_NOTFOUND)
+		return TRC_ENOENT;
+	if (r != 0)
+		return trc_txn_fail(txn, trc_err_from_mdb(r));
+	return TRC_OK;
+}
+
+int trc_txn_put(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen,
+		const void *val, size_t vlen, unsigned flags)
+{
+	if (txn->err != 0)
+		return txn->err;
+	MDB_val k = { .mv_size = klen, .mv_data = (void *)(uintptr_t)key };
+	MDB_val v = { .mv_size = vlen, .mv_data = (void *)(uintptr_t)val };
+	int r = mdb_put(txn->txn, db, &k, &v, flags);
+	if (r == MDB_KEYEXIST)
+		return TRC_EEXIST; /* asked for with MDB_NOOVERWRITE: not sticky */
+	if (r != 0)
+		return trc_txn_fail(txn, trc_err_from_mdb(r));
+	return TRC_OK;
+}
+
+void *trc_txn_reserve(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, size_t vlen)
+{
+	if (txn->err != 0)
+		return NULL;
+	MDB_val k = { .mv_size = klen, .mv_data = (void *)(uintptr_t)key };
+	MDB_val v = { .mv_size = vlen, .mv_data = NULL };
+	int r = mdb_put(txn->txn, db, &k, &v, MDB_RESERVE);
+	if (r != 0) {
+		trc_txn_fail(txn, trc_err_from_mdb(r));
+		return NULL;
+	}
+	return v.mv_data;
+}
+
+int trc_txn_del(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen)
+{
+	if (txn->err != 0)
+		return txn->err;
+	MDB_val k = { .mv_size = klen, .mv_data = (void *)(uintptr_t)key };
+	int r = mdb_del(txn->txn, db, &k, NULL);
+	if (r == MDB_NOTFOUND)
+		return TRC_ENOENT;
+	if (r != 0)
+		return trc_txn_fail(txn, trc_err_from_mdb(r));
+	return TRC_OK;
+}
+
+static int s_keycmp(const MDB_val *k, const void *b, size_t blen)
+{
+	size_t n = k->mv_size < blen ? k->mv_size : blen;
+	int c = memcmp(k->mv_data, b, n);
+	if (c != 0)
+		return c;
+	return k->mv_size < blen ? -1 : (k->mv_size > blen ? 1 : 0);
+}
+
+int trc_iter_begin(trc_txn_t *txn, MDB_dbi db, trc_iter_t *it, const void *from,
+		   size_t fromlen, const void *to, size_t tolen, bool reverse)
+{
+	memset(it, 0, sizeof(*it));
+	it->txn = txn;
+	it->lo = from;
+	it->lolen = fromlen;
+	it->hi = to;
+	it->hilen = tolen;
+	it->reverse = reverse;
+	if (txn->err != 0)
+		return txn->err;
+	int r = mdb_cursor_open(txn->txn, db, &it->cur);
+	if (r != 0) {
+		it->cur = NULL;
+		return trc_txn_fail(txn, trc_err_from_mdb(r));
+	}
+	return TRC_OK;
+}
+
+bool trc_iter_next(trc_iter_t *it)
+{
+	int r;
+	if (it->cur == NULL || it->txn->err != 0)
+		return false;
+	if (!it->reverse) {
+		if (!it->started) {
+			it->started = true;
+			if (it->lo != NULL && it->lolen > 0) {
+				it->key.mv_data = (void *)(uintptr_t)it->lo;
+				it->key.mv_size = it->lolen;
+				r = mdb_cursor_get(it->cur, &it->key, &it->val, MDB_SET_RANGE);
+			} else {
+				r = mdb_cursor_get(it->cur, &it->key, &it->val, MDB_FIRST);
+			}
+		} else {
+			r = mdb_cursor_get(it->cur, &it->key, &it->val, MDB_NEXT);
+		}
+		if (r == 0 && it->hi != NULL && s_keycmp(&it->key, it->hi, it->hilen) >= 0)
+			r = MDB_NOTFOUND;
+	} else {
+		if (!it->started) {
+			it->started = true;
+			if (it->hi != NULL) {
+				it->key.mv_data = (void *)(uintptr_t)it->hi;
+				it->key.mv_size = it->hilen;
+				r = mdb_cursor_get(it->cur, &it->key, &it->val, MDB_SET_RANGE);
+				/* SET_RANGE lands on the first key >= hi; we want the one before. */
+				if (r == 0)
+					r = mdb_cursor_get(it->cur, &it->key, &it->val, MDB_PREV);
+				else if (r == MDB_NOTFOUND)
+					r = mdb_cursor_get(it->cur, &it->key, &it->val, MDB_LAST);
+			} else {
+				r = mdb_cursor_get(it->cur, &it->key, &it->val, MDB_LAST);
+			}
+		} else {
+			r = mdb_cursor_get(it->cur, &it->key, &it->val, MDB_PREV);
+		}
+		if (r == 0 && it->lo != NULL && s_keycmp(&it->key, it->lo, it->lolen) < 0)
+			r = MDB_NOTFOUND;
+	}
+	if (r == MDB_NOTFOUND)
+		return false;
+	if (r != 0) {
+		trc_txn_fail(it->txn, trc_err_from_mdb(r));
+		return false;
+	}
+	return true;
+}
+
+void trc_iter_end(trc_iter_t *it)
+{
+	if (it->cur != NULL)
+		mdb_cursor_close(it->cur);
+	it->cur = NULL;
+}
+
+int trc_txn_last(trc_txn_t *txn, MDB_dbi db, MDB_val *key, MDB_val *val)
+{
+	trc_iter_t it;
+	int rc = trc_iter_begin(txn, db, &it, NULL, 0, NULL, 0, true);
+	if (rc != 0)
+		return rc;
+	bool found = trc_iter_next(&it);
+	if (found) {
+		*key = it.key;
+		if (val != NULL)
+			*val = it.val;
+	}
+	trc_iter_end(&it);
+	if (txn->err != 0)
+		return txn->err;
+	return found ? TRC_OK : TRC_ENOENT;
+}

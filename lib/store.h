@@ -1,0 +1,88 @@
+/*
+ * The LMDB store of one daemon: one environment in its own directory,
+ * named databases declared up front, a schema version key, and
+ * transactions with a sticky error (after the first failure every call on
+ * the transaction does nothing and commit aborts), after Knot DNS's
+ * knot_lmdb_txn_t. Keys that carry numbers are big-endian, so LMDB's order
+ * is the natural one.
+ */
+#ifndef TRC_STORE_H
+#define TRC_STORE_H
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct trc_store trc_store_t;
+
+/* Databases every store has, whatever its daemon declares. */
+#define TRC_DB_META "meta"       /* schema version and other singletons */
+#define TRC_DB_EVENTS "events"   /* be64 seq -> packed traction.v1.Event */
+#define TRC_DB_POSITIONS "positions" /* source name -> be64 applied seq */
+
+/* Opens (creating if needed) the environment in dir with map_size bytes
+ * and the named databases in dbs (NULL-terminated; the three above are
+ * added). A store of another schema version is refused with TRC_ECORRUPT;
+ * a new one is stamped with schema_version. */
+int trc_store_open(trc_store_t **store_p, const char *dir, size_t map_size,
+		   const char *const *dbs, uint32_t schema_version);
+void trc_store_destroy(trc_store_t **store_p);
+
+/* The handle of a named database; (MDB_dbi)-1 if it was not declared. */
+MDB_dbi trc_store_db(const trc_store_t *store, const char *name);
+MDB_env *trc_store_env(trc_store_t *store);
+size_t trc_store_map_size(const trc_store_t *store);
+
+typedef struct trc_txn {
+	trc_store_t *store;
+	MDB_txn *txn;
+	int err;            /* sticky: the first failure, as a trc_err */
+	bool write;
+	bool nested;
+} trc_txn_t;
+
+int trc_txn_begin(trc_store_t *store, trc_txn_t *txn, bool write);
+/* A child of a write transaction: its writes vanish with trc_txn_abort,
+ * and join the parent with trc_txn_commit. */
+int trc_txn_begin_nested(trc_txn_t *parent, trc_txn_t *child);
+/* Commits (durably, for a top-level write transaction) unless an error is
+ * sticky, in which case it aborts and returns that error. */
+int trc_txn_commit(trc_txn_t *txn);
+void trc_txn_abort(trc_txn_t *txn);
+/* Records err as the transaction's error if it has none yet; returns err. */
+int trc_txn_fail(trc_txn_t *txn, int err);
+
+/* Get: 0 and *val, TRC_ENOENT (not sticky), or a sticky error. */
+int trc_txn_get(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, MDB_val *val);
+int trc_txn_put(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen,
+		const void *val, size_t vlen, unsigned flags);
+/* Reserves vlen bytes for the value and returns where to write them. */
+void *trc_txn_reserve(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, size_t vlen);
+/* Delete: 0, TRC_ENOENT (not sticky), or a sticky error. */
+int trc_txn_del(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen);
+
+/* Iteration over keys in [from, to) in order (to NULL: to the end) or,
+ * with reverse, from the last key below `to` down to `from`. */
+typedef struct {
+	trc_txn_t *txn;
+	MDB_cursor *cur;
+	MDB_val key, val;
+	const void *lo;
+	size_t lolen;
+	const void *hi;
+	size_t hilen;
+	bool started;
+	bool reverse;
+} trc_iter_t;
+
+int trc_iter_begin(trc_txn_t *txn, MDB_dbi db, trc_iter_t *it, const void *from,
+		   size_t fromlen, const void *to, size_t tolen, bool reverse);
+/* Advances; true while it->key/it->val hold the next record. */
+bool trc_iter_next(trc_iter_t *it);
+void trc_iter_end(trc_iter_t *it);
+
+/* The last key of a database (for sequences): 0 and *key, or TRC_ENOENT. */
+int trc_txn_last(trc_txn_t *txn, MDB_dbi db, MDB_val *key, MDB_val *val);
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * Clocks, validation of untrusted strings, and small file-system helpers.
+ */
+#include "util.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "error.h"
+
+int64_t trc_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t trc_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool trc_is_slug(const char *s)
+{
+	size_t n = 0;
+	if (s == NULL)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++, n++) {
+		unsigned char c = *p;
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9');
+		if (n == 0 && !alnum)
+			return false;
+		if (!alnum && c != '.' && c != '_' && c != '-')
+			return false;
+		if (n >= TRC_SLUG_MAX)
+			return false;
+	}
+	return n > 0;
+}
+
+bool trc_is_text(const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 0;
+	if (s == NULL)
+		return true;
+	while (p[n] != '\0') {
+		unsigned char c = p[n];
+		size_t len;
+		uint32_t cp;
+		if (c < 0x80) {
+			n++;
+			continue;
+		} else if ((c & 0xE0) == 0xC0) {
+			len = 2;
+			cp = c & 0x1F;
+		} else if ((c & 0xF0) == 0xE0) {
+			len = 3;
+			cp = c & 0x0F;
+		} else if ((c & 0xF8) == 0xF0) {
+			len = 4;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		for (size_t i = 1; i < len; i++) {
+			if ((p[n + i] & 0xC0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[n + i] & 0x3F);
+		}
+		/* overlong forms, surrogates, beyond U+10FFFF */
+		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+		    (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+		    (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		n += len;
+		if (n > max)
+			return false;
+	}
+	return n <= max;
+}
+
+void trc_hex(char *out, const void *data, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *p = data;
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int trc_mkdir_p(const char *path)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+	if (n == 0 || n >= sizeof(buf))
+		return TRC_EINVAL;
+	memcpy(buf, path, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (buf[i] == '/' || buf[i] == '\0') {
+			char saved = buf[i];
+			buf[i] = '\0';
+			if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+				return trc_err_from_errno(errno);
+			buf[i] = saved;
+		}
+	}
+	return TRC_OK;
+}

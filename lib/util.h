@@ -1,0 +1,48 @@
+/*
+ * Small helpers every part needs: clocks, big-endian keys, and the
+ * validation of untrusted strings (slugs, UTF-8, lengths).
+ */
+#ifndef TRC_UTIL_H
+#define TRC_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TRC_SLUG_MAX 64   /* ids, versions, capability tags */
+
+/* Milliseconds of the wall clock (for records) and of a monotonic clock
+ * (for timers and heartbeats). */
+int64_t trc_now_ms(void);
+int64_t trc_mono_ms(void);
+
+static inline void trc_be64_put(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static inline uint64_t trc_be64_get(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/* A slug: 1..TRC_SLUG_MAX bytes of [A-Za-z0-9._-], starting with a letter
+ * or a digit. Ids, versions and capability tags are slugs. */
+bool trc_is_slug(const char *s);
+
+/* Well-formed UTF-8 with no NUL, at most max bytes. */
+bool trc_is_text(const char *s, size_t max);
+
+/* Hex of n bytes into out (2n+1 bytes). */
+void trc_hex(char *out, const void *data, size_t n);
+
+/* mkdir -p with mode 0750; 0 or a negative trc_err. */
+int trc_mkdir_p(const char *path);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * Wire framing: receiving and sending multipart ZeroMQ messages, and the
+ * Header frame every message starts with (after the broker's Route frame,
+ * between broker and services). See docs/protocol.md.
+ */
+#ifndef TRC_WIRE_H
+#define TRC_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <zmq.h>
+
+#include "config.h"
+#include "traction/v1/bus.pb-c.h"
+
+#define TRC_PROTOCOL_VERSION 1
+/* The most frames any valid message has: routing id, Route, Header, body. */
+#define TRC_MAX_FRAMES 4
+/* A Header larger than this is malformed (names are short). */
+#define TRC_HEADER_MAX 1024
+
+typedef struct {
+	zmq_msg_t part[TRC_MAX_FRAMES];
+	int n;            /* parts kept */
+	int total;        /* parts received; > n means too many frames */
+} trc_msg_t;
+
+/* Receives every part of one message. Parts beyond TRC_MAX_FRAMES are
+ * received and dropped (total tells). Returns 0, or a negative trc_err
+ * (TRC_EBUSY when flags had ZMQ_DONTWAIT and nothing was there). */
+int trc_msg_recv(void *sock, trc_msg_t *m, int flags);
+void trc_msg_close(trc_msg_t *m);
+
+static inline const void *trc_msg_data(trc_msg_t *m, int i)
+{
+	return zmq_msg_data(&m->part[i]);
+}
+
+static inline size_t trc_msg_size(trc_msg_t *m, int i)
+{
+	return zmq_msg_size(&m->part[i]);
+}
+
+typedef struct {
+	const void *data;
+	size_t len;
+} trc_frame_t;
+
+/* Sends n frames as one message. flags: ZMQ_DONTWAIT or 0. */
+int trc_send(void *sock, const trc_frame_t *frames, int n, int flags);
+
+/* Packs h into buf; returns its length, or 0 if it does not fit. */
+size_t trc_header_pack(const Traction__V1__Header *h, uint8_t *buf, size_t cap);
+
+/* Decodes and checks a Header frame: size, protocol version, known kind.
+ * On error returns NULL and points *why at a static reason. The result is
+ * freed with protobuf_c_message_free_unpacked(hdr, allocator). */
+Traction__V1__Header *trc_header_unpack(ProtobufCAllocator *al, const void *data,
+					size_t len, const char **why);
+
+/* Sets the options every traction socket gets from the configuration:
+ * high-water marks, the largest message, linger, heartbeats of TCP. */
+int trc_socket_setup(void *sock, const trc_config_t *cfg);
+
+#endif

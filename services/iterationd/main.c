@@ -1,0 +1,30 @@
+/*
+ * traction-iterationd: Versions, deployments, evidence-gated stages and history.
+ *
+ * Its requests are answered by handlers in this folder; the runtime in
+ * lib/service.c does the sockets, group commit and events.
+ */
+#include "service.h"
+
+static const trc_service_table_t s_services[] = {
+	{ "iteration", NULL, 0 },
+	{ "deployment", NULL, 0 },
+};
+
+static const char *const s_consumes[] = { "supply", "scenario", "feedback", NULL };
+
+static const trc_daemon_def_t s_def = {
+	.daemon = "iterationd",
+	.program = "traction-iterationd",
+	.summary = "Versions, deployments, evidence-gated stages and history.",
+	.event_source = "iteration",
+	.services = s_services,
+	.n_services = sizeof(s_services) / sizeof(s_services[0]),
+	.schema_version = 1,
+	.consumes = s_consumes,
+};
+
+int main(int argc, char **argv)
+{
+	return trc_service_main(argc, argv, &s_def);
+}

@@ -318,7 +318,8 @@ void trc_config_dump(const trc_config_t *cfg, void *stdio_file)
 		case K_STR:
 		case K_ENDPOINT:
 		case K_PATH:
-			fprintf(f, "%s = %s\n", k->key, p);
+			/* Quoted, so that ';', '#' and spaces read back as written. */
+			fprintf(f, "%s = \"%s\"\n", k->key, p);
 			break;
 		case K_UINT:
 			fprintf(f, "%s = %u\n", k->key, *(const unsigned *)(const void *)p);

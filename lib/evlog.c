@@ -135,9 +135,10 @@ void trc_evlog_flush(trc_evlog_t *log, trc_evlog_publish_fn publish, void *ud)
 	trc_evlog_rollback(log, 0);
 }
 
-int trc_evlog_read(trc_txn_t *txn, uint64_t from, size_t max, ProtobufCAllocator *al,
-		   Traction__V1__Event **out, size_t *n)
+int trc_evlog_read(trc_txn_t *txn, uint64_t from, size_t max, size_t max_bytes,
+		   ProtobufCAllocator *al, Traction__V1__Event **out, size_t *n)
 {
+	size_t bytes = 0;
 	uint8_t lo[8];
 	trc_iter_t it;
 	*n = 0;
@@ -152,6 +153,9 @@ int trc_evlog_read(trc_txn_t *txn, uint64_t from, size_t max, ProtobufCAllocator
 	while (*n < max && trc_iter_next(&it)) {
 		if (it.key.mv_size != 8 || trc_be64_get(it.key.mv_data) != expect)
 			break; /* a hole would be a bug; never hand out a gap */
+		bytes += it.val.mv_size + 16;
+		if (*n > 0 && bytes > max_bytes)
+			break;
 		Traction__V1__Event *ev =
 			traction__v1__event__unpack(al, it.val.mv_size, it.val.mv_data);
 		if (ev == NULL) {

@@ -44,9 +44,10 @@ size_t trc_evlog_pending(const trc_evlog_t *log);
 uint64_t trc_evlog_head(trc_txn_t *txn);
 
 /* Decodes up to max events from seq `from` on into out[] (allocated with al;
- * out must hold max pointers). *n is how many; they are consecutive. */
-int trc_evlog_read(trc_txn_t *txn, uint64_t from, size_t max, ProtobufCAllocator *al,
-		   Traction__V1__Event **out, size_t *n);
+ * out must hold max pointers), and no more than max_bytes of them (but
+ * always one, if there is one). *n is how many; they are consecutive. */
+int trc_evlog_read(trc_txn_t *txn, uint64_t from, size_t max, size_t max_bytes,
+		   ProtobufCAllocator *al, Traction__V1__Event **out, size_t *n);
 
 /* A consumer's position: the last sequence of source it applied (0: none). */
 int trc_position_get(trc_txn_t *txn, const char *source, uint64_t *seq);

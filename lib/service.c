@@ -117,6 +117,22 @@ static void s_send_header(trc_service_t *svc, Traction__V1__Header *h, const voi
 		trc_err("out of memory packing a reply");
 		return;
 	}
+	if (blen > (size_t)svc->cfg.max_message_kb * 1024 &&
+	    h->kind == TRACTION__V1__FRAME_KIND__FRAME_REPLY) {
+		/* The broker would cut our connection for it: say so instead. */
+		Traction__V1__Status st = TRACTION__V1__STATUS__INIT;
+		st.code = TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
+		st.message = trc_arena_printf(svc->arena,
+					      "the reply (%zu bytes) is larger than max_message_kb=%u; "
+					      "ask for a smaller page",
+					      blen, svc->cfg.max_message_kb);
+		h->status = &st;
+		hbuf = s_pack(svc, &h->base, &hlen);
+		bbuf = NULL;
+		blen = 0;
+		if (hbuf == NULL)
+			return;
+	}
 	if (route != NULL)
 		f[n++] = (trc_frame_t){ route, route_len };
 	f[n++] = (trc_frame_t){ hbuf, hlen };
@@ -216,7 +232,10 @@ static int s_replay(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMes
 	rep->events = trc_arena_alloc(call->arena, sizeof(void *) * max);
 	if (rep->events == NULL)
 		return trc_call_fail(call, TRC_ENOMEM, "out of memory");
-	int rc = trc_evlog_read(call->txn, req->from_seq, max, &svc->al, rep->events,
+	/* Half the largest message leaves room for framing and for a
+	 * consumer whose limit is a little lower. */
+	size_t max_bytes = (size_t)svc->cfg.max_message_kb * 512;
+	int rc = trc_evlog_read(call->txn, req->from_seq, max, max_bytes, &svc->al, rep->events,
 				&rep->n_events);
 	if (rc != 0)
 		return trc_call_fail(call, rc, "cannot read the event log: %s", trc_strerror(rc));
@@ -515,8 +534,13 @@ static void s_handle_reply(trc_service_t *svc, trc_msg_t *m)
 		return; /* late reply to a replay we gave up on */
 	c->replay_id = 0;
 	if (h->status != NULL && h->status->code != 0) {
+		/* The source may be down or not registered yet: try again soon,
+		 * whatever the polling interval. */
 		trc_debug("replay source=%s failed: %s", c->source,
 			  h->status->message != NULL ? h->status->message : "");
+		int64_t retry = trc_mono_ms() + (int64_t)svc->cfg.heartbeat_ms;
+		if (retry < c->next_poll)
+			c->next_poll = retry;
 		return;
 	}
 	Traction__V1__ReplayReply *rr = traction__v1__replay_reply__unpack(

@@ -1,0 +1,68 @@
+/*
+ * The few assertions traction's tests use. A failed CHECK prints where and
+ * what, then exits non-zero; exit handlers (see integration/harness.c) stop
+ * daemons and remove temp dirs even then.
+ */
+#ifndef TRC_CHECK_H
+#define TRC_CHECK_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int check_count_;
+
+#define CHECK(cond) \
+	do { \
+		check_count_++; \
+		if (!(cond)) { \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+			exit(1); \
+		} \
+	} while (0)
+
+#define CHECK_MSG(cond, ...) \
+	do { \
+		check_count_++; \
+		if (!(cond)) { \
+			fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
+			fprintf(stderr, __VA_ARGS__); \
+			fputc('\n', stderr); \
+			exit(1); \
+		} \
+	} while (0)
+
+#define CHECK_EQ_INT(a, b) \
+	do { \
+		long long a_ = (long long)(a), b_ = (long long)(b); \
+		CHECK_MSG(a_ == b_, "%s == %lld, expected %lld", #a, a_, b_); \
+	} while (0)
+
+#define CHECK_STR(a, b) \
+	do { \
+		const char *a_ = (a), *b_ = (b); \
+		CHECK_MSG(a_ != NULL && strcmp(a_, b_) == 0, "%s == \"%s\", expected \"%s\"", #a, \
+			  a_ ? a_ : "(null)", b_); \
+	} while (0)
+
+#define CHECK_CONTAINS(hay, needle) \
+	do { \
+		const char *h_ = (hay), *n_ = (needle); \
+		CHECK_MSG(h_ != NULL && strstr(h_, n_) != NULL, "\"%s\" does not contain \"%s\"", \
+			  h_ ? h_ : "(null)", n_); \
+	} while (0)
+
+#define TEST(name) static void name(void)
+#define RUN(name) \
+	do { \
+		fprintf(stderr, "-- %s\n", #name); \
+		name(); \
+	} while (0)
+
+#define DONE() \
+	do { \
+		fprintf(stderr, "ok: %d checks\n", check_count_); \
+		return 0; \
+	} while (0)
+
+#endif

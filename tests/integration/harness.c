@@ -1,0 +1,267 @@
+/*
+ * The integration test harness. See harness.h.
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "traction/v1/bus.pb-c.h"
+#include "traction/v1/common.pb-c.h"
+
+static harness_t *s_h;
+static bool s_passed;
+
+void h_done(harness_t *h)
+{
+	(void)h;
+	s_passed = true;
+}
+
+static void s_dump_logs(void)
+{
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd),
+		 "for f in '%s'/*.log; do echo \"==== $f\"; tail -n 60 \"$f\"; done >&2",
+		 s_h->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "harness: cannot show the logs\n");
+}
+
+static void s_cleanup(void)
+{
+	if (s_h == NULL)
+		return;
+	if (!s_passed)
+		s_dump_logs();
+	for (int i = 0; i < s_h->n; i++) {
+		if (s_h->pids[i] > 0) {
+			kill(s_h->pids[i], SIGKILL);
+			waitpid(s_h->pids[i], NULL, 0);
+			s_h->pids[i] = 0;
+		}
+	}
+	if (getenv("TRACTION_KEEP_TEST_DIR") == NULL && s_h->dir[0] != '\0') {
+		char cmd[300];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s_h->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "harness: cannot remove %s\n", s_h->dir);
+	} else {
+		fprintf(stderr, "harness: kept %s\n", s_h->dir);
+	}
+	s_h = NULL;
+}
+
+static void s_on_signal(int sig)
+{
+	(void)sig;
+	exit(1); /* runs s_cleanup */
+}
+
+void h_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+const char *h_bin(const char *name, char *buf, size_t len)
+{
+	const char *sub = strcmp(name, "traction-testd") == 0    ? "tests/integration"
+			  : strcmp(name, "traction-broker") == 0 ? "broker"
+			  : strcmp(name, "tractionctl") == 0   ? "clients/tractionctl"
+			  : strncmp(name, "traction-", 9) == 0 ? "services"
+							       : "tests/integration";
+	snprintf(buf, len, "%s/%s/%s", TRACTION_BUILD_DIR, sub, name);
+	return buf;
+}
+
+void h_init(harness_t *h, const char *extra)
+{
+	memset(h, 0, sizeof(*h));
+	snprintf(h->dir, sizeof(h->dir), "/tmp/trc-it-XXXXXX");
+	if (mkdtemp(h->dir) == NULL) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	snprintf(h->extra, sizeof(h->extra), "%s", extra != NULL ? extra : "");
+	s_h = h;
+	atexit(s_cleanup);
+	signal(SIGINT, s_on_signal);
+	signal(SIGTERM, s_on_signal);
+	signal(SIGALRM, s_on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	alarm(300); /* a hung test fails rather than hangs CI */
+}
+
+static pid_t s_spawn(harness_t *h, const char *name, char *const argv[])
+{
+	char logpath[400];
+	snprintf(logpath, sizeof(logpath), "%s/%s.%d.log", h->dir, name, h->n);
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		exit(1);
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* Each daemon logs to a file of its own; a failed test prints them. */
+		FILE *log = freopen(logpath, "a", stderr);
+		(void)log;
+		execv(argv[0], argv);
+		perror("execv");
+		_exit(127);
+	}
+	if (h->n >= H_MAX_PROCS) {
+		fprintf(stderr, "harness: too many processes\n");
+		exit(1);
+	}
+	h->pids[h->n] = pid;
+	snprintf(h->names[h->n], sizeof(h->names[h->n]), "%s", name);
+	h->n++;
+	return pid;
+}
+
+static void s_write(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0) {
+		fprintf(stderr, "harness: cannot write %s\n", path);
+		exit(1);
+	}
+}
+
+static void s_write_service_conf(harness_t *h, const char *path, const char *state_dir)
+{
+	char text[4096];
+	snprintf(text, sizeof(text),
+		 "[bus]\nclient_endpoint = %s\nservice_endpoint = %s\n"
+		 "event_publish_endpoint = %s\nevent_subscribe_endpoint = %s\n"
+		 "[store]\nstate_dir = %s\nmap_size_mb = 64\n%s",
+		 h->client_ep, h->service_ep, h->pub_ep, h->sub_ep, state_dir, h->extra);
+	s_write(path, text);
+}
+
+pid_t h_start_broker(harness_t *h, bool fixed_ports)
+{
+	char conf[320], epfile[320], text[4096], bin[512];
+	snprintf(conf, sizeof(conf), "%s/broker.conf", h->dir);
+	snprintf(epfile, sizeof(epfile), "%s/endpoints", h->dir);
+	unlink(epfile);
+	if (!fixed_ports) {
+		snprintf(h->client_ep, sizeof(h->client_ep), "tcp://127.0.0.1:*");
+		snprintf(h->service_ep, sizeof(h->service_ep), "tcp://127.0.0.1:*");
+		snprintf(h->pub_ep, sizeof(h->pub_ep), "tcp://127.0.0.1:*");
+		snprintf(h->sub_ep, sizeof(h->sub_ep), "tcp://127.0.0.1:*");
+	}
+	snprintf(text, sizeof(text),
+		 "[bus]\nclient_endpoint = %s\nservice_endpoint = %s\n"
+		 "event_publish_endpoint = %s\nevent_subscribe_endpoint = %s\n"
+		 "[broker]\nendpoints_file = %s\n%s",
+		 h->client_ep, h->service_ep, h->pub_ep, h->sub_ep, epfile, h->extra);
+	s_write(conf, text);
+	char *argv[] = { (char *)h_bin("traction-broker", bin, sizeof(bin)), (char *)"--config",
+			 conf, NULL };
+	pid_t pid = s_spawn(h, "broker", argv);
+	for (int i = 0; i < 500; i++) {
+		FILE *f = fopen(epfile, "r");
+		if (f != NULL) {
+			char line[256];
+			while (fgets(line, sizeof(line), f) != NULL) {
+				char key[64], val[128];
+				if (sscanf(line, "%63s = %127s", key, val) != 2)
+					continue;
+				if (strcmp(key, "client_endpoint") == 0)
+					snprintf(h->client_ep, sizeof(h->client_ep), "%s", val);
+				else if (strcmp(key, "service_endpoint") == 0)
+					snprintf(h->service_ep, sizeof(h->service_ep), "%s", val);
+				else if (strcmp(key, "event_publish_endpoint") == 0)
+					snprintf(h->pub_ep, sizeof(h->pub_ep), "%s", val);
+				else if (strcmp(key, "event_subscribe_endpoint") == 0)
+					snprintf(h->sub_ep, sizeof(h->sub_ep), "%s", val);
+			}
+			fclose(f);
+			char state[300];
+			snprintf(h->conf, sizeof(h->conf), "%s/services.conf", h->dir);
+			snprintf(state, sizeof(state), "%s/var", h->dir);
+			s_write_service_conf(h, h->conf, state);
+			return pid;
+		}
+		if (waitpid(pid, NULL, WNOHANG) == pid) {
+			fprintf(stderr, "harness: the broker exited at start\n");
+			exit(1);
+		}
+		h_sleep_ms(10);
+	}
+	fprintf(stderr, "harness: the broker did not write %s\n", epfile);
+	exit(1);
+}
+
+pid_t h_start(harness_t *h, const char *binary, const char *state_name)
+{
+	char bin[512], conf[400];
+	snprintf(conf, sizeof(conf), "%s", h->conf);
+	if (state_name != NULL) {
+		char state[400];
+		snprintf(conf, sizeof(conf), "%s/%s.conf", h->dir, state_name);
+		snprintf(state, sizeof(state), "%s/%s", h->dir, state_name);
+		s_write_service_conf(h, conf, state);
+	}
+	char *argv[] = { (char *)h_bin(binary, bin, sizeof(bin)), (char *)"--config", conf, NULL };
+	return s_spawn(h, binary, argv);
+}
+
+int h_kill(harness_t *h, pid_t pid, int sig)
+{
+	int status = -1;
+	kill(pid, sig);
+	if (sig != SIGKILL && sig != SIGTERM && sig != SIGINT)
+		return 0;
+	waitpid(pid, &status, 0);
+	for (int i = 0; i < h->n; i++)
+		if (h->pids[i] == pid)
+			h->pids[i] = 0;
+	return status;
+}
+
+traction_client_t *h_client(harness_t *h)
+{
+	traction_client_t *c = NULL;
+	traction_options_t o = { .timeout_ms = 5000, .client_name = "test" };
+	if (traction_client_new(&c, h->client_ep, &o) != 0) {
+		fprintf(stderr, "harness: cannot connect a client\n");
+		exit(1);
+	}
+	return c;
+}
+
+bool h_wait_live(harness_t *h, const char *service, unsigned n, int timeout_ms)
+{
+	traction_client_t *c = h_client(h);
+	traction_client_set_timeout(c, 500);
+	bool ok = false;
+	for (int waited = 0; waited < timeout_ms && !ok; waited += 20) {
+		Traction__V1__Empty req = TRACTION__V1__EMPTY__INIT;
+		Traction__V1__BrokerStatusReply *rep = NULL;
+		if (traction_call(c, "broker", "status", &req.base,
+				  &traction__v1__broker_status_reply__descriptor,
+				  (ProtobufCMessage **)&rep, NULL) == 0) {
+			for (size_t i = 0; i < rep->n_services; i++)
+				if (strcmp(rep->services[i]->name, service) == 0 &&
+				    rep->services[i]->n_instances == n)
+					ok = true;
+			traction_reply_free(&rep->base);
+		}
+		if (!ok)
+			h_sleep_ms(20);
+	}
+	traction_client_destroy(&c);
+	return ok;
+}

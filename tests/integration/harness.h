@@ -1,0 +1,62 @@
+/*
+ * Test harness for integration tests: real daemons as child processes, in
+ * a temp dir, on ephemeral loopback ports. The broker binds
+ * tcp://127.0.0.1:* and writes the ports it got to an endpoints file; the
+ * services get a config with those. Every child dies with the test (exit
+ * handler, and PR_SET_PDEATHSIG if the test is killed), and the temp dir
+ * goes with it.
+ */
+#ifndef TRC_HARNESS_H
+#define TRC_HARNESS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "traction/traction.h"
+
+#define H_MAX_PROCS 32
+
+typedef struct {
+	char dir[256];
+	char conf[320];             /* the services' config */
+	char extra[2048];           /* appended to every config */
+	char client_ep[128];
+	char service_ep[128];
+	char pub_ep[128];
+	char sub_ep[128];
+	pid_t pids[H_MAX_PROCS];
+	char names[H_MAX_PROCS][64];
+	int n;
+} harness_t;
+
+/* Makes the temp dir; extra is appended to each daemon's config (e.g.
+ * "[bus]\nheartbeat_ms = 100\n"). */
+void h_init(harness_t *h, const char *extra);
+
+/* Starts the broker. With fixed_ports, binds the endpoints found before
+ * (for a restart); otherwise ephemeral ones. Waits until it is bound. */
+pid_t h_start_broker(harness_t *h, bool fixed_ports);
+
+/* Starts a daemon binary (e.g. "traction-supplyd") with the services'
+ * config; state_name, if not NULL, gives it its own state_dir. */
+pid_t h_start(harness_t *h, const char *binary, const char *state_name);
+
+/* Sends sig and, for SIGKILL/SIGTERM, waits for the process. Returns its
+ * exit status as waitpid gives it. */
+int h_kill(harness_t *h, pid_t pid, int sig);
+
+/* Waits until the broker lists n live instances of service. */
+bool h_wait_live(harness_t *h, const char *service, unsigned n, int timeout_ms);
+
+/* A client on the broker's client endpoint. */
+traction_client_t *h_client(harness_t *h);
+
+/* Marks the test passed; otherwise the daemons' logs are printed at exit. */
+void h_done(harness_t *h);
+
+/* The path of a built binary. */
+const char *h_bin(const char *name, char *buf, size_t len);
+
+void h_sleep_ms(int ms);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * A raw DEALER on a broker endpoint, for tests that must send what no
+ * well-behaved client sends, or many requests without waiting.
+ */
+#ifndef TRC_RAWSOCK_H
+#define TRC_RAWSOCK_H
+
+#include <stdint.h>
+#include <zmq.h>
+
+#include "traction/v1/bus.pb-c.h"
+
+typedef struct {
+	void *ctx;
+	void *sock;
+} raw_t;
+
+void raw_open(raw_t *r, const char *endpoint);
+void raw_close(raw_t *r);
+/* Sends a request [Header][body] for service.method with request id. */
+void raw_request(raw_t *r, const char *service, const char *method, uint64_t id,
+		 const void *body, size_t blen);
+/* Receives a reply within timeout_ms: its header (free with
+ * protobuf_c_message_free_unpacked(h, NULL)) and the body into *body (malloc'd). */
+Traction__V1__Header *raw_reply(raw_t *r, int timeout_ms, void **body, size_t *blen);
+
+#endif

@@ -1,0 +1,125 @@
+/*
+ * traction-testd: a small real daemon on the real service runtime
+ * (lib/service.c), for testing what the runtime promises independently of
+ * any one service: group commit, nested rollback, events written with the
+ * change and published after the commit, replay on start and on a gap.
+ *
+ * TESTD_MODE=producer (default): service "kv", writes events as source
+ * "supply" (topic "supply.registered", payload Supply{id=key,
+ * description=value}).
+ * TESTD_MODE=consumer: service "mirror", applies the producer's events
+ * into its own store.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "service.h"
+#include "traction/v1/common.pb-c.h"
+#include "traction/v1/supply.pb-c.h"
+
+static const char *const s_dbs[] = { "kv", NULL };
+
+static int s_put(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__KeyValue *req = (const Traction__V1__KeyValue *)req_;
+	Traction__V1__KeyValue *rep = (Traction__V1__KeyValue *)rep_;
+	if (req->key == NULL || req->key[0] == '\0')
+		return trc_call_fail(call, TRC_EINVAL, "key: must not be empty");
+	MDB_dbi db = trc_store_db(call->txn->store, "kv");
+	int rc = trc_txn_put(call->txn, db, req->key, strlen(req->key), req->value,
+			     strlen(req->value), 0);
+	if (rc != 0)
+		return rc;
+	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
+	Traction__V1__Supply s = TRACTION__V1__SUPPLY__INIT;
+	s.id = req->key;
+	s.description = req->value;
+	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_SUPPLY;
+	ev.supply = &s;
+	rc = trc_call_emit(call, "supply.registered", &ev);
+	if (rc != 0)
+		return rc;
+	/* "fail:" keys write, emit, then fail: nothing of it may survive. */
+	if (strncmp(req->key, "fail:", 5) == 0)
+		return trc_call_fail(call, TRC_EPRECOND, "key: asked to fail after writing");
+	rep->key = req->key;
+	rep->value = req->value;
+	return 0;
+}
+
+static int s_get(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__IdRequest *req = (const Traction__V1__IdRequest *)req_;
+	Traction__V1__KeyValue *rep = (Traction__V1__KeyValue *)rep_;
+	MDB_val v;
+	int rc = trc_txn_get(call->txn, trc_store_db(call->txn->store, "kv"), req->id,
+			     strlen(req->id), &v);
+	if (rc == TRC_ENOENT)
+		return trc_call_fail(call, rc, "id: no key '%s'", req->id);
+	if (rc != 0)
+		return rc;
+	rep->key = req->id;
+	rep->value = trc_arena_alloc(call->arena, v.mv_size + 1);
+	memcpy(rep->value, v.mv_data, v.mv_size);
+	return 0;
+}
+
+static int s_count(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	Traction__V1__KeyValue *rep = (Traction__V1__KeyValue *)rep_;
+	MDB_stat st;
+	mdb_stat(call->txn->txn, trc_store_db(call->txn->store, "kv"), &st);
+	rep->key = (char *)"count";
+	rep->value = trc_arena_printf(call->arena, "%zu", (size_t)st.ms_entries);
+	return 0;
+}
+
+static int s_apply(trc_call_t *call, const Traction__V1__Event *ev)
+{
+	if (ev->payload_case != TRACTION__V1__EVENT__PAYLOAD_SUPPLY)
+		return trc_call_fail(call, TRC_EINVAL, "unexpected payload");
+	const char *v = ev->supply->description != NULL ? ev->supply->description : "";
+	return trc_txn_put(call->txn, trc_store_db(call->txn->store, "kv"), ev->supply->id,
+			   strlen(ev->supply->id), v, strlen(v), 0);
+}
+
+static const trc_method_t s_kv[] = {
+	{ "put", &traction__v1__key_value__descriptor, &traction__v1__key_value__descriptor,
+	  s_put, TRC_METHOD_WRITE, "store a key" },
+	{ "get", &traction__v1__id_request__descriptor, &traction__v1__key_value__descriptor,
+	  s_get, 0, "read a key" },
+	{ "count", &traction__v1__empty__descriptor, &traction__v1__key_value__descriptor,
+	  s_count, 0, "how many keys" },
+};
+
+static const trc_service_table_t s_producer_services[] = { { "kv", s_kv, 3 },
+								{ "supply", NULL, 0 } };
+static const trc_service_table_t s_consumer_services[] = { { "mirror", s_kv + 1, 2 } };
+static const char *const s_consumes[] = { "supply", NULL };
+
+int main(int argc, char **argv)
+{
+	const char *mode = getenv("TESTD_MODE");
+	bool consumer = mode != NULL && strcmp(mode, "consumer") == 0;
+	trc_daemon_def_t def = {
+		.daemon = consumer ? "mirror" : "kv",
+		.program = "traction-testd",
+		.summary = "test daemon on the real runtime",
+		.dbs = s_dbs,
+		.schema_version = 1,
+	};
+	if (consumer) {
+		def.services = s_consumer_services;
+		def.n_services = 1;
+		def.consumes = s_consumes;
+		def.apply_event = s_apply;
+	} else {
+		/* Its service is "kv", but its events are the supply source's, so
+		 * that the standard topic table carries them. */
+		def.services = s_producer_services;
+		def.n_services = 2;
+		def.event_source = "supply";
+	}
+	return trc_service_main(argc, argv, &def);
+}

@@ -1,0 +1,144 @@
+/*
+ * The configuration parser: defaults without a file, every kind of error
+ * named with file, line and key, and values as documented.
+ */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "config.h"
+#include "error.h"
+#include "log.h"
+
+static int parse(trc_config_t *cfg, const char *text, char *err)
+{
+	trc_config_defaults(cfg);
+	err[0] = '\0';
+	return trc_config_parse(cfg, "t.conf", text, strlen(text), err, 512);
+}
+
+TEST(defaults_without_file)
+{
+	trc_config_t cfg;
+	char err[512];
+	CHECK_EQ_INT(trc_config_load(&cfg, NULL, err, sizeof(err)), 0);
+	CHECK_STR(cfg.client_endpoint, "tcp://127.0.0.1:7400");
+	CHECK_STR(cfg.service_endpoint, "tcp://127.0.0.1:7401");
+	CHECK_STR(cfg.event_publish_endpoint, "tcp://127.0.0.1:7402");
+	CHECK_STR(cfg.event_subscribe_endpoint, "tcp://127.0.0.1:7403");
+	CHECK_STR(cfg.state_dir, "./var");
+	CHECK_EQ_INT(cfg.map_size_mb, 1024);
+	CHECK_EQ_INT(cfg.log_level, TRC_LOG_INFO);
+	CHECK_EQ_INT(cfg.heartbeat_ms, 1000);
+}
+
+TEST(issue_example_parses)
+{
+	trc_config_t cfg;
+	char err[512];
+	const char *text =
+		"[bus]\n"
+		"client_endpoint  = tcp://127.0.0.1:7500   ; clients: tractionctl\n"
+		"service_endpoint = tcp://127.0.0.1:7501\n"
+		"# a comment\n"
+		"event_publish_endpoint   = tcp://127.0.0.1:7502\n"
+		"event_subscribe_endpoint = tcp://127.0.0.1:7503\r\n"
+		"[store]\n"
+		"state_dir = \"/tmp/with ; semicolon\"  ; quoted\n"
+		"map_size_mb = 2048\n"
+		"[log]\nlevel = debug\n";
+	CHECK_EQ_INT(parse(&cfg, text, err), 0);
+	CHECK_STR(cfg.client_endpoint, "tcp://127.0.0.1:7500");
+	CHECK_STR(cfg.event_subscribe_endpoint, "tcp://127.0.0.1:7503");
+	CHECK_STR(cfg.state_dir, "/tmp/with ; semicolon");
+	CHECK_EQ_INT(cfg.map_size_mb, 2048);
+	CHECK_EQ_INT(cfg.log_level, TRC_LOG_DEBUG);
+}
+
+TEST(errors_name_file_line_key)
+{
+	trc_config_t cfg;
+	char err[512];
+	CHECK_EQ_INT(parse(&cfg, "[store]\n\nmap_size = 5\n", err), TRC_ECONFIG);
+	CHECK_STR(err, "t.conf:3: [store] map_size: unknown key");
+
+	CHECK_EQ_INT(parse(&cfg, "[store]\nmap_size_mb = lots\n", err), TRC_ECONFIG);
+	CHECK_CONTAINS(err, "t.conf:2: [store] map_size_mb: expected a non-negative integer");
+
+	CHECK_EQ_INT(parse(&cfg, "[store]\nmap_size_mb = -1\n", err), TRC_ECONFIG);
+	CHECK_CONTAINS(err, "t.conf:2: [store] map_size_mb");
+
+	CHECK_EQ_INT(parse(&cfg, "[store]\nmap_size_mb = 0\n", err), TRC_ECONFIG);
+	CHECK_CONTAINS(err, "out of range");
+
+	CHECK_EQ_INT(parse(&cfg, "[store]\nmap_size_mb = 99999999999999999999\n", err), TRC_ECONFIG);
+	CHECK_CONTAINS(err, "t.conf:2:");
+
+	CHECK_EQ_INT(parse(&cfg, "[nope]\n", err), TRC_ECONFIG);
+	CHECK_STR(err, "t.conf:1: [nope]: unknown section");
+
+	CHECK_EQ_INT(parse(&cfg, "level = info\n", err), TRC_ECONFIG);
+	CHECK_CONTAINS(err, "t.conf:1: level: key outside of any section");
+
+	CHECK_EQ_INT(parse(&cfg, "[bus]\nclient_endpoint = http://x\n", err), TRC_ECONFIG);
+	CHECK_CONTAINS(err, "t.conf:2: [bus] client_endpoint: expected an endpoint");
+
+	CHECK_EQ_INT(parse(&cfg, "[log]\nlevel = loud\n", err), TRC_ECONFIG);
+	CHECK_CONTAINS(err, "[log] level");
+
+	CHECK_EQ_INT(parse(&cfg, "[bus\n", err), TRC_ECONFIG);
+	CHECK_CONTAINS(err, "t.conf:1: malformed section header");
+
+	CHECK_EQ_INT(parse(&cfg, "[bus]\njust words\n", err), TRC_ECONFIG);
+	CHECK_CONTAINS(err, "t.conf:2: expected 'key = value'");
+
+	CHECK_EQ_INT(parse(&cfg, "[store]\nstate_dir = \"open\n", err), TRC_ECONFIG);
+	CHECK_CONTAINS(err, "unterminated quote");
+
+	CHECK_EQ_INT(parse(&cfg, "[store]\nstate_dir = x\0y\n", err), 0); /* strlen stops */
+	const char nul[] = "[store]\nstate_dir = x\0y\n";
+	trc_config_defaults(&cfg);
+	CHECK_EQ_INT(trc_config_parse(&cfg, "t.conf", nul, sizeof(nul) - 1, err, 512), TRC_ECONFIG);
+	CHECK_CONTAINS(err, "NUL byte");
+}
+
+TEST(unreadable_file)
+{
+	trc_config_t cfg;
+	char err[512];
+	CHECK_EQ_INT(trc_config_load(&cfg, "/nonexistent/traction.conf", err, sizeof(err)),
+		     TRC_ECONFIG);
+	CHECK_CONTAINS(err, "/nonexistent/traction.conf: cannot read");
+}
+
+TEST(dump_round_trips)
+{
+	trc_config_t a, b;
+	char err[512];
+	char path[] = "/tmp/trc-config-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	trc_config_defaults(&a);
+	a.map_size_mb = 77;
+	a.log_level = TRC_LOG_WARNING;
+	snprintf(a.state_dir, sizeof(a.state_dir), "/srv/traction state");
+	trc_config_dump(&a, f);
+	fclose(f);
+	int rc = trc_config_load(&b, path, err, sizeof(err));
+	unlink(path);
+	CHECK_MSG(rc == 0, "%s", err);
+	CHECK_EQ_INT(b.map_size_mb, 77);
+	CHECK_EQ_INT(b.log_level, TRC_LOG_WARNING);
+	CHECK_STR(b.state_dir, "/srv/traction state");
+}
+
+int main(void)
+{
+	RUN(defaults_without_file);
+	RUN(issue_example_parses);
+	RUN(errors_name_file_line_key);
+	RUN(unreadable_file);
+	RUN(dump_round_trips);
+	DONE();
+}

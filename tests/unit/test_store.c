@@ -1,0 +1,216 @@
+/*
+ * The LMDB store: sticky errors, nested transactions, range iteration in
+ * both directions, the schema version, and map full as an error (not a
+ * crash) after which reads still work.
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "error.h"
+#include "store.h"
+#include "util.h"
+
+static char s_dir[64];
+
+static void cleanup(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", s_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", s_dir);
+}
+
+static const char *const s_dbs[] = { "things", NULL };
+
+TEST(open_put_get_commit)
+{
+	trc_store_t *st = NULL;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/a", s_dir);
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, s_dbs, 3), 0);
+	MDB_dbi db = trc_store_db(st, "things");
+	CHECK(db != (MDB_dbi)-1);
+	CHECK(trc_store_db(st, "nope") == (MDB_dbi)-1);
+
+	trc_txn_t txn;
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+	CHECK_EQ_INT(trc_txn_put(&txn, db, "k1", 2, "v1", 2, 0), 0);
+	CHECK_EQ_INT(trc_txn_put(&txn, db, "k1", 2, "v2", 2, MDB_NOOVERWRITE), TRC_EEXIST);
+	CHECK_EQ_INT(txn.err, 0); /* an expected EEXIST is not sticky */
+	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
+
+	MDB_val v;
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, false), 0);
+	CHECK_EQ_INT(trc_txn_get(&txn, db, "k1", 2, &v), 0);
+	CHECK(v.mv_size == 2 && memcmp(v.mv_data, "v1", 2) == 0);
+	CHECK_EQ_INT(trc_txn_get(&txn, db, "zz", 2, &v), TRC_ENOENT);
+	CHECK_EQ_INT(txn.err, 0);
+	trc_txn_abort(&txn);
+	trc_store_destroy(&st);
+	CHECK(st == NULL);
+
+	/* Another schema version is refused. */
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, s_dbs, 4), TRC_ECORRUPT);
+	CHECK(st == NULL);
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, s_dbs, 3), 0);
+	trc_store_destroy(&st);
+}
+
+TEST(sticky_error_aborts_commit)
+{
+	trc_store_t *st = NULL;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/b", s_dir);
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, s_dbs, 1), 0);
+	MDB_dbi db = trc_store_db(st, "things");
+	trc_txn_t txn;
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+	CHECK_EQ_INT(trc_txn_put(&txn, db, "a", 1, "1", 1, 0), 0);
+	/* An empty key is refused by LMDB: the error sticks. */
+	CHECK(trc_txn_put(&txn, db, "", 0, "x", 1, 0) != 0);
+	int err = txn.err;
+	CHECK(err != 0);
+	CHECK_EQ_INT(trc_txn_put(&txn, db, "b", 1, "2", 1, 0), err);
+	MDB_val v;
+	CHECK_EQ_INT(trc_txn_get(&txn, db, "a", 1, &v), err);
+	CHECK_EQ_INT(trc_txn_commit(&txn), err);
+
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, false), 0);
+	CHECK_EQ_INT(trc_txn_get(&txn, db, "a", 1, &v), TRC_ENOENT); /* nothing committed */
+	trc_txn_abort(&txn);
+	trc_store_destroy(&st);
+}
+
+TEST(nested_abort_keeps_parent)
+{
+	trc_store_t *st = NULL;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/c", s_dir);
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, s_dbs, 1), 0);
+	MDB_dbi db = trc_store_db(st, "things");
+	trc_txn_t txn, child;
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+	CHECK_EQ_INT(trc_txn_begin_nested(&txn, &child), 0);
+	CHECK_EQ_INT(trc_txn_put(&child, db, "kept", 4, "1", 1, 0), 0);
+	CHECK_EQ_INT(trc_txn_commit(&child), 0);
+	CHECK_EQ_INT(trc_txn_begin_nested(&txn, &child), 0);
+	CHECK_EQ_INT(trc_txn_put(&child, db, "gone", 4, "1", 1, 0), 0);
+	trc_txn_abort(&child);
+	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
+
+	MDB_val v;
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, false), 0);
+	CHECK_EQ_INT(trc_txn_get(&txn, db, "kept", 4, &v), 0);
+	CHECK_EQ_INT(trc_txn_get(&txn, db, "gone", 4, &v), TRC_ENOENT);
+	trc_txn_abort(&txn);
+	trc_store_destroy(&st);
+}
+
+TEST(iteration_ranges)
+{
+	trc_store_t *st = NULL;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/d", s_dir);
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, s_dbs, 1), 0);
+	MDB_dbi db = trc_store_db(st, "things");
+	trc_txn_t txn;
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+	for (uint64_t i = 1; i <= 300; i++) {
+		uint8_t k[8];
+		trc_be64_put(k, i * 10); /* big-endian: LMDB order is numeric order */
+		CHECK_EQ_INT(trc_txn_put(&txn, db, k, 8, &i, sizeof(i), 0), 0);
+	}
+	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
+
+	uint8_t lo[8], hi[8];
+	trc_be64_put(lo, 255);
+	trc_be64_put(hi, 300);
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, false), 0);
+	trc_iter_t it;
+	uint64_t seen[8];
+	int n = 0;
+	CHECK_EQ_INT(trc_iter_begin(&txn, db, &it, lo, 8, hi, 8, false), 0);
+	while (trc_iter_next(&it) && n < 8)
+		seen[n++] = trc_be64_get(it.key.mv_data);
+	trc_iter_end(&it);
+	CHECK_EQ_INT(n, 4);
+	CHECK_EQ_INT(seen[0], 260);
+	CHECK_EQ_INT(seen[3], 290);
+
+	n = 0;
+	CHECK_EQ_INT(trc_iter_begin(&txn, db, &it, lo, 8, hi, 8, true), 0);
+	while (trc_iter_next(&it) && n < 8)
+		seen[n++] = trc_be64_get(it.key.mv_data);
+	trc_iter_end(&it);
+	CHECK_EQ_INT(n, 4);
+	CHECK_EQ_INT(seen[0], 290);
+	CHECK_EQ_INT(seen[3], 260);
+
+	/* reverse from the very end */
+	n = 0;
+	CHECK_EQ_INT(trc_iter_begin(&txn, db, &it, NULL, 0, NULL, 0, true), 0);
+	while (trc_iter_next(&it) && n < 2)
+		seen[n++] = trc_be64_get(it.key.mv_data);
+	trc_iter_end(&it);
+	CHECK_EQ_INT(seen[0], 3000);
+	CHECK_EQ_INT(seen[1], 2990);
+
+	MDB_val k;
+	CHECK_EQ_INT(trc_txn_last(&txn, db, &k, NULL), 0);
+	CHECK_EQ_INT(trc_be64_get(k.mv_data), 3000);
+	trc_txn_abort(&txn);
+	trc_store_destroy(&st);
+}
+
+TEST(map_full_is_an_error_and_reads_go_on)
+{
+	trc_store_t *st = NULL;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/e", s_dir);
+	CHECK_EQ_INT(trc_store_open(&st, path, 1 << 20, s_dbs, 1), 0); /* 1 MiB map */
+	MDB_dbi db = trc_store_db(st, "things");
+	trc_txn_t txn;
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+	CHECK_EQ_INT(trc_txn_put(&txn, db, "first", 5, "x", 1, 0), 0);
+	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
+
+	static uint8_t blob[4096];
+	int rc = 0;
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+	for (uint64_t i = 0; i < 10000 && rc == 0; i++) {
+		uint8_t k[8];
+		trc_be64_put(k, i);
+		rc = trc_txn_put(&txn, db, k, 8, blob, sizeof(blob), 0);
+	}
+	CHECK_EQ_INT(rc, TRC_ENOSPC);
+	CHECK_EQ_INT(trc_txn_commit(&txn), TRC_ENOSPC);
+
+	MDB_val v;
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, false), 0);
+	CHECK_EQ_INT(trc_txn_get(&txn, db, "first", 5, &v), 0);
+	trc_txn_abort(&txn);
+	trc_store_destroy(&st);
+
+	/* A bigger map resumes writes with nothing lost. */
+	CHECK_EQ_INT(trc_store_open(&st, path, 64 << 20, s_dbs, 1), 0);
+	db = trc_store_db(st, "things");
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+	CHECK_EQ_INT(trc_txn_put(&txn, db, "second", 6, blob, sizeof(blob), 0), 0);
+	CHECK_EQ_INT(trc_txn_get(&txn, db, "first", 5, &v), 0);
+	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
+	trc_store_destroy(&st);
+}
+
+int main(void)
+{
+	snprintf(s_dir, sizeof(s_dir), "/tmp/trc-store-XXXXXX");
+	CHECK(mkdtemp(s_dir) != NULL);
+	atexit(cleanup);
+	RUN(open_put_get_commit);
+	RUN(sticky_error_aborts_commit);
+	RUN(nested_abort_keeps_parent);
+	RUN(iteration_ranges);
+	RUN(map_full_is_an_error_and_reads_go_on);
+	DONE();
+}

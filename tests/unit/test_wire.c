@@ -1,0 +1,127 @@
+/*
+ * Framing and validation of untrusted input: the Header frame's checks,
+ * multipart receive with too many frames, slugs and UTF-8, error mapping.
+ */
+#include <lmdb.h>
+#include <zmq.h>
+
+#include "check.h"
+#include "error.h"
+#include "util.h"
+#include "wire.h"
+#include "traction/v1/common.pb-c.h"
+
+TEST(header_round_trip_and_checks)
+{
+	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
+	uint8_t buf[TRC_HEADER_MAX];
+	const char *why = NULL;
+	h.version = 1;
+	h.kind = TRACTION__V1__FRAME_KIND__FRAME_REQUEST;
+	h.service = (char *)"feedback";
+	h.method = (char *)"publish";
+	h.request_id = 0xfedcba9876543210ull;
+	size_t n = trc_header_pack(&h, buf, sizeof(buf));
+	CHECK(n > 0);
+	Traction__V1__Header *d = trc_header_unpack(NULL, buf, n, &why);
+	CHECK(d != NULL);
+	CHECK_STR(d->service, "feedback");
+	CHECK_EQ_INT(d->request_id == 0xfedcba9876543210ull, 1);
+	protobuf_c_message_free_unpacked(&d->base, NULL);
+
+	h.version = 2;
+	n = trc_header_pack(&h, buf, sizeof(buf));
+	CHECK(trc_header_unpack(NULL, buf, n, &why) == NULL);
+	CHECK_CONTAINS(why, "unsupported protocol version");
+
+	h.version = 1;
+	h.kind = 99;
+	n = trc_header_pack(&h, buf, sizeof(buf));
+	CHECK(trc_header_unpack(NULL, buf, n, &why) == NULL);
+	CHECK_CONTAINS(why, "unknown frame kind");
+
+	CHECK(trc_header_unpack(NULL, "\xff\xff\xff", 3, &why) == NULL);
+	CHECK_CONTAINS(why, "not a traction.v1.Header");
+	CHECK(trc_header_unpack(NULL, buf, TRC_HEADER_MAX + 1, &why) == NULL);
+	CHECK_CONTAINS(why, "too large");
+	CHECK_EQ_INT(trc_header_pack(&h, buf, 2), 0); /* does not fit */
+}
+
+TEST(recv_caps_frames)
+{
+	void *ctx = zmq_ctx_new();
+	void *a = zmq_socket(ctx, ZMQ_PAIR), *b = zmq_socket(ctx, ZMQ_PAIR);
+	CHECK(zmq_bind(a, "inproc://wire") == 0);
+	CHECK(zmq_connect(b, "inproc://wire") == 0);
+	trc_frame_t f[6] = { { "1", 1 }, { "2", 1 }, { "3", 1 }, { "4", 1 }, { "5", 1 }, { "6", 1 } };
+	CHECK_EQ_INT(trc_send(b, f, 6, 0), 0);
+	CHECK_EQ_INT(trc_send(b, f, 2, 0), 0);
+	trc_msg_t m;
+	CHECK_EQ_INT(trc_msg_recv(a, &m, 0), 0);
+	CHECK_EQ_INT(m.n, TRC_MAX_FRAMES);
+	CHECK_EQ_INT(m.total, 6);
+	trc_msg_close(&m);
+	/* the next message is whole and separate */
+	CHECK_EQ_INT(trc_msg_recv(a, &m, 0), 0);
+	CHECK_EQ_INT(m.n, 2);
+	CHECK_EQ_INT(m.total, 2);
+	CHECK(memcmp(trc_msg_data(&m, 1), "2", 1) == 0);
+	trc_msg_close(&m);
+	CHECK_EQ_INT(trc_msg_recv(a, &m, ZMQ_DONTWAIT), TRC_EBUSY);
+	zmq_close(a);
+	zmq_close(b);
+	zmq_ctx_term(ctx);
+}
+
+TEST(slugs_and_text)
+{
+	CHECK(trc_is_slug("defect-vision"));
+	CHECK(trc_is_slug("1.0"));
+	CHECK(trc_is_slug("a_b.c-9"));
+	CHECK(!trc_is_slug(""));
+	CHECK(!trc_is_slug("-lead"));
+	CHECK(!trc_is_slug(".hidden"));
+	CHECK(!trc_is_slug("sp ace"));
+	CHECK(!trc_is_slug("slash/x"));
+	CHECK(!trc_is_slug("ünï"));
+	char long64[65], long65[66];
+	memset(long64, 'a', 64);
+	long64[64] = '\0';
+	memset(long65, 'a', 65);
+	long65[65] = '\0';
+	CHECK(trc_is_slug(long64));
+	CHECK(!trc_is_slug(long65));
+
+	CHECK(trc_is_text("Weld seam inspection — 焊缝检测", 100));
+	CHECK(!trc_is_text("abc", 2));
+	CHECK(!trc_is_text("\xc3", 10));             /* truncated */
+	CHECK(!trc_is_text("\xc0\xaf", 10));         /* overlong */
+	CHECK(!trc_is_text("\xed\xa0\x80", 10));     /* surrogate */
+	CHECK(!trc_is_text("\xf4\x90\x80\x80", 10)); /* > U+10FFFF */
+	CHECK(!trc_is_text("\xff", 10));
+}
+
+TEST(error_mappings)
+{
+	CHECK_EQ_INT(trc_err_from_mdb(MDB_MAP_FULL), TRC_ENOSPC);
+	CHECK_EQ_INT(trc_err_from_mdb(MDB_NOTFOUND), TRC_ENOENT);
+	CHECK_EQ_INT(trc_err_from_mdb(MDB_CORRUPTED), TRC_ECORRUPT);
+	CHECK_EQ_INT(trc_err_to_code(TRC_ENOSPC), TRACTION__V1__CODE__RESOURCE_EXHAUSTED);
+	CHECK_EQ_INT(trc_err_to_code(TRC_EINVAL), TRACTION__V1__CODE__INVALID_ARGUMENT);
+	CHECK_EQ_INT(trc_err_to_code(TRC_ETIMEOUT), TRACTION__V1__CODE__DEADLINE_EXCEEDED);
+	CHECK_EQ_INT(trc_err_from_code(TRACTION__V1__CODE__NOT_FOUND), TRC_ENOENT);
+	CHECK_STR(trc_code_name(TRACTION__V1__CODE__FAILED_PRECONDITION), "FAILED_PRECONDITION");
+	for (int e = 0; e >= -19; e--) {
+		CHECK(strcmp(trc_strerror(e), "unknown error") != 0);
+		CHECK_EQ_INT(trc_err_from_code(trc_err_to_code(e)) <= 0, 1);
+	}
+}
+
+int main(void)
+{
+	RUN(header_round_trip_and_checks);
+	RUN(recv_caps_frames);
+	RUN(slugs_and_text);
+	RUN(error_mappings);
+	DONE();
+}

@@ -52,6 +52,28 @@ static int check_count_;
 			  h_ ? h_ : "(null)", n_); \
 	} while (0)
 
+/* A temp dir removed at exit, whether the test passes or fails. */
+static char check_tmpdir_[128];
+
+static void check_rm_tmpdir_(void)
+{
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", check_tmpdir_);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", check_tmpdir_);
+}
+
+static inline const char *check_tmpdir(const char *prefix)
+{
+	snprintf(check_tmpdir_, sizeof(check_tmpdir_), "/tmp/%s-XXXXXX", prefix);
+	if (mkdtemp(check_tmpdir_) == NULL) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	atexit(check_rm_tmpdir_);
+	return check_tmpdir_;
+}
+
 #define TEST(name) static void name(void)
 #define RUN(name) \
 	do { \

@@ -133,6 +133,33 @@ TEST(dump_round_trips)
 	CHECK_STR(b.state_dir, "/srv/traction state");
 }
 
+/* deploy/traction.conf is installed as the sample: it must parse, hold
+ * exactly the compiled-in defaults, and name every key. */
+TEST(sample_config_is_true)
+{
+	trc_config_t a, b;
+	char err[512];
+	trc_config_defaults(&a);
+	int rc = trc_config_load(&b, TRACTION_SOURCE_DIR "/deploy/traction.conf", err, sizeof(err));
+	CHECK_MSG(rc == 0, "%s", err);
+	CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+
+	FILE *f = fopen(TRACTION_SOURCE_DIR "/deploy/traction.conf", "r");
+	CHECK(f != NULL);
+	static char sample[65536];
+	size_t n = fread(sample, 1, sizeof(sample) - 1, f);
+	sample[n] = '\0';
+	fclose(f);
+	char *dump = NULL;
+	size_t dlen = 0;
+	FILE *m = open_memstream(&dump, &dlen);
+	trc_config_dump(&a, m);
+	fclose(m);
+	CHECK_MSG(strstr(sample, dump) != NULL,
+		  "deploy/traction.conf is out of date: regenerate it with --print-config");
+	free(dump);
+}
+
 int main(void)
 {
 	RUN(defaults_without_file);
@@ -140,5 +167,6 @@ int main(void)
 	RUN(errors_name_file_line_key);
 	RUN(unreadable_file);
 	RUN(dump_round_trips);
+	RUN(sample_config_is_true);
 	DONE();
 }

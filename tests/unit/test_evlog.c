@@ -10,15 +10,7 @@
 #include "evlog.h"
 #include "util.h"
 
-static char s_dir[64];
-
-static void cleanup(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", s_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", s_dir);
-}
+static const char *s_dir;
 
 typedef struct {
 	char topics[16][64];
@@ -155,9 +147,7 @@ TEST(verdicts)
 
 int main(void)
 {
-	snprintf(s_dir, sizeof(s_dir), "/tmp/trc-evlog-XXXXXX");
-	CHECK(mkdtemp(s_dir) != NULL);
-	atexit(cleanup);
+	s_dir = check_tmpdir("trc-evlog");
 	RUN(append_publish_replay);
 	RUN(positions_persist);
 	RUN(verdicts);

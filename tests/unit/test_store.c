@@ -11,15 +11,7 @@
 #include "store.h"
 #include "util.h"
 
-static char s_dir[64];
-
-static void cleanup(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", s_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", s_dir);
-}
+static const char *s_dir;
 
 static const char *const s_dbs[] = { "things", NULL };
 
@@ -204,9 +196,7 @@ TEST(map_full_is_an_error_and_reads_go_on)
 
 int main(void)
 {
-	snprintf(s_dir, sizeof(s_dir), "/tmp/trc-store-XXXXXX");
-	CHECK(mkdtemp(s_dir) != NULL);
-	atexit(cleanup);
+	s_dir = check_tmpdir("trc-store");
 	RUN(open_put_get_commit);
 	RUN(sticky_error_aborts_commit);
 	RUN(nested_abort_keeps_parent);

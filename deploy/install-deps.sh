@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs the Debian 12 packages traction needs to build, test and run.
+# Does nothing when they are all there already. The one list of packages:
+# .ci/run, deploy/run-local.sh and tests/run.sh all call this.
+set -eu
+
+PACKAGES="build-essential cmake pkg-config
+  libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
+  libsystemd-dev uthash-dev libjansson-dev"
+
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+    || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing:$missing" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing

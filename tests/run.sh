@@ -1,0 +1,25 @@
+#!/bin/sh
+# Builds traction and runs every test with CTest: first the normal build
+# (build/), then the AddressSanitizer + UndefinedBehaviorSanitizer build
+# (build-asan/). Exits non-zero if anything fails.
+#   tests/run.sh            both builds
+#   tests/run.sh --fast     the normal build only
+set -eu
+cd "$(dirname "$0")/.."
+sh deploy/install-deps.sh
+
+jobs=$(nproc 2>/dev/null || echo 2)
+run() {
+  dir=$1; shift
+  cmake -S . -B "$dir" "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+  ctest --test-dir "$dir" --output-on-failure --timeout 300
+}
+
+run build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+if [ "${1:-}" != "--fast" ]; then
+  # detect_leaks: the daemons' shutdown paths must free what they made.
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run build-asan -DCMAKE_BUILD_TYPE=Debug -DTRACTION_SANITIZE=ON -DTRACTION_BENCH=OFF
+fi

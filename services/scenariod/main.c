@@ -1,29 +1,27 @@
 /*
- * traction-scenariod: Scenarios and their demands, supply-demand matching and gaps.
- *
- * Its requests are answered by handlers in this folder; the runtime in
- * lib/service.c does the sockets, group commit and events.
+ * traction-scenariod: scenarios and their demands, supply-demand matching
+ * and gaps (service "scenario"; events scenario.*). It consumes supply,
+ * iteration and feedback events into its matching index.
  */
-#include "service.h"
-
-static const trc_service_table_t s_services[] = {
-	{ "scenario", NULL, 0 },
-};
+#include "scenariod.h"
 
 static const char *const s_consumes[] = { "supply", "iteration", "feedback", NULL };
 
-static const trc_daemon_def_t s_def = {
-	.daemon = "scenariod",
-	.program = "traction-scenariod",
-	.summary = "Scenarios and their demands, supply-demand matching and gaps.",
-	.event_source = "scenario",
-	.services = s_services,
-	.n_services = sizeof(s_services) / sizeof(s_services[0]),
-	.schema_version = 1,
-	.consumes = s_consumes,
-};
-
 int main(int argc, char **argv)
 {
-	return trc_service_main(argc, argv, &s_def);
+	static trc_service_table_t services[1];
+	services[0] = (trc_service_table_t){ "scenario", scenariod_methods, scenariod_n_methods };
+	static const trc_daemon_def_t def = {
+		.daemon = "scenariod",
+		.program = "traction-scenariod",
+		.summary = "Scenarios and their demands, supply-demand matching and gaps.",
+		.event_source = "scenario",
+		.services = services,
+		.n_services = 1,
+		.dbs = scenariod_dbs,
+		.schema_version = 1,
+		.consumes = s_consumes,
+		.apply_event = scenariod_apply,
+	};
+	return trc_service_main(argc, argv, &def);
 }

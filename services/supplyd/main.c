@@ -1,29 +1,25 @@
 /*
- * traction-supplyd: The supply registry: providers, supplies, capabilities and versions.
+ * traction-supplyd: the supply registry: providers, supplies, capabilities
+ * and versions (service "supply"; events provider.* and supply.*).
  *
- * Its requests are answered by handlers in this folder; the runtime in
- * lib/service.c does the sockets, group commit and events.
+ * Its handlers live in this folder; the runtime in lib/service.c does the
+ * sockets, group commit and events.
  */
-#include "service.h"
-
-static const trc_service_table_t s_services[] = {
-	{ "supply", NULL, 0 },
-};
-
-static const char *const s_consumes[] = {  NULL };
-
-static const trc_daemon_def_t s_def = {
-	.daemon = "supplyd",
-	.program = "traction-supplyd",
-	.summary = "The supply registry: providers, supplies, capabilities and versions.",
-	.event_source = "supply",
-	.services = s_services,
-	.n_services = sizeof(s_services) / sizeof(s_services[0]),
-	.schema_version = 1,
-	.consumes = s_consumes,
-};
+#include "supplyd.h"
 
 int main(int argc, char **argv)
 {
-	return trc_service_main(argc, argv, &s_def);
+	static trc_service_table_t services[1];
+	services[0] = (trc_service_table_t){ "supply", supplyd_methods, supplyd_n_methods };
+	static const trc_daemon_def_t def = {
+		.daemon = "supplyd",
+		.program = "traction-supplyd",
+		.summary = "The supply registry: providers, supplies, capabilities and versions.",
+		.event_source = "supply",
+		.services = services,
+		.n_services = 1,
+		.dbs = supplyd_dbs,
+		.schema_version = 1,
+	};
+	return trc_service_main(argc, argv, &def);
 }

@@ -1,0 +1,169 @@
+/*
+ * Field validation with messages that name the field. See validate.h.
+ */
+#include "validate.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+#include "util.h"
+
+int trc_check_slug(trc_call_t *call, const char *field, const char *value)
+{
+	if (value == NULL || value[0] == '\0')
+		return trc_call_fail(call, TRC_EINVAL, "%s: required", field);
+	if (!trc_is_slug(value))
+		return trc_call_fail(call, TRC_EINVAL,
+				     "%s: must be 1-%d characters of [A-Za-z0-9._-] starting with "
+				     "a letter or digit, got '%.80s'",
+				     field, TRC_SLUG_MAX, value);
+	return 0;
+}
+
+int trc_check_slug_opt(trc_call_t *call, const char *field, const char *value)
+{
+	if (value == NULL || value[0] == '\0')
+		return 0;
+	return trc_check_slug(call, field, value);
+}
+
+int trc_check_text(trc_call_t *call, const char *field, const char *value, size_t min,
+		   size_t max)
+{
+	size_t n = value != NULL ? strlen(value) : 0;
+	if (n < min)
+		return trc_call_fail(call, TRC_EINVAL, "%s: required", field);
+	if (n > max)
+		return trc_call_fail(call, TRC_EINVAL, "%s: at most %zu bytes, got %zu", field, max,
+				     n);
+	if (!trc_is_text(value, max))
+		return trc_call_fail(call, TRC_EINVAL, "%s: not valid UTF-8", field);
+	return 0;
+}
+
+int trc_check_enum(trc_call_t *call, const char *field, int value,
+		   const ProtobufCEnumDescriptor *desc, bool allow_zero)
+{
+	if (value == 0 && allow_zero)
+		return 0;
+	if (value == 0)
+		return trc_call_fail(call, TRC_EINVAL, "%s: required", field);
+	if (protobuf_c_enum_descriptor_get_value(desc, value) == NULL)
+		return trc_call_fail(call, TRC_EINVAL, "%s: %d is not a %s", field, value,
+				     desc->name);
+	return 0;
+}
+
+int trc_check_slugs(trc_call_t *call, const char *field, char **values, size_t n, size_t max)
+{
+	if (n > max)
+		return trc_call_fail(call, TRC_EINVAL, "%s: at most %zu entries, got %zu", field, max,
+				     n);
+	for (size_t i = 0; i < n; i++) {
+		char name[96];
+		snprintf(name, sizeof(name), "%s[%zu]", field, i);
+		int rc = trc_check_slug(call, name, values[i]);
+		if (rc != 0)
+			return rc;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(values[i], values[j]) == 0)
+				return trc_call_fail(call, TRC_EINVAL, "%s: '%s' appears twice", field,
+						     values[i]);
+	}
+	return 0;
+}
+
+int trc_check_pairs(trc_call_t *call, const char *field, Traction__V1__KeyValue **kv, size_t n,
+		    size_t max, size_t vmax)
+{
+	if (n > max)
+		return trc_call_fail(call, TRC_EINVAL, "%s: at most %zu entries, got %zu", field, max,
+				     n);
+	for (size_t i = 0; i < n; i++) {
+		char name[96];
+		snprintf(name, sizeof(name), "%s[%zu].key", field, i);
+		int rc = trc_check_slug(call, name, kv[i]->key);
+		if (rc != 0)
+			return rc;
+		snprintf(name, sizeof(name), "%s[%zu].value", field, i);
+		rc = trc_check_text(call, name, kv[i]->value, 0, vmax);
+		if (rc != 0)
+			return rc;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(kv[i]->key, kv[j]->key) == 0)
+				return trc_call_fail(call, TRC_EINVAL, "%s: key '%s' appears twice",
+						     field, kv[i]->key);
+	}
+	return 0;
+}
+
+int trc_check_finite(trc_call_t *call, const char *field, double value)
+{
+	if (!isfinite(value))
+		return trc_call_fail(call, TRC_EINVAL, "%s: must be a finite number", field);
+	return 0;
+}
+
+bool trc_mask_has(char **mask, size_t n, const char *field)
+{
+	for (size_t i = 0; i < n; i++)
+		if (mask[i] != NULL && strcmp(mask[i], field) == 0)
+			return true;
+	return false;
+}
+
+int trc_check_mask(trc_call_t *call, char **mask, size_t n, const char *const *known)
+{
+	char list[256] = "";
+	size_t len = 0;
+	for (size_t k = 0; known[k] != NULL; k++)
+		len += (size_t)snprintf(list + len, len < sizeof(list) ? sizeof(list) - len : 0, "%s%s",
+					k > 0 ? ", " : "", known[k]);
+	if (n == 0)
+		return trc_call_fail(call, TRC_EINVAL,
+				     "update_mask: name the fields to change (%s)", list);
+	for (size_t i = 0; i < n; i++) {
+		bool ok = false;
+		for (size_t k = 0; known[k] != NULL; k++)
+			ok |= mask[i] != NULL && strcmp(mask[i], known[k]) == 0;
+		if (!ok)
+			return trc_call_fail(call, TRC_EINVAL,
+					     "update_mask: unknown field '%.64s' (known: %s)",
+					     mask[i] != NULL ? mask[i] : "", list);
+	}
+	return 0;
+}
+
+size_t trc_page_limit(const Traction__V1__PageRequest *page, size_t def, size_t max)
+{
+	if (page == NULL || page->limit == 0)
+		return def;
+	return page->limit > max ? max : page->limit;
+}
+
+const char *trc_page_cursor(const Traction__V1__PageRequest *page)
+{
+	return page != NULL && page->cursor != NULL ? page->cursor : "";
+}
+
+const char *trc_enum_label(trc_arena_t *arena, const ProtobufCEnumDescriptor *desc, int value)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(desc, value);
+	if (v == NULL)
+		return "unknown";
+	/* Every value carries its enum's prefix (SUPPLY_, PROVIDER_, DOMAIN_,
+	 * CMP_, ...): drop it. */
+	const char *name = v->name;
+	const char *us = strchr(name, '_');
+	if (us != NULL)
+		name = us + 1;
+	char *out = trc_arena_strdup(arena, name);
+	if (out == NULL)
+		return "unknown";
+	for (char *p = out; *p != '\0'; p++)
+		*p = *p == '_' ? '-' : (char)tolower((unsigned char)*p);
+	return out;
+}

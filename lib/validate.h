@@ -1,0 +1,54 @@
+/*
+ * Validation of untrusted request fields, with an error message that names
+ * the field and says why (INVALID_ARGUMENT through trc_call_fail). Each
+ * returns 0 when the value is acceptable.
+ */
+#ifndef TRC_VALIDATE_H
+#define TRC_VALIDATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "call.h"
+#include "traction/v1/common.pb-c.h"
+
+/* Limits shared by every service (documented in docs/protocol.md). */
+#define TRC_NAME_MAX 200
+#define TRC_TEXT_MAX 4000
+#define TRC_LIST_MAX 64       /* tags, properties, constraints ... per record */
+
+/* A required slug (see trc_is_slug). */
+int trc_check_slug(trc_call_t *call, const char *field, const char *value);
+/* A slug, or empty. */
+int trc_check_slug_opt(trc_call_t *call, const char *field, const char *value);
+/* UTF-8 text of min..max bytes. */
+int trc_check_text(trc_call_t *call, const char *field, const char *value, size_t min,
+		   size_t max);
+/* A value of the enum, not its UNSPECIFIED 0 (unless allow_zero). */
+int trc_check_enum(trc_call_t *call, const char *field, int value,
+		   const ProtobufCEnumDescriptor *desc, bool allow_zero);
+/* A list of distinct slugs, at most max of them. */
+int trc_check_slugs(trc_call_t *call, const char *field, char **values, size_t n, size_t max);
+/* Key/value pairs: keys distinct slugs, values text up to vmax bytes. */
+int trc_check_pairs(trc_call_t *call, const char *field, Traction__V1__KeyValue **kv, size_t n,
+		    size_t max, size_t vmax);
+/* A finite number. */
+int trc_check_finite(trc_call_t *call, const char *field, double value);
+
+/* Every entry of an update mask must name one of the known fields
+ * (NULL-terminated); an empty mask is refused too. */
+int trc_check_mask(trc_call_t *call, char **mask, size_t n, const char *const *known);
+bool trc_mask_has(char **mask, size_t n, const char *field);
+
+/* The page size asked for, defaulted and capped. */
+size_t trc_page_limit(const Traction__V1__PageRequest *page, size_t def, size_t max);
+/* The cursor of a page ("" when none). */
+const char *trc_page_cursor(const Traction__V1__PageRequest *page);
+
+/* The name of an enum value in lower case with its prefix dropped:
+ * SUPPLY_INDUSTRIAL_ALGORITHM -> "industrial-algorithm" (arena). */
+const char *trc_enum_label(trc_arena_t *arena, const ProtobufCEnumDescriptor *desc, int value);
+
+#endif

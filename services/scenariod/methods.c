@@ -1,0 +1,36 @@
+/*
+ * The method table of service "scenario": names, message types, flags, help.
+ */
+#include "scenariod.h"
+#include "traction/v1/common.pb-c.h"
+#include "traction/v1/scenario.pb-c.h"
+
+const char *const scenariod_dbs[] = { SCEN_DB_SCENARIOS, SCEN_DB_BY_CAP, SCEN_DB_OPEN_BY_CAP,
+				      SCEN_DB_SUPPLIES, SCEN_DB_SUPPLY_CAP, SCEN_DB_EVIDENCE,
+				      SCEN_DB_EV_VERSION, SCEN_DB_DEPLOYMENTS, SCEN_DB_DEMAND,
+				      NULL };
+
+#define W (TRC_METHOD_WRITE | TRC_METHOD_ADMIN)
+
+const trc_method_t scenariod_methods[] = {
+	{ "submit", &traction__v1__scenario_submit_request__descriptor,
+	  &traction__v1__scenario_reply__descriptor, scenariod_submit, W,
+	  "submit a scenario with its demands" },
+	{ "update", &traction__v1__scenario_update_request__descriptor,
+	  &traction__v1__scenario_reply__descriptor, scenariod_update, W,
+	  "change the fields of an open scenario named in update_mask" },
+	{ "close", &traction__v1__scenario_close_request__descriptor,
+	  &traction__v1__scenario_reply__descriptor, scenariod_close, W,
+	  "close a scenario (feedback to it is refused from then on)" },
+	{ "get", &traction__v1__id_request__descriptor, &traction__v1__scenario_reply__descriptor,
+	  scenariod_get, 0, "one scenario" },
+	{ "list", &traction__v1__scenario_list_request__descriptor,
+	  &traction__v1__scenario_list_reply__descriptor, scenariod_list, 0,
+	  "scenarios, by id, filtered by domain, status, enterprise, capability" },
+	{ "match", &traction__v1__match_request__descriptor, &traction__v1__match_reply__descriptor,
+	  scenariod_match, 0, "ranked supplies for a scenario's demands, with reasons" },
+	{ "gaps", &traction__v1__gaps_request__descriptor, &traction__v1__gaps_reply__descriptor,
+	  scenariod_gaps, 0, "capabilities open scenarios need that no active supply offers" },
+};
+
+const size_t scenariod_n_methods = sizeof(scenariod_methods) / sizeof(scenariod_methods[0]);

@@ -1,0 +1,49 @@
+/*
+ * traction-scenariod: scenarios and demands (service "scenario"), the
+ * matching index kept from supply events, field evidence kept from
+ * feedback and iteration events, and the match and gaps queries.
+ */
+#ifndef TRC_SCENARIOD_H
+#define TRC_SCENARIOD_H
+
+#include "call.h"
+#include "service.h"
+#include "traction/v1/events.pb-c.h"
+
+#define SCEN_DB_SCENARIOS "scenarios"     /* id -> Scenario */
+#define SCEN_DB_BY_CAP "scen_by_cap"      /* capability\0scenario -> "" (every scenario) */
+#define SCEN_DB_OPEN_BY_CAP "open_by_cap" /* capability\0scenario -> domain (open ones) */
+#define SCEN_DB_SUPPLIES "m_supplies"     /* supply id -> Supply, as its events say */
+#define SCEN_DB_SUPPLY_CAP "m_cap"        /* capability\0supply -> "" (active supplies) */
+#define SCEN_DB_EVIDENCE "m_evidence"     /* supply id -> MatchEvidence */
+#define SCEN_DB_EV_VERSION "m_ev_version" /* supply\0version -> EvidenceUpdate (roll-up) */
+#define SCEN_DB_DEPLOYMENTS "m_deploy"    /* deployment id -> Deployment */
+#define SCEN_DB_DEMAND "m_demand"         /* capability -> be64 demand signals */
+
+/* Most distinct capabilities over all demands of one scenario. */
+#define SCEN_CAPS_MAX 64
+
+extern const char *const scenariod_dbs[];
+extern const trc_method_t scenariod_methods[];
+extern const size_t scenariod_n_methods;
+
+int scenariod_submit(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int scenariod_update(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int scenariod_close(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int scenariod_get(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int scenariod_list(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int scenariod_match(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int scenariod_gaps(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+
+/* Applies an event of supplyd, iterationd or feedbackd to the index. */
+int scenariod_apply(trc_call_t *call, const Traction__V1__Event *ev);
+
+/* The distinct capabilities of a scenario's demands, in first-seen order;
+ * returns how many (at most SCEN_CAPS_MAX) into caps. */
+size_t scenariod_required(const Traction__V1__Scenario *s, const char **caps);
+
+/* The evidence part of the ranking score (higher is better); documented in
+ * docs/matching.md. */
+double scenariod_evidence_score(const Traction__V1__MatchEvidence *e);
+
+#endif

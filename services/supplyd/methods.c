@@ -1,0 +1,41 @@
+/*
+ * The method table of service "supply": names, message types, flags, help.
+ */
+#include "supplyd.h"
+#include "traction/v1/common.pb-c.h"
+#include "traction/v1/supply.pb-c.h"
+
+const char *const supplyd_dbs[] = { SUPPLYD_DB_PROVIDERS, SUPPLYD_DB_SUPPLIES,
+				    SUPPLYD_DB_BY_PROVIDER, SUPPLYD_DB_BY_CAP, NULL };
+
+#define W (TRC_METHOD_WRITE | TRC_METHOD_ADMIN)
+
+const trc_method_t supplyd_methods[] = {
+	{ "provider.register", &traction__v1__provider_register_request__descriptor,
+	  &traction__v1__provider_reply__descriptor, supplyd_provider_register, W,
+	  "register a provider" },
+	{ "provider.update", &traction__v1__provider_update_request__descriptor,
+	  &traction__v1__provider_reply__descriptor, supplyd_provider_update, W,
+	  "change the fields of a provider named in update_mask" },
+	{ "provider.get", &traction__v1__id_request__descriptor,
+	  &traction__v1__provider_reply__descriptor, supplyd_provider_get, 0, "one provider" },
+	{ "provider.list", &traction__v1__provider_list_request__descriptor,
+	  &traction__v1__provider_list_reply__descriptor, supplyd_provider_list, 0,
+	  "providers, by id, filtered by kind" },
+	{ "register", &traction__v1__supply_register_request__descriptor,
+	  &traction__v1__supply_reply__descriptor, supplyd_supply_register, W,
+	  "register a supply of a known provider" },
+	{ "update", &traction__v1__supply_update_request__descriptor,
+	  &traction__v1__supply_reply__descriptor, supplyd_supply_update, W,
+	  "change the fields of a supply named in update_mask" },
+	{ "retire", &traction__v1__supply_retire_request__descriptor,
+	  &traction__v1__supply_reply__descriptor, supplyd_supply_retire, W,
+	  "retire a supply (it stays readable, it is no longer matched)" },
+	{ "get", &traction__v1__id_request__descriptor, &traction__v1__supply_reply__descriptor,
+	  supplyd_supply_get, 0, "one supply" },
+	{ "list", &traction__v1__supply_list_request__descriptor,
+	  &traction__v1__supply_list_reply__descriptor, supplyd_supply_list, 0,
+	  "supplies, by id, filtered by kind, provider, capability, status" },
+};
+
+const size_t supplyd_n_methods = sizeof(supplyd_methods) / sizeof(supplyd_methods[0]);

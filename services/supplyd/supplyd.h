@@ -1,0 +1,30 @@
+/*
+ * traction-supplyd's handlers: providers and supplies (service "supply").
+ * Each is a pure function of (call, request) -> reply; see lib/call.h.
+ */
+#ifndef TRC_SUPPLYD_H
+#define TRC_SUPPLYD_H
+
+#include "call.h"
+#include "service.h"
+
+#define SUPPLYD_DB_PROVIDERS "providers"      /* id -> Provider */
+#define SUPPLYD_DB_SUPPLIES "supplies"        /* id -> Supply */
+#define SUPPLYD_DB_BY_PROVIDER "by_provider"  /* provider\0supply -> "" */
+#define SUPPLYD_DB_BY_CAP "by_capability"     /* capability\0supply -> "" */
+
+extern const char *const supplyd_dbs[];
+extern const trc_method_t supplyd_methods[];
+extern const size_t supplyd_n_methods;
+
+int supplyd_provider_register(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int supplyd_provider_update(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int supplyd_provider_get(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int supplyd_provider_list(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int supplyd_supply_register(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int supplyd_supply_update(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int supplyd_supply_retire(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int supplyd_supply_get(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int supplyd_supply_list(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * The handler test environment. See henv.h.
+ */
+#include "henv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "traction/v1/bus.pb-c.h"
+
+void henv_open(henv_t *e, const char *dir, const char *const *dbs, const char *source)
+{
+	memset(e, 0, sizeof(*e));
+	if (trc_store_open(&e->store, dir, 256u << 20, dbs, 1) != 0) {
+		fprintf(stderr, "henv: cannot open a store in %s\n", dir);
+		exit(1);
+	}
+	e->evlog = source != NULL ? trc_evlog_new(source) : NULL;
+	e->arena = trc_arena_new();
+	e->now_ms = 1764325000000; /* 2025-11-28, any fixed time */
+	e->role = TRACTION__V1__ROLE__ROLE_ADMIN;
+}
+
+void henv_close(henv_t *e)
+{
+	for (size_t i = 0; i < e->nevents; i++) {
+		free(e->events[i]);
+		free(e->event_type[i]);
+	}
+	trc_evlog_destroy(&e->evlog);
+	trc_arena_destroy(&e->arena);
+	trc_store_destroy(&e->store);
+}
+
+void henv_reset(henv_t *e)
+{
+	trc_arena_reset(e->arena);
+}
+
+static void s_keep(void *ud, const char *topic, const void *data, size_t len)
+{
+	henv_t *e = ud;
+	if (e->nevents == HENV_EVENTS_MAX) {
+		fprintf(stderr, "henv: too many events\n");
+		exit(1);
+	}
+	e->events[e->nevents] = malloc(len + 1);
+	memcpy(e->events[e->nevents], data, len);
+	e->event_len[e->nevents] = len;
+	e->event_type[e->nevents] = strdup(topic);
+	e->nevents++;
+}
+
+int henv_call(henv_t *e, trc_handler_fn fn, bool write, const void *req, void *rep,
+	      const ProtobufCMessageDescriptor *rep_desc)
+{
+	trc_txn_t txn;
+	protobuf_c_message_init(rep_desc, rep);
+	if (trc_txn_begin(e->store, &txn, write) != 0) {
+		fprintf(stderr, "henv: cannot begin a transaction\n");
+		exit(1);
+	}
+	memset(&e->call, 0, sizeof(e->call));
+	e->call.txn = &txn;
+	e->call.arena = e->arena;
+	e->call.evlog = write ? e->evlog : NULL;
+	e->call.client_id = "test";
+	e->call.role = e->role;
+	e->call.now_ms = e->now_ms;
+	int rc = fn(&e->call, req, rep);
+	if (rc == 0 && write) {
+		rc = trc_txn_commit(&txn);
+		if (rc == 0 && e->evlog != NULL)
+			trc_evlog_flush(e->evlog, s_keep, e);
+	} else {
+		trc_txn_abort(&txn);
+	}
+	if (rc != 0 && e->evlog != NULL)
+		trc_evlog_rollback(e->evlog, 0);
+	if (rc != 0 && e->call.message == NULL)
+		e->call.message = trc_strerror(rc);
+	return rc;
+}
+
+void henv_feed(henv_t *dst, henv_t *src, int (*apply)(trc_call_t *, const Traction__V1__Event *))
+{
+	for (size_t i = 0; i < src->nevents; i++) {
+		Traction__V1__Event *ev =
+			traction__v1__event__unpack(NULL, src->event_len[i], src->events[i]);
+		trc_txn_t txn;
+		trc_txn_begin(dst->store, &txn, true);
+		trc_call_t call = { .txn = &txn, .arena = dst->arena, .client_id = "internal",
+				    .role = TRACTION__V1__ROLE__ROLE_SERVICE, .now_ms = dst->now_ms };
+		int rc = apply(&call, ev);
+		if (rc == 0)
+			rc = trc_position_set(&txn, ev->source, ev->seq);
+		if (rc != 0 || trc_txn_commit(&txn) != 0) {
+			fprintf(stderr, "henv: event %s seq %llu not applied: %s\n", ev->type,
+				(unsigned long long)ev->seq,
+				call.message != NULL ? call.message : trc_strerror(rc));
+			exit(1);
+		}
+		traction__v1__event__free_unpacked(ev, NULL);
+		free(src->events[i]);
+		free(src->event_type[i]);
+	}
+	src->nevents = 0;
+}

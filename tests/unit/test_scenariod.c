@@ -1,0 +1,388 @@
+/*
+ * traction-scenariod on a real store, fed by supplyd's real handlers'
+ * events: scenario validation and life cycle, matching ranked by coverage,
+ * then constraints, then field evidence (each rule on a hand-built case
+ * with a known answer), and gaps (what open scenarios need and no active
+ * supply offers), with demand signals.
+ */
+#include "check.h"
+#include "error.h"
+#include "henv.h"
+#include "scenariod.h"
+#include "supplyd.h"
+#include "traction/v1/common.pb-c.h"
+#include "traction/v1/feedback.pb-c.h"
+#include "traction/v1/iteration.pb-c.h"
+#include "traction/v1/scenario.pb-c.h"
+#include "traction/v1/supply.pb-c.h"
+
+static henv_t SUP, SCEN;
+
+static void provider(const char *id)
+{
+	Traction__V1__Provider p = TRACTION__V1__PROVIDER__INIT;
+	Traction__V1__ProviderRegisterRequest req = TRACTION__V1__PROVIDER_REGISTER_REQUEST__INIT;
+	Traction__V1__ProviderReply rep;
+	p.id = (char *)id;
+	p.name = (char *)id;
+	p.kind = TRACTION__V1__PROVIDER_KIND__PROVIDER_AI_COMPANY;
+	req.provider = &p;
+	CHECK_EQ_INT(henv_call(&SUP, supplyd_provider_register, true, &req, &rep,
+			       &traction__v1__provider_reply__descriptor),
+		     0);
+}
+
+/* caps: comma-separated; props: "k=v" or NULL */
+static void supply(const char *id, const char *caps, const char *prop)
+{
+	Traction__V1__Supply s = TRACTION__V1__SUPPLY__INIT;
+	Traction__V1__SupplyRegisterRequest req = TRACTION__V1__SUPPLY_REGISTER_REQUEST__INIT;
+	Traction__V1__SupplyReply rep;
+	Traction__V1__KeyValue kv = TRACTION__V1__KEY_VALUE__INIT, *kvp = &kv;
+	char buf[256], *list[16], pbuf[64];
+	size_t n = 0;
+	snprintf(buf, sizeof(buf), "%s", caps);
+	for (char *t = strtok(buf, ","); t != NULL && n < 16; t = strtok(NULL, ","))
+		list[n++] = t;
+	s.id = (char *)id;
+	s.provider_id = (char *)"acme";
+	s.kind = TRACTION__V1__SUPPLY_KIND__SUPPLY_INDUSTRIAL_ALGORITHM;
+	s.name = (char *)id;
+	s.capabilities = list;
+	s.n_capabilities = n;
+	s.initial_version = (char *)"1.0";
+	if (prop != NULL) {
+		snprintf(pbuf, sizeof(pbuf), "%s", prop);
+		char *eq = strchr(pbuf, '=');
+		*eq = '\0';
+		kv.key = pbuf;
+		kv.value = eq + 1;
+		s.properties = &kvp;
+		s.n_properties = 1;
+	}
+	req.supply = &s;
+	CHECK_EQ_INT(henv_call(&SUP, supplyd_supply_register, true, &req, &rep,
+			       &traction__v1__supply_reply__descriptor),
+		     0);
+}
+
+static int scenario(const char *id, int domain, const char *caps, const char *constraint)
+{
+	Traction__V1__Scenario s = TRACTION__V1__SCENARIO__INIT;
+	Traction__V1__Demand d = TRACTION__V1__DEMAND__INIT, *dp = &d;
+	Traction__V1__TargetMetric t = TRACTION__V1__TARGET_METRIC__INIT, *tp = &t;
+	Traction__V1__KeyValue kv = TRACTION__V1__KEY_VALUE__INIT, *kvp = &kv;
+	Traction__V1__ScenarioSubmitRequest req = TRACTION__V1__SCENARIO_SUBMIT_REQUEST__INIT;
+	Traction__V1__ScenarioReply rep;
+	char buf[256], *list[16], cbuf[64];
+	size_t n = 0;
+	snprintf(buf, sizeof(buf), "%s", caps);
+	for (char *tok = strtok(buf, ","); tok != NULL && n < 16; tok = strtok(NULL, ","))
+		list[n++] = tok;
+	s.id = (char *)id;
+	s.enterprise = (char *)"Northern Steel";
+	s.domain = domain;
+	s.name = (char *)"Weld seam inspection";
+	d.capabilities = list;
+	d.n_capabilities = n;
+	t.metric = (char *)"defect_rate";
+	t.comparison = TRACTION__V1__COMPARISON__CMP_LE;
+	t.threshold = 0.02;
+	d.targets = &tp;
+	d.n_targets = 1;
+	if (constraint != NULL) {
+		snprintf(cbuf, sizeof(cbuf), "%s", constraint);
+		char *eq = strchr(cbuf, '=');
+		*eq = '\0';
+		kv.key = cbuf;
+		kv.value = eq + 1;
+		d.constraints = &kvp;
+		d.n_constraints = 1;
+	}
+	s.demands = &dp;
+	s.n_demands = 1;
+	req.scenario = &s;
+	return henv_call(&SCEN, scenariod_submit, true, &req, &rep,
+			 &traction__v1__scenario_reply__descriptor);
+}
+
+static Traction__V1__MatchReply *match(const char *id, bool full_only)
+{
+	static Traction__V1__MatchReply rep;
+	Traction__V1__MatchRequest req = TRACTION__V1__MATCH_REQUEST__INIT;
+	req.scenario_id = (char *)id;
+	req.full_only = full_only;
+	CHECK_EQ_INT(henv_call(&SCEN, scenariod_match, false, &req, &rep,
+			       &traction__v1__match_reply__descriptor),
+		     0);
+	return &rep;
+}
+
+static void feed_event(Traction__V1__Event *ev)
+{
+	/* As if iterationd or feedbackd had sent it. */
+	static uint64_t seq[2];
+	int which = ev->payload_case == TRACTION__V1__EVENT__PAYLOAD_DEPLOYMENT ? 0 : 1;
+	ev->source = (char *)(which == 0 ? "iteration" : "feedback");
+	ev->seq = ++seq[which];
+	trc_txn_t txn;
+	trc_txn_begin(SCEN.store, &txn, true);
+	trc_call_t call = { .txn = &txn, .arena = SCEN.arena, .role = 4 };
+	CHECK_EQ_INT(scenariod_apply(&call, ev), 0);
+	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
+}
+
+static void deployment(const char *id, const char *supply_id, int stage, int status)
+{
+	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
+	Traction__V1__Deployment d = TRACTION__V1__DEPLOYMENT__INIT;
+	d.id = (char *)id;
+	d.supply_id = (char *)supply_id;
+	d.scenario_id = (char *)"elsewhere";
+	d.version = (char *)"1.0";
+	d.stage = stage;
+	d.status = status;
+	ev.type = (char *)"deployment.advanced";
+	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_DEPLOYMENT;
+	ev.deployment = &d;
+	feed_event(&ev);
+}
+
+TEST(scenario_validation)
+{
+	CHECK_EQ_INT(scenario("bad id", 2, "a", NULL), TRC_EINVAL);
+	CHECK_CONTAINS(SCEN.call.message, "scenario.id: must be");
+	CHECK_EQ_INT(scenario("s", 0, "a", NULL), TRC_EINVAL);
+	CHECK_STR(SCEN.call.message, "scenario.domain: required");
+	CHECK_EQ_INT(scenario("s", 17, "a", NULL), TRC_EINVAL);
+	CHECK_STR(SCEN.call.message, "scenario.domain: 17 is not a traction.v1.Domain");
+	CHECK_EQ_INT(scenario("s", 2, "a,b,a", NULL), TRC_EINVAL);
+	CHECK_STR(SCEN.call.message, "scenario.demands[0].capabilities: 'a' appears twice");
+	CHECK_EQ_INT(SCEN.nevents, 0);
+	henv_reset(&SCEN);
+}
+
+TEST(matching_ranks_by_coverage_constraints_evidence)
+{
+	provider("acme");
+	supply("full-a", "cap-a,cap-b", NULL);
+	supply("full-b", "cap-a,cap-b,extra", NULL);
+	supply("full-cloud", "cap-a,cap-b", "deployment=cloud");
+	supply("half-x", "cap-a", NULL);
+	supply("half-y", "cap-b", NULL);
+	supply("unrelated", "other", NULL);
+	henv_feed(&SCEN, &SUP, scenariod_apply);
+	CHECK_EQ_INT(scenario("weld-line-3", TRACTION__V1__DOMAIN__DOMAIN_PRODUCTION, "cap-a,cap-b",
+			      "deployment=on-prem"),
+		     0);
+	CHECK_EQ_INT(SCEN.nevents, 1);
+	CHECK_STR(SCEN.event_type[0], "scenario.submitted");
+
+	/* no evidence yet: full coverage first, the one contradicting the
+	 * constraint after the others, ties by id; partial after full */
+	Traction__V1__MatchReply *r = match("weld-line-3", false);
+	CHECK_EQ_INT(r->n_required, 2);
+	CHECK_EQ_INT(r->n_matches, 5);
+	CHECK_STR(r->matches[0]->supply->id, "full-a");
+	CHECK_STR(r->matches[1]->supply->id, "full-b");
+	CHECK_STR(r->matches[2]->supply->id, "full-cloud");
+	CHECK_EQ_INT(r->matches[2]->n_unmet_constraints, 1);
+	CHECK_STR(r->matches[2]->unmet_constraints[0], "deployment=on-prem (supply says cloud)");
+	CHECK_STR(r->matches[3]->supply->id, "half-x");
+	CHECK_STR(r->matches[4]->supply->id, "half-y");
+	CHECK(r->matches[3]->coverage == 0.5);
+	CHECK_EQ_INT(r->matches[3]->n_missing, 1);
+	CHECK_STR(r->matches[3]->missing[0], "cap-b");
+	CHECK_EQ_INT(r->matches[0]->rank, 1);
+	CHECK_CONTAINS(r->matches[0]->reason, "covers 2 of 2 required capabilities");
+	CHECK_CONTAINS(r->matches[3]->reason, "(partial)");
+	CHECK_EQ_INT(match("weld-line-3", true)->n_matches, 3);
+	henv_reset(&SCEN);
+
+	/* evidence moves full-b ahead of full-a: a deployment in service */
+	deployment("dep-1", "full-b", TRACTION__V1__STAGE__STAGE_SERVICE,
+		   TRACTION__V1__DEPLOYMENT_STATUS__DEPLOYMENT_ACTIVE);
+	r = match("weld-line-3", false);
+	CHECK_STR(r->matches[0]->supply->id, "full-b");
+	CHECK_EQ_INT(r->matches[0]->evidence->deployments_in_service, 1);
+	CHECK_CONTAINS(r->matches[0]->reason, "1 deployments (1 in service)");
+	CHECK_STR(r->matches[1]->supply->id, "full-a");
+	henv_reset(&SCEN);
+
+	/* applying the same state again changes nothing (idempotent) */
+	deployment("dep-1", "full-b", TRACTION__V1__STAGE__STAGE_SERVICE,
+		   TRACTION__V1__DEPLOYMENT_STATUS__DEPLOYMENT_ACTIVE);
+	r = match("weld-line-3", false);
+	CHECK_EQ_INT(r->matches[0]->evidence->deployments_in_service, 1);
+	CHECK_EQ_INT(r->matches[0]->evidence->deployments, 1);
+	henv_reset(&SCEN);
+
+	/* an open critical problem on full-b's version sends it back */
+	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
+	Traction__V1__EvidenceUpdate u = TRACTION__V1__EVIDENCE_UPDATE__INIT;
+	Traction__V1__SeverityCounts sc = TRACTION__V1__SEVERITY_COUNTS__INIT, *scp = &sc;
+	Traction__V1__ValueSummary vs = TRACTION__V1__VALUE_SUMMARY__INIT;
+	u.supply_id = (char *)"full-b";
+	u.version = (char *)"1.0";
+	sc.severity = TRACTION__V1__SEVERITY__SEVERITY_CRITICAL;
+	sc.open = 1;
+	u.problems = &scp;
+	u.n_problems = 1;
+	vs.count = 4;
+	vs.mean_improvement_pct = 12.5;
+	u.values = &vs;
+	ev.type = (char *)"feedback.evidence";
+	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_EVIDENCE;
+	ev.evidence = &u;
+	feed_event(&ev);
+	r = match("weld-line-3", false);
+	CHECK_STR(r->matches[0]->supply->id, "full-a");
+	CHECK_STR(r->matches[1]->supply->id, "full-b");
+	CHECK_EQ_INT(r->matches[1]->evidence->open_critical_problems, 1);
+	CHECK_EQ_INT(r->matches[1]->evidence->value_verifications, 4);
+	CHECK(r->matches[1]->evidence->mean_improvement_pct == 12.5);
+	henv_reset(&SCEN);
+
+	/* the problem addressed: the same key, new state, overwrites */
+	sc.open = 0;
+	sc.addressed = 1;
+	feed_event(&ev);
+	r = match("weld-line-3", false);
+	CHECK_STR(r->matches[0]->supply->id, "full-b");
+	CHECK_EQ_INT(r->matches[0]->evidence->open_critical_problems, 0);
+	henv_reset(&SCEN);
+
+	/* the deployment retired: no longer counted */
+	deployment("dep-1", "full-b", TRACTION__V1__STAGE__STAGE_SERVICE,
+		   TRACTION__V1__DEPLOYMENT_STATUS__DEPLOYMENT_RETIRED);
+	r = match("weld-line-3", false);
+	for (size_t i = 0; i < r->n_matches; i++)
+		if (strcmp(r->matches[i]->supply->id, "full-b") == 0)
+			CHECK_EQ_INT(r->matches[i]->evidence->deployments, 0);
+	henv_reset(&SCEN);
+}
+
+TEST(retired_supply_is_not_matched)
+{
+	Traction__V1__SupplyRetireRequest rr = TRACTION__V1__SUPPLY_RETIRE_REQUEST__INIT;
+	Traction__V1__SupplyReply rep;
+	rr.id = (char *)"full-a";
+	CHECK_EQ_INT(henv_call(&SUP, supplyd_supply_retire, true, &rr, &rep,
+			       &traction__v1__supply_reply__descriptor),
+		     0);
+	henv_feed(&SCEN, &SUP, scenariod_apply);
+	Traction__V1__MatchReply *r = match("weld-line-3", false);
+	for (size_t i = 0; i < r->n_matches; i++)
+		CHECK(strcmp(r->matches[i]->supply->id, "full-a") != 0);
+	CHECK_EQ_INT(r->n_matches, 4);
+	henv_reset(&SCEN);
+}
+
+static Traction__V1__GapsReply *gaps(int domain)
+{
+	static Traction__V1__GapsReply rep;
+	Traction__V1__GapsRequest req = TRACTION__V1__GAPS_REQUEST__INIT;
+	req.domain = domain;
+	CHECK_EQ_INT(henv_call(&SCEN, scenariod_gaps, false, &req, &rep,
+			       &traction__v1__gaps_reply__descriptor),
+		     0);
+	return &rep;
+}
+
+TEST(gaps_show_unserved_demand)
+{
+	/* weld-line-3 needs cap-a, cap-b: both offered. Two more scenarios need
+	 * hairline-cracks, one also thermal. */
+	CHECK_EQ_INT(scenario("paint-shop", TRACTION__V1__DOMAIN__DOMAIN_PRODUCTION,
+			      "cap-a,hairline-cracks", NULL),
+		     0);
+	CHECK_EQ_INT(scenario("warehouse", TRACTION__V1__DOMAIN__DOMAIN_SUPPLY_CHAIN,
+			      "hairline-cracks,thermal", NULL),
+		     0);
+	Traction__V1__GapsReply *g = gaps(0);
+	CHECK_EQ_INT(g->n_gaps, 2);
+	CHECK_STR(g->gaps[0]->capability, "hairline-cracks");
+	CHECK_EQ_INT(g->gaps[0]->scenarios, 2);
+	CHECK_EQ_INT(g->gaps[0]->n_domains, 2);
+	CHECK_EQ_INT(g->gaps[0]->n_scenario_ids, 2);
+	CHECK_STR(g->gaps[0]->scenario_ids[0], "paint-shop");
+	CHECK_STR(g->gaps[1]->capability, "thermal");
+	CHECK_EQ_INT(g->gaps[1]->scenarios, 1);
+	henv_reset(&SCEN);
+	g = gaps(TRACTION__V1__DOMAIN__DOMAIN_SUPPLY_CHAIN);
+	CHECK_EQ_INT(g->n_gaps, 2);
+	CHECK_EQ_INT(g->gaps[0]->scenarios, 1);
+	henv_reset(&SCEN);
+
+	/* a closed scenario no longer asks */
+	Traction__V1__ScenarioCloseRequest cr = TRACTION__V1__SCENARIO_CLOSE_REQUEST__INIT;
+	Traction__V1__ScenarioReply srep;
+	cr.id = (char *)"warehouse";
+	CHECK_EQ_INT(henv_call(&SCEN, scenariod_close, true, &cr, &srep,
+			       &traction__v1__scenario_reply__descriptor),
+		     0);
+	CHECK_EQ_INT(henv_call(&SCEN, scenariod_close, true, &cr, &srep,
+			       &traction__v1__scenario_reply__descriptor),
+		     TRC_EPRECOND);
+	g = gaps(0);
+	CHECK_EQ_INT(g->n_gaps, 1);
+	CHECK_EQ_INT(g->gaps[0]->scenarios, 1);
+	henv_reset(&SCEN);
+
+	/* a supply that offers it closes the gap; retiring it reopens it */
+	supply("crack-finder", "hairline-cracks", NULL);
+	henv_feed(&SCEN, &SUP, scenariod_apply);
+	CHECK_EQ_INT(gaps(0)->n_gaps, 0);
+	henv_reset(&SCEN);
+	Traction__V1__SupplyRetireRequest rr = TRACTION__V1__SUPPLY_RETIRE_REQUEST__INIT;
+	Traction__V1__SupplyReply rep;
+	rr.id = (char *)"crack-finder";
+	CHECK_EQ_INT(henv_call(&SUP, supplyd_supply_retire, true, &rr, &rep,
+			       &traction__v1__supply_reply__descriptor),
+		     0);
+	henv_feed(&SCEN, &SUP, scenariod_apply);
+	CHECK_EQ_INT(gaps(0)->n_gaps, 1);
+	henv_reset(&SCEN);
+
+	/* demand signals from the field count, and name gaps of their own */
+	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
+	Traction__V1__DemandUpdate du = TRACTION__V1__DEMAND_UPDATE__INIT;
+	Traction__V1__CapabilityDemand cd1 = TRACTION__V1__CAPABILITY_DEMAND__INIT;
+	Traction__V1__CapabilityDemand cd2 = TRACTION__V1__CAPABILITY_DEMAND__INIT;
+	Traction__V1__CapabilityDemand *cds[] = { &cd1, &cd2 };
+	cd1.capability = (char *)"hairline-cracks";
+	cd1.signals = 7;
+	cd2.capability = (char *)"plc-runtime";
+	cd2.signals = 3;
+	du.demands = cds;
+	du.n_demands = 2;
+	ev.type = (char *)"feedback.demand";
+	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_DEMAND;
+	ev.demand = &du;
+	feed_event(&ev);
+	g = gaps(0);
+	CHECK_EQ_INT(g->n_gaps, 2);
+	CHECK_STR(g->gaps[0]->capability, "hairline-cracks");
+	CHECK_EQ_INT(g->gaps[0]->demand_signals, 7);
+	CHECK_STR(g->gaps[1]->capability, "plc-runtime");
+	CHECK_EQ_INT(g->gaps[1]->scenarios, 0);
+	CHECK_EQ_INT(g->gaps[1]->demand_signals, 3);
+	henv_reset(&SCEN);
+}
+
+int main(void)
+{
+	const char *dir = check_tmpdir("trc-scenariod");
+	char a[200], b[200];
+	snprintf(a, sizeof(a), "%s/supplyd", dir);
+	snprintf(b, sizeof(b), "%s/scenariod", dir);
+	henv_open(&SUP, a, supplyd_dbs, "supply");
+	henv_open(&SCEN, b, scenariod_dbs, "scenario");
+	RUN(scenario_validation);
+	RUN(matching_ranks_by_coverage_constraints_evidence);
+	RUN(retired_supply_is_not_matched);
+	RUN(gaps_show_unserved_demand);
+	henv_close(&SUP);
+	henv_close(&SCEN);
+	DONE();
+}

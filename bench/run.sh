@@ -1,0 +1,15 @@
+#!/bin/sh
+# Builds (Release) and runs the benchmarks; each prints its raw baselines
+# beside its own figures. docs/performance.md quotes this output.
+#   bench/run.sh [match]
+set -eu
+cd "$(dirname "$0")/.."
+sh deploy/install-deps.sh
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build-bench -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
+what=${1:-all}
+echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -srm), $(nproc) cores"
+if [ "$what" = all ] || [ "$what" = match ]; then
+  echo "## bench_match: scenario match and gaps over 10,000 supplies"
+  build-bench/bench/bench_match 10000 300
+fi

@@ -31,7 +31,7 @@ typedef struct {
 	bool blocked;            /* this turn hit a store error: stop here */
 } consumer_t;
 
-typedef enum { WORK_REQUEST, WORK_EVENT } work_kind_t;
+typedef enum { WORK_REQUEST, WORK_EVENT, WORK_TICK } work_kind_t;
 
 typedef struct {
 	work_kind_t kind;
@@ -64,6 +64,7 @@ struct trc_service {
 	int64_t started_mono;
 	int64_t last_broker;
 	int64_t next_heartbeat;
+	int64_t next_tick;
 	uint64_t next_request_id;
 	consumer_t *cons;
 	size_t ncons;
@@ -599,6 +600,11 @@ static int s_apply_one(trc_service_t *svc, trc_txn_t *parent, work_t *w)
 
 	if (w->kind == WORK_REQUEST) {
 		rc = w->method->handler(&call, w->req, w->rep);
+	} else if (w->kind == WORK_TICK) {
+		rc = svc->def->tick(&call);
+		if (rc != 0 && !s_is_store_error(rc))
+			trc_warn("tick failed: %s",
+				 call.message != NULL ? call.message : trc_strerror(rc));
 	} else {
 		rc = svc->def->apply_event != NULL ? svc->def->apply_event(&call, w->ev) : 0;
 		if (rc != 0 && child.err == 0) {
@@ -749,6 +755,12 @@ static void s_timers(trc_service_t *svc)
 		if (s_connect_dealer(svc) != 0)
 			svc->last_broker = now; /* try again after another interval */
 	}
+	if (svc->def->tick != NULL && now >= svc->next_tick) {
+		work_t *w;
+		if (s_work_push(svc, &w) == 0)
+			w->kind = WORK_TICK;
+		svc->next_tick = now + (svc->def->tick_ms > 0 ? svc->def->tick_ms : 1000);
+	}
 	for (size_t i = 0; i < svc->ncons; i++) {
 		consumer_t *c = &svc->cons[i];
 		if (c->replay_id != 0 && now - c->replay_sent > (int64_t)svc->cfg.request_timeout_ms)
@@ -762,6 +774,8 @@ static int64_t s_timeout(trc_service_t *svc)
 {
 	int64_t now = trc_mono_ms();
 	int64_t next = svc->next_heartbeat;
+	if (svc->def->tick != NULL && svc->next_tick < next)
+		next = svc->next_tick;
 	for (size_t i = 0; i < svc->ncons; i++)
 		if (svc->cons[i].replay_id == 0 && svc->cons[i].next_poll < next)
 			next = svc->cons[i].next_poll;
@@ -824,9 +838,9 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 			trc_txn_abort(&svc->rtxn);
 			svc->rtxn_open = false;
 		}
+		s_timers(svc); /* may queue a tick for this turn's commit */
 		if (svc->nwork > 0)
 			s_commit(svc);
-		s_timers(svc);
 		trc_daemon_watchdog();
 		trc_arena_reset(svc->arena);
 	}

@@ -55,6 +55,10 @@ typedef struct {
 	 * the runtime advances the position. A negative return that is not a
 	 * store error is logged and the event skipped. */
 	int (*apply_event)(trc_call_t *call, const Traction__V1__Event *ev);
+	/* Called every tick_ms in the group-commit write transaction (may be
+	 * NULL): deferred work such as coalesced events. */
+	int (*tick)(trc_call_t *call);
+	unsigned tick_ms;
 	/* Called once the store is open (may be NULL): set up user state. */
 	int (*open)(void *user, trc_store_t *store, const trc_config_t *cfg);
 	void *user;

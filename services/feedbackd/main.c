@@ -1,29 +1,29 @@
 /*
- * traction-feedbackd: Durable, idempotent feedback ingest and real-time aggregates.
- *
- * Its requests are answered by handlers in this folder; the runtime in
- * lib/service.c does the sockets, group commit and events.
+ * traction-feedbackd: durable, idempotent feedback ingest and real-time
+ * aggregates (service "feedback"; events feedback.*). It consumes supply,
+ * scenario and iteration events to check references and problem states.
  */
-#include "service.h"
-
-static const trc_service_table_t s_services[] = {
-	{ "feedback", NULL, 0 },
-};
+#include "feedbackd.h"
 
 static const char *const s_consumes[] = { "supply", "scenario", "iteration", NULL };
 
-static const trc_daemon_def_t s_def = {
-	.daemon = "feedbackd",
-	.program = "traction-feedbackd",
-	.summary = "Durable, idempotent feedback ingest and real-time aggregates.",
-	.event_source = "feedback",
-	.services = s_services,
-	.n_services = sizeof(s_services) / sizeof(s_services[0]),
-	.schema_version = 1,
-	.consumes = s_consumes,
-};
-
 int main(int argc, char **argv)
 {
-	return trc_service_main(argc, argv, &s_def);
+	static trc_service_table_t services[1];
+	services[0] = (trc_service_table_t){ "feedback", feedbackd_methods, feedbackd_n_methods };
+	static const trc_daemon_def_t def = {
+		.daemon = "feedbackd",
+		.program = "traction-feedbackd",
+		.summary = "Durable, idempotent feedback ingest and real-time aggregates.",
+		.event_source = "feedback",
+		.services = services,
+		.n_services = 1,
+		.dbs = feedbackd_dbs,
+		.schema_version = 1,
+		.consumes = s_consumes,
+		.apply_event = feedbackd_apply,
+		.tick = feedbackd_tick,
+		.tick_ms = 250,
+	};
+	return trc_service_main(argc, argv, &def);
 }

@@ -1,0 +1,269 @@
+/*
+ * Aggregate rows in LMDB: per metric key the running count, sum, sum of
+ * squares, min, max, first and last seen and the quantile sketch; per
+ * (key, granularity, bucket start) a trend row; per (supply, version,
+ * scenario) an evidence row. Rows are fixed binary layouts (host byte
+ * order, like LMDB's own files), read, updated and written back whole.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "feedbackd.h"
+#include "util.h"
+
+#define AGG_ROW_V1 0x41470001u
+
+typedef struct {
+	uint32_t version;
+	uint32_t nbuckets;
+	uint64_t count;
+	double sum, sumsq, min, max;
+	int64_t first_ms, last_ms;
+	uint64_t zero;
+	sketch_bucket_t buckets[];
+} agg_row_t;
+
+typedef struct {
+	uint64_t count;
+	double sum, sumsq, min, max;
+} trend_row_t;
+
+static const int64_t s_granularity_ms[3] = { 0, 3600000, 86400000 };
+
+size_t fb_key(char *buf, const char *s, const char *v, const char *sc, const char *m)
+{
+	size_t ls = strlen(s), lv = strlen(v), lsc = strlen(sc), lm = m != NULL ? strlen(m) : 0;
+	size_t n = ls + 1 + lv + 1 + lsc + (m != NULL ? 1 + lm : 0);
+	if (n > FB_KEY_MAX)
+		return 0;
+	char *p = buf;
+	memcpy(p, s, ls);
+	p += ls;
+	*p++ = '\0';
+	memcpy(p, v, lv);
+	p += lv;
+	*p++ = '\0';
+	memcpy(p, sc, lsc);
+	p += lsc;
+	if (m != NULL) {
+		*p++ = '\0';
+		memcpy(p, m, lm);
+	}
+	return n;
+}
+
+static MDB_dbi s_db(trc_txn_t *txn, const char *name)
+{
+	return trc_store_db(txn->store, name);
+}
+
+int fb_agg_load(trc_txn_t *txn, const char *key, size_t klen, fb_agg_t *a)
+{
+	MDB_val v;
+	memset(a, 0, sizeof(*a));
+	int rc = trc_txn_get(txn, s_db(txn, FB_DB_AGG), key, klen, &v);
+	if (rc != 0)
+		return rc;
+	const agg_row_t *r = v.mv_data;
+	if (v.mv_size < sizeof(*r) || r->version != AGG_ROW_V1 ||
+	    v.mv_size != sizeof(*r) + sizeof(sketch_bucket_t) * r->nbuckets)
+		return TRC_ECORRUPT;
+	a->count = r->count;
+	a->sum = r->sum;
+	a->sumsq = r->sumsq;
+	a->min = r->min;
+	a->max = r->max;
+	a->first_ms = r->first_ms;
+	a->last_ms = r->last_ms;
+	a->sketch.zero = r->zero;
+	if (r->nbuckets > 0) {
+		a->sketch.b = malloc(sizeof(sketch_bucket_t) * r->nbuckets);
+		if (a->sketch.b == NULL)
+			return TRC_ENOMEM;
+		memcpy(a->sketch.b, r->buckets, sizeof(sketch_bucket_t) * r->nbuckets);
+		a->sketch.n = a->sketch.cap = r->nbuckets;
+	}
+	return 0;
+}
+
+void fb_agg_free(fb_agg_t *a)
+{
+	sketch_free(&a->sketch);
+}
+
+static int s_agg_store(trc_txn_t *txn, const char *key, size_t klen, const fb_agg_t *a)
+{
+	size_t len = sizeof(agg_row_t) + sizeof(sketch_bucket_t) * a->sketch.n;
+	agg_row_t *r = trc_txn_reserve(txn, s_db(txn, FB_DB_AGG), key, klen, len);
+	if (r == NULL)
+		return txn->err != 0 ? txn->err : TRC_EINTERNAL;
+	r->version = AGG_ROW_V1;
+	r->nbuckets = a->sketch.n;
+	r->count = a->count;
+	r->sum = a->sum;
+	r->sumsq = a->sumsq;
+	r->min = a->min;
+	r->max = a->max;
+	r->first_ms = a->first_ms;
+	r->last_ms = a->last_ms;
+	r->zero = a->sketch.zero;
+	if (a->sketch.n > 0)
+		memcpy(r->buckets, a->sketch.b, sizeof(sketch_bucket_t) * a->sketch.n);
+	return 0;
+}
+
+static int s_trend_add(trc_txn_t *txn, const char *key, size_t klen, int g, double value,
+		       int64_t t)
+{
+	char tk[FB_KEY_MAX + 16];
+	int64_t start = t - (t % s_granularity_ms[g]);
+	memcpy(tk, key, klen);
+	tk[klen] = '\0';
+	tk[klen + 1] = (char)g;
+	trc_be64_put((uint8_t *)tk + klen + 2, (uint64_t)start);
+	size_t tklen = klen + 10;
+	trend_row_t row = { 0, 0, 0, value, value };
+	MDB_val v;
+	int rc = trc_txn_get(txn, s_db(txn, FB_DB_TREND), tk, tklen, &v);
+	if (rc == 0 && v.mv_size == sizeof(row))
+		memcpy(&row, v.mv_data, sizeof(row));
+	else if (rc != TRC_ENOENT && rc != 0)
+		return rc;
+	row.count++;
+	row.sum += value;
+	row.sumsq += value * value;
+	if (value < row.min)
+		row.min = value;
+	if (value > row.max)
+		row.max = value;
+	return trc_txn_put(txn, s_db(txn, FB_DB_TREND), tk, tklen, &row, sizeof(row), 0);
+}
+
+int fb_agg_add(trc_txn_t *txn, const char *key, size_t klen, double value, int64_t t)
+{
+	fb_agg_t a;
+	int rc = fb_agg_load(txn, key, klen, &a);
+	if (rc == TRC_ENOENT) {
+		memset(&a, 0, sizeof(a));
+		a.min = a.max = value;
+		a.first_ms = a.last_ms = t;
+		rc = 0;
+	}
+	if (rc != 0)
+		return rc;
+	a.count++;
+	a.sum += value;
+	a.sumsq += value * value;
+	if (value < a.min)
+		a.min = value;
+	if (value > a.max)
+		a.max = value;
+	if (t < a.first_ms)
+		a.first_ms = t;
+	if (t > a.last_ms)
+		a.last_ms = t;
+	rc = sketch_add(&a.sketch, value, 1);
+	if (rc == 0)
+		rc = s_agg_store(txn, key, klen, &a);
+	fb_agg_free(&a);
+	for (int g = 1; rc == 0 && g <= 2; g++)
+		rc = s_trend_add(txn, key, klen, g, value, t);
+	return rc;
+}
+
+void fb_agg_stats(const fb_agg_t *a, Traction__V1__MetricStats *st)
+{
+	st->count = a->count;
+	st->sum = a->sum;
+	st->sum_squares = a->sumsq;
+	st->min = a->min;
+	st->max = a->max;
+	st->first_seen_ms = a->first_ms;
+	st->last_seen_ms = a->last_ms;
+	if (a->count > 0) {
+		double mean = a->sum / (double)a->count;
+		double var = a->sumsq / (double)a->count - mean * mean;
+		st->mean = mean;
+		st->stddev = var > 0 ? sqrt(var) : 0;
+		st->p50 = sketch_quantile(&a->sketch, 0.50);
+		st->p90 = sketch_quantile(&a->sketch, 0.90);
+		st->p99 = sketch_quantile(&a->sketch, 0.99);
+	}
+}
+
+int fb_trend_read(trc_call_t *call, const char *key, size_t klen, int g, int64_t from,
+		  int64_t to, Traction__V1__TrendBucket ***out, size_t *n)
+{
+	char lo[FB_KEY_MAX + 16], hi[FB_KEY_MAX + 16];
+	memcpy(lo, key, klen);
+	lo[klen] = '\0';
+	lo[klen + 1] = (char)g;
+	memcpy(hi, lo, klen + 2);
+	int64_t start = from > 0 ? from - (from % s_granularity_ms[g]) : 0;
+	trc_be64_put((uint8_t *)lo + klen + 2, (uint64_t)start);
+	trc_be64_put((uint8_t *)hi + klen + 2, to > 0 ? (uint64_t)to : UINT64_MAX);
+	size_t cap = 64;
+	*n = 0;
+	*out = trc_arena_alloc(call->arena, sizeof(void *) * cap);
+	trc_iter_t it;
+	int rc = trc_iter_begin(call->txn, s_db(call->txn, FB_DB_TREND), &it, lo, klen + 10, hi,
+				klen + 10, false);
+	while (rc == 0 && *out != NULL && trc_iter_next(&it)) {
+		if (it.val.mv_size != sizeof(trend_row_t))
+			continue;
+		trend_row_t row;
+		memcpy(&row, it.val.mv_data, sizeof(row));
+		if (*n == cap) {
+			Traction__V1__TrendBucket **nb =
+				trc_arena_alloc(call->arena, sizeof(void *) * cap * 2);
+			if (nb == NULL)
+				return TRC_ENOMEM;
+			memcpy(nb, *out, sizeof(void *) * cap);
+			*out = nb;
+			cap *= 2;
+		}
+		Traction__V1__TrendBucket *b = trc_arena_alloc(call->arena, sizeof(*b));
+		if (b == NULL)
+			return TRC_ENOMEM;
+		traction__v1__trend_bucket__init(b);
+		b->start_ms = (int64_t)trc_be64_get((const uint8_t *)it.key.mv_data + klen + 2);
+		b->count = row.count;
+		b->mean = row.count > 0 ? row.sum / (double)row.count : 0;
+		b->min = row.min;
+		b->max = row.max;
+		(*out)[(*n)++] = b;
+	}
+	trc_iter_end(&it);
+	return rc != 0 ? rc : call->txn->err;
+}
+
+int fb_evidence_load(trc_txn_t *txn, const char *key, size_t klen, fb_evidence_t *e)
+{
+	MDB_val v;
+	memset(e, 0, sizeof(*e));
+	int rc = trc_txn_get(txn, s_db(txn, FB_DB_EVIDENCE), key, klen, &v);
+	if (rc == TRC_ENOENT)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (v.mv_size != sizeof(*e))
+		return TRC_ECORRUPT;
+	memcpy(e, v.mv_data, sizeof(*e));
+	return 0;
+}
+
+int fb_evidence_store(trc_txn_t *txn, const char *key, size_t klen, const fb_evidence_t *e)
+{
+	return trc_txn_put(txn, s_db(txn, FB_DB_EVIDENCE), key, klen, e, sizeof(*e), 0);
+}
+
+int fb_dirty(trc_txn_t *txn, const char *s, const char *v, const char *sc)
+{
+	char key[FB_KEY_MAX];
+	size_t n = fb_key(key, s, v, sc, NULL);
+	if (n == 0)
+		return TRC_EINVAL;
+	return trc_txn_put(txn, s_db(txn, FB_DB_DIRTY), key, n, "", 0, 0);
+}

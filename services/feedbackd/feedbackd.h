@@ -1,0 +1,111 @@
+/*
+ * traction-feedbackd: durable, idempotent feedback ingest (service
+ * "feedback") and the aggregates kept incrementally with it.
+ *
+ * Aggregates are kept at four levels of (supply, version, scenario), an
+ * empty part meaning "all": (s,v,sc), (s,v,*), (s,*,sc), (s,*,*). Each
+ * ingest updates all four in the same transaction as the record, so no
+ * query ever scans raw records.
+ */
+#ifndef TRC_FEEDBACKD_H
+#define TRC_FEEDBACKD_H
+
+#include "call.h"
+#include "service.h"
+#include "sketch.h"
+#include "traction/v1/events.pb-c.h"
+#include "traction/v1/feedback.pb-c.h"
+
+#define FB_DB_RECORDS "records"       /* be64 id -> FeedbackRecord */
+#define FB_DB_IDEM "idem"             /* client\0key -> be64 id */
+#define FB_DB_BY_SUPPLY "by_supply"   /* supply\0be64 id -> "" */
+#define FB_DB_BY_SCENARIO "by_scenario" /* scenario\0be64 id -> "" */
+#define FB_DB_REF_SUPPLY "ref_supply" /* supply -> status byte (from events) */
+#define FB_DB_REF_VERSION "ref_version" /* supply\0version -> parent version */
+#define FB_DB_REF_SCENARIO "ref_scenario" /* scenario -> status byte */
+#define FB_DB_AGG "agg"               /* s\0v\0sc\0metric -> agg row */
+#define FB_DB_TREND "trend"           /* s\0v\0sc\0metric\0 g be64 start -> trend row */
+#define FB_DB_EVIDENCE "evidence"     /* s\0v\0sc -> evidence row */
+#define FB_DB_PROBLEMS "problems"     /* supply\0signature -> ProblemInfo */
+#define FB_DB_PROB_AT "prob_at"       /* s\0v\0sc\0signature -> "" (4 levels) */
+#define FB_DB_PROB_WHERE "prob_where" /* supply\0signature\0v\0sc -> "" */
+#define FB_DB_DEMANDS "demands"       /* capability -> CapabilityDemand */
+#define FB_DB_DEMAND_SUPPLY "demand_supply" /* supply\0capability -> be64 signals */
+#define FB_DB_DIRTY "dirty"           /* s\0v\0sc -> "": evidence event owed */
+
+#define FB_KEY_MAX 512
+
+/* Limits of a record (docs/protocol.md). */
+#define FB_LABELS_MAX 16
+#define FB_IDEM_KEY_MAX 128
+#define FB_BATCH_MAX 10000
+
+extern const char *const feedbackd_dbs[];
+extern const trc_method_t feedbackd_methods[];
+extern const size_t feedbackd_n_methods;
+
+/* ---- aggregates (agg.c) ---- */
+
+typedef struct {
+	uint64_t count;
+	double sum, sumsq, min, max;
+	int64_t first_ms, last_ms;
+	sketch_t sketch;
+} fb_agg_t;
+
+typedef struct {
+	uint64_t records;
+	uint64_t reports[5];          /* problem records by severity */
+	uint64_t values;
+	double improvement_sum;       /* percent, signed: positive is better */
+	uint64_t demands;
+} fb_evidence_t;
+
+/* The key "s\0v\0sc" (or "s\0v\0sc\0m" with m) into buf; its length, 0 if
+ * it does not fit. */
+size_t fb_key(char *buf, const char *s, const char *v, const char *sc, const char *m);
+
+int fb_agg_add(trc_txn_t *txn, const char *key, size_t klen, double value, int64_t t);
+int fb_agg_load(trc_txn_t *txn, const char *key, size_t klen, fb_agg_t *out);
+void fb_agg_free(fb_agg_t *a);
+void fb_agg_stats(const fb_agg_t *a, Traction__V1__MetricStats *st);
+int fb_evidence_load(trc_txn_t *txn, const char *key, size_t klen, fb_evidence_t *e);
+int fb_evidence_store(trc_txn_t *txn, const char *key, size_t klen, const fb_evidence_t *e);
+/* Trend buckets of a metric key in [from, to) at granularity g, into the
+ * arena. */
+int fb_trend_read(trc_call_t *call, const char *key, size_t klen, int g, int64_t from,
+		  int64_t to, Traction__V1__TrendBucket ***out, size_t *n);
+/* Marks the evidence of a key as owed to the bus. */
+int fb_dirty(trc_txn_t *txn, const char *s, const char *v, const char *sc);
+
+/* ---- problems (problems.c) ---- */
+
+int fb_problem_report(trc_call_t *call, const Traction__V1__FeedbackRecord *r);
+int fb_problem_addressed(trc_call_t *call, const Traction__V1__Iteration *it);
+/* Severity counts of the problems reported at key "s\0v\0sc". */
+int fb_problem_counts(trc_call_t *call, const char *key, size_t klen, const fb_evidence_t *e,
+		      Traction__V1__SeverityCounts ***out, size_t *n);
+/* Whether version descends from (or is) ancestor, by recorded lineage. */
+bool fb_version_descends(trc_txn_t *txn, const char *supply, const char *version,
+			 const char *ancestor);
+
+/* ---- handlers ---- */
+
+int feedbackd_publish(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int feedbackd_list(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int feedbackd_stats(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int feedbackd_problems(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int feedbackd_regressions(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int feedbackd_demands(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+
+/* Events of supplyd, scenariod and iterationd: what exists, what is open,
+ * which versions, which problems an iteration addresses. */
+int feedbackd_apply(trc_call_t *call, const Traction__V1__Event *ev);
+/* Emits the coalesced feedback.evidence events owed. */
+int feedbackd_tick(trc_call_t *call);
+
+/* The EvidenceUpdate of a key, as events carry it and stats read it. */
+int fb_evidence_update(trc_call_t *call, const char *s, const char *v, const char *sc,
+		       Traction__V1__EvidenceUpdate **out);
+
+#endif

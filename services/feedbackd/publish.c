@@ -1,0 +1,374 @@
+/*
+ * feedback.publish: one record or a batch, each stored or refused as a
+ * whole in a nested transaction of its own, with its own result. A record
+ * is checked (fields, the caller's scope, references to what supplyd,
+ * scenariod and iterationd have announced), deduplicated by the caller's
+ * idempotency key, stored, indexed, and folded into the aggregates, all in
+ * the transaction the runtime commits before anyone is told.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+#include "feedbackd.h"
+#include "record.h"
+#include "util.h"
+#include "validate.h"
+#include "traction/v1/bus.pb-c.h"
+#include "traction/v1/scenario.pb-c.h"
+
+#define DAY_MS 86400000LL
+
+static MDB_dbi s_db(trc_txn_t *txn, const char *name)
+{
+	return trc_store_db(txn->store, name);
+}
+
+static int s_validate_body(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
+{
+	int rc;
+	switch (r->body_case) {
+	case TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC:
+		if ((rc = trc_check_slug(call, "metric.name", r->metric->name)) != 0)
+			return rc;
+		return trc_check_finite(call, "metric.value", r->metric->value);
+	case TRACTION__V1__FEEDBACK_RECORD__BODY_PROBLEM:
+		if ((rc = trc_check_enum(call, "problem.severity", r->problem->severity,
+					 &traction__v1__severity__descriptor, false)) != 0)
+			return rc;
+		if ((rc = trc_check_text(call, "problem.title", r->problem->title, 1, TRC_NAME_MAX)) != 0)
+			return rc;
+		if ((rc = trc_check_text(call, "problem.details", r->problem->details, 0,
+					 TRC_TEXT_MAX)) != 0)
+			return rc;
+		return trc_check_slug_opt(call, "problem.signature", r->problem->signature);
+	case TRACTION__V1__FEEDBACK_RECORD__BODY_VALUE:
+		if ((rc = trc_check_slug(call, "value.kpi", r->value->kpi)) != 0)
+			return rc;
+		if ((rc = trc_check_finite(call, "value.baseline", r->value->baseline)) != 0)
+			return rc;
+		if ((rc = trc_check_finite(call, "value.achieved", r->value->achieved)) != 0)
+			return rc;
+		if (r->value->baseline == 0)
+			return trc_call_fail(call, TRC_EINVAL,
+					     "value.baseline: must not be 0 (the improvement is "
+					     "relative to it)");
+		return trc_check_text(call, "value.unit", r->value->unit, 0, 32);
+	case TRACTION__V1__FEEDBACK_RECORD__BODY_DEMAND:
+		if ((rc = trc_check_text(call, "demand.text", r->demand->text, 1, TRC_TEXT_MAX)) != 0)
+			return rc;
+		if (r->demand->n_capabilities == 0)
+			return trc_call_fail(call, TRC_EINVAL, "demand.capabilities: name at least one");
+		return trc_check_slugs(call, "demand.capabilities", r->demand->capabilities,
+				       r->demand->n_capabilities, TRC_LIST_MAX);
+	default:
+		return trc_call_fail(call, TRC_EINVAL,
+				     "body: one of metric, problem, value or demand is required");
+	}
+}
+
+static int s_validate(trc_call_t *call, Traction__V1__FeedbackRecord *r)
+{
+	int rc = trc_check_slug(call, "scenario_id", r->scenario_id);
+	if (rc == 0)
+		rc = trc_check_slug(call, "supply_id", r->supply_id);
+	if (rc == 0)
+		rc = trc_check_slug(call, "version", r->version);
+	if (rc == 0)
+		rc = trc_check_text(call, "idempotency_key", r->idempotency_key, 0, FB_IDEM_KEY_MAX);
+	if (rc == 0)
+		rc = trc_check_pairs(call, "labels", r->labels, r->n_labels, FB_LABELS_MAX,
+				     TRC_NAME_MAX);
+	if (rc == 0 && (r->observed_at_ms < 0 || r->observed_at_ms > call->now_ms + DAY_MS))
+		rc = trc_call_fail(call, TRC_EINVAL,
+				   "observed_at_ms: %lld is before 1970 or more than a day ahead",
+				   (long long)r->observed_at_ms);
+	if (rc == 0)
+		rc = s_validate_body(call, r);
+	return rc;
+}
+
+static bool s_in_scope(const trc_call_t *call, const char *scenario)
+{
+	if (call->role != TRACTION__V1__ROLE__ROLE_PUBLISHER)
+		return true;
+	for (size_t i = 0; i < call->n_scenarios; i++)
+		if (strcmp(call->scenarios[i], scenario) == 0)
+			return true;
+	return false;
+}
+
+static int s_check_refs(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
+{
+	MDB_val v;
+	trc_txn_t *txn = call->txn;
+	int rc = trc_txn_get(txn, s_db(txn, FB_DB_REF_SCENARIO), r->scenario_id,
+			     strlen(r->scenario_id), &v);
+	if (rc == TRC_ENOENT)
+		return trc_call_fail(call, rc, "scenario_id: no scenario '%s'", r->scenario_id);
+	if (rc != 0)
+		return rc;
+	if (v.mv_size == 1 && *(const uint8_t *)v.mv_data ==
+				      TRACTION__V1__SCENARIO_STATUS__SCENARIO_CLOSED)
+		return trc_call_fail(call, TRC_EPRECOND,
+				     "scenario_id: '%s' is closed and takes no more feedback",
+				     r->scenario_id);
+	rc = trc_txn_get(txn, s_db(txn, FB_DB_REF_SUPPLY), r->supply_id, strlen(r->supply_id), &v);
+	if (rc == TRC_ENOENT)
+		return trc_call_fail(call, rc, "supply_id: no supply '%s'", r->supply_id);
+	if (rc != 0)
+		return rc;
+	char key[2 * TRC_SLUG_MAX + 2];
+	size_t kl = trc_key2(key, sizeof(key), r->supply_id, r->version);
+	rc = trc_txn_get(txn, s_db(txn, FB_DB_REF_VERSION), key, kl, &v);
+	if (rc == TRC_ENOENT)
+		return trc_call_fail(call, rc, "version: supply '%s' has no version '%s'",
+				     r->supply_id, r->version);
+	return rc;
+}
+
+/* Value verification: the improvement in percent of the baseline, signed
+ * so that positive is better whichever way the KPI points. */
+static double s_improvement(const Traction__V1__ValueVerification *v)
+{
+	double pct = (v->achieved - v->baseline) / fabs(v->baseline) * 100.0;
+	return v->higher_is_better ? pct : -pct;
+}
+
+static int s_demand(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
+{
+	Traction__V1__CapabilityDemand **out =
+		trc_arena_alloc(call->arena, sizeof(void *) * r->demand->n_capabilities);
+	if (out == NULL)
+		return TRC_ENOMEM;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < r->demand->n_capabilities; i++) {
+		const char *cap = r->demand->capabilities[i];
+		Traction__V1__CapabilityDemand *d = NULL;
+		rc = trc_rec_get(call->txn, s_db(call->txn, FB_DB_DEMANDS), cap, strlen(cap),
+				 &traction__v1__capability_demand__descriptor, call->arena, (void **)&d);
+		if (rc == TRC_ENOENT) {
+			d = trc_arena_alloc(call->arena, sizeof(*d));
+			if (d == NULL)
+				return TRC_ENOMEM;
+			traction__v1__capability_demand__init(d);
+			d->capability = (char *)cap;
+			rc = 0;
+		}
+		if (rc != 0)
+			break;
+		d->signals++;
+		if (r->observed_at_ms > d->last_seen_ms)
+			d->last_seen_ms = r->observed_at_ms;
+		bool known = false;
+		for (size_t k = 0; k < d->n_scenario_ids && !known; k++)
+			known = strcmp(d->scenario_ids[k], r->scenario_id) == 0;
+		if (!known && d->n_scenario_ids < 100) {
+			char **ids = trc_arena_alloc(call->arena, sizeof(char *) * (d->n_scenario_ids + 1));
+			if (ids == NULL)
+				return TRC_ENOMEM;
+			if (d->n_scenario_ids > 0)
+				memcpy(ids, d->scenario_ids, sizeof(char *) * d->n_scenario_ids);
+			ids[d->n_scenario_ids++] = r->scenario_id;
+			d->scenario_ids = ids;
+		}
+		rc = trc_rec_put(call->txn, s_db(call->txn, FB_DB_DEMANDS), cap, strlen(cap), &d->base);
+		char key[2 * TRC_SLUG_MAX + 2];
+		size_t kl = trc_key2(key, sizeof(key), r->supply_id, cap);
+		MDB_val v;
+		uint64_t n = 0;
+		if (rc == 0 && trc_txn_get(call->txn, s_db(call->txn, FB_DB_DEMAND_SUPPLY), key, kl, &v) == 0 &&
+		    v.mv_size == 8)
+			n = trc_be64_get(v.mv_data);
+		uint8_t be[8];
+		trc_be64_put(be, n + 1);
+		if (rc == 0)
+			rc = trc_txn_put(call->txn, s_db(call->txn, FB_DB_DEMAND_SUPPLY), key, kl, be, 8, 0);
+		out[i] = d;
+	}
+	if (rc != 0)
+		return rc;
+	/* The totals so far: consumers store them as they are. */
+	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
+	Traction__V1__DemandUpdate du = TRACTION__V1__DEMAND_UPDATE__INIT;
+	du.demands = out;
+	du.n_demands = r->demand->n_capabilities;
+	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_DEMAND;
+	ev.demand = &du;
+	return trc_call_emit(call, "feedback.demand", &ev);
+}
+
+/* Folds one stored record into the aggregates at the four key levels. */
+static int s_aggregate(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
+{
+	const char *vs[4] = { r->version, r->version, "", "" };
+	const char *scs[4] = { r->scenario_id, "", r->scenario_id, "" };
+	int rc = 0;
+	double improvement = r->body_case == TRACTION__V1__FEEDBACK_RECORD__BODY_VALUE
+				     ? s_improvement(r->value)
+				     : 0;
+	for (int i = 0; rc == 0 && i < 4; i++) {
+		char key[FB_KEY_MAX];
+		size_t kl;
+		if (r->body_case == TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC) {
+			kl = fb_key(key, r->supply_id, vs[i], scs[i], r->metric->name);
+			if (kl == 0)
+				return TRC_EINVAL;
+			rc = fb_agg_add(call->txn, key, kl, r->metric->value, r->observed_at_ms);
+			if (rc != 0)
+				break;
+		}
+		fb_evidence_t e;
+		kl = fb_key(key, r->supply_id, vs[i], scs[i], NULL);
+		rc = fb_evidence_load(call->txn, key, kl, &e);
+		if (rc != 0)
+			break;
+		e.records++;
+		switch (r->body_case) {
+		case TRACTION__V1__FEEDBACK_RECORD__BODY_PROBLEM:
+			e.reports[r->problem->severity]++;
+			break;
+		case TRACTION__V1__FEEDBACK_RECORD__BODY_VALUE:
+			e.values++;
+			e.improvement_sum += improvement;
+			break;
+		case TRACTION__V1__FEEDBACK_RECORD__BODY_DEMAND:
+			e.demands++;
+			break;
+		default:
+			break;
+		}
+		rc = fb_evidence_store(call->txn, key, kl, &e);
+		if (rc == 0 && i < 2) /* the (s,v,sc) key and its (s,v,*) roll-up */
+			rc = fb_dirty(call->txn, r->supply_id, vs[i], scs[i]);
+	}
+	if (rc == 0 && r->body_case == TRACTION__V1__FEEDBACK_RECORD__BODY_PROBLEM)
+		rc = fb_problem_report(call, r);
+	if (rc == 0 && r->body_case == TRACTION__V1__FEEDBACK_RECORD__BODY_DEMAND)
+		rc = s_demand(call, r);
+	return rc;
+}
+
+static uint64_t s_next_id(trc_txn_t *txn)
+{
+	MDB_val k;
+	if (trc_txn_last(txn, s_db(txn, FB_DB_RECORDS), &k, NULL) != 0 || k.mv_size != 8)
+		return 1;
+	return trc_be64_get(k.mv_data) + 1;
+}
+
+static int s_store(trc_call_t *call, Traction__V1__FeedbackRecord *r, Traction__V1__RecordResult *res)
+{
+	trc_txn_t *txn = call->txn;
+	char idem[FB_KEY_MAX];
+	size_t idemlen = 0;
+	if (r->idempotency_key != NULL && r->idempotency_key[0] != '\0') {
+		size_t lc = strlen(call->client_id), lk = strlen(r->idempotency_key);
+		if (lc + 1 + lk > sizeof(idem))
+			return trc_call_fail(call, TRC_EINVAL, "idempotency_key: too long");
+		memcpy(idem, call->client_id, lc);
+		idem[lc] = '\0';
+		memcpy(idem + lc + 1, r->idempotency_key, lk);
+		idemlen = lc + 1 + lk;
+		MDB_val v;
+		int rc = trc_txn_get(txn, s_db(txn, FB_DB_IDEM), idem, idemlen, &v);
+		if (rc == 0 && v.mv_size == 8) {
+			res->record_id = trc_be64_get(v.mv_data);
+			res->duplicate = true;
+			return 0;
+		}
+		if (rc != 0 && rc != TRC_ENOENT)
+			return rc;
+	}
+	int rc = s_check_refs(call, r);
+	if (rc != 0)
+		return rc;
+	r->id = s_next_id(txn);
+	r->received_ms = call->now_ms;
+	r->client_id = (char *)call->client_id;
+	if (r->observed_at_ms == 0)
+		r->observed_at_ms = call->now_ms;
+	uint8_t id[8];
+	trc_be64_put(id, r->id);
+	rc = trc_rec_put(txn, s_db(txn, FB_DB_RECORDS), id, 8, &r->base);
+	if (rc == 0 && idemlen > 0)
+		rc = trc_txn_put(txn, s_db(txn, FB_DB_IDEM), idem, idemlen, id, 8, 0);
+	char ix[TRC_SLUG_MAX + 10];
+	size_t n = strlen(r->supply_id);
+	memcpy(ix, r->supply_id, n);
+	ix[n] = '\0';
+	memcpy(ix + n + 1, id, 8);
+	if (rc == 0)
+		rc = trc_txn_put(txn, s_db(txn, FB_DB_BY_SUPPLY), ix, n + 9, "", 0, 0);
+	n = strlen(r->scenario_id);
+	memcpy(ix, r->scenario_id, n);
+	ix[n] = '\0';
+	memcpy(ix + n + 1, id, 8);
+	if (rc == 0)
+		rc = trc_txn_put(txn, s_db(txn, FB_DB_BY_SCENARIO), ix, n + 9, "", 0, 0);
+	if (rc == 0)
+		rc = s_aggregate(call, r);
+	res->record_id = r->id;
+	return rc;
+}
+
+int feedbackd_publish(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__PublishRequest *req = (const void *)req_;
+	Traction__V1__PublishReply *rep = (void *)rep_;
+	if (req->n_records == 0)
+		return trc_call_fail(call, TRC_EINVAL, "records: at least one record is required");
+	if (req->n_records > FB_BATCH_MAX)
+		return trc_call_fail(call, TRC_EINVAL, "records: at most %d in one request, got %zu",
+				     FB_BATCH_MAX, req->n_records);
+	rep->results = trc_arena_alloc(call->arena, sizeof(void *) * req->n_records);
+	if (rep->results == NULL)
+		return TRC_ENOMEM;
+	trc_txn_t *parent = call->txn;
+	for (size_t i = 0; i < req->n_records; i++) {
+		Traction__V1__RecordResult *res = trc_arena_alloc(call->arena, sizeof(*res));
+		Traction__V1__Status *st = trc_arena_alloc(call->arena, sizeof(*st));
+		if (res == NULL || st == NULL)
+			return TRC_ENOMEM;
+		traction__v1__record_result__init(res);
+		traction__v1__status__init(st);
+		res->status = st;
+		rep->results[rep->n_results++] = res;
+
+		Traction__V1__FeedbackRecord *r = req->records[i];
+		call->code = 0;
+		call->message = NULL;
+		int rc = s_validate(call, r);
+		if (rc == 0 && !s_in_scope(call, r->scenario_id))
+			rc = trc_call_fail(call, TRC_EPERM,
+					   "scenario_id: this publisher may not write to '%s'",
+					   r->scenario_id);
+		if (rc == 0) {
+			/* Each record alone: a failure takes back only its own writes. */
+			trc_txn_t child;
+			size_t mark = call->evlog != NULL ? trc_evlog_mark(call->evlog) : 0;
+			rc = trc_txn_begin_nested(parent, &child);
+			if (rc == 0) {
+				call->txn = &child;
+				rc = s_store(call, r, res);
+				call->txn = parent;
+				if (rc == 0)
+					rc = trc_txn_commit(&child);
+				else
+					trc_txn_abort(&child);
+			}
+			if (rc != 0 && call->evlog != NULL)
+				trc_evlog_rollback(call->evlog, mark);
+		}
+		if (rc != 0) {
+			st->code = call->code != 0 ? call->code : trc_err_to_code(rc);
+			st->message = (char *)(call->message != NULL ? call->message : trc_strerror(rc));
+			if (rc == TRC_ENOSPC)
+				return rc; /* the whole request: nothing more fits */
+		}
+	}
+	call->code = 0;
+	call->message = NULL;
+	return 0;
+}

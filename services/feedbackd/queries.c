@@ -1,0 +1,474 @@
+/*
+ * The queries of service "feedback": list records, aggregates (stats),
+ * problems, regressions and demand signals. None scans raw records except
+ * list, whose job it is; the rest read the aggregates kept at ingest.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "feedbackd.h"
+#include "record.h"
+#include "util.h"
+#include "validate.h"
+
+static MDB_dbi s_db(trc_txn_t *txn, const char *name)
+{
+	return trc_store_db(txn->store, name);
+}
+
+static const char *s_or_empty(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
+/* ---- feedback.list ------------------------------------------------------------- */
+
+static bool s_record_matches(const Traction__V1__FeedbackListRequest *q,
+			     const Traction__V1__FeedbackRecord *r)
+{
+	if (q->supply_id && q->supply_id[0] && strcmp(q->supply_id, r->supply_id) != 0)
+		return false;
+	if (q->version && q->version[0] && strcmp(q->version, r->version) != 0)
+		return false;
+	if (q->scenario_id && q->scenario_id[0] && strcmp(q->scenario_id, r->scenario_id) != 0)
+		return false;
+	if (q->kind != 0 && (int)q->kind != (int)r->body_case - 9)
+		return false; /* body cases are 10..13, kinds 1..4 */
+	if (q->observed != NULL) {
+		if (q->observed->from_ms != 0 && r->observed_at_ms < q->observed->from_ms)
+			return false;
+		if (q->observed->to_ms != 0 && r->observed_at_ms >= q->observed->to_ms)
+			return false;
+	}
+	if (q->label != NULL && q->label->key != NULL && q->label->key[0] != '\0') {
+		bool found = false;
+		for (size_t i = 0; i < r->n_labels && !found; i++)
+			found = strcmp(r->labels[i]->key, q->label->key) == 0 &&
+				strcmp(r->labels[i]->value, s_or_empty(q->label->value)) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+int feedbackd_list(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__FeedbackListRequest *q = (const void *)req_;
+	Traction__V1__FeedbackListReply *rep = (void *)rep_;
+	int rc = trc_check_slug_opt(call, "supply_id", q->supply_id);
+	if (rc == 0)
+		rc = trc_check_slug_opt(call, "scenario_id", q->scenario_id);
+	if (rc == 0)
+		rc = trc_check_slug_opt(call, "version", q->version);
+	if (rc == 0)
+		rc = trc_check_enum(call, "kind", q->kind, &traction__v1__feedback_kind__descriptor, true);
+	const char *cursor = trc_page_cursor(q->page);
+	uint64_t after = 0;
+	if (rc == 0 && cursor[0] != '\0') {
+		char *end;
+		after = strtoull(cursor, &end, 10);
+		if (*end != '\0' || after == 0)
+			rc = trc_call_fail(call, TRC_EINVAL, "page.cursor: not a cursor of this list");
+	}
+	if (rc != 0)
+		return rc;
+	size_t limit = trc_page_limit(q->page, 100, 1000);
+	rep->records = trc_arena_alloc(call->arena, sizeof(void *) * limit);
+	if (rep->records == NULL)
+		return TRC_ENOMEM;
+
+	/* walk the narrowest index: by supply, by scenario, or every record */
+	const char *prefix = NULL;
+	MDB_dbi db = s_db(call->txn, FB_DB_RECORDS);
+	if (q->supply_id && q->supply_id[0]) {
+		prefix = q->supply_id;
+		db = s_db(call->txn, FB_DB_BY_SUPPLY);
+	} else if (q->scenario_id && q->scenario_id[0]) {
+		prefix = q->scenario_id;
+		db = s_db(call->txn, FB_DB_BY_SCENARIO);
+	}
+	uint8_t lo[TRC_SLUG_MAX + 9], hi[TRC_SLUG_MAX + 9];
+	size_t lolen = 0, hilen = 0, plen = prefix != NULL ? strlen(prefix) : 0;
+	if (prefix != NULL) {
+		memcpy(lo, prefix, plen);
+		lo[plen] = '\0';
+		trc_be64_put(lo + plen + 1, after + 1);
+		lolen = plen + 9;
+		memcpy(hi, prefix, plen);
+		hi[plen] = '\x01';
+		hilen = plen + 1;
+	} else {
+		trc_be64_put(lo, after + 1);
+		lolen = 8;
+	}
+	trc_iter_t it;
+	rc = trc_iter_begin(call->txn, db, &it, lo, lolen, hilen ? hi : NULL, hilen, false);
+	while (rc == 0 && trc_iter_next(&it)) {
+		Traction__V1__FeedbackRecord *r = NULL;
+		if (prefix != NULL) {
+			if (it.key.mv_size != plen + 9)
+				continue;
+			rc = trc_rec_get(call->txn, s_db(call->txn, FB_DB_RECORDS),
+					 (const uint8_t *)it.key.mv_data + plen + 1, 8,
+					 &traction__v1__feedback_record__descriptor, call->arena,
+					 (void **)&r);
+		} else {
+			r = trc_rec_unpack(&it.val, &traction__v1__feedback_record__descriptor, call->arena);
+			rc = r != NULL ? 0 : TRC_ECORRUPT;
+		}
+		if (rc != 0)
+			break;
+		if (!s_record_matches(q, r))
+			continue;
+		if (rep->n_records == limit) {
+			rep->next_cursor = trc_arena_printf(call->arena, "%" PRIu64,
+							    rep->records[limit - 1]->id);
+			break;
+		}
+		rep->records[rep->n_records++] = r;
+	}
+	trc_iter_end(&it);
+	return rc != 0 ? rc : call->txn->err;
+}
+
+/* ---- feedback.stats -------------------------------------------------------------- */
+
+static int s_metric(trc_call_t *call, const Traction__V1__StatsRequest *q, const char *key,
+		    size_t klen, const char *name, Traction__V1__MetricAggregate **out)
+{
+	Traction__V1__MetricAggregate *ma = trc_arena_alloc(call->arena, sizeof(*ma));
+	Traction__V1__AggregateKey *k = trc_arena_alloc(call->arena, sizeof(*k));
+	Traction__V1__MetricStats *st = trc_arena_alloc(call->arena, sizeof(*st));
+	if (ma == NULL || k == NULL || st == NULL)
+		return TRC_ENOMEM;
+	traction__v1__metric_aggregate__init(ma);
+	traction__v1__aggregate_key__init(k);
+	traction__v1__metric_stats__init(st);
+	k->supply_id = q->supply_id;
+	k->version = (char *)s_or_empty(q->version);
+	k->scenario_id = (char *)s_or_empty(q->scenario_id);
+	k->metric = (char *)name;
+	ma->key = k;
+	ma->stats = st;
+	int64_t from = q->window != NULL ? q->window->from_ms : 0;
+	int64_t to = q->window != NULL ? q->window->to_ms : 0;
+	int rc;
+	if (from == 0 && to == 0) {
+		fb_agg_t a;
+		rc = fb_agg_load(call->txn, key, klen, &a);
+		if (rc != 0)
+			return rc;
+		fb_agg_stats(&a, st);
+		fb_agg_free(&a);
+	} else {
+		/* A window is answered from the hourly buckets it overlaps; the
+		 * quantile sketch is not kept per bucket, so p50/p90/p99 stay 0. */
+		Traction__V1__TrendBucket **b;
+		size_t n;
+		rc = fb_trend_read(call, key, klen, 1, from, to, &b, &n);
+		if (rc != 0)
+			return rc;
+		double sum = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (st->count == 0 || b[i]->min < st->min)
+				st->min = b[i]->min;
+			if (st->count == 0 || b[i]->max > st->max)
+				st->max = b[i]->max;
+			st->count += b[i]->count;
+			sum += b[i]->mean * (double)b[i]->count;
+		}
+		st->sum = sum;
+		st->mean = st->count > 0 ? sum / (double)st->count : 0;
+		if (n > 0) {
+			st->first_seen_ms = b[0]->start_ms;
+			st->last_seen_ms = b[n - 1]->start_ms;
+		}
+	}
+	if (q->granularity != 0) {
+		rc = fb_trend_read(call, key, klen, (int)q->granularity, from, to, &ma->trend,
+				   &ma->n_trend);
+		if (rc != 0)
+			return rc;
+	}
+	*out = ma;
+	return 0;
+}
+
+int feedbackd_stats(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__StatsRequest *q = (const void *)req_;
+	Traction__V1__StatsReply *rep = (void *)rep_;
+	int rc = trc_check_slug(call, "supply_id", q->supply_id);
+	if (rc == 0)
+		rc = trc_check_slug_opt(call, "version", q->version);
+	if (rc == 0)
+		rc = trc_check_slug_opt(call, "scenario_id", q->scenario_id);
+	if (rc == 0)
+		rc = trc_check_slug_opt(call, "metric", q->metric);
+	if (rc == 0)
+		rc = trc_check_enum(call, "granularity", q->granularity,
+				    &traction__v1__granularity__descriptor, true);
+	if (rc != 0)
+		return rc;
+	const char *v = s_or_empty(q->version), *sc = s_or_empty(q->scenario_id);
+	char key[FB_KEY_MAX + 2];
+	size_t kl;
+	if (q->metric != NULL && q->metric[0] != '\0') {
+		kl = fb_key(key, q->supply_id, v, sc, q->metric);
+		Traction__V1__MetricAggregate *ma;
+		rc = s_metric(call, q, key, kl, q->metric, &ma);
+		if (rc == TRC_ENOENT)
+			return trc_call_fail(call, rc,
+					     "metric: no '%s' reported for supply '%s'%s%s%s%s",
+					     q->metric, q->supply_id, v[0] ? " version " : "", v,
+					     sc[0] ? " in scenario " : "", sc);
+		if (rc != 0)
+			return rc;
+		rep->metrics = trc_arena_alloc(call->arena, sizeof(void *));
+		if (rep->metrics == NULL)
+			return TRC_ENOMEM;
+		rep->metrics[rep->n_metrics++] = ma;
+	} else {
+		kl = fb_key(key, q->supply_id, v, sc, NULL);
+		char hi[FB_KEY_MAX + 2];
+		key[kl] = '\0';
+		memcpy(hi, key, kl);
+		hi[kl] = '\x01';
+		size_t cap = 16;
+		rep->metrics = trc_arena_alloc(call->arena, sizeof(void *) * cap);
+		trc_iter_t it;
+		rc = trc_iter_begin(call->txn, s_db(call->txn, FB_DB_AGG), &it, key, kl + 1, hi, kl + 1,
+				    false);
+		while (rc == 0 && rep->metrics != NULL && trc_iter_next(&it)) {
+			const char *m = (const char *)it.key.mv_data + kl + 1;
+			size_t mlen = it.key.mv_size - kl - 1;
+			if (memchr(m, '\0', mlen) != NULL)
+				continue;
+			char *name = trc_arena_alloc(call->arena, mlen + 1);
+			if (name == NULL) {
+				rc = TRC_ENOMEM;
+				break;
+			}
+			memcpy(name, m, mlen);
+			if (rep->n_metrics == cap) {
+				Traction__V1__MetricAggregate **nm =
+					trc_arena_alloc(call->arena, sizeof(void *) * cap * 2);
+				if (nm == NULL) {
+					rc = TRC_ENOMEM;
+					break;
+				}
+				memcpy(nm, rep->metrics, sizeof(void *) * cap);
+				rep->metrics = nm;
+				cap *= 2;
+			}
+			Traction__V1__MetricAggregate *ma;
+			rc = s_metric(call, q, it.key.mv_data, it.key.mv_size, name, &ma);
+			if (rc == 0)
+				rep->metrics[rep->n_metrics++] = ma;
+		}
+		trc_iter_end(&it);
+		if (rc != 0)
+			return rc;
+	}
+	Traction__V1__EvidenceUpdate *u;
+	rc = fb_evidence_update(call, q->supply_id, v, sc, &u);
+	if (rc != 0)
+		return rc;
+	rep->problems = u->problems;
+	rep->n_problems = u->n_problems;
+	rep->values = u->values;
+	rep->demands = u->demands;
+	return 0;
+}
+
+/* ---- feedback.problems, feedback.regressions ----------------------------------------- */
+
+static bool s_has(char **list, size_t n, const char *v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], v) == 0)
+			return true;
+	return false;
+}
+
+static int s_problems(trc_call_t *call, const Traction__V1__PageRequest *page, const char *supply,
+		      const char *version, const char *scenario, int state, int min_severity,
+		      Traction__V1__ProblemsReply *rep)
+{
+	const char *cursor = trc_page_cursor(page);
+	size_t clen = strlen(cursor);
+	uint8_t after[FB_KEY_MAX + 1];
+	size_t alen = clen / 2;
+	if (clen % 2 != 0 || alen > FB_KEY_MAX)
+		return trc_call_fail(call, TRC_EINVAL, "page.cursor: not a cursor of this list");
+	for (size_t i = 0; i < alen; i++) {
+		unsigned byte;
+		if (sscanf(cursor + 2 * i, "%2x", &byte) != 1)
+			return trc_call_fail(call, TRC_EINVAL, "page.cursor: not a cursor of this list");
+		after[i] = (uint8_t)byte;
+	}
+	size_t limit = trc_page_limit(page, 100, 1000);
+	rep->problems = trc_arena_alloc(call->arena, sizeof(void *) * limit);
+	if (rep->problems == NULL)
+		return TRC_ENOMEM;
+	char lo[FB_KEY_MAX + 2], hi[FB_KEY_MAX + 2];
+	size_t lolen = 0, hilen = 0;
+	if (supply[0] != '\0') {
+		lolen = strlen(supply);
+		memcpy(lo, supply, lolen);
+		lo[lolen++] = '\0';
+		memcpy(hi, lo, lolen);
+		hi[lolen - 1] = '\x01';
+		hilen = lolen;
+	}
+	if (alen > 0) {
+		memcpy(lo, after, alen);
+		lo[alen] = '\0'; /* strictly after the cursor */
+		lolen = alen + 1;
+	}
+	trc_iter_t it;
+	int rc = trc_iter_begin(call->txn, s_db(call->txn, FB_DB_PROBLEMS), &it, lolen ? lo : NULL,
+				lolen, hilen ? hi : NULL, hilen, false);
+	const void *lastkey = NULL;
+	size_t lastlen = 0;
+	while (rc == 0 && trc_iter_next(&it)) {
+		Traction__V1__ProblemInfo *p =
+			trc_rec_unpack(&it.val, &traction__v1__problem_info__descriptor, call->arena);
+		if (p == NULL) {
+			rc = TRC_ECORRUPT;
+			break;
+		}
+		if (state != 0 && (int)p->state != state)
+			continue;
+		if ((int)p->severity < min_severity)
+			continue;
+		if (version[0] != '\0' && !s_has(p->versions, p->n_versions, version))
+			continue;
+		if (scenario[0] != '\0' && !s_has(p->scenario_ids, p->n_scenario_ids, scenario))
+			continue;
+		if (rep->n_problems == limit) {
+			char *hex = trc_arena_alloc(call->arena, 2 * lastlen + 1);
+			if (hex == NULL) {
+				rc = TRC_ENOMEM;
+				break;
+			}
+			trc_hex(hex, lastkey, lastlen);
+			rep->next_cursor = hex;
+			break;
+		}
+		rep->problems[rep->n_problems++] = p;
+		lastkey = it.key.mv_data;
+		lastlen = it.key.mv_size;
+	}
+	trc_iter_end(&it);
+	return rc != 0 ? rc : call->txn->err;
+}
+
+int feedbackd_problems(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__ProblemsRequest *q = (const void *)req_;
+	int rc = trc_check_slug_opt(call, "supply_id", q->supply_id);
+	if (rc == 0)
+		rc = trc_check_slug_opt(call, "version", q->version);
+	if (rc == 0)
+		rc = trc_check_slug_opt(call, "scenario_id", q->scenario_id);
+	if (rc == 0)
+		rc = trc_check_enum(call, "state", q->state, &traction__v1__problem_state__descriptor,
+				    true);
+	if (rc == 0)
+		rc = trc_check_enum(call, "min_severity", q->min_severity,
+				    &traction__v1__severity__descriptor, true);
+	if (rc != 0)
+		return rc;
+	return s_problems(call, q->page, s_or_empty(q->supply_id), s_or_empty(q->version),
+			  s_or_empty(q->scenario_id), q->state, q->min_severity, (void *)rep_);
+}
+
+int feedbackd_regressions(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__RegressionsRequest *q = (const void *)req_;
+	int rc = trc_check_slug_opt(call, "supply_id", q->supply_id);
+	if (rc != 0)
+		return rc;
+	return s_problems(call, q->page, s_or_empty(q->supply_id), "", "",
+			  TRACTION__V1__PROBLEM_STATE__PROBLEM_REGRESSED, 0, (void *)rep_);
+}
+
+/* ---- feedback.demands -------------------------------------------------------------- */
+
+static int s_demand_cmp(const void *a_, const void *b_)
+{
+	const Traction__V1__CapabilityDemand *a = *(Traction__V1__CapabilityDemand *const *)a_;
+	const Traction__V1__CapabilityDemand *b = *(Traction__V1__CapabilityDemand *const *)b_;
+	if (a->signals != b->signals)
+		return a->signals > b->signals ? -1 : 1;
+	return strcmp(a->capability, b->capability);
+}
+
+int feedbackd_demands(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__DemandsRequest *q = (const void *)req_;
+	Traction__V1__DemandsReply *rep = (void *)rep_;
+	int rc = trc_check_slug_opt(call, "supply_id", q->supply_id);
+	if (rc == 0)
+		rc = trc_check_slug_opt(call, "scenario_id", q->scenario_id);
+	if (rc != 0)
+		return rc;
+	size_t cap = 64, n = 0;
+	Traction__V1__CapabilityDemand **all = malloc(sizeof(void *) * cap);
+	if (all == NULL)
+		return TRC_ENOMEM;
+	trc_iter_t it;
+	rc = trc_iter_begin(call->txn, s_db(call->txn, FB_DB_DEMANDS), &it, NULL, 0, NULL, 0, false);
+	while (rc == 0 && trc_iter_next(&it)) {
+		Traction__V1__CapabilityDemand *d = trc_rec_unpack(
+			&it.val, &traction__v1__capability_demand__descriptor, call->arena);
+		if (d == NULL) {
+			rc = TRC_ECORRUPT;
+			break;
+		}
+		if (q->scenario_id && q->scenario_id[0] &&
+		    !s_has(d->scenario_ids, d->n_scenario_ids, q->scenario_id))
+			continue;
+		if (q->supply_id && q->supply_id[0]) {
+			/* the signals about this supply only */
+			char key[2 * TRC_SLUG_MAX + 2];
+			size_t kl = trc_key2(key, sizeof(key), q->supply_id, d->capability);
+			MDB_val v;
+			if (kl == 0 ||
+			    trc_txn_get(call->txn, s_db(call->txn, FB_DB_DEMAND_SUPPLY), key, kl, &v) != 0 ||
+			    v.mv_size != 8)
+				continue;
+			d->signals = trc_be64_get(v.mv_data);
+		}
+		if (n == cap) {
+			cap *= 2;
+			Traction__V1__CapabilityDemand **na = realloc(all, sizeof(void *) * cap);
+			if (na == NULL) {
+				rc = TRC_ENOMEM;
+				break;
+			}
+			all = na;
+		}
+		all[n++] = d;
+	}
+	trc_iter_end(&it);
+	if (rc == 0)
+		rc = call->txn->err;
+	if (rc != 0) {
+		free(all);
+		return rc;
+	}
+	qsort(all, n, sizeof(*all), s_demand_cmp);
+	size_t limit = q->limit == 0 ? 100 : (q->limit > 1000 ? 1000 : q->limit);
+	size_t m = n < limit ? n : limit;
+	rep->demands = trc_arena_alloc(call->arena, sizeof(void *) * (m > 0 ? m : 1));
+	if (rep->demands != NULL && m > 0)
+		memcpy(rep->demands, all, sizeof(void *) * m);
+	rep->n_demands = rep->demands != NULL ? m : 0;
+	free(all);
+	return 0;
+}

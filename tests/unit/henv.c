@@ -66,8 +66,10 @@ int henv_call(henv_t *e, trc_handler_fn fn, bool write, const void *req, void *r
 	e->call.txn = &txn;
 	e->call.arena = e->arena;
 	e->call.evlog = write ? e->evlog : NULL;
-	e->call.client_id = "test";
+	e->call.client_id = e->client_id != NULL ? e->client_id : "test";
 	e->call.role = e->role;
+	e->call.scenarios = e->scenarios;
+	e->call.n_scenarios = e->n_scenarios;
 	e->call.now_ms = e->now_ms;
 	int rc = fn(&e->call, req, rep);
 	if (rc == 0 && write) {

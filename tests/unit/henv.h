@@ -25,6 +25,9 @@ typedef struct {
 	trc_call_t call;          /* of the last henv_call: code and message */
 	int64_t now_ms;
 	int role;
+	const char *client_id;    /* "test" unless set */
+	char **scenarios;         /* a publisher's scope */
+	size_t n_scenarios;
 	/* events committed, packed, in order (consumed by henv_feed) */
 	uint8_t *events[HENV_EVENTS_MAX];
 	size_t event_len[HENV_EVENTS_MAX];

@@ -1,0 +1,549 @@
+/*
+ * traction-feedbackd's handlers on a real store: validation of each kind
+ * with the field named, references known from events, closed scenarios,
+ * a publisher's scope, batch statuses, idempotent retries scoped per
+ * client, aggregates equal to those computed directly from the published
+ * values at every key level (quantiles within 1%), a problem opened,
+ * addressed by an iteration and re-opened as a regression, demand signals,
+ * and coalesced evidence events.
+ */
+#include <math.h>
+
+#include "check.h"
+#include "error.h"
+#include "feedbackd.h"
+#include "henv.h"
+#include "traction/v1/bus.pb-c.h"
+#include "traction/v1/iteration.pb-c.h"
+#include "traction/v1/scenario.pb-c.h"
+#include "traction/v1/supply.pb-c.h"
+
+static henv_t E;
+static uint64_t s_seq[3];
+
+static void apply(Traction__V1__Event *ev, int src)
+{
+	static const char *sources[] = { "supply", "scenario", "iteration" };
+	ev->source = (char *)sources[src];
+	ev->seq = ++s_seq[src];
+	trc_txn_t txn;
+	trc_txn_begin(E.store, &txn, true);
+	trc_call_t call = { .txn = &txn, .arena = E.arena, .evlog = E.evlog, .role = 4,
+			    .now_ms = E.now_ms };
+	CHECK_EQ_INT(feedbackd_apply(&call, ev), 0);
+	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
+	/* events it emitted (problem state changes) are kept by the henv */
+	E.nevents = 0;
+	trc_evlog_rollback(E.evlog, 0);
+}
+
+static void known_supply(const char *id, const char *version)
+{
+	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
+	Traction__V1__Supply s = TRACTION__V1__SUPPLY__INIT;
+	s.id = (char *)id;
+	s.initial_version = (char *)version;
+	s.status = TRACTION__V1__SUPPLY_STATUS__SUPPLY_ACTIVE;
+	ev.type = (char *)"supply.registered";
+	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_SUPPLY;
+	ev.supply = &s;
+	apply(&ev, 0);
+}
+
+static void known_scenario(const char *id, int status)
+{
+	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
+	Traction__V1__Scenario s = TRACTION__V1__SCENARIO__INIT;
+	s.id = (char *)id;
+	s.status = status;
+	ev.type = (char *)"scenario.submitted";
+	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_SCENARIO;
+	ev.scenario = &s;
+	apply(&ev, 1);
+}
+
+static void iteration(const char *supply, const char *version, const char *parent,
+		      const char *addresses)
+{
+	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
+	Traction__V1__Iteration it = TRACTION__V1__ITERATION__INIT;
+	char *a = (char *)addresses;
+	it.supply_id = (char *)supply;
+	it.version = (char *)version;
+	it.parent_version = (char *)parent;
+	if (addresses != NULL) {
+		it.addresses = &a;
+		it.n_addresses = 1;
+	}
+	ev.type = (char *)"iteration.recorded";
+	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_ITERATION;
+	ev.iteration = &it;
+	apply(&ev, 2);
+}
+
+static void base(Traction__V1__FeedbackRecord *r, const char *scenario, const char *version,
+		 const char *key)
+{
+	traction__v1__feedback_record__init(r);
+	r->scenario_id = (char *)scenario;
+	r->supply_id = (char *)"defect-vision";
+	r->version = (char *)version;
+	r->idempotency_key = (char *)key;
+	r->observed_at_ms = E.now_ms - 3600000;
+}
+
+/* Publishes n records; returns the reply's results (arena). */
+static Traction__V1__PublishReply *publish(Traction__V1__FeedbackRecord **recs, size_t n, int *rc)
+{
+	static Traction__V1__PublishReply rep;
+	Traction__V1__PublishRequest req = TRACTION__V1__PUBLISH_REQUEST__INIT;
+	req.records = recs;
+	req.n_records = n;
+	*rc = henv_call(&E, feedbackd_publish, true, &req, &rep,
+			&traction__v1__publish_reply__descriptor);
+	return &rep;
+}
+
+static int publish_metric(const char *scenario, const char *version, double value,
+			  const char *key, Traction__V1__RecordResult *out)
+{
+	Traction__V1__FeedbackRecord r, *rp = &r;
+	Traction__V1__Metric m = TRACTION__V1__METRIC__INIT;
+	base(&r, scenario, version, key);
+	m.name = (char *)"scrap_ppm"; /* a metric no other test writes */
+	m.value = value;
+	r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+	r.metric = &m;
+	int rc;
+	Traction__V1__PublishReply *rep = publish(&rp, 1, &rc);
+	CHECK_EQ_INT(rc, 0);
+	CHECK_EQ_INT(rep->n_results, 1);
+	if (out != NULL)
+		*out = *rep->results[0];
+	return rep->results[0]->status->code;
+}
+
+static int one(Traction__V1__FeedbackRecord *r, char *msg)
+{
+	int rc;
+	Traction__V1__PublishReply *rep = publish(&r, 1, &rc);
+	CHECK_EQ_INT(rc, 0);
+	snprintf(msg, 512, "%s", rep->results[0]->status->message);
+	return rep->results[0]->status->code;
+}
+
+TEST(validation_and_references)
+{
+	known_supply("defect-vision", "1.0");
+	known_scenario("weld-line-3", TRACTION__V1__SCENARIO_STATUS__SCENARIO_OPEN);
+	known_scenario("old-line", TRACTION__V1__SCENARIO_STATUS__SCENARIO_CLOSED);
+	char msg[512];
+	Traction__V1__FeedbackRecord r;
+	Traction__V1__Metric m = TRACTION__V1__METRIC__INIT;
+	Traction__V1__Problem p = TRACTION__V1__PROBLEM__INIT;
+	Traction__V1__ValueVerification v = TRACTION__V1__VALUE_VERIFICATION__INIT;
+	Traction__V1__DemandSignal d = TRACTION__V1__DEMAND_SIGNAL__INIT;
+
+	base(&r, "weld-line-3", "1.0", "");
+	CHECK_EQ_INT(one(&r, msg), TRACTION__V1__CODE__INVALID_ARGUMENT);
+	CHECK_STR(msg, "body: one of metric, problem, value or demand is required");
+
+	m.name = (char *)"defect_rate";
+	m.value = NAN;
+	r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+	r.metric = &m;
+	CHECK_EQ_INT(one(&r, msg), TRACTION__V1__CODE__INVALID_ARGUMENT);
+	CHECK_STR(msg, "metric.value: must be a finite number");
+	m.value = -INFINITY;
+	CHECK_EQ_INT(one(&r, msg), TRACTION__V1__CODE__INVALID_ARGUMENT);
+	m.value = 0.03;
+	m.name = (char *)"defect rate";
+	CHECK_EQ_INT(one(&r, msg), TRACTION__V1__CODE__INVALID_ARGUMENT);
+	CHECK_CONTAINS(msg, "metric.name: must be");
+	m.name = (char *)"defect_rate";
+
+	r.observed_at_ms = E.now_ms + 2 * 86400000LL;
+	CHECK_EQ_INT(one(&r, msg), TRACTION__V1__CODE__INVALID_ARGUMENT);
+	CHECK_CONTAINS(msg, "observed_at_ms:");
+	r.observed_at_ms = 0; /* means: now */
+
+	r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_PROBLEM;
+	r.problem = &p;
+	p.title = (char *)"misses hairline cracks";
+	CHECK_EQ_INT(one(&r, msg), TRACTION__V1__CODE__INVALID_ARGUMENT);
+	CHECK_STR(msg, "problem.severity: required");
+	p.severity = 7;
+	CHECK_EQ_INT(one(&r, msg), TRACTION__V1__CODE__INVALID_ARGUMENT);
+	CHECK_STR(msg, "problem.severity: 7 is not a traction.v1.Severity");
+
+	r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_VALUE;
+	r.value = &v;
+	v.kpi = (char *)"scrap_rate";
+	v.baseline = 0;
+	v.achieved = 0.03;
+	CHECK_EQ_INT(one(&r, msg), TRACTION__V1__CODE__INVALID_ARGUMENT);
+	CHECK_CONTAINS(msg, "value.baseline: must not be 0");
+
+	r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_DEMAND;
+	r.demand = &d;
+	d.text = (char *)"needs to run on the line PLC";
+	CHECK_EQ_INT(one(&r, msg), TRACTION__V1__CODE__INVALID_ARGUMENT);
+	CHECK_STR(msg, "demand.capabilities: name at least one");
+
+	/* references (the body is a oneof: point it at the metric again) */
+	r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+	r.metric = &m;
+	r.scenario_id = (char *)"nowhere";
+	CHECK_EQ_INT(one(&r, msg), TRACTION__V1__CODE__NOT_FOUND);
+	CHECK_STR(msg, "scenario_id: no scenario 'nowhere'");
+	r.scenario_id = (char *)"old-line";
+	CHECK_EQ_INT(one(&r, msg), TRACTION__V1__CODE__FAILED_PRECONDITION);
+	CHECK_STR(msg, "scenario_id: 'old-line' is closed and takes no more feedback");
+	r.scenario_id = (char *)"weld-line-3";
+	r.supply_id = (char *)"ghost";
+	CHECK_EQ_INT(one(&r, msg), TRACTION__V1__CODE__NOT_FOUND);
+	CHECK_STR(msg, "supply_id: no supply 'ghost'");
+	r.supply_id = (char *)"defect-vision";
+	r.version = (char *)"9.9";
+	CHECK_EQ_INT(one(&r, msg), TRACTION__V1__CODE__NOT_FOUND);
+	CHECK_STR(msg, "version: supply 'defect-vision' has no version '9.9'");
+
+	/* a publisher only writes to its scenarios */
+	r.version = (char *)"1.0";
+	char *scope[] = { (char *)"other-line" };
+	E.role = TRACTION__V1__ROLE__ROLE_PUBLISHER;
+	E.scenarios = scope;
+	E.n_scenarios = 1;
+	CHECK_EQ_INT(one(&r, msg), TRACTION__V1__CODE__PERMISSION_DENIED);
+	CHECK_STR(msg, "scenario_id: this publisher may not write to 'weld-line-3'");
+	E.role = TRACTION__V1__ROLE__ROLE_ADMIN;
+	E.scenarios = NULL;
+	E.n_scenarios = 0;
+	CHECK_EQ_INT(one(&r, msg), 0);
+	henv_reset(&E);
+}
+
+static size_t count_records(void)
+{
+	Traction__V1__FeedbackListRequest q = TRACTION__V1__FEEDBACK_LIST_REQUEST__INIT;
+	Traction__V1__PageRequest page = TRACTION__V1__PAGE_REQUEST__INIT;
+	Traction__V1__FeedbackListReply rep;
+	size_t n = 0;
+	char cursor[32] = "";
+	page.limit = 1000;
+	q.page = &page;
+	do {
+		page.cursor = cursor;
+		CHECK_EQ_INT(henv_call(&E, feedbackd_list, false, &q, &rep,
+				       &traction__v1__feedback_list_reply__descriptor),
+			     0);
+		n += rep.n_records;
+		snprintf(cursor, sizeof(cursor), "%s", rep.next_cursor ? rep.next_cursor : "");
+		henv_reset(&E);
+	} while (cursor[0] != '\0');
+	return n;
+}
+
+TEST(batches_and_idempotency)
+{
+	size_t before = count_records();
+	Traction__V1__FeedbackRecord a, b, c, *recs[] = { &a, &b, &c };
+	Traction__V1__Metric m = TRACTION__V1__METRIC__INIT, bad = TRACTION__V1__METRIC__INIT;
+	m.name = (char *)"latency_ms";
+	m.value = 41;
+	bad.name = (char *)"latency_ms";
+	bad.value = NAN;
+	base(&a, "weld-line-3", "1.0", "k-a");
+	base(&b, "weld-line-3", "1.0", "k-b");
+	base(&c, "weld-line-3", "1.0", "k-c");
+	a.body_case = b.body_case = c.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+	a.metric = c.metric = &m;
+	b.metric = &bad;
+	int rc;
+	Traction__V1__PublishReply *rep = publish(recs, 3, &rc);
+	CHECK_EQ_INT(rc, 0);
+	CHECK_EQ_INT(rep->n_results, 3);
+	CHECK_EQ_INT(rep->results[0]->status->code, 0);
+	CHECK_EQ_INT(rep->results[1]->status->code, TRACTION__V1__CODE__INVALID_ARGUMENT);
+	CHECK_EQ_INT(rep->results[2]->status->code, 0);
+	uint64_t id_a = rep->results[0]->record_id, id_c = rep->results[2]->record_id;
+	CHECK(id_a > 0 && id_c == id_a + 1);
+	henv_reset(&E);
+	CHECK_EQ_INT(count_records(), before + 2);
+
+	/* the retry: same keys, same client -> the first ids, nothing stored */
+	b.metric = &m;
+	rep = publish(recs, 3, &rc);
+	CHECK(rep->results[0]->duplicate && rep->results[0]->record_id == id_a);
+	CHECK(!rep->results[1]->duplicate && rep->results[1]->status->code == 0);
+	CHECK(rep->results[2]->duplicate && rep->results[2]->record_id == id_c);
+	henv_reset(&E);
+	CHECK_EQ_INT(count_records(), before + 3);
+
+	/* another client's key space is its own */
+	E.client_id = "site-7";
+	rep = publish(recs, 1, &rc);
+	CHECK(!rep->results[0]->duplicate);
+	CHECK(rep->results[0]->record_id > id_c);
+	E.client_id = NULL;
+	henv_reset(&E);
+	CHECK_EQ_INT(count_records(), before + 4);
+}
+
+static int cmpd(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+	return a < b ? -1 : (a > b ? 1 : 0);
+}
+
+static void check_stats(const char *version, const char *scenario, double *vals, size_t n)
+{
+	Traction__V1__StatsRequest q = TRACTION__V1__STATS_REQUEST__INIT;
+	Traction__V1__StatsReply rep;
+	q.supply_id = (char *)"defect-vision";
+	q.version = (char *)version;
+	q.scenario_id = (char *)scenario;
+	q.metric = (char *)"scrap_ppm";
+	CHECK_EQ_INT(henv_call(&E, feedbackd_stats, false, &q, &rep,
+			       &traction__v1__stats_reply__descriptor),
+		     0);
+	CHECK_EQ_INT(rep.n_metrics, 1);
+	Traction__V1__MetricStats *st = rep.metrics[0]->stats;
+	double sum = 0, sumsq = 0;
+	for (size_t i = 0; i < n; i++) {
+		sum += vals[i];
+		sumsq += vals[i] * vals[i];
+	}
+	double mean = sum / (double)n;
+	double sd = sqrt(sumsq / (double)n - mean * mean);
+	qsort(vals, n, sizeof(double), cmpd);
+	CHECK_EQ_INT(st->count, n);
+	CHECK(fabs(st->sum - sum) <= 1e-9 * fabs(sum));
+	CHECK(st->min == vals[0] && st->max == vals[n - 1]);
+	CHECK(fabs(st->mean - mean) <= 1e-9 * fabs(mean));
+	CHECK(fabs(st->stddev - sd) <= 1e-6 * sd);
+	double qv[3] = { st->p50, st->p90, st->p99 }, qs[3] = { 0.5, 0.9, 0.99 };
+	for (int i = 0; i < 3; i++) {
+		double exact = vals[(size_t)floor(qs[i] * (double)(n - 1))];
+		CHECK_MSG(fabs(qv[i] - exact) <= 0.01 * exact, "q%g: %g vs exact %g", qs[i], qv[i],
+			  exact);
+	}
+	henv_reset(&E);
+}
+
+TEST(aggregates_equal_a_direct_computation)
+{
+	known_scenario("paint-shop", TRACTION__V1__SCENARIO_STATUS__SCENARIO_OPEN);
+	iteration("defect-vision", "1.1", "1.0", NULL);
+	enum { N = 400 };
+	static double all[N], v10[N], v11[N], weld[N], w10[N];
+	size_t na = 0, n10 = 0, n11 = 0, nw = 0, nw10 = 0;
+	uint64_t rng = 12345;
+	for (int i = 0; i < N; i++) {
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		double x = 0.005 + (double)(rng >> 11) / 9007199254740992.0 * 0.05;
+		const char *ver = i % 3 ? "1.0" : "1.1";
+		const char *sc = i % 2 ? "weld-line-3" : "paint-shop";
+		CHECK_EQ_INT(publish_metric(sc, ver, x, NULL, NULL), 0);
+		all[na++] = x;
+		if (ver[2] == '0')
+			v10[n10++] = x;
+		else
+			v11[n11++] = x;
+		if (sc[0] == 'w') {
+			weld[nw++] = x;
+			if (ver[2] == '0')
+				w10[nw10++] = x;
+		}
+	}
+	henv_reset(&E);
+	check_stats("1.0", "weld-line-3", w10, nw10); /* (s,v,sc) */
+	check_stats("1.0", "", v10, n10);             /* (s,v,*) */
+	check_stats("1.1", "", v11, n11);
+	check_stats("", "weld-line-3", weld, nw);     /* (s,*,sc) */
+	check_stats("", "", all, na);                 /* (s,*,*) */
+
+	/* trends: hourly buckets hold the same count */
+	Traction__V1__StatsRequest q = TRACTION__V1__STATS_REQUEST__INIT;
+	Traction__V1__StatsReply rep;
+	q.supply_id = (char *)"defect-vision";
+	q.metric = (char *)"scrap_ppm";
+	q.granularity = TRACTION__V1__GRANULARITY__GRANULARITY_HOUR;
+	CHECK_EQ_INT(henv_call(&E, feedbackd_stats, false, &q, &rep,
+			       &traction__v1__stats_reply__descriptor),
+		     0);
+	uint64_t total = 0;
+	for (size_t i = 0; i < rep.metrics[0]->n_trend; i++)
+		total += rep.metrics[0]->trend[i]->count;
+	CHECK_EQ_INT(total, na);
+	henv_reset(&E);
+
+	q.metric = (char *)"nope";
+	q.granularity = 0;
+	CHECK_EQ_INT(henv_call(&E, feedbackd_stats, false, &q, &rep,
+			       &traction__v1__stats_reply__descriptor),
+		     TRC_ENOENT);
+	CHECK_CONTAINS(E.call.message, "metric: no 'nope' reported");
+	henv_reset(&E);
+}
+
+static Traction__V1__ProblemInfo *problem_state(const char *sig)
+{
+	static Traction__V1__ProblemsReply rep;
+	Traction__V1__ProblemsRequest q = TRACTION__V1__PROBLEMS_REQUEST__INIT;
+	q.supply_id = (char *)"defect-vision";
+	CHECK_EQ_INT(henv_call(&E, feedbackd_problems, false, &q, &rep,
+			       &traction__v1__problems_reply__descriptor),
+		     0);
+	for (size_t i = 0; i < rep.n_problems; i++)
+		if (strcmp(rep.problems[i]->signature, sig) == 0)
+			return rep.problems[i];
+	return NULL;
+}
+
+static void report(const char *version, const char *sig)
+{
+	Traction__V1__FeedbackRecord r;
+	Traction__V1__Problem p = TRACTION__V1__PROBLEM__INIT;
+	char msg[512];
+	base(&r, "weld-line-3", version, "");
+	p.severity = TRACTION__V1__SEVERITY__SEVERITY_CRITICAL;
+	p.title = (char *)"misses hairline cracks";
+	p.signature = (char *)sig;
+	r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_PROBLEM;
+	r.problem = &p;
+	CHECK_EQ_INT(one(&r, msg), 0);
+}
+
+TEST(problem_addressed_then_regressed)
+{
+	size_t ev0 = E.nevents;
+	report("1.0", "hairline-miss");
+	CHECK_STR(E.event_type[E.nevents - 1], "feedback.problem");
+	CHECK(E.nevents > ev0);
+	Traction__V1__ProblemInfo *p = problem_state("hairline-miss");
+	CHECK(p != NULL);
+	CHECK_EQ_INT(p->state, TRACTION__V1__PROBLEM_STATE__PROBLEM_OPEN);
+	CHECK_STR(p->first_version, "1.0");
+	henv_reset(&E);
+
+	/* stats count it open and critical at (s, 1.0, weld-line-3) */
+	Traction__V1__StatsRequest q = TRACTION__V1__STATS_REQUEST__INIT;
+	Traction__V1__StatsReply rep;
+	q.supply_id = (char *)"defect-vision";
+	q.version = (char *)"1.0";
+	q.scenario_id = (char *)"weld-line-3";
+	CHECK_EQ_INT(henv_call(&E, feedbackd_stats, false, &q, &rep,
+			       &traction__v1__stats_reply__descriptor),
+		     0);
+	CHECK_EQ_INT(rep.problems[3]->severity, TRACTION__V1__SEVERITY__SEVERITY_CRITICAL);
+	CHECK_EQ_INT(rep.problems[3]->open, 1);
+	CHECK_EQ_INT(rep.problems[3]->reports, 1);
+	henv_reset(&E);
+
+	/* 1.2 (a child of 1.1) addresses it */
+	iteration("defect-vision", "1.2", "1.1", "hairline-miss");
+	p = problem_state("hairline-miss");
+	CHECK_EQ_INT(p->state, TRACTION__V1__PROBLEM_STATE__PROBLEM_ADDRESSED);
+	CHECK_STR(p->addressed_by, "1.2");
+	henv_reset(&E);
+
+	/* seen again on the old version: still addressed there */
+	report("1.0", "hairline-miss");
+	p = problem_state("hairline-miss");
+	CHECK_EQ_INT(p->state, TRACTION__V1__PROBLEM_STATE__PROBLEM_ADDRESSED);
+	CHECK_EQ_INT(p->reports, 2);
+	henv_reset(&E);
+
+	/* a version descending from 1.2 has it again: a regression */
+	iteration("defect-vision", "1.3", "1.2", NULL);
+	report("1.3", "hairline-miss");
+	p = problem_state("hairline-miss");
+	CHECK_EQ_INT(p->state, TRACTION__V1__PROBLEM_STATE__PROBLEM_REGRESSED);
+	CHECK_STR(p->regressed_in, "1.3");
+	CHECK_STR(E.event_type[E.nevents - 1], "feedback.problem");
+	henv_reset(&E);
+
+	Traction__V1__RegressionsRequest rq = TRACTION__V1__REGRESSIONS_REQUEST__INIT;
+	Traction__V1__ProblemsReply prep;
+	CHECK_EQ_INT(henv_call(&E, feedbackd_regressions, false, &rq, &prep,
+			       &traction__v1__problems_reply__descriptor),
+		     0);
+	CHECK_EQ_INT(prep.n_problems, 1);
+	CHECK_STR(prep.problems[0]->signature, "hairline-miss");
+	henv_reset(&E);
+}
+
+static int tick(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep)
+{
+	return feedbackd_tick(call);
+}
+
+TEST(demands_and_evidence_events)
+{
+	Traction__V1__FeedbackRecord r;
+	Traction__V1__DemandSignal d = TRACTION__V1__DEMAND_SIGNAL__INIT;
+	char *caps[] = { (char *)"edge-deployment", (char *)"plc-runtime" };
+	char msg[512];
+	base(&r, "weld-line-3", "1.0", "");
+	d.text = (char *)"needs to run on the line PLC";
+	d.capabilities = caps;
+	d.n_capabilities = 2;
+	r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_DEMAND;
+	r.demand = &d;
+	CHECK_EQ_INT(one(&r, msg), 0);
+	CHECK_STR(E.event_type[E.nevents - 1], "feedback.demand");
+	d.n_capabilities = 1;
+	CHECK_EQ_INT(one(&r, msg), 0);
+	Traction__V1__DemandsRequest q = TRACTION__V1__DEMANDS_REQUEST__INIT;
+	Traction__V1__DemandsReply rep;
+	CHECK_EQ_INT(henv_call(&E, feedbackd_demands, false, &q, &rep,
+			       &traction__v1__demands_reply__descriptor),
+		     0);
+	CHECK_EQ_INT(rep.n_demands, 2);
+	CHECK_STR(rep.demands[0]->capability, "edge-deployment");
+	CHECK_EQ_INT(rep.demands[0]->signals, 2);
+	CHECK_EQ_INT(rep.demands[1]->signals, 1);
+	henv_reset(&E);
+
+	/* the owed evidence goes out in one tick, one event per key */
+	E.nevents = 0;
+	Traction__V1__Empty none = TRACTION__V1__EMPTY__INIT;
+	Traction__V1__Empty out;
+	CHECK_EQ_INT(henv_call(&E, tick, true, &none, &out,
+			       &traction__v1__empty__descriptor),
+		     0);
+	size_t n = E.nevents;
+	CHECK(n >= 4); /* (s,1.0,weld), (s,1.0,*), (s,1.1,paint) ... */
+	bool rollup = false;
+	for (size_t i = 0; i < n; i++) {
+		CHECK_STR(E.event_type[i], "feedback.evidence");
+		Traction__V1__Event *ev = traction__v1__event__unpack(NULL, E.event_len[i], E.events[i]);
+		Traction__V1__EvidenceUpdate *u = ev->evidence;
+		if (strcmp(u->version, "1.0") == 0 && u->scenario_id[0] == '\0') {
+			rollup = true;
+			CHECK(u->records > 0);
+			CHECK(u->n_metrics >= 2); /* defect_rate and latency_ms */
+		}
+		traction__v1__event__free_unpacked(ev, NULL);
+	}
+	CHECK(rollup);
+	henv_reset(&E);
+	CHECK_EQ_INT(henv_call(&E, tick, true, &none, &out,
+			       &traction__v1__empty__descriptor),
+		     0);
+	CHECK_EQ_INT(E.nevents, n); /* nothing more owed */
+	henv_reset(&E);
+}
+
+int main(void)
+{
+	henv_open(&E, check_tmpdir("trc-feedbackd"), feedbackd_dbs, "feedback");
+	RUN(validation_and_references);
+	RUN(batches_and_idempotency);
+	RUN(aggregates_equal_a_direct_computation);
+	RUN(problem_addressed_then_regressed);
+	RUN(demands_and_evidence_events);
+	henv_close(&E);
+	DONE();
+}

@@ -1,0 +1,351 @@
+/*
+ * Feedback through the broker with the real daemon set: references learned
+ * from supplyd's and scenariod's events, single and batch publish with a
+ * status per record, idempotent retries, a closed scenario refused,
+ * aggregates equal to a direct computation, evidence flowing on to
+ * scenariod's matching, and feedbackd killed with SIGKILL mid-stream and
+ * restarted while a client publishes with retries: every acknowledged
+ * record is there exactly once and the aggregates match.
+ */
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "harness.h"
+#include "traction/v1/bus.pb-c.h"
+#include "traction/v1/common.pb-c.h"
+#include "traction/v1/feedback.pb-c.h"
+#include "traction/v1/scenario.pb-c.h"
+#include "traction/v1/supply.pb-c.h"
+
+static harness_t H;
+static traction_client_t *C;
+static pid_t s_feedbackd;
+
+static void setup_catalogue(void)
+{
+	traction_status_t st;
+	ProtobufCMessage *rep = NULL;
+	Traction__V1__Provider p = TRACTION__V1__PROVIDER__INIT;
+	Traction__V1__ProviderRegisterRequest pr = TRACTION__V1__PROVIDER_REGISTER_REQUEST__INIT;
+	p.id = (char *)"acme";
+	p.name = (char *)"Acme Vision";
+	p.kind = 1;
+	pr.provider = &p;
+	CHECK_EQ_INT(traction_call(C, "supply", "provider.register", &pr.base,
+				   &traction__v1__provider_reply__descriptor, &rep, &st),
+		     0);
+	traction_reply_free(rep);
+	Traction__V1__Supply s = TRACTION__V1__SUPPLY__INIT;
+	Traction__V1__SupplyRegisterRequest sr = TRACTION__V1__SUPPLY_REGISTER_REQUEST__INIT;
+	char *caps[] = { (char *)"defect-detection" };
+	s.id = (char *)"defect-vision";
+	s.provider_id = (char *)"acme";
+	s.kind = 3;
+	s.name = (char *)"Defect Vision";
+	s.capabilities = caps;
+	s.n_capabilities = 1;
+	s.initial_version = (char *)"1.0";
+	sr.supply = &s;
+	CHECK_EQ_INT(traction_call(C, "supply", "register", &sr.base,
+				   &traction__v1__supply_reply__descriptor, &rep, &st),
+		     0);
+	traction_reply_free(rep);
+	const char *ids[] = { "weld-line-3", "old-line" };
+	for (int i = 0; i < 2; i++) {
+		Traction__V1__Scenario sc = TRACTION__V1__SCENARIO__INIT;
+		Traction__V1__Demand d = TRACTION__V1__DEMAND__INIT, *dp = &d;
+		Traction__V1__ScenarioSubmitRequest req = TRACTION__V1__SCENARIO_SUBMIT_REQUEST__INIT;
+		d.capabilities = caps;
+		d.n_capabilities = 1;
+		sc.id = (char *)ids[i];
+		sc.enterprise = (char *)"Northern Steel";
+		sc.domain = 2;
+		sc.name = (char *)"Weld seam inspection";
+		sc.demands = &dp;
+		sc.n_demands = 1;
+		req.scenario = &sc;
+		CHECK_EQ_INT(traction_call(C, "scenario", "submit", &req.base,
+					   &traction__v1__scenario_reply__descriptor, &rep, &st),
+			     0);
+		traction_reply_free(rep);
+	}
+}
+
+static void metric(Traction__V1__FeedbackRecord *r, Traction__V1__Metric *m, const char *key,
+		   double v)
+{
+	traction__v1__feedback_record__init(r);
+	traction__v1__metric__init(m);
+	r->scenario_id = (char *)"weld-line-3";
+	r->supply_id = (char *)"defect-vision";
+	r->version = (char *)"1.0";
+	r->idempotency_key = (char *)key;
+	m->name = (char *)"defect_rate";
+	m->value = v;
+	r->body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+	r->metric = m;
+}
+
+static int publish(Traction__V1__FeedbackRecord **recs, size_t n,
+		   Traction__V1__PublishReply **rep, traction_status_t *st)
+{
+	Traction__V1__PublishRequest req = TRACTION__V1__PUBLISH_REQUEST__INIT;
+	req.records = recs;
+	req.n_records = n;
+	return traction_call(C, "feedback", "publish", &req.base,
+			     &traction__v1__publish_reply__descriptor, (ProtobufCMessage **)rep, st);
+}
+
+TEST(references_come_from_events)
+{
+	h_start_broker(&H, false);
+	h_start(&H, "traction-supplyd", NULL);
+	h_start(&H, "traction-scenariod", NULL);
+	s_feedbackd = h_start(&H, "traction-feedbackd", NULL);
+	CHECK(h_wait_live(&H, "feedback", 1, 5000));
+	CHECK(h_wait_live(&H, "scenario", 1, 5000));
+	CHECK(h_wait_live(&H, "supply", 1, 5000));
+	C = h_client(&H);
+	setup_catalogue();
+
+	/* until feedbackd has the events, the references are unknown */
+	Traction__V1__FeedbackRecord r, *rp = &r;
+	Traction__V1__Metric m;
+	Traction__V1__PublishReply *rep = NULL;
+	traction_status_t st;
+	int code = -1;
+	for (int i = 0; i < 200 && code != 0; i++) {
+		metric(&r, &m, "first", 0.031);
+		CHECK_EQ_INT(publish(&rp, 1, &rep, &st), 0);
+		code = rep->results[0]->status->code;
+		if (code != 0)
+			CHECK_EQ_INT(code, TRACTION__V1__CODE__NOT_FOUND);
+		traction_reply_free(&rep->base);
+		if (code != 0)
+			h_sleep_ms(25);
+	}
+	CHECK_EQ_INT(code, 0);
+
+	r.version = (char *)"7.7";
+	r.idempotency_key = (char *)"other";
+	CHECK_EQ_INT(publish(&rp, 1, &rep, &st), 0);
+	CHECK_EQ_INT(rep->results[0]->status->code, TRACTION__V1__CODE__NOT_FOUND);
+	CHECK_STR(rep->results[0]->status->message,
+		  "version: supply 'defect-vision' has no version '7.7'");
+	traction_reply_free(&rep->base);
+}
+
+TEST(batch_idempotency_and_closed_scenarios)
+{
+	enum { N = 2000, BATCH = 100 };
+	static Traction__V1__FeedbackRecord recs[BATCH];
+	static Traction__V1__Metric ms[BATCH];
+	static Traction__V1__FeedbackRecord *rp[BATCH];
+	static char keys[N][16];
+	static double vals[N];
+	double sum = 0;
+	traction_status_t st;
+	Traction__V1__PublishReply *rep = NULL;
+	for (int b = 0; b < N / BATCH; b++) {
+		for (int i = 0; i < BATCH; i++) {
+			int k = b * BATCH + i;
+			snprintf(keys[k], sizeof(keys[k]), "b-%05d", k);
+			vals[k] = 0.01 + (k % 97) * 0.0004;
+			metric(&recs[i], &ms[i], keys[k], vals[k]);
+			rp[i] = &recs[i];
+		}
+		if (b == 3)
+			ms[7].value = NAN; /* one bad record in a batch */
+		CHECK_EQ_INT(publish(rp, BATCH, &rep, &st), 0);
+		CHECK_EQ_INT(rep->n_results, BATCH);
+		for (int i = 0; i < BATCH; i++) {
+			int want = b == 3 && i == 7 ? TRACTION__V1__CODE__INVALID_ARGUMENT : 0;
+			CHECK_EQ_INT(rep->results[i]->status->code, want);
+			if (want == 0)
+				sum += vals[b * BATCH + i];
+		}
+		traction_reply_free(&rep->base);
+	}
+	/* a retry of a whole batch stores nothing */
+	CHECK_EQ_INT(publish(rp, BATCH, &rep, &st), 0);
+	for (int i = 0; i < BATCH; i++)
+		CHECK(rep->results[i]->duplicate);
+	traction_reply_free(&rep->base);
+
+	Traction__V1__StatsRequest q = TRACTION__V1__STATS_REQUEST__INIT;
+	Traction__V1__StatsReply *srep = NULL;
+	q.supply_id = (char *)"defect-vision";
+	q.metric = (char *)"defect_rate";
+	q.version = (char *)"1.0";
+	q.scenario_id = (char *)"weld-line-3";
+	CHECK_EQ_INT(traction_call(C, "feedback", "stats", &q.base, &traction__v1__stats_reply__descriptor,
+				   (ProtobufCMessage **)&srep, &st),
+		     0);
+	CHECK_EQ_INT(srep->metrics[0]->stats->count, N - 1 + 1); /* + "first" */
+	CHECK(fabs(srep->metrics[0]->stats->sum - (sum + 0.031)) < 1e-9);
+	traction_reply_free(&srep->base);
+
+	/* closing a scenario reaches feedbackd by event */
+	Traction__V1__ScenarioCloseRequest cr = TRACTION__V1__SCENARIO_CLOSE_REQUEST__INIT;
+	ProtobufCMessage *crep = NULL;
+	cr.id = (char *)"old-line";
+	CHECK_EQ_INT(traction_call(C, "scenario", "close", &cr.base,
+				   &traction__v1__scenario_reply__descriptor, &crep, &st),
+		     0);
+	traction_reply_free(crep);
+	Traction__V1__FeedbackRecord r, *one = &r;
+	Traction__V1__Metric m;
+	int code = 0;
+	for (int i = 0; i < 200 && code != TRACTION__V1__CODE__FAILED_PRECONDITION; i++) {
+		metric(&r, &m, NULL, 0.5);
+		r.scenario_id = (char *)"old-line";
+		r.idempotency_key = (char *)"";
+		CHECK_EQ_INT(publish(&one, 1, &rep, &st), 0);
+		code = rep->results[0]->status->code;
+		traction_reply_free(&rep->base);
+		if (code != TRACTION__V1__CODE__FAILED_PRECONDITION)
+			h_sleep_ms(25);
+	}
+	CHECK_EQ_INT(code, TRACTION__V1__CODE__FAILED_PRECONDITION);
+}
+
+TEST(evidence_reaches_matching)
+{
+	Traction__V1__FeedbackRecord r[3], *rp[3];
+	Traction__V1__ValueVerification v[3];
+	traction_status_t st;
+	Traction__V1__PublishReply *rep = NULL;
+	for (int i = 0; i < 3; i++) {
+		traction__v1__feedback_record__init(&r[i]);
+		traction__v1__value_verification__init(&v[i]);
+		r[i].scenario_id = (char *)"weld-line-3";
+		r[i].supply_id = (char *)"defect-vision";
+		r[i].version = (char *)"1.0";
+		v[i].kpi = (char *)"scrap_rate";
+		v[i].baseline = 0.05;
+		v[i].achieved = 0.04; /* 20% better, lower is better */
+		r[i].body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_VALUE;
+		r[i].value = &v[i];
+		rp[i] = &r[i];
+	}
+	CHECK_EQ_INT(publish(rp, 3, &rep, &st), 0);
+	traction_reply_free(&rep->base);
+	Traction__V1__MatchRequest mq = TRACTION__V1__MATCH_REQUEST__INIT;
+	mq.scenario_id = (char *)"weld-line-3";
+	for (int i = 0; i < 200; i++) {
+		Traction__V1__MatchReply *m = NULL;
+		CHECK_EQ_INT(traction_call(C, "scenario", "match", &mq.base,
+					   &traction__v1__match_reply__descriptor,
+					   (ProtobufCMessage **)&m, &st),
+			     0);
+		uint64_t vv = m->n_matches > 0 ? m->matches[0]->evidence->value_verifications : 0;
+		double imp = m->n_matches > 0 ? m->matches[0]->evidence->mean_improvement_pct : 0;
+		traction_reply_free(&m->base);
+		if (vv == 3) {
+			CHECK(fabs(imp - 20.0) < 1e-9);
+			return;
+		}
+		h_sleep_ms(25);
+	}
+	CHECK_MSG(false, "scenariod never saw the value verifications");
+}
+
+TEST(sigkill_mid_stream_loses_nothing)
+{
+	enum { BATCHES = 60, BATCH = 50 };
+	static Traction__V1__FeedbackRecord recs[BATCH];
+	static Traction__V1__Metric ms[BATCH];
+	static Traction__V1__FeedbackRecord *rp[BATCH];
+	static char keys[BATCHES * BATCH][16];
+	traction_status_t st;
+	double sum = 0;
+	int retries = 0;
+	traction_client_set_timeout(C, 1000);
+	for (int b = 0; b < BATCHES; b++) {
+		for (int i = 0; i < BATCH; i++) {
+			int k = b * BATCH + i;
+			snprintf(keys[k], sizeof(keys[k]), "kill-%05d", k);
+			metric(&recs[i], &ms[i], keys[k], 1.0 + k);
+			recs[i].metric->name = (char *)"cycle_time_s";
+			rp[i] = &recs[i];
+			sum += 1.0 + k;
+		}
+		if (b == 20) {
+			/* mid-stream: the next publishes meet a dead daemon */
+			h_kill(&H, s_feedbackd, SIGKILL);
+			s_feedbackd = h_start(&H, "traction-feedbackd", NULL);
+		}
+		/* a client with retries: the same keys until acknowledged */
+		for (;;) {
+			Traction__V1__PublishReply *rep = NULL;
+			if (publish(rp, BATCH, &rep, &st) == 0) {
+				for (int i = 0; i < BATCH; i++)
+					CHECK_EQ_INT(rep->results[i]->status->code, 0);
+				traction_reply_free(&rep->base);
+				break;
+			}
+			CHECK_MSG(st.code == TRACTION__V1__CODE__UNAVAILABLE ||
+					  st.code == TRACTION__V1__CODE__DEADLINE_EXCEEDED,
+				  "%s", st.message);
+			retries++;
+			CHECK(retries < 200);
+			h_sleep_ms(50);
+		}
+	}
+	traction_client_set_timeout(C, 5000);
+	/* every record there exactly once */
+	Traction__V1__FeedbackListRequest lq = TRACTION__V1__FEEDBACK_LIST_REQUEST__INIT;
+	Traction__V1__PageRequest page = TRACTION__V1__PAGE_REQUEST__INIT;
+	static bool seen[BATCHES * BATCH];
+	char cursor[32] = "";
+	size_t found = 0;
+	page.limit = 1000;
+	lq.page = &page;
+	do {
+		Traction__V1__FeedbackListReply *lr = NULL;
+		page.cursor = cursor;
+		CHECK_EQ_INT(traction_call(C, "feedback", "list", &lq.base,
+					   &traction__v1__feedback_list_reply__descriptor,
+					   (ProtobufCMessage **)&lr, &st),
+			     0);
+		for (size_t i = 0; i < lr->n_records; i++) {
+			int k;
+			if (sscanf(lr->records[i]->idempotency_key, "kill-%d", &k) != 1)
+				continue;
+			CHECK_MSG(!seen[k], "record %d stored twice", k);
+			seen[k] = true;
+			found++;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", lr->next_cursor);
+		traction_reply_free(&lr->base);
+	} while (cursor[0] != '\0');
+	CHECK_EQ_INT(found, BATCHES * BATCH);
+
+	Traction__V1__StatsRequest q = TRACTION__V1__STATS_REQUEST__INIT;
+	Traction__V1__StatsReply *srep = NULL;
+	q.supply_id = (char *)"defect-vision";
+	q.metric = (char *)"cycle_time_s";
+	CHECK_EQ_INT(traction_call(C, "feedback", "stats", &q.base, &traction__v1__stats_reply__descriptor,
+				   (ProtobufCMessage **)&srep, &st),
+		     0);
+	CHECK_EQ_INT(srep->metrics[0]->stats->count, BATCHES * BATCH);
+	CHECK(srep->metrics[0]->stats->sum == sum);
+	CHECK(srep->metrics[0]->stats->min == 1.0);
+	CHECK(srep->metrics[0]->stats->max == BATCHES * BATCH);
+	traction_reply_free(&srep->base);
+	fprintf(stderr, "retries after the kill: %d\n", retries);
+}
+
+int main(void)
+{
+	h_init(&H, "[bus]\nheartbeat_ms = 100\n[events]\nreplay_interval_ms = 200\n");
+	RUN(references_come_from_events);
+	RUN(batch_idempotency_and_closed_scenarios);
+	RUN(evidence_reaches_matching);
+	RUN(sigkill_mid_stream_loses_nothing);
+	traction_client_destroy(&C);
+	h_done(&H);
+	DONE();
+}

@@ -15,6 +15,9 @@
 
 #define AGG_ROW_V1 0x41470001u
 
+/* The fixed head of an aggregate row; the sketch's buckets follow it.
+ * LMDB aligns values to 2 bytes only, so rows are copied in and out with
+ * memcpy, never accessed in place. */
 typedef struct {
 	uint32_t version;
 	uint32_t nbuckets;
@@ -22,8 +25,7 @@ typedef struct {
 	double sum, sumsq, min, max;
 	int64_t first_ms, last_ms;
 	uint64_t zero;
-	sketch_bucket_t buckets[];
-} agg_row_t;
+} agg_head_t;
 
 typedef struct {
 	uint64_t count;
@@ -62,28 +64,32 @@ static MDB_dbi s_db(trc_txn_t *txn, const char *name)
 int fb_agg_load(trc_txn_t *txn, const char *key, size_t klen, fb_agg_t *a)
 {
 	MDB_val v;
+	agg_head_t h;
 	memset(a, 0, sizeof(*a));
 	int rc = trc_txn_get(txn, s_db(txn, FB_DB_AGG), key, klen, &v);
 	if (rc != 0)
 		return rc;
-	const agg_row_t *r = v.mv_data;
-	if (v.mv_size < sizeof(*r) || r->version != AGG_ROW_V1 ||
-	    v.mv_size != sizeof(*r) + sizeof(sketch_bucket_t) * r->nbuckets)
+	if (v.mv_size < sizeof(h))
 		return TRC_ECORRUPT;
-	a->count = r->count;
-	a->sum = r->sum;
-	a->sumsq = r->sumsq;
-	a->min = r->min;
-	a->max = r->max;
-	a->first_ms = r->first_ms;
-	a->last_ms = r->last_ms;
-	a->sketch.zero = r->zero;
-	if (r->nbuckets > 0) {
-		a->sketch.b = malloc(sizeof(sketch_bucket_t) * r->nbuckets);
+	memcpy(&h, v.mv_data, sizeof(h));
+	if (h.version != AGG_ROW_V1 || h.nbuckets > SKETCH_MAX_BUCKETS ||
+	    v.mv_size != sizeof(h) + sizeof(sketch_bucket_t) * h.nbuckets)
+		return TRC_ECORRUPT;
+	a->count = h.count;
+	a->sum = h.sum;
+	a->sumsq = h.sumsq;
+	a->min = h.min;
+	a->max = h.max;
+	a->first_ms = h.first_ms;
+	a->last_ms = h.last_ms;
+	a->sketch.zero = h.zero;
+	if (h.nbuckets > 0) {
+		a->sketch.b = malloc(sizeof(sketch_bucket_t) * h.nbuckets);
 		if (a->sketch.b == NULL)
 			return TRC_ENOMEM;
-		memcpy(a->sketch.b, r->buckets, sizeof(sketch_bucket_t) * r->nbuckets);
-		a->sketch.n = a->sketch.cap = r->nbuckets;
+		memcpy(a->sketch.b, (const uint8_t *)v.mv_data + sizeof(h),
+		       sizeof(sketch_bucket_t) * h.nbuckets);
+		a->sketch.n = a->sketch.cap = h.nbuckets;
 	}
 	return 0;
 }
@@ -95,22 +101,18 @@ void fb_agg_free(fb_agg_t *a)
 
 static int s_agg_store(trc_txn_t *txn, const char *key, size_t klen, const fb_agg_t *a)
 {
-	size_t len = sizeof(agg_row_t) + sizeof(sketch_bucket_t) * a->sketch.n;
-	agg_row_t *r = trc_txn_reserve(txn, s_db(txn, FB_DB_AGG), key, klen, len);
-	if (r == NULL)
+	agg_head_t h = {
+		.version = AGG_ROW_V1, .nbuckets = a->sketch.n, .count = a->count, .sum = a->sum,
+		.sumsq = a->sumsq, .min = a->min, .max = a->max, .first_ms = a->first_ms,
+		.last_ms = a->last_ms, .zero = a->sketch.zero,
+	};
+	size_t blen = sizeof(sketch_bucket_t) * a->sketch.n;
+	uint8_t *dst = trc_txn_reserve(txn, s_db(txn, FB_DB_AGG), key, klen, sizeof(h) + blen);
+	if (dst == NULL)
 		return txn->err != 0 ? txn->err : TRC_EINTERNAL;
-	r->version = AGG_ROW_V1;
-	r->nbuckets = a->sketch.n;
-	r->count = a->count;
-	r->sum = a->sum;
-	r->sumsq = a->sumsq;
-	r->min = a->min;
-	r->max = a->max;
-	r->first_ms = a->first_ms;
-	r->last_ms = a->last_ms;
-	r->zero = a->sketch.zero;
-	if (a->sketch.n > 0)
-		memcpy(r->buckets, a->sketch.b, sizeof(sketch_bucket_t) * a->sketch.n);
+	memcpy(dst, &h, sizeof(h));
+	if (blen > 0)
+		memcpy(dst + sizeof(h), a->sketch.b, blen);
 	return 0;
 }
 

@@ -452,7 +452,8 @@ int scenariod_gaps(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMess
 		free(gaps);
 		return rc;
 	}
-	qsort(gaps, ngaps, sizeof(*gaps), s_gap_cmp);
+	if (ngaps > 1)
+		qsort(gaps, ngaps, sizeof(*gaps), s_gap_cmp);
 	size_t limit = req->limit == 0 ? 100 : (req->limit > 1000 ? 1000 : req->limit);
 	size_t n = ngaps < limit ? ngaps : limit;
 	rep->gaps = trc_arena_alloc(call->arena, sizeof(void *) * (n > 0 ? n : 1));

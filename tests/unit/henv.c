@@ -23,12 +23,18 @@ void henv_open(henv_t *e, const char *dir, const char *const *dbs, const char *s
 	e->role = TRACTION__V1__ROLE__ROLE_ADMIN;
 }
 
-void henv_close(henv_t *e)
+void henv_clear_events(henv_t *e)
 {
 	for (size_t i = 0; i < e->nevents; i++) {
 		free(e->events[i]);
 		free(e->event_type[i]);
 	}
+	e->nevents = 0;
+}
+
+void henv_close(henv_t *e)
+{
+	henv_clear_events(e);
 	trc_evlog_destroy(&e->evlog);
 	trc_arena_destroy(&e->arena);
 	trc_store_destroy(&e->store);

@@ -46,6 +46,9 @@ int henv_call(henv_t *e, trc_handler_fn fn, bool write, const void *req, void *r
  * apply, each in its own transaction, advancing dst's position. */
 void henv_feed(henv_t *dst, henv_t *src, int (*apply)(trc_call_t *, const Traction__V1__Event *));
 
+/* Forgets the events kept so far. */
+void henv_clear_events(henv_t *e);
+
 /* Frees what handler replies point to (call between steps). */
 void henv_reset(henv_t *e);
 

@@ -32,8 +32,7 @@ static void apply(Traction__V1__Event *ev, int src)
 			    .now_ms = E.now_ms };
 	CHECK_EQ_INT(feedbackd_apply(&call, ev), 0);
 	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
-	/* events it emitted (problem state changes) are kept by the henv */
-	E.nevents = 0;
+	/* what it emitted (problem state changes) is not looked at here */
 	trc_evlog_rollback(E.evlog, 0);
 }
 
@@ -507,7 +506,7 @@ TEST(demands_and_evidence_events)
 	henv_reset(&E);
 
 	/* the owed evidence goes out in one tick, one event per key */
-	E.nevents = 0;
+	henv_clear_events(&E);
 	Traction__V1__Empty none = TRACTION__V1__EMPTY__INIT;
 	Traction__V1__Empty out;
 	CHECK_EQ_INT(henv_call(&E, tick, true, &none, &out,

@@ -159,6 +159,7 @@ static size_t list_all(Traction__V1__SupplyListRequest *req, char ids[][16], siz
 		snprintf(cursor, sizeof(cursor), "%s", rep.next_cursor ? rep.next_cursor : "");
 		henv_reset(&E);
 	} while (cursor[0] != '\0');
+	req->page = NULL; /* it pointed at this function's page */
 	return n;
 }
 

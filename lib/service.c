@@ -584,10 +584,30 @@ static void s_publish(void *ud, const char *topic, const void *data, size_t len)
 		svc->dropped++; /* consumers find the gap and replay */
 }
 
+static int s_apply_flat(trc_service_t *svc, trc_txn_t *txn, work_t *w)
+{
+	trc_call_t call;
+	size_t mark = svc->evlog != NULL ? trc_evlog_mark(svc->evlog) : 0;
+	s_call_init(svc, &call, txn, w->rt);
+	call.evlog = svc->evlog;
+	int rc = w->method->handler(&call, w->req, w->rep);
+	if (rc != 0) {
+		if (svc->evlog != NULL)
+			trc_evlog_rollback(svc->evlog, mark);
+		if (txn->err != 0 || s_is_store_error(rc))
+			trc_txn_fail(txn, rc); /* it may have written: fail the batch */
+		w->code = call.code != 0 && !s_is_store_error(rc) ? call.code : trc_err_to_code(rc);
+		w->message = s_status_message(rc, &call, svc);
+	}
+	return rc;
+}
+
 static int s_apply_one(trc_service_t *svc, trc_txn_t *parent, work_t *w)
 {
 	trc_txn_t child;
 	trc_call_t call;
+	if (w->kind == WORK_REQUEST && (w->method->flags & TRC_METHOD_FLAT))
+		return s_apply_flat(svc, parent, w);
 	size_t mark = svc->evlog != NULL ? trc_evlog_mark(svc->evlog) : 0;
 	int rc = trc_txn_begin_nested(parent, &child);
 	if (rc != 0) {
@@ -648,7 +668,7 @@ static void s_commit(trc_service_t *svc)
 
 	for (size_t i = 0; i < svc->ncons; i++)
 		svc->cons[i].blocked = false;
-	for (size_t i = 0; rc == 0 && i < svc->nwork; i++) {
+	for (size_t i = 0; rc == 0 && txn.err == 0 && i < svc->nwork; i++) {
 		work_t *w = &svc->work[i];
 		if (w->kind == WORK_EVENT && w->cons->blocked)
 			continue;
@@ -665,10 +685,23 @@ static void s_commit(trc_service_t *svc)
 		if (s_is_store_error(r))
 			trc_warn("write failed: %s", trc_strerror(r));
 	}
+	if (rc == 0 && ok > 0 && svc->def->batch_end != NULL) {
+		trc_call_t call;
+		s_call_init(svc, &call, &txn, NULL);
+		call.evlog = svc->evlog;
+		int r = svc->def->batch_end(&call);
+		if (r != 0)
+			trc_txn_fail(&txn, r);
+	}
 	if (rc == 0 && ok > 0)
 		rc = trc_txn_commit(&txn);
-	else
+	else {
+		if (rc == 0 && txn.err != 0)
+			rc = txn.err; /* a flat handler's store error: nothing commits */
 		trc_txn_abort(&txn);
+	}
+	if (svc->def->batch_done != NULL)
+		svc->def->batch_done(svc->def->user);
 
 	if (rc != 0) {
 		trc_err("group commit of %zu writes failed: %s", svc->nwork, trc_strerror(rc));
@@ -951,6 +984,8 @@ void trc_service_destroy(trc_service_t **svc_p)
 		zmq_close(svc->sub);
 	if (svc->zctx != NULL)
 		zmq_ctx_term(svc->zctx);
+	if (svc->def->close != NULL && svc->store != NULL)
+		svc->def->close(svc->def->user);
 	trc_evlog_destroy(&svc->evlog);
 	trc_store_destroy(&svc->store);
 	trc_arena_destroy(&svc->arena);

@@ -25,6 +25,11 @@
 #define TRC_METHOD_WRITE 0x1u    /* runs in the group-commit write transaction */
 #define TRC_METHOD_ADMIN 0x2u    /* needs the admin role */
 #define TRC_METHOD_PUBLISH 0x4u  /* the publisher role may call it */
+/* The handler fails only before it writes anything, or with a store error
+ * (which then fails the whole group commit): it runs without a nested
+ * transaction of its own. LMDB's nested transactions each allocate a few
+ * MiB of page lists, so the hottest write path avoids them. */
+#define TRC_METHOD_FLAT 0x8u
 
 typedef struct {
 	const char *name;                          /* "supply.register" */
@@ -59,8 +64,16 @@ typedef struct {
 	 * NULL): deferred work such as coalesced events. */
 	int (*tick)(trc_call_t *call);
 	unsigned tick_ms;
+	/* Group commit hooks (may be NULL): batch_end runs in the batch's
+	 * write transaction after every request and event of the turn, before
+	 * the commit (to write state a daemon accumulated over the batch);
+	 * batch_done runs after the commit, whether it succeeded or not. */
+	int (*batch_end)(trc_call_t *call);
+	void (*batch_done)(void *user);
 	/* Called once the store is open (may be NULL): set up user state. */
 	int (*open)(void *user, trc_store_t *store, const trc_config_t *cfg);
+	/* Called once at shutdown, before the store closes (may be NULL). */
+	void (*close)(void *user);
 	void *user;
 } trc_daemon_def_t;
 

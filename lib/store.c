@@ -20,6 +20,7 @@ struct trc_store {
 	size_t map_size;
 	int ndbs;
 	char *names[MAX_DBS];
+	const char *given[MAX_DBS];  /* the caller's pointers: a fast first match */
 	MDB_dbi dbis[MAX_DBS];
 };
 
@@ -33,6 +34,7 @@ static int s_add_name(trc_store_t *s, const char *name)
 	s->names[s->ndbs] = strdup(name);
 	if (s->names[s->ndbs] == NULL)
 		return TRC_ENOMEM;
+	s->given[s->ndbs] = name;
 	s->ndbs++;
 	return TRC_OK;
 }
@@ -135,6 +137,11 @@ void trc_store_destroy(trc_store_t **store_p)
 
 MDB_dbi trc_store_db(const trc_store_t *s, const char *name)
 {
+	/* Handlers name databases with the same literals the daemon declared
+	 * them with: compare pointers before strings (this is on every put). */
+	for (int i = 0; i < s->ndbs; i++)
+		if (s->given[i] == name)
+			return s->dbis[i];
 	for (int i = 0; i < s->ndbs; i++)
 		if (strcmp(s->names[i], name) == 0)
 			return s->dbis[i];

@@ -27,6 +27,7 @@ typedef struct {
 	uint64_t zero;
 } agg_head_t;
 
+/* A trend bucket's row (cache.c writes them, fb_trend_read reads them). */
 typedef struct {
 	uint64_t count;
 	double sum, sumsq, min, max;
@@ -99,7 +100,7 @@ void fb_agg_free(fb_agg_t *a)
 	sketch_free(&a->sketch);
 }
 
-static int s_agg_store(trc_txn_t *txn, const char *key, size_t klen, const fb_agg_t *a)
+int fb_agg_store(trc_txn_t *txn, const char *key, size_t klen, const fb_agg_t *a)
 {
 	agg_head_t h = {
 		.version = AGG_ROW_V1, .nbuckets = a->sketch.n, .count = a->count, .sum = a->sum,
@@ -114,65 +115,6 @@ static int s_agg_store(trc_txn_t *txn, const char *key, size_t klen, const fb_ag
 	if (blen > 0)
 		memcpy(dst + sizeof(h), a->sketch.b, blen);
 	return 0;
-}
-
-static int s_trend_add(trc_txn_t *txn, const char *key, size_t klen, int g, double value,
-		       int64_t t)
-{
-	char tk[FB_KEY_MAX + 16];
-	int64_t start = t - (t % s_granularity_ms[g]);
-	memcpy(tk, key, klen);
-	tk[klen] = '\0';
-	tk[klen + 1] = (char)g;
-	trc_be64_put((uint8_t *)tk + klen + 2, (uint64_t)start);
-	size_t tklen = klen + 10;
-	trend_row_t row = { 0, 0, 0, value, value };
-	MDB_val v;
-	int rc = trc_txn_get(txn, s_db(txn, FB_DB_TREND), tk, tklen, &v);
-	if (rc == 0 && v.mv_size == sizeof(row))
-		memcpy(&row, v.mv_data, sizeof(row));
-	else if (rc != TRC_ENOENT && rc != 0)
-		return rc;
-	row.count++;
-	row.sum += value;
-	row.sumsq += value * value;
-	if (value < row.min)
-		row.min = value;
-	if (value > row.max)
-		row.max = value;
-	return trc_txn_put(txn, s_db(txn, FB_DB_TREND), tk, tklen, &row, sizeof(row), 0);
-}
-
-int fb_agg_add(trc_txn_t *txn, const char *key, size_t klen, double value, int64_t t)
-{
-	fb_agg_t a;
-	int rc = fb_agg_load(txn, key, klen, &a);
-	if (rc == TRC_ENOENT) {
-		memset(&a, 0, sizeof(a));
-		a.min = a.max = value;
-		a.first_ms = a.last_ms = t;
-		rc = 0;
-	}
-	if (rc != 0)
-		return rc;
-	a.count++;
-	a.sum += value;
-	a.sumsq += value * value;
-	if (value < a.min)
-		a.min = value;
-	if (value > a.max)
-		a.max = value;
-	if (t < a.first_ms)
-		a.first_ms = t;
-	if (t > a.last_ms)
-		a.last_ms = t;
-	rc = sketch_add(&a.sketch, value, 1);
-	if (rc == 0)
-		rc = s_agg_store(txn, key, klen, &a);
-	fb_agg_free(&a);
-	for (int g = 1; rc == 0 && g <= 2; g++)
-		rc = s_trend_add(txn, key, klen, g, value, t);
-	return rc;
 }
 
 void fb_agg_stats(const fb_agg_t *a, Traction__V1__MetricStats *st)
@@ -259,13 +201,4 @@ int fb_evidence_load(trc_txn_t *txn, const char *key, size_t klen, fb_evidence_t
 int fb_evidence_store(trc_txn_t *txn, const char *key, size_t klen, const fb_evidence_t *e)
 {
 	return trc_txn_put(txn, s_db(txn, FB_DB_EVIDENCE), key, klen, e, sizeof(*e), 0);
-}
-
-int fb_dirty(trc_txn_t *txn, const char *s, const char *v, const char *sc)
-{
-	char key[FB_KEY_MAX];
-	size_t n = fb_key(key, s, v, sc, NULL);
-	if (n == 0)
-		return TRC_EINVAL;
-	return trc_txn_put(txn, s_db(txn, FB_DB_DIRTY), key, n, "", 0, 0);
 }

@@ -107,8 +107,48 @@ int fb_evidence_update(trc_call_t *call, const char *s, const char *v, const cha
 	return rc != 0 ? rc : call->txn->err;
 }
 
+int fb_dirty(trc_txn_t *txn, const char *s, const char *v, const char *sc)
+{
+	char key[FB_KEY_MAX];
+	size_t n = fb_key(key, s, v, sc, NULL);
+	if (n == 0)
+		return TRC_EINVAL;
+	return trc_txn_put(txn, s_db(txn, FB_DB_DIRTY), key, n, "", 0, 0);
+}
+
+int feedbackd_open(void *user, trc_store_t *store, const trc_config_t *cfg)
+{
+	fb_state_t *st = user;
+	st->cache = fb_cache_new();
+	return st->cache != NULL ? 0 : TRC_ENOMEM;
+}
+
+void feedbackd_close(void *user)
+{
+	fb_state_t *st = user;
+	fb_cache_destroy(&st->cache);
+}
+
+int feedbackd_batch_end(trc_call_t *call)
+{
+	fb_state_t *st = call->user;
+	return fb_cache_flush(st->cache, call->txn);
+}
+
+void feedbackd_batch_done(void *user)
+{
+	fb_state_t *st = user;
+	fb_cache_clear(st->cache);
+	st->next_id = 0;
+}
+
 int feedbackd_tick(trc_call_t *call)
 {
+	/* what this batch folded so far must be in the rows the events read */
+	fb_state_t *st = call->user;
+	int frc = fb_cache_flush(st->cache, call->txn);
+	if (frc != 0)
+		return frc;
 	trc_iter_t it;
 	char *keys[TICK_MAX_KEYS];
 	size_t lens[TICK_MAX_KEYS], n = 0;

@@ -65,7 +65,6 @@ typedef struct {
  * it does not fit. */
 size_t fb_key(char *buf, const char *s, const char *v, const char *sc, const char *m);
 
-int fb_agg_add(trc_txn_t *txn, const char *key, size_t klen, double value, int64_t t);
 int fb_agg_load(trc_txn_t *txn, const char *key, size_t klen, fb_agg_t *out);
 void fb_agg_free(fb_agg_t *a);
 void fb_agg_stats(const fb_agg_t *a, Traction__V1__MetricStats *st);
@@ -77,6 +76,32 @@ int fb_trend_read(trc_call_t *call, const char *key, size_t klen, int g, int64_t
 		  int64_t to, Traction__V1__TrendBucket ***out, size_t *n);
 /* Marks the evidence of a key as owed to the bus. */
 int fb_dirty(trc_txn_t *txn, const char *s, const char *v, const char *sc);
+
+int fb_agg_store(trc_txn_t *txn, const char *key, size_t klen, const fb_agg_t *a);
+
+/* ---- the batch cache (cache.c) ---- */
+
+typedef struct fb_cache fb_cache_t;
+
+fb_cache_t *fb_cache_new(void);
+void fb_cache_destroy(fb_cache_t **c);
+/* Folds a stored record into the cached rows (loading them from txn). */
+int fb_cache_record(fb_cache_t *c, trc_txn_t *txn, const Traction__V1__FeedbackRecord *r,
+		    double improvement);
+/* Writes every cached row into txn (they stay cached). */
+int fb_cache_flush(fb_cache_t *c, trc_txn_t *txn);
+void fb_cache_clear(fb_cache_t *c);
+
+/* The daemon's own state (trc_daemon_def_t.user). */
+typedef struct {
+	fb_cache_t *cache;
+	uint64_t next_id;         /* the next record id, 0: read it from the store */
+} fb_state_t;
+
+int feedbackd_batch_end(trc_call_t *call);
+void feedbackd_batch_done(void *user);
+int feedbackd_open(void *user, trc_store_t *store, const trc_config_t *cfg);
+void feedbackd_close(void *user);
 
 /* ---- problems (problems.c) ---- */
 

@@ -6,6 +6,7 @@
 #include "feedbackd.h"
 
 static const char *const s_consumes[] = { "supply", "scenario", "iteration", NULL };
+static fb_state_t s_state;
 
 int main(int argc, char **argv)
 {
@@ -24,6 +25,11 @@ int main(int argc, char **argv)
 		.apply_event = feedbackd_apply,
 		.tick = feedbackd_tick,
 		.tick_ms = 250,
+		.batch_end = feedbackd_batch_end,
+		.batch_done = feedbackd_batch_done,
+		.open = feedbackd_open,
+		.close = feedbackd_close,
+		.user = &s_state,
 	};
 	return trc_service_main(argc, argv, &def);
 }

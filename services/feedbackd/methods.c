@@ -13,7 +13,7 @@ const char *const feedbackd_dbs[] = {
 const trc_method_t feedbackd_methods[] = {
 	{ "publish", &traction__v1__publish_request__descriptor,
 	  &traction__v1__publish_reply__descriptor, feedbackd_publish,
-	  TRC_METHOD_WRITE | TRC_METHOD_PUBLISH,
+	  TRC_METHOD_WRITE | TRC_METHOD_PUBLISH | TRC_METHOD_FLAT,
 	  "store feedback records, each exactly once, acknowledged once on disk" },
 	{ "list", &traction__v1__feedback_list_request__descriptor,
 	  &traction__v1__feedback_list_reply__descriptor, feedbackd_list, 0,

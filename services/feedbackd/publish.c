@@ -199,66 +199,51 @@ static int s_demand(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
 	return trc_call_emit(call, "feedback.demand", &ev);
 }
 
-/* Folds one stored record into the aggregates at the four key levels. */
-static int s_aggregate(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
+/* What a record changes besides the aggregate rows (those are folded in
+ * by the batch cache once its transaction has committed): problem states
+ * and demand signals, written through. */
+static int s_side_effects(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
 {
-	const char *vs[4] = { r->version, r->version, "", "" };
-	const char *scs[4] = { r->scenario_id, "", r->scenario_id, "" };
-	int rc = 0;
+	if (r->body_case == TRACTION__V1__FEEDBACK_RECORD__BODY_PROBLEM)
+		return fb_problem_report(call, r);
+	if (r->body_case == TRACTION__V1__FEEDBACK_RECORD__BODY_DEMAND)
+		return s_demand(call, r);
+	return 0;
+}
+
+static int s_fold(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
+{
+	fb_state_t *st = call->user;
 	double improvement = r->body_case == TRACTION__V1__FEEDBACK_RECORD__BODY_VALUE
 				     ? s_improvement(r->value)
 				     : 0;
-	for (int i = 0; rc == 0 && i < 4; i++) {
-		char key[FB_KEY_MAX];
-		size_t kl;
-		if (r->body_case == TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC) {
-			kl = fb_key(key, r->supply_id, vs[i], scs[i], r->metric->name);
-			if (kl == 0)
-				return TRC_EINVAL;
-			rc = fb_agg_add(call->txn, key, kl, r->metric->value, r->observed_at_ms);
-			if (rc != 0)
-				break;
-		}
-		fb_evidence_t e;
-		kl = fb_key(key, r->supply_id, vs[i], scs[i], NULL);
-		rc = fb_evidence_load(call->txn, key, kl, &e);
-		if (rc != 0)
-			break;
-		e.records++;
-		switch (r->body_case) {
-		case TRACTION__V1__FEEDBACK_RECORD__BODY_PROBLEM:
-			e.reports[r->problem->severity]++;
-			break;
-		case TRACTION__V1__FEEDBACK_RECORD__BODY_VALUE:
-			e.values++;
-			e.improvement_sum += improvement;
-			break;
-		case TRACTION__V1__FEEDBACK_RECORD__BODY_DEMAND:
-			e.demands++;
-			break;
-		default:
-			break;
-		}
-		rc = fb_evidence_store(call->txn, key, kl, &e);
-		if (rc == 0 && i < 2) /* the (s,v,sc) key and its (s,v,*) roll-up */
-			rc = fb_dirty(call->txn, r->supply_id, vs[i], scs[i]);
-	}
-	if (rc == 0 && r->body_case == TRACTION__V1__FEEDBACK_RECORD__BODY_PROBLEM)
-		rc = fb_problem_report(call, r);
-	if (rc == 0 && r->body_case == TRACTION__V1__FEEDBACK_RECORD__BODY_DEMAND)
-		rc = s_demand(call, r);
+	int rc = fb_cache_record(st->cache, call->txn, r, improvement);
+	if (rc != 0) /* the record is in the transaction, its aggregates not: fail it all */
+		trc_txn_fail(call->txn, rc);
 	return rc;
 }
 
-static uint64_t s_next_id(trc_txn_t *txn)
+/* Record ids increase; the next one is read from the store once per
+ * batch and counted in memory after that (batch_done forgets it). */
+static uint64_t s_next_id(trc_call_t *call)
 {
-	MDB_val k;
-	if (trc_txn_last(txn, s_db(txn, FB_DB_RECORDS), &k, NULL) != 0 || k.mv_size != 8)
-		return 1;
-	return trc_be64_get(k.mv_data) + 1;
+	fb_state_t *st = call->user;
+	if (st->next_id == 0) {
+		MDB_val k;
+		trc_txn_t *txn = call->txn;
+		if (trc_txn_last(txn, s_db(txn, FB_DB_RECORDS), &k, NULL) != 0 || k.mv_size != 8)
+			st->next_id = 1;
+		else
+			st->next_id = trc_be64_get(k.mv_data) + 1;
+	}
+	return st->next_id++;
 }
 
-static int s_store(trc_call_t *call, Traction__V1__FeedbackRecord *r, Traction__V1__RecordResult *res)
+/* Checks (no writes), then writes. A record refused by its checks leaves
+ * nothing; once *wrote is set, only a store error can stop it, and that
+ * fails the whole request. So no nested transaction is needed per record. */
+static int s_store(trc_call_t *call, Traction__V1__FeedbackRecord *r,
+		   Traction__V1__RecordResult *res, bool *wrote)
 {
 	trc_txn_t *txn = call->txn;
 	char idem[FB_KEY_MAX];
@@ -284,7 +269,8 @@ static int s_store(trc_call_t *call, Traction__V1__FeedbackRecord *r, Traction__
 	int rc = s_check_refs(call, r);
 	if (rc != 0)
 		return rc;
-	r->id = s_next_id(txn);
+	*wrote = true;
+	r->id = s_next_id(call);
 	r->received_ms = call->now_ms;
 	r->client_id = (char *)call->client_id;
 	if (r->observed_at_ms == 0)
@@ -308,7 +294,7 @@ static int s_store(trc_call_t *call, Traction__V1__FeedbackRecord *r, Traction__
 	if (rc == 0)
 		rc = trc_txn_put(txn, s_db(txn, FB_DB_BY_SCENARIO), ix, n + 9, "", 0, 0);
 	if (rc == 0)
-		rc = s_aggregate(call, r);
+		rc = s_side_effects(call, r);
 	res->record_id = r->id;
 	return rc;
 }
@@ -344,28 +330,19 @@ int feedbackd_publish(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCM
 			rc = trc_call_fail(call, TRC_EPERM,
 					   "scenario_id: this publisher may not write to '%s'",
 					   r->scenario_id);
-		if (rc == 0) {
-			/* Each record alone: a failure takes back only its own writes. */
-			trc_txn_t child;
-			size_t mark = call->evlog != NULL ? trc_evlog_mark(call->evlog) : 0;
-			rc = trc_txn_begin_nested(parent, &child);
-			if (rc == 0) {
-				call->txn = &child;
-				rc = s_store(call, r, res);
-				call->txn = parent;
-				if (rc == 0)
-					rc = trc_txn_commit(&child);
-				else
-					trc_txn_abort(&child);
-			}
-			if (rc != 0 && call->evlog != NULL)
-				trc_evlog_rollback(call->evlog, mark);
-		}
+		bool wrote = false;
+		if (rc == 0)
+			rc = s_store(call, r, res, &wrote);
+		if (rc != 0 && wrote) /* mid-record: nothing of this batch may commit */
+			return trc_txn_fail(parent, rc);
+		/* stored: now into the aggregates */
+		if (rc == 0 && !res->duplicate)
+			rc = s_fold(call, r);
+		if (rc != 0 && (wrote || parent->err != 0))
+			return trc_txn_fail(parent, rc);
 		if (rc != 0) {
 			st->code = call->code != 0 ? call->code : trc_err_to_code(rc);
 			st->message = (char *)(call->message != NULL ? call->message : trc_strerror(rc));
-			if (rc == TRC_ENOSPC)
-				return rc; /* the whole request: nothing more fits */
 		}
 	}
 	call->code = 0;

@@ -77,7 +77,10 @@ int henv_call(henv_t *e, trc_handler_fn fn, bool write, const void *req, void *r
 	e->call.scenarios = e->scenarios;
 	e->call.n_scenarios = e->n_scenarios;
 	e->call.now_ms = e->now_ms;
+	e->call.user = e->user;
 	int rc = fn(&e->call, req, rep);
+	if (rc == 0 && write && e->batch_end != NULL)
+		rc = e->batch_end(&e->call);
 	if (rc == 0 && write) {
 		rc = trc_txn_commit(&txn);
 		if (rc == 0 && e->evlog != NULL)
@@ -85,6 +88,8 @@ int henv_call(henv_t *e, trc_handler_fn fn, bool write, const void *req, void *r
 	} else {
 		trc_txn_abort(&txn);
 	}
+	if (write && e->batch_done != NULL)
+		e->batch_done(e->user);
 	if (rc != 0 && e->evlog != NULL)
 		trc_evlog_rollback(e->evlog, 0);
 	if (rc != 0 && e->call.message == NULL)

@@ -26,6 +26,9 @@ typedef struct {
 	int64_t now_ms;
 	int role;
 	const char *client_id;    /* "test" unless set */
+	void *user;               /* the daemon's state, and its batch hooks */
+	int (*batch_end)(trc_call_t *call);
+	void (*batch_done)(void *user);
 	char **scenarios;         /* a publisher's scope */
 	size_t n_scenarios;
 	/* events committed, packed, in order (consumed by henv_feed) */

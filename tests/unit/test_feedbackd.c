@@ -537,12 +537,18 @@ TEST(demands_and_evidence_events)
 
 int main(void)
 {
+	static fb_state_t state;
 	henv_open(&E, check_tmpdir("trc-feedbackd"), feedbackd_dbs, "feedback");
+	CHECK_EQ_INT(feedbackd_open(&state, E.store, NULL), 0);
+	E.user = &state;
+	E.batch_end = feedbackd_batch_end;
+	E.batch_done = feedbackd_batch_done;
 	RUN(validation_and_references);
 	RUN(batches_and_idempotency);
 	RUN(aggregates_equal_a_direct_computation);
 	RUN(problem_addressed_then_regressed);
 	RUN(demands_and_evidence_events);
+	feedbackd_close(&state);
 	henv_close(&E);
 	DONE();
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds (Release) and runs the benchmarks; each prints its raw baselines
 # beside its own figures. docs/performance.md quotes this output.
-#   bench/run.sh [match]
+#   bench/run.sh [match|publish]
 set -eu
 cd "$(dirname "$0")/.."
 sh deploy/install-deps.sh
@@ -12,4 +12,8 @@ echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -srm), $(nproc) cores"
 if [ "$what" = all ] || [ "$what" = match ]; then
   echo "## bench_match: scenario match and gaps over 10,000 supplies"
   build-bench/bench/bench_match 10000 300
+fi
+if [ "$what" = all ] || [ "$what" = publish ]; then
+  echo "## bench_publish: durable feedback publish against the bare limits"
+  build-bench/bench/bench_publish 100000
 fi

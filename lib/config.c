@@ -67,6 +67,22 @@ static const key_def_t s_keys[] = {
 	  "1000", "most events in one replay reply" },
 	{ "log", "level", K_LOGLEVEL, OFF(log_level), 0, 0,
 	  "info", "error, warning, notice, info or debug" },
+	{ "gates", "refinement_min_records", K_UINT, OFF(gate_refinement_min_records), 0, 100000000,
+	  "10", "to refinement: feedback records of the deployment, at least" },
+	{ "gates", "pilot_min_metric_records", K_UINT, OFF(gate_pilot_min_metric_records), 0,
+	  100000000, "20", "to pilot: metric records of the deployment, at least" },
+	{ "gates", "pilot_max_open_critical", K_UINT, OFF(gate_pilot_max_open_critical), 0, 1000000,
+	  "0", "to pilot: open (or regressed) critical problems, at most" },
+	{ "gates", "service_min_value_verifications", K_UINT,
+	  OFF(gate_service_min_value_verifications), 0, 100000000, "3",
+	  "to service: value verifications of the deployment, at least" },
+	{ "gates", "service_min_improvement_pct", K_UINT, OFF(gate_service_min_improvement_pct), 0,
+	  100000, "5", "to service: their mean improvement in percent, at least" },
+	{ "gates", "service_max_open_critical", K_UINT, OFF(gate_service_max_open_critical), 0,
+	  1000000, "0", "to service: open (or regressed) critical problems, at most; and every "
+	  "target metric of the scenario met" },
+	{ "gates", "solution_min_scenarios", K_UINT, OFF(gate_solution_min_scenarios), 1, 1000000,
+	  "3", "to solution: scenarios where the same supply version is in service, at least" },
 };
 #define N_KEYS (sizeof(s_keys) / sizeof(s_keys[0]))
 

@@ -38,6 +38,14 @@ typedef struct {
 	unsigned replay_batch;
 	/* [log] */
 	int log_level;                 /* trc_log_level_t */
+	/* [gates]: evidence a deployment needs to advance to a stage */
+	unsigned gate_refinement_min_records;
+	unsigned gate_pilot_min_metric_records;
+	unsigned gate_pilot_max_open_critical;
+	unsigned gate_service_min_value_verifications;
+	unsigned gate_service_min_improvement_pct;
+	unsigned gate_service_max_open_critical;
+	unsigned gate_solution_min_scenarios;
 } trc_config_t;
 
 /* Fill cfg with the compiled-in defaults. */

@@ -1,30 +1,33 @@
 /*
- * traction-iterationd: Versions, deployments, evidence-gated stages and history.
- *
- * Its requests are answered by handlers in this folder; the runtime in
- * lib/service.c does the sockets, group commit and events.
+ * traction-iterationd: versions, deployments, evidence-gated stages and
+ * history (services "iteration" and "deployment"; events iteration.* and
+ * deployment.*). It consumes supply, scenario and feedback events.
  */
-#include "service.h"
-
-static const trc_service_table_t s_services[] = {
-	{ "iteration", NULL, 0 },
-	{ "deployment", NULL, 0 },
-};
+#include "iterationd.h"
 
 static const char *const s_consumes[] = { "supply", "scenario", "feedback", NULL };
-
-static const trc_daemon_def_t s_def = {
-	.daemon = "iterationd",
-	.program = "traction-iterationd",
-	.summary = "Versions, deployments, evidence-gated stages and history.",
-	.event_source = "iteration",
-	.services = s_services,
-	.n_services = sizeof(s_services) / sizeof(s_services[0]),
-	.schema_version = 1,
-	.consumes = s_consumes,
-};
+static it_state_t s_state;
 
 int main(int argc, char **argv)
 {
-	return trc_service_main(argc, argv, &s_def);
+	static trc_service_table_t services[2];
+	services[0] = (trc_service_table_t){ "iteration", iterationd_iteration_methods,
+					     iterationd_n_iteration_methods };
+	services[1] = (trc_service_table_t){ "deployment", iterationd_deployment_methods,
+					     iterationd_n_deployment_methods };
+	static const trc_daemon_def_t def = {
+		.daemon = "iterationd",
+		.program = "traction-iterationd",
+		.summary = "Versions, deployments, evidence-gated stages and history.",
+		.event_source = "iteration",
+		.services = services,
+		.n_services = 2,
+		.dbs = iterationd_dbs,
+		.schema_version = 1,
+		.consumes = s_consumes,
+		.apply_event = iterationd_apply,
+		.open = iterationd_open,
+		.user = &s_state,
+	};
+	return trc_service_main(argc, argv, &def);
 }

@@ -1,0 +1,491 @@
+/*
+ * Deployments: one supply version adopted into one scenario. It starts at
+ * validation and climbs validation -> refinement -> pilot -> service ->
+ * solution, one stage at a time, each step gated by evidence (gates.c);
+ * an admin may force a step with a reason; moving back is allowed. Every
+ * change is a transition kept in order, with the evidence that allowed it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "iterationd.h"
+#include "record.h"
+#include "util.h"
+#include "validate.h"
+#include "traction/v1/bus.pb-c.h"
+
+static MDB_dbi s_db(trc_call_t *call, const char *name)
+{
+	return trc_store_db(call->txn->store, name);
+}
+
+static int s_load(trc_call_t *call, const char *field, const char *id,
+		  Traction__V1__Deployment **out)
+{
+	int rc = trc_check_slug(call, field, id);
+	if (rc != 0)
+		return rc;
+	rc = trc_rec_get(call->txn, s_db(call, IT_DB_DEPLOYMENTS), id, strlen(id),
+			 &traction__v1__deployment__descriptor, call->arena, (void **)out);
+	if (rc == TRC_ENOENT)
+		return trc_call_fail(call, rc, "%s: no deployment '%s'", field, id);
+	return rc;
+}
+
+static int s_scenario(trc_call_t *call, const char *id, Traction__V1__Scenario **out)
+{
+	return trc_rec_get(call->txn, s_db(call, IT_DB_SCENARIOS), id, strlen(id),
+			   &traction__v1__scenario__descriptor, call->arena, (void **)out);
+}
+
+/* The next transition number of a deployment: one past its last. */
+static uint64_t s_next_transition(trc_call_t *call, const char *id)
+{
+	char lo[TRC_SLUG_MAX + 10], hi[TRC_SLUG_MAX + 10];
+	size_t n = strlen(id);
+	memcpy(lo, id, n);
+	lo[n] = '\0';
+	memcpy(hi, id, n);
+	hi[n] = '\x01';
+	trc_iter_t it;
+	uint64_t next = 1;
+	if (trc_iter_begin(call->txn, s_db(call, IT_DB_TRANSITIONS), &it, lo, n + 1, hi, n + 1,
+			   true) == 0 &&
+	    trc_iter_next(&it) && it.key.mv_size == n + 9)
+		next = trc_be64_get((const uint8_t *)it.key.mv_data + n + 1) + 1;
+	trc_iter_end(&it);
+	return next;
+}
+
+/* Stores the deployment and its transition, indexes it, and emits type. */
+static int s_save(trc_call_t *call, Traction__V1__Deployment *d, Traction__V1__Transition *t,
+		  const char *type)
+{
+	d->updated_ms = call->now_ms;
+	int rc = trc_rec_put(call->txn, s_db(call, IT_DB_DEPLOYMENTS), d->id, strlen(d->id), &d->base);
+	char key[TRC_SLUG_MAX + 10];
+	size_t n = strlen(d->id);
+	memcpy(key, d->id, n);
+	key[n] = '\0';
+	trc_be64_put((uint8_t *)key + n + 1, s_next_transition(call, d->id));
+	t->at_ms = call->now_ms;
+	t->version = d->version;
+	t->actor = (char *)call->client_id;
+	if (rc == 0)
+		rc = trc_rec_put(call->txn, s_db(call, IT_DB_TRANSITIONS), key, n + 9, &t->base);
+	char ix[3 * TRC_SLUG_MAX + 3];
+	size_t kl = trc_key3(ix, sizeof(ix), d->supply_id, d->version, d->id);
+	if (rc == 0 && kl > 0)
+		rc = trc_txn_put(call->txn, s_db(call, IT_DB_DEP_BY_VERSION), ix, kl, "", 0, 0);
+	kl = trc_key2(ix, sizeof(ix), d->scenario_id, d->id);
+	if (rc == 0 && kl > 0)
+		rc = trc_txn_put(call->txn, s_db(call, IT_DB_DEP_BY_SCENARIO), ix, kl, "", 0, 0);
+	if (rc != 0)
+		return rc;
+	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
+	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_DEPLOYMENT;
+	ev.deployment = d;
+	return trc_call_emit(call, type, &ev);
+}
+
+static Traction__V1__Transition *s_transition(trc_call_t *call, int kind, int from, int to,
+					      const char *reason)
+{
+	Traction__V1__Transition *t = trc_arena_alloc(call->arena, sizeof(*t));
+	if (t == NULL)
+		return NULL;
+	traction__v1__transition__init(t);
+	t->kind = kind;
+	t->from_stage = from;
+	t->to_stage = to;
+	t->reason = (char *)reason;
+	return t;
+}
+
+/* An active deployment of this supply in this scenario, if any. */
+static int s_existing(trc_call_t *call, const char *scenario, const char *supply,
+		      Traction__V1__Deployment **out)
+{
+	char lo[TRC_SLUG_MAX + 2], hi[TRC_SLUG_MAX + 2];
+	size_t n = strlen(scenario);
+	memcpy(lo, scenario, n);
+	lo[n] = '\0';
+	memcpy(hi, scenario, n);
+	hi[n] = '\x01';
+	trc_iter_t it;
+	*out = NULL;
+	int rc = trc_iter_begin(call->txn, s_db(call, IT_DB_DEP_BY_SCENARIO), &it, lo, n + 1, hi,
+				n + 1, false);
+	while (rc == 0 && *out == NULL && trc_iter_next(&it)) {
+		Traction__V1__Deployment *d;
+		if (trc_rec_get(call->txn, s_db(call, IT_DB_DEPLOYMENTS),
+				(const char *)it.key.mv_data + n + 1, it.key.mv_size - n - 1,
+				&traction__v1__deployment__descriptor, call->arena, (void **)&d) != 0)
+			continue;
+		if (d->status == TRACTION__V1__DEPLOYMENT_STATUS__DEPLOYMENT_ACTIVE &&
+		    strcmp(d->supply_id, supply) == 0)
+			*out = d;
+	}
+	trc_iter_end(&it);
+	return rc != 0 ? rc : call->txn->err;
+}
+
+int iterationd_adopt(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__DeploymentAdoptRequest *req = (const void *)req_;
+	Traction__V1__DeploymentReply *rep = (void *)rep_;
+	int rc = trc_check_slug(call, "scenario_id", req->scenario_id);
+	if (rc == 0)
+		rc = trc_check_slug(call, "supply_id", req->supply_id);
+	if (rc == 0)
+		rc = trc_check_slug(call, "version", req->version);
+	if (rc != 0)
+		return rc;
+	Traction__V1__Scenario *sc;
+	rc = s_scenario(call, req->scenario_id, &sc);
+	if (rc == TRC_ENOENT)
+		return trc_call_fail(call, rc, "scenario_id: no scenario '%s'", req->scenario_id);
+	if (rc != 0)
+		return rc;
+	if (sc->status == TRACTION__V1__SCENARIO_STATUS__SCENARIO_CLOSED)
+		return trc_call_fail(call, TRC_EPRECOND, "scenario_id: '%s' is closed", req->scenario_id);
+	Traction__V1__Iteration *v;
+	rc = it_version_get(call, req->supply_id, req->version, &v);
+	if (rc == TRC_ENOENT)
+		return trc_call_fail(call, rc, "version: supply '%s' has no version '%s'",
+				     req->supply_id, req->version);
+	if (rc != 0)
+		return rc;
+	Traction__V1__Deployment *old;
+	if ((rc = s_existing(call, req->scenario_id, req->supply_id, &old)) != 0)
+		return rc;
+	if (old != NULL)
+		return trc_call_fail(call, TRC_EEXIST,
+				     "scenario '%s' already runs supply '%s' as deployment '%s' "
+				     "(upgrade it instead)",
+				     req->scenario_id, req->supply_id, old->id);
+
+	Traction__V1__Deployment *d = trc_arena_alloc(call->arena, sizeof(*d));
+	if (d == NULL)
+		return TRC_ENOMEM;
+	traction__v1__deployment__init(d);
+	uint64_t n = 1;
+	/* ids dep-1, dep-2, ...: the count of deployments so far, plus one */
+	MDB_stat stat;
+	if (mdb_stat(call->txn->txn, s_db(call, IT_DB_DEPLOYMENTS), &stat) == 0)
+		n = stat.ms_entries + 1;
+	d->id = trc_arena_printf(call->arena, "dep-%llu", (unsigned long long)n);
+	d->scenario_id = req->scenario_id;
+	d->supply_id = req->supply_id;
+	d->version = req->version;
+	d->stage = TRACTION__V1__STAGE__STAGE_VALIDATION;
+	d->status = TRACTION__V1__DEPLOYMENT_STATUS__DEPLOYMENT_ACTIVE;
+	d->adopted_ms = call->now_ms;
+	Traction__V1__Transition *t = s_transition(call, TRACTION__V1__TRANSITION_KIND__TRANSITION_ADOPT,
+						   0, d->stage, NULL);
+	if (t == NULL)
+		return TRC_ENOMEM;
+	rep->deployment = d;
+	rep->transition = t;
+	return s_save(call, d, t, "deployment.adopted");
+}
+
+int iterationd_upgrade(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__DeploymentUpgradeRequest *req = (const void *)req_;
+	Traction__V1__DeploymentReply *rep = (void *)rep_;
+	Traction__V1__Deployment *d;
+	int rc = s_load(call, "deployment_id", req->deployment_id, &d);
+	if (rc == 0)
+		rc = trc_check_slug(call, "version", req->version);
+	if (rc == 0)
+		rc = trc_check_text(call, "reason", req->reason, 0, TRC_TEXT_MAX);
+	if (rc != 0)
+		return rc;
+	if (d->status != TRACTION__V1__DEPLOYMENT_STATUS__DEPLOYMENT_ACTIVE)
+		return trc_call_fail(call, TRC_EPRECOND, "deployment_id: '%s' is retired", d->id);
+	Traction__V1__Iteration *v;
+	rc = it_version_get(call, d->supply_id, req->version, &v);
+	if (rc == TRC_ENOENT)
+		return trc_call_fail(call, rc, "version: supply '%s' has no version '%s'", d->supply_id,
+				     req->version);
+	if (rc != 0)
+		return rc;
+	if (strcmp(req->version, d->version) == 0 ||
+	    !it_descends(call, d->supply_id, req->version, d->version))
+		return trc_call_fail(call, TRC_EPRECOND,
+				     "version: '%s' is not a newer version of '%s' (it must descend "
+				     "from it)",
+				     req->version, d->version);
+	/* the old version's index entry goes; the new one is written by s_save */
+	char ix[3 * TRC_SLUG_MAX + 3];
+	size_t kl = trc_key3(ix, sizeof(ix), d->supply_id, d->version, d->id);
+	trc_txn_del(call->txn, s_db(call, IT_DB_DEP_BY_VERSION), ix, kl);
+	d->version = req->version;
+	Traction__V1__Transition *t = s_transition(
+		call, TRACTION__V1__TRANSITION_KIND__TRANSITION_UPGRADE, d->stage, d->stage, req->reason);
+	if (t == NULL)
+		return TRC_ENOMEM;
+	rep->deployment = d;
+	rep->transition = t;
+	return s_save(call, d, t, "deployment.upgraded");
+}
+
+/* Scenarios in which this supply version is active at service or beyond. */
+static uint64_t s_in_service(trc_call_t *call, const char *supply, const char *version)
+{
+	char lo[2 * TRC_SLUG_MAX + 3], hi[2 * TRC_SLUG_MAX + 3];
+	size_t kl = trc_key2(lo, sizeof(lo) - 1, supply, version);
+	memcpy(hi, lo, kl);
+	lo[kl] = '\0';
+	hi[kl] = '\x01';
+	uint64_t n = 0;
+	trc_iter_t it;
+	if (trc_iter_begin(call->txn, s_db(call, IT_DB_DEP_BY_VERSION), &it, lo, kl + 1, hi, kl + 1,
+			   false) == 0) {
+		while (trc_iter_next(&it)) {
+			Traction__V1__Deployment *d;
+			if (trc_rec_get(call->txn, s_db(call, IT_DB_DEPLOYMENTS),
+					(const char *)it.key.mv_data + kl + 1, it.key.mv_size - kl - 1,
+					&traction__v1__deployment__descriptor, call->arena,
+					(void **)&d) != 0)
+				continue;
+			if (d->status == TRACTION__V1__DEPLOYMENT_STATUS__DEPLOYMENT_ACTIVE &&
+			    d->stage >= TRACTION__V1__STAGE__STAGE_SERVICE)
+				n++;
+		}
+	}
+	trc_iter_end(&it);
+	return n;
+}
+
+int iterationd_advance(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__DeploymentAdvanceRequest *req = (const void *)req_;
+	Traction__V1__DeploymentReply *rep = (void *)rep_;
+	it_state_t *st = call->user;
+	Traction__V1__Deployment *d;
+	int rc = s_load(call, "deployment_id", req->deployment_id, &d);
+	if (rc == 0)
+		rc = trc_check_enum(call, "to", req->to, &traction__v1__stage__descriptor, false);
+	if (rc == 0)
+		rc = trc_check_text(call, "reason", req->reason, 0, TRC_TEXT_MAX);
+	if (rc != 0)
+		return rc;
+	if (d->status != TRACTION__V1__DEPLOYMENT_STATUS__DEPLOYMENT_ACTIVE)
+		return trc_call_fail(call, TRC_EPRECOND, "deployment_id: '%s' is retired", d->id);
+	const char *to_name = trc_enum_label(call->arena, &traction__v1__stage__descriptor, req->to);
+	if ((int)req->to == (int)d->stage)
+		return trc_call_fail(call, TRC_EPRECOND, "to: '%s' is already at %s", d->id, to_name);
+	if (req->force) {
+		if (call->role != TRACTION__V1__ROLE__ROLE_ADMIN)
+			return trc_call_fail(call, TRC_EPERM, "force: only an admin may force a stage");
+		if (req->reason == NULL || req->reason[0] == '\0')
+			return trc_call_fail(call, TRC_EINVAL, "reason: a forced move needs a reason");
+	}
+	Traction__V1__Transition *t;
+	if ((int)req->to < (int)d->stage) {
+		t = s_transition(call, TRACTION__V1__TRANSITION_KIND__TRANSITION_BACK, d->stage, req->to,
+				 req->reason);
+	} else {
+		if ((int)req->to != (int)d->stage + 1 && !req->force)
+			return trc_call_fail(
+				call, TRC_EPRECOND, "to: advance one stage at a time (next for '%s': %s)",
+				d->id, trc_enum_label(call->arena, &traction__v1__stage__descriptor, d->stage + 1));
+		Traction__V1__EvidenceUpdate *e;
+		Traction__V1__Scenario *sc = NULL;
+		if ((rc = it_evidence(call, d->supply_id, d->version, d->scenario_id, &e)) != 0)
+			return rc;
+		if (s_scenario(call, d->scenario_id, &sc) != 0)
+			sc = NULL;
+		it_gate_t g;
+		uint64_t in_service = req->to == TRACTION__V1__STAGE__STAGE_SOLUTION
+					      ? s_in_service(call, d->supply_id, d->version)
+					      : 0;
+		/* a forced jump is checked against its target stage's gate, for the record */
+		rc = it_gate(call->arena, &st->cfg, req->to, e, sc, in_service, &g);
+		if (rc != 0)
+			return rc;
+		rep->criteria = g.c;
+		rep->n_criteria = g.n;
+		if (!g.met && !req->force)
+			return trc_call_fail(call, TRC_EPRECOND, "to %s refused: %s", to_name,
+					     it_gate_unmet(call->arena, &g));
+		t = s_transition(call, TRACTION__V1__TRANSITION_KIND__TRANSITION_ADVANCE, d->stage,
+				 req->to, req->reason);
+		if (t != NULL) {
+			t->forced = req->force;
+			t->evidence = g.c;
+			t->n_evidence = g.n;
+		}
+	}
+	if (t == NULL)
+		return TRC_ENOMEM;
+	d->stage = req->to;
+	rep->deployment = d;
+	rep->transition = t;
+	return s_save(call, d, t, "deployment.advanced");
+}
+
+int iterationd_retire(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__DeploymentRetireRequest *req = (const void *)req_;
+	Traction__V1__DeploymentReply *rep = (void *)rep_;
+	Traction__V1__Deployment *d;
+	int rc = s_load(call, "deployment_id", req->deployment_id, &d);
+	if (rc == 0)
+		rc = trc_check_text(call, "reason", req->reason, 0, TRC_TEXT_MAX);
+	if (rc != 0)
+		return rc;
+	if (d->status != TRACTION__V1__DEPLOYMENT_STATUS__DEPLOYMENT_ACTIVE)
+		return trc_call_fail(call, TRC_EPRECOND, "deployment_id: '%s' is already retired", d->id);
+	d->status = TRACTION__V1__DEPLOYMENT_STATUS__DEPLOYMENT_RETIRED;
+	Traction__V1__Transition *t = s_transition(
+		call, TRACTION__V1__TRANSITION_KIND__TRANSITION_RETIRE, d->stage, d->stage, req->reason);
+	if (t == NULL)
+		return TRC_ENOMEM;
+	rep->deployment = d;
+	rep->transition = t;
+	return s_save(call, d, t, "deployment.retired");
+}
+
+int iterationd_dep_get(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__IdRequest *req = (const void *)req_;
+	Traction__V1__DeploymentReply *rep = (void *)rep_;
+	return s_load(call, "id", req->id, &rep->deployment);
+}
+
+int iterationd_dep_list(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__DeploymentListRequest *q = (const void *)req_;
+	Traction__V1__DeploymentListReply *rep = (void *)rep_;
+	int rc = trc_check_slug_opt(call, "scenario_id", q->scenario_id);
+	if (rc == 0)
+		rc = trc_check_slug_opt(call, "supply_id", q->supply_id);
+	if (rc == 0)
+		rc = trc_check_slug_opt(call, "version", q->version);
+	if (rc == 0)
+		rc = trc_check_enum(call, "stage", q->stage, &traction__v1__stage__descriptor, true);
+	if (rc == 0)
+		rc = trc_check_enum(call, "status", q->status,
+				    &traction__v1__deployment_status__descriptor, true);
+	const char *cursor = trc_page_cursor(q->page);
+	if (rc == 0 && cursor[0] != '\0' && !trc_is_slug(cursor))
+		rc = trc_call_fail(call, TRC_EINVAL, "page.cursor: not a cursor of this list");
+	if (rc != 0)
+		return rc;
+	size_t limit = trc_page_limit(q->page, 100, 1000);
+	rep->deployments = trc_arena_alloc(call->arena, sizeof(void *) * limit);
+	if (rep->deployments == NULL)
+		return TRC_ENOMEM;
+	char lo[TRC_SLUG_MAX + 2];
+	size_t lolen = strlen(cursor);
+	memcpy(lo, cursor, lolen);
+	if (lolen > 0)
+		lo[lolen++] = '\0';
+	trc_iter_t it;
+	rc = trc_iter_begin(call->txn, s_db(call, IT_DB_DEPLOYMENTS), &it, lolen ? lo : NULL, lolen,
+			    NULL, 0, false);
+	while (rc == 0 && trc_iter_next(&it)) {
+		Traction__V1__Deployment *d =
+			trc_rec_unpack(&it.val, &traction__v1__deployment__descriptor, call->arena);
+		if (d == NULL) {
+			rc = TRC_ECORRUPT;
+			break;
+		}
+		if ((q->scenario_id && q->scenario_id[0] && strcmp(q->scenario_id, d->scenario_id)) ||
+		    (q->supply_id && q->supply_id[0] && strcmp(q->supply_id, d->supply_id)) ||
+		    (q->version && q->version[0] && strcmp(q->version, d->version)) ||
+		    (q->stage != 0 && q->stage != d->stage) ||
+		    (q->status != 0 && q->status != d->status))
+			continue;
+		if (rep->n_deployments == limit) {
+			rep->next_cursor = trc_arena_strdup(call->arena, rep->deployments[limit - 1]->id);
+			break;
+		}
+		rep->deployments[rep->n_deployments++] = d;
+	}
+	trc_iter_end(&it);
+	return rc != 0 ? rc : call->txn->err;
+}
+
+int iterationd_dep_history(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__DeploymentHistoryRequest *q = (const void *)req_;
+	Traction__V1__DeploymentHistoryReply *rep = (void *)rep_;
+	int rc = s_load(call, "deployment_id", q->deployment_id, &rep->deployment);
+	if (rc != 0)
+		return rc;
+	const char *cursor = trc_page_cursor(q->page);
+	uint64_t after = 0;
+	if (cursor[0] != '\0') {
+		char *end;
+		after = strtoull(cursor, &end, 10);
+		if (*end != '\0')
+			return trc_call_fail(call, TRC_EINVAL, "page.cursor: not a cursor of this list");
+	}
+	size_t limit = trc_page_limit(q->page, 100, 1000);
+	int64_t from = q->range != NULL ? q->range->from_ms : 0, to = q->range != NULL ? q->range->to_ms : 0;
+	const char *id = q->deployment_id;
+	size_t n = strlen(id);
+	char lo[TRC_SLUG_MAX + 10], hi[TRC_SLUG_MAX + 10];
+	memcpy(lo, id, n);
+	lo[n] = '\0';
+	trc_be64_put((uint8_t *)lo + n + 1, after + 1);
+	memcpy(hi, id, n);
+	hi[n] = '\x01';
+	rep->transitions = trc_arena_alloc(call->arena, sizeof(void *) * limit);
+	size_t vcap = 8;
+	rep->versions = trc_arena_alloc(call->arena, sizeof(void *) * vcap);
+	if (rep->transitions == NULL || rep->versions == NULL)
+		return TRC_ENOMEM;
+	trc_iter_t it;
+	uint64_t last = after;
+	rc = trc_iter_begin(call->txn, s_db(call, IT_DB_TRANSITIONS), &it, lo, n + 9, hi, n + 1, false);
+	while (rc == 0 && trc_iter_next(&it)) {
+		Traction__V1__Transition *t =
+			trc_rec_unpack(&it.val, &traction__v1__transition__descriptor, call->arena);
+		if (t == NULL) {
+			rc = TRC_ECORRUPT;
+			break;
+		}
+		/* the versions it ran, with when (from the whole timeline) */
+		if (t->kind == TRACTION__V1__TRANSITION_KIND__TRANSITION_ADOPT ||
+		    t->kind == TRACTION__V1__TRANSITION_KIND__TRANSITION_UPGRADE) {
+			if (rep->n_versions > 0)
+				rep->versions[rep->n_versions - 1]->to_ms = t->at_ms;
+			if (rep->n_versions == vcap) {
+				Traction__V1__VersionSpan **nv =
+					trc_arena_alloc(call->arena, sizeof(void *) * vcap * 2);
+				if (nv == NULL)
+					return TRC_ENOMEM;
+				memcpy(nv, rep->versions, sizeof(void *) * vcap);
+				rep->versions = nv;
+				vcap *= 2;
+			}
+			Traction__V1__VersionSpan *vs = trc_arena_alloc(call->arena, sizeof(*vs));
+			if (vs == NULL)
+				return TRC_ENOMEM;
+			traction__v1__version_span__init(vs);
+			vs->version = t->version;
+			vs->from_ms = t->at_ms;
+			rep->versions[rep->n_versions++] = vs;
+		}
+		if ((from != 0 && t->at_ms < from) || (to != 0 && t->at_ms >= to))
+			continue;
+		if (rep->n_transitions == limit) {
+			rep->next_cursor = trc_arena_printf(call->arena, "%llu", (unsigned long long)last);
+			break;
+		}
+		rep->transitions[rep->n_transitions++] = t;
+		last = trc_be64_get((const uint8_t *)it.key.mv_data + n + 1);
+	}
+	trc_iter_end(&it);
+	if (rc == 0 && rep->n_versions > 0 &&
+	    rep->deployment->status == TRACTION__V1__DEPLOYMENT_STATUS__DEPLOYMENT_RETIRED)
+		rep->versions[rep->n_versions - 1]->to_ms = rep->deployment->updated_ms;
+	return rc != 0 ? rc : call->txn->err;
+}

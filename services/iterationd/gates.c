@@ -1,0 +1,189 @@
+/*
+ * Stage gates: what evidence a deployment needs to move up a stage. Pure
+ * functions of the evidence (unit-tested criterion by criterion); the
+ * thresholds come from [gates] in the configuration.
+ *
+ *   -> refinement: feedback records >= refinement_min_records
+ *   -> pilot:      metric records >= pilot_min_metric_records,
+ *                  open critical problems <= pilot_max_open_critical
+ *   -> service:    value verifications >= service_min_value_verifications,
+ *                  their mean improvement >= service_min_improvement_pct,
+ *                  open critical problems <= service_max_open_critical,
+ *                  every target metric of the scenario's demands met by
+ *                  the deployment's mean
+ *   -> solution:   the same supply version at service or beyond in at
+ *                  least solution_min_scenarios scenarios
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+#include "iterationd.h"
+
+static int s_add(trc_arena_t *arena, it_gate_t *g, const char *name, bool met,
+		 const char *required, const char *current)
+{
+	Traction__V1__GateCriterion *c = trc_arena_alloc(arena, sizeof(*c));
+	Traction__V1__GateCriterion **nc = trc_arena_alloc(arena, sizeof(void *) * (g->n + 1));
+	if (c == NULL || nc == NULL)
+		return TRC_ENOMEM;
+	traction__v1__gate_criterion__init(c);
+	c->name = trc_arena_strdup(arena, name);
+	c->met = met;
+	c->required = trc_arena_strdup(arena, required);
+	c->current = trc_arena_strdup(arena, current);
+	if (g->n > 0)
+		memcpy(nc, g->c, sizeof(void *) * g->n);
+	nc[g->n++] = c;
+	g->c = nc;
+	if (!met)
+		g->met = false;
+	return 0;
+}
+
+static int s_at_least(trc_arena_t *arena, it_gate_t *g, const char *name, uint64_t have,
+		      uint64_t need)
+{
+	char req[32], cur[32];
+	snprintf(req, sizeof(req), ">= %llu", (unsigned long long)need);
+	snprintf(cur, sizeof(cur), "%llu", (unsigned long long)have);
+	return s_add(arena, g, name, have >= need, req, cur);
+}
+
+static int s_at_most(trc_arena_t *arena, it_gate_t *g, const char *name, uint64_t have,
+		     uint64_t most)
+{
+	char req[32], cur[32];
+	snprintf(req, sizeof(req), "<= %llu", (unsigned long long)most);
+	snprintf(cur, sizeof(cur), "%llu", (unsigned long long)have);
+	return s_add(arena, g, name, have <= most, req, cur);
+}
+
+static uint64_t s_metric_records(const Traction__V1__EvidenceUpdate *e)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; e != NULL && i < e->n_metrics; i++)
+		n += e->metrics[i]->count;
+	return n;
+}
+
+static uint64_t s_open_critical(const Traction__V1__EvidenceUpdate *e)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; e != NULL && i < e->n_problems; i++)
+		if (e->problems[i]->severity == TRACTION__V1__SEVERITY__SEVERITY_CRITICAL)
+			n += e->problems[i]->open + e->problems[i]->regressed;
+	return n;
+}
+
+static const char *s_cmp_name(int cmp)
+{
+	switch (cmp) {
+	case TRACTION__V1__COMPARISON__CMP_LT: return "<";
+	case TRACTION__V1__COMPARISON__CMP_LE: return "<=";
+	case TRACTION__V1__COMPARISON__CMP_GT: return ">";
+	case TRACTION__V1__COMPARISON__CMP_GE: return ">=";
+	case TRACTION__V1__COMPARISON__CMP_EQ: return "==";
+	}
+	return "?";
+}
+
+static bool s_cmp(int cmp, double v, double t)
+{
+	switch (cmp) {
+	case TRACTION__V1__COMPARISON__CMP_LT: return v < t;
+	case TRACTION__V1__COMPARISON__CMP_LE: return v <= t;
+	case TRACTION__V1__COMPARISON__CMP_GT: return v > t;
+	case TRACTION__V1__COMPARISON__CMP_GE: return v >= t;
+	case TRACTION__V1__COMPARISON__CMP_EQ: return fabs(v - t) <= 1e-9 * fmax(1.0, fabs(t));
+	}
+	return false;
+}
+
+static int s_targets(trc_arena_t *arena, it_gate_t *g, const Traction__V1__EvidenceUpdate *e,
+		     const Traction__V1__Scenario *s)
+{
+	int rc = 0;
+	for (size_t d = 0; rc == 0 && s != NULL && d < s->n_demands; d++) {
+		for (size_t t = 0; rc == 0 && t < s->demands[d]->n_targets; t++) {
+			const Traction__V1__TargetMetric *tm = s->demands[d]->targets[t];
+			const Traction__V1__MetricSummary *m = NULL;
+			for (size_t i = 0; e != NULL && i < e->n_metrics; i++)
+				if (strcmp(e->metrics[i]->name, tm->metric) == 0)
+					m = e->metrics[i];
+			char name[128], req[64], cur[64];
+			snprintf(name, sizeof(name), "target %s", tm->metric);
+			snprintf(req, sizeof(req), "mean %s %g", s_cmp_name(tm->comparison), tm->threshold);
+			if (m == NULL || m->count == 0) {
+				rc = s_add(arena, g, name, false, req, "no data");
+				continue;
+			}
+			snprintf(cur, sizeof(cur), "%g (%llu records)", m->mean,
+				 (unsigned long long)m->count);
+			rc = s_add(arena, g, name, s_cmp(tm->comparison, m->mean, tm->threshold), req, cur);
+		}
+	}
+	return rc;
+}
+
+int it_gate(trc_arena_t *arena, const trc_config_t *cfg, int to,
+	    const Traction__V1__EvidenceUpdate *e, const Traction__V1__Scenario *scenario,
+	    uint64_t in_service, it_gate_t *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->met = true;
+	switch (to) {
+	case TRACTION__V1__STAGE__STAGE_REFINEMENT:
+		return s_at_least(arena, g, "feedback_records", e != NULL ? e->records : 0,
+				  cfg->gate_refinement_min_records);
+	case TRACTION__V1__STAGE__STAGE_PILOT: {
+		int rc = s_at_least(arena, g, "metric_records", s_metric_records(e),
+				    cfg->gate_pilot_min_metric_records);
+		if (rc == 0)
+			rc = s_at_most(arena, g, "open_critical_problems", s_open_critical(e),
+				       cfg->gate_pilot_max_open_critical);
+		return rc;
+	}
+	case TRACTION__V1__STAGE__STAGE_SERVICE: {
+		uint64_t vv = e != NULL && e->values != NULL ? e->values->count : 0;
+		double imp = e != NULL && e->values != NULL ? e->values->mean_improvement_pct : 0;
+		int rc = s_at_least(arena, g, "value_verifications", vv,
+				    cfg->gate_service_min_value_verifications);
+		char req[32], cur[32];
+		snprintf(req, sizeof(req), ">= %u%%", cfg->gate_service_min_improvement_pct);
+		snprintf(cur, sizeof(cur), "%.2f%%", imp);
+		if (rc == 0)
+			rc = s_add(arena, g, "mean_improvement_pct",
+				   vv > 0 && imp >= (double)cfg->gate_service_min_improvement_pct, req, cur);
+		if (rc == 0)
+			rc = s_at_most(arena, g, "open_critical_problems", s_open_critical(e),
+				       cfg->gate_service_max_open_critical);
+		if (rc == 0)
+			rc = s_targets(arena, g, e, scenario);
+		return rc;
+	}
+	case TRACTION__V1__STAGE__STAGE_SOLUTION:
+		return s_at_least(arena, g, "scenarios_in_service", in_service,
+				  cfg->gate_solution_min_scenarios);
+	default:
+		return TRC_EINVAL;
+	}
+}
+
+char *it_gate_unmet(trc_arena_t *arena, const it_gate_t *g)
+{
+	char buf[1024] = "";
+	size_t len = 0;
+	for (size_t i = 0; i < g->n; i++) {
+		const Traction__V1__GateCriterion *c = g->c[i];
+		if (c->met)
+			continue;
+		int n = snprintf(buf + len, sizeof(buf) - len, "%s%s is %s, needs %s",
+				 len > 0 ? "; " : "", c->name, c->current, c->required);
+		if (n < 0 || (size_t)n >= sizeof(buf) - len)
+			break;
+		len += (size_t)n;
+	}
+	return trc_arena_strdup(arena, buf);
+}

@@ -1,0 +1,92 @@
+/*
+ * traction-iterationd: versions and their lineage (service "iteration"),
+ * deployments of a version into a scenario and the stages they climb
+ * (service "deployment"), gated by the evidence feedbackd publishes, and
+ * the history that says what changed, what feedback drove it and whether
+ * it helped.
+ */
+#ifndef TRC_ITERATIOND_H
+#define TRC_ITERATIOND_H
+
+#include "call.h"
+#include "config.h"
+#include "service.h"
+#include "traction/v1/events.pb-c.h"
+#include "traction/v1/iteration.pb-c.h"
+#include "traction/v1/scenario.pb-c.h"
+
+#define IT_DB_VERSIONS "versions"       /* supply\0version -> Iteration */
+#define IT_DB_SUPPLIES "supplies"       /* supply -> status byte (events) */
+#define IT_DB_SCENARIOS "scenarios"     /* scenario -> Scenario (events) */
+#define IT_DB_DEPLOYMENTS "deployments" /* id -> Deployment */
+#define IT_DB_DEP_BY_VERSION "dep_by_version" /* supply\0version\0id -> "" */
+#define IT_DB_DEP_BY_SCENARIO "dep_by_scenario" /* scenario\0id -> "" */
+#define IT_DB_TRANSITIONS "transitions" /* id\0be64 n -> Transition */
+#define IT_DB_EVIDENCE "evidence"       /* supply\0version\0scenario -> EvidenceUpdate */
+#define IT_DB_PROBLEMS "problems"       /* supply\0signature -> ProblemInfo (events) */
+
+extern const char *const iterationd_dbs[];
+extern const trc_method_t iterationd_iteration_methods[];
+extern const size_t iterationd_n_iteration_methods;
+extern const trc_method_t iterationd_deployment_methods[];
+extern const size_t iterationd_n_deployment_methods;
+
+typedef struct {
+	trc_config_t cfg;          /* the gates' thresholds */
+} it_state_t;
+
+int iterationd_open(void *user, trc_store_t *store, const trc_config_t *cfg);
+int iterationd_apply(trc_call_t *call, const Traction__V1__Event *ev);
+
+/* iteration.* */
+int iterationd_record(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int iterationd_get(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int iterationd_list(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int iterationd_history(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int iterationd_diff(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+
+/* deployment.* */
+int iterationd_adopt(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int iterationd_upgrade(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int iterationd_advance(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int iterationd_retire(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int iterationd_dep_get(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int iterationd_dep_list(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int iterationd_dep_history(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+
+/* ---- lineage (versions.c) ---- */
+
+/* The stored iteration of (supply, version), into the arena. */
+int it_version_get(trc_call_t *call, const char *supply, const char *version,
+		   Traction__V1__Iteration **out);
+/* Whether version is ancestor or a descendant of it (or it itself). */
+bool it_descends(trc_call_t *call, const char *supply, const char *version,
+		 const char *ancestor);
+/* The stored evidence of a key (scenario "" for the version's roll-up);
+ * an empty one when none has arrived. */
+int it_evidence(trc_call_t *call, const char *supply, const char *version, const char *scenario,
+		Traction__V1__EvidenceUpdate **out);
+/* The metric deltas from one roll-up to another. */
+int it_deltas(trc_call_t *call, const Traction__V1__EvidenceUpdate *from,
+	      const Traction__V1__EvidenceUpdate *to, Traction__V1__MetricDelta ***out,
+	      size_t *n);
+
+/* ---- gates (gates.c): pure functions of the evidence ---- */
+
+typedef struct {
+	Traction__V1__GateCriterion **c;
+	size_t n;
+	bool met;
+} it_gate_t;
+
+/* Evaluates the criteria of moving dep up to stage `to`: e is the
+ * deployment's evidence, scenario its scenario (for target metrics),
+ * in_service how many scenarios run the same version at service or
+ * beyond. */
+int it_gate(trc_arena_t *arena, const trc_config_t *cfg, int to,
+	    const Traction__V1__EvidenceUpdate *e, const Traction__V1__Scenario *scenario,
+	    uint64_t in_service, it_gate_t *out);
+/* "metric_records 12 < 20; open_critical_problems 1 > 0" */
+char *it_gate_unmet(trc_arena_t *arena, const it_gate_t *g);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * The method tables of services "iteration" and "deployment".
+ */
+#include "iterationd.h"
+#include "traction/v1/common.pb-c.h"
+
+const char *const iterationd_dbs[] = { IT_DB_VERSIONS, IT_DB_SUPPLIES, IT_DB_SCENARIOS,
+				       IT_DB_DEPLOYMENTS, IT_DB_DEP_BY_VERSION, IT_DB_DEP_BY_SCENARIO,
+				       IT_DB_TRANSITIONS, IT_DB_EVIDENCE, IT_DB_PROBLEMS, NULL };
+
+#define W (TRC_METHOD_WRITE | TRC_METHOD_ADMIN)
+
+const trc_method_t iterationd_iteration_methods[] = {
+	{ "record", &traction__v1__iteration_record_request__descriptor,
+	  &traction__v1__iteration_reply__descriptor, iterationd_record, W,
+	  "record a new version of a supply, with its parent and what it addresses" },
+	{ "get", &traction__v1__iteration_get_request__descriptor,
+	  &traction__v1__iteration_reply__descriptor, iterationd_get, 0, "one version" },
+	{ "list", &traction__v1__iteration_list_request__descriptor,
+	  &traction__v1__iteration_list_reply__descriptor, iterationd_list, 0,
+	  "the versions of a supply in lineage order" },
+	{ "history", &traction__v1__supply_history_request__descriptor,
+	  &traction__v1__supply_history_reply__descriptor, iterationd_history, 0,
+	  "every version with what it addressed, its aggregates and deltas, its deployments" },
+	{ "diff", &traction__v1__iteration_diff_request__descriptor,
+	  &traction__v1__iteration_diff_reply__descriptor, iterationd_diff, 0,
+	  "metric deltas and problems fixed, new and regressed between two versions" },
+};
+const size_t iterationd_n_iteration_methods =
+	sizeof(iterationd_iteration_methods) / sizeof(iterationd_iteration_methods[0]);
+
+const trc_method_t iterationd_deployment_methods[] = {
+	{ "adopt", &traction__v1__deployment_adopt_request__descriptor,
+	  &traction__v1__deployment_reply__descriptor, iterationd_adopt, W,
+	  "adopt a supply version into a scenario (starts at validation)" },
+	{ "upgrade", &traction__v1__deployment_upgrade_request__descriptor,
+	  &traction__v1__deployment_reply__descriptor, iterationd_upgrade, W,
+	  "move a deployment to a newer version of its supply" },
+	{ "advance", &traction__v1__deployment_advance_request__descriptor,
+	  &traction__v1__deployment_reply__descriptor, iterationd_advance, W,
+	  "move a deployment to another stage: up gated by evidence, down recorded" },
+	{ "retire", &traction__v1__deployment_retire_request__descriptor,
+	  &traction__v1__deployment_reply__descriptor, iterationd_retire, W, "retire a deployment" },
+	{ "get", &traction__v1__id_request__descriptor, &traction__v1__deployment_reply__descriptor,
+	  iterationd_dep_get, 0, "one deployment" },
+	{ "list", &traction__v1__deployment_list_request__descriptor,
+	  &traction__v1__deployment_list_reply__descriptor, iterationd_dep_list, 0,
+	  "deployments, filtered" },
+	{ "history", &traction__v1__deployment_history_request__descriptor,
+	  &traction__v1__deployment_history_reply__descriptor, iterationd_dep_history, 0,
+	  "the stage timeline with the evidence of each step, and the versions it ran" },
+};
+const size_t iterationd_n_deployment_methods =
+	sizeof(iterationd_deployment_methods) / sizeof(iterationd_deployment_methods[0]);

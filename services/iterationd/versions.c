@@ -1,0 +1,590 @@
+/*
+ * Versions (iterations) of a supply and their lineage, a tree: each
+ * version but the initial one names an existing parent, so a cycle cannot
+ * be recorded. The history walks the tree depth-first from the initial
+ * version, children in release order, and shows for each version what it
+ * addressed and whether that stayed fixed, its aggregates, and its deltas
+ * against its parent.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "iterationd.h"
+#include "record.h"
+#include "util.h"
+#include "validate.h"
+
+#define NOTES_MAX 8000
+#define VERSIONS_MAX 100000
+
+static MDB_dbi s_db(trc_call_t *call, const char *name)
+{
+	return trc_store_db(call->txn->store, name);
+}
+
+int it_version_get(trc_call_t *call, const char *supply, const char *version,
+		   Traction__V1__Iteration **out)
+{
+	char key[2 * TRC_SLUG_MAX + 2];
+	size_t kl = trc_key2(key, sizeof(key), supply, version);
+	if (kl == 0)
+		return TRC_EINVAL;
+	return trc_rec_get(call->txn, s_db(call, IT_DB_VERSIONS), key, kl,
+			   &traction__v1__iteration__descriptor, call->arena, (void **)out);
+}
+
+bool it_descends(trc_call_t *call, const char *supply, const char *version,
+		 const char *ancestor)
+{
+	const char *cur = version;
+	for (int depth = 0; depth < VERSIONS_MAX && cur != NULL && cur[0] != '\0'; depth++) {
+		if (strcmp(cur, ancestor) == 0)
+			return true;
+		Traction__V1__Iteration *it;
+		if (it_version_get(call, supply, cur, &it) != 0)
+			return false;
+		cur = it->parent_version;
+	}
+	return false;
+}
+
+int it_evidence(trc_call_t *call, const char *supply, const char *version, const char *scenario,
+		Traction__V1__EvidenceUpdate **out)
+{
+	char key[3 * TRC_SLUG_MAX + 3];
+	size_t kl = trc_key3(key, sizeof(key), supply, version, scenario);
+	if (kl == 0)
+		return TRC_EINVAL;
+	int rc = trc_rec_get(call->txn, s_db(call, IT_DB_EVIDENCE), key, kl,
+			     &traction__v1__evidence_update__descriptor, call->arena, (void **)out);
+	if (rc == TRC_ENOENT) {
+		*out = trc_arena_alloc(call->arena, sizeof(**out));
+		if (*out == NULL)
+			return TRC_ENOMEM;
+		traction__v1__evidence_update__init(*out);
+		(*out)->supply_id = (char *)supply;
+		(*out)->version = (char *)version;
+		(*out)->scenario_id = (char *)scenario;
+		return 0;
+	}
+	return rc;
+}
+
+static const Traction__V1__MetricSummary *s_metric(const Traction__V1__EvidenceUpdate *e,
+						    const char *name)
+{
+	for (size_t i = 0; e != NULL && i < e->n_metrics; i++)
+		if (strcmp(e->metrics[i]->name, name) == 0)
+			return e->metrics[i];
+	return NULL;
+}
+
+int it_deltas(trc_call_t *call, const Traction__V1__EvidenceUpdate *from,
+	      const Traction__V1__EvidenceUpdate *to, Traction__V1__MetricDelta ***out, size_t *n)
+{
+	size_t cap = (from != NULL ? from->n_metrics : 0) + (to != NULL ? to->n_metrics : 0);
+	*n = 0;
+	*out = trc_arena_alloc(call->arena, sizeof(void *) * (cap > 0 ? cap : 1));
+	if (*out == NULL)
+		return TRC_ENOMEM;
+	/* every metric of either side, the child's first */
+	for (int side = 0; side < 2; side++) {
+		const Traction__V1__EvidenceUpdate *e = side == 0 ? to : from;
+		for (size_t i = 0; e != NULL && i < e->n_metrics; i++) {
+			const char *name = e->metrics[i]->name;
+			bool seen = false;
+			for (size_t k = 0; k < *n && !seen; k++)
+				seen = strcmp((*out)[k]->metric, name) == 0;
+			if (seen)
+				continue;
+			const Traction__V1__MetricSummary *a = s_metric(from, name), *b = s_metric(to, name);
+			Traction__V1__MetricDelta *d = trc_arena_alloc(call->arena, sizeof(*d));
+			if (d == NULL)
+				return TRC_ENOMEM;
+			traction__v1__metric_delta__init(d);
+			d->metric = (char *)name;
+			d->from_mean = a != NULL ? a->mean : 0;
+			d->to_mean = b != NULL ? b->mean : 0;
+			d->from_count = a != NULL ? a->count : 0;
+			d->to_count = b != NULL ? b->count : 0;
+			if (a != NULL && b != NULL) {
+				d->abs_delta = d->to_mean - d->from_mean;
+				d->pct_delta = d->from_mean != 0 ? d->abs_delta / fabs(d->from_mean) * 100.0
+								 : 0;
+			}
+			(*out)[(*n)++] = d;
+		}
+	}
+	return 0;
+}
+
+/* ---- iteration.record / get ------------------------------------------------------ */
+
+int iterationd_record(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__IterationRecordRequest *req = (const void *)req_;
+	Traction__V1__IterationReply *rep = (void *)rep_;
+	Traction__V1__Iteration *it = req->iteration;
+	if (it == NULL)
+		return trc_call_fail(call, TRC_EINVAL, "iteration: required");
+	int rc = trc_check_slug(call, "iteration.supply_id", it->supply_id);
+	if (rc == 0)
+		rc = trc_check_slug(call, "iteration.version", it->version);
+	if (rc == 0 && (it->parent_version == NULL || it->parent_version[0] == '\0'))
+		rc = trc_call_fail(call, TRC_EINVAL,
+				   "iteration.parent_version: required (the initial version is "
+				   "the one the supply was registered with)");
+	if (rc == 0)
+		rc = trc_check_slug(call, "iteration.parent_version", it->parent_version);
+	if (rc == 0)
+		rc = trc_check_text(call, "iteration.notes", it->notes, 0, NOTES_MAX);
+	if (rc == 0)
+		rc = trc_check_slugs(call, "iteration.addresses", it->addresses, it->n_addresses,
+				     TRC_LIST_MAX);
+	if (rc == 0 && it->n_addresses_records > TRC_LIST_MAX)
+		rc = trc_call_fail(call, TRC_EINVAL, "iteration.addresses_records: at most %d",
+				   TRC_LIST_MAX);
+	if (rc == 0 && it->released_ms < 0)
+		rc = trc_call_fail(call, TRC_EINVAL, "iteration.released_ms: before 1970");
+	if (rc != 0)
+		return rc;
+	MDB_val v;
+	rc = trc_txn_get(call->txn, s_db(call, IT_DB_SUPPLIES), it->supply_id, strlen(it->supply_id),
+			 &v);
+	if (rc == TRC_ENOENT)
+		return trc_call_fail(call, rc, "iteration.supply_id: no supply '%s'", it->supply_id);
+	if (rc != 0)
+		return rc;
+	Traction__V1__Iteration *parent;
+	rc = it_version_get(call, it->supply_id, it->parent_version, &parent);
+	if (rc == TRC_ENOENT)
+		return trc_call_fail(call, rc, "iteration.parent_version: supply '%s' has no version '%s'",
+				     it->supply_id, it->parent_version);
+	if (rc != 0)
+		return rc;
+	Traction__V1__Iteration *existing;
+	rc = it_version_get(call, it->supply_id, it->version, &existing);
+	if (rc == 0)
+		return trc_call_fail(call, TRC_EEXIST, "iteration.version: supply '%s' has a version '%s'",
+				     it->supply_id, it->version);
+	if (rc != TRC_ENOENT)
+		return rc;
+	it->recorded_ms = call->now_ms;
+	if (it->released_ms == 0)
+		it->released_ms = call->now_ms;
+	char key[2 * TRC_SLUG_MAX + 2];
+	size_t kl = trc_key2(key, sizeof(key), it->supply_id, it->version);
+	rc = trc_rec_put(call->txn, s_db(call, IT_DB_VERSIONS), key, kl, &it->base);
+	if (rc != 0)
+		return rc;
+	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
+	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_ITERATION;
+	ev.iteration = it;
+	rep->iteration = it;
+	return trc_call_emit(call, "iteration.recorded", &ev);
+}
+
+int iterationd_get(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__IterationGetRequest *req = (const void *)req_;
+	Traction__V1__IterationReply *rep = (void *)rep_;
+	int rc = trc_check_slug(call, "supply_id", req->supply_id);
+	if (rc == 0)
+		rc = trc_check_slug(call, "version", req->version);
+	if (rc != 0)
+		return rc;
+	rc = it_version_get(call, req->supply_id, req->version, &rep->iteration);
+	if (rc == TRC_ENOENT)
+		return trc_call_fail(call, rc, "version: supply '%s' has no version '%s'",
+				     req->supply_id, req->version);
+	return rc;
+}
+
+/* ---- lineage order ------------------------------------------------------------------ */
+
+typedef struct {
+	Traction__V1__Iteration **v;
+	uint32_t *depth;
+	size_t n;
+} lineage_t;
+
+static int s_by_release(const void *a_, const void *b_)
+{
+	const Traction__V1__Iteration *a = *(Traction__V1__Iteration *const *)a_;
+	const Traction__V1__Iteration *b = *(Traction__V1__Iteration *const *)b_;
+	if (a->released_ms != b->released_ms)
+		return a->released_ms < b->released_ms ? -1 : 1;
+	return strcmp(a->version, b->version);
+}
+
+/* Every version of a supply, depth first from the roots, children in
+ * release order. */
+static int s_lineage(trc_call_t *call, const char *supply, lineage_t *out)
+{
+	size_t cap = 64, n = 0;
+	Traction__V1__Iteration **all = malloc(sizeof(void *) * cap);
+	if (all == NULL)
+		return TRC_ENOMEM;
+	char lo[TRC_SLUG_MAX + 2], hi[TRC_SLUG_MAX + 2];
+	size_t sl = strlen(supply);
+	memcpy(lo, supply, sl);
+	lo[sl] = '\0';
+	memcpy(hi, supply, sl);
+	hi[sl] = '\x01';
+	trc_iter_t it;
+	int rc = trc_iter_begin(call->txn, s_db(call, IT_DB_VERSIONS), &it, lo, sl + 1, hi, sl + 1,
+				false);
+	while (rc == 0 && trc_iter_next(&it) && n < VERSIONS_MAX) {
+		Traction__V1__Iteration *v =
+			trc_rec_unpack(&it.val, &traction__v1__iteration__descriptor, call->arena);
+		if (v == NULL) {
+			rc = TRC_ECORRUPT;
+			break;
+		}
+		if (n == cap) {
+			cap *= 2;
+			Traction__V1__Iteration **na = realloc(all, sizeof(void *) * cap);
+			if (na == NULL) {
+				rc = TRC_ENOMEM;
+				break;
+			}
+			all = na;
+		}
+		all[n++] = v;
+	}
+	trc_iter_end(&it);
+	if (rc == 0)
+		rc = call->txn->err;
+	if (rc != 0) {
+		free(all);
+		return rc;
+	}
+	qsort(all, n, sizeof(*all), s_by_release);
+	out->v = trc_arena_alloc(call->arena, sizeof(void *) * (n + 1));
+	out->depth = trc_arena_alloc(call->arena, sizeof(uint32_t) * (n + 1));
+	size_t *stack = malloc(sizeof(size_t) * (n + 1));
+	uint32_t *sdepth = malloc(sizeof(uint32_t) * (n + 1));
+	bool *done = calloc(n + 1, sizeof(bool));
+	out->n = 0;
+	if (out->v == NULL || out->depth == NULL || stack == NULL || sdepth == NULL || done == NULL) {
+		rc = TRC_ENOMEM;
+		goto out;
+	}
+	/* roots: no parent, or a parent that is not stored */
+	for (size_t r = 0; r < n; r++) {
+		bool root = all[r]->parent_version == NULL || all[r]->parent_version[0] == '\0';
+		if (!root) {
+			root = true;
+			for (size_t k = 0; k < n && root; k++)
+				root = strcmp(all[k]->version, all[r]->parent_version) != 0;
+		}
+		if (!root || done[r])
+			continue;
+		size_t sp = 0;
+		stack[sp] = r;
+		sdepth[sp++] = 0;
+		while (sp > 0) {
+			size_t i = stack[--sp];
+			uint32_t d = sdepth[sp];
+			if (done[i])
+				continue;
+			done[i] = true;
+			out->v[out->n] = all[i];
+			out->depth[out->n++] = d;
+			/* push children in reverse release order, so the earliest pops first */
+			for (size_t k = n; k-- > 0;)
+				if (!done[k] && all[k]->parent_version != NULL &&
+				    strcmp(all[k]->parent_version, all[i]->version) == 0) {
+					stack[sp] = k;
+					sdepth[sp++] = d + 1;
+				}
+		}
+	}
+out:
+	free(all);
+	free(stack);
+	free(sdepth);
+	free(done);
+	return rc;
+}
+
+static size_t s_offset(trc_call_t *call, const Traction__V1__PageRequest *page, int *rc)
+{
+	const char *cursor = trc_page_cursor(page);
+	*rc = 0;
+	if (cursor[0] == '\0')
+		return 0;
+	char *end;
+	unsigned long long off = strtoull(cursor, &end, 10);
+	if (*end != '\0' || off > VERSIONS_MAX)
+		*rc = trc_call_fail(call, TRC_EINVAL, "page.cursor: not a cursor of this list");
+	return (size_t)off;
+}
+
+int iterationd_list(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__IterationListRequest *req = (const void *)req_;
+	Traction__V1__IterationListReply *rep = (void *)rep_;
+	int rc = trc_check_slug(call, "supply_id", req->supply_id);
+	if (rc != 0)
+		return rc;
+	size_t off = s_offset(call, req->page, &rc);
+	if (rc != 0)
+		return rc;
+	lineage_t l;
+	if ((rc = s_lineage(call, req->supply_id, &l)) != 0)
+		return rc;
+	size_t limit = trc_page_limit(req->page, 100, 1000);
+	rep->iterations = l.v + (off < l.n ? off : l.n);
+	rep->n_iterations = off < l.n ? (l.n - off < limit ? l.n - off : limit) : 0;
+	if (off + rep->n_iterations < l.n)
+		rep->next_cursor = trc_arena_printf(call->arena, "%zu", off + rep->n_iterations);
+	return 0;
+}
+
+/* ---- history --------------------------------------------------------------------------- */
+
+static int s_problem(trc_call_t *call, const char *supply, const char *sig,
+		     Traction__V1__ProblemInfo **out)
+{
+	char key[2 * TRC_SLUG_MAX + 24];
+	size_t kl = trc_key2(key, sizeof(key), supply, sig);
+	if (kl == 0)
+		return TRC_ENOENT;
+	return trc_rec_get(call->txn, s_db(call, IT_DB_PROBLEMS), key, kl,
+			   &traction__v1__problem_info__descriptor, call->arena, (void **)out);
+}
+
+static int s_deployment_ids(trc_call_t *call, const char *supply, const char *version,
+			    char ***out, size_t *n)
+{
+	char lo[2 * TRC_SLUG_MAX + 3], hi[2 * TRC_SLUG_MAX + 3];
+	size_t kl = trc_key2(lo, sizeof(lo) - 1, supply, version);
+	memcpy(hi, lo, kl);
+	lo[kl] = '\0';
+	hi[kl] = '\x01';
+	size_t cap = 8;
+	*n = 0;
+	*out = trc_arena_alloc(call->arena, sizeof(char *) * cap);
+	trc_iter_t it;
+	int rc = trc_iter_begin(call->txn, s_db(call, IT_DB_DEP_BY_VERSION), &it, lo, kl + 1, hi,
+				kl + 1, false);
+	while (rc == 0 && *out != NULL && trc_iter_next(&it)) {
+		size_t idlen = it.key.mv_size - kl - 1;
+		if (*n == cap) {
+			char **no = trc_arena_alloc(call->arena, sizeof(char *) * cap * 2);
+			if (no == NULL)
+				return TRC_ENOMEM;
+			memcpy(no, *out, sizeof(char *) * cap);
+			*out = no;
+			cap *= 2;
+		}
+		char *id = trc_arena_alloc(call->arena, idlen + 1);
+		if (id == NULL)
+			return TRC_ENOMEM;
+		memcpy(id, (const char *)it.key.mv_data + kl + 1, idlen);
+		(*out)[(*n)++] = id;
+	}
+	trc_iter_end(&it);
+	return rc != 0 ? rc : call->txn->err;
+}
+
+static int s_version_history(trc_call_t *call, const char *supply, Traction__V1__Iteration *v,
+			     uint32_t depth, Traction__V1__VersionHistory **out)
+{
+	Traction__V1__VersionHistory *h = trc_arena_alloc(call->arena, sizeof(*h));
+	if (h == NULL)
+		return TRC_ENOMEM;
+	traction__v1__version_history__init(h);
+	h->iteration = v;
+	h->depth = depth;
+	Traction__V1__EvidenceUpdate *e, *pe = NULL;
+	int rc = it_evidence(call, supply, v->version, "", &e);
+	if (rc == 0 && v->parent_version != NULL && v->parent_version[0] != '\0')
+		rc = it_evidence(call, supply, v->parent_version, "", &pe);
+	if (rc != 0)
+		return rc;
+	h->metrics = e->metrics;
+	h->n_metrics = e->n_metrics;
+	h->problems = e->problems;
+	h->n_problems = e->n_problems;
+	h->values = e->values;
+	if (pe != NULL && (rc = it_deltas(call, pe, e, &h->deltas, &h->n_deltas)) != 0)
+		return rc;
+	size_t na = v->n_addresses + v->n_addresses_records;
+	h->addressed = trc_arena_alloc(call->arena, sizeof(void *) * (na > 0 ? na : 1));
+	for (size_t i = 0; i < na && h->addressed != NULL; i++) {
+		const char *sig = i < v->n_addresses
+					  ? v->addresses[i]
+					  : trc_arena_printf(call->arena, "record:%llu",
+							     (unsigned long long)v->addresses_records[i - v->n_addresses]);
+		Traction__V1__AddressedProblem *a = trc_arena_alloc(call->arena, sizeof(*a));
+		if (a == NULL)
+			return TRC_ENOMEM;
+		traction__v1__addressed_problem__init(a);
+		a->signature = (char *)sig;
+		a->stayed_fixed = true;
+		Traction__V1__ProblemInfo *p;
+		/* It did not stay fixed if it came back in this version or one
+		 * descending from it. */
+		if (s_problem(call, supply, sig, &p) == 0 &&
+		    p->state == TRACTION__V1__PROBLEM_STATE__PROBLEM_REGRESSED && p->regressed_in != NULL &&
+		    it_descends(call, supply, p->regressed_in, v->version)) {
+			a->stayed_fixed = false;
+			a->regressed_in = p->regressed_in;
+		}
+		h->addressed[h->n_addressed++] = a;
+	}
+	rc = s_deployment_ids(call, supply, v->version, &h->deployment_ids, &h->n_deployment_ids);
+	*out = h;
+	return rc;
+}
+
+int iterationd_history(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__SupplyHistoryRequest *req = (const void *)req_;
+	Traction__V1__SupplyHistoryReply *rep = (void *)rep_;
+	int rc = trc_check_slug(call, "supply_id", req->supply_id);
+	if (rc != 0)
+		return rc;
+	MDB_val sv;
+	rc = trc_txn_get(call->txn, s_db(call, IT_DB_SUPPLIES), req->supply_id,
+			 strlen(req->supply_id), &sv);
+	if (rc == TRC_ENOENT)
+		return trc_call_fail(call, rc, "supply_id: no supply '%s'", req->supply_id);
+	if (rc != 0)
+		return rc;
+	size_t off = s_offset(call, req->page, &rc);
+	if (rc != 0)
+		return rc;
+	lineage_t l;
+	if ((rc = s_lineage(call, req->supply_id, &l)) != 0)
+		return rc;
+	size_t limit = trc_page_limit(req->page, 100, 1000);
+	int64_t from = req->range != NULL ? req->range->from_ms : 0;
+	int64_t to = req->range != NULL ? req->range->to_ms : 0;
+	rep->supply_id = req->supply_id;
+	rep->versions = trc_arena_alloc(call->arena, sizeof(void *) * limit);
+	if (rep->versions == NULL)
+		return TRC_ENOMEM;
+	size_t i;
+	for (i = off; rc == 0 && i < l.n && rep->n_versions < limit; i++) {
+		Traction__V1__Iteration *v = l.v[i];
+		if ((from != 0 && v->released_ms < from) || (to != 0 && v->released_ms >= to))
+			continue;
+		rc = s_version_history(call, req->supply_id, v, l.depth[i],
+				       &rep->versions[rep->n_versions]);
+		if (rc == 0)
+			rep->n_versions++;
+	}
+	if (rc == 0 && i < l.n)
+		rep->next_cursor = trc_arena_printf(call->arena, "%zu", i);
+	return rc;
+}
+
+/* ---- diff ------------------------------------------------------------------------------ */
+
+static bool s_has(char **list, size_t n, const char *v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], v) == 0)
+			return true;
+	return false;
+}
+
+/* On the path (from, to]: descends from `from` (exclusive) and is an
+ * ancestor of `to` (inclusive). */
+static bool s_on_path(trc_call_t *call, const char *supply, const char *v, const char *from,
+		      const char *to)
+{
+	return v != NULL && v[0] != '\0' && strcmp(v, from) != 0 &&
+	       it_descends(call, supply, v, from) && it_descends(call, supply, to, v);
+}
+
+int iterationd_diff(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__IterationDiffRequest *req = (const void *)req_;
+	Traction__V1__IterationDiffReply *rep = (void *)rep_;
+	int rc = trc_check_slug(call, "supply_id", req->supply_id);
+	if (rc == 0)
+		rc = trc_check_slug(call, "from_version", req->from_version);
+	if (rc == 0)
+		rc = trc_check_slug(call, "to_version", req->to_version);
+	if (rc != 0)
+		return rc;
+	const char *s = req->supply_id, *fv = req->from_version, *tv = req->to_version;
+	Traction__V1__Iteration *a, *b;
+	if ((rc = it_version_get(call, s, fv, &a)) == TRC_ENOENT)
+		return trc_call_fail(call, rc, "from_version: supply '%s' has no version '%s'", s, fv);
+	if (rc == 0 && (rc = it_version_get(call, s, tv, &b)) == TRC_ENOENT)
+		return trc_call_fail(call, rc, "to_version: supply '%s' has no version '%s'", s, tv);
+	if (rc != 0)
+		return rc;
+	Traction__V1__EvidenceUpdate *ea, *eb;
+	if ((rc = it_evidence(call, s, fv, "", &ea)) != 0 || (rc = it_evidence(call, s, tv, "", &eb)) != 0)
+		return rc;
+	rep->supply_id = req->supply_id;
+	rep->from_version = req->from_version;
+	rep->to_version = req->to_version;
+	rep->from_values = ea->values;
+	rep->to_values = eb->values;
+	if ((rc = it_deltas(call, ea, eb, &rep->deltas, &rep->n_deltas)) != 0)
+		return rc;
+
+	/* problems of the supply, against the two versions */
+	size_t cap = 16;
+	char **fixed = trc_arena_alloc(call->arena, sizeof(char *) * cap);
+	char **fresh = trc_arena_alloc(call->arena, sizeof(char *) * cap);
+	char **regr = trc_arena_alloc(call->arena, sizeof(char *) * cap);
+	size_t nf = 0, nn = 0, nr = 0, capf = cap, capn = cap, capr = cap;
+	char lo[TRC_SLUG_MAX + 2], hi[TRC_SLUG_MAX + 2];
+	size_t sl = strlen(s);
+	memcpy(lo, s, sl);
+	lo[sl] = '\0';
+	memcpy(hi, s, sl);
+	hi[sl] = '\x01';
+	trc_iter_t it;
+	rc = trc_iter_begin(call->txn, s_db(call, IT_DB_PROBLEMS), &it, lo, sl + 1, hi, sl + 1, false);
+	while (rc == 0 && fixed != NULL && fresh != NULL && regr != NULL && trc_iter_next(&it)) {
+		Traction__V1__ProblemInfo *p =
+			trc_rec_unpack(&it.val, &traction__v1__problem_info__descriptor, call->arena);
+		if (p == NULL)
+			continue;
+		char ***list = NULL;
+		size_t *nl = NULL, *capl = NULL;
+		bool in_from = s_has(p->versions, p->n_versions, fv);
+		bool in_to = s_has(p->versions, p->n_versions, tv);
+		if (p->state == TRACTION__V1__PROBLEM_STATE__PROBLEM_REGRESSED &&
+		    (s_on_path(call, s, p->regressed_in, fv, tv) || strcmp(p->regressed_in, tv) == 0)) {
+			list = &regr, nl = &nr, capl = &capr;
+		} else if (in_from && !in_to && s_on_path(call, s, p->addressed_by, fv, tv)) {
+			list = &fixed, nl = &nf, capl = &capf;
+		} else if (in_to && !in_from) {
+			list = &fresh, nl = &nn, capl = &capn;
+		}
+		if (list == NULL)
+			continue;
+		if (*nl == *capl) {
+			char **g = trc_arena_alloc(call->arena, sizeof(char *) * *capl * 2);
+			if (g == NULL) {
+				rc = TRC_ENOMEM;
+				break;
+			}
+			memcpy(g, *list, sizeof(char *) * *capl);
+			*list = g;
+			*capl *= 2;
+		}
+		(*list)[(*nl)++] = p->signature;
+	}
+	trc_iter_end(&it);
+	rep->problems_fixed = fixed;
+	rep->n_problems_fixed = nf;
+	rep->problems_new = fresh;
+	rep->n_problems_new = nn;
+	rep->regressions = regr;
+	rep->n_regressions = nr;
+	return rc != 0 ? rc : call->txn->err;
+}

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_common.h"
 #include "bench_util.h"
 #include "harness.h"
 #include "traction/v1/bus.pb-c.h"
@@ -92,27 +93,9 @@ static void populate(int nsupplies)
 
 static void wait_caught_up(uint64_t seq)
 {
-	for (int i = 0; i < 6000; i++) {
-		Traction__V1__Empty e = TRACTION__V1__EMPTY__INIT;
-		Traction__V1__PingReply *p = NULL;
-		traction_status_t st;
-		if (traction_call(C, "scenario", "ping", &e.base, &traction__v1__ping_reply__descriptor,
-				  (ProtobufCMessage **)&p, &st) == 0) {
-			uint64_t applied = 0;
-			for (size_t k = 0; k < p->n_positions; k++)
-				if (strcmp(p->positions[k]->source, "supply") == 0)
-					applied = p->positions[k]->applied_seq;
-			traction_reply_free(&p->base);
-			if (applied >= seq)
-				return;
-		}
-		h_sleep_ms(10);
-	}
-	fprintf(stderr, "bench_match: scenariod did not catch up\n");
-	exit(1);
+	bench_wait_applied(C, "scenario", "supply", seq);
 }
 
-typedef void (*op_fn)(void);
 static size_t s_last_matches;
 
 static void op_ping(void)
@@ -193,22 +176,6 @@ static void op_lmdb_walk(void)
 	mdb_txn_abort(txn);
 }
 
-static void measure(const char *name, op_fn op, int calls, double *p50, double *p99)
-{
-	double *v = malloc(sizeof(double) * (size_t)calls);
-	for (int i = 0; i < 5; i++)
-		op(); /* warm */
-	for (int i = 0; i < calls; i++) {
-		double t0 = bench_now_us();
-		op();
-		v[i] = bench_now_us() - t0;
-	}
-	*p50 = bench_quantile(v, (size_t)calls, 0.50);
-	*p99 = bench_quantile(v, (size_t)calls, 0.99);
-	printf("%-34s p50 %9.1f us   p99 %9.1f us\n", name, *p50, *p99);
-	free(v);
-}
-
 int main(int argc, char **argv)
 {
 	int nsupplies = argc > 1 ? atoi(argv[1]) : 10000;
@@ -232,10 +199,10 @@ int main(int argc, char **argv)
 	snprintf(s_store, sizeof(s_store), "%s/var/scenariod", H.dir);
 
 	double ping50, ping99, walk50, walk99, m50, m99, g50, g99;
-	measure("baseline: ping via broker", op_ping, calls, &ping50, &ping99);
-	measure("baseline: bare LMDB index walk", op_lmdb_walk, calls, &walk50, &walk99);
-	measure("scenario.match (top 20)", op_match, calls, &m50, &m99);
-	measure("scenario.gaps", op_gaps, calls, &g50, &g99);
+	bench_measure("baseline: ping via broker", op_ping, calls, &ping50, &ping99);
+	bench_measure("baseline: bare LMDB index walk", op_lmdb_walk, calls, &walk50, &walk99);
+	bench_measure("scenario.match (top 20)", op_match, calls, &m50, &m99);
+	bench_measure("scenario.gaps", op_gaps, calls, &g50, &g99);
 	printf("match walked %zu index entries, returned %zu matches\n", s_walked, s_last_matches);
 	printf("match p50 = ping p50 + %.2f ms; index walk alone %.2f ms\n", (m50 - ping50) / 1e3,
 	       walk50 / 1e3);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds (Release) and runs the benchmarks; each prints its raw baselines
 # beside its own figures. docs/performance.md quotes this output.
-#   bench/run.sh [match|publish]
+#   bench/run.sh [match|publish|history]
 set -eu
 cd "$(dirname "$0")/.."
 sh deploy/install-deps.sh
@@ -16,4 +16,8 @@ fi
 if [ "$what" = all ] || [ "$what" = publish ]; then
   echo "## bench_publish: durable feedback publish against the bare limits"
   build-bench/bench/bench_publish 100000
+fi
+if [ "$what" = all ] || [ "$what" = history ]; then
+  echo "## bench_history: history of a supply with 200 versions and 100,000 records"
+  build-bench/bench/bench_history 200 100000
 fi

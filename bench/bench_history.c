@@ -1,0 +1,160 @@
+/*
+ * bench_history: iteration.history of a supply with 200 versions and
+ * 100,000 feedback records, through the real daemon set, with the ping
+ * through the broker to iterationd measured in the same run as baseline.
+ *   bench_history [VERSIONS] [RECORDS]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_common.h"
+#include "bench_util.h"
+#include "traction/v1/bus.pb-c.h"
+#include "traction/v1/common.pb-c.h"
+#include "traction/v1/feedback.pb-c.h"
+#include "traction/v1/iteration.pb-c.h"
+
+static harness_t H;
+static traction_client_t *C;
+static size_t s_versions_seen;
+
+static void must(int code, const traction_status_t *st, const char *what)
+{
+	if (code != 0) {
+		fprintf(stderr, "bench_history: %s: %s\n", what, st->message);
+		exit(1);
+	}
+}
+
+static void op_ping(void)
+{
+	Traction__V1__Empty e = TRACTION__V1__EMPTY__INIT;
+	ProtobufCMessage *rep = NULL;
+	traction_status_t st;
+	must(traction_call(C, "iteration", "ping", &e.base, &traction__v1__ping_reply__descriptor, &rep,
+			   &st),
+	     &st, "ping");
+	traction_reply_free(rep);
+}
+
+static void op_history(void)
+{
+	Traction__V1__SupplyHistoryRequest q = TRACTION__V1__SUPPLY_HISTORY_REQUEST__INIT;
+	Traction__V1__PageRequest page = TRACTION__V1__PAGE_REQUEST__INIT;
+	Traction__V1__SupplyHistoryReply *rep = NULL;
+	traction_status_t st;
+	page.limit = 1000;
+	q.supply_id = (char *)"defect-vision";
+	q.page = &page;
+	must(traction_call(C, "iteration", "history", &q.base,
+			   &traction__v1__supply_history_reply__descriptor, (ProtobufCMessage **)&rep,
+			   &st),
+	     &st, "history");
+	s_versions_seen = rep->n_versions;
+	traction_reply_free(&rep->base);
+}
+
+static void op_diff(void)
+{
+	Traction__V1__IterationDiffRequest q = TRACTION__V1__ITERATION_DIFF_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+	traction_status_t st;
+	q.supply_id = (char *)"defect-vision";
+	q.from_version = (char *)"1.0";
+	q.to_version = (char *)"v199";
+	must(traction_call(C, "iteration", "diff", &q.base,
+			   &traction__v1__iteration_diff_reply__descriptor, &rep, &st),
+	     &st, "diff");
+	traction_reply_free(rep);
+}
+
+int main(int argc, char **argv)
+{
+	int versions = argc > 1 ? atoi(argv[1]) : 200;
+	int records = argc > 2 ? atoi(argv[2]) : 100000;
+	h_init(&H, "[bus]\nheartbeat_ms = 1000\n[store]\nmap_size_mb = 4096\n[log]\nlevel = warning\n");
+	h_start_broker(&H, false);
+	const char *d[] = { "traction-supplyd", "traction-scenariod", "traction-feedbackd",
+			    "traction-iterationd" };
+	for (int i = 0; i < 4; i++)
+		h_start(&H, d[i], NULL);
+	if (!h_wait_live(&H, "iteration", 1, 5000) || !h_wait_live(&H, "feedback", 1, 5000))
+		return 1;
+	C = h_client(&H);
+	traction_client_set_timeout(C, 30000);
+	bench_catalogue(C, true);
+	bench_wait_applied(C, "iteration", "supply", 2);
+
+	/* a chain of versions: 1.0 (registered), v1 .. v{n-1} */
+	traction_status_t st;
+	char ver[32], parent[32] = "1.0";
+	char *vers = calloc((size_t)versions, 32);
+	snprintf(vers, 32, "1.0");
+	for (int i = 1; i < versions; i++) {
+		Traction__V1__Iteration it = TRACTION__V1__ITERATION__INIT;
+		Traction__V1__IterationRecordRequest req = TRACTION__V1__ITERATION_RECORD_REQUEST__INIT;
+		ProtobufCMessage *rep = NULL;
+		snprintf(ver, sizeof(ver), "v%d", i);
+		it.supply_id = (char *)"defect-vision";
+		it.version = ver;
+		it.parent_version = parent;
+		it.notes = (char *)"release notes";
+		req.iteration = &it;
+		must(traction_call(C, "iteration", "record", &req.base,
+				   &traction__v1__iteration_reply__descriptor, &rep, &st),
+		     &st, "record");
+		traction_reply_free(rep);
+		snprintf(parent, sizeof(parent), "%s", ver);
+		snprintf(vers + (size_t)i * 32, 32, "%s", ver);
+	}
+	bench_wait_applied(C, "feedback", "iteration", (uint64_t)versions);
+
+	/* feedback spread over the versions, 1000 records per request */
+	double t0 = bench_now_us();
+	enum { B = 1000 };
+	Traction__V1__FeedbackRecord *recs = calloc(B, sizeof(*recs));
+	Traction__V1__FeedbackRecord **rp = calloc(B, sizeof(*rp));
+	Traction__V1__Metric *ms = calloc(B, sizeof(*ms));
+	for (int done = 0; done < records; done += B) {
+		for (int i = 0; i < B; i++) {
+			int k = done + i;
+			traction__v1__feedback_record__init(&recs[i]);
+			traction__v1__metric__init(&ms[i]);
+			recs[i].scenario_id = (char *)"weld-line-3";
+			recs[i].supply_id = (char *)"defect-vision";
+			recs[i].version = vers + (size_t)(k % versions) * 32;
+			ms[i].name = (char *)(k % 2 ? "defect_rate" : "latency_ms");
+			ms[i].value = 0.01 + (k % 100) * 0.001;
+			recs[i].body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+			recs[i].metric = &ms[i];
+			rp[i] = &recs[i];
+		}
+		Traction__V1__PublishRequest req = TRACTION__V1__PUBLISH_REQUEST__INIT;
+		Traction__V1__PublishReply *rep = NULL;
+		req.records = rp;
+		req.n_records = B;
+		must(traction_call(C, "feedback", "publish", &req.base,
+				   &traction__v1__publish_reply__descriptor, (ProtobufCMessage **)&rep, &st),
+		     &st, "publish");
+		traction_reply_free(&rep->base);
+	}
+	double t1 = bench_now_us();
+	/* let the coalesced evidence reach iterationd */
+	h_sleep_ms(1500);
+	printf("setup: %d versions; %d records published in %.2f s\n", versions, records,
+	       (t1 - t0) / 1e6);
+	double p50, p99, h50, h99, d50, d99;
+	bench_measure("baseline: ping iterationd via broker", op_ping, 200, &p50, &p99);
+	bench_measure("iteration.history (all versions)", op_history, 200, &h50, &h99);
+	bench_measure("iteration.diff (first vs last)", op_diff, 200, &d50, &d99);
+	printf("history returned %zu versions; p50 = ping p50 + %.2f ms\n", s_versions_seen,
+	       (h50 - p50) / 1e3);
+	free(recs);
+	free(rp);
+	free(ms);
+	free(vers);
+	traction_client_destroy(&C);
+	h_done(&H);
+	return 0;
+}

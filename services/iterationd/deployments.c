@@ -290,29 +290,48 @@ int iterationd_advance(trc_call_t *call, const ProtobufCMessage *req_, ProtobufC
 		t = s_transition(call, TRACTION__V1__TRANSITION_KIND__TRANSITION_BACK, d->stage, req->to,
 				 req->reason);
 	} else {
-		if ((int)req->to != (int)d->stage + 1 && !req->force)
-			return trc_call_fail(
-				call, TRC_EPRECOND, "to: advance one stage at a time (next for '%s': %s)",
-				d->id, trc_enum_label(call->arena, &traction__v1__stage__descriptor, d->stage + 1));
 		Traction__V1__EvidenceUpdate *e;
 		Traction__V1__Scenario *sc = NULL;
 		if ((rc = it_evidence(call, d->supply_id, d->version, d->scenario_id, &e)) != 0)
 			return rc;
 		if (s_scenario(call, d->scenario_id, &sc) != 0)
 			sc = NULL;
-		it_gate_t g;
-		uint64_t in_service = req->to == TRACTION__V1__STAGE__STAGE_SOLUTION
-					      ? s_in_service(call, d->supply_id, d->version)
-					      : 0;
-		/* a forced jump is checked against its target stage's gate, for the record */
-		rc = it_gate(call->arena, &st->cfg, req->to, e, sc, in_service, &g);
-		if (rc != 0)
-			return rc;
+		/* Several stages up at once: the gate of every stage on the way. A
+		 * forced move is checked too, so the record shows what it skipped. */
+		it_gate_t g = { .met = true };
+		char unmet[1024] = "";
+		size_t ulen = 0;
+		for (int stage = d->stage + 1; stage <= (int)req->to; stage++) {
+			it_gate_t one;
+			uint64_t in_service = stage == TRACTION__V1__STAGE__STAGE_SOLUTION
+						      ? s_in_service(call, d->supply_id, d->version)
+						      : 0;
+			rc = it_gate(call->arena, &st->cfg, stage, e, sc, in_service, &one);
+			if (rc != 0)
+				return rc;
+			Traction__V1__GateCriterion **nc =
+				trc_arena_alloc(call->arena, sizeof(void *) * (g.n + one.n + 1));
+			if (nc == NULL)
+				return TRC_ENOMEM;
+			if (g.n > 0)
+				memcpy(nc, g.c, sizeof(void *) * g.n);
+			memcpy(nc + g.n, one.c, sizeof(void *) * one.n);
+			g.c = nc;
+			g.n += one.n;
+			if (!one.met) {
+				g.met = false;
+				int n = snprintf(unmet + ulen, sizeof(unmet) - ulen, "%sto %s: %s",
+						 ulen > 0 ? "; " : "",
+						 trc_enum_label(call->arena, &traction__v1__stage__descriptor, stage),
+						 it_gate_unmet(call->arena, &one));
+				if (n > 0 && (size_t)n < sizeof(unmet) - ulen)
+					ulen += (size_t)n;
+			}
+		}
 		rep->criteria = g.c;
 		rep->n_criteria = g.n;
 		if (!g.met && !req->force)
-			return trc_call_fail(call, TRC_EPRECOND, "to %s refused: %s", to_name,
-					     it_gate_unmet(call->arena, &g));
+			return trc_call_fail(call, TRC_EPRECOND, "to %s refused: %s", to_name, unmet);
 		t = s_transition(call, TRACTION__V1__TRANSITION_KIND__TRANSITION_ADVANCE, d->stage,
 				 req->to, req->reason);
 		if (t != NULL) {

@@ -275,7 +275,7 @@ TEST(the_whole_story)
 	adv_t a = { .to = TRACTION__V1__STAGE__STAGE_PILOT };
 	int code = eventually(try_advance, &a, 0, &st); /* (an OK would be wrong) */
 	CHECK_EQ_INT(code, TRACTION__V1__CODE__FAILED_PRECONDITION);
-	CHECK_CONTAINS(a.message, "to pilot refused: open_critical_problems is 1, needs <= 0");
+	CHECK_CONTAINS(a.message, "to pilot refused: to pilot: open_critical_problems is 1, needs <= 0");
 
 	/* the provider ships 1.1, addressing the problem */
 	Traction__V1__Iteration it = TRACTION__V1__ITERATION__INIT;

@@ -309,10 +309,14 @@ TEST(deployments_and_stages)
 	/* no evidence: refused with the value it has */
 	CHECK_EQ_INT(advance("dep-1", TRACTION__V1__STAGE__STAGE_REFINEMENT, false, NULL, &rep),
 		     TRC_EPRECOND);
-	CHECK_STR(E.call.message, "to refinement refused: feedback_records is 0, needs >= 10");
+	CHECK_STR(E.call.message,
+		  "to refinement refused: to refinement: feedback_records is 0, needs >= 10");
+	/* two stages up: every gate on the way, each unmet criterion with its value */
 	CHECK_EQ_INT(advance("dep-1", TRACTION__V1__STAGE__STAGE_PILOT, false, NULL, &rep),
 		     TRC_EPRECOND);
-	CHECK_CONTAINS(E.call.message, "advance one stage at a time (next for 'dep-1': refinement)");
+	CHECK_STR(E.call.message,
+		  "to pilot refused: to refinement: feedback_records is 0, needs >= 10; "
+		  "to pilot: metric_records is 0, needs >= 20");
 
 	evidence("1.0", "weld-line-3", 30, 25, 0.031, 0, 0, 1);
 	CHECK_EQ_INT(advance("dep-1", TRACTION__V1__STAGE__STAGE_REFINEMENT, false, NULL, &rep), 0);
@@ -320,7 +324,7 @@ TEST(deployments_and_stages)
 	CHECK_STR(rep.transition->evidence[0]->current, "30");
 	CHECK_EQ_INT(advance("dep-1", TRACTION__V1__STAGE__STAGE_PILOT, false, NULL, &rep),
 		     TRC_EPRECOND);
-	CHECK_STR(E.call.message, "to pilot refused: open_critical_problems is 1, needs <= 0");
+	CHECK_STR(E.call.message, "to pilot refused: to pilot: open_critical_problems is 1, needs <= 0");
 
 	/* forced: admin only, with a reason, recorded as forced */
 	E.role = TRACTION__V1__ROLE__ROLE_READER;

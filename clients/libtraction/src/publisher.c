@@ -1,0 +1,384 @@
+/*
+ * The asynchronous publisher. See traction/publisher.h.
+ *
+ * Records are packed once, when queued; a publish request is built by
+ * concatenating them as field 1 of PublishRequest, so a retry resends the
+ * same bytes (with the same idempotency keys) under a new request id.
+ * Replies to a request id that was given up on are ignored: the records'
+ * keys make the retry's answer the right one either way.
+ */
+#include "traction/publisher.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "traction/v1/bus.pb-c.h"
+#include "traction/v1/common.pb-c.h"
+#include "util.h"
+#include "wire.h"
+
+typedef struct {
+	uint8_t *data;           /* packed FeedbackRecord */
+	size_t len;
+	uint64_t tag;
+} rec_t;
+
+typedef struct {
+	bool used;
+	uint64_t request_id;
+	rec_t **recs;
+	size_t n;
+	int64_t sent_ms;
+} slot_t;
+
+struct traction_publisher {
+	void *zctx;
+	void *sock;
+	traction_publisher_options_t o;
+	char *name;
+	/* the queue: a ring of records waiting to be sent */
+	rec_t **ring;
+	size_t cap, head, count;
+	slot_t *slots;
+	size_t in_flight;        /* slots used */
+	size_t queued;           /* records in the ring and in slots */
+	uint64_t next_request_id;
+	uint64_t next_key;
+	char key_prefix[24];
+	int64_t resume_ms;       /* after a refusal by the service: wait till then */
+	int backoff_ms;
+	uint8_t *body;
+	size_t body_cap;
+};
+
+static int s_code_retryable(int code)
+{
+	return code == TRACTION__V1__CODE__UNAVAILABLE ||
+	       code == TRACTION__V1__CODE__DEADLINE_EXCEEDED ||
+	       code == TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
+}
+
+int traction_publisher_new(traction_publisher_t **pub_p, const char *endpoint,
+			   const traction_publisher_options_t *opts)
+{
+	traction_publisher_t *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return -ENOMEM;
+	if (opts != NULL)
+		p->o = *opts;
+	if (p->o.timeout_ms <= 0)
+		p->o.timeout_ms = 5000;
+	if (p->o.max_queued == 0)
+		p->o.max_queued = 100000;
+	if (p->o.batch == 0)
+		p->o.batch = 64;
+	if (p->o.max_in_flight == 0)
+		p->o.max_in_flight = 32;
+	p->cap = p->o.max_queued;
+	p->ring = calloc(p->cap, sizeof(*p->ring));
+	p->slots = calloc(p->o.max_in_flight, sizeof(*p->slots));
+	p->next_request_id = 1;
+	p->backoff_ms = 100;
+	/* keys unique to this publisher: pid, time and a counter */
+	snprintf(p->key_prefix, sizeof(p->key_prefix), "p%x%llx", (unsigned)getpid(),
+		 (unsigned long long)trc_now_ms());
+	p->zctx = zmq_ctx_new();
+	p->sock = p->zctx != NULL ? zmq_socket(p->zctx, ZMQ_DEALER) : NULL;
+	int rc = p->ring != NULL && p->slots != NULL && p->sock != NULL ? 0 : -ENOMEM;
+	int linger = 0, hwm = 0;
+	if (rc == 0 && p->o.server_public_key != NULL &&
+	    (zmq_setsockopt(p->sock, ZMQ_CURVE_SERVERKEY, p->o.server_public_key, 40) != 0 ||
+	     zmq_setsockopt(p->sock, ZMQ_CURVE_PUBLICKEY, p->o.public_key, 40) != 0 ||
+	     zmq_setsockopt(p->sock, ZMQ_CURVE_SECRETKEY, p->o.secret_key, 40) != 0))
+		rc = -errno;
+	if (rc == 0 && (zmq_setsockopt(p->sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+			zmq_setsockopt(p->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm)) != 0 ||
+			zmq_setsockopt(p->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm)) != 0 ||
+			zmq_connect(p->sock, endpoint) != 0))
+		rc = -errno;
+	if (rc == 0 && p->o.client_name != NULL)
+		p->name = strdup(p->o.client_name);
+	if (rc != 0) {
+		traction_publisher_destroy(&p);
+		return rc;
+	}
+	*pub_p = p;
+	return 0;
+}
+
+static void s_free_rec(rec_t *r)
+{
+	if (r != NULL)
+		free(r->data);
+	free(r);
+}
+
+void traction_publisher_destroy(traction_publisher_t **pub_p)
+{
+	if (pub_p == NULL || *pub_p == NULL)
+		return;
+	traction_publisher_t *p = *pub_p;
+	for (size_t i = 0; p->ring != NULL && i < p->count; i++)
+		s_free_rec(p->ring[(p->head + i) % p->cap]);
+	for (size_t s = 0; p->slots != NULL && s < p->o.max_in_flight; s++) {
+		for (size_t i = 0; p->slots[s].used && i < p->slots[s].n; i++)
+			s_free_rec(p->slots[s].recs[i]);
+		free(p->slots[s].recs);
+	}
+	if (p->sock != NULL)
+		zmq_close(p->sock);
+	if (p->zctx != NULL)
+		zmq_ctx_term(p->zctx);
+	free(p->ring);
+	free(p->slots);
+	free(p->body);
+	free(p->name);
+	free(p);
+	*pub_p = NULL;
+}
+
+size_t traction_publisher_pending(const traction_publisher_t *p)
+{
+	return p->queued;
+}
+
+int traction_publish(traction_publisher_t *p, const Traction__V1__FeedbackRecord *record,
+		     uint64_t tag)
+{
+	if (record == NULL)
+		return TRACTION__V1__CODE__INVALID_ARGUMENT;
+	if (p->queued >= p->o.max_queued)
+		return TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
+	Traction__V1__FeedbackRecord r = *record;
+	char key[64];
+	if (r.idempotency_key == NULL || r.idempotency_key[0] == '\0') {
+		snprintf(key, sizeof(key), "%s-%llu", p->key_prefix,
+			 (unsigned long long)++p->next_key);
+		r.idempotency_key = key;
+	}
+	rec_t *x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
+	x->len = traction__v1__feedback_record__get_packed_size(&r);
+	x->data = malloc(x->len > 0 ? x->len : 1);
+	if (x->data == NULL) {
+		free(x);
+		return TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
+	}
+	traction__v1__feedback_record__pack(&r, x->data);
+	x->tag = tag;
+	p->ring[(p->head + p->count) % p->cap] = x;
+	p->count++;
+	p->queued++;
+	return 0;
+}
+
+static void s_ack(traction_publisher_t *p, rec_t *r, int code, const char *msg, uint64_t id,
+		  bool dup)
+{
+	traction_ack_t ack = { .tag = r->tag, .code = code, .message = msg != NULL ? msg : "",
+			       .record_id = id, .duplicate = dup };
+	if (p->o.on_ack != NULL)
+		p->o.on_ack(p->o.ud, &ack);
+	s_free_rec(r);
+	p->queued--;
+}
+
+/* Puts a slot's records back at the front of the queue, in order. */
+static void s_requeue(traction_publisher_t *p, slot_t *s)
+{
+	for (size_t i = s->n; i-- > 0;) {
+		p->head = (p->head + p->cap - 1) % p->cap;
+		p->ring[p->head] = s->recs[i];
+		p->count++;
+	}
+	s->used = false;
+	s->n = 0;
+	p->in_flight--;
+}
+
+static size_t s_varint(uint8_t *out, size_t v)
+{
+	size_t n = 0;
+	do {
+		uint8_t b = v & 0x7f;
+		v >>= 7;
+		out[n++] = b | (v ? 0x80 : 0);
+	} while (v);
+	return n;
+}
+
+static int s_send(traction_publisher_t *p, slot_t *s)
+{
+	size_t need = 0;
+	for (size_t i = 0; i < s->n; i++)
+		need += 1 + 10 + s->recs[i]->len;
+	if (need > p->body_cap) {
+		uint8_t *nb = realloc(p->body, need);
+		if (nb == NULL)
+			return -1;
+		p->body = nb;
+		p->body_cap = need;
+	}
+	size_t off = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		p->body[off++] = 0x0a; /* field 1, length-delimited: PublishRequest.records */
+		off += s_varint(p->body + off, s->recs[i]->len);
+		memcpy(p->body + off, s->recs[i]->data, s->recs[i]->len);
+		off += s->recs[i]->len;
+	}
+	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
+	uint8_t hbuf[TRC_HEADER_MAX];
+	s->request_id = p->next_request_id++;
+	h.version = TRC_PROTOCOL_VERSION;
+	h.kind = TRACTION__V1__FRAME_KIND__FRAME_REQUEST;
+	h.service = (char *)"feedback";
+	h.method = (char *)"publish";
+	h.request_id = s->request_id;
+	h.timeout_ms = (uint32_t)p->o.timeout_ms;
+	h.client_name = p->name;
+	size_t hlen = trc_header_pack(&h, hbuf, sizeof(hbuf));
+	trc_frame_t f[2] = { { hbuf, hlen }, { p->body, off } };
+	s->sent_ms = trc_mono_ms();
+	return trc_send(p->sock, f, 2, ZMQ_DONTWAIT) == 0 ? 0 : -1;
+}
+
+/* Fills free slots from the queue. */
+static void s_fill(traction_publisher_t *p)
+{
+	if (trc_mono_ms() < p->resume_ms)
+		return;
+	for (size_t k = 0; k < p->o.max_in_flight && p->count > 0; k++) {
+		slot_t *s = &p->slots[k];
+		if (s->used)
+			continue;
+		size_t n = p->count < p->o.batch ? p->count : p->o.batch;
+		if (s->recs == NULL)
+			s->recs = calloc(p->o.batch, sizeof(*s->recs));
+		if (s->recs == NULL)
+			return;
+		for (size_t i = 0; i < n; i++) {
+			s->recs[i] = p->ring[p->head];
+			p->head = (p->head + 1) % p->cap;
+			p->count--;
+		}
+		s->n = n;
+		s->used = true;
+		p->in_flight++;
+		if (s_send(p, s) != 0) {
+			s_requeue(p, s); /* the socket is full: later */
+			return;
+		}
+	}
+}
+
+static slot_t *s_slot(traction_publisher_t *p, uint64_t request_id)
+{
+	for (size_t k = 0; k < p->o.max_in_flight; k++)
+		if (p->slots[k].used && p->slots[k].request_id == request_id)
+			return &p->slots[k];
+	return NULL;
+}
+
+static int s_reply(traction_publisher_t *p, trc_msg_t *m)
+{
+	const char *why;
+	int acked = 0;
+	Traction__V1__Header *h =
+		m->n >= 1 ? trc_header_unpack(NULL, trc_msg_data(m, 0), trc_msg_size(m, 0), &why) : NULL;
+	slot_t *s = h != NULL ? s_slot(p, h->request_id) : NULL;
+	if (s == NULL) {
+		if (h != NULL)
+			protobuf_c_message_free_unpacked(&h->base, NULL);
+		return 0; /* late, or noise */
+	}
+	int code = h->status != NULL ? h->status->code : 0;
+	if (code != 0) {
+		if (s_code_retryable(code)) {
+			/* the service is down or full: back off, then send again */
+			s_requeue(p, s);
+			p->resume_ms = trc_mono_ms() + p->backoff_ms;
+			p->backoff_ms = p->backoff_ms < 2000 ? p->backoff_ms * 2 : 2000;
+		} else {
+			for (size_t i = 0; i < s->n; i++, acked++)
+				s_ack(p, s->recs[i], code, h->status->message, 0, false);
+			s->used = false;
+			s->n = 0;
+			p->in_flight--;
+		}
+		protobuf_c_message_free_unpacked(&h->base, NULL);
+		return acked;
+	}
+	protobuf_c_message_free_unpacked(&h->base, NULL);
+	Traction__V1__PublishReply *rep =
+		m->n >= 2 ? traction__v1__publish_reply__unpack(NULL, trc_msg_size(m, 1),
+								trc_msg_data(m, 1))
+			  : NULL;
+	p->backoff_ms = 100;
+	for (size_t i = 0; i < s->n; i++, acked++) {
+		if (rep == NULL || i >= rep->n_results) {
+			s_ack(p, s->recs[i], TRACTION__V1__CODE__INTERNAL, "reply without a result", 0,
+			      false);
+			continue;
+		}
+		const Traction__V1__RecordResult *res = rep->results[i];
+		int rc = res->status != NULL ? res->status->code : 0;
+		s_ack(p, s->recs[i], rc, res->status != NULL ? res->status->message : "", res->record_id,
+		      res->duplicate);
+	}
+	if (rep != NULL)
+		traction__v1__publish_reply__free_unpacked(rep, NULL);
+	s->used = false;
+	s->n = 0;
+	p->in_flight--;
+	return acked;
+}
+
+int traction_publisher_poll(traction_publisher_t *p, int timeout_ms)
+{
+	int acked = 0;
+	int64_t now = trc_mono_ms();
+	/* what timed out goes again, same bytes, new request id */
+	for (size_t k = 0; k < p->o.max_in_flight; k++) {
+		slot_t *s = &p->slots[k];
+		if (s->used && now - s->sent_ms >= p->o.timeout_ms)
+			s_requeue(p, s);
+	}
+	s_fill(p);
+	int64_t deadline = now + (timeout_ms > 0 ? timeout_ms : 0);
+	for (;;) {
+		int64_t left = deadline - trc_mono_ms();
+		zmq_pollitem_t it = { p->sock, 0, ZMQ_POLLIN, 0 };
+		int wait = p->in_flight > 0 || p->count > 0 ? (int)(left > 0 ? left : 0) : 0;
+		if (p->count > 0 && p->resume_ms > trc_mono_ms() && wait > p->resume_ms - trc_mono_ms())
+			wait = (int)(p->resume_ms - trc_mono_ms());
+		if (zmq_poll(&it, 1, wait) <= 0)
+			break;
+		trc_msg_t m;
+		while (trc_msg_recv(p->sock, &m, ZMQ_DONTWAIT) == 0) {
+			acked += s_reply(p, &m);
+			trc_msg_close(&m);
+		}
+		s_fill(p);
+		if (acked > 0 || trc_mono_ms() >= deadline)
+			break;
+	}
+	s_fill(p);
+	return acked;
+}
+
+int traction_publisher_flush(traction_publisher_t *p, int timeout_ms)
+{
+	int64_t deadline = trc_mono_ms() + timeout_ms;
+	while (p->queued > 0) {
+		int64_t left = deadline - trc_mono_ms();
+		if (left <= 0)
+			return TRACTION__V1__CODE__DEADLINE_EXCEEDED;
+		traction_publisher_poll(p, (int)(left < 100 ? left : 100));
+	}
+	return 0;
+}

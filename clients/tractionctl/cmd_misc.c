@@ -1,0 +1,243 @@
+/*
+ * tractionctl status|ping|events watch|keygen.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "ctl.h"
+#include "traction/v1/bus.pb-c.h"
+#include "traction/v1/common.pb-c.h"
+#include "traction/v1/events.pb-c.h"
+
+static int s_fail_status(const char *what, const traction_status_t *st)
+{
+	return ctl_fail("%s: %s: %s", what, traction_code_name(st->code), st->message);
+}
+
+/* ---- status ----------------------------------------------------------------- */
+
+
+static int cmd_status(ctl_t *ctl, args_t *a)
+{
+	traction_status_t st;
+	Traction__V1__Empty req = TRACTION__V1__EMPTY__INIT;
+	Traction__V1__BrokerStatusReply *rep = NULL;
+	if (traction_call(ctl->client, "broker", "status", &req.base,
+			  &traction__v1__broker_status_reply__descriptor,
+			  (ProtobufCMessage **)&rep, &st) != 0)
+		return s_fail_status("broker status", &st);
+
+	/* Ping every service too: live in the broker's table is one thing,
+	 * answering is another. */
+	json_t *doc = json_object();
+	json_t *svcs = json_array();
+	int down = 0;
+	if (!ctl->json) {
+		printf("broker %s  up %.1fs  routed %llu  replies %llu  errors %llu  "
+		       "malformed %llu  events %llu\n\n",
+		       rep->version, (double)rep->uptime_ms / 1000.0,
+		       (unsigned long long)rep->counters->requests_routed,
+		       (unsigned long long)rep->counters->replies_routed,
+		       (unsigned long long)rep->counters->errors_replied,
+		       (unsigned long long)rep->counters->dropped_malformed,
+		       (unsigned long long)rep->counters->events_relayed);
+		printf("%-12s %-6s %9s %10s %8s %9s  %s\n", "SERVICE", "STATE", "INSTANCES",
+		       "REQUESTS", "ERRORS", "IN-FLIGHT", "PING");
+	}
+	for (size_t i = 0; i < rep->n_services; i++) {
+		Traction__V1__ServiceStatus *s = rep->services[i];
+		Traction__V1__PingReply *pong = NULL;
+		traction_status_t pst = { 0 };
+		char ping[128] = "-";
+		if (s->n_instances > 0) {
+			if (traction_call(ctl->client, s->name, "ping", &req.base,
+					  &traction__v1__ping_reply__descriptor,
+					  (ProtobufCMessage **)&pong, &pst) == 0)
+				snprintf(ping, sizeof(ping), "%s pid %u up %.1fs", pong->daemon,
+					 pong->pid, (double)pong->uptime_ms / 1000.0);
+			else
+				snprintf(ping, sizeof(ping), "%s", traction_code_name(pst.code));
+		}
+		bool live = s->n_instances > 0 && pong != NULL;
+		if (!live)
+			down++;
+		if (ctl->json) {
+			json_t *o = json_pack("{s:s, s:b, s:i, s:I, s:I, s:I, s:i}", "name", s->name,
+					      "live", live, "instances", (int)s->n_instances,
+					      "requests", (json_int_t)s->requests, "replies",
+					      (json_int_t)s->replies, "errors", (json_int_t)s->errors,
+					      "in_flight", (int)s->in_flight);
+			if (pong != NULL) {
+				json_object_set_new(o, "daemon", json_string(pong->daemon));
+				json_object_set_new(o, "pid", json_integer(pong->pid));
+				json_object_set_new(o, "uptime_ms", json_integer(pong->uptime_ms));
+				json_object_set_new(o, "event_head", json_integer((json_int_t)pong->event_head));
+			}
+			json_array_append_new(svcs, o);
+		} else {
+			printf("%-12s %-6s %9zu %10llu %8llu %9u  %s\n", s->name, live ? "live" : "DOWN",
+			       s->n_instances, (unsigned long long)s->requests,
+			       (unsigned long long)s->errors, s->in_flight, ping);
+		}
+		traction_reply_free(&pong->base);
+	}
+	if (ctl->json) {
+		json_object_set_new(doc, "broker_version", json_string(rep->version));
+		json_object_set_new(doc, "uptime_ms", json_integer(rep->uptime_ms));
+		json_object_set_new(doc, "services", svcs);
+		json_t *c = json_object();
+		json_object_set_new(c, "requests_routed", json_integer((json_int_t)rep->counters->requests_routed));
+		json_object_set_new(c, "replies_routed", json_integer((json_int_t)rep->counters->replies_routed));
+		json_object_set_new(c, "errors_replied", json_integer((json_int_t)rep->counters->errors_replied));
+		json_object_set_new(c, "dropped_malformed", json_integer((json_int_t)rep->counters->dropped_malformed));
+		json_object_set_new(c, "dropped_unroutable", json_integer((json_int_t)rep->counters->dropped_unroutable));
+		json_object_set_new(c, "dropped_late", json_integer((json_int_t)rep->counters->dropped_late));
+		json_object_set_new(c, "events_relayed", json_integer((json_int_t)rep->counters->events_relayed));
+		json_object_set_new(c, "instances_expired", json_integer((json_int_t)rep->counters->instances_expired));
+		json_object_set_new(doc, "counters", c);
+		ctl_print_json(doc);
+	} else {
+		json_decref(svcs);
+		json_decref(doc);
+	}
+	traction_reply_free(&rep->base);
+	return down == 0 ? 0 : 2;
+}
+
+static int cmd_ping(ctl_t *ctl, args_t *a)
+{
+	traction_status_t st;
+	Traction__V1__Empty req = TRACTION__V1__EMPTY__INIT;
+	Traction__V1__PingReply *pong = NULL;
+	if (traction_call(ctl->client, a->pos[0], "ping", &req.base,
+			  &traction__v1__ping_reply__descriptor, (ProtobufCMessage **)&pong, &st) != 0)
+		return s_fail_status(a->pos[0], &st);
+	if (ctl->json) {
+		json_t *pos = json_object();
+		for (size_t i = 0; i < pong->n_positions; i++)
+			json_object_set_new(pos, pong->positions[i]->source,
+					    json_integer((json_int_t)pong->positions[i]->applied_seq));
+		ctl_print_json(json_pack("{s:s, s:s, s:i, s:I, s:I, s:o}", "daemon", pong->daemon,
+				       "version", pong->version, "pid", (int)pong->pid, "uptime_ms",
+				       (json_int_t)pong->uptime_ms, "event_head",
+				       (json_int_t)pong->event_head, "positions", pos));
+	} else {
+		printf("%s %s pid %u up %.1fs event_head %llu\n", pong->daemon, pong->version,
+		       pong->pid, (double)pong->uptime_ms / 1000.0,
+		       (unsigned long long)pong->event_head);
+		for (size_t i = 0; i < pong->n_positions; i++)
+			printf("  applied %s events up to %llu\n", pong->positions[i]->source,
+			       (unsigned long long)pong->positions[i]->applied_seq);
+	}
+	traction_reply_free(&pong->base);
+	return 0;
+}
+
+
+/* ---- events watch ------------------------------------------------------------------ */
+
+static volatile sig_atomic_t s_stop;
+
+static void s_on_signal(int sig)
+{
+	(void)sig;
+	s_stop = 1;
+}
+
+static int cmd_events(ctl_t *ctl, args_t *a)
+{
+	const char *ep = arg(a, "events-endpoint");
+	if (ep == NULL)
+		ep = getenv("TRACTION_EVENTS_ENDPOINT");
+	if (ep == NULL || ep[0] == '\0')
+		ep = "tcp://127.0.0.1:7403";
+	const char *topic = arg(a, "topic") != NULL ? arg(a, "topic") : "";
+	long max = arg(a, "count") ? atol(arg(a, "count")) : -1;
+	void *zctx = zmq_ctx_new();
+	void *sub = zmq_socket(zctx, ZMQ_SUB);
+	int linger = 0;
+	zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof(linger));
+	zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
+	if (zmq_connect(sub, ep) != 0) {
+		zmq_close(sub);
+		zmq_ctx_term(zctx);
+		return ctl_fail("cannot connect to %s", ep);
+	}
+	signal(SIGINT, s_on_signal);
+	signal(SIGTERM, s_on_signal);
+	long seen = 0;
+	while (!s_stop && (max < 0 || seen < max)) {
+		zmq_pollitem_t it = { sub, 0, ZMQ_POLLIN, 0 };
+		if (zmq_poll(&it, 1, 200) <= 0)
+			continue;
+		zmq_msg_t t, b;
+		zmq_msg_init(&t);
+		zmq_msg_init(&b);
+		if (zmq_msg_recv(&t, sub, 0) < 0 || !zmq_msg_more(&t) || zmq_msg_recv(&b, sub, 0) < 0) {
+			zmq_msg_close(&t);
+			zmq_msg_close(&b);
+			continue;
+		}
+		Traction__V1__Event *ev =
+			traction__v1__event__unpack(NULL, zmq_msg_size(&b), zmq_msg_data(&b));
+		if (ev != NULL) {
+			json_t *j = pbjson_from_message(&ev->base);
+			if (ctl->json) {
+				/* a stream: one object per line */
+				char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17));
+				if (s != NULL)
+					printf("%s\n", s);
+				free(s);
+			} else {
+				printf("%s #%llu %s\n", ev->source, (unsigned long long)ev->seq, ev->type);
+			}
+			json_decref(j);
+			fflush(stdout);
+			traction__v1__event__free_unpacked(ev, NULL);
+			seen++;
+		}
+		zmq_msg_close(&t);
+		zmq_msg_close(&b);
+	}
+	zmq_close(sub);
+	zmq_ctx_term(zctx);
+	return 0;
+}
+
+/* ---- keygen ------------------------------------------------------------------------ */
+
+static int cmd_keygen(ctl_t *ctl, args_t *a)
+{
+	char pub[41], sec[41];
+	if (zmq_curve_keypair(pub, sec) != 0)
+		return ctl_fail("this libzmq has no CurveZMQ (built without libsodium?)");
+	if (ctl->json)
+		ctl_print_json(json_pack("{s:s, s:s}", "public", pub, "secret", sec));
+	else
+		printf("public %s\nsecret %s\n", pub, sec);
+	return 0;
+}
+
+const cmd_t ctl_misc_cmds[] = {
+	{ "status", NULL, cmd_status, "", 0, 0, "status",
+	  "Show every service, its live instances and the broker's counters; ping each.\n"
+	  "Exit status 2 when a service has no live instance.",
+	  "tractionctl status --json" },
+	{ "ping", NULL, cmd_ping, "", 1, 1, "ping SERVICE",
+	  "Ask one service (or 'broker') for its health, version and event positions.",
+	  "tractionctl ping feedback" },
+	{ "events", "watch", cmd_events, "topic,count,events-endpoint", 0, 0,
+	  "events watch [--topic PREFIX] [--count N] [--events-endpoint URL]",
+	  "Print events as they are published (topic = event type, e.g. supply. or\n"
+	  "feedback.evidence); with --json one object per line. The endpoint defaults to\n"
+	  "$TRACTION_EVENTS_ENDPOINT, else tcp://127.0.0.1:7403.",
+	  "tractionctl events watch --topic deployment." },
+	{ "keygen", NULL, cmd_keygen, "", 0, 0, "keygen",
+	  "Make a CurveZMQ key pair (Z85): the public key goes to the broker's keys directory,\n"
+	  "the secret one stays with the client (docs/security.md).",
+	  "tractionctl keygen" },
+};
+const int ctl_n_misc_cmds = sizeof(ctl_misc_cmds) / sizeof(ctl_misc_cmds[0]);

@@ -1,0 +1,94 @@
+/*
+ * tractionctl's shared pieces: the command table entry, parsed arguments,
+ * and helpers every command uses (call a method and print the reply as a
+ * human form or JSON, split SUPPLY@VERSION, parse enums and times).
+ */
+#ifndef TRC_CTL_H
+#define TRC_CTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "pbjson.h"
+#include "traction/traction.h"
+
+#define CTL_MAX_POS 8
+#define CTL_MAX_FLAGS 24
+#define CTL_MAX_VALUES 64
+
+typedef struct {
+	traction_client_t *client;
+	bool json;
+	const char *endpoint;
+	int timeout_ms;
+} ctl_t;
+
+typedef struct {
+	int npos;
+	char *pos[CTL_MAX_POS];
+	int nf;
+	struct {
+		const char *name;
+		char *vals[CTL_MAX_VALUES];
+		int n;
+	} f[CTL_MAX_FLAGS];
+} args_t;
+
+typedef int (*cmd_fn)(ctl_t *ctl, args_t *a);
+
+typedef struct {
+	const char *noun;
+	const char *verb;        /* NULL: the noun alone */
+	cmd_fn fn;
+	const char *flags;       /* "name,name*,flag!": * repeats, ! takes no value */
+	int min_pos, max_pos;
+	const char *usage;
+	const char *help;
+	const char *example;
+} cmd_t;
+
+/* The value of a flag (the last one given), or NULL. */
+const char *arg(const args_t *a, const char *name);
+/* Every value of a repeated flag. */
+int args_all(const args_t *a, const char *name, char ***vals);
+bool arg_set(const args_t *a, const char *name);
+/* A required flag; prints an error naming it when missing. */
+const char *arg_req(const args_t *a, const char *name);
+
+/* Calls service.method; on success prints the reply (JSON, or human with
+ * print_human when given, else the generic form) and returns 0; on error
+ * prints "tractionctl: CODE: message" to stderr and returns 1. */
+typedef void (*print_fn)(const ProtobufCMessage *rep);
+int ctl_call(ctl_t *ctl, const char *service, const char *method, const ProtobufCMessage *req,
+	     const ProtobufCMessageDescriptor *rep_desc, print_fn print_human);
+/* The same, handing the reply back instead (free with traction_reply_free). */
+int ctl_call_rep(ctl_t *ctl, const char *service, const char *method, const ProtobufCMessage *req,
+		 const ProtobufCMessageDescriptor *rep_desc, ProtobufCMessage **rep);
+
+/* "defect-vision@1.0" into supply and version (version NULL if no '@'). */
+int ctl_split_version(const char *s, char *supply, size_t slen, char *version, size_t vlen);
+/* An enum flag's value; prints the labels it accepts when it is none. */
+int ctl_enum(const ProtobufCEnumDescriptor *d, const char *flag, const char *label, int *out);
+/* RFC 3339 UTC ("2026-11-28T10:15:00Z", fractions allowed) or ms since epoch. */
+int ctl_time(const char *s, int64_t *ms);
+/* "key=value" into malloc'd KeyValue pairs. */
+int ctl_pairs(const char *flag, char **vals, int n, void ***out);
+/* Frees what ctl_pairs made. */
+void ctl_pairs_free(void **kv, int n);
+
+int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ctl_print_json(json_t *doc);
+
+/* The command groups. */
+extern const cmd_t ctl_catalogue_cmds[];
+extern const int ctl_n_catalogue_cmds;
+extern const cmd_t ctl_feedback_cmds[];
+extern const int ctl_n_feedback_cmds;
+extern const cmd_t ctl_iteration_cmds[];
+extern const int ctl_n_iteration_cmds;
+extern const cmd_t ctl_misc_cmds[];
+extern const int ctl_n_misc_cmds;
+
+#endif

@@ -1,0 +1,358 @@
+/*
+ * Generic protobuf-c <-> JSON. See pbjson.h.
+ */
+#include "pbjson.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *pbjson_enum_label(const ProtobufCEnumDescriptor *desc, int value, char *buf,
+			      size_t len)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(desc, value);
+	if (v == NULL) {
+		snprintf(buf, len, "unknown");
+		return buf;
+	}
+	const char *name = v->name;
+	const char *us = strchr(name, '_');
+	if (us != NULL)
+		name = us + 1;
+	size_t i = 0;
+	for (; name[i] != '\0' && i + 1 < len; i++)
+		buf[i] = name[i] == '_' ? '-' : (char)tolower((unsigned char)name[i]);
+	buf[i] = '\0';
+	return buf;
+}
+
+int pbjson_enum_value(const ProtobufCEnumDescriptor *desc, const char *label)
+{
+	char buf[96];
+	for (unsigned i = 0; i < desc->n_values; i++) {
+		const ProtobufCEnumValue *v = &desc->values[i];
+		if (v->value == 0)
+			continue;
+		if (strcmp(pbjson_enum_label(desc, v->value, buf, sizeof(buf)), label) == 0 ||
+		    strcmp(v->name, label) == 0)
+			return v->value;
+	}
+	char *end;
+	long n = strtol(label, &end, 10);
+	if (*end == '\0' && end != label && protobuf_c_enum_descriptor_get_value(desc, (int)n))
+		return (int)n;
+	return -1;
+}
+
+const char *pbjson_enum_labels(const ProtobufCEnumDescriptor *desc, char *buf, size_t len)
+{
+	char one[96];
+	size_t off = 0;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < desc->n_values; i++) {
+		if (desc->values[i].value == 0)
+			continue;
+		int n = snprintf(buf + off, len - off, "%s%s", off ? ", " : "",
+				 pbjson_enum_label(desc, desc->values[i].value, one, sizeof(one)));
+		if (n < 0 || (size_t)n >= len - off)
+			break;
+		off += (size_t)n;
+	}
+	return buf;
+}
+
+static bool s_present(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
+{
+	if (!(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+		return true;
+	uint32_t which = *(const uint32_t *)(const void *)((const char *)msg + f->quantifier_offset);
+	return which == f->id;
+}
+
+static json_t *s_scalar(const ProtobufCFieldDescriptor *f, const void *p)
+{
+	char buf[96];
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+		return json_integer(*(const int32_t *)p);
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+		return json_integer(*(const uint32_t *)p);
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+		return json_integer((json_int_t) * (const int64_t *)p);
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+		return json_integer((json_int_t) * (const uint64_t *)p);
+	case PROTOBUF_C_TYPE_FLOAT:
+		return json_real(*(const float *)p);
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return json_real(*(const double *)p);
+	case PROTOBUF_C_TYPE_BOOL:
+		return json_boolean(*(const protobuf_c_boolean *)p);
+	case PROTOBUF_C_TYPE_ENUM:
+		return json_string(pbjson_enum_label(f->descriptor, *(const int *)p, buf, sizeof(buf)));
+	case PROTOBUF_C_TYPE_STRING: {
+		const char *s = *(char *const *)p;
+		return json_string(s != NULL ? s : "");
+	}
+	case PROTOBUF_C_TYPE_BYTES:
+		return json_integer((json_int_t)((const ProtobufCBinaryData *)p)->len);
+	case PROTOBUF_C_TYPE_MESSAGE: {
+		const ProtobufCMessage *m = *(ProtobufCMessage *const *)p;
+		return m != NULL ? pbjson_from_message(m) : json_null();
+	}
+	}
+	return json_null();
+}
+
+static size_t s_size(const ProtobufCFieldDescriptor *f)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+	case PROTOBUF_C_TYPE_FLOAT:
+	case PROTOBUF_C_TYPE_ENUM:
+		return 4;
+	case PROTOBUF_C_TYPE_BOOL:
+		return sizeof(protobuf_c_boolean);
+	case PROTOBUF_C_TYPE_STRING:
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return sizeof(void *);
+	case PROTOBUF_C_TYPE_BYTES:
+		return sizeof(ProtobufCBinaryData);
+	default:
+		return 8;
+	}
+}
+
+json_t *pbjson_from_message(const ProtobufCMessage *msg)
+{
+	const ProtobufCMessageDescriptor *d = msg->descriptor;
+	json_t *o = json_object();
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *base = (const char *)msg;
+		if (!s_present(msg, f))
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(const void *)(base + f->quantifier_offset);
+			const char *arr = *(char *const *)(const void *)(base + f->offset);
+			json_t *a = json_array();
+			for (size_t k = 0; k < n; k++)
+				json_array_append_new(a, s_scalar(f, arr + k * s_size(f)));
+			json_object_set_new(o, f->name, a);
+		} else {
+			json_object_set_new(o, f->name, s_scalar(f, base + f->offset));
+		}
+	}
+	return o;
+}
+
+/* ---- JSON to message ------------------------------------------------------------- */
+
+static int s_fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int s_fail(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int s_set_scalar(const ProtobufCFieldDescriptor *f, void *p, json_t *v, char *err,
+			size_t len)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_STRING:
+		if (!json_is_string(v))
+			return s_fail(err, len, "%s: expected a string%s", f->name, "");
+		*(char **)p = strdup(json_string_value(v));
+		return 0;
+	case PROTOBUF_C_TYPE_DOUBLE:
+	case PROTOBUF_C_TYPE_FLOAT:
+		if (!json_is_number(v))
+			return s_fail(err, len, "%s: expected a number%s", f->name, "");
+		if (f->type == PROTOBUF_C_TYPE_DOUBLE)
+			*(double *)p = json_number_value(v);
+		else
+			*(float *)p = (float)json_number_value(v);
+		return 0;
+	case PROTOBUF_C_TYPE_BOOL:
+		if (!json_is_boolean(v))
+			return s_fail(err, len, "%s: expected true or false%s", f->name, "");
+		*(protobuf_c_boolean *)p = json_is_true(v);
+		return 0;
+	case PROTOBUF_C_TYPE_ENUM: {
+		int val = -1;
+		if (json_is_string(v))
+			val = pbjson_enum_value(f->descriptor, json_string_value(v));
+		else if (json_is_integer(v))
+			val = (int)json_integer_value(v);
+		if (val < 0) {
+			char labels[512];
+			return s_fail(err, len, "%s: expected one of %s", f->name,
+				      pbjson_enum_labels(f->descriptor, labels, sizeof(labels)));
+		}
+		*(int *)p = val;
+		return 0;
+	}
+	case PROTOBUF_C_TYPE_MESSAGE: {
+		if (!json_is_object(v))
+			return s_fail(err, len, "%s: expected an object%s", f->name, "");
+		const ProtobufCMessageDescriptor *md = f->descriptor;
+		ProtobufCMessage *m = calloc(1, md->sizeof_message);
+		protobuf_c_message_init(md, m);
+		*(ProtobufCMessage **)p = m;
+		return pbjson_to_message(v, m, err, len);
+	}
+	default:
+		if (!json_is_integer(v))
+			return s_fail(err, len, "%s: expected an integer%s", f->name, "");
+		switch (s_size(f)) {
+		case 4:
+			*(int32_t *)p = (int32_t)json_integer_value(v);
+			break;
+		default:
+			*(int64_t *)p = (int64_t)json_integer_value(v);
+			break;
+		}
+		return 0;
+	}
+}
+
+int pbjson_to_message(json_t *obj, ProtobufCMessage *msg, char *err, size_t errlen)
+{
+	const ProtobufCMessageDescriptor *d = msg->descriptor;
+	const char *key;
+	json_t *v;
+	if (!json_is_object(obj))
+		return s_fail(err, errlen, "expected a JSON object%s%s", "", "");
+	json_object_foreach(obj, key, v) {
+		const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, key);
+		if (f == NULL)
+			return s_fail(err, errlen, "unknown field '%s' in %s", key, d->name);
+		char *base = (char *)msg;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			if (!json_is_array(v))
+				return s_fail(err, errlen, "%s: expected an array%s", key, "");
+			size_t n = json_array_size(v);
+			char *arr = calloc(n > 0 ? n : 1, s_size(f));
+			*(char **)(void *)(base + f->offset) = arr;
+			*(size_t *)(void *)(base + f->quantifier_offset) = n;
+			for (size_t k = 0; k < n; k++)
+				if (s_set_scalar(f, arr + k * s_size(f), json_array_get(v, k), err, errlen) != 0)
+					return -1;
+			continue;
+		}
+		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+			*(uint32_t *)(void *)(base + f->quantifier_offset) = f->id;
+		if (s_set_scalar(f, base + f->offset, v, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+void pbjson_free(ProtobufCMessage *msg)
+{
+	if (msg == NULL)
+		return;
+	const ProtobufCMessageDescriptor *d = msg->descriptor;
+	char *base = (char *)msg;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(size_t *)(void *)(base + f->quantifier_offset);
+			char *arr = *(char **)(void *)(base + f->offset);
+			for (size_t k = 0; arr != NULL && k < n; k++) {
+				if (f->type == PROTOBUF_C_TYPE_STRING)
+					free(*(char **)(void *)(arr + k * s_size(f)));
+				else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+					ProtobufCMessage *m = *(ProtobufCMessage **)(void *)(arr + k * s_size(f));
+					pbjson_free(m);
+					free(m);
+				}
+			}
+			free(arr);
+			continue;
+		}
+		if (!s_present(msg, f))
+			continue;
+		if (f->type == PROTOBUF_C_TYPE_STRING) {
+			char *s = *(char **)(void *)(base + f->offset);
+			if (s != NULL && s != (char *)f->default_value && s != protobuf_c_empty_string)
+				free(s);
+		} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+			ProtobufCMessage *m = *(ProtobufCMessage **)(void *)(base + f->offset);
+			pbjson_free(m);
+			free(m);
+		}
+	}
+}
+
+/* ---- the human form ------------------------------------------------------------- */
+
+static void s_print_json(json_t *v, int indent, const char *key)
+{
+	if (json_is_object(v)) {
+		if (key != NULL)
+			printf("%*s%s:\n", indent, "", key);
+		const char *k;
+		json_t *x;
+		json_object_foreach(v, k, x) s_print_json(x, indent + (key != NULL ? 2 : 0), k);
+		return;
+	}
+	if (json_is_array(v)) {
+		if (json_array_size(v) == 0)
+			return;
+		bool simple = true;
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x) simple &= !json_is_object(x) && !json_is_array(x);
+		if (simple) {
+			printf("%*s%s: ", indent, "", key);
+			json_array_foreach(v, i, x) {
+				char *s = json_dumps(x, JSON_ENCODE_ANY);
+				printf("%s%s", i ? ", " : "", s != NULL && s[0] == '"' ? json_string_value(x) : s);
+				free(s);
+			}
+			printf("\n");
+			return;
+		}
+		json_array_foreach(v, i, x) {
+			char label[128];
+			snprintf(label, sizeof(label), "%s[%zu]", key, i);
+			s_print_json(x, indent, label);
+		}
+		return;
+	}
+	if (json_is_null(v))
+		return;
+	if (json_is_string(v) && json_string_length(v) == 0)
+		return; /* empty strings say nothing to a reader */
+	if (json_is_integer(v) && json_integer_value(v) == 0)
+		return;
+	char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
+	printf("%*s%s: %s\n", indent, "", key, json_is_string(v) ? json_string_value(v) : s);
+	free(s);
+}
+
+void pbjson_print_human(const ProtobufCMessage *msg, int indent)
+{
+	json_t *j = pbjson_from_message(msg);
+	const char *k;
+	json_t *x;
+	json_object_foreach(j, k, x) s_print_json(x, indent, k);
+	json_decref(j);
+}

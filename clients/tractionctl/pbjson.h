@@ -1,0 +1,34 @@
+/*
+ * protobuf-c messages to JSON and back, generically, from the message
+ * descriptors: every reply of every command prints with --json without a
+ * printer of its own, and JSON Lines feedback records parse the same way.
+ * Enums are written as their lower-case label without the enum's prefix
+ * ("industrial-algorithm", "critical"); times stay milliseconds.
+ */
+#ifndef TRC_PBJSON_H
+#define TRC_PBJSON_H
+
+#include <jansson.h>
+#include <protobuf-c/protobuf-c.h>
+
+json_t *pbjson_from_message(const ProtobufCMessage *msg);
+
+/* The label of an enum value ("ai-company"); "unknown" if out of range. */
+const char *pbjson_enum_label(const ProtobufCEnumDescriptor *desc, int value, char *buf,
+			      size_t len);
+/* The value of a label (also accepts the proto name, "PROVIDER_AI_COMPANY",
+ * and the number); -1 if none matches. */
+int pbjson_enum_value(const ProtobufCEnumDescriptor *desc, const char *label);
+/* "a, b, c": every label of an enum but UNSPECIFIED, for help and errors. */
+const char *pbjson_enum_labels(const ProtobufCEnumDescriptor *desc, char *buf, size_t len);
+
+/* Fills msg (initialised, of desc) from a JSON object: known fields only;
+ * an unknown field or a wrong type is an error written to err. Strings and
+ * arrays are allocated with malloc; free with pbjson_free. */
+int pbjson_to_message(json_t *obj, ProtobufCMessage *msg, char *err, size_t errlen);
+void pbjson_free(ProtobufCMessage *msg);
+
+/* Prints a message as indented "key: value" lines (the human form). */
+void pbjson_print_human(const ProtobufCMessage *msg, int indent);
+
+#endif

@@ -1,0 +1,176 @@
+/*
+ * tractionctl's helpers: argument lookup, calling and printing, parsing of
+ * versions, enums, times and pairs. See ctl.h.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl.h"
+#include "traction/v1/common.pb-c.h"
+
+int ctl_fail(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("tractionctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+void ctl_print_json(json_t *doc)
+{
+	char *s = json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(17) | JSON_ENCODE_ANY);
+	if (s != NULL) {
+		puts(s);
+		free(s);
+	}
+	json_decref(doc);
+}
+
+const char *arg(const args_t *a, const char *name)
+{
+	for (int i = 0; i < a->nf; i++)
+		if (strcmp(a->f[i].name, name) == 0 && a->f[i].n > 0)
+			return a->f[i].vals[a->f[i].n - 1];
+	return NULL;
+}
+
+bool arg_set(const args_t *a, const char *name)
+{
+	for (int i = 0; i < a->nf; i++)
+		if (strcmp(a->f[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+int args_all(const args_t *a, const char *name, char ***vals)
+{
+	for (int i = 0; i < a->nf; i++)
+		if (strcmp(a->f[i].name, name) == 0) {
+			*vals = (char **)a->f[i].vals;
+			return a->f[i].n;
+		}
+	*vals = NULL;
+	return 0;
+}
+
+const char *arg_req(const args_t *a, const char *name)
+{
+	const char *v = arg(a, name);
+	if (v == NULL)
+		ctl_fail("--%s is required", name);
+	return v;
+}
+
+int ctl_call_rep(ctl_t *ctl, const char *service, const char *method, const ProtobufCMessage *req,
+		 const ProtobufCMessageDescriptor *rep_desc, ProtobufCMessage **rep)
+{
+	traction_status_t st;
+	int code = traction_call(ctl->client, service, method, req, rep_desc, rep, &st);
+	if (code != 0)
+		return ctl_fail("%s: %s", traction_code_name(code), st.message);
+	return 0;
+}
+
+int ctl_call(ctl_t *ctl, const char *service, const char *method, const ProtobufCMessage *req,
+	     const ProtobufCMessageDescriptor *rep_desc, print_fn print_human)
+{
+	ProtobufCMessage *rep = NULL;
+	if (ctl_call_rep(ctl, service, method, req, rep_desc, &rep) != 0)
+		return 1;
+	if (ctl->json)
+		ctl_print_json(pbjson_from_message(rep));
+	else if (print_human != NULL)
+		print_human(rep);
+	else
+		pbjson_print_human(rep, 0);
+	traction_reply_free(rep);
+	return 0;
+}
+
+int ctl_split_version(const char *s, char *supply, size_t slen, char *version, size_t vlen)
+{
+	const char *at = strchr(s, '@');
+	size_t n = at != NULL ? (size_t)(at - s) : strlen(s);
+	if (n == 0 || n >= slen)
+		return ctl_fail("'%s': expected SUPPLY or SUPPLY@VERSION", s);
+	memcpy(supply, s, n);
+	supply[n] = '\0';
+	version[0] = '\0';
+	if (at != NULL) {
+		if (strlen(at + 1) == 0 || strlen(at + 1) >= vlen)
+			return ctl_fail("'%s': expected SUPPLY@VERSION", s);
+		snprintf(version, vlen, "%s", at + 1);
+	}
+	return 0;
+}
+
+int ctl_enum(const ProtobufCEnumDescriptor *d, const char *flag, const char *label, int *out)
+{
+	char labels[512];
+	*out = pbjson_enum_value(d, label);
+	if (*out < 0)
+		return ctl_fail("--%s: '%s' is not one of: %s", flag, label,
+				pbjson_enum_labels(d, labels, sizeof(labels)));
+	return 0;
+}
+
+int ctl_time(const char *s, int64_t *ms)
+{
+	struct tm tm = { 0 };
+	char *end;
+	long long n = strtoll(s, &end, 10);
+	if (*end == '\0' && end != s) {
+		*ms = n;
+		return 0;
+	}
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end == NULL)
+		return -1;
+	double frac = 0;
+	if (*end == '.') {
+		char *e2;
+		frac = strtod(end, &e2);
+		end = e2;
+	}
+	if (strcmp(end, "Z") != 0 && strcmp(end, "+00:00") != 0)
+		return -1;
+	*ms = (int64_t)timegm(&tm) * 1000 + (int64_t)(frac * 1000.0);
+	return 0;
+}
+
+int ctl_pairs(const char *flag, char **vals, int n, void ***out)
+{
+	Traction__V1__KeyValue **kv = calloc((size_t)(n > 0 ? n : 1), sizeof(*kv));
+	for (int i = 0; i < n; i++) {
+		const char *eq = strchr(vals[i], '=');
+		if (eq == NULL) {
+			ctl_pairs_free((void **)kv, i);
+			return ctl_fail("--%s: '%s' is not KEY=VALUE", flag, vals[i]);
+		}
+		kv[i] = calloc(1, sizeof(**kv));
+		traction__v1__key_value__init(kv[i]);
+		kv[i]->key = strndup(vals[i], (size_t)(eq - vals[i]));
+		kv[i]->value = strdup(eq + 1);
+	}
+	*out = (void **)kv;
+	return 0;
+}
+
+void ctl_pairs_free(void **kv_, int n)
+{
+	Traction__V1__KeyValue **kv = (Traction__V1__KeyValue **)kv_;
+	for (int i = 0; kv != NULL && i < n; i++) {
+		if (kv[i] == NULL)
+			continue;
+		free(kv[i]->key);
+		free(kv[i]->value);
+		free(kv[i]);
+	}
+	free(kv);
+}

@@ -106,7 +106,9 @@ static int s_dirty_where(trc_call_t *call, const char *supply, const char *sig)
 		v[lv] = '\0';
 		memcpy(sc, sep + 1, lsc);
 		sc[lsc] = '\0';
-		rc = fb_dirty(call->txn, supply, v, sc);
+		/* events are owed for (s, v, sc) and (s, v, *) keys only */
+		if (lv > 0)
+			rc = fb_dirty(call->txn, supply, v, sc);
 	}
 	trc_iter_end(&it);
 	return rc != 0 ? rc : call->txn->err;

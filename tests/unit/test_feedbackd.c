@@ -519,6 +519,7 @@ TEST(demands_and_evidence_events)
 		CHECK_STR(E.event_type[i], "feedback.evidence");
 		Traction__V1__Event *ev = traction__v1__event__unpack(NULL, E.event_len[i], E.events[i]);
 		Traction__V1__EvidenceUpdate *u = ev->evidence;
+		CHECK(u->version[0] != '\0'); /* never a key consumers would refuse */
 		if (strcmp(u->version, "1.0") == 0 && u->scenario_id[0] == '\0') {
 			rollup = true;
 			CHECK(u->records > 0);

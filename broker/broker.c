@@ -271,39 +271,59 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 	unsigned timeout = h->timeout_ms == 0 || h->timeout_ms > b->cfg.request_timeout_ms
 				   ? b->cfg.request_timeout_ms
 				   : h->timeout_ms;
-	trc_ticket_t *t = trc_registry_ticket_new(&b->reg, rid, ridlen, from_service,
-						  h->request_id, svc, w,
-						  trc_mono_ms() + timeout);
+	uint64_t request_id = h->request_id;
 	protobuf_c_message_free_unpacked(&h->base, al);
-	if (t == NULL) {
-		s_answer(b, sock, rid, ridlen, h->request_id, TRACTION__V1__CODE__RESOURCE_EXHAUSTED,
-			 "out of memory", NULL);
+
+	/* An instance whose connection is gone (killed, not yet missed its
+	 * heartbeats) refuses the first frame: drop it and try the next one. */
+	for (int attempt = 0; w != NULL; attempt++) {
+		trc_ticket_t *t = trc_registry_ticket_new(&b->reg, rid, ridlen, from_service,
+							  request_id, svc, w, trc_mono_ms() + timeout);
+		if (t == NULL) {
+			s_answer(b, sock, rid, ridlen, request_id,
+				 TRACTION__V1__CODE__RESOURCE_EXHAUSTED, "out of memory", NULL);
+			return;
+		}
+		Traction__V1__Route route = TRACTION__V1__ROUTE__INIT;
+		uint8_t rbuf[512];
+		route.ticket = t->ticket;
+		route.client_id = (char *)(from_service ? "service" : "anonymous");
+		/* Without CurveZMQ on the client endpoint every client is trusted as
+		 * an admin: the endpoint is loopback-only by default (docs/security.md). */
+		route.role = from_service ? TRACTION__V1__ROLE__ROLE_SERVICE
+					  : TRACTION__V1__ROLE__ROLE_ADMIN;
+		size_t rlen = traction__v1__route__pack(&route, rbuf);
+		if (zmq_send(b->service, w->id, w->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+			int e = errno;
+			trc_registry_ticket_done(&b->reg, t);
+			if (e == EHOSTUNREACH && attempt < 8) {
+				s_drop_worker(b, w, "its connection is gone");
+				w = trc_registry_pick(svc);
+				continue;
+			}
+			svc->errors++;
+			s_answer(b, sock, rid, ridlen, request_id,
+				 e == EAGAIN ? TRACTION__V1__CODE__RESOURCE_EXHAUSTED
+					     : TRACTION__V1__CODE__UNAVAILABLE,
+				 e == EAGAIN ? "the service's queue is full, try again"
+					     : "the service instance is unreachable",
+				 NULL);
+			return;
+		}
+		/* the rest of a message whose first frame went cannot be refused */
+		if (zmq_send(b->service, rbuf, rlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+		    zmq_msg_send(&m->part[1], b->service, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+		    zmq_msg_send(&m->part[2], b->service, ZMQ_DONTWAIT) < 0) {
+			s_fail_ticket(b, t, TRACTION__V1__CODE__UNAVAILABLE,
+				      "the service instance is unreachable");
+			return;
+		}
+		b->counters.requests_routed++;
 		return;
 	}
-
-	Traction__V1__Route route = TRACTION__V1__ROUTE__INIT;
-	uint8_t rbuf[512];
-	route.ticket = t->ticket;
-	route.client_id = (char *)(from_service ? "service" : "anonymous");
-	/* Without CurveZMQ on the client endpoint every client is trusted as an
-	 * admin: the endpoint is loopback-only by default (docs/security.md). */
-	route.role = from_service ? TRACTION__V1__ROLE__ROLE_SERVICE : TRACTION__V1__ROLE__ROLE_ADMIN;
-	size_t rlen = traction__v1__route__pack(&route, rbuf);
-
-	int rc = 0;
-	if (zmq_send(b->service, w->id, w->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-	    zmq_send(b->service, rbuf, rlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-	    zmq_msg_send(&m->part[1], b->service, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-	    zmq_msg_send(&m->part[2], b->service, ZMQ_DONTWAIT) < 0)
-		rc = trc_err_from_errno(errno);
-	if (rc != 0) {
-		s_fail_ticket(b, t, rc == TRC_EBUSY ? TRACTION__V1__CODE__RESOURCE_EXHAUSTED
-						    : TRACTION__V1__CODE__UNAVAILABLE,
-			      rc == TRC_EBUSY ? "the service's queue is full, try again"
-					      : "the service instance is unreachable");
-		return;
-	}
-	b->counters.requests_routed++;
+	svc->errors++;
+	s_answer(b, sock, rid, ridlen, request_id, TRACTION__V1__CODE__UNAVAILABLE,
+		 "service has no live instance", NULL);
 }
 
 /* A reply [wid][Route][Header][body] from a service. */

@@ -187,6 +187,21 @@ TEST(balances_and_drops_a_dead_instance)
 
 	/* the survivors serve everything */
 	CHECK_EQ_INT(count_pids(c, pids, 8, 20), 2);
+
+	/* killed outright: its connection is gone before any heartbeat is
+	 * missed; the broker notices on the next send and routes elsewhere,
+	 * so not one request fails */
+	pid_t extra3 = h_start(&H, "traction-supplyd", "supply4");
+	CHECK(h_wait_live(&H, "supply", 3, 5000));
+	h_kill(&H, extra3, SIGKILL);
+	h_sleep_ms(50);
+	for (int i = 0; i < 10; i++) {
+		int code;
+		Traction__V1__PingReply *p = ping(c, "supply", &code);
+		CHECK_MSG(code == 0, "request %d after the kill: code %d", i, code);
+		traction_reply_free(&p->base);
+	}
+	CHECK(h_wait_live(&H, "supply", 2, 1000));
 	CHECK_EQ_INT(WEXITSTATUS(h_kill(&H, extra2, SIGTERM)), 0);
 	CHECK(h_wait_live(&H, "supply", 1, 3000)); /* said goodbye: gone at once */
 	traction_client_destroy(&c);

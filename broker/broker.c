@@ -19,6 +19,7 @@
 
 #include "daemon.h"
 #include "error.h"
+#include "keys.h"
 #include "log.h"
 #include "registry.h"
 #include "util.h"
@@ -38,6 +39,8 @@ struct trc_broker {
 	void *service;    /* ROUTER: services */
 	void *xsub;       /* events in */
 	void *xpub;       /* events out */
+	void *zap;        /* REP: the ZeroMQ authentication handler, with curve */
+	trc_keys_t *keys; /* who may connect, with curve */
 	trc_registry_t reg;
 	Traction__V1__BrokerCounters counters;
 	int64_t started;
@@ -222,6 +225,17 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 	const char *why = NULL;
 	ProtobufCAllocator *al = NULL; /* protobuf-c's default allocator */
 
+	/* With CurveZMQ, who this is: the ZAP handler named the key it used.
+	 * A key removed since the connection was made gets nothing back. */
+	const trc_key_t *key = NULL;
+	if (!from_service && b->keys != NULL && m->n >= 2) {
+		const char *user = zmq_msg_gets(&m->part[1], "User-Id");
+		key = user != NULL ? trc_keys_by_name(b->keys, user) : NULL;
+		if (key == NULL) {
+			b->counters.dropped_malformed++;
+			return;
+		}
+	}
 	if (m->total != 3 || m->n != 3) {
 		/* Without a header we do not know the request id: answer with 0. */
 		b->counters.dropped_malformed++;
@@ -285,13 +299,25 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 			return;
 		}
 		Traction__V1__Route route = TRACTION__V1__ROUTE__INIT;
-		uint8_t rbuf[512];
+		uint8_t rbuf[4096];
 		route.ticket = t->ticket;
 		route.client_id = (char *)(from_service ? "service" : "anonymous");
 		/* Without CurveZMQ on the client endpoint every client is trusted as
 		 * an admin: the endpoint is loopback-only by default (docs/security.md). */
 		route.role = from_service ? TRACTION__V1__ROLE__ROLE_SERVICE
 					  : TRACTION__V1__ROLE__ROLE_ADMIN;
+		if (key != NULL) {
+			route.client_id = (char *)key->name;
+			route.role = key->role;
+			route.scenarios = key->scenarios;
+			route.n_scenarios = key->n_scenarios;
+		}
+		if (traction__v1__route__get_packed_size(&route) > sizeof(rbuf)) {
+			trc_registry_ticket_done(&b->reg, t);
+			s_answer(b, sock, rid, ridlen, request_id, TRACTION__V1__CODE__INTERNAL,
+				 "this client's key names too many scenarios", NULL);
+			return;
+		}
 		size_t rlen = traction__v1__route__pack(&route, rbuf);
 		if (zmq_send(b->service, w->id, w->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
 			int e = errno;
@@ -472,6 +498,105 @@ static void s_timers(trc_broker_t *b)
 	}
 }
 
+/* ---- authentication (ZAP, ZeroMQ RFC 27) ---------------------------------------------- */
+
+/* Answers one ZAP request: a CURVE key listed in keys_dir gets in, with its
+ * file name as the user id; anything else is refused, and the client never
+ * gets a reply to anything it sends. */
+static void s_zap(trc_broker_t *b)
+{
+	zmq_msg_t f[7];
+	int n = 0, more = 1;
+	while (more && n < 7) {
+		zmq_msg_init(&f[n]);
+		if (zmq_msg_recv(&f[n], b->zap, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&f[n]);
+			break;
+		}
+		more = zmq_msg_more(&f[n]);
+		n++;
+	}
+	while (more) { /* a malformed request: drain it */
+		zmq_msg_t x;
+		zmq_msg_init(&x);
+		if (zmq_msg_recv(&x, b->zap, 0) < 0)
+			more = 0;
+		else
+			more = zmq_msg_more(&x);
+		zmq_msg_close(&x);
+	}
+	if (n < 6) {
+		for (int i = 0; i < n; i++)
+			zmq_msg_close(&f[i]);
+		return;
+	}
+	const char *status = "400", *text = "unknown key";
+	char user[80] = "";
+	const trc_key_t *k = NULL;
+	if (zmq_msg_size(&f[5]) == 5 && memcmp(zmq_msg_data(&f[5]), "CURVE", 5) == 0 && n == 7 &&
+	    zmq_msg_size(&f[6]) == 32) {
+		char z85[TRC_Z85_KEY + 1];
+		zmq_z85_encode(z85, zmq_msg_data(&f[6]), 32);
+		k = trc_keys_by_public(b->keys, z85);
+		if (k != NULL) {
+			status = "200";
+			text = "OK";
+			snprintf(user, sizeof(user), "%s", k->name);
+		} else {
+			trc_notice("refused a connection: key %s is not in %s", z85, b->cfg.keys_dir);
+		}
+	} else {
+		text = "CURVE required";
+	}
+	/* version, request id (echoed), status code, status text, user id, metadata */
+	zmq_send(b->zap, "1.0", 3, ZMQ_SNDMORE);
+	zmq_msg_send(&f[1], b->zap, ZMQ_SNDMORE);
+	zmq_send(b->zap, status, 3, ZMQ_SNDMORE);
+	zmq_send(b->zap, text, strlen(text), ZMQ_SNDMORE);
+	zmq_send(b->zap, user, strlen(user), ZMQ_SNDMORE);
+	zmq_send(b->zap, "", 0, 0);
+	for (int i = 0; i < n; i++)
+		zmq_msg_close(&f[i]);
+}
+
+static int s_load_keys(trc_broker_t *b, const trc_config_t *cfg)
+{
+	char err[512];
+	trc_keys_t *keys = NULL;
+	if (trc_keys_load(&keys, cfg->keys_dir, err, sizeof(err)) != 0) {
+		trc_err("%s", err);
+		return TRC_ECONFIG;
+	}
+	trc_keys_destroy(&b->keys);
+	b->keys = keys;
+	trc_info("%zu client keys from %s", trc_keys_count(keys), cfg->keys_dir);
+	return 0;
+}
+
+/* Makes the client endpoint a CurveZMQ server with a ZAP handler. Must run
+ * before the client socket binds. */
+static int s_curve(trc_broker_t *b, void *client)
+{
+	char pub[TRC_Z85_KEY + 1], sec[TRC_Z85_KEY + 1], err[512];
+	int one = 1;
+	if (trc_keypair_load(b->cfg.server_key_file, pub, sec, err, sizeof(err)) != 0) {
+		trc_err("%s", err);
+		return TRC_ECONFIG;
+	}
+	if (s_load_keys(b, &b->cfg) != 0)
+		return TRC_ECONFIG;
+	b->zap = zmq_socket(b->zctx, ZMQ_REP);
+	if (b->zap == NULL || zmq_bind(b->zap, "inproc://zeromq.zap.01") != 0 ||
+	    zmq_setsockopt(client, ZMQ_CURVE_SERVER, &one, sizeof(one)) != 0 ||
+	    zmq_setsockopt(client, ZMQ_CURVE_SECRETKEY, sec, TRC_Z85_KEY) != 0 ||
+	    zmq_setsockopt(client, ZMQ_ZAP_DOMAIN, "traction", 8) != 0) {
+		trc_err("cannot set up CurveZMQ: %s", zmq_strerror(errno));
+		return TRC_ECONFIG;
+	}
+	trc_info("client endpoint requires CurveZMQ; server public key %s", pub);
+	return 0;
+}
+
 /* ---- life cycle ------------------------------------------------------------------ */
 
 static void *s_bind(trc_broker_t *b, int type, const char *endpoint, const char *what)
@@ -480,6 +605,11 @@ static void *s_bind(trc_broker_t *b, int type, const char *endpoint, const char 
 	if (s == NULL)
 		return NULL;
 	int one = 1;
+	if (type == ZMQ_ROUTER && strcmp(what, "client") == 0 && b->cfg.curve &&
+	    s_curve(b, s) != 0) {
+		zmq_close(s);
+		return NULL;
+	}
 	if (trc_socket_setup(s, &b->cfg) != 0 ||
 	    (type == ZMQ_ROUTER &&
 	     zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) != 0) ||
@@ -567,10 +697,11 @@ void trc_broker_destroy(trc_broker_t **broker_p)
 			s_fail_ticket(b, t, TRACTION__V1__CODE__UNAVAILABLE,
 				      "the broker is shutting down");
 	}
-	void *socks[] = { b->client, b->service, b->xsub, b->xpub };
-	for (size_t i = 0; i < 4; i++)
+	void *socks[] = { b->client, b->service, b->xsub, b->xpub, b->zap };
+	for (size_t i = 0; i < 5; i++)
 		if (socks[i] != NULL)
 			zmq_close(socks[i]);
+	trc_keys_destroy(&b->keys);
 	if (b->zctx != NULL)
 		zmq_ctx_term(b->zctx);
 	trc_registry_clear(&b->reg);
@@ -588,13 +719,15 @@ int trc_broker_run(trc_broker_t *b, int sigfd, const char *config_path)
 			{ b->xsub, 0, ZMQ_POLLIN, 0 },
 			{ b->xpub, 0, ZMQ_POLLIN, 0 },
 			{ NULL, sigfd, ZMQ_POLLIN, 0 },
+			{ b->zap, 0, ZMQ_POLLIN, 0 },
 		};
 		int64_t now = trc_mono_ms();
 		int64_t next = b->next_heartbeat < b->next_expiry ? b->next_heartbeat : b->next_expiry;
 		int64_t wd = trc_daemon_watchdog_ms();
 		if (wd > 0 && now + wd / 2 < next)
 			next = now + wd / 2;
-		if (zmq_poll(items, 5, (long)(next > now ? next - now : 0)) < 0 && errno != EINTR) {
+		if (zmq_poll(items, b->zap != NULL ? 6 : 5, (long)(next > now ? next - now : 0)) < 0 &&
+		    errno != EINTR) {
 			trc_err("poll failed: %s", zmq_strerror(errno));
 			return TRC_EIO;
 		}
@@ -614,11 +747,23 @@ int trc_broker_run(trc_broker_t *b, int sigfd, const char *config_path)
 				} else {
 					trc_log_set_level((trc_log_level_t)ncfg.log_level);
 					b->cfg.max_in_flight_per_client = ncfg.max_in_flight_per_client;
+					/* keys added or removed take effect now (a bad keys
+					 * dir keeps the keys in force) */
+					if (b->keys != NULL)
+						s_load_keys(b, &ncfg);
 					trc_info("configuration reloaded");
 				}
 				trc_daemon_ready("reloaded");
 			}
 		}
+		if (b->zap != NULL && (items[5].revents & ZMQ_POLLIN))
+			for (int n = 0; n < 64; n++) {
+				int ev = 0;
+				size_t len = sizeof(ev);
+				if (zmq_getsockopt(b->zap, ZMQ_EVENTS, &ev, &len) != 0 || !(ev & ZMQ_POLLIN))
+					break;
+				s_zap(b);
+			}
 		/* Services first: replies free capacity for new requests. */
 		for (unsigned n = 0; n < 4096; n++) {
 			if (trc_msg_recv(b->service, &m, ZMQ_DONTWAIT) != 0)

@@ -38,6 +38,10 @@ typedef struct {
 	unsigned replay_batch;
 	/* [log] */
 	int log_level;                 /* trc_log_level_t */
+	/* [security] */
+	unsigned curve;                /* 1: the client endpoint requires CurveZMQ */
+	char server_key_file[TRC_CONFIG_PATH];
+	char keys_dir[TRC_CONFIG_PATH];
 	/* [gates]: evidence a deployment needs to advance to a stage */
 	unsigned gate_refinement_min_records;
 	unsigned gate_pilot_min_metric_records;

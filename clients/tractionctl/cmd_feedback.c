@@ -207,7 +207,13 @@ static int publish_file(ctl_t *ctl, const char *path)
 	const char *base = strcmp(path, "-") == 0 ? "stdin" : basename(pathcopy);
 	uint64_t fh = s_fnv(base, strlen(base));
 	tally_t t = { .refusals = json_array(), .tty = isatty(2) && !ctl->json };
-	traction_publisher_options_t o = { .timeout_ms = ctl->timeout_ms, .on_ack = on_ack, .ud = &t };
+	traction_publisher_options_t o = { .timeout_ms = ctl->timeout_ms, .on_ack = on_ack, .ud = &t,
+					   .client_name = "tractionctl" };
+	if (ctl->server_key != NULL && ctl->public_key[0] != '\0') {
+		o.server_public_key = ctl->server_key;
+		o.public_key = ctl->public_key;
+		o.secret_key = ctl->secret_key;
+	}
 	traction_publisher_t *p = NULL;
 	if (traction_publisher_new(&p, ctl->endpoint, &o) != 0) {
 		free(pathcopy);

@@ -216,8 +216,8 @@ static int cmd_keygen(ctl_t *ctl, args_t *a)
 		return ctl_fail("this libzmq has no CurveZMQ (built without libsodium?)");
 	if (ctl->json)
 		ctl_print_json(json_pack("{s:s, s:s}", "public", pub, "secret", sec));
-	else
-		printf("public %s\nsecret %s\n", pub, sec);
+	else /* a key pair file, as --key-file and server_key_file read it */
+		printf("public = %s\nsecret = %s\n", pub, sec);
 	return 0;
 }
 
@@ -236,8 +236,9 @@ const cmd_t ctl_misc_cmds[] = {
 	  "$TRACTION_EVENTS_ENDPOINT, else tcp://127.0.0.1:7403.",
 	  "tractionctl events watch --topic deployment." },
 	{ "keygen", NULL, cmd_keygen, "", 0, 0, "keygen",
-	  "Make a CurveZMQ key pair (Z85): the public key goes to the broker's keys directory,\n"
-	  "the secret one stays with the client (docs/security.md).",
-	  "tractionctl keygen" },
+	  "Make a CurveZMQ key pair (Z85) as a key pair file. The public key goes into a file of\n"
+	  "the broker's keys directory, with the client's role; the file stays with the client\n"
+	  "(--key-file) or, for the broker's own pair, becomes server_key_file (docs/security.md).",
+	  "tractionctl keygen > site7.pair" },
 };
 const int ctl_n_misc_cmds = sizeof(ctl_misc_cmds) / sizeof(ctl_misc_cmds[0]);

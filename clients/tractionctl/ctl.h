@@ -23,6 +23,10 @@ typedef struct {
 	bool json;
 	const char *endpoint;
 	int timeout_ms;
+	/* CurveZMQ: the broker's public key and this client's key pair */
+	const char *server_key;
+	char public_key[41];
+	char secret_key[41];
 } ctl_t;
 
 typedef struct {
@@ -79,6 +83,8 @@ int ctl_pairs(const char *flag, char **vals, int n, void ***out);
 void ctl_pairs_free(void **kv, int n);
 
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Reads a key pair file (lines "public = Z85", "secret = Z85"). */
+int ctl_keypair(const char *path, char public_key[41], char secret_key[41]);
 void ctl_print_json(json_t *doc);
 
 /* The command groups. */

@@ -31,6 +31,9 @@ static void s_usage_nouns(FILE *out)
 		     "                      else tcp://127.0.0.1:7400)\n"
 		     "  -j, --json          JSON output (also accepted after the command)\n"
 		     "  -t, --timeout MS    per request (default 10000)\n"
+		     "  -s, --server-key K  CurveZMQ: the broker's public key (or $TRACTION_SERVER_KEY)\n"
+		     "  -k, --key-file F    CurveZMQ: this client's key pair file from 'keygen'\n"
+		     "                      (or $TRACTION_KEY_FILE)\n"
 		     "  -h, --help          this help; 'tractionctl NOUN VERB --help' for a command's\n"
 		     "  -V, --version\n\nCommands:\n");
 	for (size_t g = 0; g < N_GROUPS; g++)
@@ -130,18 +133,28 @@ int main(int argc, char **argv)
 		{ "endpoint", required_argument, NULL, 'e' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "server-key", required_argument, NULL, 's' },
+		{ "key-file", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	ctl_t ctl = { .timeout_ms = 10000 };
 	int c;
+	const char *key_file = getenv("TRACTION_KEY_FILE");
+	ctl.server_key = getenv("TRACTION_SERVER_KEY");
 	ctl.endpoint = getenv("TRACTION_ENDPOINT");
 	if (ctl.endpoint == NULL || ctl.endpoint[0] == '\0')
 		ctl.endpoint = "tcp://127.0.0.1:7400";
 	/* '+': stop at the first command word; its options are its own. */
-	while ((c = getopt_long(argc, argv, "+e:jt:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+e:jt:hVs:k:", opts, NULL)) != -1) {
 		switch (c) {
+		case 's':
+			ctl.server_key = optarg;
+			break;
+		case 'k':
+			key_file = optarg;
+			break;
 		case 'e':
 			ctl.endpoint = optarg;
 			break;
@@ -208,6 +221,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	traction_options_t o = { .timeout_ms = ctl.timeout_ms, .client_name = "tractionctl" };
+	if (ctl.server_key != NULL && ctl.server_key[0] != '\0') {
+		if (key_file == NULL || key_file[0] == '\0') {
+			s_args_free(&a);
+			return ctl_fail("--server-key needs --key-file (this client's key pair)");
+		}
+		if (ctl_keypair(key_file, ctl.public_key, ctl.secret_key) != 0) {
+			s_args_free(&a);
+			return 1;
+		}
+		o.server_public_key = ctl.server_key;
+		o.public_key = ctl.public_key;
+		o.secret_key = ctl.secret_key;
+	}
 	int rc = traction_client_new(&ctl.client, ctl.endpoint, &o);
 	if (rc != 0) {
 		s_args_free(&a);

@@ -174,3 +174,25 @@ void ctl_pairs_free(void **kv_, int n)
 	}
 	free(kv);
 }
+
+int ctl_keypair(const char *path, char public_key[41], char secret_key[41])
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return ctl_fail("%s: cannot read the key file", path);
+	char line[256];
+	public_key[0] = secret_key[0] = '\0';
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char k[16], v[64];
+		if (sscanf(line, " %15[a-z] = %63s", k, v) != 2 || strlen(v) != 40)
+			continue;
+		if (strcmp(k, "public") == 0)
+			memcpy(public_key, v, 41);
+		else if (strcmp(k, "secret") == 0)
+			memcpy(secret_key, v, 41);
+	}
+	fclose(f);
+	if (public_key[0] == '\0' || secret_key[0] == '\0')
+		return ctl_fail("%s: needs the lines 'public = KEY' and 'secret = KEY'", path);
+	return 0;
+}

@@ -1,0 +1,231 @@
+/*
+ * Client key files and key pair files. See keys.h.
+ */
+#include "keys.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "util.h"
+#include "traction/v1/bus.pb-c.h"
+
+struct trc_keys {
+	trc_key_t *k;
+	size_t n;
+};
+
+static int s_fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int s_fail(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return TRC_ECONFIG;
+}
+
+static char *s_trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+		s[--n] = '\0';
+	return s;
+}
+
+typedef int (*line_fn)(void *ud, const char *key, char *val, char *err, size_t errlen);
+
+/* "key = value" lines; ';' and '#' start comments. */
+static int s_parse(const char *path, line_fn fn, void *ud, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return s_fail(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+	char line[1024];
+	unsigned lineno = 0;
+	int rc = 0;
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		char *s = s_trim(line);
+		if (*s == '\0' || *s == ';' || *s == '#')
+			continue;
+		char *eq = strchr(s, '=');
+		if (eq == NULL) {
+			rc = s_fail(err, errlen, "%s:%u: expected 'key = value'", path, lineno);
+			break;
+		}
+		*eq = '\0';
+		char why[160] = "";
+		if (fn(ud, s_trim(s), s_trim(eq + 1), why, sizeof(why)) != 0)
+			rc = s_fail(err, errlen, "%s:%u: %s", path, lineno, why);
+	}
+	fclose(f);
+	return rc;
+}
+
+static bool s_z85_key(const char *v)
+{
+	static const char z85[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  ".-:+=^!/*?&<>()[]{}@%$#";
+	if (strlen(v) != TRC_Z85_KEY)
+		return false;
+	for (const char *p = v; *p; p++)
+		if (strchr(z85, *p) == NULL)
+			return false;
+	return true;
+}
+
+static int s_key_line(void *ud, const char *key, char *val, char *err, size_t errlen)
+{
+	trc_key_t *k = ud;
+	if (strcmp(key, "public") == 0) {
+		if (!s_z85_key(val))
+			return snprintf(err, errlen, "public: expected a 40-character Z85 key"), -1;
+		memcpy(k->public_key, val, TRC_Z85_KEY + 1);
+	} else if (strcmp(key, "role") == 0) {
+		if (strcmp(val, "publisher") == 0)
+			k->role = TRACTION__V1__ROLE__ROLE_PUBLISHER;
+		else if (strcmp(val, "reader") == 0)
+			k->role = TRACTION__V1__ROLE__ROLE_READER;
+		else if (strcmp(val, "admin") == 0)
+			k->role = TRACTION__V1__ROLE__ROLE_ADMIN;
+		else
+			return snprintf(err, errlen, "role: expected publisher, reader or admin"), -1;
+	} else if (strcmp(key, "scenarios") == 0) {
+		for (char *tok = strtok(val, ", "); tok != NULL; tok = strtok(NULL, ", ")) {
+			if (!trc_is_slug(tok))
+				return snprintf(err, errlen, "scenarios: '%s' is not a scenario id", tok), -1;
+			char **ns = realloc(k->scenarios, sizeof(char *) * (k->n_scenarios + 1));
+			if (ns == NULL)
+				return snprintf(err, errlen, "out of memory"), -1;
+			k->scenarios = ns;
+			k->scenarios[k->n_scenarios++] = strdup(tok);
+		}
+	} else {
+		return snprintf(err, errlen, "%s: unknown key (public, role, scenarios)", key), -1;
+	}
+	return 0;
+}
+
+static void s_key_free(trc_key_t *k)
+{
+	for (size_t i = 0; i < k->n_scenarios; i++)
+		free(k->scenarios[i]);
+	free(k->scenarios);
+}
+
+void trc_keys_destroy(trc_keys_t **keys_p)
+{
+	if (keys_p == NULL || *keys_p == NULL)
+		return;
+	for (size_t i = 0; i < (*keys_p)->n; i++)
+		s_key_free(&(*keys_p)->k[i]);
+	free((*keys_p)->k);
+	free(*keys_p);
+	*keys_p = NULL;
+}
+
+int trc_keys_load(trc_keys_t **keys_p, const char *dir, char *err, size_t errlen)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return s_fail(err, errlen, "%s: cannot read the keys directory: %s", dir, strerror(errno));
+	trc_keys_t *ks = calloc(1, sizeof(*ks));
+	int rc = ks != NULL ? 0 : TRC_ENOMEM;
+	struct dirent *e;
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+		if (n <= 4 || strcmp(e->d_name + n - 4, ".key") != 0)
+			continue;
+		trc_key_t k = { 0 };
+		char path[4096];
+		snprintf(k.name, sizeof(k.name), "%.*s", (int)(n - 4), e->d_name);
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (!trc_is_slug(k.name)) {
+			rc = s_fail(err, errlen, "%s: the name must be a slug ([A-Za-z0-9._-])", path);
+			break;
+		}
+		rc = s_parse(path, s_key_line, &k, err, errlen);
+		if (rc == 0 && (k.public_key[0] == '\0' || k.role == 0))
+			rc = s_fail(err, errlen, "%s: needs public and role", path);
+		if (rc == 0 && k.role == TRACTION__V1__ROLE__ROLE_PUBLISHER && k.n_scenarios == 0)
+			rc = s_fail(err, errlen, "%s: a publisher needs its scenarios", path);
+		if (rc == 0 && trc_keys_by_public(ks, k.public_key) != NULL)
+			rc = s_fail(err, errlen, "%s: this public key is already in %s.key", path,
+				    trc_keys_by_public(ks, k.public_key)->name);
+		if (rc == 0) {
+			trc_key_t *nk = realloc(ks->k, sizeof(*nk) * (ks->n + 1));
+			if (nk == NULL)
+				rc = TRC_ENOMEM;
+			else {
+				ks->k = nk;
+				ks->k[ks->n++] = k;
+				continue;
+			}
+		}
+		s_key_free(&k);
+	}
+	closedir(d);
+	if (rc != 0) {
+		trc_keys_destroy(&ks);
+		return rc;
+	}
+	*keys_p = ks;
+	return 0;
+}
+
+size_t trc_keys_count(const trc_keys_t *keys)
+{
+	return keys != NULL ? keys->n : 0;
+}
+
+const trc_key_t *trc_keys_by_public(const trc_keys_t *keys, const char *z85)
+{
+	for (size_t i = 0; keys != NULL && i < keys->n; i++)
+		if (strcmp(keys->k[i].public_key, z85) == 0)
+			return &keys->k[i];
+	return NULL;
+}
+
+const trc_key_t *trc_keys_by_name(const trc_keys_t *keys, const char *name)
+{
+	for (size_t i = 0; keys != NULL && i < keys->n; i++)
+		if (strcmp(keys->k[i].name, name) == 0)
+			return &keys->k[i];
+	return NULL;
+}
+
+typedef struct {
+	char *pub;
+	char *sec;
+} pair_t;
+
+static int s_pair_line(void *ud, const char *key, char *val, char *err, size_t errlen)
+{
+	pair_t *p = ud;
+	char *dst = strcmp(key, "public") == 0 ? p->pub : strcmp(key, "secret") == 0 ? p->sec : NULL;
+	if (dst == NULL)
+		return snprintf(err, errlen, "%s: unknown key (public, secret)", key), -1;
+	if (!s_z85_key(val))
+		return snprintf(err, errlen, "%s: expected a 40-character Z85 key", key), -1;
+	memcpy(dst, val, TRC_Z85_KEY + 1);
+	return 0;
+}
+
+int trc_keypair_load(const char *path, char public_key[TRC_Z85_KEY + 1],
+		     char secret_key[TRC_Z85_KEY + 1], char *err, size_t errlen)
+{
+	pair_t p = { public_key, secret_key };
+	public_key[0] = secret_key[0] = '\0';
+	int rc = s_parse(path, s_pair_line, &p, err, errlen);
+	if (rc == 0 && (public_key[0] == '\0' || secret_key[0] == '\0'))
+		rc = s_fail(err, errlen, "%s: needs public and secret", path);
+	return rc;
+}

@@ -1,0 +1,41 @@
+/*
+ * Client keys for CurveZMQ: a directory with one file per client, each
+ * naming its public key, its role, and (for publishers) the scenarios it
+ * may write to; and key pair files (the broker's, a client's). The file
+ * name without ".key" is the client's identity, recorded with its feedback.
+ *
+ *   ; keys/site7.key
+ *   public = Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID
+ *   role = publisher
+ *   scenarios = weld-line-3, paint-shop
+ */
+#ifndef TRC_KEYS_H
+#define TRC_KEYS_H
+
+#include <stddef.h>
+
+#define TRC_Z85_KEY 40
+
+typedef struct {
+	char name[65];
+	char public_key[TRC_Z85_KEY + 1];
+	int role;                   /* Traction__V1__Role */
+	char **scenarios;
+	size_t n_scenarios;
+} trc_key_t;
+
+typedef struct trc_keys trc_keys_t;
+
+/* Loads every *.key file of dir; an unreadable dir or a bad file is an
+ * error naming the file and line (nothing is half-loaded). */
+int trc_keys_load(trc_keys_t **keys_p, const char *dir, char *err, size_t errlen);
+void trc_keys_destroy(trc_keys_t **keys_p);
+size_t trc_keys_count(const trc_keys_t *keys);
+const trc_key_t *trc_keys_by_public(const trc_keys_t *keys, const char *z85);
+const trc_key_t *trc_keys_by_name(const trc_keys_t *keys, const char *name);
+
+/* A key pair file: lines "public = Z85" and "secret = Z85". */
+int trc_keypair_load(const char *path, char public_key[TRC_Z85_KEY + 1],
+		     char secret_key[TRC_Z85_KEY + 1], char *err, size_t errlen);
+
+#endif

@@ -16,6 +16,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "util.h"
 
 typedef enum { K_STR, K_ENDPOINT, K_PATH, K_UINT, K_LOGLEVEL } key_type_t;
 
@@ -121,6 +122,15 @@ static const char *s_set(trc_config_t *cfg, const key_def_t *k, const char *val)
 	case K_PATH:
 		if (strlen(val) >= k->size)
 			return "value too long";
+		for (const unsigned char *c = (const unsigned char *)val; *c; c++)
+			if (*c < 0x20 || *c == 0x7f)
+				return "control character in the value";
+		if (strchr(val, '"') != NULL)
+			return "a double quote in the value"; /* it could not be written back */
+		if (!trc_is_text(val, k->size))
+			return "not valid UTF-8";
+		/* the whole buffer: nothing of an earlier, longer value lingers */
+		memset(dst, 0, k->size);
 		memcpy(dst, val, strlen(val) + 1);
 		return NULL;
 	case K_UINT: {

@@ -1,8 +1,10 @@
 #!/bin/sh
 # Builds traction and runs every test with CTest: first the normal build
-# (build/), then the AddressSanitizer + UndefinedBehaviorSanitizer build
-# (build-asan/). Exits non-zero if anything fails.
-#   tests/run.sh            both builds
+# (build/, including the systemd test when run as root), then a short run of
+# every libFuzzer target (build-fuzz/, clang), then the AddressSanitizer +
+# UndefinedBehaviorSanitizer build (build-asan/). Exits non-zero if
+# anything fails.
+#   tests/run.sh            all of it
 #   tests/run.sh --fast     the normal build only
 set -eu
 cd "$(dirname "$0")/.."
@@ -18,6 +20,8 @@ run() {
 
 run build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if [ "${1:-}" != "--fast" ]; then
+  # every decoder and handler entry point, and the config parser: 20 s each
+  sh tests/fuzz/run.sh 20
   # detect_leaks: the daemons' shutdown paths must free what they made.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -96,6 +96,20 @@ TEST(errors_name_file_line_key)
 	CHECK_CONTAINS(err, "unterminated quote");
 
 	CHECK_EQ_INT(parse(&cfg, "[store]\nstate_dir = x\0y\n", err), 0); /* strlen stops */
+	CHECK_EQ_INT(parse(&cfg, "[store]\nstate_dir = bad\xff\n", err), TRC_ECONFIG);
+	CHECK_CONTAINS(err, "t.conf:2: [store] state_dir: not valid UTF-8");
+	CHECK_EQ_INT(parse(&cfg, "[store]\nstate_dir = a\tb\n", err), TRC_ECONFIG);
+	CHECK_CONTAINS(err, "control character");
+	CHECK_EQ_INT(parse(&cfg, "[bus]\nclient_endpoint = tcp://[a\"\"b\n", err), TRC_ECONFIG);
+	CHECK_CONTAINS(err, "a double quote"); /* found by fuzz_config */
+	/* found by fuzz_config: a long value, then a short one, reads back the same */
+	trc_config_t a, b;
+	trc_config_defaults(&a);
+	trc_config_defaults(&b);
+	const char *two = "[store]\nstate_dir = /a/very/long/path/indeed\nstate_dir = /b\n";
+	CHECK_EQ_INT(trc_config_parse(&a, "t", two, strlen(two), err, 512), 0);
+	CHECK_EQ_INT(trc_config_parse(&b, "t", "[store]\nstate_dir = /b\n", 23, err, 512), 0);
+	CHECK(memcmp(&a, &b, sizeof(a)) == 0);
 	const char nul[] = "[store]\nstate_dir = x\0y\n";
 	trc_config_defaults(&cfg);
 	CHECK_EQ_INT(trc_config_parse(&cfg, "t.conf", nul, sizeof(nul) - 1, err, 512), TRC_ECONFIG);

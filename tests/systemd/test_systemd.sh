@@ -171,8 +171,15 @@ ok "security exposure recorded"
 
 # ---- stop ----------------------------------------------------------------------------
 CX systemctl stop traction.target
+# The target is ordered after the daemons (so that starting it waits for
+# them); stopping it therefore returns first, and the daemons' stop jobs,
+# queued in the same transaction, finish just after.
 for u in $UNITS; do
-  s=$(CX systemctl show -p ActiveState --value "$u.service")
+  for _ in $(seq 100); do
+    s=$(CX systemctl show -p ActiveState --value "$u.service")
+    [ "$s" = inactive ] && break
+    sleep 0.1
+  done
   [ "$s" = inactive ] || fail "$u after stop: $s"
 done
 CX journalctl -u traction-iterationd --no-pager -o cat | grep -q "stopped" || fail "no clean stop"

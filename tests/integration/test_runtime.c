@@ -179,6 +179,28 @@ TEST(consumer_detects_a_gap_and_replays)
 	traction_client_destroy(&c);
 }
 
+/* SIGHUP with a broken configuration: refused, the running one kept, the
+ * daemon serving on; a good one then takes effect. */
+TEST(reload_refuses_a_bad_config)
+{
+	char path[400], log[400];
+	snprintf(path, sizeof(path), "%s/producer.conf", H.dir);
+	FILE *f = fopen(path, "a");
+	CHECK(f != NULL);
+	fputs("[store]\nmap_size_mb = lots\n", f);
+	fclose(f);
+	kill(s_producer, SIGHUP);
+	h_sleep_ms(300);
+	traction_client_t *c = h_client(&H);
+	CHECK_EQ_INT(count(c, "kv") >= 0, 1); /* still serving */
+	snprintf(log, sizeof(log),
+		 "grep -q 'reload refused, keeping the running configuration: .*producer.conf:[0-9]*: "
+		 "\\[store\\] map_size_mb' %s/traction-testd.*.log",
+		 H.dir);
+	CHECK_MSG(system(log) == 0, "no 'reload refused' line naming the file, line and key");
+	traction_client_destroy(&c);
+}
+
 int main(void)
 {
 	h_init(&H, "[bus]\nheartbeat_ms = 100\nqueue_limit = 16\n"
@@ -187,6 +209,7 @@ int main(void)
 	RUN(failed_request_leaves_nothing);
 	RUN(consumer_catches_up_on_start_and_live);
 	RUN(consumer_detects_a_gap_and_replays);
+	RUN(reload_refuses_a_bad_config);
 	h_done(&H);
 	DONE();
 }

@@ -1,0 +1,195 @@
+/*
+ * libtraction's asynchronous publisher against the real set: a bounded
+ * queue says RESOURCE_EXHAUSTED when full; thousands of records in flight
+ * are each acknowledged once; the broker killed with SIGKILL and restarted
+ * mid-stream is ridden out by retries with the same idempotency keys, so
+ * every record ends up stored exactly once.
+ */
+#include <signal.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "harness.h"
+#include "traction/publisher.h"
+#include "traction/v1/common.pb-c.h"
+#include "traction/v1/feedback.pb-c.h"
+#include "traction/v1/scenario.pb-c.h"
+#include "traction/v1/supply.pb-c.h"
+
+static harness_t H;
+enum { N = 5000 };
+static unsigned char s_acked[N];
+static long s_ok, s_bad, s_dup;
+
+static void on_ack(void *ud, const traction_ack_t *ack)
+{
+	CHECK(ack->tag < N);
+	CHECK_MSG(s_acked[ack->tag] == 0, "record %llu acknowledged twice",
+		  (unsigned long long)ack->tag);
+	s_acked[ack->tag] = 1;
+	if (ack->code == 0)
+		s_ok++;
+	else
+		s_bad++;
+	if (ack->duplicate)
+		s_dup++;
+}
+
+static void record(Traction__V1__FeedbackRecord *r, Traction__V1__Metric *m, double v)
+{
+	traction__v1__feedback_record__init(r);
+	traction__v1__metric__init(m);
+	r->scenario_id = (char *)"weld-line-3";
+	r->supply_id = (char *)"defect-vision";
+	r->version = (char *)"1.0";
+	m->name = (char *)"cycle_time_s";
+	m->value = v;
+	r->body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+	r->metric = m;
+}
+
+static void setup(traction_client_t *c)
+{
+	traction_status_t st;
+	ProtobufCMessage *rep = NULL;
+	Traction__V1__Provider p = TRACTION__V1__PROVIDER__INIT;
+	Traction__V1__ProviderRegisterRequest pr = TRACTION__V1__PROVIDER_REGISTER_REQUEST__INIT;
+	p.id = (char *)"acme";
+	p.name = (char *)"Acme";
+	p.kind = 1;
+	pr.provider = &p;
+	CHECK_EQ_INT(traction_call(c, "supply", "provider.register", &pr.base,
+				   &traction__v1__provider_reply__descriptor, &rep, &st),
+		     0);
+	traction_reply_free(rep);
+	Traction__V1__Supply s = TRACTION__V1__SUPPLY__INIT;
+	Traction__V1__SupplyRegisterRequest sr = TRACTION__V1__SUPPLY_REGISTER_REQUEST__INIT;
+	s.id = (char *)"defect-vision";
+	s.provider_id = (char *)"acme";
+	s.kind = 3;
+	s.name = (char *)"Defect Vision";
+	s.initial_version = (char *)"1.0";
+	sr.supply = &s;
+	CHECK_EQ_INT(traction_call(c, "supply", "register", &sr.base,
+				   &traction__v1__supply_reply__descriptor, &rep, &st),
+		     0);
+	traction_reply_free(rep);
+	Traction__V1__Scenario sc = TRACTION__V1__SCENARIO__INIT;
+	Traction__V1__ScenarioSubmitRequest req = TRACTION__V1__SCENARIO_SUBMIT_REQUEST__INIT;
+	sc.id = (char *)"weld-line-3";
+	sc.enterprise = (char *)"Northern Steel";
+	sc.domain = 2;
+	sc.name = (char *)"Weld";
+	req.scenario = &sc;
+	CHECK_EQ_INT(traction_call(c, "scenario", "submit", &req.base,
+				   &traction__v1__scenario_reply__descriptor, &rep, &st),
+		     0);
+	traction_reply_free(rep);
+	/* until feedbackd knows them */
+	for (int i = 0; i < 200; i++) {
+		Traction__V1__StatsRequest q = TRACTION__V1__STATS_REQUEST__INIT;
+		Traction__V1__FeedbackRecord r, *rp = &r;
+		Traction__V1__Metric m;
+		Traction__V1__PublishRequest pub = TRACTION__V1__PUBLISH_REQUEST__INIT;
+		Traction__V1__PublishReply *prep = NULL;
+		(void)q;
+		record(&r, &m, 0);
+		m.name = (char *)"warmup";
+		pub.records = &rp;
+		pub.n_records = 1;
+		CHECK_EQ_INT(traction_call(c, "feedback", "publish", &pub.base,
+					   &traction__v1__publish_reply__descriptor,
+					   (ProtobufCMessage **)&prep, &st),
+			     0);
+		int code = prep->results[0]->status->code;
+		traction_reply_free(&prep->base);
+		if (code == 0)
+			return;
+		h_sleep_ms(25);
+	}
+	CHECK_MSG(false, "feedbackd never learned the references");
+}
+
+TEST(bounded_queue)
+{
+	traction_publisher_t *p = NULL;
+	traction_publisher_options_t o = { .max_queued = 10, .on_ack = NULL };
+	CHECK_EQ_INT(traction_publisher_new(&p, "tcp://127.0.0.1:1", &o), 0);
+	Traction__V1__FeedbackRecord r;
+	Traction__V1__Metric m;
+	record(&r, &m, 1);
+	for (int i = 0; i < 10; i++)
+		CHECK_EQ_INT(traction_publish(p, &r, (uint64_t)i), 0);
+	CHECK_EQ_INT(traction_publish(p, &r, 10), TRACTION__V1__CODE__RESOURCE_EXHAUSTED);
+	CHECK_EQ_INT(traction_publisher_pending(p), 10);
+	/* nobody is there: flush gives up at its deadline, not never */
+	CHECK_EQ_INT(traction_publisher_flush(p, 300), TRACTION__V1__CODE__DEADLINE_EXCEEDED);
+	traction_publisher_destroy(&p);
+}
+
+TEST(broker_killed_mid_stream)
+{
+	h_start_broker(&H, false);
+	h_start(&H, "traction-supplyd", NULL);
+	h_start(&H, "traction-scenariod", NULL);
+	h_start(&H, "traction-feedbackd", NULL);
+	CHECK(h_wait_live(&H, "feedback", 1, 5000));
+	CHECK(h_wait_live(&H, "scenario", 1, 5000));
+	traction_client_t *c = h_client(&H);
+	setup(c);
+
+	traction_publisher_t *p = NULL;
+	traction_publisher_options_t o = { .timeout_ms = 700, .batch = 50, .max_in_flight = 20,
+					   .on_ack = on_ack };
+	CHECK_EQ_INT(traction_publisher_new(&p, H.client_ep, &o), 0);
+	double sum = 0;
+	for (int i = 0; i < N; i++) {
+		Traction__V1__FeedbackRecord r;
+		Traction__V1__Metric m;
+		record(&r, &m, (double)i);
+		sum += i;
+		while (traction_publish(p, &r, (uint64_t)i) == TRACTION__V1__CODE__RESOURCE_EXHAUSTED)
+			traction_publisher_poll(p, 10);
+		traction_publisher_poll(p, 0);
+		if (i == N / 3) {
+			h_kill(&H, H.pids[0], SIGKILL);
+			h_start_broker(&H, true);
+		}
+	}
+	CHECK_EQ_INT(traction_publisher_flush(p, 60000), 0);
+	traction_publisher_destroy(&p);
+	CHECK_EQ_INT(s_ok, N);
+	CHECK_EQ_INT(s_bad, 0);
+
+	/* stored exactly once: count and sum of the metric */
+	traction_client_destroy(&c);
+	c = h_client(&H);
+	Traction__V1__StatsRequest q = TRACTION__V1__STATS_REQUEST__INIT;
+	Traction__V1__StatsReply *rep = NULL;
+	traction_status_t st;
+	q.supply_id = (char *)"defect-vision";
+	q.metric = (char *)"cycle_time_s";
+	int code = -1;
+	for (int i = 0; i < 100 && code != 0; i++) {
+		code = traction_call(c, "feedback", "stats", &q.base,
+				     &traction__v1__stats_reply__descriptor, (ProtobufCMessage **)&rep, &st);
+		if (code != 0)
+			h_sleep_ms(50);
+	}
+	CHECK_MSG(code == 0, "%s", st.message);
+	CHECK_EQ_INT(rep->metrics[0]->stats->count, N);
+	CHECK(rep->metrics[0]->stats->sum == sum);
+	traction_reply_free(&rep->base);
+	traction_client_destroy(&c);
+	fprintf(stderr, "%d records, %ld acknowledged as duplicates of a lost acknowledgement\n", N,
+		s_dup);
+}
+
+int main(void)
+{
+	h_init(&H, "[bus]\nheartbeat_ms = 100\n[events]\nreplay_interval_ms = 200\n");
+	RUN(bounded_queue);
+	RUN(broker_killed_mid_stream);
+	h_done(&H);
+	DONE();
+}

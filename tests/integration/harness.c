@@ -4,6 +4,8 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,20 +107,41 @@ static pid_t s_spawn(harness_t *h, const char *name, char *const argv[])
 {
 	char logpath[400];
 	snprintf(logpath, sizeof(logpath), "%s/%s.%d.log", h->dir, name, h->n);
+	/* Each daemon logs to a file of its own; a failed test prints them.
+	 * The file is opened here: between fork and exec the child may only
+	 * make async-signal-safe calls, as the test has threads (ZeroMQ's) that
+	 * may hold the malloc or stdio locks at the fork (a child stuck in
+	 * freopen was seen). */
+	int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (logfd < 0) {
+		perror(logpath);
+		exit(1);
+	}
+	/* No signal may reach the child while it still runs the test's
+	 * handlers (a SIGTERM sent to it before its exec would run the test's
+	 * exit handlers in the child: seen, when a test killed a daemon it had
+	 * only just forked). Block everything across the fork; the child
+	 * restores the defaults before it unblocks. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pid_t pid = fork();
 	if (pid < 0) {
 		perror("fork");
 		exit(1);
 	}
 	if (pid == 0) {
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGALRM, SIG_DFL);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		/* Each daemon logs to a file of its own; a failed test prints them. */
-		FILE *log = freopen(logpath, "a", stderr);
-		(void)log;
+		dup2(logfd, 2);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		execv(argv[0], argv);
-		perror("execv");
 		_exit(127);
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(logfd);
 	if (h->n >= H_MAX_PROCS) {
 		fprintf(stderr, "harness: too many processes\n");
 		exit(1);

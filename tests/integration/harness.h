@@ -14,7 +14,7 @@
 
 #include "traction/traction.h"
 
-#define H_MAX_PROCS 32
+#define H_MAX_PROCS 256
 
 typedef struct {
 	char dir[256];

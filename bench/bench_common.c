@@ -53,51 +53,9 @@ void bench_wait_applied(traction_client_t *c, const char *service, const char *s
 	exit(1);
 }
 
-static void s_must(int code, const traction_status_t *st, const char *what)
-{
-	if (code != 0) {
-		fprintf(stderr, "bench: %s: %s\n", what, st->message);
-		exit(1);
-	}
-}
-
 void bench_catalogue(traction_client_t *c, bool wait_feedback)
 {
-	traction_status_t st;
-	ProtobufCMessage *rep = NULL;
-	Traction__V1__Provider p = TRACTION__V1__PROVIDER__INIT;
-	Traction__V1__ProviderRegisterRequest pr = TRACTION__V1__PROVIDER_REGISTER_REQUEST__INIT;
-	p.id = (char *)"acme";
-	p.name = (char *)"Acme";
-	p.kind = 1;
-	pr.provider = &p;
-	s_must(traction_call(c, "supply", "provider.register", &pr.base,
-			     &traction__v1__provider_reply__descriptor, &rep, &st),
-	       &st, "provider");
-	traction_reply_free(rep);
-	Traction__V1__Supply s = TRACTION__V1__SUPPLY__INIT;
-	Traction__V1__SupplyRegisterRequest sr = TRACTION__V1__SUPPLY_REGISTER_REQUEST__INIT;
-	s.id = (char *)"defect-vision";
-	s.provider_id = (char *)"acme";
-	s.kind = 3;
-	s.name = (char *)"Defect Vision";
-	s.initial_version = (char *)"1.0";
-	sr.supply = &s;
-	s_must(traction_call(c, "supply", "register", &sr.base, &traction__v1__supply_reply__descriptor,
-			     &rep, &st),
-	       &st, "supply");
-	traction_reply_free(rep);
-	Traction__V1__Scenario sc = TRACTION__V1__SCENARIO__INIT;
-	Traction__V1__ScenarioSubmitRequest req = TRACTION__V1__SCENARIO_SUBMIT_REQUEST__INIT;
-	sc.id = (char *)"weld-line-3";
-	sc.enterprise = (char *)"Northern Steel";
-	sc.domain = 2;
-	sc.name = (char *)"Weld";
-	req.scenario = &sc;
-	s_must(traction_call(c, "scenario", "submit", &req.base,
-			     &traction__v1__scenario_reply__descriptor, &rep, &st),
-	       &st, "scenario");
-	traction_reply_free(rep);
+	h_catalogue(c, NULL);
 	if (wait_feedback) {
 		bench_wait_applied(c, "feedback", "supply", 2);
 		bench_wait_applied(c, "feedback", "scenario", 1);

@@ -17,6 +17,9 @@
 
 #include "traction/v1/bus.pb-c.h"
 #include "traction/v1/common.pb-c.h"
+#include "traction/v1/feedback.pb-c.h"
+#include "traction/v1/scenario.pb-c.h"
+#include "traction/v1/supply.pb-c.h"
 
 static harness_t *s_h;
 static bool s_passed;
@@ -287,4 +290,99 @@ bool h_wait_live(harness_t *h, const char *service, unsigned n, int timeout_ms)
 	}
 	traction_client_destroy(&c);
 	return ok;
+}
+
+static void s_must_call(traction_client_t *c, const char *svc, const char *method,
+			const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rd)
+{
+	traction_status_t st;
+	int code = -1;
+	for (int i = 0; i < 200; i++) {
+		ProtobufCMessage *rep = NULL;
+		code = traction_call(c, svc, method, req, rd, &rep, &st);
+		traction_reply_free(rep);
+		if (code != TRACTION__V1__CODE__UNAVAILABLE && code != TRACTION__V1__CODE__DEADLINE_EXCEEDED)
+			break;
+		h_sleep_ms(25);
+	}
+	if (code != 0) {
+		fprintf(stderr, "harness: %s.%s: %s\n", svc, method, st.message);
+		exit(1);
+	}
+}
+
+void h_catalogue(traction_client_t *c, const char *const *scenarios)
+{
+	static const char *const def[] = { "weld-line-3", NULL };
+	char *caps[] = { (char *)"defect-detection" };
+	Traction__V1__Provider p = TRACTION__V1__PROVIDER__INIT;
+	Traction__V1__ProviderRegisterRequest pr = TRACTION__V1__PROVIDER_REGISTER_REQUEST__INIT;
+	p.id = (char *)"acme";
+	p.name = (char *)"Acme Vision";
+	p.kind = TRACTION__V1__PROVIDER_KIND__PROVIDER_AI_COMPANY;
+	pr.provider = &p;
+	s_must_call(c, "supply", "provider.register", &pr.base,
+		    &traction__v1__provider_reply__descriptor);
+	Traction__V1__Supply s = TRACTION__V1__SUPPLY__INIT;
+	Traction__V1__SupplyRegisterRequest sr = TRACTION__V1__SUPPLY_REGISTER_REQUEST__INIT;
+	s.id = (char *)"defect-vision";
+	s.provider_id = (char *)"acme";
+	s.kind = TRACTION__V1__SUPPLY_KIND__SUPPLY_INDUSTRIAL_ALGORITHM;
+	s.name = (char *)"Defect Vision";
+	s.capabilities = caps;
+	s.n_capabilities = 1;
+	s.initial_version = (char *)"1.0";
+	sr.supply = &s;
+	s_must_call(c, "supply", "register", &sr.base, &traction__v1__supply_reply__descriptor);
+	for (const char *const *id = scenarios != NULL ? scenarios : def; *id != NULL; id++) {
+		Traction__V1__Scenario sc = TRACTION__V1__SCENARIO__INIT;
+		Traction__V1__Demand d = TRACTION__V1__DEMAND__INIT, *dp = &d;
+		Traction__V1__ScenarioSubmitRequest req = TRACTION__V1__SCENARIO_SUBMIT_REQUEST__INIT;
+		d.capabilities = caps;
+		d.n_capabilities = 1;
+		sc.id = (char *)*id;
+		sc.enterprise = (char *)"Northern Steel";
+		sc.domain = TRACTION__V1__DOMAIN__DOMAIN_PRODUCTION;
+		sc.name = (char *)"Weld seam inspection";
+		sc.demands = &dp;
+		sc.n_demands = 1;
+		req.scenario = &sc;
+		s_must_call(c, "scenario", "submit", &req.base,
+			    &traction__v1__scenario_reply__descriptor);
+	}
+}
+
+void h_wait_feedback_ready(traction_client_t *c, const char *scenario)
+{
+	char key[96];
+	snprintf(key, sizeof(key), "ready-%s", scenario);
+	for (int i = 0; i < 400; i++) {
+		Traction__V1__FeedbackRecord r = TRACTION__V1__FEEDBACK_RECORD__INIT, *rp = &r;
+		Traction__V1__Metric m = TRACTION__V1__METRIC__INIT;
+		Traction__V1__PublishRequest req = TRACTION__V1__PUBLISH_REQUEST__INIT;
+		Traction__V1__PublishReply *rep = NULL;
+		traction_status_t st;
+		m.name = (char *)"ready";
+		m.value = 1;
+		r.scenario_id = (char *)scenario;
+		r.supply_id = (char *)"defect-vision";
+		r.version = (char *)"1.0";
+		r.idempotency_key = key;
+		r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+		r.metric = &m;
+		req.records = &rp;
+		req.n_records = 1;
+		int code = traction_call(c, "feedback", "publish", &req.base,
+					 &traction__v1__publish_reply__descriptor,
+					 (ProtobufCMessage **)&rep, &st);
+		if (code == 0) {
+			code = rep->results[0]->status->code;
+			traction_reply_free(&rep->base);
+			if (code == 0)
+				return;
+		}
+		h_sleep_ms(25);
+	}
+	fprintf(stderr, "harness: feedbackd never learned defect-vision@1.0 in %s\n", scenario);
+	exit(1);
 }

@@ -54,6 +54,18 @@ traction_client_t *h_client(harness_t *h);
 /* Marks the test passed; otherwise the daemons' logs are printed at exit. */
 void h_done(harness_t *h);
 
+/* Registers, through c, provider "acme", supply "defect-vision" (kind
+ * industrial-algorithm, capability defect-detection, version 1.0) and the
+ * scenarios named (NULL-terminated; NULL: "weld-line-3"), each needing
+ * defect-detection. Retries while a service is unavailable; exits the test
+ * on any other error. */
+void h_catalogue(traction_client_t *c, const char *const *scenarios);
+
+/* Waits until feedbackd knows defect-vision@1.0 and scenario (from their
+ * events): publishes the record kept under key "ready-<scenario>" until it
+ * is accepted. */
+void h_wait_feedback_ready(traction_client_t *c, const char *scenario);
+
 /* The path of a built binary. */
 const char *h_bin(const char *name, char *buf, size_t len);
 

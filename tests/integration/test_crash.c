@@ -52,44 +52,6 @@ static int call(traction_client_t *c, const char *svc, const char *method, const
 	return code;
 }
 
-static void setup(traction_client_t *c)
-{
-	ProtobufCMessage *rep = NULL;
-	Traction__V1__Provider p = TRACTION__V1__PROVIDER__INIT;
-	Traction__V1__ProviderRegisterRequest pr = TRACTION__V1__PROVIDER_REGISTER_REQUEST__INIT;
-	p.id = (char *)"acme";
-	p.name = (char *)"Acme";
-	p.kind = 1;
-	pr.provider = &p;
-	CHECK_EQ_INT(call(c, "supply", "provider.register", &pr.base,
-			  &traction__v1__provider_reply__descriptor, &rep),
-		     0);
-	traction_reply_free(rep);
-	Traction__V1__Supply s = TRACTION__V1__SUPPLY__INIT;
-	Traction__V1__SupplyRegisterRequest sr = TRACTION__V1__SUPPLY_REGISTER_REQUEST__INIT;
-	s.id = (char *)"defect-vision";
-	s.provider_id = (char *)"acme";
-	s.kind = 3;
-	s.name = (char *)"Defect Vision";
-	s.initial_version = (char *)"1.0";
-	sr.supply = &s;
-	CHECK_EQ_INT(call(c, "supply", "register", &sr.base, &traction__v1__supply_reply__descriptor,
-			  &rep),
-		     0);
-	traction_reply_free(rep);
-	Traction__V1__Scenario sc = TRACTION__V1__SCENARIO__INIT;
-	Traction__V1__ScenarioSubmitRequest req = TRACTION__V1__SCENARIO_SUBMIT_REQUEST__INIT;
-	sc.id = (char *)"weld-line-3";
-	sc.enterprise = (char *)"Northern Steel";
-	sc.domain = 2;
-	sc.name = (char *)"Weld";
-	req.scenario = &sc;
-	CHECK_EQ_INT(call(c, "scenario", "submit", &req.base, &traction__v1__scenario_reply__descriptor,
-			  &rep),
-		     0);
-	traction_reply_free(rep);
-}
-
 static uint64_t s_head(traction_client_t *c, const char *service, const char *source,
 		       uint64_t *applied)
 {
@@ -138,16 +100,9 @@ TEST(random_kills_under_load)
 	CHECK(h_wait_live(&H, "iteration", 1, 5000));
 	traction_client_t *c = h_client(&H);
 	traction_client_set_timeout(c, 1000);
-	setup(c);
-	/* wait for feedbackd to know the references before the load starts */
-	uint64_t a1, a2;
-	for (int i = 0; i < 200; i++) {
-		s_head(c, "feedback", "scenario", &a1);
-		s_head(c, "feedback", "supply", &a2);
-		if (a1 >= 1 && a2 >= 2)
-			break;
-		h_sleep_ms(25);
-	}
+	h_catalogue(c, NULL);
+	h_wait_feedback_ready(c, "weld-line-3");
+	uint64_t a1;
 
 	traction_publisher_t *p = NULL;
 	traction_publisher_options_t o = { .timeout_ms = 800, .batch = 25, .max_in_flight = 16,

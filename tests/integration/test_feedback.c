@@ -23,56 +23,6 @@ static harness_t H;
 static traction_client_t *C;
 static pid_t s_feedbackd;
 
-static void setup_catalogue(void)
-{
-	traction_status_t st;
-	ProtobufCMessage *rep = NULL;
-	Traction__V1__Provider p = TRACTION__V1__PROVIDER__INIT;
-	Traction__V1__ProviderRegisterRequest pr = TRACTION__V1__PROVIDER_REGISTER_REQUEST__INIT;
-	p.id = (char *)"acme";
-	p.name = (char *)"Acme Vision";
-	p.kind = 1;
-	pr.provider = &p;
-	CHECK_EQ_INT(traction_call(C, "supply", "provider.register", &pr.base,
-				   &traction__v1__provider_reply__descriptor, &rep, &st),
-		     0);
-	traction_reply_free(rep);
-	Traction__V1__Supply s = TRACTION__V1__SUPPLY__INIT;
-	Traction__V1__SupplyRegisterRequest sr = TRACTION__V1__SUPPLY_REGISTER_REQUEST__INIT;
-	char *caps[] = { (char *)"defect-detection" };
-	s.id = (char *)"defect-vision";
-	s.provider_id = (char *)"acme";
-	s.kind = 3;
-	s.name = (char *)"Defect Vision";
-	s.capabilities = caps;
-	s.n_capabilities = 1;
-	s.initial_version = (char *)"1.0";
-	sr.supply = &s;
-	CHECK_EQ_INT(traction_call(C, "supply", "register", &sr.base,
-				   &traction__v1__supply_reply__descriptor, &rep, &st),
-		     0);
-	traction_reply_free(rep);
-	const char *ids[] = { "weld-line-3", "old-line" };
-	for (int i = 0; i < 2; i++) {
-		Traction__V1__Scenario sc = TRACTION__V1__SCENARIO__INIT;
-		Traction__V1__Demand d = TRACTION__V1__DEMAND__INIT, *dp = &d;
-		Traction__V1__ScenarioSubmitRequest req = TRACTION__V1__SCENARIO_SUBMIT_REQUEST__INIT;
-		d.capabilities = caps;
-		d.n_capabilities = 1;
-		sc.id = (char *)ids[i];
-		sc.enterprise = (char *)"Northern Steel";
-		sc.domain = 2;
-		sc.name = (char *)"Weld seam inspection";
-		sc.demands = &dp;
-		sc.n_demands = 1;
-		req.scenario = &sc;
-		CHECK_EQ_INT(traction_call(C, "scenario", "submit", &req.base,
-					   &traction__v1__scenario_reply__descriptor, &rep, &st),
-			     0);
-		traction_reply_free(rep);
-	}
-}
-
 static void metric(Traction__V1__FeedbackRecord *r, Traction__V1__Metric *m, const char *key,
 		   double v)
 {
@@ -108,7 +58,8 @@ TEST(references_come_from_events)
 	CHECK(h_wait_live(&H, "scenario", 1, 5000));
 	CHECK(h_wait_live(&H, "supply", 1, 5000));
 	C = h_client(&H);
-	setup_catalogue();
+	static const char *const scenarios[] = { "weld-line-3", "old-line", NULL };
+	h_catalogue(C, scenarios);
 
 	/* until feedbackd has the events, the references are unknown */
 	Traction__V1__FeedbackRecord r, *rp = &r;

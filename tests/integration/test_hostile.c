@@ -101,66 +101,6 @@ static void record(Traction__V1__FeedbackRecord *r, Traction__V1__Metric *m)
 	r->metric = m;
 }
 
-static void setup(void)
-{
-	traction_status_t st;
-	ProtobufCMessage *rep = NULL;
-	Traction__V1__Provider p = TRACTION__V1__PROVIDER__INIT;
-	Traction__V1__ProviderRegisterRequest pr = TRACTION__V1__PROVIDER_REGISTER_REQUEST__INIT;
-	p.id = (char *)"acme";
-	p.name = (char *)"Acme";
-	p.kind = 1;
-	pr.provider = &p;
-	CHECK_EQ_INT(traction_call(C, "supply", "provider.register", &pr.base,
-				   &traction__v1__provider_reply__descriptor, &rep, &st),
-		     0);
-	traction_reply_free(rep);
-	Traction__V1__Supply s = TRACTION__V1__SUPPLY__INIT;
-	Traction__V1__SupplyRegisterRequest sr = TRACTION__V1__SUPPLY_REGISTER_REQUEST__INIT;
-	s.id = (char *)"defect-vision";
-	s.provider_id = (char *)"acme";
-	s.kind = 3;
-	s.name = (char *)"Defect Vision";
-	s.initial_version = (char *)"1.0";
-	sr.supply = &s;
-	CHECK_EQ_INT(traction_call(C, "supply", "register", &sr.base,
-				   &traction__v1__supply_reply__descriptor, &rep, &st),
-		     0);
-	traction_reply_free(rep);
-	Traction__V1__Scenario sc = TRACTION__V1__SCENARIO__INIT;
-	Traction__V1__ScenarioSubmitRequest req = TRACTION__V1__SCENARIO_SUBMIT_REQUEST__INIT;
-	sc.id = (char *)"weld-line-3";
-	sc.enterprise = (char *)"Northern Steel";
-	sc.domain = 2;
-	sc.name = (char *)"Weld";
-	req.scenario = &sc;
-	CHECK_EQ_INT(traction_call(C, "scenario", "submit", &req.base,
-				   &traction__v1__scenario_reply__descriptor, &rep, &st),
-		     0);
-	traction_reply_free(rep);
-	/* one good record, once feedbackd knows the references */
-	Traction__V1__FeedbackRecord r, *rp = &r;
-	Traction__V1__Metric m;
-	Traction__V1__PublishRequest pub = TRACTION__V1__PUBLISH_REQUEST__INIT;
-	pub.records = &rp;
-	pub.n_records = 1;
-	int code = -1;
-	for (int i = 0; i < 200 && code != 0; i++) {
-		record(&r, &m);
-		r.idempotency_key = (char *)"good-1";
-		Traction__V1__PublishReply *prep = NULL;
-		CHECK_EQ_INT(traction_call(C, "feedback", "publish", &pub.base,
-					   &traction__v1__publish_reply__descriptor,
-					   (ProtobufCMessage **)&prep, &st),
-			     0);
-		code = prep->results[0]->status->code;
-		traction_reply_free(&prep->base);
-		if (code != 0)
-			h_sleep_ms(25);
-	}
-	CHECK_EQ_INT(code, 0);
-}
-
 TEST(hostile_bodies_refused_by_field)
 {
 	raw_t r;
@@ -310,7 +250,8 @@ int main(void)
 	for (int i = 0; i < 3; i++)
 		CHECK(h_wait_live(&H, s_services[i], 1, 5000));
 	C = h_client(&H);
-	setup();
+	h_catalogue(C, NULL);
+	h_wait_feedback_ready(C, "weld-line-3");
 	h_sleep_ms(600); /* the evidence event of the good record goes out */
 	uint64_t heads[3];
 	for (int i = 0; i < 3; i++)

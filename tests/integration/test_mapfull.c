@@ -73,45 +73,6 @@ static uint64_t stats_count(void)
 	return n;
 }
 
-static void setup(void)
-{
-	traction_status_t st;
-	ProtobufCMessage *rep = NULL;
-	Traction__V1__Provider p = TRACTION__V1__PROVIDER__INIT;
-	Traction__V1__ProviderRegisterRequest pr = TRACTION__V1__PROVIDER_REGISTER_REQUEST__INIT;
-	p.id = (char *)"acme";
-	p.name = (char *)"Acme";
-	p.kind = 1;
-	pr.provider = &p;
-	CHECK_EQ_INT(traction_call(C, "supply", "provider.register", &pr.base,
-				   &traction__v1__provider_reply__descriptor, &rep, &st),
-		     0);
-	traction_reply_free(rep);
-	Traction__V1__Supply s = TRACTION__V1__SUPPLY__INIT;
-	Traction__V1__SupplyRegisterRequest sr = TRACTION__V1__SUPPLY_REGISTER_REQUEST__INIT;
-	s.id = (char *)"defect-vision";
-	s.provider_id = (char *)"acme";
-	s.kind = 3;
-	s.name = (char *)"Defect Vision";
-	s.initial_version = (char *)"1.0";
-	sr.supply = &s;
-	CHECK_EQ_INT(traction_call(C, "supply", "register", &sr.base,
-				   &traction__v1__supply_reply__descriptor, &rep, &st),
-		     0);
-	traction_reply_free(rep);
-	Traction__V1__Scenario sc = TRACTION__V1__SCENARIO__INIT;
-	Traction__V1__ScenarioSubmitRequest req = TRACTION__V1__SCENARIO_SUBMIT_REQUEST__INIT;
-	sc.id = (char *)"weld-line-3";
-	sc.enterprise = (char *)"Northern Steel";
-	sc.domain = 2;
-	sc.name = (char *)"Weld";
-	req.scenario = &sc;
-	CHECK_EQ_INT(traction_call(C, "scenario", "submit", &req.base,
-				   &traction__v1__scenario_reply__descriptor, &rep, &st),
-		     0);
-	traction_reply_free(rep);
-}
-
 TEST(full_store_refuses_then_resumes)
 {
 	memset(s_pad, 'p', sizeof(s_pad) - 1);
@@ -125,7 +86,7 @@ TEST(full_store_refuses_then_resumes)
 	CHECK(h_wait_live(&H, "feedback", 1, 5000));
 	CHECK(h_wait_live(&H, "scenario", 1, 5000));
 	C = h_client(&H);
-	setup();
+	h_catalogue(C, NULL);
 
 	traction_status_t st;
 	int b = 0, code = TRACTION__V1__CODE__NOT_FOUND;

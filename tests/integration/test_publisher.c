@@ -48,68 +48,6 @@ static void record(Traction__V1__FeedbackRecord *r, Traction__V1__Metric *m, dou
 	r->metric = m;
 }
 
-static void setup(traction_client_t *c)
-{
-	traction_status_t st;
-	ProtobufCMessage *rep = NULL;
-	Traction__V1__Provider p = TRACTION__V1__PROVIDER__INIT;
-	Traction__V1__ProviderRegisterRequest pr = TRACTION__V1__PROVIDER_REGISTER_REQUEST__INIT;
-	p.id = (char *)"acme";
-	p.name = (char *)"Acme";
-	p.kind = 1;
-	pr.provider = &p;
-	CHECK_EQ_INT(traction_call(c, "supply", "provider.register", &pr.base,
-				   &traction__v1__provider_reply__descriptor, &rep, &st),
-		     0);
-	traction_reply_free(rep);
-	Traction__V1__Supply s = TRACTION__V1__SUPPLY__INIT;
-	Traction__V1__SupplyRegisterRequest sr = TRACTION__V1__SUPPLY_REGISTER_REQUEST__INIT;
-	s.id = (char *)"defect-vision";
-	s.provider_id = (char *)"acme";
-	s.kind = 3;
-	s.name = (char *)"Defect Vision";
-	s.initial_version = (char *)"1.0";
-	sr.supply = &s;
-	CHECK_EQ_INT(traction_call(c, "supply", "register", &sr.base,
-				   &traction__v1__supply_reply__descriptor, &rep, &st),
-		     0);
-	traction_reply_free(rep);
-	Traction__V1__Scenario sc = TRACTION__V1__SCENARIO__INIT;
-	Traction__V1__ScenarioSubmitRequest req = TRACTION__V1__SCENARIO_SUBMIT_REQUEST__INIT;
-	sc.id = (char *)"weld-line-3";
-	sc.enterprise = (char *)"Northern Steel";
-	sc.domain = 2;
-	sc.name = (char *)"Weld";
-	req.scenario = &sc;
-	CHECK_EQ_INT(traction_call(c, "scenario", "submit", &req.base,
-				   &traction__v1__scenario_reply__descriptor, &rep, &st),
-		     0);
-	traction_reply_free(rep);
-	/* until feedbackd knows them */
-	for (int i = 0; i < 200; i++) {
-		Traction__V1__StatsRequest q = TRACTION__V1__STATS_REQUEST__INIT;
-		Traction__V1__FeedbackRecord r, *rp = &r;
-		Traction__V1__Metric m;
-		Traction__V1__PublishRequest pub = TRACTION__V1__PUBLISH_REQUEST__INIT;
-		Traction__V1__PublishReply *prep = NULL;
-		(void)q;
-		record(&r, &m, 0);
-		m.name = (char *)"warmup";
-		pub.records = &rp;
-		pub.n_records = 1;
-		CHECK_EQ_INT(traction_call(c, "feedback", "publish", &pub.base,
-					   &traction__v1__publish_reply__descriptor,
-					   (ProtobufCMessage **)&prep, &st),
-			     0);
-		int code = prep->results[0]->status->code;
-		traction_reply_free(&prep->base);
-		if (code == 0)
-			return;
-		h_sleep_ms(25);
-	}
-	CHECK_MSG(false, "feedbackd never learned the references");
-}
-
 TEST(bounded_queue)
 {
 	traction_publisher_t *p = NULL;
@@ -136,7 +74,8 @@ TEST(broker_killed_mid_stream)
 	CHECK(h_wait_live(&H, "feedback", 1, 5000));
 	CHECK(h_wait_live(&H, "scenario", 1, 5000));
 	traction_client_t *c = h_client(&H);
-	setup(c);
+	h_catalogue(c, NULL);
+	h_wait_feedback_ready(c, "weld-line-3");
 
 	traction_publisher_t *p = NULL;
 	traction_publisher_options_t o = { .timeout_ms = 700, .batch = 50, .max_in_flight = 20,

@@ -105,48 +105,6 @@ static int publish(traction_client_t *c, const char *scenario, const char *key, 
 	return code;
 }
 
-static void catalogue(traction_client_t *admin)
-{
-	traction_status_t st;
-	ProtobufCMessage *rep = NULL;
-	Traction__V1__Provider p = TRACTION__V1__PROVIDER__INIT;
-	Traction__V1__ProviderRegisterRequest pr = TRACTION__V1__PROVIDER_REGISTER_REQUEST__INIT;
-	p.id = (char *)"acme";
-	p.name = (char *)"Acme";
-	p.kind = 1;
-	pr.provider = &p;
-	CHECK_EQ_INT(traction_call(admin, "supply", "provider.register", &pr.base,
-				   &traction__v1__provider_reply__descriptor, &rep, &st),
-		     0);
-	traction_reply_free(rep);
-	Traction__V1__Supply s = TRACTION__V1__SUPPLY__INIT;
-	Traction__V1__SupplyRegisterRequest sr = TRACTION__V1__SUPPLY_REGISTER_REQUEST__INIT;
-	s.id = (char *)"defect-vision";
-	s.provider_id = (char *)"acme";
-	s.kind = 3;
-	s.name = (char *)"Defect Vision";
-	s.initial_version = (char *)"1.0";
-	sr.supply = &s;
-	CHECK_EQ_INT(traction_call(admin, "supply", "register", &sr.base,
-				   &traction__v1__supply_reply__descriptor, &rep, &st),
-		     0);
-	traction_reply_free(rep);
-	const char *ids[] = { "weld-line-3", "paint-shop" };
-	for (int i = 0; i < 2; i++) {
-		Traction__V1__Scenario sc = TRACTION__V1__SCENARIO__INIT;
-		Traction__V1__ScenarioSubmitRequest req = TRACTION__V1__SCENARIO_SUBMIT_REQUEST__INIT;
-		sc.id = (char *)ids[i];
-		sc.enterprise = (char *)"Northern Steel";
-		sc.domain = 2;
-		sc.name = (char *)"line";
-		req.scenario = &sc;
-		CHECK_EQ_INT(traction_call(admin, "scenario", "submit", &req.base,
-					   &traction__v1__scenario_reply__descriptor, &rep, &st),
-			     0);
-		traction_reply_free(rep);
-	}
-}
-
 TEST(only_listed_keys_and_their_roles)
 {
 	char path[512], text[256], server_sec[41];
@@ -190,7 +148,8 @@ TEST(only_listed_keys_and_their_roles)
 			h_sleep_ms(20);
 	}
 	CHECK_EQ_INT(live, 3);
-	catalogue(admin);
+	static const char *const scenarios[] = { "weld-line-3", "paint-shop", NULL };
+	h_catalogue(admin, scenarios);
 
 	/* a publisher writes to its scenario, and only there */
 	traction_client_t *site7 = client(&s_site7, 5000);

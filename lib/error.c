@@ -34,6 +34,7 @@ const char *trc_strerror(int err)
 	case TRC_EINTERNAL: return "internal error";
 	case TRC_ESTOPPED: return "shutting down";
 	case TRC_ERANGE: return "out of range";
+	case TRC_EDISKFULL: return "no space left on the disk";
 	}
 	return "unknown error";
 }
@@ -48,8 +49,10 @@ int trc_err_from_mdb(int rc)
 	case MDB_TXN_FULL:
 	case MDB_DBS_FULL:
 	case MDB_READERS_FULL:
-	case ENOSPC:
 		return TRC_ENOSPC;
+	case ENOSPC:
+	case EDQUOT:
+		return TRC_EDISKFULL;
 	case MDB_CORRUPTED:
 	case MDB_PAGE_NOTFOUND:
 	case MDB_INVALID:
@@ -105,6 +108,7 @@ int trc_err_to_code(int err)
 	case TRC_EPERM: return TRACTION__V1__CODE__PERMISSION_DENIED;
 	case TRC_EAUTH: return TRACTION__V1__CODE__UNAUTHENTICATED;
 	case TRC_ENOSPC:
+	case TRC_EDISKFULL:
 	case TRC_EBUSY:
 	case TRC_ENOMEM:
 		return TRACTION__V1__CODE__RESOURCE_EXHAUSTED;

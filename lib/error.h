@@ -29,6 +29,7 @@ typedef enum {
 	TRC_EINTERNAL = -17,  /* a bug: INTERNAL */
 	TRC_ESTOPPED = -18,   /* shutting down: UNAVAILABLE */
 	TRC_ERANGE = -19,     /* value out of range: OUT_OF_RANGE */
+	TRC_EDISKFULL = -20,  /* the disk under the store is full: RESOURCE_EXHAUSTED */
 } trc_err_t;
 
 /* A short, static, human description of err. */

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/statvfs.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -74,6 +75,7 @@ struct trc_service {
 	bool rtxn_open;
 	int64_t now_ms;
 	uint64_t dropped;
+	char state_path[TRC_CONFIG_PATH + 64];
 };
 
 static const char *const s_topics_supply[] = { "provider.", "supply.", NULL };
@@ -327,6 +329,11 @@ static const char *s_status_message(int err, const trc_call_t *call, trc_service
 					"the store is full (map_size_mb=%u): writes are refused, "
 					"reads still work; raise [store] map_size_mb and restart",
 					svc->cfg.map_size_mb);
+	if (err == TRC_EDISKFULL)
+		return trc_arena_printf(svc->arena,
+					"the disk under the store (%s) is full: writes are refused, "
+					"reads still work; free space and send again",
+					svc->state_path);
 	return trc_strerror(err);
 }
 
@@ -572,8 +579,19 @@ static void s_handle_reply(trc_service_t *svc, trc_msg_t *m)
 
 static bool s_is_store_error(int err)
 {
-	return err == TRC_ENOSPC || err == TRC_EIO || err == TRC_ECORRUPT ||
-	       err == TRC_ENOMEM || err == TRC_EINTERNAL;
+	return err == TRC_ENOSPC || err == TRC_EDISKFULL || err == TRC_EIO ||
+	       err == TRC_ECORRUPT || err == TRC_ENOMEM || err == TRC_EINTERNAL;
+}
+
+/* LMDB reports a write cut short by a full disk as EIO: tell the two apart
+ * by looking at the disk, so the client hears what is wrong. */
+static int s_disk_or_io(trc_service_t *svc, int rc)
+{
+	struct statvfs vfs;
+	if (rc != TRC_EIO || svc->state_path[0] == '\0' || statvfs(svc->state_path, &vfs) != 0)
+		return rc;
+	uint64_t free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	return free_bytes < (4u << 20) ? TRC_EDISKFULL : rc;
 }
 
 static void s_publish(void *ud, const char *topic, const void *data, size_t len)
@@ -704,12 +722,13 @@ static void s_commit(trc_service_t *svc)
 		svc->def->batch_done(svc->def->user);
 
 	if (rc != 0) {
+		rc = s_disk_or_io(svc, rc);
 		trc_err("group commit of %zu writes failed: %s", svc->nwork, trc_strerror(rc));
 		if (svc->evlog != NULL)
 			trc_evlog_rollback(svc->evlog, 0);
 		for (size_t i = 0; i < svc->nwork; i++) {
 			svc->work[i].code = trc_err_to_code(rc);
-			svc->work[i].message = rc == TRC_ENOSPC
+			svc->work[i].message = rc == TRC_ENOSPC || rc == TRC_EDISKFULL
 						       ? s_status_message(rc, &(trc_call_t){ 0 }, svc)
 						       : trc_strerror(rc);
 		}
@@ -765,6 +784,13 @@ static void s_handle_dealer(trc_service_t *svc, trc_msg_t *m)
 	}
 	if (h->kind == TRACTION__V1__FRAME_KIND__FRAME_DISCONNECT) {
 		trc_info("the broker does not know us (restarted?): registering again");
+		/* A restarted broker forgot every request in flight, our replays
+		 * too: without this a consumer would wait out the full request
+		 * timeout before asking again. */
+		for (size_t i = 0; i < svc->ncons; i++) {
+			svc->cons[i].replay_id = 0;
+			svc->cons[i].next_poll = 0;
+		}
 		s_register(svc);
 	}
 }
@@ -901,6 +927,7 @@ int trc_service_new(trc_service_t **svc_p, const trc_daemon_def_t *def,
 	svc->al = trc_arena_allocator(svc->arena);
 
 	rc = trc_daemon_state_path(cfg, def->daemon, path, sizeof(path));
+	snprintf(svc->state_path, sizeof(svc->state_path), "%s", path);
 	if (rc == 0)
 		rc = trc_store_open(&svc->store, path, (size_t)cfg->map_size_mb << 20, def->dbs,
 				    def->schema_version);

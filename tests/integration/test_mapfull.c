@@ -3,9 +3,18 @@
  * publishing answers RESOURCE_EXHAUSTED with a message that says what to
  * do; reads keep working; restarted with a bigger map, the refused batch
  * goes in on retry and every record acknowledged before is there, once.
+ *
+ * Then a full disk: feedbackd keeps its store on a 4 MiB tmpfs (needs
+ * root to mount it) and is fed until the disk, not the map, runs out; the
+ * client hears that the disk is full; once the tmpfs grows, the same
+ * daemon, not restarted, takes the refused batch and nothing is doubled.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "harness.h"
@@ -17,6 +26,8 @@
 
 static harness_t H;
 static traction_client_t *C;
+static pid_t s_fb;
+static char s_disk[400];
 
 enum { BATCH = 200 };
 static Traction__V1__FeedbackRecord s_recs[BATCH], *s_rp[BATCH];
@@ -73,6 +84,48 @@ static uint64_t stats_count(void)
 	return n;
 }
 
+/* Publishes batches first, first+1, ... until one is refused (waiting out
+ * NOT_FOUND while feedbackd learns the catalogue); checks the refusal is
+ * RESOURCE_EXHAUSTED, that something went in first, and that reads hold
+ * exactly what was acknowledged. Returns the refused batch's number. */
+static int fill_until_refused(int first, traction_status_t *st, int *acked)
+{
+	int b = first, code = TRACTION__V1__CODE__NOT_FOUND;
+	for (int i = 0; i < 200 && code == TRACTION__V1__CODE__NOT_FOUND; i++) {
+		code = publish_batch(b, st);
+		if (code == TRACTION__V1__CODE__NOT_FOUND)
+			h_sleep_ms(25); /* references not known yet */
+	}
+	*acked = 0;
+	while (code == 0 && *acked < 1000) {
+		(*acked)++;
+		code = publish_batch(++b, st);
+	}
+	CHECK_MSG(code == TRACTION__V1__CODE__RESOURCE_EXHAUSTED, "code %d after %d batches: %s", code,
+		  *acked, st->message);
+	CHECK(*acked > 0);
+	/* reads go on, and hold exactly what was acknowledged */
+	CHECK_EQ_INT(stats_count(), (uint64_t)*acked * BATCH);
+	return b;
+}
+
+/* Retries the refused batch until it goes in; then the count is one batch
+ * more, and the first batch sent again is all duplicates. */
+static void retry_goes_in_once(int first, int refused, int acked)
+{
+	traction_status_t st;
+	int code = -1;
+	for (int i = 0; i < 100 && code != 0; i++) {
+		code = publish_batch(refused, &st);
+		if (code != 0)
+			h_sleep_ms(50);
+	}
+	CHECK_MSG(code == 0, "%s", st.message);
+	CHECK_EQ_INT(stats_count(), (uint64_t)(acked + 1) * BATCH);
+	CHECK_EQ_INT(publish_batch(first, &st), 0);
+	CHECK_EQ_INT(stats_count(), (uint64_t)(acked + 1) * BATCH);
+}
+
 TEST(full_store_refuses_then_resumes)
 {
 	memset(s_pad, 'p', sizeof(s_pad) - 1);
@@ -82,50 +135,71 @@ TEST(full_store_refuses_then_resumes)
 	h_start_broker(&H, false);
 	h_start(&H, "traction-supplyd", NULL);
 	h_start(&H, "traction-scenariod", NULL);
-	pid_t fb = h_start(&H, "traction-feedbackd", NULL);
+	s_fb = h_start(&H, "traction-feedbackd", NULL);
 	CHECK(h_wait_live(&H, "feedback", 1, 5000));
 	CHECK(h_wait_live(&H, "scenario", 1, 5000));
 	C = h_client(&H);
 	h_catalogue(C, NULL);
 
 	traction_status_t st;
-	int b = 0, code = TRACTION__V1__CODE__NOT_FOUND;
-	for (int i = 0; i < 200 && code == TRACTION__V1__CODE__NOT_FOUND; i++) {
-		code = publish_batch(b, &st);
-		if (code == TRACTION__V1__CODE__NOT_FOUND)
-			h_sleep_ms(25); /* references not known yet */
-	}
-	int acked = 0;
-	while (code == 0 && b < 1000) {
-		acked++;
-		code = publish_batch(++b, &st);
-	}
-	CHECK_MSG(code == TRACTION__V1__CODE__RESOURCE_EXHAUSTED, "code %d after %d batches: %s", code,
-		  acked, st.message);
+	int acked;
+	int b = fill_until_refused(0, &st, &acked);
 	CHECK_CONTAINS(st.message, "the store is full (map_size_mb=1)");
 	CHECK_CONTAINS(st.message, "raise [store] map_size_mb and restart");
-	CHECK(acked > 0);
-	/* reads go on, and hold exactly what was acknowledged */
-	CHECK_EQ_INT(stats_count(), (uint64_t)acked * BATCH);
 
 	/* a bigger map: the refused batch goes in on retry, nothing lost */
-	CHECK_EQ_INT(WEXITSTATUS(h_kill(&H, fb, SIGTERM)), 0);
+	CHECK_EQ_INT(WEXITSTATUS(h_kill(&H, s_fb, SIGTERM)), 0);
 	CHECK(h_wait_live(&H, "feedback", 0, 3000));
 	snprintf(H.extra, sizeof(H.extra), "[bus]\nheartbeat_ms = 100\n[store]\nmap_size_mb = 64\n");
-	h_start(&H, "traction-feedbackd", "var"); /* the same state dir, a new config */
+	s_fb = h_start(&H, "traction-feedbackd", "var"); /* the same state dir, a new config */
 	CHECK(h_wait_live(&H, "feedback", 1, 5000));
-	code = -1;
-	for (int i = 0; i < 100 && code != 0; i++) {
-		code = publish_batch(b, &st);
-		if (code != 0)
-			h_sleep_ms(50);
-	}
-	CHECK_MSG(code == 0, "%s", st.message);
-	CHECK_EQ_INT(stats_count(), (uint64_t)(acked + 1) * BATCH);
-	/* and the earlier ones, sent again, are duplicates */
-	CHECK_EQ_INT(publish_batch(0, &st), 0);
-	CHECK_EQ_INT(stats_count(), (uint64_t)(acked + 1) * BATCH);
+	retry_goes_in_once(0, b, acked);
 	fprintf(stderr, "store full after %d batches of %d records\n", acked, BATCH);
+}
+
+/* Runs before the harness's own exit handler (atexit is LIFO) so the rm -rf
+ * of the test dir does not meet a mount point. */
+static void s_umount(void)
+{
+	if (s_disk[0] != '\0')
+		umount2(s_disk, MNT_DETACH);
+}
+
+TEST(full_disk_refuses_then_resumes)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "full_disk_refuses_then_resumes: needs root to mount a tmpfs; "
+				"not run\n");
+		return;
+	}
+	snprintf(s_disk, sizeof(s_disk), "%s/disk", H.dir);
+	CHECK(mkdir(s_disk, 0700) == 0);
+	CHECK_MSG(mount("tmpfs", s_disk, "tmpfs", 0, "size=4m,mode=0700") == 0, "mount: %s",
+		  strerror(errno));
+	atexit(s_umount);
+
+	CHECK_EQ_INT(WEXITSTATUS(h_kill(&H, s_fb, SIGTERM)), 0);
+	CHECK(h_wait_live(&H, "feedback", 0, 3000));
+	/* the map is far bigger than the disk: the disk runs out first */
+	snprintf(H.extra, sizeof(H.extra), "[bus]\nheartbeat_ms = 100\n[store]\nmap_size_mb = 64\n");
+	s_fb = h_start(&H, "traction-feedbackd", "disk");
+	CHECK(h_wait_live(&H, "feedback", 1, 5000));
+
+	traction_status_t st;
+	int acked;
+	int b = fill_until_refused(10000, &st, &acked);
+	CHECK_CONTAINS(st.message, "is full: writes are refused");
+	CHECK_CONTAINS(st.message, s_disk);
+	/* still full: refused again, the daemon still up */
+	CHECK_EQ_INT(publish_batch(b, &st), TRACTION__V1__CODE__RESOURCE_EXHAUSTED);
+	CHECK(kill(s_fb, 0) == 0);
+
+	/* room again: the same daemon takes the refused batch, once */
+	CHECK_MSG(mount(NULL, s_disk, NULL, MS_REMOUNT, "size=64m,mode=0700") == 0, "remount: %s",
+		  strerror(errno));
+	retry_goes_in_once(10000, b, acked);
+	CHECK_EQ_INT(WEXITSTATUS(h_kill(&H, s_fb, SIGTERM)), 0);
+	fprintf(stderr, "disk full after %d batches of %d records\n", acked, BATCH);
 }
 
 int main(void)
@@ -133,6 +207,7 @@ int main(void)
 	h_init(&H, "[bus]\nheartbeat_ms = 100\n[store]\nmap_size_mb = 1\n"
 		   "[events]\nreplay_interval_ms = 200\n");
 	RUN(full_store_refuses_then_resumes);
+	RUN(full_disk_refuses_then_resumes);
 	traction_client_destroy(&C);
 	h_done(&H);
 	DONE();

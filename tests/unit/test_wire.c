@@ -2,6 +2,7 @@
  * Framing and validation of untrusted input: the Header frame's checks,
  * multipart receive with too many frames, slugs and UTF-8, error mapping.
  */
+#include <errno.h>
 #include <lmdb.h>
 #include <zmq.h>
 
@@ -104,6 +105,8 @@ TEST(slugs_and_text)
 TEST(error_mappings)
 {
 	CHECK_EQ_INT(trc_err_from_mdb(MDB_MAP_FULL), TRC_ENOSPC);
+	CHECK_EQ_INT(trc_err_from_mdb(ENOSPC), TRC_EDISKFULL);
+	CHECK_EQ_INT(trc_err_to_code(TRC_EDISKFULL), TRACTION__V1__CODE__RESOURCE_EXHAUSTED);
 	CHECK_EQ_INT(trc_err_from_mdb(MDB_NOTFOUND), TRC_ENOENT);
 	CHECK_EQ_INT(trc_err_from_mdb(MDB_CORRUPTED), TRC_ECORRUPT);
 	CHECK_EQ_INT(trc_err_to_code(TRC_ENOSPC), TRACTION__V1__CODE__RESOURCE_EXHAUSTED);
@@ -111,7 +114,7 @@ TEST(error_mappings)
 	CHECK_EQ_INT(trc_err_to_code(TRC_ETIMEOUT), TRACTION__V1__CODE__DEADLINE_EXCEEDED);
 	CHECK_EQ_INT(trc_err_from_code(TRACTION__V1__CODE__NOT_FOUND), TRC_ENOENT);
 	CHECK_STR(trc_code_name(TRACTION__V1__CODE__FAILED_PRECONDITION), "FAILED_PRECONDITION");
-	for (int e = 0; e >= -19; e--) {
+	for (int e = 0; e >= -20; e--) {
 		CHECK(strcmp(trc_strerror(e), "unknown error") != 0);
 		CHECK_EQ_INT(trc_err_from_code(trc_err_to_code(e)) <= 0, 1);
 	}

@@ -296,6 +296,8 @@ int iterationd_advance(trc_call_t *call, const ProtobufCMessage *req_, ProtobufC
 			return rc;
 		if (s_scenario(call, d->scenario_id, &sc) != 0)
 			sc = NULL;
+		uint64_t critical =
+			it_open_critical(call, d->supply_id, d->version, d->scenario_id);
 		/* Several stages up at once: the gate of every stage on the way. A
 		 * forced move is checked too, so the record shows what it skipped. */
 		it_gate_t g = { .met = true };
@@ -306,7 +308,7 @@ int iterationd_advance(trc_call_t *call, const ProtobufCMessage *req_, ProtobufC
 			uint64_t in_service = stage == TRACTION__V1__STAGE__STAGE_SOLUTION
 						      ? s_in_service(call, d->supply_id, d->version)
 						      : 0;
-			rc = it_gate(call->arena, &st->cfg, stage, e, sc, in_service, &one);
+			rc = it_gate(call->arena, &st->cfg, stage, e, sc, in_service, critical, &one);
 			if (rc != 0)
 				return rc;
 			Traction__V1__GateCriterion **nc =

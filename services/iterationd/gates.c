@@ -1,7 +1,8 @@
 /*
  * Stage gates: what evidence a deployment needs to move up a stage. Pure
- * functions of the evidence (unit-tested criterion by criterion); the
- * thresholds come from [gates] in the configuration.
+ * functions of the evidence, and of the open critical problems known from
+ * problem events, which may be ahead of it (unit-tested criterion by
+ * criterion); the thresholds come from [gates] in the configuration.
  *
  *   -> refinement: feedback records >= refinement_min_records
  *   -> pilot:      metric records >= pilot_min_metric_records,
@@ -129,10 +130,13 @@ static int s_targets(trc_arena_t *arena, it_gate_t *g, const Traction__V1__Evide
 
 int it_gate(trc_arena_t *arena, const trc_config_t *cfg, int to,
 	    const Traction__V1__EvidenceUpdate *e, const Traction__V1__Scenario *scenario,
-	    uint64_t in_service, it_gate_t *g)
+	    uint64_t in_service, uint64_t open_critical, it_gate_t *g)
 {
 	memset(g, 0, sizeof(*g));
 	g->met = true;
+	uint64_t critical = s_open_critical(e);
+	if (open_critical > critical)
+		critical = open_critical;
 	switch (to) {
 	case TRACTION__V1__STAGE__STAGE_REFINEMENT:
 		return s_at_least(arena, g, "feedback_records", e != NULL ? e->records : 0,
@@ -141,7 +145,7 @@ int it_gate(trc_arena_t *arena, const trc_config_t *cfg, int to,
 		int rc = s_at_least(arena, g, "metric_records", s_metric_records(e),
 				    cfg->gate_pilot_min_metric_records);
 		if (rc == 0)
-			rc = s_at_most(arena, g, "open_critical_problems", s_open_critical(e),
+			rc = s_at_most(arena, g, "open_critical_problems", critical,
 				       cfg->gate_pilot_max_open_critical);
 		return rc;
 	}
@@ -157,7 +161,7 @@ int it_gate(trc_arena_t *arena, const trc_config_t *cfg, int to,
 			rc = s_add(arena, g, "mean_improvement_pct",
 				   vv > 0 && imp >= (double)cfg->gate_service_min_improvement_pct, req, cur);
 		if (rc == 0)
-			rc = s_at_most(arena, g, "open_critical_problems", s_open_critical(e),
+			rc = s_at_most(arena, g, "open_critical_problems", critical,
 				       cfg->gate_service_max_open_critical);
 		if (rc == 0)
 			rc = s_targets(arena, g, e, scenario);

@@ -79,13 +79,21 @@ typedef struct {
 	bool met;
 } it_gate_t;
 
+/* Open (or regressed) critical problems reported against this version in
+ * this scenario, from the problem events. These arrive as each problem is
+ * stored, while the evidence roll-up follows within a feedbackd tick: a
+ * gate takes the larger of the two counts, so a problem just reported
+ * blocks at once. */
+uint64_t it_open_critical(trc_call_t *call, const char *supply, const char *version,
+			  const char *scenario);
+
 /* Evaluates the criteria of moving dep up to stage `to`: e is the
  * deployment's evidence, scenario its scenario (for target metrics),
  * in_service how many scenarios run the same version at service or
- * beyond. */
+ * beyond, open_critical it_open_critical() of the deployment. */
 int it_gate(trc_arena_t *arena, const trc_config_t *cfg, int to,
 	    const Traction__V1__EvidenceUpdate *e, const Traction__V1__Scenario *scenario,
-	    uint64_t in_service, it_gate_t *out);
+	    uint64_t in_service, uint64_t open_critical, it_gate_t *out);
 /* "metric_records 12 < 20; open_critical_problems 1 > 0" */
 char *it_gate_unmet(trc_arena_t *arena, const it_gate_t *g);
 

@@ -495,6 +495,43 @@ static bool s_has(char **list, size_t n, const char *v)
 	return false;
 }
 
+/* Begins an iteration over the keys "prefix\0..." of db; the bounds live in
+ * the call's arena, as the iterator points at them. */
+static int s_iter_prefix(trc_call_t *call, const char *db, const char *prefix, trc_iter_t *it)
+{
+	size_t len = strlen(prefix);
+	char *lo = trc_arena_alloc(call->arena, 2 * (len + 1));
+	if (lo == NULL)
+		return TRC_ENOMEM;
+	char *hi = lo + len + 1;
+	memcpy(lo, prefix, len);
+	lo[len] = '\0';
+	memcpy(hi, prefix, len);
+	hi[len] = '\x01';
+	return trc_iter_begin(call->txn, s_db(call, db), it, lo, len + 1, hi, len + 1, false);
+}
+
+uint64_t it_open_critical(trc_call_t *call, const char *supply, const char *version,
+			  const char *scenario)
+{
+	uint64_t n = 0;
+	trc_iter_t it;
+	if (s_iter_prefix(call, IT_DB_PROBLEMS, supply, &it) != 0)
+		return 0;
+	while (trc_iter_next(&it)) {
+		Traction__V1__ProblemInfo *p =
+			trc_rec_unpack(&it.val, &traction__v1__problem_info__descriptor, call->arena);
+		if (p != NULL && p->severity == TRACTION__V1__SEVERITY__SEVERITY_CRITICAL &&
+		    (p->state == TRACTION__V1__PROBLEM_STATE__PROBLEM_OPEN ||
+		     p->state == TRACTION__V1__PROBLEM_STATE__PROBLEM_REGRESSED) &&
+		    s_has(p->versions, p->n_versions, version) &&
+		    s_has(p->scenario_ids, p->n_scenario_ids, scenario))
+			n++;
+	}
+	trc_iter_end(&it);
+	return n;
+}
+
 /* On the path (from, to]: descends from `from` (exclusive) and is an
  * ancestor of `to` (inclusive). */
 static bool s_on_path(trc_call_t *call, const char *supply, const char *v, const char *from,

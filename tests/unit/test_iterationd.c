@@ -163,31 +163,35 @@ TEST(gates_each_criterion)
 
 	/* refinement: records */
 	e.records = 9;
-	CHECK_EQ_INT(it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_REFINEMENT, &e, NULL, 0, &g), 0);
+	CHECK_EQ_INT(it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_REFINEMENT, &e, NULL, 0, 0, &g), 0);
 	CHECK(!g.met);
 	CHECK_STR(it_gate_unmet(a, &g), "feedback_records is 9, needs >= 10");
 	e.records = 10;
-	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_REFINEMENT, &e, NULL, 0, &g);
+	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_REFINEMENT, &e, NULL, 0, 0, &g);
 	CHECK(g.met);
 
 	/* pilot: metric records and open critical problems, each alone */
 	m.count = 19;
-	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_PILOT, &e, NULL, 0, &g);
+	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_PILOT, &e, NULL, 0, 0, &g);
 	CHECK(!g.met);
 	CHECK_STR(it_gate_unmet(a, &g), "metric_records is 19, needs >= 20");
 	m.count = 20;
 	c.open = 1;
-	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_PILOT, &e, NULL, 0, &g);
+	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_PILOT, &e, NULL, 0, 0, &g);
 	CHECK(!g.met);
 	CHECK_STR(it_gate_unmet(a, &g), "open_critical_problems is 1, needs <= 0");
 	c.open = 0;
 	c.regressed = 1; /* a regression is open again */
-	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_PILOT, &e, NULL, 0, &g);
+	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_PILOT, &e, NULL, 0, 0, &g);
 	CHECK(!g.met);
 	c.regressed = 0;
-	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_PILOT, &e, NULL, 0, &g);
+	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_PILOT, &e, NULL, 0, 0, &g);
 	CHECK(g.met);
 	CHECK_EQ_INT(g.n, 2);
+	/* a problem event ahead of the evidence counts at once */
+	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_PILOT, &e, NULL, 0, 2, &g);
+	CHECK(!g.met);
+	CHECK_STR(it_gate_unmet(a, &g), "open_critical_problems is 2, needs <= 0");
 
 	/* service: values, improvement, critical, targets; all listed at once */
 	Traction__V1__Scenario s = TRACTION__V1__SCENARIO__INIT;
@@ -204,7 +208,7 @@ TEST(gates_each_criterion)
 	v.count = 2;
 	v.mean_improvement_pct = 4.0;
 	c.open = 1;
-	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_SERVICE, &e, &s, 0, &g);
+	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_SERVICE, &e, &s, 0, 0, &g);
 	CHECK(!g.met);
 	CHECK_EQ_INT(g.n, 4);
 	CHECK_STR(it_gate_unmet(a, &g),
@@ -215,22 +219,22 @@ TEST(gates_each_criterion)
 	v.mean_improvement_pct = 12.5;
 	c.open = 0;
 	m.mean = 0.018;
-	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_SERVICE, &e, &s, 0, &g);
+	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_SERVICE, &e, &s, 0, 0, &g);
 	CHECK(g.met);
 	/* a target with no data is not met */
 	t.metric = (char *)"latency_ms";
-	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_SERVICE, &e, &s, 0, &g);
+	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_SERVICE, &e, &s, 0, 0, &g);
 	CHECK(!g.met);
 	CHECK_STR(it_gate_unmet(a, &g), "target latency_ms is no data, needs mean <= 0.02");
 
 	/* solution: scenarios in service */
-	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_SOLUTION, &e, NULL, 2, &g);
+	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_SOLUTION, &e, NULL, 2, 0, &g);
 	CHECK(!g.met);
-	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_SOLUTION, &e, NULL, 3, &g);
+	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_SOLUTION, &e, NULL, 3, 0, &g);
 	CHECK(g.met);
 	/* thresholds come from the configuration */
 	cfg.gate_solution_min_scenarios = 1;
-	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_SOLUTION, &e, NULL, 1, &g);
+	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_SOLUTION, &e, NULL, 1, 0, &g);
 	CHECK(g.met);
 	trc_arena_destroy(&a);
 }

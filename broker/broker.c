@@ -41,6 +41,8 @@ struct trc_broker {
 	void *xpub;       /* events out */
 	void *zap;        /* REP: the ZeroMQ authentication handler, with curve */
 	trc_keys_t *keys; /* who may connect, with curve */
+	char server_pub[TRC_Z85_KEY + 1];
+	char server_sec[TRC_Z85_KEY + 1];
 	trc_registry_t reg;
 	Traction__V1__BrokerCounters counters;
 	int64_t started;
@@ -500,9 +502,14 @@ static void s_timers(trc_broker_t *b)
 
 /* ---- authentication (ZAP, ZeroMQ RFC 27) ---------------------------------------------- */
 
+/* ZAP domains: which endpoint a connection came to. */
+#define ZAP_CLIENTS "traction"
+#define ZAP_SERVICES "traction-service"
+
 /* Answers one ZAP request: a CURVE key listed in keys_dir gets in, with its
- * file name as the user id; anything else is refused, and the client never
- * gets a reply to anything it sends. */
+ * file name as the user id; on the service and event endpoints only a key
+ * with role = service. Anything else is refused, and the peer never gets a
+ * reply to anything it sends. */
 static void s_zap(trc_broker_t *b)
 {
 	zmq_msg_t f[7];
@@ -538,7 +545,14 @@ static void s_zap(trc_broker_t *b)
 		char z85[TRC_Z85_KEY + 1];
 		zmq_z85_encode(z85, zmq_msg_data(&f[6]), 32);
 		k = trc_keys_by_public(b->keys, z85);
-		if (k != NULL) {
+		bool services = zmq_msg_size(&f[2]) == strlen(ZAP_SERVICES) &&
+				memcmp(zmq_msg_data(&f[2]), ZAP_SERVICES, strlen(ZAP_SERVICES)) == 0;
+		if (k != NULL && services && k->role != TRACTION__V1__ROLE__ROLE_SERVICE) {
+			trc_notice("refused a connection to a service endpoint: key %s (%s) is not "
+				   "role = service",
+				   k->name, z85);
+			text = "not a service key";
+		} else if (k != NULL) {
 			status = "200";
 			text = "OK";
 			snprintf(user, sizeof(user), "%s", k->name);
@@ -573,27 +587,40 @@ static int s_load_keys(trc_broker_t *b, const trc_config_t *cfg)
 	return 0;
 }
 
-/* Makes the client endpoint a CurveZMQ server with a ZAP handler. Must run
- * before the client socket binds. */
-static int s_curve(trc_broker_t *b, void *client)
+/* With curve or service_curve: the broker's key pair, the keys that may
+ * connect, and the ZAP handler, once, before any socket binds. */
+static int s_security(trc_broker_t *b)
 {
-	char pub[TRC_Z85_KEY + 1], sec[TRC_Z85_KEY + 1], err[512];
-	int one = 1;
-	if (trc_keypair_load(b->cfg.server_key_file, pub, sec, err, sizeof(err)) != 0) {
+	char err[512];
+	if (!b->cfg.curve && !b->cfg.service_curve)
+		return 0;
+	if (trc_keypair_load(b->cfg.server_key_file, b->server_pub, b->server_sec, err,
+			     sizeof(err)) != 0) {
 		trc_err("%s", err);
 		return TRC_ECONFIG;
 	}
 	if (s_load_keys(b, &b->cfg) != 0)
 		return TRC_ECONFIG;
 	b->zap = zmq_socket(b->zctx, ZMQ_REP);
-	if (b->zap == NULL || zmq_bind(b->zap, "inproc://zeromq.zap.01") != 0 ||
-	    zmq_setsockopt(client, ZMQ_CURVE_SERVER, &one, sizeof(one)) != 0 ||
-	    zmq_setsockopt(client, ZMQ_CURVE_SECRETKEY, sec, TRC_Z85_KEY) != 0 ||
-	    zmq_setsockopt(client, ZMQ_ZAP_DOMAIN, "traction", 8) != 0) {
+	if (b->zap == NULL || zmq_bind(b->zap, "inproc://zeromq.zap.01") != 0) {
+		trc_err("cannot set up the ZAP handler: %s", zmq_strerror(errno));
+		return TRC_ECONFIG;
+	}
+	return 0;
+}
+
+/* Makes s a CurveZMQ server; the ZAP domain tells the handler which
+ * endpoint a connection came to. */
+static int s_curve(trc_broker_t *b, void *s, const char *domain, const char *what)
+{
+	int one = 1;
+	if (zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof(one)) != 0 ||
+	    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, b->server_sec, TRC_Z85_KEY) != 0 ||
+	    zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) != 0) {
 		trc_err("cannot set up CurveZMQ: %s", zmq_strerror(errno));
 		return TRC_ECONFIG;
 	}
-	trc_info("client endpoint requires CurveZMQ; server public key %s", pub);
+	trc_info("%s endpoint requires CurveZMQ; server public key %s", what, b->server_pub);
 	return 0;
 }
 
@@ -605,8 +632,9 @@ static void *s_bind(trc_broker_t *b, int type, const char *endpoint, const char 
 	if (s == NULL)
 		return NULL;
 	int one = 1;
-	if (type == ZMQ_ROUTER && strcmp(what, "client") == 0 && b->cfg.curve &&
-	    s_curve(b, s) != 0) {
+	bool client = strcmp(what, "client") == 0;
+	if (((client && b->cfg.curve && s_curve(b, s, ZAP_CLIENTS, what) != 0) ||
+	     (!client && b->cfg.service_curve && s_curve(b, s, ZAP_SERVICES, what) != 0))) {
 		zmq_close(s);
 		return NULL;
 	}
@@ -671,7 +699,8 @@ int trc_broker_new(trc_broker_t **broker_p, const trc_config_t *cfg)
 		free(b);
 		return TRC_ENOMEM;
 	}
-	b->client = s_bind(b, ZMQ_ROUTER, cfg->client_endpoint, "client");
+	b->client = s_security(b) == 0 ? s_bind(b, ZMQ_ROUTER, cfg->client_endpoint, "client")
+				       : NULL;
 	b->service = b->client ? s_bind(b, ZMQ_ROUTER, cfg->service_endpoint, "service") : NULL;
 	b->xsub = b->service ? s_bind(b, ZMQ_XSUB, cfg->event_publish_endpoint, "event publish")
 			     : NULL;

@@ -42,6 +42,9 @@ typedef struct {
 	unsigned curve;                /* 1: the client endpoint requires CurveZMQ */
 	char server_key_file[TRC_CONFIG_PATH];
 	char keys_dir[TRC_CONFIG_PATH];
+	unsigned service_curve;        /* 1: service and event endpoints require CurveZMQ */
+	char service_key_file[TRC_CONFIG_PATH];
+	char server_public_key_file[TRC_CONFIG_PATH];
 	/* [gates]: evidence a deployment needs to advance to a stage */
 	unsigned gate_refinement_min_records;
 	unsigned gate_pilot_min_metric_records;

@@ -96,8 +96,11 @@ static int s_key_line(void *ud, const char *key, char *val, char *err, size_t er
 			k->role = TRACTION__V1__ROLE__ROLE_READER;
 		else if (strcmp(val, "admin") == 0)
 			k->role = TRACTION__V1__ROLE__ROLE_ADMIN;
+		else if (strcmp(val, "service") == 0)
+			k->role = TRACTION__V1__ROLE__ROLE_SERVICE;
 		else
-			return snprintf(err, errlen, "role: expected publisher, reader or admin"), -1;
+			return snprintf(err, errlen,
+					"role: expected publisher, reader, admin or service"), -1;
 	} else if (strcmp(key, "scenarios") == 0) {
 		for (char *tok = strtok(val, ", "); tok != NULL; tok = strtok(NULL, ", ")) {
 			if (!trc_is_slug(tok))
@@ -210,12 +213,14 @@ typedef struct {
 static int s_pair_line(void *ud, const char *key, char *val, char *err, size_t errlen)
 {
 	pair_t *p = ud;
-	char *dst = strcmp(key, "public") == 0 ? p->pub : strcmp(key, "secret") == 0 ? p->sec : NULL;
-	if (dst == NULL)
+	bool pub = strcmp(key, "public") == 0, sec = strcmp(key, "secret") == 0;
+	if (!pub && !sec)
 		return snprintf(err, errlen, "%s: unknown key (public, secret)", key), -1;
 	if (!s_z85_key(val))
 		return snprintf(err, errlen, "%s: expected a 40-character Z85 key", key), -1;
-	memcpy(dst, val, TRC_Z85_KEY + 1);
+	char *dst = pub ? p->pub : p->sec;
+	if (dst != NULL) /* no place for the secret: only the public key is wanted */
+		memcpy(dst, val, TRC_Z85_KEY + 1);
 	return 0;
 }
 
@@ -223,9 +228,13 @@ int trc_keypair_load(const char *path, char public_key[TRC_Z85_KEY + 1],
 		     char secret_key[TRC_Z85_KEY + 1], char *err, size_t errlen)
 {
 	pair_t p = { public_key, secret_key };
-	public_key[0] = secret_key[0] = '\0';
+	public_key[0] = '\0';
+	if (secret_key != NULL)
+		secret_key[0] = '\0';
 	int rc = s_parse(path, s_pair_line, &p, err, errlen);
-	if (rc == 0 && (public_key[0] == '\0' || secret_key[0] == '\0'))
+	if (rc == 0 && public_key[0] == '\0')
+		rc = s_fail(err, errlen, "%s: needs public", path);
+	if (rc == 0 && secret_key != NULL && secret_key[0] == '\0')
 		rc = s_fail(err, errlen, "%s: needs public and secret", path);
 	return rc;
 }

@@ -34,7 +34,9 @@ size_t trc_keys_count(const trc_keys_t *keys);
 const trc_key_t *trc_keys_by_public(const trc_keys_t *keys, const char *z85);
 const trc_key_t *trc_keys_by_name(const trc_keys_t *keys, const char *name);
 
-/* A key pair file: lines "public = Z85" and "secret = Z85". */
+/* A key pair file: lines "public = Z85" and "secret = Z85". With
+ * secret_key NULL only the public key is read (a secret line, if any, is
+ * checked and dropped): how a daemon reads the broker's public key. */
 int trc_keypair_load(const char *path, char public_key[TRC_Z85_KEY + 1],
 		     char secret_key[TRC_Z85_KEY + 1], char *err, size_t errlen);
 

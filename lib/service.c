@@ -15,6 +15,7 @@
 
 #include "daemon.h"
 #include "error.h"
+#include "keys.h"
 #include "log.h"
 #include "util.h"
 #include "wire.h"
@@ -62,6 +63,10 @@ struct trc_service {
 	void *dealer;
 	void *pub;
 	void *sub;
+	/* with service_curve: our key pair and the broker's public key */
+	char curve_pub[TRC_Z85_KEY + 1];
+	char curve_sec[TRC_Z85_KEY + 1];
+	char server_pub[TRC_Z85_KEY + 1];
 	int64_t started_mono;
 	int64_t last_broker;
 	int64_t next_heartbeat;
@@ -181,12 +186,25 @@ static void s_register(trc_service_t *svc)
 			       svc->def->services[i].name);
 }
 
+/* A socket of ours towards the broker: the common options and, with
+ * service_curve, CurveZMQ as a client with our key. */
+static int s_broker_socket(trc_service_t *svc, void **sock, int type)
+{
+	*sock = zmq_socket(svc->zctx, type);
+	if (*sock == NULL)
+		return trc_err_from_errno(errno);
+	int rc = trc_socket_setup(*sock, &svc->cfg);
+	if (rc == 0 && svc->cfg.service_curve &&
+	    (zmq_setsockopt(*sock, ZMQ_CURVE_SERVERKEY, svc->server_pub, TRC_Z85_KEY) != 0 ||
+	     zmq_setsockopt(*sock, ZMQ_CURVE_PUBLICKEY, svc->curve_pub, TRC_Z85_KEY) != 0 ||
+	     zmq_setsockopt(*sock, ZMQ_CURVE_SECRETKEY, svc->curve_sec, TRC_Z85_KEY) != 0))
+		rc = trc_err_from_errno(errno);
+	return rc;
+}
+
 static int s_connect_dealer(trc_service_t *svc)
 {
-	svc->dealer = zmq_socket(svc->zctx, ZMQ_DEALER);
-	if (svc->dealer == NULL)
-		return trc_err_from_errno(errno);
-	int rc = trc_socket_setup(svc->dealer, &svc->cfg);
+	int rc = s_broker_socket(svc, &svc->dealer, ZMQ_DEALER);
 	if (rc == 0 && zmq_connect(svc->dealer, svc->cfg.service_endpoint) != 0)
 		rc = trc_err_from_errno(errno);
 	if (rc != 0) {
@@ -968,16 +986,24 @@ int trc_service_new(trc_service_t **svc_p, const trc_daemon_def_t *def,
 		trc_service_destroy(&svc);
 		return TRC_ENOMEM;
 	}
-	rc = s_connect_dealer(svc);
-	if (rc == 0 && svc->evlog != NULL) {
-		svc->pub = zmq_socket(svc->zctx, ZMQ_PUB);
-		if (svc->pub == NULL || trc_socket_setup(svc->pub, cfg) != 0 ||
-		    zmq_connect(svc->pub, cfg->event_publish_endpoint) != 0)
-			rc = TRC_ECONFIG;
+	if (cfg->service_curve) {
+		char err[512];
+		if (trc_keypair_load(cfg->service_key_file, svc->curve_pub, svc->curve_sec, err,
+				     sizeof(err)) != 0 ||
+		    trc_keypair_load(cfg->server_public_key_file, svc->server_pub, NULL, err,
+				     sizeof(err)) != 0) {
+			trc_err("%s", err);
+			trc_service_destroy(&svc);
+			return TRC_ECONFIG;
+		}
 	}
+	rc = s_connect_dealer(svc);
+	if (rc == 0 && svc->evlog != NULL &&
+	    (s_broker_socket(svc, &svc->pub, ZMQ_PUB) != 0 ||
+	     zmq_connect(svc->pub, cfg->event_publish_endpoint) != 0))
+		rc = TRC_ECONFIG;
 	if (rc == 0 && svc->ncons > 0) {
-		svc->sub = zmq_socket(svc->zctx, ZMQ_SUB);
-		if (svc->sub == NULL || trc_socket_setup(svc->sub, cfg) != 0 ||
+		if (s_broker_socket(svc, &svc->sub, ZMQ_SUB) != 0 ||
 		    zmq_connect(svc->sub, cfg->event_subscribe_endpoint) != 0)
 			rc = TRC_ECONFIG;
 		for (size_t i = 0; rc == 0 && i < svc->ncons; i++) {

@@ -4,7 +4,10 @@
  * to its scenarios, a reader only queries); the identity is recorded with
  * each feedback record and scopes idempotency keys; unknown keys and plain
  * clients never get a reply; adding and removing a key takes effect on
- * SIGHUP, without a restart.
+ * SIGHUP, without a restart. The daemons themselves connect with a key of
+ * role = service (service_curve = 1): on the service and event endpoints
+ * a plain peer, or one with a client's key, registers nothing and hears no
+ * event, while the service key does both.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -27,7 +30,7 @@ typedef struct {
 	char pub[41], sec[41];
 } pair_t;
 
-static pair_t s_admin, s_site7, s_site8, s_auditor, s_stranger, s_late;
+static pair_t s_admin, s_site7, s_site8, s_auditor, s_stranger, s_late, s_svc;
 
 static void write_file(const char *path, const char *text)
 {
@@ -105,11 +108,62 @@ static int publish(traction_client_t *c, const char *scenario, const char *key, 
 	return code;
 }
 
+typedef struct {
+	const pair_t *key;
+	const char *what;
+	void *dealer, *sub;
+} peer_t;
+
+/* A raw peer of the daemons' endpoints: with key, CurveZMQ as it. */
+static void *peer_socket(void *zctx, int type, const pair_t *key, const char *endpoint)
+{
+	void *s = zmq_socket(zctx, type);
+	int zero = 0;
+	CHECK(s != NULL);
+	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+	if (key != NULL) {
+		CHECK(zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, s_server_pub, 40) == 0);
+		CHECK(zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, key->pub, 40) == 0);
+		CHECK(zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, key->sec, 40) == 0);
+	}
+	CHECK(zmq_connect(s, endpoint) == 0);
+	return s;
+}
+
+/* What a daemon sends to offer a service. */
+static void send_ready(void *dealer, const char *service)
+{
+	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
+	uint8_t buf[128];
+	h.version = 1;
+	h.kind = TRACTION__V1__FRAME_KIND__FRAME_READY;
+	h.service = (char *)service;
+	size_t n = traction__v1__header__pack(&h, buf);
+	zmq_send(dealer, buf, n, ZMQ_DONTWAIT);
+}
+
+static size_t instances(traction_client_t *admin, const char *service)
+{
+	Traction__V1__Empty e = TRACTION__V1__EMPTY__INIT;
+	Traction__V1__BrokerStatusReply *sr = NULL;
+	traction_status_t st;
+	size_t n = 0;
+	CHECK_EQ_INT(traction_call(admin, "broker", "status", &e.base,
+				   &traction__v1__broker_status_reply__descriptor,
+				   (ProtobufCMessage **)&sr, &st),
+		     0);
+	for (size_t k = 0; k < sr->n_services; k++)
+		if (strcmp(sr->services[k]->name, service) == 0)
+			n = sr->services[k]->n_instances;
+	traction_reply_free(&sr->base);
+	return n;
+}
+
 TEST(only_listed_keys_and_their_roles)
 {
 	char path[512], text[256], server_sec[41];
 	CHECK_EQ_INT(zmq_curve_keypair(s_server_pub, server_sec), 0);
-	pair_t *all[] = { &s_admin, &s_site7, &s_site8, &s_auditor, &s_stranger, &s_late };
+	pair_t *all[] = { &s_admin, &s_site7, &s_site8, &s_auditor, &s_stranger, &s_late, &s_svc };
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		CHECK_EQ_INT(zmq_curve_keypair(all[i]->pub, all[i]->sec), 0);
 	snprintf(path, sizeof(path), "%s/server.key", H.dir);
@@ -121,9 +175,18 @@ TEST(only_listed_keys_and_their_roles)
 	key_file("site7", &s_site7, "publisher", "weld-line-3");
 	key_file("site8", &s_site8, "publisher", "weld-line-3");
 	key_file("auditor", &s_auditor, "reader", NULL);
+	key_file("daemons", &s_svc, "service", NULL);
+	snprintf(path, sizeof(path), "%s/service.key", H.dir);
+	snprintf(text, sizeof(text), "public = %s\nsecret = %s\n", s_svc.pub, s_svc.sec);
+	write_file(path, text);
+	snprintf(path, sizeof(path), "%s/server.pub", H.dir);
+	snprintf(text, sizeof(text), "public = %s\n", s_server_pub);
+	write_file(path, text);
 	snprintf(H.extra + strlen(H.extra), sizeof(H.extra) - strlen(H.extra),
-		 "[security]\ncurve = 1\nserver_key_file = %s/server.key\nkeys_dir = %s/keys\n",
-		 H.dir, H.dir);
+		 "[security]\ncurve = 1\nserver_key_file = %s/server.key\nkeys_dir = %s/keys\n"
+		 "service_curve = 1\nservice_key_file = %s/service.key\n"
+		 "server_public_key_file = %s/server.pub\n",
+		 H.dir, H.dir, H.dir, H.dir);
 
 	h_start_broker(&H, false);
 	const char *d[] = { "traction-supplyd", "traction-scenariod", "traction-feedbackd" };
@@ -222,6 +285,45 @@ TEST(only_listed_keys_and_their_roles)
 	traction_client_set_timeout(site8, 500);
 	CHECK_EQ_INT(ping(site8), TRACTION__V1__CODE__DEADLINE_EXCEEDED);
 	CHECK_EQ_INT(ping(site7), 0);
+
+	/* the service and event endpoints: only role = service keys */
+	peer_t rogue[3] = { { .key = NULL, .what = "plain" },
+			    { .key = &s_site7, .what = "a client's key" },
+			    { .key = &s_svc, .what = "the service key" } };
+	void *zctx = zmq_ctx_new();
+	for (int i = 0; i < 3; i++) {
+		rogue[i].dealer = peer_socket(zctx, ZMQ_DEALER, rogue[i].key, H.service_ep);
+		rogue[i].sub = peer_socket(zctx, ZMQ_SUB, rogue[i].key, H.sub_ep);
+		zmq_setsockopt(rogue[i].sub, ZMQ_SUBSCRIBE, "", 0);
+	}
+	h_sleep_ms(300); /* handshakes, and subscriptions up */
+	CHECK_EQ_INT(publish(site7, "weld-line-3", "k-events", NULL, NULL, msg), 0);
+	h_sleep_ms(800); /* the evidence roll-up goes out every 250 ms */
+	for (int i = 0; i < 3; i++) {
+		char buf[64];
+		int got = zmq_recv(rogue[i].sub, buf, sizeof(buf), ZMQ_DONTWAIT);
+		if (rogue[i].key == &s_svc)
+			CHECK_MSG(got >= 0, "%s heard no event", rogue[i].what);
+		else
+			CHECK_MSG(got < 0, "%s heard an event", rogue[i].what);
+	}
+	/* only the service key's READY makes an instance (which, sending no
+	 * heartbeats, the broker drops again after 300 ms: look at once) */
+	size_t before = instances(admin, "supply"), most = 0;
+	CHECK_EQ_INT(before, 1);
+	for (int i = 0; i < 3; i++)
+		send_ready(rogue[i].dealer, "supply");
+	for (int i = 0; i < 10; i++) {
+		size_t n = instances(admin, "supply");
+		most = n > most ? n : most;
+		h_sleep_ms(10);
+	}
+	CHECK_EQ_INT(most, before + 1);
+	for (int i = 0; i < 3; i++) {
+		zmq_close(rogue[i].dealer);
+		zmq_close(rogue[i].sub);
+	}
+	zmq_ctx_term(zctx);
 
 	traction_client_t *cs[] = { admin, site7, site8, auditor, stranger, late };
 	for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++)

@@ -1,6 +1,7 @@
 /*
  * The configuration parser: defaults without a file, every kind of error
- * named with file, line and key, and values as documented.
+ * named with file, line and key, and values as documented. And the key
+ * files of CurveZMQ (keys.h): roles, pairs, public-only files.
  */
 #include <stdio.h>
 #include <unistd.h>
@@ -8,7 +9,9 @@
 #include "check.h"
 #include "config.h"
 #include "error.h"
+#include "keys.h"
 #include "log.h"
+#include "traction/v1/bus.pb-c.h"
 
 static int parse(trc_config_t *cfg, const char *text, char *err)
 {
@@ -174,6 +177,60 @@ TEST(sample_config_is_true)
 	free(dump);
 }
 
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	fputs(text, f);
+	fclose(f);
+}
+
+TEST(key_files)
+{
+	char dir[] = "/tmp/trc-keys-XXXXXX", path[64], err[256];
+	char pub[TRC_Z85_KEY + 1], sec[TRC_Z85_KEY + 1];
+	const char *k1 = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
+	const char *k2 = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs";
+	CHECK(mkdtemp(dir) != NULL);
+	char text[256];
+	/* a daemon's key: role = service */
+	snprintf(path, sizeof(path), "%s/feedbackd.key", dir);
+	snprintf(text, sizeof(text), "public = %s\nrole = service\n", k1);
+	write_text(path, text);
+	trc_keys_t *keys = NULL;
+	CHECK_MSG(trc_keys_load(&keys, dir, err, sizeof(err)) == 0, "%s", err);
+	const trc_key_t *k = trc_keys_by_public(keys, k1);
+	CHECK(k != NULL && k->role == TRACTION__V1__ROLE__ROLE_SERVICE);
+	CHECK_STR(k->name, "feedbackd");
+	trc_keys_destroy(&keys);
+	/* an unknown role names the choices */
+	snprintf(text, sizeof(text), "public = %s\nrole = root\n", k1);
+	write_text(path, text);
+	CHECK(trc_keys_load(&keys, dir, err, sizeof(err)) != 0);
+	CHECK_CONTAINS(err, "expected publisher, reader, admin or service");
+	unlink(path);
+	/* a pair needs both halves; the broker's public key alone is enough
+	 * where no secret is wanted, and a secret line there is dropped */
+	snprintf(path, sizeof(path), "%s/server.pub", dir);
+	snprintf(text, sizeof(text), "public = %s\n", k1);
+	write_text(path, text);
+	CHECK(trc_keypair_load(path, pub, sec, err, sizeof(err)) != 0);
+	CHECK_CONTAINS(err, "needs public and secret");
+	CHECK_EQ_INT(trc_keypair_load(path, pub, NULL, err, sizeof(err)), 0);
+	CHECK_STR(pub, k1);
+	snprintf(text, sizeof(text), "public = %s\nsecret = %s\n", k1, k2);
+	write_text(path, text);
+	CHECK_EQ_INT(trc_keypair_load(path, pub, NULL, err, sizeof(err)), 0);
+	CHECK_EQ_INT(trc_keypair_load(path, pub, sec, err, sizeof(err)), 0);
+	CHECK_STR(sec, k2);
+	snprintf(text, sizeof(text), "secret = %s\n", k2);
+	write_text(path, text);
+	CHECK(trc_keypair_load(path, pub, NULL, err, sizeof(err)) != 0);
+	CHECK_CONTAINS(err, "needs public");
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	RUN(defaults_without_file);
@@ -182,5 +239,6 @@ int main(void)
 	RUN(unreadable_file);
 	RUN(dump_round_trips);
 	RUN(sample_config_is_true);
+	RUN(key_files);
 	DONE();
 }

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -35,31 +36,54 @@
 
 static harness_t H;
 
+/* the steady open-loop row: requests of one record per second, for seconds */
+enum { STEADY_RATE = 10000, STEADY_S = 5 };
+
 typedef struct {
 	double rate;      /* records per second */
 	double p50, p99;  /* ack latency, microseconds */
 } result_t;
 
-/* ---- a generic closed-loop driver: W requests in flight on a DEALER ------- */
+/* ---- a generic driver: W requests in flight on a DEALER (closed loop), or
+ * requests sent at a fixed rate whatever the replies do (open loop) ------- */
 
 typedef int (*send_fn)(void *sock, uint64_t id, void *ud);
 typedef int (*recv_fn)(void *sock, uint64_t *id, void *ud); /* records acked */
 
-static result_t s_drive(void *sock, uint64_t total_msgs, int window, int recs_per_msg,
-			send_fn snd, recv_fn rcv, void *ud)
+static int s_poll_in(void *sock, int ms);
+
+/* rate > 0: open loop at rate requests/s, each one's latency counted from
+ * when it was due, not when it went out (no coordinated omission). */
+static result_t s_drive(void *sock, uint64_t total_msgs, int window, double rate,
+			int recs_per_msg, send_fn snd, recv_fn rcv, void *ud)
 {
 	double *sent_at = calloc(total_msgs + 1, sizeof(double));
 	double *lat = calloc(total_msgs + 1, sizeof(double));
 	uint64_t next = 1, done = 0, nlat = 0;
 	double t0 = bench_now_us();
 	while (done < total_msgs) {
-		while (next <= total_msgs && next - done - 1 < (uint64_t)window) {
-			sent_at[next] = bench_now_us();
+		double now = bench_now_us();
+		while (next <= total_msgs &&
+		       (rate > 0 ? t0 + (double)(next - 1) * 1e6 / rate <= now
+				 : next - done - 1 < (uint64_t)window)) {
+			sent_at[next] = rate > 0 ? t0 + (double)(next - 1) * 1e6 / rate : bench_now_us();
 			if (snd(sock, next, ud) != 0) {
 				fprintf(stderr, "bench_publish: send failed\n");
 				exit(1);
 			}
 			next++;
+		}
+		if (rate > 0 && next <= total_msgs &&
+		    (next - 1 == done || s_poll_in(sock, 0) != 0)) {
+			/* nothing to read: nap until the next request is due, at most
+			 * 50 us, so neither a late send nor a spinning core (the
+			 * daemons share two) skews the figure */
+			double due = t0 + (double)(next - 1) * 1e6 / rate - bench_now_us();
+			if (due > 0) {
+				struct timespec ts = { 0, (long)(due < 50 ? due : 50) * 1000 };
+				nanosleep(&ts, NULL);
+			}
+			continue;
 		}
 		uint64_t id;
 		if (rcv(sock, &id, ud) != 0) {
@@ -181,10 +205,10 @@ static int s_raw_recv(void *sock, uint64_t *id, void *ud)
 	return 0;
 }
 
-static result_t s_bare(void *ctx, bool durable, uint64_t msgs, int window)
+static result_t s_bare(void *ctx, bool durable, uint64_t msgs, int window, double rate)
 {
 	server_t sv = { .ctx = ctx, .durable = durable };
-	snprintf(sv.dir, sizeof(sv.dir), "%s/bare-%d-%d", H.dir, durable, window);
+	snprintf(sv.dir, sizeof(sv.dir), "%s/bare-%d-%d-%.0f", H.dir, durable, window, rate);
 	if (durable) {
 		if (trc_mkdir_p(sv.dir) != 0)
 			exit(1);
@@ -198,7 +222,7 @@ static result_t s_bare(void *ctx, bool durable, uint64_t msgs, int window)
 	zmq_setsockopt(d, ZMQ_RCVHWM, &hwm, sizeof(hwm));
 	zmq_setsockopt(d, ZMQ_LINGER, &linger, sizeof(linger));
 	zmq_connect(d, sv.endpoint);
-	result_t r = s_drive(d, msgs, window, 1, s_raw_send, s_raw_recv, NULL);
+	result_t r = s_drive(d, msgs, window, rate, 1, s_raw_send, s_raw_recv, NULL);
 	zmq_close(d);
 	__atomic_store_n(&sv.stop, 1, __ATOMIC_SEQ_CST);
 	pthread_join(sv.th, NULL);
@@ -283,7 +307,7 @@ static int s_pub_recv(void *sock, uint64_t *id, void *ud)
 	return rc;
 }
 
-static result_t s_traction(uint64_t msgs, int window, int recs)
+static result_t s_traction(uint64_t msgs, int window, double rate, int recs)
 {
 	static uint64_t base;
 	pub_t p = { .recs = recs, .key_base = ++base, .body = malloc(300 * 256 + 1024) };
@@ -294,7 +318,7 @@ static result_t s_traction(uint64_t msgs, int window, int recs)
 	zmq_setsockopt(d, ZMQ_RCVHWM, &hwm, sizeof(hwm));
 	zmq_setsockopt(d, ZMQ_LINGER, &linger, sizeof(linger));
 	zmq_connect(d, H.client_ep);
-	result_t r = s_drive(d, msgs, window, recs, s_pub_send, s_pub_recv, &p);
+	result_t r = s_drive(d, msgs, window, rate, recs, s_pub_send, s_pub_recv, &p);
 	zmq_close(d);
 	zmq_ctx_term(ctx);
 	free(p.body);
@@ -383,24 +407,29 @@ int main(int argc, char **argv)
 	setup();
 	void *ctx = zmq_ctx_new();
 
-	result_t echo = s_bare(ctx, false, records, 1000);
-	result_t loop = s_bare(ctx, true, records, 1000);
-	result_t loop1 = s_bare(ctx, true, 2000, 1);
-	result_t t1000 = s_traction(records, 1000, 1);
-	result_t t1000b = s_traction(records / 32, 100, 32);
-	result_t t1 = s_traction(2000, 1, 1);
+	result_t echo = s_bare(ctx, false, records, 1000, 0);
+	result_t loop = s_bare(ctx, true, records, 1000, 0);
+	result_t loop1 = s_bare(ctx, true, 2000, 1, 0);
+	result_t loop10k = s_bare(ctx, true, STEADY_RATE * STEADY_S, 0, STEADY_RATE);
+	result_t t1000 = s_traction(records, 1000, 0, 1);
+	result_t t1000b = s_traction(records / 32, 100, 0, 32);
+	result_t t1 = s_traction(2000, 1, 0, 1);
+	result_t t10k = s_traction(STEADY_RATE * STEADY_S, 0, STEADY_RATE, 1);
 
 	printf("records of %d bytes; %llu records per throughput row\n", RECORD_BYTES,
 	       (unsigned long long)records);
 	row("baseline: bare ZeroMQ echo, 1000 in flight", echo);
 	row("baseline: bare group-commit loop, 1000 in flight", loop);
 	row("baseline: bare group-commit loop, 1 in flight", loop1);
+	row("baseline: bare group-commit loop, open loop 10k/s", loop10k);
 	row("traction publish, 1 record/request, 1000 in flight", t1000);
 	row("traction publish, 32 records/request, 100 in flight", t1000b);
 	row("traction publish, 1 in flight", t1);
+	row("traction publish, open loop 10k/s", t10k);
 	printf("ratio: traction (1/request) / bare loop = %.2f\n", t1000.rate / loop.rate);
 	printf("ratio: traction (32/request) / bare loop = %.2f\n", t1000b.rate / loop.rate);
 	printf("one in flight: traction p50 - bare loop p50 = %+.2f ms\n", (t1.p50 - loop1.p50) / 1e3);
+	printf("open loop 10k/s: traction p99 / bare loop p99 = %.2f\n", t10k.p99 / loop10k.p99);
 	zmq_ctx_term(ctx);
 	h_done(&H);
 	return 0;

@@ -394,18 +394,77 @@ static void row(const char *name, result_t r)
 	printf("%-52s %10.0f rec/s   ack p50 %8.1f us   p99 %8.1f us\n", name, r.rate, r.p50, r.p99);
 }
 
+/* Resident memory of a process, KiB (0 if unknown): field is "RssAnon"
+ * (its heap: what the daemon holds) or "RssFile" (the LMDB map's pages it
+ * has touched: page cache the kernel may take back). */
+static long s_rss_kb(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	long kb = 0;
+	size_t fl = strlen(field);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, field, fl) == 0 && line[fl] == ':') {
+			kb = strtol(line + fl + 1, NULL, 10);
+			break;
+		}
+	if (f != NULL)
+		fclose(f);
+	return kb;
+}
+
+/* bench_publish growth M: M million records, 32 per request, 100 requests
+ * in flight, into one store; the rate of each million, the store's size and
+ * feedbackd's memory as it grows. */
+static int s_growth(void *ctx, pid_t fb, int millions)
+{
+	result_t loop = s_bare(ctx, true, 100000, 1000, 0);
+	row("baseline: bare group-commit loop, 1000 in flight", loop);
+	double first = 0;
+	for (int m = 1; m <= millions; m++) {
+		result_t r = s_traction(1000000 / 32, 100, 0, 32);
+		char cmd[600], size[64] = "?";
+		snprintf(cmd, sizeof(cmd), "du -sh '%s/var/feedbackd' 2>/dev/null | cut -f1", H.dir);
+		FILE *p = popen(cmd, "r");
+		if (p != NULL) {
+			if (fgets(size, sizeof(size), p) != NULL)
+				size[strcspn(size, "\n")] = '\0';
+			pclose(p);
+		}
+		if (m == 1)
+			first = r.rate;
+		printf("million %2d: %8.0f rec/s (%.2f of the first)   p99 %6.1f ms   store %s   "
+		       "feedbackd heap %ld MiB, mapped store pages %ld MiB\n",
+		       m, r.rate, r.rate / first, r.p99 / 1e3, size, s_rss_kb(fb, "RssAnon") / 1024,
+		       s_rss_kb(fb, "RssFile") / 1024);
+		fflush(stdout);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	uint64_t records = argc > 1 ? strtoull(argv[1], NULL, 10) : 100000;
-	h_init(&H, "[bus]\nheartbeat_ms = 1000\n[store]\nmap_size_mb = 8192\n[log]\nlevel = warning\n");
+	bool growth = argc > 1 && strcmp(argv[1], "growth") == 0;
+	uint64_t records = argc > 1 && !growth ? strtoull(argv[1], NULL, 10) : 100000;
+	h_init(&H, growth ? "[bus]\nheartbeat_ms = 1000\n[store]\nmap_size_mb = 65536\n"
+			    "[log]\nlevel = warning\n"
+			  : "[bus]\nheartbeat_ms = 1000\n[store]\nmap_size_mb = 8192\n"
+			    "[log]\nlevel = warning\n");
 	h_start_broker(&H, false);
 	h_start(&H, "traction-supplyd", NULL);
 	h_start(&H, "traction-scenariod", NULL);
-	h_start(&H, "traction-feedbackd", NULL);
+	pid_t fb = h_start(&H, "traction-feedbackd", NULL);
 	if (!h_wait_live(&H, "feedback", 1, 5000) || !h_wait_live(&H, "scenario", 1, 5000))
 		return 1;
 	setup();
 	void *ctx = zmq_ctx_new();
+	if (growth) {
+		int rc = s_growth(ctx, fb, argc > 2 ? atoi(argv[2]) : 10);
+		zmq_ctx_term(ctx);
+		h_done(&H);
+		return rc;
+	}
 
 	result_t echo = s_bare(ctx, false, records, 1000, 0);
 	result_t loop = s_bare(ctx, true, records, 1000, 0);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds (Release) and runs the benchmarks; each prints its raw baselines
 # beside its own figures. docs/performance.md quotes this output.
-#   bench/run.sh [match|publish|history]
+#   bench/run.sh [match|publish|history|growth]   (growth: ~1.5 min, 5 GB; not in "all")
 set -eu
 cd "$(dirname "$0")/.."
 sh deploy/install-deps.sh
@@ -16,6 +16,10 @@ fi
 if [ "$what" = all ] || [ "$what" = publish ]; then
   echo "## bench_publish: durable feedback publish against the bare limits"
   build-bench/bench/bench_publish 100000
+fi
+if [ "$what" = growth ]; then
+  echo "## bench_publish growth: one store from empty to 10 million records"
+  build-bench/bench/bench_publish growth 10
 fi
 if [ "$what" = all ] || [ "$what" = history ]; then
   echo "## bench_history: history of a supply with 200 versions and 100,000 records"

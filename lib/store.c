@@ -247,13 +247,14 @@ int trc_txn_put(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen,
 	return TRC_OK;
 }
 
-void *trc_txn_reserve(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, size_t vlen)
+void *trc_txn_reserve(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, size_t vlen,
+		      unsigned flags)
 {
 	if (txn->err != 0)
 		return NULL;
 	MDB_val k = { .mv_size = klen, .mv_data = (void *)(uintptr_t)key };
 	MDB_val v = { .mv_size = vlen, .mv_data = NULL };
-	int r = mdb_put(txn->txn, db, &k, &v, MDB_RESERVE);
+	int r = mdb_put(txn->txn, db, &k, &v, MDB_RESERVE | flags);
 	if (r != 0) {
 		trc_txn_fail(txn, trc_err_from_mdb(r));
 		return NULL;

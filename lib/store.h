@@ -57,8 +57,12 @@ int trc_txn_fail(trc_txn_t *txn, int err);
 int trc_txn_get(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, MDB_val *val);
 int trc_txn_put(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen,
 		const void *val, size_t vlen, unsigned flags);
-/* Reserves vlen bytes for the value and returns where to write them. */
-void *trc_txn_reserve(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, size_t vlen);
+/* Reserves vlen bytes for the value and returns where to write them.
+ * flags: 0, or MDB_APPEND for a key known to sort after every key of db
+ * (LMDB then fills pages instead of splitting them in half: a database of
+ * increasing ids stays about half the size). */
+void *trc_txn_reserve(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, size_t vlen,
+		      unsigned flags);
 /* Delete: 0, TRC_ENOENT (not sticky), or a sticky error. */
 int trc_txn_del(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen);
 

@@ -108,7 +108,7 @@ int fb_agg_store(trc_txn_t *txn, const char *key, size_t klen, const fb_agg_t *a
 		.last_ms = a->last_ms, .zero = a->sketch.zero,
 	};
 	size_t blen = sizeof(sketch_bucket_t) * a->sketch.n;
-	uint8_t *dst = trc_txn_reserve(txn, s_db(txn, FB_DB_AGG), key, klen, sizeof(h) + blen);
+	uint8_t *dst = trc_txn_reserve(txn, s_db(txn, FB_DB_AGG), key, klen, sizeof(h) + blen, 0);
 	if (dst == NULL)
 		return txn->err != 0 ? txn->err : TRC_EINTERNAL;
 	memcpy(dst, &h, sizeof(h));

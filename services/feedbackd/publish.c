@@ -277,7 +277,8 @@ static int s_store(trc_call_t *call, Traction__V1__FeedbackRecord *r,
 		r->observed_at_ms = call->now_ms;
 	uint8_t id[8];
 	trc_be64_put(id, r->id);
-	rc = trc_rec_put(txn, s_db(txn, FB_DB_RECORDS), id, 8, &r->base);
+	/* ids only grow: append, so record pages are filled, not halved */
+	rc = trc_rec_put_flags(txn, s_db(txn, FB_DB_RECORDS), id, 8, &r->base, MDB_APPEND);
 	if (rc == 0 && idemlen > 0)
 		rc = trc_txn_put(txn, s_db(txn, FB_DB_IDEM), idem, idemlen, id, 8, 0);
 	char ix[TRC_SLUG_MAX + 10];

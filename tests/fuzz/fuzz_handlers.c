@@ -53,6 +53,20 @@ static void s_init(void)
 	s_open(&s_scen, dir, "scenariod", scenariod_dbs, "scenario");
 	s_open(&s_fb, dir, "feedbackd", feedbackd_dbs, "feedback");
 	s_open(&s_it, dir, "iterationd", iterationd_dbs, "iteration");
+	/* The stores stay open (and mapped) for the process's life; their
+	 * files can go now, so no run leaves a directory behind, whether
+	 * libFuzzer exits, finds a crash, or is killed. */
+	static const char *const names[] = { "supplyd", "scenariod", "feedbackd", "iterationd" };
+	for (size_t i = 0; i < 4; i++) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s/data.mdb", dir, names[i]);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/%s/lock.mdb", dir, names[i]);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		rmdir(path);
+	}
+	rmdir(dir);
 	feedbackd_open(&s_fb_state, s_fb.store, NULL);
 	trc_config_defaults(&s_it_state.cfg);
 	s_fb.user = &s_fb_state;

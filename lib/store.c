@@ -304,6 +304,22 @@ int trc_iter_begin(trc_txn_t *txn, MDB_dbi db, trc_iter_t *it, const void *from,
 	return TRC_OK;
 }
 
+int trc_iter_prefix(trc_txn_t *txn, MDB_dbi db, trc_iter_t *it, const void *prefix, size_t plen,
+		    bool reverse)
+{
+	if (plen > TRC_PREFIX_MAX) {
+		memset(it, 0, sizeof(*it));
+		return TRC_EINVAL;
+	}
+	int rc = trc_iter_begin(txn, db, it, it->bounds[0], plen + 1, it->bounds[1], plen + 1,
+				reverse);
+	memcpy(it->bounds[0], prefix, plen);
+	memcpy(it->bounds[1], prefix, plen);
+	it->bounds[0][plen] = '\0';
+	it->bounds[1][plen] = '\x01';
+	return rc;
+}
+
 bool trc_iter_next(trc_iter_t *it)
 {
 	int r;

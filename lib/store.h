@@ -66,6 +66,9 @@ void *trc_txn_reserve(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, 
 /* Delete: 0, TRC_ENOENT (not sticky), or a sticky error. */
 int trc_txn_del(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen);
 
+/* The longest prefix trc_iter_prefix takes (LMDB's keys are at most 511). */
+#define TRC_PREFIX_MAX 511
+
 /* Iteration over keys in [from, to) in order (to NULL: to the end) or,
  * with reverse, from the last key below `to` down to `from`. */
 typedef struct {
@@ -78,10 +81,16 @@ typedef struct {
 	size_t hilen;
 	bool started;
 	bool reverse;
+	char bounds[2][TRC_PREFIX_MAX + 1]; /* trc_iter_prefix's lo and hi */
 } trc_iter_t;
 
 int trc_iter_begin(trc_txn_t *txn, MDB_dbi db, trc_iter_t *it, const void *from,
 		   size_t fromlen, const void *to, size_t tolen, bool reverse);
+/* Iteration over the keys "prefix\0...", i.e. [prefix "\0", prefix "\1"):
+ * every key whose first plen bytes are prefix, followed by a NUL (the
+ * separator of trc_key2/trc_key3 keys). The bounds live in the iterator. */
+int trc_iter_prefix(trc_txn_t *txn, MDB_dbi db, trc_iter_t *it, const void *prefix, size_t plen,
+		    bool reverse);
 /* Advances; true while it->key/it->val hold the next record. */
 bool trc_iter_next(trc_iter_t *it);
 void trc_iter_end(trc_iter_t *it);

@@ -50,15 +50,10 @@ int fb_evidence_update(trc_call_t *call, const char *s, const char *v, const cha
 		return rc;
 
 	/* every metric of the key: "s\0v\0sc\0<metric>" */
-	char hi[FB_KEY_MAX + 2];
-	key[kl] = '\0';
-	memcpy(hi, key, kl);
-	hi[kl] = '\x01';
 	size_t cap = 8;
 	u->metrics = trc_arena_alloc(call->arena, sizeof(void *) * cap);
 	trc_iter_t it;
-	rc = trc_iter_begin(call->txn, s_db(call->txn, FB_DB_AGG), &it, key, kl + 1, hi, kl + 1,
-			    false);
+	rc = trc_iter_prefix(call->txn, s_db(call->txn, FB_DB_AGG), &it, key, kl, false);
 	while (rc == 0 && u->metrics != NULL && trc_iter_next(&it)) {
 		const char *m = (const char *)it.key.mv_data + kl + 1;
 		size_t mlen = it.key.mv_size - kl - 1;

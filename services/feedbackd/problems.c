@@ -81,16 +81,12 @@ static int s_emit(trc_call_t *call, Traction__V1__ProblemInfo *p)
 /* Marks every key the problem was reported at, so their evidence is sent. */
 static int s_dirty_where(trc_call_t *call, const char *supply, const char *sig)
 {
-	char lo[FB_KEY_MAX + 2], hi[FB_KEY_MAX + 2];
-	size_t n = s_pkey(lo, supply, sig);
+	char key[FB_KEY_MAX + 2];
+	size_t n = s_pkey(key, supply, sig);
 	if (n == 0)
 		return TRC_EINVAL;
-	lo[n] = '\0';
-	memcpy(hi, lo, n);
-	hi[n] = '\x01';
 	trc_iter_t it;
-	int rc = trc_iter_begin(call->txn, s_db(call->txn, FB_DB_PROB_WHERE), &it, lo, n + 1, hi,
-				n + 1, false);
+	int rc = trc_iter_prefix(call->txn, s_db(call->txn, FB_DB_PROB_WHERE), &it, key, n, false);
 	while (rc == 0 && trc_iter_next(&it)) {
 		/* ...\0version\0scenario */
 		const char *p = (const char *)it.key.mv_data + n + 1;
@@ -248,11 +244,6 @@ int fb_problem_counts(trc_call_t *call, const char *key, size_t klen, const fb_e
 		sc[i]->severity = (Traction__V1__Severity)(i + 1);
 		sc[i]->reports = e != NULL ? e->reports[i + 1] : 0;
 	}
-	char lo[FB_KEY_MAX + 2], hi[FB_KEY_MAX + 2];
-	memcpy(lo, key, klen);
-	lo[klen] = '\0';
-	memcpy(hi, key, klen);
-	hi[klen] = '\x01';
 	/* the supply is the part before the first NUL */
 	char supply[TRC_SLUG_MAX + 1];
 	size_t ls = strnlen(key, klen);
@@ -261,8 +252,7 @@ int fb_problem_counts(trc_call_t *call, const char *key, size_t klen, const fb_e
 	memcpy(supply, key, ls);
 	supply[ls] = '\0';
 	trc_iter_t it;
-	int rc = trc_iter_begin(call->txn, s_db(call->txn, FB_DB_PROB_AT), &it, lo, klen + 1, hi,
-				klen + 1, false);
+	int rc = trc_iter_prefix(call->txn, s_db(call->txn, FB_DB_PROB_AT), &it, key, klen, false);
 	while (rc == 0 && trc_iter_next(&it)) {
 		const char *sig = (const char *)it.key.mv_data + klen + 1;
 		size_t siglen = it.key.mv_size - klen - 1;

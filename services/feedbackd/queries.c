@@ -233,15 +233,10 @@ int feedbackd_stats(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMes
 		rep->metrics[rep->n_metrics++] = ma;
 	} else {
 		kl = fb_key(key, q->supply_id, v, sc, NULL);
-		char hi[FB_KEY_MAX + 2];
-		key[kl] = '\0';
-		memcpy(hi, key, kl);
-		hi[kl] = '\x01';
 		size_t cap = 16;
 		rep->metrics = trc_arena_alloc(call->arena, sizeof(void *) * cap);
 		trc_iter_t it;
-		rc = trc_iter_begin(call->txn, s_db(call->txn, FB_DB_AGG), &it, key, kl + 1, hi, kl + 1,
-				    false);
+		rc = trc_iter_prefix(call->txn, s_db(call->txn, FB_DB_AGG), &it, key, kl, false);
 		while (rc == 0 && rep->metrics != NULL && trc_iter_next(&it)) {
 			const char *m = (const char *)it.key.mv_data + kl + 1;
 			size_t mlen = it.key.mv_size - kl - 1;

@@ -43,16 +43,10 @@ static int s_scenario(trc_call_t *call, const char *id, Traction__V1__Scenario *
 /* The next transition number of a deployment: one past its last. */
 static uint64_t s_next_transition(trc_call_t *call, const char *id)
 {
-	char lo[TRC_SLUG_MAX + 10], hi[TRC_SLUG_MAX + 10];
 	size_t n = strlen(id);
-	memcpy(lo, id, n);
-	lo[n] = '\0';
-	memcpy(hi, id, n);
-	hi[n] = '\x01';
 	trc_iter_t it;
 	uint64_t next = 1;
-	if (trc_iter_begin(call->txn, s_db(call, IT_DB_TRANSITIONS), &it, lo, n + 1, hi, n + 1,
-			   true) == 0 &&
+	if (trc_iter_prefix(call->txn, s_db(call, IT_DB_TRANSITIONS), &it, id, n, true) == 0 &&
 	    trc_iter_next(&it) && it.key.mv_size == n + 9)
 		next = trc_be64_get((const uint8_t *)it.key.mv_data + n + 1) + 1;
 	trc_iter_end(&it);
@@ -108,16 +102,11 @@ static Traction__V1__Transition *s_transition(trc_call_t *call, int kind, int fr
 static int s_existing(trc_call_t *call, const char *scenario, const char *supply,
 		      Traction__V1__Deployment **out)
 {
-	char lo[TRC_SLUG_MAX + 2], hi[TRC_SLUG_MAX + 2];
 	size_t n = strlen(scenario);
-	memcpy(lo, scenario, n);
-	lo[n] = '\0';
-	memcpy(hi, scenario, n);
-	hi[n] = '\x01';
 	trc_iter_t it;
 	*out = NULL;
-	int rc = trc_iter_begin(call->txn, s_db(call, IT_DB_DEP_BY_SCENARIO), &it, lo, n + 1, hi,
-				n + 1, false);
+	int rc = trc_iter_prefix(call->txn, s_db(call, IT_DB_DEP_BY_SCENARIO), &it, scenario, n,
+				 false);
 	while (rc == 0 && *out == NULL && trc_iter_next(&it)) {
 		Traction__V1__Deployment *d;
 		if (trc_rec_get(call->txn, s_db(call, IT_DB_DEPLOYMENTS),
@@ -236,15 +225,11 @@ int iterationd_upgrade(trc_call_t *call, const ProtobufCMessage *req_, ProtobufC
 /* Scenarios in which this supply version is active at service or beyond. */
 static uint64_t s_in_service(trc_call_t *call, const char *supply, const char *version)
 {
-	char lo[2 * TRC_SLUG_MAX + 3], hi[2 * TRC_SLUG_MAX + 3];
-	size_t kl = trc_key2(lo, sizeof(lo) - 1, supply, version);
-	memcpy(hi, lo, kl);
-	lo[kl] = '\0';
-	hi[kl] = '\x01';
+	char key[2 * TRC_SLUG_MAX + 3];
+	size_t kl = trc_key2(key, sizeof(key) - 1, supply, version);
 	uint64_t n = 0;
 	trc_iter_t it;
-	if (trc_iter_begin(call->txn, s_db(call, IT_DB_DEP_BY_VERSION), &it, lo, kl + 1, hi, kl + 1,
-			   false) == 0) {
+	if (trc_iter_prefix(call->txn, s_db(call, IT_DB_DEP_BY_VERSION), &it, key, kl, false) == 0) {
 		while (trc_iter_next(&it)) {
 			Traction__V1__Deployment *d;
 			if (trc_rec_get(call->txn, s_db(call, IT_DB_DEPLOYMENTS),

@@ -228,15 +228,9 @@ static int s_lineage(trc_call_t *call, const char *supply, lineage_t *out)
 	Traction__V1__Iteration **all = malloc(sizeof(void *) * cap);
 	if (all == NULL)
 		return TRC_ENOMEM;
-	char lo[TRC_SLUG_MAX + 2], hi[TRC_SLUG_MAX + 2];
-	size_t sl = strlen(supply);
-	memcpy(lo, supply, sl);
-	lo[sl] = '\0';
-	memcpy(hi, supply, sl);
-	hi[sl] = '\x01';
 	trc_iter_t it;
-	int rc = trc_iter_begin(call->txn, s_db(call, IT_DB_VERSIONS), &it, lo, sl + 1, hi, sl + 1,
-				false);
+	int rc = trc_iter_prefix(call->txn, s_db(call, IT_DB_VERSIONS), &it, supply, strlen(supply),
+				 false);
 	while (rc == 0 && trc_iter_next(&it) && n < VERSIONS_MAX) {
 		Traction__V1__Iteration *v =
 			trc_rec_unpack(&it.val, &traction__v1__iteration__descriptor, call->arena);
@@ -361,17 +355,13 @@ static int s_problem(trc_call_t *call, const char *supply, const char *sig,
 static int s_deployment_ids(trc_call_t *call, const char *supply, const char *version,
 			    char ***out, size_t *n)
 {
-	char lo[2 * TRC_SLUG_MAX + 3], hi[2 * TRC_SLUG_MAX + 3];
-	size_t kl = trc_key2(lo, sizeof(lo) - 1, supply, version);
-	memcpy(hi, lo, kl);
-	lo[kl] = '\0';
-	hi[kl] = '\x01';
+	char key[2 * TRC_SLUG_MAX + 3];
+	size_t kl = trc_key2(key, sizeof(key) - 1, supply, version);
 	size_t cap = 8;
 	*n = 0;
 	*out = trc_arena_alloc(call->arena, sizeof(char *) * cap);
 	trc_iter_t it;
-	int rc = trc_iter_begin(call->txn, s_db(call, IT_DB_DEP_BY_VERSION), &it, lo, kl + 1, hi,
-				kl + 1, false);
+	int rc = trc_iter_prefix(call->txn, s_db(call, IT_DB_DEP_BY_VERSION), &it, key, kl, false);
 	while (rc == 0 && *out != NULL && trc_iter_next(&it)) {
 		size_t idlen = it.key.mv_size - kl - 1;
 		if (*n == cap) {
@@ -495,28 +485,13 @@ static bool s_has(char **list, size_t n, const char *v)
 	return false;
 }
 
-/* Begins an iteration over the keys "prefix\0..." of db; the bounds live in
- * the call's arena, as the iterator points at them. */
-static int s_iter_prefix(trc_call_t *call, const char *db, const char *prefix, trc_iter_t *it)
-{
-	size_t len = strlen(prefix);
-	char *lo = trc_arena_alloc(call->arena, 2 * (len + 1));
-	if (lo == NULL)
-		return TRC_ENOMEM;
-	char *hi = lo + len + 1;
-	memcpy(lo, prefix, len);
-	lo[len] = '\0';
-	memcpy(hi, prefix, len);
-	hi[len] = '\x01';
-	return trc_iter_begin(call->txn, s_db(call, db), it, lo, len + 1, hi, len + 1, false);
-}
-
 uint64_t it_open_critical(trc_call_t *call, const char *supply, const char *version,
 			  const char *scenario)
 {
 	uint64_t n = 0;
 	trc_iter_t it;
-	if (s_iter_prefix(call, IT_DB_PROBLEMS, supply, &it) != 0)
+	if (trc_iter_prefix(call->txn, s_db(call, IT_DB_PROBLEMS), &it, supply, strlen(supply),
+			    false) != 0)
 		return 0;
 	while (trc_iter_next(&it)) {
 		Traction__V1__ProblemInfo *p =
@@ -577,14 +552,8 @@ int iterationd_diff(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMes
 	char **fresh = trc_arena_alloc(call->arena, sizeof(char *) * cap);
 	char **regr = trc_arena_alloc(call->arena, sizeof(char *) * cap);
 	size_t nf = 0, nn = 0, nr = 0, capf = cap, capn = cap, capr = cap;
-	char lo[TRC_SLUG_MAX + 2], hi[TRC_SLUG_MAX + 2];
-	size_t sl = strlen(s);
-	memcpy(lo, s, sl);
-	lo[sl] = '\0';
-	memcpy(hi, s, sl);
-	hi[sl] = '\x01';
 	trc_iter_t it;
-	rc = trc_iter_begin(call->txn, s_db(call, IT_DB_PROBLEMS), &it, lo, sl + 1, hi, sl + 1, false);
+	rc = trc_iter_prefix(call->txn, s_db(call, IT_DB_PROBLEMS), &it, s, strlen(s), false);
 	while (rc == 0 && fixed != NULL && fresh != NULL && regr != NULL && trc_iter_next(&it)) {
 		Traction__V1__ProblemInfo *p =
 			trc_rec_unpack(&it.val, &traction__v1__problem_info__descriptor, call->arena);

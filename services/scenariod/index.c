@@ -134,15 +134,9 @@ static int s_recount_feedback(trc_call_t *call, const char *supply)
 	e->open_problems = 0;
 	e->open_critical_problems = 0;
 	double weighted = 0;
-	char lo[KEY_MAX], hi[KEY_MAX];
-	size_t n = strlen(supply);
-	memcpy(lo, supply, n);
-	lo[n] = '\0';
-	memcpy(hi, supply, n);
-	hi[n] = '\x01';
 	trc_iter_t it;
-	rc = trc_iter_begin(call->txn, s_db(call, SCEN_DB_EV_VERSION), &it, lo, n + 1, hi, n + 1,
-			    false);
+	rc = trc_iter_prefix(call->txn, s_db(call, SCEN_DB_EV_VERSION), &it, supply, strlen(supply),
+			     false);
 	while (rc == 0 && trc_iter_next(&it)) {
 		Traction__V1__EvidenceUpdate *u =
 			trc_rec_unpack(&it.val, &traction__v1__evidence_update__descriptor, call->arena);

@@ -312,15 +312,9 @@ static int s_gap_cmp(const void *a_, const void *b_)
 
 static bool s_offered(trc_call_t *call, const char *cap, size_t n)
 {
-	char lo[KEY_MAX], hi[KEY_MAX];
-	memcpy(lo, cap, n);
-	lo[n] = '\0';
-	memcpy(hi, cap, n);
-	hi[n] = '\x01';
 	trc_iter_t it;
 	bool any = false;
-	if (trc_iter_begin(call->txn, s_db(call, SCEN_DB_SUPPLY_CAP), &it, lo, n + 1, hi, n + 1,
-			   false) == 0)
+	if (trc_iter_prefix(call->txn, s_db(call, SCEN_DB_SUPPLY_CAP), &it, cap, n, false) == 0)
 		any = trc_iter_next(&it);
 	trc_iter_end(&it);
 	return any;

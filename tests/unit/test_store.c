@@ -155,6 +155,46 @@ TEST(iteration_ranges)
 	trc_store_destroy(&st);
 }
 
+/* trc_iter_prefix: the keys "prefix\0..." and no others, both ways. */
+TEST(iteration_by_prefix)
+{
+	trc_store_t *st = NULL;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/p", s_dir);
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, s_dbs, 1), 0);
+	MDB_dbi db = trc_store_db(st, "things");
+	trc_txn_t txn;
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+	/* "ab" alone, "ab\0x", "ab\0y", "abc\0z", "aa\0q" */
+	static const struct { const char *k; size_t len; } keys[] = {
+		{ "ab", 2 }, { "ab\0x", 4 }, { "ab\0y", 4 }, { "abc\0z", 5 }, { "aa\0q", 4 }
+	};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		CHECK_EQ_INT(trc_txn_put(&txn, db, keys[i].k, keys[i].len, "", 0, 0), 0);
+	trc_iter_t it;
+	char seen[4];
+	int n = 0;
+	CHECK_EQ_INT(trc_iter_prefix(&txn, db, &it, "ab", 2, false), 0);
+	while (trc_iter_next(&it) && n < 4)
+		seen[n++] = ((const char *)it.key.mv_data)[it.key.mv_size - 1];
+	trc_iter_end(&it);
+	CHECK_EQ_INT(n, 2);
+	CHECK(seen[0] == 'x' && seen[1] == 'y');
+	n = 0;
+	CHECK_EQ_INT(trc_iter_prefix(&txn, db, &it, "ab", 2, true), 0);
+	while (trc_iter_next(&it) && n < 4)
+		seen[n++] = ((const char *)it.key.mv_data)[it.key.mv_size - 1];
+	trc_iter_end(&it);
+	CHECK_EQ_INT(n, 2);
+	CHECK(seen[0] == 'y' && seen[1] == 'x');
+	static char longp[TRC_PREFIX_MAX + 1];
+	CHECK_EQ_INT(trc_iter_prefix(&txn, db, &it, longp, sizeof(longp), false), TRC_EINVAL);
+	CHECK(!trc_iter_next(&it));
+	trc_iter_end(&it);
+	trc_txn_abort(&txn);
+	trc_store_destroy(&st);
+}
+
 TEST(map_full_is_an_error_and_reads_go_on)
 {
 	trc_store_t *st = NULL;
@@ -201,6 +241,7 @@ int main(void)
 	RUN(sticky_error_aborts_commit);
 	RUN(nested_abort_keeps_parent);
 	RUN(iteration_ranges);
+	RUN(iteration_by_prefix);
 	RUN(map_full_is_an_error_and_reads_go_on);
 	DONE();
 }

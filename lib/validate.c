@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "record.h"
 #include "util.h"
 
 int trc_check_slug(trc_call_t *call, const char *field, const char *value)
@@ -166,4 +167,16 @@ const char *trc_enum_label(trc_arena_t *arena, const ProtobufCEnumDescriptor *de
 	for (char *p = out; *p != '\0'; p++)
 		*p = *p == '_' ? '-' : (char)tolower((unsigned char)*p);
 	return out;
+}
+
+int trc_check_load(trc_call_t *call, MDB_dbi db, const char *field, const char *id,
+		   const ProtobufCMessageDescriptor *desc, const char *what, void **out)
+{
+	int rc = trc_check_slug(call, field, id);
+	if (rc != 0)
+		return rc;
+	rc = trc_rec_get(call->txn, db, id, strlen(id), desc, call->arena, out);
+	if (rc == TRC_ENOENT)
+		return trc_call_fail(call, rc, "%s: no %s '%s'", field, what, id);
+	return rc;
 }

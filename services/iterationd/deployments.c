@@ -24,14 +24,8 @@ static MDB_dbi s_db(trc_call_t *call, const char *name)
 static int s_load(trc_call_t *call, const char *field, const char *id,
 		  Traction__V1__Deployment **out)
 {
-	int rc = trc_check_slug(call, field, id);
-	if (rc != 0)
-		return rc;
-	rc = trc_rec_get(call->txn, s_db(call, IT_DB_DEPLOYMENTS), id, strlen(id),
-			 &traction__v1__deployment__descriptor, call->arena, (void **)out);
-	if (rc == TRC_ENOENT)
-		return trc_call_fail(call, rc, "%s: no deployment '%s'", field, id);
-	return rc;
+	return trc_check_load(call, s_db(call, IT_DB_DEPLOYMENTS), field, id,
+			      &traction__v1__deployment__descriptor, "deployment", (void **)out);
 }
 
 static int s_scenario(trc_call_t *call, const char *id, Traction__V1__Scenario **out)

@@ -154,14 +154,8 @@ static int s_save(trc_call_t *call, const char *type, Traction__V1__Scenario *s)
 static int s_load(trc_call_t *call, const char *field, const char *id,
 		  Traction__V1__Scenario **out)
 {
-	int rc = trc_check_slug(call, field, id);
-	if (rc != 0)
-		return rc;
-	rc = trc_rec_get(call->txn, s_db(call, SCEN_DB_SCENARIOS), id, strlen(id),
-			 &traction__v1__scenario__descriptor, call->arena, (void **)out);
-	if (rc == TRC_ENOENT)
-		return trc_call_fail(call, rc, "%s: no scenario '%s'", field, id);
-	return rc;
+	return trc_check_load(call, s_db(call, SCEN_DB_SCENARIOS), field, id,
+			      &traction__v1__scenario__descriptor, "scenario", (void **)out);
 }
 
 int scenariod_submit(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)

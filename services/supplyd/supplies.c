@@ -77,14 +77,8 @@ static int s_emit(trc_call_t *call, const char *type, Traction__V1__Supply *s)
 static int s_load(trc_call_t *call, const char *field, const char *id,
 		  Traction__V1__Supply **out)
 {
-	int rc = trc_check_slug(call, field, id);
-	if (rc != 0)
-		return rc;
-	rc = trc_rec_get(call->txn, s_db(call, SUPPLYD_DB_SUPPLIES), id, strlen(id),
-			 &traction__v1__supply__descriptor, call->arena, (void **)out);
-	if (rc == TRC_ENOENT)
-		return trc_call_fail(call, rc, "%s: no supply '%s'", field, id);
-	return rc;
+	return trc_check_load(call, s_db(call, SUPPLYD_DB_SUPPLIES), field, id,
+			      &traction__v1__supply__descriptor, "supply", (void **)out);
 }
 
 int supplyd_supply_register(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)

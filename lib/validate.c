@@ -12,6 +12,19 @@
 #include "record.h"
 #include "util.h"
 
+/* The checks alone, so that a list's element names ("labels[3].key") are
+ * formatted only for the message of a failure, not for every element. */
+static bool s_slug_ok(const char *value)
+{
+	return value != NULL && value[0] != '\0' && trc_is_slug(value);
+}
+
+static bool s_text_ok(const char *value, size_t min, size_t max)
+{
+	size_t n = value != NULL ? strlen(value) : 0;
+	return n >= min && n <= max && trc_is_text(value, max);
+}
+
 int trc_check_slug(trc_call_t *call, const char *field, const char *value)
 {
 	if (value == NULL || value[0] == '\0')
@@ -64,11 +77,11 @@ int trc_check_slugs(trc_call_t *call, const char *field, char **values, size_t n
 		return trc_call_fail(call, TRC_EINVAL, "%s: at most %zu entries, got %zu", field, max,
 				     n);
 	for (size_t i = 0; i < n; i++) {
-		char name[96];
-		snprintf(name, sizeof(name), "%s[%zu]", field, i);
-		int rc = trc_check_slug(call, name, values[i]);
-		if (rc != 0)
-			return rc;
+		if (!s_slug_ok(values[i])) {
+			char name[96];
+			snprintf(name, sizeof(name), "%s[%zu]", field, i);
+			return trc_check_slug(call, name, values[i]);
+		}
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(values[i], values[j]) == 0)
 				return trc_call_fail(call, TRC_EINVAL, "%s: '%s' appears twice", field,
@@ -85,14 +98,14 @@ int trc_check_pairs(trc_call_t *call, const char *field, Traction__V1__KeyValue 
 				     n);
 	for (size_t i = 0; i < n; i++) {
 		char name[96];
-		snprintf(name, sizeof(name), "%s[%zu].key", field, i);
-		int rc = trc_check_slug(call, name, kv[i]->key);
-		if (rc != 0)
-			return rc;
-		snprintf(name, sizeof(name), "%s[%zu].value", field, i);
-		rc = trc_check_text(call, name, kv[i]->value, 0, vmax);
-		if (rc != 0)
-			return rc;
+		if (!s_slug_ok(kv[i]->key)) {
+			snprintf(name, sizeof(name), "%s[%zu].key", field, i);
+			return trc_check_slug(call, name, kv[i]->key);
+		}
+		if (!s_text_ok(kv[i]->value, 0, vmax)) {
+			snprintf(name, sizeof(name), "%s[%zu].value", field, i);
+			return trc_check_text(call, name, kv[i]->value, 0, vmax);
+		}
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(kv[i]->key, kv[j]->key) == 0)
 				return trc_call_fail(call, TRC_EINVAL, "%s: key '%s' appears twice",

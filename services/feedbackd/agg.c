@@ -27,12 +27,6 @@ typedef struct {
 	uint64_t zero;
 } agg_head_t;
 
-/* A trend bucket's row (cache.c writes them, fb_trend_read reads them). */
-typedef struct {
-	uint64_t count;
-	double sum, sumsq, min, max;
-} trend_row_t;
-
 static const int64_t s_granularity_ms[3] = { 0, 3600000, 86400000 };
 
 size_t fb_key(char *buf, const char *s, const char *v, const char *sc, const char *m)
@@ -76,11 +70,7 @@ int fb_agg_load(trc_txn_t *txn, const char *key, size_t klen, fb_agg_t *a)
 	if (h.version != AGG_ROW_V1 || h.nbuckets > SKETCH_MAX_BUCKETS ||
 	    v.mv_size != sizeof(h) + sizeof(sketch_bucket_t) * h.nbuckets)
 		return TRC_ECORRUPT;
-	a->count = h.count;
-	a->sum = h.sum;
-	a->sumsq = h.sumsq;
-	a->min = h.min;
-	a->max = h.max;
+	a->m = (fb_moments_t){ h.count, h.sum, h.sumsq, h.min, h.max };
 	a->first_ms = h.first_ms;
 	a->last_ms = h.last_ms;
 	a->sketch.zero = h.zero;
@@ -103,8 +93,8 @@ void fb_agg_free(fb_agg_t *a)
 int fb_agg_store(trc_txn_t *txn, const char *key, size_t klen, const fb_agg_t *a)
 {
 	agg_head_t h = {
-		.version = AGG_ROW_V1, .nbuckets = a->sketch.n, .count = a->count, .sum = a->sum,
-		.sumsq = a->sumsq, .min = a->min, .max = a->max, .first_ms = a->first_ms,
+		.version = AGG_ROW_V1, .nbuckets = a->sketch.n, .count = a->m.count,
+		.sum = a->m.sum, .sumsq = a->m.sumsq, .min = a->m.min, .max = a->m.max, .first_ms = a->first_ms,
 		.last_ms = a->last_ms, .zero = a->sketch.zero,
 	};
 	size_t blen = sizeof(sketch_bucket_t) * a->sketch.n;
@@ -119,16 +109,16 @@ int fb_agg_store(trc_txn_t *txn, const char *key, size_t klen, const fb_agg_t *a
 
 void fb_agg_stats(const fb_agg_t *a, Traction__V1__MetricStats *st)
 {
-	st->count = a->count;
-	st->sum = a->sum;
-	st->sum_squares = a->sumsq;
-	st->min = a->min;
-	st->max = a->max;
+	st->count = a->m.count;
+	st->sum = a->m.sum;
+	st->sum_squares = a->m.sumsq;
+	st->min = a->m.min;
+	st->max = a->m.max;
 	st->first_seen_ms = a->first_ms;
 	st->last_seen_ms = a->last_ms;
-	if (a->count > 0) {
-		double mean = a->sum / (double)a->count;
-		double var = a->sumsq / (double)a->count - mean * mean;
+	if (a->m.count > 0) {
+		double mean = a->m.sum / (double)a->m.count;
+		double var = a->m.sumsq / (double)a->m.count - mean * mean;
 		st->mean = mean;
 		st->stddev = var > 0 ? sqrt(var) : 0;
 		st->p50 = sketch_quantile(&a->sketch, 0.50);
@@ -155,9 +145,9 @@ int fb_trend_read(trc_call_t *call, const char *key, size_t klen, int g, int64_t
 	int rc = trc_iter_begin(call->txn, s_db(call->txn, FB_DB_TREND), &it, lo, klen + 10, hi,
 				klen + 10, false);
 	while (rc == 0 && *out != NULL && trc_iter_next(&it)) {
-		if (it.val.mv_size != sizeof(trend_row_t))
+		if (it.val.mv_size != sizeof(fb_moments_t))
 			continue;
-		trend_row_t row;
+		fb_moments_t row;
 		memcpy(&row, it.val.mv_data, sizeof(row));
 		if (*n == cap) {
 			Traction__V1__TrendBucket **nb =

@@ -46,9 +46,15 @@ extern const size_t feedbackd_n_methods;
 
 /* ---- aggregates (agg.c) ---- */
 
+/* Count, sum, sum of squares, min and max of a metric's values: the head
+ * of an aggregate and, as it is (host byte order), a trend bucket's row. */
 typedef struct {
 	uint64_t count;
 	double sum, sumsq, min, max;
+} fb_moments_t;
+
+typedef struct {
+	fb_moments_t m;
 	int64_t first_ms, last_ms;
 	sketch_t sketch;
 } fb_agg_t;

@@ -10,7 +10,6 @@
 
 #include "error.h"
 
-#define ZERO_BELOW 1e-9
 /* Positive buckets keep their index k (about -1040..+1040 for 1e-9..1e9,
  * more for larger magnitudes); negative values get NEG_BASE - k, so that
  * they sort below every positive key, larger magnitudes lower. */
@@ -67,7 +66,7 @@ static void s_collapse(sketch_t *s)
 	}
 }
 
-static int s_add_key(sketch_t *s, int32_t key, uint32_t n)
+int sketch_add_key(sketch_t *s, int32_t key, uint32_t n)
 {
 	/* binary search for key */
 	uint32_t lo = 0, hi = s->n;
@@ -96,18 +95,18 @@ int sketch_add(sketch_t *s, double x, uint32_t n)
 {
 	if (!isfinite(x))
 		return TRC_EINVAL;
-	if (fabs(x) < ZERO_BELOW) {
+	if (fabs(x) < SKETCH_ZERO_BELOW) {
 		s->zero += n;
 		return 0;
 	}
-	return s_add_key(s, sketch_key(x), n);
+	return sketch_add_key(s, sketch_key(x), n);
 }
 
 int sketch_merge(sketch_t *s, const sketch_t *o)
 {
 	s->zero += o->zero;
 	for (uint32_t i = 0; i < o->n; i++) {
-		int rc = s_add_key(s, o->b[i].key, o->b[i].count);
+		int rc = sketch_add_key(s, o->b[i].key, o->b[i].count);
 		if (rc != 0)
 			return rc;
 	}

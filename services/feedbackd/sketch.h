@@ -17,6 +17,7 @@
 
 #define SKETCH_ALPHA 0.01
 #define SKETCH_MAX_BUCKETS 4096
+#define SKETCH_ZERO_BELOW 1e-9   /* magnitudes below count as 0 */
 
 typedef struct {
 	int32_t key;      /* order key: negatives below positives, see sketch.c */
@@ -37,6 +38,9 @@ double sketch_value(int32_t key);
 
 /* Adds n occurrences of x; the array grows with realloc (sketch owns b). */
 int sketch_add(sketch_t *s, double x, uint32_t n);
+/* Adds n occurrences to the bucket of key (sketch_key of a value whose
+ * magnitude is at least SKETCH_ZERO_BELOW): one log() for many sketches. */
+int sketch_add_key(sketch_t *s, int32_t key, uint32_t n);
 /* Adds every bucket of o into s. */
 int sketch_merge(sketch_t *s, const sketch_t *o);
 /* The q-quantile (0..1) of the count values added: the value of rank

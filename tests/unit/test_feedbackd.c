@@ -295,11 +295,13 @@ static int cmpd(const void *x, const void *y)
 	return a < b ? -1 : (a > b ? 1 : 0);
 }
 
+static const char *s_stats_supply = "defect-vision";
+
 static void check_stats(const char *version, const char *scenario, double *vals, size_t n)
 {
 	Traction__V1__StatsRequest q = TRACTION__V1__STATS_REQUEST__INIT;
 	Traction__V1__StatsReply rep;
-	q.supply_id = (char *)"defect-vision";
+	q.supply_id = (char *)s_stats_supply;
 	q.version = (char *)version;
 	q.scenario_id = (char *)scenario;
 	q.metric = (char *)"scrap_ppm";
@@ -383,6 +385,76 @@ TEST(aggregates_equal_a_direct_computation)
 			       &traction__v1__stats_reply__descriptor),
 		     TRC_ENOENT);
 	CHECK_CONTAINS(E.call.message, "metric: no 'nope' reported");
+	henv_reset(&E);
+}
+
+/* One request whose records cycle through versions, scenarios, metrics and
+ * hours: the batch cache resolves each series once and switches between
+ * them record by record; every level and every hourly bucket must still
+ * equal a direct computation. */
+TEST(one_batch_of_interleaved_series)
+{
+	known_supply("press-vision", "2.0");
+	iteration("press-vision", "2.1", "2.0", NULL);
+	known_scenario("stamping", TRACTION__V1__SCENARIO_STATUS__SCENARIO_OPEN);
+	enum { N = 360, HOURS = 3 };
+	static Traction__V1__FeedbackRecord recs[N], *rp[N];
+	static Traction__V1__Metric ms[N];
+	static double all[N], v20[N], st21[N];
+	static uint64_t per_hour[HOURS];
+	size_t na = 0, n20 = 0, n21 = 0;
+	int64_t hour0 = (E.now_ms / 3600000 - HOURS) * 3600000;
+	for (int i = 0; i < N; i++) {
+		const char *ver = i % 2 ? "2.0" : "2.1";
+		const char *sc = i % 3 ? "weld-line-3" : "stamping";
+		bool scrap = i % 5 != 0;
+		int h = (i / 7) % HOURS;
+		base(&recs[i], sc, ver, NULL);
+		recs[i].supply_id = (char *)"press-vision";
+		recs[i].observed_at_ms = hour0 + h * 3600000 + 1000 * i;
+		traction__v1__metric__init(&ms[i]);
+		ms[i].name = (char *)(scrap ? "scrap_ppm" : "cycle_s");
+		ms[i].value = 1.0 + (double)((i * 37) % 101);
+		recs[i].body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+		recs[i].metric = &ms[i];
+		rp[i] = &recs[i];
+		if (!scrap)
+			continue;
+		all[na++] = ms[i].value;
+		per_hour[h]++;
+		if (ver[2] == '0')
+			v20[n20++] = ms[i].value;
+		else if (sc[0] == 's')
+			st21[n21++] = ms[i].value;
+	}
+	int rc;
+	Traction__V1__PublishReply *rep = publish(rp, N, &rc);
+	CHECK_EQ_INT(rc, 0);
+	CHECK_EQ_INT(rep->n_results, N);
+	for (size_t i = 0; i < rep->n_results; i++)
+		CHECK_EQ_INT(rep->results[i]->status->code, 0);
+	henv_reset(&E);
+	s_stats_supply = "press-vision";
+	check_stats("2.1", "stamping", st21, n21); /* (s,v,sc) */
+	check_stats("2.0", "", v20, n20);          /* (s,v,*) */
+	check_stats("", "", all, na);              /* (s,*,*) */
+	s_stats_supply = "defect-vision";
+
+	Traction__V1__StatsRequest q = TRACTION__V1__STATS_REQUEST__INIT;
+	Traction__V1__StatsReply srep;
+	q.supply_id = (char *)"press-vision";
+	q.metric = (char *)"scrap_ppm";
+	q.granularity = TRACTION__V1__GRANULARITY__GRANULARITY_HOUR;
+	CHECK_EQ_INT(henv_call(&E, feedbackd_stats, false, &q, &srep,
+			       &traction__v1__stats_reply__descriptor),
+		     0);
+	CHECK_EQ_INT(srep.metrics[0]->n_trend, HOURS);
+	for (size_t i = 0; i < srep.metrics[0]->n_trend; i++) {
+		Traction__V1__TrendBucket *b = srep.metrics[0]->trend[i];
+		int h = (int)((b->start_ms - hour0) / 3600000);
+		CHECK(h >= 0 && h < HOURS);
+		CHECK_EQ_INT(b->count, per_hour[h]);
+	}
 	henv_reset(&E);
 }
 
@@ -547,6 +619,7 @@ int main(void)
 	RUN(validation_and_references);
 	RUN(batches_and_idempotency);
 	RUN(aggregates_equal_a_direct_computation);
+	RUN(one_batch_of_interleaved_series);
 	RUN(problem_addressed_then_regressed);
 	RUN(demands_and_evidence_events);
 	feedbackd_close(&state);

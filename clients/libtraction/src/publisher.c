@@ -156,7 +156,10 @@ int traction_publish(traction_publisher_t *p, const Traction__V1__FeedbackRecord
 	Traction__V1__FeedbackRecord r = *record;
 	char key[64];
 	if (r.idempotency_key == NULL || r.idempotency_key[0] == '\0') {
-		snprintf(key, sizeof(key), "%s-%llu", p->key_prefix,
+		/* fixed width: keys sort in publish order, so feedbackd's key
+		 * index grows at its right edge (a few pages per commit)
+		 * instead of touching a random page per record */
+		snprintf(key, sizeof(key), "%s-%012llx", p->key_prefix,
 			 (unsigned long long)++p->next_key);
 		r.idempotency_key = key;
 	}

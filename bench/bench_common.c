@@ -11,8 +11,29 @@
 #include "traction/v1/bus.pb-c.h"
 #include "traction/v1/common.pb-c.h"
 #include "traction/v1/feedback.pb-c.h"
+#include "traction/v1/iteration.pb-c.h"
 #include "traction/v1/scenario.pb-c.h"
 #include "traction/v1/supply.pb-c.h"
+
+const char *bench_section = "traction";
+
+static void s_fig(double v)
+{
+	if (v < 0)
+		printf("\t-");
+	else
+		printf("\t%.1f", v);
+}
+
+void bench_row(const char *name, double rate, double p50, double p99)
+{
+	printf("=row\t%s\t%s", bench_section, name);
+	s_fig(rate);
+	s_fig(p50);
+	s_fig(p99);
+	printf("\n");
+	fflush(stdout);
+}
 
 void bench_measure(const char *name, bench_op_fn op, int calls, double *p50, double *p99)
 {
@@ -27,6 +48,7 @@ void bench_measure(const char *name, bench_op_fn op, int calls, double *p50, dou
 	*p50 = bench_quantile(v, (size_t)calls, 0.50);
 	*p99 = bench_quantile(v, (size_t)calls, 0.99);
 	printf("%-40s p50 %9.1f us   p99 %9.1f us\n", name, *p50, *p99);
+	bench_row(name, -1, *p50, *p99);
 	free(v);
 }
 
@@ -60,4 +82,82 @@ void bench_catalogue(traction_client_t *c, bool wait_feedback)
 		bench_wait_applied(c, "feedback", "supply", 2);
 		bench_wait_applied(c, "feedback", "scenario", 1);
 	}
+}
+
+static void s_must(int code, const traction_status_t *st, const char *what)
+{
+	if (code != 0) {
+		fprintf(stderr, "bench: %s: %s\n", what, st->message);
+		exit(1);
+	}
+}
+
+char *bench_versions(traction_client_t *c, int n)
+{
+	traction_status_t st;
+	char *vers = calloc((size_t)n, 32);
+	if (vers == NULL)
+		exit(1);
+	snprintf(vers, 32, "1.0");
+	for (int i = 1; i < n; i++) {
+		Traction__V1__Iteration it = TRACTION__V1__ITERATION__INIT;
+		Traction__V1__IterationRecordRequest req = TRACTION__V1__ITERATION_RECORD_REQUEST__INIT;
+		ProtobufCMessage *rep = NULL;
+		char *ver = vers + (size_t)i * 32;
+		snprintf(ver, 32, "v%d", i);
+		it.supply_id = (char *)"defect-vision";
+		it.version = ver;
+		it.parent_version = vers + (size_t)(i - 1) * 32;
+		it.notes = (char *)"release notes";
+		req.iteration = &it;
+		s_must(traction_call(c, "iteration", "record", &req.base,
+				     &traction__v1__iteration_reply__descriptor, &rep, &st),
+		       &st, "iteration.record");
+		traction_reply_free(rep);
+	}
+	/* iterationd announces the registered 1.0 too: n events */
+	bench_wait_applied(c, "feedback", "iteration", (uint64_t)n);
+	return vers;
+}
+
+static traction_client_t *s_qc;
+
+static void s_op_history(void)
+{
+	Traction__V1__SupplyHistoryRequest q = TRACTION__V1__SUPPLY_HISTORY_REQUEST__INIT;
+	Traction__V1__PageRequest page = TRACTION__V1__PAGE_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+	traction_status_t st;
+	page.limit = 1000;
+	q.supply_id = (char *)"defect-vision";
+	q.page = &page;
+	s_must(traction_call(s_qc, "iteration", "history", &q.base,
+			     &traction__v1__supply_history_reply__descriptor, &rep, &st),
+	       &st, "iteration.history");
+	traction_reply_free(rep);
+}
+
+static void s_op_stats(void)
+{
+	Traction__V1__StatsRequest q = TRACTION__V1__STATS_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+	traction_status_t st;
+	q.supply_id = (char *)"defect-vision";
+	q.version = (char *)"1.0";
+	q.scenario_id = (char *)"weld-line-3";
+	s_must(traction_call(s_qc, "feedback", "stats", &q.base,
+			     &traction__v1__stats_reply__descriptor, &rep, &st),
+	       &st, "feedback.stats");
+	traction_reply_free(rep);
+}
+
+void bench_queries(traction_client_t *c, const char *suffix, int calls)
+{
+	char name[128];
+	double p50, p99;
+	s_qc = c;
+	snprintf(name, sizeof(name), "iteration.history%s", suffix);
+	bench_measure(name, s_op_history, calls, &p50, &p99);
+	snprintf(name, sizeof(name), "feedback.stats%s", suffix);
+	bench_measure(name, s_op_stats, calls, &p50, &p99);
 }

@@ -10,6 +10,12 @@
 
 typedef void (*bench_op_fn)(void);
 
+/* Each measured figure is printed for people and once more as a line
+ * bench/compare.sh collects: "=row<TAB>section<TAB>name<TAB>rate<TAB>p50 us
+ * <TAB>p99 us", "-" where a figure does not apply. */
+extern const char *bench_section;
+void bench_row(const char *name, double rate, double p50, double p99);
+
 /* Runs op `calls` times after 5 warm-ups; prints and returns p50 and p99
  * in microseconds. */
 void bench_measure(const char *name, bench_op_fn op, int calls, double *p50, double *p99);
@@ -17,6 +23,16 @@ void bench_measure(const char *name, bench_op_fn op, int calls, double *p50, dou
 /* Registers the catalogue and waits until feedbackd and iterationd know
  * it (when they run). */
 void bench_catalogue(traction_client_t *c, bool wait_feedback);
+
+/* Records the chain of versions 1.0 (the catalogue's), v1 .. v{n-1} of
+ * defect-vision and waits until feedbackd knows them; their names, 32
+ * bytes apart (free them). */
+char *bench_versions(traction_client_t *c, int n);
+
+/* The queries of the report, each timed `calls` times (client c):
+ * iteration.history of defect-vision (every version) and feedback.stats of
+ * defect-vision@1.0 in weld-line-3. `suffix` ends the row names. */
+void bench_queries(traction_client_t *c, const char *suffix, int calls);
 
 /* Waits until daemon `service` has applied events of `source` up to seq. */
 void bench_wait_applied(traction_client_t *c, const char *service, const char *source,

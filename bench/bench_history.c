@@ -17,7 +17,6 @@
 
 static harness_t H;
 static traction_client_t *C;
-static size_t s_versions_seen;
 
 static void must(int code, const traction_status_t *st, const char *what)
 {
@@ -38,23 +37,6 @@ static void op_ping(void)
 	traction_reply_free(rep);
 }
 
-static void op_history(void)
-{
-	Traction__V1__SupplyHistoryRequest q = TRACTION__V1__SUPPLY_HISTORY_REQUEST__INIT;
-	Traction__V1__PageRequest page = TRACTION__V1__PAGE_REQUEST__INIT;
-	Traction__V1__SupplyHistoryReply *rep = NULL;
-	traction_status_t st;
-	page.limit = 1000;
-	q.supply_id = (char *)"defect-vision";
-	q.page = &page;
-	must(traction_call(C, "iteration", "history", &q.base,
-			   &traction__v1__supply_history_reply__descriptor, (ProtobufCMessage **)&rep,
-			   &st),
-	     &st, "history");
-	s_versions_seen = rep->n_versions;
-	traction_reply_free(&rep->base);
-}
-
 static void op_diff(void)
 {
 	Traction__V1__IterationDiffRequest q = TRACTION__V1__ITERATION_DIFF_REQUEST__INIT;
@@ -73,6 +55,7 @@ int main(int argc, char **argv)
 {
 	int versions = argc > 1 ? atoi(argv[1]) : 200;
 	int records = argc > 2 ? atoi(argv[2]) : 100000;
+	bench_section = "queries";
 	h_init(&H, "[bus]\nheartbeat_ms = 1000\n[store]\nmap_size_mb = 4096\n[log]\nlevel = warning\n");
 	h_start_broker(&H, false);
 	const char *d[] = { "traction-supplyd", "traction-scenariod", "traction-feedbackd",
@@ -88,27 +71,7 @@ int main(int argc, char **argv)
 
 	/* a chain of versions: 1.0 (registered), v1 .. v{n-1} */
 	traction_status_t st;
-	char ver[32], parent[32] = "1.0";
-	char *vers = calloc((size_t)versions, 32);
-	snprintf(vers, 32, "1.0");
-	for (int i = 1; i < versions; i++) {
-		Traction__V1__Iteration it = TRACTION__V1__ITERATION__INIT;
-		Traction__V1__IterationRecordRequest req = TRACTION__V1__ITERATION_RECORD_REQUEST__INIT;
-		ProtobufCMessage *rep = NULL;
-		snprintf(ver, sizeof(ver), "v%d", i);
-		it.supply_id = (char *)"defect-vision";
-		it.version = ver;
-		it.parent_version = parent;
-		it.notes = (char *)"release notes";
-		req.iteration = &it;
-		must(traction_call(C, "iteration", "record", &req.base,
-				   &traction__v1__iteration_reply__descriptor, &rep, &st),
-		     &st, "record");
-		traction_reply_free(rep);
-		snprintf(parent, sizeof(parent), "%s", ver);
-		snprintf(vers + (size_t)i * 32, 32, "%s", ver);
-	}
-	bench_wait_applied(C, "feedback", "iteration", (uint64_t)versions);
+	char *vers = bench_versions(C, versions);
 
 	/* feedback spread over the versions, 1000 records per request */
 	double t0 = bench_now_us();
@@ -144,12 +107,12 @@ int main(int argc, char **argv)
 	h_sleep_ms(1500);
 	printf("setup: %d versions; %d records published in %.2f s\n", versions, records,
 	       (t1 - t0) / 1e6);
-	double p50, p99, h50, h99, d50, d99;
+	double p50, p99, d50, d99;
 	bench_measure("baseline: ping iterationd via broker", op_ping, 200, &p50, &p99);
-	bench_measure("iteration.history (all versions)", op_history, 200, &h50, &h99);
+	char suffix[96];
+	snprintf(suffix, sizeof(suffix), ", %d versions, %d records", versions, records);
+	bench_queries(C, suffix, 200);
 	bench_measure("iteration.diff (first vs last)", op_diff, 200, &d50, &d99);
-	printf("history returned %zu versions; p50 = ping p50 + %.2f ms\n", s_versions_seen,
-	       (h50 - p50) / 1e3);
 	free(recs);
 	free(rp);
 	free(ms);

@@ -180,6 +180,7 @@ int main(int argc, char **argv)
 {
 	int nsupplies = argc > 1 ? atoi(argv[1]) : 10000;
 	int calls = argc > 2 ? atoi(argv[2]) : 300;
+	bench_section = "queries";
 	h_init(&H, "[bus]\nheartbeat_ms = 1000\n[log]\nlevel = warning\n");
 	h_start_broker(&H, false);
 	h_start(&H, "traction-supplyd", NULL);

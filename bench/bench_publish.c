@@ -11,6 +11,8 @@
  * Each at W = 1000 in flight (throughput, records acknowledged durable per
  * second) and W = 1 (ack latency p50/p99).
  *   bench_publish [RECORDS]
+ *   bench_publish batch RECORDS   only the 32-records-per-request row (for
+ *                                 perf record -a: nothing else runs)
  */
 #include <errno.h>
 #include <lmdb.h>
@@ -22,6 +24,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "bench_common.h"
 #include "bench_util.h"
 #include "harness.h"
 #include "util.h"
@@ -31,6 +34,7 @@
 #include "traction/v1/feedback.pb-c.h"
 #include "traction/v1/scenario.pb-c.h"
 #include "traction/v1/supply.pb-c.h"
+#include "traction/publisher.h"
 
 #define RECORD_BYTES 256
 
@@ -146,7 +150,9 @@ static void *s_server(void *arg)
 		mdb_txn_commit(t);
 	}
 	enum { MAXB = 8192 };
-	static zmq_msg_t ids[MAXB], bodies[MAXB];
+	/* mids: the client's identity when a relay stands between (3 frames) */
+	static zmq_msg_t ids[MAXB], mids[MAXB], bodies[MAXB];
+	static bool has_mid[MAXB];
 	__atomic_store_n(&sv->stop, 0, __ATOMIC_SEQ_CST);
 	while (!__atomic_load_n(&sv->stop, __ATOMIC_SEQ_CST)) {
 		if (s_poll_in(r, 50) != 0)
@@ -160,6 +166,12 @@ static void *s_server(void *arg)
 			}
 			zmq_msg_init(&bodies[nb]);
 			zmq_msg_recv(&bodies[nb], r, 0);
+			has_mid[nb] = zmq_msg_more(&bodies[nb]);
+			if (has_mid[nb]) {
+				mids[nb] = bodies[nb];
+				zmq_msg_init(&bodies[nb]);
+				zmq_msg_recv(&bodies[nb], r, 0);
+			}
 			nb++;
 		}
 		if (sv->durable && nb > 0) {
@@ -175,6 +187,8 @@ static void *s_server(void *arg)
 		}
 		for (int i = 0; i < nb; i++) {
 			zmq_msg_send(&ids[i], r, ZMQ_SNDMORE);
+			if (has_mid[i])
+				zmq_msg_send(&mids[i], r, ZMQ_SNDMORE);
 			/* the ack echoes the first 8 bytes (the request id) */
 			zmq_send(r, zmq_msg_data(&bodies[i]), 8, 0);
 			zmq_msg_close(&bodies[i]);
@@ -205,10 +219,42 @@ static int s_raw_recv(void *sock, uint64_t *id, void *ud)
 	return 0;
 }
 
-static result_t s_bare(void *ctx, bool durable, uint64_t msgs, int window, double rate)
+/* A bare relay (ROUTER in, DEALER out: what a broker does without looking
+ * at the message), in a thread of its own context. */
+typedef struct {
+	void *ctx;
+	char front[128];
+	const char *back;
+	pthread_t th;
+} relay_t;
+
+static void *s_relay(void *arg)
+{
+	relay_t *rl = arg;
+	void *f = zmq_socket(rl->ctx, ZMQ_ROUTER), *b = zmq_socket(rl->ctx, ZMQ_DEALER);
+	int hwm = 0, linger = 0;
+	void *socks[2] = { f, b };
+	for (int i = 0; i < 2; i++) {
+		zmq_setsockopt(socks[i], ZMQ_SNDHWM, &hwm, sizeof(hwm));
+		zmq_setsockopt(socks[i], ZMQ_RCVHWM, &hwm, sizeof(hwm));
+		zmq_setsockopt(socks[i], ZMQ_LINGER, &linger, sizeof(linger));
+	}
+	zmq_bind(f, "tcp://127.0.0.1:*");
+	zmq_connect(b, rl->back);
+	size_t n = sizeof(rl->front);
+	zmq_getsockopt(f, ZMQ_LAST_ENDPOINT, rl->front, &n);
+	zmq_proxy(f, b, NULL); /* until the context is shut down */
+	zmq_close(f);
+	zmq_close(b);
+	return NULL;
+}
+
+static result_t s_bare_via(void *ctx, bool durable, uint64_t msgs, int window, double rate,
+			   bool relay)
 {
 	server_t sv = { .ctx = ctx, .durable = durable };
-	snprintf(sv.dir, sizeof(sv.dir), "%s/bare-%d-%d-%.0f", H.dir, durable, window, rate);
+	snprintf(sv.dir, sizeof(sv.dir), "%s/bare-%d-%d-%.0f-%d", H.dir, durable, window, rate,
+		 relay);
 	if (durable) {
 		if (trc_mkdir_p(sv.dir) != 0)
 			exit(1);
@@ -216,17 +262,34 @@ static result_t s_bare(void *ctx, bool durable, uint64_t msgs, int window, doubl
 	pthread_create(&sv.th, NULL, s_server, &sv);
 	while (sv.endpoint[0] == '\0')
 		h_sleep_ms(1);
+	relay_t rl = { .back = sv.endpoint };
+	if (relay) {
+		rl.ctx = zmq_ctx_new();
+		pthread_create(&rl.th, NULL, s_relay, &rl);
+		while (__atomic_load_n(&rl.front[0], __ATOMIC_SEQ_CST) == '\0')
+			h_sleep_ms(1);
+	}
 	void *d = zmq_socket(ctx, ZMQ_DEALER);
 	int hwm = 0, linger = 0;
 	zmq_setsockopt(d, ZMQ_SNDHWM, &hwm, sizeof(hwm));
 	zmq_setsockopt(d, ZMQ_RCVHWM, &hwm, sizeof(hwm));
 	zmq_setsockopt(d, ZMQ_LINGER, &linger, sizeof(linger));
-	zmq_connect(d, sv.endpoint);
+	zmq_connect(d, relay ? rl.front : sv.endpoint);
 	result_t r = s_drive(d, msgs, window, rate, 1, s_raw_send, s_raw_recv, NULL);
 	zmq_close(d);
+	if (relay) {
+		zmq_ctx_shutdown(rl.ctx);
+		pthread_join(rl.th, NULL);
+		zmq_ctx_term(rl.ctx);
+	}
 	__atomic_store_n(&sv.stop, 1, __ATOMIC_SEQ_CST);
 	pthread_join(sv.th, NULL);
 	return r;
+}
+
+static result_t s_bare(void *ctx, bool durable, uint64_t msgs, int window, double rate)
+{
+	return s_bare_via(ctx, durable, msgs, window, rate, false);
 }
 
 /* ---- traction: feedback.publish through the broker ------------------------------- */
@@ -256,8 +319,10 @@ static int s_pub_send(void *sock, uint64_t id, void *ud)
 		recs[i].scenario_id = (char *)"weld-line-3";
 		recs[i].supply_id = (char *)"defect-vision";
 		recs[i].version = (char *)"1.0";
-		snprintf(keys[i], sizeof(keys[i]), "k%llu-%llu-%d", (unsigned long long)p->key_base,
-			 (unsigned long long)id, i);
+		/* keys as libtraction's publisher makes them: a prefix of its
+		 * own and a fixed-width counter, so they sort in publish order */
+		snprintf(keys[i], sizeof(keys[i]), "k%llx-%012llx", (unsigned long long)p->key_base,
+			 (unsigned long long)((id - 1) * (uint64_t)p->recs + (uint64_t)i));
 		recs[i].idempotency_key = keys[i];
 		recs[i].labels = &labp;
 		recs[i].n_labels = 1;
@@ -325,73 +390,87 @@ static result_t s_traction(uint64_t msgs, int window, double rate, int recs)
 	return r;
 }
 
-static void setup(void)
+/* ---- traction through libtraction's asynchronous publisher ------------------- */
+
+typedef struct {
+	double *queued_at;        /* by tag */
+	double *lat;
+	uint64_t nlat, failed;
+} pubacks_t;
+
+static void s_on_ack(void *ud, const traction_ack_t *ack)
 {
-	traction_client_t *c = h_client(&H);
-	traction_status_t st;
-	ProtobufCMessage *rep = NULL;
-	Traction__V1__Provider p = TRACTION__V1__PROVIDER__INIT;
-	Traction__V1__ProviderRegisterRequest pr = TRACTION__V1__PROVIDER_REGISTER_REQUEST__INIT;
-	p.id = (char *)"acme";
-	p.name = (char *)"Acme";
-	p.kind = 1;
-	pr.provider = &p;
-	traction_call(c, "supply", "provider.register", &pr.base,
-		      &traction__v1__provider_reply__descriptor, &rep, &st);
-	traction_reply_free(rep);
-	Traction__V1__Supply s = TRACTION__V1__SUPPLY__INIT;
-	Traction__V1__SupplyRegisterRequest sr = TRACTION__V1__SUPPLY_REGISTER_REQUEST__INIT;
-	s.id = (char *)"defect-vision";
-	s.provider_id = (char *)"acme";
-	s.kind = 3;
-	s.name = (char *)"Defect Vision";
-	s.initial_version = (char *)"1.0";
-	sr.supply = &s;
-	traction_call(c, "supply", "register", &sr.base, &traction__v1__supply_reply__descriptor,
-		      &rep, &st);
-	traction_reply_free(rep);
-	Traction__V1__Scenario sc = TRACTION__V1__SCENARIO__INIT;
-	Traction__V1__ScenarioSubmitRequest req = TRACTION__V1__SCENARIO_SUBMIT_REQUEST__INIT;
-	sc.id = (char *)"weld-line-3";
-	sc.enterprise = (char *)"Northern Steel";
-	sc.domain = 2;
-	sc.name = (char *)"Weld";
-	req.scenario = &sc;
-	traction_call(c, "scenario", "submit", &req.base, &traction__v1__scenario_reply__descriptor,
-		      &rep, &st);
-	traction_reply_free(rep);
-	/* wait until feedbackd knows both */
-	for (int i = 0; i < 400; i++) {
-		pub_t pb = { .recs = 1, .key_base = 999999, .body = malloc(4096) };
-		void *ctx = zmq_ctx_new();
-		void *d = zmq_socket(ctx, ZMQ_DEALER);
-		zmq_connect(d, H.client_ep);
-		s_pub_send(d, 1, &pb);
-		bool ok = false;
-		if (s_poll_in(d, 2000) == 0) {
-			trc_msg_t m;
-			trc_msg_recv(d, &m, 0);
-			Traction__V1__PublishReply *pr2 = m.n > 1 ? traction__v1__publish_reply__unpack(
-								      NULL, trc_msg_size(&m, 1), trc_msg_data(&m, 1))
-								: NULL;
-			ok = pr2 != NULL && pr2->n_results == 1 && pr2->results[0]->status->code == 0;
-			if (pr2 != NULL)
-				traction__v1__publish_reply__free_unpacked(pr2, NULL);
-			trc_msg_close(&m);
-		}
-		zmq_close(d);
-		zmq_ctx_term(ctx);
-		free(pb.body);
-		if (ok)
-			break;
-		h_sleep_ms(25);
+	pubacks_t *a = ud;
+	if (ack->code != 0) {
+		if (a->failed++ == 0)
+			fprintf(stderr, "bench_publish: publisher: %s\n", ack->message);
+		return;
 	}
-	traction_client_destroy(&c);
+	a->lat[a->nlat++] = bench_now_us() - a->queued_at[ack->tag];
+}
+
+/* What an application does: traction_publish one record at a time (it
+ * packs a copy and gets its idempotency key) and poll; the publisher
+ * batches up to `batch` records per request, `in_flight` requests at once.
+ * Latency runs from traction_publish to the record's acknowledgement. */
+static result_t s_publisher(uint64_t records, size_t batch, size_t in_flight)
+{
+	pubacks_t a = { calloc(records, sizeof(double)), calloc(records, sizeof(double)), 0, 0 };
+	traction_publisher_options_t o = { .batch = batch, .max_in_flight = in_flight,
+					   .max_queued = 2 * batch * in_flight, .on_ack = s_on_ack,
+					   .ud = &a, .timeout_ms = 30000 };
+	traction_publisher_t *p = NULL;
+	if (a.queued_at == NULL || a.lat == NULL || traction_publisher_new(&p, H.client_ep, &o) != 0) {
+		fprintf(stderr, "bench_publish: no publisher\n");
+		exit(1);
+	}
+	static char pad[160];
+	if (pad[0] == '\0')
+		memset(pad, 'p', sizeof(pad) - 1);
+	Traction__V1__KeyValue lab = TRACTION__V1__KEY_VALUE__INIT, *labp = &lab;
+	lab.key = (char *)"site";
+	lab.value = pad;
+	Traction__V1__Metric m = TRACTION__V1__METRIC__INIT;
+	m.name = (char *)"defect_rate";
+	Traction__V1__FeedbackRecord r = TRACTION__V1__FEEDBACK_RECORD__INIT;
+	r.scenario_id = (char *)"weld-line-3";
+	r.supply_id = (char *)"defect-vision";
+	r.version = (char *)"1.0";
+	r.labels = &labp;
+	r.n_labels = 1;
+	r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+	r.metric = &m;
+	double t0 = bench_now_us();
+	uint64_t next = 0;
+	while (a.nlat + a.failed < records) {
+		while (next < records) {
+			m.value = 0.01 + (double)(next % 100) / 1000.0;
+			a.queued_at[next] = bench_now_us();
+			if (traction_publish(p, &r, next) != 0)
+				break; /* queue full: poll first */
+			next++;
+		}
+		traction_publisher_poll(p, 1);
+	}
+	double t1 = bench_now_us();
+	traction_publisher_destroy(&p);
+	if (a.failed > 0) {
+		fprintf(stderr, "bench_publish: %llu records refused\n", (unsigned long long)a.failed);
+		exit(1);
+	}
+	result_t res = { (double)records / ((t1 - t0) / 1e6), bench_quantile(a.lat, a.nlat, 0.5),
+			 bench_quantile(a.lat, a.nlat, 0.99) };
+	free(a.queued_at);
+	free(a.lat);
+	return res;
 }
 
 static void row(const char *name, result_t r)
 {
 	printf("%-52s %10.0f rec/s   ack p50 %8.1f us   p99 %8.1f us\n", name, r.rate, r.p50, r.p99);
+	if (strcmp(bench_section, "growth") != 0)
+		bench_section = strncmp(name, "baseline", 8) == 0 ? "limits" : "traction";
+	bench_row(name, r.rate, r.p50, r.p99);
 }
 
 /* Resident memory of a process, KiB (0 if unknown): field is "RssAnon"
@@ -414,17 +493,41 @@ static long s_rss_kb(pid_t pid, const char *field)
 	return kb;
 }
 
+static const char *const s_daemons[] = { "traction-broker", "traction-supplyd",
+					  "traction-scenariod", "traction-feedbackd",
+					  "traction-iterationd" };
+
+/* The queries and every daemon's resident memory at a store size. */
+static void s_checkpoint(traction_client_t *c, const pid_t *pids, const char *at)
+{
+	char name[128];
+	bench_queries(c, at, 100);
+	for (int i = 0; i < 5; i++) {
+		long rss = s_rss_kb(pids[i], "VmRSS"), file = s_rss_kb(pids[i], "RssFile");
+		snprintf(name, sizeof(name), "RSS MiB %s%s", s_daemons[i], at);
+		printf("%-52s %6ld MiB (of which mapped store pages %ld MiB)\n", name, rss / 1024,
+		       file / 1024);
+		bench_row(name, (double)rss / 1024.0, -1, -1);
+	}
+}
+
 /* bench_publish growth M: M million records, 32 per request, 100 requests
  * in flight, into one store; the rate of each million, the store's size and
- * feedbackd's memory as it grows. */
-static int s_growth(void *ctx, pid_t fb, int millions)
+ * feedbackd's memory as it grows; at 0, 1 M and M M records the queries
+ * (history of a supply with 200 versions, stats) and every daemon's RSS. */
+static int s_growth(const pid_t *pids, int millions)
 {
-	result_t loop = s_bare(ctx, true, 100000, 1000, 0);
-	row("baseline: bare group-commit loop, 1000 in flight", loop);
+	bench_section = "growth";
+	traction_client_t *c = h_client(&H);
+	traction_client_set_timeout(c, 30000);
+	bench_catalogue(c, true);
+	free(bench_versions(c, 200));
+	s_checkpoint(c, pids, " at 0 records");
+	pid_t fb = pids[3];
 	double first = 0;
 	for (int m = 1; m <= millions; m++) {
 		result_t r = s_traction(1000000 / 32, 100, 0, 32);
-		char cmd[600], size[64] = "?";
+		char cmd[600], size[64] = "?", name[64];
 		snprintf(cmd, sizeof(cmd), "du -sh '%s/var/feedbackd' 2>/dev/null | cut -f1", H.dir);
 		FILE *p = popen(cmd, "r");
 		if (p != NULL) {
@@ -438,55 +541,79 @@ static int s_growth(void *ctx, pid_t fb, int millions)
 		       "feedbackd heap %ld MiB, mapped store pages %ld MiB\n",
 		       m, r.rate, r.rate / first, r.p99 / 1e3, size, s_rss_kb(fb, "RssAnon") / 1024,
 		       s_rss_kb(fb, "RssFile") / 1024);
-		fflush(stdout);
+		snprintf(name, sizeof(name), "publish rate, million %d", m);
+		bench_row(name, r.rate, r.p50, r.p99);
+		if (m == 1 || m == millions) {
+			char at[64];
+			snprintf(at, sizeof(at), " at %dM records", m);
+			s_checkpoint(c, pids, at);
+		}
 	}
+	traction_client_destroy(&c);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	bool growth = argc > 1 && strcmp(argv[1], "growth") == 0;
-	uint64_t records = argc > 1 && !growth ? strtoull(argv[1], NULL, 10) : 100000;
+	bool batch = argc > 2 && strcmp(argv[1], "batch") == 0;
+	uint64_t records = batch ? strtoull(argv[2], NULL, 10)
+			   : argc > 1 && !growth ? strtoull(argv[1], NULL, 10) : 100000;
 	h_init(&H, growth ? "[bus]\nheartbeat_ms = 1000\n[store]\nmap_size_mb = 65536\n"
 			    "[log]\nlevel = warning\n"
 			  : "[bus]\nheartbeat_ms = 1000\n[store]\nmap_size_mb = 8192\n"
 			    "[log]\nlevel = warning\n");
-	h_start_broker(&H, false);
-	h_start(&H, "traction-supplyd", NULL);
-	h_start(&H, "traction-scenariod", NULL);
-	pid_t fb = h_start(&H, "traction-feedbackd", NULL);
+	pid_t pids[5] = { h_start_broker(&H, false) };
+	for (int i = 1; i < (growth ? 5 : 4); i++)
+		pids[i] = h_start(&H, s_daemons[i], NULL);
 	if (!h_wait_live(&H, "feedback", 1, 5000) || !h_wait_live(&H, "scenario", 1, 5000))
 		return 1;
-	setup();
 	void *ctx = zmq_ctx_new();
 	if (growth) {
-		int rc = s_growth(ctx, fb, argc > 2 ? atoi(argv[2]) : 10);
+		int rc = s_growth(pids, argc > 2 ? atoi(argv[2]) : 10);
 		zmq_ctx_term(ctx);
 		h_done(&H);
 		return rc;
 	}
+	traction_client_t *c = h_client(&H);
+	bench_catalogue(c, true);
+	traction_client_destroy(&c);
+	if (batch) {
+		row("traction publish, 32 records/request, 100 in flight",
+		    s_traction(records / 32, 100, 0, 32));
+		zmq_ctx_term(ctx);
+		h_done(&H);
+		return 0;
+	}
 
 	result_t echo = s_bare(ctx, false, records, 1000, 0);
+	result_t echo_relay = s_bare_via(ctx, false, records, 1000, 0, true);
 	result_t loop = s_bare(ctx, true, records, 1000, 0);
+	result_t loop_relay = s_bare_via(ctx, true, records, 1000, 0, true);
 	result_t loop1 = s_bare(ctx, true, 2000, 1, 0);
 	result_t loop10k = s_bare(ctx, true, STEADY_RATE * STEADY_S, 0, STEADY_RATE);
 	result_t t1000 = s_traction(records, 1000, 0, 1);
 	result_t t1000b = s_traction(records / 32, 100, 0, 32);
+	result_t tpub = s_publisher(records, 32, 32);
 	result_t t1 = s_traction(2000, 1, 0, 1);
 	result_t t10k = s_traction(STEADY_RATE * STEADY_S, 0, STEADY_RATE, 1);
 
 	printf("records of %d bytes; %llu records per throughput row\n", RECORD_BYTES,
 	       (unsigned long long)records);
 	row("baseline: bare ZeroMQ echo, 1000 in flight", echo);
+	row("baseline: bare ZeroMQ echo via a relay, 1000 in flight", echo_relay);
 	row("baseline: bare group-commit loop, 1000 in flight", loop);
+	row("baseline: bare group-commit loop via a relay, 1000 in flight", loop_relay);
 	row("baseline: bare group-commit loop, 1 in flight", loop1);
 	row("baseline: bare group-commit loop, open loop 10k/s", loop10k);
 	row("traction publish, 1 record/request, 1000 in flight", t1000);
 	row("traction publish, 32 records/request, 100 in flight", t1000b);
+	row("traction publish, libtraction publisher, 1024 in flight", tpub);
 	row("traction publish, 1 in flight", t1);
 	row("traction publish, open loop 10k/s", t10k);
 	printf("ratio: traction (1/request) / bare loop = %.2f\n", t1000.rate / loop.rate);
 	printf("ratio: traction (32/request) / bare loop = %.2f\n", t1000b.rate / loop.rate);
+	printf("ratio: traction (libtraction publisher) / bare loop = %.2f\n", tpub.rate / loop.rate);
 	printf("one in flight: traction p50 - bare loop p50 = %+.2f ms\n", (t1.p50 - loop1.p50) / 1e3);
 	printf("open loop 10k/s: traction p99 / bare loop p99 = %.2f\n", t10k.p99 / loop10k.p99);
 	zmq_ctx_term(ctx);

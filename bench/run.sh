@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds (Release) and runs the benchmarks; each prints its raw baselines
-# beside its own figures. docs/performance.md quotes this output.
+# beside its own figures. bench/compare.sh runs all of them (and the
+# peers) several times and writes the report; this runs one, once.
 #   bench/run.sh [match|publish|history|growth]   (growth: ~1.5 min, 5 GB; not in "all")
 set -eu
 cd "$(dirname "$0")/.."

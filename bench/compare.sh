@@ -1,0 +1,126 @@
+#!/bin/sh
+# The performance report: traction against the limits of this machine and
+# against the systems people would use instead (Redis 7 Streams, NATS
+# JetStream, Mosquitto), all in one invocation, several runs, one table.
+#
+#   bench/compare.sh [RUNS] [GROWTH_MILLIONS]     (defaults: 3 runs, 10 M)
+#
+# It installs what it needs from Debian (the peers, their client libraries,
+# gnuplot), builds the benchmarks (Release), and per run: bench_limits
+# (fdatasync, bare LMDB, page cache), Redis XADD (appendfsync always and
+# everysec, redis-benchmark), NATS JetStream and Mosquitto QoS 1
+# (bench_peers), bench_publish (bare ZeroMQ and the bare group-commit loop,
+# direct and via a relay; traction), bench_match and bench_history
+# (queries), bench_publish growth (0 -> GROWTH_MILLIONS M records). Every
+# server runs on a free loopback port in a temp dir and is stopped by its
+# PID when the script ends, however it ends.
+#
+# bench/report.py then prints the table (median and min-max of the runs;
+# ratios are taken within each run), writes it into docs/performance.md
+# between the "compare" markers, and draws docs/figures/*.png with gnuplot.
+# About 10 minutes with the defaults on the 2-core machine; the growth run
+# needs ~5 GB of disk in /tmp.
+set -eu
+cd "$(dirname "$0")/.."
+runs=${1:-3}
+millions=${2:-10}
+
+need=
+for c in redis-server:redis-server redis-benchmark:redis-tools nats-server:nats-server \
+         mosquitto:mosquitto gnuplot:gnuplot-nox; do
+  command -v "${c%%:*}" >/dev/null 2>&1 || need="$need ${c#*:}"
+done
+pkg-config --exists libnats libmosquitto 2>/dev/null || need="$need libnats-dev libmosquitto-dev"
+if [ -n "$need" ]; then
+  sh deploy/install-deps.sh
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $need >/dev/null
+fi
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build-bench -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
+b=build-bench/bench
+
+dir=$(mktemp -d /tmp/trc-compare-XXXXXX)
+pid=
+stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; pid=; }
+cleanup() { stop; rm -rf "$dir"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_port() { # $1 port: until something listens there
+  for _ in $(seq 1 200); do
+    /usr/bin/python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" \
+      2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "compare: nothing listens on port $1" >&2; exit 1
+}
+
+rows=$dir/rows.tsv
+: > "$rows"
+collect() { # $1: run; reads a benchmark's output, keeps its =row lines
+  tee -a "$dir/log" | sed -n "s/^=row\t/$1\t/p" >> "$rows"
+}
+
+redis() { # $1 run, $2 appendfsync policy
+  port=$(free_port)
+  rm -rf "$dir/redis"; mkdir -p "$dir/redis"
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir/redis" --save '' \
+    --appendonly yes --appendfsync "$2" --daemonize no --logfile "$dir/redis.log" &
+  pid=$!
+  wait_port "$port"
+  # 50 connections x 32 pipelined = 1,600 records in flight, 256 bytes each
+  redis-benchmark -p "$port" -n 300000 -c 50 -P 32 XADD bench '*' f "$value" 2>/dev/null |
+    tr '\r' '\n' | awk -v run="$1" -v pol="$2" '
+      /throughput summary:/ { rps = $3 }
+      /avg +min +p50/ { getline; p50 = $3 * 1000; p99 = $5 * 1000 }
+      END { printf "%s\tpeers\tRedis Streams XADD, appendfsync %s, 1600 in flight\t%s\t%s\t%s\n",
+                   run, pol, rps, p50, p99 }' >> "$rows"
+  stop
+}
+
+nats() { # $1 run
+  port=$(free_port)
+  rm -rf "$dir/nats"
+  nats-server -js -sd "$dir/nats" -a 127.0.0.1 -p "$port" > "$dir/nats.log" 2>&1 &
+  pid=$!
+  wait_port "$port"
+  $b/bench_peers nats "nats://127.0.0.1:$port" 300000 | collect "$1"
+  stop
+}
+
+mqtt() { # $1 run
+  port=$(free_port)
+  rm -rf "$dir/mqtt"; mkdir -p "$dir/mqtt"
+  printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\n' \
+    "$port" "$dir/mqtt" > "$dir/mqtt.conf"
+  mosquitto -c "$dir/mqtt.conf" > "$dir/mqtt.log" 2>&1 &
+  pid=$!
+  wait_port "$port"
+  $b/bench_peers mqtt "$port" 300000 | collect "$1"
+  stop
+}
+
+value=$(head -c 256 /dev/zero | tr '\0' x)
+started=$(date +%s)
+echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -srm), $(nproc) cores; $runs runs" | tee "$dir/log"
+i=1
+while [ "$i" -le "$runs" ]; do
+  echo "## run $i of $runs ($(($(date +%s) - started)) s so far)"
+  mkdir -p "$dir/limits"
+  $b/bench_limits "$dir/limits" | collect "$i"
+  redis "$i" always
+  redis "$i" everysec
+  nats "$i"
+  mqtt "$i"
+  $b/bench_publish 100000 | collect "$i"
+  $b/bench_match 10000 300 | collect "$i"
+  $b/bench_history 200 100000 | collect "$i"
+  $b/bench_publish growth "$millions" | collect "$i"
+  i=$((i + 1))
+done
+echo "## all runs took $(($(date +%s) - started)) s"
+/usr/bin/python3 bench/report.py "$rows" --runs "$runs" --millions "$millions" \
+  --command "bench/compare.sh $runs $millions" --doc docs/performance.md --figures docs/figures

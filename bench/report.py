@@ -1,0 +1,253 @@
+#!/usr/bin/python3
+"""The report of bench/compare.sh: one table of every row (median and
+min-max of the runs), the target ratios (each taken within one run, so
+that they hold on a noisy machine, then median and min-max), written into
+docs/performance.md between the compare markers, and two plots (gnuplot).
+
+    report.py ROWS.tsv --runs N --millions M --command CMD --doc FILE --figures DIR
+
+ROWS.tsv: run, section, name, value (rec/s, ops/s or as the name says), p50
+us, p99 us; "-" where a figure does not apply. Standard library only.
+"""
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+SECTIONS = [
+    ("limits", "1. The limits of this machine"),
+    ("peers", "2. The peers (256-byte records; see the notes on durability)"),
+    ("traction", "3. traction: feedback publish through the broker"),
+    ("queries", "4. traction queries"),
+    ("growth", "5. Growth: one store from empty"),
+]
+BEGIN = "<!-- compare:begin (written by bench/report.py; edit the script, not this) -->"
+END = "<!-- compare:end -->"
+
+BARE = "baseline: bare group-commit loop, 1000 in flight"
+BARE1 = "baseline: bare group-commit loop, 1 in flight"
+BARE10K = "baseline: bare group-commit loop, open loop 10k/s"
+PUB = "traction publish, libtraction publisher, 1024 in flight"
+T32 = "traction publish, 32 records/request, 100 in flight"
+T1 = "traction publish, 1 in flight"
+T10K = "traction publish, open loop 10k/s"
+REDIS = "Redis Streams XADD, appendfsync always, 1600 in flight"
+NATS = "NATS JetStream publish (file store), 1000 in flight"
+MQTT = "Mosquitto QoS 1 (persistence on), 1000 in flight"
+
+
+def num(s):
+    return None if s in ("-", "", None) else float(s)
+
+
+def load(path):
+    rows = {}   # (section, name) -> {run: (v, p50, p99)}
+    order = []
+    with open(path) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 6:
+                continue
+            run, sec, name, v, p50, p99 = parts
+            key = (sec, name)
+            if key not in rows:
+                rows[key] = {}
+                order.append(key)
+            rows[key][int(run)] = (num(v), num(p50), num(p99))
+    return rows, order
+
+
+def spread(values, fmt):
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return "-"
+    med = statistics.median(vals)
+    if len(vals) == 1:
+        return fmt(med)
+    return "%s (%s-%s)" % (fmt(med), fmt(min(vals)), fmt(max(vals)))
+
+
+def f_rate(v):
+    return "%.0f" % v if v < 100 else "{:,.0f}".format(v)
+
+
+def f_us(v):
+    return "%.0f us" % v if v < 1000 else "%.2f ms" % (v / 1000)
+
+
+def f_ratio(v):
+    return "%.2f" % v
+
+
+def by_name(rows, name):
+    for (sec, n), runs in rows.items():
+        if n == name:
+            return runs
+    return {}
+
+
+def per_run(rows, a, b, ia=0, ib=0, op="div"):
+    """a[ia] / b[ib] (or a - b) in each run that has both."""
+    ra, rb = by_name(rows, a), by_name(rows, b)
+    out = []
+    for run in sorted(set(ra) & set(rb)):
+        x, y = ra[run][ia], rb[run][ib]
+        if x is None or y is None or (op == "div" and y == 0):
+            continue
+        out.append(x / y if op == "div" else x - y)
+    return out
+
+
+def table(rows, order):
+    lines = []
+    for sec, title in SECTIONS:
+        keys = [k for k in order if k[0] == sec]
+        if not keys:
+            continue
+        lines += ["", "**%s**" % title, "",
+                  "| row | records/s (or as named) | p50 | p99 |", "|---|---:|---:|---:|"]
+        for key in keys:
+            runs = rows[key]
+            v = [r[0] for r in runs.values()]
+            p50 = [r[1] for r in runs.values()]
+            p99 = [r[2] for r in runs.values()]
+            lines.append("| %s | %s | %s | %s |" % (key[1], spread(v, f_rate),
+                                                   spread(p50, f_us), spread(p99, f_us)))
+    return lines
+
+
+def targets(rows, millions):
+    t = []
+
+    def add(what, target, vals, fmt, ok):
+        if not vals:
+            t.append("| %s | %s | not measured | - |" % (what, target))
+            return
+        med = statistics.median(vals)
+        t.append("| %s | %s | %s | %s |" % (what, target, spread(vals, fmt),
+                                            "met" if ok(med) else "**not met**"))
+
+    add("libtraction publisher / Redis appendfsync always", ">= 1.5",
+        per_run(rows, PUB, REDIS), f_ratio, lambda m: m >= 1.5)
+    add("32 records/request / Redis appendfsync always", ">= 1.5",
+        per_run(rows, T32, REDIS), f_ratio, lambda m: m >= 1.5)
+    add("libtraction publisher / NATS JetStream", ">= 2",
+        per_run(rows, PUB, NATS), f_ratio, lambda m: m >= 2)
+    add("libtraction publisher / Mosquitto QoS 1", ">= 2",
+        per_run(rows, PUB, MQTT), f_ratio, lambda m: m >= 2)
+    add("libtraction publisher / bare group-commit loop", ">= 0.8",
+        per_run(rows, PUB, BARE), f_ratio, lambda m: m >= 0.8)
+    add("32 records/request / bare group-commit loop", ">= 0.8",
+        per_run(rows, T32, BARE), f_ratio, lambda m: m >= 0.8)
+    add("one in flight: p50 minus the bare loop's p50", "<= 0.3 ms",
+        [d / 1000 for d in per_run(rows, T1, BARE1, 1, 1, "sub")],
+        lambda v: "%+.2f ms" % v, lambda m: m <= 0.3)
+    add("open loop 10k/s: p99 / the bare loop's p99", "<= 1.2",
+        per_run(rows, T10K, BARE10K, 2, 2), f_ratio, lambda m: m <= 1.2)
+    last = "publish rate, million %d" % millions
+    add("publish rate, million %d / million 1" % millions, ">= 0.85",
+        per_run(rows, last, "publish rate, million 1"), f_ratio, lambda m: m >= 0.85)
+    for at in ("0 records", "1M records", "%dM records" % millions):
+        runs = by_name(rows, "iteration.history at %s" % at)
+        add("iteration.history p99 at %s" % at, "< 1 ms",
+            [r[2] / 1000 for r in runs.values() if r[2] is not None],
+            lambda v: "%.2f ms" % v, lambda m: m < 1.0)
+    return t
+
+
+def gnuplot(script):
+    subprocess.run(["gnuplot"], input=script.encode(), check=True)
+
+
+def plots(rows, millions, figdir):
+    os.makedirs(figdir, exist_ok=True)
+    bars = [("bare loop", BARE), ("bare loop via relay",
+            "baseline: bare group-commit loop via a relay, 1000 in flight"),
+            ("Redis always", REDIS),
+            ("Redis everysec", "Redis Streams XADD, appendfsync everysec, 1600 in flight"),
+            ("NATS JetStream", NATS), ("Mosquitto QoS 1", MQTT),
+            ("traction publisher", PUB), ("traction 32/request", T32)]
+    data = os.path.join(figdir, "throughput.dat")
+    with open(data, "w") as f:
+        for i, (label, name) in enumerate(bars):
+            vals = [r[0] for r in by_name(rows, name).values() if r[0] is not None]
+            if vals:
+                f.write('%d "%s" %f %f %f\n' % (i, label, statistics.median(vals) / 1000,
+                                               min(vals) / 1000, max(vals) / 1000))
+    gnuplot("""set terminal pngcairo size 900,420
+set output '%s'
+set title 'Acknowledged records per second, 256-byte records (median, min-max of the runs)'
+set ylabel 'thousand records/s'
+set style fill solid 0.6
+set boxwidth 0.6
+set yrange [0:*]
+set xtics rotate by -25
+set grid ytics
+plot '%s' using 1:3:xtic(2) with boxes notitle, '' using 1:3:4:5 with yerrorbars lc rgb 'black' pt 0 notitle
+""" % (os.path.join(figdir, "throughput.png"), data))
+    data = os.path.join(figdir, "growth.dat")
+    with open(data, "w") as f:
+        for m in range(1, millions + 1):
+            vals = [r[0] for r in by_name(rows, "publish rate, million %d" % m).values()
+                    if r[0] is not None]
+            if vals:
+                f.write("%d %f %f %f\n" % (m, statistics.median(vals) / 1000,
+                                           min(vals) / 1000, max(vals) / 1000))
+    gnuplot("""set terminal pngcairo size 900,420
+set output '%s'
+set title 'traction publish rate as one store grows (32 records/request, 100 in flight)'
+set xlabel 'million records stored at the end of the million'
+set ylabel 'thousand records/s'
+set yrange [0:*]
+set grid
+plot '%s' using 1:2:3:4 with yerrorlines title 'median, min-max of the runs'
+""" % (os.path.join(figdir, "growth.png"), data))
+    for name in ("throughput.dat", "growth.dat"):
+        os.unlink(os.path.join(figdir, name))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("rows")
+    ap.add_argument("--runs", type=int, required=True)
+    ap.add_argument("--millions", type=int, required=True)
+    ap.add_argument("--command", required=True)
+    ap.add_argument("--doc")
+    ap.add_argument("--figures")
+    a = ap.parse_args()
+    rows, order = load(a.rows)
+    if not rows:
+        sys.exit("report: no rows in %s" % a.rows)
+    when = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC")
+    out = [BEGIN, "",
+           "Measured %s on %s (%d cores) with `%s`: %d runs; each cell is the median "
+           "and, in brackets, the least and the most of the runs." %
+           (when, platform.platform(), os.cpu_count(), a.command, a.runs),
+           "", "**Targets** (each ratio is taken within one run)", "",
+           "| target | wanted | measured | |", "|---|---|---:|---|"]
+    out += targets(rows, a.millions)
+    out += table(rows, order)
+    if a.figures:
+        plots(rows, a.millions, a.figures)
+        rel = os.path.relpath(a.figures, os.path.dirname(a.doc) if a.doc else ".")
+        out += ["", "![throughput](%s/throughput.png)" % rel, "",
+                "![growth](%s/growth.png)" % rel]
+    out += ["", END]
+    text = "\n".join(out) + "\n"
+    print(text)
+    if a.doc:
+        doc = open(a.doc).read() if os.path.exists(a.doc) else ""
+        if BEGIN in doc and END in doc:
+            head, rest = doc.split(BEGIN, 1)
+            doc = head + text.rstrip("\n") + rest.split(END, 1)[1]
+        else:
+            doc = doc.rstrip("\n") + "\n\n## The report of bench/compare.sh\n\n" + text
+        with open(a.doc, "w") as f:
+            f.write(doc)
+
+
+if __name__ == "__main__":
+    main()

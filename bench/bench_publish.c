@@ -11,8 +11,9 @@
  * Each at W = 1000 in flight (throughput, records acknowledged durable per
  * second) and W = 1 (ack latency p50/p99).
  *   bench_publish [RECORDS]
- *   bench_publish batch RECORDS   only the 32-records-per-request row (for
- *                                 perf record -a: nothing else runs)
+ *   bench_publish batch RECORDS [WINDOW [PER_REQUEST]]   one row only, W
+ *        requests of P records in flight (default 100 x 32), for perf record -a
+ *   bench_publish publisher RECORDS   only the libtraction publisher row
  */
 #include <errno.h>
 #include <lmdb.h>
@@ -557,7 +558,8 @@ int main(int argc, char **argv)
 {
 	bool growth = argc > 1 && strcmp(argv[1], "growth") == 0;
 	bool batch = argc > 2 && strcmp(argv[1], "batch") == 0;
-	uint64_t records = batch ? strtoull(argv[2], NULL, 10)
+	bool publisher = argc > 2 && strcmp(argv[1], "publisher") == 0;
+	uint64_t records = batch || publisher ? strtoull(argv[2], NULL, 10)
 			   : argc > 1 && !growth ? strtoull(argv[1], NULL, 10) : 100000;
 	h_init(&H, growth ? "[bus]\nheartbeat_ms = 1000\n[store]\nmap_size_mb = 65536\n"
 			    "[log]\nlevel = warning\n"
@@ -579,8 +581,20 @@ int main(int argc, char **argv)
 	bench_catalogue(c, true);
 	traction_client_destroy(&c);
 	if (batch) {
-		row("traction publish, 32 records/request, 100 in flight",
-		    s_traction(records / 32, 100, 0, 32));
+		int window = argc > 3 ? atoi(argv[3]) : 100, per = argc > 4 ? atoi(argv[4]) : 32;
+		char name[96];
+		snprintf(name, sizeof(name), "traction publish, %d records/request, %d in flight", per,
+			 window);
+		if (window <= 0 || per <= 0 || per > 256)
+			return 2;
+		row(name, s_traction(records / (uint64_t)per, window, 0, per));
+		zmq_ctx_term(ctx);
+		h_done(&H);
+		return 0;
+	}
+	if (publisher) {
+		row("traction publish, libtraction publisher, 1024 in flight",
+		    s_publisher(records, 32, 32));
 		zmq_ctx_term(ctx);
 		h_done(&H);
 		return 0;

@@ -45,44 +45,56 @@ bool trc_is_slug(const char *s)
 
 bool trc_is_text(const char *s, size_t max)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = 0;
 	if (s == NULL)
 		return true;
-	while (p[n] != '\0') {
+	size_t len = strnlen(s, max + 1);
+	if (len > max)
+		return false;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 0;
+	while (n < len) {
+		/* ASCII eight bytes at a time: most text is */
+		uint64_t w;
+		if (len - n >= 8) {
+			memcpy(&w, p + n, 8);
+			if ((w & 0x8080808080808080ull) == 0) {
+				n += 8;
+				continue;
+			}
+		}
 		unsigned char c = p[n];
-		size_t len;
+		size_t ulen;
 		uint32_t cp;
 		if (c < 0x80) {
 			n++;
 			continue;
 		} else if ((c & 0xE0) == 0xC0) {
-			len = 2;
+			ulen = 2;
 			cp = c & 0x1F;
 		} else if ((c & 0xF0) == 0xE0) {
-			len = 3;
+			ulen = 3;
 			cp = c & 0x0F;
 		} else if ((c & 0xF8) == 0xF0) {
-			len = 4;
+			ulen = 4;
 			cp = c & 0x07;
 		} else {
 			return false;
 		}
-		for (size_t i = 1; i < len; i++) {
+		if (n + ulen > len)
+			return false;
+		for (size_t i = 1; i < ulen; i++) {
 			if ((p[n + i] & 0xC0) != 0x80)
 				return false;
 			cp = (cp << 6) | (p[n + i] & 0x3F);
 		}
 		/* overlong forms, surrogates, beyond U+10FFFF */
-		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-		    (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+		if ((ulen == 2 && cp < 0x80) || (ulen == 3 && cp < 0x800) ||
+		    (ulen == 4 && cp < 0x10000) || cp > 0x10FFFF ||
 		    (cp >= 0xD800 && cp <= 0xDFFF))
 			return false;
-		n += len;
-		if (n > max)
-			return false;
+		n += ulen;
 	}
-	return n <= max;
+	return true;
 }
 
 void trc_hex(char *out, const void *data, size_t n)

@@ -135,6 +135,7 @@ void feedbackd_batch_done(void *user)
 	fb_state_t *st = user;
 	fb_cache_clear(st->cache);
 	st->next_id = 0;
+	st->refs_ok_len = 0;
 }
 
 int feedbackd_tick(trc_call_t *call)

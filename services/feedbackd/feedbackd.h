@@ -102,6 +102,11 @@ void fb_cache_clear(fb_cache_t *c);
 typedef struct {
 	fb_cache_t *cache;
 	uint64_t next_id;         /* the next record id, 0: read it from the store */
+	/* "scenario\0supply\0version" whose references were found good in this
+	 * batch, so that a batch of one site's records checks them once;
+	 * forgotten at batch_done and whenever an event is applied */
+	char refs_ok[FB_KEY_MAX];
+	size_t refs_ok_len;
 } fb_state_t;
 
 int feedbackd_batch_end(trc_call_t *call);

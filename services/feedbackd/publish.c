@@ -99,7 +99,7 @@ static bool s_in_scope(const trc_call_t *call, const char *scenario)
 	return false;
 }
 
-static int s_check_refs(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
+static int s_check_refs_store(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
 {
 	MDB_val v;
 	trc_txn_t *txn = call->txn;
@@ -125,6 +125,21 @@ static int s_check_refs(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
 	if (rc == TRC_ENOENT)
 		return trc_call_fail(call, rc, "version: supply '%s' has no version '%s'",
 				     r->supply_id, r->version);
+	return rc;
+}
+
+static int s_check_refs(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
+{
+	fb_state_t *st = call->user;
+	char key[FB_KEY_MAX];
+	size_t kl = fb_key(key, r->scenario_id, r->supply_id, r->version, NULL);
+	if (kl > 0 && kl == st->refs_ok_len && memcmp(key, st->refs_ok, kl) == 0)
+		return 0;
+	int rc = s_check_refs_store(call, r);
+	if (rc == 0 && kl > 0) {
+		memcpy(st->refs_ok, key, kl);
+		st->refs_ok_len = kl;
+	}
 	return rc;
 }
 

@@ -33,6 +33,9 @@ static int s_version(trc_call_t *call, const char *supply, const char *version,
 
 int feedbackd_apply(trc_call_t *call, const Traction__V1__Event *ev)
 {
+	fb_state_t *state = call->user;
+	if (state != NULL) /* what exists or is open may change now */
+		state->refs_ok_len = 0;
 	switch (ev->payload_case) {
 	case TRACTION__V1__EVENT__PAYLOAD_SUPPLY: {
 		const Traction__V1__Supply *s = ev->supply;

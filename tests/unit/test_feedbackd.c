@@ -458,6 +458,50 @@ TEST(one_batch_of_interleaved_series)
 	henv_reset(&E);
 }
 
+/* References are checked once per batch for a run of records of the same
+ * (scenario, supply, version); an event applied between two records of
+ * one batch (the runtime interleaves them in one transaction) must still
+ * be seen by the next record. */
+TEST(an_event_between_records_of_one_batch_is_seen)
+{
+	known_scenario("trim-line", TRACTION__V1__SCENARIO_STATUS__SCENARIO_OPEN);
+	trc_txn_t txn;
+	CHECK_EQ_INT(trc_txn_begin(E.store, &txn, true), 0);
+	trc_call_t call = { .txn = &txn, .arena = E.arena, .evlog = E.evlog, .client_id = "test",
+			    .role = E.role, .now_ms = E.now_ms, .user = E.user };
+	Traction__V1__FeedbackRecord r, *rp = &r;
+	Traction__V1__Metric m = TRACTION__V1__METRIC__INIT;
+	base(&r, "trim-line", "1.0", NULL);
+	m.name = (char *)"scrap_ppm";
+	m.value = 3;
+	r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+	r.metric = &m;
+	Traction__V1__PublishRequest req = TRACTION__V1__PUBLISH_REQUEST__INIT;
+	Traction__V1__PublishReply rep;
+	req.records = &rp;
+	req.n_records = 1;
+	traction__v1__publish_reply__init(&rep);
+	CHECK_EQ_INT(feedbackd_publish(&call, &req.base, &rep.base), 0);
+	CHECK_EQ_INT(rep.results[0]->status->code, 0);
+
+	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
+	Traction__V1__Scenario sc = TRACTION__V1__SCENARIO__INIT;
+	sc.id = (char *)"trim-line";
+	sc.status = TRACTION__V1__SCENARIO_STATUS__SCENARIO_CLOSED;
+	ev.type = (char *)"scenario.closed";
+	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_SCENARIO;
+	ev.scenario = &sc;
+	CHECK_EQ_INT(feedbackd_apply(&call, &ev), 0);
+
+	traction__v1__publish_reply__init(&rep);
+	CHECK_EQ_INT(feedbackd_publish(&call, &req.base, &rep.base), 0);
+	CHECK_EQ_INT(rep.results[0]->status->code, TRACTION__V1__CODE__FAILED_PRECONDITION);
+	trc_txn_abort(&txn);
+	feedbackd_batch_done(E.user);
+	trc_evlog_rollback(E.evlog, 0);
+	henv_reset(&E);
+}
+
 static Traction__V1__ProblemInfo *problem_state(const char *sig)
 {
 	static Traction__V1__ProblemsReply rep;
@@ -620,6 +664,7 @@ int main(void)
 	RUN(batches_and_idempotency);
 	RUN(aggregates_equal_a_direct_computation);
 	RUN(one_batch_of_interleaved_series);
+	RUN(an_event_between_records_of_one_batch_is_seen);
 	RUN(problem_addressed_then_regressed);
 	RUN(demands_and_evidence_events);
 	feedbackd_close(&state);

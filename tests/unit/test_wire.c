@@ -98,6 +98,11 @@ TEST(slugs_and_text)
 	CHECK(!trc_is_text("\xc3", 10));             /* truncated */
 	CHECK(!trc_is_text("\xc0\xaf", 10));         /* overlong */
 	CHECK(!trc_is_text("\xed\xa0\x80", 10));     /* surrogate */
+	/* past the eight-bytes-at-a-time ASCII path */
+	CHECK(trc_is_text("sixteen ascii ch 焊缝 and more ascii after it", 100));
+	CHECK(!trc_is_text("sixteen ascii ch\xc3", 100));
+	CHECK(!trc_is_text("sixteen ascii chars\xed\xa0\x80 tail", 100));
+	CHECK(!trc_is_text("0123456789abcdef0", 16));
 	CHECK(!trc_is_text("\xf4\x90\x80\x80", 10)); /* > U+10FFFF */
 	CHECK(!trc_is_text("\xff", 10));
 }

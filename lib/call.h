@@ -26,6 +26,10 @@ typedef struct trc_call {
 	char **scenarios;        /* publisher: the scenarios it may write to */
 	size_t n_scenarios;
 	int64_t now_ms;          /* wall clock at the start of the turn */
+	/* the request's body as it came (writes; NULL in reads, or where a
+	 * caller has only the decoded request) */
+	const uint8_t *body;
+	size_t body_len;
 	int code;                /* the reply's status code (0: OK) */
 	const char *message;     /* the reply's status message */
 } trc_call_t;

@@ -10,14 +10,8 @@
 int trc_rec_put(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen,
 		const ProtobufCMessage *msg)
 {
-	return trc_rec_put_flags(txn, db, key, klen, msg, 0);
-}
-
-int trc_rec_put_flags(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen,
-		      const ProtobufCMessage *msg, unsigned flags)
-{
 	size_t len = protobuf_c_message_get_packed_size(msg);
-	uint8_t *dst = trc_txn_reserve(txn, db, key, klen, len, flags);
+	uint8_t *dst = trc_txn_reserve(txn, db, key, klen, len, 0);
 	if (dst == NULL)
 		return txn->err != 0 ? txn->err : TRC_EINTERNAL;
 	protobuf_c_message_pack(msg, dst);

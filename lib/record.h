@@ -13,9 +13,6 @@
 /* Packs msg into db under key. */
 int trc_rec_put(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen,
 		const ProtobufCMessage *msg);
-/* The same with LMDB put flags (MDB_APPEND: see trc_txn_reserve). */
-int trc_rec_put_flags(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen,
-		      const ProtobufCMessage *msg, unsigned flags);
 /* Unpacks the record under key into the arena: 0 and *out, TRC_ENOENT, or
  * TRC_ECORRUPT if it does not decode. */
 int trc_rec_get(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen,

@@ -44,6 +44,8 @@ typedef struct {
 	Traction__V1__Route *rt;
 	uint64_t request_id;
 	ProtobufCMessage *req;
+	const uint8_t *body;     /* the request's bytes, in the arena */
+	size_t body_len;
 	ProtobufCMessage *rep;
 	int code;
 	const char *message;
@@ -454,12 +456,19 @@ static void s_handle_request(trc_service_t *svc, trc_msg_t *m)
 		return;
 	}
 
+	/* Writes see the bytes as they came too (a handler may store them as
+	 * they are rather than pack them again); they outlive the message. */
+	size_t blen = trc_msg_size(m, 2);
+	uint8_t *body = trc_arena_alloc(svc->arena, blen > 0 ? blen : 1);
 	work_t *w;
-	if (s_work_push(svc, &w) != 0) {
+	if (body == NULL || s_work_push(svc, &w) != 0) {
 		s_reply(svc, route, rlen, h->request_id, TRACTION__V1__CODE__RESOURCE_EXHAUSTED,
 			"out of memory", NULL);
 		return;
 	}
+	memcpy(body, trc_msg_data(m, 2), blen);
+	w->body = body;
+	w->body_len = blen;
 	w->kind = WORK_REQUEST;
 	w->method = m_;
 	w->route = route;
@@ -626,6 +635,8 @@ static int s_apply_flat(trc_service_t *svc, trc_txn_t *txn, work_t *w)
 	size_t mark = svc->evlog != NULL ? trc_evlog_mark(svc->evlog) : 0;
 	s_call_init(svc, &call, txn, w->rt);
 	call.evlog = svc->evlog;
+	call.body = w->body;
+	call.body_len = w->body_len;
 	int rc = w->method->handler(&call, w->req, w->rep);
 	if (rc != 0) {
 		if (svc->evlog != NULL)
@@ -655,6 +666,8 @@ static int s_apply_one(trc_service_t *svc, trc_txn_t *parent, work_t *w)
 	call.evlog = svc->evlog;
 
 	if (w->kind == WORK_REQUEST) {
+		call.body = w->body;
+		call.body_len = w->body_len;
 		rc = w->method->handler(&call, w->req, w->rep);
 	} else if (w->kind == WORK_TICK) {
 		rc = svc->def->tick(&call);

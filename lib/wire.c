@@ -51,6 +51,74 @@ int trc_send(void *sock, const trc_frame_t *frames, int n, int flags)
 	return TRC_OK;
 }
 
+size_t trc_varint_put(uint8_t *out, uint64_t v)
+{
+	size_t n = 0;
+	do {
+		uint8_t b = v & 0x7f;
+		v >>= 7;
+		out[n++] = b | (v ? 0x80 : 0);
+	} while (v);
+	return n;
+}
+
+int trc_varint_get(const uint8_t *p, size_t n, size_t *off, uint64_t *v)
+{
+	uint64_t x = 0;
+	for (int shift = 0; shift < 70; shift += 7) {
+		if (*off >= n)
+			return -1;
+		uint8_t b = p[(*off)++];
+		x |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = x;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int trc_wire_fields(const uint8_t *p, size_t n, uint32_t field, trc_frame_t *out, size_t cap)
+{
+	size_t off = 0, k = 0;
+	while (off < n) {
+		uint64_t tag, len;
+		if (trc_varint_get(p, n, &off, &tag) != 0)
+			return -1;
+		switch (tag & 7) {
+		case 0: /* varint */
+			if (trc_varint_get(p, n, &off, &len) != 0)
+				return -1;
+			break;
+		case 1: /* 64-bit */
+			if (n - off < 8)
+				return -1;
+			off += 8;
+			break;
+		case 5: /* 32-bit */
+			if (n - off < 4)
+				return -1;
+			off += 4;
+			break;
+		case 2: /* length-delimited */
+			if (trc_varint_get(p, n, &off, &len) != 0 || len > n - off)
+				return -1;
+			if (tag >> 3 == field) {
+				if (k == cap)
+					return -1;
+				out[k].data = p + off;
+				out[k].len = (size_t)len;
+				k++;
+			}
+			off += (size_t)len;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return (int)k;
+}
+
 size_t trc_header_pack(const Traction__V1__Header *h, uint8_t *buf, size_t cap)
 {
 	size_t need = traction__v1__header__get_packed_size(h);

@@ -50,6 +50,20 @@ typedef struct {
 /* Sends n frames as one message. flags: ZMQ_DONTWAIT or 0. */
 int trc_send(void *sock, const trc_frame_t *frames, int n, int flags);
 
+/* Protobuf's base-128 varint: writes v at out (room for 10 bytes) and
+ * returns its length. */
+size_t trc_varint_put(uint8_t *out, uint64_t v);
+/* Reads a varint at *off of p[0..n) and advances *off; -1 if truncated or
+ * longer than 10 bytes. */
+int trc_varint_get(const uint8_t *p, size_t n, size_t *off, uint64_t *v);
+
+/* The occurrences of length-delimited field `field` in a packed message,
+ * in order, into out[0..cap) (data and len into the message's bytes): the
+ * bytes of each element of a repeated message field as they came. Returns
+ * how many, or -1 if the bytes are not well-formed wire data or there are
+ * more than cap. */
+int trc_wire_fields(const uint8_t *p, size_t n, uint32_t field, trc_frame_t *out, size_t cap);
+
 /* Packs h into buf; returns its length, or 0 if it does not fit. */
 size_t trc_header_pack(const Traction__V1__Header *h, uint8_t *buf, size_t cap);
 

@@ -120,6 +120,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (t->m != NULL) {
 		ProtobufCMessage *req = protobuf_c_message_unpack(t->m->request, &al, size - 1, data + 1);
 		if (req != NULL) {
+			/* as the runtime does: the bytes as they came, too */
+			call.body = data + 1;
+			call.body_len = size - 1;
 			ProtobufCMessage *rep = trc_arena_alloc(s_arena, t->m->reply->sizeof_message);
 			protobuf_c_message_init(t->m->reply, rep);
 			int rc = t->m->handler(&call, req, rep);

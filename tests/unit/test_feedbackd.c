@@ -289,6 +289,58 @@ TEST(batches_and_idempotency)
 	CHECK_EQ_INT(count_records(), before + 4);
 }
 
+/* A record is stored as its bytes came with the service's fields after
+ * them: what the service sets wins over what a client put there, and the
+ * rest (labels, body) reads back as sent. */
+TEST(stored_records_carry_the_services_fields)
+{
+	Traction__V1__FeedbackRecord r, *rp = &r;
+	Traction__V1__Metric m = TRACTION__V1__METRIC__INIT;
+	Traction__V1__KeyValue kv = TRACTION__V1__KEY_VALUE__INIT, *kvp = &kv;
+	base(&r, "weld-line-3", "1.0", "forged-1");
+	r.id = 424242;
+	r.client_id = (char *)"someone-else";
+	r.received_ms = 7;
+	r.observed_at_ms = 0; /* the time of receipt */
+	kv.key = (char *)"shift";
+	kv.value = (char *)"night — 夜班";
+	r.labels = &kvp;
+	r.n_labels = 1;
+	m.name = (char *)"seam_width_mm";
+	m.value = 1.25;
+	r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+	r.metric = &m;
+	int rc;
+	Traction__V1__PublishReply *rep = publish(&rp, 1, &rc);
+	CHECK_EQ_INT(rc, 0);
+	CHECK_EQ_INT(rep->results[0]->status->code, 0);
+	uint64_t id = rep->results[0]->record_id;
+	CHECK(id != 424242);
+	henv_reset(&E);
+
+	Traction__V1__FeedbackListRequest q = TRACTION__V1__FEEDBACK_LIST_REQUEST__INIT;
+	Traction__V1__FeedbackListReply lrep;
+	q.supply_id = (char *)"defect-vision";
+	CHECK_EQ_INT(henv_call(&E, feedbackd_list, false, &q, &lrep,
+			       &traction__v1__feedback_list_reply__descriptor),
+		     0);
+	Traction__V1__FeedbackRecord *got = NULL;
+	for (size_t i = 0; i < lrep.n_records; i++)
+		if (lrep.records[i]->id == id)
+			got = lrep.records[i];
+	CHECK(got != NULL);
+	CHECK_STR(got->client_id, "test");
+	CHECK_EQ_INT(got->received_ms, E.now_ms);
+	CHECK_EQ_INT(got->observed_at_ms, E.now_ms);
+	CHECK_STR(got->idempotency_key, "forged-1");
+	CHECK_EQ_INT(got->n_labels, 1);
+	CHECK_STR(got->labels[0]->value, "night — 夜班");
+	CHECK_EQ_INT(got->body_case, TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC);
+	CHECK_STR(got->metric->name, "seam_width_mm");
+	CHECK(got->metric->value == 1.25);
+	henv_reset(&E);
+}
+
 static int cmpd(const void *x, const void *y)
 {
 	double a = *(const double *)x, b = *(const double *)y;
@@ -662,6 +714,7 @@ int main(void)
 	E.batch_done = feedbackd_batch_done;
 	RUN(validation_and_references);
 	RUN(batches_and_idempotency);
+	RUN(stored_records_carry_the_services_fields);
 	RUN(aggregates_equal_a_direct_computation);
 	RUN(one_batch_of_interleaved_series);
 	RUN(an_event_between_records_of_one_batch_is_seen);

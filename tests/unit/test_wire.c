@@ -10,6 +10,7 @@
 #include "error.h"
 #include "util.h"
 #include "wire.h"
+#include "traction/v1/feedback.pb-c.h"
 #include "traction/v1/common.pb-c.h"
 
 TEST(header_round_trip_and_checks)
@@ -107,6 +108,54 @@ TEST(slugs_and_text)
 	CHECK(!trc_is_text("\xff", 10));
 }
 
+/* The raw fields of a packed message: what feedbackd stores records from. */
+TEST(varints_and_raw_fields)
+{
+	uint8_t b[16];
+	uint64_t v;
+	size_t off = 0;
+	CHECK_EQ_INT(trc_varint_put(b, 0), 1);
+	CHECK_EQ_INT(trc_varint_put(b, 300), 2);
+	CHECK(b[0] == 0xAC && b[1] == 0x02);
+	CHECK_EQ_INT(trc_varint_put(b, UINT64_MAX), 10);
+	CHECK_EQ_INT(trc_varint_get(b, 10, &off, &v), 0);
+	CHECK(v == UINT64_MAX && off == 10);
+	off = 0;
+	CHECK_EQ_INT(trc_varint_get(b, 9, &off, &v), -1); /* truncated */
+
+	/* PublishRequest{records: [r1, r2]} with unknown fields around them */
+	Traction__V1__FeedbackRecord r1 = TRACTION__V1__FEEDBACK_RECORD__INIT, r2 = r1, *rp[2];
+	Traction__V1__PublishRequest req = TRACTION__V1__PUBLISH_REQUEST__INIT;
+	r1.scenario_id = (char *)"weld-line-3";
+	r2.supply_id = (char *)"defect-vision";
+	r2.observed_at_ms = 1764325000000;
+	rp[0] = &r1;
+	rp[1] = &r2;
+	req.records = rp;
+	req.n_records = 2;
+	uint8_t msg[256];
+	size_t n = 0;
+	msg[n++] = 7 << 3 | 0; /* an unknown varint field */
+	n += trc_varint_put(msg + n, 123456);
+	n += traction__v1__publish_request__pack(&req, msg + n);
+	msg[n++] = 9 << 3 | 1; /* an unknown 64-bit field */
+	memset(msg + n, 0xff, 8);
+	n += 8;
+	trc_frame_t f[4];
+	CHECK_EQ_INT(trc_wire_fields(msg, n, 1, f, 4), 2);
+	Traction__V1__FeedbackRecord *got =
+		traction__v1__feedback_record__unpack(NULL, f[1].len, f[1].data);
+	CHECK(got != NULL && strcmp(got->supply_id, "defect-vision") == 0 &&
+	      got->observed_at_ms == 1764325000000);
+	traction__v1__feedback_record__free_unpacked(got, NULL);
+	CHECK_EQ_INT(trc_wire_fields(msg, n, 1, f, 1), -1);     /* more than cap */
+	CHECK_EQ_INT(trc_wire_fields(msg, n - 1, 1, f, 4), -1); /* cut short */
+	uint8_t bad[] = { 1 << 3 | 2, 50, 'x' };                /* length beyond the end */
+	CHECK_EQ_INT(trc_wire_fields(bad, sizeof(bad), 1, f, 4), -1);
+	uint8_t group[] = { 1 << 3 | 3 };                       /* groups: not ours */
+	CHECK_EQ_INT(trc_wire_fields(group, sizeof(group), 1, f, 4), -1);
+}
+
 TEST(error_mappings)
 {
 	CHECK_EQ_INT(trc_err_from_mdb(MDB_MAP_FULL), TRC_ENOSPC);
@@ -131,5 +180,6 @@ int main(void)
 	RUN(recv_caps_frames);
 	RUN(slugs_and_text);
 	RUN(error_mappings);
+	RUN(varints_and_raw_fields);
 	DONE();
 }

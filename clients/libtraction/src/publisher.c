@@ -204,17 +204,6 @@ static void s_requeue(traction_publisher_t *p, slot_t *s)
 	p->in_flight--;
 }
 
-static size_t s_varint(uint8_t *out, size_t v)
-{
-	size_t n = 0;
-	do {
-		uint8_t b = v & 0x7f;
-		v >>= 7;
-		out[n++] = b | (v ? 0x80 : 0);
-	} while (v);
-	return n;
-}
-
 static int s_send(traction_publisher_t *p, slot_t *s)
 {
 	size_t need = 0;
@@ -230,7 +219,7 @@ static int s_send(traction_publisher_t *p, slot_t *s)
 	size_t off = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		p->body[off++] = 0x0a; /* field 1, length-delimited: PublishRequest.records */
-		off += s_varint(p->body + off, s->recs[i]->len);
+		off += trc_varint_put(p->body + off, s->recs[i]->len);
 		memcpy(p->body + off, s->recs[i]->data, s->recs[i]->len);
 		off += s->recs[i]->len;
 	}

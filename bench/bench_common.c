@@ -37,10 +37,18 @@ void bench_row(const char *name, double rate, double p50, double p99)
 
 void bench_measure(const char *name, bench_op_fn op, int calls, double *p50, double *p99)
 {
+	bench_measure_after(name, NULL, op, calls, p50, p99);
+}
+
+void bench_measure_after(const char *name, bench_op_fn pre, bench_op_fn op, int calls,
+			 double *p50, double *p99)
+{
 	double *v = malloc(sizeof(double) * (size_t)calls);
 	for (int i = 0; i < 5; i++)
 		op();
 	for (int i = 0; i < calls; i++) {
+		if (pre != NULL)
+			pre();
 		double t0 = bench_now_us();
 		op();
 		v[i] = bench_now_us() - t0;
@@ -121,6 +129,7 @@ char *bench_versions(traction_client_t *c, int n)
 }
 
 static traction_client_t *s_qc;
+static size_t s_history_bytes, s_history_versions;
 
 static void s_op_history(void)
 {
@@ -134,6 +143,8 @@ static void s_op_history(void)
 	s_must(traction_call(s_qc, "iteration", "history", &q.base,
 			     &traction__v1__supply_history_reply__descriptor, &rep, &st),
 	       &st, "iteration.history");
+	s_history_bytes = protobuf_c_message_get_packed_size(rep);
+	s_history_versions = ((Traction__V1__SupplyHistoryReply *)rep)->n_versions;
 	traction_reply_free(rep);
 }
 
@@ -151,6 +162,58 @@ static void s_op_stats(void)
 	traction_reply_free(rep);
 }
 
+/* A write to iterationd's store that history does not read: a version of
+ * another supply (registered on first use). */
+static void s_op_write(void)
+{
+	static int n;
+	traction_status_t st;
+	ProtobufCMessage *rep = NULL;
+	char ver[32], parent[32];
+	if (n == 0) {
+		Traction__V1__Supply s = TRACTION__V1__SUPPLY__INIT;
+		Traction__V1__SupplyRegisterRequest sr = TRACTION__V1__SUPPLY_REGISTER_REQUEST__INIT;
+		s.id = (char *)"bench-writes";
+		s.provider_id = (char *)"acme";
+		s.kind = TRACTION__V1__SUPPLY_KIND__SUPPLY_TOOLCHAIN;
+		s.name = (char *)"Writes between history calls";
+		s.initial_version = (char *)"w0";
+		sr.supply = &s;
+		s_must(traction_call(s_qc, "supply", "register", &sr.base,
+				     &traction__v1__supply_reply__descriptor, &rep, &st),
+		       &st, "supply.register");
+		traction_reply_free(rep);
+		/* iterationd learns of it from supplyd's events */
+		for (int i = 0; i < 500; i++) {
+			Traction__V1__Iteration it = TRACTION__V1__ITERATION__INIT;
+			Traction__V1__IterationRecordRequest req =
+				TRACTION__V1__ITERATION_RECORD_REQUEST__INIT;
+			it.supply_id = (char *)"bench-writes";
+			it.version = (char *)"w1";
+			it.parent_version = (char *)"w0";
+			req.iteration = &it;
+			if (traction_call(s_qc, "iteration", "record", &req.base,
+					  &traction__v1__iteration_reply__descriptor, &rep, &st) == 0)
+				break;
+			h_sleep_ms(10);
+		}
+		traction_reply_free(rep);
+		n = 1;
+	}
+	Traction__V1__Iteration it = TRACTION__V1__ITERATION__INIT;
+	Traction__V1__IterationRecordRequest req = TRACTION__V1__ITERATION_RECORD_REQUEST__INIT;
+	snprintf(parent, sizeof(parent), "w%d", n);
+	snprintf(ver, sizeof(ver), "w%d", ++n);
+	it.supply_id = (char *)"bench-writes";
+	it.version = ver;
+	it.parent_version = parent;
+	req.iteration = &it;
+	s_must(traction_call(s_qc, "iteration", "record", &req.base,
+			     &traction__v1__iteration_reply__descriptor, &rep, &st),
+	       &st, "iteration.record");
+	traction_reply_free(rep);
+}
+
 void bench_queries(traction_client_t *c, const char *suffix, int calls)
 {
 	char name[128];
@@ -158,6 +221,9 @@ void bench_queries(traction_client_t *c, const char *suffix, int calls)
 	s_qc = c;
 	snprintf(name, sizeof(name), "iteration.history%s", suffix);
 	bench_measure(name, s_op_history, calls, &p50, &p99);
+	printf("  (each reply: %zu versions, %zu bytes)\n", s_history_versions, s_history_bytes);
+	snprintf(name, sizeof(name), "iteration.history after a write%s", suffix);
+	bench_measure_after(name, s_op_write, s_op_history, calls, &p50, &p99);
 	snprintf(name, sizeof(name), "feedback.stats%s", suffix);
 	bench_measure(name, s_op_stats, calls, &p50, &p99);
 }

@@ -19,6 +19,9 @@ void bench_row(const char *name, double rate, double p50, double p99);
 /* Runs op `calls` times after 5 warm-ups; prints and returns p50 and p99
  * in microseconds. */
 void bench_measure(const char *name, bench_op_fn op, int calls, double *p50, double *p99);
+/* The same, running pre (untimed) before each timed call of op. */
+void bench_measure_after(const char *name, bench_op_fn pre, bench_op_fn op, int calls,
+			 double *p50, double *p99);
 
 /* Registers the catalogue and waits until feedbackd and iterationd know
  * it (when they run). */
@@ -30,7 +33,9 @@ void bench_catalogue(traction_client_t *c, bool wait_feedback);
 char *bench_versions(traction_client_t *c, int n);
 
 /* The queries of the report, each timed `calls` times (client c):
- * iteration.history of defect-vision (every version) and feedback.stats of
+ * iteration.history of defect-vision (every version), again with a write
+ * to iterationd's store before each call (a version of another supply),
+ * so that nothing it read before is current, and feedback.stats of
  * defect-vision@1.0 in weld-line-3. `suffix` ends the row names. */
 void bench_queries(traction_client_t *c, const char *suffix, int calls);
 

@@ -2,7 +2,7 @@
  * bench_history: iteration.history of a supply with 200 versions and
  * 100,000 feedback records, through the real daemon set, with the ping
  * through the broker to iterationd measured in the same run as baseline.
- *   bench_history [VERSIONS] [RECORDS]
+ *   bench_history [VERSIONS] [RECORDS] [CALLS]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +55,7 @@ int main(int argc, char **argv)
 {
 	int versions = argc > 1 ? atoi(argv[1]) : 200;
 	int records = argc > 2 ? atoi(argv[2]) : 100000;
+	int calls = argc > 3 ? atoi(argv[3]) : 200;
 	bench_section = "queries";
 	h_init(&H, "[bus]\nheartbeat_ms = 1000\n[store]\nmap_size_mb = 4096\n[log]\nlevel = warning\n");
 	h_start_broker(&H, false);
@@ -111,7 +112,7 @@ int main(int argc, char **argv)
 	bench_measure("baseline: ping iterationd via broker", op_ping, 200, &p50, &p99);
 	char suffix[96];
 	snprintf(suffix, sizeof(suffix), ", %d versions, %d records", versions, records);
-	bench_queries(C, suffix, 200);
+	bench_queries(C, suffix, calls);
 	bench_measure("iteration.diff (first vs last)", op_diff, 200, &d50, &d99);
 	free(recs);
 	free(rp);

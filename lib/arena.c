@@ -11,6 +11,10 @@
 
 #define BLOCK_SIZE (64 * 1024)
 #define ALIGN 16
+/* Standard blocks kept across resets for the next turns, at most: a busy
+ * daemon then stops asking malloc (and the kernel) for the same memory
+ * every turn, and an idle one holds no more than this. */
+#define SPARE_MAX 128 /* 8 MiB */
 
 typedef struct block {
 	struct block *next;
@@ -22,6 +26,8 @@ typedef struct block {
 struct trc_arena {
 	block_t *head;   /* current block; older ones follow */
 	size_t total;
+	block_t *spare;  /* standard blocks freed by reset, for reuse */
+	size_t nspare;
 };
 
 static block_t *s_block_new(size_t size)
@@ -52,11 +58,13 @@ void trc_arena_destroy(trc_arena_t **arena_p)
 {
 	if (arena_p == NULL || *arena_p == NULL)
 		return;
-	block_t *b = (*arena_p)->head;
-	while (b != NULL) {
-		block_t *next = b->next;
-		free(b);
-		b = next;
+	for (int list = 0; list < 2; list++) {
+		block_t *b = list == 0 ? (*arena_p)->head : (*arena_p)->spare;
+		while (b != NULL) {
+			block_t *next = b->next;
+			free(b);
+			b = next;
+		}
 	}
 	free(*arena_p);
 	*arena_p = NULL;
@@ -72,9 +80,14 @@ void *trc_arena_alloc(trc_arena_t *a, size_t size)
 	block_t *b = a->head;
 	if (b->size - b->used < need) {
 		size_t bsize = need > BLOCK_SIZE ? need : BLOCK_SIZE;
-		block_t *nb = s_block_new(bsize);
-		if (nb == NULL)
+		block_t *nb = a->spare;
+		if (bsize == BLOCK_SIZE && nb != NULL) {
+			a->spare = nb->next;
+			a->nspare--;
+			nb->used = 0;
+		} else if ((nb = s_block_new(bsize)) == NULL) {
 			return NULL;
+		}
 		nb->next = b;
 		a->head = nb;
 		b = nb;
@@ -118,7 +131,13 @@ void trc_arena_reset(trc_arena_t *a)
 	block_t *b = a->head;
 	while (b->next != NULL) {
 		block_t *next = b->next;
-		free(b);
+		if (b->size == BLOCK_SIZE && a->nspare < SPARE_MAX) {
+			b->next = a->spare;
+			a->spare = b;
+			a->nspare++;
+		} else {
+			free(b);
+		}
 		b = next;
 	}
 	a->head = b;

@@ -20,7 +20,8 @@ char *trc_arena_strdup(trc_arena_t *arena, const char *s);
 char *trc_arena_printf(trc_arena_t *arena, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Forget everything allocated; keeps the first block for reuse. */
+/* Forget everything allocated; keeps the first block, and up to 8 MiB of
+ * the others, for reuse. */
 void trc_arena_reset(trc_arena_t *arena);
 
 /* Bytes handed out since the last reset. */

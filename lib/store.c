@@ -171,6 +171,11 @@ int trc_txn_begin(trc_store_t *store, trc_txn_t *txn, bool write)
 	return txn->err;
 }
 
+uint64_t trc_txn_snapshot(const trc_txn_t *txn)
+{
+	return txn->txn != NULL ? (uint64_t)mdb_txn_id(txn->txn) : 0;
+}
+
 int trc_txn_begin_nested(trc_txn_t *parent, trc_txn_t *child)
 {
 	memset(child, 0, sizeof(*child));

@@ -46,6 +46,10 @@ int trc_txn_begin(trc_store_t *store, trc_txn_t *txn, bool write);
 /* A child of a write transaction: its writes vanish with trc_txn_abort,
  * and join the parent with trc_txn_commit. */
 int trc_txn_begin_nested(trc_txn_t *parent, trc_txn_t *child);
+/* The snapshot a read transaction sees (LMDB's transaction id): every
+ * commit makes a new one, so state derived from a snapshot is current as
+ * long as a later read sees the same id. */
+uint64_t trc_txn_snapshot(const trc_txn_t *txn);
 /* Commits (durably, for a top-level write transaction) unless an error is
  * sticky, in which case it aborts and returns that error. */
 int trc_txn_commit(trc_txn_t *txn);

@@ -31,11 +31,15 @@ extern const size_t iterationd_n_iteration_methods;
 extern const trc_method_t iterationd_deployment_methods[];
 extern const size_t iterationd_n_deployment_methods;
 
+typedef struct it_hist_cache it_hist_cache_t;
+
 typedef struct {
 	trc_config_t cfg;          /* the gates' thresholds */
+	it_hist_cache_t *hist;     /* history's reads of one supply (versions.c) */
 } it_state_t;
 
 int iterationd_open(void *user, trc_store_t *store, const trc_config_t *cfg);
+void iterationd_close(void *user);
 int iterationd_apply(trc_call_t *call, const Traction__V1__Event *ev);
 
 /* iteration.* */

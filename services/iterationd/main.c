@@ -27,6 +27,7 @@ int main(int argc, char **argv)
 		.consumes = s_consumes,
 		.apply_event = iterationd_apply,
 		.open = iterationd_open,
+		.close = iterationd_close,
 		.user = &s_state,
 	};
 	return trc_service_main(argc, argv, &def);

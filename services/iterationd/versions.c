@@ -208,6 +208,7 @@ int iterationd_get(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMess
 typedef struct {
 	Traction__V1__Iteration **v;
 	uint32_t *depth;
+	size_t *parent;          /* position of each one's parent in v, or SIZE_MAX */
 	size_t n;
 } lineage_t;
 
@@ -220,9 +221,37 @@ static int s_by_release(const void *a_, const void *b_)
 	return strcmp(a->version, b->version);
 }
 
+static int s_by_name(const void *a, const void *b, void *all_)
+{
+	Traction__V1__Iteration *const *all = all_;
+	return strcmp(all[*(const size_t *)a]->version, all[*(const size_t *)b]->version);
+}
+
+/* The release-order index of version name in all, by binary search over
+ * byname (indexes sorted by name); SIZE_MAX if it is not there. */
+static size_t s_find(Traction__V1__Iteration *const *all, const size_t *byname, size_t n,
+		     const char *name)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(all[byname[mid]]->version, name);
+		if (c == 0)
+			return byname[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return SIZE_MAX;
+}
+
 /* Every version of a supply, depth first from the roots, children in
- * release order. */
-static int s_lineage(trc_call_t *call, const char *supply, lineage_t *out)
+ * release order. O(n log n): the parent of each is found by binary search
+ * and the children of each are a slice of one array (a history of
+ * hundreds of versions must answer in well under a millisecond). */
+static int s_lineage_in(trc_call_t *call, trc_arena_t *arena, const char *supply,
+			lineage_t *out)
 {
 	size_t cap = 64, n = 0;
 	Traction__V1__Iteration **all = malloc(sizeof(void *) * cap);
@@ -233,7 +262,7 @@ static int s_lineage(trc_call_t *call, const char *supply, lineage_t *out)
 				 false);
 	while (rc == 0 && trc_iter_next(&it) && n < VERSIONS_MAX) {
 		Traction__V1__Iteration *v =
-			trc_rec_unpack(&it.val, &traction__v1__iteration__descriptor, call->arena);
+			trc_rec_unpack(&it.val, &traction__v1__iteration__descriptor, arena);
 		if (v == NULL) {
 			rc = TRC_ECORRUPT;
 			break;
@@ -257,52 +286,70 @@ static int s_lineage(trc_call_t *call, const char *supply, lineage_t *out)
 		return rc;
 	}
 	qsort(all, n, sizeof(*all), s_by_release);
-	out->v = trc_arena_alloc(call->arena, sizeof(void *) * (n + 1));
-	out->depth = trc_arena_alloc(call->arena, sizeof(uint32_t) * (n + 1));
-	size_t *stack = malloc(sizeof(size_t) * (n + 1));
-	uint32_t *sdepth = malloc(sizeof(uint32_t) * (n + 1));
-	bool *done = calloc(n + 1, sizeof(bool));
+	out->v = trc_arena_alloc(arena, sizeof(void *) * (n + 1));
+	out->depth = trc_arena_alloc(arena, sizeof(uint32_t) * (n + 1));
+	out->parent = trc_arena_alloc(arena, sizeof(size_t) * (n + 1));
 	out->n = 0;
-	if (out->v == NULL || out->depth == NULL || stack == NULL || sdepth == NULL || done == NULL) {
+	/* one block: byname, parent of each, children slices (first, kids), stack */
+	size_t *mem = malloc(sizeof(size_t) * (6 * n + 2));
+	uint32_t *sdepth = malloc(sizeof(uint32_t) * (n + 1));
+	if (out->v == NULL || out->depth == NULL || out->parent == NULL || mem == NULL ||
+	    sdepth == NULL) {
 		rc = TRC_ENOMEM;
 		goto out;
 	}
-	/* roots: no parent, or a parent that is not stored */
+	size_t *byname = mem, *par = mem + n, *first = mem + 2 * n, *kids = mem + 3 * n + 1,
+	       *stack = mem + 4 * n + 1, *pos = mem + 5 * n + 1;
+	for (size_t i = 0; i < n; i++)
+		byname[i] = i;
+	qsort_r(byname, n, sizeof(size_t), s_by_name, all);
+	/* parents (a parent that is not stored makes a root), then the
+	 * children of each in release order: counts, prefix sums, fill */
+	memset(first, 0, sizeof(size_t) * (n + 1));
+	for (size_t i = 0; i < n; i++) {
+		const char *pv = all[i]->parent_version;
+		par[i] = pv != NULL && pv[0] != '\0' ? s_find(all, byname, n, pv) : SIZE_MAX;
+		if (par[i] == i)
+			par[i] = SIZE_MAX; /* its own parent: treat as a root */
+		if (par[i] != SIZE_MAX)
+			first[par[i] + 1]++;
+	}
+	for (size_t i = 0; i < n; i++)
+		first[i + 1] += first[i];
+	memcpy(pos, first, sizeof(size_t) * n);
+	for (size_t i = 0; i < n; i++)
+		if (par[i] != SIZE_MAX)
+			kids[pos[par[i]]++] = i;
 	for (size_t r = 0; r < n; r++) {
-		bool root = all[r]->parent_version == NULL || all[r]->parent_version[0] == '\0';
-		if (!root) {
-			root = true;
-			for (size_t k = 0; k < n && root; k++)
-				root = strcmp(all[k]->version, all[r]->parent_version) != 0;
-		}
-		if (!root || done[r])
+		if (par[r] != SIZE_MAX)
 			continue;
 		size_t sp = 0;
 		stack[sp] = r;
 		sdepth[sp++] = 0;
-		while (sp > 0) {
+		while (sp > 0 && out->n < n) {
 			size_t i = stack[--sp];
 			uint32_t d = sdepth[sp];
-			if (done[i])
-				continue;
-			done[i] = true;
+			pos[i] = out->n; /* now: where i went in the output */
 			out->v[out->n] = all[i];
+			out->parent[out->n] = par[i] != SIZE_MAX ? pos[par[i]] : SIZE_MAX;
 			out->depth[out->n++] = d;
 			/* push children in reverse release order, so the earliest pops first */
-			for (size_t k = n; k-- > 0;)
-				if (!done[k] && all[k]->parent_version != NULL &&
-				    strcmp(all[k]->parent_version, all[i]->version) == 0) {
-					stack[sp] = k;
-					sdepth[sp++] = d + 1;
-				}
+			for (size_t k = first[i + 1]; k-- > first[i];) {
+				stack[sp] = kids[k];
+				sdepth[sp++] = d + 1;
+			}
 		}
 	}
 out:
 	free(all);
-	free(stack);
+	free(mem);
 	free(sdepth);
-	free(done);
 	return rc;
+}
+
+static int s_lineage(trc_call_t *call, const char *supply, lineage_t *out)
+{
+	return s_lineage_in(call, call->arena, supply, out);
 }
 
 static size_t s_offset(trc_call_t *call, const Traction__V1__PageRequest *page, int *rc)
@@ -382,19 +429,93 @@ static int s_deployment_ids(trc_call_t *call, const char *supply, const char *ve
 	return rc != 0 ? rc : call->txn->err;
 }
 
-static int s_version_history(trc_call_t *call, const char *supply, Traction__V1__Iteration *v,
-			     uint32_t depth, Traction__V1__VersionHistory **out)
+/* What history reads of a supply (its lineage and each version's roll-up),
+ * kept for the store snapshot it was read from: any write to iterationd's
+ * store makes a new snapshot and the next history reads again, so it is
+ * never stale; a history asked again and again between writes (a
+ * dashboard, a gate review) skips decoding hundreds of records. One
+ * supply at a time; its arena is kept for the next one. */
+struct it_hist_cache {
+	uint64_t snapshot;       /* 0: empty */
+	char supply[TRC_SLUG_MAX + 1];
+	trc_arena_t *arena;
+	lineage_t l;
+	Traction__V1__EvidenceUpdate **memo; /* by lineage position, read lazily */
+};
+
+void iterationd_close(void *user)
 {
+	it_state_t *st = user;
+	if (st->hist != NULL)
+		trc_arena_destroy(&st->hist->arena);
+	free(st->hist);
+	st->hist = NULL;
+}
+
+static int s_hist_cache(trc_call_t *call, const char *supply, it_hist_cache_t **out)
+{
+	it_state_t *st = call->user;
+	if (st->hist == NULL) {
+		st->hist = calloc(1, sizeof(*st->hist));
+		if (st->hist == NULL || (st->hist->arena = trc_arena_new()) == NULL) {
+			free(st->hist);
+			st->hist = NULL;
+			return TRC_ENOMEM;
+		}
+	}
+	it_hist_cache_t *c = st->hist;
+	uint64_t snap = trc_txn_snapshot(call->txn);
+	if (snap != 0 && c->snapshot == snap && strcmp(c->supply, supply) == 0) {
+		*out = c;
+		return 0;
+	}
+	c->snapshot = 0;
+	trc_arena_reset(c->arena);
+	int rc = s_lineage_in(call, c->arena, supply, &c->l);
+	c->memo = rc == 0 ? trc_arena_alloc(c->arena, sizeof(void *) * (c->l.n + 1)) : NULL;
+	if (rc == 0 && c->memo == NULL)
+		rc = TRC_ENOMEM;
+	if (rc != 0)
+		return rc;
+	c->snapshot = call->txn->write ? 0 : snap; /* a write's view is not a snapshot yet */
+	snprintf(c->supply, sizeof(c->supply), "%s", supply);
+	*out = c;
+	return 0;
+}
+
+/* The roll-up of the version at lineage position i, read once per snapshot
+ * (a parent's serves each of its children's deltas), into the cache. */
+static int s_evidence_at(trc_call_t *call, it_hist_cache_t *c, const char *supply, size_t i,
+			 Traction__V1__EvidenceUpdate **out)
+{
+	int rc = 0;
+	if (c->memo[i] == NULL) {
+		trc_arena_t *turn = call->arena;
+		call->arena = c->arena; /* it_evidence decodes into the call's arena */
+		rc = it_evidence(call, supply, c->l.v[i]->version, "", &c->memo[i]);
+		call->arena = turn;
+	}
+	*out = c->memo[i];
+	return rc;
+}
+
+static int s_version_history(trc_call_t *call, const char *supply, it_hist_cache_t *c, size_t at,
+			     Traction__V1__VersionHistory **out)
+{
+	const lineage_t *l = &c->l;
+	Traction__V1__Iteration *v = l->v[at];
 	Traction__V1__VersionHistory *h = trc_arena_alloc(call->arena, sizeof(*h));
 	if (h == NULL)
 		return TRC_ENOMEM;
 	traction__v1__version_history__init(h);
 	h->iteration = v;
-	h->depth = depth;
+	h->depth = l->depth[at];
 	Traction__V1__EvidenceUpdate *e, *pe = NULL;
-	int rc = it_evidence(call, supply, v->version, "", &e);
-	if (rc == 0 && v->parent_version != NULL && v->parent_version[0] != '\0')
-		rc = it_evidence(call, supply, v->parent_version, "", &pe);
+	int rc = s_evidence_at(call, c, supply, at, &e);
+	if (rc == 0 && l->parent[at] != SIZE_MAX)
+		rc = s_evidence_at(call, c, supply, l->parent[at], &pe);
+	else if (rc == 0 && v->parent_version != NULL && v->parent_version[0] != '\0')
+		rc = it_evidence(call, supply, v->parent_version, "", &pe); /* not stored */
 	if (rc != 0)
 		return rc;
 	h->metrics = e->metrics;
@@ -450,9 +571,10 @@ int iterationd_history(trc_call_t *call, const ProtobufCMessage *req_, ProtobufC
 	size_t off = s_offset(call, req->page, &rc);
 	if (rc != 0)
 		return rc;
-	lineage_t l;
-	if ((rc = s_lineage(call, req->supply_id, &l)) != 0)
+	it_hist_cache_t *c;
+	if ((rc = s_hist_cache(call, req->supply_id, &c)) != 0)
 		return rc;
+	const lineage_t l = c->l;
 	size_t limit = trc_page_limit(req->page, 100, 1000);
 	int64_t from = req->range != NULL ? req->range->from_ms : 0;
 	int64_t to = req->range != NULL ? req->range->to_ms : 0;
@@ -465,8 +587,7 @@ int iterationd_history(trc_call_t *call, const ProtobufCMessage *req_, ProtobufC
 		Traction__V1__Iteration *v = l.v[i];
 		if ((from != 0 && v->released_ms < from) || (to != 0 && v->released_ms >= to))
 			continue;
-		rc = s_version_history(call, req->supply_id, v, l.depth[i],
-				       &rep->versions[rep->n_versions]);
+		rc = s_version_history(call, req->supply_id, c, i, &rep->versions[rep->n_versions]);
 		if (rc == 0)
 			rep->n_versions++;
 	}

@@ -450,6 +450,23 @@ TEST(history_and_diff)
 		     TRC_ENOENT);
 	CHECK_STR(E.call.message, "to_version: supply 'defect-vision' has no version '9.9'");
 	henv_reset(&E);
+
+	/* history keeps what it read for the snapshot it read it from: asked
+	 * again unchanged it answers the same; after a write, from the write */
+	q.page = NULL;
+	for (int round = 0; round < 3; round++) {
+		if (round == 2)
+			evidence("1.1", "", 60, 50, 0.020, 3, 20.0, 0);
+		CHECK_EQ_INT(henv_call(&E, iterationd_history, false, &q, &rep,
+				       &traction__v1__supply_history_reply__descriptor),
+			     0);
+		CHECK_EQ_INT(rep.n_versions, 4);
+		CHECK_STR(rep.versions[1]->iteration->version, "1.1");
+		CHECK_EQ_INT(rep.versions[1]->n_deltas, 1);
+		CHECK(fabs(rep.versions[1]->deltas[0]->abs_delta - (round < 2 ? -0.010 : -0.020)) <
+		      1e-12);
+		henv_reset(&E);
+	}
 }
 
 int main(void)
@@ -461,6 +478,7 @@ int main(void)
 	RUN(lineage);
 	RUN(deployments_and_stages);
 	RUN(history_and_diff);
+	iterationd_close(&S);
 	henv_close(&E);
 	DONE();
 }

@@ -11,6 +11,10 @@
  *     as much as reused ones; a growing store pays that, and so does the
  *     growth figure of the report.
  *   bench_limits DIR
+ *   bench_limits growth DIR M    the bare limit of the growth figure: M
+ *        million 450-byte records (what a traction record costs in its
+ *        store) appended by durable transactions of 1,000, the rate of
+ *        each million
  */
 #include <fcntl.h>
 #include <lmdb.h>
@@ -100,6 +104,56 @@ static void s_lmdb(const char *dir, int batch)
 	rmdir(path);
 }
 
+static void s_growth(const char *dir, int millions)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/lmdb-growth", dir);
+	if (trc_mkdir_p(path) != 0)
+		exit(1);
+	MDB_env *env;
+	MDB_txn *t;
+	MDB_dbi dbi;
+	mdb_env_create(&env);
+	mdb_env_set_mapsize(env, (size_t)millions * 1000000 * 600 + (1ull << 30));
+	if (mdb_env_open(env, path, 0, 0600) != 0)
+		exit(1);
+	mdb_txn_begin(env, NULL, 0, &t);
+	mdb_dbi_open(t, NULL, 0, &dbi);
+	mdb_txn_commit(t);
+	uint8_t val[450];
+	memset(val, 'x', sizeof(val));
+	uint64_t seq = 0;
+	double first = 0;
+	for (int m = 1; m <= millions; m++) {
+		double t0 = bench_now_us();
+		while (seq < (uint64_t)m * 1000000) {
+			mdb_txn_begin(env, NULL, 0, &t);
+			for (int i = 0; i < 1000; i++) {
+				uint8_t k[8];
+				trc_be64_put(k, ++seq);
+				MDB_val kv = { 8, k }, vv = { sizeof(val), val };
+				mdb_put(t, dbi, &kv, &vv, MDB_APPEND);
+			}
+			if (mdb_txn_commit(t) != 0)
+				exit(1);
+		}
+		double rate = 1e6 / ((bench_now_us() - t0) / 1e6);
+		if (m == 1)
+			first = rate;
+		char name[96];
+		snprintf(name, sizeof(name), "bare LMDB growth, million %d", m);
+		printf("%-52s %10.0f rec/s (%.2f of the first)\n", name, rate, rate / first);
+		bench_row(name, rate, -1, -1);
+	}
+	mdb_env_close(env);
+	char f[700];
+	snprintf(f, sizeof(f), "%s/data.mdb", path);
+	unlink(f);
+	snprintf(f, sizeof(f), "%s/lock.mdb", path);
+	unlink(f);
+	rmdir(path);
+}
+
 static void s_page_cache(const char *dir)
 {
 	enum { MB = 1 << 20, SEG = 256, TOTAL = 1536 };
@@ -134,8 +188,13 @@ static void s_page_cache(const char *dir)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench_limits DIR\n");
+		fprintf(stderr, "usage: bench_limits DIR | growth DIR MILLIONS\n");
 		return 2;
+	}
+	if (argc == 4 && strcmp(argv[1], "growth") == 0) {
+		bench_section = "growth";
+		s_growth(argv[2], atoi(argv[3]));
+		return 0;
 	}
 	bench_section = "limits";
 	s_fdatasync(argv[1]);

@@ -11,7 +11,8 @@
 # everysec, redis-benchmark), NATS JetStream and Mosquitto QoS 1
 # (bench_peers), bench_publish (bare ZeroMQ and the bare group-commit loop,
 # direct and via a relay; traction), bench_match and bench_history
-# (queries), bench_publish growth (0 -> GROWTH_MILLIONS M records). Every
+# (queries), bench_publish growth (0 -> GROWTH_MILLIONS M records) and
+# bench_limits growth (bare LMDB appends of as many records). Every
 # server runs on a free loopback port in a temp dir and is stopped by its
 # PID when the script ends, however it ends.
 #
@@ -119,6 +120,11 @@ while [ "$i" -le "$runs" ]; do
   $b/bench_match 10000 300 | collect "$i"
   $b/bench_history 200 100000 | collect "$i"
   $b/bench_publish growth "$millions" | collect "$i"
+  # the same growth with nothing but LMDB: what the machine gives a
+  # growing store (run after traction's, so any memory the first growth
+  # warmed helps this one, not traction)
+  mkdir -p "$dir/limits"
+  $b/bench_limits growth "$dir/limits" "$millions" | collect "$i"
   i=$((i + 1))
 done
 echo "## all runs took $(($(date +%s) - started)) s"

@@ -59,22 +59,43 @@ static void s_fdatasync(const char *dir)
 	unlink(path);
 }
 
-static void s_lmdb(const char *dir, int batch)
+/* A fresh LMDB environment in dir/name (one unnamed database), and its
+ * removal. */
+static MDB_env *s_env(const char *dir, const char *name, size_t mapsize, MDB_dbi *dbi,
+		      char *path, size_t pathcap)
 {
-	char path[600];
-	snprintf(path, sizeof(path), "%s/lmdb-%d", dir, batch);
-	if (trc_mkdir_p(path) != 0)
-		exit(1);
 	MDB_env *env;
 	MDB_txn *t;
-	MDB_dbi dbi;
-	mdb_env_create(&env);
-	mdb_env_set_mapsize(env, 1ull << 30);
+	snprintf(path, pathcap, "%s/%s", dir, name);
+	if (trc_mkdir_p(path) != 0 || mdb_env_create(&env) != 0)
+		exit(1);
+	mdb_env_set_mapsize(env, mapsize);
 	if (mdb_env_open(env, path, 0, 0600) != 0)
 		exit(1);
 	mdb_txn_begin(env, NULL, 0, &t);
-	mdb_dbi_open(t, NULL, 0, &dbi);
+	mdb_dbi_open(t, NULL, 0, dbi);
 	mdb_txn_commit(t);
+	return env;
+}
+
+static void s_env_remove(MDB_env *env, const char *path)
+{
+	char f[700];
+	mdb_env_close(env);
+	snprintf(f, sizeof(f), "%s/data.mdb", path);
+	unlink(f);
+	snprintf(f, sizeof(f), "%s/lock.mdb", path);
+	unlink(f);
+	rmdir(path);
+}
+
+static void s_lmdb(const char *dir, int batch)
+{
+	char path[600], name[96];
+	MDB_txn *t;
+	MDB_dbi dbi;
+	snprintf(name, sizeof(name), "lmdb-%d", batch);
+	MDB_env *env = s_env(dir, name, 1ull << 30, &dbi, path, sizeof(path));
 	uint8_t val[256];
 	memset(val, 'x', sizeof(val));
 	uint64_t seq = 0, records = batch == 1 ? 2000 : (uint64_t)batch * 400;
@@ -91,35 +112,19 @@ static void s_lmdb(const char *dir, int batch)
 			exit(1);
 	}
 	double rate = (double)records / ((bench_now_us() - t0) / 1e6);
-	char name[96];
 	snprintf(name, sizeof(name), "bare LMDB durable puts, %d per transaction", batch);
 	printf("%-52s %10.0f rec/s\n", name, rate);
 	bench_row(name, rate, -1, -1);
-	mdb_env_close(env);
-	char f[700];
-	snprintf(f, sizeof(f), "%s/data.mdb", path);
-	unlink(f);
-	snprintf(f, sizeof(f), "%s/lock.mdb", path);
-	unlink(f);
-	rmdir(path);
+	s_env_remove(env, path);
 }
 
 static void s_growth(const char *dir, int millions)
 {
 	char path[600];
-	snprintf(path, sizeof(path), "%s/lmdb-growth", dir);
-	if (trc_mkdir_p(path) != 0)
-		exit(1);
-	MDB_env *env;
 	MDB_txn *t;
 	MDB_dbi dbi;
-	mdb_env_create(&env);
-	mdb_env_set_mapsize(env, (size_t)millions * 1000000 * 600 + (1ull << 30));
-	if (mdb_env_open(env, path, 0, 0600) != 0)
-		exit(1);
-	mdb_txn_begin(env, NULL, 0, &t);
-	mdb_dbi_open(t, NULL, 0, &dbi);
-	mdb_txn_commit(t);
+	MDB_env *env = s_env(dir, "lmdb-growth", (size_t)millions * 1000000 * 600 + (1ull << 30),
+			     &dbi, path, sizeof(path));
 	uint8_t val[450];
 	memset(val, 'x', sizeof(val));
 	uint64_t seq = 0;
@@ -145,13 +150,7 @@ static void s_growth(const char *dir, int millions)
 		printf("%-52s %10.0f rec/s (%.2f of the first)\n", name, rate, rate / first);
 		bench_row(name, rate, -1, -1);
 	}
-	mdb_env_close(env);
-	char f[700];
-	snprintf(f, sizeof(f), "%s/data.mdb", path);
-	unlink(f);
-	snprintf(f, sizeof(f), "%s/lock.mdb", path);
-	unlink(f);
-	rmdir(path);
+	s_env_remove(env, path);
 }
 
 static void s_page_cache(const char *dir)

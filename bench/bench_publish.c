@@ -16,6 +16,7 @@
  *   bench_publish batch RECORDS [WINDOW [PER_REQUEST]]   one row only, W
  *        requests of P records in flight (default 100 x 32), for perf record -a
  *   bench_publish publisher RECORDS   only the libtraction publisher row
+ *   bench_publish open                only the two open-loop rows
  */
 #include <errno.h>
 #include <lmdb.h>
@@ -569,8 +570,9 @@ int main(int argc, char **argv)
 	bool growth = argc > 1 && strcmp(argv[1], "growth") == 0;
 	bool batch = argc > 2 && strcmp(argv[1], "batch") == 0;
 	bool publisher = argc > 2 && strcmp(argv[1], "publisher") == 0;
+	bool open = argc > 1 && strcmp(argv[1], "open") == 0;
 	uint64_t records = batch || publisher ? strtoull(argv[2], NULL, 10)
-			   : argc > 1 && !growth ? strtoull(argv[1], NULL, 10) : 100000;
+			   : argc > 1 && !growth && !open ? strtoull(argv[1], NULL, 10) : 100000;
 	h_init(&H, growth ? "[bus]\nheartbeat_ms = 1000\n[store]\nmap_size_mb = 65536\n"
 			    "[log]\nlevel = warning\n"
 			  : "[bus]\nheartbeat_ms = 1000\n[store]\nmap_size_mb = 8192\n"
@@ -605,6 +607,16 @@ int main(int argc, char **argv)
 	if (publisher) {
 		row("traction publish, libtraction publisher, 1024 in flight",
 		    s_publisher(records, 32, 32));
+		zmq_ctx_term(ctx);
+		h_done(&H);
+		return 0;
+	}
+	if (open) {
+		result_t b = s_bare(ctx, true, STEADY_RATE * STEADY_S, 0, STEADY_RATE);
+		result_t t = s_traction(STEADY_RATE * STEADY_S, 0, STEADY_RATE, 1);
+		row("baseline: bare group-commit loop, open loop 10k/s", b);
+		row("traction publish, open loop 10k/s", t);
+		printf("open loop 10k/s: traction p99 / bare loop p99 = %.2f\n", t.p99 / b.p99);
 		zmq_ctx_term(ctx);
 		h_done(&H);
 		return 0;

@@ -18,8 +18,8 @@
 
 #define FB_DB_RECORDS "records"       /* be64 id -> FeedbackRecord */
 #define FB_DB_IDEM "idem"             /* client\0key -> be64 id */
-#define FB_DB_BY_SUPPLY "by_supply"   /* supply\0be64 id -> "" */
-#define FB_DB_BY_SCENARIO "by_scenario" /* scenario\0be64 id -> "" */
+#define FB_DB_BY_SUPPLY "by_supply"   /* supply\0be64 first -> be64 last (runs.c) */
+#define FB_DB_BY_SCENARIO "by_scenario" /* scenario\0be64 first -> be64 last */
 #define FB_DB_REF_SUPPLY "ref_supply" /* supply -> status byte (from events) */
 #define FB_DB_REF_VERSION "ref_version" /* supply\0version -> parent version */
 #define FB_DB_REF_SCENARIO "ref_scenario" /* scenario -> status byte */
@@ -98,9 +98,28 @@ int fb_cache_record(fb_cache_t *c, trc_txn_t *txn, const Traction__V1__FeedbackR
 int fb_cache_flush(fb_cache_t *c, trc_txn_t *txn);
 void fb_cache_clear(fb_cache_t *c);
 
+/* ---- runs of record ids in the by-supply and by-scenario indexes (runs.c) ---- */
+
+typedef enum { FB_INDEX_SUPPLY = 0, FB_INDEX_SCENARIO = 1 } fb_index_t;
+typedef struct fb_runs fb_runs_t;
+
+fb_runs_t *fb_runs_new(void);
+void fb_runs_destroy(fb_runs_t **rs);
+/* Notes record id under key of an index (ids only grow within a batch);
+ * may write a run that ended into txn. */
+int fb_runs_add(fb_runs_t *rs, trc_txn_t *txn, fb_index_t index, const char *key, uint64_t id);
+/* Writes every open run into txn (batch_end). */
+int fb_runs_flush(fb_runs_t *rs, trc_txn_t *txn);
+void fb_runs_clear(fb_runs_t *rs);
+/* The run of key that holds id, or else the first after it: 0 with its
+ * first and last ids, or TRC_ENOENT. */
+int fb_run_from(trc_txn_t *txn, fb_index_t index, const char *key, uint64_t id, uint64_t *first,
+		uint64_t *last);
+
 /* The daemon's own state (trc_daemon_def_t.user). */
 typedef struct {
 	fb_cache_t *cache;
+	fb_runs_t *runs;
 	uint64_t next_id;         /* the next record id, 0: read it from the store */
 	/* "scenario\0supply\0version" whose references were found good in this
 	 * batch, so that a batch of one site's records checks them once;

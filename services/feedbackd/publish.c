@@ -349,19 +349,11 @@ static int s_store(trc_call_t *call, Traction__V1__FeedbackRecord *r, const trc_
 	rc = s_put_record(txn, r, raw, id);
 	if (rc == 0 && idemlen > 0)
 		rc = trc_txn_put(txn, s_db(txn, FB_DB_IDEM), idem, idemlen, id, 8, 0);
-	char ix[TRC_SLUG_MAX + 10];
-	size_t n = strlen(r->supply_id);
-	memcpy(ix, r->supply_id, n);
-	ix[n] = '\0';
-	memcpy(ix + n + 1, id, 8);
+	fb_state_t *st = call->user;
 	if (rc == 0)
-		rc = trc_txn_put(txn, s_db(txn, FB_DB_BY_SUPPLY), ix, n + 9, "", 0, 0);
-	n = strlen(r->scenario_id);
-	memcpy(ix, r->scenario_id, n);
-	ix[n] = '\0';
-	memcpy(ix + n + 1, id, 8);
+		rc = fb_runs_add(st->runs, txn, FB_INDEX_SUPPLY, r->supply_id, r->id);
 	if (rc == 0)
-		rc = trc_txn_put(txn, s_db(txn, FB_DB_BY_SCENARIO), ix, n + 9, "", 0, 0);
+		rc = fb_runs_add(st->runs, txn, FB_INDEX_SCENARIO, r->scenario_id, r->id);
 	if (rc == 0)
 		rc = s_side_effects(call, r);
 	res->record_id = r->id;

@@ -80,57 +80,59 @@ int feedbackd_list(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMess
 	if (rep->records == NULL)
 		return TRC_ENOMEM;
 
-	/* walk the narrowest index: by supply, by scenario, or every record */
-	const char *prefix = NULL;
-	MDB_dbi db = s_db(call->txn, FB_DB_RECORDS);
+	/* walk the narrowest index: the runs of a supply, of a scenario, or
+	 * every record */
+	const char *key = NULL;
+	fb_index_t index = FB_INDEX_SUPPLY;
 	if (q->supply_id && q->supply_id[0]) {
-		prefix = q->supply_id;
-		db = s_db(call->txn, FB_DB_BY_SUPPLY);
+		key = q->supply_id;
 	} else if (q->scenario_id && q->scenario_id[0]) {
-		prefix = q->scenario_id;
-		db = s_db(call->txn, FB_DB_BY_SCENARIO);
+		key = q->scenario_id;
+		index = FB_INDEX_SCENARIO;
 	}
-	uint8_t lo[TRC_SLUG_MAX + 9], hi[TRC_SLUG_MAX + 9];
-	size_t lolen = 0, hilen = 0, plen = prefix != NULL ? strlen(prefix) : 0;
-	if (prefix != NULL) {
-		memcpy(lo, prefix, plen);
-		lo[plen] = '\0';
-		trc_be64_put(lo + plen + 1, after + 1);
-		lolen = plen + 9;
-		memcpy(hi, prefix, plen);
-		hi[plen] = '\x01';
-		hilen = plen + 1;
-	} else {
-		trc_be64_put(lo, after + 1);
-		lolen = 8;
+	MDB_dbi records = s_db(call->txn, FB_DB_RECORDS);
+	uint64_t next = after + 1, first = 0, last = 0;
+	bool full = false;
+	if (key == NULL) {
+		first = next;
+		last = UINT64_MAX; /* every record: one run from the cursor on */
+	} else if ((rc = fb_run_from(call->txn, index, key, next, &first, &last)) == TRC_ENOENT) {
+		return 0;
 	}
-	trc_iter_t it;
-	rc = trc_iter_begin(call->txn, db, &it, lo, lolen, hilen ? hi : NULL, hilen, false);
-	while (rc == 0 && trc_iter_next(&it)) {
-		Traction__V1__FeedbackRecord *r = NULL;
-		if (prefix != NULL) {
-			if (it.key.mv_size != plen + 9)
+	while (rc == 0 && !full) {
+		uint8_t lo[8];
+		trc_be64_put(lo, first > next ? first : next);
+		trc_iter_t it;
+		rc = trc_iter_begin(call->txn, records, &it, lo, 8, NULL, 0, false);
+		while (rc == 0 && trc_iter_next(&it)) {
+			uint64_t id = it.key.mv_size == 8 ? trc_be64_get(it.key.mv_data) : 0;
+			if (id > last)
+				break;
+			Traction__V1__FeedbackRecord *r =
+				trc_rec_unpack(&it.val, &traction__v1__feedback_record__descriptor,
+					       call->arena);
+			if (r == NULL) {
+				rc = TRC_ECORRUPT;
+				break;
+			}
+			if (!s_record_matches(q, r))
 				continue;
-			rc = trc_rec_get(call->txn, s_db(call->txn, FB_DB_RECORDS),
-					 (const uint8_t *)it.key.mv_data + plen + 1, 8,
-					 &traction__v1__feedback_record__descriptor, call->arena,
-					 (void **)&r);
-		} else {
-			r = trc_rec_unpack(&it.val, &traction__v1__feedback_record__descriptor, call->arena);
-			rc = r != NULL ? 0 : TRC_ECORRUPT;
+			if (rep->n_records == limit) {
+				rep->next_cursor = trc_arena_printf(call->arena, "%" PRIu64,
+								    rep->records[limit - 1]->id);
+				full = true;
+				break;
+			}
+			rep->records[rep->n_records++] = r;
 		}
-		if (rc != 0)
+		trc_iter_end(&it);
+		if (rc != 0 || full || key == NULL || last == UINT64_MAX)
 			break;
-		if (!s_record_matches(q, r))
-			continue;
-		if (rep->n_records == limit) {
-			rep->next_cursor = trc_arena_printf(call->arena, "%" PRIu64,
-							    rep->records[limit - 1]->id);
-			break;
-		}
-		rep->records[rep->n_records++] = r;
+		next = last + 1;
+		rc = fb_run_from(call->txn, index, key, next, &first, &last);
+		if (rc == TRC_ENOENT)
+			return 0;
 	}
-	trc_iter_end(&it);
 	return rc != 0 ? rc : call->txn->err;
 }
 

@@ -13,6 +13,7 @@
 #include "error.h"
 #include "feedbackd.h"
 #include "henv.h"
+#include "util.h"
 #include "traction/v1/bus.pb-c.h"
 #include "traction/v1/iteration.pb-c.h"
 #include "traction/v1/scenario.pb-c.h"
@@ -222,25 +223,41 @@ TEST(validation_and_references)
 	henv_reset(&E);
 }
 
-static size_t count_records(void)
+/* Lists every record (of a supply, of a scenario) through pages of
+ * `limit`, their ids into ids[0..cap); how many. */
+static size_t list_ids(const char *supply, const char *scenario, uint32_t limit, uint64_t *ids,
+		       size_t cap)
 {
 	Traction__V1__FeedbackListRequest q = TRACTION__V1__FEEDBACK_LIST_REQUEST__INIT;
 	Traction__V1__PageRequest page = TRACTION__V1__PAGE_REQUEST__INIT;
 	Traction__V1__FeedbackListReply rep;
-	size_t n = 0;
 	char cursor[32] = "";
-	page.limit = 1000;
+	size_t n = 0;
+	q.supply_id = (char *)supply;
+	q.scenario_id = (char *)scenario;
+	page.limit = limit;
 	q.page = &page;
 	do {
 		page.cursor = cursor;
 		CHECK_EQ_INT(henv_call(&E, feedbackd_list, false, &q, &rep,
 				       &traction__v1__feedback_list_reply__descriptor),
 			     0);
-		n += rep.n_records;
+		CHECK(rep.n_records <= limit);
+		for (size_t i = 0; i < rep.n_records; i++, n++) {
+			CHECK(supply == NULL || strcmp(rep.records[i]->supply_id, supply) == 0);
+			CHECK(scenario == NULL || strcmp(rep.records[i]->scenario_id, scenario) == 0);
+			if (n < cap)
+				ids[n] = rep.records[i]->id;
+		}
 		snprintf(cursor, sizeof(cursor), "%s", rep.next_cursor ? rep.next_cursor : "");
 		henv_reset(&E);
 	} while (cursor[0] != '\0');
 	return n;
+}
+
+static size_t count_records(void)
+{
+	return list_ids(NULL, NULL, 1000, NULL, 0);
 }
 
 TEST(batches_and_idempotency)
@@ -554,6 +571,114 @@ TEST(an_event_between_records_of_one_batch_is_seen)
 	henv_reset(&E);
 }
 
+static size_t index_entries(const char *db, const char *key)
+{
+	trc_txn_t txn;
+	trc_iter_t it;
+	size_t n = 0;
+	CHECK_EQ_INT(trc_txn_begin(E.store, &txn, false), 0);
+	CHECK_EQ_INT(trc_iter_prefix(&txn, trc_store_db(E.store, db), &it, key, strlen(key), false),
+		     0);
+	while (trc_iter_next(&it))
+		n++;
+	trc_iter_end(&it);
+	trc_txn_abort(&txn);
+	return n;
+}
+
+/* The by-supply and by-scenario indexes hold runs of consecutive ids: a
+ * batch of one supply adds one entry, the next batch extends it, records
+ * of interleaved keys make runs of one, an entry from before runs (empty
+ * value) still counts, and listing by either key through small pages
+ * yields exactly that key's records, in order, once each. */
+TEST(list_walks_runs_of_the_indexes)
+{
+	known_supply("seam-ai", "1.0");
+	known_supply("seam-ai-2", "1.0");
+	known_scenario("line-9", TRACTION__V1__SCENARIO_STATUS__SCENARIO_OPEN);
+	enum { N = 120 };
+	static Traction__V1__FeedbackRecord recs[N], *rp[N];
+	static Traction__V1__Metric ms[N];
+	static uint64_t want_a[3 * N], want_line9[3 * N], got[3 * N];
+	size_t na = 0, nl = 0;
+	for (int batch = 0; batch < 3; batch++) {
+		for (int i = 0; i < N; i++) {
+			/* batches 0 and 1: one supply, one scenario; then interleaved */
+			bool a = batch < 2 || (i % 3 != 1);
+			const char *sc = batch < 2 || i % 2 ? "line-9" : "weld-line-3";
+			base(&recs[i], sc, "1.0", NULL);
+			recs[i].supply_id = (char *)(a ? "seam-ai" : "seam-ai-2");
+			traction__v1__metric__init(&ms[i]);
+			ms[i].name = (char *)"gap_mm";
+			ms[i].value = i;
+			recs[i].body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+			recs[i].metric = &ms[i];
+			rp[i] = &recs[i];
+		}
+		int rc;
+		Traction__V1__PublishReply *rep = publish(rp, N, &rc);
+		CHECK_EQ_INT(rc, 0);
+		for (int i = 0; i < N; i++) {
+			CHECK_EQ_INT(rep->results[i]->status->code, 0);
+			if (strcmp(recs[i].supply_id, "seam-ai") == 0)
+				want_a[na++] = rep->results[i]->record_id;
+			if (strcmp(recs[i].scenario_id, "line-9") == 0)
+				want_line9[nl++] = rep->results[i]->record_id;
+		}
+		henv_reset(&E);
+		if (batch < 2) /* one run for the batch, extended by the next */
+			CHECK_EQ_INT(index_entries(FB_DB_BY_SUPPLY, "seam-ai"), 1);
+	}
+	/* an entry as stores before runs wrote it: one record, empty value */
+	Traction__V1__FeedbackRecord *one_rec = &recs[0];
+	base(one_rec, "line-9", "1.0", NULL);
+	one_rec->supply_id = (char *)"seam-ai";
+	one_rec->body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+	one_rec->metric = &ms[0];
+	int rc;
+	Traction__V1__PublishReply *rep = publish(&one_rec, 1, &rc);
+	CHECK_EQ_INT(rc, 0);
+	CHECK_EQ_INT(rep->results[0]->status->code, 0);
+	uint64_t old_id = rep->results[0]->record_id;
+	want_a[na++] = old_id;
+	want_line9[nl++] = old_id;
+	henv_reset(&E);
+	trc_txn_t txn;
+	uint8_t k[64];
+	CHECK_EQ_INT(trc_txn_begin(E.store, &txn, true), 0);
+	memcpy(k, "seam-ai", 8);
+	trc_be64_put(k + 8, old_id);
+	/* replace the run that now ends with it by an old-style entry */
+	uint64_t first, last;
+	CHECK_EQ_INT(fb_run_from(&txn, FB_INDEX_SUPPLY, "seam-ai", old_id, &first, &last), 0);
+	CHECK_MSG(last == old_id, "run %llu..%llu, record %llu", (unsigned long long)first, (unsigned long long)last, (unsigned long long)old_id);
+	if (first != old_id) {
+		uint8_t fk[64], v[8];
+		memcpy(fk, "seam-ai", 8);
+		trc_be64_put(fk + 8, first);
+		trc_be64_put(v, old_id - 1);
+		CHECK_EQ_INT(trc_txn_put(&txn, trc_store_db(E.store, FB_DB_BY_SUPPLY), fk, 16, v, 8, 0),
+			     0);
+	}
+	CHECK_EQ_INT(trc_txn_put(&txn, trc_store_db(E.store, FB_DB_BY_SUPPLY), k, 16, "", 0, 0), 0);
+	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
+
+	for (uint32_t limit = 1; limit <= 200; limit *= 7) {
+		size_t n = list_ids("seam-ai", NULL, limit, got, 3 * N);
+		CHECK_EQ_INT(n, na);
+		for (size_t i = 0; i < n && i < na; i++)
+			CHECK_MSG(got[i] == want_a[i], "limit %u: #%zu is %llu, want %llu", limit, i,
+				  (unsigned long long)got[i], (unsigned long long)want_a[i]);
+		n = list_ids(NULL, "line-9", limit, got, 3 * N);
+		CHECK_EQ_INT(n, nl);
+		for (size_t i = 0; i < n && i < nl; i++)
+			CHECK(got[i] == want_line9[i]);
+	}
+	/* interleaving made more runs, but far fewer entries than records */
+	size_t entries = index_entries(FB_DB_BY_SUPPLY, "seam-ai");
+	CHECK(entries > 2 && entries < na);
+}
+
 static Traction__V1__ProblemInfo *problem_state(const char *sig)
 {
 	static Traction__V1__ProblemsReply rep;
@@ -688,7 +813,8 @@ TEST(demands_and_evidence_events)
 		Traction__V1__Event *ev = traction__v1__event__unpack(NULL, E.event_len[i], E.events[i]);
 		Traction__V1__EvidenceUpdate *u = ev->evidence;
 		CHECK(u->version[0] != '\0'); /* never a key consumers would refuse */
-		if (strcmp(u->version, "1.0") == 0 && u->scenario_id[0] == '\0') {
+		if (strcmp(u->supply_id, "defect-vision") == 0 && strcmp(u->version, "1.0") == 0 &&
+		    u->scenario_id[0] == '\0') {
 			rollup = true;
 			CHECK(u->records > 0);
 			CHECK(u->n_metrics >= 2); /* defect_rate and latency_ms */
@@ -718,6 +844,7 @@ int main(void)
 	RUN(aggregates_equal_a_direct_computation);
 	RUN(one_batch_of_interleaved_series);
 	RUN(an_event_between_records_of_one_batch_is_seen);
+	RUN(list_walks_runs_of_the_indexes);
 	RUN(problem_addressed_then_regressed);
 	RUN(demands_and_evidence_events);
 	feedbackd_close(&state);

@@ -1,0 +1,166 @@
+/*
+ * The record indexes by supply and by scenario hold runs, not records:
+ * "key\0 be64 first" -> be64 last, for record ids first..last, all of that
+ * key. Ids only grow and a site's batch is mostly one supply and one
+ * scenario, so a batch of a thousand records adds one entry to each index
+ * instead of a thousand: two B-tree inserts per record were a fifth of
+ * publish's time. Records of keys that interleave make runs of one, which
+ * is what the index held before. An entry with an empty value (a store
+ * written before runs) is a run of one.
+ *
+ * A batch keeps its runs open in memory and writes them when they end and
+ * at batch_end, in the batch's transaction; a run that continues the last
+ * one in the store extends it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "feedbackd.h"
+#include "util.h"
+
+enum { OPEN_MAX = 16 };
+
+static const char *const s_dbs[2] = { FB_DB_BY_SUPPLY, FB_DB_BY_SCENARIO };
+
+typedef struct {
+	fb_index_t index;
+	char key[TRC_SLUG_MAX + 1];
+	uint64_t first, last;
+} run_t;
+
+struct fb_runs {
+	run_t open[OPEN_MAX];
+	size_t n;
+};
+
+fb_runs_t *fb_runs_new(void)
+{
+	return calloc(1, sizeof(fb_runs_t));
+}
+
+void fb_runs_destroy(fb_runs_t **rs)
+{
+	if (rs != NULL) {
+		free(*rs);
+		*rs = NULL;
+	}
+}
+
+void fb_runs_clear(fb_runs_t *rs)
+{
+	rs->n = 0;
+}
+
+static size_t s_run_key(uint8_t *k, const char *key, uint64_t id)
+{
+	size_t n = strlen(key);
+	memcpy(k, key, n);
+	k[n] = '\0';
+	trc_be64_put(k + n + 1, id);
+	return n + 9;
+}
+
+static void s_decode(const trc_iter_t *it, size_t plen, uint64_t *first, uint64_t *last)
+{
+	*first = trc_be64_get((const uint8_t *)it->key.mv_data + plen + 1);
+	*last = it->val.mv_size == 8 ? trc_be64_get(it->val.mv_data) : *first;
+}
+
+/* The run of key that holds id, or else the first one after it: 0, or
+ * TRC_ENOENT when there is none. */
+int fb_run_from(trc_txn_t *txn, fb_index_t index, const char *key, uint64_t id, uint64_t *first,
+		uint64_t *last)
+{
+	MDB_dbi dbi = trc_store_db(txn->store, s_dbs[index]);
+	uint8_t lo[TRC_SLUG_MAX + 10], hi[TRC_SLUG_MAX + 10];
+	size_t plen = strlen(key);
+	if (plen > TRC_SLUG_MAX)
+		return TRC_EINVAL;
+	/* the last run starting at or before id ... */
+	size_t hl = s_run_key(hi, key, id == UINT64_MAX ? id : id + 1);
+	memcpy(lo, key, plen);
+	lo[plen] = '\0';
+	trc_iter_t it;
+	int rc = trc_iter_begin(txn, dbi, &it, lo, plen + 1, hi, hl, true);
+	bool found = false;
+	while (rc == 0 && !found && trc_iter_next(&it)) {
+		if (it.key.mv_size != plen + 9)
+			continue;
+		s_decode(&it, plen, first, last);
+		found = *last >= id;
+		break;
+	}
+	trc_iter_end(&it);
+	if (rc != 0 || found)
+		return rc != 0 ? rc : 0;
+	/* ... or the first one after it */
+	size_t ll = s_run_key(lo, key, id);
+	memcpy(hi, key, plen);
+	hi[plen] = '\x01';
+	rc = trc_iter_begin(txn, dbi, &it, lo, ll, hi, plen + 1, false);
+	while (rc == 0 && !found && trc_iter_next(&it)) {
+		if (it.key.mv_size != plen + 9)
+			continue;
+		s_decode(&it, plen, first, last);
+		found = true;
+	}
+	trc_iter_end(&it);
+	if (rc == 0)
+		rc = txn->err;
+	return rc != 0 ? rc : (found ? 0 : TRC_ENOENT);
+}
+
+static int s_write(trc_txn_t *txn, const run_t *r)
+{
+	uint64_t first, last, start = r->first;
+	/* continuing the run before it (the last batch's, typically): extend */
+	int rc = r->first > 1 ? fb_run_from(txn, r->index, r->key, r->first - 1, &first, &last)
+			      : TRC_ENOENT;
+	if (rc == 0 && last == r->first - 1)
+		start = first;
+	else if (rc != 0 && rc != TRC_ENOENT)
+		return rc;
+	uint8_t k[TRC_SLUG_MAX + 10], v[8];
+	size_t kl = s_run_key(k, r->key, start);
+	trc_be64_put(v, r->last);
+	return trc_txn_put(txn, trc_store_db(txn->store, s_dbs[r->index]), k, kl, v, 8, 0);
+}
+
+int fb_runs_add(fb_runs_t *rs, trc_txn_t *txn, fb_index_t index, const char *key, uint64_t id)
+{
+	if (strlen(key) > TRC_SLUG_MAX)
+		return TRC_EINVAL;
+	for (size_t i = 0; i < rs->n; i++) {
+		run_t *r = &rs->open[i];
+		if (r->index != index || strcmp(r->key, key) != 0)
+			continue;
+		if (r->last + 1 == id) {
+			r->last = id;
+			return 0;
+		}
+		int rc = s_write(txn, r); /* it ended: another key's records came between */
+		r->first = r->last = id;
+		return rc;
+	}
+	int rc = 0;
+	if (rs->n == OPEN_MAX) { /* many keys in one batch: write the oldest */
+		rc = s_write(txn, &rs->open[0]);
+		memmove(&rs->open[0], &rs->open[1], sizeof(run_t) * (OPEN_MAX - 1));
+		rs->n--;
+	}
+	run_t *r = &rs->open[rs->n++];
+	r->index = index;
+	strcpy(r->key, key);
+	r->first = r->last = id;
+	return rc;
+}
+
+int fb_runs_flush(fb_runs_t *rs, trc_txn_t *txn)
+{
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < rs->n; i++)
+		rc = s_write(txn, &rs->open[i]);
+	rs->n = 0;
+	return rc;
+}

@@ -65,20 +65,21 @@ collect() { # $1: run; reads a benchmark's output, keeps its =row lines
   tee -a "$dir/log" | sed -n "s/^=row\t/$1\t/p" >> "$rows"
 }
 
-redis() { # $1 run, $2 appendfsync policy
+redis() { # $1 run, $2 appendfsync policy, $3 connections, $4 pipelined per connection
   port=$(free_port)
   rm -rf "$dir/redis"; mkdir -p "$dir/redis"
   redis-server --port "$port" --bind 127.0.0.1 --dir "$dir/redis" --save '' \
     --appendonly yes --appendfsync "$2" --daemonize no --logfile "$dir/redis.log" &
   pid=$!
   wait_port "$port"
-  # 50 connections x 32 pipelined = 1,600 records in flight, 256 bytes each
-  redis-benchmark -p "$port" -n 300000 -c 50 -P 32 XADD bench '*' f "$value" 2>/dev/null |
-    tr '\r' '\n' | awk -v run="$1" -v pol="$2" '
+  # $3 x $4 records of 256 bytes in flight: 32 x 32 is what libtraction's
+  # publisher keeps in flight (32 requests of 32 records)
+  redis-benchmark -p "$port" -n 300000 -c "$3" -P "$4" XADD bench '*' f "$value" 2>/dev/null |
+    tr '\r' '\n' | awk -v run="$1" -v pol="$2" -v c="$3" -v p="$4" '
       /throughput summary:/ { rps = $3 }
       /avg +min +p50/ { getline; p50 = $3 * 1000; p99 = $5 * 1000 }
-      END { printf "%s\tpeers\tRedis Streams XADD, appendfsync %s, 1600 in flight\t%s\t%s\t%s\n",
-                   run, pol, rps, p50, p99 }' >> "$rows"
+      END { printf "%s\tpeers\tRedis Streams XADD, appendfsync %s, %s x %s in flight\t%s\t%s\t%s\n",
+                   run, pol, c, p, rps, p50, p99 }' >> "$rows"
   stop
 }
 
@@ -112,8 +113,9 @@ while [ "$i" -le "$runs" ]; do
   echo "## run $i of $runs ($(($(date +%s) - started)) s so far)"
   mkdir -p "$dir/limits"
   $b/bench_limits "$dir/limits" | collect "$i"
-  redis "$i" always
-  redis "$i" everysec
+  redis "$i" always 32 32
+  redis "$i" always 1000 1
+  redis "$i" everysec 32 32
   nats "$i"
   mqtt "$i"
   $b/bench_publish 100000 | collect "$i"

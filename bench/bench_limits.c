@@ -12,9 +12,9 @@
  *     growth figure of the report.
  *   bench_limits DIR
  *   bench_limits growth DIR M    the bare limit of the growth figure: M
- *        million 450-byte records (what a traction record costs in its
- *        store) appended by durable transactions of 1,000, the rate of
- *        each million
+ *        million 450-byte values (a little more than a traction record
+ *        costs in its store) appended by durable transactions of 1,000,
+ *        the rate of each million
  */
 #include <fcntl.h>
 #include <lmdb.h>

@@ -125,9 +125,15 @@ class Client:
         idempotency key (made if missing, kept across retries). Returns the
         per-record results. Retries a batch while the service is unavailable."""
         results = []
+        # keys made here sort in publish order (a random prefix per client,
+        # then a fixed-width counter), so feedbackd's key index grows at its
+        # right edge instead of touching a random page per record
+        if not hasattr(self, "_key_prefix"):
+            self._key_prefix, self._next_key = uuid.uuid4().hex[:12], 0
         for r in records:
             if not r.idempotency_key:
-                r.idempotency_key = "py-" + uuid.uuid4().hex
+                self._next_key += 1
+                r.idempotency_key = "py-%s-%012x" % (self._key_prefix, self._next_key)
         for i in range(0, len(records), batch):
             req = pb.feedback.PublishRequest(records=records[i:i + batch])
             for attempt in range(retries):

@@ -16,6 +16,7 @@
 #   tests/systemd/test_systemd.sh
 set -euo pipefail
 W=$(mktemp -d /tmp/trc-nspawn-XXXXXX)
+trap 'rm -rf "$W"' EXIT   # until the container exists (a failed build, a skip)
 NAME=trc-$$
 SCORES=${TRACTION_SECURITY_SCORES:-}   # if set, the exposure table is written there
 

@@ -107,6 +107,22 @@ void *trc_arena_alloc(trc_arena_t *a, size_t size)
 	return p;
 }
 
+void *trc_arena_grow(trc_arena_t *a, void *arr, size_t n, size_t *cap, size_t elem)
+{
+	if (arr != NULL && n < *cap)
+		return arr;
+	size_t ncap = arr == NULL ? (*cap > 0 ? *cap : 16) : *cap * 2;
+	if (ncap < n + 1 || elem == 0 || ncap > SIZE_MAX / elem)
+		return NULL;
+	void *na = s_alloc(a, ncap * elem);
+	if (na == NULL)
+		return NULL;
+	if (arr != NULL && n > 0)
+		memcpy(na, arr, n * elem);
+	*cap = ncap;
+	return na;
+}
+
 char *trc_arena_strdup(trc_arena_t *a, const char *s)
 {
 	size_t n = strlen(s) + 1;

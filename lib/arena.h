@@ -20,6 +20,13 @@ char *trc_arena_strdup(trc_arena_t *arena, const char *s);
 char *trc_arena_printf(trc_arena_t *arena, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Room for element n of an array that lives in the arena (elements of
+ * `elem` bytes): arr itself while n < *cap; else, with arr NULL, a first
+ * array of *cap elements (16 if *cap is 0), or a copy of arr twice the size
+ * (*cap updated; the old copy stays in the arena). NULL when out of memory.
+ *   all = trc_arena_grow(arena, all, n, &cap, sizeof(*all)); all[n++] = x; */
+void *trc_arena_grow(trc_arena_t *arena, void *arr, size_t n, size_t *cap, size_t elem);
+
 /* Forget everything allocated; keeps the first block, and up to 8 MiB of
  * the others, for reuse. */
 void trc_arena_reset(trc_arena_t *arena);

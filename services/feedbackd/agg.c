@@ -140,26 +140,18 @@ int fb_trend_read(trc_call_t *call, const char *key, size_t klen, int g, int64_t
 	trc_be64_put((uint8_t *)hi + klen + 2, to > 0 ? (uint64_t)to : UINT64_MAX);
 	size_t cap = 64;
 	*n = 0;
-	*out = trc_arena_alloc(call->arena, sizeof(void *) * cap);
+	*out = NULL;
 	trc_iter_t it;
 	int rc = trc_iter_begin(call->txn, s_db(call->txn, FB_DB_TREND), &it, lo, klen + 10, hi,
 				klen + 10, false);
-	while (rc == 0 && *out != NULL && trc_iter_next(&it)) {
+	while (rc == 0 && trc_iter_next(&it)) {
 		if (it.val.mv_size != sizeof(fb_moments_t))
 			continue;
 		fb_moments_t row;
 		memcpy(&row, it.val.mv_data, sizeof(row));
-		if (*n == cap) {
-			Traction__V1__TrendBucket **nb =
-				trc_arena_alloc(call->arena, sizeof(void *) * cap * 2);
-			if (nb == NULL)
-				return TRC_ENOMEM;
-			memcpy(nb, *out, sizeof(void *) * cap);
-			*out = nb;
-			cap *= 2;
-		}
+		*out = trc_arena_grow(call->arena, *out, *n, &cap, sizeof(**out));
 		Traction__V1__TrendBucket *b = trc_arena_alloc(call->arena, sizeof(*b));
-		if (b == NULL)
+		if (*out == NULL || b == NULL)
 			return TRC_ENOMEM;
 		traction__v1__trend_bucket__init(b);
 		b->start_ms = (int64_t)trc_be64_get((const uint8_t *)it.key.mv_data + klen + 2);

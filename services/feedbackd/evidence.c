@@ -51,10 +51,9 @@ int fb_evidence_update(trc_call_t *call, const char *s, const char *v, const cha
 
 	/* every metric of the key: "s\0v\0sc\0<metric>" */
 	size_t cap = 8;
-	u->metrics = trc_arena_alloc(call->arena, sizeof(void *) * cap);
 	trc_iter_t it;
 	rc = trc_iter_prefix(call->txn, s_db(call->txn, FB_DB_AGG), &it, key, kl, false);
-	while (rc == 0 && u->metrics != NULL && trc_iter_next(&it)) {
+	while (rc == 0 && trc_iter_next(&it)) {
 		const char *m = (const char *)it.key.mv_data + kl + 1;
 		size_t mlen = it.key.mv_size - kl - 1;
 		if (memchr(m, '\0', mlen) != NULL)
@@ -68,7 +67,9 @@ int fb_evidence_update(trc_call_t *call, const char *s, const char *v, const cha
 		fb_agg_free(&a);
 		Traction__V1__MetricSummary *ms = trc_arena_alloc(call->arena, sizeof(*ms));
 		char *name = trc_arena_alloc(call->arena, mlen + 1);
-		if (ms == NULL || name == NULL) {
+		u->metrics = trc_arena_grow(call->arena, u->metrics, u->n_metrics, &cap,
+					    sizeof(*u->metrics));
+		if (ms == NULL || name == NULL || u->metrics == NULL) {
 			rc = TRC_ENOMEM;
 			break;
 		}
@@ -84,17 +85,6 @@ int fb_evidence_update(trc_call_t *call, const char *s, const char *v, const cha
 		ms->p50 = st.p50;
 		ms->p90 = st.p90;
 		ms->p99 = st.p99;
-		if (u->n_metrics == cap) {
-			Traction__V1__MetricSummary **nm =
-				trc_arena_alloc(call->arena, sizeof(void *) * cap * 2);
-			if (nm == NULL) {
-				rc = TRC_ENOMEM;
-				break;
-			}
-			memcpy(nm, u->metrics, sizeof(void *) * cap);
-			u->metrics = nm;
-			cap *= 2;
-		}
 		u->metrics[u->n_metrics++] = ms;
 	}
 	trc_iter_end(&it);

@@ -236,31 +236,21 @@ int feedbackd_stats(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMes
 	} else {
 		kl = fb_key(key, q->supply_id, v, sc, NULL);
 		size_t cap = 16;
-		rep->metrics = trc_arena_alloc(call->arena, sizeof(void *) * cap);
 		trc_iter_t it;
 		rc = trc_iter_prefix(call->txn, s_db(call->txn, FB_DB_AGG), &it, key, kl, false);
-		while (rc == 0 && rep->metrics != NULL && trc_iter_next(&it)) {
+		while (rc == 0 && trc_iter_next(&it)) {
 			const char *m = (const char *)it.key.mv_data + kl + 1;
 			size_t mlen = it.key.mv_size - kl - 1;
 			if (memchr(m, '\0', mlen) != NULL)
 				continue;
 			char *name = trc_arena_alloc(call->arena, mlen + 1);
-			if (name == NULL) {
+			rep->metrics = trc_arena_grow(call->arena, rep->metrics, rep->n_metrics, &cap,
+						      sizeof(*rep->metrics));
+			if (name == NULL || rep->metrics == NULL) {
 				rc = TRC_ENOMEM;
 				break;
 			}
 			memcpy(name, m, mlen);
-			if (rep->n_metrics == cap) {
-				Traction__V1__MetricAggregate **nm =
-					trc_arena_alloc(call->arena, sizeof(void *) * cap * 2);
-				if (nm == NULL) {
-					rc = TRC_ENOMEM;
-					break;
-				}
-				memcpy(nm, rep->metrics, sizeof(void *) * cap);
-				rep->metrics = nm;
-				cap *= 2;
-			}
 			Traction__V1__MetricAggregate *ma;
 			rc = s_metric(call, q, it.key.mv_data, it.key.mv_size, name, &ma);
 			if (rc == 0)
@@ -415,9 +405,7 @@ int feedbackd_demands(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCM
 	if (rc != 0)
 		return rc;
 	size_t cap = 64, n = 0;
-	Traction__V1__CapabilityDemand **all = malloc(sizeof(void *) * cap);
-	if (all == NULL)
-		return TRC_ENOMEM;
+	Traction__V1__CapabilityDemand **all = NULL;
 	trc_iter_t it;
 	rc = trc_iter_begin(call->txn, s_db(call->txn, FB_DB_DEMANDS), &it, NULL, 0, NULL, 0, false);
 	while (rc == 0 && trc_iter_next(&it)) {
@@ -441,31 +429,21 @@ int feedbackd_demands(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCM
 				continue;
 			d->signals = trc_be64_get(v.mv_data);
 		}
-		if (n == cap) {
-			cap *= 2;
-			Traction__V1__CapabilityDemand **na = realloc(all, sizeof(void *) * cap);
-			if (na == NULL) {
-				rc = TRC_ENOMEM;
-				break;
-			}
-			all = na;
+		if ((all = trc_arena_grow(call->arena, all, n, &cap, sizeof(*all))) == NULL) {
+			rc = TRC_ENOMEM;
+			break;
 		}
 		all[n++] = d;
 	}
 	trc_iter_end(&it);
 	if (rc == 0)
 		rc = call->txn->err;
-	if (rc != 0) {
-		free(all);
+	if (rc != 0)
 		return rc;
-	}
-	qsort(all, n, sizeof(*all), s_demand_cmp);
+	if (n > 1)
+		qsort(all, n, sizeof(*all), s_demand_cmp);
 	size_t limit = q->limit == 0 ? 100 : (q->limit > 1000 ? 1000 : q->limit);
-	size_t m = n < limit ? n : limit;
-	rep->demands = trc_arena_alloc(call->arena, sizeof(void *) * (m > 0 ? m : 1));
-	if (rep->demands != NULL && m > 0)
-		memcpy(rep->demands, all, sizeof(void *) * m);
-	rep->n_demands = rep->demands != NULL ? m : 0;
-	free(all);
+	rep->demands = all; /* in the arena, sorted: the first `limit` go out */
+	rep->n_demands = n < limit ? n : limit;
 	return 0;
 }

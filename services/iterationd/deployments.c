@@ -439,8 +439,7 @@ int iterationd_dep_history(trc_call_t *call, const ProtobufCMessage *req_, Proto
 	hi[n] = '\x01';
 	rep->transitions = trc_arena_alloc(call->arena, sizeof(void *) * limit);
 	size_t vcap = 8;
-	rep->versions = trc_arena_alloc(call->arena, sizeof(void *) * vcap);
-	if (rep->transitions == NULL || rep->versions == NULL)
+	if (rep->transitions == NULL)
 		return TRC_ENOMEM;
 	trc_iter_t it;
 	uint64_t last = after;
@@ -457,17 +456,10 @@ int iterationd_dep_history(trc_call_t *call, const ProtobufCMessage *req_, Proto
 		    t->kind == TRACTION__V1__TRANSITION_KIND__TRANSITION_UPGRADE) {
 			if (rep->n_versions > 0)
 				rep->versions[rep->n_versions - 1]->to_ms = t->at_ms;
-			if (rep->n_versions == vcap) {
-				Traction__V1__VersionSpan **nv =
-					trc_arena_alloc(call->arena, sizeof(void *) * vcap * 2);
-				if (nv == NULL)
-					return TRC_ENOMEM;
-				memcpy(nv, rep->versions, sizeof(void *) * vcap);
-				rep->versions = nv;
-				vcap *= 2;
-			}
+			rep->versions = trc_arena_grow(call->arena, rep->versions, rep->n_versions,
+						       &vcap, sizeof(*rep->versions));
 			Traction__V1__VersionSpan *vs = trc_arena_alloc(call->arena, sizeof(*vs));
-			if (vs == NULL)
+			if (rep->versions == NULL || vs == NULL)
 				return TRC_ENOMEM;
 			traction__v1__version_span__init(vs);
 			vs->version = t->version;

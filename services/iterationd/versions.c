@@ -254,9 +254,7 @@ static int s_lineage_in(trc_call_t *call, trc_arena_t *arena, const char *supply
 			lineage_t *out)
 {
 	size_t cap = 64, n = 0;
-	Traction__V1__Iteration **all = malloc(sizeof(void *) * cap);
-	if (all == NULL)
-		return TRC_ENOMEM;
+	Traction__V1__Iteration **all = NULL;
 	trc_iter_t it;
 	int rc = trc_iter_prefix(call->txn, s_db(call, IT_DB_VERSIONS), &it, supply, strlen(supply),
 				 false);
@@ -267,25 +265,19 @@ static int s_lineage_in(trc_call_t *call, trc_arena_t *arena, const char *supply
 			rc = TRC_ECORRUPT;
 			break;
 		}
-		if (n == cap) {
-			cap *= 2;
-			Traction__V1__Iteration **na = realloc(all, sizeof(void *) * cap);
-			if (na == NULL) {
-				rc = TRC_ENOMEM;
-				break;
-			}
-			all = na;
+		if ((all = trc_arena_grow(arena, all, n, &cap, sizeof(*all))) == NULL) {
+			rc = TRC_ENOMEM;
+			break;
 		}
 		all[n++] = v;
 	}
 	trc_iter_end(&it);
 	if (rc == 0)
 		rc = call->txn->err;
-	if (rc != 0) {
-		free(all);
+	if (rc != 0)
 		return rc;
-	}
-	qsort(all, n, sizeof(*all), s_by_release);
+	if (n > 1)
+		qsort(all, n, sizeof(*all), s_by_release);
 	out->v = trc_arena_alloc(arena, sizeof(void *) * (n + 1));
 	out->depth = trc_arena_alloc(arena, sizeof(uint32_t) * (n + 1));
 	out->parent = trc_arena_alloc(arena, sizeof(size_t) * (n + 1));
@@ -341,7 +333,6 @@ static int s_lineage_in(trc_call_t *call, trc_arena_t *arena, const char *supply
 		}
 	}
 out:
-	free(all);
 	free(mem);
 	free(sdepth);
 	return rc;
@@ -406,21 +397,14 @@ static int s_deployment_ids(trc_call_t *call, const char *supply, const char *ve
 	size_t kl = trc_key2(key, sizeof(key) - 1, supply, version);
 	size_t cap = 8;
 	*n = 0;
-	*out = trc_arena_alloc(call->arena, sizeof(char *) * cap);
+	*out = NULL;
 	trc_iter_t it;
 	int rc = trc_iter_prefix(call->txn, s_db(call, IT_DB_DEP_BY_VERSION), &it, key, kl, false);
-	while (rc == 0 && *out != NULL && trc_iter_next(&it)) {
+	while (rc == 0 && trc_iter_next(&it)) {
 		size_t idlen = it.key.mv_size - kl - 1;
-		if (*n == cap) {
-			char **no = trc_arena_alloc(call->arena, sizeof(char *) * cap * 2);
-			if (no == NULL)
-				return TRC_ENOMEM;
-			memcpy(no, *out, sizeof(char *) * cap);
-			*out = no;
-			cap *= 2;
-		}
+		*out = trc_arena_grow(call->arena, *out, *n, &cap, sizeof(**out));
 		char *id = trc_arena_alloc(call->arena, idlen + 1);
-		if (id == NULL)
+		if (*out == NULL || id == NULL)
 			return TRC_ENOMEM;
 		memcpy(id, (const char *)it.key.mv_data + kl + 1, idlen);
 		(*out)[(*n)++] = id;

@@ -6,6 +6,7 @@
 #include <lmdb.h>
 #include <zmq.h>
 
+#include "arena.h"
 #include "check.h"
 #include "error.h"
 #include "util.h"
@@ -156,6 +157,40 @@ TEST(varints_and_raw_fields)
 	CHECK_EQ_INT(trc_wire_fields(group, sizeof(group), 1, f, 4), -1);
 }
 
+/* The arena: zeroed allocations, arrays that grow in it keeping what they
+ * held, and blocks reused across resets. */
+TEST(arena_arrays_and_reuse)
+{
+	trc_arena_t *a = trc_arena_new();
+	CHECK(a != NULL);
+	for (int round = 0; round < 3; round++) {
+		uint64_t *v = NULL;
+		size_t n = 0, cap = 4;
+		for (uint64_t i = 0; i < 100000; i++) {
+			v = trc_arena_grow(a, v, n, &cap, sizeof(*v));
+			CHECK(v != NULL && cap > n);
+			v[n++] = i * 7;
+		}
+		for (size_t i = 0; i < n; i++)
+			CHECK(v[i] == i * 7);
+		CHECK(cap >= n && cap < 2 * n + 8);
+		uint8_t *z = trc_arena_alloc(a, 70000); /* bigger than a block */
+		CHECK(z != NULL);
+		for (size_t i = 0; i < 70000; i++)
+			CHECK(z[i] == 0);
+		memset(z, 0xff, 70000);
+		trc_arena_reset(a);
+		CHECK_EQ_INT(trc_arena_used(a), 0);
+	}
+	size_t cap = 0;
+	void *p = trc_arena_grow(a, NULL, 0, &cap, 8);
+	CHECK(p != NULL && cap == 16);
+	cap = SIZE_MAX / 4;
+	CHECK(trc_arena_grow(a, p, SIZE_MAX / 4, &cap, 8) == NULL); /* would overflow */
+	trc_arena_destroy(&a);
+	CHECK(a == NULL);
+}
+
 TEST(error_mappings)
 {
 	CHECK_EQ_INT(trc_err_from_mdb(MDB_MAP_FULL), TRC_ENOSPC);
@@ -181,5 +216,6 @@ int main(void)
 	RUN(slugs_and_text);
 	RUN(error_mappings);
 	RUN(varints_and_raw_fields);
+	RUN(arena_arrays_and_reuse);
 	DONE();
 }

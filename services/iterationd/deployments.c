@@ -48,9 +48,15 @@ static uint64_t s_next_transition(trc_call_t *call, const char *id)
 }
 
 /* Stores the deployment and its transition, indexes it, and emits type. */
-static int s_save(trc_call_t *call, Traction__V1__Deployment *d, Traction__V1__Transition *t,
-		  const char *type)
+/* Stores the deployment and its new transition t (NULL: out of memory),
+ * indexes it, emits `type`, and answers with both. */
+static int s_save(trc_call_t *call, Traction__V1__DeploymentReply *rep,
+		  Traction__V1__Deployment *d, Traction__V1__Transition *t, const char *type)
 {
+	if (t == NULL)
+		return TRC_ENOMEM;
+	rep->deployment = d;
+	rep->transition = t;
 	d->updated_ms = call->now_ms;
 	int rc = trc_rec_put(call->txn, s_db(call, IT_DB_DEPLOYMENTS), d->id, strlen(d->id), &d->base);
 	char key[TRC_SLUG_MAX + 10];
@@ -168,11 +174,7 @@ int iterationd_adopt(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMe
 	d->adopted_ms = call->now_ms;
 	Traction__V1__Transition *t = s_transition(call, TRACTION__V1__TRANSITION_KIND__TRANSITION_ADOPT,
 						   0, d->stage, NULL);
-	if (t == NULL)
-		return TRC_ENOMEM;
-	rep->deployment = d;
-	rep->transition = t;
-	return s_save(call, d, t, "deployment.adopted");
+	return s_save(call, rep, d, t, "deployment.adopted");
 }
 
 int iterationd_upgrade(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
@@ -209,11 +211,7 @@ int iterationd_upgrade(trc_call_t *call, const ProtobufCMessage *req_, ProtobufC
 	d->version = req->version;
 	Traction__V1__Transition *t = s_transition(
 		call, TRACTION__V1__TRANSITION_KIND__TRANSITION_UPGRADE, d->stage, d->stage, req->reason);
-	if (t == NULL)
-		return TRC_ENOMEM;
-	rep->deployment = d;
-	rep->transition = t;
-	return s_save(call, d, t, "deployment.upgraded");
+	return s_save(call, rep, d, t, "deployment.upgraded");
 }
 
 /* Scenarios in which this supply version is active at service or beyond. */
@@ -321,12 +319,8 @@ int iterationd_advance(trc_call_t *call, const ProtobufCMessage *req_, ProtobufC
 			t->n_evidence = g.n;
 		}
 	}
-	if (t == NULL)
-		return TRC_ENOMEM;
 	d->stage = req->to;
-	rep->deployment = d;
-	rep->transition = t;
-	return s_save(call, d, t, "deployment.advanced");
+	return s_save(call, rep, d, t, "deployment.advanced");
 }
 
 int iterationd_retire(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
@@ -344,11 +338,7 @@ int iterationd_retire(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCM
 	d->status = TRACTION__V1__DEPLOYMENT_STATUS__DEPLOYMENT_RETIRED;
 	Traction__V1__Transition *t = s_transition(
 		call, TRACTION__V1__TRANSITION_KIND__TRANSITION_RETIRE, d->stage, d->stage, req->reason);
-	if (t == NULL)
-		return TRC_ENOMEM;
-	rep->deployment = d;
-	rep->transition = t;
-	return s_save(call, d, t, "deployment.retired");
+	return s_save(call, rep, d, t, "deployment.retired");
 }
 
 int iterationd_dep_get(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)

@@ -99,19 +99,7 @@ static const key_def_t s_keys[] = {
 };
 #define N_KEYS (sizeof(s_keys) / sizeof(s_keys[0]))
 
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return TRC_ECONFIG;
-}
+#define s_fail(err, errlen, ...) trc_errf(TRC_ECONFIG, err, errlen, __VA_ARGS__)
 
 /* Sets one key from its text; on error returns a static reason. */
 static const char *s_set(trc_config_t *cfg, const key_def_t *k, const char *val)

@@ -19,16 +19,7 @@ struct trc_keys {
 	size_t n;
 };
 
-static int s_fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int s_fail(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return TRC_ECONFIG;
-}
+#define s_fail(err, len, ...) trc_errf(TRC_ECONFIG, err, len, __VA_ARGS__)
 
 static char *s_trim(char *s)
 {

@@ -4,6 +4,8 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -125,4 +127,15 @@ int trc_mkdir_p(const char *path)
 		}
 	}
 	return TRC_OK;
+}
+
+int trc_errf(int rc, char *err, size_t len, const char *fmt, ...)
+{
+	if (err != NULL && len > 0) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, len, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
 }

@@ -45,4 +45,10 @@ void trc_hex(char *out, const void *data, size_t n);
 /* mkdir -p with mode 0750; 0 or a negative trc_err. */
 int trc_mkdir_p(const char *path);
 
+/* Formats a message into err[0..len) (when err is not NULL) and returns
+ * rc: the "fail with a reason for the caller" of the config, key and JSON
+ * readers. */
+int trc_errf(int rc, char *err, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #endif

@@ -48,15 +48,7 @@ static int s_supply(trc_call_t *call, const Traction__V1__Supply *s, int64_t at)
 	it->released_ms = s->created_ms != 0 ? s->created_ms : at;
 	it->recorded_ms = call->now_ms;
 	it->notes = (char *)"initial version, from the supply's registration";
-	char key[2 * TRC_SLUG_MAX + 2];
-	size_t kl = trc_key2(key, sizeof(key), s->id, s->initial_version);
-	rc = trc_rec_put(call->txn, s_db(call, IT_DB_VERSIONS), key, kl, &it->base);
-	if (rc != 0)
-		return rc;
-	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
-	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_ITERATION;
-	ev.iteration = it;
-	return trc_call_emit(call, "iteration.recorded", &ev);
+	return it_version_store(call, it);
 }
 
 int iterationd_apply(trc_call_t *call, const Traction__V1__Event *ev)

@@ -60,6 +60,9 @@ int iterationd_dep_history(trc_call_t *call, const ProtobufCMessage *req, Protob
 
 /* ---- lineage (versions.c) ---- */
 
+/* Stores version it (key supply\0version) and emits iteration.recorded. */
+int it_version_store(trc_call_t *call, Traction__V1__Iteration *it);
+
 /* The stored iteration of (supply, version), into the arena. */
 int it_version_get(trc_call_t *call, const char *supply, const char *version,
 		   Traction__V1__Iteration **out);

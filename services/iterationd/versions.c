@@ -123,6 +123,19 @@ int it_deltas(trc_call_t *call, const Traction__V1__EvidenceUpdate *from,
 
 /* ---- iteration.record / get ------------------------------------------------------ */
 
+int it_version_store(trc_call_t *call, Traction__V1__Iteration *it)
+{
+	char key[2 * TRC_SLUG_MAX + 2];
+	size_t kl = trc_key2(key, sizeof(key), it->supply_id, it->version);
+	int rc = trc_rec_put(call->txn, s_db(call, IT_DB_VERSIONS), key, kl, &it->base);
+	if (rc != 0)
+		return rc;
+	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
+	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_ITERATION;
+	ev.iteration = it;
+	return trc_call_emit(call, "iteration.recorded", &ev);
+}
+
 int iterationd_record(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
 {
 	const Traction__V1__IterationRecordRequest *req = (const void *)req_;
@@ -175,16 +188,8 @@ int iterationd_record(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCM
 	it->recorded_ms = call->now_ms;
 	if (it->released_ms == 0)
 		it->released_ms = call->now_ms;
-	char key[2 * TRC_SLUG_MAX + 2];
-	size_t kl = trc_key2(key, sizeof(key), it->supply_id, it->version);
-	rc = trc_rec_put(call->txn, s_db(call, IT_DB_VERSIONS), key, kl, &it->base);
-	if (rc != 0)
-		return rc;
-	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
-	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_ITERATION;
-	ev.iteration = it;
 	rep->iteration = it;
-	return trc_call_emit(call, "iteration.recorded", &ev);
+	return it_version_store(call, it);
 }
 
 int iterationd_get(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)

@@ -178,14 +178,8 @@ int scenariod_match(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMes
 	const Traction__V1__MatchRequest *req = (const void *)req_;
 	Traction__V1__MatchReply *rep = (void *)rep_;
 	Traction__V1__Scenario *s = NULL;
-	int rc = trc_check_slug(call, "scenario_id", req->scenario_id);
-	if (rc != 0)
-		return rc;
-	rc = trc_rec_get(call->txn, s_db(call, SCEN_DB_SCENARIOS), req->scenario_id,
-			 strlen(req->scenario_id), &traction__v1__scenario__descriptor, call->arena,
-			 (void **)&s);
-	if (rc == TRC_ENOENT)
-		return trc_call_fail(call, rc, "scenario_id: no scenario '%s'", req->scenario_id);
+	int rc = trc_check_load(call, s_db(call, SCEN_DB_SCENARIOS), "scenario_id", req->scenario_id,
+				&traction__v1__scenario__descriptor, "scenario", (void **)&s);
 	if (rc != 0)
 		return rc;
 	const char **caps = trc_arena_alloc(call->arena, sizeof(char *) * SCEN_CAPS_MAX);

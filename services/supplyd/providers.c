@@ -78,12 +78,9 @@ int supplyd_provider_update(trc_call_t *call, const ProtobufCMessage *req_,
 	int rc = trc_check_slug(call, "provider.id", in->id);
 	if (rc == 0)
 		rc = trc_check_mask(call, req->update_mask, req->n_update_mask, s_fields);
-	if (rc != 0)
-		return rc;
-	rc = trc_rec_get(call->txn, s_db(call), in->id, strlen(in->id),
-			 &traction__v1__provider__descriptor, call->arena, (void **)&cur);
-	if (rc == TRC_ENOENT)
-		return trc_call_fail(call, rc, "provider.id: no provider '%s'", in->id);
+	if (rc == 0)
+		rc = trc_check_load(call, s_db(call), "provider.id", in->id,
+				    &traction__v1__provider__descriptor, "provider", (void **)&cur);
 	if (rc != 0)
 		return rc;
 	char **m = req->update_mask;
@@ -111,14 +108,8 @@ int supplyd_provider_get(trc_call_t *call, const ProtobufCMessage *req_, Protobu
 {
 	const Traction__V1__IdRequest *req = (const void *)req_;
 	Traction__V1__ProviderReply *rep = (void *)rep_;
-	int rc = trc_check_slug(call, "id", req->id);
-	if (rc != 0)
-		return rc;
-	rc = trc_rec_get(call->txn, s_db(call), req->id, strlen(req->id),
-			 &traction__v1__provider__descriptor, call->arena, (void **)&rep->provider);
-	if (rc == TRC_ENOENT)
-		return trc_call_fail(call, rc, "id: no provider '%s'", req->id);
-	return rc;
+	return trc_check_load(call, s_db(call), "id", req->id, &traction__v1__provider__descriptor,
+			      "provider", (void **)&rep->provider);
 }
 
 int supplyd_provider_list(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)

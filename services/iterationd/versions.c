@@ -51,17 +51,19 @@ bool it_descends(trc_call_t *call, const char *supply, const char *version,
 	return false;
 }
 
-int it_evidence(trc_call_t *call, const char *supply, const char *version, const char *scenario,
-		Traction__V1__EvidenceUpdate **out)
+/* it_evidence, decoded into arena (the history cache's, or the call's). */
+static int s_evidence_in(trc_call_t *call, trc_arena_t *arena, const char *supply,
+			 const char *version, const char *scenario,
+			 Traction__V1__EvidenceUpdate **out)
 {
 	char key[3 * TRC_SLUG_MAX + 3];
 	size_t kl = trc_key3(key, sizeof(key), supply, version, scenario);
 	if (kl == 0)
 		return TRC_EINVAL;
 	int rc = trc_rec_get(call->txn, s_db(call, IT_DB_EVIDENCE), key, kl,
-			     &traction__v1__evidence_update__descriptor, call->arena, (void **)out);
+			     &traction__v1__evidence_update__descriptor, arena, (void **)out);
 	if (rc == TRC_ENOENT) {
-		*out = trc_arena_alloc(call->arena, sizeof(**out));
+		*out = trc_arena_alloc(arena, sizeof(**out));
 		if (*out == NULL)
 			return TRC_ENOMEM;
 		traction__v1__evidence_update__init(*out);
@@ -71,6 +73,12 @@ int it_evidence(trc_call_t *call, const char *supply, const char *version, const
 		return 0;
 	}
 	return rc;
+}
+
+int it_evidence(trc_call_t *call, const char *supply, const char *version, const char *scenario,
+		Traction__V1__EvidenceUpdate **out)
+{
+	return s_evidence_in(call, call->arena, supply, version, scenario, out);
 }
 
 static const Traction__V1__MetricSummary *s_metric(const Traction__V1__EvidenceUpdate *e,
@@ -474,16 +482,12 @@ static int s_hist_cache(trc_call_t *call, const char *supply, it_hist_cache_t **
 
 /* The roll-up of the version at lineage position i, read once per snapshot
  * (a parent's serves each of its children's deltas), into the cache. */
-static int s_evidence_at(trc_call_t *call, it_hist_cache_t *c, const char *supply, size_t i,
+static int s_evidence_at(trc_call_t *call, it_hist_cache_t *c, size_t i,
 			 Traction__V1__EvidenceUpdate **out)
 {
 	int rc = 0;
-	if (c->memo[i] == NULL) {
-		trc_arena_t *turn = call->arena;
-		call->arena = c->arena; /* it_evidence decodes into the call's arena */
-		rc = it_evidence(call, supply, c->l.v[i]->version, "", &c->memo[i]);
-		call->arena = turn;
-	}
+	if (c->memo[i] == NULL) /* names from the cache itself: it outlives the request */
+		rc = s_evidence_in(call, c->arena, c->supply, c->l.v[i]->version, "", &c->memo[i]);
 	*out = c->memo[i];
 	return rc;
 }
@@ -500,9 +504,9 @@ static int s_version_history(trc_call_t *call, const char *supply, it_hist_cache
 	h->iteration = v;
 	h->depth = l->depth[at];
 	Traction__V1__EvidenceUpdate *e, *pe = NULL;
-	int rc = s_evidence_at(call, c, supply, at, &e);
+	int rc = s_evidence_at(call, c, at, &e);
 	if (rc == 0 && l->parent[at] != SIZE_MAX)
-		rc = s_evidence_at(call, c, supply, l->parent[at], &pe);
+		rc = s_evidence_at(call, c, l->parent[at], &pe);
 	else if (rc == 0 && v->parent_version != NULL && v->parent_version[0] != '\0')
 		rc = it_evidence(call, supply, v->parent_version, "", &pe); /* not stored */
 	if (rc != 0)

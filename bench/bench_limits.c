@@ -89,28 +89,36 @@ static void s_env_remove(MDB_env *env, const char *path)
 	rmdir(path);
 }
 
-static void s_lmdb(const char *dir, int batch)
+/* Appends records seq+1 .. upto of vlen bytes, `batch` per durable
+ * transaction; seq ends at upto. */
+static void s_append(MDB_env *env, MDB_dbi dbi, uint64_t *seq, uint64_t upto, int batch,
+		     size_t vlen)
 {
-	char path[600], name[96];
-	MDB_txn *t;
-	MDB_dbi dbi;
-	snprintf(name, sizeof(name), "lmdb-%d", batch);
-	MDB_env *env = s_env(dir, name, 1ull << 30, &dbi, path, sizeof(path));
-	uint8_t val[256];
-	memset(val, 'x', sizeof(val));
-	uint64_t seq = 0, records = batch == 1 ? 2000 : (uint64_t)batch * 400;
-	double t0 = bench_now_us();
-	while (seq < records) {
+	static uint8_t val[4096];
+	memset(val, 'x', vlen);
+	while (*seq < upto) {
+		MDB_txn *t;
 		mdb_txn_begin(env, NULL, 0, &t);
 		for (int i = 0; i < batch; i++) {
 			uint8_t k[8];
-			trc_be64_put(k, ++seq);
-			MDB_val kv = { 8, k }, vv = { sizeof(val), val };
+			trc_be64_put(k, ++*seq);
+			MDB_val kv = { 8, k }, vv = { vlen, val };
 			mdb_put(t, dbi, &kv, &vv, MDB_APPEND);
 		}
 		if (mdb_txn_commit(t) != 0)
 			exit(1);
 	}
+}
+
+static void s_lmdb(const char *dir, int batch)
+{
+	char path[600], name[96];
+	MDB_dbi dbi;
+	snprintf(name, sizeof(name), "lmdb-%d", batch);
+	MDB_env *env = s_env(dir, name, 1ull << 30, &dbi, path, sizeof(path));
+	uint64_t seq = 0, records = batch == 1 ? 2000 : (uint64_t)batch * 400;
+	double t0 = bench_now_us();
+	s_append(env, dbi, &seq, records, batch, 256);
 	double rate = (double)records / ((bench_now_us() - t0) / 1e6);
 	snprintf(name, sizeof(name), "bare LMDB durable puts, %d per transaction", batch);
 	printf("%-52s %10.0f rec/s\n", name, rate);
@@ -121,27 +129,14 @@ static void s_lmdb(const char *dir, int batch)
 static void s_growth(const char *dir, int millions)
 {
 	char path[600];
-	MDB_txn *t;
 	MDB_dbi dbi;
 	MDB_env *env = s_env(dir, "lmdb-growth", (size_t)millions * 1000000 * 600 + (1ull << 30),
 			     &dbi, path, sizeof(path));
-	uint8_t val[450];
-	memset(val, 'x', sizeof(val));
 	uint64_t seq = 0;
 	double first = 0;
 	for (int m = 1; m <= millions; m++) {
 		double t0 = bench_now_us();
-		while (seq < (uint64_t)m * 1000000) {
-			mdb_txn_begin(env, NULL, 0, &t);
-			for (int i = 0; i < 1000; i++) {
-				uint8_t k[8];
-				trc_be64_put(k, ++seq);
-				MDB_val kv = { 8, k }, vv = { sizeof(val), val };
-				mdb_put(t, dbi, &kv, &vv, MDB_APPEND);
-			}
-			if (mdb_txn_commit(t) != 0)
-				exit(1);
-		}
+		s_append(env, dbi, &seq, (uint64_t)m * 1000000, 1000, 450);
 		double rate = 1e6 / ((bench_now_us() - t0) / 1e6);
 		if (m == 1)
 			first = rate;

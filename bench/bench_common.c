@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "bench_util.h"
 #include "traction/v1/bus.pb-c.h"
@@ -226,4 +228,100 @@ void bench_queries(traction_client_t *c, const char *suffix, int calls)
 	bench_measure_after(name, s_op_write, s_op_history, calls, &p50, &p99);
 	snprintf(name, sizeof(name), "feedback.stats%s", suffix);
 	bench_measure(name, s_op_stats, calls, &p50, &p99);
+}
+
+/* ---- a memory cgroup ------------------------------------------------------ */
+
+static int s_write_file(const char *dir, const char *file, const char *text)
+{
+	char path[320];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	int rc = fputs(text, f) < 0 ? -1 : 0;
+	return fclose(f) != 0 ? -1 : rc;
+}
+
+static bool s_has_memory_controller(const char *root)
+{
+	char path[320], line[512];
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", root);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	bool yes = fgets(line, sizeof(line), f) != NULL && strstr(line, "memory") != NULL;
+	fclose(f);
+	return yes;
+}
+
+static bench_memcg_t *s_memcgs[4];
+
+static void s_memcg_atexit(void)
+{
+	for (size_t i = 0; i < sizeof(s_memcgs) / sizeof(s_memcgs[0]); i++)
+		if (s_memcgs[i] != NULL)
+			bench_memcg_remove(s_memcgs[i]);
+}
+
+int bench_memcg_enter(bench_memcg_t *g, const char *name, long pid, size_t bytes)
+{
+	static const char v1[] = "/sys/fs/cgroup/memory", v2[] = "/sys/fs/cgroup";
+	char bound[32], who[32];
+	const char *root, *file;
+	snprintf(bound, sizeof(bound), "%zu", bytes);
+	snprintf(who, sizeof(who), "%ld", pid);
+	g->path[0] = '\0';
+	if (s_has_memory_controller(v2)) {
+		root = v2;
+		file = "memory.high";
+		g->how = "cgroup v2 memory.high";
+		s_write_file(v2, "cgroup.subtree_control", "+memory"); /* may be on already */
+	} else if (access("/sys/fs/cgroup/memory/memory.limit_in_bytes", W_OK) == 0) {
+		root = v1;
+		file = "memory.limit_in_bytes";
+		g->how = "cgroup v1 memory.limit_in_bytes";
+	} else {
+		g->how = "no writable memory cgroup: not bounded";
+		return -1;
+	}
+	snprintf(g->path, sizeof(g->path), "%s/%s-%ld", root, name, (long)getpid());
+	static bool registered;
+	for (size_t i = 0; i < sizeof(s_memcgs) / sizeof(s_memcgs[0]); i++)
+		if (s_memcgs[i] == NULL || s_memcgs[i] == g) {
+			s_memcgs[i] = g;
+			break;
+		}
+	if (!registered)
+		registered = atexit(s_memcg_atexit) == 0;
+	if ((mkdir(g->path, 0755) != 0 && access(g->path, F_OK) != 0) ||
+	    s_write_file(g->path, file, bound) != 0 || s_write_file(g->path, "cgroup.procs", who) != 0) {
+		g->how = "the memory cgroup refused us: not bounded";
+		bench_memcg_remove(g);
+		return -1;
+	}
+	return 0;
+}
+
+void bench_memcg_remove(bench_memcg_t *g)
+{
+	if (g->path[0] == '\0')
+		return;
+	char path[320], line[32];
+	snprintf(path, sizeof(path), "%s/cgroup.procs", g->path);
+	char *root = strdup(g->path);
+	FILE *f = fopen(path, "r");
+	if (root != NULL && f != NULL) {
+		*strrchr(root, '/') = '\0';
+		while (fgets(line, sizeof(line), f) != NULL)
+			s_write_file(root, "cgroup.procs", line);
+	}
+	if (f != NULL)
+		fclose(f);
+	free(root);
+	rmdir(g->path);
+	g->path[0] = '\0';
+	for (size_t i = 0; i < sizeof(s_memcgs) / sizeof(s_memcgs[0]); i++)
+		if (s_memcgs[i] == g)
+			s_memcgs[i] = NULL;
 }

@@ -43,4 +43,24 @@ void bench_queries(traction_client_t *c, const char *suffix, int calls);
 void bench_wait_applied(traction_client_t *c, const char *service, const char *source,
 			uint64_t seq);
 
+/* A memory cgroup of the benchmark's own: it bounds a process's memory,
+ * the page cache of its store included, as MemoryHigh= does for the
+ * traction units under systemd (deploy/systemd). cgroup v2's memory.high
+ * where the memory controller is there, else v1's memory.limit_in_bytes. */
+typedef struct {
+	char path[256];  /* the cgroup's directory, "" when there is none */
+	const char *how; /* what bounds it, for the output */
+} bench_memcg_t;
+
+/* The bound of the growth runs (traction's feedbackd and bare LMDB alike). */
+#define BENCH_GROWTH_MEMORY ((size_t)1 << 30)
+
+/* Creates the cgroup name-<our pid> bounded to bytes and moves pid into it:
+ * 0, or -1 if this machine has no memory cgroup we may write (g->how says
+ * why; nothing is bounded then). */
+int bench_memcg_enter(bench_memcg_t *g, const char *name, long pid, size_t bytes);
+/* Moves what is still in the cgroup to the hierarchy's root, removes it
+ * (at exit too, however the benchmark ends). */
+void bench_memcg_remove(bench_memcg_t *g);
+
 #endif

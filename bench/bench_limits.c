@@ -186,8 +186,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (argc == 4 && strcmp(argv[1], "growth") == 0) {
+		/* under the same bound as traction's growth run (bench_publish) */
+		static bench_memcg_t g;
+		int bounded = bench_memcg_enter(&g, "trc-bench-lmdb", (long)getpid(), BENCH_GROWTH_MEMORY);
+		printf("bare LMDB's memory bound: %zu MiB (%s)\n",
+		       bounded == 0 ? BENCH_GROWTH_MEMORY >> 20 : 0, g.how);
 		bench_section = "growth";
 		s_growth(argv[2], atoi(argv[3]));
+		bench_memcg_remove(&g);
 		return 0;
 	}
 	bench_section = "limits";

@@ -584,9 +584,20 @@ int main(int argc, char **argv)
 		return 1;
 	void *ctx = zmq_ctx_new();
 	if (growth) {
+		/* Bounded as the unit bounds it (MemoryHigh=): the kernel then
+		 * recycles the store's page cache instead of taking ever new
+		 * memory, which a VM pays for on first touch (docs/performance.md) */
+		static bench_memcg_t g;
+		int bounded = bench_memcg_enter(&g, "trc-bench-feedbackd", pids[3], BENCH_GROWTH_MEMORY);
+		printf("feedbackd's memory bound: %zu MiB (%s)\n",
+		       bounded == 0 ? BENCH_GROWTH_MEMORY >> 20 : 0, g.how);
+		bench_section = "growth";
+		bench_row("memory bound of feedbackd (MiB)",
+			  bounded == 0 ? (double)(BENCH_GROWTH_MEMORY >> 20) : 0, -1, -1);
 		int rc = s_growth(pids, argc > 2 ? atoi(argv[2]) : 10);
 		zmq_ctx_term(ctx);
 		h_done(&H);
+		bench_memcg_remove(&g);
 		return rc;
 	}
 	traction_client_t *c = h_client(&H);

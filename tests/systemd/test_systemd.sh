@@ -113,6 +113,9 @@ ok "systemctl start traction.target: every unit active/running"
 CX test -d /var/lib/private/traction/feedbackd || fail "no StateDirectory for feedbackd"
 CX journalctl -u traction-feedbackd --no-pager -o cat | grep -q "started pid=" || fail "no journal"
 ok "state in /var/lib/traction/<daemon> (DynamicUser), logs in the journal"
+mh=$(CX systemctl show -p MemoryHigh --value traction-feedbackd.service)
+[ "$mh" = 1073741824 ] || fail "feedbackd's MemoryHigh is '$mh', expected 1G"
+ok "feedbackd's memory, its store's page cache included, bounded (MemoryHigh=1G)"
 
 ctl() { CX tractionctl "$@"; }
 for _ in $(seq 100); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done

@@ -34,6 +34,10 @@ trap cleanup EXIT INT TERM
 fail() { echo "story: FAILED: $*" >&2; exit 1; }
 ok() { passed=$((passed + 1)); echo "ok $passed - $*"; }
 ctl() { "$BUILD/clients/tractionctl/tractionctl" "$@"; }
+# CMD | has PATTERN: reads all of CMD's output before matching (grep -q
+# stops at the first match, and under pipefail the writer's broken pipe
+# would fail the check when its output outgrows the pipe's buffer)
+has() { local out; out=$(cat); grep -q -- "$1" <<<"$out"; }
 # eventually CMD...: events take a moment to travel; retry for up to 10 s
 eventually() {
   for _ in $(seq 1 200); do
@@ -79,9 +83,9 @@ ctl scenario submit weld-line-3 --enterprise "Northern Steel" --domain productio
     --target "defect_rate<=0.02" >/dev/null
 ok "provider, supply and scenario registered"
 
-eventually ctl scenario match weld-line-3 | grep -q "defect-vision .* covers 1 of 2" ||
+eventually ctl scenario match weld-line-3 | has "defect-vision .* covers 1 of 2" ||
   fail "match did not rank defect-vision"
-ctl scenario gaps | grep -q "^edge-deployment .* 1 " || fail "gaps did not show edge-deployment"
+ctl scenario gaps | has "^edge-deployment .* 1 " || fail "gaps did not show edge-deployment"
 ok "match ranks the supply with reasons; gaps shows the unmet capability"
 
 DEP=$(eventually ctl deployment adopt weld-line-3 defect-vision@1.0 | awk '{print $1}')
@@ -99,20 +103,20 @@ with open(sys.argv[1], "w") as f:
                             "labels": {"line": "3"},
                             "metric": {"name": "defect_rate", "value": 0.031}}) + "\n")
 EOF
-eventually ctl feedback publish --file "$DIR/site.jsonl" | grep -q "accepted 300, duplicates 0, refused 0" ||
+eventually ctl feedback publish --file "$DIR/site.jsonl" | has "accepted 300, duplicates 0, refused 0" ||
   fail "the JSON Lines file was not accepted whole"
-ctl feedback publish --file "$DIR/site.jsonl" | grep -q "accepted 0, duplicates 300" ||
+ctl feedback publish --file "$DIR/site.jsonl" | has "accepted 0, duplicates 300" ||
   fail "publishing the same file again stored something"
 ok "300 records from JSON Lines; the same file again stores nothing"
 
 ctl feedback publish --scenario weld-line-3 --supply defect-vision@1.0 \
     --problem critical --title "misses hairline cracks" --signature hairline-miss >/dev/null
 $PY "$SRC/clients/python/tractionpy.py" publish --scenario weld-line-3 \
-    --supply defect-vision@1.0 --metric defect_rate=0.031 --count 50 | grep -q '"accepted": 50' ||
+    --supply defect-vision@1.0 --metric defect_rate=0.031 --count 50 | has '"accepted": 50' ||
   fail "the Python client did not publish"
 "$BUILD/clients/examples/publish_stream" weld-line-3 defect-vision@1.0 latency_ms 200 |
-  grep -q "^200 acknowledged" || fail "the C example did not publish"
-ctl feedback stats --supply defect-vision@1.0 --metric defect_rate | grep -q "count 350" ||
+  has "^200 acknowledged" || fail "the C example did not publish"
+ctl feedback stats --supply defect-vision@1.0 --metric defect_rate | has "count 350" ||
   fail "stats do not count 350 defect_rate records"
 ok "a problem, 50 records from Python, 200 from C; stats count them"
 
@@ -126,7 +130,7 @@ ok "to pilot refused: $(cut -c1-80 "$DIR/err")..."
 
 ctl iteration record defect-vision@1.1 --parent 1.0 --notes "hairline crack model" \
     --addresses hairline-miss >/dev/null
-eventually ctl feedback problems --state addressed | grep -q hairline-miss ||
+eventually ctl feedback problems --state addressed | has hairline-miss ||
   fail "the problem was not marked addressed"
 ctl deployment upgrade "$DEP" 1.1 >/dev/null
 $PY - "$DIR/site2.jsonl" <<'EOF'
@@ -144,13 +148,13 @@ eventually ctl feedback publish --file "$DIR/site2.jsonl" >/dev/null || fail "1.
 ok "1.1 recorded addressing hairline-miss; deployment upgraded; 1.1 feedback published"
 
 eventually ctl deployment advance "$DEP" --to service >/dev/null || fail "service refused"
-ctl deployment show "$DEP" | grep -q "stage service" || fail "not at service"
+ctl deployment show "$DEP" | has "stage service" || fail "not at service"
 ok "advanced to service on 1.1's evidence"
 
 # ---- the problem comes back ------------------------------------------------
 ctl feedback publish --scenario weld-line-3 --supply defect-vision@1.1 \
     --problem critical --title "misses hairline cracks again" --signature hairline-miss >/dev/null
-eventually ctl feedback regressions | grep -q "hairline-miss .* regressed .* 1.1 back in 1.1" ||
+eventually ctl feedback regressions | has "hairline-miss .* regressed .* 1.1 back in 1.1" ||
   fail "no regression"
 ok "the regression is flagged"
 
@@ -170,12 +174,12 @@ assert abs(d["from_mean"] - 0.031) < 1e-9 and abs(d["to_mean"] - 0.015) < 1e-9, 
 assert d["from_count"] == 350 and d["to_count"] == 100, d
 assert v["1.1"]["values"]["count"] == 3
 EOF
-$PY "$SRC/clients/python/tractionpy.py" history defect-vision | grep -q '"version": "1.1"' ||
+$PY "$SRC/clients/python/tractionpy.py" history defect-vision | has '"version": "1.1"' ||
   fail "the Python client could not read the history"
 ctl iteration diff defect-vision 1.0 1.1 >"$DIR/diff"
 grep -q "defect_rate: 0.031 -> 0.015" "$DIR/diff" || fail "diff: $(cat "$DIR/diff")"
 grep -q "problems regressed: hairline-miss" "$DIR/diff" || fail "diff: $(cat "$DIR/diff")"
-ctl deployment history "$DEP" | grep -q "advance  refinement -> service" || fail "timeline"
+ctl deployment history "$DEP" | has "advance  refinement -> service" || fail "timeline"
 ok "history (valid JSON, read by Python too), diff and timeline tell the story"
 
 # every event every daemon received was one it could apply

@@ -84,6 +84,10 @@ echo "boot: $state"
 passed=0
 ok() { passed=$((passed + 1)); echo "ok $passed - $*"; }
 fail() { echo "systemd: FAILED: $*" >&2; CX journalctl -u 'traction-*' --no-pager -n 60 >&2 || true; exit 1; }
+# CMD | has PATTERN: reads all of CMD's output before matching (grep -q
+# stops at the first match; under pipefail the writer's broken pipe would
+# fail the check once its output outgrows the pipe's buffer)
+has() { local out; out=$(cat); grep -q -- "$1" <<<"$out"; }
 
 # ---- install and lint ------------------------------------------------------------
 # A fresh dpkg database (the tmpfs root has none): the libraries the package
@@ -111,7 +115,7 @@ for u in $UNITS; do
 done
 ok "systemctl start traction.target: every unit active/running"
 CX test -d /var/lib/private/traction/feedbackd || fail "no StateDirectory for feedbackd"
-CX journalctl -u traction-feedbackd --no-pager -o cat | grep -q "started pid=" || fail "no journal"
+CX journalctl -u traction-feedbackd --no-pager -o cat | has "started pid=" || fail "no journal"
 ok "state in /var/lib/traction/<daemon> (DynamicUser), logs in the journal"
 mh=$(CX systemctl show -p MemoryHigh --value traction-feedbackd.service)
 [ "$mh" = 1073741824 ] || fail "feedbackd's MemoryHigh is '$mh', expected 1G"
@@ -132,10 +136,10 @@ for i in $(seq 1 20); do
   ctl feedback publish --scenario weld-line-3 --supply defect-vision@1.0 \
       --metric defect_rate=0.03 --key "sd-$i" >/dev/null || fail "publish $i"
 done
-ctl feedback stats --supply defect-vision@1.0 --metric defect_rate | grep -q "count 20" ||
+ctl feedback stats --supply defect-vision@1.0 --metric defect_rate | has "count 20" ||
   fail "stats before the kill"
-for _ in $(seq 50); do ctl iteration history defect-vision | grep -q "^1.0" && break; sleep 0.1; done
-ctl --json iteration history defect-vision | grep -q '"version": "1.0"' || fail "history"
+for _ in $(seq 50); do ctl iteration history defect-vision | has "^1.0" && break; sleep 0.1; done
+ctl --json iteration history defect-vision | has '"version": "1.0"' || fail "history"
 ok "tractionctl inside: registered, 20 records published, history answered"
 
 # ---- a crash: systemd restarts it, nothing acknowledged is lost ---------------------
@@ -150,13 +154,13 @@ done
 [ "$s" = active/running ] && [ "$pid" != "$pid0" ] || fail "feedbackd was not restarted ($s)"
 n=$(CX systemctl show -p NRestarts --value traction-feedbackd.service)
 for _ in $(seq 50); do
-  ctl feedback stats --supply defect-vision@1.0 --metric defect_rate 2>/dev/null | grep -q "count 20" && break
+  ctl feedback stats --supply defect-vision@1.0 --metric defect_rate 2>/dev/null | has "count 20" && break
   sleep 0.1
 done
 ctl feedback stats --supply defect-vision@1.0 --metric defect_rate >"$W/stats" 2>&1 || true
 grep -q "count 20" "$W/stats" || fail "acknowledged records lost across the restart: $(cat "$W/stats")"
 ctl feedback publish --scenario weld-line-3 --supply defect-vision@1.0 \
-    --metric defect_rate=0.03 --key sd-1 | grep -q "duplicate" || fail "a retry stored twice"
+    --metric defect_rate=0.03 --key sd-1 | has "duplicate" || fail "a retry stored twice"
 ok "SIGKILL: systemd restarted feedbackd (NRestarts=$n); all 20 records there, a retry deduplicated"
 
 # ---- how exposed is each unit ----------------------------------------------------------
@@ -186,7 +190,7 @@ for u in $UNITS; do
   done
   [ "$s" = inactive ] || fail "$u after stop: $s"
 done
-CX journalctl -u traction-iterationd --no-pager -o cat | grep -q "stopped" || fail "no clean stop"
+CX journalctl -u traction-iterationd --no-pager -o cat | has "stopped" || fail "no clean stop"
 ok "systemctl stop traction.target: every unit stopped cleanly"
 
 echo "systemd: $passed passed, 0 failed"

@@ -5,7 +5,9 @@
  *      bare relay (ROUTER -> DEALER proxy: a broker that reads nothing);
  *   2. the bare group-commit loop: ROUTER, drain what has arrived, one
  *      durable LMDB transaction putting every record, then the acks
- *      (direct and through the relay);
+ *      (direct and through the relay); and the same with the file
+ *      written ahead of LMDB's last page as feedbackd does (lib/store.h),
+ *      for reference: the targets are taken against the plain loop;
  *   3. traction: feedback.publish of 256-byte metric records through the
  *      broker: 1 record per request with 1000 requests in flight; 32
  *      records per request with 32 requests in flight (1,024 records) and
@@ -16,7 +18,8 @@
  *   bench_publish batch RECORDS [WINDOW [PER_REQUEST]]   one row only, W
  *        requests of P records in flight (default 100 x 32), for perf record -a
  *   bench_publish publisher RECORDS   only the libtraction publisher row
- *   bench_publish open                only the two open-loop rows
+ *   bench_publish open                only the open-loop rows
+ *   bench_publish one                 only the one-in-flight rows
  */
 #include <errno.h>
 #include <lmdb.h>
@@ -31,6 +34,7 @@
 #include "bench_common.h"
 #include "bench_util.h"
 #include "harness.h"
+#include "store.h"
 #include "util.h"
 #include "wire.h"
 #include "traction/v1/bus.pb-c.h"
@@ -125,6 +129,7 @@ typedef struct {
 	void *ctx;
 	char endpoint[128];
 	bool durable;          /* group commit to LMDB before acking */
+	bool ahead;            /* ... with the file written ahead (store.h) */
 	char dir[400];
 	volatile int stop;
 	pthread_t th;
@@ -188,6 +193,8 @@ static void *s_server(void *arg)
 				mdb_put(t, dbi, &kv, &vv, MDB_APPEND);
 			}
 			mdb_txn_commit(t); /* durable: two fdatasyncs */
+			if (sv->ahead)
+				trc_env_write_ahead(env, 1);
 		}
 		for (int i = 0; i < nb; i++) {
 			zmq_msg_send(&ids[i], r, ZMQ_SNDMORE);
@@ -253,10 +260,15 @@ static void *s_relay(void *arg)
 	return NULL;
 }
 
-static result_t s_bare_via(void *ctx, bool durable, uint64_t msgs, int window, double rate,
+/* disk: BARE_ECHO, BARE_LOOP, or BARE_LOOP_AHEAD (the loop with the file
+ * written ahead of LMDB's last page, as feedbackd does: store.h) */
+enum { BARE_ECHO, BARE_LOOP, BARE_LOOP_AHEAD };
+
+static result_t s_bare_via(void *ctx, int disk, uint64_t msgs, int window, double rate,
 			   bool relay)
 {
-	server_t sv = { .ctx = ctx, .durable = durable };
+	bool durable = disk != BARE_ECHO;
+	server_t sv = { .ctx = ctx, .durable = durable, .ahead = disk == BARE_LOOP_AHEAD };
 	snprintf(sv.dir, sizeof(sv.dir), "%s/bare-%d-%d-%.0f-%d", H.dir, durable, window, rate,
 		 relay);
 	if (durable) {
@@ -291,9 +303,9 @@ static result_t s_bare_via(void *ctx, bool durable, uint64_t msgs, int window, d
 	return r;
 }
 
-static result_t s_bare(void *ctx, bool durable, uint64_t msgs, int window, double rate)
+static result_t s_bare(void *ctx, int disk, uint64_t msgs, int window, double rate)
 {
-	return s_bare_via(ctx, durable, msgs, window, rate, false);
+	return s_bare_via(ctx, disk, msgs, window, rate, false);
 }
 
 /* ---- traction: feedback.publish through the broker ------------------------------- */
@@ -571,8 +583,9 @@ int main(int argc, char **argv)
 	bool batch = argc > 2 && strcmp(argv[1], "batch") == 0;
 	bool publisher = argc > 2 && strcmp(argv[1], "publisher") == 0;
 	bool open = argc > 1 && strcmp(argv[1], "open") == 0;
+	bool one = argc > 1 && strcmp(argv[1], "one") == 0;
 	uint64_t records = batch || publisher ? strtoull(argv[2], NULL, 10)
-			   : argc > 1 && !growth && !open ? strtoull(argv[1], NULL, 10) : 100000;
+			   : argc > 1 && !growth && !open && !one ? strtoull(argv[1], NULL, 10) : 100000;
 	h_init(&H, growth ? "[bus]\nheartbeat_ms = 1000\n[store]\nmap_size_mb = 65536\n"
 			    "[log]\nlevel = warning\n"
 			  : "[bus]\nheartbeat_ms = 1000\n[store]\nmap_size_mb = 8192\n"
@@ -622,10 +635,22 @@ int main(int argc, char **argv)
 		h_done(&H);
 		return 0;
 	}
+	if (one) {
+		result_t b = s_bare(ctx, BARE_LOOP, 2000, 1, 0);
+		result_t t = s_traction(2000, 1, 0, 1);
+		row("baseline: bare group-commit loop, 1 in flight", b);
+		row("traction publish, 1 in flight", t);
+		printf("one in flight: traction p50 - bare loop p50 = %+.2f ms\n", (t.p50 - b.p50) / 1e3);
+		zmq_ctx_term(ctx);
+		h_done(&H);
+		return 0;
+	}
 	if (open) {
-		result_t b = s_bare(ctx, true, STEADY_RATE * STEADY_S, 0, STEADY_RATE);
+		result_t b = s_bare(ctx, BARE_LOOP, STEADY_RATE * STEADY_S, 0, STEADY_RATE);
+		result_t ba = s_bare(ctx, BARE_LOOP_AHEAD, STEADY_RATE * STEADY_S, 0, STEADY_RATE);
 		result_t t = s_traction(STEADY_RATE * STEADY_S, 0, STEADY_RATE, 1);
 		row("baseline: bare group-commit loop, open loop 10k/s", b);
+		row("baseline: bare group-commit loop, file written ahead, open loop 10k/s", ba);
 		row("traction publish, open loop 10k/s", t);
 		printf("open loop 10k/s: traction p99 / bare loop p99 = %.2f\n", t.p99 / b.p99);
 		zmq_ctx_term(ctx);
@@ -633,12 +658,14 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	result_t echo = s_bare(ctx, false, records, 1000, 0);
-	result_t echo_relay = s_bare_via(ctx, false, records, 1000, 0, true);
-	result_t loop = s_bare(ctx, true, records, 1000, 0);
-	result_t loop_relay = s_bare_via(ctx, true, records, 1000, 0, true);
-	result_t loop1 = s_bare(ctx, true, 2000, 1, 0);
-	result_t loop10k = s_bare(ctx, true, STEADY_RATE * STEADY_S, 0, STEADY_RATE);
+	result_t echo = s_bare(ctx, BARE_ECHO, records, 1000, 0);
+	result_t echo_relay = s_bare_via(ctx, BARE_ECHO, records, 1000, 0, true);
+	result_t loop = s_bare(ctx, BARE_LOOP, records, 1000, 0);
+	result_t loop_ahead = s_bare(ctx, BARE_LOOP_AHEAD, records, 1000, 0);
+	result_t loop_relay = s_bare_via(ctx, BARE_LOOP, records, 1000, 0, true);
+	result_t loop1 = s_bare(ctx, BARE_LOOP, 2000, 1, 0);
+	result_t loop10k = s_bare(ctx, BARE_LOOP, STEADY_RATE * STEADY_S, 0, STEADY_RATE);
+	result_t loop10k_ahead = s_bare(ctx, BARE_LOOP_AHEAD, STEADY_RATE * STEADY_S, 0, STEADY_RATE);
 	result_t t1000 = s_traction(records, 1000, 0, 1);
 	result_t t32 = s_traction(records / 32, 32, 0, 32);
 	result_t t1000b = s_traction(records / 32, 100, 0, 32);
@@ -651,9 +678,11 @@ int main(int argc, char **argv)
 	row("baseline: bare ZeroMQ echo, 1000 in flight", echo);
 	row("baseline: bare ZeroMQ echo via a relay, 1000 in flight", echo_relay);
 	row("baseline: bare group-commit loop, 1000 in flight", loop);
+	row("baseline: bare group-commit loop, file written ahead, 1000 in flight", loop_ahead);
 	row("baseline: bare group-commit loop via a relay, 1000 in flight", loop_relay);
 	row("baseline: bare group-commit loop, 1 in flight", loop1);
 	row("baseline: bare group-commit loop, open loop 10k/s", loop10k);
+	row("baseline: bare group-commit loop, file written ahead, open loop 10k/s", loop10k_ahead);
 	row("traction publish, 1 record/request, 1000 in flight", t1000);
 	row("traction publish, 32 records/request, 32 in flight", t32);
 	row("traction publish, 32 records/request, 100 in flight", t1000b);

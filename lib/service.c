@@ -929,8 +929,11 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 			svc->rtxn_open = false;
 		}
 		s_timers(svc); /* may queue a tick for this turn's commit */
-		if (svc->nwork > 0)
+		if (svc->nwork > 0) {
 			s_commit(svc);
+			/* between transactions, after the replies: see store.h */
+			(void)trc_store_write_ahead(svc->store, 1);
+		}
 		trc_daemon_watchdog();
 		trc_arena_reset(svc->arena);
 	}
@@ -962,6 +965,8 @@ int trc_service_new(trc_service_t **svc_p, const trc_daemon_def_t *def,
 	if (rc == 0)
 		rc = trc_store_open(&svc->store, path, (size_t)cfg->map_size_mb << 20, def->dbs,
 				    def->schema_version);
+	if (rc == 0) /* the margin, before serving: see store.h */
+		(void)trc_store_write_ahead(svc->store, TRC_STORE_AHEAD / TRC_STORE_AHEAD_PIECE);
 	if (rc == 0 && def->open != NULL)
 		rc = def->open(def->user, svc->store, cfg);
 	if (rc == 0 && def->event_source != NULL) {

@@ -5,8 +5,11 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "log.h"
@@ -146,6 +149,55 @@ MDB_dbi trc_store_db(const trc_store_t *s, const char *name)
 		if (strcmp(s->names[i], name) == 0)
 			return s->dbis[i];
 	return (MDB_dbi)-1;
+}
+
+/* Where data.mdb should be written up to: LMDB's last page (of the last
+ * commit) plus the margin; 0 if it is far enough already (or at the map's
+ * end), else the file's end, where the next piece goes. */
+static uint64_t s_ahead_from(MDB_env *env, int fd)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+	struct stat sb;
+	if (mdb_env_info(env, &info) != 0 || mdb_env_stat(env, &ms) != 0 || fstat(fd, &sb) != 0)
+		return 0;
+	uint64_t used = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+	uint64_t end = (uint64_t)sb.st_size > used ? (uint64_t)sb.st_size : used;
+	if (end >= used + TRC_STORE_AHEAD || end + TRC_STORE_AHEAD_PIECE > info.me_mapsize)
+		return 0;
+	return end;
+}
+
+int trc_env_write_ahead(MDB_env *env, unsigned pieces)
+{
+	static const uint8_t zeros[TRC_STORE_AHEAD_PIECE];
+	int fd;
+	if (pieces == 0 || mdb_env_get_fd(env, &fd) != 0 || s_ahead_from(env, fd) == 0)
+		return 0;
+	/* Beyond LMDB's last page the file holds nothing LMDB will read; hold
+	 * its writer lock so no commit (of any process) lands there meanwhile. */
+	MDB_txn *t;
+	int r = mdb_txn_begin(env, NULL, 0, &t);
+	if (r != 0)
+		return trc_err_from_mdb(r);
+	int rc = 0;
+	for (unsigned i = 0; rc == 0 && i < pieces; i++) {
+		uint64_t at = s_ahead_from(env, fd);
+		if (at == 0)
+			break;
+		ssize_t w = pwrite(fd, zeros, sizeof(zeros), (off_t)at);
+		if (w < 0)
+			rc = trc_err_from_errno(errno);
+		else /* start the writeback now, not in the next commit's flush */
+			(void)sync_file_range(fd, (off_t)at, w, SYNC_FILE_RANGE_WRITE);
+	}
+	mdb_txn_abort(t);
+	return rc;
+}
+
+int trc_store_write_ahead(trc_store_t *s, unsigned pieces)
+{
+	return trc_env_write_ahead(s->env, pieces);
 }
 
 MDB_env *trc_store_env(trc_store_t *s)

@@ -32,6 +32,26 @@ void trc_store_destroy(trc_store_t **store_p);
 /* The handle of a named database; (MDB_dbi)-1 if it was not declared. */
 MDB_dbi trc_store_db(const trc_store_t *store, const char *name);
 MDB_env *trc_store_env(trc_store_t *store);
+
+/* Writes zeros into data.mdb ahead of LMDB's last page, up to `pieces`
+ * pieces, so that the commits that follow overwrite the file rather than
+ * extend it. An extending write makes the commit's fdatasync write the
+ * inode and commit the file system's journal too; an overwrite flushes
+ * only the data (on the machine of docs/performance.md, one page and
+ * fdatasync: p50 285-298 -> 142-154 us). LMDB never reads past its last
+ * page, so the zeros are not part of the store; a copy (mdb_copy) leaves
+ * them out. Call it between write transactions (it takes LMDB's writer
+ * lock): a daemon fills the margin once when it starts and writes one
+ * piece after a commit when the store has grown into it. 0, or a trc_err
+ * from the write (nothing is lost: LMDB extends the file itself as
+ * before). The file ends at most TRC_STORE_AHEAD plus a piece past the
+ * last page, and never past the map size. */
+#define TRC_STORE_AHEAD (2u << 20)
+#define TRC_STORE_AHEAD_PIECE (256u << 10)
+int trc_store_write_ahead(trc_store_t *store, unsigned pieces);
+/* The same for an environment opened without trc_store (the benchmarks'
+ * bare loop). */
+int trc_env_write_ahead(MDB_env *env, unsigned pieces);
 size_t trc_store_map_size(const trc_store_t *store);
 
 typedef struct trc_txn {

@@ -1,9 +1,11 @@
 /*
  * The LMDB store: sticky errors, nested transactions, range iteration in
- * both directions, the schema version, and map full as an error (not a
- * crash) after which reads still work.
+ * both directions, the schema version, map full as an error (not a
+ * crash) after which reads still work, and the file written ahead of
+ * LMDB's last page without touching the store.
  */
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -234,6 +236,87 @@ TEST(map_full_is_an_error_and_reads_go_on)
 	trc_store_destroy(&st);
 }
 
+static uint64_t s_file_size(const char *dir)
+{
+	char p[200];
+	struct stat sb;
+	snprintf(p, sizeof(p), "%s/data.mdb", dir);
+	return stat(p, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+}
+
+static uint64_t s_used(trc_store_t *st)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+	mdb_env_info(trc_store_env(st), &info);
+	mdb_env_stat(trc_store_env(st), &ms);
+	return ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+}
+
+static void s_value(uint8_t *v, size_t n, uint64_t i)
+{
+	for (size_t j = 0; j < n; j++)
+		v[j] = (uint8_t)(i * 31 + j + 1);
+}
+
+TEST(write_ahead_leaves_the_store_alone)
+{
+	enum { N = 3000, VLEN = 1000 };
+	trc_store_t *st = NULL;
+	char path[128], copy[160];
+	snprintf(path, sizeof(path), "%s/ahead", s_dir);
+	CHECK_EQ_INT(trc_store_open(&st, path, 64 << 20, s_dbs, 1), 0);
+	MDB_dbi db = trc_store_db(st, "things");
+	uint8_t v[VLEN];
+	bool was_ahead = false;
+	for (uint64_t i = 0; i < N; i += 10) {
+		trc_txn_t txn;
+		CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+		for (uint64_t j = i; j < i + 10; j++) {
+			uint8_t k[8];
+			trc_be64_put(k, j);
+			s_value(v, sizeof(v), j);
+			CHECK_EQ_INT(trc_txn_put(&txn, db, k, 8, v, sizeof(v), MDB_APPEND), 0);
+		}
+		CHECK_EQ_INT(trc_txn_commit(&txn), 0);
+		CHECK_EQ_INT(trc_store_write_ahead(st, 1), 0);
+		uint64_t size = s_file_size(path), used = s_used(st);
+		CHECK(size >= used);
+		CHECK(size <= used + TRC_STORE_AHEAD + TRC_STORE_AHEAD_PIECE);
+		was_ahead |= size >= used + TRC_STORE_AHEAD;
+	}
+	CHECK(was_ahead); /* the commits overwrote zeros, not the file's end */
+	trc_store_destroy(&st);
+
+	/* Every value reads back after a reopen; a copy leaves the zeros out. */
+	CHECK_EQ_INT(trc_store_open(&st, path, 64 << 20, s_dbs, 1), 0);
+	db = trc_store_db(st, "things");
+	trc_txn_t txn;
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, false), 0);
+	for (uint64_t i = 0; i < N; i++) {
+		uint8_t k[8];
+		MDB_val got;
+		trc_be64_put(k, i);
+		s_value(v, sizeof(v), i);
+		CHECK_EQ_INT(trc_txn_get(&txn, db, k, 8, &got), 0);
+		CHECK(got.mv_size == VLEN && memcmp(got.mv_data, v, VLEN) == 0);
+	}
+	trc_txn_abort(&txn);
+	snprintf(copy, sizeof(copy), "%s/ahead-copy", s_dir);
+	CHECK_EQ_INT(trc_mkdir_p(copy), 0);
+	CHECK_EQ_INT(mdb_env_copy(trc_store_env(st), copy), 0);
+	CHECK(s_file_size(copy) <= s_used(st));
+	trc_store_destroy(&st);
+
+	/* Never past the map: a 1 MiB store is not written ahead to 2 MiB. */
+	snprintf(path, sizeof(path), "%s/ahead-small", s_dir);
+	CHECK_EQ_INT(trc_store_open(&st, path, 1 << 20, s_dbs, 1), 0);
+	for (int i = 0; i < 10; i++)
+		CHECK_EQ_INT(trc_store_write_ahead(st, 1), 0);
+	CHECK(s_file_size(path) <= 1 << 20);
+	trc_store_destroy(&st);
+}
+
 int main(void)
 {
 	s_dir = check_tmpdir("trc-store");
@@ -243,5 +326,6 @@ int main(void)
 	RUN(iteration_ranges);
 	RUN(iteration_by_prefix);
 	RUN(map_full_is_an_error_and_reads_go_on);
+	RUN(write_ahead_leaves_the_store_alone);
 	DONE();
 }

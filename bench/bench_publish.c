@@ -148,7 +148,7 @@ static void *s_server(void *arg)
 	zmq_getsockopt(r, ZMQ_LAST_ENDPOINT, sv->endpoint, &n);
 	MDB_env *env = NULL;
 	MDB_dbi dbi = 0;
-	uint64_t seq = 0;
+	uint64_t seq = 0, ahead_end = 0;
 	if (sv->durable) {
 		mdb_env_create(&env);
 		mdb_env_set_mapsize(env, 4ull << 30);
@@ -194,7 +194,7 @@ static void *s_server(void *arg)
 			}
 			mdb_txn_commit(t); /* durable: two fdatasyncs */
 			if (sv->ahead)
-				trc_env_write_ahead(env, 1);
+				trc_env_write_ahead(env, &ahead_end, 1);
 		}
 		for (int i = 0; i < nb; i++) {
 			zmq_msg_send(&ids[i], r, ZMQ_SNDMORE);

@@ -50,8 +50,9 @@ MDB_env *trc_store_env(trc_store_t *store);
 #define TRC_STORE_AHEAD_PIECE (256u << 10)
 int trc_store_write_ahead(trc_store_t *store, unsigned pieces);
 /* The same for an environment opened without trc_store (the benchmarks'
- * bare loop). */
-int trc_env_write_ahead(MDB_env *env, unsigned pieces);
+ * bare loop); *end is the caller's memory of where the zeros end (start
+ * with 0). */
+int trc_env_write_ahead(MDB_env *env, uint64_t *end, unsigned pieces);
 size_t trc_store_map_size(const trc_store_t *store);
 
 typedef struct trc_txn {

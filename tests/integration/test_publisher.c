@@ -3,13 +3,17 @@
  * queue says RESOURCE_EXHAUSTED when full; thousands of records in flight
  * are each acknowledged once; the broker killed with SIGKILL and restarted
  * mid-stream is ridden out by retries with the same idempotency keys, so
- * every record ends up stored exactly once.
+ * every record ends up stored exactly once; and feedbackd keeps its store's
+ * file written ahead of LMDB's last page (lib/store.h).
  */
+#include <lmdb.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "check.h"
 #include "harness.h"
+#include "store.h"
 #include "traction/publisher.h"
 #include "traction/v1/common.pb-c.h"
 #include "traction/v1/feedback.pb-c.h"
@@ -46,6 +50,30 @@ static void record(Traction__V1__FeedbackRecord *r, Traction__V1__Metric *m, dou
 	m->value = v;
 	r->body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
 	r->metric = m;
+}
+
+/* The running feedbackd's data.mdb ends well past LMDB's last page, and
+ * not further than the margin and a piece. */
+static void s_check_written_ahead(void)
+{
+	char dir[600], file[640];
+	snprintf(dir, sizeof(dir), "%s/var/feedbackd", H.dir);
+	snprintf(file, sizeof(file), "%s/data.mdb", dir);
+	MDB_env *env = NULL;
+	MDB_envinfo info;
+	MDB_stat ms;
+	struct stat sb;
+	CHECK_EQ_INT(mdb_env_create(&env), 0);
+	CHECK_EQ_INT(mdb_env_set_mapsize(env, 64u << 20), 0);
+	CHECK_EQ_INT(mdb_env_open(env, dir, MDB_RDONLY, 0), 0);
+	CHECK_EQ_INT(mdb_env_info(env, &info), 0);
+	CHECK_EQ_INT(mdb_env_stat(env, &ms), 0);
+	CHECK_EQ_INT(stat(file, &sb), 0);
+	uint64_t used = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize, size = (uint64_t)sb.st_size;
+	CHECK_MSG(size >= used + TRC_STORE_AHEAD / 4 && size <= used + TRC_STORE_AHEAD + TRC_STORE_AHEAD_PIECE,
+		  "data.mdb is %llu bytes, LMDB's pages end at %llu", (unsigned long long)size,
+		  (unsigned long long)used);
+	mdb_env_close(env);
 }
 
 TEST(bounded_queue)
@@ -120,6 +148,7 @@ TEST(broker_killed_mid_stream)
 	CHECK(rep->metrics[0]->stats->sum == sum);
 	traction_reply_free(&rep->base);
 	traction_client_destroy(&c);
+	s_check_written_ahead();
 	fprintf(stderr, "%d records, %ld acknowledged as duplicates of a lost acknowledgement\n", N,
 		s_dup);
 }

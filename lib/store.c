@@ -169,7 +169,7 @@ static bool s_far_enough(uint64_t end, uint64_t used, uint64_t map_size)
 
 int trc_env_write_ahead(MDB_env *env, uint64_t *end, unsigned pieces)
 {
-	static const uint8_t zeros[TRC_STORE_AHEAD_PIECE];
+	static uint8_t zeros[TRC_STORE_AHEAD_PIECE]; /* not const: .bss, not 256 KiB of file */
 	uint64_t map_size, used = s_used(env, &map_size);
 	int fd;
 	/* No system call while the margin lasts: on ext4 even an fstat of the
@@ -195,7 +195,10 @@ int trc_env_write_ahead(MDB_env *env, uint64_t *end, unsigned pieces)
 	for (unsigned i = 0; rc == 0 && i < pieces && !s_far_enough(*end, used, map_size); i++) {
 		ssize_t w = pwrite(fd, zeros, sizeof(zeros), (off_t)*end);
 		if (w < 0) {
+			/* a full disk, say: LMDB extends the file itself as before;
+			 * try again once the store has grown by the margin */
 			rc = trc_err_from_errno(errno);
+			*end = used + TRC_STORE_AHEAD;
 			break;
 		}
 		/* start the writeback now, not in the next commit's flush */

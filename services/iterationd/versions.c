@@ -427,17 +427,30 @@ static int s_deployment_ids(trc_call_t *call, const char *supply, const char *ve
 }
 
 /* What history reads of a supply (its lineage and each version's roll-up),
- * kept for the store snapshot it was read from: any write to iterationd's
- * store makes a new snapshot and the next history reads again, so it is
- * never stale; a history asked again and again between writes (a
- * dashboard, a gate review) skips decoding hundreds of records. One
- * supply at a time; its arena is kept for the next one. */
+ * kept with the bytes it was decoded from. A history asked again in the
+ * same store snapshot uses it as it is. In a later snapshot (any write to
+ * iterationd's store makes one: another supply's version, a roll-up of
+ * feedback) it is checked, not decoded again: the supply's version
+ * records are compared with the bytes kept (any difference: read it all
+ * again), and each roll-up is compared when history next needs it (a
+ * difference: that one is decoded again). Equal bytes decode to equal
+ * values, so it is never stale; a dashboard or gate review that asks
+ * while feedback flows in skips decoding hundreds of records. One supply
+ * at a time; its arena is kept for the next one, and started afresh once
+ * it holds HIST_CACHE_MAX bytes of roll-ups decoded again. */
+#define HIST_CACHE_MAX (4u << 20)
+
 struct it_hist_cache {
-	uint64_t snapshot;       /* 0: empty */
+	uint64_t snapshot;       /* the snapshot the lineage was checked in; 0: none */
 	char supply[TRC_SLUG_MAX + 1];
 	trc_arena_t *arena;
+	size_t grown;            /* bytes of roll-ups decoded again since the reset */
 	lineage_t l;
+	uint8_t *vraw;           /* the version records: (u32 len, key, u32 len, value)... */
+	size_t vraw_len;
 	Traction__V1__EvidenceUpdate **memo; /* by lineage position, read lazily */
+	MDB_val *memo_raw;       /* memo[i]'s bytes (mv_data NULL: none stored) */
+	uint64_t *memo_snap;     /* the snapshot memo[i] was checked in */
 };
 
 void iterationd_close(void *user)
@@ -447,6 +460,69 @@ void iterationd_close(void *user)
 		trc_arena_destroy(&st->hist->arena);
 	free(st->hist);
 	st->hist = NULL;
+}
+
+static void s_raw_put(uint8_t **p, const MDB_val *v)
+{
+	uint32_t n = (uint32_t)v->mv_size;
+	memcpy(*p, &n, sizeof(n));
+	if (n > 0)
+		memcpy(*p + sizeof(n), v->mv_data, n);
+	*p += sizeof(n) + n;
+}
+
+static bool s_raw_same(const uint8_t **p, const uint8_t *end, const MDB_val *v)
+{
+	uint32_t n;
+	if ((size_t)(end - *p) < sizeof(n))
+		return false;
+	memcpy(&n, *p, sizeof(n));
+	if (n != v->mv_size || (size_t)(end - *p) - sizeof(n) < n ||
+	    (n > 0 && memcmp(*p + sizeof(n), v->mv_data, n) != 0))
+		return false;
+	*p += sizeof(n) + n;
+	return true;
+}
+
+/* The supply's version records as they are in this snapshot: copied into
+ * the cache (copy) or compared with the copy (!copy: true if equal). */
+static int s_versions_raw(trc_call_t *call, it_hist_cache_t *c, bool copy, bool *same)
+{
+	trc_iter_t it;
+	size_t need = 0, n = 0;
+	const uint8_t *cmp = c->vraw, *cmp_end = c->vraw + c->vraw_len;
+	*same = !copy;
+	int rc = trc_iter_prefix(call->txn, s_db(call, IT_DB_VERSIONS), &it, c->supply,
+				 strlen(c->supply), false);
+	while (rc == 0 && trc_iter_next(&it) && n++ < VERSIONS_MAX) {
+		if (copy) {
+			need += 2 * sizeof(uint32_t) + it.key.mv_size + it.val.mv_size;
+		} else if (!s_raw_same(&cmp, cmp_end, &it.key) || !s_raw_same(&cmp, cmp_end, &it.val)) {
+			*same = false;
+			break;
+		}
+	}
+	trc_iter_end(&it);
+	if (rc == 0)
+		rc = call->txn->err;
+	if (rc != 0 || !copy) {
+		if (rc == 0 && cmp != cmp_end)
+			*same = false; /* a version went away */
+		return rc;
+	}
+	uint8_t *p = c->vraw = trc_arena_alloc(c->arena, need > 0 ? need : 1);
+	if (p == NULL)
+		return TRC_ENOMEM;
+	n = 0;
+	rc = trc_iter_prefix(call->txn, s_db(call, IT_DB_VERSIONS), &it, c->supply,
+			     strlen(c->supply), false);
+	while (rc == 0 && trc_iter_next(&it) && n++ < VERSIONS_MAX) {
+		s_raw_put(&p, &it.key);
+		s_raw_put(&p, &it.val);
+	}
+	trc_iter_end(&it);
+	c->vraw_len = (size_t)(p - c->vraw);
+	return rc != 0 ? rc : call->txn->err;
 }
 
 static int s_hist_cache(trc_call_t *call, const char *supply, it_hist_cache_t **out)
@@ -461,35 +537,91 @@ static int s_hist_cache(trc_call_t *call, const char *supply, it_hist_cache_t **
 		}
 	}
 	it_hist_cache_t *c = st->hist;
-	uint64_t snap = trc_txn_snapshot(call->txn);
-	if (snap != 0 && c->snapshot == snap && strcmp(c->supply, supply) == 0) {
+	/* a write's view is not a snapshot yet: nothing read in it is kept */
+	uint64_t snap = call->txn->write ? 0 : trc_txn_snapshot(call->txn);
+	bool same = false;
+	int rc = 0;
+	if (snap != 0 && c->snapshot != 0 && strcmp(c->supply, supply) == 0 &&
+	    c->grown < HIST_CACHE_MAX) {
+		if (c->snapshot == snap)
+			same = true;
+		else
+			rc = s_versions_raw(call, c, false, &same);
+	}
+	if (rc != 0)
+		return rc;
+	if (same) {
+		c->snapshot = snap;
 		*out = c;
 		return 0;
 	}
 	c->snapshot = 0;
+	c->grown = 0;
 	trc_arena_reset(c->arena);
-	int rc = s_lineage_in(call, c->arena, supply, &c->l);
-	c->memo = rc == 0 ? trc_arena_alloc(c->arena, sizeof(void *) * (c->l.n + 1)) : NULL;
-	if (rc == 0 && c->memo == NULL)
-		rc = TRC_ENOMEM;
+	snprintf(c->supply, sizeof(c->supply), "%s", supply);
+	rc = s_lineage_in(call, c->arena, supply, &c->l);
+	if (rc == 0)
+		rc = s_versions_raw(call, c, true, &same);
 	if (rc != 0)
 		return rc;
-	c->snapshot = call->txn->write ? 0 : snap; /* a write's view is not a snapshot yet */
-	snprintf(c->supply, sizeof(c->supply), "%s", supply);
+	size_t n = c->l.n + 1;
+	c->memo = trc_arena_alloc(c->arena, sizeof(*c->memo) * n);
+	c->memo_raw = trc_arena_alloc(c->arena, sizeof(*c->memo_raw) * n);
+	c->memo_snap = trc_arena_alloc(c->arena, sizeof(*c->memo_snap) * n);
+	if (c->memo == NULL || c->memo_raw == NULL || c->memo_snap == NULL)
+		return TRC_ENOMEM;
+	memset(c->memo, 0, sizeof(*c->memo) * n);
+	memset(c->memo_snap, 0, sizeof(*c->memo_snap) * n);
+	c->snapshot = snap;
 	*out = c;
 	return 0;
 }
 
-/* The roll-up of the version at lineage position i, read once per snapshot
- * (a parent's serves each of its children's deltas), into the cache. */
+/* The roll-up of the version at lineage position i, decoded once and
+ * checked once per snapshot (a parent's serves each of its children's
+ * deltas), into the cache. */
 static int s_evidence_at(trc_call_t *call, it_hist_cache_t *c, size_t i,
 			 Traction__V1__EvidenceUpdate **out)
 {
-	int rc = 0;
-	if (c->memo[i] == NULL) /* names from the cache itself: it outlives the request */
-		rc = s_evidence_in(call, c->arena, c->supply, c->l.v[i]->version, "", &c->memo[i]);
 	*out = c->memo[i];
-	return rc;
+	if (c->memo[i] != NULL && c->snapshot != 0 && c->memo_snap[i] == c->snapshot)
+		return 0;
+	char key[3 * TRC_SLUG_MAX + 3];
+	size_t kl = trc_key3(key, sizeof(key), c->supply, c->l.v[i]->version, "");
+	MDB_val raw = { 0, NULL };
+	int rc = kl == 0 ? TRC_EINVAL
+			 : trc_txn_get(call->txn, s_db(call, IT_DB_EVIDENCE), key, kl, &raw);
+	if (rc == TRC_ENOENT)
+		rc = 0;
+	if (rc != 0)
+		return rc;
+	const MDB_val *was = &c->memo_raw[i];
+	bool changed = c->memo[i] == NULL || raw.mv_size != was->mv_size ||
+		       (raw.mv_data == NULL) != (was->mv_data == NULL) ||
+		       (raw.mv_size > 0 && memcmp(raw.mv_data, was->mv_data, raw.mv_size) != 0);
+	if (changed) {
+		if (c->memo[i] != NULL)
+			c->grown += raw.mv_size;
+		/* names from the cache itself: it outlives the request */
+		rc = s_evidence_in(call, c->arena, c->supply, c->l.v[i]->version, "", &c->memo[i]);
+		if (rc != 0) {
+			c->memo[i] = NULL;
+			return rc;
+		}
+		c->memo_raw[i] = (MDB_val){ raw.mv_size, NULL };
+		if (raw.mv_data != NULL) {
+			c->memo_raw[i].mv_data =
+				trc_arena_alloc(c->arena, raw.mv_size > 0 ? raw.mv_size : 1);
+			if (c->memo_raw[i].mv_data == NULL) {
+				c->memo[i] = NULL;
+				return TRC_ENOMEM;
+			}
+			memcpy(c->memo_raw[i].mv_data, raw.mv_data, raw.mv_size);
+		}
+	}
+	c->memo_snap[i] = c->snapshot;
+	*out = c->memo[i];
+	return 0;
 }
 
 static int s_version_history(trc_call_t *call, const char *supply, it_hist_cache_t *c, size_t at,

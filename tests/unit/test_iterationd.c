@@ -451,20 +451,35 @@ TEST(history_and_diff)
 	CHECK_STR(E.call.message, "to_version: supply 'defect-vision' has no version '9.9'");
 	henv_reset(&E);
 
-	/* history keeps what it read for the snapshot it read it from: asked
-	 * again unchanged it answers the same; after a write, from the write */
+	/* history keeps what it read, with its bytes: asked again unchanged it
+	 * answers the same; after a write it checks what it kept and answers
+	 * from the write: 1.1's roll-up changed (its delta), a write beside
+	 * it (another scenario's evidence: nothing changes), the parent's
+	 * roll-up changed (1.1's delta again), a new version (the lineage) */
 	q.page = NULL;
-	for (int round = 0; round < 3; round++) {
+	static const double delta[] = { -0.010, -0.010, -0.020, -0.020, -0.030, -0.030 };
+	for (int round = 0; round < 6; round++) {
 		if (round == 2)
 			evidence("1.1", "", 60, 50, 0.020, 3, 20.0, 0);
+		if (round == 3)
+			evidence("1.2", "weld-line-9", 5, 5, 0.5, 0, 0, 0);
+		if (round == 4)
+			evidence("1.0", "", 80, 70, 0.050, 0, 0, 0);
+		if (round == 5)
+			CHECK_EQ_INT(record("2.0", "1.1", NULL, 5000), 0);
 		CHECK_EQ_INT(henv_call(&E, iterationd_history, false, &q, &rep,
 				       &traction__v1__supply_history_reply__descriptor),
 			     0);
-		CHECK_EQ_INT(rep.n_versions, 4);
+		CHECK_EQ_INT(rep.n_versions, round < 5 ? 4 : 5);
 		CHECK_STR(rep.versions[1]->iteration->version, "1.1");
 		CHECK_EQ_INT(rep.versions[1]->n_deltas, 1);
-		CHECK(fabs(rep.versions[1]->deltas[0]->abs_delta - (round < 2 ? -0.010 : -0.020)) <
-		      1e-12);
+		CHECK_MSG(fabs(rep.versions[1]->deltas[0]->abs_delta - delta[round]) < 1e-12,
+			  "round %d: 1.1's delta %g, expected %g", round,
+			  rep.versions[1]->deltas[0]->abs_delta, delta[round]);
+		bool has_20 = false;
+		for (size_t i = 0; i < rep.n_versions; i++)
+			has_20 |= strcmp(rep.versions[i]->iteration->version, "2.0") == 0;
+		CHECK(has_20 == (round == 5));
 		henv_reset(&E);
 	}
 }

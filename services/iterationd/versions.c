@@ -51,34 +51,45 @@ bool it_descends(trc_call_t *call, const char *supply, const char *version,
 	return false;
 }
 
-/* it_evidence, decoded into arena (the history cache's, or the call's). */
-static int s_evidence_in(trc_call_t *call, trc_arena_t *arena, const char *supply,
-			 const char *version, const char *scenario,
-			 Traction__V1__EvidenceUpdate **out)
+/* The stored bytes of a roll-up; raw->mv_data NULL when none is stored. */
+static int s_evidence_raw(trc_call_t *call, const char *supply, const char *version,
+			  const char *scenario, MDB_val *raw)
 {
 	char key[3 * TRC_SLUG_MAX + 3];
 	size_t kl = trc_key3(key, sizeof(key), supply, version, scenario);
+	*raw = (MDB_val){ 0, NULL };
 	if (kl == 0)
 		return TRC_EINVAL;
-	int rc = trc_rec_get(call->txn, s_db(call, IT_DB_EVIDENCE), key, kl,
-			     &traction__v1__evidence_update__descriptor, arena, (void **)out);
-	if (rc == TRC_ENOENT) {
-		*out = trc_arena_alloc(arena, sizeof(**out));
-		if (*out == NULL)
-			return TRC_ENOMEM;
-		traction__v1__evidence_update__init(*out);
-		(*out)->supply_id = (char *)supply;
-		(*out)->version = (char *)version;
-		(*out)->scenario_id = (char *)scenario;
-		return 0;
+	int rc = trc_txn_get(call->txn, s_db(call, IT_DB_EVIDENCE), key, kl, raw);
+	return rc == TRC_ENOENT ? 0 : rc;
+}
+
+/* A roll-up decoded from its bytes into arena, or an empty one naming
+ * (supply, version, scenario) when none is stored. */
+static int s_evidence_decode(trc_arena_t *arena, const MDB_val *raw, const char *supply,
+			     const char *version, const char *scenario,
+			     Traction__V1__EvidenceUpdate **out)
+{
+	if (raw->mv_data != NULL) {
+		*out = trc_rec_unpack(raw, &traction__v1__evidence_update__descriptor, arena);
+		return *out != NULL ? 0 : TRC_ECORRUPT;
 	}
-	return rc;
+	*out = trc_arena_alloc(arena, sizeof(**out));
+	if (*out == NULL)
+		return TRC_ENOMEM;
+	traction__v1__evidence_update__init(*out);
+	(*out)->supply_id = (char *)supply;
+	(*out)->version = (char *)version;
+	(*out)->scenario_id = (char *)scenario;
+	return 0;
 }
 
 int it_evidence(trc_call_t *call, const char *supply, const char *version, const char *scenario,
 		Traction__V1__EvidenceUpdate **out)
 {
-	return s_evidence_in(call, call->arena, supply, version, scenario, out);
+	MDB_val raw;
+	int rc = s_evidence_raw(call, supply, version, scenario, &raw);
+	return rc != 0 ? rc : s_evidence_decode(call->arena, &raw, supply, version, scenario, out);
 }
 
 static const Traction__V1__MetricSummary *s_metric(const Traction__V1__EvidenceUpdate *e,
@@ -263,10 +274,35 @@ static size_t s_find(Traction__V1__Iteration *const *all, const size_t *byname, 
  * release order. O(n log n): the parent of each is found by binary search
  * and the children of each are a slice of one array (a history of
  * hundreds of versions must answer in well under a millisecond). */
-static int s_lineage_in(trc_call_t *call, trc_arena_t *arena, const char *supply,
-			lineage_t *out)
+static void s_raw_put(uint8_t **p, const MDB_val *v)
 {
-	size_t cap = 64, n = 0;
+	uint32_t n = (uint32_t)v->mv_size;
+	memcpy(*p, &n, sizeof(n));
+	if (n > 0)
+		memcpy(*p + sizeof(n), v->mv_data, n);
+	*p += sizeof(n) + n;
+}
+
+static bool s_raw_same(const uint8_t **p, const uint8_t *end, const MDB_val *v)
+{
+	uint32_t n;
+	if ((size_t)(end - *p) < sizeof(n))
+		return false;
+	memcpy(&n, *p, sizeof(n));
+	if (n != v->mv_size || (size_t)(end - *p) - sizeof(n) < n ||
+	    (n > 0 && memcmp(*p + sizeof(n), v->mv_data, n) != 0))
+		return false;
+	*p += sizeof(n) + n;
+	return true;
+}
+
+/* raw, if not NULL: the version records' bytes as scanned, kept in arena
+ * (u32 length, key, u32 length, value, ...) for s_versions_same. */
+static int s_lineage_in(trc_call_t *call, trc_arena_t *arena, const char *supply,
+			lineage_t *out, MDB_val *raw)
+{
+	size_t cap = 64, n = 0, rcap = 0, rlen = 0;
+	uint8_t *rbuf = NULL;
 	Traction__V1__Iteration **all = NULL;
 	trc_iter_t it;
 	int rc = trc_iter_prefix(call->txn, s_db(call, IT_DB_VERSIONS), &it, supply, strlen(supply),
@@ -283,7 +319,23 @@ static int s_lineage_in(trc_call_t *call, trc_arena_t *arena, const char *supply
 			break;
 		}
 		all[n++] = v;
+		if (raw == NULL)
+			continue;
+		size_t need = 2 * sizeof(uint32_t) + it.key.mv_size + it.val.mv_size;
+		while (rbuf == NULL || rlen + need > rcap)
+			if ((rbuf = trc_arena_grow(arena, rbuf, rcap, &rcap, 1)) == NULL)
+				break;
+		if (rbuf == NULL) {
+			rc = TRC_ENOMEM;
+			break;
+		}
+		uint8_t *p = rbuf + rlen;
+		s_raw_put(&p, &it.key);
+		s_raw_put(&p, &it.val);
+		rlen = (size_t)(p - rbuf);
 	}
+	if (raw != NULL)
+		*raw = (MDB_val){ rlen, rbuf };
 	trc_iter_end(&it);
 	if (rc == 0)
 		rc = call->txn->err;
@@ -353,7 +405,7 @@ out:
 
 static int s_lineage(trc_call_t *call, const char *supply, lineage_t *out)
 {
-	return s_lineage_in(call, call->arena, supply, out);
+	return s_lineage_in(call, call->arena, supply, out, NULL);
 }
 
 static size_t s_offset(trc_call_t *call, const Traction__V1__PageRequest *page, int *rc)
@@ -446,8 +498,7 @@ struct it_hist_cache {
 	trc_arena_t *arena;
 	size_t grown;            /* bytes of roll-ups decoded again since the reset */
 	lineage_t l;
-	uint8_t *vraw;           /* the version records: (u32 len, key, u32 len, value)... */
-	size_t vraw_len;
+	MDB_val vraw;            /* the version records' bytes (s_lineage_in) */
 	Traction__V1__EvidenceUpdate **memo; /* by lineage position, read lazily */
 	MDB_val *memo_raw;       /* memo[i]'s bytes (mv_data NULL: none stored) */
 	uint64_t *memo_snap;     /* the snapshot memo[i] was checked in */
@@ -462,66 +513,20 @@ void iterationd_close(void *user)
 	st->hist = NULL;
 }
 
-static void s_raw_put(uint8_t **p, const MDB_val *v)
-{
-	uint32_t n = (uint32_t)v->mv_size;
-	memcpy(*p, &n, sizeof(n));
-	if (n > 0)
-		memcpy(*p + sizeof(n), v->mv_data, n);
-	*p += sizeof(n) + n;
-}
-
-static bool s_raw_same(const uint8_t **p, const uint8_t *end, const MDB_val *v)
-{
-	uint32_t n;
-	if ((size_t)(end - *p) < sizeof(n))
-		return false;
-	memcpy(&n, *p, sizeof(n));
-	if (n != v->mv_size || (size_t)(end - *p) - sizeof(n) < n ||
-	    (n > 0 && memcmp(*p + sizeof(n), v->mv_data, n) != 0))
-		return false;
-	*p += sizeof(n) + n;
-	return true;
-}
-
-/* The supply's version records as they are in this snapshot: copied into
- * the cache (copy) or compared with the copy (!copy: true if equal). */
-static int s_versions_raw(trc_call_t *call, it_hist_cache_t *c, bool copy, bool *same)
+/* Whether the supply's version records in this snapshot are, byte for
+ * byte, those the cached lineage was built from. */
+static int s_versions_same(trc_call_t *call, const it_hist_cache_t *c, bool *same)
 {
 	trc_iter_t it;
-	size_t need = 0, n = 0;
-	const uint8_t *cmp = c->vraw, *cmp_end = c->vraw + c->vraw_len;
-	*same = !copy;
+	size_t n = 0;
+	const uint8_t *cmp = c->vraw.mv_data, *end = cmp + c->vraw.mv_size;
+	*same = true;
 	int rc = trc_iter_prefix(call->txn, s_db(call, IT_DB_VERSIONS), &it, c->supply,
 				 strlen(c->supply), false);
-	while (rc == 0 && trc_iter_next(&it) && n++ < VERSIONS_MAX) {
-		if (copy) {
-			need += 2 * sizeof(uint32_t) + it.key.mv_size + it.val.mv_size;
-		} else if (!s_raw_same(&cmp, cmp_end, &it.key) || !s_raw_same(&cmp, cmp_end, &it.val)) {
-			*same = false;
-			break;
-		}
-	}
+	while (rc == 0 && *same && trc_iter_next(&it) && n++ < VERSIONS_MAX)
+		*same = s_raw_same(&cmp, end, &it.key) && s_raw_same(&cmp, end, &it.val);
 	trc_iter_end(&it);
-	if (rc == 0)
-		rc = call->txn->err;
-	if (rc != 0 || !copy) {
-		if (rc == 0 && cmp != cmp_end)
-			*same = false; /* a version went away */
-		return rc;
-	}
-	uint8_t *p = c->vraw = trc_arena_alloc(c->arena, need > 0 ? need : 1);
-	if (p == NULL)
-		return TRC_ENOMEM;
-	n = 0;
-	rc = trc_iter_prefix(call->txn, s_db(call, IT_DB_VERSIONS), &it, c->supply,
-			     strlen(c->supply), false);
-	while (rc == 0 && trc_iter_next(&it) && n++ < VERSIONS_MAX) {
-		s_raw_put(&p, &it.key);
-		s_raw_put(&p, &it.val);
-	}
-	trc_iter_end(&it);
-	c->vraw_len = (size_t)(p - c->vraw);
+	*same = *same && cmp == end; /* and none went away */
 	return rc != 0 ? rc : call->txn->err;
 }
 
@@ -546,7 +551,7 @@ static int s_hist_cache(trc_call_t *call, const char *supply, it_hist_cache_t **
 		if (c->snapshot == snap)
 			same = true;
 		else
-			rc = s_versions_raw(call, c, false, &same);
+			rc = s_versions_same(call, c, &same);
 	}
 	if (rc != 0)
 		return rc;
@@ -559,9 +564,7 @@ static int s_hist_cache(trc_call_t *call, const char *supply, it_hist_cache_t **
 	c->grown = 0;
 	trc_arena_reset(c->arena);
 	snprintf(c->supply, sizeof(c->supply), "%s", supply);
-	rc = s_lineage_in(call, c->arena, supply, &c->l);
-	if (rc == 0)
-		rc = s_versions_raw(call, c, true, &same);
+	rc = s_lineage_in(call, c->arena, supply, &c->l, &c->vraw);
 	if (rc != 0)
 		return rc;
 	size_t n = c->l.n + 1;
@@ -586,13 +589,8 @@ static int s_evidence_at(trc_call_t *call, it_hist_cache_t *c, size_t i,
 	*out = c->memo[i];
 	if (c->memo[i] != NULL && c->snapshot != 0 && c->memo_snap[i] == c->snapshot)
 		return 0;
-	char key[3 * TRC_SLUG_MAX + 3];
-	size_t kl = trc_key3(key, sizeof(key), c->supply, c->l.v[i]->version, "");
-	MDB_val raw = { 0, NULL };
-	int rc = kl == 0 ? TRC_EINVAL
-			 : trc_txn_get(call->txn, s_db(call, IT_DB_EVIDENCE), key, kl, &raw);
-	if (rc == TRC_ENOENT)
-		rc = 0;
+	MDB_val raw;
+	int rc = s_evidence_raw(call, c->supply, c->l.v[i]->version, "", &raw);
 	if (rc != 0)
 		return rc;
 	const MDB_val *was = &c->memo_raw[i];
@@ -603,7 +601,8 @@ static int s_evidence_at(trc_call_t *call, it_hist_cache_t *c, size_t i,
 		if (c->memo[i] != NULL)
 			c->grown += raw.mv_size;
 		/* names from the cache itself: it outlives the request */
-		rc = s_evidence_in(call, c->arena, c->supply, c->l.v[i]->version, "", &c->memo[i]);
+		rc = s_evidence_decode(c->arena, &raw, c->supply, c->l.v[i]->version, "",
+				       &c->memo[i]);
 		if (rc != 0) {
 			c->memo[i] = NULL;
 			return rc;

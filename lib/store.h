@@ -38,9 +38,9 @@ MDB_env *trc_store_env(trc_store_t *store);
  * extend it. An extending write makes the commit's fdatasync write the
  * inode and commit the file system's journal too; an overwrite flushes
  * only the data (bench_limits, one page and fdatasync: p50 220 us
- * appended, 137 us into zeros written ahead; docs/performance.md). LMDB never reads past its last
- * page, so the zeros are not part of the store; a copy (mdb_copy) leaves
- * them out. Call it between write transactions (it takes LMDB's writer
+ * appended, 137 us into zeros written ahead; docs/performance.md). LMDB
+ * never reads past its last page, so the zeros are not part of the
+ * store; a copy (mdb_copy) leaves them out. Call it between write transactions (it takes LMDB's writer
  * lock): a daemon fills the margin once when it starts and writes one
  * piece after a commit when the store has grown into it. 0, or a trc_err
  * from the write (nothing is lost: LMDB extends the file itself as

@@ -13,7 +13,11 @@
  *      records per request with 32 requests in flight (1,024 records) and
  *      with 100 (3,200); libtraction's asynchronous publisher (32 x 32);
  *      one record in flight (latency); a steady open loop of 10,000/s.
- * Throughput rows count records acknowledged durable per second.
+ * Throughput rows count records acknowledged durable per second. The
+ * open-loop rows of the bare loops and traction take turns in one-second
+ * slices (s_open_rows), so all of them see the same seconds of the disk.
+ * Every bare loop writes a store of its own and stops the run if LMDB
+ * refuses a write.
  *   bench_publish [RECORDS]
  *   bench_publish batch RECORDS [WINDOW [PER_REQUEST]]   one row only, W
  *        requests of P records in flight (default 100 x 32), for perf record -a
@@ -48,8 +52,9 @@
 
 static harness_t H;
 
-/* the steady open-loop row: requests of one record per second, for seconds */
-enum { STEADY_RATE = 10000, STEADY_S = 5 };
+/* the steady open-loop rows: one-record requests at STEADY_RATE per second,
+ * in turns of STEADY_SLICE_MS (s_open_rows) */
+enum { STEADY_RATE = 10000, STEADY_SLICES = 10, STEADY_SLICE_MS = 1000 };
 
 typedef struct {
 	double rate;      /* records per second */
@@ -64,14 +69,26 @@ typedef int (*recv_fn)(void *sock, uint64_t *id, void *ud); /* records acked */
 
 static int s_poll_in(void *sock, int ms);
 
+/* Latencies pooled over several drives (the interleaved open loop). */
+typedef struct {
+	double *lat;
+	uint64_t n, cap;
+	uint64_t records;
+	double busy_us;           /* the drives' time, summed */
+} pool_t;
+
 /* rate > 0: open loop at rate requests/s, each one's latency counted from
- * when it was due, not when it went out (no coordinated omission). */
-static result_t s_drive(void *sock, uint64_t total_msgs, int window, double rate,
-			int recs_per_msg, send_fn snd, recv_fn rcv, void *ud)
+ * when it was due, not when it went out (no coordinated omission).
+ * first_id: requests are numbered from it (a socket driven again must not
+ * take a late reply of an earlier drive for one of its own). pool: if not
+ * NULL, the latencies and time are added to it too. */
+static result_t s_drive_pool(void *sock, uint64_t total_msgs, int window, double rate,
+			     int recs_per_msg, send_fn snd, recv_fn rcv, void *ud,
+			     uint64_t first_id, pool_t *pool)
 {
 	double *sent_at = calloc(total_msgs + 1, sizeof(double));
 	double *lat = calloc(total_msgs + 1, sizeof(double));
-	uint64_t next = 1, done = 0, nlat = 0;
+	uint64_t next = 1, done = 0, nlat = 0, base = first_id - 1;
 	double t0 = bench_now_us();
 	while (done < total_msgs) {
 		double now = bench_now_us();
@@ -79,7 +96,7 @@ static result_t s_drive(void *sock, uint64_t total_msgs, int window, double rate
 		       (rate > 0 ? t0 + (double)(next - 1) * 1e6 / rate <= now
 				 : next - done - 1 < (uint64_t)window)) {
 			sent_at[next] = rate > 0 ? t0 + (double)(next - 1) * 1e6 / rate : bench_now_us();
-			if (snd(sock, next, ud) != 0) {
+			if (snd(sock, base + next, ud) != 0) {
 				fprintf(stderr, "bench_publish: send failed\n");
 				exit(1);
 			}
@@ -103,17 +120,45 @@ static result_t s_drive(void *sock, uint64_t total_msgs, int window, double rate
 				(unsigned long long)done, (unsigned long long)total_msgs);
 			exit(1);
 		}
-		if (id >= 1 && id <= total_msgs)
-			lat[nlat++] = bench_now_us() - sent_at[id];
-		done++;
+		if (id > base && id <= base + total_msgs) {
+			lat[nlat++] = bench_now_us() - sent_at[id - base];
+			done++;
+		}
 	}
 	double t1 = bench_now_us();
+	if (pool != NULL) {
+		if (pool->n + nlat > pool->cap) {
+			pool->cap = (pool->n + nlat) * 2;
+			pool->lat = realloc(pool->lat, pool->cap * sizeof(double));
+			if (pool->lat == NULL)
+				exit(1);
+		}
+		memcpy(pool->lat + pool->n, lat, nlat * sizeof(double));
+		pool->n += nlat;
+		pool->records += total_msgs * (uint64_t)recs_per_msg;
+		pool->busy_us += t1 - t0;
+	}
 	result_t r;
 	r.rate = (double)total_msgs * recs_per_msg / ((t1 - t0) / 1e6);
 	r.p50 = bench_quantile(lat, nlat, 0.5);
 	r.p99 = bench_quantile(lat, nlat, 0.99);
 	free(sent_at);
 	free(lat);
+	return r;
+}
+
+static result_t s_drive(void *sock, uint64_t total_msgs, int window, double rate,
+			int recs_per_msg, send_fn snd, recv_fn rcv, void *ud)
+{
+	return s_drive_pool(sock, total_msgs, window, rate, recs_per_msg, snd, rcv, ud, 1, NULL);
+}
+
+static result_t s_pooled(pool_t *p)
+{
+	result_t r = { (double)p->records / (p->busy_us / 1e6), bench_quantile(p->lat, p->n, 0.5),
+		       bench_quantile(p->lat, p->n, 0.99) };
+	free(p->lat);
+	*p = (pool_t){ 0 };
 	return r;
 }
 
@@ -135,6 +180,15 @@ typedef struct {
 	pthread_t th;
 } server_t;
 
+/* A baseline that failed to write would measure nothing: stop the run. */
+static void s_mdb_check(int rc, const char *dir)
+{
+	if (rc != 0) {
+		fprintf(stderr, "bench_publish: bare loop in %s: %s\n", dir, mdb_strerror(rc));
+		exit(1);
+	}
+}
+
 static void *s_server(void *arg)
 {
 	server_t *sv = arg;
@@ -150,13 +204,19 @@ static void *s_server(void *arg)
 	MDB_dbi dbi = 0;
 	uint64_t seq = 0, ahead_end = 0;
 	if (sv->durable) {
-		mdb_env_create(&env);
-		mdb_env_set_mapsize(env, 4ull << 30);
-		mdb_env_open(env, sv->dir, 0, 0640);
 		MDB_txn *t;
-		mdb_txn_begin(env, NULL, 0, &t);
-		mdb_dbi_open(t, NULL, 0, &dbi);
-		mdb_txn_commit(t);
+		int mrc = mdb_env_create(&env);
+		if (mrc == 0)
+			mrc = mdb_env_set_mapsize(env, 4ull << 30);
+		if (mrc == 0)
+			mrc = mdb_env_open(env, sv->dir, 0, 0640);
+		if (mrc == 0)
+			mrc = mdb_txn_begin(env, NULL, 0, &t);
+		if (mrc == 0)
+			mrc = mdb_dbi_open(t, NULL, 0, &dbi);
+		if (mrc == 0)
+			mrc = mdb_txn_commit(t);
+		s_mdb_check(mrc, sv->dir);
 	}
 	enum { MAXB = 8192 };
 	/* mids: the client's identity when a relay stands between (3 frames) */
@@ -185,14 +245,14 @@ static void *s_server(void *arg)
 		}
 		if (sv->durable && nb > 0) {
 			MDB_txn *t;
-			mdb_txn_begin(env, NULL, 0, &t);
+			s_mdb_check(mdb_txn_begin(env, NULL, 0, &t), sv->dir);
 			for (int i = 0; i < nb; i++) {
 				uint8_t k[8];
 				trc_be64_put(k, ++seq);
 				MDB_val kv = { 8, k }, vv = { zmq_msg_size(&bodies[i]), zmq_msg_data(&bodies[i]) };
-				mdb_put(t, dbi, &kv, &vv, MDB_APPEND);
+				s_mdb_check(mdb_put(t, dbi, &kv, &vv, MDB_APPEND), sv->dir);
 			}
-			mdb_txn_commit(t); /* durable: two fdatasyncs */
+			s_mdb_check(mdb_txn_commit(t), sv->dir); /* durable: two fdatasyncs */
 			if (sv->ahead)
 				trc_env_write_ahead(env, &ahead_end, 1);
 		}
@@ -264,42 +324,64 @@ static void *s_relay(void *arg)
  * written ahead of LMDB's last page, as feedbackd does: store.h) */
 enum { BARE_ECHO, BARE_LOOP, BARE_LOOP_AHEAD };
 
+/* A bare server (and relay) with a client DEALER connected to it; stays up
+ * for as many drives as the caller makes. */
+typedef struct {
+	server_t sv;
+	relay_t rl;
+	bool relay;
+	void *d;
+} bare_t;
+
+static void s_bare_start(bare_t *b, void *ctx, int disk, const char *name, bool relay)
+{
+	bool durable = disk != BARE_ECHO;
+	*b = (bare_t){ .sv = { .ctx = ctx, .durable = durable, .ahead = disk == BARE_LOOP_AHEAD },
+		       .relay = relay };
+	snprintf(b->sv.dir, sizeof(b->sv.dir), "%s/bare-%s", H.dir, name);
+	if (durable) {
+		if (trc_mkdir_p(b->sv.dir) != 0)
+			exit(1);
+	}
+	pthread_create(&b->sv.th, NULL, s_server, &b->sv);
+	while (__atomic_load_n(&b->sv.endpoint[0], __ATOMIC_SEQ_CST) == '\0')
+		h_sleep_ms(1);
+	b->rl.back = b->sv.endpoint;
+	if (relay) {
+		b->rl.ctx = zmq_ctx_new();
+		pthread_create(&b->rl.th, NULL, s_relay, &b->rl);
+		while (__atomic_load_n(&b->rl.front[0], __ATOMIC_SEQ_CST) == '\0')
+			h_sleep_ms(1);
+	}
+	b->d = zmq_socket(ctx, ZMQ_DEALER);
+	int hwm = 0, linger = 0;
+	zmq_setsockopt(b->d, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(b->d, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(b->d, ZMQ_LINGER, &linger, sizeof(linger));
+	zmq_connect(b->d, relay ? b->rl.front : b->sv.endpoint);
+}
+
+static void s_bare_stop(bare_t *b)
+{
+	zmq_close(b->d);
+	if (b->relay) {
+		zmq_ctx_shutdown(b->rl.ctx);
+		pthread_join(b->rl.th, NULL);
+		zmq_ctx_term(b->rl.ctx);
+	}
+	__atomic_store_n(&b->sv.stop, 1, __ATOMIC_SEQ_CST);
+	pthread_join(b->sv.th, NULL);
+}
+
 static result_t s_bare_via(void *ctx, int disk, uint64_t msgs, int window, double rate,
 			   bool relay)
 {
-	bool durable = disk != BARE_ECHO;
-	server_t sv = { .ctx = ctx, .durable = durable, .ahead = disk == BARE_LOOP_AHEAD };
-	snprintf(sv.dir, sizeof(sv.dir), "%s/bare-%d-%d-%.0f-%d", H.dir, durable, window, rate,
-		 relay);
-	if (durable) {
-		if (trc_mkdir_p(sv.dir) != 0)
-			exit(1);
-	}
-	pthread_create(&sv.th, NULL, s_server, &sv);
-	while (sv.endpoint[0] == '\0')
-		h_sleep_ms(1);
-	relay_t rl = { .back = sv.endpoint };
-	if (relay) {
-		rl.ctx = zmq_ctx_new();
-		pthread_create(&rl.th, NULL, s_relay, &rl);
-		while (__atomic_load_n(&rl.front[0], __ATOMIC_SEQ_CST) == '\0')
-			h_sleep_ms(1);
-	}
-	void *d = zmq_socket(ctx, ZMQ_DEALER);
-	int hwm = 0, linger = 0;
-	zmq_setsockopt(d, ZMQ_SNDHWM, &hwm, sizeof(hwm));
-	zmq_setsockopt(d, ZMQ_RCVHWM, &hwm, sizeof(hwm));
-	zmq_setsockopt(d, ZMQ_LINGER, &linger, sizeof(linger));
-	zmq_connect(d, relay ? rl.front : sv.endpoint);
-	result_t r = s_drive(d, msgs, window, rate, 1, s_raw_send, s_raw_recv, NULL);
-	zmq_close(d);
-	if (relay) {
-		zmq_ctx_shutdown(rl.ctx);
-		pthread_join(rl.th, NULL);
-		zmq_ctx_term(rl.ctx);
-	}
-	__atomic_store_n(&sv.stop, 1, __ATOMIC_SEQ_CST);
-	pthread_join(sv.th, NULL);
+	char name[64];
+	snprintf(name, sizeof(name), "%d-%d-%.0f-%d", disk, window, rate, relay);
+	bare_t b;
+	s_bare_start(&b, ctx, disk, name, relay);
+	result_t r = s_drive(b.d, msgs, window, rate, 1, s_raw_send, s_raw_recv, NULL);
+	s_bare_stop(&b);
 	return r;
 }
 
@@ -388,22 +470,74 @@ static int s_pub_recv(void *sock, uint64_t *id, void *ud)
 	return rc;
 }
 
-static result_t s_traction(uint64_t msgs, int window, double rate, int recs)
+/* A client DEALER to the broker, with its own context (as an application's
+ * would be) and idempotency keys of its own. */
+typedef struct {
+	pub_t p;
+	void *ctx, *d;
+} trac_t;
+
+static void s_trac_start(trac_t *t, int recs)
 {
 	static uint64_t base;
-	pub_t p = { .recs = recs, .key_base = ++base, .body = malloc(300 * 256 + 1024) };
-	void *ctx = zmq_ctx_new();
-	void *d = zmq_socket(ctx, ZMQ_DEALER);
+	t->p = (pub_t){ .recs = recs, .key_base = ++base, .body = malloc(300 * 256 + 1024) };
+	t->ctx = zmq_ctx_new();
+	t->d = zmq_socket(t->ctx, ZMQ_DEALER);
 	int hwm = 0, linger = 0;
-	zmq_setsockopt(d, ZMQ_SNDHWM, &hwm, sizeof(hwm));
-	zmq_setsockopt(d, ZMQ_RCVHWM, &hwm, sizeof(hwm));
-	zmq_setsockopt(d, ZMQ_LINGER, &linger, sizeof(linger));
-	zmq_connect(d, H.client_ep);
-	result_t r = s_drive(d, msgs, window, rate, recs, s_pub_send, s_pub_recv, &p);
-	zmq_close(d);
-	zmq_ctx_term(ctx);
-	free(p.body);
+	zmq_setsockopt(t->d, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(t->d, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(t->d, ZMQ_LINGER, &linger, sizeof(linger));
+	zmq_connect(t->d, H.client_ep);
+}
+
+static void s_trac_stop(trac_t *t)
+{
+	zmq_close(t->d);
+	zmq_ctx_term(t->ctx);
+	free(t->p.body);
+}
+
+static result_t s_traction(uint64_t msgs, int window, double rate, int recs)
+{
+	trac_t t;
+	s_trac_start(&t, recs);
+	result_t r = s_drive(t.d, msgs, window, rate, recs, s_pub_send, s_pub_recv, &t.p);
+	s_trac_stop(&t);
 	return r;
+}
+
+/* The open-loop rows: the bare loop, the bare loop written ahead and
+ * traction take turns, STEADY_SLICES slices of STEADY_SLICE_MS each, and
+ * each row pools its slices' latencies. Run one after the other, five
+ * seconds each, the rows saw different disks: this VM's flushes slow down
+ * for tens of milliseconds now and then (every commit of every store
+ * alike), and whichever row caught more of those had the higher p99.
+ * Taking turns, all three see the same seconds. Each first drives one
+ * unmeasured slice (connections, the stores' first pages). */
+static void s_open_rows(void *ctx, result_t *bare, result_t *ahead, result_t *trac)
+{
+	bare_t b, a;
+	trac_t t;
+	s_bare_start(&b, ctx, BARE_LOOP, "open", false);
+	s_bare_start(&a, ctx, BARE_LOOP_AHEAD, "open-ahead", false);
+	s_trac_start(&t, 1);
+	pool_t pb = { 0 }, pa = { 0 }, pt = { 0 };
+	const uint64_t n = (uint64_t)STEADY_RATE * STEADY_SLICE_MS / 1000;
+	for (int i = 0; i <= STEADY_SLICES; i++) {
+		uint64_t first = (uint64_t)i * n + 1;
+		s_drive_pool(b.d, n, 0, STEADY_RATE, 1, s_raw_send, s_raw_recv, NULL, first,
+			     i > 0 ? &pb : NULL);
+		s_drive_pool(a.d, n, 0, STEADY_RATE, 1, s_raw_send, s_raw_recv, NULL, first,
+			     i > 0 ? &pa : NULL);
+		s_drive_pool(t.d, n, 0, STEADY_RATE, 1, s_pub_send, s_pub_recv, &t.p, first,
+			     i > 0 ? &pt : NULL);
+	}
+	s_trac_stop(&t);
+	s_bare_stop(&a);
+	s_bare_stop(&b);
+	*bare = s_pooled(&pb);
+	*ahead = s_pooled(&pa);
+	*trac = s_pooled(&pt);
 }
 
 /* ---- traction through libtraction's asynchronous publisher ------------------- */
@@ -646,9 +780,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (open) {
-		result_t b = s_bare(ctx, BARE_LOOP, STEADY_RATE * STEADY_S, 0, STEADY_RATE);
-		result_t ba = s_bare(ctx, BARE_LOOP_AHEAD, STEADY_RATE * STEADY_S, 0, STEADY_RATE);
-		result_t t = s_traction(STEADY_RATE * STEADY_S, 0, STEADY_RATE, 1);
+		result_t b, ba, t;
+		s_open_rows(ctx, &b, &ba, &t);
 		row("baseline: bare group-commit loop, open loop 10k/s", b);
 		row("baseline: bare group-commit loop, file written ahead, open loop 10k/s", ba);
 		row("traction publish, open loop 10k/s", t);
@@ -664,14 +797,13 @@ int main(int argc, char **argv)
 	result_t loop_ahead = s_bare(ctx, BARE_LOOP_AHEAD, records, 1000, 0);
 	result_t loop_relay = s_bare_via(ctx, BARE_LOOP, records, 1000, 0, true);
 	result_t loop1 = s_bare(ctx, BARE_LOOP, 2000, 1, 0);
-	result_t loop10k = s_bare(ctx, BARE_LOOP, STEADY_RATE * STEADY_S, 0, STEADY_RATE);
-	result_t loop10k_ahead = s_bare(ctx, BARE_LOOP_AHEAD, STEADY_RATE * STEADY_S, 0, STEADY_RATE);
 	result_t t1000 = s_traction(records, 1000, 0, 1);
 	result_t t32 = s_traction(records / 32, 32, 0, 32);
 	result_t t1000b = s_traction(records / 32, 100, 0, 32);
 	result_t tpub = s_publisher(records, 32, 32);
 	result_t t1 = s_traction(2000, 1, 0, 1);
-	result_t t10k = s_traction(STEADY_RATE * STEADY_S, 0, STEADY_RATE, 1);
+	result_t loop10k, loop10k_ahead, t10k;
+	s_open_rows(ctx, &loop10k, &loop10k_ahead, &t10k);
 
 	printf("records of %d bytes; %llu records per throughput row\n", RECORD_BYTES,
 	       (unsigned long long)records);

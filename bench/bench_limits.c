@@ -4,6 +4,9 @@
  *   - fdatasync rate: overwrite 4 KiB and fdatasync, as fast as it goes
  *     (an LMDB durable commit costs two); the same appending a page each
  *     time, and writing it into zeros written ahead (lib/store.h);
+ *   - the shape of a commit: 1 page, 16 adjacent pages, or 16 pages in 9
+ *     runs, each then fdatasync and the meta page written O_DSYNC, as
+ *     LMDB commits (s_commit_shapes);
  *   - bare LMDB durable puts: one write transaction of B 256-byte records,
  *     committed durably, for B = 1, 32, 1000 (records per second);
  *   - buffered writes into a new file: MiB/s of the first and of the last
@@ -75,6 +78,82 @@ static void s_fdatasync(const char *dir, int mode)
 	printf("%-52s %10.0f ops/s   p50 %8.1f us   p99 %8.1f us\n", names[mode], rate, p50, p99);
 	bench_row(names[mode], rate, p50, p99);
 	free(lat);
+	close(fd);
+	unlink(path);
+}
+
+/* What the shape of a commit costs: an LMDB commit writes its dirty
+ * pages (one write per run of adjacent pages), fdatasyncs, then writes
+ * the meta page through a descriptor opened O_DSYNC. Three shapes, in
+ * turns so that all see the same seconds of the disk: one page (the bare
+ * loop's commit of a record or two), 16 adjacent pages, and 16 pages in
+ * 9 runs of which 4 lie far from the rest (what a block trace showed of
+ * feedbackd's commits at 10,000 records/s: docs/performance.md). The file
+ * is written in full first, so no commit extends it. Also printed: the
+ * commits slower than 1 ms, per thousand. */
+static void s_commit_shapes(const char *dir)
+{
+	static const char *const names[] = {
+		"commit of 1 page + meta page (ops/s)",
+		"commit of 16 adjacent pages + meta page (ops/s)",
+		"commit of 16 pages in 9 runs + meta page (ops/s)",
+	};
+	/* runs as { first page, pages }, relative to a base that alternates
+	 * between two regions as LMDB's copy-on-write does */
+	static const int runs[3][10][2] = {
+		{ { 0, 1 } },
+		{ { 0, 16 } },
+		{ { -2990, 1 }, { -900, 1 }, { -420, 1 }, { -100, 1 }, { 3, 2 }, { 7, 3 }, { 12, 1 },
+		  { 14, 1 }, { 16, 4 } },
+	};
+	static const int nruns[3] = { 1, 1, 9 };
+	enum { SHAPES = 3, PAGES = 8192, PER_SHAPE = 3000 };
+	static char page[16 * 4096];
+	char path[600];
+	snprintf(path, sizeof(path), "%s/shapes.bin", dir);
+	int fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0600);
+	int mfd = fd < 0 ? -1 : open(path, O_RDWR | O_DSYNC);
+	if (fd < 0 || mfd < 0) {
+		perror(path);
+		exit(1);
+	}
+	memset(page, 'x', sizeof(page));
+	for (off_t at = 0; at < (off_t)PAGES * 4096; at += (off_t)sizeof(page))
+		if (pwrite(fd, page, sizeof(page), at) != (ssize_t)sizeof(page))
+			exit(1);
+	if (fsync(fd) != 0)
+		exit(1);
+	double *lat[SHAPES], busy[SHAPES] = { 0 };
+	size_t slow[SHAPES] = { 0 };
+	for (int k = 0; k < SHAPES; k++)
+		lat[k] = calloc(PER_SHAPE, sizeof(double));
+	for (int i = 0; i < SHAPES * PER_SHAPE; i++) {
+		int k = i % SHAPES, base = 4000 + (i / SHAPES % 2) * 40;
+		double t0 = bench_now_us();
+		for (int r = 0; r < nruns[k]; r++) {
+			size_t len = (size_t)runs[k][r][1] * 4096;
+			if (pwrite(fd, page, len, (off_t)(base + runs[k][r][0]) * 4096) != (ssize_t)len)
+				exit(1);
+		}
+		if (fdatasync(fd) != 0 || pwrite(mfd, page, 128, (off_t)(i % 2) * 4096 + 16) != 128) {
+			perror("commit shape");
+			exit(1);
+		}
+		double t = bench_now_us() - t0;
+		lat[k][i / SHAPES] = t;
+		busy[k] += t;
+		slow[k] += t > 1000;
+	}
+	for (int k = 0; k < SHAPES; k++) {
+		double rate = PER_SHAPE / (busy[k] / 1e6);
+		double p50 = bench_quantile(lat[k], PER_SHAPE, 0.5);
+		double p99 = bench_quantile(lat[k], PER_SHAPE, 0.99);
+		printf("%-52s %10.0f ops/s   p50 %8.1f us   p99 %8.1f us   over 1 ms: %.1f per 1,000\n",
+		       names[k], rate, p50, p99, 1000.0 * (double)slow[k] / PER_SHAPE);
+		bench_row(names[k], rate, p50, p99);
+		free(lat[k]);
+	}
+	close(mfd);
 	close(fd);
 	unlink(path);
 }
@@ -220,6 +299,7 @@ int main(int argc, char **argv)
 	s_fdatasync(argv[1], FS_SAME);
 	s_fdatasync(argv[1], FS_APPEND);
 	s_fdatasync(argv[1], FS_AHEAD);
+	s_commit_shapes(argv[1]);
 	s_lmdb(argv[1], 1);
 	s_lmdb(argv[1], 32);
 	s_lmdb(argv[1], 1000);

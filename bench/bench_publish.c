@@ -14,6 +14,8 @@
  *      with 100 (3,200); libtraction's asynchronous publisher (32 x 32);
  *      one record in flight (latency); a steady open loop of 10,000/s.
  * Throughput rows count records acknowledged durable per second. The
+ * 1,000-in-flight rows that a target compares run warm: an unmeasured
+ * drive first, then three measured back to back (s_bare_warm). The
  * open-loop rows of the bare loops and traction take turns in one-second
  * slices (s_open_rows), so all of them see the same seconds of the disk.
  * Every bare loop writes a store of its own and stops the run if LMDB
@@ -56,6 +58,10 @@ static harness_t H;
  * in turns of STEADY_SLICE_MS (s_open_rows) */
 enum { STEADY_RATE = 10000, STEADY_SLICES = 10, STEADY_SLICE_MS = 1000 };
 
+/* the 1,000-in-flight rows: drives of RECORDS each after one unmeasured
+ * (s_bare_warm) */
+enum { WARM_DRIVES = 3 };
+
 typedef struct {
 	double rate;      /* records per second */
 	double p50, p99;  /* ack latency, microseconds */
@@ -76,6 +82,23 @@ typedef struct {
 	uint64_t records;
 	double busy_us;           /* the drives' time, summed */
 } pool_t;
+
+static void s_pool_add(pool_t *pool, const double *lat, uint64_t n, uint64_t records,
+		       double busy_us)
+{
+	if (pool == NULL)
+		return;
+	if (pool->n + n > pool->cap) {
+		pool->cap = (pool->n + n) * 2;
+		pool->lat = realloc(pool->lat, pool->cap * sizeof(double));
+		if (pool->lat == NULL)
+			exit(1);
+	}
+	memcpy(pool->lat + pool->n, lat, n * sizeof(double));
+	pool->n += n;
+	pool->records += records;
+	pool->busy_us += busy_us;
+}
 
 /* rate > 0: open loop at rate requests/s, each one's latency counted from
  * when it was due, not when it went out (no coordinated omission).
@@ -126,18 +149,7 @@ static result_t s_drive_pool(void *sock, uint64_t total_msgs, int window, double
 		}
 	}
 	double t1 = bench_now_us();
-	if (pool != NULL) {
-		if (pool->n + nlat > pool->cap) {
-			pool->cap = (pool->n + nlat) * 2;
-			pool->lat = realloc(pool->lat, pool->cap * sizeof(double));
-			if (pool->lat == NULL)
-				exit(1);
-		}
-		memcpy(pool->lat + pool->n, lat, nlat * sizeof(double));
-		pool->n += nlat;
-		pool->records += total_msgs * (uint64_t)recs_per_msg;
-		pool->busy_us += t1 - t0;
-	}
+	s_pool_add(pool, lat, nlat, total_msgs * (uint64_t)recs_per_msg, t1 - t0);
 	result_t r;
 	r.rate = (double)total_msgs * recs_per_msg / ((t1 - t0) / 1e6);
 	r.p50 = bench_quantile(lat, nlat, 0.5);
@@ -563,7 +575,7 @@ static void s_on_ack(void *ud, const traction_ack_t *ack)
  * packs a copy and gets its idempotency key) and poll; the publisher
  * batches up to `batch` records per request, `in_flight` requests at once.
  * Latency runs from traction_publish to the record's acknowledgement. */
-static result_t s_publisher(uint64_t records, size_t batch, size_t in_flight)
+static result_t s_publisher(uint64_t records, size_t batch, size_t in_flight, pool_t *pool)
 {
 	pubacks_t a = { calloc(records, sizeof(double)), calloc(records, sizeof(double)), 0, 0 };
 	traction_publisher_options_t o = { .batch = batch, .max_in_flight = in_flight,
@@ -608,11 +620,53 @@ static result_t s_publisher(uint64_t records, size_t batch, size_t in_flight)
 		fprintf(stderr, "bench_publish: %llu records refused\n", (unsigned long long)a.failed);
 		exit(1);
 	}
+	s_pool_add(pool, a.lat, a.nlat, records, t1 - t0);
 	result_t res = { (double)records / ((t1 - t0) / 1e6), bench_quantile(a.lat, a.nlat, 0.5),
 			 bench_quantile(a.lat, a.nlat, 0.99) };
 	free(a.queued_at);
 	free(a.lat);
 	return res;
+}
+
+/* The rows the 1,000-in-flight targets compare, warm: one drive of
+ * `records` unmeasured, then WARM_DRIVES measured back to back. After the
+ * disk has been idle for half a second or more, durable commits run slower
+ * for a while (the bare loop ~600k -> ~480k records/s over 100,000
+ * records, traction 32 x 32 ~445k -> ~380k; the echo, which writes
+ * nothing, does not slow), so whichever row happened to follow a row
+ * without disk work measured a cold disk. */
+static result_t s_bare_warm(void *ctx, int disk, uint64_t records)
+{
+	bare_t b;
+	pool_t p = { 0 };
+	s_bare_start(&b, ctx, disk, disk == BARE_LOOP ? "warm" : "warm-ahead", false);
+	for (uint64_t i = 0; i <= WARM_DRIVES; i++)
+		s_drive_pool(b.d, records, 1000, 0, 1, s_raw_send, s_raw_recv, NULL, i * records + 1,
+			     i > 0 ? &p : NULL);
+	s_bare_stop(&b);
+	return s_pooled(&p);
+}
+
+/* 32 records per request, `window` requests in flight */
+static result_t s_traction_warm(uint64_t records, int window)
+{
+	trac_t t;
+	pool_t p = { 0 };
+	uint64_t req = records / 32;
+	s_trac_start(&t, 32);
+	for (uint64_t i = 0; i <= WARM_DRIVES; i++)
+		s_drive_pool(t.d, req, window, 0, 32, s_pub_send, s_pub_recv, &t.p, i * req + 1,
+			     i > 0 ? &p : NULL);
+	s_trac_stop(&t);
+	return s_pooled(&p);
+}
+
+static result_t s_publisher_warm(uint64_t records)
+{
+	pool_t p = { 0 };
+	for (uint64_t i = 0; i <= WARM_DRIVES; i++)
+		s_publisher(records, 32, 32, i > 0 ? &p : NULL);
+	return s_pooled(&p);
 }
 
 static void row(const char *name, result_t r)
@@ -764,7 +818,7 @@ int main(int argc, char **argv)
 	}
 	if (publisher) {
 		row("traction publish, libtraction publisher, 1024 in flight",
-		    s_publisher(records, 32, 32));
+		    s_publisher(records, 32, 32, NULL));
 		zmq_ctx_term(ctx);
 		h_done(&H);
 		return 0;
@@ -793,20 +847,21 @@ int main(int argc, char **argv)
 
 	result_t echo = s_bare(ctx, BARE_ECHO, records, 1000, 0);
 	result_t echo_relay = s_bare_via(ctx, BARE_ECHO, records, 1000, 0, true);
-	result_t loop = s_bare(ctx, BARE_LOOP, records, 1000, 0);
-	result_t loop_ahead = s_bare(ctx, BARE_LOOP_AHEAD, records, 1000, 0);
+	result_t loop = s_bare_warm(ctx, BARE_LOOP, records);
+	result_t loop_ahead = s_bare_warm(ctx, BARE_LOOP_AHEAD, records);
 	result_t loop_relay = s_bare_via(ctx, BARE_LOOP, records, 1000, 0, true);
 	result_t loop1 = s_bare(ctx, BARE_LOOP, 2000, 1, 0);
 	result_t t1000 = s_traction(records, 1000, 0, 1);
-	result_t t32 = s_traction(records / 32, 32, 0, 32);
-	result_t t1000b = s_traction(records / 32, 100, 0, 32);
-	result_t tpub = s_publisher(records, 32, 32);
+	result_t t32 = s_traction_warm(records, 32);
+	result_t t1000b = s_traction_warm(records, 100);
+	result_t tpub = s_publisher_warm(records);
 	result_t t1 = s_traction(2000, 1, 0, 1);
 	result_t loop10k, loop10k_ahead, t10k;
 	s_open_rows(ctx, &loop10k, &loop10k_ahead, &t10k);
 
-	printf("records of %d bytes; %llu records per throughput row\n", RECORD_BYTES,
-	       (unsigned long long)records);
+	printf("records of %d bytes; %llu records per throughput row (%d drives of them after "
+	       "one unmeasured for the rows the targets compare)\n",
+	       RECORD_BYTES, (unsigned long long)records, WARM_DRIVES);
 	row("baseline: bare ZeroMQ echo, 1000 in flight", echo);
 	row("baseline: bare ZeroMQ echo via a relay, 1000 in flight", echo_relay);
 	row("baseline: bare group-commit loop, 1000 in flight", loop);

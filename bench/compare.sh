@@ -19,7 +19,7 @@
 # bench/report.py then prints the table (median and min-max of the runs;
 # ratios are taken within each run), writes it into docs/performance.md
 # between the "compare" markers, and draws docs/figures/*.png with gnuplot.
-# About 10 minutes with the defaults on the 2-core machine; the growth run
+# About 5 minutes with the defaults on the 2-core machine; the growth run
 # needs ~5 GB of disk in /tmp.
 set -eu
 cd "$(dirname "$0")/.."

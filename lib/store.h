@@ -36,16 +36,18 @@ MDB_env *trc_store_env(trc_store_t *store);
 /* Writes zeros into data.mdb ahead of LMDB's last page, up to `pieces`
  * pieces, so that the commits that follow overwrite the file rather than
  * extend it. An extending write makes the commit's fdatasync write the
- * inode and commit the file system's journal too; an overwrite flushes
- * only the data (bench_limits, one page and fdatasync: p50 220 us
- * appended, 137 us into zeros written ahead; docs/performance.md). LMDB
- * never reads past its last page, so the zeros are not part of the
- * store; a copy (mdb_copy) leaves them out. Call it between write transactions (it takes LMDB's writer
- * lock): a daemon fills the margin once when it starts and writes one
- * piece after a commit when the store has grown into it. 0, or a trc_err
- * from the write (nothing is lost: LMDB extends the file itself as
- * before). The file ends at most TRC_STORE_AHEAD plus a piece past the
- * last page, and never past the map size. */
+ * file's size and allocation too (the inode, or the file system's
+ * journal); an overwrite flushes only the data (bench_limits, one page
+ * and fdatasync: p50 ~189 us appended, ~125 us into zeros written ahead;
+ * space from fallocate is no better than appending, ext4 converts its
+ * unwritten extents at the commit; docs/performance.md). LMDB never reads
+ * past its last page, so the zeros are not part of the store; a copy
+ * (mdb_copy) leaves them out. Call it between write transactions (it
+ * takes LMDB's writer lock): a daemon fills the margin once when it
+ * starts and writes one piece after a commit when the store has grown
+ * into it. 0, or a trc_err from the write (nothing is lost: LMDB extends
+ * the file itself as before). The file ends at most TRC_STORE_AHEAD plus
+ * a piece past the last page, and never past the map size. */
 #define TRC_STORE_AHEAD (2u << 20)
 #define TRC_STORE_AHEAD_PIECE (256u << 10)
 int trc_store_write_ahead(trc_store_t *store, unsigned pieces);

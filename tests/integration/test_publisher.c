@@ -9,6 +9,7 @@
 #include <lmdb.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "check.h"
@@ -54,6 +55,46 @@ static void record(Traction__V1__FeedbackRecord *r, Traction__V1__Metric *m, dou
 
 /* The running feedbackd's data.mdb ends well past LMDB's last page, and
  * not further than the margin and a piece. */
+/* The keys the publisher made: "<its prefix>-<12 hex digits>", one prefix,
+ * each its own. (They rise in publish order; requests in flight together
+ * may be stored in another order, so the list is not checked for it.) */
+static void s_check_generated_keys(traction_client_t *c)
+{
+	Traction__V1__FeedbackListRequest q = TRACTION__V1__FEEDBACK_LIST_REQUEST__INIT;
+	Traction__V1__PageRequest page = TRACTION__V1__PAGE_REQUEST__INIT;
+	Traction__V1__FeedbackListReply *rep = NULL;
+	traction_status_t st;
+	page.limit = 51;
+	q.page = &page;
+	q.supply_id = (char *)"defect-vision";
+	int code = traction_call(c, "feedback", "list", &q.base,
+				 &traction__v1__feedback_list_reply__descriptor,
+				 (ProtobufCMessage **)&rep, &st);
+	CHECK_MSG(code == 0, "%s", st.message);
+	CHECK(rep->n_records == 51);
+	size_t plen = 0, first = 0;
+	/* the harness's own probe record comes first, with a key of its own */
+	while (first < rep->n_records &&
+	       strncmp(rep->records[first]->idempotency_key, "ready-", 6) == 0)
+		first++;
+	CHECK(first == 1);
+	for (size_t i = first; i < rep->n_records; i++) {
+		const char *k = rep->records[i]->idempotency_key;
+		const char *dash = strrchr(k, '-');
+		CHECK_MSG(k[0] == 'p' && dash != NULL && strlen(dash + 1) == 12 &&
+				  strspn(dash + 1, "0123456789abcdef") == 12,
+			  "key '%s'", k);
+		if (i == first)
+			plen = (size_t)(dash - k);
+		CHECK_MSG((size_t)(dash - k) == plen &&
+				  strncmp(k, rep->records[first]->idempotency_key, plen) == 0,
+			  "key '%s': another prefix", k);
+		for (size_t j = first; j < i; j++)
+			CHECK_MSG(strcmp(rep->records[j]->idempotency_key, k) != 0, "key '%s' twice", k);
+	}
+	traction_reply_free(&rep->base);
+}
+
 static void s_check_written_ahead(void)
 {
 	char dir[600], file[640];
@@ -147,6 +188,7 @@ TEST(broker_killed_mid_stream)
 	CHECK_EQ_INT(rep->metrics[0]->stats->count, N);
 	CHECK(rep->metrics[0]->stats->sum == sum);
 	traction_reply_free(&rep->base);
+	s_check_generated_keys(c);
 	traction_client_destroy(&c);
 	s_check_written_ahead();
 	fprintf(stderr, "%d records, %ld acknowledged as duplicates of a lost acknowledgement\n", N,

@@ -29,7 +29,7 @@ typedef struct traction_publisher traction_publisher_t;
 typedef struct {
 	uint64_t tag;            /* what the caller passed to traction_publish */
 	int code;                /* 0: stored durably; else the status code */
-	const char *message;     /* why, when code is not 0 */
+	const char *message;     /* why, when code is not 0; valid during the call only */
 	uint64_t record_id;      /* the stored record (the first one, for a duplicate) */
 	bool duplicate;          /* its key had been stored before */
 } traction_ack_t;

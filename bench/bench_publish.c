@@ -201,14 +201,22 @@ static void s_mdb_check(int rc, const char *dir)
 	}
 }
 
+/* A socket of the benchmark: queues without bound (the drivers bound what
+ * is in flight), nothing kept at close. */
+static void *s_socket(void *ctx, int type)
+{
+	void *sock = zmq_socket(ctx, type);
+	int hwm = 0, linger = 0;
+	zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
+	return sock;
+}
+
 static void *s_server(void *arg)
 {
 	server_t *sv = arg;
-	void *r = zmq_socket(sv->ctx, ZMQ_ROUTER);
-	int hwm = 0, linger = 0;
-	zmq_setsockopt(r, ZMQ_SNDHWM, &hwm, sizeof(hwm));
-	zmq_setsockopt(r, ZMQ_RCVHWM, &hwm, sizeof(hwm));
-	zmq_setsockopt(r, ZMQ_LINGER, &linger, sizeof(linger));
+	void *r = s_socket(sv->ctx, ZMQ_ROUTER);
 	zmq_bind(r, "tcp://127.0.0.1:*");
 	size_t n = sizeof(sv->endpoint);
 	zmq_getsockopt(r, ZMQ_LAST_ENDPOINT, sv->endpoint, &n);
@@ -314,14 +322,7 @@ typedef struct {
 static void *s_relay(void *arg)
 {
 	relay_t *rl = arg;
-	void *f = zmq_socket(rl->ctx, ZMQ_ROUTER), *b = zmq_socket(rl->ctx, ZMQ_DEALER);
-	int hwm = 0, linger = 0;
-	void *socks[2] = { f, b };
-	for (int i = 0; i < 2; i++) {
-		zmq_setsockopt(socks[i], ZMQ_SNDHWM, &hwm, sizeof(hwm));
-		zmq_setsockopt(socks[i], ZMQ_RCVHWM, &hwm, sizeof(hwm));
-		zmq_setsockopt(socks[i], ZMQ_LINGER, &linger, sizeof(linger));
-	}
+	void *f = s_socket(rl->ctx, ZMQ_ROUTER), *b = s_socket(rl->ctx, ZMQ_DEALER);
 	zmq_bind(f, "tcp://127.0.0.1:*");
 	zmq_connect(b, rl->back);
 	size_t n = sizeof(rl->front);
@@ -365,11 +366,7 @@ static void s_bare_start(bare_t *b, void *ctx, int disk, const char *name, bool 
 		while (__atomic_load_n(&b->rl.front[0], __ATOMIC_SEQ_CST) == '\0')
 			h_sleep_ms(1);
 	}
-	b->d = zmq_socket(ctx, ZMQ_DEALER);
-	int hwm = 0, linger = 0;
-	zmq_setsockopt(b->d, ZMQ_SNDHWM, &hwm, sizeof(hwm));
-	zmq_setsockopt(b->d, ZMQ_RCVHWM, &hwm, sizeof(hwm));
-	zmq_setsockopt(b->d, ZMQ_LINGER, &linger, sizeof(linger));
+	b->d = s_socket(ctx, ZMQ_DEALER);
 	zmq_connect(b->d, relay ? b->rl.front : b->sv.endpoint);
 }
 
@@ -494,11 +491,7 @@ static void s_trac_start(trac_t *t, int recs)
 	static uint64_t base;
 	t->p = (pub_t){ .recs = recs, .key_base = ++base, .body = malloc(300 * 256 + 1024) };
 	t->ctx = zmq_ctx_new();
-	t->d = zmq_socket(t->ctx, ZMQ_DEALER);
-	int hwm = 0, linger = 0;
-	zmq_setsockopt(t->d, ZMQ_SNDHWM, &hwm, sizeof(hwm));
-	zmq_setsockopt(t->d, ZMQ_RCVHWM, &hwm, sizeof(hwm));
-	zmq_setsockopt(t->d, ZMQ_LINGER, &linger, sizeof(linger));
+	t->d = s_socket(t->ctx, ZMQ_DEALER);
 	zmq_connect(t->d, H.client_ep);
 }
 

@@ -5,11 +5,14 @@
  * published after each commit, and consumption of other daemons' events
  * with replay on start and on a gap.
  *
- * One thread does all of it (Redis-style): each turn of the loop drains
- * what has arrived, answers reads at once from a read transaction, applies
- * every write in one write transaction (each in a nested transaction of its
- * own, so one failing request does not take the others with it), commits
- * durably, and only then sends the writes' replies and publishes events.
+ * Two threads (docs/architecture.md): the loop drains what has arrived,
+ * answers reads from a read transaction and queues writes; the writer
+ * applies a batch of writes in one write transaction (each in a nested
+ * transaction of its own, so one failing request does not take the others
+ * with it) and commits it durably while the loop reads the next; only then
+ * does the loop send the writes' replies and publish events. Handlers and
+ * hooks run on either thread but never at the same time: reads wait while
+ * the writer works, so a daemon's state needs no locks.
  */
 #ifndef TRC_SERVICE_H
 #define TRC_SERVICE_H

@@ -386,3 +386,29 @@ void h_wait_feedback_ready(traction_client_t *c, const char *scenario)
 	fprintf(stderr, "harness: feedbackd never learned defect-vision@1.0 in %s\n", scenario);
 	exit(1);
 }
+
+long h_testd_count(traction_client_t *c, const char *service)
+{
+	Traction__V1__Empty req = TRACTION__V1__EMPTY__INIT;
+	Traction__V1__KeyValue *rep = NULL;
+	traction_status_t st;
+	if (traction_call(c, service, "count", &req.base, &traction__v1__key_value__descriptor,
+			  (ProtobufCMessage **)&rep, &st) != 0)
+		return -1;
+	long n = atol(rep->value);
+	traction_reply_free(&rep->base);
+	return n;
+}
+
+bool h_testd_wait_count(traction_client_t *c, const char *service, long want, int timeout_ms)
+{
+	long n = -1;
+	for (int waited = 0; waited < timeout_ms; waited += 20) {
+		n = h_testd_count(c, service);
+		if (n == want)
+			return true;
+		h_sleep_ms(20);
+	}
+	fprintf(stderr, "%s has %ld keys, expected %ld\n", service, n, want);
+	return false;
+}

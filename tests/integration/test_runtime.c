@@ -43,32 +43,6 @@ static int get(traction_client_t *c, const char *service, const char *key)
 	return code;
 }
 
-static long count(traction_client_t *c, const char *service)
-{
-	Traction__V1__Empty req = TRACTION__V1__EMPTY__INIT;
-	Traction__V1__KeyValue *rep = NULL;
-	traction_status_t st;
-	if (traction_call(c, service, "count", &req.base, &traction__v1__key_value__descriptor,
-			  (ProtobufCMessage **)&rep, &st) != 0)
-		return -1;
-	long n = atol(rep->value);
-	traction_reply_free(&rep->base);
-	return n;
-}
-
-static bool wait_count(traction_client_t *c, const char *service, long want, int timeout_ms)
-{
-	long n = -1;
-	for (int waited = 0; waited < timeout_ms; waited += 20) {
-		n = count(c, service);
-		if (n == want)
-			return true;
-		h_sleep_ms(20);
-	}
-	fprintf(stderr, "%s has %ld keys, expected %ld\n", service, n, want);
-	return false;
-}
-
 static pid_t start_testd(const char *mode, const char *state)
 {
 	setenv("TESTD_MODE", mode, 1);
@@ -104,7 +78,7 @@ TEST(acknowledged_writes_survive_sigkill)
 	s_producer = start_testd("producer", "producer");
 	CHECK(h_wait_live(&H, "kv", 1, 5000));
 	traction_client_set_timeout(c, 3000);
-	CHECK_EQ_INT(count(c, "kv"), 100);
+	CHECK_EQ_INT(h_testd_count(c, "kv"), 100);
 	CHECK_EQ_INT(get(c, "kv", "k000000"), 0);
 	CHECK_EQ_INT(get(c, "kv", "k000099"), 0);
 	CHECK_EQ_INT(get(c, "kv", "k000100"), TRACTION__V1__CODE__NOT_FOUND);
@@ -120,7 +94,7 @@ TEST(failed_request_leaves_nothing)
 	CHECK_EQ_INT(put(c, "", "1", &st), TRACTION__V1__CODE__INVALID_ARGUMENT);
 	CHECK_CONTAINS(st.message, "key: must not be empty");
 	CHECK_EQ_INT(get(c, "kv", "fail:x"), TRACTION__V1__CODE__NOT_FOUND);
-	CHECK_EQ_INT(count(c, "kv"), 100);
+	CHECK_EQ_INT(h_testd_count(c, "kv"), 100);
 
 	/* and its event was not written either: the head is still 100 */
 	Traction__V1__Empty req = TRACTION__V1__EMPTY__INIT;
@@ -139,15 +113,15 @@ TEST(consumer_catches_up_on_start_and_live)
 	s_consumer = start_testd("consumer", "consumer");
 	CHECK(h_wait_live(&H, "mirror", 1, 5000));
 	traction_client_t *c = h_client(&H);
-	CHECK(wait_count(c, "mirror", 100, 5000));
+	CHECK(h_testd_wait_count(c, "mirror", 100, 5000));
 	put_many(c, 100, 150, 16);
-	CHECK(wait_count(c, "mirror", 150, 5000));
+	CHECK(h_testd_wait_count(c, "mirror", 150, 5000));
 
 	/* down while writes go on; back up, it replays from its position */
 	CHECK_EQ_INT(WEXITSTATUS(h_kill(&H, s_consumer, SIGTERM)), 0);
 	put_many(c, 150, 400, 16);
 	s_consumer = start_testd("consumer", "consumer");
-	CHECK(wait_count(c, "mirror", 400, 5000));
+	CHECK(h_testd_wait_count(c, "mirror", 400, 5000));
 	CHECK_EQ_INT(get(c, "mirror", "k000399"), 0);
 
 	Traction__V1__Empty req = TRACTION__V1__EMPTY__INIT;
@@ -174,7 +148,7 @@ TEST(consumer_detects_a_gap_and_replays)
 	/* One more after the thaw, so that even a lost tail shows as a gap. */
 	h_sleep_ms(300);
 	put_many(c, 1900, 1901, 16);
-	CHECK(wait_count(c, "mirror", 1901, 10000));
+	CHECK(h_testd_wait_count(c, "mirror", 1901, 10000));
 	CHECK_EQ_INT(get(c, "mirror", "k001234"), 0);
 	traction_client_destroy(&c);
 }
@@ -192,7 +166,7 @@ TEST(reload_refuses_a_bad_config)
 	kill(s_producer, SIGHUP);
 	h_sleep_ms(300);
 	traction_client_t *c = h_client(&H);
-	CHECK_EQ_INT(count(c, "kv") >= 0, 1); /* still serving */
+	CHECK_EQ_INT(h_testd_count(c, "kv") >= 0, 1); /* still serving */
 	snprintf(log, sizeof(log),
 		 "grep -q 'reload refused, keeping the running configuration: .*producer.conf:[0-9]*: "
 		 "\\[store\\] map_size_mb' %s/traction-testd.*.log",

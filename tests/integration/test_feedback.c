@@ -119,6 +119,9 @@ TEST(batch_idempotency_and_closed_scenarios)
 		}
 		traction_reply_free(&rep->base);
 	}
+	/* refused as a whole before it is queued (the loop's checks) */
+	CHECK_EQ_INT(publish(rp, 0, &rep, &st), TRACTION__V1__CODE__INVALID_ARGUMENT);
+	CHECK_STR(st.message, "records: at least one record is required");
 	/* a retry of a whole batch stores nothing */
 	CHECK_EQ_INT(publish(rp, BATCH, &rep, &st), 0);
 	for (int i = 0; i < BATCH; i++)

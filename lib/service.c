@@ -909,6 +909,11 @@ static void *s_writer(void *arg)
 
 static void s_turn_end(trc_service_t *svc, bool stopping);
 
+static bool s_pipelined(const batch_t *b)
+{
+	return b->writes.n >= TRC_PIPELINE_MIN || b->bytes >= TRC_PIPELINE_MIN_BYTES;
+}
+
 /* Whether the writer has finished its batch (the loop checks between
  * messages, so that a long drain does not keep the writer waiting). */
 static bool s_writer_finished(trc_service_t *svc)
@@ -918,7 +923,8 @@ static bool s_writer_finished(trc_service_t *svc)
 
 /* The writer's batch is done (the eventfd said so; with wait, block until
  * it is): settle it, give the writer the next batch at once, and then
- * send the replies while it works. */
+ * send the replies while it works (or, if the loop is to write the next
+ * batch itself, the replies first). */
 static void s_writer_done(trc_service_t *svc, bool wait, bool stopping)
 {
 	uint64_t n;
@@ -936,7 +942,12 @@ static void s_writer_done(trc_service_t *svc, bool wait, bool stopping)
 		return;
 	svc->run = NULL;
 	s_settle(svc, b);
-	s_turn_end(svc, stopping);
+	if (stopping || !s_pipelined(svc->fill)) {
+		s_replies(svc, b); /* first: what follows may be a commit here */
+		s_turn_end(svc, stopping);
+		return;
+	}
+	s_turn_end(svc, false);
 	s_replies(svc, b);
 }
 
@@ -977,6 +988,16 @@ static void s_handle_dealer(trc_service_t *svc, trc_msg_t *m)
 	}
 }
 
+/* Whether a message waits on sock: while its batch is full the loop
+ * stops reading (s_room), and what waits unread still shows the broker
+ * is alive. */
+static bool s_unread(void *sock)
+{
+	int events = 0;
+	size_t len = sizeof(events);
+	return zmq_getsockopt(sock, ZMQ_EVENTS, &events, &len) == 0 && (events & ZMQ_POLLIN);
+}
+
 static void s_timers(trc_service_t *svc)
 {
 	int64_t now = trc_mono_ms();
@@ -984,7 +1005,8 @@ static void s_timers(trc_service_t *svc)
 		s_send_control(svc, TRACTION__V1__FRAME_KIND__FRAME_HEARTBEAT, NULL);
 		svc->next_heartbeat = now + svc->cfg.heartbeat_ms;
 	}
-	if (now - svc->last_broker > (int64_t)svc->cfg.heartbeat_ms * svc->cfg.heartbeat_liveness) {
+	if (now - svc->last_broker > (int64_t)svc->cfg.heartbeat_ms * svc->cfg.heartbeat_liveness &&
+	    !s_unread(svc->dealer)) {
 		/* Paranoid Pirate: a silent broker may be a dead TCP peer that
 		 * ZeroMQ has not noticed; start over with a fresh socket. */
 		trc_warn("no word from the broker for %lld ms: reconnecting",
@@ -1042,7 +1064,7 @@ static void s_turn_end(trc_service_t *svc, bool stopping)
 		trc_arena_reset(b->arena);
 		return;
 	}
-	if (stopping || (b->writes.n < TRC_PIPELINE_MIN && b->bytes < TRC_PIPELINE_MIN_BYTES)) {
+	if (stopping || !s_pipelined(b)) {
 		s_commit(svc, b);
 		s_settle(svc, b);
 		s_replies(svc, b);

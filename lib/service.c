@@ -84,7 +84,7 @@ struct trc_service {
 	trc_store_t *store;
 	trc_evlog_t *evlog;
 	/* Two batches take turns: the loop fills one while the writer thread
-	 * applies and commits the other (see trc_service_run). */
+	 * applies and commits the other (docs/architecture.md). */
 	batch_t batches[2];
 	batch_t *fill;           /* the loop's */
 	batch_t *run;            /* the writer's, NULL while it is idle */
@@ -93,7 +93,7 @@ struct trc_service {
 	pthread_mutex_t mu;      /* guards todo and quit */
 	pthread_cond_t cv;
 	batch_t *todo;           /* handed to the writer */
-	batch_t *done;           /* the writer finished it */
+	batch_t *done;           /* the writer finished it (atomic access) */
 	bool quit;
 	int64_t run_since;       /* when the writer got its batch (mono ms) */
 	int done_fd;             /* eventfd: the writer finished a batch */

@@ -837,10 +837,8 @@ static void s_settle(trc_service_t *svc, batch_t *b)
 		consumer_t *c = &svc->cons[i];
 		if (b->rc == 0 && c->wpos > c->applied)
 			c->applied = c->wpos;
-		if (b->rc != 0 || c->wgap) {
-			c->queued = c->applied; /* ask for the rest again, soon */
-			c->next_poll = 0;
-		}
+		if (b->rc != 0 || c->wgap)
+			c->queued = c->applied; /* the next replay or gap asks again */
 		if (c->queued < c->applied)
 			c->queued = c->applied;
 	}

@@ -24,7 +24,10 @@
 #define WINDOW 64
 #define VALUE_LEN 1024
 
+#define BASE "[log]\nlevel = info\n" /* every daemon's config ends with it */
+
 static harness_t H;
+static pid_t s_consumer;
 
 typedef enum { OP_PUT, OP_FAIL, OP_GET, OP_COUNT } op_t;
 
@@ -86,9 +89,9 @@ TEST(pipelined_writes_reads_and_events)
 	setenv("TESTD_MODE", "producer", 1);
 	pid_t producer = h_start(&H, "traction-testd", "producer");
 	setenv("TESTD_MODE", "consumer", 1);
-	pid_t consumer = h_start(&H, "traction-testd", "consumer");
+	s_consumer = h_start(&H, "traction-testd", "consumer");
 	unsetenv("TESTD_MODE");
-	CHECK(producer > 0 && consumer > 0);
+	CHECK(producer > 0 && s_consumer > 0);
 	CHECK(h_wait_live(&H, "kv", 1, 5000));
 	CHECK(h_wait_live(&H, "mirror", 1, 5000));
 
@@ -179,10 +182,49 @@ TEST(pipelined_writes_reads_and_events)
 	traction_client_destroy(&c);
 }
 
+/* A consumer whose store fills up while it replays the producer's events
+ * (each ~1 KiB, into a 2 MiB map): what it applied is a prefix of the
+ * source, in order, its position saying exactly how far (no event
+ * skipped behind one that failed), and it keeps answering; restarted with
+ * room, it catches up on all of them. */
+TEST(consumer_with_a_full_store_keeps_the_order)
+{
+	traction_client_t *c = h_client(&H);
+	uint64_t head = s_ping(c, "kv", false);
+	CHECK(head > 1000);
+	snprintf(H.extra, sizeof(H.extra), "%s", BASE "[store]\nmap_size_mb = 2\n"
+						      "[events]\nreplay_interval_ms = 200\n");
+	setenv("TESTD_MODE", "consumer", 1);
+	pid_t small = h_start(&H, "traction-testd", "small");
+	CHECK(h_wait_live(&H, "mirror", 2, 5000)); /* beside the first consumer */
+	kill(s_consumer, SIGTERM);
+	CHECK(h_wait_live(&H, "mirror", 1, 5000));
+	long n = -1, before = -2;
+	for (int waited = 0; waited < 10000 && n != before; waited += 500) {
+		before = n;
+		h_sleep_ms(500);
+		n = h_testd_count(c, "mirror");
+	}
+	uint64_t at = s_ping(c, "mirror", true);
+	printf("full store: %ld of %llu events applied, position %llu\n", n,
+	       (unsigned long long)head, (unsigned long long)at);
+	CHECK(n > 0 && (uint64_t)n < head);
+	CHECK_EQ_INT(at, (uint64_t)n);
+	h_kill(&H, small, SIGTERM);
+	snprintf(H.extra, sizeof(H.extra), "%s", BASE "[store]\nmap_size_mb = 64\n");
+	small = h_start(&H, "traction-testd", "small");
+	unsetenv("TESTD_MODE");
+	CHECK(h_testd_wait_count(c, "mirror", (long)head, 10000));
+	CHECK_EQ_INT(s_ping(c, "mirror", true), head);
+	snprintf(H.extra, sizeof(H.extra), "%s", BASE);
+	traction_client_destroy(&c);
+}
+
 int main(void)
 {
-	h_init(&H, "[log]\nlevel = info\n");
+	h_init(&H, BASE);
 	RUN(pipelined_writes_reads_and_events);
+	RUN(consumer_with_a_full_store_keeps_the_order);
 	h_done(&H);
 	DONE();
 }

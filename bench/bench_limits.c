@@ -61,20 +61,18 @@ static void s_fdatasync(const char *dir, int mode)
 	double t0 = bench_now_us(), now = t0;
 	while (now - t0 < 2e6 && n < 100000) {
 		off_t at = mode == FS_SAME ? 0 : (off_t)n * (off_t)sizeof(buf);
-		if (mode == FS_AHEAD && zeros_end < at + (2 << 20)) {
-			if (pwrite(fd, zeros, sizeof(zeros), zeros_end) != (ssize_t)sizeof(zeros))
-				exit(1);
-			sync_file_range(fd, zeros_end, sizeof(zeros), SYNC_FILE_RANGE_WRITE);
-			zeros_end += (off_t)sizeof(zeros);
-			now = bench_now_us(); /* the zeros are not the page's cost */
-		}
-		if (mode == FS_FALLOC && zeros_end < at + (2 << 20)) {
-			if (fallocate(fd, 0, zeros_end, sizeof(zeros)) != 0) {
-				perror("fallocate");
+		/* keep 2 MiB reserved ahead: zeros written, or fallocate's */
+		if ((mode == FS_AHEAD || mode == FS_FALLOC) && zeros_end < at + (2 << 20)) {
+			if (mode == FS_AHEAD
+				    ? pwrite(fd, zeros, sizeof(zeros), zeros_end) != (ssize_t)sizeof(zeros)
+				    : fallocate(fd, 0, zeros_end, sizeof(zeros)) != 0) {
+				perror("reserving ahead");
 				exit(1);
 			}
+			if (mode == FS_AHEAD)
+				sync_file_range(fd, zeros_end, sizeof(zeros), SYNC_FILE_RANGE_WRITE);
 			zeros_end += (off_t)sizeof(zeros);
-			now = bench_now_us();
+			now = bench_now_us(); /* reserving is not the page's cost */
 		}
 		if (pwrite(fd, buf, sizeof(buf), at) != (ssize_t)sizeof(buf) || fdatasync(fd) != 0) {
 			perror("fdatasync");

@@ -880,13 +880,11 @@ static void *s_writer(void *arg)
 		while (svc->todo == NULL && !svc->quit)
 			pthread_cond_wait(&svc->cv, &svc->mu);
 		batch_t *b = svc->todo;
+		svc->todo = NULL;
 		pthread_mutex_unlock(&svc->mu);
 		if (b == NULL)
 			return NULL;
 		s_commit(svc, b);
-		pthread_mutex_lock(&svc->mu);
-		svc->todo = NULL;
-		pthread_mutex_unlock(&svc->mu);
 		__atomic_store_n(&svc->done, b, __ATOMIC_RELEASE);
 		uint64_t one = 1;
 		if (write(svc->done_fd, &one, sizeof(one)) != sizeof(one))

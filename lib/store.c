@@ -303,19 +303,33 @@ int trc_txn_get(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, MDB_va
 	return TRC_OK;
 }
 
-int trc_txn_put(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen,
-		const void *val, size_t vlen, unsigned flags)
+static int s_put(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, MDB_val *v,
+		 unsigned flags)
 {
 	if (txn->err != 0)
 		return txn->err;
 	MDB_val k = { .mv_size = klen, .mv_data = (void *)(uintptr_t)key };
-	MDB_val v = { .mv_size = vlen, .mv_data = (void *)(uintptr_t)val };
-	int r = mdb_put(txn->txn, db, &k, &v, flags);
+	int r = mdb_put(txn->txn, db, &k, v, flags);
 	if (r == MDB_KEYEXIST)
 		return TRC_EEXIST; /* asked for with MDB_NOOVERWRITE: not sticky */
 	if (r != 0)
 		return trc_txn_fail(txn, trc_err_from_mdb(r));
 	return TRC_OK;
+}
+
+int trc_txn_put(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen,
+		const void *val, size_t vlen, unsigned flags)
+{
+	MDB_val v = { .mv_size = vlen, .mv_data = (void *)(uintptr_t)val };
+	return s_put(txn, db, key, klen, &v, flags);
+}
+
+int trc_txn_insert(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, const void *val,
+		   size_t vlen, MDB_val *found)
+{
+	/* on MDB_KEYEXIST, LMDB points v at the value that is there */
+	*found = (MDB_val){ .mv_size = vlen, .mv_data = (void *)(uintptr_t)val };
+	return s_put(txn, db, key, klen, found, MDB_NOOVERWRITE);
 }
 
 void *trc_txn_reserve(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, size_t vlen,

@@ -84,6 +84,11 @@ int trc_txn_fail(trc_txn_t *txn, int err);
 int trc_txn_get(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, MDB_val *val);
 int trc_txn_put(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen,
 		const void *val, size_t vlen, unsigned flags);
+/* Puts only if the key is absent: 0, or TRC_EEXIST (not sticky) with the
+ * value that is there in *found; one descent of the tree where a get and
+ * a put take two. */
+int trc_txn_insert(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, const void *val,
+		   size_t vlen, MDB_val *found);
 /* Reserves vlen bytes for the value and returns where to write them.
  * flags: 0, or MDB_APPEND for a key known to sort after every key of db
  * (LMDB then fills pages instead of splitting them in half: a database of

@@ -240,7 +240,8 @@ static int s_fold(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
 }
 
 /* Record ids increase; the next one is read from the store once per
- * batch and counted in memory after that (batch_done forgets it). */
+ * batch and counted in memory after that (batch_done forgets it). The
+ * id a record would get; s_take_id uses it up. */
 static uint64_t s_next_id(trc_call_t *call)
 {
 	fb_state_t *st = call->user;
@@ -252,7 +253,15 @@ static uint64_t s_next_id(trc_call_t *call)
 		else
 			st->next_id = trc_be64_get(k.mv_data) + 1;
 	}
-	return st->next_id++;
+	return st->next_id;
+}
+
+static uint64_t s_take_id(trc_call_t *call)
+{
+	fb_state_t *st = call->user;
+	uint64_t id = s_next_id(call);
+	st->next_id++;
+	return id;
 }
 
 /* A record is stored as its bytes came in the request, followed by the
@@ -308,15 +317,29 @@ static int s_raw_records(trc_call_t *call, const Traction__V1__PublishRequest *r
 	return 0;
 }
 
+/* The record an idempotency key already names: 0 and res filled in,
+ * TRC_ENOENT, or a store error. */
+static int s_duplicate(const MDB_val *v, Traction__V1__RecordResult *res)
+{
+	if (v->mv_size != 8)
+		return TRC_ECORRUPT;
+	res->record_id = trc_be64_get(v->mv_data);
+	res->duplicate = true;
+	return 0;
+}
+
 /* Checks (no writes), then writes. A record refused by its checks leaves
  * nothing; once *wrote is set, only a store error can stop it, and that
- * fails the whole request. So no nested transaction is needed per record. */
+ * fails the whole request. So no nested transaction is needed per record.
+ * A retry is answered with the record its key names even if the record
+ * would now be refused (its scenario closed since, say). */
 static int s_store(trc_call_t *call, Traction__V1__FeedbackRecord *r, const trc_frame_t *raw,
 		   Traction__V1__RecordResult *res, bool *wrote)
 {
 	trc_txn_t *txn = call->txn;
 	char idem[FB_KEY_MAX];
 	size_t idemlen = 0;
+	MDB_val v;
 	if (r->idempotency_key != NULL && r->idempotency_key[0] != '\0') {
 		size_t lc = strlen(call->client_id), lk = strlen(r->idempotency_key);
 		if (lc + 1 + lk > sizeof(idem))
@@ -325,30 +348,32 @@ static int s_store(trc_call_t *call, Traction__V1__FeedbackRecord *r, const trc_
 		idem[lc] = '\0';
 		memcpy(idem + lc + 1, r->idempotency_key, lk);
 		idemlen = lc + 1 + lk;
-		MDB_val v;
-		int rc = trc_txn_get(txn, s_db(txn, FB_DB_IDEM), idem, idemlen, &v);
-		if (rc == 0 && v.mv_size == 8) {
-			res->record_id = trc_be64_get(v.mv_data);
-			res->duplicate = true;
-			return 0;
-		}
-		if (rc != 0 && rc != TRC_ENOENT)
-			return rc;
 	}
 	int rc = s_check_refs(call, r);
+	if (rc != 0 && idemlen > 0) {
+		int g = trc_txn_get(txn, s_db(txn, FB_DB_IDEM), idem, idemlen, &v);
+		return g == 0 ? s_duplicate(&v, res) : g == TRC_ENOENT ? rc : g;
+	}
 	if (rc != 0)
 		return rc;
+	uint8_t id[8];
+	trc_be64_put(id, s_next_id(call));
+	/* the key and the record id in one descent; a retry finds its key */
+	if (idemlen > 0) {
+		rc = trc_txn_insert(txn, s_db(txn, FB_DB_IDEM), idem, idemlen, id, 8, &v);
+		if (rc == TRC_EEXIST)
+			return s_duplicate(&v, res);
+		*wrote = true;
+		if (rc != 0)
+			return rc;
+	}
 	*wrote = true;
-	r->id = s_next_id(call);
+	r->id = s_take_id(call);
 	r->received_ms = call->now_ms;
 	r->client_id = (char *)call->client_id;
 	if (r->observed_at_ms == 0)
 		r->observed_at_ms = call->now_ms;
-	uint8_t id[8];
-	trc_be64_put(id, r->id);
 	rc = s_put_record(txn, r, raw, id);
-	if (rc == 0 && idemlen > 0)
-		rc = trc_txn_put(txn, s_db(txn, FB_DB_IDEM), idem, idemlen, id, 8, 0);
 	fb_state_t *st = call->user;
 	if (rc == 0)
 		rc = fb_runs_add(st->runs, txn, FB_INDEX_SUPPLY, r->supply_id, r->id);

@@ -306,6 +306,42 @@ TEST(batches_and_idempotency)
 	CHECK_EQ_INT(count_records(), before + 4);
 }
 
+/* A retry is idempotent even when the record would now be refused: the
+ * site sent it while the scenario was open, its reply got lost, and the
+ * scenario closed before the retry. It gets the first id; a new record is
+ * refused. */
+TEST(a_retry_after_the_scenario_closed_gets_its_record)
+{
+	Traction__V1__FeedbackRecord r, *recs[] = { &r };
+	Traction__V1__Metric m = TRACTION__V1__METRIC__INIT;
+	m.name = (char *)"cycle_s";
+	m.value = 12;
+	known_scenario("press-line-9", TRACTION__V1__SCENARIO_STATUS__SCENARIO_OPEN);
+	base(&r, "press-line-9", "1.0", "k-before-closing");
+	r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+	r.metric = &m;
+	int rc;
+	Traction__V1__PublishReply *rep = publish(recs, 1, &rc);
+	CHECK_EQ_INT(rc, 0);
+	CHECK_EQ_INT(rep->results[0]->status->code, 0);
+	uint64_t id = rep->results[0]->record_id;
+	henv_reset(&E);
+	size_t before = count_records();
+
+	known_scenario("press-line-9", TRACTION__V1__SCENARIO_STATUS__SCENARIO_CLOSED);
+	rep = publish(recs, 1, &rc);
+	CHECK_EQ_INT(rep->results[0]->status->code, 0);
+	CHECK(rep->results[0]->duplicate);
+	CHECK_EQ_INT(rep->results[0]->record_id, id);
+	henv_reset(&E);
+	r.idempotency_key = (char *)"k-after-closing";
+	rep = publish(recs, 1, &rc);
+	CHECK_EQ_INT(rep->results[0]->status->code, TRACTION__V1__CODE__FAILED_PRECONDITION);
+	CHECK(!rep->results[0]->duplicate);
+	henv_reset(&E);
+	CHECK_EQ_INT(count_records(), before);
+}
+
 /* A record is stored as its bytes came with the service's fields after
  * them: what the service sets wins over what a client put there, and the
  * rest (labels, body) reads back as sent. */
@@ -840,6 +876,7 @@ int main(void)
 	E.batch_done = feedbackd_batch_done;
 	RUN(validation_and_references);
 	RUN(batches_and_idempotency);
+	RUN(a_retry_after_the_scenario_closed_gets_its_record);
 	RUN(stored_records_carry_the_services_fields);
 	RUN(aggregates_equal_a_direct_computation);
 	RUN(one_batch_of_interleaved_series);

@@ -62,6 +62,8 @@ static const key_def_t s_keys[] = {
 	  "1024", "LMDB map size: the most a daemon's store may hold, MiB" },
 	{ "store", "batch_max", K_UINT, OFF(batch_max), 1, 1000000,
 	  "4096", "most requests applied in one durable transaction (group commit)" },
+	{ "store", "batch_max_mb", K_UINT, OFF(batch_max_mb), 1, 65536,
+	  "64", "most memory one batch's requests may take, decoded, MiB" },
 	{ "events", "replay_interval_ms", K_UINT, OFF(replay_interval_ms), 10, 3600000,
 	  "1000", "how often a consumer asks a source for events it may have missed" },
 	{ "events", "replay_batch", K_UINT, OFF(replay_batch), 1, 100000,

@@ -33,6 +33,7 @@ typedef struct {
 	char state_dir[TRC_CONFIG_PATH];
 	unsigned map_size_mb;
 	unsigned batch_max;            /* requests applied in one group commit */
+	unsigned batch_max_mb;         /* memory of one batch's requests, MiB */
 	/* [events] */
 	unsigned replay_interval_ms;
 	unsigned replay_batch;

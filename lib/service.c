@@ -1079,10 +1079,14 @@ static void s_turn_end(trc_service_t *svc, bool stopping)
 }
 
 /* Room in the loop's batch: while the writer is busy the loop stops
- * reading at batch_max, and ZeroMQ's queues hold the rest. */
+ * reading at batch_max requests or batch_max_mb of memory (the requests
+ * as they came and decoded, in the batch's arena), and ZeroMQ's queues
+ * hold the rest. So a daemon holds at most two batches of that, plus one
+ * message each, whatever size the requests are. */
 static bool s_room(const trc_service_t *svc)
 {
-	return svc->fill->writes.n + svc->fill->reads.n < svc->cfg.batch_max;
+	return svc->fill->writes.n + svc->fill->reads.n < svc->cfg.batch_max &&
+	       trc_arena_used(svc->fill->arena) < (size_t)svc->cfg.batch_max_mb << 20;
 }
 
 int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)

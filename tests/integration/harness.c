@@ -387,17 +387,22 @@ void h_wait_feedback_ready(traction_client_t *c, const char *scenario)
 	exit(1);
 }
 
-long h_testd_count(traction_client_t *c, const char *service)
+long h_testd_number(traction_client_t *c, const char *service, const char *method)
 {
 	Traction__V1__Empty req = TRACTION__V1__EMPTY__INIT;
 	Traction__V1__KeyValue *rep = NULL;
 	traction_status_t st;
-	if (traction_call(c, service, "count", &req.base, &traction__v1__key_value__descriptor,
+	if (traction_call(c, service, method, &req.base, &traction__v1__key_value__descriptor,
 			  (ProtobufCMessage **)&rep, &st) != 0)
 		return -1;
 	long n = atol(rep->value);
 	traction_reply_free(&rep->base);
 	return n;
+}
+
+long h_testd_count(traction_client_t *c, const char *service)
+{
+	return h_testd_number(c, service, "count");
 }
 
 bool h_testd_wait_count(traction_client_t *c, const char *service, long want, int timeout_ms)

@@ -66,9 +66,12 @@ void h_catalogue(traction_client_t *c, const char *const *scenarios);
  * is accepted. */
 void h_wait_feedback_ready(traction_client_t *c, const char *scenario);
 
-/* traction-testd's number of keys in service ("kv" or "mirror"); -1 if the
- * call fails. h_testd_wait_count polls until it is `want`, up to
- * timeout_ms (false, having said what it saw, if not). */
+/* A number traction-testd answers in a KeyValue (method "count": keys in
+ * service "kv" or "mirror"; "batches": the most puts one group commit
+ * held); -1 if the call fails. h_testd_count is method "count";
+ * h_testd_wait_count polls it until it is `want`, up to timeout_ms
+ * (false, having said what it saw, if not). */
+long h_testd_number(traction_client_t *c, const char *service, const char *method);
 long h_testd_count(traction_client_t *c, const char *service);
 bool h_testd_wait_count(traction_client_t *c, const char *service, long want, int timeout_ms);
 

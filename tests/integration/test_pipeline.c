@@ -8,7 +8,9 @@
  *   after writing (keys "fail:...") leaves nothing;
  * - a read sent after an acknowledgement sees that write (reads wait while
  *   the writer works, and then see its commit);
- * - the events of the writes reach the consumer in order, all of them.
+ * - the events of the writes reach the consumer in order, all of them;
+ * - a batch is bounded by memory ([store] batch_max_mb) as well as by
+ *   requests.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -27,7 +29,7 @@
 #define BASE "[log]\nlevel = info\n" /* every daemon's config ends with it */
 
 static harness_t H;
-static pid_t s_consumer;
+static pid_t s_producer, s_consumer;
 
 typedef enum { OP_PUT, OP_FAIL, OP_GET, OP_COUNT } op_t;
 
@@ -69,6 +71,16 @@ static void s_send(raw_t *r, uint64_t id, const sent_t *s)
 	}
 }
 
+/* The next reply on r (answered of total so far), or NULL after 10 s. */
+static Traction__V1__Header *s_reply(raw_t *r, uint64_t answered, int total, void **body,
+				     size_t *blen)
+{
+	Traction__V1__Header *h = raw_reply(r, 10000, body, blen);
+	CHECK_MSG(h != NULL, "no reply within 10 s (%llu of %d answered)",
+		  (unsigned long long)answered, total);
+	return h;
+}
+
 static uint64_t s_ping(traction_client_t *c, const char *service, bool applied)
 {
 	Traction__V1__Empty req = TRACTION__V1__EMPTY__INIT;
@@ -87,7 +99,7 @@ TEST(pipelined_writes_reads_and_events)
 {
 	h_start_broker(&H, false);
 	setenv("TESTD_MODE", "producer", 1);
-	pid_t producer = h_start(&H, "traction-testd", "producer");
+	pid_t producer = s_producer = h_start(&H, "traction-testd", "producer");
 	setenv("TESTD_MODE", "consumer", 1);
 	s_consumer = h_start(&H, "traction-testd", "consumer");
 	unsetenv("TESTD_MODE");
@@ -118,9 +130,7 @@ TEST(pipelined_writes_reads_and_events)
 		}
 		void *body = NULL;
 		size_t blen = 0;
-		Traction__V1__Header *h = raw_reply(&r, 10000, &body, &blen);
-		CHECK_MSG(h != NULL, "no reply within 10 s (%llu of %d answered)",
-			  (unsigned long long)answered, TOTAL);
+		Traction__V1__Header *h = s_reply(&r, answered, TOTAL, &body, &blen);
 		if (h == NULL)
 			break;
 		answered++;
@@ -220,11 +230,72 @@ TEST(consumer_with_a_full_store_keeps_the_order)
 	traction_client_destroy(&c);
 }
 
+/* A batch is bounded by memory as well as by requests: with batch_max_mb
+ * = 1 and 256 KiB requests, 64 in flight, each group commit holds a few
+ * puts (the loop stops reading once its batch's arena holds 1 MiB; each
+ * such request takes ~0.5 MiB there, as it came and decoded), not the
+ * dozens that arrive while the writer commits. All are answered. */
+#define BIG_VALUE (256 << 10)
+#define BIG_TOTAL 192
+
+TEST(batches_are_bounded_in_memory)
+{
+	h_kill(&H, s_producer, SIGTERM);
+	snprintf(H.extra, sizeof(H.extra), "%s", BASE "[store]\nbatch_max_mb = 1\nmap_size_mb = 256\n");
+	setenv("TESTD_MODE", "producer", 1);
+	pid_t bounded = h_start(&H, "traction-testd", "bounded");
+	unsetenv("TESTD_MODE");
+	snprintf(H.extra, sizeof(H.extra), "%s", BASE);
+	CHECK(bounded > 0);
+	CHECK(h_wait_live(&H, "kv", 1, 5000));
+
+	char *value = malloc(BIG_VALUE + 1);
+	uint8_t *buf = malloc(BIG_VALUE + 1024);
+	CHECK(value != NULL && buf != NULL);
+	memset(value, 'v', BIG_VALUE);
+	value[BIG_VALUE] = '\0';
+	raw_t r;
+	raw_open(&r, H.client_ep);
+	uint64_t sent = 0, answered = 0;
+	long ok = 0;
+	while (answered < BIG_TOTAL) {
+		while (sent < BIG_TOTAL && sent - answered < WINDOW) {
+			char key[32];
+			Traction__V1__KeyValue kv = TRACTION__V1__KEY_VALUE__INIT;
+			snprintf(key, sizeof(key), "big%04llu", (unsigned long long)++sent);
+			kv.key = key;
+			kv.value = value;
+			raw_request(&r, "kv", "put", sent, buf, protobuf_c_message_pack(&kv.base, buf));
+		}
+		void *body = NULL;
+		size_t blen = 0;
+		Traction__V1__Header *h = s_reply(&r, answered, BIG_TOTAL, &body, &blen);
+		if (h == NULL)
+			break;
+		answered++;
+		ok += h->status == NULL || h->status->code == 0;
+		free(body);
+		protobuf_c_message_free_unpacked(&h->base, NULL);
+	}
+	raw_close(&r);
+	free(value);
+	free(buf);
+	CHECK_EQ_INT(ok, BIG_TOTAL);
+
+	traction_client_t *c = h_client(&H);
+	long largest = h_testd_number(c, "kv", "batches");
+	printf("bounded batches: at most %ld puts of 256 KiB in one group commit\n", largest);
+	CHECK(largest >= 1 && largest <= 3);
+	CHECK_EQ_INT(h_testd_count(c, "kv"), BIG_TOTAL);
+	traction_client_destroy(&c);
+}
+
 int main(void)
 {
 	h_init(&H, BASE);
 	RUN(pipelined_writes_reads_and_events);
 	RUN(consumer_with_a_full_store_keeps_the_order);
+	RUN(batches_are_bounded_in_memory);
 	h_done(&H);
 	DONE();
 }

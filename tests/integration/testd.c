@@ -20,10 +20,33 @@
 
 static const char *const s_dbs[] = { "kv", NULL };
 
+/* Puts in the group commit under way, and the most in one so far (method
+ * "batches": the runtime's bounds on a batch, test_pipeline). Counted by
+ * whichever thread commits, read by the loop while none does. */
+static long s_batch_puts, s_largest_batch;
+
+static void s_batch_done(void *user)
+{
+	(void)user;
+	if (s_batch_puts > s_largest_batch)
+		s_largest_batch = s_batch_puts;
+	s_batch_puts = 0;
+}
+
+static int s_batches(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	(void)req_;
+	Traction__V1__KeyValue *rep = (Traction__V1__KeyValue *)rep_;
+	rep->key = (char *)"largest";
+	rep->value = trc_arena_printf(call->arena, "%ld", s_largest_batch);
+	return 0;
+}
+
 static int s_put(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
 {
 	const Traction__V1__KeyValue *req = (const Traction__V1__KeyValue *)req_;
 	Traction__V1__KeyValue *rep = (Traction__V1__KeyValue *)rep_;
+	s_batch_puts++;
 	if (req->key == NULL || req->key[0] == '\0')
 		return trc_call_fail(call, TRC_EINVAL, "key: must not be empty");
 	MDB_dbi db = trc_store_db(call->txn->store, "kv");
@@ -91,11 +114,13 @@ static const trc_method_t s_kv[] = {
 	  s_get, 0, "read a key" },
 	{ "count", &traction__v1__empty__descriptor, &traction__v1__key_value__descriptor,
 	  s_count, 0, "how many keys" },
+	{ "batches", &traction__v1__empty__descriptor, &traction__v1__key_value__descriptor,
+	  s_batches, 0, "the most puts one group commit held" },
 };
 
-static const trc_service_table_t s_producer_services[] = { { "kv", s_kv, 3 },
+static const trc_service_table_t s_producer_services[] = { { "kv", s_kv, 4 },
 								{ "supply", NULL, 0 } };
-static const trc_service_table_t s_consumer_services[] = { { "mirror", s_kv + 1, 2 } };
+static const trc_service_table_t s_consumer_services[] = { { "mirror", s_kv + 1, 3 } };
 static const char *const s_consumes[] = { "supply", NULL };
 
 int main(int argc, char **argv)
@@ -108,6 +133,7 @@ int main(int argc, char **argv)
 		.summary = "test daemon on the real runtime",
 		.dbs = s_dbs,
 		.schema_version = 1,
+		.batch_done = s_batch_done,
 	};
 	if (consumer) {
 		def.services = s_consumer_services;

@@ -317,8 +317,8 @@ static int s_raw_records(trc_call_t *call, const Traction__V1__PublishRequest *r
 	return 0;
 }
 
-/* The record an idempotency key already names: 0 and res filled in,
- * TRC_ENOENT, or a store error. */
+/* The record an idempotency key already names (its value v): 0 and res
+ * filled in, or TRC_ECORRUPT if v is not a record id. */
 static int s_duplicate(const MDB_val *v, Traction__V1__RecordResult *res)
 {
 	if (v->mv_size != 8)
@@ -363,11 +363,10 @@ static int s_store(trc_call_t *call, Traction__V1__FeedbackRecord *r, const trc_
 		rc = trc_txn_insert(txn, s_db(txn, FB_DB_IDEM), idem, idemlen, id, 8, &v);
 		if (rc == TRC_EEXIST)
 			return s_duplicate(&v, res);
-		*wrote = true;
-		if (rc != 0)
-			return rc;
 	}
 	*wrote = true;
+	if (rc != 0)
+		return rc;
 	r->id = s_take_id(call);
 	r->received_ms = call->now_ms;
 	r->client_id = (char *)call->client_id;

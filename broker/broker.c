@@ -264,6 +264,12 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 	char msg[200];
 	trc_bservice_t *svc = trc_registry_service(&b->reg, h->service, false);
 	trc_worker_t *w = svc != NULL ? trc_registry_pick(svc) : NULL;
+	/* what the request holds of the broker's and the service's queues
+	 * until it is answered; one request alone always goes, whatever its
+	 * size (max_message_kb bounds that) */
+	size_t bytes = trc_msg_size(m, 1) + trc_msg_size(m, 2);
+	uint64_t client_bytes = 0;
+	uint32_t client_n = trc_registry_client_in_flight(&b->reg, rid, ridlen, &client_bytes);
 	int code = 0;
 	if (svc == NULL) {
 		code = TRACTION__V1__CODE__NOT_FOUND;
@@ -271,11 +277,16 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 	} else if (w == NULL) {
 		code = TRACTION__V1__CODE__UNAVAILABLE;
 		snprintf(msg, sizeof(msg), "service '%s' has no live instance", svc->name);
-	} else if (trc_registry_client_in_flight(&b->reg, rid, ridlen) >=
-		   b->cfg.max_in_flight_per_client) {
+	} else if (client_n >= b->cfg.max_in_flight_per_client) {
 		code = TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
 		snprintf(msg, sizeof(msg), "too many requests in flight from this client (limit %u)",
 			 b->cfg.max_in_flight_per_client);
+	} else if (client_n > 0 &&
+		   client_bytes + bytes > (uint64_t)b->cfg.max_mb_in_flight_per_client << 20) {
+		code = TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
+		snprintf(msg, sizeof(msg),
+			 "too many bytes in flight from this client (limit %u MiB)",
+			 b->cfg.max_mb_in_flight_per_client);
 	}
 	if (code != 0) {
 		if (svc != NULL)
@@ -294,7 +305,8 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 	 * heartbeats) refuses the first frame: drop it and try the next one. */
 	for (int attempt = 0; w != NULL; attempt++) {
 		trc_ticket_t *t = trc_registry_ticket_new(&b->reg, rid, ridlen, from_service,
-							  request_id, svc, w, trc_mono_ms() + timeout);
+							  request_id, svc, w, trc_mono_ms() + timeout,
+							  bytes);
 		if (t == NULL) {
 			s_answer(b, sock, rid, ridlen, request_id,
 				 TRACTION__V1__CODE__RESOURCE_EXHAUSTED, "out of memory", NULL);
@@ -776,6 +788,8 @@ int trc_broker_run(trc_broker_t *b, int sigfd, const char *config_path)
 				} else {
 					trc_log_set_level((trc_log_level_t)ncfg.log_level);
 					b->cfg.max_in_flight_per_client = ncfg.max_in_flight_per_client;
+					b->cfg.max_mb_in_flight_per_client =
+						ncfg.max_mb_in_flight_per_client;
 					/* keys added or removed take effect now (a bad keys
 					 * dir keeps the keys in force) */
 					if (b->keys != NULL)

@@ -127,16 +127,18 @@ static trc_bclient_t *s_client(trc_registry_t *r, const void *id, size_t idlen, 
 	return c;
 }
 
-uint32_t trc_registry_client_in_flight(trc_registry_t *r, const void *id, size_t idlen)
+uint32_t trc_registry_client_in_flight(trc_registry_t *r, const void *id, size_t idlen,
+				       uint64_t *bytes)
 {
 	trc_bclient_t *c = s_client(r, id, idlen, false);
+	*bytes = c != NULL ? c->bytes : 0;
 	return c != NULL ? c->in_flight : 0;
 }
 
 trc_ticket_t *trc_registry_ticket_new(trc_registry_t *r, const void *client_id,
 				      size_t client_idlen, bool from_service,
 				      uint64_t request_id, trc_bservice_t *svc,
-				      trc_worker_t *w, int64_t deadline)
+				      trc_worker_t *w, int64_t deadline, size_t bytes)
 {
 	trc_bclient_t *c = s_client(r, client_id, client_idlen, true);
 	if (c == NULL)
@@ -156,8 +158,10 @@ trc_ticket_t *trc_registry_ticket_new(trc_registry_t *r, const void *client_id,
 	t->worker = w;
 	t->service = svc;
 	t->deadline = deadline;
+	t->bytes = bytes;
 	HASH_ADD(hh, r->tickets, ticket, sizeof(t->ticket), t);
 	c->in_flight++;
+	c->bytes += bytes;
 	w->in_flight++;
 	svc->in_flight++;
 	svc->requests++;
@@ -179,6 +183,7 @@ void trc_registry_ticket_done(trc_registry_t *r, trc_ticket_t *t)
 		t->worker->in_flight--;
 	t->service->in_flight--;
 	r->in_flight--;
+	t->client->bytes -= t->bytes;
 	if (--t->client->in_flight == 0) {
 		HASH_DEL(r->clients, t->client);
 		free(t->client);

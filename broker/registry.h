@@ -46,6 +46,7 @@ typedef struct trc_bclient {
 	uint8_t id[TRC_ROUTING_ID_MAX];
 	size_t idlen;
 	uint32_t in_flight;
+	uint64_t bytes;               /* of its requests in flight */
 } trc_bclient_t;
 
 typedef struct trc_ticket {
@@ -57,6 +58,7 @@ typedef struct trc_ticket {
 	trc_worker_t *worker;
 	trc_bservice_t *service;
 	int64_t deadline;             /* monotonic ms */
+	size_t bytes;                 /* the request's, as forwarded */
 } trc_ticket_t;
 
 typedef struct trc_registry {
@@ -79,15 +81,17 @@ trc_worker_t *trc_registry_attach(trc_registry_t *r, const void *id, size_t idle
 /* The live instance of svc with the fewest requests in flight; NULL if none. */
 trc_worker_t *trc_registry_pick(trc_bservice_t *svc);
 
+/* A request of `bytes` from client_id forwarded to w. */
 trc_ticket_t *trc_registry_ticket_new(trc_registry_t *r, const void *client_id,
 				      size_t client_idlen, bool from_service,
 				      uint64_t request_id, trc_bservice_t *svc,
-				      trc_worker_t *w, int64_t deadline);
+				      trc_worker_t *w, int64_t deadline, size_t bytes);
 trc_ticket_t *trc_registry_ticket(trc_registry_t *r, uint64_t ticket);
 void trc_registry_ticket_done(trc_registry_t *r, trc_ticket_t *t);
 
-/* In-flight requests of one client (0 if unknown). */
-uint32_t trc_registry_client_in_flight(trc_registry_t *r, const void *id, size_t idlen);
+/* One client's requests in flight, and their bytes (0 if unknown). */
+uint32_t trc_registry_client_in_flight(trc_registry_t *r, const void *id, size_t idlen,
+				       uint64_t *bytes);
 
 /* Removes a worker from its services. Its tickets are left: the caller
  * answers them (UNAVAILABLE) first, with trc_registry_ticket_done. */

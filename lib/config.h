@@ -28,6 +28,7 @@ typedef struct {
 	unsigned queue_limit;          /* ZeroMQ high-water marks, messages */
 	/* [broker] */
 	unsigned max_in_flight_per_client;
+	unsigned max_mb_in_flight_per_client;
 	char endpoints_file[TRC_CONFIG_PATH];
 	/* [store] */
 	char state_dir[TRC_CONFIG_PATH];

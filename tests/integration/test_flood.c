@@ -5,17 +5,21 @@
  * client's requests keep being answered quickly meanwhile, and the
  * broker's memory stays bounded (its RSS is measured before and after).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "check.h"
 #include "harness.h"
 #include "rawsock.h"
+#include "wire.h"
 #include "traction/v1/bus.pb-c.h"
 #include "traction/v1/common.pb-c.h"
 
 static harness_t H;
+static pid_t s_first_supplyd;
 
 static long rss_kb(pid_t pid)
 {
@@ -43,7 +47,7 @@ TEST(flood_gets_backpressure_others_do_not_wait)
 {
 	enum { FLOOD = 30000, LIMIT = 500 };
 	pid_t broker = h_start_broker(&H, false);
-	h_start(&H, "traction-supplyd", NULL);
+	s_first_supplyd = h_start(&H, "traction-supplyd", NULL);
 	CHECK(h_wait_live(&H, "supply", 1, 5000));
 	long rss0 = rss_kb(broker);
 
@@ -98,10 +102,71 @@ TEST(flood_gets_backpressure_others_do_not_wait)
 	traction_client_destroy(&c);
 }
 
+/* Large requests are bounded by bytes as well: with a budget of 8 MiB a
+ * client's 1 MiB requests go to the service seven at a time (one more
+ * would pass 8 MiB), the rest are refused at once, and the seven are
+ * answered once the service reads again. The service is stopped
+ * (SIGSTOP) while the flood arrives, so nothing is answered meanwhile;
+ * for well under its heartbeat liveness, so the broker keeps it. */
+TEST(large_requests_get_a_byte_budget)
+{
+	enum { N = 40, MIB = 1 << 20 };
+	pid_t supplyd = h_start(&H, "traction-supplyd", "bytes");
+	CHECK(h_wait_live(&H, "supply", 2, 5000));
+	/* a valid empty ping body carrying an unknown 1 MiB field (15, bytes) */
+	uint8_t *body = malloc(MIB + 8);
+	CHECK(body != NULL);
+	size_t len = 0;
+	body[len++] = 15 << 3 | 2;
+	len += trc_varint_put(body + len, MIB);
+	memset(body + len, 'x', MIB);
+	len += MIB;
+
+	/* one instance only, the one we stop */
+	h_kill(&H, s_first_supplyd, SIGTERM);
+	CHECK(h_wait_live(&H, "supply", 1, 5000));
+	kill(supplyd, SIGSTOP);
+	raw_t r;
+	raw_open(&r, H.client_ep);
+	for (uint64_t id = 1; id <= N; id++)
+		raw_request(&r, "supply", "ping", id, body, len);
+	long ok = 0, exhausted = 0;
+	for (int i = 0; i < N - 7; i++) { /* the refusals come at once */
+		Traction__V1__Header *h = raw_reply(&r, 2000, NULL, NULL);
+		CHECK_MSG(h != NULL, "refusal %d of %d missing", i, N - 7);
+		if (h == NULL)
+			break;
+		int code = h->status != NULL ? h->status->code : 0;
+		CHECK_EQ_INT(code, TRACTION__V1__CODE__RESOURCE_EXHAUSTED);
+		if (code == TRACTION__V1__CODE__RESOURCE_EXHAUSTED) {
+			exhausted++;
+			CHECK_CONTAINS(h->status->message, "too many bytes in flight from this client");
+		}
+		protobuf_c_message_free_unpacked(&h->base, NULL);
+	}
+	kill(supplyd, SIGCONT);
+	for (int i = 0; i < 7; i++) {
+		Traction__V1__Header *h = raw_reply(&r, 5000, NULL, NULL);
+		CHECK_MSG(h != NULL, "forwarded request %d of 7 unanswered", i);
+		if (h == NULL)
+			break;
+		ok += h->status == NULL || h->status->code == 0;
+		protobuf_c_message_free_unpacked(&h->base, NULL);
+	}
+	raw_close(&r);
+	free(body);
+	fprintf(stderr, "byte budget: %ld of %d forwarded and answered, %ld refused\n", ok, N,
+		exhausted);
+	CHECK_EQ_INT(ok, 7);
+	CHECK_EQ_INT(exhausted, N - 7);
+}
+
 int main(void)
 {
-	h_init(&H, "[bus]\nheartbeat_ms = 200\n[broker]\nmax_in_flight_per_client = 500\n");
+	h_init(&H, "[bus]\nheartbeat_ms = 200\n[broker]\nmax_in_flight_per_client = 500\n"
+		   "max_mb_in_flight_per_client = 8\n");
 	RUN(flood_gets_backpressure_others_do_not_wait);
+	RUN(large_requests_get_a_byte_budget);
 	h_done(&H);
 	DONE();
 }

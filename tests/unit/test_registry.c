@@ -21,18 +21,21 @@ TEST(balance_and_tickets)
 
 	/* least in flight wins, so two requests land on two instances */
 	trc_worker_t *w1 = trc_registry_pick(s);
-	trc_ticket_t *t1 = trc_registry_ticket_new(&r, "C1", 2, false, 7, s, w1, 1000);
+	trc_ticket_t *t1 = trc_registry_ticket_new(&r, "C1", 2, false, 7, s, w1, 1000, 300);
 	trc_worker_t *w2 = trc_registry_pick(s);
-	trc_ticket_t *t2 = trc_registry_ticket_new(&r, "C1", 2, false, 8, s, w2, 1000);
+	trc_ticket_t *t2 = trc_registry_ticket_new(&r, "C1", 2, false, 8, s, w2, 1000, 20);
 	CHECK(w1 != w2);
-	CHECK_EQ_INT(trc_registry_client_in_flight(&r, "C1", 2), 2);
+	uint64_t bytes = 0;
+	CHECK_EQ_INT(trc_registry_client_in_flight(&r, "C1", 2, &bytes), 2);
+	CHECK_EQ_INT(bytes, 320); /* the client's bytes in flight, for its byte budget */
 	CHECK_EQ_INT(s->in_flight, 2);
 	CHECK(trc_registry_ticket(&r, t1->ticket) == t1);
 	CHECK(t1->ticket != t2->ticket);
 
 	trc_registry_ticket_done(&r, t1);
 	CHECK(trc_registry_ticket(&r, t2->ticket) == t2);
-	CHECK_EQ_INT(trc_registry_client_in_flight(&r, "C1", 2), 1);
+	CHECK_EQ_INT(trc_registry_client_in_flight(&r, "C1", 2, &bytes), 1);
+	CHECK_EQ_INT(bytes, 20);
 
 	/* removing an instance detaches it; its tickets lose their worker */
 	trc_registry_worker_remove(&r, w2);
@@ -40,7 +43,8 @@ TEST(balance_and_tickets)
 	CHECK(t2->worker == NULL);
 	CHECK(trc_registry_pick(s) == w1);
 	trc_registry_ticket_done(&r, t2);
-	CHECK_EQ_INT(trc_registry_client_in_flight(&r, "C1", 2), 0);
+	CHECK_EQ_INT(trc_registry_client_in_flight(&r, "C1", 2, &bytes), 0);
+	CHECK_EQ_INT(bytes, 0);
 	CHECK_EQ_INT(r.in_flight, 0);
 	trc_registry_clear(&r);
 }

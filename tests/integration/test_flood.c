@@ -107,10 +107,11 @@ TEST(flood_gets_backpressure_others_do_not_wait)
  * would pass 8 MiB), the rest are refused at once, and the seven are
  * answered once the service reads again. The service is stopped
  * (SIGSTOP) while the flood arrives, so nothing is answered meanwhile;
- * for well under its heartbeat liveness, so the broker keeps it. */
+ * for well under its heartbeat liveness (2 s here), so the broker keeps
+ * it. */
 TEST(large_requests_get_a_byte_budget)
 {
-	enum { N = 40, MIB = 1 << 20 };
+	enum { N = 24, MIB = 1 << 20 };
 	pid_t supplyd = h_start(&H, "traction-supplyd", "bytes");
 	CHECK(h_wait_live(&H, "supply", 2, 5000));
 	/* a valid empty ping body carrying an unknown 1 MiB field (15, bytes) */
@@ -163,8 +164,8 @@ TEST(large_requests_get_a_byte_budget)
 
 int main(void)
 {
-	h_init(&H, "[bus]\nheartbeat_ms = 200\n[broker]\nmax_in_flight_per_client = 500\n"
-		   "max_mb_in_flight_per_client = 8\n");
+	h_init(&H, "[bus]\nheartbeat_ms = 200\nheartbeat_liveness = 10\n[broker]\n"
+		   "max_in_flight_per_client = 500\nmax_mb_in_flight_per_client = 8\n");
 	RUN(flood_gets_backpressure_others_do_not_wait);
 	RUN(large_requests_get_a_byte_budget);
 	h_done(&H);

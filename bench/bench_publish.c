@@ -23,7 +23,8 @@
  *   bench_publish [RECORDS]
  *   bench_publish batch RECORDS [WINDOW [PER_REQUEST]]   one row only, W
  *        requests of P records in flight (default 100 x 32), for perf record -a
- *   bench_publish publisher RECORDS   only the libtraction publisher row
+ *   bench_publish publisher RECORDS [BATCH [IN_FLIGHT]]   only the libtraction
+ *        publisher row (default 32 x 32)
  *   bench_publish open                only the open-loop rows
  *   bench_publish one                 only the one-in-flight rows
  */
@@ -810,8 +811,14 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (publisher) {
-		row("traction publish, libtraction publisher, 1024 in flight",
-		    s_publisher(records, 32, 32, NULL));
+		size_t per = argc > 3 ? (size_t)atoi(argv[3]) : 32,
+		       window = argc > 4 ? (size_t)atoi(argv[4]) : 32;
+		char name[96];
+		snprintf(name, sizeof(name), "traction publish, libtraction publisher, %zu x %zu",
+			 per, window);
+		if (per == 0 || window == 0 || per > 10000)
+			return 2;
+		row(name, s_publisher(records, per, window, NULL));
 		zmq_ctx_term(ctx);
 		h_done(&H);
 		return 0;

@@ -116,7 +116,6 @@ struct trc_service {
 	size_t ncons;
 	trc_txn_t rtxn;          /* this turn's read transaction, if open */
 	bool rtxn_open;
-	int64_t now_ms;
 	uint64_t dropped;
 	char state_path[TRC_CONFIG_PATH + 64];
 };

@@ -11,7 +11,8 @@
  *   3. traction: feedback.publish of 256-byte metric records through the
  *      broker: 1 record per request with 1000 requests in flight; 32
  *      records per request with 32 requests in flight (1,024 records) and
- *      with 100 (3,200); libtraction's asynchronous publisher (32 x 32);
+ *      with 100 (3,200); libtraction's asynchronous publisher with its
+ *      default batch of 64 records, 16 requests in flight (1,024 records);
  *      one record in flight (latency); a steady open loop of 10,000/s.
  * Throughput rows count records acknowledged durable per second. The
  * 1,000-in-flight rows that a target compares run warm: an unmeasured
@@ -24,13 +25,14 @@
  *   bench_publish batch RECORDS [WINDOW [PER_REQUEST]]   one row only, W
  *        requests of P records in flight (default 100 x 32), for perf record -a
  *   bench_publish publisher RECORDS [BATCH [IN_FLIGHT]]   only the libtraction
- *        publisher row (default 32 x 32)
+ *        publisher row (default 64 x 16, as in the full run)
  *   bench_publish open                only the open-loop rows
  *   bench_publish one                 only the one-in-flight rows
  */
 #include <errno.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -655,12 +657,53 @@ static result_t s_traction_warm(uint64_t records, int window)
 	return s_pooled(&p);
 }
 
+/* The publisher as an application gets it: its default batch
+ * (traction_publisher_options_t.batch 0: 64 records a request), with the
+ * window that makes the targets' 1,024 records in flight. */
+#define PUB_BATCH 64
+#define PUB_WINDOW 16
+
 static result_t s_publisher_warm(uint64_t records)
 {
 	pool_t p = { 0 };
 	for (uint64_t i = 0; i <= WARM_DRIVES; i++)
-		s_publisher(records, 32, 32, i > 0 ? &p : NULL);
+		s_publisher(records, PUB_BATCH, PUB_WINDOW, i > 0 ? &p : NULL);
 	return s_pooled(&p);
+}
+
+/* A feedbackd with an empty store of its own for the next target row, as
+ * each bare loop row writes a store of its own: the old one's store is
+ * deleted. This VM charges ~8 us for each page of guest memory touched
+ * for the first time, and takes freed memory back within seconds
+ * (docs/performance.md, "Growth"): a store that goes on growing row after
+ * row lands on new memory from some point on (the write-ahead's piece
+ * after each commit, 256 KiB of new page cache, went from ~0.1 to
+ * ~0.6 ms at 32 x 32 once the page cache passed ~1.7 GB in one run),
+ * while the bare loops' rows each reuse what the one before freed. So
+ * every target row, bare or traction, starts from an empty store on
+ * memory freed just before; how the rate holds as a store grows is the
+ * growth row's. */
+static void s_fresh_feedbackd(pid_t *pid)
+{
+	static int gen;
+	char cmd[600], name[32];
+	h_kill(&H, *pid, SIGTERM);
+	if (gen == 0)
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s/var/feedbackd'", H.dir);
+	else
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s/fb%d'", H.dir, gen);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "bench_publish: cannot remove feedbackd's store\n");
+		exit(1);
+	}
+	snprintf(name, sizeof(name), "fb%d", ++gen);
+	*pid = h_start(&H, "traction-feedbackd", name);
+	traction_client_t *c = h_client(&H);
+	if (!h_wait_live(&H, "feedback", 1, 5000))
+		exit(1);
+	bench_wait_applied(c, "feedback", "supply", 2);
+	bench_wait_applied(c, "feedback", "scenario", 1);
+	traction_client_destroy(&c);
 }
 
 static void row(const char *name, result_t r)
@@ -811,8 +854,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (publisher) {
-		size_t per = argc > 3 ? (size_t)atoi(argv[3]) : 32,
-		       window = argc > 4 ? (size_t)atoi(argv[4]) : 32;
+		size_t per = argc > 3 ? (size_t)atoi(argv[3]) : PUB_BATCH,
+		       window = argc > 4 ? (size_t)atoi(argv[4]) : PUB_WINDOW;
 		char name[96];
 		snprintf(name, sizeof(name), "traction publish, libtraction publisher, %zu x %zu",
 			 per, window);
@@ -852,11 +895,16 @@ int main(int argc, char **argv)
 	result_t loop_relay = s_bare_via(ctx, BARE_LOOP, records, 1000, 0, true);
 	result_t loop1 = s_bare(ctx, BARE_LOOP, 2000, 1, 0);
 	result_t t1000 = s_traction(records, 1000, 0, 1);
+	s_fresh_feedbackd(&pids[3]);
 	result_t t32 = s_traction_warm(records, 32);
+	s_fresh_feedbackd(&pids[3]);
 	result_t t1000b = s_traction_warm(records, 100);
+	s_fresh_feedbackd(&pids[3]);
 	result_t tpub = s_publisher_warm(records);
+	s_fresh_feedbackd(&pids[3]);
 	result_t t1 = s_traction(2000, 1, 0, 1);
 	result_t loop10k, loop10k_ahead, t10k;
+	s_fresh_feedbackd(&pids[3]);
 	s_open_rows(ctx, &loop10k, &loop10k_ahead, &t10k);
 
 	printf("records of %d bytes; %llu records per throughput row (%d drives of them after "
@@ -873,7 +921,7 @@ int main(int argc, char **argv)
 	row("traction publish, 1 record/request, 1000 in flight", t1000);
 	row("traction publish, 32 records/request, 32 in flight", t32);
 	row("traction publish, 32 records/request, 100 in flight", t1000b);
-	row("traction publish, libtraction publisher, 1024 in flight", tpub);
+	row("traction publish, libtraction publisher (64 x 16), 1024 in flight", tpub);
 	row("traction publish, 1 in flight", t1);
 	row("traction publish, open loop 10k/s", t10k);
 	printf("ratio: traction (1/request) / bare loop = %.2f\n", t1000.rate / loop.rate);

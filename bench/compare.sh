@@ -72,8 +72,9 @@ redis() { # $1 run, $2 appendfsync policy, $3 connections, $4 pipelined per conn
     --appendonly yes --appendfsync "$2" --daemonize no --logfile "$dir/redis.log" &
   pid=$!
   wait_port "$port"
-  # $3 x $4 records of 256 bytes in flight: 32 x 32 is what libtraction's
-  # publisher keeps in flight (32 requests of 32 records)
+  # $3 x $4 records of 256 bytes in flight: 32 x 32 as the ready-made
+  # requests of bench_publish keep them, 16 x 64 as libtraction's publisher
+  # does (16 requests of its default 64 records)
   redis-benchmark -p "$port" -n 300000 -c "$3" -P "$4" XADD bench '*' f "$value" 2>/dev/null |
     tr '\r' '\n' | awk -v run="$1" -v pol="$2" -v c="$3" -v p="$4" '
       /throughput summary:/ { rps = $3 }
@@ -114,6 +115,7 @@ while [ "$i" -le "$runs" ]; do
   mkdir -p "$dir/limits"
   $b/bench_limits "$dir/limits" | collect "$i"
   redis "$i" always 32 32
+  redis "$i" always 16 64
   redis "$i" always 1000 1
   redis "$i" everysec 32 32
   nats "$i"

@@ -287,6 +287,14 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 		snprintf(msg, sizeof(msg),
 			 "too many bytes in flight from this client (limit %u MiB)",
 			 b->cfg.max_mb_in_flight_per_client);
+	} else if (b->reg.in_flight > 0 &&
+		   b->reg.bytes + bytes > (uint64_t)b->cfg.max_mb_in_flight << 20) {
+		/* many clients, each within its budget, could still fill the
+		 * queues together (ZeroMQ bounds them in messages, not bytes) */
+		code = TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
+		snprintf(msg, sizeof(msg),
+			 "too many bytes in flight through the broker (limit %u MiB); retry later",
+			 b->cfg.max_mb_in_flight);
 	}
 	if (code != 0) {
 		if (svc != NULL)
@@ -790,6 +798,7 @@ int trc_broker_run(trc_broker_t *b, int sigfd, const char *config_path)
 					b->cfg.max_in_flight_per_client = ncfg.max_in_flight_per_client;
 					b->cfg.max_mb_in_flight_per_client =
 						ncfg.max_mb_in_flight_per_client;
+					b->cfg.max_mb_in_flight = ncfg.max_mb_in_flight;
 					/* keys added or removed take effect now (a bad keys
 					 * dir keeps the keys in force) */
 					if (b->keys != NULL)

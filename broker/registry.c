@@ -166,6 +166,7 @@ trc_ticket_t *trc_registry_ticket_new(trc_registry_t *r, const void *client_id,
 	svc->in_flight++;
 	svc->requests++;
 	r->in_flight++;
+	r->bytes += bytes;
 	return t;
 }
 
@@ -183,6 +184,7 @@ void trc_registry_ticket_done(trc_registry_t *r, trc_ticket_t *t)
 		t->worker->in_flight--;
 	t->service->in_flight--;
 	r->in_flight--;
+	r->bytes -= t->bytes;
 	t->client->bytes -= t->bytes;
 	if (--t->client->in_flight == 0) {
 		HASH_DEL(r->clients, t->client);

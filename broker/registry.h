@@ -68,6 +68,7 @@ typedef struct trc_registry {
 	trc_ticket_t *tickets;
 	uint64_t next_ticket;
 	uint32_t in_flight;
+	uint64_t bytes;               /* of all requests in flight */
 } trc_registry_t;
 
 void trc_registry_init(trc_registry_t *r);

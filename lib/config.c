@@ -57,6 +57,9 @@ static const key_def_t s_keys[] = {
 	{ "broker", "max_mb_in_flight_per_client", K_UINT, OFF(max_mb_in_flight_per_client), 1,
 	  1048576, "256",
 	  "MiB of requests one client may have in flight; more get RESOURCE_EXHAUSTED" },
+	{ "broker", "max_mb_in_flight", K_UINT, OFF(max_mb_in_flight), 1, 1048576, "1024",
+	  "MiB of requests all clients together may have in flight; more get "
+	  "RESOURCE_EXHAUSTED" },
 	{ "broker", "endpoints_file", K_PATH, OFF(endpoints_file), 0, 0,
 	  "", "if set, the broker writes the endpoints it bound there (for ports chosen with :*)" },
 	{ "store", "state_dir", K_PATH, OFF(state_dir), 0, 0,

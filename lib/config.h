@@ -29,6 +29,7 @@ typedef struct {
 	/* [broker] */
 	unsigned max_in_flight_per_client;
 	unsigned max_mb_in_flight_per_client;
+	unsigned max_mb_in_flight;     /* all clients together */
 	char endpoints_file[TRC_CONFIG_PATH];
 	/* [store] */
 	char state_dir[TRC_CONFIG_PATH];

@@ -20,6 +20,7 @@
 
 static harness_t H;
 static pid_t s_first_supplyd;
+static pid_t s_only_supplyd; /* after large_requests_get_a_byte_budget */
 
 static long rss_kb(pid_t pid)
 {
@@ -109,19 +110,64 @@ TEST(flood_gets_backpressure_others_do_not_wait)
  * (SIGSTOP) while the flood arrives, so nothing is answered meanwhile;
  * for well under its heartbeat liveness (2 s here), so the broker keeps
  * it. */
+/* A valid empty ping body carrying an unknown 1 MiB field (15, bytes). */
+static uint8_t *big_body(size_t *len)
+{
+	enum { MIB = 1 << 20 };
+	uint8_t *body = malloc(MIB + 8);
+	if (body == NULL)
+		exit(1);
+	*len = 0;
+	body[(*len)++] = 15 << 3 | 2;
+	*len += trc_varint_put(body + *len, MIB);
+	memset(body + *len, 'x', MIB);
+	*len += MIB;
+	return body;
+}
+
+/* Expects n refusals at once, each RESOURCE_EXHAUSTED naming `why`. */
+static long refusals(raw_t *r, int n, const char *why)
+{
+	long exhausted = 0;
+	for (int i = 0; i < n; i++) {
+		Traction__V1__Header *h = raw_reply(r, 2000, NULL, NULL);
+		CHECK_MSG(h != NULL, "refusal %d of %d missing", i, n);
+		if (h == NULL)
+			break;
+		int code = h->status != NULL ? h->status->code : 0;
+		CHECK_EQ_INT(code, TRACTION__V1__CODE__RESOURCE_EXHAUSTED);
+		if (code == TRACTION__V1__CODE__RESOURCE_EXHAUSTED) {
+			exhausted++;
+			CHECK_CONTAINS(h->status->message, why);
+		}
+		protobuf_c_message_free_unpacked(&h->base, NULL);
+	}
+	return exhausted;
+}
+
+/* Expects n answers, each OK, within 5 s. */
+static long answers(raw_t *r, int n)
+{
+	long ok = 0;
+	for (int i = 0; i < n; i++) {
+		Traction__V1__Header *h = raw_reply(r, 5000, NULL, NULL);
+		CHECK_MSG(h != NULL, "forwarded request %d of %d unanswered", i, n);
+		if (h == NULL)
+			break;
+		ok += h->status == NULL || h->status->code == 0;
+		protobuf_c_message_free_unpacked(&h->base, NULL);
+	}
+	return ok;
+}
+
 TEST(large_requests_get_a_byte_budget)
 {
-	enum { N = 24, MIB = 1 << 20 };
+	enum { N = 24 };
 	pid_t supplyd = h_start(&H, "traction-supplyd", "bytes");
+	s_only_supplyd = supplyd;
 	CHECK(h_wait_live(&H, "supply", 2, 5000));
-	/* a valid empty ping body carrying an unknown 1 MiB field (15, bytes) */
-	uint8_t *body = malloc(MIB + 8);
-	CHECK(body != NULL);
-	size_t len = 0;
-	body[len++] = 15 << 3 | 2;
-	len += trc_varint_put(body + len, MIB);
-	memset(body + len, 'x', MIB);
-	len += MIB;
+	size_t len;
+	uint8_t *body = big_body(&len);
 
 	/* one instance only, the one we stop */
 	h_kill(&H, s_first_supplyd, SIGTERM);
@@ -131,29 +177,10 @@ TEST(large_requests_get_a_byte_budget)
 	raw_open(&r, H.client_ep);
 	for (uint64_t id = 1; id <= N; id++)
 		raw_request(&r, "supply", "ping", id, body, len);
-	long ok = 0, exhausted = 0;
-	for (int i = 0; i < N - 7; i++) { /* the refusals come at once */
-		Traction__V1__Header *h = raw_reply(&r, 2000, NULL, NULL);
-		CHECK_MSG(h != NULL, "refusal %d of %d missing", i, N - 7);
-		if (h == NULL)
-			break;
-		int code = h->status != NULL ? h->status->code : 0;
-		CHECK_EQ_INT(code, TRACTION__V1__CODE__RESOURCE_EXHAUSTED);
-		if (code == TRACTION__V1__CODE__RESOURCE_EXHAUSTED) {
-			exhausted++;
-			CHECK_CONTAINS(h->status->message, "too many bytes in flight from this client");
-		}
-		protobuf_c_message_free_unpacked(&h->base, NULL);
-	}
+	/* the refusals come at once */
+	long exhausted = refusals(&r, N - 7, "too many bytes in flight from this client");
 	kill(supplyd, SIGCONT);
-	for (int i = 0; i < 7; i++) {
-		Traction__V1__Header *h = raw_reply(&r, 5000, NULL, NULL);
-		CHECK_MSG(h != NULL, "forwarded request %d of 7 unanswered", i);
-		if (h == NULL)
-			break;
-		ok += h->status == NULL || h->status->code == 0;
-		protobuf_c_message_free_unpacked(&h->base, NULL);
-	}
+	long ok = answers(&r, 7);
 	raw_close(&r);
 	free(body);
 	fprintf(stderr, "byte budget: %ld of %d forwarded and answered, %ld refused\n", ok, N,
@@ -162,12 +189,53 @@ TEST(large_requests_get_a_byte_budget)
 	CHECK_EQ_INT(exhausted, N - 7);
 }
 
+/* ...and all clients together by max_mb_in_flight (12 MiB here), which
+ * many clients each within their own budget could otherwise pass. Two
+ * clients send 7 requests of 1 MiB each (within their 8 MiB) while the
+ * only instance is stopped: the first one's 7 go, then the second one's
+ * first 4 (11 MiB in all); its last 3 are refused at once, naming the
+ * broker's budget; all 11 are answered once the instance runs again. */
+TEST(all_clients_share_the_brokers_byte_budget)
+{
+	enum { N = 7 };
+	size_t len;
+	uint8_t *body = big_body(&len);
+	kill(s_only_supplyd, SIGSTOP);
+	raw_t a, b;
+	raw_open(&a, H.client_ep);
+	raw_open(&b, H.client_ep);
+	for (uint64_t id = 1; id <= N; id++)
+		raw_request(&a, "supply", "ping", id, body, len);
+	/* the broker reads a connection in order: once it answers this, it
+	 * has forwarded the first client's seven */
+	raw_request(&a, "broker", "ping", 100, NULL, 0);
+	Traction__V1__Header *h = raw_reply(&a, 2000, NULL, NULL);
+	CHECK(h != NULL && h->request_id == 100);
+	if (h != NULL)
+		protobuf_c_message_free_unpacked(&h->base, NULL);
+	for (uint64_t id = 1; id <= N; id++)
+		raw_request(&b, "supply", "ping", id, body, len);
+	long exhausted = refusals(&b, 3, "too many bytes in flight through the broker");
+	kill(s_only_supplyd, SIGCONT);
+	long ok_a = answers(&a, N), ok_b = answers(&b, N - 3);
+	raw_close(&a);
+	raw_close(&b);
+	free(body);
+	fprintf(stderr, "broker byte budget: %ld + %ld forwarded and answered, %ld refused\n",
+		ok_a, ok_b, exhausted);
+	CHECK_EQ_INT(ok_a, N);
+	CHECK_EQ_INT(ok_b, N - 3);
+	CHECK_EQ_INT(exhausted, 3);
+}
+
 int main(void)
 {
 	h_init(&H, "[bus]\nheartbeat_ms = 200\nheartbeat_liveness = 10\n[broker]\n"
-		   "max_in_flight_per_client = 500\nmax_mb_in_flight_per_client = 8\n");
+		   "max_in_flight_per_client = 500\nmax_mb_in_flight_per_client = 8\n"
+		   "max_mb_in_flight = 12\n");
 	RUN(flood_gets_backpressure_others_do_not_wait);
 	RUN(large_requests_get_a_byte_budget);
+	RUN(all_clients_share_the_brokers_byte_budget);
 	h_done(&H);
 	DONE();
 }

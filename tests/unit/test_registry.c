@@ -28,6 +28,10 @@ TEST(balance_and_tickets)
 	uint64_t bytes = 0;
 	CHECK_EQ_INT(trc_registry_client_in_flight(&r, "C1", 2, &bytes), 2);
 	CHECK_EQ_INT(bytes, 320); /* the client's bytes in flight, for its byte budget */
+	trc_ticket_t *t3 = trc_registry_ticket_new(&r, "C2", 2, false, 1, s, w1, 1000, 5);
+	CHECK_EQ_INT(r.bytes, 325); /* every client's, for the broker's budget */
+	trc_registry_ticket_done(&r, t3);
+	CHECK_EQ_INT(r.bytes, 320);
 	CHECK_EQ_INT(s->in_flight, 2);
 	CHECK(trc_registry_ticket(&r, t1->ticket) == t1);
 	CHECK(t1->ticket != t2->ticket);
@@ -46,6 +50,7 @@ TEST(balance_and_tickets)
 	CHECK_EQ_INT(trc_registry_client_in_flight(&r, "C1", 2, &bytes), 0);
 	CHECK_EQ_INT(bytes, 0);
 	CHECK_EQ_INT(r.in_flight, 0);
+	CHECK_EQ_INT(r.bytes, 0);
 	trc_registry_clear(&r);
 }
 

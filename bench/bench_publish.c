@@ -20,7 +20,8 @@
  * open-loop rows of the bare loops and traction take turns in one-second
  * slices (s_open_rows), so all of them see the same seconds of the disk.
  * Every bare loop writes a store of its own and stops the run if LMDB
- * refuses a write.
+ * refuses a write; each traction row a target compares runs on a
+ * feedbackd restarted with an empty store (s_fresh_feedbackd).
  *   bench_publish [RECORDS]
  *   bench_publish batch RECORDS [WINDOW [PER_REQUEST]]   one row only, W
  *        requests of P records in flight (default 100 x 32), for perf record -a

@@ -680,10 +680,9 @@ static result_t s_publisher_warm(uint64_t records)
  * row lands on new memory from some point on (the write-ahead's piece
  * after each commit, 256 KiB of new page cache, went from ~0.1 to
  * ~0.6 ms at 32 x 32 once the page cache passed ~1.7 GB in one run),
- * while the bare loops' rows each reuse what the one before freed. So
- * every target row, bare or traction, starts from an empty store on
- * memory freed just before; how the rate holds as a store grows is the
- * growth row's. */
+ * So every target row, bare or traction, starts from an empty store
+ * (traction's on the memory its previous row's store freed); how the
+ * rate holds as a store grows is the growth row's. */
 static void s_fresh_feedbackd(pid_t *pid)
 {
 	static int gen;

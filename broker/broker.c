@@ -185,6 +185,9 @@ static void s_status(trc_broker_t *b, void *sock, const void *rid, size_t ridlen
 	rep.n_services = ns;
 	rep.counters = &b->counters;
 	rep.clients_in_flight = HASH_COUNT(b->reg.clients);
+	rep.requests_in_flight = b->reg.in_flight;
+	rep.bytes_in_flight = b->reg.bytes;
+	rep.max_mb_in_flight = b->cfg.max_mb_in_flight;
 	s_answer(b, sock, rid, ridlen, request_id, 0, "", &rep.base);
 out:
 	free(ss);

@@ -37,13 +37,16 @@ static int cmd_status(ctl_t *ctl, args_t *a)
 	int down = 0;
 	if (!ctl->json) {
 		printf("broker %s  up %.1fs  routed %llu  replies %llu  errors %llu  "
-		       "malformed %llu  events %llu\n\n",
+		       "malformed %llu  events %llu\n",
 		       rep->version, (double)rep->uptime_ms / 1000.0,
 		       (unsigned long long)rep->counters->requests_routed,
 		       (unsigned long long)rep->counters->replies_routed,
 		       (unsigned long long)rep->counters->errors_replied,
 		       (unsigned long long)rep->counters->dropped_malformed,
 		       (unsigned long long)rep->counters->events_relayed);
+		printf("in flight: %u requests of %u clients, %.1f of %u MiB\n\n",
+		       rep->requests_in_flight, rep->clients_in_flight,
+		       (double)rep->bytes_in_flight / (1 << 20), rep->max_mb_in_flight);
 		printf("%-12s %-6s %9s %10s %8s %9s  %s\n", "SERVICE", "STATE", "INSTANCES",
 		       "REQUESTS", "ERRORS", "IN-FLIGHT", "PING");
 	}
@@ -98,6 +101,12 @@ static int cmd_status(ctl_t *ctl, args_t *a)
 		json_object_set_new(c, "events_relayed", json_integer((json_int_t)rep->counters->events_relayed));
 		json_object_set_new(c, "instances_expired", json_integer((json_int_t)rep->counters->instances_expired));
 		json_object_set_new(doc, "counters", c);
+		json_object_set_new(doc, "in_flight",
+				    json_pack("{s:i, s:i, s:I, s:i}", "requests",
+					      (int)rep->requests_in_flight, "clients",
+					      (int)rep->clients_in_flight, "bytes",
+					      (json_int_t)rep->bytes_in_flight, "max_mb",
+					      (int)rep->max_mb_in_flight));
 		ctl_print_json(doc);
 	} else {
 		json_decref(svcs);

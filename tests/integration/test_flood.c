@@ -194,7 +194,8 @@ TEST(large_requests_get_a_byte_budget)
  * clients send 7 requests of 1 MiB each (within their 8 MiB) while the
  * only instance is stopped: the first one's 7 go, then the second one's
  * first 4 (11 MiB in all); its last 3 are refused at once, naming the
- * broker's budget; all 11 are answered once the instance runs again. */
+ * broker's budget, and the broker's status shows the 11 and their bytes
+ * against it; all 11 are answered once the instance runs again. */
 TEST(all_clients_share_the_brokers_byte_budget)
 {
 	enum { N = 7 };
@@ -216,6 +217,26 @@ TEST(all_clients_share_the_brokers_byte_budget)
 	for (uint64_t id = 1; id <= N; id++)
 		raw_request(&b, "supply", "ping", id, body, len);
 	long exhausted = refusals(&b, 3, "too many bytes in flight through the broker");
+	/* the broker's status shows the budget and what holds it */
+	raw_request(&b, "broker", "status", 101, NULL, 0);
+	void *sbody = NULL;
+	size_t slen = 0;
+	h = raw_reply(&b, 2000, &sbody, &slen);
+	CHECK(h != NULL && h->request_id == 101 && sbody != NULL);
+	Traction__V1__BrokerStatusReply *st =
+		sbody != NULL ? traction__v1__broker_status_reply__unpack(NULL, slen, sbody) : NULL;
+	CHECK(st != NULL);
+	if (st != NULL) {
+		CHECK_EQ_INT(st->requests_in_flight, N + 4);
+		CHECK_EQ_INT(st->clients_in_flight, 2);
+		CHECK(st->bytes_in_flight > (uint64_t)(N + 4) << 20);
+		CHECK(st->bytes_in_flight <= (uint64_t)12 << 20);
+		CHECK_EQ_INT(st->max_mb_in_flight, 12);
+		protobuf_c_message_free_unpacked(&st->base, NULL);
+	}
+	if (h != NULL)
+		protobuf_c_message_free_unpacked(&h->base, NULL);
+	free(sbody);
 	kill(s_only_supplyd, SIGCONT);
 	long ok_a = answers(&a, N), ok_b = answers(&b, N - 3);
 	raw_close(&a);

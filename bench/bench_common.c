@@ -85,13 +85,17 @@ void bench_wait_applied(traction_client_t *c, const char *service, const char *s
 	exit(1);
 }
 
+void bench_wait_feedback(traction_client_t *c)
+{
+	bench_wait_applied(c, "feedback", "supply", 2);
+	bench_wait_applied(c, "feedback", "scenario", 1);
+}
+
 void bench_catalogue(traction_client_t *c, bool wait_feedback)
 {
 	h_catalogue(c, NULL);
-	if (wait_feedback) {
-		bench_wait_applied(c, "feedback", "supply", 2);
-		bench_wait_applied(c, "feedback", "scenario", 1);
-	}
+	if (wait_feedback)
+		bench_wait_feedback(c);
 }
 
 static void s_must(int code, const traction_status_t *st, const char *what)

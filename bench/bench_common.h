@@ -26,6 +26,9 @@ void bench_measure_after(const char *name, bench_op_fn pre, bench_op_fn op, int 
 /* Registers the catalogue and waits until feedbackd and iterationd know
  * it (when they run). */
 void bench_catalogue(traction_client_t *c, bool wait_feedback);
+/* Waits until feedbackd has applied the catalogue's events (its supply
+ * and version, its scenario): a feedbackd started after the catalogue. */
+void bench_wait_feedback(traction_client_t *c);
 
 /* Records the chain of versions 1.0 (the catalogue's), v1 .. v{n-1} of
  * defect-vision and waits until feedbackd knows them; their names, 32

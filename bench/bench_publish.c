@@ -701,8 +701,7 @@ static void s_fresh_feedbackd(pid_t *pid)
 	traction_client_t *c = h_client(&H);
 	if (!h_wait_live(&H, "feedback", 1, 5000))
 		exit(1);
-	bench_wait_applied(c, "feedback", "supply", 2);
-	bench_wait_applied(c, "feedback", "scenario", 1);
+	bench_wait_feedback(c);
 	traction_client_destroy(&c);
 }
 

@@ -222,6 +222,14 @@ static void s_broker_request(trc_broker_t *b, void *sock, const void *rid, size_
 
 /* A request [rid][Header][body] from a client, or from a service acting as
  * one (from_service). Forwards the Header and body frames as they came. */
+/* Whether a request of `bytes` would take what `held` requests hold
+ * (`held_bytes`) past a budget of `mb` MiB; one request alone always goes,
+ * whatever its size (max_message_kb bounds that). */
+static bool s_over_budget(uint32_t held, uint64_t held_bytes, size_t bytes, unsigned mb)
+{
+	return held > 0 && held_bytes + bytes > (uint64_t)mb << 20;
+}
+
 static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 {
 	void *sock = from_service ? b->service : b->client;
@@ -268,8 +276,7 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 	trc_bservice_t *svc = trc_registry_service(&b->reg, h->service, false);
 	trc_worker_t *w = svc != NULL ? trc_registry_pick(svc) : NULL;
 	/* what the request holds of the broker's and the service's queues
-	 * until it is answered; one request alone always goes, whatever its
-	 * size (max_message_kb bounds that) */
+	 * until it is answered */
 	size_t bytes = trc_msg_size(m, 1) + trc_msg_size(m, 2);
 	uint64_t client_bytes = 0;
 	uint32_t client_n = trc_registry_client_in_flight(&b->reg, rid, ridlen, &client_bytes);
@@ -284,14 +291,14 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 		code = TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
 		snprintf(msg, sizeof(msg), "too many requests in flight from this client (limit %u)",
 			 b->cfg.max_in_flight_per_client);
-	} else if (client_n > 0 &&
-		   client_bytes + bytes > (uint64_t)b->cfg.max_mb_in_flight_per_client << 20) {
+	} else if (s_over_budget(client_n, client_bytes, bytes,
+				 b->cfg.max_mb_in_flight_per_client)) {
 		code = TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
 		snprintf(msg, sizeof(msg),
 			 "too many bytes in flight from this client (limit %u MiB)",
 			 b->cfg.max_mb_in_flight_per_client);
-	} else if (b->reg.in_flight > 0 &&
-		   b->reg.bytes + bytes > (uint64_t)b->cfg.max_mb_in_flight << 20) {
+	} else if (s_over_budget(b->reg.in_flight, b->reg.bytes, bytes,
+				 b->cfg.max_mb_in_flight)) {
 		/* many clients, each within its budget, could still fill the
 		 * queues together (ZeroMQ bounds them in messages, not bytes) */
 		code = TRACTION__V1__CODE__RESOURCE_EXHAUSTED;

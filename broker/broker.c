@@ -22,6 +22,7 @@
 #include "keys.h"
 #include "log.h"
 #include "registry.h"
+#include "subs.h"
 #include "util.h"
 #include "wire.h"
 #include "traction/v1/bus.pb-c.h"
@@ -44,6 +45,7 @@ struct trc_broker {
 	char server_pub[TRC_Z85_KEY + 1];
 	char server_sec[TRC_Z85_KEY + 1];
 	trc_registry_t reg;
+	trc_subs_t *subs;  /* what subscribers of the event feed hold */
 	Traction__V1__BrokerCounters counters;
 	int64_t started;
 	int64_t next_heartbeat;
@@ -67,11 +69,13 @@ static void s_answer(trc_broker_t *b, void *sock, const void *rid, size_t ridlen
 	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
 	Traction__V1__Status st = TRACTION__V1__STATUS__INIT;
 	uint8_t hbuf[1024];
+	char esc[512]; /* what we quote from a request is escaped (trc_escape) */
 	h.version = TRC_PROTOCOL_VERSION;
 	h.kind = TRACTION__V1__FRAME_KIND__FRAME_REPLY;
 	h.request_id = request_id;
 	st.code = code;
-	st.message = (char *)message;
+	trc_escape(esc, sizeof(esc), message, strlen(message));
+	st.message = esc;
 	h.status = &st;
 	size_t hlen = trc_header_pack(&h, hbuf, sizeof(hbuf));
 	size_t blen = body != NULL ? protobuf_c_message_get_packed_size(body) : 0;
@@ -188,6 +192,7 @@ static void s_status(trc_broker_t *b, void *sock, const void *rid, size_t ridlen
 	rep.requests_in_flight = b->reg.in_flight;
 	rep.bytes_in_flight = b->reg.bytes;
 	rep.max_mb_in_flight = b->cfg.max_mb_in_flight;
+	rep.subscriptions = (uint32_t)trc_subs_count(b->subs);
 	s_answer(b, sock, rid, ridlen, request_id, 0, "", &rep.base);
 out:
 	free(ss);
@@ -249,10 +254,13 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 			return;
 		}
 	}
+	/* A refusal echoes the request id whenever the first frame has one,
+	 * however wrong the rest is (0 only when none can be read). */
+	uint64_t echo = m->n >= 2 ? trc_header_request_id(trc_msg_data(m, 1), trc_msg_size(m, 1))
+				  : 0;
 	if (m->total != 3 || m->n != 3) {
-		/* Without a header we do not know the request id: answer with 0. */
 		b->counters.dropped_malformed++;
-		s_answer(b, sock, rid, ridlen, 0, TRACTION__V1__CODE__INVALID_ARGUMENT,
+		s_answer(b, sock, rid, ridlen, echo, TRACTION__V1__CODE__INVALID_ARGUMENT,
 			 "a request is two frames: a traction.v1.Header, then the body", NULL);
 		return;
 	}
@@ -260,8 +268,7 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 						    &why);
 	if (h == NULL || h->kind != TRACTION__V1__FRAME_KIND__FRAME_REQUEST) {
 		b->counters.dropped_malformed++;
-		s_answer(b, sock, rid, ridlen, h != NULL ? h->request_id : 0,
-			 TRACTION__V1__CODE__INVALID_ARGUMENT,
+		s_answer(b, sock, rid, ridlen, echo, TRACTION__V1__CODE__INVALID_ARGUMENT,
 			 why != NULL ? why : "expected a request header", NULL);
 		if (h != NULL)
 			protobuf_c_message_free_unpacked(&h->base, al);
@@ -481,7 +488,7 @@ static void s_client_message(trc_broker_t *b, trc_msg_t *m)
 
 /* ---- events --------------------------------------------------------------------- */
 
-static void s_relay(trc_broker_t *b, void *from, void *to, bool count)
+static void s_relay(trc_broker_t *b, void *from, void *to)
 {
 	for (;;) {
 		zmq_msg_t part;
@@ -494,10 +501,60 @@ static void s_relay(trc_broker_t *b, void *from, void *to, bool count)
 		if (zmq_msg_send(&part, to, (more ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0)
 			zmq_msg_close(&part);
 		if (!more) {
-			if (count)
-				b->counters.events_relayed++;
+			b->counters.events_relayed++;
 			return;
 		}
+	}
+}
+
+/* Subscriptions from the event feed's subscribers (the XPUB is in manual
+ * mode: nothing is applied until we say so). A subscription is applied to
+ * the peer that sent it only if it is a topic prefix within the bounds
+ * (subs.h); a prefix nobody held before is forwarded upstream, so that the
+ * daemons' PUB sockets send us its events. An unsubscription without
+ * metadata is libzmq's word that the last peer holding a prefix has gone. */
+static void s_subscriptions(trc_broker_t *b)
+{
+	for (unsigned n = 0; n < 4096; n++) {
+		zmq_msg_t msg;
+		zmq_msg_init(&msg);
+		if (zmq_msg_recv(&msg, b->xpub, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&msg);
+			return;
+		}
+		const uint8_t *d = zmq_msg_data(&msg);
+		size_t len = zmq_msg_size(&msg);
+		bool from_peer = zmq_msg_gets(&msg, "Socket-Type") != NULL;
+		if (len == 0 || d[0] > 1 || zmq_msg_more(&msg)) {
+			b->counters.subscriptions_refused++;
+			zmq_msg_close(&msg);
+			continue;
+		}
+		const char *user = from_peer ? zmq_msg_gets(&msg, "User-Id") : NULL;
+		trc_sub_verdict_t v = TRC_SUB_KNOWN;
+		if (d[0] == 1) {
+			v = trc_subs_offer(b->subs, user != NULL && user[0] ? user : "anonymous",
+					   d + 1, len - 1);
+			if (v == TRC_SUB_NEW || v == TRC_SUB_KNOWN)
+				zmq_setsockopt(b->xpub, ZMQ_SUBSCRIBE, d + 1, len - 1);
+		} else if (from_peer) {
+			zmq_setsockopt(b->xpub, ZMQ_UNSUBSCRIBE, d + 1, len - 1);
+		} else if (trc_subs_gone(b->subs, d + 1, len - 1)) {
+			v = TRC_SUB_NEW; /* the last holder left: tell the daemons too */
+		}
+		if (v == TRC_SUB_NEW) {
+			zmq_send(b->xsub, d, len, ZMQ_DONTWAIT);
+		} else if (v != TRC_SUB_KNOWN) {
+			char topic[64];
+			trc_escape(topic, sizeof(topic), d + 1, len - 1);
+			b->counters.subscriptions_refused++;
+			trc_debug("refused a subscription to '%s' (%zu bytes) from %s: %s", topic,
+				  len - 1, user != NULL && user[0] ? user : "anonymous",
+				  v == TRC_SUB_BAD ? "not a topic prefix"
+				  : v == TRC_SUB_FULL ? "max_subscriptions reached"
+						      : "max_subscriptions_per_peer reached");
+		}
+		zmq_msg_close(&msg);
 	}
 }
 
@@ -668,9 +725,16 @@ static void *s_bind(trc_broker_t *b, int type, const char *endpoint, const char 
 		zmq_close(s);
 		return NULL;
 	}
+	/* The event feed only ever receives subscriptions: a few bytes each,
+	 * so a peer that sends more is cut off by libzmq before anything
+	 * reaches its subscription trie (a deep trie overflows the stack). */
+	int64_t submax = TRC_SUBSCRIPTION_MAX;
 	if (trc_socket_setup(s, &b->cfg) != 0 ||
 	    (type == ZMQ_ROUTER &&
 	     zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) != 0) ||
+	    (type == ZMQ_XPUB &&
+	     (zmq_setsockopt(s, ZMQ_XPUB_MANUAL, &one, sizeof(one)) != 0 ||
+	      zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &submax, sizeof(submax)) != 0)) ||
 	    zmq_bind(s, endpoint) != 0) {
 		trc_err("cannot bind the %s endpoint %s: %s", what, endpoint, zmq_strerror(errno));
 		zmq_close(s);
@@ -721,11 +785,16 @@ int trc_broker_new(trc_broker_t **broker_p, const trc_config_t *cfg)
 	b->cfg = *cfg;
 	traction__v1__broker_counters__init(&b->counters);
 	trc_registry_init(&b->reg);
+	b->subs = trc_subs_new(cfg->max_subscriptions, cfg->max_subscriptions_per_peer);
 	for (size_t i = 0; s_known_services[i] != NULL; i++)
 		trc_registry_service(&b->reg, s_known_services[i], true);
 	b->started = trc_mono_ms();
 	b->zctx = zmq_ctx_new();
-	if (b->zctx == NULL) {
+	if (b->zctx == NULL || b->subs == NULL) {
+		if (b->zctx != NULL)
+			zmq_ctx_term(b->zctx);
+		trc_subs_destroy(&b->subs);
+		trc_registry_clear(&b->reg);
 		free(b);
 		return TRC_ENOMEM;
 	}
@@ -764,6 +833,7 @@ void trc_broker_destroy(trc_broker_t **broker_p)
 	if (b->zctx != NULL)
 		zmq_ctx_term(b->zctx);
 	trc_registry_clear(&b->reg);
+	trc_subs_destroy(&b->subs);
 	free(b);
 	*broker_p = NULL;
 }
@@ -809,6 +879,8 @@ int trc_broker_run(trc_broker_t *b, int sigfd, const char *config_path)
 					b->cfg.max_mb_in_flight_per_client =
 						ncfg.max_mb_in_flight_per_client;
 					b->cfg.max_mb_in_flight = ncfg.max_mb_in_flight;
+					trc_subs_limits(b->subs, ncfg.max_subscriptions,
+							ncfg.max_subscriptions_per_peer);
 					/* keys added or removed take effect now (a bad keys
 					 * dir keeps the keys in force) */
 					if (b->keys != NULL)
@@ -842,12 +914,12 @@ int trc_broker_run(trc_broker_t *b, int sigfd, const char *config_path)
 		for (unsigned n = 0; n < 4096 && (items[2].revents & ZMQ_POLLIN); n++) {
 			int ev;
 			size_t len = sizeof(ev);
-			s_relay(b, b->xsub, b->xpub, true);
+			s_relay(b, b->xsub, b->xpub);
 			if (zmq_getsockopt(b->xsub, ZMQ_EVENTS, &ev, &len) != 0 || !(ev & ZMQ_POLLIN))
 				break;
 		}
 		if (items[3].revents & ZMQ_POLLIN)
-			s_relay(b, b->xpub, b->xsub, false); /* subscriptions upstream */
+			s_subscriptions(b);
 		s_timers(b);
 		trc_daemon_watchdog();
 	}

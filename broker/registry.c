@@ -46,7 +46,10 @@ trc_bservice_t *trc_registry_service(trc_registry_t *r, const char *name, bool c
 	HASH_FIND_STR(r->services, name, s);
 	if (s != NULL || !create)
 		return s;
-	if (strlen(name) >= TRC_SERVICE_NAME_MAX || !trc_is_slug(name))
+	/* READY frames may come from anyone who reaches the service endpoint:
+	 * the table of names is bounded */
+	if (strlen(name) >= TRC_SERVICE_NAME_MAX || !trc_is_slug(name) ||
+	    HASH_COUNT(r->services) >= TRC_SERVICES_MAX)
 		return NULL;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)

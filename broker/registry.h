@@ -16,6 +16,7 @@
 #define TRC_ROUTING_ID_MAX 256
 #define TRC_SERVICE_NAME_MAX 64
 #define TRC_WORKER_SERVICES_MAX 8
+#define TRC_SERVICES_MAX 256       /* names the broker keeps */
 
 typedef struct trc_bservice trc_bservice_t;
 

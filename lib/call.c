@@ -5,18 +5,23 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "error.h"
+#include "util.h"
 
 int trc_call_fail(trc_call_t *call, int err, const char *fmt, ...)
 {
 	va_list ap;
-	char buf[512];
+	char buf[512], out[512];
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	/* a value quoted from the request, or cut mid-character by the
+	 * buffer, must not make the reply one a strict parser refuses */
+	trc_escape(out, sizeof(out), buf, strlen(buf));
 	call->code = trc_err_to_code(err);
-	call->message = trc_arena_strdup(call->arena, buf);
+	call->message = trc_arena_strdup(call->arena, out);
 	return err;
 }
 

@@ -60,6 +60,12 @@ static const key_def_t s_keys[] = {
 	{ "broker", "max_mb_in_flight", K_UINT, OFF(max_mb_in_flight), 1, 1048576, "1024",
 	  "MiB of requests all clients together may have in flight; more get "
 	  "RESOURCE_EXHAUSTED" },
+	{ "broker", "max_subscriptions", K_UINT, OFF(max_subscriptions), 1, 1000000, "1024",
+	  "distinct topic prefixes subscribers may hold on the event feed; a new one past it "
+	  "is refused" },
+	{ "broker", "max_subscriptions_per_peer", K_UINT, OFF(max_subscriptions_per_peer), 1,
+	  1000000, "256",
+	  "distinct topic prefixes one subscriber key (or all without a key) may hold" },
 	{ "broker", "endpoints_file", K_PATH, OFF(endpoints_file), 0, 0,
 	  "", "if set, the broker writes the endpoints it bound there (for ports chosen with :*)" },
 	{ "store", "state_dir", K_PATH, OFF(state_dir), 0, 0,

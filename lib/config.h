@@ -30,6 +30,8 @@ typedef struct {
 	unsigned max_in_flight_per_client;
 	unsigned max_mb_in_flight_per_client;
 	unsigned max_mb_in_flight;     /* all clients together */
+	unsigned max_subscriptions;    /* distinct topic prefixes on the event feed */
+	unsigned max_subscriptions_per_peer;
 	char endpoints_file[TRC_CONFIG_PATH];
 	/* [store] */
 	char state_dir[TRC_CONFIG_PATH];

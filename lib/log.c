@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "util.h"
+
 trc_log_level_t trc_log_level_ = TRC_LOG_INFO;
 
 static char s_ident[32] = "traction";
@@ -89,14 +91,20 @@ void trc_log_write(trc_log_level_t level, const char *fmt, ...)
 			     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, s_ident,
 			     s_level_name(level));
 	}
-	if (n < 0)
+	if (n < 0 || (size_t)n >= sizeof(line) - 2)
 		return;
+	/* Messages quote names and ids that came from the wire: escaped, a
+	 * newline in one cannot forge a line and a reader of the journal gets
+	 * well-formed UTF-8 (trc_escape). */
+	char msg[sizeof(line)];
 	va_start(ap, fmt);
-	if ((size_t)n < sizeof(line))
-		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	int m = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (m < 0)
+		return;
+	size_t len = (size_t)n + trc_escape(line + n, sizeof(line) - 1 - (size_t)n, msg,
+					    strnlen(msg, sizeof(msg)));
 	/* One write per line keeps lines whole when several daemons share a tty. */
-	size_t len = strnlen(line, sizeof(line) - 2);
 	line[len++] = '\n';
 	fwrite(line, 1, len, stderr);
 }

@@ -211,7 +211,15 @@ static void s_reply(trc_service_t *svc, const void *route, size_t route_len,
 	h.kind = TRACTION__V1__FRAME_KIND__FRAME_REPLY;
 	h.request_id = request_id;
 	st.code = code;
-	st.message = (char *)(message != NULL ? message : "");
+	st.message = (char *)"";
+	if (message != NULL && message[0] != '\0') {
+		/* every string we send is well-formed UTF-8 (trc_escape) */
+		size_t len = strlen(message);
+		char *esc = trc_arena_alloc(svc->fill->arena, 4 * len + 1);
+		if (esc != NULL)
+			trc_escape(esc, 4 * len + 1, message, len);
+		st.message = esc != NULL ? esc : (char *)"(out of memory)";
+	}
 	h.status = &st;
 	s_send_header(svc, &h, route, route_len, code == 0 ? body : NULL);
 }
@@ -231,6 +239,12 @@ static int s_broker_socket(trc_service_t *svc, void **sock, int type)
 	if (*sock == NULL)
 		return trc_err_from_errno(errno);
 	int rc = trc_socket_setup(*sock, &svc->cfg);
+	/* a PUB only ever receives subscriptions (the broker forwards the
+	 * ones it vetted): anything larger is not one */
+	int64_t submax = TRC_SUBSCRIPTION_MAX;
+	if (rc == 0 && type == ZMQ_PUB &&
+	    zmq_setsockopt(*sock, ZMQ_MAXMSGSIZE, &submax, sizeof(submax)) != 0)
+		rc = trc_err_from_errno(errno);
 	if (rc == 0 && svc->cfg.service_curve &&
 	    (zmq_setsockopt(*sock, ZMQ_CURVE_SERVERKEY, svc->server_pub, TRC_Z85_KEY) != 0 ||
 	     zmq_setsockopt(*sock, ZMQ_CURVE_PUBLICKEY, svc->curve_pub, TRC_Z85_KEY) != 0 ||
@@ -460,7 +474,7 @@ static void s_handle_request(trc_service_t *svc, trc_msg_t *m)
 	Traction__V1__Header *h =
 		trc_header_unpack(&svc->fill->al, trc_msg_data(m, 1), trc_msg_size(m, 1), &why);
 	if (h == NULL || h->kind != TRACTION__V1__FRAME_KIND__FRAME_REQUEST) {
-		s_reply(svc, route, rlen, h != NULL ? h->request_id : 0,
+		s_reply(svc, route, rlen, trc_header_request_id(trc_msg_data(m, 1), trc_msg_size(m, 1)),
 			TRACTION__V1__CODE__INVALID_ARGUMENT,
 			why != NULL ? why : "expected a request", NULL);
 		return;
@@ -482,12 +496,21 @@ static void s_handle_request(trc_service_t *svc, trc_msg_t *m)
 			NULL);
 		return;
 	}
-	ProtobufCMessage *req = protobuf_c_message_unpack(m_->request, &svc->fill->al,
-							  trc_msg_size(m, 2), trc_msg_data(m, 2));
+	/* strings first, in the bytes: a decoded string ends at its first NUL,
+	 * and protobuf-c refuses some bad strings without naming the field */
+	char bad[256];
+	int sc = trc_wire_check_strings(m_->request, trc_msg_data(m, 2), trc_msg_size(m, 2), bad,
+					sizeof(bad));
+	ProtobufCMessage *req = sc != TRC_EINVAL ? protobuf_c_message_unpack(
+							   m_->request, &svc->fill->al,
+							   trc_msg_size(m, 2), trc_msg_data(m, 2))
+						 : NULL;
 	if (req == NULL) {
 		s_reply(svc, route, rlen, h->request_id, TRACTION__V1__CODE__INVALID_ARGUMENT,
-			trc_arena_printf(svc->fill->arena, "%s.%s: the body is not a valid %s",
-					 h->service, h->method, m_->request->name),
+			sc == TRC_EINVAL /* the field's path, as handlers name fields */
+				? trc_arena_printf(svc->fill->arena, "%s", bad)
+				: trc_arena_printf(svc->fill->arena, "%s.%s: the body is not a valid %s",
+						   h->service, h->method, m_->request->name),
 			NULL);
 		return;
 	}
@@ -578,9 +601,13 @@ static void s_handle_event(trc_service_t *svc, trc_msg_t *m)
 	}
 	Traction__V1__Event *ev = traction__v1__event__unpack(&svc->fill->al, trc_msg_size(m, 1),
 							      trc_msg_data(m, 1));
-	if (ev == NULL || ev->source == NULL) {
+	char bad[256] = "";
+	if (ev == NULL || ev->source == NULL ||
+	    trc_wire_check_strings(&traction__v1__event__descriptor, trc_msg_data(m, 1),
+				   trc_msg_size(m, 1), bad, sizeof(bad)) != 0) {
 		svc->dropped++;
-		trc_warn("dropped an event that does not decode");
+		trc_warn("dropped an event that does not decode%s%s", ev != NULL ? ": " : "",
+			 ev != NULL ? bad : "");
 		return;
 	}
 	consumer_t *c = s_consumer(svc, ev->source);
@@ -630,7 +657,10 @@ static void s_handle_reply(trc_service_t *svc, trc_msg_t *m)
 	}
 	Traction__V1__ReplayReply *rr = traction__v1__replay_reply__unpack(
 		&svc->fill->al, trc_msg_size(m, 1), trc_msg_data(m, 1));
-	if (rr == NULL) {
+	char bad[256] = "";
+	if (rr == NULL || trc_wire_check_strings(&traction__v1__replay_reply__descriptor,
+						 trc_msg_data(m, 1), trc_msg_size(m, 1), bad,
+						 sizeof(bad)) != 0) {
 		svc->dropped++;
 		return;
 	}
@@ -1203,8 +1233,8 @@ int trc_service_new(trc_service_t **svc_p, const trc_daemon_def_t *def,
 	rc = trc_daemon_state_path(cfg, def->daemon, path, sizeof(path));
 	snprintf(svc->state_path, sizeof(svc->state_path), "%s", path);
 	if (rc == 0)
-		rc = trc_store_open(&svc->store, path, (size_t)cfg->map_size_mb << 20, def->dbs,
-				    def->schema_version);
+		rc = trc_store_open_migrate(&svc->store, path, (size_t)cfg->map_size_mb << 20,
+					    def->dbs, def->schema_version, def->migrate);
 	if (rc == 0) /* the margin, before serving: see store.h */
 		(void)trc_store_write_ahead(svc->store, TRC_STORE_AHEAD / TRC_STORE_AHEAD_PIECE);
 	if (rc == 0 && def->open != NULL)

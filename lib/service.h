@@ -58,6 +58,8 @@ typedef struct {
 	size_t n_services;
 	const char *const *dbs;      /* NULL-terminated named databases */
 	uint32_t schema_version;
+	/* Upgrades a store of an older schema version (may be NULL: refused). */
+	trc_migrate_fn migrate;
 	const char *const *consumes; /* NULL-terminated sources it applies */
 	/* Applies one event of another source, in a nested write transaction;
 	 * the runtime advances the position. A negative return that is not a

@@ -45,6 +45,13 @@ static int s_add_name(trc_store_t *s, const char *name)
 int trc_store_open(trc_store_t **store_p, const char *dir, size_t map_size,
 		   const char *const *dbs, uint32_t schema_version)
 {
+	return trc_store_open_migrate(store_p, dir, map_size, dbs, schema_version, NULL);
+}
+
+int trc_store_open_migrate(trc_store_t **store_p, const char *dir, size_t map_size,
+			   const char *const *dbs, uint32_t schema_version,
+			   trc_migrate_fn migrate)
+{
 	trc_store_t *s = calloc(1, sizeof(*s));
 	int rc;
 	if (s == NULL)
@@ -101,12 +108,22 @@ int trc_store_open(trc_store_t **store_p, const char *dir, size_t map_size,
 		MDB_val v;
 		MDB_dbi meta = trc_store_db(s, TRC_DB_META);
 		int g = trc_txn_get(&txn, meta, s_schema_key, sizeof(s_schema_key) - 1, &v);
+		uint64_t found = g == 0 && v.mv_size == 8 ? trc_be64_get(v.mv_data) : UINT64_MAX;
+		if (g == 0 && found < schema_version && migrate != NULL) {
+			trc_notice("store: %s has schema version %llu: upgrading it to %u", dir,
+				   (unsigned long long)found, schema_version);
+			int m = migrate(&txn, (uint32_t)found);
+			if (m != 0) {
+				trc_err("store: cannot upgrade %s: %s", dir, trc_strerror(m));
+				trc_txn_fail(&txn, m);
+			}
+			g = TRC_ENOENT; /* stamp it with the version it now has */
+		}
 		if (g == TRC_ENOENT) {
 			uint8_t be[8];
 			trc_be64_put(be, schema_version);
 			trc_txn_put(&txn, meta, s_schema_key, sizeof(s_schema_key) - 1, be, 8, 0);
 		} else if (g == 0) {
-			uint64_t found = v.mv_size == 8 ? trc_be64_get(v.mv_data) : UINT64_MAX;
 			if (found != schema_version) {
 				trc_err("store: %s has schema version %llu, this build reads %u",
 					dir, (unsigned long long)found, schema_version);

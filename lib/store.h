@@ -27,6 +27,17 @@ typedef struct trc_store trc_store_t;
  * a new one is stamped with schema_version. */
 int trc_store_open(trc_store_t **store_p, const char *dir, size_t map_size,
 		   const char *const *dbs, uint32_t schema_version);
+
+struct trc_txn;
+/* Brings a store of schema version `from` up to the daemon's, in the
+ * transaction that opens it (so an upgrade is all or nothing). */
+typedef int (*trc_migrate_fn)(struct trc_txn *txn, uint32_t from);
+
+/* trc_store_open, and a store of an older schema version is upgraded by
+ * migrate (NULL: refused like any other version). */
+int trc_store_open_migrate(trc_store_t **store_p, const char *dir, size_t map_size,
+			   const char *const *dbs, uint32_t schema_version,
+			   trc_migrate_fn migrate);
 void trc_store_destroy(trc_store_t **store_p);
 
 /* The handle of a named database; (MDB_dbi)-1 if it was not declared. */

@@ -45,14 +45,44 @@ bool trc_is_slug(const char *s)
 	return n > 0;
 }
 
-bool trc_is_text(const char *s, size_t max)
+size_t trc_utf8_seq(const uint8_t *p, size_t n)
 {
-	if (s == NULL)
-		return true;
-	size_t len = strnlen(s, max + 1);
-	if (len > max)
-		return false;
-	const unsigned char *p = (const unsigned char *)s;
+	if (n == 0)
+		return 0;
+	uint8_t c = p[0];
+	size_t ulen;
+	uint32_t cp;
+	if (c < 0x80) {
+		return 1;
+	} else if ((c & 0xE0) == 0xC0) {
+		ulen = 2;
+		cp = c & 0x1F;
+	} else if ((c & 0xF0) == 0xE0) {
+		ulen = 3;
+		cp = c & 0x0F;
+	} else if ((c & 0xF8) == 0xF0) {
+		ulen = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (ulen > n)
+		return 0;
+	for (size_t i = 1; i < ulen; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3F);
+	}
+	/* overlong forms, surrogates, beyond U+10FFFF */
+	if ((ulen == 2 && cp < 0x80) || (ulen == 3 && cp < 0x800) ||
+	    (ulen == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return ulen;
+}
+
+bool trc_is_utf8(const void *data, size_t len)
+{
+	const uint8_t *p = data;
 	size_t n = 0;
 	while (n < len) {
 		/* ASCII eight bytes at a time: most text is */
@@ -64,39 +94,53 @@ bool trc_is_text(const char *s, size_t max)
 				continue;
 			}
 		}
-		unsigned char c = p[n];
-		size_t ulen;
-		uint32_t cp;
-		if (c < 0x80) {
+		if (p[n] < 0x80) {
 			n++;
 			continue;
-		} else if ((c & 0xE0) == 0xC0) {
-			ulen = 2;
-			cp = c & 0x1F;
-		} else if ((c & 0xF0) == 0xE0) {
-			ulen = 3;
-			cp = c & 0x0F;
-		} else if ((c & 0xF8) == 0xF0) {
-			ulen = 4;
-			cp = c & 0x07;
-		} else {
-			return false;
 		}
-		if (n + ulen > len)
-			return false;
-		for (size_t i = 1; i < ulen; i++) {
-			if ((p[n + i] & 0xC0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[n + i] & 0x3F);
-		}
-		/* overlong forms, surrogates, beyond U+10FFFF */
-		if ((ulen == 2 && cp < 0x80) || (ulen == 3 && cp < 0x800) ||
-		    (ulen == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
+		size_t ulen = trc_utf8_seq(p + n, len - n);
+		if (ulen == 0)
 			return false;
 		n += ulen;
 	}
 	return true;
+}
+
+bool trc_is_text(const char *s, size_t max)
+{
+	if (s == NULL)
+		return true;
+	size_t len = strnlen(s, max + 1);
+	return len <= max && trc_is_utf8(s, len);
+}
+
+size_t trc_escape(char *dst, size_t cap, const void *src, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	const uint8_t *p = src;
+	size_t o = 0;
+	if (cap == 0)
+		return 0;
+	for (size_t i = 0; i < len;) {
+		size_t ulen = trc_utf8_seq(p + i, len - i);
+		bool plain = ulen > 1 || (ulen == 1 && p[i] >= 0x20 && p[i] != 0x7f);
+		size_t need = plain ? ulen : 4;
+		if (o + need >= cap) /* whole characters and escapes only */
+			break;
+		if (plain) {
+			memcpy(dst + o, p + i, ulen);
+			i += ulen;
+		} else {
+			dst[o] = '\\';
+			dst[o + 1] = 'x';
+			dst[o + 2] = digits[p[i] >> 4];
+			dst[o + 3] = digits[p[i] & 15];
+			i++;
+		}
+		o += need;
+	}
+	dst[o] = '\0';
+	return o;
 }
 
 void trc_hex(char *out, const void *data, size_t n)

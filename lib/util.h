@@ -38,6 +38,19 @@ bool trc_is_slug(const char *s);
 
 /* Well-formed UTF-8 with no NUL, at most max bytes. */
 bool trc_is_text(const char *s, size_t max);
+/* len bytes of well-formed UTF-8 (NUL is a character here). */
+bool trc_is_utf8(const void *data, size_t len);
+/* The length of the well-formed UTF-8 character at p[0..n), or 0 if none
+ * starts there (overlong forms and surrogates are not well-formed). */
+size_t trc_utf8_seq(const uint8_t *p, size_t n);
+
+/* Copies src[0..len) into dst as a NUL-terminated string of well-formed
+ * UTF-8 without control characters: each byte that is not part of a
+ * well-formed character, and each control byte (NUL and newline among
+ * them), becomes "\xNN". Cut at a whole character if it does not fit in
+ * cap. Returns the length written. For text from the wire that goes into
+ * a log line or a status message: a reader can trust both. */
+size_t trc_escape(char *dst, size_t cap, const void *src, size_t len);
 
 /* Hex of n bytes into out (2n+1 bytes). */
 void trc_hex(char *out, const void *data, size_t n);

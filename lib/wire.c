@@ -4,9 +4,11 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "error.h"
+#include "util.h"
 
 int trc_msg_recv(void *sock, trc_msg_t *m, int flags)
 {
@@ -135,6 +137,16 @@ Traction__V1__Header *trc_header_unpack(ProtobufCAllocator *al, const void *data
 		*why = "header frame too large";
 		return NULL;
 	}
+	/* "feedback\0x" would be routed to "feedback"; protobuf-c refuses
+	 * some bad strings itself but cannot say which field */
+	static __thread char s_why[160];
+	char field[128];
+	if (trc_wire_check_strings(&traction__v1__header__descriptor, data, len, field,
+				   sizeof(field)) == TRC_EINVAL) {
+		snprintf(s_why, sizeof(s_why), "header.%s", field);
+		*why = s_why;
+		return NULL;
+	}
 	h = traction__v1__header__unpack(al, len, data);
 	if (h == NULL) {
 		*why = "header frame is not a traction.v1.Header";
@@ -167,4 +179,156 @@ int trc_socket_setup(void *sock, const trc_config_t *cfg)
 	    zmq_setsockopt(sock, ZMQ_TCP_KEEPALIVE, &ka, sizeof(ka)) != 0)
 		return trc_err_from_errno(errno);
 	return TRC_OK;
+}
+
+/* ---- strings, checked on the wire ------------------------------------------ */
+
+/* protobuf-c hands a string field to C as a NUL-terminated copy: a NUL
+ * inside it would silently cut the value short ("K\0a" and "K\0b" both
+ * become "K"), and it accepts bytes that are not UTF-8 at all. So strings
+ * are checked in the bytes, where their length is still known. */
+
+#define WIRE_DEPTH_MAX 16 /* our messages nest four deep at most */
+
+typedef struct {
+	const ProtobufCFieldDescriptor *field[WIRE_DEPTH_MAX];
+	uint32_t index[WIRE_DEPTH_MAX]; /* occurrence of a repeated field */
+	int depth;
+	const char *why;
+} wire_walk_t;
+
+static int s_walk(wire_walk_t *w, const ProtobufCMessageDescriptor *d, const uint8_t *p,
+		  size_t n)
+{
+	uint32_t seen[64] = { 0 }; /* occurrences of each field, by index */
+	size_t off = 0;
+	while (off < n) {
+		uint64_t tag, len;
+		if (trc_varint_get(p, n, &off, &tag) != 0)
+			return -1;
+		switch (tag & 7) {
+		case 0:
+			if (trc_varint_get(p, n, &off, &len) != 0)
+				return -1;
+			continue;
+		case 1:
+			if (n - off < 8)
+				return -1;
+			off += 8;
+			continue;
+		case 5:
+			if (n - off < 4)
+				return -1;
+			off += 4;
+			continue;
+		case 2:
+			break;
+		default:
+			return -1;
+		}
+		if (trc_varint_get(p, n, &off, &len) != 0 || len > n - off)
+			return -1;
+		const uint8_t *v = p + off;
+		off += (size_t)len;
+		const ProtobufCFieldDescriptor *f =
+			tag >> 3 <= UINT32_MAX
+				? protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3))
+				: NULL;
+		if (f == NULL || (f->type != PROTOBUF_C_TYPE_STRING &&
+				  f->type != PROTOBUF_C_TYPE_MESSAGE))
+			continue; /* unknown fields, bytes, packed numbers */
+		if (w->depth == WIRE_DEPTH_MAX) {
+			w->why = "nested too deeply";
+			return -1;
+		}
+		size_t fi = (size_t)(f - d->fields);
+		w->field[w->depth] = f;
+		w->index[w->depth] = fi < 64 ? seen[fi] : 0;
+		if (fi < 64)
+			seen[fi]++;
+		w->depth++;
+		if (f->type == PROTOBUF_C_TYPE_STRING) {
+			if (memchr(v, '\0', (size_t)len) != NULL)
+				w->why = "contains a NUL byte";
+			else if (!trc_is_utf8(v, (size_t)len))
+				w->why = "not valid UTF-8";
+			if (w->why != NULL)
+				return -1;
+		} else if (s_walk(w, f->descriptor, v, (size_t)len) != 0) {
+			return -1;
+		}
+		w->depth--;
+	}
+	return 0;
+}
+
+int trc_wire_check_strings(const ProtobufCMessageDescriptor *desc, const void *data,
+			   size_t len, char *err, size_t errlen)
+{
+	wire_walk_t w = { .depth = 0, .why = NULL };
+	if (s_walk(&w, desc, data, len) == 0)
+		return TRC_OK;
+	if (w.why == NULL) { /* not well-formed: the decoder says so */
+		snprintf(err, errlen, "not a valid %s", desc->name);
+		return TRC_EPROTO;
+	}
+	/* "records[2].labels[0].value: contains a NUL byte" */
+	size_t o = 0;
+	err[0] = '\0';
+	for (int i = 0; i < w.depth && o < errlen; i++) {
+		const ProtobufCFieldDescriptor *f = w.field[i];
+		int k = f->label == PROTOBUF_C_LABEL_REPEATED
+				? snprintf(err + o, errlen - o, "%s%s[%u]", i ? "." : "", f->name,
+					   w.index[i])
+				: snprintf(err + o, errlen - o, "%s%s", i ? "." : "", f->name);
+		if (k < 0)
+			break;
+		o += (size_t)k;
+	}
+	if (o < errlen)
+		snprintf(err + o, errlen - o, ": %s", w.why);
+	return TRC_EINVAL;
+}
+
+uint64_t trc_header_request_id(const void *data, size_t len)
+{
+	static unsigned s_field; /* a constant: the same in every thread */
+	if (s_field == 0)
+		s_field = protobuf_c_message_descriptor_get_field_by_name(
+				  &traction__v1__header__descriptor, "request_id")
+				  ->id;
+	const uint8_t *p = data;
+	size_t off = 0;
+	uint64_t id = 0;
+	while (off < len) {
+		uint64_t tag, v;
+		if (trc_varint_get(p, len, &off, &tag) != 0)
+			return id;
+		switch (tag & 7) {
+		case 0:
+			if (trc_varint_get(p, len, &off, &v) != 0)
+				return id;
+			if (tag >> 3 == s_field) /* the last one wins, as in decoding */
+				id = v;
+			break;
+		case 1:
+			if (len - off < 8)
+				return id;
+			off += 8;
+			break;
+		case 5:
+			if (len - off < 4)
+				return id;
+			off += 4;
+			break;
+		case 2:
+			if (trc_varint_get(p, len, &off, &v) != 0 || v > len - off)
+				return id;
+			off += (size_t)v;
+			break;
+		default:
+			return id;
+		}
+	}
+	return id;
 }

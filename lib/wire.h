@@ -19,6 +19,9 @@
 #define TRC_MAX_FRAMES 4
 /* A Header larger than this is malformed (names are short). */
 #define TRC_HEADER_MAX 1024
+/* The largest message a socket that only receives subscriptions (the
+ * broker's XPUB, a daemon's PUB) accepts: a topic prefix and a byte. */
+#define TRC_SUBSCRIPTION_MAX 1024
 
 typedef struct {
 	zmq_msg_t part[TRC_MAX_FRAMES];
@@ -64,11 +67,27 @@ int trc_varint_get(const uint8_t *p, size_t n, size_t *off, uint64_t *v);
  * more than cap. */
 int trc_wire_fields(const uint8_t *p, size_t n, uint32_t field, trc_frame_t *out, size_t cap);
 
+/* Every string field of a message of type desc in data[0..len), nested
+ * messages and repeated fields included, is well-formed UTF-8 without a
+ * NUL byte (checked in the bytes: protobuf-c's decoded strings end at the
+ * first NUL, and it refuses some bad strings without naming the field).
+ * 0; TRC_EINVAL with err naming the field and why
+ * ("records[2].idempotency_key: contains a NUL byte"); TRC_EPROTO if the
+ * bytes are not protobuf at all. */
+int trc_wire_check_strings(const ProtobufCMessageDescriptor *desc, const void *data,
+			   size_t len, char *err, size_t errlen);
+
+/* The request_id of a Header frame, read from its bytes whatever else is
+ * wrong with it (too large, another version): 0 if none can be read. So
+ * that even a refusal reaches the request it refuses. */
+uint64_t trc_header_request_id(const void *data, size_t len);
+
 /* Packs h into buf; returns its length, or 0 if it does not fit. */
 size_t trc_header_pack(const Traction__V1__Header *h, uint8_t *buf, size_t cap);
 
-/* Decodes and checks a Header frame: size, protocol version, known kind.
- * On error returns NULL and points *why at a static reason. The result is
+/* Decodes and checks a Header frame: size, protocol version, known kind,
+ * strings (trc_wire_check_strings). On error returns NULL and points *why
+ * at a reason (static, or the calling thread's until its next call). The result is
  * freed with protobuf_c_message_free_unpacked(hdr, allocator). */
 Traction__V1__Header *trc_header_unpack(ProtobufCAllocator *al, const void *data,
 					size_t len, const char **why);

@@ -24,4 +24,12 @@ void raw_request(raw_t *r, const char *service, const char *method, uint64_t id,
  * protobuf_c_message_free_unpacked(h, NULL)) and the body into *body (malloc'd). */
 Traction__V1__Header *raw_reply(raw_t *r, int timeout_ms, void **body, size_t *blen);
 
+/* A subscriber that speaks ZMTP 3.0 itself over TCP (endpoint
+ * "tcp://127.0.0.1:PORT") and subscribes to prefix[0..len): what a hostile
+ * peer sends without a libzmq of its own (libzmq's SUB keeps its own trie
+ * of what it subscribes to, and a long enough prefix crashes the sender
+ * first). Returns 1 if the peer closed the connection within wait_ms, 0 if
+ * it kept it open, -1 if no connection could be made. */
+int raw_zmtp_subscribe(const char *endpoint, const void *prefix, size_t len, int wait_ms);
+
 #endif

@@ -209,12 +209,96 @@ TEST(error_mappings)
 	}
 }
 
+/* What goes into a log line or a status message: well-formed UTF-8, no
+ * control characters, cut at whole characters. */
+TEST(escape)
+{
+	char out[64];
+	CHECK_EQ_INT(trc_escape(out, sizeof(out), "plain caf\xc3\xa9", 11), 11);
+	CHECK_STR(out, "plain caf\xc3\xa9");
+	trc_escape(out, sizeof(out), "a\nb\0c\x7f", 6);
+	CHECK_STR(out, "a\\x0ab\\x00c\\x7f");
+	trc_escape(out, sizeof(out), "\xc3\x28 \xff \xed\xa0\x80", 8);
+	CHECK_STR(out, "\\xc3( \\xff \\xed\\xa0\\x80");
+	/* room for "ab" and not for the whole of the next character */
+	CHECK_EQ_INT(trc_escape(out, 4, "ab\xc3\xa9", 4), 2);
+	CHECK_STR(out, "ab");
+	CHECK_EQ_INT(trc_escape(out, 5, "a\n", 2), 1);
+	CHECK_STR(out, "a");
+	CHECK(trc_is_utf8("", 0));
+	CHECK(!trc_is_utf8("\xc0\x80", 2)); /* overlong NUL */
+}
+
+/* Strings are checked in the bytes, nested and repeated ones too, and
+ * the failure names the field's path. */
+TEST(strings_in_the_bytes)
+{
+	Traction__V1__FeedbackRecord r = TRACTION__V1__FEEDBACK_RECORD__INIT;
+	Traction__V1__KeyValue l0 = TRACTION__V1__KEY_VALUE__INIT, l1 = l0, *ls[2] = { &l0, &l1 };
+	Traction__V1__PublishRequest p = TRACTION__V1__PUBLISH_REQUEST__INIT;
+	Traction__V1__FeedbackRecord *recs[2] = { &r, &r };
+	r.scenario_id = (char *)"weld-line-3";
+	r.idempotency_key = (char *)"K#a";
+	l0.key = (char *)"line";
+	l0.value = (char *)"3";
+	l1.key = (char *)"shift";
+	l1.value = (char *)"ni@ht";
+	r.labels = ls;
+	r.n_labels = 2;
+	p.records = recs;
+	p.n_records = 2;
+	uint8_t buf[512];
+	char err[128];
+	size_t n = traction__v1__publish_request__pack(&p, buf);
+	CHECK_EQ_INT(trc_wire_check_strings(&traction__v1__publish_request__descriptor, buf, n, err,
+					    sizeof(err)),
+		     0);
+	/* the second record's key holds a NUL */
+	uint8_t *hash = memchr(buf, '#', n);
+	hash = memchr(hash + 1, '#', n - (size_t)(hash + 1 - buf));
+	*hash = '\0';
+	CHECK_EQ_INT(trc_wire_check_strings(&traction__v1__publish_request__descriptor, buf, n, err,
+					    sizeof(err)),
+		     TRC_EINVAL);
+	CHECK_STR(err, "records[1].idempotency_key: contains a NUL byte");
+	*hash = '#';
+	uint8_t *at = memchr(buf, '@', n);
+	*at = 0xe2; /* a character cut short */
+	CHECK_EQ_INT(trc_wire_check_strings(&traction__v1__publish_request__descriptor, buf, n, err,
+					    sizeof(err)),
+		     TRC_EINVAL);
+	CHECK_STR(err, "records[0].labels[1].value: not valid UTF-8");
+	*at = '@';
+	/* not protobuf: the decoder's to say */
+	CHECK_EQ_INT(trc_wire_check_strings(&traction__v1__publish_request__descriptor, buf, n - 3,
+					    err, sizeof(err)),
+		     TRC_EPROTO);
+	/* bytes fields may hold anything */
+	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
+	h.version = 1;
+	h.kind = TRACTION__V1__FRAME_KIND__FRAME_REQUEST;
+	h.service = (char *)"s";
+	h.method = (char *)"m";
+	h.request_id = 300;
+	h.client_name = (char *)"abc";
+	n = trc_header_pack(&h, buf, sizeof(buf));
+	CHECK_EQ_INT(trc_header_request_id(buf, n), 300);
+	/* read even where the rest is not a Header of this version */
+	buf[1] = 9;
+	const char *why;
+	CHECK(trc_header_unpack(NULL, buf, n, &why) == NULL);
+	CHECK_EQ_INT(trc_header_request_id(buf, n), 300);
+	CHECK_EQ_INT(trc_header_request_id(buf, 3), 0);
+}
+
 int main(void)
 {
 	RUN(header_round_trip_and_checks);
 	RUN(recv_caps_frames);
 	RUN(slugs_and_text);
 	RUN(error_mappings);
+	RUN(escape);
+	RUN(strings_in_the_bytes);
 	RUN(varints_and_raw_fields);
 	RUN(arena_arrays_and_reuse);
 	DONE();

@@ -114,10 +114,12 @@ int trc_check_pairs(trc_call_t *call, const char *field, Traction__V1__KeyValue 
 	return 0;
 }
 
-int trc_check_finite(trc_call_t *call, const char *field, double value)
+int trc_check_value(trc_call_t *call, const char *field, double value)
 {
-	if (!isfinite(value))
-		return trc_call_fail(call, TRC_EINVAL, "%s: must be a finite number", field);
+	if (!isfinite(value) || fabs(value) > TRC_VALUE_MAX)
+		return trc_call_fail(call, TRC_EINVAL,
+				     "%s: must be a finite number of magnitude at most %g, got %g",
+				     field, TRC_VALUE_MAX, value);
 	return 0;
 }
 

@@ -38,8 +38,11 @@ int trc_check_slugs(trc_call_t *call, const char *field, char **values, size_t n
 /* Key/value pairs: keys distinct slugs, values text up to vmax bytes. */
 int trc_check_pairs(trc_call_t *call, const char *field, Traction__V1__KeyValue **kv, size_t n,
 		    size_t max, size_t vmax);
-/* A finite number. */
-int trc_check_finite(trc_call_t *call, const char *field, double value);
+/* A measured or target value: finite, |value| <= TRC_VALUE_MAX. Within
+ * that range the aggregates stay exact to a double's precision; beyond it
+ * a sum of squares reaches infinity (1e154) and soon the sum (1e308). */
+#define TRC_VALUE_MAX 1e15
+int trc_check_value(trc_call_t *call, const char *field, double value);
 
 /* Every entry of an update mask must name one of the known fields
  * (NULL-terminated); an empty mask is refused too. */

@@ -1,6 +1,7 @@
 /*
- * Aggregate rows in LMDB: per metric key the running count, sum, sum of
- * squares, min, max, first and last seen and the quantile sketch; per
+ * Aggregate rows in LMDB: per metric key the running count, compensated
+ * sum, mean and variance, min, max, first and last seen and the quantile
+ * sketch; per
  * (key, granularity, bucket start) a trend row; per (supply, version,
  * scenario) an evidence row. Rows are fixed binary layouts (host byte
  * order, like LMDB's own files), read, updated and written back whole.
@@ -13,7 +14,8 @@
 #include "feedbackd.h"
 #include "util.h"
 
-#define AGG_ROW_V1 0x41470001u
+#define AGG_ROW_V1 0x41470001u /* count, sum, sum of squares: read, converted */
+#define AGG_ROW_V2 0x41470002u
 
 /* The fixed head of an aggregate row; the sketch's buckets follow it.
  * LMDB aligns values to 2 bytes only, so rows are copied in and out with
@@ -21,11 +23,82 @@
 typedef struct {
 	uint32_t version;
 	uint32_t nbuckets;
-	uint64_t count;
-	double sum, sumsq, min, max;
+	fb_moments_t m;
 	int64_t first_ms, last_ms;
 	uint64_t zero;
 } agg_head_t;
+
+typedef struct {
+	uint64_t count;
+	double sum, sumsq, min, max;
+} moments_v1_t;
+
+typedef struct {
+	uint32_t version;
+	uint32_t nbuckets;
+	moments_v1_t m;
+	int64_t first_ms, last_ms;
+	uint64_t zero;
+} agg_head_v1_t;
+
+void fb_moments_add(fb_moments_t *m, double x)
+{
+	if (m->count == 0)
+		m->min = m->max = x;
+	m->count++;
+	/* Neumaier's compensated sum */
+	double t = m->sum + x;
+	if (fabs(m->sum) >= fabs(x))
+		m->sum_c += (m->sum - t) + x;
+	else
+		m->sum_c += (x - t) + m->sum;
+	m->sum = t;
+	/* Welford's running mean and squared deviations */
+	double d = x - m->mean;
+	m->mean += d / (double)m->count;
+	m->m2 += d * (x - m->mean);
+	if (x < m->min)
+		m->min = x;
+	if (x > m->max)
+		m->max = x;
+}
+
+double fb_moments_sum(const fb_moments_t *m)
+{
+	return m->sum + m->sum_c;
+}
+
+double fb_moments_stddev(const fb_moments_t *m)
+{
+	return m->count > 0 && m->m2 > 0 ? sqrt(m->m2 / (double)m->count) : 0;
+}
+
+static fb_moments_t s_from_v1(const moments_v1_t *o)
+{
+	fb_moments_t m = { .count = o->count, .sum = o->sum, .min = o->min, .max = o->max };
+	if (o->count > 0) {
+		m.mean = o->sum / (double)o->count;
+		m.m2 = o->sumsq - (double)o->count * m.mean * m.mean;
+		if (!(m.m2 > 0))
+			m.m2 = 0;
+	}
+	return m;
+}
+
+int fb_moments_read(const void *data, size_t len, fb_moments_t *out)
+{
+	if (len == sizeof(*out)) {
+		memcpy(out, data, sizeof(*out));
+		return 0;
+	}
+	if (len == sizeof(moments_v1_t)) {
+		moments_v1_t o;
+		memcpy(&o, data, sizeof(o));
+		*out = s_from_v1(&o);
+		return 0;
+	}
+	return TRC_ECORRUPT;
+}
 
 static const int64_t s_granularity_ms[3] = { 0, 3600000, 86400000 };
 
@@ -64,13 +137,26 @@ int fb_agg_load(trc_txn_t *txn, const char *key, size_t klen, fb_agg_t *a)
 	int rc = trc_txn_get(txn, s_db(txn, FB_DB_AGG), key, klen, &v);
 	if (rc != 0)
 		return rc;
-	if (v.mv_size < sizeof(h))
+	size_t hl = sizeof(h);
+	uint32_t version;
+	if (v.mv_size < sizeof(version))
 		return TRC_ECORRUPT;
-	memcpy(&h, v.mv_data, sizeof(h));
-	if (h.version != AGG_ROW_V1 || h.nbuckets > SKETCH_MAX_BUCKETS ||
-	    v.mv_size != sizeof(h) + sizeof(sketch_bucket_t) * h.nbuckets)
+	memcpy(&version, v.mv_data, sizeof(version));
+	if (version == AGG_ROW_V1 && v.mv_size >= sizeof(agg_head_v1_t)) {
+		agg_head_v1_t o;
+		memcpy(&o, v.mv_data, sizeof(o));
+		h = (agg_head_t){ .version = AGG_ROW_V2, .nbuckets = o.nbuckets, .m = s_from_v1(&o.m),
+				  .first_ms = o.first_ms, .last_ms = o.last_ms, .zero = o.zero };
+		hl = sizeof(o);
+	} else if (version == AGG_ROW_V2 && v.mv_size >= sizeof(h)) {
+		memcpy(&h, v.mv_data, sizeof(h));
+	} else {
 		return TRC_ECORRUPT;
-	a->m = (fb_moments_t){ h.count, h.sum, h.sumsq, h.min, h.max };
+	}
+	if (h.nbuckets > SKETCH_MAX_BUCKETS ||
+	    v.mv_size != hl + sizeof(sketch_bucket_t) * h.nbuckets)
+		return TRC_ECORRUPT;
+	a->m = h.m;
 	a->first_ms = h.first_ms;
 	a->last_ms = h.last_ms;
 	a->sketch.zero = h.zero;
@@ -78,7 +164,7 @@ int fb_agg_load(trc_txn_t *txn, const char *key, size_t klen, fb_agg_t *a)
 		a->sketch.b = malloc(sizeof(sketch_bucket_t) * h.nbuckets);
 		if (a->sketch.b == NULL)
 			return TRC_ENOMEM;
-		memcpy(a->sketch.b, (const uint8_t *)v.mv_data + sizeof(h),
+		memcpy(a->sketch.b, (const uint8_t *)v.mv_data + hl,
 		       sizeof(sketch_bucket_t) * h.nbuckets);
 		a->sketch.n = a->sketch.cap = h.nbuckets;
 	}
@@ -93,8 +179,7 @@ void fb_agg_free(fb_agg_t *a)
 int fb_agg_store(trc_txn_t *txn, const char *key, size_t klen, const fb_agg_t *a)
 {
 	agg_head_t h = {
-		.version = AGG_ROW_V1, .nbuckets = a->sketch.n, .count = a->m.count,
-		.sum = a->m.sum, .sumsq = a->m.sumsq, .min = a->m.min, .max = a->m.max, .first_ms = a->first_ms,
+		.version = AGG_ROW_V2, .nbuckets = a->sketch.n, .m = a->m, .first_ms = a->first_ms,
 		.last_ms = a->last_ms, .zero = a->sketch.zero,
 	};
 	size_t blen = sizeof(sketch_bucket_t) * a->sketch.n;
@@ -110,17 +195,16 @@ int fb_agg_store(trc_txn_t *txn, const char *key, size_t klen, const fb_agg_t *a
 void fb_agg_stats(const fb_agg_t *a, Traction__V1__MetricStats *st)
 {
 	st->count = a->m.count;
-	st->sum = a->m.sum;
-	st->sum_squares = a->m.sumsq;
+	st->sum = fb_moments_sum(&a->m);
+	/* the wire keeps sum_squares; it is derived from the running terms */
+	st->sum_squares = a->m.m2 + (double)a->m.count * a->m.mean * a->m.mean;
 	st->min = a->m.min;
 	st->max = a->m.max;
 	st->first_seen_ms = a->first_ms;
 	st->last_seen_ms = a->last_ms;
 	if (a->m.count > 0) {
-		double mean = a->m.sum / (double)a->m.count;
-		double var = a->m.sumsq / (double)a->m.count - mean * mean;
-		st->mean = mean;
-		st->stddev = var > 0 ? sqrt(var) : 0;
+		st->mean = a->m.mean;
+		st->stddev = fb_moments_stddev(&a->m);
 		st->p50 = sketch_quantile(&a->sketch, 0.50);
 		st->p90 = sketch_quantile(&a->sketch, 0.90);
 		st->p99 = sketch_quantile(&a->sketch, 0.99);
@@ -145,10 +229,9 @@ int fb_trend_read(trc_call_t *call, const char *key, size_t klen, int g, int64_t
 	int rc = trc_iter_begin(call->txn, s_db(call->txn, FB_DB_TREND), &it, lo, klen + 10, hi,
 				klen + 10, false);
 	while (rc == 0 && trc_iter_next(&it)) {
-		if (it.val.mv_size != sizeof(fb_moments_t))
-			continue;
 		fb_moments_t row;
-		memcpy(&row, it.val.mv_data, sizeof(row));
+		if (fb_moments_read(it.val.mv_data, it.val.mv_size, &row) != 0)
+			continue;
 		*out = trc_arena_grow(call->arena, *out, *n, &cap, sizeof(**out));
 		Traction__V1__TrendBucket *b = trc_arena_alloc(call->arena, sizeof(*b));
 		if (*out == NULL || b == NULL)
@@ -156,7 +239,7 @@ int fb_trend_read(trc_call_t *call, const char *key, size_t klen, int g, int64_t
 		traction__v1__trend_bucket__init(b);
 		b->start_ms = (int64_t)trc_be64_get((const uint8_t *)it.key.mv_data + klen + 2);
 		b->count = row.count;
-		b->mean = row.count > 0 ? row.sum / (double)row.count : 0;
+		b->mean = row.mean;
 		b->min = row.min;
 		b->max = row.max;
 		(*out)[(*n)++] = b;

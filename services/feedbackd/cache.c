@@ -128,10 +128,8 @@ static int s_get(fb_cache_t *c, trc_txn_t *txn, int kind, const char *key, size_
 		break;
 	case C_TREND:
 		rc = trc_txn_get(txn, s_db(txn, FB_DB_TREND), key, klen, &v);
-		if (rc == 0 && v.mv_size == sizeof(fb_moments_t))
-			memcpy(&e->u.trend, v.mv_data, sizeof(fb_moments_t));
-		else if (rc == 0)
-			rc = TRC_ECORRUPT;
+		if (rc == 0)
+			rc = fb_moments_read(v.mv_data, v.mv_size, &e->u.trend);
 		else if (rc == TRC_ENOENT)
 			rc = 0;
 		break;
@@ -150,24 +148,11 @@ static int s_get(fb_cache_t *c, trc_txn_t *txn, int kind, const char *key, size_
 	return 0;
 }
 
-static void s_moments(fb_moments_t *m, double value)
-{
-	if (m->count == 0)
-		m->min = m->max = value;
-	m->count++;
-	m->sum += value;
-	m->sumsq += value * value;
-	if (value < m->min)
-		m->min = value;
-	if (value > m->max)
-		m->max = value;
-}
-
 static void s_fold(fb_agg_t *a, double value, int64_t t)
 {
 	if (a->m.count == 0)
 		a->first_ms = a->last_ms = t;
-	s_moments(&a->m, value);
+	fb_moments_add(&a->m, value);
 	if (t < a->first_ms)
 		a->first_ms = t;
 	if (t > a->last_ms)
@@ -274,8 +259,8 @@ int fb_cache_record(fb_cache_t *c, trc_txn_t *txn, const Traction__V1__FeedbackR
 			int rc = zero ? sketch_add(&a->sketch, v, 1) : sketch_add_key(&a->sketch, skey, 1);
 			if (rc != 0)
 				return rc;
-			s_moments(&se->trend[i][0]->u.trend, v);
-			s_moments(&se->trend[i][1]->u.trend, v);
+			fb_moments_add(&se->trend[i][0]->u.trend, v);
+			fb_moments_add(&se->trend[i][1]->u.trend, v);
 		}
 		fb_evidence_t *ev = &se->evid[i]->u.ev;
 		ev->records++;

@@ -17,7 +17,7 @@
 #include "traction/v1/feedback.pb-c.h"
 
 #define FB_DB_RECORDS "records"       /* be64 id -> FeedbackRecord */
-#define FB_DB_IDEM "idem"             /* client\0key -> be64 id */
+#define FB_DB_IDEM "idem"             /* client\0sc\0s\0v\0key -> be64 id, be64 digest (idem.c) */
 #define FB_DB_BY_SUPPLY "by_supply"   /* supply\0be64 first -> be64 last (runs.c) */
 #define FB_DB_BY_SCENARIO "by_scenario" /* scenario\0be64 first -> be64 last */
 #define FB_DB_REF_SUPPLY "ref_supply" /* supply -> status byte (from events) */
@@ -39,6 +39,10 @@
 #define FB_LABELS_MAX 16
 #define FB_IDEM_KEY_MAX 128
 #define FB_BATCH_MAX 10000
+#define FB_BASELINE_MIN 1e-9 /* |value.baseline|, besides TRC_VALUE_MAX */
+
+/* Schema 2: idempotency keys scoped by scenario, supply and version. */
+#define FB_SCHEMA_VERSION 2
 
 extern const char *const feedbackd_dbs[];
 extern const trc_method_t feedbackd_methods[];
@@ -46,12 +50,23 @@ extern const size_t feedbackd_n_methods;
 
 /* ---- aggregates (agg.c) ---- */
 
-/* Count, sum, sum of squares, min and max of a metric's values: the head
- * of an aggregate and, as it is (host byte order), a trend bucket's row. */
+/* Count, sum, mean, variance, min and max of a metric's values: the head
+ * of an aggregate and, as it is (host byte order), a trend bucket's row.
+ * The sum is compensated (Neumaier: sum_c holds what rounding lost) and
+ * the mean and variance run (Welford: m2 is the sum of squared deviations
+ * from the mean), so that a series of large, close values keeps its
+ * spread: a sum of squares minus the square of the sum loses it all. */
 typedef struct {
 	uint64_t count;
-	double sum, sumsq, min, max;
+	double sum, sum_c, mean, m2, min, max;
 } fb_moments_t;
+
+void fb_moments_add(fb_moments_t *m, double x);
+double fb_moments_sum(const fb_moments_t *m);
+double fb_moments_stddev(const fb_moments_t *m); /* of the population */
+/* A trend row as stored, in this layout or that of the first schema
+ * (count, sum, sum of squares, min, max); TRC_ECORRUPT if neither. */
+int fb_moments_read(const void *data, size_t len, fb_moments_t *out);
 
 typedef struct {
 	fb_moments_t m;
@@ -132,6 +147,23 @@ int feedbackd_batch_end(trc_call_t *call);
 void feedbackd_batch_done(void *user);
 int feedbackd_open(void *user, trc_store_t *store, const trc_config_t *cfg);
 void feedbackd_close(void *user);
+
+/* ---- idempotency keys (idem.c) ---- */
+
+#define FB_IDEM_VALUE 16 /* be64 record id, be64 digest of its bytes */
+
+/* The key of r's idempotency key in FB_DB_IDEM, for client: 0 if it does
+ * not fit in cap. */
+size_t fb_idem_key(char *out, size_t cap, const char *client,
+		   const Traction__V1__FeedbackRecord *r);
+uint64_t fb_idem_digest(const void *data, size_t len);
+void fb_idem_value(uint8_t out[FB_IDEM_VALUE], uint64_t id, uint64_t digest);
+/* The key names a record already (its value v): a retry of it (0, res is
+ * that record, duplicate) or another record (TRC_EEXIST, said in call). */
+int fb_idem_found(trc_call_t *call, const MDB_val *v, uint64_t digest,
+		  const Traction__V1__FeedbackRecord *r, Traction__V1__RecordResult *res);
+/* Upgrades a store of an older schema (trc_migrate_fn). */
+int fb_migrate(trc_txn_t *txn, uint32_t from);
 
 /* ---- problems (problems.c) ---- */
 

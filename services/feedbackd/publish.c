@@ -33,7 +33,7 @@ static int s_validate_body(trc_call_t *call, const Traction__V1__FeedbackRecord 
 	case TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC:
 		if ((rc = trc_check_slug(call, "metric.name", r->metric->name)) != 0)
 			return rc;
-		return trc_check_finite(call, "metric.value", r->metric->value);
+		return trc_check_value(call, "metric.value", r->metric->value);
 	case TRACTION__V1__FEEDBACK_RECORD__BODY_PROBLEM:
 		if ((rc = trc_check_enum(call, "problem.severity", r->problem->severity,
 					 &traction__v1__severity__descriptor, false)) != 0)
@@ -47,14 +47,17 @@ static int s_validate_body(trc_call_t *call, const Traction__V1__FeedbackRecord 
 	case TRACTION__V1__FEEDBACK_RECORD__BODY_VALUE:
 		if ((rc = trc_check_slug(call, "value.kpi", r->value->kpi)) != 0)
 			return rc;
-		if ((rc = trc_check_finite(call, "value.baseline", r->value->baseline)) != 0)
+		if ((rc = trc_check_value(call, "value.baseline", r->value->baseline)) != 0)
 			return rc;
-		if ((rc = trc_check_finite(call, "value.achieved", r->value->achieved)) != 0)
+		if ((rc = trc_check_value(call, "value.achieved", r->value->achieved)) != 0)
 			return rc;
-		if (r->value->baseline == 0)
+		/* the improvement is relative to it: bounded away from 0, it stays
+		 * finite (at most 2e26 percent) */
+		if (fabs(r->value->baseline) < FB_BASELINE_MIN)
 			return trc_call_fail(call, TRC_EINVAL,
-					     "value.baseline: must not be 0 (the improvement is "
-					     "relative to it)");
+					     "value.baseline: must not be 0 or of magnitude below "
+					     "%g (the improvement is relative to it)",
+					     FB_BASELINE_MIN);
 		return trc_check_text(call, "value.unit", r->value->unit, 0, 32);
 	case TRACTION__V1__FEEDBACK_RECORD__BODY_DEMAND:
 		if ((rc = trc_check_text(call, "demand.text", r->demand->text, 1, TRC_TEXT_MAX)) != 0)
@@ -317,17 +320,6 @@ static int s_raw_records(trc_call_t *call, const Traction__V1__PublishRequest *r
 	return 0;
 }
 
-/* The record an idempotency key already names (its value v): 0 and res
- * filled in, or TRC_ECORRUPT if v is not a record id. */
-static int s_duplicate(const MDB_val *v, Traction__V1__RecordResult *res)
-{
-	if (v->mv_size != 8)
-		return TRC_ECORRUPT;
-	res->record_id = trc_be64_get(v->mv_data);
-	res->duplicate = true;
-	return 0;
-}
-
 /* Checks (no writes), then writes. A record refused by its checks leaves
  * nothing; once *wrote is set, only a store error can stop it, and that
  * fails the whole request. So no nested transaction is needed per record.
@@ -339,20 +331,18 @@ static int s_store(trc_call_t *call, Traction__V1__FeedbackRecord *r, const trc_
 	trc_txn_t *txn = call->txn;
 	char idem[FB_KEY_MAX];
 	size_t idemlen = 0;
+	uint64_t digest = 0;
 	MDB_val v;
 	if (r->idempotency_key != NULL && r->idempotency_key[0] != '\0') {
-		size_t lc = strlen(call->client_id), lk = strlen(r->idempotency_key);
-		if (lc + 1 + lk > sizeof(idem))
+		idemlen = fb_idem_key(idem, sizeof(idem), call->client_id, r);
+		if (idemlen == 0)
 			return trc_call_fail(call, TRC_EINVAL, "idempotency_key: too long");
-		memcpy(idem, call->client_id, lc);
-		idem[lc] = '\0';
-		memcpy(idem + lc + 1, r->idempotency_key, lk);
-		idemlen = lc + 1 + lk;
+		digest = fb_idem_digest(raw->data, raw->len);
 	}
 	int rc = s_check_refs(call, r);
 	if (rc != 0 && idemlen > 0) {
 		int g = trc_txn_get(txn, s_db(txn, FB_DB_IDEM), idem, idemlen, &v);
-		return g == 0 ? s_duplicate(&v, res) : g == TRC_ENOENT ? rc : g;
+		return g == 0 ? fb_idem_found(call, &v, digest, r, res) : g == TRC_ENOENT ? rc : g;
 	}
 	if (rc != 0)
 		return rc;
@@ -360,9 +350,11 @@ static int s_store(trc_call_t *call, Traction__V1__FeedbackRecord *r, const trc_
 	trc_be64_put(id, s_next_id(call));
 	/* the key and the record id in one descent; a retry finds its key */
 	if (idemlen > 0) {
-		rc = trc_txn_insert(txn, s_db(txn, FB_DB_IDEM), idem, idemlen, id, 8, &v);
+		uint8_t val[FB_IDEM_VALUE];
+		fb_idem_value(val, s_next_id(call), digest);
+		rc = trc_txn_insert(txn, s_db(txn, FB_DB_IDEM), idem, idemlen, val, sizeof(val), &v);
 		if (rc == TRC_EEXIST)
-			return s_duplicate(&v, res);
+			return fb_idem_found(call, &v, digest, r, res);
 	}
 	*wrote = true;
 	if (rc != 0)

@@ -71,7 +71,7 @@ static int s_validate_demand(trc_call_t *call, Traction__V1__Demand *d, size_t i
 					 &traction__v1__comparison__descriptor, false)) != 0)
 			return rc;
 		snprintf(f, sizeof(f), "scenario.demands[%zu].targets[%zu].threshold", idx, t);
-		if ((rc = trc_check_finite(call, f, tm->threshold)) != 0)
+		if ((rc = trc_check_value(call, f, tm->threshold)) != 0)
 			return rc;
 	}
 	return 0;

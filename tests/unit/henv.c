@@ -78,7 +78,24 @@ int henv_call(henv_t *e, trc_handler_fn fn, bool write, const void *req, void *r
 	e->call.n_scenarios = e->n_scenarios;
 	e->call.now_ms = e->now_ms;
 	e->call.user = e->user;
-	int rc = fn(&e->call, req, rep);
+	/* as the runtime does: the handler gets a request decoded from bytes
+	 * (not the caller's structs, which it may change), and a write the
+	 * bytes themselves */
+	const ProtobufCMessage *in = req;
+	size_t len = protobuf_c_message_get_packed_size(in);
+	uint8_t *bytes = trc_arena_alloc(e->arena, len > 0 ? len : 1);
+	ProtobufCAllocator al = trc_arena_allocator(e->arena);
+	protobuf_c_message_pack(in, bytes);
+	ProtobufCMessage *copy = protobuf_c_message_unpack(in->descriptor, &al, len, bytes);
+	if (copy == NULL) {
+		fprintf(stderr, "henv: the request does not decode\n");
+		exit(1);
+	}
+	if (write) {
+		e->call.body = bytes;
+		e->call.body_len = len;
+	}
+	int rc = fn(&e->call, copy, rep);
 	if (rc == 0 && write && e->batch_end != NULL)
 		rc = e->batch_end(&e->call);
 	if (rc == 0 && write) {

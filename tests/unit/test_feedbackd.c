@@ -2,7 +2,7 @@
  * traction-feedbackd's handlers on a real store: validation of each kind
  * with the field named, references known from events, closed scenarios,
  * a publisher's scope, batch statuses, idempotent retries scoped per
- * client, aggregates equal to those computed directly from the published
+ * client, scenario, supply and version (a reused key refused), aggregates equal to those computed directly from the published
  * values at every key level (quantiles within 1%), a problem opened,
  * addressed by an iteration and re-opened as a regression, demand signals,
  * and coalesced evidence events.
@@ -104,13 +104,13 @@ static Traction__V1__PublishReply *publish(Traction__V1__FeedbackRecord **recs, 
 	return &rep;
 }
 
-static int publish_metric(const char *scenario, const char *version, double value,
-			  const char *key, Traction__V1__RecordResult *out)
+static int publish_named(const char *metric, const char *scenario, const char *version,
+			 double value, const char *key, Traction__V1__RecordResult *out)
 {
 	Traction__V1__FeedbackRecord r, *rp = &r;
 	Traction__V1__Metric m = TRACTION__V1__METRIC__INIT;
 	base(&r, scenario, version, key);
-	m.name = (char *)"scrap_ppm"; /* a metric no other test writes */
+	m.name = (char *)metric;
 	m.value = value;
 	r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
 	r.metric = &m;
@@ -121,6 +121,13 @@ static int publish_metric(const char *scenario, const char *version, double valu
 	if (out != NULL)
 		*out = *rep->results[0];
 	return rep->results[0]->status->code;
+}
+
+static int publish_metric(const char *scenario, const char *version, double value,
+			  const char *key, Traction__V1__RecordResult *out)
+{
+	/* a metric no other test writes */
+	return publish_named("scrap_ppm", scenario, version, value, key, out);
 }
 
 static int one(Traction__V1__FeedbackRecord *r, char *msg)
@@ -153,7 +160,7 @@ TEST(validation_and_references)
 	r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
 	r.metric = &m;
 	CHECK_EQ_INT(one(&r, msg), TRACTION__V1__CODE__INVALID_ARGUMENT);
-	CHECK_STR(msg, "metric.value: must be a finite number");
+	CHECK_CONTAINS(msg, "metric.value: must be a finite number");
 	m.value = -INFINITY;
 	CHECK_EQ_INT(one(&r, msg), TRACTION__V1__CODE__INVALID_ARGUMENT);
 	m.value = 0.03;
@@ -183,6 +190,14 @@ TEST(validation_and_references)
 	v.achieved = 0.03;
 	CHECK_EQ_INT(one(&r, msg), TRACTION__V1__CODE__INVALID_ARGUMENT);
 	CHECK_CONTAINS(msg, "value.baseline: must not be 0");
+	v.baseline = 1e-10; /* an improvement of 3e10 percent is no measurement */
+	CHECK_EQ_INT(one(&r, msg), TRACTION__V1__CODE__INVALID_ARGUMENT);
+	CHECK_CONTAINS(msg, "value.baseline: must not be 0 or of magnitude below 1e-09");
+	v.baseline = 0.05;
+	v.achieved = -2e15;
+	CHECK_EQ_INT(one(&r, msg), TRACTION__V1__CODE__INVALID_ARGUMENT);
+	CHECK_STR(msg, "value.achieved: must be a finite number of magnitude at most 1e+15, got "
+		       "-2e+15");
 
 	r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_DEMAND;
 	r.demand = &d;
@@ -304,6 +319,192 @@ TEST(batches_and_idempotency)
 	E.client_id = NULL;
 	henv_reset(&E);
 	CHECK_EQ_INT(count_records(), before + 4);
+}
+
+/* Sites that know nothing of each other number their records alike: without
+ * CurveZMQ they are all "anonymous", so a key is scoped by scenario, supply
+ * and version too. And a key reused for another record is refused, not
+ * reported as a duplicate of the first (whose value would be dropped). */
+TEST(keys_are_scoped_and_never_reused)
+{
+	known_scenario("weld-line-4", TRACTION__V1__SCENARIO_STATUS__SCENARIO_OPEN);
+	iteration("defect-vision", "1.1", "1.0", NULL);
+	size_t before = count_records();
+	Traction__V1__RecordResult first, other, r;
+	CHECK_EQ_INT(publish_named("key_ppm", "weld-line-3", "1.0", 0.03, "1", &first), 0);
+	CHECK(!first.duplicate);
+	henv_reset(&E);
+	CHECK_EQ_INT(publish_named("key_ppm", "weld-line-4", "1.0", 0.05, "1", &other), 0);
+	CHECK_MSG(!other.duplicate && other.record_id != first.record_id,
+		  "a second site's key '1' took the first site's record");
+	henv_reset(&E);
+	CHECK_EQ_INT(publish_named("key_ppm", "weld-line-3", "1.1", 0.02, "1", &r), 0);
+	CHECK(!r.duplicate);
+	henv_reset(&E);
+	CHECK_EQ_INT(count_records(), before + 3);
+
+	/* the same key, scenario, supply and version, another value */
+	char msg[512];
+	int code = publish_named("key_ppm", "weld-line-3", "1.0", 0.5, "1", &r);
+	snprintf(msg, sizeof(msg), "%s", r.status->message);
+	CHECK_EQ_INT(code, TRACTION__V1__CODE__ALREADY_EXISTS);
+	CHECK(!r.duplicate);
+	CHECK_CONTAINS(msg, "idempotency_key: '1' already names record");
+	CHECK_CONTAINS(msg, "a new record needs a new key");
+	henv_reset(&E);
+	/* the retry proper: the same bytes */
+	CHECK_EQ_INT(publish_named("key_ppm", "weld-line-3", "1.0", 0.03, "1", &r), 0);
+	CHECK(r.duplicate && r.record_id == first.record_id);
+	henv_reset(&E);
+	CHECK_EQ_INT(count_records(), before + 3);
+}
+
+/* A store of schema 1 keyed client '\0' key: opened by this build, each
+ * key moves to its record's scope, in the transaction that opens it. */
+TEST(schema_1_keys_move_to_their_scope)
+{
+	char path[200];
+	snprintf(path, sizeof(path), "%s/v1", check_tmpdir("trc-feedbackd-v1"));
+	trc_store_t *st = NULL;
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, feedbackd_dbs, 1), 0);
+	trc_txn_t txn;
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+	Traction__V1__FeedbackRecord r = TRACTION__V1__FEEDBACK_RECORD__INIT;
+	r.id = 7;
+	r.scenario_id = (char *)"weld-line-3";
+	r.supply_id = (char *)"defect-vision";
+	r.version = (char *)"1.0";
+	r.idempotency_key = (char *)"k-old";
+	r.client_id = (char *)"site-7";
+	uint8_t buf[256], id[8];
+	size_t n = traction__v1__feedback_record__pack(&r, buf);
+	trc_be64_put(id, 7);
+	MDB_dbi recs = trc_store_db(st, FB_DB_RECORDS), idem = trc_store_db(st, FB_DB_IDEM);
+	CHECK_EQ_INT(trc_txn_put(&txn, recs, id, 8, buf, n, 0), 0);
+	CHECK_EQ_INT(trc_txn_put(&txn, idem, "site-7\0k-old", 12, id, 8, 0), 0);
+	CHECK_EQ_INT(trc_txn_put(&txn, idem, "site-7\0k-gone", 13, "\0\0\0\0\0\0\0\x09", 8, 0),
+		     0);
+	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
+	trc_store_destroy(&st);
+
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, feedbackd_dbs, FB_SCHEMA_VERSION),
+		     TRC_ECORRUPT); /* without a migration: refused, as before */
+	CHECK_EQ_INT(trc_store_open_migrate(&st, path, 8 << 20, feedbackd_dbs, FB_SCHEMA_VERSION,
+					    fb_migrate),
+		     0);
+	char key[FB_KEY_MAX];
+	size_t kl = fb_idem_key(key, sizeof(key), "site-7", &r);
+	MDB_val v;
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, false), 0);
+	CHECK_EQ_INT(trc_txn_get(&txn, idem, key, kl, &v), 0);
+	CHECK_EQ_INT(v.mv_size, 8);
+	CHECK_EQ_INT(trc_be64_get(v.mv_data), 7);
+	CHECK_EQ_INT(trc_txn_get(&txn, idem, "site-7\0k-old", 12, &v), TRC_ENOENT);
+	/* a key whose record is gone has nothing left to answer */
+	CHECK_EQ_INT(trc_txn_get(&txn, idem, "site-7\0k-gone", 13, &v), TRC_ENOENT);
+	trc_txn_abort(&txn);
+	trc_store_destroy(&st);
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, feedbackd_dbs, FB_SCHEMA_VERSION), 0);
+	/* an aggregate row and a trend row as schema 1 wrote them: count 4,
+	 * sum 10, sum of squares 30 (1, 2, 3, 4) */
+	struct {
+		uint32_t version, nbuckets;
+		uint64_t count;
+		double sum, sumsq, min, max;
+		int64_t first_ms, last_ms;
+		uint64_t zero;
+	} v1 = { 0x41470001u, 0, 4, 10, 30, 1, 4, 5, 6, 0 };
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+	CHECK_EQ_INT(trc_txn_put(&txn, trc_store_db(st, FB_DB_AGG), "k", 1, &v1, sizeof(v1), 0), 0);
+	fb_agg_t a;
+	CHECK_EQ_INT(fb_agg_load(&txn, "k", 1, &a), 0);
+	Traction__V1__MetricStats ms = TRACTION__V1__METRIC_STATS__INIT;
+	fb_agg_stats(&a, &ms);
+	fb_agg_free(&a);
+	CHECK(ms.count == 4 && ms.sum == 10 && ms.mean == 2.5 && ms.min == 1 && ms.max == 4);
+	CHECK(fabs(ms.stddev - sqrt(1.25)) < 1e-12 && fabs(ms.sum_squares - 30) < 1e-12);
+	fb_moments_t m;
+	CHECK_EQ_INT(fb_moments_read(&v1.count, 40, &m), 0);
+	CHECK(m.count == 4 && m.mean == 2.5 && fb_moments_stddev(&m) == sqrt(1.25));
+	CHECK_EQ_INT(fb_moments_read(&v1.count, 41, &m), TRC_ECORRUPT);
+	trc_txn_abort(&txn);
+	trc_store_destroy(&st);
+}
+
+static Traction__V1__MetricStats *stats_of(const char *metric)
+{
+	static Traction__V1__StatsReply rep;
+	Traction__V1__StatsRequest q = TRACTION__V1__STATS_REQUEST__INIT;
+	q.supply_id = (char *)"defect-vision";
+	q.version = (char *)"1.0";
+	q.scenario_id = (char *)"weld-line-3";
+	q.metric = (char *)metric;
+	CHECK_EQ_INT(henv_call(&E, feedbackd_stats, false, &q, &rep,
+			       &traction__v1__stats_reply__descriptor),
+		     0);
+	CHECK_EQ_INT(rep.n_metrics, 1);
+	return rep.metrics[0]->stats;
+}
+
+/* Values are accepted up to a magnitude of 1e15 and refused beyond (a
+ * value of 1e154 once made the sum of squares infinite and the stddev 0,
+ * 1e308 the sum, mean and p50 too); within the range the aggregates stay
+ * accurate where a sum of squares loses everything. */
+TEST(values_at_the_edges)
+{
+	Traction__V1__RecordResult r;
+	CHECK_EQ_INT(publish_named("edge_big", "weld-line-3", "1.0", 1e15, NULL, &r), 0);
+	CHECK_EQ_INT(publish_named("edge_big", "weld-line-3", "1.0", -1e15, NULL, &r), 0);
+	CHECK_EQ_INT(publish_named("edge_big", "weld-line-3", "1.0", 1.0000001e15, NULL, &r),
+		     TRACTION__V1__CODE__INVALID_ARGUMENT);
+	CHECK_CONTAINS(r.status->message, "metric.value: must be a finite number of magnitude at "
+					  "most 1e+15, got 1e+15");
+	CHECK_EQ_INT(publish_named("edge_big", "weld-line-3", "1.0", 1e154, NULL, &r),
+		     TRACTION__V1__CODE__INVALID_ARGUMENT);
+	CHECK_EQ_INT(publish_named("edge_big", "weld-line-3", "1.0", -1e308, NULL, &r),
+		     TRACTION__V1__CODE__INVALID_ARGUMENT);
+	CHECK_EQ_INT(publish_named("edge_big", "weld-line-3", "1.0", 1e15, NULL, &r), 0);
+	henv_reset(&E);
+	Traction__V1__MetricStats *st = stats_of("edge_big");
+	CHECK_EQ_INT(st->count, 3);
+	CHECK(st->sum == 1e15 && st->max == 1e15 && st->min == -1e15);
+	CHECK(fabs(st->mean - 1e15 / 3) <= 1);
+	/* population stddev of {1e15, -1e15, 1e15}: sqrt(8/9) 1e15 */
+	CHECK_MSG(fabs(st->stddev - sqrt(8.0 / 9.0) * 1e15) <= 1e15 * 1e-12, "stddev %g",
+		  st->stddev);
+	CHECK(isfinite(st->sum_squares) && isfinite(st->p50) && fabs(st->p50 - 1e15) <= 1e13);
+	henv_reset(&E);
+
+	/* a gauge near 1e9 that moves by tenths: its spread is the whole
+	 * point, and sum of squares minus squared sum cancels it away */
+	double vals[200], sum = 0;
+	for (int i = 0; i < 200; i++) {
+		vals[i] = 1e9 + 0.1 * (i % 7);
+		sum += vals[i];
+		CHECK_EQ_INT(publish_named("edge_gauge", "weld-line-3", "1.0", vals[i], NULL, NULL),
+			     0);
+		henv_reset(&E);
+	}
+	double mean = sum / 200, m2 = 0;
+	for (int i = 0; i < 200; i++)
+		m2 += (vals[i] - mean) * (vals[i] - mean);
+	double sd = sqrt(m2 / 200);
+	st = stats_of("edge_gauge");
+	CHECK_MSG(fabs(st->stddev - sd) <= sd * 1e-6, "stddev %.9g, exact %.9g", st->stddev, sd);
+	CHECK(fabs(st->mean - mean) <= 1e-6);
+	henv_reset(&E);
+
+	/* large values that cancel, small ones between: a plain sum keeps
+	 * 0.125 of each 0.1 */
+	for (int i = 0; i < 10; i++) {
+		CHECK_EQ_INT(publish_named("edge_sum", "weld-line-3", "1.0", 1e15, NULL, NULL), 0);
+		CHECK_EQ_INT(publish_named("edge_sum", "weld-line-3", "1.0", 0.1, NULL, NULL), 0);
+		CHECK_EQ_INT(publish_named("edge_sum", "weld-line-3", "1.0", -1e15, NULL, NULL), 0);
+		henv_reset(&E);
+	}
+	st = stats_of("edge_sum");
+	CHECK_MSG(fabs(st->sum - 1.0) <= 1e-9, "sum %.17g, exact 1", st->sum);
+	henv_reset(&E);
 }
 
 /* A retry is idempotent even when the record would now be refused: the
@@ -876,6 +1077,8 @@ int main(void)
 	E.batch_done = feedbackd_batch_done;
 	RUN(validation_and_references);
 	RUN(batches_and_idempotency);
+	RUN(keys_are_scoped_and_never_reused);
+	RUN(schema_1_keys_move_to_their_scope);
 	RUN(a_retry_after_the_scenario_closed_gets_its_record);
 	RUN(stored_records_carry_the_services_fields);
 	RUN(aggregates_equal_a_direct_computation);
@@ -884,6 +1087,7 @@ int main(void)
 	RUN(list_walks_runs_of_the_indexes);
 	RUN(problem_addressed_then_regressed);
 	RUN(demands_and_evidence_events);
+	RUN(values_at_the_edges);
 	feedbackd_close(&state);
 	henv_close(&E);
 	DONE();

@@ -1,0 +1,152 @@
+/*
+ * Idempotency keys of feedback.publish. A key is the client's, and it is
+ * scoped by who sent it and what it is about: (client identity, scenario,
+ * supply, version, key). Without CurveZMQ every client is the same
+ * "anonymous", and two sites that both number their records "1", "2", ...
+ * must not collide: the second site's record would be reported a duplicate
+ * of the first's and dropped without a word.
+ *
+ * The key's value is the record's id and a digest of the record's bytes as
+ * they came. A retry (same key, same bytes) is answered with the first
+ * record; the same key with a different record is refused with
+ * ALREADY_EXISTS, as payment APIs refuse a reused idempotency key, instead
+ * of being reported as a duplicate.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "feedbackd.h"
+#include "log.h"
+#include "util.h"
+
+size_t fb_idem_key(char *out, size_t cap, const char *client,
+		   const Traction__V1__FeedbackRecord *r)
+{
+	const char *parts[5] = { client, r->scenario_id, r->supply_id, r->version,
+				 r->idempotency_key };
+	size_t n = 0;
+	for (int i = 0; i < 5; i++) {
+		size_t l = strlen(parts[i]);
+		if (n + l + 1 > cap)
+			return 0;
+		memcpy(out + n, parts[i], l);
+		n += l;
+		if (i < 4)
+			out[n++] = '\0';
+	}
+	return n;
+}
+
+/* FNV-1a, 64 bits: it tells a retry from another record a client gave the
+ * same key by mistake; it does not need to resist anyone (a client can
+ * only confuse its own records). */
+uint64_t fb_idem_digest(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+void fb_idem_value(uint8_t out[FB_IDEM_VALUE], uint64_t id, uint64_t digest)
+{
+	trc_be64_put(out, id);
+	trc_be64_put(out + 8, digest);
+}
+
+int fb_idem_found(trc_call_t *call, const MDB_val *v, uint64_t digest,
+		  const Traction__V1__FeedbackRecord *r, Traction__V1__RecordResult *res)
+{
+	/* 8 bytes: a key from a store of schema 1, whose digest is unknown */
+	if (v->mv_size != 8 && v->mv_size != FB_IDEM_VALUE)
+		return TRC_ECORRUPT;
+	uint64_t id = trc_be64_get(v->mv_data);
+	if (v->mv_size == FB_IDEM_VALUE && trc_be64_get((const uint8_t *)v->mv_data + 8) != digest)
+		return trc_call_fail(call, TRC_EEXIST,
+				     "idempotency_key: '%.128s' already names record %llu of this "
+				     "scenario, supply and version, with other content; a new "
+				     "record needs a new key",
+				     r->idempotency_key, (unsigned long long)id);
+	res->record_id = id;
+	res->duplicate = true;
+	return 0;
+}
+
+/* Schema 1 keyed client '\0' key; the record itself says what it was
+ * about, so each key is moved to its scope (its digest stays unknown). */
+static int s_migrate_keys(trc_txn_t *txn)
+{
+	MDB_dbi idem = trc_store_db(txn->store, FB_DB_IDEM);
+	MDB_dbi recs = trc_store_db(txn->store, FB_DB_RECORDS);
+	typedef struct {
+		char key[FB_KEY_MAX + 1]; /* client '\0' key '\0' */
+		size_t len;
+		uint8_t id[8];
+	} old_t;
+	old_t *olds = NULL;
+	size_t n = 0, cap = 0;
+	trc_iter_t it;
+	int rc = trc_iter_begin(txn, idem, &it, NULL, 0, NULL, 0, false);
+	while (rc == 0 && trc_iter_next(&it)) {
+		const char *k = it.key.mv_data;
+		size_t nuls = 0;
+		for (size_t i = 0; i < it.key.mv_size; i++)
+			nuls += k[i] == '\0';
+		if (nuls != 1 || it.val.mv_size != 8 || it.key.mv_size > FB_KEY_MAX)
+			continue; /* already scoped */
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			old_t *no = realloc(olds, cap * sizeof(*olds));
+			if (no == NULL) {
+				rc = TRC_ENOMEM;
+				break;
+			}
+			olds = no;
+		}
+		memcpy(olds[n].key, k, it.key.mv_size);
+		olds[n].key[it.key.mv_size] = '\0';
+		olds[n].len = it.key.mv_size;
+		memcpy(olds[n].id, it.val.mv_data, 8);
+		n++;
+	}
+	trc_iter_end(&it);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		MDB_val v;
+		const char *client = olds[i].key, *key = client + strlen(client) + 1;
+		rc = trc_txn_get(txn, recs, olds[i].id, 8, &v);
+		if (rc == TRC_ENOENT) { /* the key outlived its record */
+			rc = trc_txn_del(txn, idem, olds[i].key, olds[i].len);
+			continue;
+		}
+		Traction__V1__FeedbackRecord *r =
+			rc == 0 ? traction__v1__feedback_record__unpack(NULL, v.mv_size, v.mv_data)
+				: NULL;
+		if (r == NULL) {
+			rc = rc != 0 ? rc : TRC_ECORRUPT;
+			break;
+		}
+		char nk[FB_KEY_MAX];
+		char *own = r->idempotency_key; /* freed with r */
+		r->idempotency_key = (char *)key;
+		size_t nl = fb_idem_key(nk, sizeof(nk), client, r);
+		r->idempotency_key = own;
+		traction__v1__feedback_record__free_unpacked(r, NULL);
+		rc = nl == 0 ? TRC_ECORRUPT : trc_txn_put(txn, idem, nk, nl, olds[i].id, 8, 0);
+		if (rc == 0)
+			rc = trc_txn_del(txn, idem, olds[i].key, olds[i].len);
+	}
+	if (rc == 0)
+		trc_notice("store: %zu idempotency keys scoped by scenario, supply and version", n);
+	free(olds);
+	return rc;
+}
+
+int fb_migrate(trc_txn_t *txn, uint32_t from)
+{
+	return from == 1 ? s_migrate_keys(txn) : TRC_ECORRUPT;
+}

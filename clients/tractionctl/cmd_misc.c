@@ -44,9 +44,12 @@ static int cmd_status(ctl_t *ctl, args_t *a)
 		       (unsigned long long)rep->counters->errors_replied,
 		       (unsigned long long)rep->counters->dropped_malformed,
 		       (unsigned long long)rep->counters->events_relayed);
-		printf("in flight: %u requests of %u clients, %.1f of %u MiB\n\n",
+		printf("in flight: %u requests of %u clients, %.1f of %u MiB\n",
 		       rep->requests_in_flight, rep->clients_in_flight,
 		       (double)rep->bytes_in_flight / (1 << 20), rep->max_mb_in_flight);
+		printf("event feed: %u topic prefixes held, %llu subscriptions refused\n\n",
+		       rep->subscriptions,
+		       (unsigned long long)rep->counters->subscriptions_refused);
 		printf("%-12s %-6s %9s %10s %8s %9s  %s\n", "SERVICE", "STATE", "INSTANCES",
 		       "REQUESTS", "ERRORS", "IN-FLIGHT", "PING");
 	}
@@ -100,6 +103,9 @@ static int cmd_status(ctl_t *ctl, args_t *a)
 		json_object_set_new(c, "dropped_late", json_integer((json_int_t)rep->counters->dropped_late));
 		json_object_set_new(c, "events_relayed", json_integer((json_int_t)rep->counters->events_relayed));
 		json_object_set_new(c, "instances_expired", json_integer((json_int_t)rep->counters->instances_expired));
+		json_object_set_new(c, "subscriptions_refused",
+				    json_integer((json_int_t)rep->counters->subscriptions_refused));
+		json_object_set_new(doc, "subscriptions", json_integer((json_int_t)rep->subscriptions));
 		json_object_set_new(doc, "counters", c);
 		json_object_set_new(doc, "in_flight",
 				    json_pack("{s:i, s:i, s:I, s:i}", "requests",

@@ -1,12 +1,18 @@
 /*
  * libFuzzer: the Header frame decoder (every message's first frame) and the
- * Route frame, as the broker and the services decode them.
+ * Route frame, as the broker and the services decode them; the walk that
+ * checks every string of a message in its bytes, over the deepest message
+ * of the wire (a publish request); the request id read from a header that
+ * may not decode; and the escaping of what replies and logs quote.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "util.h"
 #include "wire.h"
 #include "traction/v1/bus.pb-c.h"
+#include "traction/v1/feedback.pb-c.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,5 +28,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	Traction__V1__Route *r = traction__v1__route__unpack(NULL, size, data);
 	if (r != NULL)
 		traction__v1__route__free_unpacked(r, NULL);
+	char err[256];
+	int rc = trc_wire_check_strings(&traction__v1__publish_request__descriptor, data, size, err,
+					sizeof(err));
+	if (rc != 0 && memchr(err, '\0', sizeof(err)) == NULL)
+		__builtin_trap(); /* the message must be a C string */
+	(void)trc_header_request_id(data, size);
+	char esc[64];
+	size_t n = trc_escape(esc, sizeof(esc), data, size);
+	if (n >= sizeof(esc) || esc[n] != '\0' || !trc_is_utf8(esc, n))
+		__builtin_trap(); /* escaped text is well-formed and fits */
 	return 0;
 }

@@ -244,11 +244,13 @@ int iterationd_advance(trc_call_t *call, const ProtobufCMessage *req_, ProtobufC
 	Traction__V1__DeploymentReply *rep = (void *)rep_;
 	it_state_t *st = call->user;
 	Traction__V1__Deployment *d;
-	int rc = s_load(call, "deployment_id", req->deployment_id, &d);
-	if (rc == 0)
-		rc = trc_check_enum(call, "to", req->to, &traction__v1__stage__descriptor, false);
+	/* the request's own fields first: a bad one is the caller's to fix
+	 * whatever the store holds */
+	int rc = trc_check_enum(call, "to", req->to, &traction__v1__stage__descriptor, false);
 	if (rc == 0)
 		rc = trc_check_text(call, "reason", req->reason, 0, TRC_TEXT_MAX);
+	if (rc == 0)
+		rc = s_load(call, "deployment_id", req->deployment_id, &d);
 	if (rc != 0)
 		return rc;
 	if (d->status != TRACTION__V1__DEPLOYMENT_STATUS__DEPLOYMENT_ACTIVE)

@@ -28,7 +28,33 @@
 
 static harness_t H;
 static traction_client_t *C;
-static const char *const s_services[] = { "supply", "scenario", "feedback" };
+static const char *const s_services[] = { "supply", "scenario", "feedback", "iteration" };
+#define NSERVICES 4
+
+/* Alive means running — a zombie has died, though kill(pid, 0) says yes —
+ * and answering: a ping of its service comes back OK. */
+static bool alive(int i, const char *service)
+{
+	char path[64], stat[256];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)H.pids[i]);
+	FILE *f = fopen(path, "r");
+	size_t n = f != NULL ? fread(stat, 1, sizeof(stat) - 1, f) : 0;
+	if (f != NULL)
+		fclose(f);
+	stat[n] = '\0';
+	const char *close_paren = strrchr(stat, ')');
+	if (close_paren == NULL || close_paren[1] != ' ' || close_paren[2] == 'Z' ||
+	    close_paren[2] == 'X')
+		return false;
+	Traction__V1__Empty e = TRACTION__V1__EMPTY__INIT;
+	Traction__V1__PingReply *p = NULL;
+	traction_status_t st;
+	if (traction_call(C, service, "ping", &e.base, &traction__v1__ping_reply__descriptor,
+			  (ProtobufCMessage **)&p, &st) != 0)
+		return false;
+	traction_reply_free(&p->base);
+	return true;
+}
 
 static uint64_t head(const char *service)
 {
@@ -196,6 +222,32 @@ TEST(hostile_bodies_refused_by_field)
 	t.threshold = 0.1;
 	t.comparison = 77;
 	expect_refused(&r, "scenario", "submit", &ss.base, "comparison: 77 is not");
+
+	/* iterationd's services too */
+	Traction__V1__Iteration it = TRACTION__V1__ITERATION__INIT;
+	Traction__V1__IterationRecordRequest ir = TRACTION__V1__ITERATION_RECORD_REQUEST__INIT;
+	it.supply_id = (char *)"defect-vision";
+	it.version = (char *)"1.1";
+	it.parent_version = (char *)"1.0";
+	it.notes = longs;
+	ir.iteration = &it;
+	expect_refused(&r, "iteration", "record", &ir.base, "iteration.notes: at most 8000 bytes");
+	it.notes = (char *)"ok";
+	it.addresses = caps;
+	it.n_addresses = MANY;
+	expect_refused(&r, "iteration", "record", &ir.base, "iteration.addresses: at most 64");
+	it.n_addresses = 0;
+	it.version = (char *)"1.1 beta";
+	expect_refused(&r, "iteration", "record", &ir.base, "iteration.version: must be");
+	Traction__V1__DeploymentAdvanceRequest da = TRACTION__V1__DEPLOYMENT_ADVANCE_REQUEST__INIT;
+	da.deployment_id = (char *)"dep-1";
+	da.to = 42;
+	expect_refused(&r, "deployment", "advance", &da.base, "to: 42 is not");
+	Traction__V1__DeploymentAdoptRequest ad = TRACTION__V1__DEPLOYMENT_ADOPT_REQUEST__INIT;
+	ad.scenario_id = (char *)"weld-line-3";
+	ad.supply_id = (char *)"\xc3\x28";
+	ad.version = (char *)"1.0";
+	expect_refused(&r, "deployment", "adopt", &ad.base, "supply_id");
 	raw_close(&r);
 	free(longs);
 	free(many);
@@ -238,9 +290,36 @@ TEST(garbage_and_forged_events_dropped)
 	size_t len = traction__v1__event__pack(&ev, buf);
 	zmq_send(pub, "supply.registered", 17, ZMQ_SNDMORE);
 	zmq_send(pub, buf, len, 0);
+	/* in sequence, but with a NUL inside a string: the consumers' string
+	 * check drops it (decoded, "forged\0x" would be supply "forged") */
+	s.id = (char *)"forged#x";
+	ev.seq = head("supply") + 1;
+	len = traction__v1__event__pack(&ev, buf);
+	*(uint8_t *)memchr(buf, '#', len) = '\0';
+	zmq_send(pub, "supply.registered", 17, ZMQ_SNDMORE);
+	zmq_send(pub, buf, len, 0);
 	h_sleep_ms(500);
 	zmq_close(pub);
 	zmq_ctx_term(ctx);
+
+	Traction__V1__FeedbackRecord rec, *rp = &rec;
+	Traction__V1__Metric m;
+	Traction__V1__PublishRequest pr = TRACTION__V1__PUBLISH_REQUEST__INIT;
+	Traction__V1__PublishReply *rep = NULL;
+	traction_status_t st;
+	record(&rec, &m);
+	rec.supply_id = (char *)"forged";
+	rec.version = (char *)"6.6";
+	pr.records = &rp;
+	pr.n_records = 1;
+	CHECK_EQ_INT(traction_call(C, "feedback", "publish", &pr.base,
+				   &traction__v1__publish_reply__descriptor, (ProtobufCMessage **)&rep,
+				   &st),
+		     0);
+	CHECK_MSG(rep->results[0]->status->code == TRACTION__V1__CODE__NOT_FOUND,
+		  "a forged event's supply is known to feedbackd: code %d",
+		  rep->results[0]->status->code);
+	traction_reply_free(&rep->base);
 }
 
 /* A Header built by hand, so that its strings may hold what protobuf-c's
@@ -434,7 +513,7 @@ TEST(hostile_subscriptions)
 	char *p = malloc(big);
 	memset(p, 'a', big);
 	CHECK_EQ_INT(raw_zmtp_subscribe(H.sub_ep, p, big, 2000), 1);
-	CHECK_MSG(kill(H.pids[0], 0) == 0, "the broker died of a long subscription");
+	CHECK_MSG(alive(0, "broker"), "the broker died of a long subscription");
 	/* 1000 bytes of a topic's letters pass the size bound, not the
 	 * broker's: a topic prefix is at most 128 bytes */
 	uint64_t before = refused_subscriptions();
@@ -509,17 +588,18 @@ int main(void)
 		   "[broker]\nmax_subscriptions_per_peer = 32\n"
 		   "[events]\nreplay_interval_ms = 200\n");
 	h_start_broker(&H, false);
-	const char *d[] = { "traction-supplyd", "traction-scenariod", "traction-feedbackd" };
-	for (int i = 0; i < 3; i++)
+	const char *d[] = { "traction-supplyd", "traction-scenariod", "traction-feedbackd",
+			    "traction-iterationd" };
+	for (int i = 0; i < NSERVICES; i++)
 		h_start(&H, d[i], NULL);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < NSERVICES; i++)
 		CHECK(h_wait_live(&H, s_services[i], 1, 5000));
 	C = h_client(&H);
 	h_catalogue(C, NULL);
 	h_wait_feedback_ready(C, "weld-line-3");
 	h_sleep_ms(600); /* the evidence event of the good record goes out */
-	uint64_t heads[3];
-	for (int i = 0; i < 3; i++)
+	uint64_t heads[NSERVICES];
+	for (int i = 0; i < NSERVICES; i++)
 		heads[i] = head(s_services[i]);
 	size_t n = records();
 
@@ -530,11 +610,12 @@ int main(void)
 	RUN(log_lines_cannot_be_forged);
 
 	/* everyone up, nothing changed */
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < NSERVICES; i++)
 		CHECK_EQ_INT(head(s_services[i]), heads[i]);
 	CHECK_EQ_INT(records(), n);
-	for (int i = 0; i < H.n; i++)
-		CHECK_MSG(kill(H.pids[i], 0) == 0, "%s died", H.names[i]);
+	CHECK_MSG(alive(0, "broker"), "the broker died");
+	for (int i = 0; i < NSERVICES; i++)
+		CHECK_MSG(alive(i + 1, s_services[i]), "%s died or does not answer", H.names[i + 1]);
 	feed_still_carries_events();
 	traction_client_destroy(&C);
 	h_done(&H);

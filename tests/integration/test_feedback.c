@@ -290,6 +290,8 @@ TEST(sigkill_mid_stream_loses_nothing)
 	CHECK(srep->metrics[0]->stats->max == BATCHES * BATCH);
 	traction_reply_free(&srep->base);
 	fprintf(stderr, "retries after the kill: %d\n", retries);
+	/* the batch in flight at the kill, at least, was sent again */
+	CHECK_MSG(retries >= 1, "the kill did not interrupt anything (%d retries)", retries);
 }
 
 int main(void)

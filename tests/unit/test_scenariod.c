@@ -2,9 +2,12 @@
  * traction-scenariod on a real store, fed by supplyd's real handlers'
  * events: scenario validation and life cycle, matching ranked by coverage,
  * then constraints, then field evidence (each rule on a hand-built case
- * with a known answer), and gaps (what open scenarios need and no active
- * supply offers), with demand signals.
+ * with a known answer; coverage dominates however strong the evidence, and
+ * the reasons given say the order that was followed), and gaps (what open
+ * scenarios need and no active supply offers), with demand signals.
  */
+#include <math.h>
+
 #include "check.h"
 #include "error.h"
 #include "henv.h"
@@ -278,6 +281,188 @@ TEST(retired_supply_is_not_matched)
 	henv_reset(&SCEN);
 }
 
+/* The evidence score as docs/matching.md states it, not as match.c
+ * computes it: the test holds the code to the documented promise. */
+static double documented_evidence(uint64_t in_service, uint64_t deployments,
+				  uint64_t verifications, double mean_pct, uint64_t open_critical,
+				  uint64_t open)
+{
+	double imp = mean_pct > 50 ? 50 : (mean_pct < -50 ? -50 : mean_pct);
+	return 10.0 * (double)in_service + 1.0 * (double)deployments +
+	       2.0 * log((double)verifications + 1.0) + imp / 10.0 - 20.0 * (double)open_critical -
+	       2.0 * (double)open;
+}
+
+/* What a match's reason says, read back from its words. */
+typedef struct {
+	unsigned covered, required;
+	bool partial;
+	unsigned long long deployments, in_service, verifications, open, critical;
+	double mean_pct;
+	double coverage, evidence;
+} said_t;
+
+static said_t reason_says(const char *reason)
+{
+	said_t s = { 0 };
+	int n = 0;
+	CHECK_MSG(sscanf(reason, "covers %u of %u required capabilities%n", &s.covered,
+			 &s.required, &n) == 2 &&
+			  n > 0 && s.required > 0,
+		  "a reason that does not say its coverage: \"%s\"", reason);
+	const char *rest = reason + n;
+	s.partial = strncmp(rest, " (partial)", 10) == 0;
+	if (s.partial)
+		rest += 10;
+	CHECK_MSG(sscanf(rest,
+			 "; %llu deployments (%llu in service), %llu value verifications "
+			 "(mean %lf%%), %llu open problems (%llu critical)",
+			 &s.deployments, &s.in_service, &s.verifications, &s.mean_pct, &s.open,
+			 &s.critical) == 6,
+		  "a reason that does not say its evidence: \"%s\"", reason);
+	s.coverage = (double)s.covered / (double)s.required;
+	s.evidence = documented_evidence(s.in_service, s.deployments, s.verifications, s.mean_pct,
+					 s.critical, s.open);
+	return s;
+}
+
+/* n deployments of supply_id, all active at stage service */
+static void in_service(const char *supply_id, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char id[64];
+		snprintf(id, sizeof(id), "dep-%s-%d", supply_id, i);
+		deployment(id, supply_id, TRACTION__V1__STAGE__STAGE_SERVICE,
+			   TRACTION__V1__DEPLOYMENT_STATUS__DEPLOYMENT_ACTIVE);
+	}
+}
+
+/* The (supply, version) roll-up feedbackd would send after `records`
+ * records, `verifications` of them value verifications. */
+static void field_evidence(const char *supply_id, uint64_t records, uint64_t verifications,
+			   double mean_pct, uint64_t open_critical)
+{
+	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
+	Traction__V1__EvidenceUpdate u = TRACTION__V1__EVIDENCE_UPDATE__INIT;
+	Traction__V1__MetricSummary ms = TRACTION__V1__METRIC_SUMMARY__INIT, *msp = &ms;
+	Traction__V1__SeverityCounts sc = TRACTION__V1__SEVERITY_COUNTS__INIT, *scp = &sc;
+	Traction__V1__ValueSummary vs = TRACTION__V1__VALUE_SUMMARY__INIT;
+	u.supply_id = (char *)supply_id;
+	u.version = (char *)"1.0";
+	u.records = records;
+	ms.name = (char *)"defect_rate";
+	ms.count = records - verifications - open_critical;
+	ms.mean = 0.01;
+	u.metrics = &msp;
+	u.n_metrics = 1;
+	vs.count = verifications;
+	vs.mean_improvement_pct = mean_pct;
+	u.values = &vs;
+	sc.severity = TRACTION__V1__SEVERITY__SEVERITY_CRITICAL;
+	sc.open = open_critical;
+	sc.reports = open_critical;
+	u.problems = &scp;
+	u.n_problems = open_critical > 0 ? 1 : 0;
+	ev.type = (char *)"feedback.evidence";
+	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_EVIDENCE;
+	ev.evidence = &u;
+	feed_event(&ev);
+}
+
+TEST(coverage_dominates_evidence_and_reasons_say_the_order)
+{
+	/* three required capabilities: full, two thirds, one third */
+	supply("good-full", "rank-a,rank-b,rank-c", NULL);
+	supply("bare-full", "rank-a,rank-b,rank-c", NULL);
+	supply("troubled-full", "rank-a,rank-b,rank-c", NULL);
+	supply("strong-partial", "rank-a,rank-b", NULL);
+	supply("weak-partial", "rank-b,rank-c", NULL);
+	supply("strong-third", "rank-c", NULL);
+	henv_feed(&SCEN, &SUP, scenariod_apply);
+	CHECK_EQ_INT(scenario("rank-line", TRACTION__V1__DOMAIN__DOMAIN_PRODUCTION,
+			      "rank-a,rank-b,rank-c", NULL),
+		     0);
+
+	in_service("good-full", 1);
+	field_evidence("troubled-full", 40, 2, 5.0, 2);
+	/* the partial ones: the field loves them */
+	in_service("strong-partial", 8);
+	field_evidence("strong-partial", 5000, 400, 45.0, 0);
+	in_service("strong-third", 12);
+	field_evidence("strong-third", 9000, 1000, 60.0, 0);
+
+	Traction__V1__MatchReply *r = match("rank-line", false);
+	static const char *const want[] = { "good-full",      "bare-full",    "troubled-full",
+					    "strong-partial", "weak-partial", "strong-third" };
+	size_t nwant = sizeof(want) / sizeof(want[0]);
+	CHECK_EQ_INT(r->n_required, 3);
+	CHECK_EQ_INT(r->n_matches, nwant);
+	said_t said[sizeof(want) / sizeof(want[0])];
+	for (size_t i = 0; i < nwant; i++) {
+		const Traction__V1__Match *m = r->matches[i];
+		const Traction__V1__MatchEvidence *e = m->evidence;
+		CHECK_MSG(strcmp(m->supply->id, want[i]) == 0, "rank %zu is %s, expected %s (%s)",
+			  i + 1, m->supply->id, want[i], m->reason);
+		CHECK_EQ_INT(m->rank, i + 1);
+		/* the reason says what the match holds */
+		said[i] = reason_says(m->reason);
+		CHECK_EQ_INT(said[i].required, r->n_required);
+		CHECK_EQ_INT(said[i].covered, m->n_covered);
+		CHECK_EQ_INT(said[i].covered + m->n_missing, r->n_required);
+		CHECK(said[i].coverage == m->coverage);
+		CHECK_MSG(said[i].partial == (said[i].covered < said[i].required), "%s",
+			  m->reason);
+		CHECK_EQ_INT(said[i].deployments, e->deployments);
+		CHECK_EQ_INT(said[i].in_service, e->deployments_in_service);
+		CHECK_EQ_INT(said[i].verifications, e->value_verifications);
+		CHECK_EQ_INT(said[i].open, e->open_problems);
+		CHECK_EQ_INT(said[i].critical, e->open_critical_problems);
+		CHECK(fabs(said[i].mean_pct - e->mean_improvement_pct) <= 0.05);
+		/* score = 100 x coverage + evidence, as documented */
+		double ev = documented_evidence(e->deployments_in_service, e->deployments,
+						e->value_verifications, e->mean_improvement_pct,
+						e->open_critical_problems, e->open_problems);
+		CHECK_MSG(fabs(m->score - (100.0 * m->coverage + ev)) < 1e-9,
+			  "%s: score %g, documented 100 x %g + %g", m->supply->id, m->score,
+			  m->coverage, ev);
+	}
+	/* the case means something: the strongest partial's evidence is more
+	 * than 100 x the coverage it lacks ahead of the full one with none */
+	CHECK(said[3].evidence - said[1].evidence > 100.0 * (1.0 - said[3].coverage));
+	CHECK(said[5].evidence > said[3].evidence);
+
+	/* the order is the one the reasons give: coverage first, evidence only
+	 * between equal coverage (no constraints here) */
+	for (size_t i = 0; i + 1 < nwant; i++) {
+		const said_t *a = &said[i], *b = &said[i + 1];
+		const Traction__V1__Match *ma = r->matches[i], *mb = r->matches[i + 1];
+		CHECK_MSG(a->coverage >= b->coverage, "'%s' before '%s', yet: \"%s\" / \"%s\"",
+			  ma->supply->id, mb->supply->id, ma->reason, mb->reason);
+		if (a->coverage == b->coverage)
+			CHECK_MSG(a->evidence > b->evidence,
+				  "'%s' before '%s' with the same coverage, yet evidence %.2f <= "
+				  "%.2f: \"%s\" / \"%s\"",
+				  ma->supply->id, mb->supply->id, a->evidence, b->evidence,
+				  ma->reason, mb->reason);
+	}
+	/* every full one above every partial one, whatever the evidence */
+	for (size_t i = 0; i < nwant; i++)
+		for (size_t j = 0; j < i; j++)
+			CHECK_MSG(!(said[i].covered == said[i].required &&
+				    said[j].covered < said[j].required),
+				  "partial '%s' (evidence %.1f) ranks above full '%s' (evidence %.1f)",
+				  r->matches[j]->supply->id, said[j].evidence,
+				  r->matches[i]->supply->id, said[i].evidence);
+	henv_reset(&SCEN);
+
+	/* full_only keeps the full ones, in the same order */
+	r = match("rank-line", true);
+	CHECK_EQ_INT(r->n_matches, 3);
+	for (size_t i = 0; i < 3; i++)
+		CHECK_STR(r->matches[i]->supply->id, want[i]);
+	henv_reset(&SCEN);
+}
+
 static Traction__V1__GapsReply *gaps(int domain)
 {
 	static Traction__V1__GapsReply rep;
@@ -382,6 +567,7 @@ int main(void)
 	RUN(matching_ranks_by_coverage_constraints_evidence);
 	RUN(retired_supply_is_not_matched);
 	RUN(gaps_show_unserved_demand);
+	RUN(coverage_dominates_evidence_and_reasons_say_the_order);
 	henv_close(&SUP);
 	henv_close(&SCEN);
 	DONE();

@@ -203,8 +203,15 @@ out:
 }
 
 static void s_broker_request(trc_broker_t *b, void *sock, const void *rid, size_t ridlen,
-			     const Traction__V1__Header *h)
+			     const Traction__V1__Header *h, const trc_key_t *key)
 {
+	/* a publisher reads nothing (docs/security.md): ping only */
+	if (key != NULL && key->role == TRACTION__V1__ROLE__ROLE_PUBLISHER &&
+	    strcmp(h->method, "ping") != 0) {
+		s_answer(b, sock, rid, ridlen, h->request_id, TRACTION__V1__CODE__PERMISSION_DENIED,
+			 "broker: the publisher role may only publish feedback", NULL);
+		return;
+	}
 	if (strcmp(h->method, "status") == 0) {
 		s_status(b, sock, rid, ridlen, h->request_id);
 	} else if (strcmp(h->method, "ping") == 0) {
@@ -275,7 +282,7 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 		return;
 	}
 	if (strcmp(h->service, "broker") == 0) {
-		s_broker_request(b, sock, rid, ridlen, h);
+		s_broker_request(b, sock, rid, ridlen, h, key);
 		protobuf_c_message_free_unpacked(&h->base, al);
 		return;
 	}

@@ -103,9 +103,7 @@ static const row_t s_table[] = {
 	{ "deployment", "ping", ANYONE, false },
 	{ "deployment", "events.replay", QUERY, false },
 	{ "broker", "ping", ANYONE, false },
-	/* the broker answers its own methods to every listed key, whatever
-	 * its role (docs/security.md, Not yet) */
-	{ "broker", "status", ANYONE, false },
+	{ "broker", "status", QUERY, false },
 };
 #define N_ROWS (sizeof(s_table) / sizeof(s_table[0]))
 

@@ -134,6 +134,73 @@ char *bench_versions(traction_client_t *c, int n)
 	return vers;
 }
 
+int bench_tally_result(bench_tally_t *t, int code, const char *message, bool duplicate,
+		       bool own_retry)
+{
+	if (code == 0 && (!duplicate || own_retry)) {
+		t->ok++;
+		return 1;
+	}
+	if (t->refused + t->foreign == 0)
+		snprintf(t->why, sizeof(t->why), "%s", code != 0 ? message : "a duplicate of a record "
+					      "this row did not send");
+	if (code != 0)
+		t->refused++;
+	else
+		t->foreign++;
+	return 0;
+}
+
+uint64_t bench_stored(traction_client_t *c, const char *version, const char *metric)
+{
+	Traction__V1__StatsRequest q = TRACTION__V1__STATS_REQUEST__INIT;
+	Traction__V1__StatsReply *rep = NULL;
+	traction_status_t st;
+	q.supply_id = (char *)"defect-vision";
+	q.version = (char *)version;
+	q.scenario_id = (char *)"weld-line-3";
+	q.metric = (char *)metric;
+	int code = traction_call(c, "feedback", "stats", &q.base,
+				 &traction__v1__stats_reply__descriptor, (ProtobufCMessage **)&rep, &st);
+	if (code == TRACTION__V1__CODE__NOT_FOUND)
+		return 0;
+	s_must(code, &st, "feedback.stats");
+	uint64_t n = rep->n_metrics == 1 && rep->metrics[0]->stats != NULL
+			     ? rep->metrics[0]->stats->count
+			     : 0;
+	traction_reply_free(&rep->base);
+	return n;
+}
+
+void bench_tally_check(traction_client_t *c, const bench_tally_t *t)
+{
+	uint64_t sent = t->ok + t->refused + t->foreign;
+	if (t->refused + t->foreign > 0) {
+		fprintf(stderr,
+			"bench: row \"%s\": %llu of %llu records not stored by it (%llu refused, "
+			"%llu duplicates of records it did not send; first: %s): the row would "
+			"measure refusals, not storing; no figure\n",
+			t->row, (unsigned long long)(t->refused + t->foreign), (unsigned long long)sent,
+			(unsigned long long)t->refused, (unsigned long long)t->foreign, t->why);
+		exit(1);
+	}
+	if (t->ok == 0) {
+		fprintf(stderr, "bench: row \"%s\": no record stored; no figure\n", t->row);
+		exit(1);
+	}
+	uint64_t stored = bench_stored(c, t->version, t->metric);
+	if (stored != t->ok) {
+		fprintf(stderr,
+			"bench: row \"%s\" counts %llu records stored, but feedback.stats of its "
+			"metric %s (version '%s') counts %llu; no figure\n",
+			t->row, (unsigned long long)t->ok, t->metric, t->version,
+			(unsigned long long)stored);
+		exit(1);
+	}
+	printf("  checked: the store holds the %llu records of \"%s\" (metric %s)\n",
+	       (unsigned long long)stored, t->row, t->metric);
+}
+
 static traction_client_t *s_qc;
 static size_t s_history_bytes, s_history_versions;
 

@@ -6,6 +6,9 @@
 #ifndef TRC_BENCH_COMMON_H
 #define TRC_BENCH_COMMON_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "harness.h"
 
 typedef void (*bench_op_fn)(void);
@@ -41,6 +44,35 @@ char *bench_versions(traction_client_t *c, int n);
  * so that nothing it read before is current, and feedback.stats of
  * defect-vision@1.0 in weld-line-3. `suffix` ends the row names. */
 void bench_queries(traction_client_t *c, const char *suffix, int calls);
+
+/* What a publish row claims, and the check that the store holds it. A row
+ * counts a record only if its own result says it was stored (status OK);
+ * a duplicate only if it is a retry of a record of the same row (the
+ * caller knows: the raw driver never sends a request twice, the publisher
+ * resends only its own records under their keys). Each row publishes
+ * under a metric name of its own (growth: one for the whole run, checked
+ * cumulatively), so feedback.stats of that metric counts exactly what the
+ * row stored: its aggregate is written in the records' own commit. */
+typedef struct {
+	const char *row;     /* for messages */
+	const char *metric;  /* the row's own metric name */
+	const char *version; /* whose aggregate is counted: "1.0", or "" for every version */
+	uint64_t ok;         /* records stored, counted */
+	uint64_t refused;    /* records whose status was not OK */
+	uint64_t foreign;    /* duplicates that are no retry of this row's records */
+	char why[256];       /* the first refusal */
+} bench_tally_t;
+
+/* One record's result; returns 1 if the row may count it, else 0. */
+int bench_tally_result(bench_tally_t *t, int code, const char *message, bool duplicate,
+		       bool own_retry);
+/* Records of defect-vision in weld-line-3 with metric `metric` and version
+ * `version` ("": every version) as feedback.stats counts them; 0 if none. */
+uint64_t bench_stored(traction_client_t *c, const char *version, const char *metric);
+/* Stops the benchmark (exit 1, with why) unless every record the row sent
+ * was stored, at least one was, and the store holds exactly t->ok records
+ * of the row's metric. Call before the row's figures are printed. */
+void bench_tally_check(traction_client_t *c, const bench_tally_t *t);
 
 /* Waits until daemon `service` has applied events of `source` up to seq. */
 void bench_wait_applied(traction_client_t *c, const char *service, const char *source,

@@ -1,7 +1,11 @@
 /*
  * bench_history: iteration.history of a supply with 200 versions and
- * 100,000 feedback records, through the real daemon set, with the ping
- * through the broker to iterationd measured in the same run as baseline.
+ * 100,000 feedback records spread over them (record k of version k mod
+ * 200, so every version has metrics and deltas), through the real daemon
+ * set, with the ping through the broker to iterationd measured in the same
+ * run as baseline. The rows name the records they stand on: each record's
+ * own result must be OK and the store must hold them all (feedback.stats),
+ * or the run stops before it measures anything.
  *   bench_history [VERSIONS] [RECORDS] [CALLS]
  */
 #include <stdio.h>
@@ -74,21 +78,29 @@ int main(int argc, char **argv)
 	traction_status_t st;
 	char *vers = bench_versions(C, versions);
 
-	/* feedback spread over the versions, 1000 records per request */
+	/* feedback spread over the versions, 1000 records per request; each
+	 * metric's records counted by their own results */
+	char row[96];
+	snprintf(row, sizeof(row), "bench_history setup, %d versions, %d records", versions,
+		 records);
+	static const char *const metric[2] = { "latency_ms", "defect_rate" };
+	bench_tally_t tally[2] = { { .row = row, .metric = metric[0], .version = "" },
+				   { .row = row, .metric = metric[1], .version = "" } };
 	double t0 = bench_now_us();
 	enum { B = 1000 };
 	Traction__V1__FeedbackRecord *recs = calloc(B, sizeof(*recs));
 	Traction__V1__FeedbackRecord **rp = calloc(B, sizeof(*rp));
 	Traction__V1__Metric *ms = calloc(B, sizeof(*ms));
 	for (int done = 0; done < records; done += B) {
-		for (int i = 0; i < B; i++) {
+		int n = records - done < B ? records - done : B;
+		for (int i = 0; i < n; i++) {
 			int k = done + i;
 			traction__v1__feedback_record__init(&recs[i]);
 			traction__v1__metric__init(&ms[i]);
 			recs[i].scenario_id = (char *)"weld-line-3";
 			recs[i].supply_id = (char *)"defect-vision";
 			recs[i].version = vers + (size_t)(k % versions) * 32;
-			ms[i].name = (char *)(k % 2 ? "defect_rate" : "latency_ms");
+			ms[i].name = (char *)metric[k % 2];
 			ms[i].value = 0.01 + (k % 100) * 0.001;
 			recs[i].body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
 			recs[i].metric = &ms[i];
@@ -97,13 +109,26 @@ int main(int argc, char **argv)
 		Traction__V1__PublishRequest req = TRACTION__V1__PUBLISH_REQUEST__INIT;
 		Traction__V1__PublishReply *rep = NULL;
 		req.records = rp;
-		req.n_records = B;
+		req.n_records = (size_t)n;
 		must(traction_call(C, "feedback", "publish", &req.base,
 				   &traction__v1__publish_reply__descriptor, (ProtobufCMessage **)&rep, &st),
 		     &st, "publish");
+		for (int i = 0; i < n; i++) {
+			const Traction__V1__RecordResult *res =
+				(size_t)i < rep->n_results ? rep->results[i] : NULL;
+			/* each record is sent once: a duplicate is no record of this run */
+			bench_tally_result(&tally[(done + i) % 2],
+					   res == NULL ? TRACTION__V1__CODE__INTERNAL
+					   : res->status != NULL ? res->status->code : 0,
+					   res == NULL ? "a reply without this record's result"
+					   : res->status != NULL ? res->status->message : "",
+					   res != NULL && res->duplicate, false);
+		}
 		traction_reply_free(&rep->base);
 	}
 	double t1 = bench_now_us();
+	for (int i = 0; i < 2 && records > i; i++)
+		bench_tally_check(C, &tally[i]);
 	/* let the coalesced evidence reach iterationd */
 	h_sleep_ms(1500);
 	printf("setup: %d versions; %d records published in %.2f s\n", versions, records,

@@ -4,31 +4,42 @@
  *   1. bare ZeroMQ DEALER -> ROUTER echo (no disk), direct and through a
  *      bare relay (ROUTER -> DEALER proxy: a broker that reads nothing);
  *   2. the bare group-commit loop: ROUTER, drain what has arrived, one
- *      durable LMDB transaction putting every record, then the acks
- *      (direct and through the relay); and the same with the file
- *      written ahead of LMDB's last page as feedbackd does (lib/store.h),
- *      for reference: the targets are taken against the plain loop;
+ *      durable LMDB transaction putting every record (P puts for a
+ *      message of P records), then the acks: 1 record a message, direct
+ *      and through the relay, plain and with the file written ahead of
+ *      LMDB's last page as feedbackd does (lib/store.h); and, beside each
+ *      traction row a target compares, the loop of that row's shape: the
+ *      same records per message and in flight, through the relay (the
+ *      broker's hops), its file written ahead (feedbackd's layout);
  *   3. traction: feedback.publish of 256-byte metric records through the
  *      broker: 1 record per request with 1000 requests in flight; 32
  *      records per request with 32 requests in flight (1,024 records) and
  *      with 100 (3,200); libtraction's asynchronous publisher with its
  *      default batch of 64 records, 16 requests in flight (1,024 records);
  *      one record in flight (latency); a steady open loop of 10,000/s.
- * Throughput rows count records acknowledged durable per second. The
+ * Throughput rows count records acknowledged stored per second: a traction
+ * row counts a record only if its own result in the PublishReply is OK (a
+ * duplicate only as the publisher's retry of its own record), publishes
+ * under a metric name of its own, and stops the run before printing
+ * anything if a record was refused or feedback.stats of that metric
+ * counts other than what the row counted (bench_tally_t); a bare loop
+ * stops it unless its store holds every record it counted. The
  * 1,000-in-flight rows that a target compares run warm: an unmeasured
  * drive first, then three measured back to back (s_bare_warm). The
  * open-loop rows of the bare loops and traction take turns in one-second
  * slices (s_open_rows), so all of them see the same seconds of the disk.
- * Every bare loop writes a store of its own and stops the run if LMDB
- * refuses a write; each traction row a target compares runs on a
- * feedbackd restarted with an empty store (s_fresh_feedbackd).
+ * Every bare loop writes a store of its own, removed after its row, and
+ * stops the run if LMDB refuses a write; each traction row a target
+ * compares runs on a feedbackd restarted with an empty store
+ * (s_fresh_feedbackd).
  *   bench_publish [RECORDS]
  *   bench_publish batch RECORDS [WINDOW [PER_REQUEST]]   one row only, W
  *        requests of P records in flight (default 100 x 32), for perf record -a
  *   bench_publish publisher RECORDS [BATCH [IN_FLIGHT]]   only the libtraction
  *        publisher row (default 64 x 16, as in the full run)
- *   bench_publish open                only the open-loop rows
- *   bench_publish one                 only the one-in-flight rows
+ *   bench_publish open                only the open-loop rows (with the bare loops)
+ *   bench_publish one                 only the one-in-flight rows (with the bare loops)
+ *   bench_publish growth M            one store from empty to M million records
  */
 #include <errno.h>
 #include <lmdb.h>
@@ -58,6 +69,27 @@
 
 static harness_t H;
 
+/* The rows the report's targets read (bench/report.py names them too).
+ * A traction row and the bare loop of its shape: the same records per
+ * message and in flight, through a relay as traction goes through its
+ * broker, the store's file written ahead as feedbackd's is. */
+#define T1000 "traction publish, 1 record/request, 1000 in flight"
+#define T32 "traction publish, 32 records/request, 32 in flight"
+#define T100 "traction publish, 32 records/request, 100 in flight"
+#define TPUB "traction publish, libtraction publisher (64 x 16), 1024 in flight"
+#define T1 "traction publish, 1 in flight"
+#define T10K "traction publish, open loop 10k/s"
+#define B1000 "baseline: bare group-commit loop, 1000 in flight"
+#define B1 "baseline: bare group-commit loop, 1 in flight"
+#define B10K "baseline: bare group-commit loop, open loop 10k/s"
+#define B10K_AHEAD "baseline: bare group-commit loop, file written ahead, open loop 10k/s"
+#define SHAPE "baseline: bare group-commit loop via a relay, file written ahead, "
+#define B32_SHAPE SHAPE "32 records/request, 32 in flight"
+#define B100_SHAPE SHAPE "32 records/request, 100 in flight"
+#define BPUB_SHAPE SHAPE "64 records/request, 16 in flight"
+#define B1_SHAPE SHAPE "1 in flight"
+#define B10K_SHAPE SHAPE "open loop 10k/s"
+
 /* the steady open-loop rows: one-record requests at STEADY_RATE per second,
  * in turns of STEADY_SLICE_MS (s_open_rows) */
 enum { STEADY_RATE = 10000, STEADY_SLICES = 10, STEADY_SLICE_MS = 1000 };
@@ -75,7 +107,10 @@ typedef struct {
  * requests sent at a fixed rate whatever the replies do (open loop) ------- */
 
 typedef int (*send_fn)(void *sock, uint64_t id, void *ud);
-typedef int (*recv_fn)(void *sock, uint64_t *id, void *ud); /* records acked */
+/* One reply: sets *id to its request's id and returns how many of the
+ * request's records it acknowledged stored (a row counts only those), or
+ * -1 if none came in time. */
+typedef int (*recv_fn)(void *sock, uint64_t *id, void *ud);
 
 static int s_poll_in(void *sock, int ms);
 
@@ -83,7 +118,7 @@ static int s_poll_in(void *sock, int ms);
 typedef struct {
 	double *lat;
 	uint64_t n, cap;
-	uint64_t records;
+	uint64_t records;         /* acknowledged stored */
 	double busy_us;           /* the drives' time, summed */
 } pool_t;
 
@@ -110,12 +145,11 @@ static void s_pool_add(pool_t *pool, const double *lat, uint64_t n, uint64_t rec
  * take a late reply of an earlier drive for one of its own). pool: if not
  * NULL, the latencies and time are added to it too. */
 static result_t s_drive_pool(void *sock, uint64_t total_msgs, int window, double rate,
-			     int recs_per_msg, send_fn snd, recv_fn rcv, void *ud,
-			     uint64_t first_id, pool_t *pool)
+			     send_fn snd, recv_fn rcv, void *ud, uint64_t first_id, pool_t *pool)
 {
 	double *sent_at = calloc(total_msgs + 1, sizeof(double));
 	double *lat = calloc(total_msgs + 1, sizeof(double));
-	uint64_t next = 1, done = 0, nlat = 0, base = first_id - 1;
+	uint64_t next = 1, done = 0, nlat = 0, acked = 0, base = first_id - 1;
 	double t0 = bench_now_us();
 	while (done < total_msgs) {
 		double now = bench_now_us();
@@ -142,20 +176,23 @@ static result_t s_drive_pool(void *sock, uint64_t total_msgs, int window, double
 			continue;
 		}
 		uint64_t id;
-		if (rcv(sock, &id, ud) != 0) {
+		int n = rcv(sock, &id, ud);
+		if (n < 0) {
 			fprintf(stderr, "bench_publish: no reply in time (done %llu of %llu)\n",
 				(unsigned long long)done, (unsigned long long)total_msgs);
 			exit(1);
 		}
 		if (id > base && id <= base + total_msgs) {
 			lat[nlat++] = bench_now_us() - sent_at[id - base];
+			acked += (uint64_t)n;
 			done++;
 		}
 	}
 	double t1 = bench_now_us();
-	s_pool_add(pool, lat, nlat, total_msgs * (uint64_t)recs_per_msg, t1 - t0);
+	s_pool_add(pool, lat, nlat, acked, t1 - t0);
 	result_t r;
-	r.rate = (double)total_msgs * recs_per_msg / ((t1 - t0) / 1e6);
+	/* what was acknowledged stored, never what was sent */
+	r.rate = (double)acked / ((t1 - t0) / 1e6);
 	r.p50 = bench_quantile(lat, nlat, 0.5);
 	r.p99 = bench_quantile(lat, nlat, 0.99);
 	free(sent_at);
@@ -163,10 +200,10 @@ static result_t s_drive_pool(void *sock, uint64_t total_msgs, int window, double
 	return r;
 }
 
-static result_t s_drive(void *sock, uint64_t total_msgs, int window, double rate,
-			int recs_per_msg, send_fn snd, recv_fn rcv, void *ud)
+static result_t s_drive(void *sock, uint64_t total_msgs, int window, double rate, send_fn snd,
+			recv_fn rcv, void *ud)
 {
-	return s_drive_pool(sock, total_msgs, window, rate, recs_per_msg, snd, rcv, ud, 1, NULL);
+	return s_drive_pool(sock, total_msgs, window, rate, snd, rcv, ud, 1, NULL);
 }
 
 static result_t s_pooled(pool_t *p)
@@ -193,6 +230,7 @@ typedef struct {
 	bool ahead;            /* ... with the file written ahead (store.h) */
 	char dir[400];
 	volatile int stop;
+	uint64_t stored;       /* entries in its store when it stopped */
 	pthread_t th;
 } server_t;
 
@@ -271,10 +309,18 @@ static void *s_server(void *arg)
 			MDB_txn *t;
 			s_mdb_check(mdb_txn_begin(env, NULL, 0, &t), sv->dir);
 			for (int i = 0; i < nb; i++) {
-				uint8_t k[8];
-				trc_be64_put(k, ++seq);
-				MDB_val kv = { 8, k }, vv = { zmq_msg_size(&bodies[i]), zmq_msg_data(&bodies[i]) };
-				s_mdb_check(mdb_put(t, dbi, &kv, &vv, MDB_APPEND), sv->dir);
+				/* a message of P records: P puts, as feedbackd stores
+				 * each record of a request on its own */
+				size_t len = zmq_msg_size(&bodies[i]);
+				uint8_t *data = zmq_msg_data(&bodies[i]);
+				for (size_t off = 0; off == 0 || off < len; off += RECORD_BYTES) {
+					uint8_t k[8];
+					trc_be64_put(k, ++seq);
+					MDB_val kv = { 8, k },
+						vv = { len - off < RECORD_BYTES ? len - off : RECORD_BYTES,
+						       data + off };
+					s_mdb_check(mdb_put(t, dbi, &kv, &vv, MDB_APPEND), sv->dir);
+				}
 			}
 			s_mdb_check(mdb_txn_commit(t), sv->dir); /* durable: two fdatasyncs */
 			if (sv->ahead)
@@ -290,28 +336,13 @@ static void *s_server(void *arg)
 		}
 	}
 	zmq_close(r);
-	if (env != NULL)
+	if (env != NULL) {
+		MDB_stat ms;
+		s_mdb_check(mdb_env_stat(env, &ms), sv->dir);
+		sv->stored = ms.ms_entries;
 		mdb_env_close(env);
+	}
 	return NULL;
-}
-
-static int s_raw_send(void *sock, uint64_t id, void *ud)
-{
-	uint8_t buf[RECORD_BYTES];
-	memset(buf, 'x', sizeof(buf));
-	memcpy(buf, &id, 8);
-	return zmq_send(sock, buf, sizeof(buf), 0) < 0 ? -1 : 0;
-}
-
-static int s_raw_recv(void *sock, uint64_t *id, void *ud)
-{
-	uint8_t buf[16];
-	if (s_poll_in(sock, 10000) != 0)
-		return -1;
-	if (zmq_recv(sock, buf, sizeof(buf), 0) < 8)
-		return -1;
-	memcpy(id, buf, 8);
-	return 0;
 }
 
 /* A bare relay (ROUTER in, DEALER out: what a broker does without looking
@@ -341,21 +372,56 @@ static void *s_relay(void *arg)
  * written ahead of LMDB's last page, as feedbackd does: store.h) */
 enum { BARE_ECHO, BARE_LOOP, BARE_LOOP_AHEAD };
 
+/* Records per message of the bare rows, at most (traction's requests in
+ * this benchmark: at most 256). */
+enum { BARE_MAX_RECS = 256 };
+
 /* A bare server (and relay) with a client DEALER connected to it; stays up
- * for as many drives as the caller makes. */
+ * for as many drives as the caller makes. recs: records per message. */
 typedef struct {
 	server_t sv;
 	relay_t rl;
 	bool relay;
+	int recs;
+	uint64_t acked;        /* records acknowledged, over all its drives */
 	void *d;
 } bare_t;
 
-static void s_bare_start(bare_t *b, void *ctx, int disk, const char *name, bool relay)
+/* ud: the bare_t */
+static int s_raw_send(void *sock, uint64_t id, void *ud)
 {
+	static uint8_t buf[BARE_MAX_RECS * RECORD_BYTES];
+	int recs = ((const bare_t *)ud)->recs;
+	if (buf[RECORD_BYTES - 1] != 'x')
+		memset(buf, 'x', sizeof(buf));
+	memcpy(buf, &id, 8);
+	return zmq_send(sock, buf, (size_t)recs * RECORD_BYTES, 0) < 0 ? -1 : 0;
+}
+
+/* The bare loop acknowledges a message once all its records are committed. */
+static int s_raw_recv(void *sock, uint64_t *id, void *ud)
+{
+	uint8_t buf[16];
+	if (s_poll_in(sock, 10000) != 0)
+		return -1;
+	if (zmq_recv(sock, buf, sizeof(buf), 0) < 8)
+		return -1;
+	memcpy(id, buf, 8);
+	bare_t *b = ud;
+	b->acked += (uint64_t)b->recs;
+	return b->recs;
+}
+
+static void s_bare_start(bare_t *b, void *ctx, int disk, bool relay, int recs)
+{
+	static int gen;
 	bool durable = disk != BARE_ECHO;
 	*b = (bare_t){ .sv = { .ctx = ctx, .durable = durable, .ahead = disk == BARE_LOOP_AHEAD },
-		       .relay = relay };
-	snprintf(b->sv.dir, sizeof(b->sv.dir), "%s/bare-%s", H.dir, name);
+		       .relay = relay, .recs = recs };
+	if (recs < 1 || recs > BARE_MAX_RECS)
+		exit(2);
+	/* a store of its own, removed when the row is done (s_bare_stop) */
+	snprintf(b->sv.dir, sizeof(b->sv.dir), "%s/bare-%d", H.dir, ++gen);
 	if (durable) {
 		if (trc_mkdir_p(b->sv.dir) != 0)
 			exit(1);
@@ -384,16 +450,31 @@ static void s_bare_stop(bare_t *b)
 	}
 	__atomic_store_n(&b->sv.stop, 1, __ATOMIC_SEQ_CST);
 	pthread_join(b->sv.th, NULL);
+	/* a baseline counts what it claims too: every record it counted is in
+	 * its store (a late reply of a drive's last requests is impossible: a
+	 * drive ends when every request is answered) */
+	if (b->sv.durable && b->sv.stored != b->acked) {
+		fprintf(stderr, "bench_publish: a bare loop counted %llu records, its store holds %llu\n",
+			(unsigned long long)b->acked, (unsigned long long)b->sv.stored);
+		exit(1);
+	}
+	if (b->sv.durable) {
+		char f[600];
+		snprintf(f, sizeof(f), "%s/data.mdb", b->sv.dir);
+		unlink(f);
+		snprintf(f, sizeof(f), "%s/lock.mdb", b->sv.dir);
+		unlink(f);
+		rmdir(b->sv.dir);
+	}
 }
 
+/* One drive of `msgs` one-record messages. */
 static result_t s_bare_via(void *ctx, int disk, uint64_t msgs, int window, double rate,
 			   bool relay)
 {
-	char name[64];
-	snprintf(name, sizeof(name), "%d-%d-%.0f-%d", disk, window, rate, relay);
 	bare_t b;
-	s_bare_start(&b, ctx, disk, name, relay);
-	result_t r = s_drive(b.d, msgs, window, rate, 1, s_raw_send, s_raw_recv, NULL);
+	s_bare_start(&b, ctx, disk, relay, 1);
+	result_t r = s_drive(b.d, msgs, window, rate, s_raw_send, s_raw_recv, &b);
 	s_bare_stop(&b);
 	return r;
 }
@@ -408,6 +489,15 @@ static result_t s_bare(void *ctx, int disk, uint64_t msgs, int window, double ra
 typedef struct {
 	int recs;                 /* records per request */
 	uint64_t key_base;
+	const char *metric;       /* the row's own (bench_tally_t) */
+	/* NULL: every record of version 1.0; else nversions names 32 bytes
+	 * apart (bench_versions), the drive's span requests spread evenly over
+	 * them in consecutive runs (version k gets the k-th run), as a
+	 * supply's versions each get feedback while they run */
+	const char *versions;
+	int nversions;
+	uint64_t span;
+	bench_tally_t *tally;     /* what the replies said, record by record */
 	uint8_t *body;            /* a packed PublishRequest, rebuilt per send */
 } pub_t;
 
@@ -424,12 +514,16 @@ static int s_pub_send(void *sock, uint64_t id, void *ud)
 		memset(pad, 'p', sizeof(pad) - 1);
 	lab.key = (char *)"site";
 	lab.value = pad;
+	const char *version =
+		p->versions != NULL
+			? p->versions + (size_t)(((id - 1) % p->span) * (uint64_t)p->nversions / p->span) * 32
+			: "1.0";
 	for (int i = 0; i < p->recs; i++) {
 		traction__v1__feedback_record__init(&recs[i]);
 		traction__v1__metric__init(&m[i]);
 		recs[i].scenario_id = (char *)"weld-line-3";
 		recs[i].supply_id = (char *)"defect-vision";
-		recs[i].version = (char *)"1.0";
+		recs[i].version = (char *)version;
 		/* keys as libtraction's publisher makes them: a prefix of its
 		 * own and a fixed-width counter, so they sort in publish order */
 		snprintf(keys[i], sizeof(keys[i]), "k%llx-%012llx", (unsigned long long)p->key_base,
@@ -437,7 +531,7 @@ static int s_pub_send(void *sock, uint64_t id, void *ud)
 		recs[i].idempotency_key = keys[i];
 		recs[i].labels = &labp;
 		recs[i].n_labels = 1;
-		m[i].name = (char *)"defect_rate";
+		m[i].name = (char *)p->metric;
 		m[i].value = 0.01 + (double)((id * 7 + (uint64_t)i) % 100) / 1000.0;
 		recs[i].body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
 		recs[i].metric = &m[i];
@@ -460,8 +554,13 @@ static int s_pub_send(void *sock, uint64_t id, void *ud)
 	return trc_send(sock, f, 2, 0);
 }
 
+/* A request's records count one by one, by their own results (a request
+ * answered OK may still have refused every record). The driver sends each
+ * request once, so a duplicate here is never a retry of the row's own
+ * record: it is not counted. */
 static int s_pub_recv(void *sock, uint64_t *id, void *ud)
 {
+	pub_t *p = ud;
 	if (s_poll_in(sock, 30000) != 0)
 		return -1;
 	trc_msg_t m;
@@ -470,17 +569,39 @@ static int s_pub_recv(void *sock, uint64_t *id, void *ud)
 	const char *why;
 	Traction__V1__Header *h = trc_header_unpack(NULL, trc_msg_data(&m, 0), trc_msg_size(&m, 0),
 						    &why);
-	int rc = -1;
-	if (h != NULL && (h->status == NULL || h->status->code == 0)) {
-		*id = h->request_id;
-		rc = 0;
-	} else if (h != NULL) {
-		fprintf(stderr, "bench_publish: %s\n", h->status->message);
+	if (h == NULL) {
+		fprintf(stderr, "bench_publish: a reply with no header: %s\n", why);
+		trc_msg_close(&m);
+		return -1;
 	}
-	if (h != NULL)
-		protobuf_c_message_free_unpacked(&h->base, NULL);
+	*id = h->request_id;
+	int acked = 0;
+	if (h->status != NULL && h->status->code != 0) {
+		for (int i = 0; i < p->recs; i++)
+			bench_tally_result(p->tally, h->status->code, h->status->message, false, false);
+	} else {
+		Traction__V1__PublishReply *rep =
+			m.n >= 2 ? traction__v1__publish_reply__unpack(NULL, trc_msg_size(&m, 1),
+								       trc_msg_data(&m, 1))
+				 : NULL;
+		for (int i = 0; i < p->recs; i++) {
+			const Traction__V1__RecordResult *res =
+				rep != NULL && (size_t)i < rep->n_results ? rep->results[i] : NULL;
+			if (res == NULL)
+				bench_tally_result(p->tally, TRACTION__V1__CODE__INTERNAL,
+						   "a reply without this record's result", false, false);
+			else
+				acked += bench_tally_result(
+					p->tally, res->status != NULL ? res->status->code : 0,
+					res->status != NULL ? res->status->message : "", res->duplicate,
+					false);
+		}
+		if (rep != NULL)
+			traction__v1__publish_reply__free_unpacked(rep, NULL);
+	}
+	protobuf_c_message_free_unpacked(&h->base, NULL);
 	trc_msg_close(&m);
-	return rc;
+	return acked;
 }
 
 /* A client DEALER to the broker, with its own context (as an application's
@@ -490,10 +611,13 @@ typedef struct {
 	void *ctx, *d;
 } trac_t;
 
-static void s_trac_start(trac_t *t, int recs)
+static void s_trac_start(trac_t *t, int recs, bench_tally_t *tally, const char *versions,
+			 int nversions, uint64_t span)
 {
 	static uint64_t base;
-	t->p = (pub_t){ .recs = recs, .key_base = ++base, .body = malloc(300 * 256 + 1024) };
+	t->p = (pub_t){ .recs = recs, .key_base = ++base, .metric = tally->metric,
+			.versions = versions, .nversions = nversions, .span = span, .tally = tally,
+			.body = malloc(300 * 256 + 1024) };
 	t->ctx = zmq_ctx_new();
 	t->d = s_socket(t->ctx, ZMQ_DEALER);
 	zmq_connect(t->d, H.client_ep);
@@ -506,46 +630,70 @@ static void s_trac_stop(trac_t *t)
 	free(t->p.body);
 }
 
-static result_t s_traction(uint64_t msgs, int window, double rate, int recs)
+/* A publish row's tally: records of version 1.0, of a metric of its own. */
+static bench_tally_t s_tally(const char *row, const char *metric)
+{
+	return (bench_tally_t){ .row = row, .metric = metric, .version = "1.0" };
+}
+
+/* Stops the run unless the store holds exactly what the row counted. */
+static void s_check(const bench_tally_t *t)
+{
+	traction_client_t *c = h_client(&H);
+	traction_client_set_timeout(c, 30000);
+	bench_tally_check(c, t);
+	traction_client_destroy(&c);
+}
+
+/* One drive of msgs requests of recs records, window in flight; checked. */
+static result_t s_traction(uint64_t msgs, int window, int recs, bench_tally_t *tally,
+			   const char *versions, int nversions)
 {
 	trac_t t;
-	s_trac_start(&t, recs);
-	result_t r = s_drive(t.d, msgs, window, rate, recs, s_pub_send, s_pub_recv, &t.p);
+	s_trac_start(&t, recs, tally, versions, nversions, msgs);
+	result_t r = s_drive(t.d, msgs, window, 0, s_pub_send, s_pub_recv, &t.p);
 	s_trac_stop(&t);
+	s_check(tally);
 	return r;
 }
 
-/* The open-loop rows: the bare loop, the bare loop written ahead and
- * traction take turns, STEADY_SLICES slices of STEADY_SLICE_MS each, and
- * each row pools its slices' latencies. Run one after the other, five
- * seconds each, the rows saw different disks: this VM's flushes slow down
- * for tens of milliseconds now and then (every commit of every store
- * alike), and whichever row caught more of those had the higher p99.
- * Taking turns, all three see the same seconds. Each first drives one
- * unmeasured slice (connections, the stores' first pages). */
-static void s_open_rows(void *ctx, result_t *bare, result_t *ahead, result_t *trac)
+/* The open-loop rows: the bare loops and traction take turns,
+ * STEADY_SLICES slices of STEADY_SLICE_MS each, and each row pools its
+ * slices' latencies. Run one after the other, five seconds each, the rows
+ * saw different disks: this VM's flushes slow down for tens of
+ * milliseconds now and then (every commit of every store alike), and
+ * whichever row caught more of those had the higher p99. Taking turns,
+ * all of them see the same seconds. Each first drives one unmeasured
+ * slice (connections, the stores' first pages). bare[]: the plain loop,
+ * the loop with its file written ahead, and the loop of traction's shape
+ * (via a relay, file written ahead). */
+enum { OPEN_BARE = 3 };
+
+static void s_open_rows(void *ctx, result_t bare[OPEN_BARE], result_t *trac, bench_tally_t *tally)
 {
-	bare_t b, a;
+	static const int disk[OPEN_BARE] = { BARE_LOOP, BARE_LOOP_AHEAD, BARE_LOOP_AHEAD };
+	static const bool relay[OPEN_BARE] = { false, false, true };
+	bare_t b[OPEN_BARE];
+	pool_t pb[OPEN_BARE] = { { 0 } }, pt = { 0 };
 	trac_t t;
-	s_bare_start(&b, ctx, BARE_LOOP, "open", false);
-	s_bare_start(&a, ctx, BARE_LOOP_AHEAD, "open-ahead", false);
-	s_trac_start(&t, 1);
-	pool_t pb = { 0 }, pa = { 0 }, pt = { 0 };
+	for (int k = 0; k < OPEN_BARE; k++)
+		s_bare_start(&b[k], ctx, disk[k], relay[k], 1);
+	s_trac_start(&t, 1, tally, NULL, 0, 0);
 	const uint64_t n = (uint64_t)STEADY_RATE * STEADY_SLICE_MS / 1000;
 	for (int i = 0; i <= STEADY_SLICES; i++) {
 		uint64_t first = (uint64_t)i * n + 1;
-		s_drive_pool(b.d, n, 0, STEADY_RATE, 1, s_raw_send, s_raw_recv, NULL, first,
-			     i > 0 ? &pb : NULL);
-		s_drive_pool(a.d, n, 0, STEADY_RATE, 1, s_raw_send, s_raw_recv, NULL, first,
-			     i > 0 ? &pa : NULL);
-		s_drive_pool(t.d, n, 0, STEADY_RATE, 1, s_pub_send, s_pub_recv, &t.p, first,
+		for (int k = 0; k < OPEN_BARE; k++)
+			s_drive_pool(b[k].d, n, 0, STEADY_RATE, s_raw_send, s_raw_recv, &b[k],
+				     first, i > 0 ? &pb[k] : NULL);
+		s_drive_pool(t.d, n, 0, STEADY_RATE, s_pub_send, s_pub_recv, &t.p, first,
 			     i > 0 ? &pt : NULL);
 	}
 	s_trac_stop(&t);
-	s_bare_stop(&a);
-	s_bare_stop(&b);
-	*bare = s_pooled(&pb);
-	*ahead = s_pooled(&pa);
+	for (int k = 0; k < OPEN_BARE; k++) {
+		s_bare_stop(&b[k]);
+		bare[k] = s_pooled(&pb[k]);
+	}
+	s_check(tally);
 	*trac = s_pooled(&pt);
 }
 
@@ -554,27 +702,30 @@ static void s_open_rows(void *ctx, result_t *bare, result_t *ahead, result_t *tr
 typedef struct {
 	double *queued_at;        /* by tag */
 	double *lat;
-	uint64_t nlat, failed;
+	uint64_t nlat, acks;      /* records counted; acknowledgements of any kind */
+	bench_tally_t *tally;
 } pubacks_t;
 
+/* The publisher resends only its own records, under their keys (unique
+ * to it): a duplicate is a retry of a record of this row, stored once. */
 static void s_on_ack(void *ud, const traction_ack_t *ack)
 {
 	pubacks_t *a = ud;
-	if (ack->code != 0) {
-		if (a->failed++ == 0)
-			fprintf(stderr, "bench_publish: publisher: %s\n", ack->message);
-		return;
-	}
-	a->lat[a->nlat++] = bench_now_us() - a->queued_at[ack->tag];
+	a->acks++;
+	if (bench_tally_result(a->tally, ack->code, ack->message, ack->duplicate, true))
+		a->lat[a->nlat++] = bench_now_us() - a->queued_at[ack->tag];
 }
 
 /* What an application does: traction_publish one record at a time (it
  * packs a copy and gets its idempotency key) and poll; the publisher
  * batches up to `batch` records per request, `in_flight` requests at once.
- * Latency runs from traction_publish to the record's acknowledgement. */
-static result_t s_publisher(uint64_t records, size_t batch, size_t in_flight, pool_t *pool)
+ * Latency runs from traction_publish to the record's acknowledgement. The
+ * caller checks the tally. */
+static result_t s_publisher(uint64_t records, size_t batch, size_t in_flight, pool_t *pool,
+			    bench_tally_t *tally)
 {
-	pubacks_t a = { calloc(records, sizeof(double)), calloc(records, sizeof(double)), 0, 0 };
+	pubacks_t a = { calloc(records, sizeof(double)), calloc(records, sizeof(double)), 0, 0,
+			tally };
 	traction_publisher_options_t o = { .batch = batch, .max_in_flight = in_flight,
 					   .max_queued = 2 * batch * in_flight, .on_ack = s_on_ack,
 					   .ud = &a, .timeout_ms = 30000 };
@@ -590,7 +741,7 @@ static result_t s_publisher(uint64_t records, size_t batch, size_t in_flight, po
 	lab.key = (char *)"site";
 	lab.value = pad;
 	Traction__V1__Metric m = TRACTION__V1__METRIC__INIT;
-	m.name = (char *)"defect_rate";
+	m.name = (char *)tally->metric;
 	Traction__V1__FeedbackRecord r = TRACTION__V1__FEEDBACK_RECORD__INIT;
 	r.scenario_id = (char *)"weld-line-3";
 	r.supply_id = (char *)"defect-vision";
@@ -601,7 +752,7 @@ static result_t s_publisher(uint64_t records, size_t batch, size_t in_flight, po
 	r.metric = &m;
 	double t0 = bench_now_us();
 	uint64_t next = 0;
-	while (a.nlat + a.failed < records) {
+	while (a.acks < records) {
 		while (next < records) {
 			m.value = 0.01 + (double)(next % 100) / 1000.0;
 			a.queued_at[next] = bench_now_us();
@@ -613,12 +764,8 @@ static result_t s_publisher(uint64_t records, size_t batch, size_t in_flight, po
 	}
 	double t1 = bench_now_us();
 	traction_publisher_destroy(&p);
-	if (a.failed > 0) {
-		fprintf(stderr, "bench_publish: %llu records refused\n", (unsigned long long)a.failed);
-		exit(1);
-	}
-	s_pool_add(pool, a.lat, a.nlat, records, t1 - t0);
-	result_t res = { (double)records / ((t1 - t0) / 1e6), bench_quantile(a.lat, a.nlat, 0.5),
+	s_pool_add(pool, a.lat, a.nlat, a.nlat, t1 - t0);
+	result_t res = { (double)a.nlat / ((t1 - t0) / 1e6), bench_quantile(a.lat, a.nlat, 0.5),
 			 bench_quantile(a.lat, a.nlat, 0.99) };
 	free(a.queued_at);
 	free(a.lat);
@@ -631,30 +778,35 @@ static result_t s_publisher(uint64_t records, size_t batch, size_t in_flight, po
  * for a while (the bare loop ~600k -> ~480k records/s over 100,000
  * records, traction 32 x 32 ~445k -> ~380k; the echo, which writes
  * nothing, does not slow), so whichever row happened to follow a row
- * without disk work measured a cold disk. */
-static result_t s_bare_warm(void *ctx, int disk, uint64_t records)
+ * without disk work measured a cold disk. The bare loop here: `recs`
+ * records a message, `window` messages in flight, via a relay or not. */
+static result_t s_bare_warm(void *ctx, int disk, bool relay, int recs, int window,
+			    uint64_t records)
 {
 	bare_t b;
 	pool_t p = { 0 };
-	s_bare_start(&b, ctx, disk, disk == BARE_LOOP ? "warm" : "warm-ahead", false);
+	uint64_t msgs = records / (uint64_t)recs;
+	s_bare_start(&b, ctx, disk, relay, recs);
 	for (uint64_t i = 0; i <= WARM_DRIVES; i++)
-		s_drive_pool(b.d, records, 1000, 0, 1, s_raw_send, s_raw_recv, NULL, i * records + 1,
+		s_drive_pool(b.d, msgs, window, 0, s_raw_send, s_raw_recv, &b, i * msgs + 1,
 			     i > 0 ? &p : NULL);
 	s_bare_stop(&b);
 	return s_pooled(&p);
 }
 
-/* 32 records per request, `window` requests in flight */
-static result_t s_traction_warm(uint64_t records, int window)
+/* 32 records per request, `window` requests in flight; checked over all
+ * its drives */
+static result_t s_traction_warm(uint64_t records, int window, bench_tally_t *tally)
 {
 	trac_t t;
 	pool_t p = { 0 };
 	uint64_t req = records / 32;
-	s_trac_start(&t, 32);
+	s_trac_start(&t, 32, tally, NULL, 0, 0);
 	for (uint64_t i = 0; i <= WARM_DRIVES; i++)
-		s_drive_pool(t.d, req, window, 0, 32, s_pub_send, s_pub_recv, &t.p, i * req + 1,
+		s_drive_pool(t.d, req, window, 0, s_pub_send, s_pub_recv, &t.p, i * req + 1,
 			     i > 0 ? &p : NULL);
 	s_trac_stop(&t);
+	s_check(tally);
 	return s_pooled(&p);
 }
 
@@ -664,11 +816,12 @@ static result_t s_traction_warm(uint64_t records, int window)
 #define PUB_BATCH 64
 #define PUB_WINDOW 16
 
-static result_t s_publisher_warm(uint64_t records)
+static result_t s_publisher_warm(uint64_t records, bench_tally_t *tally)
 {
 	pool_t p = { 0 };
 	for (uint64_t i = 0; i <= WARM_DRIVES; i++)
-		s_publisher(records, PUB_BATCH, PUB_WINDOW, i > 0 ? &p : NULL);
+		s_publisher(records, PUB_BATCH, PUB_WINDOW, i > 0 ? &p : NULL, tally);
+	s_check(tally);
 	return s_pooled(&p);
 }
 
@@ -762,19 +915,30 @@ static void s_checkpoint(traction_client_t *c, const pid_t *pids, const char *at
 /* bench_publish growth M: M million records, 32 per request, 100 requests
  * in flight, into one store; the rate of each million, the store's size and
  * feedbackd's memory as it grows; at 0, 1 M and M M records the queries
- * (history of a supply with 200 versions, stats) and every daemon's RSS. */
+ * (history of a supply with 200 versions, stats) and every daemon's RSS.
+ * Each million is spread evenly over the 200 versions, 5,000 records each
+ * in consecutive runs (pub_t.span), so that history at 1 M and M M
+ * records answers every version with its metrics and deltas, the reply
+ * its target is about (as bench_history's records are spread); a batch
+ * still touches one or two versions' aggregates, as before, not a
+ * hundred. One metric for the whole run: after each million the store
+ * holds every record counted. */
+enum { GROWTH_VERSIONS = 200 };
+
 static int s_growth(const pid_t *pids, int millions)
 {
 	bench_section = "growth";
 	traction_client_t *c = h_client(&H);
 	traction_client_set_timeout(c, 30000);
 	bench_catalogue(c, true);
-	free(bench_versions(c, 200));
+	char *versions = bench_versions(c, GROWTH_VERSIONS);
 	s_checkpoint(c, pids, " at 0 records");
 	pid_t fb = pids[3];
 	double first = 0;
+	bench_tally_t tally = s_tally("publish rate (growth, every million so far)", "defect_rate");
+	tally.version = "";
 	for (int m = 1; m <= millions; m++) {
-		result_t r = s_traction(1000000 / 32, 100, 0, 32);
+		result_t r = s_traction(1000000 / 32, 100, 32, &tally, versions, GROWTH_VERSIONS);
 		char cmd[600], size[64] = "?", name[64];
 		snprintf(cmd, sizeof(cmd), "du -sh '%s/var/feedbackd' 2>/dev/null | cut -f1", H.dir);
 		FILE *p = popen(cmd, "r");
@@ -797,6 +961,7 @@ static int s_growth(const pid_t *pids, int millions)
 			s_checkpoint(c, pids, at);
 		}
 	}
+	free(versions);
 	traction_client_destroy(&c);
 	return 0;
 }
@@ -847,7 +1012,8 @@ int main(int argc, char **argv)
 			 window);
 		if (window <= 0 || per <= 0 || per > 256)
 			return 2;
-		row(name, s_traction(records / (uint64_t)per, window, 0, per));
+		bench_tally_t k = s_tally(name, "bench_batch");
+		row(name, s_traction(records / (uint64_t)per, window, per, &k, NULL, 0));
 		zmq_ctx_term(ctx);
 		h_done(&H);
 		return 0;
@@ -860,77 +1026,109 @@ int main(int argc, char **argv)
 			 per, window);
 		if (per == 0 || window == 0 || per > 10000)
 			return 2;
-		row(name, s_publisher(records, per, window, NULL));
+		bench_tally_t k = s_tally(name, "bench_pub");
+		result_t r = s_publisher(records, per, window, NULL, &k);
+		s_check(&k);
+		row(name, r);
 		zmq_ctx_term(ctx);
 		h_done(&H);
 		return 0;
 	}
 	if (one) {
+		bench_tally_t k = s_tally(T1, "bench_1x1");
 		result_t b = s_bare(ctx, BARE_LOOP, 2000, 1, 0);
-		result_t t = s_traction(2000, 1, 0, 1);
-		row("baseline: bare group-commit loop, 1 in flight", b);
-		row("traction publish, 1 in flight", t);
-		printf("one in flight: traction p50 - bare loop p50 = %+.2f ms\n", (t.p50 - b.p50) / 1e3);
+		result_t ba = s_bare_via(ctx, BARE_LOOP_AHEAD, 2000, 1, 0, true);
+		result_t t = s_traction(2000, 1, 1, &k, NULL, 0);
+		row(B1, b);
+		row(B1_SHAPE, ba);
+		row(T1, t);
+		printf("one in flight: traction p50 - bare loop p50 = %+.2f ms (its shape: %+.2f ms)\n",
+		       (t.p50 - b.p50) / 1e3, (t.p50 - ba.p50) / 1e3);
 		zmq_ctx_term(ctx);
 		h_done(&H);
 		return 0;
 	}
 	if (open) {
-		result_t b, ba, t;
-		s_open_rows(ctx, &b, &ba, &t);
-		row("baseline: bare group-commit loop, open loop 10k/s", b);
-		row("baseline: bare group-commit loop, file written ahead, open loop 10k/s", ba);
-		row("traction publish, open loop 10k/s", t);
-		printf("open loop 10k/s: traction p99 / bare loop p99 = %.2f\n", t.p99 / b.p99);
+		bench_tally_t k = s_tally(T10K, "bench_open");
+		result_t b[OPEN_BARE], t;
+		s_open_rows(ctx, b, &t, &k);
+		row(B10K, b[0]);
+		row(B10K_AHEAD, b[1]);
+		row(B10K_SHAPE, b[2]);
+		row(T10K, t);
+		printf("open loop 10k/s: traction p99 / bare loop p99 = %.2f (its shape: %.2f)\n",
+		       t.p99 / b[0].p99, t.p99 / b[2].p99);
 		zmq_ctx_term(ctx);
 		h_done(&H);
 		return 0;
 	}
 
+	bench_tally_t k1000 = s_tally(T1000, "bench_1x1000"), k32 = s_tally(T32, "bench_32x32"),
+		      k100 = s_tally(T100, "bench_32x100"), kpub = s_tally(TPUB, "bench_pub"),
+		      k1 = s_tally(T1, "bench_1x1"), k10k = s_tally(T10K, "bench_open");
 	result_t echo = s_bare(ctx, BARE_ECHO, records, 1000, 0);
 	result_t echo_relay = s_bare_via(ctx, BARE_ECHO, records, 1000, 0, true);
-	result_t loop = s_bare_warm(ctx, BARE_LOOP, records);
-	result_t loop_ahead = s_bare_warm(ctx, BARE_LOOP_AHEAD, records);
+	result_t loop = s_bare_warm(ctx, BARE_LOOP, false, 1, 1000, records);
+	result_t loop_ahead = s_bare_warm(ctx, BARE_LOOP_AHEAD, false, 1, 1000, records);
 	result_t loop_relay = s_bare_via(ctx, BARE_LOOP, records, 1000, 0, true);
 	result_t loop1 = s_bare(ctx, BARE_LOOP, 2000, 1, 0);
-	result_t t1000 = s_traction(records, 1000, 0, 1);
+	result_t t1000 = s_traction(records, 1000, 1, &k1000, NULL, 0);
+	/* Each target row right after the bare loop of its shape: the same
+	 * records per message and in flight, through a relay (the broker's
+	 * hops, without its work) and its file written ahead (as feedbackd's
+	 * store is, lib/store.h) */
 	s_fresh_feedbackd(&pids[3]);
-	result_t t32 = s_traction_warm(records, 32);
+	result_t b32 = s_bare_warm(ctx, BARE_LOOP_AHEAD, true, 32, 32, records);
+	result_t t32 = s_traction_warm(records, 32, &k32);
 	s_fresh_feedbackd(&pids[3]);
-	result_t t1000b = s_traction_warm(records, 100);
+	result_t b100 = s_bare_warm(ctx, BARE_LOOP_AHEAD, true, 32, 100, records);
+	result_t t100 = s_traction_warm(records, 100, &k100);
 	s_fresh_feedbackd(&pids[3]);
-	result_t tpub = s_publisher_warm(records);
+	result_t bpub = s_bare_warm(ctx, BARE_LOOP_AHEAD, true, PUB_BATCH, PUB_WINDOW, records);
+	result_t tpub = s_publisher_warm(records, &kpub);
 	s_fresh_feedbackd(&pids[3]);
-	result_t t1 = s_traction(2000, 1, 0, 1);
-	result_t loop10k, loop10k_ahead, t10k;
+	result_t loop1_shape = s_bare_via(ctx, BARE_LOOP_AHEAD, 2000, 1, 0, true);
+	result_t t1 = s_traction(2000, 1, 1, &k1, NULL, 0);
+	result_t loop10k[OPEN_BARE], t10k;
 	s_fresh_feedbackd(&pids[3]);
-	s_open_rows(ctx, &loop10k, &loop10k_ahead, &t10k);
+	s_open_rows(ctx, loop10k, &t10k, &k10k);
 
 	printf("records of %d bytes; %llu records per throughput row (%d drives of them after "
-	       "one unmeasured for the rows the targets compare)\n",
+	       "one unmeasured for the rows the targets compare); every traction row counts "
+	       "only records stored, checked against feedback.stats\n",
 	       RECORD_BYTES, (unsigned long long)records, WARM_DRIVES);
 	row("baseline: bare ZeroMQ echo, 1000 in flight", echo);
 	row("baseline: bare ZeroMQ echo via a relay, 1000 in flight", echo_relay);
-	row("baseline: bare group-commit loop, 1000 in flight", loop);
+	row(B1000, loop);
 	row("baseline: bare group-commit loop, file written ahead, 1000 in flight", loop_ahead);
 	row("baseline: bare group-commit loop via a relay, 1000 in flight", loop_relay);
-	row("baseline: bare group-commit loop, 1 in flight", loop1);
-	row("baseline: bare group-commit loop, open loop 10k/s", loop10k);
-	row("baseline: bare group-commit loop, file written ahead, open loop 10k/s", loop10k_ahead);
-	row("traction publish, 1 record/request, 1000 in flight", t1000);
-	row("traction publish, 32 records/request, 32 in flight", t32);
-	row("traction publish, 32 records/request, 100 in flight", t1000b);
-	row("traction publish, libtraction publisher (64 x 16), 1024 in flight", tpub);
-	row("traction publish, 1 in flight", t1);
-	row("traction publish, open loop 10k/s", t10k);
-	printf("ratio: traction (1/request) / bare loop = %.2f\n", t1000.rate / loop.rate);
-	printf("ratio: traction (32/request, 1024 in flight) / bare loop = %.2f\n",
-	       t32.rate / loop.rate);
-	printf("ratio: traction (32/request, 3200 in flight) / bare loop = %.2f\n",
-	       t1000b.rate / loop.rate);
-	printf("ratio: traction (libtraction publisher) / bare loop = %.2f\n", tpub.rate / loop.rate);
-	printf("one in flight: traction p50 - bare loop p50 = %+.2f ms\n", (t1.p50 - loop1.p50) / 1e3);
-	printf("open loop 10k/s: traction p99 / bare loop p99 = %.2f\n", t10k.p99 / loop10k.p99);
+	row(B32_SHAPE, b32);
+	row(B100_SHAPE, b100);
+	row(BPUB_SHAPE, bpub);
+	row(B1, loop1);
+	row(B1_SHAPE, loop1_shape);
+	row(B10K, loop10k[0]);
+	row(B10K_AHEAD, loop10k[1]);
+	row(B10K_SHAPE, loop10k[2]);
+	row(T1000, t1000);
+	row(T32, t32);
+	row(T100, t100);
+	row(TPUB, tpub);
+	row(T1, t1);
+	row(T10K, t10k);
+	printf("ratio: traction 32 x 32 / bare loop of its shape = %.2f (plain bare loop: %.2f)\n",
+	       t32.rate / b32.rate, t32.rate / loop.rate);
+	printf("ratio: traction 32 x 100 / bare loop of its shape = %.2f (plain bare loop: %.2f)\n",
+	       t100.rate / b100.rate, t100.rate / loop.rate);
+	printf("ratio: libtraction publisher 64 x 16 / bare loop of its shape = %.2f "
+	       "(plain bare loop: %.2f)\n",
+	       tpub.rate / bpub.rate, tpub.rate / loop.rate);
+	printf("one in flight: traction p50 - bare loop of its shape p50 = %+.2f ms "
+	       "(plain bare loop: %+.2f ms)\n",
+	       (t1.p50 - loop1_shape.p50) / 1e3, (t1.p50 - loop1.p50) / 1e3);
+	printf("open loop 10k/s: traction p99 / bare loop of its shape p99 = %.2f "
+	       "(plain bare loop: %.2f)\n",
+	       t10k.p99 / loop10k[2].p99, t10k.p99 / loop10k[0].p99);
 	zmq_ctx_term(ctx);
 	h_done(&H);
 	return 0;

@@ -9,9 +9,13 @@
 # gnuplot), builds the benchmarks (Release), and per run: bench_limits
 # (fdatasync, bare LMDB, page cache), Redis XADD (appendfsync always and
 # everysec, redis-benchmark), NATS JetStream and Mosquitto QoS 1
-# (bench_peers), bench_publish (bare ZeroMQ and the bare group-commit loop,
-# direct and via a relay; traction), bench_match and bench_history
-# (queries), bench_publish growth (0 -> GROWTH_MILLIONS M records) and
+# (bench_peers: one record at a time with 1,000 in flight, and 16 groups
+# of 64 as libtraction's publisher sends), bench_publish (bare ZeroMQ and
+# the bare group-commit loop, direct and via a relay, and in the shape of
+# each traction row a target compares; traction, each row checked against
+# what the store holds), bench_match and bench_history (queries: history
+# of 100,000 records spread over 200 versions), bench_publish growth
+# (0 -> GROWTH_MILLIONS M records, spread over 200 versions) and
 # bench_limits growth (bare LMDB appends of as many records). Every
 # server runs on a free loopback port in a temp dir and is stopped by its
 # PID when the script ends, however it ends.
@@ -75,12 +79,23 @@ redis() { # $1 run, $2 appendfsync policy, $3 connections, $4 pipelined per conn
   # $3 x $4 records of 256 bytes in flight: 32 x 32 as the ready-made
   # requests of bench_publish keep them, 16 x 64 as libtraction's publisher
   # does (16 requests of its default 64 records)
-  redis-benchmark -p "$port" -n 300000 -c "$3" -P "$4" XADD bench '*' f "$value" 2>/dev/null |
+  n=300000
+  redis-benchmark -p "$port" -n "$n" -c "$3" -P "$4" XADD bench '*' f "$value" 2>/dev/null |
     tr '\r' '\n' | awk -v run="$1" -v pol="$2" -v c="$3" -v p="$4" '
       /throughput summary:/ { rps = $3 }
       /avg +min +p50/ { getline; p50 = $3 * 1000; p99 = $5 * 1000 }
       END { printf "%s\tpeers\tRedis Streams XADD, appendfsync %s, %s x %s in flight\t%s\t%s\t%s\n",
-                   run, pol, c, p, rps, p50, p99 }' >> "$rows"
+                   run, pol, c, p, rps, p50, p99 }' > "$dir/redis.row"
+  # redis-benchmark counts replies, errors too: the row stands only if the
+  # stream holds every record it counted (with -P it may send up to one
+  # pipeline more than -n: 300,032 at 16 x 64, the extra ones not counted)
+  stored=$(redis-cli -p "$port" XLEN bench 2>/dev/null || true)
+  case $stored in '' | *[!0-9]*) stored=0 ;; esac
+  if [ "$stored" -lt "$n" ]; then
+    echo "compare: Redis $2 $3 x $4: the stream holds $stored of $n records; no figure" >&2
+    exit 1
+  fi
+  cat "$dir/redis.row" >> "$rows"
   stop
 }
 

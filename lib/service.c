@@ -20,10 +20,12 @@
 #include "error.h"
 #include "keys.h"
 #include "log.h"
+#include "methods.h"
 #include "util.h"
 #include "wire.h"
 #include "traction/v1/bus.pb-c.h"
 #include "traction/v1/common.pb-c.h"
+#include "traction/v1/events.pb-c.h"
 
 /* A source we consume, and where we are in it. The writer sets wpos and
  * wgap while it has a batch; the loop reads them once it is done, and
@@ -1217,6 +1219,20 @@ int trc_service_new(trc_service_t **svc_p, const trc_daemon_def_t *def,
 		return TRC_ENOMEM;
 	svc->def = def;
 	svc->cfg = *cfg;
+	/* the methods are declared in proto/: a table that says otherwise is
+	 * a build that must not serve */
+	char why[256];
+	int mc = trc_methods_check(&traction__v1__daemon_service__descriptor, s_builtin,
+				   sizeof(s_builtin) / sizeof(s_builtin[0]), why, sizeof(why));
+	for (size_t i = 0; mc == 0 && i < def->n_services; i++)
+		if (def->services[i].proto != NULL)
+			mc = trc_methods_check(def->services[i].proto, def->services[i].methods,
+					       def->services[i].n_methods, why, sizeof(why));
+	if (mc != 0) {
+		trc_err("the method tables disagree with proto/: %s", why);
+		free(svc);
+		return TRC_ECONFIG;
+	}
 	svc->started_mono = trc_mono_ms();
 	svc->done_fd = -1;
 	svc->fill = &svc->batches[0];

@@ -34,7 +34,7 @@
  * MiB of page lists, so the hottest write path avoids them. */
 #define TRC_METHOD_FLAT 0x8u
 
-typedef struct {
+typedef struct trc_method {
 	const char *name;                          /* "supply.register" */
 	const ProtobufCMessageDescriptor *request;
 	const ProtobufCMessageDescriptor *reply;
@@ -47,6 +47,9 @@ typedef struct {
 	const char *name;            /* the service name clients address */
 	const trc_method_t *methods;
 	size_t n_methods;
+	/* its service block in proto/ (NULL for a test's own service): the
+	 * runtime refuses to start if the table and the block disagree */
+	const ProtobufCServiceDescriptor *proto;
 } trc_service_table_t;
 
 typedef struct {

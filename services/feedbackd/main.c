@@ -11,7 +11,8 @@ static fb_state_t s_state;
 int main(int argc, char **argv)
 {
 	static trc_service_table_t services[1];
-	services[0] = (trc_service_table_t){ "feedback", feedbackd_methods, feedbackd_n_methods };
+	services[0] = (trc_service_table_t){ "feedback", feedbackd_methods, feedbackd_n_methods,
+					     &traction__v1__feedback_service__descriptor };
 	static const trc_daemon_def_t def = {
 		.daemon = "feedbackd",
 		.program = "traction-feedbackd",

@@ -12,9 +12,11 @@ int main(int argc, char **argv)
 {
 	static trc_service_table_t services[2];
 	services[0] = (trc_service_table_t){ "iteration", iterationd_iteration_methods,
-					     iterationd_n_iteration_methods };
+					     iterationd_n_iteration_methods,
+					     &traction__v1__iteration_service__descriptor };
 	services[1] = (trc_service_table_t){ "deployment", iterationd_deployment_methods,
-					     iterationd_n_deployment_methods };
+					     iterationd_n_deployment_methods,
+					     &traction__v1__deployment_service__descriptor };
 	static const trc_daemon_def_t def = {
 		.daemon = "iterationd",
 		.program = "traction-iterationd",

@@ -10,7 +10,8 @@ static const char *const s_consumes[] = { "supply", "iteration", "feedback", NUL
 int main(int argc, char **argv)
 {
 	static trc_service_table_t services[1];
-	services[0] = (trc_service_table_t){ "scenario", scenariod_methods, scenariod_n_methods };
+	services[0] = (trc_service_table_t){ "scenario", scenariod_methods, scenariod_n_methods,
+					     &traction__v1__scenario_service__descriptor };
 	static const trc_daemon_def_t def = {
 		.daemon = "scenariod",
 		.program = "traction-scenariod",

@@ -10,7 +10,8 @@
 int main(int argc, char **argv)
 {
 	static trc_service_table_t services[1];
-	services[0] = (trc_service_table_t){ "supply", supplyd_methods, supplyd_n_methods };
+	services[0] = (trc_service_table_t){ "supply", supplyd_methods, supplyd_n_methods,
+					     &traction__v1__supply_service__descriptor };
 	static const trc_daemon_def_t def = {
 		.daemon = "supplyd",
 		.program = "traction-supplyd",

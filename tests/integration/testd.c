@@ -118,9 +118,9 @@ static const trc_method_t s_kv[] = {
 	  s_batches, 0, "the most puts one group commit held" },
 };
 
-static const trc_service_table_t s_producer_services[] = { { "kv", s_kv, 4 },
-								{ "supply", NULL, 0 } };
-static const trc_service_table_t s_consumer_services[] = { { "mirror", s_kv + 1, 3 } };
+static const trc_service_table_t s_producer_services[] = { { "kv", s_kv, 4, NULL },
+								{ "supply", NULL, 0, NULL } };
+static const trc_service_table_t s_consumer_services[] = { { "mirror", s_kv + 1, 3, NULL } };
 static const char *const s_consumes[] = { "supply", NULL };
 
 int main(int argc, char **argv)

@@ -25,9 +25,9 @@ run() {
   cmake -S . -B "$dir" "$@" >/dev/null
   cmake --build "$dir" -j "$jobs"
   log="$dir/ctest.log"
-  # ctest's own status, not the pipe's
-  { ctest --test-dir "$dir" --output-on-failure --timeout 300 ${CTEST_ARGS:-}; \
-    echo $? > "$dir/ctest.rc"; } 2>&1 | tee "$log"
+  # ctest's own status, not the pipe's (and not cut short by set -e)
+  { st=0; ctest --test-dir "$dir" --output-on-failure --timeout 300 ${CTEST_ARGS:-} || st=$?; \
+    echo $st > "$dir/ctest.rc"; } 2>&1 | tee "$log"
   s=$(grep '(Skipped)' "$log" | sed "s|^[[:space:]]*|$dir: |" || true)
   [ -z "$s" ] || skips="$skips$s
 "

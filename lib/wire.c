@@ -80,43 +80,56 @@ int trc_varint_get(const uint8_t *p, size_t n, size_t *off, uint64_t *v)
 	return -1;
 }
 
+/* One field of a packed message at *off of p[0..n): its tag, and its
+ * value — a varint's in *v, a length-delimited one's bytes in *data and
+ * *v (their length); fixed-size values are skipped. Advances *off; -1 if
+ * the bytes are not well-formed wire data. */
+static int s_field(const uint8_t *p, size_t n, size_t *off, uint64_t *tag, uint64_t *v,
+		   const uint8_t **data)
+{
+	*data = NULL;
+	*v = 0;
+	if (trc_varint_get(p, n, off, tag) != 0)
+		return -1;
+	switch (*tag & 7) {
+	case 0: /* varint */
+		return trc_varint_get(p, n, off, v);
+	case 1: /* 64-bit */
+		if (n - *off < 8)
+			return -1;
+		*off += 8;
+		return 0;
+	case 5: /* 32-bit */
+		if (n - *off < 4)
+			return -1;
+		*off += 4;
+		return 0;
+	case 2: /* length-delimited */
+		if (trc_varint_get(p, n, off, v) != 0 || *v > n - *off)
+			return -1;
+		*data = p + *off;
+		*off += (size_t)*v;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
 int trc_wire_fields(const uint8_t *p, size_t n, uint32_t field, trc_frame_t *out, size_t cap)
 {
 	size_t off = 0, k = 0;
 	while (off < n) {
 		uint64_t tag, len;
-		if (trc_varint_get(p, n, &off, &tag) != 0)
+		const uint8_t *data;
+		if (s_field(p, n, &off, &tag, &len, &data) != 0)
 			return -1;
-		switch (tag & 7) {
-		case 0: /* varint */
-			if (trc_varint_get(p, n, &off, &len) != 0)
-				return -1;
-			break;
-		case 1: /* 64-bit */
-			if (n - off < 8)
-				return -1;
-			off += 8;
-			break;
-		case 5: /* 32-bit */
-			if (n - off < 4)
-				return -1;
-			off += 4;
-			break;
-		case 2: /* length-delimited */
-			if (trc_varint_get(p, n, &off, &len) != 0 || len > n - off)
-				return -1;
-			if (tag >> 3 == field) {
-				if (k == cap)
-					return -1;
-				out[k].data = p + off;
-				out[k].len = (size_t)len;
-				k++;
-			}
-			off += (size_t)len;
-			break;
-		default:
+		if (data == NULL || tag >> 3 != field)
+			continue;
+		if (k == cap)
 			return -1;
-		}
+		out[k].data = data;
+		out[k].len = (size_t)len;
+		k++;
 	}
 	return (int)k;
 }
@@ -204,32 +217,11 @@ static int s_walk(wire_walk_t *w, const ProtobufCMessageDescriptor *d, const uin
 	size_t off = 0;
 	while (off < n) {
 		uint64_t tag, len;
-		if (trc_varint_get(p, n, &off, &tag) != 0)
+		const uint8_t *v;
+		if (s_field(p, n, &off, &tag, &len, &v) != 0)
 			return -1;
-		switch (tag & 7) {
-		case 0:
-			if (trc_varint_get(p, n, &off, &len) != 0)
-				return -1;
-			continue;
-		case 1:
-			if (n - off < 8)
-				return -1;
-			off += 8;
-			continue;
-		case 5:
-			if (n - off < 4)
-				return -1;
-			off += 4;
-			continue;
-		case 2:
-			break;
-		default:
-			return -1;
-		}
-		if (trc_varint_get(p, n, &off, &len) != 0 || len > n - off)
-			return -1;
-		const uint8_t *v = p + off;
-		off += (size_t)len;
+		if (v == NULL)
+			continue; /* numbers: nothing to check */
 		const ProtobufCFieldDescriptor *f =
 			tag >> 3 <= UINT32_MAX
 				? protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3))
@@ -292,9 +284,9 @@ int trc_wire_check_strings(const ProtobufCMessageDescriptor *desc, const void *d
 
 uint64_t trc_header_request_id(const void *data, size_t len)
 {
-	static unsigned s_field; /* a constant: the same in every thread */
-	if (s_field == 0)
-		s_field = protobuf_c_message_descriptor_get_field_by_name(
+	static unsigned s_field_id; /* a constant: the same in every thread */
+	if (s_field_id == 0)
+		s_field_id = protobuf_c_message_descriptor_get_field_by_name(
 				  &traction__v1__header__descriptor, "request_id")
 				  ->id;
 	const uint8_t *p = data;
@@ -302,33 +294,11 @@ uint64_t trc_header_request_id(const void *data, size_t len)
 	uint64_t id = 0;
 	while (off < len) {
 		uint64_t tag, v;
-		if (trc_varint_get(p, len, &off, &tag) != 0)
+		const uint8_t *bytes;
+		if (s_field(p, len, &off, &tag, &v, &bytes) != 0)
 			return id;
-		switch (tag & 7) {
-		case 0:
-			if (trc_varint_get(p, len, &off, &v) != 0)
-				return id;
-			if (tag >> 3 == s_field) /* the last one wins, as in decoding */
-				id = v;
-			break;
-		case 1:
-			if (len - off < 8)
-				return id;
-			off += 8;
-			break;
-		case 5:
-			if (len - off < 4)
-				return id;
-			off += 4;
-			break;
-		case 2:
-			if (trc_varint_get(p, len, &off, &v) != 0 || v > len - off)
-				return id;
-			off += (size_t)v;
-			break;
-		default:
-			return id;
-		}
+		if (bytes == NULL && (tag & 7) == 0 && tag >> 3 == s_field_id)
+			id = v; /* the last one wins, as in decoding */
 	}
 	return id;
 }

@@ -63,14 +63,14 @@ static int s_send_parts(void *sock, const void *rid, size_t ridlen, const trc_fr
 
 /* Sends [rid][Header REPLY][body] with a status of its own. */
 static void s_answer(trc_broker_t *b, void *sock, const void *rid, size_t ridlen,
-		     uint64_t request_id, int code, const char *message,
+		     uint32_t ver, uint64_t request_id, int code, const char *message,
 		     const ProtobufCMessage *body)
 {
 	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
 	Traction__V1__Status st = TRACTION__V1__STATUS__INIT;
 	uint8_t hbuf[1024];
 	char esc[512]; /* what we quote from a request is escaped (trc_escape) */
-	h.version = TRC_PROTOCOL_VERSION;
+	h.version = ver; /* the request's: a version 1 client decodes only 1 */
 	h.kind = TRACTION__V1__FRAME_KIND__FRAME_REPLY;
 	h.request_id = request_id;
 	st.code = code;
@@ -111,7 +111,7 @@ static void s_fail_ticket(trc_broker_t *b, trc_ticket_t *t, int code, const char
 {
 	void *sock = t->from_service_socket ? b->service : b->client;
 	t->service->errors++;
-	s_answer(b, sock, t->client->id, t->client->idlen, t->request_id, code, msg, NULL);
+	s_answer(b, sock, t->client->id, t->client->idlen, t->version, t->request_id, code, msg, NULL);
 	trc_registry_ticket_done(&b->reg, t);
 }
 
@@ -142,7 +142,7 @@ static int s_cmp_service(const void *a, const void *b)
 }
 
 static void s_status(trc_broker_t *b, void *sock, const void *rid, size_t ridlen,
-		     uint64_t request_id)
+		     uint32_t ver, uint64_t request_id)
 {
 	Traction__V1__BrokerStatusReply rep = TRACTION__V1__BROKER_STATUS_REPLY__INIT;
 	size_t ns = HASH_COUNT(b->reg.services), i = 0;
@@ -155,7 +155,7 @@ static void s_status(trc_broker_t *b, void *sock, const void *rid, size_t ridlen
 	char (*ids)[TRC_ROUTING_ID_MAX * 2 + 1] = calloc(nw + 1, sizeof(*ids));
 	size_t k = 0;
 	if (ss == NULL || sp == NULL || is == NULL || ip == NULL || ids == NULL) {
-		s_answer(b, sock, rid, ridlen, request_id, TRACTION__V1__CODE__RESOURCE_EXHAUSTED,
+		s_answer(b, sock, rid, ridlen, ver, request_id, TRACTION__V1__CODE__RESOURCE_EXHAUSTED,
 			 "out of memory", NULL);
 		goto out;
 	}
@@ -193,7 +193,7 @@ static void s_status(trc_broker_t *b, void *sock, const void *rid, size_t ridlen
 	rep.bytes_in_flight = b->reg.bytes;
 	rep.max_mb_in_flight = b->cfg.max_mb_in_flight;
 	rep.subscriptions = (uint32_t)trc_subs_count(b->subs);
-	s_answer(b, sock, rid, ridlen, request_id, 0, "", &rep.base);
+	s_answer(b, sock, rid, ridlen, ver, request_id, 0, "", &rep.base);
 out:
 	free(ss);
 	free(sp);
@@ -205,32 +205,62 @@ out:
 static void s_broker_request(trc_broker_t *b, void *sock, const void *rid, size_t ridlen,
 			     const Traction__V1__Header *h, const trc_key_t *key)
 {
+	uint32_t ver = h->version;
 	/* a publisher reads nothing (docs/security.md): ping only */
 	if (key != NULL && key->role == TRACTION__V1__ROLE__ROLE_PUBLISHER &&
 	    strcmp(h->method, "ping") != 0) {
-		s_answer(b, sock, rid, ridlen, h->request_id, TRACTION__V1__CODE__PERMISSION_DENIED,
+		s_answer(b, sock, rid, ridlen, ver, h->request_id, TRACTION__V1__CODE__PERMISSION_DENIED,
 			 "broker: the publisher role may only publish feedback", NULL);
 		return;
 	}
 	if (strcmp(h->method, "status") == 0) {
-		s_status(b, sock, rid, ridlen, h->request_id);
+		s_status(b, sock, rid, ridlen, ver, h->request_id);
 	} else if (strcmp(h->method, "ping") == 0) {
 		Traction__V1__PingReply rep = TRACTION__V1__PING_REPLY__INIT;
 		rep.daemon = (char *)"traction-broker";
 		rep.version = (char *)TRACTION_VERSION;
 		rep.uptime_ms = trc_mono_ms() - b->started;
 		rep.pid = (uint32_t)getpid();
-		s_answer(b, sock, rid, ridlen, h->request_id, 0, "", &rep.base);
+		s_answer(b, sock, rid, ridlen, ver, h->request_id, 0, "", &rep.base);
 	} else {
 		char msg[160];
 		snprintf(msg, sizeof(msg), "unknown method '%.64s' of service 'broker' "
 			 "(it has: ping, status)", h->method);
-		s_answer(b, sock, rid, ridlen, h->request_id, TRACTION__V1__CODE__UNIMPLEMENTED,
+		s_answer(b, sock, rid, ridlen, ver, h->request_id, TRACTION__V1__CODE__UNIMPLEMENTED,
 			 msg, NULL);
 	}
 }
 
 /* ---- routing ------------------------------------------------------------------ */
+
+/* Who a request acts as: with Header.on_behalf_of, the user an edge names
+ * (*as, and the edge's name in *edge); else the key itself. Returns why it
+ * is refused, or NULL. Without CurveZMQ every client is an admin, so naming
+ * a user there only ever narrows its rights: it is allowed, so that a
+ * localhost gateway needs no keys. */
+static const char *s_acting_for(trc_broker_t *b, const trc_key_t *key,
+				const Traction__V1__Header *h, const trc_key_t **as,
+				const char **edge)
+{
+	bool names = h->on_behalf_of != NULL && h->on_behalf_of[0] != '\0';
+	bool is_edge = key != NULL && key->role == TRACTION__V1__ROLE__ROLE_EDGE;
+	*as = key;
+	*edge = NULL;
+	if (!names) {
+		/* an edge's own rights: the broker's ping and status, no more */
+		if (is_edge && strcmp(h->service, "broker") != 0)
+			return "an edge acts only for a user: name it in Header.on_behalf_of";
+		return NULL;
+	}
+	if (key != NULL && !is_edge)
+		return "on_behalf_of: only an edge key may act for a user";
+	const trc_key_t *u = trc_keys_by_name(b->keys, h->on_behalf_of);
+	if (u == NULL || !u->user)
+		return "on_behalf_of: no such user in keys_dir";
+	*as = u;
+	*edge = key != NULL ? key->name : "anonymous";
+	return NULL;
+}
 
 /* A request [rid][Header][body] from a client, or from a service acting as
  * one (from_service). Forwards the Header and body frames as they came. */
@@ -253,7 +283,7 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 	/* With CurveZMQ, who this is: the ZAP handler named the key it used.
 	 * A key removed since the connection was made gets nothing back. */
 	const trc_key_t *key = NULL;
-	if (!from_service && b->keys != NULL && m->n >= 2) {
+	if (!from_service && b->cfg.curve && m->n >= 2) {
 		const char *user = zmq_msg_gets(&m->part[1], "User-Id");
 		key = user != NULL ? trc_keys_by_name(b->keys, user) : NULL;
 		if (key == NULL) {
@@ -265,9 +295,11 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 	 * however wrong the rest is (0 only when none can be read). */
 	uint64_t echo = m->n >= 2 ? trc_header_request_id(trc_msg_data(m, 1), trc_msg_size(m, 1))
 				  : 0;
+	uint32_t ver = m->n >= 2 ? trc_header_version(trc_msg_data(m, 1), trc_msg_size(m, 1))
+				 : TRC_PROTOCOL_MIN;
 	if (m->total != 3 || m->n != 3) {
 		b->counters.dropped_malformed++;
-		s_answer(b, sock, rid, ridlen, echo, TRACTION__V1__CODE__INVALID_ARGUMENT,
+		s_answer(b, sock, rid, ridlen, ver, echo, TRACTION__V1__CODE__INVALID_ARGUMENT,
 			 "a request is two frames: a traction.v1.Header, then the body", NULL);
 		return;
 	}
@@ -275,14 +307,25 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 						    &why);
 	if (h == NULL || h->kind != TRACTION__V1__FRAME_KIND__FRAME_REQUEST) {
 		b->counters.dropped_malformed++;
-		s_answer(b, sock, rid, ridlen, echo, TRACTION__V1__CODE__INVALID_ARGUMENT,
+		s_answer(b, sock, rid, ridlen, ver, echo, TRACTION__V1__CODE__INVALID_ARGUMENT,
 			 why != NULL ? why : "expected a request header", NULL);
 		if (h != NULL)
 			protobuf_c_message_free_unpacked(&h->base, al);
 		return;
 	}
+	/* Whose rights the request has: the key's, or with on_behalf_of the
+	 * user's an edge acts for (docs/security.md). */
+	const trc_key_t *as = key;
+	const char *edge = NULL;
+	const char *refusal = s_acting_for(b, key, h, &as, &edge);
+	if (refusal != NULL) {
+		s_answer(b, sock, rid, ridlen, ver, h->request_id,
+			 TRACTION__V1__CODE__PERMISSION_DENIED, refusal, NULL);
+		protobuf_c_message_free_unpacked(&h->base, al);
+		return;
+	}
 	if (strcmp(h->service, "broker") == 0) {
-		s_broker_request(b, sock, rid, ridlen, h, key);
+		s_broker_request(b, sock, rid, ridlen, h, as);
 		protobuf_c_message_free_unpacked(&h->base, al);
 		return;
 	}
@@ -323,7 +366,7 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 	if (code != 0) {
 		if (svc != NULL)
 			svc->errors++;
-		s_answer(b, sock, rid, ridlen, h->request_id, code, msg, NULL);
+		s_answer(b, sock, rid, ridlen, ver, h->request_id, code, msg, NULL);
 		protobuf_c_message_free_unpacked(&h->base, al);
 		return;
 	}
@@ -339,8 +382,10 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 		trc_ticket_t *t = trc_registry_ticket_new(&b->reg, rid, ridlen, from_service,
 							  request_id, svc, w, trc_mono_ms() + timeout,
 							  bytes);
+		if (t != NULL)
+			t->version = ver;
 		if (t == NULL) {
-			s_answer(b, sock, rid, ridlen, request_id,
+			s_answer(b, sock, rid, ridlen, ver, request_id,
 				 TRACTION__V1__CODE__RESOURCE_EXHAUSTED, "out of memory", NULL);
 			return;
 		}
@@ -352,15 +397,20 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 		 * an admin: the endpoint is loopback-only by default (docs/security.md). */
 		route.role = from_service ? TRACTION__V1__ROLE__ROLE_SERVICE
 					  : TRACTION__V1__ROLE__ROLE_ADMIN;
-		if (key != NULL) {
-			route.client_id = (char *)key->name;
-			route.role = key->role;
-			route.scenarios = key->scenarios;
-			route.n_scenarios = key->n_scenarios;
+		if (as != NULL) {
+			route.client_id = (char *)as->name;
+			route.role = as->role;
+			route.scenarios = as->scenarios;
+			route.n_scenarios = as->n_scenarios;
+			route.enterprises = as->enterprises;
+			route.n_enterprises = as->n_enterprises;
+			route.providers = as->providers;
+			route.n_providers = as->n_providers;
+			route.edge = (char *)edge;
 		}
 		if (traction__v1__route__get_packed_size(&route) > sizeof(rbuf)) {
 			trc_registry_ticket_done(&b->reg, t);
-			s_answer(b, sock, rid, ridlen, request_id, TRACTION__V1__CODE__INTERNAL,
+			s_answer(b, sock, rid, ridlen, ver, request_id, TRACTION__V1__CODE__INTERNAL,
 				 "this client's key names too many scenarios", NULL);
 			return;
 		}
@@ -374,7 +424,7 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 				continue;
 			}
 			svc->errors++;
-			s_answer(b, sock, rid, ridlen, request_id,
+			s_answer(b, sock, rid, ridlen, ver, request_id,
 				 e == EAGAIN ? TRACTION__V1__CODE__RESOURCE_EXHAUSTED
 					     : TRACTION__V1__CODE__UNAVAILABLE,
 				 e == EAGAIN ? "the service's queue is full, try again"
@@ -394,7 +444,7 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 		return;
 	}
 	svc->errors++;
-	s_answer(b, sock, rid, ridlen, request_id, TRACTION__V1__CODE__UNAVAILABLE,
+	s_answer(b, sock, rid, ridlen, ver, request_id, TRACTION__V1__CODE__UNAVAILABLE,
 		 "service has no live instance", NULL);
 }
 
@@ -686,8 +736,12 @@ static int s_load_keys(trc_broker_t *b, const trc_config_t *cfg)
 static int s_security(trc_broker_t *b)
 {
 	char err[512];
-	if (!b->cfg.curve && !b->cfg.service_curve)
+	if (!b->cfg.curve && !b->cfg.service_curve) {
+		/* no keys to check, but the users an edge may act for */
+		if (access(b->cfg.keys_dir, F_OK) == 0 && s_load_keys(b, &b->cfg) != 0)
+			return TRC_ECONFIG;
 		return 0;
+	}
 	if (trc_keypair_load(b->cfg.server_key_file, b->server_pub, b->server_sec, err,
 			     sizeof(err)) != 0) {
 		trc_err("%s", err);

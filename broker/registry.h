@@ -54,6 +54,7 @@ typedef struct trc_ticket {
 	UT_hash_handle hh;
 	uint64_t ticket;
 	uint64_t request_id;
+	uint32_t version;             /* the request's: its refusals use it */
 	trc_bclient_t *client;
 	bool from_service_socket;     /* a service asked; answer on that socket */
 	trc_worker_t *worker;

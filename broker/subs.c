@@ -35,20 +35,6 @@ struct trc_subs {
 	unsigned max, max_per_peer;
 };
 
-bool trc_topic_prefix_ok(const void *prefix, size_t len)
-{
-	const unsigned char *p = prefix;
-	if (len > TRC_TOPIC_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = p[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
 trc_subs_t *trc_subs_new(unsigned max, unsigned max_per_peer)
 {
 	trc_subs_t *s = calloc(1, sizeof(*s));

@@ -15,8 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The longest topic prefix a subscriber may hold (event types are 64). */
-#define TRC_TOPIC_MAX 128
+#include "util.h" /* trc_topic_prefix_ok, TRC_TOPIC_MAX */
 
 typedef enum {
 	TRC_SUB_NEW,       /* apply it, and forward it upstream: nobody held it */
@@ -45,7 +44,5 @@ bool trc_subs_gone(trc_subs_t *s, const void *prefix, size_t len);
 /* Distinct prefixes held. */
 size_t trc_subs_count(const trc_subs_t *s);
 
-/* 0..TRC_TOPIC_MAX bytes of [A-Za-z0-9._-] ("" subscribes to everything). */
-bool trc_topic_prefix_ok(const void *prefix, size_t len);
 
 #endif

@@ -25,6 +25,38 @@ int trc_call_fail(trc_call_t *call, int err, const char *fmt, ...)
 	return err;
 }
 
+#define DETAILS_MAX 64 /* a reply header and body stay small */
+
+int trc_call_detail(trc_call_t *call, const char *subject, const char *reason,
+		    const char *current, const char *required)
+{
+	if (call->n_details >= DETAILS_MAX)
+		return 0;
+	Traction__V1__ErrorDetail **v =
+		trc_arena_alloc(call->arena, sizeof(*v) * (call->n_details + 1));
+	Traction__V1__ErrorDetail *d = trc_arena_alloc(call->arena, sizeof(*d));
+	if (v == NULL || d == NULL)
+		return TRC_ENOMEM;
+	traction__v1__error_detail__init(d);
+	const char *in[4] = { subject, reason, current, required };
+	char **out[4] = { &d->subject, &d->reason, &d->current, &d->required };
+	for (int i = 0; i < 4; i++) {
+		/* escaped like messages: a value from the request must not make
+		 * the reply one a strict parser refuses */
+		const char *s = in[i] != NULL ? in[i] : "";
+		size_t cap = 4 * strlen(s) + 1;
+		*out[i] = trc_arena_alloc(call->arena, cap);
+		if (*out[i] == NULL)
+			return TRC_ENOMEM;
+		trc_escape(*out[i], cap, s, strlen(s));
+	}
+	if (call->n_details > 0)
+		memcpy(v, call->details, sizeof(*v) * call->n_details);
+	v[call->n_details++] = d;
+	call->details = v;
+	return 0;
+}
+
 int trc_call_emit(trc_call_t *call, const char *type, Traction__V1__Event *ev)
 {
 	if (call->evlog == NULL)

@@ -7,10 +7,13 @@
 #ifndef TRC_CALL_H
 #define TRC_CALL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <protobuf-c/protobuf-c.h>
+
+#include "traction/v1/common.pb-c.h"
 
 #include "arena.h"
 #include "evlog.h"
@@ -25,6 +28,12 @@ typedef struct trc_call {
 	int role;                /* Traction__V1__Role */
 	char **scenarios;        /* publisher: the scenarios it may write to */
 	size_t n_scenarios;
+	/* a scoped reader: what it may see (scope.h); both empty: unscoped */
+	char **enterprises;
+	size_t n_enterprises;
+	char **providers;
+	size_t n_providers;
+	const char *edge;        /* through an edge: its identity; else NULL */
 	int64_t now_ms;          /* wall clock at the start of the turn */
 	/* the request's body as it came (writes; NULL in reads, or where a
 	 * caller has only the decoded request) */
@@ -32,12 +41,25 @@ typedef struct trc_call {
 	size_t body_len;
 	int code;                /* the reply's status code (0: OK) */
 	const char *message;     /* the reply's status message */
+	/* structured error details (trc_call_detail), sent with an error */
+	Traction__V1__ErrorDetail **details;
+	size_t n_details;
+	/* runtime's own: a read may ask to be answered later (events.read's
+	 * long poll) only while may_wait; it sets wait and the runtime parks it */
+	bool may_wait;
+	bool wait;
 } trc_call_t;
 
 /* Sets the reply status from err and a message naming the field and why;
  * returns err, so a handler can `return trc_call_fail(...)`. */
 int trc_call_fail(trc_call_t *call, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Adds a structured detail to the call's error (strings copied; NULL is
+ * ""): what a program can act on, while the message stays for people.
+ * Returns 0, or TRC_ENOMEM. */
+int trc_call_detail(trc_call_t *call, const char *subject, const char *reason,
+		    const char *current, const char *required);
 
 /* Appends ev with the given type to the event log in the call's
  * transaction; published after the commit. */

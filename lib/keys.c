@@ -73,10 +73,22 @@ static bool s_z85_key(const char *v)
 	return true;
 }
 
+static int s_add(char ***v, size_t *n, const char *s)
+{
+	char **nv = realloc(*v, sizeof(char *) * (*n + 1));
+	if (nv == NULL)
+		return -1;
+	*v = nv;
+	(*v)[*n] = strdup(s);
+	return (*v)[(*n)++] != NULL ? 0 : -1;
+}
+
 static int s_key_line(void *ud, const char *key, char *val, char *err, size_t errlen)
 {
 	trc_key_t *k = ud;
-	if (strcmp(key, "public") == 0) {
+	if (strcmp(key, "public") == 0 && k->user) {
+		return snprintf(err, errlen, "public: a user has no key (the edge acts for it)"), -1;
+	} else if (strcmp(key, "public") == 0) {
 		if (!s_z85_key(val))
 			return snprintf(err, errlen, "public: expected a 40-character Z85 key"), -1;
 		memcpy(k->public_key, val, TRC_Z85_KEY + 1);
@@ -87,32 +99,84 @@ static int s_key_line(void *ud, const char *key, char *val, char *err, size_t er
 			k->role = TRACTION__V1__ROLE__ROLE_READER;
 		else if (strcmp(val, "admin") == 0)
 			k->role = TRACTION__V1__ROLE__ROLE_ADMIN;
-		else if (strcmp(val, "service") == 0)
+		else if (strcmp(val, "service") == 0 && !k->user)
 			k->role = TRACTION__V1__ROLE__ROLE_SERVICE;
+		else if (strcmp(val, "edge") == 0 && !k->user)
+			k->role = TRACTION__V1__ROLE__ROLE_EDGE;
+		else if (k->user)
+			return snprintf(err, errlen, "role: expected publisher, reader or admin"), -1;
 		else
 			return snprintf(err, errlen,
-					"role: expected publisher, reader, admin or service"), -1;
+					"role: expected publisher, reader, admin, service or edge"),
+			       -1;
 	} else if (strcmp(key, "scenarios") == 0) {
 		for (char *tok = strtok(val, ", "); tok != NULL; tok = strtok(NULL, ", ")) {
 			if (!trc_is_slug(tok))
 				return snprintf(err, errlen, "scenarios: '%s' is not a scenario id", tok), -1;
-			char **ns = realloc(k->scenarios, sizeof(char *) * (k->n_scenarios + 1));
-			if (ns == NULL)
+			if (s_add(&k->scenarios, &k->n_scenarios, tok) != 0)
 				return snprintf(err, errlen, "out of memory"), -1;
-			k->scenarios = ns;
-			k->scenarios[k->n_scenarios++] = strdup(tok);
+		}
+	} else if (strcmp(key, "enterprises") == 0) {
+		/* enterprise names are free text (spaces too): commas only */
+		for (char *tok = strtok(val, ","); tok != NULL; tok = strtok(NULL, ",")) {
+			tok = s_trim(tok);
+			if (*tok == '\0' || strlen(tok) > 200)
+				return snprintf(err, errlen, "enterprises: an empty or too long name"), -1;
+			if (s_add(&k->enterprises, &k->n_enterprises, tok) != 0)
+				return snprintf(err, errlen, "out of memory"), -1;
+		}
+	} else if (strcmp(key, "providers") == 0) {
+		for (char *tok = strtok(val, ", "); tok != NULL; tok = strtok(NULL, ", ")) {
+			if (!trc_is_slug(tok))
+				return snprintf(err, errlen, "providers: '%s' is not a provider id", tok), -1;
+			if (s_add(&k->providers, &k->n_providers, tok) != 0)
+				return snprintf(err, errlen, "out of memory"), -1;
 		}
 	} else {
-		return snprintf(err, errlen, "%s: unknown key (public, role, scenarios)", key), -1;
+		return snprintf(err, errlen,
+				"%s: unknown key (public, role, scenarios, enterprises, providers)",
+				key),
+		       -1;
 	}
 	return 0;
 }
 
+static void s_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 static void s_key_free(trc_key_t *k)
 {
-	for (size_t i = 0; i < k->n_scenarios; i++)
-		free(k->scenarios[i]);
-	free(k->scenarios);
+	s_strv_free(k->scenarios, k->n_scenarios);
+	s_strv_free(k->enterprises, k->n_enterprises);
+	s_strv_free(k->providers, k->n_providers);
+}
+
+/* What a loaded key or user file must hold beyond its lines. */
+static int s_key_check(const trc_keys_t *ks, const trc_key_t *k, const char *path, char *err,
+		       size_t errlen)
+{
+	bool scoped = k->n_enterprises > 0 || k->n_providers > 0;
+	if ((!k->user && k->public_key[0] == '\0') || k->role == 0)
+		return s_fail(err, errlen, "%s: needs %s", path, k->user ? "role" : "public and role");
+	if (k->role == TRACTION__V1__ROLE__ROLE_PUBLISHER && k->n_scenarios == 0)
+		return s_fail(err, errlen, "%s: a publisher needs its scenarios", path);
+	if (k->role != TRACTION__V1__ROLE__ROLE_PUBLISHER && k->n_scenarios > 0)
+		return s_fail(err, errlen, "%s: only a publisher has scenarios", path);
+	if (scoped && k->role != TRACTION__V1__ROLE__ROLE_READER)
+		return s_fail(err, errlen,
+			      "%s: only a reader is scoped by enterprises or providers", path);
+	if (!k->user && trc_keys_by_public(ks, k->public_key) != NULL)
+		return s_fail(err, errlen, "%s: this public key is already in %s.key", path,
+			      trc_keys_by_public(ks, k->public_key)->name);
+	const trc_key_t *same = trc_keys_by_name(ks, k->name);
+	if (same != NULL)
+		return s_fail(err, errlen, "%s: the name is already taken by %s.%s", path,
+			      same->name, same->user ? "user" : "key");
+	return 0;
 }
 
 void trc_keys_destroy(trc_keys_t **keys_p)
@@ -136,24 +200,23 @@ int trc_keys_load(trc_keys_t **keys_p, const char *dir, char *err, size_t errlen
 	struct dirent *e;
 	while (rc == 0 && (e = readdir(d)) != NULL) {
 		size_t n = strlen(e->d_name);
-		if (n <= 4 || strcmp(e->d_name + n - 4, ".key") != 0)
-			continue;
 		trc_key_t k = { 0 };
+		if (n > 4 && strcmp(e->d_name + n - 4, ".key") == 0)
+			snprintf(k.name, sizeof(k.name), "%.*s", (int)(n - 4), e->d_name);
+		else if (n > 5 && strcmp(e->d_name + n - 5, ".user") == 0)
+			snprintf(k.name, sizeof(k.name), "%.*s", (int)(n - 5), e->d_name);
+		else
+			continue;
+		k.user = e->d_name[n - 1] == 'r';
 		char path[4096];
-		snprintf(k.name, sizeof(k.name), "%.*s", (int)(n - 4), e->d_name);
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if (!trc_is_slug(k.name)) {
 			rc = s_fail(err, errlen, "%s: the name must be a slug ([A-Za-z0-9._-])", path);
 			break;
 		}
 		rc = s_parse(path, s_key_line, &k, err, errlen);
-		if (rc == 0 && (k.public_key[0] == '\0' || k.role == 0))
-			rc = s_fail(err, errlen, "%s: needs public and role", path);
-		if (rc == 0 && k.role == TRACTION__V1__ROLE__ROLE_PUBLISHER && k.n_scenarios == 0)
-			rc = s_fail(err, errlen, "%s: a publisher needs its scenarios", path);
-		if (rc == 0 && trc_keys_by_public(ks, k.public_key) != NULL)
-			rc = s_fail(err, errlen, "%s: this public key is already in %s.key", path,
-				    trc_keys_by_public(ks, k.public_key)->name);
+		if (rc == 0)
+			rc = s_key_check(ks, &k, path, err, errlen);
 		if (rc == 0) {
 			trc_key_t *nk = realloc(ks->k, sizeof(*nk) * (ks->n + 1));
 			if (nk == NULL)
@@ -183,7 +246,7 @@ size_t trc_keys_count(const trc_keys_t *keys)
 const trc_key_t *trc_keys_by_public(const trc_keys_t *keys, const char *z85)
 {
 	for (size_t i = 0; keys != NULL && i < keys->n; i++)
-		if (strcmp(keys->k[i].public_key, z85) == 0)
+		if (!keys->k[i].user && strcmp(keys->k[i].public_key, z85) == 0)
 			return &keys->k[i];
 	return NULL;
 }

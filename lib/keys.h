@@ -8,10 +8,29 @@
  *   public = Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID
  *   role = publisher
  *   scenarios = weld-line-3, paint-shop
+ *
+ * A reader may be scoped to enterprises (the Scenario.enterprise values,
+ * comma-separated: names may hold spaces) or to providers (ids):
+ *
+ *   ; keys/northern-qa.key
+ *   public = ...
+ *   role = reader
+ *   enterprises = Northern Steel
+ *
+ * The same directory holds the end users an edge daemon (role = edge: the
+ * HTTP gateway, the MQTT daemon) may act for, one "NAME.user" file each,
+ * with no public key: the edge authenticates them (token, MQTT password)
+ * and names them in Header.on_behalf_of; they get their own role and scope.
+ * A user and a key may not share a name (both are identities in records).
+ *
+ *   ; keys/alice.user
+ *   role = reader
+ *   providers = acme
  */
 #ifndef TRC_KEYS_H
 #define TRC_KEYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define TRC_Z85_KEY 40
@@ -22,16 +41,23 @@ typedef struct {
 	int role;                   /* Traction__V1__Role */
 	char **scenarios;
 	size_t n_scenarios;
+	char **enterprises;         /* reader scope (none: unscoped) */
+	size_t n_enterprises;
+	char **providers;
+	size_t n_providers;
+	bool user;                  /* a NAME.user file: acted for by an edge */
 } trc_key_t;
 
 typedef struct trc_keys trc_keys_t;
 
-/* Loads every *.key file of dir; an unreadable dir or a bad file is an
+/* Loads every *.key and *.user file of dir; an unreadable dir or a bad file is an
  * error naming the file and line (nothing is half-loaded). */
 int trc_keys_load(trc_keys_t **keys_p, const char *dir, char *err, size_t errlen);
 void trc_keys_destroy(trc_keys_t **keys_p);
 size_t trc_keys_count(const trc_keys_t *keys);
+/* Keys only (a user has no public key). */
 const trc_key_t *trc_keys_by_public(const trc_keys_t *keys, const char *z85);
+/* A key or a user. */
 const trc_key_t *trc_keys_by_name(const trc_keys_t *keys, const char *name);
 
 /* A key pair file: lines "public = Z85" and "secret = Z85". With

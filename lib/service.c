@@ -50,6 +50,7 @@ typedef struct {
 	const void *route;       /* the Route frame to echo, in the arena */
 	size_t route_len;
 	Traction__V1__Route *rt;
+	uint32_t version;        /* the request's, and so its reply's */
 	uint64_t request_id;
 	ProtobufCMessage *req;
 	const uint8_t *body;     /* the request's bytes, in the arena */
@@ -57,6 +58,8 @@ typedef struct {
 	ProtobufCMessage *rep;
 	int code;
 	const char *message;
+	Traction__V1__ErrorDetail **details;
+	size_t n_details;
 	/* event */
 	consumer_t *cons;
 	Traction__V1__Event *ev;
@@ -78,7 +81,20 @@ typedef struct {
 	size_t bytes;            /* of the writes' requests */
 	int64_t now_ms;
 	int rc;                  /* the group commit's outcome */
+	uint64_t head;           /* our event log's head once it committed */
 } batch_t;
+
+/* A request that waits to be served (Header.after not yet applied, or an
+ * events.read long poll with nothing new): its frames, copied, handled
+ * again when what it waits for is there or at its deadline. */
+typedef struct parked {
+	struct parked *next;
+	int64_t deadline;        /* monotonic ms */
+	zmq_msg_t part[3];       /* Route, Header, body */
+} parked_t;
+
+/* Requests that may wait at once; past it they are answered at once. */
+#define TRC_PARKED_MAX 1024
 
 struct trc_service {
 	const trc_daemon_def_t *def;
@@ -116,6 +132,10 @@ struct trc_service {
 	uint64_t next_request_id;
 	consumer_t *cons;
 	size_t ncons;
+	uint64_t head;           /* our event log's committed head */
+	parked_t *parked;
+	size_t nparked;
+	uint64_t gen, gen_seen;  /* commits settled; of them, seen by parked */
 	trc_txn_t rtxn;          /* this turn's read transaction, if open */
 	bool rtxn_open;
 	uint64_t dropped;
@@ -203,15 +223,72 @@ static void s_send_control(trc_service_t *svc, Traction__V1__FrameKind kind,
 	s_send_header(svc, &h, NULL, 0, NULL);
 }
 
-static void s_reply(trc_service_t *svc, const void *route, size_t route_len,
-		    uint64_t request_id, int code, const char *message,
-		    const ProtobufCMessage *body)
+/* What a version 2 reply says of where the daemon stands: its own head
+ * and what it applied of each source it consumes (Header.applied). */
+static Traction__V1__EventPosition **s_positions(trc_service_t *svc, size_t *n)
+{
+	trc_arena_t *a = svc->fill->arena;
+	size_t cap = svc->ncons + 1;
+	Traction__V1__EventPosition **v = trc_arena_alloc(a, sizeof(*v) * cap);
+	Traction__V1__EventPosition *p = trc_arena_alloc(a, sizeof(*p) * cap);
+	*n = 0;
+	if (v == NULL || p == NULL)
+		return NULL;
+	if (svc->evlog != NULL) {
+		traction__v1__event_position__init(&p[*n]);
+		p[*n].source = (char *)trc_evlog_source(svc->evlog);
+		p[*n].applied_seq = svc->head;
+		v[*n] = &p[*n];
+		(*n)++;
+	}
+	for (size_t i = 0; i < svc->ncons; i++) {
+		traction__v1__event_position__init(&p[*n]);
+		p[*n].source = (char *)svc->cons[i].source;
+		p[*n].applied_seq = svc->cons[i].applied;
+		v[*n] = &p[*n];
+		(*n)++;
+	}
+	return v;
+}
+
+typedef struct {
+	uint32_t version;
+	uint64_t request_id;
+	int code;
+	const char *message;
+	Traction__V1__ErrorDetail **details; /* sent as the error's body */
+	size_t n_details;
+	const ProtobufCMessage *body;
+	bool committed;          /* a write that committed: say where */
+} reply_t;
+
+static void s_reply_full(trc_service_t *svc, const void *route, size_t route_len,
+			 const reply_t *r)
 {
 	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
 	Traction__V1__Status st = TRACTION__V1__STATUS__INIT;
-	h.version = TRC_PROTOCOL_VERSION;
+	Traction__V1__EventPosition committed = TRACTION__V1__EVENT_POSITION__INIT;
+	Traction__V1__ErrorDetails det = TRACTION__V1__ERROR_DETAILS__INIT;
+	uint64_t request_id = r->request_id;
+	int code = r->code;
+	const char *message = r->message;
+	const ProtobufCMessage *body = code == 0 ? r->body : NULL;
+	h.version = r->version >= TRC_PROTOCOL_MIN ? r->version : TRC_PROTOCOL_MIN;
 	h.kind = TRACTION__V1__FRAME_KIND__FRAME_REPLY;
 	h.request_id = request_id;
+	if (h.version >= 2) { /* v1.1: where we stand, what went wrong */
+		h.applied = s_positions(svc, &h.n_applied);
+		if (r->committed && code == 0 && svc->evlog != NULL) {
+			committed.source = (char *)trc_evlog_source(svc->evlog);
+			committed.applied_seq = svc->head;
+			h.committed = &committed;
+		}
+		if (code != 0 && r->n_details > 0) {
+			det.details = r->details;
+			det.n_details = r->n_details;
+			body = &det.base;
+		}
+	}
 	st.code = code;
 	st.message = (char *)"";
 	if (message != NULL && message[0] != '\0') {
@@ -223,7 +300,26 @@ static void s_reply(trc_service_t *svc, const void *route, size_t route_len,
 		st.message = esc != NULL ? esc : (char *)"(out of memory)";
 	}
 	h.status = &st;
-	s_send_header(svc, &h, route, route_len, code == 0 ? body : NULL);
+	s_send_header(svc, &h, route, route_len, body);
+}
+
+/* A reply with no more than a code and a message (and a body when OK). */
+static void s_reply(trc_service_t *svc, const void *route, size_t route_len, uint32_t version,
+		    uint64_t request_id, int code, const char *message,
+		    const ProtobufCMessage *body)
+{
+	reply_t r = { .version = version, .request_id = request_id, .code = code,
+		      .message = message, .body = body };
+	s_reply_full(svc, route, route_len, &r);
+}
+
+/* The reply to a request that ran. */
+static void s_reply_work(trc_service_t *svc, const work_t *w)
+{
+	reply_t r = { .version = w->version, .request_id = w->request_id, .code = w->code,
+		      .message = w->message, .details = w->details, .n_details = w->n_details,
+		      .body = w->rep, .committed = (w->method->flags & TRC_METHOD_WRITE) != 0 };
+	s_reply_full(svc, w->route, w->route_len, &r);
 }
 
 static void s_register(trc_service_t *svc)
@@ -316,13 +412,93 @@ static int s_replay(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMes
 	return 0;
 }
 
+static bool s_topic_wanted(const Traction__V1__EventsReadRequest *req, const char *type)
+{
+	if (req->n_topics == 0)
+		return true;
+	for (size_t i = 0; i < req->n_topics; i++)
+		if (strncmp(type, req->topics[i], strlen(req->topics[i])) == 0)
+			return true;
+	return false;
+}
+
+/* The readers' feed: a page of the event log from from_seq on, filtered by
+ * topic prefix and by what the caller's scope may see (the daemon's
+ * event_visible; without one its events are public). The page ends where
+ * the scan stopped, so next_seq resumes after events filtered out too. */
+static int s_events_read(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	trc_service_t *svc = call->user;
+	const Traction__V1__EventsReadRequest *req =
+		(const Traction__V1__EventsReadRequest *)req_;
+	Traction__V1__EventsReadReply *rep = (Traction__V1__EventsReadReply *)rep_;
+	for (size_t i = 0; i < req->n_topics; i++)
+		if (!trc_topic_prefix_ok(req->topics[i], strlen(req->topics[i])))
+			return trc_call_fail(call, TRC_EINVAL,
+					     "topics[%zu]: not a topic prefix ([A-Za-z0-9._-], "
+					     "at most 128 bytes)",
+					     i);
+	size_t max = req->max == 0 || req->max > svc->cfg.replay_batch ? svc->cfg.replay_batch
+								       : req->max;
+	uint64_t from = req->from_seq > 0 ? req->from_seq : 1;
+	rep->head_seq = trc_evlog_head(call->txn);
+	rep->events = trc_arena_alloc(call->arena, sizeof(void *) * max);
+	if (rep->events == NULL)
+		return trc_call_fail(call, TRC_ENOMEM, "out of memory");
+	size_t max_bytes = (size_t)svc->cfg.max_message_kb * 512, bytes = 0;
+	/* scan at most a few pages of filtered-out events per call */
+	uint64_t seq = from;
+	for (int pass = 0; pass < 8 && rep->n_events < max && seq <= rep->head_seq; pass++) {
+		Traction__V1__Event **page = trc_arena_alloc(call->arena, sizeof(void *) * max);
+		size_t n = 0;
+		if (page == NULL)
+			return trc_call_fail(call, TRC_ENOMEM, "out of memory");
+		int rc = trc_evlog_read(call->txn, seq, max, max_bytes, &svc->fill->al, page, &n);
+		if (rc != 0)
+			return trc_call_fail(call, rc, "cannot read the event log: %s",
+					     trc_strerror(rc));
+		if (n == 0)
+			break;
+		size_t i = 0;
+		for (; i < n && rep->n_events < max; i++) {
+			Traction__V1__Event *ev = page[i];
+			if (!s_topic_wanted(req, ev->type))
+				continue;
+			if (svc->def->event_visible != NULL && trc_scope_on(call)) {
+				trc_call_t inner = *call;
+				inner.user = svc->def->user;
+				if (!svc->def->event_visible(&inner, ev))
+					continue;
+			}
+			size_t sz = protobuf_c_message_get_packed_size(&ev->base);
+			if (rep->n_events > 0 && bytes + sz > max_bytes)
+				break;
+			bytes += sz;
+			rep->events[rep->n_events++] = ev;
+		}
+		seq = i > 0 ? page[i - 1]->seq + 1 : seq;
+		if (i < n)
+			break;
+	}
+	rep->next_seq = seq;
+	return 0;
+}
+
 static const trc_method_t s_builtin[] = {
 	{ "ping", &traction__v1__empty__descriptor, &traction__v1__ping_reply__descriptor,
 	  s_ping, TRC_METHOD_PUBLISH, "health, version and event positions" },
 	{ "events.replay", &traction__v1__replay_request__descriptor,
-	  &traction__v1__replay_reply__descriptor, s_replay, 0,
+	  &traction__v1__replay_reply__descriptor, s_replay, TRC_METHOD_SERVICE,
 	  "events from a sequence on, for consumers catching up" },
+	{ "events.read", &traction__v1__events_read_request__descriptor,
+	  &traction__v1__events_read_reply__descriptor, s_events_read, 0,
+	  "events from a sequence on, by topic prefix and scope, waiting up to wait_ms" },
 };
+
+static bool s_builtin_method(const trc_method_t *m)
+{
+	return m >= s_builtin && m < s_builtin + sizeof(s_builtin) / sizeof(s_builtin[0]);
+}
 
 /* ---- dispatch --------------------------------------------------------------- */
 
@@ -344,7 +520,7 @@ static const trc_method_t *s_find_method(trc_service_t *svc, const char *service
 	for (size_t j = 0; j < sizeof(s_builtin) / sizeof(s_builtin[0]); j++) {
 		if (strcmp(s_builtin[j].name, method) != 0)
 			continue;
-		if (s_builtin[j].handler == s_replay && svc->evlog == NULL)
+		if (s_builtin[j].handler != s_ping && svc->evlog == NULL)
 			return NULL;
 		return &s_builtin[j];
 	}
@@ -361,6 +537,8 @@ static const char *s_forbidden(const trc_method_t *m, int role)
 	case TRACTION__V1__ROLE__ROLE_READER:
 		if (m->flags & (TRC_METHOD_WRITE | TRC_METHOD_ADMIN))
 			return "the reader role may only query";
+		if (m->flags & TRC_METHOD_SERVICE)
+			return "for daemons only; readers follow events with events.read";
 		return NULL;
 	case TRACTION__V1__ROLE__ROLE_PUBLISHER:
 		if (!(m->flags & TRC_METHOD_PUBLISH))
@@ -385,6 +563,11 @@ static void s_call_init(trc_service_t *svc, batch_t *b, trc_call_t *call, trc_tx
 		call->role = rt->role;
 		call->scenarios = rt->scenarios;
 		call->n_scenarios = rt->n_scenarios;
+		call->enterprises = rt->enterprises;
+		call->n_enterprises = rt->n_enterprises;
+		call->providers = rt->providers;
+		call->n_providers = rt->n_providers;
+		call->edge = rt->edge != NULL && rt->edge[0] != '\0' ? rt->edge : NULL;
 	} else {
 		call->client_id = "internal";
 		call->role = TRACTION__V1__ROLE__ROLE_SERVICE;
@@ -427,11 +610,11 @@ static int s_work_push(worklist_t *l, work_t **w)
 /* A read, on the loop thread while the writer is idle, from a read
  * transaction of the turn (opened at the first read, closed before the
  * writer gets the next batch). */
-static void s_read(trc_service_t *svc, const work_t *w)
+static void s_read(trc_service_t *svc, work_t *w)
 {
 	if (!svc->rtxn_open) {
 		if (trc_txn_begin(svc->store, &svc->rtxn, false) != 0) {
-			s_reply(svc, w->route, w->route_len, w->request_id,
+			s_reply(svc, w->route, w->route_len, w->version, w->request_id,
 				TRACTION__V1__CODE__INTERNAL, "cannot open a read transaction",
 				NULL);
 			return;
@@ -440,12 +623,14 @@ static void s_read(trc_service_t *svc, const work_t *w)
 	}
 	trc_call_t call;
 	s_call_init(svc, svc->fill, &call, &svc->rtxn, w->rt);
-	if (w->method->handler == s_ping || w->method->handler == s_replay)
+	if (s_builtin_method(w->method))
 		call.user = svc;
 	int rc = w->method->handler(&call, w->req, w->rep);
-	int code = rc == 0 ? 0 : (call.code != 0 ? call.code : trc_err_to_code(rc));
-	s_reply(svc, w->route, w->route_len, w->request_id, code,
-		rc == 0 ? NULL : s_status_message(svc, svc->fill->arena, rc, &call), w->rep);
+	w->code = rc == 0 ? 0 : (call.code != 0 ? call.code : trc_err_to_code(rc));
+	w->message = rc == 0 ? NULL : s_status_message(svc, svc->fill->arena, rc, &call);
+	w->details = call.details;
+	w->n_details = call.n_details;
+	s_reply_work(svc, w);
 }
 
 static void s_reads_close(trc_service_t *svc)
@@ -456,7 +641,142 @@ static void s_reads_close(trc_service_t *svc)
 	}
 }
 
+/* ---- requests that wait ------------------------------------------------------ */
+
+/* What this daemon has of a source: its own head, or what it applied of a
+ * source it consumes; false if it neither writes nor consumes it. */
+static bool s_position_of(const trc_service_t *svc, const char *source, uint64_t *seq)
+{
+	if (svc->evlog != NULL && strcmp(source, trc_evlog_source(svc->evlog)) == 0) {
+		*seq = svc->head;
+		return true;
+	}
+	for (size_t i = 0; i < svc->ncons; i++)
+		if (strcmp(svc->cons[i].source, source) == 0) {
+			*seq = svc->cons[i].applied;
+			return true;
+		}
+	return false;
+}
+
+/* How long a request may wait here: its timeout (the broker's bound),
+ * less a margin for the reply to travel back before the broker gives up. */
+static int64_t s_wait_budget(const trc_service_t *svc, const Traction__V1__Header *h)
+{
+	int64_t t = h->timeout_ms == 0 || h->timeout_ms > svc->cfg.request_timeout_ms
+			    ? svc->cfg.request_timeout_ms
+			    : h->timeout_ms;
+	int64_t margin = t / 4 < 500 ? t / 4 : 500;
+	return t - margin;
+}
+
+/* Keeps the request's frames to handle again later (s_unpark). false if
+ * too many wait already, or out of memory: then it is answered now. */
+static bool s_park(trc_service_t *svc, trc_msg_t *m, int64_t deadline)
+{
+	if (svc->nparked >= TRC_PARKED_MAX)
+		return false;
+	parked_t *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return false;
+	for (int i = 0; i < 3; i++) {
+		zmq_msg_init(&p->part[i]);
+		zmq_msg_copy(&p->part[i], &m->part[i]); /* shares the data */
+	}
+	p->deadline = deadline;
+	p->next = svc->parked;
+	svc->parked = p;
+	svc->nparked++;
+	return true;
+}
+
+static void s_handle_request_at(trc_service_t *svc, trc_msg_t *m, bool expired);
+
+/* Hands waiting requests back to dispatch: all of them when what they wait
+ * for may have come (a commit, an applied event), else those past their
+ * deadline (expired: answered with what there is). A request still not
+ * ready parks itself again. */
+static void s_unpark(trc_service_t *svc, bool progress, bool all_expired)
+{
+	int64_t now = trc_mono_ms();
+	parked_t *list = svc->parked, *keep = NULL;
+	svc->parked = NULL;
+	svc->nparked = 0;
+	while (list != NULL) {
+		parked_t *p = list;
+		list = p->next;
+		bool expired = all_expired || now >= p->deadline;
+		if (!expired && !progress) {
+			p->next = keep;
+			keep = p;
+			continue;
+		}
+		trc_msg_t m = { .n = 3, .total = 3 };
+		for (int i = 0; i < 3; i++) {
+			zmq_msg_init(&m.part[i]);
+			zmq_msg_move(&m.part[i], &p->part[i]);
+			zmq_msg_close(&p->part[i]);
+		}
+		s_handle_request_at(svc, &m, expired);
+		trc_msg_close(&m);
+		free(p);
+	}
+	/* those kept go back in front of any that parked again just now */
+	while (keep != NULL) {
+		parked_t *p = keep;
+		keep = p->next;
+		p->next = svc->parked;
+		svc->parked = p;
+		svc->nparked++;
+	}
+}
+
+static int64_t s_parked_next(const trc_service_t *svc)
+{
+	int64_t next = INT64_MAX;
+	for (const parked_t *p = svc->parked; p != NULL; p = p->next)
+		if (p->deadline < next)
+			next = p->deadline;
+	return next;
+}
+
+/* Header.after: 1 if every position is applied here, 0 if some is not yet,
+ * -1 if one names a source this daemon neither writes nor consumes (the
+ * reply then says which, in details). */
+static int s_after_met(trc_service_t *svc, const Traction__V1__Header *h, trc_call_t *call,
+		       bool report)
+{
+	int met = 1;
+	for (size_t i = 0; i < h->n_after; i++) {
+		const Traction__V1__EventPosition *p = h->after[i];
+		uint64_t have;
+		const char *src = p->source != NULL ? p->source : "";
+		if (!s_position_of(svc, src, &have)) {
+			trc_call_detail(call, src, "unknown_source", "", "");
+			return -1;
+		}
+		if (have >= p->applied_seq)
+			continue;
+		met = 0;
+		if (report)
+			trc_call_detail(call, src, "not_applied",
+					trc_arena_printf(call->arena, "%llu", (unsigned long long)have),
+					trc_arena_printf(call->arena, "%llu",
+							 (unsigned long long)p->applied_seq));
+	}
+	return met;
+}
+
+/* ---- requests ------------------------------------------------------------------ */
+
 static void s_handle_request(trc_service_t *svc, trc_msg_t *m)
+{
+	s_handle_request_at(svc, m, false);
+}
+
+/* One request [Route][Header][body] from the broker; expired: it has
+ * waited (parked) as long as it may, and is answered now whatever. */
+static void s_handle_request_at(trc_service_t *svc, trc_msg_t *m, bool expired)
 {
 	const void *rdata = trc_msg_data(m, 0);
 	size_t rlen = trc_msg_size(m, 0);
@@ -473,10 +793,12 @@ static void s_handle_request(trc_service_t *svc, trc_msg_t *m)
 	memcpy(route, rdata, rlen);
 
 	const char *why = NULL;
-	Traction__V1__Header *h =
-		trc_header_unpack(&svc->fill->al, trc_msg_data(m, 1), trc_msg_size(m, 1), &why);
+	const void *hdata = trc_msg_data(m, 1);
+	size_t hlen = trc_msg_size(m, 1);
+	uint32_t ver = trc_header_version(hdata, hlen);
+	Traction__V1__Header *h = trc_header_unpack(&svc->fill->al, hdata, hlen, &why);
 	if (h == NULL || h->kind != TRACTION__V1__FRAME_KIND__FRAME_REQUEST) {
-		s_reply(svc, route, rlen, trc_header_request_id(trc_msg_data(m, 1), trc_msg_size(m, 1)),
+		s_reply(svc, route, rlen, ver, trc_header_request_id(hdata, hlen),
 			TRACTION__V1__CODE__INVALID_ARGUMENT,
 			why != NULL ? why : "expected a request", NULL);
 		return;
@@ -484,7 +806,7 @@ static void s_handle_request(trc_service_t *svc, trc_msg_t *m)
 	bool known;
 	const trc_method_t *m_ = s_find_method(svc, h->service, h->method, &known);
 	if (m_ == NULL) {
-		s_reply(svc, route, rlen, h->request_id,
+		s_reply(svc, route, rlen, ver, h->request_id,
 			known ? TRACTION__V1__CODE__UNIMPLEMENTED : TRACTION__V1__CODE__NOT_FOUND,
 			trc_arena_printf(svc->fill->arena, "unknown method '%s' of service '%s'",
 					 h->method, h->service),
@@ -493,7 +815,7 @@ static void s_handle_request(trc_service_t *svc, trc_msg_t *m)
 	}
 	const char *denied = s_forbidden(m_, rt->role);
 	if (denied != NULL) {
-		s_reply(svc, route, rlen, h->request_id, TRACTION__V1__CODE__PERMISSION_DENIED,
+		s_reply(svc, route, rlen, ver, h->request_id, TRACTION__V1__CODE__PERMISSION_DENIED,
 			trc_arena_printf(svc->fill->arena, "%s.%s: %s", h->service, h->method, denied),
 			NULL);
 		return;
@@ -508,7 +830,7 @@ static void s_handle_request(trc_service_t *svc, trc_msg_t *m)
 							   trc_msg_size(m, 2), trc_msg_data(m, 2))
 						 : NULL;
 	if (req == NULL) {
-		s_reply(svc, route, rlen, h->request_id, TRACTION__V1__CODE__INVALID_ARGUMENT,
+		s_reply(svc, route, rlen, ver, h->request_id, TRACTION__V1__CODE__INVALID_ARGUMENT,
 			sc == TRC_EINVAL /* the field's path, as handlers name fields */
 				? trc_arena_printf(svc->fill->arena, "%s", bad)
 				: trc_arena_printf(svc->fill->arena, "%s.%s: the body is not a valid %s",
@@ -516,6 +838,39 @@ static void s_handle_request(trc_service_t *svc, trc_msg_t *m)
 			NULL);
 		return;
 	}
+
+	/* Header.after (read-your-writes across daemons): wait until applied. */
+	if (h->n_after > 0) {
+		trc_call_t c = { .arena = svc->fill->arena };
+		int met = s_after_met(svc, h, &c, expired);
+		if (met == 0 && !expired && s_park(svc, m, trc_mono_ms() + s_wait_budget(svc, h)))
+			return;
+		if (met <= 0) {
+			if (met == 0 && c.n_details == 0) /* could not park: say why */
+				s_after_met(svc, h, &c, true);
+			reply_t r = { .version = ver, .request_id = h->request_id,
+				      .code = met < 0 ? TRACTION__V1__CODE__INVALID_ARGUMENT
+						      : TRACTION__V1__CODE__UNAVAILABLE,
+				      .message = met < 0 ? "after: this daemon neither writes nor "
+							   "consumes that source"
+							 : "after: not yet applied here; try again",
+				      .details = c.details, .n_details = c.n_details };
+			s_reply_full(svc, route, rlen, &r);
+			return;
+		}
+	}
+	/* events.read's long poll: nothing at or after from_seq yet */
+	if (m_->handler == s_events_read && !expired) {
+		const Traction__V1__EventsReadRequest *er =
+			(const Traction__V1__EventsReadRequest *)req;
+		int64_t budget = s_wait_budget(svc, h);
+		if (er->wait_ms < budget)
+			budget = er->wait_ms;
+		uint64_t from = er->from_seq > 0 ? er->from_seq : 1;
+		if (budget > 0 && svc->head < from && s_park(svc, m, trc_mono_ms() + budget))
+			return;
+	}
+
 	ProtobufCMessage *rep = trc_arena_alloc(svc->fill->arena, m_->reply->sizeof_message);
 	if (rep == NULL)
 		return;
@@ -532,7 +887,7 @@ static void s_handle_request(trc_service_t *svc, trc_msg_t *m)
 		body = trc_arena_alloc(svc->fill->arena, blen > 0 ? blen : 1);
 	if ((write && body == NULL) ||
 	    (later && s_work_push(write ? &svc->fill->writes : &svc->fill->reads, &w) != 0)) {
-		s_reply(svc, route, rlen, h->request_id, TRACTION__V1__CODE__RESOURCE_EXHAUSTED,
+		s_reply(svc, route, rlen, ver, h->request_id, TRACTION__V1__CODE__RESOURCE_EXHAUSTED,
 			"out of memory", NULL);
 		return;
 	}
@@ -547,6 +902,7 @@ static void s_handle_request(trc_service_t *svc, trc_msg_t *m)
 	w->route = route;
 	w->route_len = rlen;
 	w->rt = rt;
+	w->version = ver;
 	w->request_id = h->request_id;
 	w->req = req;
 	w->rep = rep;
@@ -727,6 +1083,8 @@ static int s_apply_flat(trc_service_t *svc, batch_t *b, trc_txn_t *txn, work_t *
 			trc_txn_fail(txn, rc); /* it may have written: fail the batch */
 		w->code = call.code != 0 && !s_is_store_error(rc) ? call.code : trc_err_to_code(rc);
 		w->message = s_status_message(svc, b->arena, rc, &call);
+		w->details = call.details;
+		w->n_details = call.n_details;
 	}
 	return rc;
 }
@@ -785,6 +1143,8 @@ static int s_apply_one(trc_service_t *svc, batch_t *b, trc_txn_t *parent, work_t
 			trc_evlog_rollback(svc->evlog, mark);
 		w->code = call.code != 0 && !s_is_store_error(rc) ? call.code : trc_err_to_code(rc);
 		w->message = s_status_message(svc, b->arena, rc, &call);
+		w->details = call.details;
+		w->n_details = call.n_details;
 		if (child.err != 0 && child.err != rc)
 			w->message = s_status_message(svc, b->arena, child.err, &call);
 	}
@@ -836,6 +1196,8 @@ static void s_commit(trc_service_t *svc, batch_t *b)
 		if (r != 0)
 			trc_txn_fail(&txn, r);
 	}
+	if (rc == 0 && ok > 0 && svc->evlog != NULL)
+		b->head = trc_evlog_head(&txn);
 	if (rc == 0 && ok > 0)
 		rc = trc_txn_commit(&txn);
 	else {
@@ -874,8 +1236,14 @@ static void s_settle(trc_service_t *svc, batch_t *b)
 		if (c->queued < c->applied)
 			c->queued = c->applied;
 	}
-	if (b->rc == 0 && svc->evlog != NULL)
+	if (b->rc == 0 && svc->evlog != NULL) {
 		trc_evlog_flush(svc->evlog, s_publish, svc);
+		if (b->head > svc->head)
+			svc->head = b->head;
+	}
+	b->head = 0;
+	if (b->rc == 0)
+		svc->gen++; /* parked requests look again */
 }
 
 static void s_replies(trc_service_t *svc, batch_t *b)
@@ -884,8 +1252,7 @@ static void s_replies(trc_service_t *svc, batch_t *b)
 	for (size_t i = 0; i < b->writes.n; i++) {
 		work_t *w = &b->writes.v[i];
 		if (w->kind == WORK_REQUEST)
-			s_reply(svc, w->route, w->route_len, w->request_id, w->code, w->message,
-				w->rep);
+			s_reply_work(svc, w);
 	}
 	b->writes.n = 0;
 	b->bytes = 0;
@@ -1088,6 +1455,11 @@ static int64_t s_timeout(trc_service_t *svc)
 	int64_t wd = trc_daemon_watchdog_ms();
 	if (wd > 0 && now + wd / 2 < next)
 		next = now + wd / 2;
+	if (svc->parked != NULL) {
+		int64_t p = svc->gen != svc->gen_seen ? now : s_parked_next(svc);
+		if (p < next)
+			next = p;
+	}
 	return next > now ? next - now : 0;
 }
 
@@ -1193,6 +1565,9 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 			trc_msg_close(&m);
 		}
 		s_timers(svc); /* may queue a tick for the next commit */
+		if (svc->parked != NULL)
+			s_unpark(svc, svc->gen != svc->gen_seen, false);
+		svc->gen_seen = svc->gen;
 		s_turn_end(svc, false);
 		/* A writer stuck on the disk for a watchdog interval stops the
 		 * pings, so that systemd restarts us as when the loop itself
@@ -1201,8 +1576,10 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 		if (svc->run == NULL || wd == 0 || trc_mono_ms() - svc->run_since < wd)
 			trc_daemon_watchdog();
 	}
-	/* Finish in-flight work: the writer's batch, then what is waiting. */
+	/* Finish in-flight work: the writer's batch, then what is waiting
+	 * (parked requests get their answer as of now). */
 	s_writer_done(svc, true, true);
+	s_unpark(svc, false, true);
 	s_turn_end(svc, true);
 	return 0;
 }
@@ -1279,6 +1656,14 @@ int trc_service_new(trc_service_t **svc_p, const trc_daemon_def_t *def,
 		}
 		if (svc->cons != NULL && txn.txn != NULL)
 			trc_txn_abort(&txn);
+	}
+	if (rc == 0 && svc->evlog != NULL) {
+		trc_txn_t txn;
+		rc = trc_txn_begin(svc->store, &txn, false);
+		if (rc == 0) {
+			svc->head = trc_evlog_head(&txn);
+			trc_txn_abort(&txn);
+		}
 	}
 	if (rc != 0) {
 		trc_service_destroy(&svc);
@@ -1372,6 +1757,13 @@ void trc_service_destroy(trc_service_t **svc_p)
 		trc_arena_destroy(&svc->batches[i].arena);
 		free(svc->batches[i].writes.v);
 		free(svc->batches[i].reads.v);
+	}
+	while (svc->parked != NULL) {
+		parked_t *p = svc->parked;
+		svc->parked = p->next;
+		for (int i = 0; i < 3; i++)
+			zmq_msg_close(&p->part[i]);
+		free(p);
 	}
 	free(svc->cons);
 	free(svc);

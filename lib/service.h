@@ -22,6 +22,7 @@
 
 #include "call.h"
 #include "config.h"
+#include "scope.h"
 #include "store.h"
 #include "traction/v1/events.pb-c.h"
 
@@ -33,6 +34,8 @@
  * transaction of its own. LMDB's nested transactions each allocate a few
  * MiB of page lists, so the hottest write path avoids them. */
 #define TRC_METHOD_FLAT 0x8u
+/* Daemons' own (events.replay: unfiltered): service and admin roles only. */
+#define TRC_METHOD_SERVICE 0x10u
 
 typedef struct trc_method {
 	const char *name;                          /* "supply.register" */
@@ -68,6 +71,10 @@ typedef struct {
 	 * the runtime advances the position. A negative return that is not a
 	 * store error is logged and the event skipped. */
 	int (*apply_event)(trc_call_t *call, const Traction__V1__Event *ev);
+	/* Whether a scoped caller may see one of our events (events.read; may
+	 * be NULL: our events concern no enterprise or provider, they are the
+	 * public catalogue). Runs in a read transaction, call->user is ours. */
+	bool (*event_visible)(trc_call_t *call, const Traction__V1__Event *ev);
 	/* Called every tick_ms in the group-commit write transaction (may be
 	 * NULL): deferred work such as coalesced events. */
 	int (*tick)(trc_call_t *call);

@@ -183,3 +183,17 @@ int trc_errf(int rc, char *err, size_t len, const char *fmt, ...)
 	}
 	return rc;
 }
+
+bool trc_topic_prefix_ok(const void *prefix, size_t len)
+{
+	const unsigned char *p = prefix;
+	if (len > TRC_TOPIC_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = p[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}

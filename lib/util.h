@@ -64,4 +64,11 @@ int trc_mkdir_p(const char *path);
 int trc_errf(int rc, char *err, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* The longest topic prefix a subscriber or reader may ask for (event
+ * types are 64). */
+#define TRC_TOPIC_MAX 128
+
+/* 0..TRC_TOPIC_MAX bytes of [A-Za-z0-9._-] ("" is every topic). */
+bool trc_topic_prefix_ok(const void *prefix, size_t len);
+
 #endif

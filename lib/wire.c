@@ -165,8 +165,11 @@ Traction__V1__Header *trc_header_unpack(ProtobufCAllocator *al, const void *data
 		*why = "header frame is not a traction.v1.Header";
 		return NULL;
 	}
-	if (h->version != TRC_PROTOCOL_VERSION) {
-		*why = "unsupported protocol version (this broker speaks version 1)";
+	if (h->version < TRC_PROTOCOL_MIN || h->version > TRC_PROTOCOL_VERSION) {
+		snprintf(s_why, sizeof(s_why),
+			 "unsupported protocol version %u (this build speaks versions %d to %d)",
+			 h->version, TRC_PROTOCOL_MIN, TRC_PROTOCOL_VERSION);
+		*why = s_why;
 		protobuf_c_message_free_unpacked(&h->base, al);
 		return NULL;
 	}
@@ -282,23 +285,38 @@ int trc_wire_check_strings(const ProtobufCMessageDescriptor *desc, const void *d
 	return TRC_EINVAL;
 }
 
-uint64_t trc_header_request_id(const void *data, size_t len)
+/* A varint field of a Header, read from its bytes (the last one wins, as
+ * in decoding); dflt if absent or unreadable. */
+static uint64_t s_header_varint(const void *data, size_t len, unsigned id, uint64_t dflt)
 {
-	static unsigned s_field_id; /* a constant: the same in every thread */
-	if (s_field_id == 0)
-		s_field_id = protobuf_c_message_descriptor_get_field_by_name(
-				  &traction__v1__header__descriptor, "request_id")
-				  ->id;
 	const uint8_t *p = data;
 	size_t off = 0;
-	uint64_t id = 0;
+	uint64_t out = dflt;
 	while (off < len) {
 		uint64_t tag, v;
 		const uint8_t *bytes;
 		if (s_field(p, len, &off, &tag, &v, &bytes) != 0)
-			return id;
-		if (bytes == NULL && (tag & 7) == 0 && tag >> 3 == s_field_id)
-			id = v; /* the last one wins, as in decoding */
+			return out;
+		if (bytes == NULL && (tag & 7) == 0 && tag >> 3 == id)
+			out = v;
 	}
-	return id;
+	return out;
+}
+
+static unsigned s_header_field(const char *name)
+{
+	return protobuf_c_message_descriptor_get_field_by_name(&traction__v1__header__descriptor,
+								 name)
+		->id;
+}
+
+uint64_t trc_header_request_id(const void *data, size_t len)
+{
+	return s_header_varint(data, len, s_header_field("request_id"), 0);
+}
+
+uint32_t trc_header_version(const void *data, size_t len)
+{
+	uint64_t v = s_header_varint(data, len, s_header_field("version"), TRC_PROTOCOL_MIN);
+	return v >= TRC_PROTOCOL_MIN && v <= TRC_PROTOCOL_VERSION ? (uint32_t)v : TRC_PROTOCOL_MIN;
 }

@@ -14,7 +14,11 @@
 #include "config.h"
 #include "traction/v1/bus.pb-c.h"
 
-#define TRC_PROTOCOL_VERSION 1
+/* The protocol version this build sends (2: v1.1) and the oldest it
+ * still answers (1: the first wave's clients). A reply carries the version
+ * of its request, so a version 1 client never sees a version 2 header. */
+#define TRC_PROTOCOL_VERSION 2
+#define TRC_PROTOCOL_MIN 1
 /* The most frames any valid message has: routing id, Route, Header, body. */
 #define TRC_MAX_FRAMES 4
 /* A Header larger than this is malformed (names are short). */
@@ -81,6 +85,11 @@ int trc_wire_check_strings(const ProtobufCMessageDescriptor *desc, const void *d
  * wrong with it (too large, another version): 0 if none can be read. So
  * that even a refusal reaches the request it refuses. */
 uint64_t trc_header_request_id(const void *data, size_t len);
+
+/* The version to answer a Header frame with, read from its bytes however
+ * wrong the rest is: its own if this build speaks it, else the oldest
+ * (TRC_PROTOCOL_MIN), which every client of any version decodes. */
+uint32_t trc_header_version(const void *data, size_t len);
 
 /* Packs h into buf; returns its length, or 0 if it does not fit. */
 size_t trc_header_pack(const Traction__V1__Header *h, uint8_t *buf, size_t cap);

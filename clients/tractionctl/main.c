@@ -34,6 +34,9 @@ static void s_usage_nouns(FILE *out)
 		     "  -s, --server-key K  CurveZMQ: the broker's public key (or $TRACTION_SERVER_KEY)\n"
 		     "  -k, --key-file F    CurveZMQ: this client's key pair file from 'keygen'\n"
 		     "                      (or $TRACTION_KEY_FILE)\n"
+		     "  -a, --after SRC:SEQ read-your-writes: served once the daemon has applied\n"
+		     "                      event SEQ of source SRC (a write's \"committed\")\n"
+		     "  -u, --as USER       an edge's key: act for this user (docs/security.md)\n"
 		     "  -h, --help          this help; 'tractionctl NOUN VERB --help' for a command's\n"
 		     "  -V, --version\n\nCommands:\n");
 	for (size_t g = 0; g < N_GROUPS; g++)
@@ -135,25 +138,37 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "server-key", required_argument, NULL, 's' },
 		{ "key-file", required_argument, NULL, 'k' },
+		{ "after", required_argument, NULL, 'a' },
+		{ "as", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	ctl_t ctl = { .timeout_ms = 10000 };
 	int c;
+	const char *after[8], *as_user = NULL;
+	int nafter = 0;
 	const char *key_file = getenv("TRACTION_KEY_FILE");
 	ctl.server_key = getenv("TRACTION_SERVER_KEY");
 	ctl.endpoint = getenv("TRACTION_ENDPOINT");
 	if (ctl.endpoint == NULL || ctl.endpoint[0] == '\0')
 		ctl.endpoint = "tcp://127.0.0.1:7400";
 	/* '+': stop at the first command word; its options are its own. */
-	while ((c = getopt_long(argc, argv, "+e:jt:hVs:k:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+e:jt:hVs:k:a:u:", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			ctl.server_key = optarg;
 			break;
 		case 'k':
 			key_file = optarg;
+			break;
+		case 'a':
+			if (nafter == 8 || strchr(optarg, ':') == NULL)
+				return ctl_fail("--after SOURCE:SEQ (at most 8)");
+			after[nafter++] = optarg;
+			break;
+		case 'u':
+			as_user = optarg;
 			break;
 		case 'e':
 			ctl.endpoint = optarg;
@@ -239,7 +254,22 @@ int main(int argc, char **argv)
 		s_args_free(&a);
 		return ctl_fail("cannot connect to %s", ctl.endpoint);
 	}
-	rc = cmd->fn(&ctl, &a);
+	for (int i = 0; i < nafter && rc == 0; i++) {
+		char src[64];
+		const char *colon = strchr(after[i], ':');
+		char *end;
+		unsigned long long seq = strtoull(colon + 1, &end, 10);
+		if (*end != '\0' || colon == after[i] || (size_t)(colon - after[i]) >= sizeof(src))
+			rc = ctl_fail("--after %s: expected SOURCE:SEQ, e.g. supply:42", after[i]);
+		else {
+			snprintf(src, sizeof(src), "%.*s", (int)(colon - after[i]), after[i]);
+			rc = traction_client_after(ctl.client, src, seq) != 0;
+		}
+	}
+	if (rc == 0 && as_user != NULL)
+		rc = traction_client_on_behalf_of(ctl.client, as_user) != 0;
+	if (rc == 0)
+		rc = cmd->fn(&ctl, &a);
 	traction_client_destroy(&ctl.client);
 	s_args_free(&a);
 	return rc;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "traction/v1/bus.pb-c.h"
 #include "traction/v1/common.pb-c.h"
 
 int ctl_fail(const char *fmt, ...)
@@ -72,9 +73,33 @@ int ctl_call_rep(ctl_t *ctl, const char *service, const char *method, const Prot
 {
 	traction_status_t st;
 	int code = traction_call(ctl->client, service, method, req, rep_desc, rep, &st);
-	if (code != 0)
-		return ctl_fail("%s: %s", traction_code_name(code), st.message);
-	return 0;
+	if (code == 0)
+		return 0;
+	/* the details are for programs: --json prints them on stdout as
+	 * {"error": {"code", "message", "details"}}; people read stderr */
+	const Traction__V1__ErrorDetails *d = traction_last_details(ctl->client);
+	if (ctl->json) {
+		json_t *err = json_object();
+		json_object_set_new(err, "code", json_string(traction_code_name(code)));
+		json_object_set_new(err, "message", json_string(st.message));
+		json_t *dj = d != NULL ? pbjson_from_message(&d->base) : NULL;
+		json_t *list = dj != NULL ? json_object_get(dj, "details") : NULL;
+		json_object_set(err, "details", list != NULL ? list : json_array());
+		json_decref(dj);
+		json_t *doc = json_object();
+		json_object_set_new(doc, "error", err);
+		ctl_print_json(doc);
+	}
+	ctl_fail("%s: %s", traction_code_name(code), st.message);
+	for (size_t i = 0; d != NULL && i < d->n_details; i++) {
+		const Traction__V1__ErrorDetail *x = d->details[i];
+		fprintf(stderr, "  %s: %s", x->subject, x->reason);
+		if (x->current[0] != '\0' || x->required[0] != '\0')
+			fprintf(stderr, " (is %s, needs %s)", x->current[0] ? x->current : "-",
+				x->required[0] ? x->required : "-");
+		fputc('\n', stderr);
+	}
+	return 1;
 }
 
 int ctl_call(ctl_t *ctl, const char *service, const char *method, const ProtobufCMessage *req,

@@ -408,7 +408,7 @@ TEST(strings_checked_in_their_bytes)
 	/* the request id is echoed whenever the header has one */
 	f[0].len = hl = raw_header(hb, 1, "supply", 6, "get", 76, 0);
 	expect_reply(&r, f, 3, 76, TRACTION__V1__CODE__INVALID_ARGUMENT, "two frames");
-	f[0].len = hl = raw_header(hb, 2, "supply", 6, "get", 77, 0);
+	f[0].len = hl = raw_header(hb, 3, "supply", 6, "get", 77, 0);
 	expect_reply(&r, f, 2, 77, TRACTION__V1__CODE__INVALID_ARGUMENT, "version");
 	f[0].len = hl = raw_header(hb, 1, "supply", 6, "get", 78, 2000);
 	expect_reply(&r, f, 2, 78, TRACTION__V1__CODE__INVALID_ARGUMENT, "too large");

@@ -207,7 +207,7 @@ TEST(key_files)
 	snprintf(text, sizeof(text), "public = %s\nrole = root\n", k1);
 	write_text(path, text);
 	CHECK(trc_keys_load(&keys, dir, err, sizeof(err)) != 0);
-	CHECK_CONTAINS(err, "expected publisher, reader, admin or service");
+	CHECK_CONTAINS(err, "expected publisher, reader, admin, service or edge");
 	unlink(path);
 	/* a pair needs both halves; the broker's public key alone is enough
 	 * where no secret is wanted, and a secret line there is dropped */

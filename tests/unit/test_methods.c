@@ -36,7 +36,7 @@ static const struct {
 	  "record get list history diff" },
 	{ &traction__v1__deployment_service__descriptor, "deployment",
 	  "adopt upgrade advance retire get list history" },
-	{ &traction__v1__daemon_service__descriptor, "daemon", "ping events.replay" },
+	{ &traction__v1__daemon_service__descriptor, "daemon", "ping events.replay events.read" },
 	{ &traction__v1__broker_service__descriptor, "broker", "ping status" },
 };
 

@@ -32,10 +32,22 @@ TEST(header_round_trip_and_checks)
 	CHECK_EQ_INT(d->request_id == 0xfedcba9876543210ull, 1);
 	protobuf_c_message_free_unpacked(&d->base, NULL);
 
+	/* v1.1 is version 2; both are spoken, nothing else */
 	h.version = 2;
 	n = trc_header_pack(&h, buf, sizeof(buf));
-	CHECK(trc_header_unpack(NULL, buf, n, &why) == NULL);
-	CHECK_CONTAINS(why, "unsupported protocol version");
+	d = trc_header_unpack(NULL, buf, n, &why);
+	CHECK(d != NULL);
+	protobuf_c_message_free_unpacked(&d->base, NULL);
+	CHECK_EQ_INT(trc_header_version(buf, n), 2);
+	for (unsigned v = 0; v < 4; v += 3) {
+		h.version = v;
+		n = trc_header_pack(&h, buf, sizeof(buf));
+		CHECK(trc_header_unpack(NULL, buf, n, &why) == NULL);
+		CHECK_CONTAINS(why, "unsupported protocol version");
+		CHECK_CONTAINS(why, "speaks versions 1 to 2");
+		/* a refusal is in the oldest version: every client decodes it */
+		CHECK_EQ_INT(trc_header_version(buf, n), 1);
+	}
 
 	h.version = 1;
 	h.kind = 99;

@@ -13,8 +13,11 @@
 
 #include "traction/v1/bus.pb-c.h"
 #include "traction/v1/common.pb-c.h"
+#include "traction/v1/events.pb-c.h"
 #include "util.h"
 #include "wire.h"
+
+#define AFTER_MAX 8
 
 struct traction_client {
 	void *zctx;
@@ -22,7 +25,24 @@ struct traction_client {
 	int timeout_ms;
 	uint64_t next_id;
 	char *name;
+	char *on_behalf_of;
+	Traction__V1__EventPosition after[AFTER_MAX];
+	Traction__V1__EventPosition *afterp[AFTER_MAX];
+	size_t n_after;
+	/* the last reply's */
+	Traction__V1__Header *last;
+	Traction__V1__ErrorDetails *details;
 };
+
+static void s_forget_last(traction_client_t *c)
+{
+	if (c->last != NULL)
+		protobuf_c_message_free_unpacked(&c->last->base, NULL);
+	if (c->details != NULL)
+		protobuf_c_message_free_unpacked(&c->details->base, NULL);
+	c->last = NULL;
+	c->details = NULL;
+}
 
 static void s_status(traction_status_t *st, int code, const char *msg)
 {
@@ -75,6 +95,9 @@ void traction_client_destroy(traction_client_t **client_p)
 	if (client_p == NULL || *client_p == NULL)
 		return;
 	traction_client_t *c = *client_p;
+	s_forget_last(c);
+	traction_client_after(c, NULL, 0);
+	free(c->on_behalf_of);
 	if (c->sock != NULL)
 		zmq_close(c->sock);
 	zmq_ctx_term(c->zctx);
@@ -96,8 +119,12 @@ int traction_call(traction_client_t *c, const char *service, const char *method,
 	uint8_t hbuf[TRC_HEADER_MAX];
 	uint8_t small[4096];
 	*reply = NULL;
+	s_forget_last(c);
 
 	h.version = TRC_PROTOCOL_VERSION;
+	h.on_behalf_of = c->on_behalf_of;
+	h.after = c->afterp;
+	h.n_after = c->n_after;
 	h.kind = TRACTION__V1__FRAME_KIND__FRAME_REQUEST;
 	h.service = (char *)service;
 	h.method = (char *)method;
@@ -146,6 +173,23 @@ int traction_call(traction_client_t *c, const char *service, const char *method,
 		Traction__V1__Header *rh =
 			m.n >= 1 ? trc_header_unpack(NULL, trc_msg_data(&m, 0), trc_msg_size(&m, 0), &why)
 				 : NULL;
+		/* A first-wave broker refuses our version without the request
+		 * id (it could not read it): with one call in flight, that
+		 * refusal is ours. */
+		bool old_refusal = rh != NULL && rh->version == 1 && rh->request_id == 0 &&
+				   rh->status != NULL &&
+				   rh->status->code == TRACTION__V1__CODE__INVALID_ARGUMENT;
+		if (old_refusal) {
+			char msg[512];
+			snprintf(msg, sizeof(msg),
+				 "the broker speaks protocol version 1 only, this client %d "
+				 "(upgrade the broker; it said: %.300s)",
+				 TRC_PROTOCOL_VERSION, rh->status->message);
+			s_status(st, TRACTION__V1__CODE__FAILED_PRECONDITION, msg);
+			protobuf_c_message_free_unpacked(&rh->base, NULL);
+			trc_msg_close(&m);
+			return TRACTION__V1__CODE__FAILED_PRECONDITION;
+		}
 		if (rh == NULL || rh->kind != TRACTION__V1__FRAME_KIND__FRAME_REPLY ||
 		    rh->request_id != h.request_id) {
 			/* a late reply to an earlier call, or noise */
@@ -156,7 +200,10 @@ int traction_call(traction_client_t *c, const char *service, const char *method,
 		}
 		int code = rh->status != NULL ? rh->status->code : 0;
 		s_status(st, code, rh->status != NULL ? rh->status->message : "");
-		protobuf_c_message_free_unpacked(&rh->base, NULL);
+		c->last = rh; /* kept: traction_last_header */
+		if (code != 0 && m.n >= 2 && trc_msg_size(&m, 1) > 0)
+			c->details = traction__v1__error_details__unpack(NULL, trc_msg_size(&m, 1),
+									 trc_msg_data(&m, 1));
 		if (code == 0) {
 			if (m.n < 2) {
 				code = TRACTION__V1__CODE__INTERNAL;
@@ -175,6 +222,52 @@ int traction_call(traction_client_t *c, const char *service, const char *method,
 	}
 	s_status(st, TRACTION__V1__CODE__DEADLINE_EXCEEDED, "no reply within the timeout");
 	return TRACTION__V1__CODE__DEADLINE_EXCEEDED;
+}
+
+const struct Traction__V1__ErrorDetails *traction_last_details(const traction_client_t *c)
+{
+	return c->details != NULL && c->details->n_details > 0 ? c->details : NULL;
+}
+
+const struct Traction__V1__Header *traction_last_header(const traction_client_t *c)
+{
+	return c->last;
+}
+
+int traction_client_after(traction_client_t *c, const char *source, uint64_t seq)
+{
+	if (source == NULL) {
+		for (size_t i = 0; i < c->n_after; i++)
+			free(c->after[i].source);
+		c->n_after = 0;
+		return 0;
+	}
+	for (size_t i = 0; i < c->n_after; i++)
+		if (strcmp(c->after[i].source, source) == 0) {
+			if (seq > c->after[i].applied_seq)
+				c->after[i].applied_seq = seq;
+			return 0;
+		}
+	if (c->n_after == AFTER_MAX)
+		return -ENOSPC;
+	Traction__V1__EventPosition *p = &c->after[c->n_after];
+	traction__v1__event_position__init(p);
+	p->source = strdup(source);
+	if (p->source == NULL)
+		return -ENOMEM;
+	p->applied_seq = seq;
+	c->afterp[c->n_after++] = p;
+	return 0;
+}
+
+int traction_client_on_behalf_of(traction_client_t *c, const char *user)
+{
+	char *u = NULL;
+	if (user != NULL && (u = strdup(user)) == NULL)
+		return -ENOMEM;
+	free(c->on_behalf_of);
+	c->on_behalf_of = u;
+	return 0;
 }
 
 void traction_reply_free(ProtobufCMessage *reply)

@@ -66,6 +66,34 @@ TRACTION_API const char *traction_code_name(int code);
 /* The library's version, "0.1.0". */
 TRACTION_API const char *traction_version(void);
 
+/* ---- protocol v1.1 (docs/protocol.md) ---------------------------------------
+ * What the last reply on a client said besides its status and body, and
+ * what the next calls ask for. traction_status_t stays as it was (its size
+ * is part of the ABI); these are separate calls. */
+
+/* The last reply's structured error details (for a refused advance, one
+ * per evidence criterion not met), or NULL if it had none. Valid until
+ * the next call on the client. */
+struct Traction__V1__ErrorDetails;
+TRACTION_API const struct Traction__V1__ErrorDetails *
+traction_last_details(const traction_client_t *client);
+
+/* The last reply's Header: `committed` (a write's position) and `applied`
+ * (what the daemon had applied when it answered), or NULL if there was no
+ * reply. Valid until the next call on the client. */
+struct Traction__V1__Header;
+TRACTION_API const struct Traction__V1__Header *
+traction_last_header(const traction_client_t *client);
+
+/* The next calls are served only once the daemon has applied source up to
+ * seq (read-your-writes: pass the `committed` of a write). Up to 8
+ * positions; source NULL clears them all. */
+TRACTION_API int traction_client_after(traction_client_t *client, const char *source,
+				       uint64_t seq);
+
+/* An edge (role edge): the end user the next calls act for; NULL: none. */
+TRACTION_API int traction_client_on_behalf_of(traction_client_t *client, const char *user);
+
 #ifdef __cplusplus
 }
 #endif

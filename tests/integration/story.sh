@@ -38,37 +38,13 @@ ctl() { "$BUILD/clients/tractionctl/tractionctl" "$@"; }
 # stops at the first match, and under pipefail the writer's broken pipe
 # would fail the check when its output outgrows the pipe's buffer)
 has() { local out; out=$(cat); grep -q -- "$1" <<<"$out"; }
-# eventually CMD...: events take a moment to travel; retry for up to 10 s
-eventually() {
-  for _ in $(seq 1 200); do
-    if "$@" >"$DIR/out" 2>"$DIR/err"; then cat "$DIR/out"; return 0; fi
-    sleep 0.05
-  done
-  cat "$DIR/out" "$DIR/err" >&2
-  return 1
-}
 
 # ---- the daemon set, on ports the kernel picks ----------------------------
-cat >"$DIR/broker.conf" <<EOF
-[bus]
-client_endpoint = tcp://127.0.0.1:*
-service_endpoint = tcp://127.0.0.1:*
-event_publish_endpoint = tcp://127.0.0.1:*
-event_subscribe_endpoint = tcp://127.0.0.1:*
-heartbeat_ms = 200
-[broker]
-endpoints_file = $DIR/endpoints
-EOF
-"$BUILD/broker/traction-broker" --config "$DIR/broker.conf" 2>"$DIR/broker.log" &
-PIDS+=($!)
-for _ in $(seq 1 200); do [ -f "$DIR/endpoints" ] && break; sleep 0.02; done
-[ -f "$DIR/endpoints" ] || fail "the broker did not start"
-{ cat "$DIR/endpoints"; printf 'heartbeat_ms = 200\n[store]\nstate_dir = %s/var\n[events]\nreplay_interval_ms = 200\n' "$DIR"; } >"$DIR/traction.conf"
-for d in supplyd scenariod feedbackd iterationd; do
-  "$BUILD/services/traction-$d" --config "$DIR/traction.conf" 2>"$DIR/$d.log" &
-  PIDS+=($!)
-done
-TRACTION_ENDPOINT=$(sed -n 's/^client_endpoint = //p' "$DIR/endpoints")
+# shellcheck source=../set.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../set.sh"
+SET_TMP=$DIR
+start_set "$DIR" "$BUILD" supplyd scenariod feedbackd iterationd
+TRACTION_ENDPOINT=$EP
 export TRACTION_ENDPOINT
 eventually ctl status >/dev/null || fail "the set did not come up"
 ok "tractionctl status: every service live"

@@ -76,6 +76,10 @@ int henv_call(henv_t *e, trc_handler_fn fn, bool write, const void *req, void *r
 	e->call.role = e->role;
 	e->call.scenarios = e->scenarios;
 	e->call.n_scenarios = e->n_scenarios;
+	e->call.enterprises = e->enterprises;
+	e->call.n_enterprises = e->n_enterprises;
+	e->call.providers = e->providers;
+	e->call.n_providers = e->n_providers;
 	e->call.now_ms = e->now_ms;
 	e->call.user = e->user;
 	/* as the runtime does: the handler gets a request decoded from bytes

@@ -31,6 +31,10 @@ typedef struct {
 	void (*batch_done)(void *user);
 	char **scenarios;         /* a publisher's scope */
 	size_t n_scenarios;
+	char **enterprises;       /* a scoped reader's (lib/scope.h) */
+	size_t n_enterprises;
+	char **providers;
+	size_t n_providers;
 	/* events committed, packed, in order (consumed by henv_feed) */
 	uint8_t *events[HENV_EVENTS_MAX];
 	size_t event_len[HENV_EVENTS_MAX];

@@ -40,9 +40,15 @@ void raw_close(raw_t *r)
 void raw_request(raw_t *r, const char *service, const char *method, uint64_t id,
 		 const void *body, size_t blen)
 {
+	raw_request_v(r, TRC_PROTOCOL_VERSION, service, method, id, body, blen);
+}
+
+void raw_request_v(raw_t *r, uint32_t version, const char *service, const char *method,
+		   uint64_t id, const void *body, size_t blen)
+{
 	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
 	uint8_t hbuf[TRC_HEADER_MAX];
-	h.version = TRC_PROTOCOL_VERSION;
+	h.version = version;
 	h.kind = TRACTION__V1__FRAME_KIND__FRAME_REQUEST;
 	h.service = (char *)service;
 	h.method = (char *)method;

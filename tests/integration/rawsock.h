@@ -20,6 +20,9 @@ void raw_close(raw_t *r);
 /* Sends a request [Header][body] for service.method with request id. */
 void raw_request(raw_t *r, const char *service, const char *method, uint64_t id,
 		 const void *body, size_t blen);
+/* The same with a header of the given protocol version. */
+void raw_request_v(raw_t *r, uint32_t version, const char *service, const char *method,
+		   uint64_t id, const void *body, size_t blen);
 /* Receives a reply within timeout_ms: its header (free with
  * protobuf_c_message_free_unpacked(h, NULL)) and the body into *body (malloc'd). */
 Traction__V1__Header *raw_reply(raw_t *r, int timeout_ms, void **body, size_t *blen);

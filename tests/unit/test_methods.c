@@ -3,8 +3,12 @@
  * rule applied to every rpc gives exactly the wire names clients have used
  * since the first wave, and every daemon's table (handler, flags) agrees
  * with its block — a method added to one and not the other fails here (and
- * stops the daemon at start).
+ * stops the daemon at start) — and docs/protocol.md's method tables list
+ * exactly the declared methods with their request and reply types.
  */
+#include <stdio.h>
+#include <string.h>
+
 #include "check.h"
 #include "feedbackd.h"
 #include "iterationd.h"
@@ -106,9 +110,110 @@ TEST(every_daemon_table_agrees_with_its_block)
 	CHECK_CONTAINS(err, "'list' is in the table twice");
 }
 
+/* ---- docs/protocol.md against the blocks ----------------------------------- */
+
+typedef struct {
+	char service[32], method[96], req[64], rep[64];
+	bool seen;
+} doc_row_t;
+
+/* The text between the next pair of backticks at or after *p. */
+static bool s_ticked(const char **p, char *out, size_t cap)
+{
+	const char *a = strchr(*p, '`');
+	const char *b = a != NULL ? strchr(a + 1, '`') : NULL;
+	if (b == NULL || (size_t)(b - a - 1) >= cap)
+		return false;
+	snprintf(out, cap, "%.*s", (int)(b - a - 1), a + 1);
+	*p = b + 1;
+	return true;
+}
+
+/* Every method row of the protocol's tables: "| `method` | `Req` → `Rep` |"
+ * under a line "Service `x`" (or "Services `x` and `y`", whose rows then
+ * say `x.method`). */
+static size_t s_doc_rows(doc_row_t *rows, size_t cap)
+{
+	FILE *f = fopen(TRC_SOURCE_DIR "/docs/protocol.md", "r");
+	CHECK_MSG(f != NULL, "cannot read %s", TRC_SOURCE_DIR "/docs/protocol.md");
+	char line[4096], cur[2][32] = { "", "" };
+	size_t n = 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		const char *p = line;
+		if (strncmp(line, "Service `", 9) == 0 || strncmp(line, "Services `", 10) == 0) {
+			cur[0][0] = cur[1][0] = '\0';
+			s_ticked(&p, cur[0], sizeof(cur[0]));
+			if (line[7] == 's')
+				s_ticked(&p, cur[1], sizeof(cur[1]));
+			continue;
+		}
+		if (strncmp(line, "| `", 3) != 0)
+			continue;
+		char name[96], req[64], rep[64];
+		const char *arrow;
+		if (!s_ticked(&p, name, sizeof(name)) || (arrow = strstr(p, "→")) == NULL ||
+		    strchr(p, '|') == NULL || arrow > strchr(strchr(p, '|') + 1, '|'))
+			continue; /* not a method row: its second cell is no "A → B" */
+		if (!s_ticked(&p, req, sizeof(req)) || !s_ticked(&p, rep, sizeof(rep)))
+			continue;
+		CHECK_MSG(n < cap, "too many rows");
+		doc_row_t *r = &rows[n++];
+		memset(r, 0, sizeof(*r));
+		const char *method = name;
+		snprintf(r->service, sizeof(r->service), "%s", cur[0]);
+		if (cur[1][0] != '\0') { /* two services: the row names its own */
+			const char *dot = strchr(name, '.');
+			CHECK_MSG(dot != NULL, "row `%s` under two services names neither", name);
+			snprintf(r->service, sizeof(r->service), "%.*s", (int)(dot - name), name);
+			CHECK_MSG(strcmp(r->service, cur[0]) == 0 || strcmp(r->service, cur[1]) == 0,
+				  "row `%s` is under services %s and %s", name, cur[0], cur[1]);
+			method = dot + 1;
+		}
+		CHECK_MSG(r->service[0] != '\0', "row `%s` is under no \"Service `x`\" line", name);
+		snprintf(r->method, sizeof(r->method), "%s", method);
+		snprintf(r->req, sizeof(r->req), "%s", req);
+		snprintf(r->rep, sizeof(r->rep), "%s", rep);
+	}
+	fclose(f);
+	return n;
+}
+
+TEST(the_protocol_document_lists_every_method_as_declared)
+{
+	doc_row_t rows[128];
+	size_t n = s_doc_rows(rows, 128), declared = 0;
+	char svc[64], method[64];
+	for (size_t i = 0; i < sizeof(s_wire) / sizeof(s_wire[0]); i++) {
+		const ProtobufCServiceDescriptor *sd = s_wire[i].sd;
+		trc_service_wire_name(sd->short_name, svc, sizeof(svc));
+		for (unsigned m = 0; m < sd->n_methods; m++, declared++) {
+			const ProtobufCMethodDescriptor *md = &sd->methods[m];
+			trc_method_wire_name(md->name, method, sizeof(method));
+			doc_row_t *r = NULL;
+			for (size_t k = 0; k < n && r == NULL; k++)
+				if (strcmp(rows[k].service, svc) == 0 &&
+				    strcmp(rows[k].method, method) == 0)
+					r = &rows[k];
+			CHECK_MSG(r != NULL, "docs/protocol.md has no row for %s.%s", svc, method);
+			CHECK_MSG(!r->seen, "docs/protocol.md lists %s.%s twice", svc, method);
+			r->seen = true;
+			CHECK_MSG(strcmp(r->req, md->input->short_name) == 0 &&
+					  strcmp(r->rep, md->output->short_name) == 0,
+				  "docs/protocol.md: %s.%s is `%s` → `%s`, proto/ says %s → %s", svc,
+				  method, r->req, r->rep, md->input->short_name,
+				  md->output->short_name);
+		}
+	}
+	for (size_t k = 0; k < n; k++)
+		CHECK_MSG(rows[k].seen, "docs/protocol.md lists %s.%s, which proto/ does not declare",
+			  rows[k].service, rows[k].method);
+	CHECK_EQ_INT(n, declared);
+}
+
 int main(void)
 {
 	RUN(the_rule_gives_the_first_waves_names);
 	RUN(every_daemon_table_agrees_with_its_block);
+	RUN(the_protocol_document_lists_every_method_as_declared);
 	DONE();
 }

@@ -23,6 +23,7 @@ int main(int argc, char **argv)
 		.schema_version = 1,
 		.consumes = s_consumes,
 		.apply_event = scenariod_apply,
+		.event_visible = scenariod_event_visible,
 	};
 	return trc_service_main(argc, argv, &def);
 }

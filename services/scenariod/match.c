@@ -6,6 +6,9 @@
  * first), unmet constraints (fewer first), evidence from the field (higher
  * first, scenariod_evidence_score), supply id. docs/matching.md explains
  * the evidence score.
+ *
+ * A scoped reader matches only a scenario it sees (scope.c); an
+ * enterprise-scoped one gets the gaps of its own open scenarios only.
  */
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +18,7 @@
 #include "error.h"
 #include "record.h"
 #include "scenariod.h"
+#include "scope.h"
 #include "util.h"
 #include "validate.h"
 #include "traction/v1/scenario.pb-c.h"
@@ -182,6 +186,8 @@ int scenariod_match(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMes
 				&traction__v1__scenario__descriptor, "scenario", (void **)&s);
 	if (rc != 0)
 		return rc;
+	if (!scenariod_sees(call, s))
+		return trc_scope_deny(call, "scenario", s->id);
 	const char **caps = trc_arena_alloc(call->arena, sizeof(char *) * SCEN_CAPS_MAX);
 	if (caps == NULL)
 		return TRC_ENOMEM;
@@ -322,6 +328,21 @@ static uint64_t s_signals(trc_call_t *call, const char *cap, size_t n)
 	return trc_be64_get(v.mv_data);
 }
 
+/* Whether the call sees the scenario stored under id. Decoded on the heap
+ * and freed: gaps asks once per index entry, and the arena would keep every
+ * copy until the reply is sent. */
+static bool s_sees_id(trc_call_t *call, const char *id, size_t idlen)
+{
+	MDB_val v;
+	if (trc_txn_get(call->txn, s_db(call, SCEN_DB_SCENARIOS), id, idlen, &v) != 0)
+		return false;
+	Traction__V1__Scenario *s = traction__v1__scenario__unpack(NULL, v.mv_size, v.mv_data);
+	bool sees = s != NULL && scenariod_sees(call, s);
+	if (s != NULL)
+		traction__v1__scenario__free_unpacked(s, NULL);
+	return sees;
+}
+
 static gap_t *s_gap_push(gap_t **gaps, size_t *n, size_t *cap)
 {
 	if (*n == *cap) {
@@ -347,6 +368,10 @@ int scenariod_gaps(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMess
 	size_t ngaps = 0, capgaps = 0;
 	char last[TRC_SLUG_MAX + 1] = "";
 	bool last_offered = false;
+	/* An enterprise-scoped reader: only its own scenarios count, and the
+	 * field's demand signals (summed over every enterprise's feedback) are
+	 * not shown to it. */
+	bool all = scenariod_sees_all(call);
 
 	/* Open scenarios' needs, grouped by capability (the index is sorted). */
 	trc_iter_t it;
@@ -361,6 +386,8 @@ int scenariod_gaps(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMess
 			continue;
 		if (req->domain != 0 && domain != (uint8_t)req->domain)
 			continue;
+		if (!all && !s_sees_id(call, id, idlen))
+			continue;
 		if (strlen(last) != caplen || memcmp(last, cap, caplen) != 0) {
 			memcpy(last, cap, caplen);
 			last[caplen] = '\0';
@@ -372,7 +399,7 @@ int scenariod_gaps(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMess
 					break;
 				}
 				g->capability = trc_arena_strdup(call->arena, last);
-				g->signals = s_signals(call, cap, caplen);
+				g->signals = all ? s_signals(call, cap, caplen) : 0;
 			}
 		}
 		if (last_offered)
@@ -407,7 +434,7 @@ int scenariod_gaps(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMess
 	/* Demand signals from the field for capabilities nobody offers, even
 	 * when no open scenario names them (without a domain filter: signals
 	 * have no domain). */
-	if (rc == 0 && req->domain == 0) {
+	if (rc == 0 && req->domain == 0 && all) {
 		rc = trc_iter_begin(call->txn, s_db(call, SCEN_DB_DEMAND), &it, NULL, 0, NULL, 0, false);
 		while (rc == 0 && trc_iter_next(&it)) {
 			size_t n = it.key.mv_size;

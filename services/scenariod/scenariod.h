@@ -23,6 +23,10 @@
 /* Most distinct capabilities over all demands of one scenario. */
 #define SCEN_CAPS_MAX 64
 
+/* Most records a scoped reader's list page passes over without returning
+ * them: the page then ends early, its cursor after the last one scanned. */
+#define SCEN_LIST_SKIP_MAX 1000
+
 extern const char *const scenariod_dbs[];
 extern const trc_method_t scenariod_methods[];
 extern const size_t scenariod_n_methods;
@@ -34,6 +38,14 @@ int scenariod_get(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessag
 int scenariod_list(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
 int scenariod_match(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
 int scenariod_gaps(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+
+/* A scoped reader's view (scope.c): whether the call sees every scenario
+ * (unscoped, or scoped to a provider), or this one. */
+bool scenariod_sees_all(const trc_call_t *call);
+bool scenariod_sees(const trc_call_t *call, const Traction__V1__Scenario *s);
+
+/* events.read: whether a scoped caller sees this scenario.* event. */
+bool scenariod_event_visible(trc_call_t *call, const Traction__V1__Event *ev);
 
 /* Applies an event of supplyd, iterationd or feedbackd to the index. */
 int scenariod_apply(trc_call_t *call, const Traction__V1__Event *ev);

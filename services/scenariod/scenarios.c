@@ -2,7 +2,8 @@
  * Scenarios: real application settings at an enterprise, with demands
  * (required capabilities, constraints, target metrics). Submit, update,
  * close, get, list. Two indexes: every scenario by capability (for list)
- * and open scenarios by capability (for gaps).
+ * and open scenarios by capability (for gaps). A scoped reader gets and
+ * lists only the scenarios it sees (scope.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "error.h"
 #include "record.h"
 #include "scenariod.h"
+#include "scope.h"
 #include "util.h"
 #include "validate.h"
 #include "traction/v1/scenario.pb-c.h"
@@ -247,7 +249,14 @@ int scenariod_get(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessa
 {
 	const Traction__V1__IdRequest *req = (const void *)req_;
 	Traction__V1__ScenarioReply *rep = (void *)rep_;
-	return s_load(call, "id", req->id, &rep->scenario);
+	Traction__V1__Scenario *s = NULL;
+	int rc = s_load(call, "id", req->id, &s);
+	if (rc != 0)
+		return rc;
+	if (!scenariod_sees(call, s))
+		return trc_scope_deny(call, "scenario", s->id);
+	rep->scenario = s;
+	return 0;
 }
 
 static bool s_matches(const Traction__V1__ScenarioListRequest *req,
@@ -299,6 +308,11 @@ int scenariod_list(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMess
 	}
 	if (cursor[0] != '\0')
 		lo[lolen++] = '\0';
+	/* A scoped reader's page keeps scanning past what it does not see, so
+	 * it is not short for that, but only so far: then it ends early and
+	 * its cursor resumes after the last record scanned. */
+	bool scoped = !scenariod_sees_all(call);
+	size_t skipped = 0;
 	trc_iter_t it;
 	MDB_dbi db = s_db(call, by_cap ? SCEN_DB_BY_CAP : SCEN_DB_SCENARIOS);
 	rc = trc_iter_begin(call->txn, db, &it, lolen ? lo : NULL, lolen, hilen ? hi : NULL, hilen,
@@ -316,8 +330,13 @@ int scenariod_list(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMess
 		}
 		if (rc != 0)
 			break;
-		if (!s_matches(req, s))
+		if (!s_matches(req, s) || (scoped && !scenariod_sees(call, s))) {
+			if (scoped && ++skipped == SCEN_LIST_SKIP_MAX) {
+				rep->next_cursor = s->id;
+				break;
+			}
 			continue;
+		}
 		if (rep->n_scenarios == limit) {
 			rep->next_cursor = trc_arena_strdup(call->arena, rep->scenarios[limit - 1]->id);
 			break;

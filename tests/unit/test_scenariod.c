@@ -4,7 +4,9 @@
  * then constraints, then field evidence (each rule on a hand-built case
  * with a known answer; coverage dominates however strong the evidence, and
  * the reasons given say the order that was followed), and gaps (what open
- * scenarios need and no active supply offers), with demand signals.
+ * scenarios need and no active supply offers), with demand signals; and
+ * what scoped readers see of it all: an enterprise its own scenarios, a
+ * provider every one (lib/scope.h).
  */
 #include <math.h>
 
@@ -13,6 +15,7 @@
 #include "henv.h"
 #include "scenariod.h"
 #include "supplyd.h"
+#include "util.h"
 #include "traction/v1/common.pb-c.h"
 #include "traction/v1/feedback.pb-c.h"
 #include "traction/v1/iteration.pb-c.h"
@@ -69,7 +72,8 @@ static void supply(const char *id, const char *caps, const char *prop)
 		     0);
 }
 
-static int scenario(const char *id, int domain, const char *caps, const char *constraint)
+static int scenario_of(const char *enterprise, const char *id, int domain, const char *caps,
+		       const char *constraint)
 {
 	Traction__V1__Scenario s = TRACTION__V1__SCENARIO__INIT;
 	Traction__V1__Demand d = TRACTION__V1__DEMAND__INIT, *dp = &d;
@@ -83,7 +87,7 @@ static int scenario(const char *id, int domain, const char *caps, const char *co
 	for (char *tok = strtok(buf, ","); tok != NULL && n < 16; tok = strtok(NULL, ","))
 		list[n++] = tok;
 	s.id = (char *)id;
-	s.enterprise = (char *)"Northern Steel";
+	s.enterprise = (char *)enterprise;
 	s.domain = domain;
 	s.name = (char *)"Weld seam inspection";
 	d.capabilities = list;
@@ -107,6 +111,11 @@ static int scenario(const char *id, int domain, const char *caps, const char *co
 	req.scenario = &s;
 	return henv_call(&SCEN, scenariod_submit, true, &req, &rep,
 			 &traction__v1__scenario_reply__descriptor);
+}
+
+static int scenario(const char *id, int domain, const char *caps, const char *constraint)
+{
+	return scenario_of("Northern Steel", id, domain, caps, constraint);
 }
 
 static Traction__V1__MatchReply *match(const char *id, bool full_only)
@@ -555,6 +564,301 @@ TEST(gaps_show_unserved_demand)
 	henv_reset(&SCEN);
 }
 
+/* ---- scoped readers ------------------------------------------------------- */
+
+#define SG "Southern Glass"
+#define NS "Northern Steel"
+
+/* The reader the next calls are made as: scoped to an enterprise, to a
+ * provider, to both, or (NULL, NULL) unscoped. */
+static void reader(const char *enterprise, const char *provider)
+{
+	static char *ents[1], *provs[1];
+	ents[0] = (char *)enterprise;
+	provs[0] = (char *)provider;
+	SCEN.enterprises = enterprise != NULL ? ents : NULL;
+	SCEN.n_enterprises = enterprise != NULL ? 1 : 0;
+	SCEN.providers = provider != NULL ? provs : NULL;
+	SCEN.n_providers = provider != NULL ? 1 : 0;
+}
+
+static Traction__V1__ScenarioListReply *list_page(const char *enterprise, const char *capability,
+						  uint32_t limit, const char *cursor)
+{
+	static Traction__V1__ScenarioListReply rep;
+	Traction__V1__ScenarioListRequest req = TRACTION__V1__SCENARIO_LIST_REQUEST__INIT;
+	Traction__V1__PageRequest page = TRACTION__V1__PAGE_REQUEST__INIT;
+	page.limit = limit;
+	page.cursor = (char *)cursor;
+	req.page = &page;
+	req.enterprise = (char *)enterprise;
+	req.capability = (char *)capability;
+	CHECK_EQ_INT(henv_call(&SCEN, scenariod_list, false, &req, &rep,
+			       &traction__v1__scenario_list_reply__descriptor),
+		     0);
+	return &rep;
+}
+
+/* Every scenario the reader lists, following the cursors: "id,id,...",
+ * and how many pages it took. */
+static const char *list_ids(const char *enterprise, const char *capability, uint32_t limit,
+			    size_t *pages)
+{
+	static char ids[4096];
+	char cursor[TRC_SLUG_MAX + 1] = "";
+	size_t len = 0;
+	ids[0] = '\0';
+	*pages = 0;
+	do {
+		Traction__V1__ScenarioListReply *r = list_page(enterprise, capability, limit, cursor);
+		CHECK(++*pages < 100);
+		for (size_t i = 0; i < r->n_scenarios; i++)
+			len += (size_t)snprintf(ids + len, sizeof(ids) - len, "%s%s",
+						len > 0 ? "," : "", r->scenarios[i]->id);
+		CHECK(len < sizeof(ids));
+		snprintf(cursor, sizeof(cursor), "%s", r->next_cursor != NULL ? r->next_cursor : "");
+		henv_reset(&SCEN);
+	} while (cursor[0] != '\0');
+	return ids;
+}
+
+static int get_rc(const char *id)
+{
+	Traction__V1__IdRequest req = TRACTION__V1__ID_REQUEST__INIT;
+	Traction__V1__ScenarioReply rep;
+	req.id = (char *)id;
+	int rc = henv_call(&SCEN, scenariod_get, false, &req, &rep,
+			   &traction__v1__scenario_reply__descriptor);
+	if (rc == 0)
+		CHECK_STR(rep.scenario->id, id);
+	return rc;
+}
+
+static int match_rc(const char *id)
+{
+	Traction__V1__MatchReply rep;
+	Traction__V1__MatchRequest req = TRACTION__V1__MATCH_REQUEST__INIT;
+	req.scenario_id = (char *)id;
+	int rc = henv_call(&SCEN, scenariod_match, false, &req, &rep,
+			   &traction__v1__match_reply__descriptor);
+	if (rc == 0)
+		CHECK_STR(rep.scenario_id, id);
+	return rc;
+}
+
+/* The last call was refused as out of scope, naming the scenario. */
+static void check_denied(const char *id)
+{
+	CHECK_EQ_INT(SCEN.call.n_details, 1);
+	CHECK_STR(SCEN.call.details[0]->subject, "scenario");
+	CHECK_STR(SCEN.call.details[0]->reason, "out_of_scope");
+	CHECK_STR(SCEN.call.details[0]->current, id);
+	CHECK_CONTAINS(SCEN.call.message, id);
+}
+
+/* One gap as "capability:scenarios:signals:id|id". */
+static const char *gap_says(const Traction__V1__Gap *g)
+{
+	static char buf[512];
+	size_t len = (size_t)snprintf(buf, sizeof(buf), "%s:%u:%llu:", g->capability, g->scenarios,
+				      (unsigned long long)g->demand_signals);
+	for (size_t i = 0; i < g->n_scenario_ids && len < sizeof(buf); i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", i > 0 ? "|" : "",
+					g->scenario_ids[i]);
+	return buf;
+}
+
+/* Whether the call would see the scenario event emitted as kept[i]. */
+static bool visible(const char *enterprise, const char *provider, size_t i)
+{
+	char *ents[1] = { (char *)enterprise }, *provs[1] = { (char *)provider };
+	trc_call_t c = { .enterprises = enterprise != NULL ? ents : NULL,
+			 .n_enterprises = enterprise != NULL ? 1 : 0,
+			 .providers = provider != NULL ? provs : NULL,
+			 .n_providers = provider != NULL ? 1 : 0 };
+	Traction__V1__Event *ev = traction__v1__event__unpack(NULL, SCEN.event_len[i], SCEN.events[i]);
+	CHECK(ev != NULL);
+	bool v = scenariod_event_visible(&c, ev);
+	traction__v1__event__free_unpacked(ev, NULL);
+	return v;
+}
+
+TEST(scoped_readers_see_their_enterprise_and_providers_see_all)
+{
+	/* Northern Steel already has weld-line-3, rank-line, paint-shop (open,
+	 * needs hairline-cracks) and warehouse (closed). Southern Glass's two
+	 * sort around them, so a page of one has to scan past Northern
+	 * Steel's. */
+	henv_clear_events(&SCEN);
+	CHECK_EQ_INT(scenario_of(NS, "ns-furnace", TRACTION__V1__DOMAIN__DOMAIN_PRODUCTION,
+				 "furnace-vision,cap-a", NULL),
+		     0);
+	CHECK_EQ_INT(scenario_of(SG, "glass-cutting", TRACTION__V1__DOMAIN__DOMAIN_PRODUCTION,
+				 "cap-a,cap-b", NULL),
+		     0);
+	CHECK_EQ_INT(scenario_of(SG, "zz-float", TRACTION__V1__DOMAIN__DOMAIN_RND,
+				 "furnace-vision,glass-bubbles", NULL),
+		     0);
+	const char *ns_all = "ns-furnace,paint-shop,rank-line,warehouse,weld-line-3";
+	const char *everyone = "glass-cutting,ns-furnace,paint-shop,rank-line,warehouse,weld-line-3,"
+			       "zz-float";
+	size_t pages;
+
+	/* list: each enterprise its own, whole pages (a page of one is not
+	 * short for the five scanned past); every provider, and no scope, all */
+	reader(SG, NULL);
+	CHECK_STR(list_ids(NULL, NULL, 1, &pages), "glass-cutting,zz-float");
+	CHECK_EQ_INT(pages, 2);
+	CHECK_STR(list_ids(NULL, "cap-a", 10, &pages), "glass-cutting");
+	CHECK_STR(list_ids(NS, NULL, 10, &pages), "");
+	CHECK_STR(list_ids(SG, NULL, 10, &pages), "glass-cutting,zz-float");
+	reader(NS, NULL);
+	CHECK_STR(list_ids(NULL, NULL, 2, &pages), ns_all);
+	CHECK_EQ_INT(pages, 3);
+	CHECK_STR(list_ids(NULL, "cap-a", 10, &pages), "ns-furnace,paint-shop,weld-line-3");
+	reader(NULL, "some-provider");
+	CHECK_STR(list_ids(NULL, NULL, 3, &pages), everyone);
+	reader(SG, "some-provider");
+	CHECK_STR(list_ids(NULL, NULL, 100, &pages), everyone);
+	reader(NULL, NULL);
+	CHECK_STR(list_ids(NULL, NULL, 100, &pages), everyone);
+	CHECK_STR(list_ids(SG, NULL, 100, &pages), "glass-cutting,zz-float");
+
+	/* get and match: another enterprise's scenario is refused, naming it;
+	 * an unknown one is still not found */
+	reader(SG, NULL);
+	CHECK_EQ_INT(get_rc("glass-cutting"), 0);
+	CHECK_EQ_INT(get_rc("ns-furnace"), TRC_EPERM);
+	check_denied("ns-furnace");
+	CHECK_EQ_INT(get_rc("no-such"), TRC_ENOENT);
+	CHECK_EQ_INT(match_rc("glass-cutting"), 0);
+	CHECK_EQ_INT(match_rc("weld-line-3"), TRC_EPERM);
+	check_denied("weld-line-3");
+	CHECK_EQ_INT(match_rc("no-such"), TRC_ENOENT);
+	reader(NS, NULL);
+	CHECK_EQ_INT(get_rc("zz-float"), TRC_EPERM);
+	check_denied("zz-float");
+	CHECK_EQ_INT(match_rc("glass-cutting"), TRC_EPERM);
+	CHECK_EQ_INT(get_rc("ns-furnace"), 0);
+	CHECK_EQ_INT(match_rc("ns-furnace"), 0);
+	for (int who = 0; who < 2; who++) {
+		reader(NULL, who == 0 ? "some-provider" : NULL);
+		CHECK_EQ_INT(get_rc("ns-furnace"), 0);
+		CHECK_EQ_INT(get_rc("zz-float"), 0);
+		CHECK_EQ_INT(match_rc("weld-line-3"), 0);
+		CHECK_EQ_INT(match_rc("glass-cutting"), 0);
+	}
+	henv_reset(&SCEN);
+
+	/* gaps: an enterprise's come from its own open scenarios only, and
+	 * without the field's demand signals (summed over every enterprise);
+	 * a provider sees what an unscoped reader sees */
+	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
+	Traction__V1__DemandUpdate du = TRACTION__V1__DEMAND_UPDATE__INIT;
+	Traction__V1__CapabilityDemand cd = TRACTION__V1__CAPABILITY_DEMAND__INIT, *cdp = &cd;
+	cd.capability = (char *)"furnace-vision";
+	cd.signals = 5;
+	du.demands = &cdp;
+	du.n_demands = 1;
+	ev.type = (char *)"feedback.demand";
+	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_DEMAND;
+	ev.demand = &du;
+	feed_event(&ev);
+	static const char *const all_gaps[] = { "furnace-vision:2:5:ns-furnace|zz-float",
+						"hairline-cracks:1:7:paint-shop",
+						"glass-bubbles:1:0:zz-float", "plc-runtime:0:3:" };
+	for (int who = 0; who < 3; who++) {
+		reader(who == 2 ? SG : NULL, who > 0 ? "some-provider" : NULL);
+		Traction__V1__GapsReply *g = gaps(0);
+		CHECK_EQ_INT(g->n_gaps, 4);
+		for (size_t i = 0; i < 4; i++)
+			CHECK_STR(gap_says(g->gaps[i]), all_gaps[i]);
+		henv_reset(&SCEN);
+	}
+	reader(SG, NULL);
+	Traction__V1__GapsReply *g = gaps(0);
+	CHECK_EQ_INT(g->n_gaps, 2);
+	CHECK_STR(gap_says(g->gaps[0]), "furnace-vision:1:0:zz-float");
+	CHECK_STR(gap_says(g->gaps[1]), "glass-bubbles:1:0:zz-float");
+	CHECK_EQ_INT(g->gaps[0]->n_domains, 1);
+	CHECK_EQ_INT(g->gaps[0]->domains[0], TRACTION__V1__DOMAIN__DOMAIN_RND);
+	CHECK_EQ_INT(gaps(TRACTION__V1__DOMAIN__DOMAIN_PRODUCTION)->n_gaps, 0);
+	henv_reset(&SCEN);
+	reader(NS, NULL);
+	g = gaps(0);
+	CHECK_EQ_INT(g->n_gaps, 2);
+	CHECK_STR(gap_says(g->gaps[0]), "furnace-vision:1:0:ns-furnace");
+	CHECK_STR(gap_says(g->gaps[1]), "hairline-cracks:1:0:paint-shop");
+	CHECK_EQ_INT(g->gaps[0]->n_domains, 1);
+	CHECK_EQ_INT(g->gaps[0]->domains[0], TRACTION__V1__DOMAIN__DOMAIN_PRODUCTION);
+	henv_reset(&SCEN);
+	reader(NULL, NULL);
+
+	/* events.read: a scenario's events to its enterprise and to every
+	 * provider; scenariod writes nothing else */
+	CHECK_EQ_INT(SCEN.nevents, 3);
+	size_t sg_seen = 0, ns_seen = 0;
+	for (size_t i = 0; i < SCEN.nevents; i++) {
+		CHECK_STR(SCEN.event_type[i], "scenario.submitted");
+		bool sg = visible(SG, NULL, i), ns = visible(NS, NULL, i);
+		CHECK(sg != ns);
+		sg_seen += sg;
+		ns_seen += ns;
+		CHECK(visible(NULL, "some-provider", i));
+		CHECK(visible("Elsewhere Ltd", "some-provider", i));
+		CHECK(!visible("Elsewhere Ltd", NULL, i));
+		CHECK(visible(NULL, NULL, i));
+	}
+	CHECK_EQ_INT(sg_seen, 2);
+	CHECK_EQ_INT(ns_seen, 1);
+	{
+		Traction__V1__Supply sup = TRACTION__V1__SUPPLY__INIT;
+		Traction__V1__Event other = TRACTION__V1__EVENT__INIT;
+		char *provs[1] = { (char *)"acme" };
+		trc_call_t c = { .providers = provs, .n_providers = 1 };
+		sup.id = (char *)"full-b";
+		sup.provider_id = (char *)"acme";
+		other.payload_case = TRACTION__V1__EVENT__PAYLOAD_SUPPLY;
+		other.supply = &sup;
+		CHECK(!scenariod_event_visible(&c, &other));
+	}
+	henv_clear_events(&SCEN);
+}
+
+TEST(scoped_list_pages_end_early_past_too_many_unseen)
+{
+	/* More of Northern Steel's scenarios sort before Southern Glass's
+	 * than a scoped page passes over: the first page ends early, empty,
+	 * with a cursor, and following it finds the rest. */
+	for (int i = 0; i < SCEN_LIST_SKIP_MAX + 5; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "bulk-%04d", i);
+		CHECK_EQ_INT(scenario(id, TRACTION__V1__DOMAIN__DOMAIN_PRODUCTION, "cap-a", NULL), 0);
+	}
+	henv_clear_events(&SCEN);
+	reader(SG, NULL);
+	Traction__V1__ScenarioListReply *r = list_page(NULL, NULL, 10, NULL);
+	CHECK_EQ_INT(r->n_scenarios, 0);
+	CHECK(r->next_cursor != NULL && r->next_cursor[0] != '\0');
+	henv_reset(&SCEN);
+	size_t pages;
+	CHECK_STR(list_ids(NULL, NULL, 10, &pages), "glass-cutting,zz-float");
+	CHECK_EQ_INT(pages, 2);
+	CHECK_STR(list_ids(NULL, "cap-a", 10, &pages), "glass-cutting");
+	CHECK_EQ_INT(pages, 2);
+	/* unscoped, an enterprise filter scans on as before: one page */
+	reader(NULL, NULL);
+	CHECK_STR(list_ids(SG, NULL, 10, &pages), "glass-cutting,zz-float");
+	CHECK_EQ_INT(pages, 1);
+	/* a provider is not bounded either: it sees every one it scans */
+	reader(NULL, "some-provider");
+	r = list_page(NULL, NULL, 1000, NULL);
+	CHECK_EQ_INT(r->n_scenarios, 1000);
+	CHECK_STR(r->scenarios[0]->id, "bulk-0000");
+	henv_reset(&SCEN);
+	reader(NULL, NULL);
+}
+
 int main(void)
 {
 	const char *dir = check_tmpdir("trc-scenariod");
@@ -568,6 +872,8 @@ int main(void)
 	RUN(retired_supply_is_not_matched);
 	RUN(gaps_show_unserved_demand);
 	RUN(coverage_dominates_evidence_and_reasons_say_the_order);
+	RUN(scoped_readers_see_their_enterprise_and_providers_see_all);
+	RUN(scoped_list_pages_end_early_past_too_many_unseen);
 	henv_close(&SUP);
 	henv_close(&SCEN);
 	DONE();

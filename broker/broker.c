@@ -111,7 +111,7 @@ static void s_fail_ticket(trc_broker_t *b, trc_ticket_t *t, int code, const char
 {
 	void *sock = t->from_service_socket ? b->service : b->client;
 	t->service->errors++;
-	s_answer(b, sock, t->client->id, t->client->idlen, t->version, t->request_id, code, msg, NULL);
+	s_answer(b, sock, t->client->id, t->client->ridlen, t->version, t->request_id, code, msg, NULL);
 	trc_registry_ticket_done(&b->reg, t);
 }
 
@@ -336,7 +336,17 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 	 * until it is answered */
 	size_t bytes = trc_msg_size(m, 1) + trc_msg_size(m, 2);
 	uint64_t client_bytes = 0;
-	uint32_t client_n = trc_registry_client_in_flight(&b->reg, rid, ridlen, &client_bytes);
+	/* an edge's users each have the budget of a client */
+	uint8_t ckey[TRC_CLIENT_KEY_MAX];
+	size_t ckeylen = ridlen;
+	memcpy(ckey, rid, ridlen);
+	if (edge != NULL) {
+		size_t ulen = strlen(as->name);
+		memcpy(ckey + ridlen, as->name, ulen);
+		ckey[ridlen + ulen] = (uint8_t)ridlen;
+		ckeylen = ridlen + ulen + 1;
+	}
+	uint32_t client_n = trc_registry_client_in_flight(&b->reg, ckey, ckeylen, &client_bytes);
 	int code = 0;
 	if (svc == NULL) {
 		code = TRACTION__V1__CODE__NOT_FOUND;
@@ -379,7 +389,7 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 	/* An instance whose connection is gone (killed, not yet missed its
 	 * heartbeats) refuses the first frame: drop it and try the next one. */
 	for (int attempt = 0; w != NULL; attempt++) {
-		trc_ticket_t *t = trc_registry_ticket_new(&b->reg, rid, ridlen, from_service,
+		trc_ticket_t *t = trc_registry_ticket_new(&b->reg, ckey, ckeylen, ridlen, from_service,
 							  request_id, svc, w, trc_mono_ms() + timeout,
 							  bytes);
 		if (t != NULL)
@@ -467,7 +477,7 @@ static void s_route_reply(trc_broker_t *b, trc_worker_t *w, trc_msg_t *m)
 	if (w != NULL)
 		w->served++;
 	t->service->replies++;
-	if (zmq_send(sock, t->client->id, t->client->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	if (zmq_send(sock, t->client->id, t->client->ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
 	    zmq_msg_send(&m->part[2], sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
 	    zmq_msg_send(&m->part[3], sock, ZMQ_DONTWAIT) < 0)
 		b->counters.dropped_unroutable++;

@@ -115,17 +115,20 @@ trc_worker_t *trc_registry_pick(trc_bservice_t *svc)
 	return best;
 }
 
-static trc_bclient_t *s_client(trc_registry_t *r, const void *id, size_t idlen, bool create)
+static trc_bclient_t *s_client(trc_registry_t *r, const void *id, size_t idlen, size_t ridlen,
+			       bool create)
 {
 	trc_bclient_t *c;
 	HASH_FIND(hh, r->clients, id, idlen, c);
-	if (c != NULL || !create || idlen == 0 || idlen > TRC_ROUTING_ID_MAX)
+	if (c != NULL || !create || idlen == 0 || idlen > TRC_CLIENT_KEY_MAX || ridlen == 0 ||
+	    ridlen > idlen || ridlen > TRC_ROUTING_ID_MAX)
 		return c;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return NULL;
 	memcpy(c->id, id, idlen);
 	c->idlen = idlen;
+	c->ridlen = ridlen;
 	HASH_ADD(hh, r->clients, id, idlen, c);
 	return c;
 }
@@ -133,17 +136,17 @@ static trc_bclient_t *s_client(trc_registry_t *r, const void *id, size_t idlen, 
 uint32_t trc_registry_client_in_flight(trc_registry_t *r, const void *id, size_t idlen,
 				       uint64_t *bytes)
 {
-	trc_bclient_t *c = s_client(r, id, idlen, false);
+	trc_bclient_t *c = s_client(r, id, idlen, idlen, false);
 	*bytes = c != NULL ? c->bytes : 0;
 	return c != NULL ? c->in_flight : 0;
 }
 
 trc_ticket_t *trc_registry_ticket_new(trc_registry_t *r, const void *client_id,
-				      size_t client_idlen, bool from_service,
+				      size_t client_idlen, size_t ridlen, bool from_service,
 				      uint64_t request_id, trc_bservice_t *svc,
 				      trc_worker_t *w, int64_t deadline, size_t bytes)
 {
-	trc_bclient_t *c = s_client(r, client_id, client_idlen, true);
+	trc_bclient_t *c = s_client(r, client_id, client_idlen, ridlen, true);
 	if (c == NULL)
 		return NULL;
 	trc_ticket_t *t = calloc(1, sizeof(*t));

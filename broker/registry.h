@@ -42,10 +42,17 @@ struct trc_bservice {
 	uint32_t in_flight;
 };
 
+/* A client's budget key: its routing id, and for a request an edge makes
+ * for a user, the user's name and then one byte, the routing id's length
+ * (so that the edge's users each have a budget of their own, and no
+ * routing id can pass for another's user). */
+#define TRC_CLIENT_KEY_MAX (TRC_ROUTING_ID_MAX + 65 + 1)
+
 typedef struct trc_bclient {
 	UT_hash_handle hh;
-	uint8_t id[TRC_ROUTING_ID_MAX];
+	uint8_t id[TRC_CLIENT_KEY_MAX];
 	size_t idlen;
+	size_t ridlen;                /* id[0..ridlen): where replies go */
 	uint32_t in_flight;
 	uint64_t bytes;               /* of its requests in flight */
 } trc_bclient_t;
@@ -86,7 +93,7 @@ trc_worker_t *trc_registry_pick(trc_bservice_t *svc);
 
 /* A request of `bytes` from client_id forwarded to w. */
 trc_ticket_t *trc_registry_ticket_new(trc_registry_t *r, const void *client_id,
-				      size_t client_idlen, bool from_service,
+				      size_t client_idlen, size_t ridlen, bool from_service,
 				      uint64_t request_id, trc_bservice_t *svc,
 				      trc_worker_t *w, int64_t deadline, size_t bytes);
 trc_ticket_t *trc_registry_ticket(trc_registry_t *r, uint64_t ticket);

@@ -159,6 +159,11 @@ TEST(start_the_set)
 	CHECK(f != NULL);
 	fputs("; a reader an edge acts for\nrole = reader\n", f);
 	fclose(f);
+	snprintf(path, sizeof(path), "%s/keys/viewer2.user", H.dir);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	fputs("role = reader\n", f);
+	fclose(f);
 	snprintf(H.extra + strlen(H.extra), sizeof(H.extra) - strlen(H.extra),
 		 "[security]\nkeys_dir = %s/keys\n", H.dir);
 	h_start_broker(&H, false);
@@ -431,9 +436,64 @@ TEST(naming_a_user_gives_that_users_rights)
 	traction_client_destroy(&c);
 }
 
+/* A long-polling events.read for user, on the raw socket r. */
+static void s_poll_as(raw_t *r, const char *user, uint64_t id, uint64_t from)
+{
+	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
+	Traction__V1__EventsReadRequest req = TRACTION__V1__EVENTS_READ_REQUEST__INIT;
+	uint8_t hb[TRC_HEADER_MAX], bb[64];
+	h.version = TRC_PROTOCOL_VERSION;
+	h.kind = TRACTION__V1__FRAME_KIND__FRAME_REQUEST;
+	h.service = (char *)"supply";
+	h.method = (char *)"events.read";
+	h.request_id = id;
+	h.timeout_ms = 5000;
+	h.on_behalf_of = (char *)user;
+	req.from_seq = from;
+	req.wait_ms = 1500;
+	trc_frame_t f[2] = { { hb, trc_header_pack(&h, hb, sizeof(hb)) },
+			     { bb, traction__v1__events_read_request__pack(&req, bb) } };
+	trc_send(r->sock, f, 2, 0);
+}
+
+TEST(each_user_of_an_edge_has_a_clients_budget)
+{
+	/* max_in_flight_per_client = 4 (main): one connection acting for two
+	 * users holds four waiting requests for each; a fifth for the first
+	 * user is refused, while the second user's still go */
+	feed_t head = { .service = "supply", .from = 1, .max = 1 };
+	s_read_feed(&head);
+	raw_t r;
+	raw_open(&r, H.client_ep);
+	for (uint64_t i = 1; i <= 4; i++)
+		s_poll_as(&r, "viewer", i, head.head + 1);
+	h_sleep_ms(200);
+	s_poll_as(&r, "viewer", 5, head.head + 1);
+	Traction__V1__Header *h = raw_reply(&r, 1000, NULL, NULL);
+	CHECK(h != NULL && h->request_id == 5);
+	CHECK_EQ_INT(h->status->code, TRACTION__V1__CODE__RESOURCE_EXHAUSTED);
+	CHECK_CONTAINS(h->status->message, "too many requests in flight");
+	protobuf_c_message_free_unpacked(&h->base, NULL);
+	for (uint64_t i = 6; i <= 9; i++)
+		s_poll_as(&r, "viewer2", i, head.head + 1);
+	/* all eight wait out their 1.5 s and answer empty: none refused */
+	int answered = 0;
+	for (int k = 0; k < 8; k++) {
+		h = raw_reply(&r, 4000, NULL, NULL);
+		CHECK(h != NULL);
+		CHECK_MSG(h->status == NULL || h->status->code == 0, "request %llu: %s",
+			  (unsigned long long)h->request_id, h->status->message);
+		answered++;
+		protobuf_c_message_free_unpacked(&h->base, NULL);
+	}
+	CHECK_EQ_INT(answered, 8);
+	raw_close(&r);
+}
+
 int main(void)
 {
-	h_init(&H, "[bus]\nheartbeat_ms = 100\n[events]\nreplay_interval_ms = 200\n");
+	h_init(&H, "[bus]\nheartbeat_ms = 100\n[events]\nreplay_interval_ms = 200\n"
+		   "[broker]\nmax_in_flight_per_client = 4\n");
 	RUN(start_the_set);
 	RUN(writes_say_where_they_committed_and_replies_what_was_applied);
 	RUN(a_read_waits_for_the_position_it_names);
@@ -442,6 +502,7 @@ int main(void)
 	RUN(events_read_filters_pages_and_waits);
 	RUN(version_1_is_answered_in_version_1);
 	RUN(naming_a_user_gives_that_users_rights);
+	RUN(each_user_of_an_edge_has_a_clients_budget);
 	traction_client_destroy(&C);
 	h_done(&H);
 	DONE();

@@ -21,14 +21,14 @@ TEST(balance_and_tickets)
 
 	/* least in flight wins, so two requests land on two instances */
 	trc_worker_t *w1 = trc_registry_pick(s);
-	trc_ticket_t *t1 = trc_registry_ticket_new(&r, "C1", 2, false, 7, s, w1, 1000, 300);
+	trc_ticket_t *t1 = trc_registry_ticket_new(&r, "C1", 2, 2, false, 7, s, w1, 1000, 300);
 	trc_worker_t *w2 = trc_registry_pick(s);
-	trc_ticket_t *t2 = trc_registry_ticket_new(&r, "C1", 2, false, 8, s, w2, 1000, 20);
+	trc_ticket_t *t2 = trc_registry_ticket_new(&r, "C1", 2, 2, false, 8, s, w2, 1000, 20);
 	CHECK(w1 != w2);
 	uint64_t bytes = 0;
 	CHECK_EQ_INT(trc_registry_client_in_flight(&r, "C1", 2, &bytes), 2);
 	CHECK_EQ_INT(bytes, 320); /* the client's bytes in flight, for its byte budget */
-	trc_ticket_t *t3 = trc_registry_ticket_new(&r, "C2", 2, false, 1, s, w1, 1000, 5);
+	trc_ticket_t *t3 = trc_registry_ticket_new(&r, "C2", 2, 2, false, 1, s, w1, 1000, 5);
 	CHECK_EQ_INT(r.bytes, 325); /* every client's, for the broker's budget */
 	trc_registry_ticket_done(&r, t3);
 	CHECK_EQ_INT(r.bytes, 320);

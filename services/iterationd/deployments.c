@@ -288,19 +288,11 @@ int iterationd_advance(trc_call_t *call, const ProtobufCMessage *req_, ProtobufC
 						      ? s_in_service(call, d->supply_id, d->version)
 						      : 0;
 			rc = it_gate(call->arena, &st->cfg, stage, e, sc, in_service, critical, &one);
+			if (rc == 0)
+				rc = it_gate_join(call->arena, &g, &one);
 			if (rc != 0)
 				return rc;
-			Traction__V1__GateCriterion **nc =
-				trc_arena_alloc(call->arena, sizeof(void *) * (g.n + one.n + 1));
-			if (nc == NULL)
-				return TRC_ENOMEM;
-			if (g.n > 0)
-				memcpy(nc, g.c, sizeof(void *) * g.n);
-			memcpy(nc + g.n, one.c, sizeof(void *) * one.n);
-			g.c = nc;
-			g.n += one.n;
 			if (!one.met) {
-				g.met = false;
 				int n = snprintf(unmet + ulen, sizeof(unmet) - ulen, "%sto %s: %s",
 						 ulen > 0 ? "; " : "",
 						 trc_enum_label(call->arena, &traction__v1__stage__descriptor, stage),
@@ -311,8 +303,11 @@ int iterationd_advance(trc_call_t *call, const ProtobufCMessage *req_, ProtobufC
 		}
 		rep->criteria = g.c;
 		rep->n_criteria = g.n;
-		if (!g.met && !req->force)
+		if (!g.met && !req->force) {
+			if ((rc = it_gate_details(call, &g)) != 0)
+				return rc;
 			return trc_call_fail(call, TRC_EPRECOND, "to %s refused: %s", to_name, unmet);
+		}
 		t = s_transition(call, TRACTION__V1__TRANSITION_KIND__TRANSITION_ADVANCE, d->stage,
 				 req->to, req->reason);
 		if (t != NULL) {
@@ -343,12 +338,26 @@ int iterationd_retire(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCM
 	return s_save(call, rep, d, t, "deployment.retired");
 }
 
+/* A deployment a reader names: refused when it is outside its scope. */
+static int s_load_seen(trc_call_t *call, const char *field, const char *id,
+		       Traction__V1__Deployment **out)
+{
+	int rc = s_load(call, field, id, out);
+	if (rc == 0 && !it_sees_deployment(call, (*out)->scenario_id, (*out)->supply_id))
+		return trc_scope_deny(call, "deployment", id);
+	return rc;
+}
+
 int iterationd_dep_get(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
 {
 	const Traction__V1__IdRequest *req = (const void *)req_;
 	Traction__V1__DeploymentReply *rep = (void *)rep_;
-	return s_load(call, "id", req->id, &rep->deployment);
+	return s_load_seen(call, "id", req->id, &rep->deployment);
 }
+
+/* How many deployments a scoped list passes over (outside the scope) in
+ * one call before it answers with what it found and a cursor to go on. */
+#define LIST_SCAN_MAX 10000
 
 int iterationd_dep_list(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
 {
@@ -379,6 +388,7 @@ int iterationd_dep_list(trc_call_t *call, const ProtobufCMessage *req_, Protobuf
 	if (lolen > 0)
 		lo[lolen++] = '\0';
 	trc_iter_t it;
+	size_t hidden = 0;
 	rc = trc_iter_begin(call->txn, s_db(call, IT_DB_DEPLOYMENTS), &it, lolen ? lo : NULL, lolen,
 			    NULL, 0, false);
 	while (rc == 0 && trc_iter_next(&it)) {
@@ -394,6 +404,15 @@ int iterationd_dep_list(trc_call_t *call, const ProtobufCMessage *req_, Protobuf
 		    (q->stage != 0 && q->stage != d->stage) ||
 		    (q->status != 0 && q->status != d->status))
 			continue;
+		if (!it_sees_deployment(call, d->scenario_id, d->supply_id)) {
+			/* a page may come back short, never the scan unbounded:
+			 * the cursor goes on after the last one passed over */
+			if (++hidden == LIST_SCAN_MAX) {
+				rep->next_cursor = trc_arena_strdup(call->arena, d->id);
+				break;
+			}
+			continue;
+		}
 		if (rep->n_deployments == limit) {
 			rep->next_cursor = trc_arena_strdup(call->arena, rep->deployments[limit - 1]->id);
 			break;
@@ -408,7 +427,7 @@ int iterationd_dep_history(trc_call_t *call, const ProtobufCMessage *req_, Proto
 {
 	const Traction__V1__DeploymentHistoryRequest *q = (const void *)req_;
 	Traction__V1__DeploymentHistoryReply *rep = (void *)rep_;
-	int rc = s_load(call, "deployment_id", q->deployment_id, &rep->deployment);
+	int rc = s_load_seen(call, "deployment_id", q->deployment_id, &rep->deployment);
 	if (rc != 0)
 		return rc;
 	const char *cursor = trc_page_cursor(q->page);

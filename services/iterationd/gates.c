@@ -14,6 +14,13 @@
  *                  the deployment's mean
  *   -> solution:   the same supply version at service or beyond in at
  *                  least solution_min_scenarios scenarios
+ *
+ * A refused move says each unmet criterion twice: in the message, for
+ * people, and as an error detail a program can act on, with stable tokens
+ * (docs/protocol.md): feedback_records, metric_records,
+ * value_verifications, mean_improvement_pct, scenarios_in_service
+ * ("below_required"), open_critical_problems ("above_allowed") and
+ * target.<metric> ("target_not_met", or "no_data").
  */
 #include <math.h>
 #include <stdio.h>
@@ -22,22 +29,32 @@
 #include "error.h"
 #include "iterationd.h"
 
+/* Adds a criterion; why says, for one not met, what its error detail
+ * carries (strings copied). */
 static int s_add(trc_arena_t *arena, it_gate_t *g, const char *name, bool met,
-		 const char *required, const char *current)
+		 const char *required, const char *current, it_unmet_t why)
 {
 	Traction__V1__GateCriterion *c = trc_arena_alloc(arena, sizeof(*c));
 	Traction__V1__GateCriterion **nc = trc_arena_alloc(arena, sizeof(void *) * (g->n + 1));
-	if (c == NULL || nc == NULL)
+	it_unmet_t *nw = trc_arena_alloc(arena, sizeof(*nw) * (g->n + 1));
+	if (c == NULL || nc == NULL || nw == NULL)
 		return TRC_ENOMEM;
 	traction__v1__gate_criterion__init(c);
 	c->name = trc_arena_strdup(arena, name);
 	c->met = met;
 	c->required = trc_arena_strdup(arena, required);
 	c->current = trc_arena_strdup(arena, current);
-	if (g->n > 0)
+	if (g->n > 0) {
 		memcpy(nc, g->c, sizeof(void *) * g->n);
+		memcpy(nw, g->why, sizeof(*nw) * g->n);
+	}
+	nw[g->n] = (it_unmet_t){ trc_arena_strdup(arena, why.subject),
+				 trc_arena_strdup(arena, why.reason),
+				 trc_arena_strdup(arena, why.current),
+				 trc_arena_strdup(arena, why.required) };
 	nc[g->n++] = c;
 	g->c = nc;
+	g->why = nw;
 	if (!met)
 		g->met = false;
 	return 0;
@@ -49,7 +66,8 @@ static int s_at_least(trc_arena_t *arena, it_gate_t *g, const char *name, uint64
 	char req[32], cur[32];
 	snprintf(req, sizeof(req), ">= %llu", (unsigned long long)need);
 	snprintf(cur, sizeof(cur), "%llu", (unsigned long long)have);
-	return s_add(arena, g, name, have >= need, req, cur);
+	return s_add(arena, g, name, have >= need, req, cur,
+		     (it_unmet_t){ name, "below_required", cur, req + 3 });
 }
 
 static int s_at_most(trc_arena_t *arena, it_gate_t *g, const char *name, uint64_t have,
@@ -58,7 +76,8 @@ static int s_at_most(trc_arena_t *arena, it_gate_t *g, const char *name, uint64_
 	char req[32], cur[32];
 	snprintf(req, sizeof(req), "<= %llu", (unsigned long long)most);
 	snprintf(cur, sizeof(cur), "%llu", (unsigned long long)have);
-	return s_add(arena, g, name, have <= most, req, cur);
+	return s_add(arena, g, name, have <= most, req, cur,
+		     (it_unmet_t){ name, "above_allowed", cur, req + 3 });
 }
 
 static uint64_t s_metric_records(const Traction__V1__EvidenceUpdate *e)
@@ -113,16 +132,22 @@ static int s_targets(trc_arena_t *arena, it_gate_t *g, const Traction__V1__Evide
 			for (size_t i = 0; e != NULL && i < e->n_metrics; i++)
 				if (strcmp(e->metrics[i]->name, tm->metric) == 0)
 					m = e->metrics[i];
-			char name[128], req[64], cur[64];
+			char name[128], req[64], cur[64], subject[128], mean[32];
 			snprintf(name, sizeof(name), "target %s", tm->metric);
+			snprintf(subject, sizeof(subject), "target.%s", tm->metric);
 			snprintf(req, sizeof(req), "mean %s %g", s_cmp_name(tm->comparison), tm->threshold);
+			/* the scenario chooses the direction: it stays in required */
+			const char *dreq = req + strlen("mean ");
 			if (m == NULL || m->count == 0) {
-				rc = s_add(arena, g, name, false, req, "no data");
+				rc = s_add(arena, g, name, false, req, "no data",
+					   (it_unmet_t){ subject, "no_data", "", dreq });
 				continue;
 			}
 			snprintf(cur, sizeof(cur), "%g (%llu records)", m->mean,
 				 (unsigned long long)m->count);
-			rc = s_add(arena, g, name, s_cmp(tm->comparison, m->mean, tm->threshold), req, cur);
+			snprintf(mean, sizeof(mean), "%g", m->mean);
+			rc = s_add(arena, g, name, s_cmp(tm->comparison, m->mean, tm->threshold), req, cur,
+				   (it_unmet_t){ subject, "target_not_met", mean, dreq });
 		}
 	}
 	return rc;
@@ -154,12 +179,15 @@ int it_gate(trc_arena_t *arena, const trc_config_t *cfg, int to,
 		double imp = e != NULL && e->values != NULL ? e->values->mean_improvement_pct : 0;
 		int rc = s_at_least(arena, g, "value_verifications", vv,
 				    cfg->gate_service_min_value_verifications);
-		char req[32], cur[32];
+		char req[32], cur[32], dreq[16], dcur[32];
 		snprintf(req, sizeof(req), ">= %u%%", cfg->gate_service_min_improvement_pct);
 		snprintf(cur, sizeof(cur), "%.2f%%", imp);
+		snprintf(dreq, sizeof(dreq), "%u", cfg->gate_service_min_improvement_pct);
+		snprintf(dcur, sizeof(dcur), "%.2f", imp);
 		if (rc == 0)
 			rc = s_add(arena, g, "mean_improvement_pct",
-				   vv > 0 && imp >= (double)cfg->gate_service_min_improvement_pct, req, cur);
+				   vv > 0 && imp >= (double)cfg->gate_service_min_improvement_pct, req, cur,
+				   (it_unmet_t){ "mean_improvement_pct", "below_required", dcur, dreq });
 		if (rc == 0)
 			rc = s_at_most(arena, g, "open_critical_problems", critical,
 				       cfg->gate_service_max_open_critical);
@@ -190,4 +218,48 @@ char *it_gate_unmet(trc_arena_t *arena, const it_gate_t *g)
 		len += (size_t)n;
 	}
 	return trc_arena_strdup(arena, buf);
+}
+
+int it_gate_join(trc_arena_t *arena, it_gate_t *acc, const it_gate_t *g)
+{
+	size_t n = acc->n + g->n;
+	Traction__V1__GateCriterion **nc = trc_arena_alloc(arena, sizeof(void *) * (n + 1));
+	it_unmet_t *nw = trc_arena_alloc(arena, sizeof(*nw) * (n + 1));
+	if (nc == NULL || nw == NULL)
+		return TRC_ENOMEM;
+	if (acc->n > 0) {
+		memcpy(nc, acc->c, sizeof(void *) * acc->n);
+		memcpy(nw, acc->why, sizeof(*nw) * acc->n);
+	}
+	if (g->n > 0) {
+		memcpy(nc + acc->n, g->c, sizeof(void *) * g->n);
+		memcpy(nw + acc->n, g->why, sizeof(*nw) * g->n);
+	}
+	acc->c = nc;
+	acc->why = nw;
+	acc->n = n;
+	acc->met = acc->met && g->met;
+	return 0;
+}
+
+static bool s_same(const it_unmet_t *a, const it_unmet_t *b)
+{
+	return strcmp(a->subject, b->subject) == 0 && strcmp(a->reason, b->reason) == 0 &&
+	       strcmp(a->current, b->current) == 0 && strcmp(a->required, b->required) == 0;
+}
+
+int it_gate_details(trc_call_t *call, const it_gate_t *g)
+{
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < g->n; i++) {
+		if (g->c[i]->met)
+			continue;
+		bool dup = false;
+		for (size_t k = 0; k < i && !dup; k++)
+			dup = !g->c[k]->met && s_same(&g->why[k], &g->why[i]);
+		if (!dup)
+			rc = trc_call_detail(call, g->why[i].subject, g->why[i].reason,
+					     g->why[i].current, g->why[i].required);
+	}
+	return rc;
 }

@@ -16,7 +16,7 @@
 #include "traction/v1/scenario.pb-c.h"
 
 #define IT_DB_VERSIONS "versions"       /* supply\0version -> Iteration */
-#define IT_DB_SUPPLIES "supplies"       /* supply -> status byte (events) */
+#define IT_DB_SUPPLIES "supplies"       /* supply -> status byte, provider_id (events) */
 #define IT_DB_SCENARIOS "scenarios"     /* scenario -> Scenario (events) */
 #define IT_DB_DEPLOYMENTS "deployments" /* id -> Deployment */
 #define IT_DB_DEP_BY_VERSION "dep_by_version" /* supply\0version\0id -> "" */
@@ -24,6 +24,10 @@
 #define IT_DB_TRANSITIONS "transitions" /* id\0be64 n -> Transition */
 #define IT_DB_EVIDENCE "evidence"       /* supply\0version\0scenario -> EvidenceUpdate */
 #define IT_DB_PROBLEMS "problems"       /* supply\0signature -> ProblemInfo (events) */
+
+/* 2: a supply's value carries its provider after the status byte (scoped
+ * readers are told by it); a store of 1 replays the supply events. */
+#define IT_SCHEMA_VERSION 2
 
 extern const char *const iterationd_dbs[];
 extern const trc_method_t iterationd_iteration_methods[];
@@ -41,6 +45,26 @@ typedef struct {
 int iterationd_open(void *user, trc_store_t *store, const trc_config_t *cfg);
 void iterationd_close(void *user);
 int iterationd_apply(trc_call_t *call, const Traction__V1__Event *ev);
+/* Upgrades a store of an older schema (trc_migrate_fn). */
+int iterationd_migrate(trc_txn_t *txn, uint32_t from);
+
+/* ---- what other daemons told us (index.c) ---- */
+
+/* The provider of a supply, into the arena: "" when it is not known (no
+ * such supply, or a value from schema 1 not yet replayed). */
+const char *it_supply_provider(trc_call_t *call, const char *supply);
+/* The enterprise of a scenario, into the arena: "" when it is not known. */
+const char *it_scenario_enterprise(trc_call_t *call, const char *scenario);
+
+/* ---- who sees what (scope.c; the rules of lib/scope.h) ---- */
+
+/* A deployment (or what one scenario's feedback says of a supply): its
+ * scenario's enterprise scope and its supply's provider scope see it. */
+bool it_sees_deployment(trc_call_t *call, const char *scenario, const char *supply);
+/* What sums over many scenarios of a supply: its provider scope only. */
+bool it_sees_supply_sums(trc_call_t *call, const char *supply);
+/* events.read: iteration.* are the catalogue, deployment.* as above. */
+bool iterationd_event_visible(trc_call_t *call, const Traction__V1__Event *ev);
 
 /* iteration.* */
 int iterationd_record(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
@@ -80,8 +104,20 @@ int it_deltas(trc_call_t *call, const Traction__V1__EvidenceUpdate *from,
 
 /* ---- gates (gates.c): pure functions of the evidence ---- */
 
+/* What an error detail says of a criterion not met: its stable token
+ * ("metric_records", "target.defect_rate"), why ("below_required",
+ * "above_allowed", "target_not_met", "no_data"), and the values bare
+ * ("12", "20"; a target's required keeps its comparison: "<= 0.02"). */
+typedef struct {
+	const char *subject;
+	const char *reason;
+	const char *current;
+	const char *required;
+} it_unmet_t;
+
 typedef struct {
 	Traction__V1__GateCriterion **c;
+	it_unmet_t *why;           /* parallel to c (set for the unmet) */
 	size_t n;
 	bool met;
 } it_gate_t;
@@ -103,5 +139,10 @@ int it_gate(trc_arena_t *arena, const trc_config_t *cfg, int to,
 	    uint64_t in_service, uint64_t open_critical, it_gate_t *out);
 /* "metric_records 12 < 20; open_critical_problems 1 > 0" */
 char *it_gate_unmet(trc_arena_t *arena, const it_gate_t *g);
+/* Appends g's criteria to acc (the gates of several stages at once). */
+int it_gate_join(trc_arena_t *arena, it_gate_t *acc, const it_gate_t *g);
+/* One error detail per criterion of g not met (the same one twice, from
+ * two stages' gates, once). */
+int it_gate_details(trc_call_t *call, const it_gate_t *g);
 
 #endif

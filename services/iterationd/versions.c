@@ -692,6 +692,10 @@ int iterationd_history(trc_call_t *call, const ProtobufCMessage *req_, ProtobufC
 		return trc_call_fail(call, rc, "supply_id: no supply '%s'", req->supply_id);
 	if (rc != 0)
 		return rc;
+	/* sums over every scenario, and the request cannot narrow it to one:
+	 * the provider's alone (who also sees each deployment listed) */
+	if (!it_sees_supply_sums(call, req->supply_id))
+		return trc_scope_deny(call, "supply", req->supply_id);
 	size_t off = s_offset(call, req->page, &rc);
 	if (rc != 0)
 		return rc;
@@ -780,6 +784,9 @@ int iterationd_diff(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMes
 		return trc_call_fail(call, rc, "to_version: supply '%s' has no version '%s'", s, tv);
 	if (rc != 0)
 		return rc;
+	/* the versions are the catalogue; their sums over scenarios are not */
+	if (!it_sees_supply_sums(call, s))
+		return trc_scope_deny(call, "supply", s);
 	Traction__V1__EvidenceUpdate *ea, *eb;
 	if ((rc = it_evidence(call, s, fv, "", &ea)) != 0 || (rc = it_evidence(call, s, tv, "", &eb)) != 0)
 		return rc;

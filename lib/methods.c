@@ -3,45 +3,10 @@
  */
 #include "methods.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "service.h"
-
-size_t trc_method_wire_name(const char *camel, char *out, size_t cap)
-{
-	size_t n = 0;
-	for (const char *p = camel; *p != '\0'; p++) {
-		bool upper = isupper((unsigned char)*p);
-		if (upper && p != camel) {
-			if (n + 1 >= cap)
-				return 0;
-			out[n++] = '.';
-		}
-		if (n + 1 >= cap)
-			return 0;
-		out[n++] = (char)tolower((unsigned char)*p);
-	}
-	if (n >= cap)
-		return 0;
-	out[n] = '\0';
-	return n;
-}
-
-size_t trc_service_wire_name(const char *name, char *out, size_t cap)
-{
-	size_t len = strlen(name);
-	static const char suffix[] = "Service";
-	if (len > sizeof(suffix) - 1 && strcmp(name + len - (sizeof(suffix) - 1), suffix) == 0)
-		len -= sizeof(suffix) - 1;
-	if (len + 1 > cap)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		out[i] = (char)tolower((unsigned char)name[i]);
-	out[len] = '\0';
-	return len;
-}
 
 int trc_methods_check(const ProtobufCServiceDescriptor *sd, const trc_method_t *t, size_t n,
 		      char *err, size_t errlen)

@@ -13,15 +13,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
-/* The wire name of a method: its words (split before each capital)
- * lower-cased and joined with dots. "ProviderRegister" ->
- * "provider.register", "EventsReplay" -> "events.replay". Returns the
- * length, 0 if out (cap bytes) is too small. */
-size_t trc_method_wire_name(const char *camel, char *out, size_t cap);
-
-/* The wire name of a service: the block's name without its "Service"
- * suffix, lower-cased. "SupplyService" -> "supply". */
-size_t trc_service_wire_name(const char *name, char *out, size_t cap);
+#include "blocks.h"
 
 struct trc_method;
 /* Whether table t[0..n) and the descriptor agree: each rpc has exactly one

@@ -154,12 +154,33 @@ static int cmd_ping(ctl_t *ctl, args_t *a)
 
 /* ---- events watch ------------------------------------------------------------------ */
 
-static volatile sig_atomic_t s_stop;
+volatile sig_atomic_t ctl_stop;
 
 static void s_on_signal(int sig)
 {
 	(void)sig;
-	s_stop = 1;
+	ctl_stop = 1;
+}
+
+void ctl_stop_on_signals(void)
+{
+	signal(SIGINT, s_on_signal);
+	signal(SIGTERM, s_on_signal);
+}
+
+void ctl_print_event(ctl_t *ctl, const Traction__V1__Event *ev)
+{
+	if (ctl->json) { /* a stream: one object per line */
+		json_t *j = pbjson_from_message(&ev->base);
+		char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17));
+		if (s != NULL)
+			printf("%s\n", s);
+		free(s);
+		json_decref(j);
+	} else {
+		printf("%s #%llu %s\n", ev->source, (unsigned long long)ev->seq, ev->type);
+	}
+	fflush(stdout);
 }
 
 static int cmd_events(ctl_t *ctl, args_t *a)
@@ -181,10 +202,9 @@ static int cmd_events(ctl_t *ctl, args_t *a)
 		zmq_ctx_term(zctx);
 		return ctl_fail("cannot connect to %s", ep);
 	}
-	signal(SIGINT, s_on_signal);
-	signal(SIGTERM, s_on_signal);
+	ctl_stop_on_signals();
 	long seen = 0;
-	while (!s_stop && (max < 0 || seen < max)) {
+	while (!ctl_stop && (max < 0 || seen < max)) {
 		zmq_pollitem_t it = { sub, 0, ZMQ_POLLIN, 0 };
 		if (zmq_poll(&it, 1, 200) <= 0)
 			continue;
@@ -199,18 +219,7 @@ static int cmd_events(ctl_t *ctl, args_t *a)
 		Traction__V1__Event *ev =
 			traction__v1__event__unpack(NULL, zmq_msg_size(&b), zmq_msg_data(&b));
 		if (ev != NULL) {
-			json_t *j = pbjson_from_message(&ev->base);
-			if (ctl->json) {
-				/* a stream: one object per line */
-				char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17));
-				if (s != NULL)
-					printf("%s\n", s);
-				free(s);
-			} else {
-				printf("%s #%llu %s\n", ev->source, (unsigned long long)ev->seq, ev->type);
-			}
-			json_decref(j);
-			fflush(stdout);
+			ctl_print_event(ctl, ev);
 			traction__v1__event__free_unpacked(ev, NULL);
 			seen++;
 		}

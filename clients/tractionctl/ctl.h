@@ -11,7 +11,10 @@
 
 #include <jansson.h>
 
+#include <signal.h>
+
 #include "pbjson.h"
+#include "traction/v1/events.pb-c.h"
 #include "traction/traction.h"
 
 #define CTL_MAX_POS 8
@@ -87,6 +90,12 @@ int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int ctl_keypair(const char *path, char public_key[41], char secret_key[41]);
 void ctl_print_json(json_t *doc);
 
+/* An event: "source #seq type", or with --json one object per line. */
+void ctl_print_event(ctl_t *ctl, const Traction__V1__Event *ev);
+/* SIGINT and SIGTERM set ctl_stop (for commands that follow a stream). */
+extern volatile sig_atomic_t ctl_stop;
+void ctl_stop_on_signals(void);
+
 /* The command groups. */
 extern const cmd_t ctl_catalogue_cmds[];
 extern const int ctl_n_catalogue_cmds;
@@ -96,5 +105,7 @@ extern const cmd_t ctl_iteration_cmds[];
 extern const int ctl_n_iteration_cmds;
 extern const cmd_t ctl_misc_cmds[];
 extern const int ctl_n_misc_cmds;
+extern const cmd_t ctl_call_cmds[];
+extern const int ctl_n_call_cmds;
 
 #endif

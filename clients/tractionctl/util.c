@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "blocks.h"
 #include "ctl.h"
 #include "traction/v1/bus.pb-c.h"
 #include "traction/v1/common.pb-c.h"
@@ -72,7 +73,12 @@ int ctl_call_rep(ctl_t *ctl, const char *service, const char *method, const Prot
 		 const ProtobufCMessageDescriptor *rep_desc, ProtobufCMessage **rep)
 {
 	traction_status_t st;
-	int code = traction_call(ctl->client, service, method, req, rep_desc, rep, &st);
+	/* the method and its types come from proto/'s service blocks: a
+	 * command that disagrees with them is a bug of tractionctl's */
+	const ProtobufCMethodDescriptor *md = trc_method_lookup(service, method);
+	if (md == NULL || md->input != req->descriptor || md->output != rep_desc)
+		return ctl_fail("internal error: %s.%s is not declared so in proto/", service, method);
+	int code = traction_call(ctl->client, service, method, req, md->output, rep, &st);
 	if (code == 0)
 		return 0;
 	/* the details are for programs: --json prints them on stdout as

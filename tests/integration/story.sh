@@ -103,6 +103,17 @@ eventually ctl deployment advance "$DEP" --to refinement >/dev/null || fail "ref
 if ctl deployment advance "$DEP" --to pilot 2>"$DIR/err"; then fail "pilot allowed"; fi
 grep -q "open_critical_problems is 1, needs <= 0" "$DIR/err" || fail "no reason: $(cat "$DIR/err")"
 ok "to pilot refused: $(cut -c1-80 "$DIR/err")..."
+# the same refusal for a program: --json puts the details on stdout
+if ctl --json deployment advance "$DEP" --to pilot >"$DIR/out" 2>/dev/null; then fail "pilot allowed"; fi
+/usr/bin/python3 - "$DIR/out" <<'PY' || fail "advance details: $(cat "$DIR/out")"
+import json, sys
+err = json.load(open(sys.argv[1]))["error"]
+assert err["code"] == "FAILED_PRECONDITION", err
+d = {x["subject"]: x for x in err["details"]}
+assert d["open_critical_problems"]["reason"] == "above_allowed", d
+assert d["open_critical_problems"]["current"] == "1" and d["open_critical_problems"]["required"] == "0", d
+PY
+ok "and --json gives the unmet criteria as details (open_critical_problems: 1, allowed 0)"
 
 ctl iteration record defect-vision@1.1 --parent 1.0 --notes "hairline crack model" \
     --addresses hairline-miss >/dev/null
@@ -157,6 +168,18 @@ grep -q "defect_rate: 0.031 -> 0.015" "$DIR/diff" || fail "diff: $(cat "$DIR/dif
 grep -q "problems regressed: hairline-miss" "$DIR/diff" || fail "diff: $(cat "$DIR/diff")"
 ctl deployment history "$DEP" | has "advance  refinement -> service" || fail "timeline"
 ok "history (valid JSON, read by Python too), diff and timeline tell the story"
+
+# ---- what derives from proto/: every method, callable, and the readers' feed -
+ctl methods | has "^deployment  *advance  *DeploymentAdvanceRequest -> DeploymentReply" \
+    || fail "methods: $(ctl methods)"
+[ "$(ctl methods | wc -l)" -ge 39 ] || fail "methods lists $(ctl methods | wc -l)"
+ctl call scenario get '{"id": "weld-line-3"}' | has "Weld seam inspection" || fail "call get"
+if ctl call scenario nosuch 2>"$DIR/err"; then fail "call of no method"; fi
+grep -q "no such method" "$DIR/err" || fail "call: $(cat "$DIR/err")"
+ctl events follow scenario --count 1 | has "^scenario #1 scenario.submitted" || fail "follow"
+ctl --json events follow iteration --topic deployment.advanced --count 2 >"$DIR/out"
+[ "$(grep -c '"type": *"deployment.advanced"' "$DIR/out")" -eq 2 ] || fail "follow: $(cat "$DIR/out")"
+ok "methods lists the wire; call reaches any method; events follow reads the feed by topic"
 
 # every event every daemon received was one it could apply
 if grep -h "not applied" "$DIR"/*.log; then fail "an event was refused by a consumer"; fi

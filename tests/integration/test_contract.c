@@ -109,12 +109,14 @@ typedef struct {
 	char types[16][64];
 	uint64_t seqs[16];
 	uint64_t next, head;
+	traction_client_t *c; /* made on the test's thread: CHECK is not thread-safe */
 } feed_t;
 
-static void *s_read_feed(void *arg)
+/* Runs on a thread of its own: no CHECK here, the test checks after. */
+static void *s_read_feed_on(void *arg)
 {
 	feed_t *f = arg;
-	traction_client_t *c = h_client(&H);
+	traction_client_t *c = f->c;
 	Traction__V1__EventsReadRequest req = TRACTION__V1__EVENTS_READ_REQUEST__INIT;
 	Traction__V1__EventsReadReply *rep = NULL;
 	traction_status_t st;
@@ -141,8 +143,15 @@ static void *s_read_feed(void *arg)
 		f->head = rep->head_seq;
 	}
 	traction_reply_free(rep != NULL ? &rep->base : NULL);
-	traction_client_destroy(&c);
 	return NULL;
+}
+
+/* events.read, on a client of its own (made and destroyed here) */
+static void s_read_feed(feed_t *f)
+{
+	f->c = h_client(&H);
+	s_read_feed_on(f);
+	traction_client_destroy(&f->c);
 }
 
 /* ---- tests -------------------------------------------------------------------- */
@@ -210,14 +219,19 @@ typedef struct {
 	size_t n;
 	int64_t took_ms;
 	char detail[256];
+	traction_client_t *c; /* made on the test's thread */
 } waiter_t;
 
-static void *s_wait_versions(void *arg)
+/* Runs on a thread of its own: no CHECK here, the test checks after. */
+static void *s_wait_versions_on(void *arg)
 {
 	waiter_t *w = arg;
-	traction_client_t *c = h_client(&H);
+	traction_client_t *c = w->c;
 	traction_client_set_timeout(c, w->timeout_ms);
-	CHECK_EQ_INT(traction_client_after(c, "supply", w->after), 0);
+	if (traction_client_after(c, "supply", w->after) != 0) {
+		w->code = -1;
+		return NULL;
+	}
 	int64_t t0 = trc_mono_ms();
 	w->code = list_versions(c, w->supply, &w->n);
 	w->took_ms = trc_mono_ms() - t0;
@@ -225,7 +239,6 @@ static void *s_wait_versions(void *arg)
 	if (d != NULL)
 		snprintf(w->detail, sizeof(w->detail), "%s %s %s %s", d->details[0]->subject,
 			 d->details[0]->reason, d->details[0]->current, d->details[0]->required);
-	traction_client_destroy(&c);
 	return NULL;
 }
 
@@ -237,11 +250,13 @@ TEST(a_read_waits_for_the_position_it_names)
 	 * register it: iterationd holds it until it has applied that event */
 	waiter_t w = { .supply = "late-vision", .after = head + 1, .timeout_ms = 8000 };
 	pthread_t t;
-	CHECK_EQ_INT(pthread_create(&t, NULL, s_wait_versions, &w), 0);
+	w.c = h_client(&H);
+	CHECK_EQ_INT(pthread_create(&t, NULL, s_wait_versions_on, &w), 0);
 	h_sleep_ms(400);
 	CHECK_EQ_INT(register_supply(C, "late-vision"), 0);
 	CHECK_EQ_INT(last_position(C, "supply", true), head + 1);
 	pthread_join(t, NULL);
+	traction_client_destroy(&w.c);
 	CHECK_MSG(w.code == 0, "code %d", w.code);
 	CHECK_EQ_INT(w.n, 1); /* its initial version: the read saw the write */
 	CHECK_MSG(w.took_ms >= 350 && w.took_ms < 6000, "took %lld ms",
@@ -250,7 +265,9 @@ TEST(a_read_waits_for_the_position_it_names)
 	/* a position that never comes: UNAVAILABLE within the timeout, naming
 	 * the source, what was applied and what was asked */
 	waiter_t never = { .supply = "late-vision", .after = head + 1000, .timeout_ms = 1500 };
-	s_wait_versions(&never);
+	never.c = h_client(&H);
+	s_wait_versions_on(&never);
+	traction_client_destroy(&never.c);
 	CHECK_EQ_INT(never.code, TRACTION__V1__CODE__UNAVAILABLE);
 	CHECK_MSG(never.took_ms >= 1000 && never.took_ms < 1500, "took %lld ms",
 		  (long long)never.took_ms);
@@ -372,10 +389,12 @@ TEST(events_read_filters_pages_and_waits)
 	 * event is committed, not at its wait */
 	feed_t wait = { .service = "supply", .from = all.head + 1, .wait_ms = 5000, .max = 16 };
 	pthread_t t;
-	CHECK_EQ_INT(pthread_create(&t, NULL, s_read_feed, &wait), 0);
+	wait.c = h_client(&H);
+	CHECK_EQ_INT(pthread_create(&t, NULL, s_read_feed_on, &wait), 0);
 	h_sleep_ms(400);
 	CHECK_EQ_INT(register_provider(C, "p-four"), 0);
 	pthread_join(t, NULL);
+	traction_client_destroy(&wait.c);
 	CHECK_EQ_INT(wait.code, 0);
 	CHECK_EQ_INT(wait.n, 1);
 	CHECK_STR(wait.types[0], "provider.registered");

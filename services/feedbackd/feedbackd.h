@@ -13,6 +13,7 @@
 #include "call.h"
 #include "service.h"
 #include "sketch.h"
+#include "util.h"
 #include "traction/v1/events.pb-c.h"
 #include "traction/v1/feedback.pb-c.h"
 
@@ -20,9 +21,10 @@
 #define FB_DB_IDEM "idem"             /* client\0sc\0s\0v\0key -> be64 id, be64 digest (idem.c) */
 #define FB_DB_BY_SUPPLY "by_supply"   /* supply\0be64 first -> be64 last (runs.c) */
 #define FB_DB_BY_SCENARIO "by_scenario" /* scenario\0be64 first -> be64 last */
-#define FB_DB_REF_SUPPLY "ref_supply" /* supply -> status byte (from events) */
+#define FB_DB_REF_SUPPLY "ref_supply" /* supply -> status byte, provider_id (refs.c) */
 #define FB_DB_REF_VERSION "ref_version" /* supply\0version -> parent version */
-#define FB_DB_REF_SCENARIO "ref_scenario" /* scenario -> status byte */
+#define FB_DB_REF_SCENARIO "ref_scenario" /* scenario -> status byte, enterprise */
+#define FB_DB_REF_MARK "ref_mark"     /* source -> be64 seq: replayed to here, keep statuses */
 #define FB_DB_AGG "agg"               /* s\0v\0sc\0metric -> agg row */
 #define FB_DB_TREND "trend"           /* s\0v\0sc\0metric\0 g be64 start -> trend row */
 #define FB_DB_EVIDENCE "evidence"     /* s\0v\0sc -> evidence row */
@@ -34,6 +36,11 @@
 #define FB_DB_DIRTY "dirty"           /* s\0v\0sc -> "": evidence event owed */
 
 #define FB_KEY_MAX 512
+#define FB_OWNER_MAX 800   /* bytes of an owner a read compares (TRC_NAME_MAX in UTF-8) */
+#define FB_LIST_MAX 100    /* ids a ProblemInfo keeps of its scenarios, versions, records */
+/* Records or problems a scoped read skips, as outside the reader's scope,
+ * before it ends a page short (with a cursor to go on from). */
+#define FB_SCOPE_SCAN_MAX 10000
 
 /* Limits of a record (docs/protocol.md). */
 #define FB_LABELS_MAX 16
@@ -41,8 +48,10 @@
 #define FB_BATCH_MAX 10000
 #define FB_BASELINE_MIN 1e-9 /* |value.baseline|, besides TRC_VALUE_MAX */
 
-/* Schema 2: idempotency keys scoped by scenario, supply and version. */
-#define FB_SCHEMA_VERSION 2
+/* Schema 2: idempotency keys scoped by scenario, supply and version.
+ * Schema 3: ref_supply and ref_scenario values carry the owner after the
+ * status byte (migrate.c). */
+#define FB_SCHEMA_VERSION 3
 
 extern const char *const feedbackd_dbs[];
 extern const trc_method_t feedbackd_methods[];
@@ -162,6 +171,11 @@ void fb_idem_value(uint8_t out[FB_IDEM_VALUE], uint64_t id, uint64_t digest);
  * that record, duplicate) or another record (TRC_EEXIST, said in call). */
 int fb_idem_found(trc_call_t *call, const MDB_val *v, uint64_t digest,
 		  const Traction__V1__FeedbackRecord *r, Traction__V1__RecordResult *res);
+/* Schema 1 to 2: each key moves to its record's scope. */
+int fb_idem_migrate(trc_txn_t *txn);
+
+/* ---- upgrades (migrate.c) ---- */
+
 /* Upgrades a store of an older schema (trc_migrate_fn). */
 int fb_migrate(trc_txn_t *txn, uint32_t from);
 
@@ -186,8 +200,52 @@ int feedbackd_regressions(trc_call_t *call, const ProtobufCMessage *req, Protobu
 int feedbackd_demands(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
 
 /* Events of supplyd, scenariod and iterationd: what exists, what is open,
- * which versions, which problems an iteration addresses. */
+ * who owns it, which versions, which problems an iteration addresses. */
 int feedbackd_apply(trc_call_t *call, const Traction__V1__Event *ev);
+/* The owner a ref_supply or ref_scenario entry names, into out: "" if it
+ * is not known (an entry of schema 2, until the replay refills it, or one
+ * longer than FB_OWNER_MAX). 0, TRC_ENOENT (no entry) or a store error. */
+int fb_ref_owner(trc_txn_t *txn, const char *db, const char *id, char out[FB_OWNER_MAX + 1]);
+/* Schema 2 to 3: supply and scenario events are replayed from the start to
+ * learn the owners; those up to where they had been applied bring only the
+ * owner (refs.c). */
+int fb_refs_migrate(trc_txn_t *txn);
+
+/* ---- scoped readers (scope.c) ---- */
+
+/* The last scenario and supply a scan looked up (zeroed to start): a scan
+ * meets the same ones record after record. */
+typedef struct {
+	char scenario[TRC_SLUG_MAX + 1];
+	bool scenario_ours;
+	char supply[TRC_SLUG_MAX + 1];
+	bool supply_ours;
+} fb_seen_t;
+
+/* The scenario's enterprise, the supply's provider is in the caller's
+ * scope (memo may be NULL). */
+bool fb_scenario_ours(trc_call_t *call, fb_seen_t *memo, const char *scenario);
+bool fb_supply_ours(trc_call_t *call, fb_seen_t *memo, const char *supply);
+/* The rules of lib/scope.h, true for an unscoped call: a scenario (its
+ * enterprise, every provider scope); feedback of one scenario about a
+ * supply (the enterprise, the supply's provider); what sums a supply's
+ * feedback over many scenarios (the provider); demand signals (every
+ * provider scope). */
+bool fb_sees_scenario(trc_call_t *call, const char *scenario);
+bool fb_sees_feedback(trc_call_t *call, fb_seen_t *memo, const char *scenario,
+		      const char *supply);
+bool fb_sees_supply(trc_call_t *call, fb_seen_t *memo, const char *supply);
+bool fb_sees_demands(const trc_call_t *call);
+
+typedef enum { FB_VIEW_NONE, FB_VIEW_PART, FB_VIEW_WHOLE } fb_view_t;
+/* How much of a problem the caller sees, when it asked about scenario
+ * ("": none): all of it, its part of it (fb_problem_part), or nothing. */
+fb_view_t fb_problem_view(trc_call_t *call, fb_seen_t *memo, const Traction__V1__ProblemInfo *p,
+			  const char *scenario);
+/* Keeps of p's scenarios and records those of the caller's enterprises. */
+int fb_problem_part(trc_call_t *call, Traction__V1__ProblemInfo *p);
+/* events.read: whether a scoped caller sees one of our events. */
+bool feedbackd_event_visible(trc_call_t *call, const Traction__V1__Event *ev);
 /* Emits the coalesced feedback.evidence events owed. */
 int feedbackd_tick(trc_call_t *call);
 

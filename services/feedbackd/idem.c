@@ -79,7 +79,7 @@ int fb_idem_found(trc_call_t *call, const MDB_val *v, uint64_t digest,
 
 /* Schema 1 keyed client '\0' key; the record itself says what it was
  * about, so each key is moved to its scope (its digest stays unknown). */
-static int s_migrate_keys(trc_txn_t *txn)
+int fb_idem_migrate(trc_txn_t *txn)
 {
 	MDB_dbi idem = trc_store_db(txn->store, FB_DB_IDEM);
 	MDB_dbi recs = trc_store_db(txn->store, FB_DB_RECORDS);
@@ -144,9 +144,4 @@ static int s_migrate_keys(trc_txn_t *txn)
 		trc_notice("store: %zu idempotency keys scoped by scenario, supply and version", n);
 	free(olds);
 	return rc;
-}
-
-int fb_migrate(trc_txn_t *txn, uint32_t from)
-{
-	return from == 1 ? s_migrate_keys(txn) : TRC_ECORRUPT;
 }

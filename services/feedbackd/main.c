@@ -1,7 +1,8 @@
 /*
  * traction-feedbackd: durable, idempotent feedback ingest and real-time
  * aggregates (service "feedback"; events feedback.*). It consumes supply,
- * scenario and iteration events to check references and problem states.
+ * scenario and iteration events to check references and problem states,
+ * and to know whom a scoped reader may show them to (scope.c).
  */
 #include "feedbackd.h"
 
@@ -25,6 +26,7 @@ int main(int argc, char **argv)
 		.migrate = fb_migrate,
 		.consumes = s_consumes,
 		.apply_event = feedbackd_apply,
+		.event_visible = feedbackd_event_visible,
 		.tick = feedbackd_tick,
 		.tick_ms = 250,
 		.batch_end = feedbackd_batch_end,

@@ -18,8 +18,6 @@
 #include "util.h"
 #include "traction/v1/iteration.pb-c.h"
 
-#define LIST_MAX 100
-
 static MDB_dbi s_db(trc_txn_t *txn, const char *name)
 {
 	return trc_store_db(txn->store, name);
@@ -57,7 +55,7 @@ static void s_add_str(trc_arena_t *arena, char ***list, size_t *n, const char *v
 	for (size_t i = 0; i < *n; i++)
 		if (strcmp((*list)[i], v) == 0)
 			return;
-	if (*n >= LIST_MAX)
+	if (*n >= FB_LIST_MAX)
 		return;
 	char **nl = trc_arena_alloc(arena, sizeof(char *) * (*n + 1));
 	if (nl == NULL)
@@ -153,7 +151,7 @@ int fb_problem_report(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
 		p->first_seen_ms = r->observed_at_ms;
 	s_add_str(call->arena, &p->scenario_ids, &p->n_scenario_ids, r->scenario_id);
 	s_add_str(call->arena, &p->versions, &p->n_versions, r->version);
-	if (p->n_record_ids < LIST_MAX) {
+	if (p->n_record_ids < FB_LIST_MAX) {
 		uint64_t *ids = trc_arena_alloc(call->arena, sizeof(uint64_t) * (p->n_record_ids + 1));
 		if (ids == NULL)
 			return TRC_ENOMEM;

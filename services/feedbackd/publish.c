@@ -113,7 +113,8 @@ static int s_check_refs_store(trc_call_t *call, const Traction__V1__FeedbackReco
 		return trc_call_fail(call, rc, "scenario_id: no scenario '%s'", r->scenario_id);
 	if (rc != 0)
 		return rc;
-	if (v.mv_size == 1 && *(const uint8_t *)v.mv_data ==
+	/* the status byte, then the enterprise (refs.c) */
+	if (v.mv_size >= 1 && *(const uint8_t *)v.mv_data ==
 				      TRACTION__V1__SCENARIO_STATUS__SCENARIO_CLOSED)
 		return trc_call_fail(call, TRC_EPRECOND,
 				     "scenario_id: '%s' is closed and takes no more feedback",

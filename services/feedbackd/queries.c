@@ -2,6 +2,9 @@
  * The queries of service "feedback": list records, aggregates (stats),
  * problems, regressions and demand signals. None scans raw records except
  * list, whose job it is; the rest read the aggregates kept at ingest.
+ *
+ * A scoped reader (scope.c) gets what it sees of a list, filtered while
+ * scanning, and is refused a request that names what it does not see.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -73,8 +76,18 @@ int feedbackd_list(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMess
 		if (*end != '\0' || after == 0)
 			rc = trc_call_fail(call, TRC_EINVAL, "page.cursor: not a cursor of this list");
 	}
+	if (rc == 0 && q->scenario_id && q->scenario_id[0] && !fb_sees_scenario(call, q->scenario_id))
+		rc = trc_scope_deny(call, "scenario", q->scenario_id);
 	if (rc != 0)
 		return rc;
+	/* a scoped reader sees the records of its enterprises' scenarios and
+	 * of its providers' supplies: all that match, if the filter names one */
+	bool check = trc_scope_on(call) &&
+		     !(q->supply_id && q->supply_id[0] && fb_supply_ours(call, NULL, q->supply_id)) &&
+		     !(q->scenario_id && q->scenario_id[0] &&
+		       fb_scenario_ours(call, NULL, q->scenario_id));
+	fb_seen_t seen = { 0 };
+	size_t hidden = 0;
 	size_t limit = trc_page_limit(q->page, 100, 1000);
 	rep->records = trc_arena_alloc(call->arena, sizeof(void *) * limit);
 	if (rep->records == NULL)
@@ -117,6 +130,14 @@ int feedbackd_list(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMess
 			}
 			if (!s_record_matches(q, r))
 				continue;
+			if (check && !fb_sees_feedback(call, &seen, r->scenario_id, r->supply_id)) {
+				if (++hidden < FB_SCOPE_SCAN_MAX)
+					continue;
+				/* a bounded scan: the page ends short, the cursor goes on */
+				rep->next_cursor = trc_arena_printf(call->arena, "%" PRIu64, r->id);
+				full = true;
+				break;
+			}
 			if (rep->n_records == limit) {
 				rep->next_cursor = trc_arena_printf(call->arena, "%" PRIu64,
 								    rep->records[limit - 1]->id);
@@ -199,6 +220,28 @@ static int s_metric(trc_call_t *call, const Traction__V1__StatsRequest *q, const
 	return 0;
 }
 
+/* The aggregates of one scenario are its enterprise's and the supply's
+ * provider's; the roll-ups over every scenario the provider's only. */
+static int s_stats_scope(trc_call_t *call, const char *supply, const char *scenario)
+{
+	if (!trc_scope_on(call))
+		return 0;
+	if (scenario[0] != '\0') {
+		if (!fb_sees_scenario(call, scenario))
+			return trc_scope_deny(call, "scenario", scenario);
+		return fb_sees_feedback(call, NULL, scenario, supply)
+			       ? 0
+			       : trc_scope_deny(call, "supply", supply);
+	}
+	if (fb_supply_ours(call, NULL, supply))
+		return 0;
+	trc_call_detail(call, "supply", "out_of_scope", supply, "");
+	return trc_call_fail(call, TRC_EPERM,
+			     "supply '%s': its aggregates over every scenario are for its "
+			     "provider's scope; name a scenario_id in this reader's scope",
+			     supply);
+}
+
 int feedbackd_stats(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
 {
 	const Traction__V1__StatsRequest *q = (const void *)req_;
@@ -213,6 +256,8 @@ int feedbackd_stats(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMes
 	if (rc == 0)
 		rc = trc_check_enum(call, "granularity", q->granularity,
 				    &traction__v1__granularity__descriptor, true);
+	if (rc == 0)
+		rc = s_stats_scope(call, q->supply_id, s_or_empty(q->scenario_id));
 	if (rc != 0)
 		return rc;
 	const char *v = s_or_empty(q->version), *sc = s_or_empty(q->scenario_id);
@@ -281,6 +326,20 @@ static bool s_has(char **list, size_t n, const char *v)
 	return false;
 }
 
+static int s_cursor(trc_call_t *call, const void *key, size_t len, char **out)
+{
+	char *hex = trc_arena_alloc(call->arena, 2 * len + 1);
+	if (hex == NULL)
+		return TRC_ENOMEM;
+	trc_hex(hex, key, len);
+	*out = hex;
+	return 0;
+}
+
+/* A problem sums the reports of every scenario of its supply: a scoped
+ * reader sees the problems of its providers' supplies, those reported in
+ * its enterprises' scenarios only, and, asked about one of those
+ * scenarios, its part of the problems reported there (scope.c). */
 static int s_problems(trc_call_t *call, const Traction__V1__PageRequest *page, const char *supply,
 		      const char *version, const char *scenario, int state, int min_severity,
 		      Traction__V1__ProblemsReply *rep)
@@ -320,7 +379,9 @@ static int s_problems(trc_call_t *call, const Traction__V1__PageRequest *page, c
 	int rc = trc_iter_begin(call->txn, s_db(call->txn, FB_DB_PROBLEMS), &it, lolen ? lo : NULL,
 				lolen, hilen ? hi : NULL, hilen, false);
 	const void *lastkey = NULL;
-	size_t lastlen = 0;
+	size_t lastlen = 0, hidden = 0;
+	bool scoped = trc_scope_on(call);
+	fb_seen_t seen = { 0 };
 	while (rc == 0 && trc_iter_next(&it)) {
 		Traction__V1__ProblemInfo *p =
 			trc_rec_unpack(&it.val, &traction__v1__problem_info__descriptor, call->arena);
@@ -336,16 +397,20 @@ static int s_problems(trc_call_t *call, const Traction__V1__PageRequest *page, c
 			continue;
 		if (scenario[0] != '\0' && !s_has(p->scenario_ids, p->n_scenario_ids, scenario))
 			continue;
-		if (rep->n_problems == limit) {
-			char *hex = trc_arena_alloc(call->arena, 2 * lastlen + 1);
-			if (hex == NULL) {
-				rc = TRC_ENOMEM;
-				break;
-			}
-			trc_hex(hex, lastkey, lastlen);
-			rep->next_cursor = hex;
+		fb_view_t view = scoped ? fb_problem_view(call, &seen, p, scenario) : FB_VIEW_WHOLE;
+		if (view == FB_VIEW_NONE) {
+			if (++hidden < FB_SCOPE_SCAN_MAX)
+				continue;
+			/* a bounded scan: the page ends short, the cursor goes on */
+			rc = s_cursor(call, it.key.mv_data, it.key.mv_size, &rep->next_cursor);
 			break;
 		}
+		if (rep->n_problems == limit) {
+			rc = s_cursor(call, lastkey, lastlen, &rep->next_cursor);
+			break;
+		}
+		if (view == FB_VIEW_PART && (rc = fb_problem_part(call, p)) != 0)
+			break;
 		rep->problems[rep->n_problems++] = p;
 		lastkey = it.key.mv_data;
 		lastlen = it.key.mv_size;
@@ -368,6 +433,8 @@ int feedbackd_problems(trc_call_t *call, const ProtobufCMessage *req_, ProtobufC
 	if (rc == 0)
 		rc = trc_check_enum(call, "min_severity", q->min_severity,
 				    &traction__v1__severity__descriptor, true);
+	if (rc == 0 && q->scenario_id && q->scenario_id[0] && !fb_sees_scenario(call, q->scenario_id))
+		rc = trc_scope_deny(call, "scenario", q->scenario_id);
 	if (rc != 0)
 		return rc;
 	return s_problems(call, q->page, s_or_empty(q->supply_id), s_or_empty(q->version),
@@ -404,6 +471,20 @@ int feedbackd_demands(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCM
 		rc = trc_check_slug_opt(call, "scenario_id", q->scenario_id);
 	if (rc != 0)
 		return rc;
+	if (!fb_sees_demands(call)) {
+		/* a capability's row sums its signals over every scenario and
+		 * keeps no count per scenario: an enterprise's share cannot be
+		 * told apart from it */
+		trc_call_detail(call, "demands", "out_of_scope", "", "");
+		return trc_call_fail(call, TRC_EPERM,
+				     "demands: signals are counted per capability over every "
+				     "scenario, so they are shown to provider-scoped readers only; "
+				     "this reader's own demand signals are its feedback records "
+				     "(feedback.list with kind FEEDBACK_DEMAND)");
+	}
+	/* the signals about one supply sum its feedback over every scenario */
+	if (q->supply_id && q->supply_id[0] && !fb_sees_supply(call, NULL, q->supply_id))
+		return trc_scope_deny(call, "supply", q->supply_id);
 	size_t cap = 64, n = 0;
 	Traction__V1__CapabilityDemand **all = NULL;
 	trc_iter_t it;

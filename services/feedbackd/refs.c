@@ -2,13 +2,22 @@
  * What feedbackd knows of the rest of the platform, from events only:
  * which supplies exist (supply.*), their versions and lineage (the initial
  * version from supply.registered, the rest from iteration.recorded),
- * which scenarios exist and whether they are open (scenario.*), and which
- * problems an iteration claims to address.
+ * which scenarios exist and whether they are open (scenario.*), who owns
+ * each (a supply's provider, a scenario's enterprise: what a scoped
+ * reader is matched against), and which problems an iteration claims to
+ * address.
+ *
+ * A supply's or scenario's entry is its status byte followed by its owner;
+ * readers of the status look at byte 0 only. Stores of schema 2 held the
+ * byte alone: the upgrade replays the catalogue events from the start to
+ * learn the owners (fb_refs_migrate).
  */
 #include <string.h>
 
 #include "error.h"
+#include "evlog.h"
 #include "feedbackd.h"
+#include "log.h"
 #include "record.h"
 #include "util.h"
 #include "traction/v1/iteration.pb-c.h"
@@ -31,6 +40,89 @@ static int s_version(trc_call_t *call, const char *supply, const char *version,
 	return trc_txn_put(call->txn, s_db(call->txn, FB_DB_REF_VERSION), key, kl, p, strlen(p), 0);
 }
 
+/* A source's mark: the position it had when the store was upgraded. An
+ * event replayed up to it brings the owner only: the status stored is that
+ * of the mark already, and the event's older one would undo it (reopen a
+ * closed scenario) until the replay caught up. */
+static int s_keep_status(trc_call_t *call, const Traction__V1__Event *ev, bool *keep)
+{
+	*keep = false;
+	if (ev->source == NULL || ev->source[0] == '\0')
+		return 0;
+	MDB_dbi marks = s_db(call->txn, FB_DB_REF_MARK);
+	MDB_val v;
+	int rc = trc_txn_get(call->txn, marks, ev->source, strlen(ev->source), &v);
+	if (rc == TRC_ENOENT)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (v.mv_size == 8 && ev->seq <= trc_be64_get(v.mv_data)) {
+		*keep = true;
+		return 0;
+	}
+	rc = trc_txn_del(call->txn, marks, ev->source, strlen(ev->source)); /* caught up */
+	return rc == TRC_ENOENT ? 0 : rc;
+}
+
+static int s_ref(trc_call_t *call, const Traction__V1__Event *ev, const char *db, const char *id,
+		 int status, const char *owner)
+{
+	trc_txn_t *txn = call->txn;
+	uint8_t st = (uint8_t)status;
+	bool keep;
+	int rc = s_keep_status(call, ev, &keep);
+	MDB_val cur;
+	if (rc == 0 && keep && trc_txn_get(txn, s_db(txn, db), id, strlen(id), &cur) == 0 &&
+	    cur.mv_size >= 1)
+		st = *(const uint8_t *)cur.mv_data;
+	if (rc != 0 || txn->err != 0)
+		return rc != 0 ? rc : txn->err;
+	size_t ol = owner != NULL ? strlen(owner) : 0;
+	uint8_t *dst = trc_txn_reserve(txn, s_db(txn, db), id, strlen(id), 1 + ol, 0);
+	if (dst == NULL)
+		return txn->err != 0 ? txn->err : TRC_EINTERNAL;
+	dst[0] = st;
+	if (ol > 0)
+		memcpy(dst + 1, owner, ol);
+	return 0;
+}
+
+int fb_ref_owner(trc_txn_t *txn, const char *db, const char *id, char out[FB_OWNER_MAX + 1])
+{
+	out[0] = '\0';
+	if (id == NULL || id[0] == '\0')
+		return TRC_ENOENT;
+	MDB_val v;
+	int rc = trc_txn_get(txn, s_db(txn, db), id, strlen(id), &v);
+	if (rc == 0 && v.mv_size >= 1 && v.mv_size - 1 <= FB_OWNER_MAX) {
+		memcpy(out, (const char *)v.mv_data + 1, v.mv_size - 1);
+		out[v.mv_size - 1] = '\0';
+	}
+	return rc;
+}
+
+int fb_refs_migrate(trc_txn_t *txn)
+{
+	static const char *const sources[] = { "supply", "scenario" };
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < 2; i++) {
+		uint64_t at;
+		rc = trc_position_get(txn, sources[i], &at);
+		if (rc == 0 && at > 0) {
+			uint8_t be[8];
+			trc_be64_put(be, at);
+			rc = trc_txn_put(txn, s_db(txn, FB_DB_REF_MARK), sources[i],
+					 strlen(sources[i]), be, 8, 0);
+		}
+		if (rc == 0)
+			rc = trc_position_set(txn, sources[i], 0);
+	}
+	if (rc == 0)
+		trc_notice("store: supply and scenario events will be replayed from the start to "
+			   "learn the owners of supplies and scenarios");
+	return rc;
+}
+
 int feedbackd_apply(trc_call_t *call, const Traction__V1__Event *ev)
 {
 	fb_state_t *state = call->user;
@@ -41,9 +133,7 @@ int feedbackd_apply(trc_call_t *call, const Traction__V1__Event *ev)
 		const Traction__V1__Supply *s = ev->supply;
 		if (!trc_is_slug(s->id))
 			return trc_call_fail(call, TRC_EINVAL, "supply event without a valid id");
-		uint8_t st = (uint8_t)s->status;
-		int rc = trc_txn_put(call->txn, s_db(call->txn, FB_DB_REF_SUPPLY), s->id,
-				     strlen(s->id), &st, 1, 0);
+		int rc = s_ref(call, ev, FB_DB_REF_SUPPLY, s->id, s->status, s->provider_id);
 		if (rc == 0 && trc_is_slug(s->initial_version)) {
 			/* the initial version has no parent; never overwrite a
 			 * lineage an iteration recorded */
@@ -60,9 +150,7 @@ int feedbackd_apply(trc_call_t *call, const Traction__V1__Event *ev)
 		const Traction__V1__Scenario *s = ev->scenario;
 		if (!trc_is_slug(s->id))
 			return trc_call_fail(call, TRC_EINVAL, "scenario event without a valid id");
-		uint8_t st = (uint8_t)s->status;
-		return trc_txn_put(call->txn, s_db(call->txn, FB_DB_REF_SCENARIO), s->id,
-				   strlen(s->id), &st, 1, 0);
+		return s_ref(call, ev, FB_DB_REF_SCENARIO, s->id, s->status, s->enterprise);
 	}
 	case TRACTION__V1__EVENT__PAYLOAD_ITERATION: {
 		const Traction__V1__Iteration *it = ev->iteration;

@@ -5,7 +5,9 @@
  * client, scenario, supply and version (a reused key refused), aggregates equal to those computed directly from the published
  * values at every key level (quantiles within 1%), a problem opened,
  * addressed by an iteration and re-opened as a regression, demand signals,
- * and coalesced evidence events.
+ * and coalesced evidence events. Scoped readers (two enterprises, two
+ * providers) get exactly their part of list, stats, problems, regressions,
+ * demands and events; a store of schema 2 learns the owners by a replay.
  */
 #include <math.h>
 
@@ -37,11 +39,12 @@ static void apply(Traction__V1__Event *ev, int src)
 	trc_evlog_rollback(E.evlog, 0);
 }
 
-static void known_supply(const char *id, const char *version)
+static void known_supply_of(const char *id, const char *version, const char *provider)
 {
 	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
 	Traction__V1__Supply s = TRACTION__V1__SUPPLY__INIT;
 	s.id = (char *)id;
+	s.provider_id = (char *)provider;
 	s.initial_version = (char *)version;
 	s.status = TRACTION__V1__SUPPLY_STATUS__SUPPLY_ACTIVE;
 	ev.type = (char *)"supply.registered";
@@ -50,16 +53,27 @@ static void known_supply(const char *id, const char *version)
 	apply(&ev, 0);
 }
 
-static void known_scenario(const char *id, int status)
+static void known_supply(const char *id, const char *version)
+{
+	known_supply_of(id, version, "");
+}
+
+static void known_scenario_of(const char *id, int status, const char *enterprise)
 {
 	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
 	Traction__V1__Scenario s = TRACTION__V1__SCENARIO__INIT;
 	s.id = (char *)id;
 	s.status = status;
+	s.enterprise = (char *)enterprise;
 	ev.type = (char *)"scenario.submitted";
 	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_SCENARIO;
 	ev.scenario = &s;
 	apply(&ev, 1);
+}
+
+static void known_scenario(const char *id, int status)
+{
+	known_scenario_of(id, status, "");
 }
 
 static void iteration(const char *supply, const char *version, const char *parent,
@@ -1067,6 +1081,596 @@ TEST(demands_and_evidence_events)
 	henv_reset(&E);
 }
 
+/* ---- scoped readers ------------------------------------------------------------------ */
+
+/* Two enterprises' scenarios and two providers' supplies, with records of
+ * each of the four pairs: cell [scenario][supply]. */
+static const char *const s_scs[2] = { "ent1-line", "ent2-line" };
+static const char *const s_sus[2] = { "sa1", "sb1" };
+static char *s_ent1[] = { (char *)"Ent One" }, *s_ent2[] = { (char *)"Ent Two" };
+static char *s_prova[] = { (char *)"prov-a" }, *s_provb[] = { (char *)"prov-b" };
+
+static void as_reader(char **enterprises, size_t ne, char **providers, size_t np)
+{
+	E.enterprises = enterprises;
+	E.n_enterprises = ne;
+	E.providers = providers;
+	E.n_providers = np;
+	E.role = ne + np > 0 ? TRACTION__V1__ROLE__ROLE_READER : TRACTION__V1__ROLE__ROLE_ADMIN;
+}
+
+static void check_out_of_scope(int rc, const char *subject, const char *current)
+{
+	CHECK_EQ_INT(rc, TRC_EPERM);
+	CHECK_EQ_INT(E.call.code, TRACTION__V1__CODE__PERMISSION_DENIED);
+	CHECK_EQ_INT(E.call.n_details, 1);
+	CHECK_STR(E.call.details[0]->reason, "out_of_scope");
+	CHECK_STR(E.call.details[0]->subject, subject);
+	CHECK_STR(E.call.details[0]->current, current);
+	henv_reset(&E);
+}
+
+static int cell(const char *const names[2], const char *v)
+{
+	return strcmp(names[0], v) == 0 ? 0 : strcmp(names[1], v) == 0 ? 1 : -1;
+}
+
+/* Lists as the current reader through pages of `limit`: records per cell,
+ * records of no cell in *others, and pages that came back short with a
+ * cursor (a bounded scan) in *shorts. The first failure's code, or 0. */
+static int scoped_list(const char *supply, const char *scenario, uint32_t limit,
+		       size_t cells[2][2], size_t *others, size_t *shorts)
+{
+	Traction__V1__FeedbackListRequest q = TRACTION__V1__FEEDBACK_LIST_REQUEST__INIT;
+	Traction__V1__PageRequest page = TRACTION__V1__PAGE_REQUEST__INIT;
+	Traction__V1__FeedbackListReply rep;
+	char cursor[32] = "";
+	memset(cells, 0, sizeof(size_t[2][2]));
+	*others = *shorts = 0;
+	q.supply_id = (char *)supply;
+	q.scenario_id = (char *)scenario;
+	page.limit = limit;
+	q.page = &page;
+	do {
+		page.cursor = cursor;
+		int rc = henv_call(&E, feedbackd_list, false, &q, &rep,
+				   &traction__v1__feedback_list_reply__descriptor);
+		if (rc != 0)
+			return rc;
+		bool more = rep.next_cursor != NULL && rep.next_cursor[0] != '\0';
+		CHECK(rep.n_records <= limit);
+		*shorts += more && rep.n_records < limit;
+		for (size_t i = 0; i < rep.n_records; i++) {
+			int sc = cell(s_scs, rep.records[i]->scenario_id);
+			int su = cell(s_sus, rep.records[i]->supply_id);
+			if (sc >= 0 && su >= 0)
+				cells[sc][su]++;
+			else
+				(*others)++;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", more ? rep.next_cursor : "");
+		henv_reset(&E);
+	} while (cursor[0] != '\0');
+	return 0;
+}
+
+static void check_cells(size_t cells[2][2], size_t a, size_t b, size_t c, size_t d)
+{
+	CHECK_MSG(cells[0][0] == a && cells[0][1] == b && cells[1][0] == c && cells[1][1] == d,
+		  "cells %zu %zu %zu %zu, want %zu %zu %zu %zu", cells[0][0], cells[0][1],
+		  cells[1][0], cells[1][1], a, b, c, d);
+}
+
+static int stats_count(const char *supply, const char *scenario, uint64_t *count)
+{
+	Traction__V1__StatsRequest q = TRACTION__V1__STATS_REQUEST__INIT;
+	Traction__V1__StatsReply rep;
+	q.supply_id = (char *)supply;
+	q.scenario_id = (char *)scenario;
+	q.metric = (char *)"scope_ppm";
+	int rc = henv_call(&E, feedbackd_stats, false, &q, &rep,
+			   &traction__v1__stats_reply__descriptor);
+	if (rc == 0) {
+		CHECK_EQ_INT(rep.n_metrics, 1);
+		*count = rep.metrics[0]->stats->count;
+		henv_reset(&E);
+	}
+	return rc;
+}
+
+static void publish_cell(int sc, int su, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		Traction__V1__FeedbackRecord r;
+		Traction__V1__Metric m = TRACTION__V1__METRIC__INIT;
+		char msg[512];
+		base(&r, s_scs[sc], "1.0", NULL);
+		r.supply_id = (char *)s_sus[su];
+		m.name = (char *)"scope_ppm";
+		m.value = (double)(10 * sc + su + (int)i);
+		r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+		r.metric = &m;
+		CHECK_EQ_INT(one(&r, msg), 0);
+	}
+	henv_reset(&E);
+}
+
+TEST(scoped_readers_see_their_part)
+{
+	known_supply_of("sa1", "1.0", "prov-a");
+	known_supply_of("sb1", "1.0", "prov-b");
+	known_scenario_of("ent1-line", TRACTION__V1__SCENARIO_STATUS__SCENARIO_OPEN, "Ent One");
+	known_scenario_of("ent2-line", TRACTION__V1__SCENARIO_STATUS__SCENARIO_OPEN, "Ent Two");
+	known_scenario_of("ent2-shut", TRACTION__V1__SCENARIO_STATUS__SCENARIO_CLOSED, "Ent Two");
+	for (int sc = 0; sc < 2; sc++)
+		for (int su = 0; su < 2; su++)
+			publish_cell(sc, su, 3);
+	/* the status byte is read with the owner after it */
+	Traction__V1__FeedbackRecord r;
+	Traction__V1__Metric m = TRACTION__V1__METRIC__INIT;
+	char msg[512];
+	base(&r, "ent2-shut", "1.0", NULL);
+	r.supply_id = (char *)"sa1";
+	m.name = (char *)"scope_ppm";
+	r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+	r.metric = &m;
+	CHECK_EQ_INT(one(&r, msg), TRACTION__V1__CODE__FAILED_PRECONDITION);
+	henv_reset(&E);
+
+	size_t cells[2][2], others, shorts;
+	uint64_t n;
+	/* unscoped: everything, as before */
+	as_reader(NULL, 0, NULL, 0);
+	CHECK_EQ_INT(scoped_list(NULL, NULL, 1000, cells, &others, &shorts), 0);
+	check_cells(cells, 3, 3, 3, 3);
+	CHECK(others > 0);
+	CHECK_EQ_INT(stats_count("sb1", "", &n), 0);
+	CHECK_EQ_INT(n, 6);
+	CHECK_EQ_INT(stats_count("sa1", "ent2-line", &n), 0);
+	CHECK_EQ_INT(n, 3);
+
+	/* an enterprise: its scenarios' records, of every supply; small
+	 * pages come back full although most records are filtered out */
+	as_reader(s_ent1, 1, NULL, 0);
+	CHECK_EQ_INT(scoped_list(NULL, NULL, 2, cells, &others, &shorts), 0);
+	check_cells(cells, 3, 3, 0, 0);
+	CHECK_EQ_INT(others, 0);
+	CHECK_EQ_INT(shorts, 0);
+	CHECK_EQ_INT(scoped_list("sb1", NULL, 2, cells, &others, &shorts), 0);
+	check_cells(cells, 0, 3, 0, 0);
+	CHECK_EQ_INT(scoped_list(NULL, "ent1-line", 2, cells, &others, &shorts), 0);
+	check_cells(cells, 3, 3, 0, 0);
+	check_out_of_scope(scoped_list(NULL, "ent2-line", 2, cells, &others, &shorts), "scenario",
+			   "ent2-line");
+	CHECK_EQ_INT(stats_count("sb1", "ent1-line", &n), 0);
+	CHECK_EQ_INT(n, 3);
+	check_out_of_scope(stats_count("sb1", "ent2-line", &n), "scenario", "ent2-line");
+	/* the roll-up over every scenario is the provider's */
+	check_out_of_scope(stats_count("sb1", "", &n), "supply", "sb1");
+
+	/* a provider: its supplies' records, in every scenario */
+	as_reader(NULL, 0, s_prova, 1);
+	CHECK_EQ_INT(scoped_list(NULL, NULL, 2, cells, &others, &shorts), 0);
+	check_cells(cells, 3, 0, 3, 0);
+	CHECK_EQ_INT(others, 0);
+	CHECK_EQ_INT(shorts, 0);
+	CHECK_EQ_INT(scoped_list(NULL, "ent2-line", 2, cells, &others, &shorts), 0);
+	check_cells(cells, 0, 0, 3, 0);
+	CHECK_EQ_INT(scoped_list("sb1", NULL, 2, cells, &others, &shorts), 0);
+	check_cells(cells, 0, 0, 0, 0);
+	CHECK_EQ_INT(stats_count("sa1", "", &n), 0);
+	CHECK_EQ_INT(n, 6);
+	CHECK_EQ_INT(stats_count("sa1", "ent2-line", &n), 0);
+	CHECK_EQ_INT(n, 3);
+	check_out_of_scope(stats_count("sb1", "", &n), "supply", "sb1");
+	check_out_of_scope(stats_count("sb1", "ent1-line", &n), "supply", "sb1");
+
+	/* both kinds: the union */
+	as_reader(s_ent2, 1, s_prova, 1);
+	CHECK_EQ_INT(scoped_list(NULL, NULL, 2, cells, &others, &shorts), 0);
+	check_cells(cells, 3, 0, 3, 3);
+	CHECK_EQ_INT(others, 0);
+	as_reader(NULL, 0, NULL, 0);
+}
+
+/* A problem report in a cell; its record id. */
+static uint64_t report_at(int sc, int su, const char *version, const char *sig)
+{
+	Traction__V1__FeedbackRecord r, *rp = &r;
+	Traction__V1__Problem p = TRACTION__V1__PROBLEM__INIT;
+	base(&r, s_scs[sc], version, NULL);
+	r.supply_id = (char *)s_sus[su];
+	p.severity = TRACTION__V1__SEVERITY__SEVERITY_HIGH;
+	p.title = (char *)"scope problem";
+	p.signature = (char *)sig;
+	r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_PROBLEM;
+	r.problem = &p;
+	int rc;
+	Traction__V1__PublishReply *rep = publish(&rp, 1, &rc);
+	CHECK_EQ_INT(rc, 0);
+	CHECK_EQ_INT(rep->results[0]->status->code, 0);
+	uint64_t id = rep->results[0]->record_id;
+	henv_reset(&E);
+	return id;
+}
+
+/* The signatures of the problems the current reader gets (of the scope
+ * test's supplies), through pages of `limit`, joined by spaces in order;
+ * the reply of the last page stays in *last. */
+static int scoped_problems(bool regressions, const char *scenario, uint32_t limit, char *out,
+			   size_t cap, Traction__V1__ProblemsReply *last)
+{
+	Traction__V1__ProblemsRequest q = TRACTION__V1__PROBLEMS_REQUEST__INIT;
+	Traction__V1__RegressionsRequest rq = TRACTION__V1__REGRESSIONS_REQUEST__INIT;
+	Traction__V1__PageRequest page = TRACTION__V1__PAGE_REQUEST__INIT;
+	char cursor[FB_KEY_MAX * 2 + 1] = "";
+	out[0] = '\0';
+	q.scenario_id = (char *)scenario;
+	page.limit = limit;
+	q.page = rq.page = &page;
+	for (;;) {
+		page.cursor = cursor;
+		int rc = regressions ? henv_call(&E, feedbackd_regressions, false, &rq, last,
+						 &traction__v1__problems_reply__descriptor)
+				     : henv_call(&E, feedbackd_problems, false, &q, last,
+						 &traction__v1__problems_reply__descriptor);
+		if (rc != 0)
+			return rc;
+		bool more = last->next_cursor != NULL && last->next_cursor[0] != '\0';
+		CHECK(!more || last->n_problems == limit);
+		for (size_t i = 0; i < last->n_problems; i++) {
+			if (cell(s_sus, last->problems[i]->supply_id) < 0)
+				continue;
+			size_t l = strlen(out);
+			snprintf(out + l, cap - l, "%s%s", l ? " " : "", last->problems[i]->signature);
+		}
+		if (!more)
+			return 0;
+		snprintf(cursor, sizeof(cursor), "%s", last->next_cursor);
+	}
+}
+
+static Traction__V1__ProblemInfo *find_problem(Traction__V1__ProblemsReply *rep, const char *sig)
+{
+	for (size_t i = 0; i < rep->n_problems; i++)
+		if (strcmp(rep->problems[i]->signature, sig) == 0)
+			return rep->problems[i];
+	return NULL;
+}
+
+TEST(scoped_problems_regressions_and_demands)
+{
+	uint64_t shared1 = report_at(0, 0, "1.0", "p-shared");
+	uint64_t shared2 = report_at(1, 0, "1.0", "p-shared");
+	report_at(0, 0, "1.0", "p-e1only");
+	report_at(1, 1, "1.0", "p-b-e2");
+	char sigs[512];
+	Traction__V1__ProblemsReply rep;
+	Traction__V1__ProblemInfo *p;
+
+	/* unscoped: all of them, whole */
+	CHECK_EQ_INT(scoped_problems(false, NULL, 1000, sigs, sizeof(sigs), &rep), 0);
+	CHECK_STR(sigs, "p-e1only p-shared p-b-e2");
+	p = find_problem(&rep, "p-shared");
+	CHECK(p != NULL && p->n_scenario_ids == 2 && p->n_record_ids == 2);
+	CHECK(rep.n_problems > 3); /* defect-vision's too */
+	henv_reset(&E);
+
+	/* an enterprise: whole, what only its scenarios reported; asked about
+	 * one of its scenarios, its part of the others reported there */
+	as_reader(s_ent1, 1, NULL, 0);
+	CHECK_EQ_INT(scoped_problems(false, NULL, 1, sigs, sizeof(sigs), &rep), 0);
+	CHECK_STR(sigs, "p-e1only");
+	henv_reset(&E);
+	CHECK_EQ_INT(scoped_problems(false, "ent1-line", 1000, sigs, sizeof(sigs), &rep), 0);
+	CHECK_STR(sigs, "p-e1only p-shared");
+	CHECK_EQ_INT(rep.n_problems, 2);
+	p = find_problem(&rep, "p-shared");
+	CHECK_EQ_INT(p->n_scenario_ids, 1);
+	CHECK_STR(p->scenario_ids[0], "ent1-line");
+	CHECK_EQ_INT(p->n_record_ids, 1);
+	CHECK_EQ_INT(p->record_ids[0], shared1);
+	henv_reset(&E);
+	check_out_of_scope(scoped_problems(false, "ent2-line", 1000, sigs, sizeof(sigs), &rep),
+			   "scenario", "ent2-line");
+	as_reader(s_ent2, 1, NULL, 0);
+	CHECK_EQ_INT(scoped_problems(false, NULL, 1000, sigs, sizeof(sigs), &rep), 0);
+	CHECK_STR(sigs, "p-b-e2");
+	CHECK_EQ_INT(rep.n_problems, 1);
+	henv_reset(&E);
+
+	/* a provider: its supplies' problems, whole, wherever reported */
+	as_reader(NULL, 0, s_prova, 1);
+	CHECK_EQ_INT(scoped_problems(false, NULL, 1, sigs, sizeof(sigs), &rep), 0);
+	CHECK_STR(sigs, "p-e1only p-shared");
+	henv_reset(&E);
+	CHECK_EQ_INT(scoped_problems(false, "ent2-line", 1000, sigs, sizeof(sigs), &rep), 0);
+	CHECK_STR(sigs, "p-shared");
+	p = find_problem(&rep, "p-shared");
+	CHECK(p->n_scenario_ids == 2 && p->n_record_ids == 2 && p->record_ids[1] == shared2);
+	henv_reset(&E);
+	as_reader(NULL, 0, s_provb, 1);
+	CHECK_EQ_INT(scoped_problems(false, "ent1-line", 1000, sigs, sizeof(sigs), &rep), 0);
+	CHECK_STR(sigs, "");
+	CHECK_EQ_INT(rep.n_problems, 0);
+	henv_reset(&E);
+
+	/* regressions: a problem comes back on a version that addressed it */
+	as_reader(NULL, 0, NULL, 0);
+	iteration("sa1", "1.1", "1.0", "p-shared");
+	iteration("sb1", "1.1", "1.0", "p-b-e2");
+	report_at(0, 0, "1.1", "p-shared");
+	report_at(1, 1, "1.1", "p-b-e2");
+	CHECK_EQ_INT(scoped_problems(true, NULL, 1000, sigs, sizeof(sigs), &rep), 0);
+	CHECK_STR(sigs, "p-shared p-b-e2");
+	CHECK(find_problem(&rep, "hairline-miss") != NULL);
+	henv_reset(&E);
+	as_reader(NULL, 0, s_prova, 1);
+	CHECK_EQ_INT(scoped_problems(true, NULL, 1000, sigs, sizeof(sigs), &rep), 0);
+	CHECK_STR(sigs, "p-shared");
+	CHECK_EQ_INT(rep.n_problems, 1);
+	henv_reset(&E);
+	as_reader(s_ent1, 1, NULL, 0); /* p-shared came from ent2-line too */
+	CHECK_EQ_INT(scoped_problems(true, NULL, 1000, sigs, sizeof(sigs), &rep), 0);
+	CHECK_EQ_INT(rep.n_problems, 0);
+	henv_reset(&E);
+	as_reader(s_ent2, 1, NULL, 0);
+	CHECK_EQ_INT(scoped_problems(true, NULL, 1000, sigs, sizeof(sigs), &rep), 0);
+	CHECK_STR(sigs, "p-b-e2");
+	CHECK_EQ_INT(rep.n_problems, 1);
+	henv_reset(&E);
+
+	/* demands: every signal to every provider scope; an enterprise cannot
+	 * be shown its own share, so it is refused with the reason */
+	Traction__V1__DemandsRequest dq = TRACTION__V1__DEMANDS_REQUEST__INIT;
+	Traction__V1__DemandsReply drep;
+	as_reader(NULL, 0, NULL, 0);
+	CHECK_EQ_INT(henv_call(&E, feedbackd_demands, false, &dq, &drep,
+			       &traction__v1__demands_reply__descriptor),
+		     0);
+	size_t all = drep.n_demands;
+	CHECK(all > 0);
+	henv_reset(&E);
+	as_reader(NULL, 0, s_provb, 1);
+	CHECK_EQ_INT(henv_call(&E, feedbackd_demands, false, &dq, &drep,
+			       &traction__v1__demands_reply__descriptor),
+		     0);
+	CHECK_EQ_INT(drep.n_demands, all);
+	henv_reset(&E);
+	as_reader(s_ent1, 1, s_provb, 1);
+	CHECK_EQ_INT(henv_call(&E, feedbackd_demands, false, &dq, &drep,
+			       &traction__v1__demands_reply__descriptor),
+		     0);
+	CHECK_EQ_INT(drep.n_demands, all);
+	henv_reset(&E);
+	dq.supply_id = (char *)"sa1"; /* one supply's signals: its provider's */
+	check_out_of_scope(henv_call(&E, feedbackd_demands, false, &dq, &drep,
+				     &traction__v1__demands_reply__descriptor),
+			   "supply", "sa1");
+	dq.supply_id = NULL;
+	as_reader(s_ent1, 1, NULL, 0);
+	CHECK_EQ_INT(henv_call(&E, feedbackd_demands, false, &dq, &drep,
+			       &traction__v1__demands_reply__descriptor),
+		     TRC_EPERM);
+	CHECK_CONTAINS(E.call.message, "shown to provider-scoped readers only");
+	CHECK_STR(E.call.details[0]->reason, "out_of_scope");
+	henv_reset(&E);
+	as_reader(NULL, 0, NULL, 0);
+}
+
+static bool visible_to(char **ents, size_t ne, char **provs, size_t np,
+		       const Traction__V1__Event *ev)
+{
+	trc_txn_t txn;
+	CHECK_EQ_INT(trc_txn_begin(E.store, &txn, false), 0);
+	trc_call_t call = { .txn = &txn, .arena = E.arena, .user = E.user,
+			    .role = TRACTION__V1__ROLE__ROLE_READER, .enterprises = ents,
+			    .n_enterprises = ne, .providers = provs, .n_providers = np };
+	bool v = feedbackd_event_visible(&call, ev);
+	trc_txn_abort(&txn);
+	return v;
+}
+
+/* Who sees an event: e1 e2 pa pb as 0/1 in a string, and the unscoped
+ * call sees everything. */
+static void check_visible(const Traction__V1__Event *ev, const char *want)
+{
+	char got[5] = {
+		visible_to(s_ent1, 1, NULL, 0, ev) ? '1' : '0',
+		visible_to(s_ent2, 1, NULL, 0, ev) ? '1' : '0',
+		visible_to(NULL, 0, s_prova, 1, ev) ? '1' : '0',
+		visible_to(NULL, 0, s_provb, 1, ev) ? '1' : '0',
+		'\0',
+	};
+	CHECK_MSG(strcmp(got, want) == 0, "%s: seen by %s, want %s", ev->type, got, want);
+	CHECK(visible_to(NULL, 0, NULL, 0, ev));
+}
+
+TEST(scoped_events)
+{
+	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
+	Traction__V1__EvidenceUpdate u = TRACTION__V1__EVIDENCE_UPDATE__INIT;
+	ev.type = (char *)"feedback.evidence";
+	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_EVIDENCE;
+	ev.evidence = &u;
+	u.supply_id = (char *)"sa1";
+	u.version = (char *)"1.0";
+	u.scenario_id = (char *)"ent1-line";
+	check_visible(&ev, "1010"); /* one scenario: its enterprise, the provider */
+	u.supply_id = (char *)"sb1";
+	u.scenario_id = (char *)"ent2-line";
+	check_visible(&ev, "0101");
+	u.scenario_id = (char *)""; /* the roll-up: the provider only */
+	check_visible(&ev, "0001");
+
+	Traction__V1__ProblemUpdate pu = TRACTION__V1__PROBLEM_UPDATE__INIT;
+	Traction__V1__ProblemInfo p = TRACTION__V1__PROBLEM_INFO__INIT;
+	char *both[] = { (char *)"ent1-line", (char *)"ent2-line" };
+	ev.type = (char *)"feedback.problem";
+	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_PROBLEM;
+	ev.problem = &pu;
+	pu.problem = &p;
+	p.supply_id = (char *)"sa1";
+	p.signature = (char *)"p-shared";
+	p.scenario_ids = both;
+	p.n_scenario_ids = 2;
+	check_visible(&ev, "0010"); /* from two enterprises: the provider only */
+	p.n_scenario_ids = 1;
+	check_visible(&ev, "1010"); /* from ent1-line only: Ent One's too */
+
+	Traction__V1__DemandUpdate du = TRACTION__V1__DEMAND_UPDATE__INIT;
+	ev.type = (char *)"feedback.demand";
+	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_DEMAND;
+	ev.demand = &du;
+	check_visible(&ev, "0011");
+	/* feedbackd writes no other event: one would be nobody's but the
+	 * unscoped's */
+	Traction__V1__Supply s = TRACTION__V1__SUPPLY__INIT;
+	ev.type = (char *)"supply.registered";
+	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_SUPPLY;
+	ev.supply = &s;
+	check_visible(&ev, "0000");
+}
+
+/* A scoped list stops after FB_SCOPE_SCAN_MAX records it may not see: the
+ * page comes back short with a cursor, and the next goes on. */
+TEST(scoped_scans_are_bounded)
+{
+	enum { N = FB_SCOPE_SCAN_MAX + 5 };
+	static Traction__V1__FeedbackRecord recs[N], *rp[N];
+	static Traction__V1__Metric m = TRACTION__V1__METRIC__INIT;
+	m.name = (char *)"flood_ppm";
+	for (int i = 0; i < N; i++) {
+		base(&recs[i], "ent2-line", "1.0", NULL);
+		recs[i].supply_id = (char *)"sb1";
+		recs[i].body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+		recs[i].metric = &m;
+		rp[i] = &recs[i];
+	}
+	size_t before[2][2], cells[2][2], others, shorts;
+	as_reader(s_ent1, 1, NULL, 0);
+	CHECK_EQ_INT(scoped_list(NULL, NULL, 100, before, &others, &shorts), 0);
+	CHECK_EQ_INT(shorts, 0);
+	as_reader(NULL, 0, NULL, 0);
+	int rc;
+	for (size_t at = 0; at < N; at += FB_BATCH_MAX) {
+		publish(rp + at, N - at < FB_BATCH_MAX ? N - at : FB_BATCH_MAX, &rc);
+		CHECK_EQ_INT(rc, 0);
+		henv_reset(&E);
+	}
+	publish_cell(0, 0, 1); /* one more of Ent One's, after the flood */
+	as_reader(s_ent1, 1, NULL, 0);
+	CHECK_EQ_INT(scoped_list(NULL, NULL, 100, cells, &others, &shorts), 0);
+	check_cells(cells, before[0][0] + 1, before[0][1], 0, 0);
+	CHECK_EQ_INT(others, 0);
+	CHECK(shorts >= 1);
+	as_reader(NULL, 0, NULL, 0);
+}
+
+/* A store of schema 2 held a status byte per supply and scenario: opened
+ * by this build, the catalogue sources are read again from the start; an
+ * event up to where they had been brings the owner and keeps the status
+ * (a scenario closed since stays closed), one after it brings both. */
+TEST(schema_2_refs_learn_their_owners)
+{
+	char path[200];
+	snprintf(path, sizeof(path), "%s/v2", check_tmpdir_); /* removed with it at exit */
+	trc_store_t *st = NULL;
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, feedbackd_dbs, 2), 0);
+	trc_txn_t txn;
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+	uint8_t closed = TRACTION__V1__SCENARIO_STATUS__SCENARIO_CLOSED;
+	uint8_t active = TRACTION__V1__SUPPLY_STATUS__SUPPLY_ACTIVE;
+	CHECK_EQ_INT(trc_txn_put(&txn, trc_store_db(st, FB_DB_REF_SCENARIO), "line-x", 6, &closed,
+				 1, 0),
+		     0);
+	CHECK_EQ_INT(trc_txn_put(&txn, trc_store_db(st, FB_DB_REF_SUPPLY), "sx", 2, &active, 1, 0),
+		     0);
+	CHECK_EQ_INT(trc_position_set(&txn, "supply", 5), 0);
+	CHECK_EQ_INT(trc_position_set(&txn, "scenario", 7), 0);
+	CHECK_EQ_INT(trc_position_set(&txn, "iteration", 9), 0);
+	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
+	trc_store_destroy(&st);
+
+	CHECK_EQ_INT(trc_store_open_migrate(&st, path, 8 << 20, feedbackd_dbs, FB_SCHEMA_VERSION,
+					    fb_migrate),
+		     0);
+	uint64_t at;
+	char owner[FB_OWNER_MAX + 1];
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, false), 0);
+	CHECK_EQ_INT(trc_position_get(&txn, "supply", &at), 0);
+	CHECK_EQ_INT(at, 0);
+	CHECK_EQ_INT(trc_position_get(&txn, "scenario", &at), 0);
+	CHECK_EQ_INT(at, 0);
+	CHECK_EQ_INT(trc_position_get(&txn, "iteration", &at), 0);
+	CHECK_EQ_INT(at, 9); /* lineage and problem states need no replay */
+	CHECK_EQ_INT(fb_ref_owner(&txn, FB_DB_REF_SCENARIO, "line-x", owner), 0);
+	CHECK_STR(owner, ""); /* not known yet: nobody's */
+	trc_txn_abort(&txn);
+
+	/* the replay, as the runtime applies it */
+	static const struct {
+		const char *source;
+		uint64_t seq;
+		int status;
+		const char *owner;
+		uint8_t want;
+	} steps[] = {
+		{ "scenario", 1, TRACTION__V1__SCENARIO_STATUS__SCENARIO_OPEN, "Ent X",
+		  TRACTION__V1__SCENARIO_STATUS__SCENARIO_CLOSED },
+		{ "supply", 1, TRACTION__V1__SUPPLY_STATUS__SUPPLY_ACTIVE, "prov-x",
+		  TRACTION__V1__SUPPLY_STATUS__SUPPLY_ACTIVE },
+		{ "scenario", 7, TRACTION__V1__SCENARIO_STATUS__SCENARIO_OPEN, "Ent X",
+		  TRACTION__V1__SCENARIO_STATUS__SCENARIO_CLOSED },
+		{ "scenario", 8, TRACTION__V1__SCENARIO_STATUS__SCENARIO_OPEN, "Ent Y",
+		  TRACTION__V1__SCENARIO_STATUS__SCENARIO_OPEN },
+	};
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
+		Traction__V1__Scenario sc = TRACTION__V1__SCENARIO__INIT;
+		Traction__V1__Supply su = TRACTION__V1__SUPPLY__INIT;
+		bool is_sc = strcmp(steps[i].source, "scenario") == 0;
+		ev.source = (char *)steps[i].source;
+		ev.seq = steps[i].seq;
+		if (is_sc) {
+			sc.id = (char *)"line-x";
+			sc.status = steps[i].status;
+			sc.enterprise = (char *)steps[i].owner;
+			ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_SCENARIO;
+			ev.scenario = &sc;
+		} else {
+			su.id = (char *)"sx";
+			su.status = steps[i].status;
+			su.provider_id = (char *)steps[i].owner;
+			ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_SUPPLY;
+			ev.supply = &su;
+		}
+		CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+		trc_call_t call = { .txn = &txn, .arena = E.arena, .role = 4, .now_ms = E.now_ms };
+		CHECK_EQ_INT(feedbackd_apply(&call, &ev), 0);
+		const char *db = is_sc ? FB_DB_REF_SCENARIO : FB_DB_REF_SUPPLY;
+		const char *id = is_sc ? "line-x" : "sx";
+		MDB_val v;
+		CHECK_EQ_INT(trc_txn_get(&txn, trc_store_db(st, db), id, strlen(id), &v), 0);
+		CHECK_MSG(*(const uint8_t *)v.mv_data == steps[i].want, "step %zu: status %d", i,
+			  *(const uint8_t *)v.mv_data);
+		CHECK_EQ_INT(fb_ref_owner(&txn, db, id, owner), 0);
+		CHECK_STR(owner, steps[i].owner);
+		CHECK_EQ_INT(trc_txn_commit(&txn), 0);
+	}
+	/* past the mark, it is forgotten */
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, false), 0);
+	MDB_val v;
+	CHECK_EQ_INT(trc_txn_get(&txn, trc_store_db(st, FB_DB_REF_MARK), "scenario", 8, &v),
+		     TRC_ENOENT);
+	CHECK_EQ_INT(trc_txn_get(&txn, trc_store_db(st, FB_DB_REF_MARK), "supply", 6, &v), 0);
+	trc_txn_abort(&txn);
+	trc_store_destroy(&st);
+	/* stamped 3: opened again, nothing is replayed again */
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, feedbackd_dbs, FB_SCHEMA_VERSION), 0);
+	trc_store_destroy(&st);
+}
+
 int main(void)
 {
 	static fb_state_t state;
@@ -1088,6 +1692,11 @@ int main(void)
 	RUN(problem_addressed_then_regressed);
 	RUN(demands_and_evidence_events);
 	RUN(values_at_the_edges);
+	RUN(scoped_readers_see_their_part);
+	RUN(scoped_problems_regressions_and_demands);
+	RUN(scoped_events);
+	RUN(scoped_scans_are_bounded);
+	RUN(schema_2_refs_learn_their_owners);
 	feedbackd_close(&state);
 	henv_close(&E);
 	DONE();

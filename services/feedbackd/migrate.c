@@ -1,0 +1,22 @@
+/*
+ * Upgrades of feedbackd's store, in the transaction that opens it (all or
+ * nothing), one schema after the other:
+ *
+ *   1 -> 2  idempotency keys scoped by scenario, supply and version (idem.c);
+ *   2 -> 3  the owners of supplies and scenarios, for scoped readers: the
+ *           catalogue events are replayed from the start (refs.c).
+ */
+#include "error.h"
+#include "feedbackd.h"
+
+int fb_migrate(trc_txn_t *txn, uint32_t from)
+{
+	if (from < 1 || from >= FB_SCHEMA_VERSION)
+		return TRC_ECORRUPT;
+	int rc = 0;
+	if (from < 2)
+		rc = fb_idem_migrate(txn);
+	if (rc == 0 && from < 3)
+		rc = fb_refs_migrate(txn);
+	return rc;
+}

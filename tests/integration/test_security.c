@@ -22,6 +22,7 @@
 #include "harness.h"
 #include "traction/v1/bus.pb-c.h"
 #include "traction/v1/common.pb-c.h"
+#include "traction/v1/events.pb-c.h"
 #include "traction/v1/feedback.pb-c.h"
 #include "traction/v1/iteration.pb-c.h"
 #include "traction/v1/scenario.pb-c.h"
@@ -34,7 +35,8 @@ typedef struct {
 	char pub[41], sec[41];
 } pair_t;
 
-static pair_t s_admin, s_site7, s_site8, s_auditor, s_stranger, s_late, s_svc;
+static pair_t s_admin, s_site7, s_site8, s_auditor, s_stranger, s_late, s_svc, s_gateway,
+	s_northern;
 
 /* Clients of the listed keys, connected once the set is up. */
 static traction_client_t *s_as_admin, *s_as_site7, *s_as_site8, *s_as_auditor, *s_as_daemons;
@@ -338,7 +340,8 @@ TEST(start_the_set_with_keys)
 {
 	char path[512], text[256], server_sec[41];
 	CHECK_EQ_INT(zmq_curve_keypair(s_server_pub, server_sec), 0);
-	pair_t *all[] = { &s_admin, &s_site7, &s_site8, &s_auditor, &s_stranger, &s_late, &s_svc };
+	pair_t *all[] = { &s_admin, &s_site7, &s_site8, &s_auditor, &s_stranger,
+			  &s_late,  &s_svc,   &s_gateway, &s_northern };
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		CHECK_EQ_INT(zmq_curve_keypair(all[i]->pub, all[i]->sec), 0);
 	snprintf(path, sizeof(path), "%s/server.key", H.dir);
@@ -351,6 +354,19 @@ TEST(start_the_set_with_keys)
 	key_file("site8", &s_site8, "publisher", "weld-line-3");
 	key_file("auditor", &s_auditor, "reader", NULL);
 	key_file("daemons", &s_svc, "service", NULL);
+	/* v1.1: an edge, the users it may act for, and a scoped reader key */
+	key_file("gateway", &s_gateway, "edge", NULL);
+	snprintf(path, sizeof(path), "%s/keys/northern-qa.key", H.dir);
+	snprintf(text, sizeof(text), "public = %s\nrole = reader\nenterprises = Northern Steel\n",
+		 s_northern.pub);
+	write_file(path, text);
+	snprintf(path, sizeof(path), "%s/keys/alice.user", H.dir);
+	write_file(path, "; a Southern Glass engineer, through the gateway\nrole = reader\n"
+			 "enterprises = Southern Glass\n");
+	snprintf(path, sizeof(path), "%s/keys/line3.user", H.dir);
+	write_file(path, "role = publisher\nscenarios = weld-line-3\n");
+	snprintf(path, sizeof(path), "%s/keys/acme-eng.user", H.dir);
+	write_file(path, "role = reader\nproviders = acme\n");
 	snprintf(path, sizeof(path), "%s/service.key", H.dir);
 	snprintf(text, sizeof(text), "public = %s\nsecret = %s\n", s_svc.pub, s_svc.sec);
 	write_file(path, text);
@@ -718,6 +734,240 @@ TEST(service_endpoints_take_only_service_keys)
 	zmq_ctx_term(zctx);
 }
 
+/* ---- v1.1: edges and scoped readers ------------------------------------------ */
+
+static int scenario_submit(traction_client_t *c, const char *id, const char *enterprise)
+{
+	char *caps[] = { (char *)"defect-detection" };
+	Traction__V1__Scenario sc = TRACTION__V1__SCENARIO__INIT;
+	Traction__V1__Demand d = TRACTION__V1__DEMAND__INIT, *dp = &d;
+	Traction__V1__ScenarioSubmitRequest req = TRACTION__V1__SCENARIO_SUBMIT_REQUEST__INIT;
+	traction_status_t st;
+	d.capabilities = caps;
+	d.n_capabilities = 1;
+	sc.id = (char *)id;
+	sc.enterprise = (char *)enterprise;
+	sc.domain = TRACTION__V1__DOMAIN__DOMAIN_PRODUCTION;
+	sc.name = (char *)id;
+	sc.demands = &dp;
+	sc.n_demands = 1;
+	req.scenario = &sc;
+	return call_code(c, "scenario", "submit", &req.base, &st);
+}
+
+/* The ids a scenario.list answers, space-separated, or the error code. */
+static int scenario_ids(traction_client_t *c, char *out, size_t cap)
+{
+	Traction__V1__ScenarioListRequest req = TRACTION__V1__SCENARIO_LIST_REQUEST__INIT;
+	Traction__V1__ScenarioListReply *rep = NULL;
+	traction_status_t st;
+	int code = traction_call(c, "scenario", "list", &req.base,
+				 &traction__v1__scenario_list_reply__descriptor,
+				 (ProtobufCMessage **)&rep, &st);
+	out[0] = '\0';
+	for (size_t i = 0; code == 0 && i < rep->n_scenarios; i++)
+		appendf(out, cap, "%s%s", i ? " " : "", rep->scenarios[i]->id);
+	traction_reply_free(rep != NULL ? &rep->base : NULL);
+	return code;
+}
+
+/* The scenarios of feedback.list's records (of supply, if not NULL), each
+ * once, space-separated. */
+static int feedback_scenarios_of(traction_client_t *c, const char *supply, char *out, size_t cap)
+{
+	Traction__V1__FeedbackListRequest req = TRACTION__V1__FEEDBACK_LIST_REQUEST__INIT;
+	req.supply_id = (char *)supply;
+	Traction__V1__FeedbackListReply *rep = NULL;
+	traction_status_t st;
+	int code = traction_call(c, "feedback", "list", &req.base,
+				 &traction__v1__feedback_list_reply__descriptor,
+				 (ProtobufCMessage **)&rep, &st);
+	out[0] = '\0';
+	for (size_t i = 0; code == 0 && i < rep->n_records; i++)
+		if (strstr(out, rep->records[i]->scenario_id) == NULL)
+			appendf(out, cap, "%s%s", out[0] ? " " : "", rep->records[i]->scenario_id);
+	traction_reply_free(rep != NULL ? &rep->base : NULL);
+	return code;
+}
+
+static int feedback_scenarios(traction_client_t *c, char *out, size_t cap)
+{
+	return feedback_scenarios_of(c, NULL, out, cap);
+}
+
+TEST(an_edge_acts_for_its_users_and_for_nobody_else)
+{
+	char ids[512], msg[512];
+	traction_status_t st;
+	Traction__V1__Empty e = TRACTION__V1__EMPTY__INIT;
+	CHECK_EQ_INT(scenario_submit(s_as_admin, "glass-line", "Southern Glass"), 0);
+	traction_client_t *gw = client(&s_gateway, 5000);
+	/* on its own an edge may only ping the broker */
+	CHECK_EQ_INT(ping(gw), 0);
+	CHECK_EQ_INT(scenario_ids(gw, ids, sizeof(ids)), TRACTION__V1__CODE__PERMISSION_DENIED);
+	/* for alice (Southern Glass): her scenarios, and nobody else's */
+	CHECK_EQ_INT(traction_client_on_behalf_of(gw, "alice"), 0);
+	CHECK_EQ_INT(scenario_ids(gw, ids, sizeof(ids)), 0);
+	CHECK_STR(ids, "glass-line");
+	Traction__V1__IdRequest get = TRACTION__V1__ID_REQUEST__INIT;
+	get.id = (char *)"weld-line-3";
+	CHECK_EQ_INT(call_code(gw, "scenario", "get", &get.base, &st),
+		     TRACTION__V1__CODE__PERMISSION_DENIED);
+	const Traction__V1__ErrorDetails *d = traction_last_details(gw);
+	CHECK(d != NULL && d->n_details == 1);
+	CHECK_STR(d->details[0]->reason, "out_of_scope");
+	CHECK_STR(d->details[0]->current, "weld-line-3");
+	/* alice is a reader: no writes through the edge either */
+	CHECK_EQ_INT(scenario_submit(gw, "alice-line", "Southern Glass"),
+		     TRACTION__V1__CODE__PERMISSION_DENIED);
+	/* a user the broker does not know */
+	CHECK_EQ_INT(traction_client_on_behalf_of(gw, "mallory"), 0);
+	CHECK_EQ_INT(call_code(gw, "scenario", "list", &e.base, &st),
+		     TRACTION__V1__CODE__PERMISSION_DENIED);
+	CHECK_CONTAINS(st.message, "no such user");
+	/* a key naming a user: only an edge may */
+	traction_client_t *adm = client(&s_admin, 5000);
+	CHECK_EQ_INT(traction_client_on_behalf_of(adm, "alice"), 0);
+	CHECK_EQ_INT(call_code(adm, "scenario", "list", &e.base, &st),
+		     TRACTION__V1__CODE__PERMISSION_DENIED);
+	CHECK_CONTAINS(st.message, "only an edge key may act for a user");
+	traction_client_destroy(&adm);
+
+	/* a publisher user: its identity is its own, not the edge's, and so
+	 * are its idempotency keys (site7's "k1" is another record) */
+	CHECK_EQ_INT(traction_client_on_behalf_of(gw, "line3"), 0);
+	uint64_t id_user = 0, id_site = 0;
+	bool dup = true;
+	CHECK_EQ_INT(publish(gw, "weld-line-3", "k1", &id_user, &dup, msg), 0);
+	CHECK(!dup);
+	CHECK_EQ_INT(publish(s_as_site7, "weld-line-3", "k1", &id_site, &dup, msg), 0);
+	CHECK(dup && id_site != id_user);
+	CHECK_EQ_INT(publish(gw, "paint-shop", "k2", NULL, NULL, msg),
+		     TRACTION__V1__CODE__PERMISSION_DENIED);
+	Traction__V1__FeedbackListRequest lq = TRACTION__V1__FEEDBACK_LIST_REQUEST__INIT;
+	Traction__V1__FeedbackListReply *lr = NULL;
+	CHECK_EQ_INT(traction_call(s_as_admin, "feedback", "list", &lq.base,
+				   &traction__v1__feedback_list_reply__descriptor,
+				   (ProtobufCMessage **)&lr, &st),
+		     0);
+	bool found = false;
+	for (size_t i = 0; i < lr->n_records; i++)
+		if (lr->records[i]->id == id_user) {
+			CHECK_STR(lr->records[i]->client_id, "line3");
+			found = true;
+		}
+	CHECK(found);
+	traction_reply_free(&lr->base);
+	traction_client_destroy(&gw);
+}
+
+TEST(a_scoped_reader_sees_its_enterprises_part)
+{
+	char ids[512], msg[512];
+	traction_status_t st;
+	/* feedback in Southern Glass's scenario too (the admin may write to any) */
+	CHECK_EQ_INT(publish(s_as_admin, "glass-line", "g1", NULL, NULL, msg), 0);
+	traction_client_t *qa = client(&s_northern, 5000);
+	CHECK_EQ_INT(scenario_ids(qa, ids, sizeof(ids)), 0);
+	CHECK_STR(ids, "paint-shop weld-line-3");
+	CHECK_EQ_INT(feedback_scenarios(qa, ids, sizeof(ids)), 0);
+	CHECK_STR(ids, "weld-line-3 paint-shop"); /* the admin's paint-1 too, not glass-line */
+	/* the unscoped reader sees both enterprises' */
+	CHECK_EQ_INT(scenario_ids(s_as_auditor, ids, sizeof(ids)), 0);
+	CHECK_STR(ids, "glass-line paint-shop weld-line-3");
+	CHECK_EQ_INT(feedback_scenarios(s_as_auditor, ids, sizeof(ids)), 0);
+	CHECK_STR(ids, "weld-line-3 paint-shop glass-line");
+	/* the readers' feed: Northern Steel's scenario events, not Southern
+	 * Glass's; the unscoped reader gets all three */
+	Traction__V1__EventsReadRequest er = TRACTION__V1__EVENTS_READ_REQUEST__INIT;
+	traction_client_t *who[2] = { qa, s_as_auditor };
+	const char *want[2] = { "paint-shop weld-line-3", "glass-line paint-shop weld-line-3" };
+	for (int k = 0; k < 2; k++) {
+		Traction__V1__EventsReadReply *rr = NULL;
+		CHECK_EQ_INT(traction_call(who[k], "scenario", "events.read", &er.base,
+					   &traction__v1__events_read_reply__descriptor,
+					   (ProtobufCMessage **)&rr, &st),
+			     0);
+		char seen[512] = "";
+		for (size_t i = 0; i < rr->n_events; i++)
+			appendf(seen, sizeof(seen), "%s ", rr->events[i]->scenario->id);
+		/* sorted by the submit order: weld-line-3, paint-shop, glass-line */
+		bool has[3] = { strstr(seen, "glass-line") != NULL, strstr(seen, "paint-shop") != NULL,
+				strstr(seen, "weld-line-3") != NULL };
+		char got[128] = "";
+		const char *names[3] = { "glass-line", "paint-shop", "weld-line-3" };
+		for (int i = 0; i < 3; i++)
+			if (has[i])
+				appendf(got, sizeof(got), "%s%s", got[0] ? " " : "", names[i]);
+		CHECK_STR(got, want[k]);
+		CHECK_EQ_INT(rr->next_seq, rr->head_seq + 1);
+		traction_reply_free(&rr->base);
+	}
+	/* a provider-scoped user sees every scenario (demand is shown to
+	 * providers) but only its own supplies' feedback: another provider's
+	 * supply in weld-line-3 is Northern Steel's to see, not acme's */
+	Traction__V1__Provider pv = TRACTION__V1__PROVIDER__INIT;
+	Traction__V1__ProviderRegisterRequest pr = TRACTION__V1__PROVIDER_REGISTER_REQUEST__INIT;
+	pv.id = (char *)"zeta";
+	pv.name = (char *)"Zeta";
+	pv.kind = TRACTION__V1__PROVIDER_KIND__PROVIDER_AI_COMPANY;
+	pr.provider = &pv;
+	CHECK_EQ_INT(call_code(s_as_admin, "supply", "provider.register", &pr.base, &st), 0);
+	char *caps[] = { (char *)"defect-detection" };
+	Traction__V1__Supply su = TRACTION__V1__SUPPLY__INIT;
+	Traction__V1__SupplyRegisterRequest sr = TRACTION__V1__SUPPLY_REGISTER_REQUEST__INIT;
+	su.id = (char *)"zeta-model";
+	su.provider_id = (char *)"zeta";
+	su.kind = TRACTION__V1__SUPPLY_KIND__SUPPLY_INDUSTRIAL_ALGORITHM;
+	su.name = (char *)"Zeta";
+	su.capabilities = caps;
+	su.n_capabilities = 1;
+	su.initial_version = (char *)"1.0";
+	sr.supply = &su;
+	CHECK_EQ_INT(call_code(s_as_admin, "supply", "register", &sr.base, &st), 0);
+	const Traction__V1__Header *wh = traction_last_header(s_as_admin);
+	CHECK(wh != NULL && wh->committed != NULL);
+	/* read-your-writes: the record waits until feedbackd knows the supply */
+	traction_client_t *adm = client(&s_admin, 5000);
+	CHECK_EQ_INT(traction_client_after(adm, "supply", wh->committed->applied_seq), 0);
+	Traction__V1__FeedbackRecord r, *rp = &r;
+	Traction__V1__Metric m;
+	Traction__V1__PublishRequest preq = TRACTION__V1__PUBLISH_REQUEST__INIT;
+	Traction__V1__PublishReply *prep = NULL;
+	metric_record(&r, &m, "weld-line-3", "z1");
+	r.supply_id = (char *)"zeta-model";
+	preq.records = &rp;
+	preq.n_records = 1;
+	CHECK_EQ_INT(traction_call(adm, "feedback", "publish", &preq.base,
+				   &traction__v1__publish_reply__descriptor,
+				   (ProtobufCMessage **)&prep, &st),
+		     0);
+	CHECK_MSG(prep->results[0]->status == NULL || prep->results[0]->status->code == 0, "%s",
+		  prep->results[0]->status->message);
+	traction_reply_free(&prep->base);
+	traction_client_destroy(&adm);
+	traction_client_t *gw = client(&s_gateway, 5000);
+	CHECK_EQ_INT(traction_client_on_behalf_of(gw, "acme-eng"), 0);
+	CHECK_EQ_INT(scenario_ids(gw, ids, sizeof(ids)), 0);
+	CHECK_STR(ids, "glass-line paint-shop weld-line-3");
+	CHECK_EQ_INT(feedback_scenarios(gw, ids, sizeof(ids)), 0);
+	CHECK_STR(ids, "weld-line-3 paint-shop glass-line"); /* defect-vision's, all of them */
+	CHECK_EQ_INT(feedback_scenarios_of(gw, "zeta-model", ids, sizeof(ids)), 0);
+	CHECK_STR(ids, ""); /* zeta's record: not acme's to see */
+	CHECK_EQ_INT(feedback_scenarios_of(qa, "zeta-model", ids, sizeof(ids)), 0);
+	CHECK_STR(ids, "weld-line-3"); /* but Northern Steel's */
+	/* stats summed over every scenario of a supply: its provider's only */
+	Traction__V1__StatsRequest sq = TRACTION__V1__STATS_REQUEST__INIT;
+	sq.supply_id = (char *)"defect-vision";
+	CHECK_EQ_INT(call_code(gw, "feedback", "stats", &sq.base, &st), 0);
+	CHECK_EQ_INT(call_code(qa, "feedback", "stats", &sq.base, &st),
+		     TRACTION__V1__CODE__PERMISSION_DENIED);
+	sq.scenario_id = (char *)"weld-line-3";
+	CHECK_EQ_INT(call_code(qa, "feedback", "stats", &sq.base, &st), 0);
+	traction_client_destroy(&gw);
+	traction_client_destroy(&qa);
+}
+
 int main(void)
 {
 	/* No periodic replay: a daemon's own events.replay requests go through
@@ -732,6 +982,8 @@ int main(void)
 	RUN(unknown_keys_and_plain_clients_reach_nothing);
 	RUN(keys_added_and_removed_on_sighup);
 	RUN(service_endpoints_take_only_service_keys);
+	RUN(an_edge_acts_for_its_users_and_for_nobody_else);
+	RUN(a_scoped_reader_sees_its_enterprises_part);
 	traction_client_t *cs[] = { s_as_admin, s_as_site7, s_as_site8, s_as_auditor,
 				    s_as_daemons };
 	for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++)

@@ -173,17 +173,17 @@ int traction_call(traction_client_t *c, const char *service, const char *method,
 		Traction__V1__Header *rh =
 			m.n >= 1 ? trc_header_unpack(NULL, trc_msg_data(&m, 0), trc_msg_size(&m, 0), &why)
 				 : NULL;
-		/* A first-wave broker refuses our version without the request
-		 * id (it could not read it): with one call in flight, that
-		 * refusal is ours. */
+		/* A first-wave broker (or daemon, behind a new broker) refuses
+		 * our version without the request id (it could not read it):
+		 * with one call in flight, that refusal is ours. */
 		bool old_refusal = rh != NULL && rh->version == 1 && rh->request_id == 0 &&
 				   rh->status != NULL &&
 				   rh->status->code == TRACTION__V1__CODE__INVALID_ARGUMENT;
 		if (old_refusal) {
 			char msg[512];
 			snprintf(msg, sizeof(msg),
-				 "the broker speaks protocol version 1 only, this client %d "
-				 "(upgrade the broker; it said: %.300s)",
+				 "a first-wave broker or daemon (protocol version 1) refused this "
+				 "client's version %d: upgrade the set (it said: %.300s)",
 				 TRC_PROTOCOL_VERSION, rh->status->message);
 			s_status(st, TRACTION__V1__CODE__FAILED_PRECONDITION, msg);
 			protobuf_c_message_free_unpacked(&rh->base, NULL);

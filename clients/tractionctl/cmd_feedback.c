@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "jsonl.h"
 #include "traction/publisher.h"
 #include "traction/v1/common.pb-c.h"
 #include "traction/v1/feedback.pb-c.h"
@@ -32,7 +33,7 @@ static int record_from_flags(args_t *a, Traction__V1__FeedbackRecord *r, char *s
 	r->supply_id = supply;
 	r->version = version;
 	r->idempotency_key = (char *)arg(a, "key");
-	if (arg(a, "observed-at") && ctl_time(arg(a, "observed-at"), &r->observed_at_ms) != 0)
+	if (arg(a, "observed-at") && trc_time_parse(arg(a, "observed-at"), &r->observed_at_ms) != 0)
 		return ctl_fail("--observed-at: expected 2026-11-28T10:15:00Z or milliseconds");
 	char **lv;
 	*nlabels = args_all(a, "label", &lv);
@@ -98,82 +99,6 @@ static int record_from_flags(args_t *a, Traction__V1__FeedbackRecord *r, char *s
 
 /* ---- JSON Lines ------------------------------------------------------------------------ */
 
-static uint64_t s_fnv(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
-/* One JSON Lines record (docs/cli.md) into r; fields malloc'd. */
-static int record_from_json(json_t *o, Traction__V1__FeedbackRecord *r, char *err, size_t elen)
-{
-	const char *k;
-	json_t *v;
-	json_t *body = json_object();
-	json_t *flat = json_object();
-	int rc = 0;
-	json_object_foreach(o, k, v) {
-		if (strcmp(k, "scenario") == 0)
-			json_object_set(flat, "scenario_id", v);
-		else if (strcmp(k, "supply") == 0)
-			json_object_set(flat, "supply_id", v);
-		else if (strcmp(k, "version") == 0)
-			json_object_set(flat, "version", v);
-		else if (strcmp(k, "key") == 0)
-			json_object_set(flat, "idempotency_key", v);
-		else if (strcmp(k, "observed_at") == 0) {
-			int64_t ms;
-			if (json_is_integer(v))
-				json_object_set(flat, "observed_at_ms", v);
-			else if (json_is_string(v) && ctl_time(json_string_value(v), &ms) == 0)
-				json_object_set_new(flat, "observed_at_ms", json_integer(ms));
-			else {
-				snprintf(err, elen, "observed_at: expected 2026-11-28T10:15:00Z or ms");
-				rc = -1;
-			}
-		} else if (strcmp(k, "labels") == 0) {
-			json_t *arr = json_array();
-			const char *lk;
-			json_t *lv;
-			if (!json_is_object(v)) {
-				snprintf(err, elen, "labels: expected an object");
-				rc = -1;
-			}
-			json_object_foreach(v, lk, lv) {
-				if (!json_is_string(lv)) {
-					snprintf(err, elen, "labels.%s: expected a string", lk);
-					rc = -1;
-					break;
-				}
-				json_array_append_new(arr, json_pack("{s:s, s:O}", "key", lk, "value", lv));
-			}
-			json_object_set_new(flat, "labels", arr);
-		} else if (strcmp(k, "metric") == 0 || strcmp(k, "problem") == 0 ||
-			   strcmp(k, "value") == 0 || strcmp(k, "demand") == 0) {
-			json_object_set(flat, k, v);
-			json_object_set(body, k, v);
-		} else {
-			snprintf(err, elen, "unknown field '%s'", k);
-			rc = -1;
-		}
-		if (rc != 0)
-			break;
-	}
-	if (rc == 0 && json_object_size(body) != 1) {
-		snprintf(err, elen, "one of metric, problem, value or demand is required");
-		rc = -1;
-	}
-	if (rc == 0)
-		rc = pbjson_to_message(flat, &r->base, err, elen);
-	json_decref(flat);
-	json_decref(body);
-	return rc;
-}
-
 typedef struct {
 	long accepted, duplicates, refused, sent;
 	json_t *refusals;        /* [{line, code, message}] */
@@ -205,7 +130,7 @@ static int publish_file(ctl_t *ctl, const char *path)
 		return ctl_fail("--file: cannot read %s", path);
 	char *pathcopy = strdup(path);
 	const char *base = strcmp(path, "-") == 0 ? "stdin" : basename(pathcopy);
-	uint64_t fh = s_fnv(base, strlen(base));
+	uint64_t fh = trc_fnv64(base, strlen(base));
 	tally_t t = { .refusals = json_array(), .tty = isatty(2) && !ctl->json };
 	traction_publisher_options_t o = { .timeout_ms = ctl->timeout_ms, .on_ack = on_ack, .ud = &t,
 					   .client_name = "tractionctl" };
@@ -235,7 +160,7 @@ static int publish_file(ctl_t *ctl, const char *path)
 		char err[256];
 		json_t *o2 = json_loadb(line, (size_t)n, 0, &jerr);
 		Traction__V1__FeedbackRecord r = TRACTION__V1__FEEDBACK_RECORD__INIT;
-		int rc = o2 == NULL ? -1 : record_from_json(o2, &r, err, sizeof(err));
+		int rc = o2 == NULL ? -1 : trc_record_from_json(o2, &r, err, sizeof(err));
 		if (o2 == NULL)
 			snprintf(err, sizeof(err), "not JSON: %s", jerr.text);
 		json_decref(o2);
@@ -245,7 +170,7 @@ static int publish_file(ctl_t *ctl, const char *path)
 				free(r.idempotency_key);
 			char key[96];
 			snprintf(key, sizeof(key), "f%016llx-l%ld-%016llx", (unsigned long long)fh, lineno,
-				 (unsigned long long)s_fnv(line, (size_t)n));
+				 (unsigned long long)trc_fnv64(line, (size_t)n));
 			r.idempotency_key = strdup(key);
 		}
 		if (rc != 0) {
@@ -398,8 +323,8 @@ static int feedback_list(ctl_t *ctl, args_t *a)
 			return 1;
 		req.kind = k;
 	}
-	if ((arg(a, "from") && ctl_time(arg(a, "from"), &tr.from_ms) != 0) ||
-	    (arg(a, "to") && ctl_time(arg(a, "to"), &tr.to_ms) != 0))
+	if ((arg(a, "from") && trc_time_parse(arg(a, "from"), &tr.from_ms) != 0) ||
+	    (arg(a, "to") && trc_time_parse(arg(a, "to"), &tr.to_ms) != 0))
 		return ctl_fail("--from/--to: expected 2026-11-28T10:15:00Z or milliseconds");
 	req.observed = &tr;
 	if (arg(a, "label")) {
@@ -476,8 +401,8 @@ static int feedback_stats(ctl_t *ctl, args_t *a)
 			return 1;
 		req.granularity = g;
 	}
-	if ((arg(a, "from") && ctl_time(arg(a, "from"), &tr.from_ms) != 0) ||
-	    (arg(a, "to") && ctl_time(arg(a, "to"), &tr.to_ms) != 0))
+	if ((arg(a, "from") && trc_time_parse(arg(a, "from"), &tr.from_ms) != 0) ||
+	    (arg(a, "to") && trc_time_parse(arg(a, "to"), &tr.to_ms) != 0))
 		return ctl_fail("--from/--to: expected 2026-11-28T10:15:00Z or milliseconds");
 	req.window = &tr;
 	return ctl_call(ctl, "feedback", "stats", &req.base, &traction__v1__stats_reply__descriptor,

@@ -78,8 +78,6 @@ int ctl_call_rep(ctl_t *ctl, const char *service, const char *method, const Prot
 int ctl_split_version(const char *s, char *supply, size_t slen, char *version, size_t vlen);
 /* An enum flag's value; prints the labels it accepts when it is none. */
 int ctl_enum(const ProtobufCEnumDescriptor *d, const char *flag, const char *label, int *out);
-/* RFC 3339 UTC ("2026-11-28T10:15:00Z", fractions allowed) or ms since epoch. */
-int ctl_time(const char *s, int64_t *ms);
 /* "key=value" into malloc'd KeyValue pairs. */
 int ctl_pairs(const char *flag, char **vals, int n, void ***out);
 /* Frees what ctl_pairs made. */

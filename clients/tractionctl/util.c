@@ -151,30 +151,6 @@ int ctl_enum(const ProtobufCEnumDescriptor *d, const char *flag, const char *lab
 	return 0;
 }
 
-int ctl_time(const char *s, int64_t *ms)
-{
-	struct tm tm = { 0 };
-	char *end;
-	long long n = strtoll(s, &end, 10);
-	if (*end == '\0' && end != s) {
-		*ms = n;
-		return 0;
-	}
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (end == NULL)
-		return -1;
-	double frac = 0;
-	if (*end == '.') {
-		char *e2;
-		frac = strtod(end, &e2);
-		end = e2;
-	}
-	if (strcmp(end, "Z") != 0 && strcmp(end, "+00:00") != 0)
-		return -1;
-	*ms = (int64_t)timegm(&tm) * 1000 + (int64_t)(frac * 1000.0);
-	return 0;
-}
-
 int ctl_pairs(const char *flag, char **vals, int n, void ***out)
 {
 	Traction__V1__KeyValue **kv = calloc((size_t)(n > 0 ? n : 1), sizeof(*kv));

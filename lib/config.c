@@ -110,6 +110,26 @@ static const key_def_t s_keys[] = {
 	  "target metric of the scenario met" },
 	{ "gates", "solution_min_scenarios", K_UINT, OFF(gate_solution_min_scenarios), 1, 1000000,
 	  "3", "to solution: scenarios where the same supply version is in service, at least" },
+	{ "gateway", "address", K_STR, OFF(gateway_address), 0, 0, "127.0.0.1",
+	  "the HTTP API listens on this IPv4 address (0.0.0.0: every interface; put TLS in "
+	  "front, docs/http.md)" },
+	{ "gateway", "port", K_UINT, OFF(gateway_port), 0, 65535, "7480",
+	  "and this TCP port (0: one the kernel picks, written to address_file)" },
+	{ "gateway", "max_connections", K_UINT, OFF(gateway_max_connections), 1, 100000, "256",
+	  "HTTP connections served at once; more are answered 503" },
+	{ "gateway", "max_body_mb", K_UINT, OFF(gateway_max_body_mb), 1, 4096, "64",
+	  "largest request body, MiB; a larger one is answered 413" },
+	{ "gateway", "timeout_s", K_UINT, OFF(gateway_timeout_s), 1, 3600, "30",
+	  "an HTTP connection idle (or a client this slow) for this long is closed" },
+	{ "gateway", "session_ttl_s", K_UINT, OFF(gateway_session_ttl_s), 60, 31536000, "43200",
+	  "how long a browser session (POST /v1/session) lasts" },
+	{ "gateway", "auth", K_UINT, OFF(gateway_auth), 0, 1, "1",
+	  "1: every request needs a bearer token of a user in keys_dir (docs/http.md); 0: none, "
+	  "every request acts as the gateway's own key (loopback only)" },
+	{ "gateway", "key_file", K_PATH, OFF(gateway_key_file), 0, 0, "./gateway.key",
+	  "the gateway's key pair with curve = 1 (listed in keys_dir with role = edge)" },
+	{ "gateway", "address_file", K_PATH, OFF(gateway_address_file), 0, 0, "",
+	  "if set, the gateway writes its base URL there (for port = 0)" },
 };
 #define N_KEYS (sizeof(s_keys) / sizeof(s_keys[0]))
 

@@ -58,6 +58,16 @@ typedef struct {
 	unsigned gate_service_min_improvement_pct;
 	unsigned gate_service_max_open_critical;
 	unsigned gate_solution_min_scenarios;
+	/* [gateway]: traction-gatewayd, the HTTP/JSON API (docs/http.md) */
+	char gateway_address[TRC_CONFIG_STR];
+	unsigned gateway_port;
+	unsigned gateway_max_connections;
+	unsigned gateway_max_body_mb;
+	unsigned gateway_timeout_s;        /* idle connection, and a slow client */
+	unsigned gateway_session_ttl_s;
+	unsigned gateway_auth;             /* 0: every request acts as the gateway itself */
+	char gateway_key_file[TRC_CONFIG_PATH];
+	char gateway_address_file[TRC_CONFIG_PATH];
 } trc_config_t;
 
 /* Fill cfg with the compiled-in defaults. */

@@ -132,10 +132,22 @@ static int s_key_line(void *ud, const char *key, char *val, char *err, size_t er
 			if (s_add(&k->providers, &k->n_providers, tok) != 0)
 				return snprintf(err, errlen, "out of memory"), -1;
 		}
+	} else if (strcmp(key, "tokens") == 0 && k->user) {
+		for (char *tok = strtok(val, ", "); tok != NULL; tok = strtok(NULL, ", ")) {
+			bool hex = strlen(tok) == 64;
+			for (const char *p = tok; hex && *p; p++)
+				hex = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f');
+			if (!hex)
+				return snprintf(err, errlen, "tokens: expected SHA-256s in lower-case hex "
+							     "(tractionctl token)"),
+				       -1;
+			if (s_add(&k->tokens, &k->n_tokens, tok) != 0)
+				return snprintf(err, errlen, "out of memory"), -1;
+		}
 	} else {
 		return snprintf(err, errlen,
-				"%s: unknown key (public, role, scenarios, enterprises, providers)",
-				key),
+				"%s: unknown key (public, role, scenarios, enterprises, providers%s)",
+				key, k->user ? ", tokens" : ""),
 		       -1;
 	}
 	return 0;
@@ -153,6 +165,7 @@ static void s_key_free(trc_key_t *k)
 	s_strv_free(k->scenarios, k->n_scenarios);
 	s_strv_free(k->enterprises, k->n_enterprises);
 	s_strv_free(k->providers, k->n_providers);
+	s_strv_free(k->tokens, k->n_tokens);
 }
 
 /* What a loaded key or user file must hold beyond its lines. */
@@ -256,6 +269,15 @@ const trc_key_t *trc_keys_by_name(const trc_keys_t *keys, const char *name)
 	for (size_t i = 0; keys != NULL && i < keys->n; i++)
 		if (strcmp(keys->k[i].name, name) == 0)
 			return &keys->k[i];
+	return NULL;
+}
+
+const trc_key_t *trc_keys_by_token(const trc_keys_t *keys, const char *sha256_hex)
+{
+	for (size_t i = 0; keys != NULL && i < keys->n; i++)
+		for (size_t j = 0; j < keys->k[i].n_tokens; j++)
+			if (strcmp(keys->k[i].tokens[j], sha256_hex) == 0)
+				return &keys->k[i];
 	return NULL;
 }
 

@@ -26,6 +26,7 @@
  *   ; keys/alice.user
  *   role = reader
  *   providers = acme
+ *   tokens = 9f86d08...   ; SHA-256 of her API tokens (tractionctl token)
  */
 #ifndef TRC_KEYS_H
 #define TRC_KEYS_H
@@ -46,6 +47,8 @@ typedef struct {
 	char **providers;
 	size_t n_providers;
 	bool user;                  /* a NAME.user file: acted for by an edge */
+	char **tokens;              /* a user's API tokens, as SHA-256 in hex */
+	size_t n_tokens;
 } trc_key_t;
 
 typedef struct trc_keys trc_keys_t;
@@ -59,6 +62,8 @@ size_t trc_keys_count(const trc_keys_t *keys);
 const trc_key_t *trc_keys_by_public(const trc_keys_t *keys, const char *z85);
 /* A key or a user. */
 const trc_key_t *trc_keys_by_name(const trc_keys_t *keys, const char *name);
+/* The user one of whose tokens has this SHA-256 (64 hex digits), or NULL. */
+const trc_key_t *trc_keys_by_token(const trc_keys_t *keys, const char *sha256_hex);
 
 /* A key pair file: lines "public = Z85" and "secret = Z85". With
  * secret_key NULL only the public key is read (a secret line, if any, is

@@ -356,3 +356,71 @@ void pbjson_print_human(const ProtobufCMessage *msg, int indent)
 	json_object_foreach(j, k, x) s_print_json(x, indent, k);
 	json_decref(j);
 }
+
+json_t *pbjson_error(const char *code, const char *message, const ProtobufCMessage *details)
+{
+	json_t *err = json_object();
+	json_object_set_new(err, "code", json_string(code));
+	json_object_set_new(err, "message", json_string(message != NULL ? message : ""));
+	json_t *dj = details != NULL ? pbjson_from_message(details) : NULL;
+	json_t *list = dj != NULL ? json_object_get(dj, "details") : NULL;
+	json_object_set_new(err, "details", list != NULL ? json_incref(list) : json_array());
+	json_decref(dj);
+	return json_pack("{s:o}", "error", err);
+}
+
+/* ---- schemas ------------------------------------------------------------------ */
+
+json_t *pbjson_field_schema(const ProtobufCFieldDescriptor *f, json_t *defs, const char *prefix)
+{
+	char buf[64];
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_STRING:
+		return json_pack("{s:s}", "type", "string");
+	case PROTOBUF_C_TYPE_BOOL:
+		return json_pack("{s:s}", "type", "boolean");
+	case PROTOBUF_C_TYPE_FLOAT:
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return json_pack("{s:s}", "type", "number");
+	case PROTOBUF_C_TYPE_BYTES: /* written as its length */
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+		return json_pack("{s:s, s:i}", "type", "integer", "minimum", 0);
+	case PROTOBUF_C_TYPE_ENUM: {
+		const ProtobufCEnumDescriptor *e = f->descriptor;
+		json_t *vals = json_array();
+		for (unsigned i = 0; i < e->n_values; i++)
+			json_array_append_new(
+				vals, json_string(pbjson_enum_label(e, e->values[i].value, buf,
+								    sizeof(buf))));
+		return json_pack("{s:s, s:o}", "type", "string", "enum", vals);
+	}
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return pbjson_schema(f->descriptor, defs, prefix);
+	default:
+		return json_pack("{s:s}", "type", "integer");
+	}
+}
+
+json_t *pbjson_schema(const ProtobufCMessageDescriptor *d, json_t *defs, const char *prefix)
+{
+	char ref[256];
+	snprintf(ref, sizeof(ref), "%s%s", prefix, d->short_name);
+	if (json_object_get(defs, d->short_name) == NULL) {
+		json_t *props = json_object();
+		/* placed first: a message that holds itself refers to it */
+		json_object_set_new(defs, d->short_name,
+				    json_pack("{s:s, s:o, s:b}", "type", "object", "properties", props,
+					      "additionalProperties", 0));
+		for (unsigned i = 0; i < d->n_fields; i++) {
+			const ProtobufCFieldDescriptor *f = &d->fields[i];
+			json_t *fs = pbjson_field_schema(f, defs, prefix);
+			if (f->label == PROTOBUF_C_LABEL_REPEATED)
+				fs = json_pack("{s:s, s:o}", "type", "array", "items", fs);
+			json_object_set_new(props, f->name, fs);
+		}
+	}
+	return json_pack("{s:s}", "$ref", ref);
+}

@@ -28,6 +28,18 @@ const char *pbjson_enum_labels(const ProtobufCEnumDescriptor *desc, char *buf, s
 int pbjson_to_message(json_t *obj, ProtobufCMessage *msg, char *err, size_t errlen);
 void pbjson_free(ProtobufCMessage *msg);
 
+/* The error document of tractionctl --json and the HTTP API:
+ * {"error": {"code": "NOT_FOUND", "message": ..., "details": [...]}}, the
+ * details from an ErrorDetails message (may be NULL: none). */
+json_t *pbjson_error(const char *code, const char *message, const ProtobufCMessage *details);
+
+/* The JSON Schema (OpenAPI 3.0 dialect) of messages of type d as this
+ * module writes and reads them: adds it, and those of the messages it
+ * holds, to defs (name -> schema) and returns {"$ref": prefix + name}. */
+json_t *pbjson_schema(const ProtobufCMessageDescriptor *d, json_t *defs, const char *prefix);
+/* The schema of one value of field f (an element, if it is repeated). */
+json_t *pbjson_field_schema(const ProtobufCFieldDescriptor *f, json_t *defs, const char *prefix);
+
 /* Prints a message as indented "key: value" lines (the human form). */
 void pbjson_print_human(const ProtobufCMessage *msg, int indent);
 

@@ -84,18 +84,9 @@ int ctl_call_rep(ctl_t *ctl, const char *service, const char *method, const Prot
 	/* the details are for programs: --json prints them on stdout as
 	 * {"error": {"code", "message", "details"}}; people read stderr */
 	const Traction__V1__ErrorDetails *d = traction_last_details(ctl->client);
-	if (ctl->json) {
-		json_t *err = json_object();
-		json_object_set_new(err, "code", json_string(traction_code_name(code)));
-		json_object_set_new(err, "message", json_string(st.message));
-		json_t *dj = d != NULL ? pbjson_from_message(&d->base) : NULL;
-		json_t *list = dj != NULL ? json_object_get(dj, "details") : NULL;
-		json_object_set(err, "details", list != NULL ? list : json_array());
-		json_decref(dj);
-		json_t *doc = json_object();
-		json_object_set_new(doc, "error", err);
-		ctl_print_json(doc);
-	}
+	if (ctl->json)
+		ctl_print_json(pbjson_error(traction_code_name(code), st.message,
+					    d != NULL ? &d->base : NULL));
 	ctl_fail("%s: %s", traction_code_name(code), st.message);
 	for (size_t i = 0; d != NULL && i < d->n_details; i++) {
 		const Traction__V1__ErrorDetail *x = d->details[i];

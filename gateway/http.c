@@ -1,0 +1,410 @@
+/*
+ * The HTTP server: libmicrohttpd, a thread per connection (see gateway.h),
+ * bodies gathered up to max_body_mb, connections past max_connections
+ * answered 503, every answer JSON (or an SSE stream).
+ *
+ * Why libmicrohttpd: a Debian-kept C library (0.9.75 in bookworm) that does
+ * HTTP/1.1 keep-alive, chunked bodies both ways, connection limits and
+ * timeouts, and TLS through GnuTLS if wanted; its thread-per-connection
+ * mode lets each connection make blocking bus calls on its own client,
+ * which keeps the gateway simple and the connections independent. h2o
+ * would buy HTTP/2 and a faster parser, neither of which is the bottleneck
+ * (docs/http.md).
+ */
+#include "gateway.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys.h"
+#include "log.h"
+#include "util.h"
+
+const trc_config_t *gw_cfg;
+
+/* The bus identity every connection's client uses. */
+static traction_options_t s_opts;
+static char s_server_pub[TRC_Z85_KEY + 1], s_pub[TRC_Z85_KEY + 1], s_sec[TRC_Z85_KEY + 1];
+
+struct gw_server {
+	struct MHD_Daemon *mhd;
+	unsigned port;
+	unsigned connections;      /* atomic */
+	trc_config_t cfg;
+};
+
+/* One TCP connection: its bus client, made at its first request. */
+struct gw_conn {
+	gw_server_t *srv;
+	traction_client_t *client;
+	bool over;                 /* past max_connections: every answer is 503 */
+};
+
+/* One request while its body arrives. */
+typedef struct {
+	char *body;
+	size_t len, cap;
+	bool too_large;
+	bool answered;             /* refused before the body (413, 503) */
+} pending_t;
+
+int gw_client_new(traction_client_t **c, const char *user)
+{
+	if (traction_client_new(c, gw_cfg->client_endpoint, &s_opts) != 0)
+		return -1;
+	traction_client_on_behalf_of(*c, user);
+	return 0;
+}
+
+/* ---- answers ------------------------------------------------------------------ */
+
+static enum MHD_Result s_send_doc(struct MHD_Connection *c, unsigned status, json_t *doc,
+				  const char *set_cookie)
+{
+	char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(17) |
+							   JSON_ENCODE_ANY)
+				 : NULL;
+	json_decref(doc);
+	size_t len = text != NULL ? strlen(text) : 0;
+	if (text != NULL) { /* one line, as curl users expect */
+		char *nl = realloc(text, len + 2);
+		if (nl != NULL) {
+			text = nl;
+			text[len++] = '\n';
+			text[len] = '\0';
+		}
+	}
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		len, text != NULL ? text : (char *)"", text != NULL ? MHD_RESPMEM_MUST_FREE
+								   : MHD_RESPMEM_PERSISTENT);
+	if (r == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	if (text != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					"Bearer realm=\"traction\"");
+	if (set_cookie != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, set_cookie);
+	enum MHD_Result ok = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
+typedef struct {
+	gw_answer_t an;
+} stream_t;
+
+static ssize_t s_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)pos;
+	stream_t *s = cls;
+	long n = s->an.next(s->an.ctx, buf, max);
+	return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
+}
+
+static void s_stream_free(void *cls)
+{
+	stream_t *s = cls;
+	if (s->an.free_ctx != NULL)
+		s->an.free_ctx(s->an.ctx);
+	free(s);
+}
+
+static enum MHD_Result s_send(struct MHD_Connection *c, gw_answer_t *an)
+{
+	if (an->next == NULL)
+		return s_send_doc(c, an->status != 0 ? an->status : 200, an->doc, an->set_cookie);
+	stream_t *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		if (an->free_ctx != NULL)
+			an->free_ctx(an->ctx);
+		return MHD_NO;
+	}
+	s->an = *an;
+	struct MHD_Response *r =
+		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, s_stream_read, s,
+						  s_stream_free);
+	if (r == NULL) {
+		s_stream_free(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	enum MHD_Result ok = MHD_queue_response(c, an->status != 0 ? an->status : 200, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
+/* ---- a request ------------------------------------------------------------------ */
+
+static enum MHD_Result s_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	(void)kind;
+	gw_request_t *rq = cls;
+	if (rq->nquery == GW_QUERY_MAX)
+		return MHD_NO;
+	rq->query[rq->nquery++] = (gw_pair_t){ key, value != NULL ? value : "" };
+	return MHD_YES;
+}
+
+/* A cookie's value from the Cookie header (name=value; ...). */
+static const char *s_cookie(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_COOKIE_KIND, name);
+}
+
+static enum MHD_Result s_process(gw_conn_t *conn, struct MHD_Connection *c, const char *url,
+				 const char *method, pending_t *p)
+{
+	gw_answer_t an = { 0 };
+	if (p->too_large) {
+		gw_error(&an, 413, "RESOURCE_EXHAUSTED",
+			 "the body is larger than [gateway] max_body_mb = %u MiB; send it in parts",
+			 gw_cfg->gateway_max_body_mb);
+		return s_send(c, &an);
+	}
+	gw_request_t rq = { .conn = conn, .method = method, .path = url };
+	bool allowed = false;
+	const gw_route_t *r = gw_route_find(method, url, &rq, &allowed);
+	if (r == NULL) {
+		if (allowed)
+			gw_error(&an, 405, "UNIMPLEMENTED", "%s is not allowed on %s", method, url);
+		else
+			gw_error(&an, 404, "NOT_FOUND",
+				 "no route %s (GET /v1/openapi.json lists them)", url);
+		return s_send(c, &an);
+	}
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, s_query_arg, &rq);
+	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_TYPE);
+	rq.content_type = ct != NULL ? ct : "";
+	rq.idempotency_key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
+	rq.last_event_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
+	rq.session = s_cookie(c, "traction_session");
+	rq.body = p->body != NULL ? p->body : "";
+	rq.body_len = p->len;
+
+	char user[65] = "";
+	if (gw_cfg->gateway_auth && !(r->flags & GW_R_PUBLIC)) {
+		const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+								MHD_HTTP_HEADER_AUTHORIZATION);
+		if (gw_auth_user(authz, rq.session, user) != 0) {
+			gw_error(&an, 401, "UNAUTHENTICATED",
+				 "a bearer token of a user in keys_dir is needed "
+				 "(Authorization: Bearer TOKEN, or POST /v1/session)");
+			return s_send(c, &an);
+		}
+		rq.user = user;
+	}
+	if (conn->client == NULL && gw_client_new(&conn->client, NULL) != 0) {
+		gw_error(&an, 503, "UNAVAILABLE", "cannot reach the broker");
+		return s_send(c, &an);
+	}
+	rq.client = conn->client;
+	traction_client_on_behalf_of(conn->client, rq.user);
+	gw_route_run(r, &rq, &an);
+	trc_debug("%s %s user=%s -> %u", method, url, rq.user != NULL ? rq.user : "-",
+		  an.status != 0 ? an.status : 200);
+	return s_send(c, &an);
+}
+
+static enum MHD_Result s_access(void *cls, struct MHD_Connection *c, const char *url,
+				const char *method, const char *version, const char *upload,
+				size_t *upload_size, void **req_cls)
+{
+	(void)version;
+	gw_server_t *srv = cls;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	gw_conn_t *conn = ci != NULL ? ci->socket_context : NULL;
+	pending_t *p = *req_cls;
+	if (conn == NULL)
+		return MHD_NO;
+	if (p == NULL) { /* the headers: refuse now what cannot be served */
+		p = calloc(1, sizeof(*p));
+		if (p == NULL)
+			return MHD_NO;
+		*req_cls = p;
+		gw_answer_t an = { 0 };
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		uint64_t max = (uint64_t)srv->cfg.gateway_max_body_mb << 20;
+		if (conn->over) {
+			gw_error(&an, 503, "UNAVAILABLE",
+				 "too many connections ([gateway] max_connections = %u); retry later",
+				 srv->cfg.gateway_max_connections);
+			p->answered = true;
+			return s_send(c, &an);
+		}
+		if (cl != NULL && strtoull(cl, NULL, 10) > max) {
+			gw_error(&an, 413, "RESOURCE_EXHAUSTED",
+				 "the body is larger than [gateway] max_body_mb = %u MiB; send it in "
+				 "parts",
+				 srv->cfg.gateway_max_body_mb);
+			p->answered = true;
+			return s_send(c, &an);
+		}
+		return MHD_YES;
+	}
+	if (*upload_size > 0) { /* more of the body */
+		size_t n = *upload_size;
+		*upload_size = 0;
+		if (p->answered || p->too_large)
+			return MHD_YES;
+		if (p->len + n > (size_t)srv->cfg.gateway_max_body_mb << 20) {
+			p->too_large = true; /* a chunked body that grew past the limit */
+			free(p->body);
+			p->body = NULL;
+			p->len = 0;
+			return MHD_YES;
+		}
+		if (p->len + n + 1 > p->cap) {
+			size_t ncap = p->cap ? p->cap : 4096;
+			while (ncap < p->len + n + 1)
+				ncap *= 2;
+			char *nb = realloc(p->body, ncap);
+			if (nb == NULL)
+				return MHD_NO;
+			p->body = nb;
+			p->cap = ncap;
+		}
+		memcpy(p->body + p->len, upload, n);
+		p->len += n;
+		p->body[p->len] = '\0';
+		return MHD_YES;
+	}
+	if (p->answered)
+		return MHD_YES;
+	return s_process(conn, c, url, method, p);
+}
+
+static void s_done(void *cls, struct MHD_Connection *c, void **req_cls,
+		   enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	pending_t *p = *req_cls;
+	if (p != NULL) {
+		free(p->body);
+		free(p);
+	}
+	*req_cls = NULL;
+}
+
+static void s_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+		     enum MHD_ConnectionNotificationCode toe)
+{
+	(void)c;
+	gw_server_t *srv = cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		gw_conn_t *conn = calloc(1, sizeof(*conn));
+		if (conn == NULL)
+			return;
+		conn->srv = srv;
+		unsigned n = __atomic_add_fetch(&srv->connections, 1, __ATOMIC_RELAXED);
+		conn->over = n > srv->cfg.gateway_max_connections;
+		*socket_context = conn;
+		return;
+	}
+	gw_conn_t *conn = *socket_context;
+	if (conn == NULL)
+		return;
+	__atomic_sub_fetch(&srv->connections, 1, __ATOMIC_RELAXED);
+	traction_client_destroy(&conn->client);
+	free(conn);
+	*socket_context = NULL;
+}
+
+static void s_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	trc_notice("http: %s", msg);
+}
+
+/* ---- life cycle -------------------------------------------------------------------- */
+
+int gw_server_start(gw_server_t **srv_p, const trc_config_t *cfg)
+{
+	gw_server_t *srv = calloc(1, sizeof(*srv));
+	if (srv == NULL)
+		return -ENOMEM;
+	srv->cfg = *cfg;
+	gw_cfg = &srv->cfg;
+	s_opts = (traction_options_t){ .timeout_ms = (int)cfg->request_timeout_ms,
+				       .client_name = "traction-gatewayd" };
+	if (cfg->curve) {
+		char err[512];
+		if (trc_keypair_load(cfg->gateway_key_file, s_pub, s_sec, err, sizeof(err)) != 0 ||
+		    trc_keypair_load(cfg->server_public_key_file, s_server_pub, NULL, err,
+				     sizeof(err)) != 0) {
+			trc_err("%s", err);
+			free(srv);
+			return -EINVAL;
+		}
+		s_opts.server_public_key = s_server_pub;
+		s_opts.public_key = s_pub;
+		s_opts.secret_key = s_sec;
+	}
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->gateway_port) };
+	if (inet_pton(AF_INET, cfg->gateway_address, &sa.sin_addr) != 1) {
+		trc_err("[gateway] address: '%s' is not an IPv4 address", cfg->gateway_address);
+		free(srv);
+		return -EINVAL;
+	}
+	/* a few past the limit get in, to be told 503; beyond those, the
+	 * kernel's backlog and then refusal */
+	unsigned hard = cfg->gateway_max_connections + 16;
+	srv->mhd = MHD_start_daemon(
+		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			MHD_USE_ERROR_LOG | MHD_USE_POLL,
+		(uint16_t)cfg->gateway_port, NULL, NULL, s_access, srv,
+		MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, srv, MHD_OPTION_SOCK_ADDR, &sa,
+		MHD_OPTION_CONNECTION_LIMIT, hard, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)cfg->gateway_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, s_done, srv,
+		MHD_OPTION_NOTIFY_CONNECTION, s_notify, srv, MHD_OPTION_END);
+	if (srv->mhd == NULL) {
+		trc_err("cannot listen on %s:%u: %s", cfg->gateway_address, cfg->gateway_port,
+			strerror(errno));
+		free(srv);
+		return -EADDRINUSE;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	srv->port = di != NULL ? di->port : cfg->gateway_port;
+	*srv_p = srv;
+	return 0;
+}
+
+void gw_server_stop(gw_server_t **srv_p)
+{
+	if (srv_p == NULL || *srv_p == NULL)
+		return;
+	MHD_stop_daemon((*srv_p)->mhd);
+	free(*srv_p);
+	*srv_p = NULL;
+}
+
+unsigned gw_server_port(const gw_server_t *srv)
+{
+	return srv->port;
+}
+
+unsigned gw_server_connections(const gw_server_t *srv)
+{
+	return __atomic_load_n(&srv->connections, __ATOMIC_RELAXED);
+}

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what is missing (Debian packages), builds, and runs the whole
 # traction daemon set in the foreground on localhost, with state under
-# ./var (the compiled-in defaults; no /etc, no root-owned paths).
+# ./var (the compiled-in defaults; no /etc, no root-owned paths), and the
+# HTTP API on 127.0.0.1:7480 with an admin token in ./var/admin.token.
 # Ctrl-C stops every daemon cleanly.
 #   deploy/run-local.sh [--config FILE]
 set -eu
@@ -26,6 +27,20 @@ stop() {
 }
 trap stop INT TERM
 
+# The HTTP gateway wants a user with a token (keys_dir, ./keys by default):
+# an admin for this machine, made once; its token stays in ./var.
+if [ -z "$args" ] && [ ! -f keys/local-admin.user ]; then
+  mkdir -p keys var
+  umask 077
+  build/clients/tractionctl/tractionctl token >var/admin.token.new
+  sed -n 's/^token = //p' var/admin.token.new >var/admin.token
+  { echo "; made by deploy/run-local.sh: the admin of this machine's HTTP API"
+    echo "role = admin"
+    sed -n 's/^tokens = /tokens = /p' var/admin.token.new; } >keys/local-admin.user
+  rm -f var/admin.token.new
+  umask 022
+fi
+
 # shellcheck disable=SC2086
 build/broker/traction-broker $args &
 pids="$!"
@@ -35,7 +50,11 @@ for d in supplyd scenariod feedbackd iterationd; do
   build/services/traction-$d $args &
   pids="$pids $!"
 done
+# shellcheck disable=SC2086
+build/gateway/traction-gatewayd $args &
+pids="$pids $!"
 echo "run-local: traction is up (state in ./var). In another terminal:" >&2
 echo "  build/clients/tractionctl/tractionctl status" >&2
+echo "  curl -H \"Authorization: Bearer \$(cat var/admin.token)\" http://127.0.0.1:7480/v1/supplies" >&2
 echo "run-local: Ctrl-C stops it." >&2
 wait

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <zmq.h>
 
 #include "ctl.h"
@@ -231,6 +232,38 @@ static int cmd_events(ctl_t *ctl, args_t *a)
 	return 0;
 }
 
+/* ---- token ------------------------------------------------------------------------- */
+
+/* An API token for the HTTP gateway: 32 random bytes as base64url, and the
+ * SHA-256 a user's file in keys_dir holds (docs/http.md). libsodium is
+ * already under libzmq; the token itself is printed once and kept nowhere. */
+static int cmd_token(ctl_t *ctl, args_t *a)
+{
+	if (sodium_init() < 0)
+		return ctl_fail("libsodium does not start");
+	const char *given = arg(a, "hash");
+	char token[64], hex[crypto_hash_sha256_BYTES * 2 + 1];
+	if (given != NULL) {
+		snprintf(token, sizeof(token), "%s", given);
+	} else {
+		unsigned char raw[32];
+		randombytes_buf(raw, sizeof(raw));
+		memcpy(token, "trc_", 4);
+		sodium_bin2base64(token + 4, sizeof(token) - 4, raw, sizeof(raw),
+				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	}
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	if (given != NULL)
+		printf("%s\n", hex);
+	else if (ctl->json)
+		ctl_print_json(json_pack("{s:s, s:s}", "token", token, "sha256", hex));
+	else /* the token for the user; the line for its file in keys_dir */
+		printf("token = %s\ntokens = %s\n", token, hex);
+	return 0;
+}
+
 /* ---- keygen ------------------------------------------------------------------------ */
 
 static int cmd_keygen(ctl_t *ctl, args_t *a)
@@ -259,6 +292,11 @@ const cmd_t ctl_misc_cmds[] = {
 	  "feedback.evidence); with --json one object per line. The endpoint defaults to\n"
 	  "$TRACTION_EVENTS_ENDPOINT, else tcp://127.0.0.1:7403.",
 	  "tractionctl events watch --topic deployment." },
+	{ "token", NULL, cmd_token, "hash", 0, 0, "token [--hash TOKEN]",
+	  "Make an API token for the HTTP gateway: give the token to the user and put the\n"
+	  "'tokens = ...' line (its SHA-256) in the user's file of keys_dir, then reload the\n"
+	  "gateway (docs/http.md). --hash prints the SHA-256 of a token you have.",
+	  "tractionctl token" },
 	{ "keygen", NULL, cmd_keygen, "", 0, 0, "keygen",
 	  "Make a CurveZMQ key pair (Z85) as a key pair file. The public key goes into a file of\n"
 	  "the broker's keys directory, with the client's role; the file stays with the client\n"

@@ -96,7 +96,8 @@ CX sh -c 'mkdir -p /var/lib/dpkg/info /var/lib/dpkg/updates /var/lib/dpkg/trigge
           touch /var/lib/dpkg/status /var/lib/dpkg/available'
 CX dpkg -i --force-depends /opt/stage/traction.deb >"$W/dpkg.log" 2>&1 ||
   { cat "$W/dpkg.log"; fail "dpkg -i"; }
-for u in traction-broker traction-supplyd traction-scenariod traction-feedbackd traction-iterationd; do
+for u in traction-broker traction-supplyd traction-scenariod traction-feedbackd traction-iterationd \
+         traction-gatewayd; do
   s=$(CX systemctl is-active "$u.service" || true)
   [ "$s" = inactive ] || fail "$u is $s right after installing: the package must start nothing"
 done
@@ -108,7 +109,8 @@ ok "systemd-analyze verify: every unit clean"
 
 # ---- start the set ----------------------------------------------------------------
 CX systemctl start traction.target
-UNITS="traction-broker traction-supplyd traction-scenariod traction-feedbackd traction-iterationd"
+UNITS="traction-broker traction-supplyd traction-scenariod traction-feedbackd traction-iterationd
+       traction-gatewayd"
 for u in $UNITS; do
   s=$(CX systemctl show -p ActiveState,SubState --value "$u.service" | paste -sd/)
   [ "$s" = active/running ] || { CX systemctl status --no-pager "$u" || true; fail "$u: $s"; }
@@ -141,6 +143,21 @@ ctl feedback stats --supply defect-vision@1.0 --metric defect_rate | has "count 
 for _ in $(seq 50); do ctl iteration history defect-vision | has "^1.0" && break; sleep 0.1; done
 ctl --json iteration history defect-vision | has '"version": "1.0"' || fail "history"
 ok "tractionctl inside: registered, 20 records published, history answered"
+
+# the HTTP API: up, refusing without a token, answering with one
+code=$(CX curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:7480/v1/providers)
+[ "$code" = 401 ] || fail "the gateway without a token answered $code"
+tok=$(CX tractionctl token | sed -n 's/^token = //p')
+hash=$(CX tractionctl token --hash "$tok")
+CX sh -c "printf 'role = reader\ntokens = %s\n' $hash > /etc/traction/keys/ops.user"
+CX systemctl reload traction-gatewayd traction-broker
+for _ in $(seq 50); do
+  CX curl -sf -H "Authorization: Bearer $tok" http://127.0.0.1:7480/v1/supplies/defect-vision \
+    >"$W/http" 2>/dev/null && break
+  sleep 0.1
+done
+grep -q '"id":"defect-vision"' "$W/http" || fail "GET /v1/supplies/defect-vision: $(cat "$W/http")"
+ok "traction-gatewayd: 401 without a token; a user's token added and reloaded reads the catalogue"
 
 # ---- a crash: systemd restarts it, nothing acknowledged is lost ---------------------
 pid0=$(CX systemctl show -p MainPID --value traction-feedbackd.service)

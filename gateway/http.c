@@ -265,7 +265,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *c, const char 
 			p->too_large = true; /* a chunked body that grew past the limit */
 			free(p->body);
 			p->body = NULL;
-			p->len = 0;
+			p->len = p->cap = 0;
 			return MHD_YES;
 		}
 		if (p->len + n + 1 > p->cap) {

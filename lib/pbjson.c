@@ -66,6 +66,11 @@ const char *pbjson_enum_labels(const ProtobufCEnumDescriptor *desc, char *buf, s
 
 static bool s_present(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
 {
+	/* an unset message field is left out, as in protobuf's JSON mapping
+	 * (never null: the documented schema says object) */
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->label != PROTOBUF_C_LABEL_REPEATED &&
+	    *(ProtobufCMessage *const *)(const void *)((const char *)msg + f->offset) == NULL)
+		return false;
 	if (!(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
 		return true;
 	uint32_t which = *(const uint32_t *)(const void *)((const char *)msg + f->quantifier_offset);

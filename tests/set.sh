@@ -15,7 +15,8 @@ eventually() {
 
 # start_set DIR BIN_DIR DAEMON...: a broker and the daemons (supplyd, ...)
 # from the build tree BIN_DIR, with configs, logs and state in DIR; sets EP
-# to the broker's client endpoint.
+# to the broker's client endpoint. $SET_EXTRA, if set, is added to every
+# config (the broker's too).
 start_set() {
   local dir=$1 bin=$2
   shift 2
@@ -29,6 +30,7 @@ event_subscribe_endpoint = tcp://127.0.0.1:*
 heartbeat_ms = 200
 [broker]
 endpoints_file = $dir/endpoints
+${SET_EXTRA:-}
 EOF
   "$bin/broker/traction-broker" --config "$dir/broker.conf" 2>"$dir/broker.log" &
   PIDS+=($!)
@@ -36,6 +38,7 @@ EOF
   [ -f "$dir/endpoints" ] || fail "the broker in $dir did not start"
   { cat "$dir/endpoints"
     printf 'heartbeat_ms = 200\n[store]\nstate_dir = %s/var\n[events]\nreplay_interval_ms = 200\n' "$dir"
+    printf '%s\n' "${SET_EXTRA:-}"
   } >"$dir/traction.conf"
   local d
   for d in "$@"; do

@@ -46,7 +46,7 @@ typedef struct {
 	char why[300];
 } stream_t;
 
-volatile int gw_stopping;
+int gw_stopping; /* atomic */
 
 static void s_free(void *ctx)
 {
@@ -146,7 +146,7 @@ static int s_read(stream_t *s, size_t i, uint32_t wait_ms)
 /* Fills the buffer: each source once, and a long poll when none had news. */
 static void s_fill(stream_t *s)
 {
-	while (s->len == 0 && !s->failed && !gw_stopping) {
+	while (s->len == 0 && !s->failed && !__atomic_load_n(&gw_stopping, __ATOMIC_RELAXED)) {
 		int any = 0;
 		for (size_t i = 0; i < s->nsources && any >= 0; i++) {
 			int r = s_read(s, i, 0);
@@ -167,7 +167,7 @@ static long s_next(void *ctx, char *buf, size_t max)
 	stream_t *s = ctx;
 	if (s->off == s->len) {
 		s->off = s->len = 0;
-		if (s->failed || gw_stopping)
+		if (s->failed || __atomic_load_n(&gw_stopping, __ATOMIC_RELAXED))
 			return -1;
 		s_fill(s);
 		if (s->len == 0)

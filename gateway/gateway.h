@@ -41,7 +41,7 @@ typedef struct {
 	gw_conn_t *conn;
 	const char *method;            /* "GET" */
 	const char *path;              /* "/v1/scenarios/weld-line-3" */
-	const char *params[GW_PARAMS_MAX]; /* the route's {placeholders}, decoded */
+	const char *params[GW_PARAMS_MAX]; /* the route's {placeholders}, decoded (owned) */
 	gw_pair_t query[GW_QUERY_MAX];
 	size_t nquery;
 	const char *content_type;      /* "" if none */
@@ -97,6 +97,9 @@ extern const size_t gw_n_routes;
 const gw_route_t *gw_route_find(const char *method, const char *path, gw_request_t *rq,
 				bool *allowed);
 
+/* Frees what gw_route_find gave the request (its placeholders). */
+void gw_request_done(gw_request_t *rq);
+
 /* Runs a route: a handler of its own, or the bus call it names. */
 void gw_route_run(const gw_route_t *r, gw_request_t *rq, gw_answer_t *an);
 
@@ -147,7 +150,7 @@ unsigned gw_server_connections(const gw_server_t *srv);
 /* The configuration the server runs with (read-only after start). */
 extern const trc_config_t *gw_cfg;
 /* Set when the gateway stops: streams end. */
-extern volatile int gw_stopping;
+extern int gw_stopping; /* atomic */
 /* A bus client with the gateway's identity, acting for user (may be NULL). */
 int gw_client_new(traction_client_t **c, const char *user);
 

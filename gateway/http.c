@@ -199,6 +199,7 @@ static enum MHD_Result s_process(gw_conn_t *conn, struct MHD_Connection *c, cons
 		const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 								MHD_HTTP_HEADER_AUTHORIZATION);
 		if (gw_auth_user(authz, rq.session, user) != 0) {
+			gw_request_done(&rq);
 			gw_error(&an, 401, "UNAUTHENTICATED",
 				 "a bearer token of a user in keys_dir is needed "
 				 "(Authorization: Bearer TOKEN, or POST /v1/session)");
@@ -207,12 +208,14 @@ static enum MHD_Result s_process(gw_conn_t *conn, struct MHD_Connection *c, cons
 		rq.user = user;
 	}
 	if (conn->client == NULL && gw_client_new(&conn->client, NULL) != 0) {
+		gw_request_done(&rq);
 		gw_error(&an, 503, "UNAVAILABLE", "cannot reach the broker");
 		return s_send(c, &an);
 	}
 	rq.client = conn->client;
 	traction_client_on_behalf_of(conn->client, rq.user);
 	gw_route_run(r, &rq, &an);
+	gw_request_done(&rq);
 	trc_debug("%s %s user=%s -> %u", method, url, rq.user != NULL ? rq.user : "-",
 		  an.status != 0 ? an.status : 200);
 	return s_send(c, &an);

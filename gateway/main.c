@@ -94,7 +94,7 @@ int main(int argc, char **argv)
 		}
 	}
 	trc_daemon_stopping();
-	gw_stopping = 1;
+	__atomic_store_n(&gw_stopping, 1, __ATOMIC_RELAXED);
 	gw_server_stop(&srv);
 	gw_auth_free();
 	close(sigfd);

@@ -24,7 +24,7 @@ static json_t *s_response(const char *desc, json_t *schema)
 {
 	json_t *r = json_pack("{s:s}", "description", desc);
 	if (schema != NULL)
-		json_object_update_missing(r, s_json_body(schema));
+		json_object_update_missing_new(r, s_json_body(schema));
 	return r;
 }
 

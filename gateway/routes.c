@@ -170,11 +170,6 @@ static bool s_match(const char *pattern, const char *path, char **caps, int *nca
 	return *p == '\0' && *s == '\0';
 }
 
-/* Captures live as long as the thread's last match (one request at a time
- * per connection thread). */
-static __thread char *s_caps[GW_PARAMS_MAX];
-static __thread int s_ncaps;
-
 const gw_route_t *gw_route_find(const char *method, const char *path, gw_request_t *rq,
 				bool *allowed)
 {
@@ -184,12 +179,8 @@ const gw_route_t *gw_route_find(const char *method, const char *path, gw_request
 		int n = 0;
 		bool m = s_match(gw_routes[i].path, path, caps, &n);
 		if (m && strcmp(gw_routes[i].http, method) == 0) {
-			for (int k = 0; k < s_ncaps; k++)
-				free(s_caps[k]);
-			memcpy(s_caps, caps, sizeof(caps));
-			s_ncaps = n;
 			for (int k = 0; k < n; k++)
-				rq->params[k] = caps[k];
+				rq->params[k] = caps[k]; /* the request's now: gw_request_done */
 			return &gw_routes[i];
 		}
 		for (int k = 0; k < n; k++)
@@ -197,6 +188,14 @@ const gw_route_t *gw_route_find(const char *method, const char *path, gw_request
 		*allowed = *allowed || m;
 	}
 	return NULL;
+}
+
+void gw_request_done(gw_request_t *rq)
+{
+	for (int k = 0; k < GW_PARAMS_MAX; k++) {
+		free((char *)rq->params[k]);
+		rq->params[k] = NULL;
+	}
 }
 
 /* ---- answers ---------------------------------------------------------------------- */
@@ -476,6 +475,7 @@ void gw_route_run(const gw_route_t *r, gw_request_t *rq, gw_answer_t *an)
 	else
 		gw_call(rq, r->service, r->method, req, (r->flags & GW_R_CREATED) ? 201 : 200, an);
 	pbjson_free(req);
+	free(req);
 	json_decref(doc);
 }
 

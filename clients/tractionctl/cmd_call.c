@@ -82,6 +82,7 @@ static int cmd_call(ctl_t *ctl, args_t *a)
 	else
 		rc = ctl_call(ctl, service, method, req, md->output, NULL);
 	pbjson_free(req);
+	free(req);
 	json_decref(j);
 	return rc;
 }

@@ -62,3 +62,10 @@ for _ in $(seq 200); do [ -f "$DIR/set/gateway.url" ] && break; sleep 0.02; done
 
 /usr/bin/python3 "$HERE/test_http.py" "$(cat "$DIR/set/gateway.url")" "$DIR/tokens"
 kill -0 "$GW" || fail "the gateway died"
+# a clean stop: every connection's thread and client freed (under the
+# sanitizers, a leak or an error is a non-zero exit)
+kill -TERM "$GW"
+rc=0
+wait "$GW" || rc=$?
+[ $rc -eq 0 ] || { grep -v "^20" "$DIR/set/gateway.log" | head -n 80 >&2; fail "the gateway exited $rc"; }
+grep -q "stopped" "$DIR/set/gateway.log" || fail "the gateway did not stop cleanly"

@@ -187,6 +187,8 @@ static int s_send(gw_request_t *rq, batch_t *b, size_t from, size_t to, gw_answe
 		}
 		if (code != 0 && from == 0) /* the whole call refused: its error is the answer */
 			gw_bus_error(rq, an, code, st.message);
+		else if (code == 0)
+			gw_positions(rq, an); /* the last chunk's: at or after every other's */
 		traction_reply_free(rep != NULL ? &rep->base : NULL);
 	}
 	free(recs);

@@ -60,6 +60,8 @@ typedef struct {
 	unsigned status;
 	json_t *doc;                   /* owned; NULL: no body */
 	const char *set_cookie;        /* a Set-Cookie header value, or NULL */
+	char committed[96];            /* Traction-Committed: a write's position */
+	char applied[256];             /* Traction-Applied: what the daemon had applied */
 	/* a stream: the server calls next(ctx, buf, max) until it returns <0 */
 	long (*next)(void *ctx, char *buf, size_t max);
 	void (*free_ctx)(void *ctx);
@@ -107,6 +109,14 @@ void gw_route_run(const gw_route_t *r, gw_request_t *rq, gw_answer_t *an);
  * JSON, or the error. */
 void gw_call(gw_request_t *rq, const char *service, const char *method,
 	     const ProtobufCMessage *req, unsigned ok_status, gw_answer_t *an);
+
+/* The last reply's positions into the answer's Traction-Committed and
+ * Traction-Applied headers. */
+void gw_positions(gw_request_t *rq, gw_answer_t *an);
+
+/* A Traction-After header ("scenario:41,supply:12") into the client's
+ * positions to wait for (none: cleared). 0, or -1 if it is not that. */
+int gw_after(gw_request_t *rq, const char *header);
 
 /* The HTTP status of a bus code (400, 403, 404, 409, 412, 429, 503, ...). */
 unsigned gw_http_status(int code);

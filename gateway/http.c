@@ -65,7 +65,7 @@ int gw_client_new(traction_client_t **c, const char *user)
 /* ---- answers ------------------------------------------------------------------ */
 
 static enum MHD_Result s_send_doc(struct MHD_Connection *c, unsigned status, json_t *doc,
-				  const char *set_cookie)
+				  const gw_answer_t *an)
 {
 	char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(17) |
 							   JSON_ENCODE_ANY)
@@ -92,8 +92,12 @@ static enum MHD_Result s_send_doc(struct MHD_Connection *c, unsigned status, jso
 	if (status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Bearer realm=\"traction\"");
-	if (set_cookie != NULL)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, set_cookie);
+	if (an != NULL && an->set_cookie != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, an->set_cookie);
+	if (an != NULL && an->committed[0] != '\0')
+		MHD_add_response_header(r, "Traction-Committed", an->committed);
+	if (an != NULL && an->applied[0] != '\0')
+		MHD_add_response_header(r, "Traction-Applied", an->applied);
 	enum MHD_Result ok = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ok;
@@ -122,7 +126,7 @@ static void s_stream_free(void *cls)
 static enum MHD_Result s_send(struct MHD_Connection *c, gw_answer_t *an)
 {
 	if (an->next == NULL)
-		return s_send_doc(c, an->status != 0 ? an->status : 200, an->doc, an->set_cookie);
+		return s_send_doc(c, an->status != 0 ? an->status : 200, an->doc, an);
 	stream_t *s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		if (an->free_ctx != NULL)
@@ -214,6 +218,13 @@ static enum MHD_Result s_process(gw_conn_t *conn, struct MHD_Connection *c, cons
 	}
 	rq.client = conn->client;
 	traction_client_on_behalf_of(conn->client, rq.user);
+	if (gw_after(&rq, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Traction-After")) != 0) {
+		gw_request_done(&rq);
+		gw_error(&an, 400, "INVALID_ARGUMENT",
+			 "Traction-After: expected SOURCE:SEQ[,SOURCE:SEQ...] (a write's "
+			 "Traction-Committed)");
+		return s_send(c, &an);
+	}
 	gw_route_run(r, &rq, &an);
 	gw_request_done(&rq);
 	trc_debug("%s %s user=%s -> %u", method, url, rq.user != NULL ? rq.user : "-",

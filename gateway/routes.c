@@ -252,6 +252,46 @@ void gw_call(gw_request_t *rq, const char *service, const char *method,
 	an->status = ok_status;
 	an->doc = pbjson_from_message(rep);
 	traction_reply_free(rep);
+	gw_positions(rq, an);
+}
+
+void gw_positions(gw_request_t *rq, gw_answer_t *an)
+{
+	/* positions, as headers: "as of" for a read, where a write committed
+	 * (docs/protocol.md); a client sends the latter back in Traction-After */
+	const Traction__V1__Header *h = traction_last_header(rq->client);
+	if (h != NULL && h->committed != NULL)
+		snprintf(an->committed, sizeof(an->committed), "%s:%llu", h->committed->source,
+			 (unsigned long long)h->committed->applied_seq);
+	size_t n = 0;
+	for (size_t i = 0; h != NULL && i < h->n_applied && n < sizeof(an->applied); i++)
+		n += (size_t)snprintf(an->applied + n, sizeof(an->applied) - n, "%s%s:%llu",
+				      i ? "," : "", h->applied[i]->source,
+				      (unsigned long long)h->applied[i]->applied_seq);
+}
+
+int gw_after(gw_request_t *rq, const char *header)
+{
+	traction_client_after(rq->client, NULL, 0);
+	if (header == NULL)
+		return 0;
+	char *copy = strdup(header), *save = NULL;
+	int rc = copy != NULL ? 0 : -1;
+	for (char *tok = copy != NULL ? strtok_r(copy, ", ", &save) : NULL; tok != NULL && rc == 0;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		char *colon = strchr(tok, ':'), *end;
+		if (colon == NULL || colon == tok) {
+			rc = -1;
+			break;
+		}
+		*colon = '\0';
+		unsigned long long seq = strtoull(colon + 1, &end, 10);
+		if (colon[1] == '\0' || *end != '\0' ||
+		    traction_client_after(rq->client, tok, seq) != 0)
+			rc = -1;
+	}
+	free(copy);
+	return rc;
 }
 
 /* ---- a request into the method's message --------------------------------------------- */

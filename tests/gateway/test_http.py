@@ -9,6 +9,7 @@ import http.client
 import json
 import socket
 import sys
+import threading
 import time
 import urllib.parse
 
@@ -259,7 +260,6 @@ check(last == "scenario:2", f"an id is a position per source: {last}")
 again = sse("/v1/events?source=scenario", "admin", 1, last=last)
 check(again[0][2]["seq"] == 3, f"resumed after 2: {again}")
 t0 = time.time()
-import threading
 got = []
 th = threading.Thread(target=lambda: got.extend(sse("/v1/events?source=scenario", "admin", 1, last=evs[2][0])))
 th.start()
@@ -277,6 +277,43 @@ check(st == 400, f"a bad source: {st}")
 st, doc, _ = call("GET", "/v1/events", user="site3")
 check(st == 403, f"a publisher's stream: {st} {doc}")
 ok("SSE: ids are positions, Last-Event-ID resumes with no gap and no repeat, live within a second, scoped, by topic")
+
+# ---- read-your-writes across daemons, over HTTP -------------------------------------
+for i in range(5):
+    st, doc, r = call("POST", "/v1/scenarios", {
+        "id": f"fresh-{i}", "enterprise": "Southern Glass", "domain": "production",
+        "name": "fresh", "demands": [{"capabilities": ["defect-detection"]}]})
+    at = r.getheader("Traction-Committed", "")
+    check(st == 201 and at.startswith("scenario:"), f"committed: {at}")
+    # feedbackd learns the scenario from its event: Traction-After waits for it
+    st, doc, r = call("POST", "/v1/feedback", dict(rec, scenario=f"fresh-{i}", key=f"f-{i}"),
+                      headers={"Traction-After": at})
+    check(st == 200 and doc["accepted"] == 1, f"publish after {at}: {st} {doc}")
+    check(r.getheader("Traction-Committed", "").startswith("feedback:"), "feedback committed")
+    applied = dict(p.split(":") for p in r.getheader("Traction-Applied", "").split(","))
+    check(int(applied["scenario"]) >= int(at.split(":")[1]), f"applied {applied} after {at}")
+st, doc, _ = call("GET", "/v1/scenarios", headers={"Traction-After": "scenario"})
+check(st == 400, f"a bad Traction-After: {st}")
+# a position not there yet: the request waits for it, then answers
+n = int(at.split(":")[1])
+waited = {}
+
+
+def later():
+    t = time.time()
+    waited["st"], waited["doc"], _ = call("GET", "/v1/stats?supply_id=defect-vision&scenario_id=fresh-9",
+                                          headers={"Traction-After": f"scenario:{n + 1}"})
+    waited["s"] = time.time() - t
+
+
+th = threading.Thread(target=later)
+th.start()
+time.sleep(0.6)
+call("POST", "/v1/scenarios", {"id": "fresh-9", "enterprise": "Southern Glass", "domain": "production",
+                               "name": "fresh", "demands": [{"capabilities": ["defect-detection"]}]})
+th.join(15)
+check(waited.get("st") == 200 and 0.5 <= waited["s"] < 10, f"waited: {waited}")
+ok("Traction-Committed of a write, sent back as Traction-After, makes the next request see it")
 
 # ---- the OpenAPI document against the answers ------------------------------------------
 st, api, _ = call("GET", "/v1/openapi.json", user=None)

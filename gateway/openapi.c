@@ -6,6 +6,7 @@
  */
 #include "gateway.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #include "blocks.h"
@@ -201,10 +202,10 @@ void gw_openapi(gw_request_t *rq, gw_answer_t *an)
 			json_object_set_new(paths, r->path, item);
 		}
 		char method[8], opid[96];
-		size_t n = strlen(r->http);
-		for (size_t k = 0; k <= n && k < sizeof(method); k++)
-			method[k] = (char)(r->http[k] >= 'A' && r->http[k] <= 'Z' ? r->http[k] + 32
-										  : r->http[k]);
+		size_t n = strnlen(r->http, sizeof(method) - 1);
+		for (size_t k = 0; k < n; k++) /* "GET" -> "get" */
+			method[k] = (char)tolower((unsigned char)r->http[k]);
+		method[n] = '\0';
 		json_t *params = json_array();
 		s_path_params(r->path, params);
 		json_t *responses = json_pack("{s:o}", "default",

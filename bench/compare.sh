@@ -14,7 +14,9 @@
 # the bare group-commit loop, direct and via a relay, and in the shape of
 # each traction row a target compares; traction, each row checked against
 # what the store holds), bench_match and bench_history (queries: history
-# of 100,000 records spread over 200 versions), bench_publish growth
+# of 100,000 records spread over 200 versions), bench_http (the HTTP API
+# against libtraction: JSON Lines ingest and tractionctl --file against the
+# native publisher, queries over HTTP against the bus), bench_publish growth
 # (0 -> GROWTH_MILLIONS M records, spread over 200 versions) and
 # bench_limits growth (bare LMDB appends of as many records). Every
 # server runs on a free loopback port in a temp dir and is stopped by its
@@ -138,6 +140,7 @@ while [ "$i" -le "$runs" ]; do
   $b/bench_publish 100000 | collect "$i"
   $b/bench_match 10000 300 | collect "$i"
   $b/bench_history 200 100000 | collect "$i"
+  $b/bench_http 100000 4 | collect "$i"
   $b/bench_publish growth "$millions" | collect "$i"
   # the same growth with nothing but LMDB: what the machine gives a
   # growing store (run after traction's, so any memory the first growth

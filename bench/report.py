@@ -23,6 +23,7 @@ SECTIONS = [
     ("traction", "3. traction: feedback publish through the broker"),
     ("queries", "4. traction queries"),
     ("growth", "5. Growth: one store from empty"),
+    ("http", "6. The HTTP API (traction-gatewayd) against the bus it fronts"),
 ]
 BEGIN = "<!-- compare:begin (written by bench/report.py; edit the script, not this) -->"
 END = "<!-- compare:end -->"
@@ -196,6 +197,19 @@ def targets(rows, millions):
             add("%s p99 at %s" % (what, at), "< 1 ms",
                 [r[2] / 1000 for r in runs.values() if r[2] is not None],
                 lambda v: "%.2f ms" % v, lambda m: m < 1.0)
+    # the HTTP API: ratios to the native path in the same run (bench_http.c)
+    native = "publish: libtraction publisher (native)"
+    add("JSON Lines over HTTP (4 connections, 1,000 records a request) / libtraction publisher",
+        ">= 0.5", per_run(rows, "publish: JSON Lines over HTTP", native), f_ratio,
+        lambda m: m >= 0.5)
+    add("tractionctl feedback publish --file / libtraction publisher", ">= 0.5",
+        per_run(rows, "publish: tractionctl --file (JSON Lines)", native), f_ratio,
+        lambda m: m >= 0.5)
+    for q in ("stats", "history", "match"):
+        add("%s over HTTP: p99 minus its p99 on the bus" % q, "<= 1 ms",
+            [d / 1000 for d in per_run(rows, "%s over HTTP" % q, "%s on the bus" % q, 2, 2,
+                                       "sub")],
+            lambda v: "%+.2f ms" % v, lambda m: m <= 1.0)
     return t
 
 

@@ -2,7 +2,7 @@
 # Builds (Release) and runs the benchmarks; each prints its raw baselines
 # beside its own figures. bench/compare.sh runs all of them (and the
 # peers) several times and writes the report; this runs one, once.
-#   bench/run.sh [match|publish|history|growth]   (growth: ~1.5 min, 5 GB; not in "all")
+#   bench/run.sh [match|publish|history|http|growth]   (growth: ~1.5 min, 5 GB; not in "all")
 set -eu
 cd "$(dirname "$0")/.."
 sh deploy/install-deps.sh
@@ -25,4 +25,8 @@ fi
 if [ "$what" = all ] || [ "$what" = history ]; then
   echo "## bench_history: history of a supply with 200 versions and 100,000 records"
   build-bench/bench/bench_history 200 100000
+fi
+if [ "$what" = all ] || [ "$what" = http ]; then
+  echo "## bench_http: the HTTP API against the bus (ingest and queries, side by side)"
+  build-bench/bench/bench_http 100000 4
 fi

@@ -82,6 +82,7 @@ const char *h_bin(const char *name, char *buf, size_t len)
 	const char *sub = strcmp(name, "traction-testd") == 0    ? "tests/integration"
 			  : strcmp(name, "traction-broker") == 0 ? "broker"
 			  : strcmp(name, "tractionctl") == 0   ? "clients/tractionctl"
+			  : strcmp(name, "traction-gatewayd") == 0 ? "gateway"
 			  : strncmp(name, "traction-", 9) == 0 ? "services"
 							       : "tests/integration";
 	snprintf(buf, len, "%s/%s/%s", TRACTION_BUILD_DIR, sub, name);

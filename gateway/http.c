@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zmq.h>
 
 #include "keys.h"
 #include "log.h"
@@ -33,6 +34,12 @@ static traction_options_t s_opts;
 static char s_server_pub[TRC_Z85_KEY + 1], s_pub[TRC_Z85_KEY + 1], s_sec[TRC_Z85_KEY + 1];
 
 struct gw_server {
+	/* A ZeroMQ context alive as long as the server: each connection's
+	 * client has a context of its own, and libzmq initialises (and, at the
+	 * last context's end, tears down) OpenPGM's global state with each; a
+	 * connection closing as the last one while another opens would race
+	 * in that teardown (TSan saw it). This one keeps the count above 0. */
+	void *keep_zctx;
 	struct MHD_Daemon *mhd;
 	unsigned port;
 	unsigned connections;      /* atomic */
@@ -360,6 +367,7 @@ int gw_server_start(gw_server_t **srv_p, const trc_config_t *cfg)
 		return -ENOMEM;
 	srv->cfg = *cfg;
 	gw_cfg = &srv->cfg;
+	srv->keep_zctx = zmq_ctx_new();
 	s_opts = (traction_options_t){ .timeout_ms = (int)cfg->request_timeout_ms,
 				       .client_name = "traction-gatewayd" };
 	if (cfg->curve) {
@@ -368,6 +376,7 @@ int gw_server_start(gw_server_t **srv_p, const trc_config_t *cfg)
 		    trc_keypair_load(cfg->server_public_key_file, s_server_pub, NULL, err,
 				     sizeof(err)) != 0) {
 			trc_err("%s", err);
+			zmq_ctx_term(srv->keep_zctx);
 			free(srv);
 			return -EINVAL;
 		}
@@ -378,6 +387,7 @@ int gw_server_start(gw_server_t **srv_p, const trc_config_t *cfg)
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->gateway_port) };
 	if (inet_pton(AF_INET, cfg->gateway_address, &sa.sin_addr) != 1) {
 		trc_err("[gateway] address: '%s' is not an IPv4 address", cfg->gateway_address);
+		zmq_ctx_term(srv->keep_zctx);
 		free(srv);
 		return -EINVAL;
 	}
@@ -395,6 +405,7 @@ int gw_server_start(gw_server_t **srv_p, const trc_config_t *cfg)
 	if (srv->mhd == NULL) {
 		trc_err("cannot listen on %s:%u: %s", cfg->gateway_address, cfg->gateway_port,
 			strerror(errno));
+		zmq_ctx_term(srv->keep_zctx);
 		free(srv);
 		return -EADDRINUSE;
 	}
@@ -409,6 +420,8 @@ void gw_server_stop(gw_server_t **srv_p)
 	if (srv_p == NULL || *srv_p == NULL)
 		return;
 	MHD_stop_daemon((*srv_p)->mhd);
+	if ((*srv_p)->keep_zctx != NULL)
+		zmq_ctx_term((*srv_p)->keep_zctx);
 	free(*srv_p);
 	*srv_p = NULL;
 }

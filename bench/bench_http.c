@@ -347,7 +347,7 @@ int main(int argc, char **argv)
 		conns = 4;
 	records -= records % ((uint64_t)conns * PER_REQUEST);
 	bench_section = "http";
-	h_init(&H, "[bus]\nheartbeat_ms = 1000\n[log]\nlevel = warning\n");
+	h_init(&H, "[bus]\nheartbeat_ms = 1000\n[log]\nlevel = warning\n[store]\nmap_size_mb = 16384\n");
 	snprintf(H.extra + strlen(H.extra), sizeof(H.extra) - strlen(H.extra),
 		 "[gateway]\nport = 0\nauth = 0\naddress_file = %s/gateway.url\n", H.dir);
 	h_start_broker(&H, false);

@@ -5,6 +5,7 @@
  */
 #include "jsonl.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,68 +47,122 @@ uint64_t trc_fnv64(const char *s, size_t n)
 	return h;
 }
 
+/* A string field straight into the record (malloc'd, freed by pbjson_free). */
+static int s_str(json_t *v, const char *name, char **out, char *err, size_t elen)
+{
+	if (!json_is_string(v)) {
+		snprintf(err, elen, "%s: expected a string", name);
+		return -1;
+	}
+	*out = strdup(json_string_value(v));
+	return *out != NULL ? 0 : (snprintf(err, elen, "out of memory"), -1);
+}
+
+/* The record's fields are set directly, and only its body goes through
+ * pbjson: a line of JSON Lines costs one parse, no intermediate object
+ * (which was a third of tractionctl --file's time). */
 int trc_record_from_json(json_t *o, Traction__V1__FeedbackRecord *r, char *err, size_t elen)
 {
+	static const struct {
+		const char *key;
+		Traction__V1__FeedbackRecord__BodyCase body;
+		const ProtobufCMessageDescriptor *desc;
+		size_t offset;
+	} bodies[] = {
+		{ "metric", TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC, &traction__v1__metric__descriptor,
+		  offsetof(Traction__V1__FeedbackRecord, metric) },
+		{ "problem", TRACTION__V1__FEEDBACK_RECORD__BODY_PROBLEM,
+		  &traction__v1__problem__descriptor, offsetof(Traction__V1__FeedbackRecord, problem) },
+		{ "value", TRACTION__V1__FEEDBACK_RECORD__BODY_VALUE,
+		  &traction__v1__value_verification__descriptor,
+		  offsetof(Traction__V1__FeedbackRecord, value) },
+		{ "demand", TRACTION__V1__FEEDBACK_RECORD__BODY_DEMAND,
+		  &traction__v1__demand_signal__descriptor, offsetof(Traction__V1__FeedbackRecord, demand) },
+	};
 	const char *k;
 	json_t *v;
-	json_t *body = json_object();
-	json_t *flat = json_object();
 	int rc = 0;
+	if (!json_is_object(o)) {
+		snprintf(err, elen, "expected a JSON object");
+		return -1;
+	}
 	json_object_foreach(o, k, v) {
 		if (strcmp(k, "scenario") == 0)
-			json_object_set(flat, "scenario_id", v);
+			rc = s_str(v, k, &r->scenario_id, err, elen);
 		else if (strcmp(k, "supply") == 0)
-			json_object_set(flat, "supply_id", v);
+			rc = s_str(v, k, &r->supply_id, err, elen);
 		else if (strcmp(k, "version") == 0)
-			json_object_set(flat, "version", v);
+			rc = s_str(v, k, &r->version, err, elen);
 		else if (strcmp(k, "key") == 0)
-			json_object_set(flat, "idempotency_key", v);
+			rc = s_str(v, k, &r->idempotency_key, err, elen);
 		else if (strcmp(k, "observed_at") == 0) {
-			int64_t ms;
 			if (json_is_integer(v))
-				json_object_set(flat, "observed_at_ms", v);
-			else if (json_is_string(v) && trc_time_parse(json_string_value(v), &ms) == 0)
-				json_object_set_new(flat, "observed_at_ms", json_integer(ms));
-			else {
+				r->observed_at_ms = json_integer_value(v);
+			else if (!json_is_string(v) ||
+				 trc_time_parse(json_string_value(v), &r->observed_at_ms) != 0) {
 				snprintf(err, elen, "observed_at: expected 2026-11-28T10:15:00Z or ms");
 				rc = -1;
 			}
 		} else if (strcmp(k, "labels") == 0) {
-			json_t *arr = json_array();
-			const char *lk;
-			json_t *lv;
 			if (!json_is_object(v)) {
 				snprintf(err, elen, "labels: expected an object");
 				rc = -1;
+				break;
 			}
+			size_t n = json_object_size(v), i = 0;
+			r->labels = calloc(n > 0 ? n : 1, sizeof(*r->labels));
+			const char *lk;
+			json_t *lv;
 			json_object_foreach(v, lk, lv) {
-				if (!json_is_string(lv)) {
-					snprintf(err, elen, "labels.%s: expected a string", lk);
+				Traction__V1__KeyValue *kv = calloc(1, sizeof(*kv));
+				if (r->labels == NULL || kv == NULL) {
+					free(kv);
+					snprintf(err, elen, "out of memory");
 					rc = -1;
 					break;
 				}
-				json_array_append_new(arr, json_pack("{s:s, s:O}", "key", lk, "value", lv));
+				traction__v1__key_value__init(kv);
+				r->labels[i++] = kv;
+				r->n_labels = i;
+				kv->key = strdup(lk);
+				char name[80];
+				snprintf(name, sizeof(name), "labels.%.64s", lk);
+				if ((rc = s_str(lv, name, &kv->value, err, elen)) != 0)
+					break;
 			}
-			json_object_set_new(flat, "labels", arr);
-		} else if (strcmp(k, "metric") == 0 || strcmp(k, "problem") == 0 ||
-			   strcmp(k, "value") == 0 || strcmp(k, "demand") == 0) {
-			json_object_set(flat, k, v);
-			json_object_set(body, k, v);
 		} else {
-			snprintf(err, elen, "unknown field '%s'", k);
-			rc = -1;
+			size_t b = 0;
+			while (b < sizeof(bodies) / sizeof(bodies[0]) && strcmp(k, bodies[b].key) != 0)
+				b++;
+			if (b == sizeof(bodies) / sizeof(bodies[0])) {
+				snprintf(err, elen, "unknown field '%s'", k);
+				rc = -1;
+			} else if (r->body_case != TRACTION__V1__FEEDBACK_RECORD__BODY__NOT_SET) {
+				snprintf(err, elen, "one of metric, problem, value or demand, not two");
+				rc = -1;
+			} else {
+				ProtobufCMessage *m = calloc(1, bodies[b].desc->sizeof_message);
+				if (m == NULL) {
+					snprintf(err, elen, "out of memory");
+					return -1;
+				}
+				protobuf_c_message_init(bodies[b].desc, m);
+				r->body_case = bodies[b].body;
+				*(ProtobufCMessage **)(void *)((char *)r + bodies[b].offset) = m;
+				char inner[200];
+				if (pbjson_to_message(v, m, inner, sizeof(inner)) != 0) {
+					snprintf(err, elen, "%s: %s", k, inner);
+					rc = -1;
+				}
+			}
 		}
 		if (rc != 0)
 			break;
 	}
-	if (rc == 0 && json_object_size(body) != 1) {
+	if (rc == 0 && r->body_case == TRACTION__V1__FEEDBACK_RECORD__BODY__NOT_SET) {
 		snprintf(err, elen, "one of metric, problem, value or demand is required");
 		rc = -1;
 	}
-	if (rc == 0)
-		rc = pbjson_to_message(flat, &r->base, err, elen);
-	json_decref(flat);
-	json_decref(body);
 	return rc;
 }
 

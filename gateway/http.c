@@ -40,6 +40,7 @@ struct gw_server {
 	 * connection closing as the last one while another opens would race
 	 * in that teardown (TSan saw it). This one keeps the count above 0. */
 	void *keep_zctx;
+	char *tls_cert, *tls_key;  /* PEM, for libmicrohttpd's GnuTLS */
 	struct MHD_Daemon *mhd;
 	unsigned port;
 	unsigned connections;      /* atomic */
@@ -360,6 +361,46 @@ static void s_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- life cycle -------------------------------------------------------------------- */
 
+/* A whole PEM file, NUL-terminated (malloc'd), or NULL with errno. */
+static char *s_slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return NULL;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			char *nb = realloc(buf, cap);
+			if (nb == NULL) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+		}
+		size_t n = fread(buf + len, 1, 4096, f);
+		len += n;
+		if (n < 4096)
+			break;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+static void s_free_srv(gw_server_t *srv)
+{
+	if (srv->keep_zctx != NULL)
+		zmq_ctx_term(srv->keep_zctx);
+	free(srv->tls_cert);
+	if (srv->tls_key != NULL) /* a private key: wiped before it goes */
+		explicit_bzero(srv->tls_key, strlen(srv->tls_key));
+	free(srv->tls_key);
+	free(srv);
+}
+
 int gw_server_start(gw_server_t **srv_p, const trc_config_t *cfg)
 {
 	gw_server_t *srv = calloc(1, sizeof(*srv));
@@ -376,8 +417,7 @@ int gw_server_start(gw_server_t **srv_p, const trc_config_t *cfg)
 		    trc_keypair_load(cfg->server_public_key_file, s_server_pub, NULL, err,
 				     sizeof(err)) != 0) {
 			trc_err("%s", err);
-			zmq_ctx_term(srv->keep_zctx);
-			free(srv);
+			s_free_srv(srv);
 			return -EINVAL;
 		}
 		s_opts.server_public_key = s_server_pub;
@@ -387,26 +427,41 @@ int gw_server_start(gw_server_t **srv_p, const trc_config_t *cfg)
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->gateway_port) };
 	if (inet_pton(AF_INET, cfg->gateway_address, &sa.sin_addr) != 1) {
 		trc_err("[gateway] address: '%s' is not an IPv4 address", cfg->gateway_address);
-		zmq_ctx_term(srv->keep_zctx);
-		free(srv);
+		s_free_srv(srv);
 		return -EINVAL;
+	}
+	/* HTTPS: both files, or neither */
+	bool tls = cfg->gateway_tls_cert_file[0] != '\0' || cfg->gateway_tls_key_file[0] != '\0';
+	if (tls) {
+		srv->tls_cert = s_slurp(cfg->gateway_tls_cert_file);
+		srv->tls_key = s_slurp(cfg->gateway_tls_key_file);
+		if (srv->tls_cert == NULL || srv->tls_key == NULL) {
+			trc_err("[gateway] tls_cert_file and tls_key_file: both are needed, readable "
+				"PEM files (%s, %s)",
+				cfg->gateway_tls_cert_file, cfg->gateway_tls_key_file);
+			s_free_srv(srv);
+			return -EINVAL;
+		}
 	}
 	/* a few past the limit get in, to be told 503; beyond those, the
 	 * kernel's backlog and then refusal */
 	unsigned hard = cfg->gateway_max_connections + 16;
 	srv->mhd = MHD_start_daemon(
 		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			MHD_USE_ERROR_LOG | MHD_USE_POLL,
+			MHD_USE_ERROR_LOG | MHD_USE_POLL | (tls ? MHD_USE_TLS : 0),
 		(uint16_t)cfg->gateway_port, NULL, NULL, s_access, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, srv, MHD_OPTION_SOCK_ADDR, &sa,
 		MHD_OPTION_CONNECTION_LIMIT, hard, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)cfg->gateway_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, s_done, srv,
-		MHD_OPTION_NOTIFY_CONNECTION, s_notify, srv, MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_CONNECTION, s_notify, srv,
+		/* with tls false these are NULL, which ends the list of options
+		 * early: they come last */
+		tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, srv->tls_key,
+		MHD_OPTION_HTTPS_MEM_CERT, srv->tls_cert, MHD_OPTION_END);
 	if (srv->mhd == NULL) {
 		trc_err("cannot listen on %s:%u: %s", cfg->gateway_address, cfg->gateway_port,
 			strerror(errno));
-		zmq_ctx_term(srv->keep_zctx);
-		free(srv);
+		s_free_srv(srv);
 		return -EADDRINUSE;
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
@@ -420,9 +475,7 @@ void gw_server_stop(gw_server_t **srv_p)
 	if (srv_p == NULL || *srv_p == NULL)
 		return;
 	MHD_stop_daemon((*srv_p)->mhd);
-	if ((*srv_p)->keep_zctx != NULL)
-		zmq_ctx_term((*srv_p)->keep_zctx);
-	free(*srv_p);
+	s_free_srv(*srv_p);
 	*srv_p = NULL;
 }
 

@@ -26,7 +26,8 @@ static int s_write_address(const trc_config_t *cfg, unsigned port)
 	FILE *f = fopen(tmp, "w");
 	if (f == NULL)
 		return -1;
-	fprintf(f, "http://%s:%u\n", cfg->gateway_address, port);
+	fprintf(f, "%s://%s:%u\n", cfg->gateway_tls_cert_file[0] != '\0' ? "https" : "http",
+		cfg->gateway_address, port);
 	if (fclose(f) != 0 || rename(tmp, cfg->gateway_address_file) != 0)
 		return -1;
 	return 0;
@@ -63,8 +64,9 @@ int main(int argc, char **argv)
 	}
 	if (s_write_address(&cfg, gw_server_port(srv)) != 0)
 		trc_warn("cannot write %s", cfg.gateway_address_file);
-	trc_info("started pid=%d http://%s:%u broker=%s auth=%s", (int)getpid(),
-		 cfg.gateway_address, gw_server_port(srv), cfg.client_endpoint,
+	trc_info("started pid=%d %s://%s:%u broker=%s auth=%s", (int)getpid(),
+		 cfg.gateway_tls_cert_file[0] != '\0' ? "https" : "http", cfg.gateway_address,
+		 gw_server_port(srv), cfg.client_endpoint,
 		 cfg.gateway_auth ? "tokens" : "none");
 	trc_daemon_ready("serving HTTP");
 	for (bool stop = false; !stop;) {

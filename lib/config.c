@@ -130,6 +130,10 @@ static const key_def_t s_keys[] = {
 	  "the gateway's key pair with curve = 1 (listed in keys_dir with role = edge)" },
 	{ "gateway", "address_file", K_PATH, OFF(gateway_address_file), 0, 0, "",
 	  "if set, the gateway writes its base URL there (for port = 0)" },
+	{ "gateway", "tls_cert_file", K_PATH, OFF(gateway_tls_cert_file), 0, 0, "",
+	  "with tls_key_file: serve HTTPS with this PEM certificate (chain); empty: plain HTTP" },
+	{ "gateway", "tls_key_file", K_PATH, OFF(gateway_tls_key_file), 0, 0, "",
+	  "the PEM private key of tls_cert_file" },
 };
 #define N_KEYS (sizeof(s_keys) / sizeof(s_keys[0]))
 

@@ -68,6 +68,8 @@ typedef struct {
 	unsigned gateway_auth;             /* 0: every request acts as the gateway itself */
 	char gateway_key_file[TRC_CONFIG_PATH];
 	char gateway_address_file[TRC_CONFIG_PATH];
+	char gateway_tls_cert_file[TRC_CONFIG_PATH];
+	char gateway_tls_key_file[TRC_CONFIG_PATH];
 } trc_config_t;
 
 /* Fill cfg with the compiled-in defaults. */

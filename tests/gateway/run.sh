@@ -69,3 +69,46 @@ rc=0
 wait "$GW" || rc=$?
 [ $rc -eq 0 ] || { grep -v "^20" "$DIR/set/gateway.log" | head -n 80 >&2; fail "the gateway exited $rc"; }
 grep -q "stopped" "$DIR/set/gateway.log" || fail "the gateway did not stop cleanly"
+
+# HTTPS: a second gateway with a self-signed certificate for 127.0.0.1
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+  -addext "subjectAltName=IP:127.0.0.1" -keyout "$DIR/tls.key" -out "$DIR/tls.crt" 2>/dev/null ||
+  fail "openssl could not make a certificate"
+sed -e "s|^address_file = .*|address_file = $DIR/set/gateway-tls.url|" "$DIR/set/traction.conf" \
+  >"$DIR/set/tls.conf"
+printf 'tls_cert_file = %s\ntls_key_file = %s\n' "$DIR/tls.crt" "$DIR/tls.key" >>"$DIR/set/tls.conf"
+"$BUILD/gateway/traction-gatewayd" --config "$DIR/set/tls.conf" 2>"$DIR/set/gateway-tls.log" &
+GWT=$!
+PIDS+=($GWT)
+for _ in $(seq 200); do [ -f "$DIR/set/gateway-tls.url" ] && break; sleep 0.02; done
+URL=$(cat "$DIR/set/gateway-tls.url" 2>/dev/null) || fail "the HTTPS gateway did not start"
+case "$URL" in https://*) ;; *) fail "the HTTPS gateway wrote $URL" ;; esac
+/usr/bin/python3 - "$URL" "$DIR/tls.crt" "$(sed -n 's/^admin //p' "$DIR/tokens")" <<'PY' ||
+import http.client, json, ssl, sys, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1])
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+c = http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=10)
+c.request("GET", "/v1/supplies/defect-vision", headers={"Authorization": "Bearer " + sys.argv[3]})
+r = c.getresponse()
+doc = json.loads(r.read())
+assert r.status == 200 and doc["supply"]["id"] == "defect-vision", (r.status, doc)
+# the certificate is checked: a context that trusts nothing refuses it
+try:
+    http.client.HTTPSConnection(u.hostname, u.port, context=ssl.create_default_context(),
+                                timeout=10).request("GET", "/v1/health")
+    sys.exit("an untrusted certificate was accepted")
+except ssl.SSLError:
+    pass
+# plain HTTP to the HTTPS port gets no answer
+p = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
+try:
+    p.request("GET", "/v1/health")
+    st = p.getresponse().status
+    sys.exit(f"plain HTTP answered {st}")
+except (http.client.HTTPException, OSError):
+    pass
+print("ok - HTTPS: the catalogue over TLS with the user's token; plain HTTP and untrusted certificates refused")
+PY
+  fail "HTTPS"
+kill -TERM "$GWT"
+wait "$GWT" || fail "the HTTPS gateway exited $?"

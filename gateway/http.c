@@ -34,11 +34,11 @@ static traction_options_t s_opts;
 static char s_server_pub[TRC_Z85_KEY + 1], s_pub[TRC_Z85_KEY + 1], s_sec[TRC_Z85_KEY + 1];
 
 struct gw_server {
-	/* A ZeroMQ context alive as long as the server: each connection's
-	 * client has a context of its own, and libzmq initialises (and, at the
-	 * last context's end, tears down) OpenPGM's global state with each; a
-	 * connection closing as the last one while another opens would race
-	 * in that teardown (TSan saw it). This one keeps the count above 0. */
+	/* One ZeroMQ context for every connection's bus client: one set of
+	 * I/O threads however many connections (a context each was two
+	 * threads per connection), and no context made or ended per
+	 * connection (libzmq sets OpenPGM's global state up and down with
+	 * each, which raced when one ended as another began: TSan saw it). */
 	void *keep_zctx;
 	char *tls_cert, *tls_key;  /* PEM, for libmicrohttpd's GnuTLS */
 	struct MHD_Daemon *mhd;
@@ -62,9 +62,11 @@ typedef struct {
 	bool answered;             /* refused before the body (413, 503) */
 } pending_t;
 
+static void *s_zctx; /* the server's, shared by every connection's client */
+
 int gw_client_new(traction_client_t **c, const char *user)
 {
-	if (traction_client_new(c, gw_cfg->client_endpoint, &s_opts) != 0)
+	if (traction_client_new_in(c, gw_cfg->client_endpoint, &s_opts, s_zctx) != 0)
 		return -1;
 	traction_client_on_behalf_of(*c, user);
 	return 0;
@@ -409,6 +411,7 @@ int gw_server_start(gw_server_t **srv_p, const trc_config_t *cfg)
 	srv->cfg = *cfg;
 	gw_cfg = &srv->cfg;
 	srv->keep_zctx = zmq_ctx_new();
+	s_zctx = srv->keep_zctx;
 	s_opts = (traction_options_t){ .timeout_ms = (int)cfg->request_timeout_ms,
 				       .client_name = "traction-gatewayd" };
 	if (cfg->curve) {

@@ -6,6 +6,7 @@
 #include "traction/traction.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 struct traction_client {
 	void *zctx;
+	bool own_ctx;                 /* made here (else the caller's: not ended here) */
 	void *sock;
 	int timeout_ms;
 	uint64_t next_id;
@@ -55,6 +57,12 @@ static void s_status(traction_status_t *st, int code, const char *msg)
 int traction_client_new(traction_client_t **client_p, const char *endpoint,
 			const traction_options_t *opts)
 {
+	return traction_client_new_in(client_p, endpoint, opts, NULL);
+}
+
+int traction_client_new_in(traction_client_t **client_p, const char *endpoint,
+			   const traction_options_t *opts, void *zmq_context)
+{
 	traction_client_t *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return -ENOMEM;
@@ -62,7 +70,8 @@ int traction_client_new(traction_client_t **client_p, const char *endpoint,
 	c->next_id = 1;
 	if (opts != NULL && opts->client_name != NULL)
 		c->name = strdup(opts->client_name);
-	c->zctx = zmq_ctx_new();
+	c->own_ctx = zmq_context == NULL;
+	c->zctx = c->own_ctx ? zmq_ctx_new() : zmq_context;
 	if (c->zctx == NULL) {
 		free(c->name);
 		free(c);
@@ -100,7 +109,8 @@ void traction_client_destroy(traction_client_t **client_p)
 	free(c->on_behalf_of);
 	if (c->sock != NULL)
 		zmq_close(c->sock);
-	zmq_ctx_term(c->zctx);
+	if (c->own_ctx)
+		zmq_ctx_term(c->zctx);
 	free(c->name);
 	free(c);
 	*client_p = NULL;

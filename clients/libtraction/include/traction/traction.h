@@ -91,6 +91,13 @@ traction_last_header(const traction_client_t *client);
 TRACTION_API int traction_client_after(traction_client_t *client, const char *source,
 				       uint64_t seq);
 
+/* As traction_client_new, with its socket in zmq_context (a void * from
+ * zmq_ctx_new, which must outlive the client; NULL: one of its own): a
+ * process with many clients (a gateway's connections) then has one set
+ * of ZeroMQ I/O threads rather than one per client. */
+TRACTION_API int traction_client_new_in(traction_client_t **client_p, const char *endpoint,
+					const traction_options_t *opts, void *zmq_context);
+
 /* An edge (role edge): the end user the next calls act for; NULL: none. */
 TRACTION_API int traction_client_on_behalf_of(traction_client_t *client, const char *user);
 

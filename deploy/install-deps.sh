@@ -8,7 +8,7 @@ PACKAGES="build-essential cmake pkg-config
   libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
   protobuf-compiler python3-zmq python3-protobuf
   libsystemd-dev uthash-dev libjansson-dev systemd-container clang libclang-rt-14-dev
-  libfuse3-dev fuse3 libmicrohttpd-dev libsodium-dev openssl"
+  libfuse3-dev fuse3 libmicrohttpd-dev libsodium-dev openssl curl"
 
 missing=""
 for p in $PACKAGES; do

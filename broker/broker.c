@@ -909,6 +909,20 @@ void trc_broker_destroy(trc_broker_t **broker_p)
 	*broker_p = NULL;
 }
 
+/* What the broker takes on SIGHUP: its budgets, the subscription bounds,
+ * and the keys (added or removed take effect now; a bad keys dir keeps the
+ * keys in force). */
+static void s_reload(void *ud, const trc_config_t *ncfg)
+{
+	trc_broker_t *b = ud;
+	b->cfg.max_in_flight_per_client = ncfg->max_in_flight_per_client;
+	b->cfg.max_mb_in_flight_per_client = ncfg->max_mb_in_flight_per_client;
+	b->cfg.max_mb_in_flight = ncfg->max_mb_in_flight;
+	trc_subs_limits(b->subs, ncfg->max_subscriptions, ncfg->max_subscriptions_per_peer);
+	if (b->keys != NULL)
+		s_load_keys(b, ncfg);
+}
+
 int trc_broker_run(trc_broker_t *b, int sigfd, const char *config_path)
 {
 	trc_msg_t m;
@@ -937,29 +951,8 @@ int trc_broker_run(trc_broker_t *b, int sigfd, const char *config_path)
 				trc_info("signal %d: stopping", sig);
 				return 0;
 			}
-			if (sig == SIGHUP) {
-				trc_config_t ncfg;
-				char err[512];
-				trc_daemon_reloading();
-				if (trc_config_load(&ncfg, config_path, err, sizeof(err)) != 0) {
-					trc_err("reload refused, keeping the running configuration: %s",
-						err);
-				} else {
-					trc_log_set_level((trc_log_level_t)ncfg.log_level);
-					b->cfg.max_in_flight_per_client = ncfg.max_in_flight_per_client;
-					b->cfg.max_mb_in_flight_per_client =
-						ncfg.max_mb_in_flight_per_client;
-					b->cfg.max_mb_in_flight = ncfg.max_mb_in_flight;
-					trc_subs_limits(b->subs, ncfg.max_subscriptions,
-							ncfg.max_subscriptions_per_peer);
-					/* keys added or removed take effect now (a bad keys
-					 * dir keeps the keys in force) */
-					if (b->keys != NULL)
-						s_load_keys(b, &ncfg);
-					trc_info("configuration reloaded");
-				}
-				trc_daemon_ready("reloaded");
-			}
+			if (sig == SIGHUP)
+				trc_daemon_reload(config_path, s_reload, b);
 		}
 		if (b->zap != NULL && (items[5].revents & ZMQ_POLLIN))
 			for (int n = 0; n < 64; n++) {

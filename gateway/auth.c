@@ -47,14 +47,12 @@ int gw_auth_load(const trc_config_t *cfg)
 		trc_err("%s", err);
 		return -1;
 	}
-	size_t users = 0;
+	size_t n = trc_keys_count(keys);
 	pthread_rwlock_wrlock(&s_lock);
 	trc_keys_destroy(&s_keys);
 	s_keys = keys;
 	pthread_rwlock_unlock(&s_lock);
-	for (size_t i = 0; i < trc_keys_count(keys); i++)
-		users++;
-	trc_info("users and keys from %s: %zu", cfg->keys_dir, users);
+	trc_info("users and keys from %s: %zu", cfg->keys_dir, n);
 	return 0;
 }
 

@@ -180,28 +180,15 @@ static long s_next(void *ctx, char *buf, size_t max)
 	return (long)n;
 }
 
-/* "supply:12,feedback:40" into the positions of the sources named. */
-static int s_resume(stream_t *s, const char *id)
+/* One SOURCE:SEQ of a Last-Event-ID: the position of that source, if
+ * the stream follows it. */
+static int s_resume_one(void *ud, const char *source, uint64_t seq)
 {
-	char *copy = strdup(id), *save = NULL;
-	int rc = 0;
-	for (char *tok = strtok_r(copy, ",", &save); tok != NULL && rc == 0;
-	     tok = strtok_r(NULL, ",", &save)) {
-		char *colon = strchr(tok, ':'), *end;
-		if (colon == NULL) {
-			rc = -1;
-			break;
-		}
-		*colon = '\0';
-		unsigned long long seq = strtoull(colon + 1, &end, 10);
-		if (*end != '\0' || colon[1] == '\0')
-			rc = -1;
-		for (size_t i = 0; rc == 0 && i < s->nsources; i++)
-			if (strcmp(s->source[i], tok) == 0)
-				s->pos[i] = seq;
-	}
-	free(copy);
-	return rc;
+	stream_t *s = ud;
+	for (size_t i = 0; i < s->nsources; i++)
+		if (strcmp(s->source[i], source) == 0)
+			s->pos[i] = seq;
+	return 0;
 }
 
 void gw_events(gw_request_t *rq, gw_answer_t *an)
@@ -249,7 +236,7 @@ void gw_events(gw_request_t *rq, gw_answer_t *an)
 	if (s->nsources == 0)
 		for (size_t a = 0; a < SOURCES_MAX; a++)
 			s->source[s->nsources++] = strdup(s_all[a]);
-	if (resume != NULL && s_resume(s, resume) != 0) {
+	if (resume != NULL && gw_positions_each(resume, s_resume_one, s) != 0) {
 		s_free(s);
 		gw_error(an, 400, "INVALID_ARGUMENT",
 			 "Last-Event-ID: expected SOURCE:SEQ,SOURCE:SEQ as this stream's ids");

@@ -114,6 +114,12 @@ void gw_call(gw_request_t *rq, const char *service, const char *method,
  * Traction-Applied headers. */
 void gw_positions(gw_request_t *rq, gw_answer_t *an);
 
+/* Calls each for every SOURCE:SEQ of a list ("scenario:41,supply:12": a
+ * Traction-After header, an event stream's id). 0, or -1 if the text is
+ * not such a list or each refused one. */
+int gw_positions_each(const char *text, int (*each)(void *ud, const char *source, uint64_t seq),
+		      void *ud);
+
 /* A Traction-After header ("scenario:41,supply:12") into the client's
  * positions to wait for (none: cleared). 0, or -1 if it is not that. */
 int gw_after(gw_request_t *rq, const char *header);

@@ -33,6 +33,15 @@ static int s_write_address(const trc_config_t *cfg, unsigned port)
 	return 0;
 }
 
+/* SIGHUP: the users' tokens again (a bad keys_dir keeps those in force). */
+static void s_reload(void *ud, const trc_config_t *ncfg)
+{
+	const trc_config_t *cfg = ud;
+	(void)ncfg; /* keys_dir is read at start; the files in it now */
+	if (cfg->gateway_auth)
+		gw_auth_load(cfg);
+}
+
 int main(int argc, char **argv)
 {
 	static const trc_daemon_info_t info = {
@@ -81,18 +90,7 @@ int main(int argc, char **argv)
 			trc_info("signal %d: stopping", sig);
 			stop = true;
 		} else if (sig == SIGHUP) {
-			trc_daemon_reloading();
-			trc_config_t ncfg;
-			char err[512];
-			if (trc_config_load(&ncfg, config_path, err, sizeof(err)) != 0) {
-				trc_err("reload refused, keeping the running configuration: %s", err);
-			} else {
-				trc_log_set_level((trc_log_level_t)ncfg.log_level);
-				if (cfg.gateway_auth)
-					gw_auth_load(&cfg); /* a bad keys_dir keeps the users in force */
-				trc_info("configuration reloaded");
-			}
-			trc_daemon_ready("reloaded");
+			trc_daemon_reload(config_path, s_reload, &cfg);
 		}
 	}
 	trc_daemon_stopping();

@@ -270,28 +270,35 @@ void gw_positions(gw_request_t *rq, gw_answer_t *an)
 				      (unsigned long long)h->applied[i]->applied_seq);
 }
 
-int gw_after(gw_request_t *rq, const char *header)
+int gw_positions_each(const char *text, int (*each)(void *ud, const char *source, uint64_t seq),
+		      void *ud)
 {
-	traction_client_after(rq->client, NULL, 0);
-	if (header == NULL)
-		return 0;
-	char *copy = strdup(header), *save = NULL;
+	char *copy = strdup(text), *save = NULL;
 	int rc = copy != NULL ? 0 : -1;
 	for (char *tok = copy != NULL ? strtok_r(copy, ", ", &save) : NULL; tok != NULL && rc == 0;
 	     tok = strtok_r(NULL, ", ", &save)) {
 		char *colon = strchr(tok, ':'), *end;
-		if (colon == NULL || colon == tok) {
+		if (colon == NULL || colon == tok || colon[1] == '\0') {
 			rc = -1;
 			break;
 		}
 		*colon = '\0';
 		unsigned long long seq = strtoull(colon + 1, &end, 10);
-		if (colon[1] == '\0' || *end != '\0' ||
-		    traction_client_after(rq->client, tok, seq) != 0)
-			rc = -1;
+		rc = *end == '\0' ? each(ud, tok, seq) : -1;
 	}
 	free(copy);
 	return rc;
+}
+
+static int s_after_one(void *ud, const char *source, uint64_t seq)
+{
+	return traction_client_after(ud, source, seq) == 0 ? 0 : -1;
+}
+
+int gw_after(gw_request_t *rq, const char *header)
+{
+	traction_client_after(rq->client, NULL, 0);
+	return header != NULL ? gw_positions_each(header, s_after_one, rq->client) : 0;
 }
 
 /* ---- a request into the method's message --------------------------------------------- */

@@ -115,6 +115,23 @@ void trc_daemon_reloading(void)
 	sd_notify(0, "RELOADING=1");
 }
 
+void trc_daemon_reload(const char *config_path,
+		       void (*apply)(void *ud, const trc_config_t *ncfg), void *ud)
+{
+	trc_config_t ncfg;
+	char err[512];
+	trc_daemon_reloading();
+	if (trc_config_load(&ncfg, config_path, err, sizeof(err)) != 0) {
+		trc_err("reload refused, keeping the running configuration: %s", err);
+	} else {
+		trc_log_set_level((trc_log_level_t)ncfg.log_level);
+		if (apply != NULL)
+			apply(ud, &ncfg);
+		trc_info("configuration reloaded");
+	}
+	trc_daemon_ready("reloaded");
+}
+
 void trc_daemon_stopping(void)
 {
 	sd_notify(0, "STOPPING=1");

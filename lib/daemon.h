@@ -35,6 +35,13 @@ int trc_daemon_signal_read(int fd);
 /* systemd notifications; each does nothing without NOTIFY_SOCKET. */
 void trc_daemon_ready(const char *status);
 void trc_daemon_reloading(void);
+
+/* SIGHUP, the same in every daemon: tells systemd, reads config_path
+ * again and, if it is valid, sets the log level from it and hands it to
+ * apply (may be NULL) for whatever else the daemon takes on a reload; if
+ * not, logs why and keeps the running configuration. Then READY again. */
+void trc_daemon_reload(const char *config_path,
+		       void (*apply)(void *ud, const trc_config_t *ncfg), void *ud);
 void trc_daemon_stopping(void);
 /* Pings the watchdog if half its interval has passed since the last ping;
  * call from every turn of the main loop, so a hung loop is restarted. */

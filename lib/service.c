@@ -223,9 +223,9 @@ static void s_send_control(trc_service_t *svc, Traction__V1__FrameKind kind,
 	s_send_header(svc, &h, NULL, 0, NULL);
 }
 
-/* What a version 2 reply says of where the daemon stands: its own head
- * and what it applied of each source it consumes (Header.applied). */
-static Traction__V1__EventPosition **s_positions(trc_service_t *svc, size_t *n)
+/* Where the daemon stands: (with own) its own head, and what it applied
+ * of each source it consumes; for Header.applied and ping. */
+static Traction__V1__EventPosition **s_positions(trc_service_t *svc, bool own, size_t *n)
 {
 	trc_arena_t *a = svc->fill->arena;
 	size_t cap = svc->ncons + 1;
@@ -234,7 +234,7 @@ static Traction__V1__EventPosition **s_positions(trc_service_t *svc, size_t *n)
 	*n = 0;
 	if (v == NULL || p == NULL)
 		return NULL;
-	if (svc->evlog != NULL) {
+	if (own && svc->evlog != NULL) {
 		traction__v1__event_position__init(&p[*n]);
 		p[*n].source = (char *)trc_evlog_source(svc->evlog);
 		p[*n].applied_seq = svc->head;
@@ -277,7 +277,7 @@ static void s_reply_full(trc_service_t *svc, const void *route, size_t route_len
 	h.kind = TRACTION__V1__FRAME_KIND__FRAME_REPLY;
 	h.request_id = request_id;
 	if (h.version >= 2) { /* v1.1: where we stand, what went wrong */
-		h.applied = s_positions(svc, &h.n_applied);
+		h.applied = s_positions(svc, true, &h.n_applied);
 		if (r->committed && code == 0 && svc->evlog != NULL) {
 			committed.source = (char *)trc_evlog_source(svc->evlog);
 			committed.applied_seq = svc->head;
@@ -377,18 +377,8 @@ static int s_ping(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessag
 	rep->uptime_ms = trc_mono_ms() - svc->started_mono;
 	rep->pid = (uint32_t)getpid();
 	rep->event_head = svc->evlog != NULL ? trc_evlog_head(call->txn) : 0;
-	rep->n_positions = svc->ncons;
-	rep->positions = trc_arena_alloc(call->arena, sizeof(void *) * (svc->ncons + 1));
-	for (size_t i = 0; i < svc->ncons && rep->positions != NULL; i++) {
-		Traction__V1__EventPosition *p = trc_arena_alloc(call->arena, sizeof(*p));
-		if (p == NULL)
-			return TRC_ENOMEM;
-		traction__v1__event_position__init(p);
-		p->source = (char *)svc->cons[i].source;
-		p->applied_seq = svc->cons[i].applied;
-		rep->positions[i] = p;
-	}
-	return 0;
+	rep->positions = s_positions(svc, false, &rep->n_positions);
+	return rep->positions != NULL ? 0 : trc_call_fail(call, TRC_ENOMEM, "out of memory");
 }
 
 static int s_replay(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
@@ -795,8 +785,9 @@ static void s_handle_request_at(trc_service_t *svc, trc_msg_t *m, bool expired)
 	const char *why = NULL;
 	const void *hdata = trc_msg_data(m, 1);
 	size_t hlen = trc_msg_size(m, 1);
-	uint32_t ver = trc_header_version(hdata, hlen);
 	Traction__V1__Header *h = trc_header_unpack(&svc->fill->al, hdata, hlen, &why);
+	/* the bytes are walked for it only when the header does not decode */
+	uint32_t ver = h != NULL ? h->version : trc_header_version(hdata, hlen);
 	if (h == NULL || h->kind != TRACTION__V1__FRAME_KIND__FRAME_REQUEST) {
 		s_reply(svc, route, rlen, ver, trc_header_request_id(hdata, hlen),
 			TRACTION__V1__CODE__INVALID_ARGUMENT,
@@ -1510,6 +1501,13 @@ static bool s_room(const trc_service_t *svc)
 	       trc_arena_used(svc->fill->arena) < (size_t)svc->cfg.batch_max_mb << 20;
 }
 
+/* What a service takes from a reloaded configuration: its log level. */
+static void s_reload(void *ud, const trc_config_t *ncfg)
+{
+	trc_service_t *svc = ud;
+	svc->cfg.log_level = ncfg->log_level;
+}
+
 int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 {
 	bool stop = false;
@@ -1536,18 +1534,7 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 				trc_info("signal %d: finishing in-flight work and stopping", sig);
 				stop = true;
 			} else if (sig == SIGHUP) {
-				trc_daemon_reloading();
-				trc_config_t ncfg;
-				char err[512];
-				if (trc_config_load(&ncfg, config_path, err, sizeof(err)) != 0) {
-					trc_err("reload refused, keeping the running configuration: %s",
-						err);
-				} else {
-					svc->cfg.log_level = ncfg.log_level;
-					trc_log_set_level((trc_log_level_t)ncfg.log_level);
-					trc_info("configuration reloaded");
-				}
-				trc_daemon_ready("reloaded");
+				trc_daemon_reload(config_path, s_reload, svc);
 			}
 		}
 		/* Drain what has arrived, up to one batch. */

@@ -418,3 +418,26 @@ bool h_testd_wait_count(traction_client_t *c, const char *service, long want, in
 	fprintf(stderr, "%s has %ld keys, expected %ld\n", service, n, want);
 	return false;
 }
+
+int h_scenario(traction_client_t *c, const char *id, const char *enterprise)
+{
+	char *caps[] = { (char *)"defect-detection" };
+	Traction__V1__Scenario sc = TRACTION__V1__SCENARIO__INIT;
+	Traction__V1__Demand d = TRACTION__V1__DEMAND__INIT, *dp = &d;
+	Traction__V1__ScenarioSubmitRequest req = TRACTION__V1__SCENARIO_SUBMIT_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+	traction_status_t st;
+	d.capabilities = caps;
+	d.n_capabilities = 1;
+	sc.id = (char *)id;
+	sc.enterprise = (char *)enterprise;
+	sc.domain = TRACTION__V1__DOMAIN__DOMAIN_PRODUCTION;
+	sc.name = (char *)id;
+	sc.demands = &dp;
+	sc.n_demands = 1;
+	req.scenario = &sc;
+	int code = traction_call(c, "scenario", "submit", &req.base,
+				 &traction__v1__scenario_reply__descriptor, &rep, &st);
+	traction_reply_free(rep);
+	return code;
+}

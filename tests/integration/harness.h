@@ -60,6 +60,9 @@ void h_done(harness_t *h);
  * defect-detection. Retries while a service is unavailable; exits the test
  * on any other error. */
 void h_catalogue(traction_client_t *c, const char *const *scenarios);
+/* Submits scenario id of enterprise (named id, needing defect-detection);
+ * the call's status code. */
+int h_scenario(traction_client_t *c, const char *id, const char *enterprise);
 
 /* Waits until feedbackd knows defect-vision@1.0 and scenario (from their
  * events): publishes the record kept under key "ready-<scenario>" until it

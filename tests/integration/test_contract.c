@@ -290,29 +290,6 @@ TEST(a_source_the_daemon_does_not_have_is_refused)
 	traction_client_destroy(&c);
 }
 
-static int submit_scenario(traction_client_t *c, const char *id)
-{
-	char *caps[] = { (char *)"defect-detection" };
-	Traction__V1__Scenario sc = TRACTION__V1__SCENARIO__INIT;
-	Traction__V1__Demand d = TRACTION__V1__DEMAND__INIT, *dp = &d;
-	Traction__V1__ScenarioSubmitRequest req = TRACTION__V1__SCENARIO_SUBMIT_REQUEST__INIT;
-	ProtobufCMessage *rep = NULL;
-	traction_status_t st;
-	d.capabilities = caps;
-	d.n_capabilities = 1;
-	sc.id = (char *)id;
-	sc.enterprise = (char *)"Northern Steel";
-	sc.domain = TRACTION__V1__DOMAIN__DOMAIN_PRODUCTION;
-	sc.name = (char *)id;
-	sc.demands = &dp;
-	sc.n_demands = 1;
-	req.scenario = &sc;
-	int code = traction_call(c, "scenario", "submit", &req.base,
-				 &traction__v1__scenario_reply__descriptor, &rep, &st);
-	traction_reply_free(rep);
-	return code;
-}
-
 TEST(a_write_after_a_write_elsewhere_sees_it)
 {
 	/* feedback to a scenario submitted a moment ago: feedbackd knows it
@@ -323,7 +300,7 @@ TEST(a_write_after_a_write_elsewhere_sees_it)
 		char id[32], key[32];
 		snprintf(id, sizeof(id), "fresh-line-%d", round);
 		snprintf(key, sizeof(key), "fresh-%d", round);
-		CHECK_EQ_INT(submit_scenario(C, id), 0);
+		CHECK_EQ_INT(h_scenario(C, id, "Northern Steel"), 0);
 		uint64_t at = last_position(C, "scenario", true);
 		CHECK(at > 0);
 		traction_client_t *p = h_client(&H);

@@ -736,25 +736,6 @@ TEST(service_endpoints_take_only_service_keys)
 
 /* ---- v1.1: edges and scoped readers ------------------------------------------ */
 
-static int scenario_submit(traction_client_t *c, const char *id, const char *enterprise)
-{
-	char *caps[] = { (char *)"defect-detection" };
-	Traction__V1__Scenario sc = TRACTION__V1__SCENARIO__INIT;
-	Traction__V1__Demand d = TRACTION__V1__DEMAND__INIT, *dp = &d;
-	Traction__V1__ScenarioSubmitRequest req = TRACTION__V1__SCENARIO_SUBMIT_REQUEST__INIT;
-	traction_status_t st;
-	d.capabilities = caps;
-	d.n_capabilities = 1;
-	sc.id = (char *)id;
-	sc.enterprise = (char *)enterprise;
-	sc.domain = TRACTION__V1__DOMAIN__DOMAIN_PRODUCTION;
-	sc.name = (char *)id;
-	sc.demands = &dp;
-	sc.n_demands = 1;
-	req.scenario = &sc;
-	return call_code(c, "scenario", "submit", &req.base, &st);
-}
-
 /* The ids a scenario.list answers, space-separated, or the error code. */
 static int scenario_ids(traction_client_t *c, char *out, size_t cap)
 {
@@ -800,7 +781,7 @@ TEST(an_edge_acts_for_its_users_and_for_nobody_else)
 	char ids[512], msg[512];
 	traction_status_t st;
 	Traction__V1__Empty e = TRACTION__V1__EMPTY__INIT;
-	CHECK_EQ_INT(scenario_submit(s_as_admin, "glass-line", "Southern Glass"), 0);
+	CHECK_EQ_INT(h_scenario(s_as_admin, "glass-line", "Southern Glass"), 0);
 	traction_client_t *gw = client(&s_gateway, 5000);
 	/* on its own an edge may only ping the broker */
 	CHECK_EQ_INT(ping(gw), 0);
@@ -818,7 +799,7 @@ TEST(an_edge_acts_for_its_users_and_for_nobody_else)
 	CHECK_STR(d->details[0]->reason, "out_of_scope");
 	CHECK_STR(d->details[0]->current, "weld-line-3");
 	/* alice is a reader: no writes through the edge either */
-	CHECK_EQ_INT(scenario_submit(gw, "alice-line", "Southern Glass"),
+	CHECK_EQ_INT(h_scenario(gw, "alice-line", "Southern Glass"),
 		     TRACTION__V1__CODE__PERMISSION_DENIED);
 	/* a user the broker does not know */
 	CHECK_EQ_INT(traction_client_on_behalf_of(gw, "mallory"), 0);

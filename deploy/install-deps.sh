@@ -8,7 +8,8 @@ PACKAGES="build-essential cmake pkg-config
   libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
   protobuf-compiler python3-zmq python3-protobuf
   libsystemd-dev uthash-dev libjansson-dev systemd-container clang libclang-rt-14-dev
-  libfuse3-dev fuse3 libmicrohttpd-dev libsodium-dev openssl curl"
+  libfuse3-dev fuse3 libmicrohttpd-dev libsodium-dev openssl curl
+  libjs-chart.js chromium chromium-driver python3-selenium fonts-dejavu-core"
 
 missing=""
 for p in $PACKAGES; do

@@ -2,7 +2,8 @@
 # Installs what is missing (Debian packages), builds, and runs the whole
 # traction daemon set in the foreground on localhost, with state under
 # ./var (the compiled-in defaults; no /etc, no root-owned paths), and the
-# HTTP API on 127.0.0.1:7480 with an admin token in ./var/admin.token.
+# HTTP API and the dashboard on http://127.0.0.1:7480/ with an admin token
+# in ./var/admin.token.
 # Ctrl-C stops every daemon cleanly.
 #   deploy/run-local.sh [--config FILE]
 set -eu
@@ -56,5 +57,6 @@ pids="$pids $!"
 echo "run-local: traction is up (state in ./var). In another terminal:" >&2
 echo "  build/clients/tractionctl/tractionctl status" >&2
 echo "  curl -H \"Authorization: Bearer \$(cat var/admin.token)\" http://127.0.0.1:7480/v1/supplies" >&2
+echo "run-local: dashboard: http://127.0.0.1:7480/  (sign in with the token in var/admin.token)" >&2
 echo "run-local: Ctrl-C stops it." >&2
 wait

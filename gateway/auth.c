@@ -19,7 +19,9 @@
 
 #include "keys.h"
 #include "log.h"
+#include "pbjson.h"
 #include "util.h"
+#include "traction/v1/bus.pb-c.h"
 
 static pthread_rwlock_t s_lock = PTHREAD_RWLOCK_INITIALIZER;
 static trc_keys_t *s_keys;
@@ -157,6 +159,41 @@ void gw_session_new(gw_request_t *rq, gw_answer_t *an)
 	an->set_cookie = cookie;
 	an->doc = json_pack("{s:s, s:I}", "user", user, "expires_in_s",
 			    (json_int_t)gw_cfg->gateway_session_ttl_s);
+}
+
+static json_t *s_strings(char **v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+/* GET /v1/session: who the request acts for, with the role and scope the
+ * bus will apply (a page shows the actions the user may take). With
+ * auth = 0, the gateway itself: no user, every role. */
+void gw_session_get(gw_request_t *rq, gw_answer_t *an)
+{
+	char role[32] = "admin";
+	json_t *doc = json_object();
+	if (rq->user == NULL) {
+		json_object_set_new(doc, "user", json_null());
+	} else {
+		pthread_rwlock_rdlock(&s_lock);
+		const trc_key_t *k = trc_keys_by_name(s_keys, rq->user);
+		if (k != NULL) {
+			pbjson_enum_label(&traction__v1__role__descriptor, k->role, role, sizeof(role));
+			json_object_set_new(doc, "scenarios", s_strings(k->scenarios, k->n_scenarios));
+			json_object_set_new(doc, "enterprises",
+					    s_strings(k->enterprises, k->n_enterprises));
+			json_object_set_new(doc, "providers", s_strings(k->providers, k->n_providers));
+		}
+		pthread_rwlock_unlock(&s_lock);
+		json_object_set_new(doc, "user", json_string(rq->user));
+	}
+	json_object_set_new(doc, "role", json_string(role));
+	an->status = 200;
+	an->doc = doc;
 }
 
 void gw_session_end(gw_request_t *rq, gw_answer_t *an)

@@ -5,7 +5,9 @@
  * iteration), topic (repeatable prefix). Every event's `id:` holds one
  * position per source ("supply:12,feedback:40"), so a browser's reconnect
  * (Last-Event-ID) or ?last_event_id= resumes each source exactly where it
- * was: nothing missed, nothing twice. The stream has a bus client of its
+ * was: nothing missed, nothing twice; ?tail=N begins N events before each
+ * source's head (a dashboard wants the latest and what happens next, not
+ * the whole history). The stream has a bus client of its
  * own and asks each source in turn; when none has anything new it
  * long-polls one of them, so an event is on the wire within about a
  * second of its commit, and a comment line every 15 s keeps proxies (and
@@ -38,6 +40,8 @@ typedef struct {
 	char *topics[TOPICS_MAX];
 	size_t ntopics;
 	size_t turn;                   /* the source the next long poll asks */
+	bool tail;                     /* ?tail=N: the first round begins N before each head */
+	uint64_t backlog;              /* that N */
 	int64_t last_sent;
 	char *out;                     /* what is ready to send */
 	size_t len, off, cap;
@@ -111,7 +115,8 @@ static int s_read(stream_t *s, size_t i, uint32_t wait_ms)
 	Traction__V1__EventsReadRequest req = TRACTION__V1__EVENTS_READ_REQUEST__INIT;
 	Traction__V1__EventsReadReply *rep = NULL;
 	traction_status_t st;
-	req.from_seq = s->pos[i] + 1;
+	/* past every head: nothing comes back but where the head is */
+	req.from_seq = s->tail ? UINT64_MAX : s->pos[i] + 1;
 	req.topics = s->topics;
 	req.n_topics = s->ntopics;
 	req.max = 200;
@@ -133,6 +138,11 @@ static int s_read(stream_t *s, size_t i, uint32_t wait_ms)
 		free(data);
 		s->failed = true;
 		return -1;
+	}
+	if (s->tail) {
+		s->pos[i] = rep->head_seq > s->backlog ? rep->head_seq - s->backlog : 0;
+		traction_reply_free(&rep->base);
+		return 0;
 	}
 	for (size_t k = 0; k < rep->n_events; k++)
 		s_event(s, i, rep->events[k]);
@@ -226,16 +236,30 @@ void gw_events(gw_request_t *rq, gw_answer_t *an)
 			s->topics[s->ntopics++] = strdup(v);
 		} else if (strcmp(k, "last_event_id") == 0) {
 			resume = v;
+		} else if (strcmp(k, "tail") == 0) {
+			char *end;
+			unsigned long long n = strtoull(v, &end, 10);
+			if (v[0] < '0' || v[0] > '9' || *end != '\0' || n > 10000) {
+				s_free(s);
+				gw_error(an, 400, "INVALID_ARGUMENT",
+					 "tail: expected 0..10000, the events before each head to begin with");
+				return;
+			}
+			s->tail = true;
+			s->backlog = n;
 		} else {
 			s_free(s);
 			gw_error(an, 400, "INVALID_ARGUMENT",
-				 "query %.64s: the parameters are source, topic and last_event_id", k);
+				 "query %.64s: the parameters are source, topic, last_event_id and tail",
+				 k);
 			return;
 		}
 	}
 	if (s->nsources == 0)
 		for (size_t a = 0; a < SOURCES_MAX; a++)
 			s->source[s->nsources++] = strdup(s_all[a]);
+	if (resume != NULL)
+		s->tail = false; /* a reconnect resumes where it was, whatever it began with */
 	if (resume != NULL && gw_positions_each(resume, s_resume_one, s) != 0) {
 		s_free(s);
 		gw_error(an, 400, "INVALID_ARGUMENT",
@@ -259,6 +283,13 @@ void gw_events(gw_request_t *rq, gw_answer_t *an)
 			s_free(s);
 			return;
 		}
+	if (s->tail) { /* an id of its own: a reconnect before any event resumes there */
+		char id[256], line[300];
+		s_id(s, id, sizeof(id));
+		int n = snprintf(line, sizeof(line), "id: %s\n\n", id);
+		s_put(s, line, (size_t)n);
+	}
+	s->tail = false;
 	s->last_sent = trc_mono_ms();
 	an->status = 200;
 	an->next = s_next;

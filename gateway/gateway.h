@@ -11,7 +11,8 @@
  * Files: main.c (life cycle), http.c (the server, connections, bodies,
  * answers), auth.c (tokens and sessions), routes.c (the REST table and the
  * generic call), feedback.c (POST /v1/feedback), events.c (SSE of
- * events.read), openapi.c (the document, from the table and proto/).
+ * events.read), openapi.c (the document, from the table and proto/),
+ * static.c (the dashboard's files).
  */
 #ifndef TRC_GATEWAY_H
 #define TRC_GATEWAY_H
@@ -47,6 +48,7 @@ typedef struct {
 	const char *content_type;      /* "" if none */
 	const char *idempotency_key;   /* the header, or NULL */
 	const char *last_event_id;     /* the header, or NULL */
+	const char *if_none_match;     /* the header, or NULL */
 	const char *session;           /* the session cookie, or NULL */
 	const char *body;
 	size_t body_len;
@@ -62,6 +64,12 @@ typedef struct {
 	const char *set_cookie;        /* a Set-Cookie header value, or NULL */
 	char committed[96];            /* Traction-Committed: a write's position */
 	char applied[256];             /* Traction-Applied: what the daemon had applied */
+	/* a file (the dashboard's): fd (-1 for a 304) of file_size bytes */
+	bool file;
+	int fd;
+	uint64_t file_size;
+	const char *mime;
+	char etag[64];
 	/* a stream: the server calls next(ctx, buf, max) until it returns <0 */
 	long (*next)(void *ctx, char *buf, size_t max);
 	void (*free_ctx)(void *ctx);
@@ -138,9 +146,16 @@ void gw_bus_error(gw_request_t *rq, gw_answer_t *an, int code, const char *messa
 void gw_feedback_post(gw_request_t *rq, gw_answer_t *an);  /* feedback.c */
 void gw_events(gw_request_t *rq, gw_answer_t *an);         /* events.c */
 void gw_openapi(gw_request_t *rq, gw_answer_t *an);        /* openapi.c */
+/* GET of a path outside /v1/: a file of web_dir (or web_vendor_dir for
+ * /vendor/), or 404. */
+void gw_static(gw_request_t *rq, gw_answer_t *an);         /* static.c */
+/* Whether a path under a served directory is one to serve: components of
+ * [A-Za-z0-9_-] with single dots inside them only. */
+bool gw_static_path_ok(const char *rel);
 void gw_health(gw_request_t *rq, gw_answer_t *an);         /* routes.c */
 void gw_session_new(gw_request_t *rq, gw_answer_t *an);    /* auth.c */
 void gw_session_end(gw_request_t *rq, gw_answer_t *an);
+void gw_session_get(gw_request_t *rq, gw_answer_t *an);
 
 /* ---- auth.c ------------------------------------------------------------------- */
 

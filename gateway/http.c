@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "keys.h"
@@ -133,8 +134,41 @@ static void s_stream_free(void *cls)
 	free(s);
 }
 
+/* What a browser may do with the dashboard's pages: run our own scripts
+ * and styles, talk to this origin, nothing else (no inline script, no
+ * other origin: the plants it runs in are often offline anyway). */
+#define GW_CSP                                                                                  \
+	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "      \
+	"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "     \
+	"form-action 'self'"
+
+static enum MHD_Result s_send_file(struct MHD_Connection *c, gw_answer_t *an)
+{
+	struct MHD_Response *r =
+		an->fd >= 0 ? MHD_create_response_from_fd64(an->file_size, an->fd)
+			    : MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+	if (r == NULL) {
+		if (an->fd >= 0)
+			close(an->fd);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, an->mime);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, an->etag);
+	/* asked again each time, answered 304 while unchanged: an upgrade's
+	 * new files are seen at the next load */
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	MHD_add_response_header(r, "Content-Security-Policy", GW_CSP);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	enum MHD_Result ok = MHD_queue_response(c, an->status, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
 static enum MHD_Result s_send(struct MHD_Connection *c, gw_answer_t *an)
 {
+	if (an->file)
+		return s_send_file(c, an);
 	if (an->next == NULL)
 		return s_send_doc(c, an->status != 0 ? an->status : 200, an->doc, an);
 	stream_t *s = calloc(1, sizeof(*s));
@@ -188,6 +222,13 @@ static enum MHD_Result s_process(gw_conn_t *conn, struct MHD_Connection *c, cons
 		return s_send(c, &an);
 	}
 	gw_request_t rq = { .conn = conn, .method = method, .path = url };
+	if (strncmp(url, "/v1/", 4) != 0 && strcmp(url, "/v1") != 0 &&
+	    (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)) {
+		rq.if_none_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+							       MHD_HTTP_HEADER_IF_NONE_MATCH);
+		gw_static(&rq, &an);
+		return s_send(c, &an);
+	}
 	bool allowed = false;
 	const gw_route_t *r = gw_route_find(method, url, &rq, &allowed);
 	if (r == NULL) {
@@ -361,6 +402,31 @@ static void s_mhd_log(void *cls, const char *fmt, va_list ap)
 	trc_notice("http: %s", msg);
 }
 
+/* libmicrohttpd's %HH decoding, but %00 stays as it is: a NUL would end
+ * the path early in every C string after ("/index.html%00.js" served as
+ * "/index.html", a query value cut short), where "%00" is refused by what
+ * checks the name (a slug, a file name). */
+static size_t s_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	static const char hex[] = "0123456789abcdef";
+	char *w = s;
+	for (const char *r = s; *r != '\0'; r++) {
+		const char *hi = r[0] == '%' && r[1] ? strchr(hex, r[1] | 0x20) : NULL;
+		const char *lo = hi != NULL && r[2] ? strchr(hex, r[2] | 0x20) : NULL;
+		int v = lo != NULL ? (int)((hi - hex) << 4 | (lo - hex)) : -1;
+		if (v > 0) {
+			*w++ = (char)v;
+			r += 2;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
 /* ---- life cycle -------------------------------------------------------------------- */
 
 /* A whole PEM file, NUL-terminated (malloc'd), or NULL with errno. */
@@ -456,7 +522,8 @@ int gw_server_start(gw_server_t **srv_p, const trc_config_t *cfg)
 		MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, srv, MHD_OPTION_SOCK_ADDR, &sa,
 		MHD_OPTION_CONNECTION_LIMIT, hard, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)cfg->gateway_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, s_done, srv,
-		MHD_OPTION_NOTIFY_CONNECTION, s_notify, srv,
+		MHD_OPTION_NOTIFY_CONNECTION, s_notify, srv, MHD_OPTION_UNESCAPE_CALLBACK,
+		s_unescape, NULL,
 		/* with tls false these are NULL, which ends the list of options
 		 * early: they come last */
 		tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, srv->tls_key,

@@ -32,6 +32,8 @@ const gw_route_t gw_routes[] = {
 	  "trade a token (body {\"token\"}) for a session cookie, for browsers" },
 	{ "DELETE", "/v1/session", NULL, NULL, gw_session_end, NULL, NONE, GW_R_PUBLIC,
 	  "end the session of the cookie" },
+	{ "GET", "/v1/session", NULL, NULL, gw_session_get, NULL, NONE, 0,
+	  "who the token or cookie acts for: user, role, scope" },
 	{ "GET", "/v1/events", NULL, NULL, gw_events, NULL, NONE, 0,
 	  "Server-Sent Events of the readers' feed (events.read), resumable with Last-Event-ID" },
 	/* providers and supplies */
@@ -95,6 +97,9 @@ const gw_route_t gw_routes[] = {
 	  { "deployment_id" }, 0, "retire a deployment (body: {\"reason\"})" },
 	{ "GET", "/v1/deployments/{id}/history", "deployment", "history", NULL, NULL,
 	  { "deployment_id" }, 0, "the stage timeline with its evidence, and the versions" },
+	{ "GET", "/v1/deployments/{id}/gates", "deployment", "gates", NULL, NULL,
+	  { "deployment_id" }, 0,
+	  "what an advance would be judged on now (?to=STAGE, default the next): every criterion" },
 	/* feedback */
 	{ "POST", "/v1/feedback", NULL, NULL, gw_feedback_post, "", NONE, 0,
 	  "publish records: a JSON record, an array of them, or application/x-ndjson lines "

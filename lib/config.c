@@ -134,6 +134,11 @@ static const key_def_t s_keys[] = {
 	  "with tls_key_file: serve HTTPS with this PEM certificate (chain); empty: plain HTTP" },
 	{ "gateway", "tls_key_file", K_PATH, OFF(gateway_tls_key_file), 0, 0, "",
 	  "the PEM private key of tls_cert_file" },
+	{ "gateway", "web_dir", K_PATH, OFF(gateway_web_dir), 0, 0, "./web",
+	  "the dashboard's files, served at / (docs/dashboard.md); empty: no dashboard" },
+	{ "gateway", "web_vendor_dir", K_PATH, OFF(gateway_web_vendor_dir), 0, 0,
+	  "/usr/share/javascript",
+	  "Debian's JavaScript libraries (libjs-chart.js), served at /vendor/" },
 };
 #define N_KEYS (sizeof(s_keys) / sizeof(s_keys[0]))
 

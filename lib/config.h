@@ -70,6 +70,8 @@ typedef struct {
 	char gateway_address_file[TRC_CONFIG_PATH];
 	char gateway_tls_cert_file[TRC_CONFIG_PATH];
 	char gateway_tls_key_file[TRC_CONFIG_PATH];
+	char gateway_web_dir[TRC_CONFIG_PATH];       /* the dashboard, at / */
+	char gateway_web_vendor_dir[TRC_CONFIG_PATH]; /* /vendor/: Debian's libjs-* */
 } trc_config_t;
 
 /* Fill cfg with the compiled-in defaults. */

@@ -1,6 +1,30 @@
 # Sourced by the shell tests: starts a daemon set on loopback ports the
 # kernel picks. The caller has an array PIDS (it kills them on exit), a
-# function fail MESSAGE, and SET_TMP, a directory for scratch files.
+# function fail MESSAGE, and SET_TMP, a directory for scratch files;
+# set_traps gives it the first two.
+
+# set_traps DIR NAME: PIDS, a fail that says "NAME: FAILED: ...", and on
+# exit (a failure, Ctrl-C, a kill) every pid of PIDS stopped, the logs of
+# DIR/set/ shown if it failed, DIR removed.
+set_traps() {
+  SET_TRAP_DIR=$1
+  SET_TRAP_NAME=$2
+  PIDS=()
+  trap set_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  fail() { echo "$SET_TRAP_NAME: FAILED: $*" >&2; exit 1; }
+}
+set_cleanup() {
+  local rc=$? p f
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ $rc -ne 0 ]; then
+    for f in "$SET_TRAP_DIR"/set/*.log; do [ -f "$f" ] && { echo "==== $f"; tail -n 20 "$f"; }; done >&2
+  fi
+  rm -rf "$SET_TRAP_DIR"
+  exit $rc
+}
 
 # eventually CMD...: events take a moment to travel; retries for up to 10 s
 # and prints CMD's output once it succeeds.
@@ -47,4 +71,44 @@ EOF
   done
   EP=$(sed -n 's/^client_endpoint = //p' "$dir/endpoints")
   [ -n "$EP" ] || fail "the broker in $dir wrote no client endpoint"
+}
+
+# set_user DIR BIN_DIR NAME ROLE [EXTRA-LINE]: a user of the HTTP gateway in
+# DIR/keys with a fresh token, whose clear text goes to DIR/tokens as
+# "NAME TOKEN" (the tests' clients read it).
+set_user() {
+  local dir=$1 bin=$2 t
+  mkdir -p "$dir/keys"
+  t=$("$bin/clients/tractionctl/tractionctl" token)
+  printf 'role = %s\n%s\n%s\n' "$4" "${5:-}" "$(sed -n 's/^tokens = /tokens = /p' <<<"$t")" \
+    >"$dir/keys/$3.user"
+  echo "$3 $(sed -n 's/^token = //p' <<<"$t")" >>"$dir/tokens"
+}
+
+# start_gateway_set DIR BIN_DIR [GATEWAY-LINES]: the four daemons and the
+# gateway in DIR/set, with the users of DIR/keys (set_user), the gateway on
+# a port the kernel picks (GATEWAY_PORT, if set) with these [gateway] keys
+# too; sets GW (its pid) and GW_URL once it listens, EP as start_set.
+start_gateway_set() {
+  local dir=$1 bin=$2
+  SET_TMP=$dir
+  SET_EXTRA="[security]
+keys_dir = $dir/keys"
+  start_set "$dir/set" "$bin" supplyd scenariod feedbackd iterationd
+  printf '[gateway]\nport = %s\naddress_file = %s\n%s\n' "${GATEWAY_PORT:-0}" \
+    "$dir/set/gateway.url" "${3:-}" >>"$dir/set/traction.conf"
+  start_gateway "$dir/set" "$bin"
+}
+
+# start_gateway DIR BIN_DIR: traction-gatewayd of DIR/traction.conf (whose
+# [gateway] section sets address_file = DIR/gateway.url), logging to
+# DIR/gateway.log; sets GW (its pid) and GW_URL once it listens.
+start_gateway() {
+  local dir=$1 bin=$2
+  "$bin/gateway/traction-gatewayd" --config "$dir/traction.conf" 2>"$dir/gateway.log" &
+  GW=$!
+  PIDS+=($GW)
+  for _ in $(seq 200); do [ -f "$dir/gateway.url" ] && break; sleep 0.02; done
+  [ -f "$dir/gateway.url" ] || fail "the gateway did not start"
+  GW_URL=$(cat "$dir/gateway.url")
 }

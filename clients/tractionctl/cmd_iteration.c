@@ -232,6 +232,20 @@ static int deployment_retire(ctl_t *ctl, args_t *a)
 			&traction__v1__deployment_reply__descriptor, print_deployment);
 }
 
+static int deployment_gates(ctl_t *ctl, args_t *a)
+{
+	Traction__V1__DeploymentGatesRequest req = TRACTION__V1__DEPLOYMENT_GATES_REQUEST__INIT;
+	req.deployment_id = a->pos[0];
+	if (arg(a, "to")) {
+		int s;
+		if (ctl_enum(&traction__v1__stage__descriptor, "to", arg(a, "to"), &s) != 0)
+			return 1;
+		req.to = s;
+	}
+	return ctl_call(ctl, "deployment", "gates", &req.base,
+			&traction__v1__deployment_reply__descriptor, print_deployment);
+}
+
 static int deployment_show(ctl_t *ctl, args_t *a)
 {
 	Traction__V1__IdRequest req = TRACTION__V1__ID_REQUEST__INIT;
@@ -334,6 +348,10 @@ const cmd_t ctl_iteration_cmds[] = {
 	  "stage is gated by evidence; a refusal lists every unmet criterion. --force (admin, with a\n"
 	  "reason) is recorded as forced. Moving back is allowed and recorded.",
 	  "tractionctl deployment advance dep-1 --to pilot" },
+	{ "deployment", "gates", deployment_gates, "to", 1, 1, "deployment gates ID [--to STAGE]",
+	  "What an advance to STAGE (default: the next one) would be judged on now: every\n"
+	  "criterion on the way, met or not. Nothing moves.",
+	  "tractionctl deployment gates dep-1" },
 	{ "deployment", "retire", deployment_retire, "reason", 1, 1, "deployment retire ID [--reason T]",
 	  "Retire a deployment.", "tractionctl deployment retire dep-1 --reason \"line closed\"" },
 	{ "deployment", "show", deployment_show, "", 1, 1, "deployment show ID", "Show one deployment.",

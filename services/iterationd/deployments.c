@@ -238,11 +238,50 @@ static uint64_t s_in_service(trc_call_t *call, const char *supply, const char *v
 	return n;
 }
 
+/* The gate of every stage from d's next one up to `to` (several stages up
+ * at once pass each on the way), joined into *g; the unmet ones in words
+ * into unmet ("to pilot: metric_records is 3, needs >= 20; to ..."). */
+static int s_judge(trc_call_t *call, const Traction__V1__Deployment *d, int to, it_gate_t *g,
+		   char *unmet, size_t unmet_len)
+{
+	it_state_t *st = call->user;
+	Traction__V1__EvidenceUpdate *e;
+	Traction__V1__Scenario *sc = NULL;
+	int rc = it_evidence(call, d->supply_id, d->version, d->scenario_id, &e);
+	if (rc != 0)
+		return rc;
+	if (s_scenario(call, d->scenario_id, &sc) != 0)
+		sc = NULL;
+	uint64_t critical = it_open_critical(call, d->supply_id, d->version, d->scenario_id);
+	*g = (it_gate_t){ .met = true };
+	size_t ulen = 0;
+	unmet[0] = '\0';
+	for (int stage = d->stage + 1; stage <= to; stage++) {
+		it_gate_t one;
+		uint64_t in_service = stage == TRACTION__V1__STAGE__STAGE_SOLUTION
+					      ? s_in_service(call, d->supply_id, d->version)
+					      : 0;
+		rc = it_gate(call->arena, &st->cfg, stage, e, sc, in_service, critical, &one);
+		if (rc == 0)
+			rc = it_gate_join(call->arena, g, &one);
+		if (rc != 0)
+			return rc;
+		if (!one.met) {
+			int n = snprintf(unmet + ulen, unmet_len - ulen, "%sto %s: %s",
+					 ulen > 0 ? "; " : "",
+					 trc_enum_label(call->arena, &traction__v1__stage__descriptor, stage),
+					 it_gate_unmet(call->arena, &one));
+			if (n > 0 && (size_t)n < unmet_len - ulen)
+				ulen += (size_t)n;
+		}
+	}
+	return 0;
+}
+
 int iterationd_advance(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
 {
 	const Traction__V1__DeploymentAdvanceRequest *req = (const void *)req_;
 	Traction__V1__DeploymentReply *rep = (void *)rep_;
-	it_state_t *st = call->user;
 	Traction__V1__Deployment *d;
 	/* the request's own fields first: a bad one is the caller's to fix
 	 * whatever the store holds */
@@ -269,38 +308,10 @@ int iterationd_advance(trc_call_t *call, const ProtobufCMessage *req_, ProtobufC
 		t = s_transition(call, TRACTION__V1__TRANSITION_KIND__TRANSITION_BACK, d->stage, req->to,
 				 req->reason);
 	} else {
-		Traction__V1__EvidenceUpdate *e;
-		Traction__V1__Scenario *sc = NULL;
-		if ((rc = it_evidence(call, d->supply_id, d->version, d->scenario_id, &e)) != 0)
+		it_gate_t g;
+		char unmet[1024];
+		if ((rc = s_judge(call, d, (int)req->to, &g, unmet, sizeof(unmet))) != 0)
 			return rc;
-		if (s_scenario(call, d->scenario_id, &sc) != 0)
-			sc = NULL;
-		uint64_t critical =
-			it_open_critical(call, d->supply_id, d->version, d->scenario_id);
-		/* Several stages up at once: the gate of every stage on the way. A
-		 * forced move is checked too, so the record shows what it skipped. */
-		it_gate_t g = { .met = true };
-		char unmet[1024] = "";
-		size_t ulen = 0;
-		for (int stage = d->stage + 1; stage <= (int)req->to; stage++) {
-			it_gate_t one;
-			uint64_t in_service = stage == TRACTION__V1__STAGE__STAGE_SOLUTION
-						      ? s_in_service(call, d->supply_id, d->version)
-						      : 0;
-			rc = it_gate(call->arena, &st->cfg, stage, e, sc, in_service, critical, &one);
-			if (rc == 0)
-				rc = it_gate_join(call->arena, &g, &one);
-			if (rc != 0)
-				return rc;
-			if (!one.met) {
-				int n = snprintf(unmet + ulen, sizeof(unmet) - ulen, "%sto %s: %s",
-						 ulen > 0 ? "; " : "",
-						 trc_enum_label(call->arena, &traction__v1__stage__descriptor, stage),
-						 it_gate_unmet(call->arena, &one));
-				if (n > 0 && (size_t)n < sizeof(unmet) - ulen)
-					ulen += (size_t)n;
-			}
-		}
 		rep->criteria = g.c;
 		rep->n_criteria = g.n;
 		if (!g.met && !req->force) {
@@ -346,6 +357,28 @@ static int s_load_seen(trc_call_t *call, const char *field, const char *id,
 	if (rc == 0 && !it_sees_deployment(call, (*out)->scenario_id, (*out)->supply_id))
 		return trc_scope_deny(call, "deployment", id);
 	return rc;
+}
+
+int iterationd_dep_gates(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__DeploymentGatesRequest *req = (const void *)req_;
+	Traction__V1__DeploymentReply *rep = (void *)rep_;
+	int rc = trc_check_enum(call, "to", req->to, &traction__v1__stage__descriptor, true);
+	if (rc == 0)
+		rc = s_load_seen(call, "deployment_id", req->deployment_id, &rep->deployment);
+	if (rc != 0)
+		return rc;
+	const Traction__V1__Deployment *d = rep->deployment;
+	int to = req->to != 0 ? (int)req->to : (int)d->stage + 1;
+	if (to > TRACTION__V1__STAGE__STAGE_SOLUTION)
+		return 0; /* at the last stage: nothing above to judge */
+	it_gate_t g;
+	char unmet[1024];
+	if ((rc = s_judge(call, d, to, &g, unmet, sizeof(unmet))) != 0)
+		return rc;
+	rep->criteria = g.c;
+	rep->n_criteria = g.n;
+	return 0;
 }
 
 int iterationd_dep_get(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)

@@ -77,6 +77,7 @@ int iterationd_diff(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMess
 int iterationd_adopt(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
 int iterationd_upgrade(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
 int iterationd_advance(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int iterationd_dep_gates(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
 int iterationd_retire(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
 int iterationd_dep_get(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
 int iterationd_dep_list(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);

@@ -49,6 +49,9 @@ const trc_method_t iterationd_deployment_methods[] = {
 	{ "history", &traction__v1__deployment_history_request__descriptor,
 	  &traction__v1__deployment_history_reply__descriptor, iterationd_dep_history, 0,
 	  "the stage timeline with the evidence of each step, and the versions it ran" },
+	{ "gates", &traction__v1__deployment_gates_request__descriptor,
+	  &traction__v1__deployment_reply__descriptor, iterationd_dep_gates, 0,
+	  "what an advance would be judged on now: every criterion on the way, met or not" },
 };
 const size_t iterationd_n_deployment_methods =
 	sizeof(iterationd_deployment_methods) / sizeof(iterationd_deployment_methods[0]);

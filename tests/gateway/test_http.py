@@ -217,18 +217,23 @@ check(st == 200 and doc["user"] == "northern" and "HttpOnly" in cookie, f"sessio
 sid = cookie.split(";")[0]
 st, doc, _ = call("GET", "/v1/scenarios", user=None, headers={"Cookie": sid})
 check(st == 200 and len(doc["scenarios"]) == 2, f"with the cookie: {st}")
+st, doc, _ = call("GET", "/v1/session", user=None, headers={"Cookie": sid})
+check(st == 200 and doc["user"] == "northern" and doc["role"] == "reader"
+      and doc["enterprises"] == ["Northern Steel"], f"who am I: {st} {doc}")
+st, doc, _ = call("GET", "/v1/session", user="admin")
+check(st == 200 and doc["role"] == "admin" and doc["enterprises"] == [], f"who am I, admin: {doc}")
 st, doc, _ = call("DELETE", "/v1/session", user=None, headers={"Cookie": sid})
 check(st == 200 and doc["ended"], f"end: {doc}")
 st, doc, _ = call("GET", "/v1/scenarios", user=None, headers={"Cookie": sid})
 check(st == 401, f"after the end: {st}")
 st, doc, _ = call("POST", "/v1/session", {"token": "wrong"}, user=None)
 check(st == 401, f"a session for a wrong token: {st}")
-ok("a token traded for a session cookie (the scoped user's), ended by DELETE")
+ok("a token traded for a session cookie (the scoped user's, with its role and scope), ended by DELETE")
 
 
 # ---- events ---------------------------------------------------------------------------
-def sse(path, user, n, last=None, timeout=10):
-    """The first n events of a stream: [(id, type, data)]."""
+def sse_open(path, user, last=None, timeout=10):
+    """A stream, once answered (its first round read: where it begins is set)."""
     c = http.client.HTTPConnection(BASE.hostname, BASE.port, timeout=timeout)
     h = {"Authorization": "Bearer " + TOKENS[user]}
     if last:
@@ -236,6 +241,12 @@ def sse(path, user, n, last=None, timeout=10):
     c.request("GET", path, headers=h)
     r = c.getresponse()
     check(r.status == 200 and r.getheader("Content-Type") == "text/event-stream", f"sse {r.status}")
+    return c, r
+
+
+def sse(path, user, n, last=None, timeout=10, opened=None):
+    """The first n events of a stream: [(id, type, data)]."""
+    c, r = opened or sse_open(path, user, last, timeout)
     out, ev = [], {}
     while len(out) < n:
         line = r.fp.readline().decode()
@@ -268,6 +279,20 @@ call("POST", "/v1/scenarios", {"id": "late-line", "enterprise": "Southern Glass"
                                "name": "late", "demands": [{"capabilities": ["defect-detection"]}]})
 th.join(10)
 check(got and got[0][2]["scenario"]["id"] == "late-line" and got[0][0] == "scenario:4", f"live: {got}")
+# ?tail=0: nothing of the past, the next event; ?tail=1: the last one, then on
+got = []
+opened = sse_open("/v1/events?source=scenario&tail=0", "admin")  # begun at the head
+th = threading.Thread(target=lambda: got.extend(sse(None, None, 1, opened=opened)))
+th.start()
+call("POST", "/v1/scenarios", {"id": "later-line", "enterprise": "Southern Glass", "domain": "production",
+                               "name": "later", "demands": [{"capabilities": ["defect-detection"]}]})
+th.join(10)
+check(got and got[0][2]["scenario"]["id"] == "later-line" and got[0][0] == "scenario:5",
+      f"tail=0: {got}")
+got = sse("/v1/events?source=scenario&tail=2", "admin", 2)
+check([e[0] for e in got] == ["scenario:4", "scenario:5"], f"tail=2: {got}")
+st, doc, _ = call("GET", "/v1/events?tail=x")
+check(st == 400, f"a bad tail: {st}")
 scoped = sse("/v1/events?source=scenario", "northern", 2)
 check([e[2]["scenario"]["id"] for e in scoped] == ["weld-line-3", "paint-shop"], f"scoped stream: {scoped}")
 one = sse("/v1/events?source=iteration&topic=deployment.", "admin", 1)
@@ -276,7 +301,7 @@ st, doc, _ = call("GET", "/v1/events?source=nosuch")
 check(st == 400, f"a bad source: {st}")
 st, doc, _ = call("GET", "/v1/events", user="site3")
 check(st == 403, f"a publisher's stream: {st} {doc}")
-ok("SSE: ids are positions, Last-Event-ID resumes with no gap and no repeat, live within a second, scoped, by topic")
+ok("SSE: ids are positions, Last-Event-ID resumes with no gap and no repeat, live within a second, tail, scoped, by topic")
 
 # ---- read-your-writes across daemons, over HTTP -------------------------------------
 for i in range(5):
@@ -407,6 +432,24 @@ try:
 except (BrokenPipeError, ConnectionResetError):
     pass  # cut off: also a refusal
 c.close()
+# the dashboard's files: public, typed, with a CSP; only plain names under web_dir
+st, text, r = call("GET", "/", user=None)
+check(st == 200 and r.getheader("Content-Type").startswith("text/html") and "<title>traction" in text
+      and "script-src 'self'" in r.getheader("Content-Security-Policy", ""), f"/: {st}")
+st, text, r = call("GET", "/js/main.js", user=None)
+etag = r.getheader("ETag")
+check(st == 200 and r.getheader("Content-Type").startswith("text/javascript") and etag, f"main.js {st}")
+st, _, _ = call("GET", "/js/main.js", user=None, headers={"If-None-Match": etag})
+check(st == 304, f"unchanged: {st}")
+st, text, r = call("GET", "/vendor/chart.js/chart.min.js", user=None)
+check(st == 200 and "Chart.js" in text[:200], f"Debian's Chart.js at /vendor/: {st}")
+for bad in ("/../../etc/passwd", "/js/../../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/.hidden.js",
+            "/js/.x.js", "/index.html%00.js", "/vendor/../../../etc/passwd", "/nosuch.html",
+            "/js//main.js", "/js/main.js.", "/CMakeLists.txt.bak", "/vendor/chart.js/"):
+    st, doc, _ = call("GET", bad, user=None)
+    check(st == 404, f"{bad}: {st}")
+st, doc, _ = call("POST", "/index.html", user=None)
+check(st in (404, 405), f"POST to a file: {st}")
 st, doc, _ = call("GET", "/v1/scenarios/%00x")
 check(st in (400, 404), f"a NUL in the path: {st}")
 st, doc, _ = call("GET", "/v1/scenarios/" + "x" * 5000)
@@ -435,6 +478,6 @@ for s in slow:
     s.close()
 st, doc, _ = call("GET", "/v1/health", user=None)
 check(st == 200, f"after all that: {st}")
-ok("413 for large bodies (chunked too), odd paths, slow clients closed, 503 past max_connections; still up")
+ok("the dashboard's files typed with a CSP and ETags, nothing outside web_dir; 413 for large bodies (chunked too), odd paths, slow clients closed, 503 past max_connections; still up")
 
 print(f"gateway: {passed} passed, 0 failed")

@@ -277,6 +277,35 @@ TEST(the_whole_story)
 	CHECK_EQ_INT(code, TRACTION__V1__CODE__FAILED_PRECONDITION);
 	CHECK_CONTAINS(a.message, "to pilot refused: to pilot: open_critical_problems is 1, needs <= 0");
 
+	/* deployment.gates: the same judgement, asked without moving */
+	Traction__V1__DeploymentGatesRequest gq = TRACTION__V1__DEPLOYMENT_GATES_REQUEST__INIT;
+	Traction__V1__DeploymentReply *grep_ = NULL;
+	gq.deployment_id = s_dep; /* to 0: the next stage, pilot */
+	CHECK_EQ_INT(call("deployment", "gates", &gq, &traction__v1__deployment_reply__descriptor,
+			  &grep_, &st),
+		     0);
+	CHECK_EQ_INT(grep_->deployment->stage, TRACTION__V1__STAGE__STAGE_REFINEMENT);
+	size_t to_pilot = grep_->n_criteria, unmet = 0;
+	bool critical_named = false;
+	for (size_t i = 0; i < grep_->n_criteria; i++) {
+		const Traction__V1__GateCriterion *c = grep_->criteria[i];
+		unmet += !c->met;
+		if (strcmp(c->name, "open_critical_problems") == 0) {
+			critical_named = true;
+			CHECK(!c->met);
+			CHECK_STR(c->current, "1");
+		}
+	}
+	CHECK(critical_named);
+	CHECK_EQ_INT(unmet, 1); /* the metric records are there: only the problem is in the way */
+	traction_reply_free(&grep_->base);
+	gq.to = TRACTION__V1__STAGE__STAGE_SERVICE; /* two gates on the way: more criteria */
+	CHECK_EQ_INT(call("deployment", "gates", &gq, &traction__v1__deployment_reply__descriptor,
+			  &grep_, &st),
+		     0);
+	CHECK(grep_->n_criteria > to_pilot);
+	traction_reply_free(&grep_->base);
+
 	/* the provider ships 1.1, addressing the problem */
 	Traction__V1__Iteration it = TRACTION__V1__ITERATION__INIT;
 	Traction__V1__IterationRecordRequest ir = TRACTION__V1__ITERATION_RECORD_REQUEST__INIT;

@@ -39,7 +39,7 @@ static const struct {
 	{ &traction__v1__iteration_service__descriptor, "iteration",
 	  "record get list history diff" },
 	{ &traction__v1__deployment_service__descriptor, "deployment",
-	  "adopt upgrade advance retire get list history" },
+	  "adopt upgrade advance retire get list history gates" }, /* gates: v1.1 */
 	{ &traction__v1__daemon_service__descriptor, "daemon", "ping events.replay events.read" },
 	{ &traction__v1__broker_service__descriptor, "broker", "ping status" },
 };

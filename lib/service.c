@@ -249,8 +249,29 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 
 /* ---- life cycle ---------------------------------------------------------------- */
 
+/* A declared list of topic prefixes: at least one, each one the broker
+ * takes. Without them our events, or a source's, would reach consumers
+ * only by replay. */
+static int s_check_topics(const trc_daemon_def_t *def, const char *what,
+			  const char *const *topics)
+{
+	size_t n = 0;
+	for (; topics != NULL && topics[n] != NULL; n++)
+		if (!trc_topic_prefix_ok(topics[n], strlen(topics[n]))) {
+			trc_err("%s: %s: '%s' is not a topic prefix", def->daemon, what, topics[n]);
+			return TRC_ECONFIG;
+		}
+	if (n == 0) {
+		trc_err("%s: %s: no topics declared", def->daemon, what);
+		return TRC_ECONFIG;
+	}
+	return 0;
+}
+
 /* The definition, before anything opens: its method tables agree with
- * proto/ (a table that says otherwise is a build that must not serve). */
+ * proto/ (a table that says otherwise is a build that must not serve),
+ * and it declares the topics of its own events and of each source it
+ * consumes. */
 static int s_check_def(const trc_daemon_def_t *def)
 {
 	char why[256];
@@ -263,7 +284,11 @@ static int s_check_def(const trc_daemon_def_t *def)
 		trc_err("the method tables disagree with proto/: %s", why);
 		return TRC_ECONFIG;
 	}
-	return 0;
+	int rc = def->event_source != NULL ? s_check_topics(def, "event_topics", def->event_topics)
+					   : 0;
+	for (size_t i = 0; rc == 0 && def->consumes != NULL && def->consumes[i].source != NULL; i++)
+		rc = s_check_topics(def, def->consumes[i].source, def->consumes[i].topics);
+	return rc;
 }
 
 static int s_batches_new(trc_service_t *svc)
@@ -297,6 +322,8 @@ static int s_open_store(trc_service_t *svc)
 		svc->evlog = trc_evlog_new(def->event_source);
 		if (svc->evlog == NULL)
 			rc = TRC_ENOMEM;
+		else
+			trc_evlog_set_topics(svc->evlog, def->event_topics);
 	}
 	if (rc == 0)
 		rc = svc_consumers_open(svc);

@@ -37,6 +37,7 @@
  * owns the rest (changing `applied` only while the writer is idle). */
 typedef struct {
 	const char *source;
+	const char *const *topics; /* its topic prefixes, from the definition */
 	uint64_t applied;        /* committed in our store */
 	uint64_t queued;         /* applied + what is queued to apply */
 	uint64_t wpos;           /* writer: the last seq applied in its batch */

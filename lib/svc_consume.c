@@ -1,7 +1,7 @@
 /*
  * Other daemons' events, as this daemon consumes them: where it stands in
- * each source (read from its store at start), the topics it subscribes to,
- * the events it queues
+ * each source (read from its store at start), the topics it subscribes to
+ * (the ones its definition declares for the source), the events it queues
  * for the writer in order and once, and the replays it asks for on start,
  * on a gap and on a poll. It calls only the frames layer.
  */
@@ -15,31 +15,13 @@
 #include "log.h"
 #include "traction/v1/events.pb-c.h"
 
-static const char *const s_topics_supply[] = { "provider.", "supply.", NULL };
-static const char *const s_topics_scenario[] = { "scenario.", NULL };
-static const char *const s_topics_feedback[] = { "feedback.", NULL };
-static const char *const s_topics_iteration[] = { "iteration.", "deployment.", NULL };
-
-const char *const *trc_event_topics(const char *source)
-{
-	if (strcmp(source, "supply") == 0)
-		return s_topics_supply;
-	if (strcmp(source, "scenario") == 0)
-		return s_topics_scenario;
-	if (strcmp(source, "feedback") == 0)
-		return s_topics_feedback;
-	if (strcmp(source, "iteration") == 0)
-		return s_topics_iteration;
-	return NULL;
-}
-
 /* The consumers of the definition's sources, at the positions the store
  * has for them. */
 int svc_consumers_open(trc_service_t *svc)
 {
-	const char *const *cs = svc->def->consumes;
+	const trc_consume_t *cs = svc->def->consumes;
 	size_t n = 0;
-	while (cs != NULL && cs[n] != NULL)
+	while (cs != NULL && cs[n].source != NULL)
 		n++;
 	if (n == 0)
 		return 0;
@@ -52,7 +34,8 @@ int svc_consumers_open(trc_service_t *svc)
 		return rc;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		consumer_t *c = &svc->cons[i];
-		c->source = cs[i];
+		c->source = cs[i].source;
+		c->topics = cs[i].topics;
 		rc = trc_position_get(&txn, c->source, &c->applied);
 		c->queued = c->applied;
 		svc->ncons++;
@@ -65,7 +48,7 @@ int svc_consumers_open(trc_service_t *svc)
 int svc_consumers_subscribe(trc_service_t *svc)
 {
 	for (size_t i = 0; i < svc->ncons; i++) {
-		const char *const *topics = trc_event_topics(svc->cons[i].source);
+		const char *const *topics = svc->cons[i].topics;
 		for (size_t t = 0; topics != NULL && topics[t] != NULL; t++)
 			if (zmq_setsockopt(svc->sub, ZMQ_SUBSCRIBE, topics[t], strlen(topics[t])) != 0)
 				return trc_err_from_errno(errno);

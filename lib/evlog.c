@@ -18,6 +18,7 @@ typedef struct {
 
 struct trc_evlog {
 	char *source;
+	const char *const *topics; /* NULL: any type */
 	pending_t *q;
 	size_t n, cap;
 };
@@ -33,6 +34,21 @@ trc_evlog_t *trc_evlog_new(const char *source)
 		return NULL;
 	}
 	return log;
+}
+
+void trc_evlog_set_topics(trc_evlog_t *log, const char *const *topics)
+{
+	log->topics = topics;
+}
+
+static bool s_type_declared(const trc_evlog_t *log, const char *type)
+{
+	if (log->topics == NULL)
+		return true;
+	for (size_t i = 0; log->topics[i] != NULL; i++)
+		if (strncmp(type, log->topics[i], strlen(log->topics[i])) == 0)
+			return true;
+	return false;
 }
 
 void trc_evlog_destroy(trc_evlog_t **log_p)
@@ -72,7 +88,7 @@ int trc_evlog_append(trc_evlog_t *log, trc_txn_t *txn, Traction__V1__Event *ev,
 		return txn->err;
 	if (ev->time_ms == 0)
 		ev->time_ms = trc_now_ms();
-	if (ev->type == NULL || ev->type[0] == '\0')
+	if (ev->type == NULL || ev->type[0] == '\0' || !s_type_declared(log, ev->type))
 		return trc_txn_fail(txn, TRC_EINTERNAL);
 
 	if (log->n == log->cap) {

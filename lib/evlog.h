@@ -21,6 +21,11 @@ typedef struct trc_evlog trc_evlog_t;
 trc_evlog_t *trc_evlog_new(const char *source);
 void trc_evlog_destroy(trc_evlog_t **log_p);
 const char *trc_evlog_source(const trc_evlog_t *log);
+/* The topic prefixes its events' types must start with (NULL-terminated,
+ * kept by reference; NULL, the default: any type). Consumers subscribe by
+ * prefix, so an event of another type would reach them only by replay:
+ * trc_evlog_append refuses it as it refuses an empty type. */
+void trc_evlog_set_topics(trc_evlog_t *log, const char *const *topics);
 
 /* Fills in ev->source, ev->seq and (if 0) ev->time_ms, stores it in txn and
  * queues it for publishing. Returns 0 and the sequence in *seq (may be NULL),

@@ -55,18 +55,32 @@ typedef struct {
 	const ProtobufCServiceDescriptor *proto;
 } trc_service_table_t;
 
+/* A source a daemon consumes: its name (Event.source, and the service that
+ * answers its events.replay) and the topic prefixes the source publishes
+ * its events under, as the source declares them in its event_topics (a
+ * consumer subscribes to all of them: it must see every sequence number
+ * to notice a gap). */
+typedef struct {
+	const char *source;
+	const char *const *topics;   /* NULL-terminated */
+} trc_consume_t;
+
 typedef struct {
 	const char *daemon;          /* "supplyd": state_dir/supplyd, log name */
 	const char *program;         /* "traction-supplyd" */
 	const char *summary;         /* one line for --help */
 	const char *event_source;    /* NULL, or the source name of its events */
+	/* With event_source: the topic prefixes of its events, NULL-terminated
+	 * (an event of another type is refused: no consumer would see it as
+	 * it happens). Those who consume it declare the same. */
+	const char *const *event_topics;
 	const trc_service_table_t *services;
 	size_t n_services;
 	const char *const *dbs;      /* NULL-terminated named databases */
 	uint32_t schema_version;
 	/* Upgrades a store of an older schema version (may be NULL: refused). */
 	trc_migrate_fn migrate;
-	const char *const *consumes; /* NULL-terminated sources it applies */
+	const trc_consume_t *consumes; /* sources it applies, ended by { NULL } */
 	/* Applies one event of another source, in a nested write transaction;
 	 * the runtime advances the position. A negative return that is not a
 	 * store error is logged and the event skipped. */
@@ -105,9 +119,5 @@ trc_store_t *trc_service_store(trc_service_t *svc);
 
 /* The whole main() of a service daemon. */
 int trc_service_main(int argc, char **argv, const trc_daemon_def_t *def);
-
-/* The topic prefixes of a source's events ("iteration" has "iteration."
- * and "deployment."); NULL-terminated. */
-const char *const *trc_event_topics(const char *source);
 
 #endif

@@ -54,6 +54,8 @@
 #define FB_SCHEMA_VERSION 3
 
 extern const char *const feedbackd_dbs[];
+extern const char *const feedbackd_event_topics[];
+extern const trc_consume_t feedbackd_consumes[];
 extern const trc_method_t feedbackd_methods[];
 extern const size_t feedbackd_n_methods;
 

@@ -6,7 +6,6 @@
  */
 #include "feedbackd.h"
 
-static const char *const s_consumes[] = { "supply", "scenario", "iteration", NULL };
 static fb_state_t s_state;
 
 int main(int argc, char **argv)
@@ -19,12 +18,13 @@ int main(int argc, char **argv)
 		.program = "traction-feedbackd",
 		.summary = "Durable, idempotent feedback ingest and real-time aggregates.",
 		.event_source = "feedback",
+		.event_topics = feedbackd_event_topics,
 		.services = services,
 		.n_services = 1,
 		.dbs = feedbackd_dbs,
 		.schema_version = FB_SCHEMA_VERSION,
 		.migrate = fb_migrate,
-		.consumes = s_consumes,
+		.consumes = feedbackd_consumes,
 		.apply_event = feedbackd_apply,
 		.event_visible = feedbackd_event_visible,
 		.tick = feedbackd_tick,

@@ -10,6 +10,18 @@ const char *const feedbackd_dbs[] = {
 	FB_DB_DIRTY, FB_DB_REF_MARK, NULL,
 };
 
+/* The topic prefixes of our events ("feedback"): each daemon that consumes
+ * them declares the same (tests/unit/test_methods.c holds them to it). */
+const char *const feedbackd_event_topics[] = { "feedback.", NULL };
+
+/* The sources whose events we apply, with the topics each declares. */
+const trc_consume_t feedbackd_consumes[] = {
+	{ "supply", (const char *const[]){ "provider.", "supply.", NULL } },
+	{ "scenario", (const char *const[]){ "scenario.", NULL } },
+	{ "iteration", (const char *const[]){ "iteration.", "deployment.", NULL } },
+	{ NULL, NULL },
+};
+
 const trc_method_t feedbackd_methods[] = {
 	{ "publish", &traction__v1__publish_request__descriptor,
 	  &traction__v1__publish_reply__descriptor, feedbackd_publish,

@@ -30,6 +30,8 @@
 #define IT_SCHEMA_VERSION 2
 
 extern const char *const iterationd_dbs[];
+extern const char *const iterationd_event_topics[];
+extern const trc_consume_t iterationd_consumes[];
 extern const trc_method_t iterationd_iteration_methods[];
 extern const size_t iterationd_n_iteration_methods;
 extern const trc_method_t iterationd_deployment_methods[];

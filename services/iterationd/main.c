@@ -5,7 +5,6 @@
  */
 #include "iterationd.h"
 
-static const char *const s_consumes[] = { "supply", "scenario", "feedback", NULL };
 static it_state_t s_state;
 
 int main(int argc, char **argv)
@@ -22,12 +21,13 @@ int main(int argc, char **argv)
 		.program = "traction-iterationd",
 		.summary = "Versions, deployments, evidence-gated stages and history.",
 		.event_source = "iteration",
+		.event_topics = iterationd_event_topics,
 		.services = services,
 		.n_services = 2,
 		.dbs = iterationd_dbs,
 		.schema_version = IT_SCHEMA_VERSION,
 		.migrate = iterationd_migrate,
-		.consumes = s_consumes,
+		.consumes = iterationd_consumes,
 		.apply_event = iterationd_apply,
 		.event_visible = iterationd_event_visible,
 		.open = iterationd_open,

@@ -8,6 +8,18 @@ const char *const iterationd_dbs[] = { IT_DB_VERSIONS, IT_DB_SUPPLIES, IT_DB_SCE
 				       IT_DB_DEPLOYMENTS, IT_DB_DEP_BY_VERSION, IT_DB_DEP_BY_SCENARIO,
 				       IT_DB_TRANSITIONS, IT_DB_EVIDENCE, IT_DB_PROBLEMS, NULL };
 
+/* The topic prefixes of our events ("iteration"): each daemon that consumes
+ * them declares the same (tests/unit/test_methods.c holds them to it). */
+const char *const iterationd_event_topics[] = { "iteration.", "deployment.", NULL };
+
+/* The sources whose events we apply, with the topics each declares. */
+const trc_consume_t iterationd_consumes[] = {
+	{ "supply", (const char *const[]){ "provider.", "supply.", NULL } },
+	{ "scenario", (const char *const[]){ "scenario.", NULL } },
+	{ "feedback", (const char *const[]){ "feedback.", NULL } },
+	{ NULL, NULL },
+};
+
 #define W (TRC_METHOD_WRITE | TRC_METHOD_ADMIN)
 
 const trc_method_t iterationd_iteration_methods[] = {

@@ -5,8 +5,6 @@
  */
 #include "scenariod.h"
 
-static const char *const s_consumes[] = { "supply", "iteration", "feedback", NULL };
-
 int main(int argc, char **argv)
 {
 	static trc_service_table_t services[1];
@@ -17,11 +15,12 @@ int main(int argc, char **argv)
 		.program = "traction-scenariod",
 		.summary = "Scenarios and their demands, supply-demand matching and gaps.",
 		.event_source = "scenario",
+		.event_topics = scenariod_event_topics,
 		.services = services,
 		.n_services = 1,
 		.dbs = scenariod_dbs,
 		.schema_version = 1,
-		.consumes = s_consumes,
+		.consumes = scenariod_consumes,
 		.apply_event = scenariod_apply,
 		.event_visible = scenariod_event_visible,
 	};

@@ -10,6 +10,18 @@ const char *const scenariod_dbs[] = { SCEN_DB_SCENARIOS, SCEN_DB_BY_CAP, SCEN_DB
 				      SCEN_DB_EV_VERSION, SCEN_DB_DEPLOYMENTS, SCEN_DB_DEMAND,
 				      NULL };
 
+/* The topic prefixes of our events ("scenario"): each daemon that consumes
+ * them declares the same (tests/unit/test_methods.c holds them to it). */
+const char *const scenariod_event_topics[] = { "scenario.", NULL };
+
+/* The sources whose events we apply, with the topics each declares. */
+const trc_consume_t scenariod_consumes[] = {
+	{ "supply", (const char *const[]){ "provider.", "supply.", NULL } },
+	{ "iteration", (const char *const[]){ "iteration.", "deployment.", NULL } },
+	{ "feedback", (const char *const[]){ "feedback.", NULL } },
+	{ NULL, NULL },
+};
+
 #define W (TRC_METHOD_WRITE | TRC_METHOD_ADMIN)
 
 const trc_method_t scenariod_methods[] = {

@@ -17,6 +17,7 @@ int main(int argc, char **argv)
 		.program = "traction-supplyd",
 		.summary = "The supply registry: providers, supplies, capabilities and versions.",
 		.event_source = "supply",
+		.event_topics = supplyd_event_topics,
 		.services = services,
 		.n_services = 1,
 		.dbs = supplyd_dbs,

@@ -8,6 +8,10 @@
 const char *const supplyd_dbs[] = { SUPPLYD_DB_PROVIDERS, SUPPLYD_DB_SUPPLIES,
 				    SUPPLYD_DB_BY_PROVIDER, SUPPLYD_DB_BY_CAP, NULL };
 
+/* The topic prefixes of our events ("supply"): each daemon that consumes
+ * them declares the same (tests/unit/test_methods.c holds them to it). */
+const char *const supplyd_event_topics[] = { "provider.", "supply.", NULL };
+
 #define W (TRC_METHOD_WRITE | TRC_METHOD_ADMIN)
 
 const trc_method_t supplyd_methods[] = {

@@ -14,6 +14,7 @@
 #define SUPPLYD_DB_BY_CAP "by_capability"     /* capability\0supply -> "" */
 
 extern const char *const supplyd_dbs[];
+extern const char *const supplyd_event_topics[];
 extern const trc_method_t supplyd_methods[];
 extern const size_t supplyd_n_methods;
 

@@ -5,7 +5,8 @@
  * reach a consumer live; a consumer that was down catches up by replay on
  * start; a consumer that loses events (PUB/SUB high-water mark while it is
  * stopped) finds the gap and replays, with periodic polling switched off
- * so that only gap detection can save it.
+ * so that only gap detection can save it; a daemon that writes events
+ * without declaring their topics does not start.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -175,6 +176,22 @@ TEST(reload_refuses_a_bad_config)
 	traction_client_destroy(&c);
 }
 
+/* Its consumers would have no topics to subscribe to: it must not serve. */
+TEST(events_without_topics_refuse_to_start)
+{
+	pid_t pid = start_testd("untopical", "untopical");
+	int status = 0;
+	CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
+	for (int i = 0; i < H.n; i++)
+		if (H.pids[i] == pid)
+			H.pids[i] = 0;
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status 0x%x", status);
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd),
+		 "grep -q 'kv: event_topics: no topics declared' %s/traction-testd.*.log", H.dir);
+	CHECK_MSG(system(cmd) == 0, "no line saying the topics are missing");
+}
+
 int main(void)
 {
 	h_init(&H, "[bus]\nheartbeat_ms = 100\nqueue_limit = 16\n"
@@ -184,6 +201,7 @@ int main(void)
 	RUN(consumer_catches_up_on_start_and_live);
 	RUN(consumer_detects_a_gap_and_replays);
 	RUN(reload_refuses_a_bad_config);
+	RUN(events_without_topics_refuse_to_start);
 	h_done(&H);
 	DONE();
 }

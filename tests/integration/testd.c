@@ -121,7 +121,10 @@ static const trc_method_t s_kv[] = {
 static const trc_service_table_t s_producer_services[] = { { "kv", s_kv, 4, NULL },
 								{ "supply", NULL, 0, NULL } };
 static const trc_service_table_t s_consumer_services[] = { { "mirror", s_kv + 1, 3, NULL } };
-static const char *const s_consumes[] = { "supply", NULL };
+/* It stands in for supplyd: its events are the supply source's, with its
+ * topics, so that the real consumers of supply take them too. */
+static const char *const s_supply_topics[] = { "provider.", "supply.", NULL };
+static const trc_consume_t s_consumes[] = { { "supply", s_supply_topics }, { NULL, NULL } };
 
 int main(int argc, char **argv)
 {
@@ -141,11 +144,13 @@ int main(int argc, char **argv)
 		def.consumes = s_consumes;
 		def.apply_event = s_apply;
 	} else {
-		/* Its service is "kv", but its events are the supply source's, so
-		 * that the standard topic table carries them. */
+		/* Its service is "kv", but its events are the supply source's. */
 		def.services = s_producer_services;
 		def.n_services = 2;
 		def.event_source = "supply";
+		/* TESTD_MODE=untopical: without them, which must not start */
+		if (mode == NULL || strcmp(mode, "untopical") != 0)
+			def.event_topics = s_supply_topics;
 	}
 	return trc_service_main(argc, argv, &def);
 }

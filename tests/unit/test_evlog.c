@@ -112,6 +112,31 @@ TEST(append_publish_replay)
 	trc_store_destroy(&st);
 }
 
+/* With its topics declared, the log refuses a type outside them (consumers
+ * subscribe by prefix and would see it only by replay), as an empty one. */
+TEST(declared_topics_bound_the_types)
+{
+	static const char *const topics[] = { "provider.", "supply.", NULL };
+	trc_store_t *st = NULL;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/topics", s_dir);
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, NULL, 1), 0);
+	trc_evlog_t *log = trc_evlog_new("supply");
+	trc_evlog_set_topics(log, topics);
+	trc_txn_t txn;
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+	append(log, &txn, "provider.registered", 1);
+	append(log, &txn, "supply.registered", 2);
+	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
+	ev.type = (char *)"scenario.submitted";
+	CHECK_EQ_INT(trc_evlog_append(log, &txn, &ev, NULL), TRC_EINTERNAL);
+	CHECK_EQ_INT(trc_evlog_pending(log), 2);
+	trc_txn_abort(&txn);
+	trc_evlog_rollback(log, 0);
+	trc_evlog_destroy(&log);
+	trc_store_destroy(&st);
+}
+
 TEST(positions_persist)
 {
 	trc_store_t *st = NULL;
@@ -149,6 +174,7 @@ int main(void)
 {
 	s_dir = check_tmpdir("trc-evlog");
 	RUN(append_publish_replay);
+	RUN(declared_topics_bound_the_types);
 	RUN(positions_persist);
 	RUN(verdicts);
 	DONE();

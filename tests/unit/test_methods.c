@@ -210,10 +210,50 @@ TEST(the_protocol_document_lists_every_method_as_declared)
 	CHECK_EQ_INT(n, declared);
 }
 
+/* Consumers subscribe to a source's events by topic prefix and must see
+ * every one of them to notice a gap: each daemon's declaration of a
+ * source it consumes names exactly the topics that source declares. */
+static const struct {
+	const char *source;
+	const char *const *topics;
+} s_sources[] = {
+	{ "supply", supplyd_event_topics },
+	{ "scenario", scenariod_event_topics },
+	{ "feedback", feedbackd_event_topics },
+	{ "iteration", iterationd_event_topics },
+};
+
+TEST(every_consumer_declares_its_sources_topics)
+{
+	const trc_consume_t *consumers[] = { scenariod_consumes, feedbackd_consumes,
+					     iterationd_consumes };
+	size_t n_sources = sizeof(s_sources) / sizeof(s_sources[0]);
+	for (size_t d = 0; d < sizeof(consumers) / sizeof(consumers[0]); d++) {
+		size_t n = 0;
+		for (const trc_consume_t *c = consumers[d]; c->source != NULL; c++, n++) {
+			const char *const *want = NULL;
+			for (size_t s = 0; s < n_sources; s++)
+				if (strcmp(s_sources[s].source, c->source) == 0)
+					want = s_sources[s].topics;
+			CHECK_MSG(want != NULL, "no daemon writes source %s", c->source);
+			size_t t = 0;
+			for (; want[t] != NULL; t++)
+				CHECK_MSG(c->topics[t] != NULL && strcmp(c->topics[t], want[t]) == 0,
+					  "%s's topics[%zu]: a consumer says %s, the source %s",
+					  c->source, t, c->topics[t] != NULL ? c->topics[t] : "(end)",
+					  want[t]);
+			CHECK_MSG(c->topics[t] == NULL, "%s: a consumer declares more topics",
+				  c->source);
+		}
+		CHECK_EQ_INT(n, 3); /* each consumes the three other sources */
+	}
+}
+
 int main(void)
 {
 	RUN(the_rule_gives_the_first_waves_names);
 	RUN(every_daemon_table_agrees_with_its_block);
 	RUN(the_protocol_document_lists_every_method_as_declared);
+	RUN(every_consumer_declares_its_sources_topics);
 	DONE();
 }

@@ -1,0 +1,215 @@
+/*
+ * The service runtime's insides, shared by its files and by nothing else
+ * (daemons see service.h only). The runtime is layered; each file calls
+ * only those below it:
+ *
+ *   service.c       the loop, its timers, the broker connection, life cycle
+ *   svc_writer.c    the batch: apply, group commit, settle, replies, writer
+ *   svc_dispatch.c  a request: decode, method, role, Header.after, parking
+ *   svc_consume.c   other sources' events: positions, replay, queueing
+ *   svc_builtin.c   the methods every daemon answers: ping, events.*
+ *   svc_frames.c    what goes out: replies, control frames, events; the
+ *                   work list every layer queues to
+ *
+ * Functions shared between the files are svc_*: trc is a static library and
+ * libtraction exports only traction_* (its version script), so they leave
+ * no binary's interface.
+ */
+#ifndef TRC_SERVICE_INT_H
+#define TRC_SERVICE_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <zmq.h>
+
+#include "arena.h"
+#include "evlog.h"
+#include "keys.h"
+#include "service.h"
+#include "util.h"
+#include "wire.h"
+#include "traction/v1/bus.pb-c.h"
+
+/* A source we consume, and where we are in it. The writer sets wpos and
+ * wgap while it has a batch; the loop reads them once it is done, and
+ * owns the rest (changing `applied` only while the writer is idle). */
+typedef struct {
+	const char *source;
+	const char *const *topics; /* its topic prefixes, from the definition */
+	uint64_t applied;        /* committed in our store */
+	uint64_t queued;         /* applied + what is queued to apply */
+	uint64_t wpos;           /* writer: the last seq applied in its batch */
+	bool wgap;               /* writer: its batch skipped an event it needs */
+	uint64_t replay_id;      /* request id of the replay in flight, 0: none */
+	int64_t replay_sent;
+	int64_t next_poll;
+} consumer_t;
+
+typedef enum { WORK_REQUEST, WORK_EVENT, WORK_TICK } work_kind_t;
+
+typedef struct {
+	work_kind_t kind;
+	/* request */
+	const trc_method_t *method;
+	const void *route;       /* the Route frame to echo, in the arena */
+	size_t route_len;
+	Traction__V1__Route *rt;
+	uint32_t version;        /* the request's, and so its reply's */
+	uint64_t request_id;
+	ProtobufCMessage *req;
+	const uint8_t *body;     /* the request's bytes, in the arena */
+	size_t body_len;
+	ProtobufCMessage *rep;
+	int code;
+	const char *message;
+	Traction__V1__ErrorDetail **details;
+	size_t n_details;
+	/* event */
+	consumer_t *cons;
+	Traction__V1__Event *ev;
+} work_t;
+
+typedef struct {
+	work_t *v;
+	size_t n, cap;
+} worklist_t;
+
+/* What the loop collects for one group commit: the writes and events, the
+ * reads that wait for the writer to be idle (handlers share caches with
+ * the writes), and the arena all of it, and its replies, live in. */
+typedef struct {
+	trc_arena_t *arena;
+	ProtobufCAllocator al;
+	worklist_t writes;
+	worklist_t reads;
+	size_t bytes;            /* of the writes' requests */
+	int64_t now_ms;
+	int rc;                  /* the group commit's outcome */
+	uint64_t head;           /* our event log's head once it committed */
+} batch_t;
+
+/* A request that waits to be served (Header.after not yet applied, or an
+ * events.read long poll with nothing new): its frames, copied, handled
+ * again when what it waits for is there or at its deadline. */
+typedef struct parked {
+	struct parked *next;
+	int64_t deadline;        /* monotonic ms */
+	zmq_msg_t part[3];       /* Route, Header, body */
+} parked_t;
+
+/* Requests that may wait at once; past it they are answered at once. */
+#define TRC_PARKED_MAX 1024
+
+struct trc_service {
+	const trc_daemon_def_t *def;
+	trc_config_t cfg;
+	trc_store_t *store;
+	trc_evlog_t *evlog;
+	/* Two batches take turns: the loop fills one while the writer thread
+	 * applies and commits the other (docs/architecture.md). */
+	batch_t batches[2];
+	batch_t *fill;           /* the loop's */
+	batch_t *run;            /* the writer's, NULL while it is idle */
+	pthread_t writer;
+	bool writer_started;
+	pthread_mutex_t mu;      /* guards todo and quit */
+	pthread_cond_t cv;
+	batch_t *todo;           /* handed to the writer */
+	batch_t *done;           /* the writer finished it (atomic access) */
+	bool quit;
+	int64_t run_since;       /* when the writer got its batch (mono ms) */
+	bool loaded;             /* the writer has just finished a full batch */
+	int done_fd;             /* eventfd: the writer finished a batch */
+	pthread_mutex_t ahead_mu; /* one trc_store_write_ahead at a time */
+	void *zctx;
+	void *dealer;
+	void *pub;
+	void *sub;
+	/* with service_curve: our key pair and the broker's public key */
+	char curve_pub[TRC_Z85_KEY + 1];
+	char curve_sec[TRC_Z85_KEY + 1];
+	char server_pub[TRC_Z85_KEY + 1];
+	int64_t started_mono;
+	int64_t last_broker;
+	int64_t next_heartbeat;
+	int64_t next_tick;
+	uint64_t next_request_id;
+	consumer_t *cons;
+	size_t ncons;
+	uint64_t head;           /* our event log's committed head */
+	parked_t *parked;
+	size_t nparked;
+	uint64_t gen, gen_seen;  /* commits settled; of them, seen by parked */
+	trc_txn_t rtxn;          /* this turn's read transaction, if open */
+	bool rtxn_open;
+	uint64_t dropped;
+	char state_path[TRC_CONFIG_PATH + 64];
+};
+
+/* ---- svc_frames.c: what goes out, and the work list -------------------- */
+
+/* A reply as the runtime sends it. */
+typedef struct {
+	uint32_t version;
+	uint64_t request_id;
+	int code;
+	const char *message;
+	Traction__V1__ErrorDetail **details; /* sent as the error's body */
+	size_t n_details;
+	const ProtobufCMessage *body;
+	bool committed;          /* a write that committed: say where */
+} reply_t;
+
+void svc_send_header(trc_service_t *svc, Traction__V1__Header *h, const void *route,
+		     size_t route_len, const ProtobufCMessage *body);
+void svc_send_control(trc_service_t *svc, Traction__V1__FrameKind kind, const char *service);
+Traction__V1__EventPosition **svc_positions(trc_service_t *svc, bool own, size_t *n);
+void svc_reply_full(trc_service_t *svc, const void *route, size_t route_len, const reply_t *r);
+void svc_reply(trc_service_t *svc, const void *route, size_t route_len, uint32_t version,
+	       uint64_t request_id, int code, const char *message, const ProtobufCMessage *body);
+void svc_reply_work(trc_service_t *svc, const work_t *w);
+void svc_publish(void *ud, const char *topic, const void *data, size_t len);
+int svc_work_push(worklist_t *l, work_t **w);
+
+/* ---- svc_builtin.c: ping, events.replay, events.read -------------------- */
+
+int svc_builtin_check(char *why, size_t len);
+const trc_method_t *svc_builtin_find(const char *method, bool has_events);
+bool svc_builtin_has(const trc_method_t *m);
+bool svc_builtin_long_poll(const trc_method_t *m);
+
+/* ---- svc_consume.c: the sources we consume ------------------------------ */
+
+int svc_consumers_open(trc_service_t *svc);
+int svc_consumers_subscribe(trc_service_t *svc);
+consumer_t *svc_consumer(trc_service_t *svc, const char *source);
+void svc_consumers_forget_replays(trc_service_t *svc, bool poll_now);
+void svc_consumers_poll(trc_service_t *svc, int64_t now);
+int64_t svc_consumers_next(const trc_service_t *svc, int64_t next);
+void svc_handle_event(trc_service_t *svc, trc_msg_t *m);
+void svc_handle_reply(trc_service_t *svc, trc_msg_t *m);
+
+/* ---- svc_dispatch.c: requests ------------------------------------------- */
+
+void svc_call_init(trc_service_t *svc, batch_t *b, trc_call_t *call, trc_txn_t *txn,
+		   const Traction__V1__Route *rt);
+const char *svc_status_message(trc_service_t *svc, trc_arena_t *arena, int err,
+			       const trc_call_t *call);
+void svc_handle_request(trc_service_t *svc, trc_msg_t *m);
+void svc_read(trc_service_t *svc, work_t *w);
+void svc_reads_close(trc_service_t *svc);
+void svc_unpark(trc_service_t *svc, bool progress, bool all_expired);
+int64_t svc_parked_next(const trc_service_t *svc);
+void svc_parked_free(trc_service_t *svc);
+
+/* ---- svc_writer.c: the batch and the writer thread ---------------------- */
+
+int svc_writer_start(trc_service_t *svc);
+void svc_writer_stop(trc_service_t *svc);
+bool svc_writer_finished(trc_service_t *svc);
+void svc_writer_done(trc_service_t *svc, bool wait, bool stopping);
+void svc_turn_end(trc_service_t *svc, bool stopping);
+
+#endif

@@ -1,0 +1,226 @@
+/*
+ * Other daemons' events, as this daemon consumes them: where it stands in
+ * each source (read from its store at start), the topics it subscribes to
+ * (the ones its definition declares for the source), the events it queues
+ * for the writer in order and once, and the replays it asks for on start,
+ * on a gap and on a poll. It calls only the frames layer.
+ */
+#include "service_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "log.h"
+#include "traction/v1/events.pb-c.h"
+
+/* The consumers of the definition's sources, at the positions the store
+ * has for them. */
+int svc_consumers_open(trc_service_t *svc)
+{
+	const trc_consume_t *cs = svc->def->consumes;
+	size_t n = 0;
+	while (cs != NULL && cs[n].source != NULL)
+		n++;
+	if (n == 0)
+		return 0;
+	svc->cons = calloc(n, sizeof(*svc->cons));
+	if (svc->cons == NULL)
+		return TRC_ENOMEM;
+	trc_txn_t txn;
+	int rc = trc_txn_begin(svc->store, &txn, false);
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		consumer_t *c = &svc->cons[i];
+		c->source = cs[i].source;
+		c->topics = cs[i].topics;
+		rc = trc_position_get(&txn, c->source, &c->applied);
+		c->queued = c->applied;
+		svc->ncons++;
+	}
+	trc_txn_abort(&txn);
+	return rc;
+}
+
+/* On the connected SUB socket: every topic of every source we consume. */
+int svc_consumers_subscribe(trc_service_t *svc)
+{
+	for (size_t i = 0; i < svc->ncons; i++) {
+		const char *const *topics = svc->cons[i].topics;
+		for (size_t t = 0; topics != NULL && topics[t] != NULL; t++)
+			if (zmq_setsockopt(svc->sub, ZMQ_SUBSCRIBE, topics[t], strlen(topics[t])) != 0)
+				return trc_err_from_errno(errno);
+	}
+	return 0;
+}
+
+consumer_t *svc_consumer(trc_service_t *svc, const char *source)
+{
+	for (size_t i = 0; i < svc->ncons; i++)
+		if (strcmp(svc->cons[i].source, source) == 0)
+			return &svc->cons[i];
+	return NULL;
+}
+
+static void s_request_replay(trc_service_t *svc, consumer_t *c)
+{
+	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
+	Traction__V1__ReplayRequest rr = TRACTION__V1__REPLAY_REQUEST__INIT;
+	h.version = TRC_PROTOCOL_VERSION;
+	h.kind = TRACTION__V1__FRAME_KIND__FRAME_REQUEST;
+	h.service = (char *)c->source;
+	h.method = (char *)"events.replay";
+	h.request_id = ++svc->next_request_id;
+	h.timeout_ms = svc->cfg.request_timeout_ms;
+	rr.from_seq = c->queued + 1;
+	rr.max = svc->cfg.replay_batch;
+	svc_send_header(svc, &h, NULL, 0, &rr.base);
+	c->replay_id = h.request_id;
+	c->replay_sent = trc_mono_ms();
+	c->next_poll = c->replay_sent + svc->cfg.replay_interval_ms;
+	trc_debug("replay requested source=%s from=%llu", c->source,
+		  (unsigned long long)rr.from_seq);
+}
+
+/* The replays in flight are lost (the broker restarted, or we reconnect):
+ * stop waiting for them; with poll_now, ask again at the next turn. */
+void svc_consumers_forget_replays(trc_service_t *svc, bool poll_now)
+{
+	for (size_t i = 0; i < svc->ncons; i++) {
+		svc->cons[i].replay_id = 0;
+		if (poll_now)
+			svc->cons[i].next_poll = 0;
+	}
+}
+
+/* The timer's part: a replay that timed out is given up, and a consumer
+ * with none in flight polls its source at its interval. */
+void svc_consumers_poll(trc_service_t *svc, int64_t now)
+{
+	for (size_t i = 0; i < svc->ncons; i++) {
+		consumer_t *c = &svc->cons[i];
+		if (c->replay_id != 0 && now - c->replay_sent > (int64_t)svc->cfg.request_timeout_ms)
+			c->replay_id = 0;
+		if (c->replay_id == 0 && now >= c->next_poll)
+			s_request_replay(svc, c);
+	}
+}
+
+/* The earlier of next and the next poll of a consumer. */
+int64_t svc_consumers_next(const trc_service_t *svc, int64_t next)
+{
+	for (size_t i = 0; i < svc->ncons; i++)
+		if (svc->cons[i].replay_id == 0 && svc->cons[i].next_poll < next)
+			next = svc->cons[i].next_poll;
+	return next;
+}
+
+static void s_queue_event(trc_service_t *svc, consumer_t *c, Traction__V1__Event *ev)
+{
+	work_t *w;
+	if (svc_work_push(&svc->fill->writes, &w) != 0)
+		return; /* not applied; the next replay brings it back */
+	w->kind = WORK_EVENT;
+	w->cons = c;
+	w->ev = ev;
+	c->queued = ev->seq;
+}
+
+/* One event [topic][Event] from the bus. */
+void svc_handle_event(trc_service_t *svc, trc_msg_t *m)
+{
+	if (m->n != 2) {
+		svc->dropped++;
+		return;
+	}
+	Traction__V1__Event *ev = traction__v1__event__unpack(&svc->fill->al, trc_msg_size(m, 1),
+							      trc_msg_data(m, 1));
+	char bad[256] = "";
+	if (ev == NULL || ev->source == NULL ||
+	    trc_wire_check_strings(&traction__v1__event__descriptor, trc_msg_data(m, 1),
+				   trc_msg_size(m, 1), bad, sizeof(bad)) != 0) {
+		svc->dropped++;
+		trc_warn("dropped an event that does not decode%s%s", ev != NULL ? ": " : "",
+			 ev != NULL ? bad : "");
+		return;
+	}
+	consumer_t *c = svc_consumer(svc, ev->source);
+	if (c == NULL)
+		return;
+	switch (trc_event_verdict(c->queued, ev->seq)) {
+	case TRC_EVENT_APPLY:
+		s_queue_event(svc, c, ev);
+		break;
+	case TRC_EVENT_OLD:
+		break;
+	case TRC_EVENT_GAP:
+		trc_info("event gap source=%s have=%llu got=%llu: replaying", c->source,
+			 (unsigned long long)c->queued, (unsigned long long)ev->seq);
+		if (c->replay_id == 0)
+			s_request_replay(svc, c);
+		break;
+	}
+}
+
+/* A replay's events, queued from where the consumer is; asks for more at
+ * once while the source has more behind. */
+static void s_replayed(trc_service_t *svc, consumer_t *c, const Traction__V1__ReplayReply *rr)
+{
+	size_t applied = 0;
+	for (size_t i = 0; i < rr->n_events; i++) {
+		Traction__V1__Event *ev = rr->events[i];
+		if (ev->source == NULL || strcmp(ev->source, c->source) != 0)
+			break;
+		if (trc_event_verdict(c->queued, ev->seq) != TRC_EVENT_APPLY)
+			continue;
+		s_queue_event(svc, c, ev);
+		applied++;
+	}
+	if (applied > 0)
+		trc_debug("replay source=%s queued=%zu now=%llu head=%llu", c->source, applied,
+			  (unsigned long long)c->queued, (unsigned long long)rr->head_seq);
+	/* More behind: ask again at once rather than at the next poll. */
+	if (rr->head_seq > c->queued && applied > 0)
+		s_request_replay(svc, c);
+}
+
+/* A reply [Header][body] to a request of ours (only events.replay for now). */
+void svc_handle_reply(trc_service_t *svc, trc_msg_t *m)
+{
+	const char *why;
+	Traction__V1__Header *h =
+		trc_header_unpack(&svc->fill->al, trc_msg_data(m, 0), trc_msg_size(m, 0), &why);
+	if (h == NULL || h->kind != TRACTION__V1__FRAME_KIND__FRAME_REPLY) {
+		svc->dropped++;
+		return;
+	}
+	consumer_t *c = NULL;
+	for (size_t i = 0; i < svc->ncons; i++)
+		if (svc->cons[i].replay_id == h->request_id)
+			c = &svc->cons[i];
+	if (c == NULL)
+		return; /* late reply to a replay we gave up on */
+	c->replay_id = 0;
+	if (h->status != NULL && h->status->code != 0) {
+		/* The source may be down or not registered yet: try again soon,
+		 * whatever the polling interval. */
+		trc_debug("replay source=%s failed: %s", c->source,
+			  h->status->message != NULL ? h->status->message : "");
+		int64_t retry = trc_mono_ms() + (int64_t)svc->cfg.heartbeat_ms;
+		if (retry < c->next_poll)
+			c->next_poll = retry;
+		return;
+	}
+	Traction__V1__ReplayReply *rr = traction__v1__replay_reply__unpack(
+		&svc->fill->al, trc_msg_size(m, 1), trc_msg_data(m, 1));
+	char bad[256] = "";
+	if (rr == NULL || trc_wire_check_strings(&traction__v1__replay_reply__descriptor,
+						 trc_msg_data(m, 1), trc_msg_size(m, 1), bad,
+						 sizeof(bad)) != 0) {
+		svc->dropped++;
+		return;
+	}
+	s_replayed(svc, c, rr);
+}

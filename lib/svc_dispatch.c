@@ -1,0 +1,473 @@
+/*
+ * Dispatch of one request [Route][Header][body] from the broker: decode
+ * it, find its method (the daemon's tables, then the built-ins), check the
+ * caller's role, hold it back while it waits (Header.after not applied
+ * yet, an events.read long poll with nothing new), and then answer a read
+ * at once or queue it, or queue a write for the group commit. Also what a
+ * handler's call is made of, for reads here and writes in svc_writer.c.
+ * It calls the built-ins, the consumers' positions and the frames layer.
+ */
+#include "service_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "log.h"
+#include "traction/v1/events.pb-c.h"
+
+/* ---- a handler's call ------------------------------------------------------ */
+
+void svc_call_init(trc_service_t *svc, batch_t *b, trc_call_t *call, trc_txn_t *txn,
+		   const Traction__V1__Route *rt)
+{
+	memset(call, 0, sizeof(*call));
+	call->txn = txn;
+	call->arena = b->arena;
+	call->user = svc->def->user;
+	call->now_ms = b->now_ms;
+	if (rt != NULL) {
+		call->client_id = rt->client_id != NULL && rt->client_id[0] ? rt->client_id
+									      : "anonymous";
+		call->role = rt->role;
+		call->scenarios = rt->scenarios;
+		call->n_scenarios = rt->n_scenarios;
+		call->enterprises = rt->enterprises;
+		call->n_enterprises = rt->n_enterprises;
+		call->providers = rt->providers;
+		call->n_providers = rt->n_providers;
+		call->edge = rt->edge != NULL && rt->edge[0] != '\0' ? rt->edge : NULL;
+	} else {
+		call->client_id = "internal";
+		call->role = TRACTION__V1__ROLE__ROLE_SERVICE;
+	}
+}
+
+/* The message of a failed call: the handler's, or what the error means
+ * here (a full store or disk says what to do about it). */
+const char *svc_status_message(trc_service_t *svc, trc_arena_t *arena, int err,
+			       const trc_call_t *call)
+{
+	if (call != NULL && call->message != NULL)
+		return call->message;
+	if (err == TRC_ENOSPC)
+		return trc_arena_printf(arena,
+					"the store is full (map_size_mb=%u): writes are refused, "
+					"reads still work; raise [store] map_size_mb and restart",
+					svc->cfg.map_size_mb);
+	if (err == TRC_EDISKFULL)
+		return trc_arena_printf(arena,
+					"the disk under the store (%s) is full: writes are refused, "
+					"reads still work; free space and send again",
+					svc->state_path);
+	return trc_strerror(err);
+}
+
+/* ---- reads ------------------------------------------------------------------ */
+
+/* A read, on the loop thread while the writer is idle, from a read
+ * transaction of the turn (opened at the first read, closed before the
+ * writer gets the next batch). */
+void svc_read(trc_service_t *svc, work_t *w)
+{
+	if (!svc->rtxn_open) {
+		if (trc_txn_begin(svc->store, &svc->rtxn, false) != 0) {
+			svc_reply(svc, w->route, w->route_len, w->version, w->request_id,
+				  TRACTION__V1__CODE__INTERNAL, "cannot open a read transaction",
+				  NULL);
+			return;
+		}
+		svc->rtxn_open = true;
+	}
+	trc_call_t call;
+	svc_call_init(svc, svc->fill, &call, &svc->rtxn, w->rt);
+	if (svc_builtin_has(w->method))
+		call.user = svc;
+	int rc = w->method->handler(&call, w->req, w->rep);
+	w->code = rc == 0 ? 0 : (call.code != 0 ? call.code : trc_err_to_code(rc));
+	w->message = rc == 0 ? NULL : svc_status_message(svc, svc->fill->arena, rc, &call);
+	w->details = call.details;
+	w->n_details = call.n_details;
+	svc_reply_work(svc, w);
+}
+
+void svc_reads_close(trc_service_t *svc)
+{
+	if (svc->rtxn_open) {
+		trc_txn_abort(&svc->rtxn);
+		svc->rtxn_open = false;
+	}
+}
+
+/* ---- requests that wait ------------------------------------------------------ */
+
+/* What this daemon has of a source: its own head, or what it applied of a
+ * source it consumes; false if it neither writes nor consumes it. */
+static bool s_position_of(trc_service_t *svc, const char *source, uint64_t *seq)
+{
+	if (svc->evlog != NULL && strcmp(source, trc_evlog_source(svc->evlog)) == 0) {
+		*seq = svc->head;
+		return true;
+	}
+	const consumer_t *c = svc_consumer(svc, source);
+	if (c != NULL)
+		*seq = c->applied;
+	return c != NULL;
+}
+
+/* How long a request may wait here: its timeout (the broker's bound),
+ * less a margin for the reply to travel back before the broker gives up. */
+static int64_t s_wait_budget(const trc_service_t *svc, const Traction__V1__Header *h)
+{
+	int64_t t = h->timeout_ms == 0 || h->timeout_ms > svc->cfg.request_timeout_ms
+			    ? svc->cfg.request_timeout_ms
+			    : h->timeout_ms;
+	int64_t margin = t / 4 < 500 ? t / 4 : 500;
+	return t - margin;
+}
+
+/* Keeps the request's frames to handle again later (svc_unpark). false if
+ * too many wait already, or out of memory: then it is answered now. */
+static bool s_park(trc_service_t *svc, trc_msg_t *m, int64_t deadline)
+{
+	if (svc->nparked >= TRC_PARKED_MAX)
+		return false;
+	parked_t *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return false;
+	for (int i = 0; i < 3; i++) {
+		zmq_msg_init(&p->part[i]);
+		zmq_msg_copy(&p->part[i], &m->part[i]); /* shares the data */
+	}
+	p->deadline = deadline;
+	p->next = svc->parked;
+	svc->parked = p;
+	svc->nparked++;
+	return true;
+}
+
+static void s_parked_close(parked_t *p)
+{
+	for (int i = 0; i < 3; i++)
+		zmq_msg_close(&p->part[i]);
+	free(p);
+}
+
+int64_t svc_parked_next(const trc_service_t *svc)
+{
+	int64_t next = INT64_MAX;
+	for (const parked_t *p = svc->parked; p != NULL; p = p->next)
+		if (p->deadline < next)
+			next = p->deadline;
+	return next;
+}
+
+/* At shutdown, what still waits is dropped unanswered (svc_unpark with
+ * all_expired has answered what it could). */
+void svc_parked_free(trc_service_t *svc)
+{
+	while (svc->parked != NULL) {
+		parked_t *p = svc->parked;
+		svc->parked = p->next;
+		s_parked_close(p);
+	}
+	svc->nparked = 0;
+}
+
+/* Header.after: 1 if every position is applied here, 0 if some is not yet,
+ * -1 if one names a source this daemon neither writes nor consumes (the
+ * reply then says which, in details). */
+static int s_after_met(trc_service_t *svc, const Traction__V1__Header *h, trc_call_t *call,
+		       bool report)
+{
+	int met = 1;
+	for (size_t i = 0; i < h->n_after; i++) {
+		const Traction__V1__EventPosition *p = h->after[i];
+		uint64_t have;
+		const char *src = p->source != NULL ? p->source : "";
+		if (!s_position_of(svc, src, &have)) {
+			trc_call_detail(call, src, "unknown_source", "", "");
+			return -1;
+		}
+		if (have >= p->applied_seq)
+			continue;
+		met = 0;
+		if (report)
+			trc_call_detail(call, src, "not_applied",
+					trc_arena_printf(call->arena, "%llu", (unsigned long long)have),
+					trc_arena_printf(call->arena, "%llu",
+							 (unsigned long long)p->applied_seq));
+	}
+	return met;
+}
+
+/* ---- one request, step by step ------------------------------------------------- */
+
+/* A request as it is decoded, step by step; each step answers (or drops)
+ * the request itself and returns false when it goes no further. */
+typedef struct {
+	Traction__V1__Route *rt;
+	void *route;             /* the Route frame, copied to the arena */
+	size_t rlen;
+	Traction__V1__Header *h;
+	uint32_t ver;
+	const trc_method_t *method;
+	ProtobufCMessage *req;
+} request_t;
+
+static bool s_route(trc_service_t *svc, trc_msg_t *m, request_t *r)
+{
+	const void *rdata = trc_msg_data(m, 0);
+	r->rlen = trc_msg_size(m, 0);
+	r->rt = traction__v1__route__unpack(&svc->fill->al, r->rlen, rdata);
+	if (r->rt == NULL) {
+		svc->dropped++;
+		trc_warn("dropped a request with a malformed route frame (%zu bytes)", r->rlen);
+		return false;
+	}
+	/* The route must outlive the message: it is echoed after the commit. */
+	r->route = trc_arena_alloc(svc->fill->arena, r->rlen > 0 ? r->rlen : 1);
+	if (r->route == NULL)
+		return false;
+	memcpy(r->route, rdata, r->rlen);
+	return true;
+}
+
+static const trc_method_t *s_find_method(trc_service_t *svc, const char *service,
+					 const char *method, bool *service_known)
+{
+	*service_known = false;
+	for (size_t i = 0; i < svc->def->n_services; i++) {
+		const trc_service_table_t *t = &svc->def->services[i];
+		if (strcmp(t->name, service) != 0)
+			continue;
+		*service_known = true;
+		for (size_t j = 0; j < t->n_methods; j++)
+			if (strcmp(t->methods[j].name, method) == 0)
+				return &t->methods[j];
+	}
+	if (!*service_known)
+		return NULL;
+	return svc_builtin_find(method, svc->evlog != NULL);
+}
+
+/* Who may call what: the broker says who the client is (Route.role). */
+static const char *s_forbidden(const trc_method_t *m, int role)
+{
+	switch (role) {
+	case TRACTION__V1__ROLE__ROLE_ADMIN:
+	case TRACTION__V1__ROLE__ROLE_SERVICE:
+		return NULL;
+	case TRACTION__V1__ROLE__ROLE_READER:
+		if (m->flags & (TRC_METHOD_WRITE | TRC_METHOD_ADMIN))
+			return "the reader role may only query";
+		if (m->flags & TRC_METHOD_SERVICE)
+			return "for daemons only; readers follow events with events.read";
+		return NULL;
+	case TRACTION__V1__ROLE__ROLE_PUBLISHER:
+		if (!(m->flags & TRC_METHOD_PUBLISH))
+			return "the publisher role may only publish feedback";
+		return NULL;
+	default:
+		return "no role";
+	}
+}
+
+/* The header, the method it names, and whether the caller may call it. */
+static bool s_method(trc_service_t *svc, trc_msg_t *m, request_t *r)
+{
+	const char *why = NULL;
+	const void *hdata = trc_msg_data(m, 1);
+	size_t hlen = trc_msg_size(m, 1);
+	Traction__V1__Header *h = trc_header_unpack(&svc->fill->al, hdata, hlen, &why);
+	/* the bytes are walked for it only when the header does not decode */
+	r->ver = h != NULL ? h->version : trc_header_version(hdata, hlen);
+	r->h = h;
+	if (h == NULL || h->kind != TRACTION__V1__FRAME_KIND__FRAME_REQUEST) {
+		svc_reply(svc, r->route, r->rlen, r->ver, trc_header_request_id(hdata, hlen),
+			  TRACTION__V1__CODE__INVALID_ARGUMENT,
+			  why != NULL ? why : "expected a request", NULL);
+		return false;
+	}
+	bool known;
+	r->method = s_find_method(svc, h->service, h->method, &known);
+	if (r->method == NULL) {
+		svc_reply(svc, r->route, r->rlen, r->ver, h->request_id,
+			  known ? TRACTION__V1__CODE__UNIMPLEMENTED : TRACTION__V1__CODE__NOT_FOUND,
+			  trc_arena_printf(svc->fill->arena, "unknown method '%s' of service '%s'",
+					   h->method, h->service),
+			  NULL);
+		return false;
+	}
+	const char *denied = s_forbidden(r->method, r->rt->role);
+	if (denied != NULL) {
+		svc_reply(svc, r->route, r->rlen, r->ver, h->request_id,
+			  TRACTION__V1__CODE__PERMISSION_DENIED,
+			  trc_arena_printf(svc->fill->arena, "%s.%s: %s", h->service, h->method,
+					   denied),
+			  NULL);
+		return false;
+	}
+	return true;
+}
+
+static bool s_body(trc_service_t *svc, trc_msg_t *m, request_t *r)
+{
+	const trc_method_t *mt = r->method;
+	/* strings first, in the bytes: a decoded string ends at its first NUL,
+	 * and protobuf-c refuses some bad strings without naming the field */
+	char bad[256];
+	int sc = trc_wire_check_strings(mt->request, trc_msg_data(m, 2), trc_msg_size(m, 2), bad,
+					sizeof(bad));
+	r->req = sc != TRC_EINVAL ? protobuf_c_message_unpack(mt->request, &svc->fill->al,
+							       trc_msg_size(m, 2), trc_msg_data(m, 2))
+				  : NULL;
+	if (r->req != NULL)
+		return true;
+	svc_reply(svc, r->route, r->rlen, r->ver, r->h->request_id,
+		  TRACTION__V1__CODE__INVALID_ARGUMENT,
+		  sc == TRC_EINVAL /* the field's path, as handlers name fields */
+			  ? trc_arena_printf(svc->fill->arena, "%s", bad)
+			  : trc_arena_printf(svc->fill->arena, "%s.%s: the body is not a valid %s",
+					     r->h->service, r->h->method, mt->request->name),
+		  NULL);
+	return false;
+}
+
+/* Header.after (read-your-writes across daemons): true if the request
+ * waits (parked) or was answered, false if it may go on. */
+static bool s_after_waits(trc_service_t *svc, trc_msg_t *m, const request_t *r, bool expired)
+{
+	const Traction__V1__Header *h = r->h;
+	if (h->n_after == 0)
+		return false;
+	trc_call_t c = { .arena = svc->fill->arena };
+	int met = s_after_met(svc, h, &c, expired);
+	if (met == 0 && !expired && s_park(svc, m, trc_mono_ms() + s_wait_budget(svc, h)))
+		return true;
+	if (met > 0)
+		return false;
+	if (met == 0 && c.n_details == 0) /* could not park: say why */
+		s_after_met(svc, h, &c, true);
+	reply_t rep = { .version = r->ver, .request_id = h->request_id,
+			.code = met < 0 ? TRACTION__V1__CODE__INVALID_ARGUMENT
+					: TRACTION__V1__CODE__UNAVAILABLE,
+			.message = met < 0 ? "after: this daemon neither writes nor "
+					     "consumes that source"
+					   : "after: not yet applied here; try again",
+			.details = c.details, .n_details = c.n_details };
+	svc_reply_full(svc, r->route, r->rlen, &rep);
+	return true;
+}
+
+/* events.read's long poll: true if it parked, nothing at or after
+ * from_seq being there yet. */
+static bool s_long_poll_waits(trc_service_t *svc, trc_msg_t *m, const request_t *r,
+			      bool expired)
+{
+	if (expired || !svc_builtin_long_poll(r->method))
+		return false;
+	const Traction__V1__EventsReadRequest *er =
+		(const Traction__V1__EventsReadRequest *)r->req;
+	int64_t budget = s_wait_budget(svc, r->h);
+	if (er->wait_ms < budget)
+		budget = er->wait_ms;
+	uint64_t from = er->from_seq > 0 ? er->from_seq : 1;
+	return budget > 0 && svc->head < from && s_park(svc, m, trc_mono_ms() + budget);
+}
+
+/* Writes wait for the group commit; reads are answered at once unless
+ * the writer is busy (they share the daemon's caches with writes). */
+static void s_queue(trc_service_t *svc, trc_msg_t *m, const request_t *r)
+{
+	const trc_method_t *mt = r->method;
+	ProtobufCMessage *rep = trc_arena_alloc(svc->fill->arena, mt->reply->sizeof_message);
+	if (rep == NULL)
+		return;
+	protobuf_c_message_init(mt->reply, rep);
+	bool write = (mt->flags & TRC_METHOD_WRITE) != 0;
+	bool later = write || svc->run != NULL;
+	size_t blen = trc_msg_size(m, 2);
+	uint8_t *body = NULL;
+	work_t one = { 0 }, *w = &one;
+	if (write) /* a handler may store the bytes as they came: they outlive m */
+		body = trc_arena_alloc(svc->fill->arena, blen > 0 ? blen : 1);
+	if ((write && body == NULL) ||
+	    (later && svc_work_push(write ? &svc->fill->writes : &svc->fill->reads, &w) != 0)) {
+		svc_reply(svc, r->route, r->rlen, r->ver, r->h->request_id,
+			  TRACTION__V1__CODE__RESOURCE_EXHAUSTED, "out of memory", NULL);
+		return;
+	}
+	if (body != NULL) {
+		svc->fill->bytes += blen;
+		memcpy(body, trc_msg_data(m, 2), blen);
+		w->body = body;
+		w->body_len = blen;
+	}
+	w->kind = WORK_REQUEST;
+	w->method = mt;
+	w->route = r->route;
+	w->route_len = r->rlen;
+	w->rt = r->rt;
+	w->version = r->ver;
+	w->request_id = r->h->request_id;
+	w->req = r->req;
+	w->rep = rep;
+	if (!later)
+		svc_read(svc, w);
+}
+
+/* One request [Route][Header][body] from the broker; expired: it has
+ * waited (parked) as long as it may, and is answered now whatever. */
+static void s_handle_request_at(trc_service_t *svc, trc_msg_t *m, bool expired)
+{
+	request_t r = { 0 };
+	if (!s_route(svc, m, &r) || !s_method(svc, m, &r) || !s_body(svc, m, &r))
+		return;
+	if (s_after_waits(svc, m, &r, expired) || s_long_poll_waits(svc, m, &r, expired))
+		return;
+	s_queue(svc, m, &r);
+}
+
+void svc_handle_request(trc_service_t *svc, trc_msg_t *m)
+{
+	s_handle_request_at(svc, m, false);
+}
+
+/* Hands waiting requests back to dispatch: all of them when what they wait
+ * for may have come (a commit, an applied event), else those past their
+ * deadline (expired: answered with what there is). A request still not
+ * ready parks itself again. */
+void svc_unpark(trc_service_t *svc, bool progress, bool all_expired)
+{
+	int64_t now = trc_mono_ms();
+	parked_t *list = svc->parked, *keep = NULL;
+	svc->parked = NULL;
+	svc->nparked = 0;
+	while (list != NULL) {
+		parked_t *p = list;
+		list = p->next;
+		bool expired = all_expired || now >= p->deadline;
+		if (!expired && !progress) {
+			p->next = keep;
+			keep = p;
+			continue;
+		}
+		trc_msg_t m = { .n = 3, .total = 3 };
+		for (int i = 0; i < 3; i++) {
+			zmq_msg_init(&m.part[i]);
+			zmq_msg_move(&m.part[i], &p->part[i]);
+		}
+		s_handle_request_at(svc, &m, expired);
+		trc_msg_close(&m);
+		s_parked_close(p);
+	}
+	/* those kept go back in front of any that parked again just now */
+	while (keep != NULL) {
+		parked_t *p = keep;
+		keep = p->next;
+		p->next = svc->parked;
+		svc->parked = p;
+		svc->nparked++;
+	}
+}

@@ -92,7 +92,8 @@ else
 fi
 
 # The old tractionctl must run on the OLD libtraction (the point of the test).
-ldd "$OLDCTL" | grep -q "libtraction.so.0 => $OLD_BUILD/clients/libtraction/" ||
+# (grep without -q: -q stops at the first match and ldd, cut short, fails the pipe)
+ldd "$OLDCTL" | grep "libtraction.so.0 => $OLD_BUILD/clients/libtraction/" >/dev/null ||
   fail "the old tractionctl does not load the old libtraction: $(ldd "$OLDCTL" | grep libtraction)"
 NEWCTL="$BUILD/clients/tractionctl/tractionctl"
 for b in "$BUILD/broker/traction-broker" "$BUILD/services/traction-supplyd" \

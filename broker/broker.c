@@ -17,9 +17,9 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "auth.h"
 #include "daemon.h"
 #include "error.h"
-#include "keys.h"
 #include "log.h"
 #include "registry.h"
 #include "subs.h"
@@ -40,10 +40,7 @@ struct trc_broker {
 	void *service;    /* ROUTER: services */
 	void *xsub;       /* events in */
 	void *xpub;       /* events out */
-	void *zap;        /* REP: the ZeroMQ authentication handler, with curve */
-	trc_keys_t *keys; /* who may connect, with curve */
-	char server_pub[TRC_Z85_KEY + 1];
-	char server_sec[TRC_Z85_KEY + 1];
+	trc_auth_t *auth; /* who may connect, and whose rights a request has */
 	trc_registry_t reg;
 	trc_subs_t *subs;  /* what subscribers of the event feed hold */
 	Traction__V1__BrokerCounters counters;
@@ -233,35 +230,6 @@ static void s_broker_request(trc_broker_t *b, void *sock, const void *rid, size_
 
 /* ---- routing ------------------------------------------------------------------ */
 
-/* Who a request acts as: with Header.on_behalf_of, the user an edge names
- * (*as, and the edge's name in *edge); else the key itself. Returns why it
- * is refused, or NULL. Without CurveZMQ every client is an admin, so naming
- * a user there only ever narrows its rights: it is allowed, so that a
- * localhost gateway needs no keys. */
-static const char *s_acting_for(trc_broker_t *b, const trc_key_t *key,
-				const Traction__V1__Header *h, const trc_key_t **as,
-				const char **edge)
-{
-	bool names = h->on_behalf_of != NULL && h->on_behalf_of[0] != '\0';
-	bool is_edge = key != NULL && key->role == TRACTION__V1__ROLE__ROLE_EDGE;
-	*as = key;
-	*edge = NULL;
-	if (!names) {
-		/* an edge's own rights: the broker's ping and status, no more */
-		if (is_edge && strcmp(h->service, "broker") != 0)
-			return "an edge acts only for a user: name it in Header.on_behalf_of";
-		return NULL;
-	}
-	if (key != NULL && !is_edge)
-		return "on_behalf_of: only an edge key may act for a user";
-	const trc_key_t *u = trc_keys_by_name(b->keys, h->on_behalf_of);
-	if (u == NULL || !u->user)
-		return "on_behalf_of: no such user in keys_dir";
-	*as = u;
-	*edge = key != NULL ? key->name : "anonymous";
-	return NULL;
-}
-
 /* A request [rid][Header][body] from a client, or from a service acting as
  * one (from_service). Forwards the Header and body frames as they came. */
 /* Whether a request of `bytes` would take what `held` requests hold
@@ -284,8 +252,7 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 	 * A key removed since the connection was made gets nothing back. */
 	const trc_key_t *key = NULL;
 	if (!from_service && b->cfg.curve && m->n >= 2) {
-		const char *user = zmq_msg_gets(&m->part[1], "User-Id");
-		key = user != NULL ? trc_keys_by_name(b->keys, user) : NULL;
+		key = trc_auth_identify(b->auth, &m->part[1]);
 		if (key == NULL) {
 			b->counters.dropped_malformed++;
 			return;
@@ -317,7 +284,7 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 	 * user's an edge acts for (docs/security.md). */
 	const trc_key_t *as = key;
 	const char *edge = NULL;
-	const char *refusal = s_acting_for(b, key, h, &as, &edge);
+	const char *refusal = trc_auth_acting_for(b->auth, key, h, &as, &edge);
 	if (refusal != NULL) {
 		s_answer(b, sock, rid, ridlen, ver, h->request_id,
 			 TRACTION__V1__CODE__PERMISSION_DENIED, refusal, NULL);
@@ -654,134 +621,6 @@ static void s_timers(trc_broker_t *b)
 	}
 }
 
-/* ---- authentication (ZAP, ZeroMQ RFC 27) ---------------------------------------------- */
-
-/* ZAP domains: which endpoint a connection came to. */
-#define ZAP_CLIENTS "traction"
-#define ZAP_SERVICES "traction-service"
-
-/* Answers one ZAP request: a CURVE key listed in keys_dir gets in, with its
- * file name as the user id; on the service and event endpoints only a key
- * with role = service. Anything else is refused, and the peer never gets a
- * reply to anything it sends. */
-static void s_zap(trc_broker_t *b)
-{
-	zmq_msg_t f[7];
-	int n = 0, more = 1;
-	while (more && n < 7) {
-		zmq_msg_init(&f[n]);
-		if (zmq_msg_recv(&f[n], b->zap, ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&f[n]);
-			break;
-		}
-		more = zmq_msg_more(&f[n]);
-		n++;
-	}
-	while (more) { /* a malformed request: drain it */
-		zmq_msg_t x;
-		zmq_msg_init(&x);
-		if (zmq_msg_recv(&x, b->zap, 0) < 0)
-			more = 0;
-		else
-			more = zmq_msg_more(&x);
-		zmq_msg_close(&x);
-	}
-	if (n < 6) {
-		for (int i = 0; i < n; i++)
-			zmq_msg_close(&f[i]);
-		return;
-	}
-	const char *status = "400", *text = "unknown key";
-	char user[80] = "";
-	const trc_key_t *k = NULL;
-	if (zmq_msg_size(&f[5]) == 5 && memcmp(zmq_msg_data(&f[5]), "CURVE", 5) == 0 && n == 7 &&
-	    zmq_msg_size(&f[6]) == 32) {
-		char z85[TRC_Z85_KEY + 1];
-		zmq_z85_encode(z85, zmq_msg_data(&f[6]), 32);
-		k = trc_keys_by_public(b->keys, z85);
-		bool services = zmq_msg_size(&f[2]) == strlen(ZAP_SERVICES) &&
-				memcmp(zmq_msg_data(&f[2]), ZAP_SERVICES, strlen(ZAP_SERVICES)) == 0;
-		if (k != NULL && services && k->role != TRACTION__V1__ROLE__ROLE_SERVICE) {
-			trc_notice("refused a connection to a service endpoint: key %s (%s) is not "
-				   "role = service",
-				   k->name, z85);
-			text = "not a service key";
-		} else if (k != NULL) {
-			status = "200";
-			text = "OK";
-			snprintf(user, sizeof(user), "%s", k->name);
-		} else {
-			trc_notice("refused a connection: key %s is not in %s", z85, b->cfg.keys_dir);
-		}
-	} else {
-		text = "CURVE required";
-	}
-	/* version, request id (echoed), status code, status text, user id, metadata */
-	zmq_send(b->zap, "1.0", 3, ZMQ_SNDMORE);
-	zmq_msg_send(&f[1], b->zap, ZMQ_SNDMORE);
-	zmq_send(b->zap, status, 3, ZMQ_SNDMORE);
-	zmq_send(b->zap, text, strlen(text), ZMQ_SNDMORE);
-	zmq_send(b->zap, user, strlen(user), ZMQ_SNDMORE);
-	zmq_send(b->zap, "", 0, 0);
-	for (int i = 0; i < n; i++)
-		zmq_msg_close(&f[i]);
-}
-
-static int s_load_keys(trc_broker_t *b, const trc_config_t *cfg)
-{
-	char err[512];
-	trc_keys_t *keys = NULL;
-	if (trc_keys_load(&keys, cfg->keys_dir, err, sizeof(err)) != 0) {
-		trc_err("%s", err);
-		return TRC_ECONFIG;
-	}
-	trc_keys_destroy(&b->keys);
-	b->keys = keys;
-	trc_info("%zu client keys from %s", trc_keys_count(keys), cfg->keys_dir);
-	return 0;
-}
-
-/* With curve or service_curve: the broker's key pair, the keys that may
- * connect, and the ZAP handler, once, before any socket binds. */
-static int s_security(trc_broker_t *b)
-{
-	char err[512];
-	if (!b->cfg.curve && !b->cfg.service_curve) {
-		/* no keys to check, but the users an edge may act for */
-		if (access(b->cfg.keys_dir, F_OK) == 0 && s_load_keys(b, &b->cfg) != 0)
-			return TRC_ECONFIG;
-		return 0;
-	}
-	if (trc_keypair_load(b->cfg.server_key_file, b->server_pub, b->server_sec, err,
-			     sizeof(err)) != 0) {
-		trc_err("%s", err);
-		return TRC_ECONFIG;
-	}
-	if (s_load_keys(b, &b->cfg) != 0)
-		return TRC_ECONFIG;
-	b->zap = zmq_socket(b->zctx, ZMQ_REP);
-	if (b->zap == NULL || zmq_bind(b->zap, "inproc://zeromq.zap.01") != 0) {
-		trc_err("cannot set up the ZAP handler: %s", zmq_strerror(errno));
-		return TRC_ECONFIG;
-	}
-	return 0;
-}
-
-/* Makes s a CurveZMQ server; the ZAP domain tells the handler which
- * endpoint a connection came to. */
-static int s_curve(trc_broker_t *b, void *s, const char *domain, const char *what)
-{
-	int one = 1;
-	if (zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof(one)) != 0 ||
-	    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, b->server_sec, TRC_Z85_KEY) != 0 ||
-	    zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) != 0) {
-		trc_err("cannot set up CurveZMQ: %s", zmq_strerror(errno));
-		return TRC_ECONFIG;
-	}
-	trc_info("%s endpoint requires CurveZMQ; server public key %s", what, b->server_pub);
-	return 0;
-}
-
 /* ---- life cycle ------------------------------------------------------------------ */
 
 static void *s_bind(trc_broker_t *b, int type, const char *endpoint, const char *what)
@@ -791,8 +630,9 @@ static void *s_bind(trc_broker_t *b, int type, const char *endpoint, const char 
 		return NULL;
 	int one = 1;
 	bool client = strcmp(what, "client") == 0;
-	if (((client && b->cfg.curve && s_curve(b, s, ZAP_CLIENTS, what) != 0) ||
-	     (!client && b->cfg.service_curve && s_curve(b, s, ZAP_SERVICES, what) != 0))) {
+	if ((client && b->cfg.curve && trc_auth_curve_server(b->auth, s, false, what) != 0) ||
+	    (!client && b->cfg.service_curve &&
+	     trc_auth_curve_server(b->auth, s, true, what) != 0)) {
 		zmq_close(s);
 		return NULL;
 	}
@@ -869,8 +709,9 @@ int trc_broker_new(trc_broker_t **broker_p, const trc_config_t *cfg)
 		free(b);
 		return TRC_ENOMEM;
 	}
-	b->client = s_security(b) == 0 ? s_bind(b, ZMQ_ROUTER, cfg->client_endpoint, "client")
-				       : NULL;
+	b->client = trc_auth_new(&b->auth, b->zctx, cfg) == 0
+			    ? s_bind(b, ZMQ_ROUTER, cfg->client_endpoint, "client")
+			    : NULL;
 	b->service = b->client ? s_bind(b, ZMQ_ROUTER, cfg->service_endpoint, "service") : NULL;
 	b->xsub = b->service ? s_bind(b, ZMQ_XSUB, cfg->event_publish_endpoint, "event publish")
 			     : NULL;
@@ -896,11 +737,11 @@ void trc_broker_destroy(trc_broker_t **broker_p)
 			s_fail_ticket(b, t, TRACTION__V1__CODE__UNAVAILABLE,
 				      "the broker is shutting down");
 	}
-	void *socks[] = { b->client, b->service, b->xsub, b->xpub, b->zap };
-	for (size_t i = 0; i < 5; i++)
+	void *socks[] = { b->client, b->service, b->xsub, b->xpub };
+	for (size_t i = 0; i < 4; i++)
 		if (socks[i] != NULL)
 			zmq_close(socks[i]);
-	trc_keys_destroy(&b->keys);
+	trc_auth_destroy(&b->auth);
 	if (b->zctx != NULL)
 		zmq_ctx_term(b->zctx);
 	trc_registry_clear(&b->reg);
@@ -919,13 +760,13 @@ static void s_reload(void *ud, const trc_config_t *ncfg)
 	b->cfg.max_mb_in_flight_per_client = ncfg->max_mb_in_flight_per_client;
 	b->cfg.max_mb_in_flight = ncfg->max_mb_in_flight;
 	trc_subs_limits(b->subs, ncfg->max_subscriptions, ncfg->max_subscriptions_per_peer);
-	if (b->keys != NULL)
-		s_load_keys(b, ncfg);
+	trc_auth_reload(b->auth, ncfg);
 }
 
 int trc_broker_run(trc_broker_t *b, int sigfd, const char *config_path)
 {
 	trc_msg_t m;
+	void *zap = trc_auth_zap_socket(b->auth);
 	for (;;) {
 		zmq_pollitem_t items[] = {
 			{ b->client, 0, ZMQ_POLLIN, 0 },
@@ -933,14 +774,14 @@ int trc_broker_run(trc_broker_t *b, int sigfd, const char *config_path)
 			{ b->xsub, 0, ZMQ_POLLIN, 0 },
 			{ b->xpub, 0, ZMQ_POLLIN, 0 },
 			{ NULL, sigfd, ZMQ_POLLIN, 0 },
-			{ b->zap, 0, ZMQ_POLLIN, 0 },
+			{ zap, 0, ZMQ_POLLIN, 0 },
 		};
 		int64_t now = trc_mono_ms();
 		int64_t next = b->next_heartbeat < b->next_expiry ? b->next_heartbeat : b->next_expiry;
 		int64_t wd = trc_daemon_watchdog_ms();
 		if (wd > 0 && now + wd / 2 < next)
 			next = now + wd / 2;
-		if (zmq_poll(items, b->zap != NULL ? 6 : 5, (long)(next > now ? next - now : 0)) < 0 &&
+		if (zmq_poll(items, zap != NULL ? 6 : 5, (long)(next > now ? next - now : 0)) < 0 &&
 		    errno != EINTR) {
 			trc_err("poll failed: %s", zmq_strerror(errno));
 			return TRC_EIO;
@@ -954,14 +795,8 @@ int trc_broker_run(trc_broker_t *b, int sigfd, const char *config_path)
 			if (sig == SIGHUP)
 				trc_daemon_reload(config_path, s_reload, b);
 		}
-		if (b->zap != NULL && (items[5].revents & ZMQ_POLLIN))
-			for (int n = 0; n < 64; n++) {
-				int ev = 0;
-				size_t len = sizeof(ev);
-				if (zmq_getsockopt(b->zap, ZMQ_EVENTS, &ev, &len) != 0 || !(ev & ZMQ_POLLIN))
-					break;
-				s_zap(b);
-			}
+		if (zap != NULL && (items[5].revents & ZMQ_POLLIN))
+			trc_auth_zap_serve(b->auth);
 		/* Services first: replies free capacity for new requests. */
 		for (unsigned n = 0; n < 4096; n++) {
 			if (trc_msg_recv(b->service, &m, ZMQ_DONTWAIT) != 0)

@@ -28,11 +28,6 @@
 #include "traction/v1/bus.pb-c.h"
 #include "traction/v1/common.pb-c.h"
 
-/* Services of the daemon set: known before they register, so that a
- * request to one that is down is UNAVAILABLE rather than NOT_FOUND. */
-static const char *const s_known_services[] = { "supply", "scenario", "feedback",
-						"iteration", "deployment", NULL };
-
 
 /* ---- replies the broker makes itself ------------------------------------------ */
 
@@ -317,6 +312,24 @@ static void s_timers(trc_broker_t *b)
 
 /* ---- life cycle ------------------------------------------------------------------ */
 
+static int s_know_service(const char *name, void *ud)
+{
+	trc_broker_t *b = ud;
+	if (trc_registry_service(&b->reg, name, true) == NULL)
+		trc_warn("[broker] services: cannot keep '%s' (at most %d names, or out of memory)",
+			 name, TRC_SERVICES_MAX);
+	return 0;
+}
+
+/* The services of [broker] services are known before they register: a
+ * request to one that is down is UNAVAILABLE (clients retry), not
+ * NOT_FOUND. The broker names none itself: a new daemon is known once it
+ * registers, or once the config names it. */
+static void s_know_services(trc_broker_t *b, const trc_config_t *cfg)
+{
+	trc_config_names(cfg->services, s_know_service, b);
+}
+
 static void *s_bind(trc_broker_t *b, int type, const char *endpoint, const char *what)
 {
 	void *s = zmq_socket(b->zctx, type);
@@ -391,8 +404,7 @@ int trc_broker_new(trc_broker_t **broker_p, const trc_config_t *cfg)
 	traction__v1__broker_counters__init(&b->counters);
 	trc_registry_init(&b->reg);
 	b->subs = trc_subs_new(cfg->max_subscriptions, cfg->max_subscriptions_per_peer);
-	for (size_t i = 0; s_known_services[i] != NULL; i++)
-		trc_registry_service(&b->reg, s_known_services[i], true);
+	s_know_services(b, cfg);
 	b->started = trc_mono_ms();
 	b->zctx = zmq_ctx_new();
 	if (b->zctx == NULL || b->subs == NULL) {
@@ -445,8 +457,9 @@ void trc_broker_destroy(trc_broker_t **broker_p)
 }
 
 /* What the broker takes on SIGHUP: its budgets, the subscription bounds,
- * and the keys (added or removed take effect now; a bad keys dir keeps the
- * keys in force). */
+ * the services it knows (a name added is known now; one removed stays
+ * known: it may have registered) and the keys (added or removed take
+ * effect now; a bad keys dir keeps the keys in force). */
 static void s_reload(void *ud, const trc_config_t *ncfg)
 {
 	trc_broker_t *b = ud;
@@ -454,6 +467,7 @@ static void s_reload(void *ud, const trc_config_t *ncfg)
 	b->cfg.max_mb_in_flight_per_client = ncfg->max_mb_in_flight_per_client;
 	b->cfg.max_mb_in_flight = ncfg->max_mb_in_flight;
 	trc_subs_limits(b->subs, ncfg->max_subscriptions, ncfg->max_subscriptions_per_peer);
+	s_know_services(b, ncfg);
 	trc_auth_reload(b->auth, ncfg);
 }
 

@@ -1,13 +1,13 @@
 /*
- * The broker's sockets and loop: client requests in, routed to the least
- * loaded live instance of their service, replies back; heartbeats both
- * ways; dead instances dropped and their requests answered UNAVAILABLE;
- * requests past their deadline answered DEADLINE_EXCEEDED; the event relay
- * (XSUB -> XPUB). The broker never decodes a request body and never
- * crashes on input: what it cannot route it answers, what it cannot answer
- * it drops and counts.
+ * The broker's sockets and loop: client requests in and routed (route.c),
+ * replies back; heartbeats both ways; dead instances dropped and their
+ * requests answered UNAVAILABLE; requests past their deadline answered
+ * DEADLINE_EXCEEDED; the broker's own service (ping, status); the event
+ * relay (XSUB -> XPUB). The broker never crashes on input: what it cannot
+ * route it answers, what it cannot answer it drops and counts.
  */
 #include "broker.h"
+#include "broker_int.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -17,9 +17,9 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "auth.h"
 #include "daemon.h"
 #include "error.h"
-#include "keys.h"
 #include "log.h"
 #include "registry.h"
 #include "subs.h"
@@ -28,29 +28,6 @@
 #include "traction/v1/bus.pb-c.h"
 #include "traction/v1/common.pb-c.h"
 
-/* Services of the daemon set: known before they register, so that a
- * request to one that is down is UNAVAILABLE rather than NOT_FOUND. */
-static const char *const s_known_services[] = { "supply", "scenario", "feedback",
-						"iteration", "deployment", NULL };
-
-struct trc_broker {
-	trc_config_t cfg;
-	void *zctx;
-	void *client;     /* ROUTER: clients */
-	void *service;    /* ROUTER: services */
-	void *xsub;       /* events in */
-	void *xpub;       /* events out */
-	void *zap;        /* REP: the ZeroMQ authentication handler, with curve */
-	trc_keys_t *keys; /* who may connect, with curve */
-	char server_pub[TRC_Z85_KEY + 1];
-	char server_sec[TRC_Z85_KEY + 1];
-	trc_registry_t reg;
-	trc_subs_t *subs;  /* what subscribers of the event feed hold */
-	Traction__V1__BrokerCounters counters;
-	int64_t started;
-	int64_t next_heartbeat;
-	int64_t next_expiry;
-};
 
 /* ---- replies the broker makes itself ------------------------------------------ */
 
@@ -61,10 +38,9 @@ static int s_send_parts(void *sock, const void *rid, size_t ridlen, const trc_fr
 	return trc_send(sock, f, n, ZMQ_DONTWAIT);
 }
 
-/* Sends [rid][Header REPLY][body] with a status of its own. */
-static void s_answer(trc_broker_t *b, void *sock, const void *rid, size_t ridlen,
-		     uint32_t ver, uint64_t request_id, int code, const char *message,
-		     const ProtobufCMessage *body)
+void broker_answer(trc_broker_t *b, void *sock, const void *rid, size_t ridlen, uint32_t ver,
+		   uint64_t request_id, int code, const char *message,
+		   const ProtobufCMessage *body)
 {
 	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
 	Traction__V1__Status st = TRACTION__V1__STATUS__INIT;
@@ -94,8 +70,8 @@ static void s_answer(trc_broker_t *b, void *sock, const void *rid, size_t ridlen
 		b->counters.errors_replied++;
 }
 
-static void s_control(trc_broker_t *b, const void *wid, size_t widlen,
-		      Traction__V1__FrameKind kind)
+void broker_control(trc_broker_t *b, const void *wid, size_t widlen,
+		    Traction__V1__FrameKind kind)
 {
 	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
 	uint8_t hbuf[64];
@@ -106,16 +82,16 @@ static void s_control(trc_broker_t *b, const void *wid, size_t widlen,
 	s_send_parts(b->service, wid, widlen, f, 1);
 }
 
-/* Answers a request in flight with an error of the broker's own. */
-static void s_fail_ticket(trc_broker_t *b, trc_ticket_t *t, int code, const char *msg)
+void broker_fail_ticket(trc_broker_t *b, trc_ticket_t *t, int code, const char *msg)
 {
 	void *sock = t->from_service_socket ? b->service : b->client;
 	t->service->errors++;
-	s_answer(b, sock, t->client->id, t->client->ridlen, t->version, t->request_id, code, msg, NULL);
+	broker_answer(b, sock, t->client->id, t->client->ridlen, t->version, t->request_id, code,
+		      msg, NULL);
 	trc_registry_ticket_done(&b->reg, t);
 }
 
-static void s_drop_worker(trc_broker_t *b, trc_worker_t *w, const char *why)
+void broker_drop_worker(trc_broker_t *b, trc_worker_t *w, const char *why)
 {
 	trc_ticket_t *t, *tt;
 	char msg[160];
@@ -124,7 +100,7 @@ static void s_drop_worker(trc_broker_t *b, trc_worker_t *w, const char *why)
 		 why);
 	HASH_ITER(hh, b->reg.tickets, t, tt) {
 		if (t->worker == w) {
-			s_fail_ticket(b, t, TRACTION__V1__CODE__UNAVAILABLE, msg);
+			broker_fail_ticket(b, t, TRACTION__V1__CODE__UNAVAILABLE, msg);
 			failed++;
 		}
 	}
@@ -155,8 +131,8 @@ static void s_status(trc_broker_t *b, void *sock, const void *rid, size_t ridlen
 	char (*ids)[TRC_ROUTING_ID_MAX * 2 + 1] = calloc(nw + 1, sizeof(*ids));
 	size_t k = 0;
 	if (ss == NULL || sp == NULL || is == NULL || ip == NULL || ids == NULL) {
-		s_answer(b, sock, rid, ridlen, ver, request_id, TRACTION__V1__CODE__RESOURCE_EXHAUSTED,
-			 "out of memory", NULL);
+		broker_answer(b, sock, rid, ridlen, ver, request_id,
+			      TRACTION__V1__CODE__RESOURCE_EXHAUSTED, "out of memory", NULL);
 		goto out;
 	}
 	trc_bservice_t *s, *st;
@@ -193,7 +169,7 @@ static void s_status(trc_broker_t *b, void *sock, const void *rid, size_t ridlen
 	rep.bytes_in_flight = b->reg.bytes;
 	rep.max_mb_in_flight = b->cfg.max_mb_in_flight;
 	rep.subscriptions = (uint32_t)trc_subs_count(b->subs);
-	s_answer(b, sock, rid, ridlen, ver, request_id, 0, "", &rep.base);
+	broker_answer(b, sock, rid, ridlen, ver, request_id, 0, "", &rep.base);
 out:
 	free(ss);
 	free(sp);
@@ -202,15 +178,16 @@ out:
 	free(ids);
 }
 
-static void s_broker_request(trc_broker_t *b, void *sock, const void *rid, size_t ridlen,
-			     const Traction__V1__Header *h, const trc_key_t *key)
+void broker_own_request(trc_broker_t *b, void *sock, const void *rid, size_t ridlen,
+			const Traction__V1__Header *h, const trc_key_t *key)
 {
 	uint32_t ver = h->version;
 	/* a publisher reads nothing (docs/security.md): ping only */
 	if (key != NULL && key->role == TRACTION__V1__ROLE__ROLE_PUBLISHER &&
 	    strcmp(h->method, "ping") != 0) {
-		s_answer(b, sock, rid, ridlen, ver, h->request_id, TRACTION__V1__CODE__PERMISSION_DENIED,
-			 "broker: the publisher role may only publish feedback", NULL);
+		broker_answer(b, sock, rid, ridlen, ver, h->request_id,
+			      TRACTION__V1__CODE__PERMISSION_DENIED,
+			      "broker: the publisher role may only publish feedback", NULL);
 		return;
 	}
 	if (strcmp(h->method, "status") == 0) {
@@ -221,336 +198,14 @@ static void s_broker_request(trc_broker_t *b, void *sock, const void *rid, size_
 		rep.version = (char *)TRACTION_VERSION;
 		rep.uptime_ms = trc_mono_ms() - b->started;
 		rep.pid = (uint32_t)getpid();
-		s_answer(b, sock, rid, ridlen, ver, h->request_id, 0, "", &rep.base);
+		broker_answer(b, sock, rid, ridlen, ver, h->request_id, 0, "", &rep.base);
 	} else {
 		char msg[160];
 		snprintf(msg, sizeof(msg), "unknown method '%.64s' of service 'broker' "
 			 "(it has: ping, status)", h->method);
-		s_answer(b, sock, rid, ridlen, ver, h->request_id, TRACTION__V1__CODE__UNIMPLEMENTED,
-			 msg, NULL);
+		broker_answer(b, sock, rid, ridlen, ver, h->request_id,
+			      TRACTION__V1__CODE__UNIMPLEMENTED, msg, NULL);
 	}
-}
-
-/* ---- routing ------------------------------------------------------------------ */
-
-/* Who a request acts as: with Header.on_behalf_of, the user an edge names
- * (*as, and the edge's name in *edge); else the key itself. Returns why it
- * is refused, or NULL. Without CurveZMQ every client is an admin, so naming
- * a user there only ever narrows its rights: it is allowed, so that a
- * localhost gateway needs no keys. */
-static const char *s_acting_for(trc_broker_t *b, const trc_key_t *key,
-				const Traction__V1__Header *h, const trc_key_t **as,
-				const char **edge)
-{
-	bool names = h->on_behalf_of != NULL && h->on_behalf_of[0] != '\0';
-	bool is_edge = key != NULL && key->role == TRACTION__V1__ROLE__ROLE_EDGE;
-	*as = key;
-	*edge = NULL;
-	if (!names) {
-		/* an edge's own rights: the broker's ping and status, no more */
-		if (is_edge && strcmp(h->service, "broker") != 0)
-			return "an edge acts only for a user: name it in Header.on_behalf_of";
-		return NULL;
-	}
-	if (key != NULL && !is_edge)
-		return "on_behalf_of: only an edge key may act for a user";
-	const trc_key_t *u = trc_keys_by_name(b->keys, h->on_behalf_of);
-	if (u == NULL || !u->user)
-		return "on_behalf_of: no such user in keys_dir";
-	*as = u;
-	*edge = key != NULL ? key->name : "anonymous";
-	return NULL;
-}
-
-/* A request [rid][Header][body] from a client, or from a service acting as
- * one (from_service). Forwards the Header and body frames as they came. */
-/* Whether a request of `bytes` would take what `held` requests hold
- * (`held_bytes`) past a budget of `mb` MiB; one request alone always goes,
- * whatever its size (max_message_kb bounds that). */
-static bool s_over_budget(uint32_t held, uint64_t held_bytes, size_t bytes, unsigned mb)
-{
-	return held > 0 && held_bytes + bytes > (uint64_t)mb << 20;
-}
-
-static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
-{
-	void *sock = from_service ? b->service : b->client;
-	const void *rid = trc_msg_data(m, 0);
-	size_t ridlen = trc_msg_size(m, 0);
-	const char *why = NULL;
-	ProtobufCAllocator *al = NULL; /* protobuf-c's default allocator */
-
-	/* With CurveZMQ, who this is: the ZAP handler named the key it used.
-	 * A key removed since the connection was made gets nothing back. */
-	const trc_key_t *key = NULL;
-	if (!from_service && b->cfg.curve && m->n >= 2) {
-		const char *user = zmq_msg_gets(&m->part[1], "User-Id");
-		key = user != NULL ? trc_keys_by_name(b->keys, user) : NULL;
-		if (key == NULL) {
-			b->counters.dropped_malformed++;
-			return;
-		}
-	}
-	/* A refusal echoes the request id whenever the first frame has one,
-	 * however wrong the rest is (0 only when none can be read). */
-	uint64_t echo = m->n >= 2 ? trc_header_request_id(trc_msg_data(m, 1), trc_msg_size(m, 1))
-				  : 0;
-	uint32_t ver = m->n >= 2 ? trc_header_version(trc_msg_data(m, 1), trc_msg_size(m, 1))
-				 : TRC_PROTOCOL_MIN;
-	if (m->total != 3 || m->n != 3) {
-		b->counters.dropped_malformed++;
-		s_answer(b, sock, rid, ridlen, ver, echo, TRACTION__V1__CODE__INVALID_ARGUMENT,
-			 "a request is two frames: a traction.v1.Header, then the body", NULL);
-		return;
-	}
-	Traction__V1__Header *h = trc_header_unpack(al, trc_msg_data(m, 1), trc_msg_size(m, 1),
-						    &why);
-	if (h == NULL || h->kind != TRACTION__V1__FRAME_KIND__FRAME_REQUEST) {
-		b->counters.dropped_malformed++;
-		s_answer(b, sock, rid, ridlen, ver, echo, TRACTION__V1__CODE__INVALID_ARGUMENT,
-			 why != NULL ? why : "expected a request header", NULL);
-		if (h != NULL)
-			protobuf_c_message_free_unpacked(&h->base, al);
-		return;
-	}
-	/* Whose rights the request has: the key's, or with on_behalf_of the
-	 * user's an edge acts for (docs/security.md). */
-	const trc_key_t *as = key;
-	const char *edge = NULL;
-	const char *refusal = s_acting_for(b, key, h, &as, &edge);
-	if (refusal != NULL) {
-		s_answer(b, sock, rid, ridlen, ver, h->request_id,
-			 TRACTION__V1__CODE__PERMISSION_DENIED, refusal, NULL);
-		protobuf_c_message_free_unpacked(&h->base, al);
-		return;
-	}
-	if (strcmp(h->service, "broker") == 0) {
-		s_broker_request(b, sock, rid, ridlen, h, as);
-		protobuf_c_message_free_unpacked(&h->base, al);
-		return;
-	}
-	char msg[200];
-	trc_bservice_t *svc = trc_registry_service(&b->reg, h->service, false);
-	trc_worker_t *w = svc != NULL ? trc_registry_pick(svc) : NULL;
-	/* what the request holds of the broker's and the service's queues
-	 * until it is answered */
-	size_t bytes = trc_msg_size(m, 1) + trc_msg_size(m, 2);
-	uint64_t client_bytes = 0;
-	/* an edge's users each have the budget of a client */
-	uint8_t ckey[TRC_CLIENT_KEY_MAX];
-	size_t ckeylen = ridlen;
-	memcpy(ckey, rid, ridlen);
-	if (edge != NULL) {
-		size_t ulen = strlen(as->name);
-		memcpy(ckey + ridlen, as->name, ulen);
-		ckey[ridlen + ulen] = (uint8_t)ridlen;
-		ckeylen = ridlen + ulen + 1;
-	}
-	uint32_t client_n = trc_registry_client_in_flight(&b->reg, ckey, ckeylen, &client_bytes);
-	int code = 0;
-	if (svc == NULL) {
-		code = TRACTION__V1__CODE__NOT_FOUND;
-		snprintf(msg, sizeof(msg), "no service named '%.64s'", h->service);
-	} else if (w == NULL) {
-		code = TRACTION__V1__CODE__UNAVAILABLE;
-		snprintf(msg, sizeof(msg), "service '%s' has no live instance", svc->name);
-	} else if (client_n >= b->cfg.max_in_flight_per_client) {
-		code = TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
-		snprintf(msg, sizeof(msg), "too many requests in flight from this client (limit %u)",
-			 b->cfg.max_in_flight_per_client);
-	} else if (s_over_budget(client_n, client_bytes, bytes,
-				 b->cfg.max_mb_in_flight_per_client)) {
-		code = TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
-		snprintf(msg, sizeof(msg),
-			 "too many bytes in flight from this client (limit %u MiB)",
-			 b->cfg.max_mb_in_flight_per_client);
-	} else if (s_over_budget(b->reg.in_flight, b->reg.bytes, bytes,
-				 b->cfg.max_mb_in_flight)) {
-		/* many clients, each within its budget, could still fill the
-		 * queues together (ZeroMQ bounds them in messages, not bytes) */
-		code = TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
-		snprintf(msg, sizeof(msg),
-			 "too many bytes in flight through the broker (limit %u MiB); retry later",
-			 b->cfg.max_mb_in_flight);
-	}
-	if (code != 0) {
-		if (svc != NULL)
-			svc->errors++;
-		s_answer(b, sock, rid, ridlen, ver, h->request_id, code, msg, NULL);
-		protobuf_c_message_free_unpacked(&h->base, al);
-		return;
-	}
-	unsigned timeout = h->timeout_ms == 0 || h->timeout_ms > b->cfg.request_timeout_ms
-				   ? b->cfg.request_timeout_ms
-				   : h->timeout_ms;
-	uint64_t request_id = h->request_id;
-	protobuf_c_message_free_unpacked(&h->base, al);
-
-	/* An instance whose connection is gone (killed, not yet missed its
-	 * heartbeats) refuses the first frame: drop it and try the next one. */
-	for (int attempt = 0; w != NULL; attempt++) {
-		trc_ticket_t *t = trc_registry_ticket_new(&b->reg, ckey, ckeylen, ridlen, from_service,
-							  request_id, svc, w, trc_mono_ms() + timeout,
-							  bytes);
-		if (t != NULL)
-			t->version = ver;
-		if (t == NULL) {
-			s_answer(b, sock, rid, ridlen, ver, request_id,
-				 TRACTION__V1__CODE__RESOURCE_EXHAUSTED, "out of memory", NULL);
-			return;
-		}
-		Traction__V1__Route route = TRACTION__V1__ROUTE__INIT;
-		uint8_t rbuf[4096];
-		route.ticket = t->ticket;
-		route.client_id = (char *)(from_service ? "service" : "anonymous");
-		/* Without CurveZMQ on the client endpoint every client is trusted as
-		 * an admin: the endpoint is loopback-only by default (docs/security.md). */
-		route.role = from_service ? TRACTION__V1__ROLE__ROLE_SERVICE
-					  : TRACTION__V1__ROLE__ROLE_ADMIN;
-		if (as != NULL) {
-			route.client_id = (char *)as->name;
-			route.role = as->role;
-			route.scenarios = as->scenarios;
-			route.n_scenarios = as->n_scenarios;
-			route.enterprises = as->enterprises;
-			route.n_enterprises = as->n_enterprises;
-			route.providers = as->providers;
-			route.n_providers = as->n_providers;
-			route.edge = (char *)edge;
-		}
-		if (traction__v1__route__get_packed_size(&route) > sizeof(rbuf)) {
-			trc_registry_ticket_done(&b->reg, t);
-			s_answer(b, sock, rid, ridlen, ver, request_id, TRACTION__V1__CODE__INTERNAL,
-				 "this client's key names too many scenarios", NULL);
-			return;
-		}
-		size_t rlen = traction__v1__route__pack(&route, rbuf);
-		if (zmq_send(b->service, w->id, w->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
-			int e = errno;
-			trc_registry_ticket_done(&b->reg, t);
-			if (e == EHOSTUNREACH && attempt < 8) {
-				s_drop_worker(b, w, "its connection is gone");
-				w = trc_registry_pick(svc);
-				continue;
-			}
-			svc->errors++;
-			s_answer(b, sock, rid, ridlen, ver, request_id,
-				 e == EAGAIN ? TRACTION__V1__CODE__RESOURCE_EXHAUSTED
-					     : TRACTION__V1__CODE__UNAVAILABLE,
-				 e == EAGAIN ? "the service's queue is full, try again"
-					     : "the service instance is unreachable",
-				 NULL);
-			return;
-		}
-		/* the rest of a message whose first frame went cannot be refused */
-		if (zmq_send(b->service, rbuf, rlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-		    zmq_msg_send(&m->part[1], b->service, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-		    zmq_msg_send(&m->part[2], b->service, ZMQ_DONTWAIT) < 0) {
-			s_fail_ticket(b, t, TRACTION__V1__CODE__UNAVAILABLE,
-				      "the service instance is unreachable");
-			return;
-		}
-		b->counters.requests_routed++;
-		return;
-	}
-	svc->errors++;
-	s_answer(b, sock, rid, ridlen, ver, request_id, TRACTION__V1__CODE__UNAVAILABLE,
-		 "service has no live instance", NULL);
-}
-
-/* A reply [wid][Route][Header][body] from a service. */
-static void s_route_reply(trc_broker_t *b, trc_worker_t *w, trc_msg_t *m)
-{
-	Traction__V1__Route *rt = traction__v1__route__unpack(NULL, trc_msg_size(m, 1),
-							      trc_msg_data(m, 1));
-	if (rt == NULL) {
-		b->counters.dropped_malformed++;
-		return;
-	}
-	trc_ticket_t *t = trc_registry_ticket(&b->reg, rt->ticket);
-	protobuf_c_message_free_unpacked(&rt->base, NULL);
-	if (t == NULL) {
-		b->counters.dropped_late++;
-		return;
-	}
-	void *sock = t->from_service_socket ? b->service : b->client;
-	if (w != NULL)
-		w->served++;
-	t->service->replies++;
-	if (zmq_send(sock, t->client->id, t->client->ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-	    zmq_msg_send(&m->part[2], sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-	    zmq_msg_send(&m->part[3], sock, ZMQ_DONTWAIT) < 0)
-		b->counters.dropped_unroutable++;
-	else
-		b->counters.replies_routed++;
-	trc_registry_ticket_done(&b->reg, t);
-}
-
-static void s_service_message(trc_broker_t *b, trc_msg_t *m)
-{
-	const void *wid = trc_msg_data(m, 0);
-	size_t widlen = trc_msg_size(m, 0);
-	trc_worker_t *w = trc_registry_worker(&b->reg, wid, widlen);
-	int64_t now = trc_mono_ms();
-
-	if (w != NULL)
-		w->last_seen = now; /* any traffic counts as a heartbeat */
-	if (m->total == 4 && m->n == 4) {
-		s_route_reply(b, w, m);
-		return;
-	}
-	if (m->total == 3 && m->n == 3) {
-		s_route_request(b, m, true);
-		return;
-	}
-	if (m->total != 2 || m->n != 2) {
-		b->counters.dropped_malformed++;
-		return;
-	}
-	const char *why;
-	Traction__V1__Header *h = trc_header_unpack(NULL, trc_msg_data(m, 1),
-						    trc_msg_size(m, 1), &why);
-	if (h == NULL) {
-		b->counters.dropped_malformed++;
-		trc_debug("dropped a control frame from a service: %s", why);
-		return;
-	}
-	switch (h->kind) {
-	case TRACTION__V1__FRAME_KIND__FRAME_READY: {
-		trc_bservice_t *svc = trc_registry_service(&b->reg, h->service, true);
-		trc_worker_t *nw = svc != NULL ? trc_registry_attach(&b->reg, wid, widlen, svc, now)
-					       : NULL;
-		if (nw == NULL) {
-			b->counters.dropped_malformed++;
-			trc_warn("refused a registration for service '%.64s'", h->service);
-		} else {
-			trc_info("instance=%s service=%s registered (%zu live)", nw->hex,
-				 svc->name, svc->nworkers);
-		}
-		break;
-	}
-	case TRACTION__V1__FRAME_KIND__FRAME_HEARTBEAT:
-		if (w == NULL)
-			s_control(b, wid, widlen, TRACTION__V1__FRAME_KIND__FRAME_DISCONNECT);
-		break;
-	case TRACTION__V1__FRAME_KIND__FRAME_DISCONNECT:
-		if (w != NULL)
-			s_drop_worker(b, w, "it said goodbye");
-		break;
-	default:
-		b->counters.dropped_malformed++;
-		break;
-	}
-	protobuf_c_message_free_unpacked(&h->base, NULL);
-}
-
-static void s_client_message(trc_broker_t *b, trc_msg_t *m)
-{
-	if (m->n < 1) {
-		b->counters.dropped_malformed++;
-		return;
-	}
-	s_route_request(b, m, false);
 }
 
 /* ---- events --------------------------------------------------------------------- */
@@ -636,10 +291,11 @@ static void s_timers(trc_broker_t *b)
 		HASH_ITER(hh, b->reg.workers, w, wt) {
 			if (w->last_seen < dead) {
 				b->counters.instances_expired++;
-				s_drop_worker(b, w, "missed its heartbeats");
+				broker_drop_worker(b, w, "missed its heartbeats");
 				continue;
 			}
-			s_control(b, w->id, w->idlen, TRACTION__V1__FRAME_KIND__FRAME_HEARTBEAT);
+			broker_control(b, w->id, w->idlen,
+				       TRACTION__V1__FRAME_KIND__FRAME_HEARTBEAT);
 		}
 		b->next_heartbeat = now + b->cfg.heartbeat_ms;
 	}
@@ -647,142 +303,32 @@ static void s_timers(trc_broker_t *b)
 		trc_ticket_t *t, *tt;
 		HASH_ITER(hh, b->reg.tickets, t, tt) {
 			if (t->deadline <= now)
-				s_fail_ticket(b, t, TRACTION__V1__CODE__DEADLINE_EXCEEDED,
+				broker_fail_ticket(b, t, TRACTION__V1__CODE__DEADLINE_EXCEEDED,
 					      "the service did not answer in time");
 		}
 		b->next_expiry = now + 100;
 	}
 }
 
-/* ---- authentication (ZAP, ZeroMQ RFC 27) ---------------------------------------------- */
-
-/* ZAP domains: which endpoint a connection came to. */
-#define ZAP_CLIENTS "traction"
-#define ZAP_SERVICES "traction-service"
-
-/* Answers one ZAP request: a CURVE key listed in keys_dir gets in, with its
- * file name as the user id; on the service and event endpoints only a key
- * with role = service. Anything else is refused, and the peer never gets a
- * reply to anything it sends. */
-static void s_zap(trc_broker_t *b)
-{
-	zmq_msg_t f[7];
-	int n = 0, more = 1;
-	while (more && n < 7) {
-		zmq_msg_init(&f[n]);
-		if (zmq_msg_recv(&f[n], b->zap, ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&f[n]);
-			break;
-		}
-		more = zmq_msg_more(&f[n]);
-		n++;
-	}
-	while (more) { /* a malformed request: drain it */
-		zmq_msg_t x;
-		zmq_msg_init(&x);
-		if (zmq_msg_recv(&x, b->zap, 0) < 0)
-			more = 0;
-		else
-			more = zmq_msg_more(&x);
-		zmq_msg_close(&x);
-	}
-	if (n < 6) {
-		for (int i = 0; i < n; i++)
-			zmq_msg_close(&f[i]);
-		return;
-	}
-	const char *status = "400", *text = "unknown key";
-	char user[80] = "";
-	const trc_key_t *k = NULL;
-	if (zmq_msg_size(&f[5]) == 5 && memcmp(zmq_msg_data(&f[5]), "CURVE", 5) == 0 && n == 7 &&
-	    zmq_msg_size(&f[6]) == 32) {
-		char z85[TRC_Z85_KEY + 1];
-		zmq_z85_encode(z85, zmq_msg_data(&f[6]), 32);
-		k = trc_keys_by_public(b->keys, z85);
-		bool services = zmq_msg_size(&f[2]) == strlen(ZAP_SERVICES) &&
-				memcmp(zmq_msg_data(&f[2]), ZAP_SERVICES, strlen(ZAP_SERVICES)) == 0;
-		if (k != NULL && services && k->role != TRACTION__V1__ROLE__ROLE_SERVICE) {
-			trc_notice("refused a connection to a service endpoint: key %s (%s) is not "
-				   "role = service",
-				   k->name, z85);
-			text = "not a service key";
-		} else if (k != NULL) {
-			status = "200";
-			text = "OK";
-			snprintf(user, sizeof(user), "%s", k->name);
-		} else {
-			trc_notice("refused a connection: key %s is not in %s", z85, b->cfg.keys_dir);
-		}
-	} else {
-		text = "CURVE required";
-	}
-	/* version, request id (echoed), status code, status text, user id, metadata */
-	zmq_send(b->zap, "1.0", 3, ZMQ_SNDMORE);
-	zmq_msg_send(&f[1], b->zap, ZMQ_SNDMORE);
-	zmq_send(b->zap, status, 3, ZMQ_SNDMORE);
-	zmq_send(b->zap, text, strlen(text), ZMQ_SNDMORE);
-	zmq_send(b->zap, user, strlen(user), ZMQ_SNDMORE);
-	zmq_send(b->zap, "", 0, 0);
-	for (int i = 0; i < n; i++)
-		zmq_msg_close(&f[i]);
-}
-
-static int s_load_keys(trc_broker_t *b, const trc_config_t *cfg)
-{
-	char err[512];
-	trc_keys_t *keys = NULL;
-	if (trc_keys_load(&keys, cfg->keys_dir, err, sizeof(err)) != 0) {
-		trc_err("%s", err);
-		return TRC_ECONFIG;
-	}
-	trc_keys_destroy(&b->keys);
-	b->keys = keys;
-	trc_info("%zu client keys from %s", trc_keys_count(keys), cfg->keys_dir);
-	return 0;
-}
-
-/* With curve or service_curve: the broker's key pair, the keys that may
- * connect, and the ZAP handler, once, before any socket binds. */
-static int s_security(trc_broker_t *b)
-{
-	char err[512];
-	if (!b->cfg.curve && !b->cfg.service_curve) {
-		/* no keys to check, but the users an edge may act for */
-		if (access(b->cfg.keys_dir, F_OK) == 0 && s_load_keys(b, &b->cfg) != 0)
-			return TRC_ECONFIG;
-		return 0;
-	}
-	if (trc_keypair_load(b->cfg.server_key_file, b->server_pub, b->server_sec, err,
-			     sizeof(err)) != 0) {
-		trc_err("%s", err);
-		return TRC_ECONFIG;
-	}
-	if (s_load_keys(b, &b->cfg) != 0)
-		return TRC_ECONFIG;
-	b->zap = zmq_socket(b->zctx, ZMQ_REP);
-	if (b->zap == NULL || zmq_bind(b->zap, "inproc://zeromq.zap.01") != 0) {
-		trc_err("cannot set up the ZAP handler: %s", zmq_strerror(errno));
-		return TRC_ECONFIG;
-	}
-	return 0;
-}
-
-/* Makes s a CurveZMQ server; the ZAP domain tells the handler which
- * endpoint a connection came to. */
-static int s_curve(trc_broker_t *b, void *s, const char *domain, const char *what)
-{
-	int one = 1;
-	if (zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof(one)) != 0 ||
-	    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, b->server_sec, TRC_Z85_KEY) != 0 ||
-	    zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) != 0) {
-		trc_err("cannot set up CurveZMQ: %s", zmq_strerror(errno));
-		return TRC_ECONFIG;
-	}
-	trc_info("%s endpoint requires CurveZMQ; server public key %s", what, b->server_pub);
-	return 0;
-}
-
 /* ---- life cycle ------------------------------------------------------------------ */
+
+static int s_know_service(const char *name, void *ud)
+{
+	trc_broker_t *b = ud;
+	if (trc_registry_service(&b->reg, name, true) == NULL)
+		trc_warn("[broker] services: cannot keep '%s' (at most %d names, or out of memory)",
+			 name, TRC_SERVICES_MAX);
+	return 0;
+}
+
+/* The services of [broker] services are known before they register: a
+ * request to one that is down is UNAVAILABLE (clients retry), not
+ * NOT_FOUND. The broker names none itself: a new daemon is known once it
+ * registers, or once the config names it. */
+static void s_know_services(trc_broker_t *b, const trc_config_t *cfg)
+{
+	trc_config_names(cfg->services, s_know_service, b);
+}
 
 static void *s_bind(trc_broker_t *b, int type, const char *endpoint, const char *what)
 {
@@ -791,8 +337,9 @@ static void *s_bind(trc_broker_t *b, int type, const char *endpoint, const char 
 		return NULL;
 	int one = 1;
 	bool client = strcmp(what, "client") == 0;
-	if (((client && b->cfg.curve && s_curve(b, s, ZAP_CLIENTS, what) != 0) ||
-	     (!client && b->cfg.service_curve && s_curve(b, s, ZAP_SERVICES, what) != 0))) {
+	if ((client && b->cfg.curve && trc_auth_curve_server(b->auth, s, false, what) != 0) ||
+	    (!client && b->cfg.service_curve &&
+	     trc_auth_curve_server(b->auth, s, true, what) != 0)) {
 		zmq_close(s);
 		return NULL;
 	}
@@ -857,8 +404,7 @@ int trc_broker_new(trc_broker_t **broker_p, const trc_config_t *cfg)
 	traction__v1__broker_counters__init(&b->counters);
 	trc_registry_init(&b->reg);
 	b->subs = trc_subs_new(cfg->max_subscriptions, cfg->max_subscriptions_per_peer);
-	for (size_t i = 0; s_known_services[i] != NULL; i++)
-		trc_registry_service(&b->reg, s_known_services[i], true);
+	s_know_services(b, cfg);
 	b->started = trc_mono_ms();
 	b->zctx = zmq_ctx_new();
 	if (b->zctx == NULL || b->subs == NULL) {
@@ -869,8 +415,9 @@ int trc_broker_new(trc_broker_t **broker_p, const trc_config_t *cfg)
 		free(b);
 		return TRC_ENOMEM;
 	}
-	b->client = s_security(b) == 0 ? s_bind(b, ZMQ_ROUTER, cfg->client_endpoint, "client")
-				       : NULL;
+	b->client = trc_auth_new(&b->auth, b->zctx, cfg) == 0
+			    ? s_bind(b, ZMQ_ROUTER, cfg->client_endpoint, "client")
+			    : NULL;
 	b->service = b->client ? s_bind(b, ZMQ_ROUTER, cfg->service_endpoint, "service") : NULL;
 	b->xsub = b->service ? s_bind(b, ZMQ_XSUB, cfg->event_publish_endpoint, "event publish")
 			     : NULL;
@@ -893,14 +440,14 @@ void trc_broker_destroy(trc_broker_t **broker_p)
 		/* Answer what is still in flight rather than leave clients waiting. */
 		trc_ticket_t *t, *tt;
 		HASH_ITER(hh, b->reg.tickets, t, tt)
-			s_fail_ticket(b, t, TRACTION__V1__CODE__UNAVAILABLE,
+			broker_fail_ticket(b, t, TRACTION__V1__CODE__UNAVAILABLE,
 				      "the broker is shutting down");
 	}
-	void *socks[] = { b->client, b->service, b->xsub, b->xpub, b->zap };
-	for (size_t i = 0; i < 5; i++)
+	void *socks[] = { b->client, b->service, b->xsub, b->xpub };
+	for (size_t i = 0; i < 4; i++)
 		if (socks[i] != NULL)
 			zmq_close(socks[i]);
-	trc_keys_destroy(&b->keys);
+	trc_auth_destroy(&b->auth);
 	if (b->zctx != NULL)
 		zmq_ctx_term(b->zctx);
 	trc_registry_clear(&b->reg);
@@ -910,8 +457,9 @@ void trc_broker_destroy(trc_broker_t **broker_p)
 }
 
 /* What the broker takes on SIGHUP: its budgets, the subscription bounds,
- * and the keys (added or removed take effect now; a bad keys dir keeps the
- * keys in force). */
+ * the services it knows (a name added is known now; one removed stays
+ * known: it may have registered) and the keys (added or removed take
+ * effect now; a bad keys dir keeps the keys in force). */
 static void s_reload(void *ud, const trc_config_t *ncfg)
 {
 	trc_broker_t *b = ud;
@@ -919,13 +467,14 @@ static void s_reload(void *ud, const trc_config_t *ncfg)
 	b->cfg.max_mb_in_flight_per_client = ncfg->max_mb_in_flight_per_client;
 	b->cfg.max_mb_in_flight = ncfg->max_mb_in_flight;
 	trc_subs_limits(b->subs, ncfg->max_subscriptions, ncfg->max_subscriptions_per_peer);
-	if (b->keys != NULL)
-		s_load_keys(b, ncfg);
+	s_know_services(b, ncfg);
+	trc_auth_reload(b->auth, ncfg);
 }
 
 int trc_broker_run(trc_broker_t *b, int sigfd, const char *config_path)
 {
 	trc_msg_t m;
+	void *zap = trc_auth_zap_socket(b->auth);
 	for (;;) {
 		zmq_pollitem_t items[] = {
 			{ b->client, 0, ZMQ_POLLIN, 0 },
@@ -933,14 +482,14 @@ int trc_broker_run(trc_broker_t *b, int sigfd, const char *config_path)
 			{ b->xsub, 0, ZMQ_POLLIN, 0 },
 			{ b->xpub, 0, ZMQ_POLLIN, 0 },
 			{ NULL, sigfd, ZMQ_POLLIN, 0 },
-			{ b->zap, 0, ZMQ_POLLIN, 0 },
+			{ zap, 0, ZMQ_POLLIN, 0 },
 		};
 		int64_t now = trc_mono_ms();
 		int64_t next = b->next_heartbeat < b->next_expiry ? b->next_heartbeat : b->next_expiry;
 		int64_t wd = trc_daemon_watchdog_ms();
 		if (wd > 0 && now + wd / 2 < next)
 			next = now + wd / 2;
-		if (zmq_poll(items, b->zap != NULL ? 6 : 5, (long)(next > now ? next - now : 0)) < 0 &&
+		if (zmq_poll(items, zap != NULL ? 6 : 5, (long)(next > now ? next - now : 0)) < 0 &&
 		    errno != EINTR) {
 			trc_err("poll failed: %s", zmq_strerror(errno));
 			return TRC_EIO;
@@ -954,25 +503,19 @@ int trc_broker_run(trc_broker_t *b, int sigfd, const char *config_path)
 			if (sig == SIGHUP)
 				trc_daemon_reload(config_path, s_reload, b);
 		}
-		if (b->zap != NULL && (items[5].revents & ZMQ_POLLIN))
-			for (int n = 0; n < 64; n++) {
-				int ev = 0;
-				size_t len = sizeof(ev);
-				if (zmq_getsockopt(b->zap, ZMQ_EVENTS, &ev, &len) != 0 || !(ev & ZMQ_POLLIN))
-					break;
-				s_zap(b);
-			}
+		if (zap != NULL && (items[5].revents & ZMQ_POLLIN))
+			trc_auth_zap_serve(b->auth);
 		/* Services first: replies free capacity for new requests. */
 		for (unsigned n = 0; n < 4096; n++) {
 			if (trc_msg_recv(b->service, &m, ZMQ_DONTWAIT) != 0)
 				break;
-			s_service_message(b, &m);
+			broker_service_message(b, &m);
 			trc_msg_close(&m);
 		}
 		for (unsigned n = 0; n < 4096; n++) {
 			if (trc_msg_recv(b->client, &m, ZMQ_DONTWAIT) != 0)
 				break;
-			s_client_message(b, &m);
+			broker_client_message(b, &m);
 			trc_msg_close(&m);
 		}
 		for (unsigned n = 0; n < 4096 && (items[2].revents & ZMQ_POLLIN); n++) {

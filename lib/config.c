@@ -18,7 +18,7 @@
 #include "log.h"
 #include "util.h"
 
-typedef enum { K_STR, K_ENDPOINT, K_PATH, K_UINT, K_LOGLEVEL } key_type_t;
+typedef enum { K_STR, K_ENDPOINT, K_PATH, K_UINT, K_LOGLEVEL, K_NAMES } key_type_t;
 
 typedef struct {
 	const char *section;
@@ -68,6 +68,10 @@ static const key_def_t s_keys[] = {
 	  "distinct topic prefixes one subscriber key (or all without a key) may hold" },
 	{ "broker", "endpoints_file", K_PATH, OFF(endpoints_file), 0, 0,
 	  "", "if set, the broker writes the endpoints it bound there (for ports chosen with :*)" },
+	{ "broker", "services", K_NAMES, OFF(services), 0, 0, "",
+	  "services known before they register, separated by commas: a request to one with no "
+	  "live instance is UNAVAILABLE (clients retry), to a name neither here nor ever "
+	  "registered NOT_FOUND" },
 	{ "store", "state_dir", K_PATH, OFF(state_dir), 0, 0,
 	  "./var", "each daemon keeps its LMDB in state_dir/<daemon>/" },
 	{ "store", "map_size_mb", K_UINT, OFF(map_size_mb), 1, 16777216,
@@ -144,11 +148,38 @@ static const key_def_t s_keys[] = {
 
 #define s_fail(err, errlen, ...) trc_errf(TRC_ECONFIG, err, errlen, __VA_ARGS__)
 
+int trc_config_names(const char *list, int (*fn)(const char *name, void *ud), void *ud)
+{
+	const char *p = list;
+	for (;;) {
+		p += strspn(p, ", \t");
+		size_t n = strcspn(p, ", \t");
+		if (n == 0)
+			return 0;
+		char name[TRC_SLUG_MAX + 1];
+		snprintf(name, sizeof(name), "%.*s", (int)n, p);
+		int rc = fn(name, ud);
+		if (rc != 0)
+			return rc;
+		p += n;
+	}
+}
+
+/* The broker's bound on a service name is a byte less than a slug's. */
+static int s_not_a_name(const char *name, void *ud)
+{
+	(void)ud;
+	return strlen(name) >= TRC_SLUG_MAX || !trc_is_slug(name);
+}
+
 /* Sets one key from its text; on error returns a static reason. */
 static const char *s_set(trc_config_t *cfg, const key_def_t *k, const char *val)
 {
 	char *dst = (char *)cfg + k->offset;
 
+	if (k->type == K_NAMES && trc_config_names(val, s_not_a_name, NULL) != 0)
+		return "expected names of [A-Za-z0-9._-] (at most 63 bytes each), separated by "
+		       "commas";
 	switch (k->type) {
 	case K_ENDPOINT:
 		if (strncmp(val, "tcp://", 6) != 0 && strncmp(val, "ipc://", 6) != 0 &&
@@ -157,6 +188,7 @@ static const char *s_set(trc_config_t *cfg, const key_def_t *k, const char *val)
 		/* fall through */
 	case K_STR:
 	case K_PATH:
+	case K_NAMES:
 		if (strlen(val) >= k->size)
 			return "value too long";
 		for (const unsigned char *c = (const unsigned char *)val; *c; c++)
@@ -387,6 +419,7 @@ void trc_config_dump(const trc_config_t *cfg, void *stdio_file)
 		case K_STR:
 		case K_ENDPOINT:
 		case K_PATH:
+		case K_NAMES:
 			/* Quoted, so that ';', '#' and spaces read back as written. */
 			fprintf(f, "%s = \"%s\"\n", k->key, p);
 			break;

@@ -33,6 +33,7 @@ typedef struct {
 	unsigned max_subscriptions;    /* distinct topic prefixes on the event feed */
 	unsigned max_subscriptions_per_peer;
 	char endpoints_file[TRC_CONFIG_PATH];
+	char services[TRC_CONFIG_PATH]; /* names known before they register */
 	/* [store] */
 	char state_dir[TRC_CONFIG_PATH];
 	unsigned map_size_mb;
@@ -89,5 +90,11 @@ int trc_config_parse(trc_config_t *cfg, const char *name, const char *text,
 
 /* Write every key with its current value, as a valid config file. */
 void trc_config_dump(const trc_config_t *cfg, void *stdio_file);
+
+/* Each name of a list value (names separated by commas or blanks, such as
+ * [broker] services) in turn, until fn returns non-zero: that is returned;
+ * 0 after the last. A name of TRC_SLUG_MAX bytes or more is passed on cut
+ * to TRC_SLUG_MAX bytes, for fn to refuse. */
+int trc_config_names(const char *list, int (*fn)(const char *name, void *ud), void *ud);
 
 #endif

@@ -40,9 +40,11 @@ eventually() {
 # start_set DIR BIN_DIR DAEMON...: a broker and the daemons (supplyd, ...)
 # from the build tree BIN_DIR, with configs, logs and state in DIR; sets EP
 # to the broker's client endpoint. $SET_EXTRA, if set, is added to every
-# config (the broker's too).
+# config (the broker's too). The broker knows the daemon set's services
+# before they register ($SET_SERVICES; empty: a broker of before
+# [broker] services, which would refuse the key).
 start_set() {
-  local dir=$1 bin=$2
+  local dir=$1 bin=$2 services=${SET_SERVICES-supply, scenario, feedback, iteration, deployment}
   shift 2
   mkdir -p "$dir"
   cat >"$dir/broker.conf" <<EOF
@@ -54,6 +56,7 @@ event_subscribe_endpoint = tcp://127.0.0.1:*
 heartbeat_ms = 200
 [broker]
 endpoints_file = $dir/endpoints
+${services:+services = $services}
 ${SET_EXTRA:-}
 EOF
   "$bin/broker/traction-broker" --config "$dir/broker.conf" 2>"$dir/broker.log" &

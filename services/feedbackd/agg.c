@@ -267,3 +267,12 @@ int fb_evidence_store(trc_txn_t *txn, const char *key, size_t klen, const fb_evi
 {
 	return trc_txn_put(txn, s_db(txn, FB_DB_EVIDENCE), key, klen, e, sizeof(*e), 0);
 }
+
+int fb_dirty(trc_txn_t *txn, const char *s, const char *v, const char *sc)
+{
+	char key[FB_KEY_MAX];
+	size_t n = fb_key(key, s, v, sc, NULL);
+	if (n == 0)
+		return TRC_EINVAL;
+	return trc_txn_put(txn, s_db(txn, FB_DB_DIRTY), key, n, "", 0, 0);
+}

@@ -2,10 +2,10 @@
  * Evidence: the summary of one (supply, version, scenario) key that other
  * daemons use (scenariod for ranking, iterationd for gates and deltas),
  * and its coalesced publication: ingest marks keys dirty in the same
- * transaction as the record; every tick sends one feedback.evidence event
- * per dirty key with its whole current state, so a burst of records on one
- * key costs one event, and a crash loses no owed event (the dirty marks
- * are in the store).
+ * transaction as the record (fb_dirty, agg.c); every tick sends one
+ * feedback.evidence event per dirty key with its whole current state, so a
+ * burst of records on one key costs one event, and a crash loses no owed
+ * event (the dirty marks are in the store).
  */
 #include <string.h>
 
@@ -92,53 +92,8 @@ int fb_evidence_update(trc_call_t *call, const char *s, const char *v, const cha
 	return rc != 0 ? rc : call->txn->err;
 }
 
-int fb_dirty(trc_txn_t *txn, const char *s, const char *v, const char *sc)
+int fb_evidence_publish(trc_call_t *call)
 {
-	char key[FB_KEY_MAX];
-	size_t n = fb_key(key, s, v, sc, NULL);
-	if (n == 0)
-		return TRC_EINVAL;
-	return trc_txn_put(txn, s_db(txn, FB_DB_DIRTY), key, n, "", 0, 0);
-}
-
-int feedbackd_open(void *user, trc_store_t *store, const trc_config_t *cfg)
-{
-	fb_state_t *st = user;
-	st->cache = fb_cache_new();
-	st->runs = fb_runs_new();
-	return st->cache != NULL && st->runs != NULL ? 0 : TRC_ENOMEM;
-}
-
-void feedbackd_close(void *user)
-{
-	fb_state_t *st = user;
-	fb_cache_destroy(&st->cache);
-	fb_runs_destroy(&st->runs);
-}
-
-int feedbackd_batch_end(trc_call_t *call)
-{
-	fb_state_t *st = call->user;
-	int rc = fb_runs_flush(st->runs, call->txn);
-	return rc != 0 ? rc : fb_cache_flush(st->cache, call->txn);
-}
-
-void feedbackd_batch_done(void *user)
-{
-	fb_state_t *st = user;
-	fb_cache_clear(st->cache);
-	fb_runs_clear(st->runs);
-	st->next_id = 0;
-	st->refs_ok_len = 0;
-}
-
-int feedbackd_tick(trc_call_t *call)
-{
-	/* what this batch folded so far must be in the rows the events read */
-	fb_state_t *st = call->user;
-	int frc = fb_cache_flush(st->cache, call->txn);
-	if (frc != 0)
-		return frc;
 	trc_iter_t it;
 	char *keys[TICK_MAX_KEYS];
 	size_t lens[TICK_MAX_KEYS], n = 0;

@@ -154,10 +154,16 @@ typedef struct {
 	size_t refs_ok_len;
 } fb_state_t;
 
-int feedbackd_batch_end(trc_call_t *call);
-void feedbackd_batch_done(void *user);
+/* ---- the runtime's hooks (hooks.c) ---- */
+
 int feedbackd_open(void *user, trc_store_t *store, const trc_config_t *cfg);
 void feedbackd_close(void *user);
+/* Writes what the batch held in memory (runs, aggregates) before the commit. */
+int feedbackd_batch_end(trc_call_t *call);
+/* Forgets it after the commit, whether it succeeded or not. */
+void feedbackd_batch_done(void *user);
+/* Emits the coalesced feedback.evidence events owed. */
+int feedbackd_tick(trc_call_t *call);
 
 /* ---- idempotency keys (idem.c) ---- */
 
@@ -248,11 +254,15 @@ fb_view_t fb_problem_view(trc_call_t *call, fb_seen_t *memo, const Traction__V1_
 int fb_problem_part(trc_call_t *call, Traction__V1__ProblemInfo *p);
 /* events.read: whether a scoped caller sees one of our events. */
 bool feedbackd_event_visible(trc_call_t *call, const Traction__V1__Event *ev);
-/* Emits the coalesced feedback.evidence events owed. */
-int feedbackd_tick(trc_call_t *call);
+
+/* ---- evidence (evidence.c) ---- */
 
 /* The EvidenceUpdate of a key, as events carry it and stats read it. */
 int fb_evidence_update(trc_call_t *call, const char *s, const char *v, const char *sc,
 		       Traction__V1__EvidenceUpdate **out);
+/* One feedback.evidence event per key marked dirty (at most a thousand a
+ * call), each key's mark removed with it; reads the stored rows, so the
+ * batch's aggregates must be written first. */
+int fb_evidence_publish(trc_call_t *call);
 
 #endif

@@ -16,21 +16,16 @@
 #include "validate.h"
 #include "traction/v1/bus.pb-c.h"
 
-static MDB_dbi s_db(trc_call_t *call, const char *name)
-{
-	return trc_store_db(call->txn->store, name);
-}
-
 static int s_load(trc_call_t *call, const char *field, const char *id,
 		  Traction__V1__Deployment **out)
 {
-	return trc_check_load(call, s_db(call, IT_DB_DEPLOYMENTS), field, id,
+	return trc_check_load(call, it_db(call, IT_DB_DEPLOYMENTS), field, id,
 			      &traction__v1__deployment__descriptor, "deployment", (void **)out);
 }
 
 static int s_scenario(trc_call_t *call, const char *id, Traction__V1__Scenario **out)
 {
-	return trc_rec_get(call->txn, s_db(call, IT_DB_SCENARIOS), id, strlen(id),
+	return trc_rec_get(call->txn, it_db(call, IT_DB_SCENARIOS), id, strlen(id),
 			   &traction__v1__scenario__descriptor, call->arena, (void **)out);
 }
 
@@ -40,7 +35,7 @@ static uint64_t s_next_transition(trc_call_t *call, const char *id)
 	size_t n = strlen(id);
 	trc_iter_t it;
 	uint64_t next = 1;
-	if (trc_iter_prefix(call->txn, s_db(call, IT_DB_TRANSITIONS), &it, id, n, true) == 0 &&
+	if (trc_iter_prefix(call->txn, it_db(call, IT_DB_TRANSITIONS), &it, id, n, true) == 0 &&
 	    trc_iter_next(&it) && it.key.mv_size == n + 9)
 		next = trc_be64_get((const uint8_t *)it.key.mv_data + n + 1) + 1;
 	trc_iter_end(&it);
@@ -58,7 +53,7 @@ static int s_save(trc_call_t *call, Traction__V1__DeploymentReply *rep,
 	rep->deployment = d;
 	rep->transition = t;
 	d->updated_ms = call->now_ms;
-	int rc = trc_rec_put(call->txn, s_db(call, IT_DB_DEPLOYMENTS), d->id, strlen(d->id), &d->base);
+	int rc = trc_rec_put(call->txn, it_db(call, IT_DB_DEPLOYMENTS), d->id, strlen(d->id), &d->base);
 	char key[TRC_SLUG_MAX + 10];
 	size_t n = strlen(d->id);
 	memcpy(key, d->id, n);
@@ -68,14 +63,14 @@ static int s_save(trc_call_t *call, Traction__V1__DeploymentReply *rep,
 	t->version = d->version;
 	t->actor = (char *)call->client_id;
 	if (rc == 0)
-		rc = trc_rec_put(call->txn, s_db(call, IT_DB_TRANSITIONS), key, n + 9, &t->base);
+		rc = trc_rec_put(call->txn, it_db(call, IT_DB_TRANSITIONS), key, n + 9, &t->base);
 	char ix[3 * TRC_SLUG_MAX + 3];
 	size_t kl = trc_key3(ix, sizeof(ix), d->supply_id, d->version, d->id);
 	if (rc == 0 && kl > 0)
-		rc = trc_txn_put(call->txn, s_db(call, IT_DB_DEP_BY_VERSION), ix, kl, "", 0, 0);
+		rc = trc_txn_put(call->txn, it_db(call, IT_DB_DEP_BY_VERSION), ix, kl, "", 0, 0);
 	kl = trc_key2(ix, sizeof(ix), d->scenario_id, d->id);
 	if (rc == 0 && kl > 0)
-		rc = trc_txn_put(call->txn, s_db(call, IT_DB_DEP_BY_SCENARIO), ix, kl, "", 0, 0);
+		rc = trc_txn_put(call->txn, it_db(call, IT_DB_DEP_BY_SCENARIO), ix, kl, "", 0, 0);
 	if (rc != 0)
 		return rc;
 	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
@@ -105,11 +100,11 @@ static int s_existing(trc_call_t *call, const char *scenario, const char *supply
 	size_t n = strlen(scenario);
 	trc_iter_t it;
 	*out = NULL;
-	int rc = trc_iter_prefix(call->txn, s_db(call, IT_DB_DEP_BY_SCENARIO), &it, scenario, n,
+	int rc = trc_iter_prefix(call->txn, it_db(call, IT_DB_DEP_BY_SCENARIO), &it, scenario, n,
 				 false);
 	while (rc == 0 && *out == NULL && trc_iter_next(&it)) {
 		Traction__V1__Deployment *d;
-		if (trc_rec_get(call->txn, s_db(call, IT_DB_DEPLOYMENTS),
+		if (trc_rec_get(call->txn, it_db(call, IT_DB_DEPLOYMENTS),
 				(const char *)it.key.mv_data + n + 1, it.key.mv_size - n - 1,
 				&traction__v1__deployment__descriptor, call->arena, (void **)&d) != 0)
 			continue;
@@ -163,7 +158,7 @@ int iterationd_adopt(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMe
 	uint64_t n = 1;
 	/* ids dep-1, dep-2, ...: the count of deployments so far, plus one */
 	MDB_stat stat;
-	if (mdb_stat(call->txn->txn, s_db(call, IT_DB_DEPLOYMENTS), &stat) == 0)
+	if (mdb_stat(call->txn->txn, it_db(call, IT_DB_DEPLOYMENTS), &stat) == 0)
 		n = stat.ms_entries + 1;
 	d->id = trc_arena_printf(call->arena, "dep-%llu", (unsigned long long)n);
 	d->scenario_id = req->scenario_id;
@@ -207,7 +202,7 @@ int iterationd_upgrade(trc_call_t *call, const ProtobufCMessage *req_, ProtobufC
 	/* the old version's index entry goes; the new one is written by s_save */
 	char ix[3 * TRC_SLUG_MAX + 3];
 	size_t kl = trc_key3(ix, sizeof(ix), d->supply_id, d->version, d->id);
-	trc_txn_del(call->txn, s_db(call, IT_DB_DEP_BY_VERSION), ix, kl);
+	trc_txn_del(call->txn, it_db(call, IT_DB_DEP_BY_VERSION), ix, kl);
 	d->version = req->version;
 	Traction__V1__Transition *t = s_transition(
 		call, TRACTION__V1__TRANSITION_KIND__TRANSITION_UPGRADE, d->stage, d->stage, req->reason);
@@ -221,10 +216,10 @@ static uint64_t s_in_service(trc_call_t *call, const char *supply, const char *v
 	size_t kl = trc_key2(key, sizeof(key) - 1, supply, version);
 	uint64_t n = 0;
 	trc_iter_t it;
-	if (trc_iter_prefix(call->txn, s_db(call, IT_DB_DEP_BY_VERSION), &it, key, kl, false) == 0) {
+	if (trc_iter_prefix(call->txn, it_db(call, IT_DB_DEP_BY_VERSION), &it, key, kl, false) == 0) {
 		while (trc_iter_next(&it)) {
 			Traction__V1__Deployment *d;
-			if (trc_rec_get(call->txn, s_db(call, IT_DB_DEPLOYMENTS),
+			if (trc_rec_get(call->txn, it_db(call, IT_DB_DEPLOYMENTS),
 					(const char *)it.key.mv_data + kl + 1, it.key.mv_size - kl - 1,
 					&traction__v1__deployment__descriptor, call->arena,
 					(void **)&d) != 0)
@@ -422,7 +417,7 @@ int iterationd_dep_list(trc_call_t *call, const ProtobufCMessage *req_, Protobuf
 		lo[lolen++] = '\0';
 	trc_iter_t it;
 	size_t hidden = 0;
-	rc = trc_iter_begin(call->txn, s_db(call, IT_DB_DEPLOYMENTS), &it, lolen ? lo : NULL, lolen,
+	rc = trc_iter_begin(call->txn, it_db(call, IT_DB_DEPLOYMENTS), &it, lolen ? lo : NULL, lolen,
 			    NULL, 0, false);
 	while (rc == 0 && trc_iter_next(&it)) {
 		Traction__V1__Deployment *d =
@@ -487,7 +482,7 @@ int iterationd_dep_history(trc_call_t *call, const ProtobufCMessage *req_, Proto
 		return TRC_ENOMEM;
 	trc_iter_t it;
 	uint64_t last = after;
-	rc = trc_iter_begin(call->txn, s_db(call, IT_DB_TRANSITIONS), &it, lo, n + 9, hi, n + 1, false);
+	rc = trc_iter_begin(call->txn, it_db(call, IT_DB_TRANSITIONS), &it, lo, n + 9, hi, n + 1, false);
 	while (rc == 0 && trc_iter_next(&it)) {
 		Traction__V1__Transition *t =
 			trc_rec_unpack(&it.val, &traction__v1__transition__descriptor, call->arena);

@@ -17,18 +17,6 @@
 #include "traction/v1/feedback.pb-c.h"
 #include "traction/v1/supply.pb-c.h"
 
-static MDB_dbi s_db(trc_call_t *call, const char *name)
-{
-	return trc_store_db(call->txn->store, name);
-}
-
-int iterationd_open(void *user, trc_store_t *store, const trc_config_t *cfg)
-{
-	it_state_t *st = user;
-	st->cfg = *cfg;
-	return 0;
-}
-
 static int s_supply(trc_call_t *call, const Traction__V1__Supply *s, int64_t at)
 {
 	if (!trc_is_slug(s->id))
@@ -39,7 +27,7 @@ static int s_supply(trc_call_t *call, const Traction__V1__Supply *s, int64_t at)
 	uint8_t val[1 + TRC_SLUG_MAX];
 	val[0] = (uint8_t)s->status;
 	memcpy(val + 1, provider, plen);
-	int rc = trc_txn_put(call->txn, s_db(call, IT_DB_SUPPLIES), s->id, strlen(s->id), val,
+	int rc = trc_txn_put(call->txn, it_db(call, IT_DB_SUPPLIES), s->id, strlen(s->id), val,
 			     1 + plen, 0);
 	if (rc != 0 || !trc_is_slug(s->initial_version))
 		return rc;
@@ -64,7 +52,7 @@ const char *it_supply_provider(trc_call_t *call, const char *supply)
 {
 	MDB_val v;
 	if (supply == NULL ||
-	    trc_txn_get(call->txn, s_db(call, IT_DB_SUPPLIES), supply, strlen(supply), &v) != 0 ||
+	    trc_txn_get(call->txn, it_db(call, IT_DB_SUPPLIES), supply, strlen(supply), &v) != 0 ||
 	    v.mv_size < 2)
 		return "";
 	char *p = trc_arena_alloc(call->arena, v.mv_size);
@@ -79,7 +67,7 @@ const char *it_scenario_enterprise(trc_call_t *call, const char *scenario)
 {
 	Traction__V1__Scenario *s;
 	if (scenario == NULL ||
-	    trc_rec_get(call->txn, s_db(call, IT_DB_SCENARIOS), scenario, strlen(scenario),
+	    trc_rec_get(call->txn, it_db(call, IT_DB_SCENARIOS), scenario, strlen(scenario),
 			&traction__v1__scenario__descriptor, call->arena, (void **)&s) != 0 ||
 	    s->enterprise == NULL)
 		return "";
@@ -108,7 +96,7 @@ int iterationd_apply(trc_call_t *call, const Traction__V1__Event *ev)
 		const Traction__V1__Scenario *s = ev->scenario;
 		if (!trc_is_slug(s->id))
 			return trc_call_fail(call, TRC_EINVAL, "scenario event without a valid id");
-		return trc_rec_put(call->txn, s_db(call, IT_DB_SCENARIOS), s->id, strlen(s->id),
+		return trc_rec_put(call->txn, it_db(call, IT_DB_SCENARIOS), s->id, strlen(s->id),
 				   &s->base);
 	}
 	case TRACTION__V1__EVENT__PAYLOAD_EVIDENCE: {
@@ -120,7 +108,7 @@ int iterationd_apply(trc_call_t *call, const Traction__V1__Event *ev)
 				     u->scenario_id != NULL ? u->scenario_id : "");
 		if (kl == 0)
 			return trc_call_fail(call, TRC_EINVAL, "evidence event key too long");
-		return trc_rec_put(call->txn, s_db(call, IT_DB_EVIDENCE), key, kl, &u->base);
+		return trc_rec_put(call->txn, it_db(call, IT_DB_EVIDENCE), key, kl, &u->base);
 	}
 	case TRACTION__V1__EVENT__PAYLOAD_PROBLEM: {
 		const Traction__V1__ProblemInfo *p = ev->problem->problem;
@@ -130,7 +118,7 @@ int iterationd_apply(trc_call_t *call, const Traction__V1__Event *ev)
 		size_t kl = trc_key2(key, sizeof(key), p->supply_id, p->signature);
 		if (kl == 0)
 			return trc_call_fail(call, TRC_EINVAL, "problem event key too long");
-		return trc_rec_put(call->txn, s_db(call, IT_DB_PROBLEMS), key, kl, &p->base);
+		return trc_rec_put(call->txn, it_db(call, IT_DB_PROBLEMS), key, kl, &p->base);
 	}
 	default:
 		return 0;

@@ -29,6 +29,13 @@
  * readers are told by it); a store of 1 replays the supply events. */
 #define IT_SCHEMA_VERSION 2
 
+#define IT_VERSIONS_MAX 100000          /* versions of a supply read at most */
+
+static inline MDB_dbi it_db(trc_call_t *call, const char *name)
+{
+	return trc_store_db(call->txn->store, name);
+}
+
 extern const char *const iterationd_dbs[];
 extern const char *const iterationd_event_topics[];
 extern const trc_consume_t iterationd_consumes[];
@@ -41,11 +48,14 @@ typedef struct it_hist_cache it_hist_cache_t;
 
 typedef struct {
 	trc_config_t cfg;          /* the gates' thresholds */
-	it_hist_cache_t *hist;     /* history's reads of one supply (versions.c) */
+	it_hist_cache_t *hist;     /* history's reads of one supply (history.c) */
 } it_state_t;
+
+/* ---- the runtime's hooks (hooks.c) ---- */
 
 int iterationd_open(void *user, trc_store_t *store, const trc_config_t *cfg);
 void iterationd_close(void *user);
+
 int iterationd_apply(trc_call_t *call, const Traction__V1__Event *ev);
 /* Upgrades a store of an older schema (trc_migrate_fn). */
 int iterationd_migrate(trc_txn_t *txn, uint32_t from);
@@ -85,7 +95,7 @@ int iterationd_dep_get(trc_call_t *call, const ProtobufCMessage *req, ProtobufCM
 int iterationd_dep_list(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
 int iterationd_dep_history(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
 
-/* ---- lineage (versions.c) ---- */
+/* ---- versions (versions.c) ---- */
 
 /* Stores version it (key supply\0version) and emits iteration.recorded. */
 int it_version_store(trc_call_t *call, Traction__V1__Iteration *it);
@@ -100,10 +110,45 @@ bool it_descends(trc_call_t *call, const char *supply, const char *version,
  * an empty one when none has arrived. */
 int it_evidence(trc_call_t *call, const char *supply, const char *version, const char *scenario,
 		Traction__V1__EvidenceUpdate **out);
+/* it_evidence in two steps, for history's cache: the stored bytes of a
+ * roll-up (raw->mv_data NULL when none is stored), then the roll-up
+ * decoded from them into arena, or an empty one naming (supply, version,
+ * scenario) when none is stored. */
+int it_evidence_raw(trc_call_t *call, const char *supply, const char *version,
+		    const char *scenario, MDB_val *raw);
+int it_evidence_decode(trc_arena_t *arena, const MDB_val *raw, const char *supply,
+		       const char *version, const char *scenario,
+		       Traction__V1__EvidenceUpdate **out);
 /* The metric deltas from one roll-up to another. */
 int it_deltas(trc_call_t *call, const Traction__V1__EvidenceUpdate *from,
 	      const Traction__V1__EvidenceUpdate *to, Traction__V1__MetricDelta ***out,
 	      size_t *n);
+
+/* ---- lineage (lineage.c) ---- */
+
+/* A supply's versions depth first from the initial one, children in
+ * release order. */
+typedef struct {
+	Traction__V1__Iteration **v;
+	uint32_t *depth;
+	size_t *parent;          /* position of each one's parent in v, or SIZE_MAX */
+	size_t n;
+} it_lineage_t;
+
+/* The lineage of supply into arena; raw, if not NULL: the version
+ * records' bytes as scanned, kept in arena, for it_lineage_same. */
+int it_lineage(trc_call_t *call, trc_arena_t *arena, const char *supply, it_lineage_t *out,
+	       MDB_val *raw);
+/* Whether the supply's version records in this snapshot are, byte for
+ * byte, those of raw (from it_lineage). */
+int it_lineage_same(trc_call_t *call, const char *supply, const MDB_val *raw, bool *same);
+/* The position a page cursor of a list in lineage order names (0 for
+ * none); a cursor that is not one fails the call (*rc). */
+size_t it_lineage_offset(trc_call_t *call, const Traction__V1__PageRequest *page, int *rc);
+
+/* ---- history (history.c) ---- */
+
+void it_hist_cache_destroy(it_hist_cache_t **cache_p);
 
 /* ---- gates (gates.c): pure functions of the evidence ---- */
 

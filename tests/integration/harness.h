@@ -33,6 +33,10 @@ typedef struct {
  * "[bus]\nheartbeat_ms = 100\n"). */
 void h_init(harness_t *h, const char *extra);
 
+/* The daemon set's services, which the broker knows before they register
+ * (its [broker] services; an extra [broker] services replaces them). */
+#define H_SET_SERVICES "supply, scenario, feedback, iteration, deployment"
+
 /* Starts the broker. With fixed_ports, binds the endpoints found before
  * (for a restart); otherwise ephemeral ones. Waits until it is bound. */
 pid_t h_start_broker(harness_t *h, bool fixed_ports);

@@ -119,6 +119,40 @@ TEST(errors_name_file_line_key)
 	CHECK_CONTAINS(err, "NUL byte");
 }
 
+static int collect(const char *name, void *ud)
+{
+	char *out = ud;
+	strcat(out, name);
+	strcat(out, "|");
+	return strcmp(name, "stop") == 0 ? 7 : 0;
+}
+
+/* A list of names ([broker] services): commas or blanks between them, each
+ * a slug, refused with its file, line and key otherwise. */
+TEST(name_lists)
+{
+	trc_config_t cfg;
+	char err[512], seen[128] = "";
+	CHECK_EQ_INT(parse(&cfg, "[broker]\nservices = a, b.c  d-1,,\n", err), 0);
+	CHECK_STR(cfg.services, "a, b.c  d-1,,");
+	CHECK_EQ_INT(trc_config_names(cfg.services, collect, seen), 0);
+	CHECK_STR(seen, "a|b.c|d-1|");
+	seen[0] = '\0';
+	CHECK_EQ_INT(trc_config_names("x, stop, y", collect, seen), 7);
+	CHECK_STR(seen, "x|stop|");
+	seen[0] = '\0';
+	CHECK_EQ_INT(trc_config_names("", collect, seen), 0);
+	CHECK_STR(seen, "");
+	CHECK_EQ_INT(parse(&cfg, "[broker]\nservices = a, b/c\n", err), TRC_ECONFIG);
+	CHECK_CONTAINS(err, "t.conf:2: [broker] services: expected names");
+	char longer[160];
+	snprintf(longer, sizeof(longer), "[broker]\nservices = a, %064d\n", 1);
+	CHECK_EQ_INT(parse(&cfg, longer, err), TRC_ECONFIG);
+	CHECK_CONTAINS(err, "[broker] services: expected names");
+	snprintf(longer, sizeof(longer), "[broker]\nservices = a, %063d\n", 1);
+	CHECK_EQ_INT(parse(&cfg, longer, err), 0);
+}
+
 TEST(unreadable_file)
 {
 	trc_config_t cfg;
@@ -236,6 +270,7 @@ int main(void)
 	RUN(defaults_without_file);
 	RUN(issue_example_parses);
 	RUN(errors_name_file_line_key);
+	RUN(name_lists);
 	RUN(unreadable_file);
 	RUN(dump_round_trips);
 	RUN(sample_config_is_true);

@@ -1,0 +1,58 @@
+/*
+ * What the broker's files share: the broker's state, and the replies it
+ * makes itself. broker.c has the sockets, the loop and the broker's own
+ * service; route.c requests from clients to services and replies back.
+ * Not a public API: broker.h is.
+ */
+#ifndef TRC_BROKER_INT_H
+#define TRC_BROKER_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "broker.h"
+#include "registry.h"
+#include "subs.h"
+#include "wire.h"
+#include "traction/v1/bus.pb-c.h"
+
+struct trc_broker {
+	trc_config_t cfg;
+	void *zctx;
+	void *client;     /* ROUTER: clients */
+	void *service;    /* ROUTER: services */
+	void *xsub;       /* events in */
+	void *xpub;       /* events out */
+	trc_auth_t *auth; /* who may connect, and whose rights a request has */
+	trc_registry_t reg;
+	trc_subs_t *subs;  /* what subscribers of the event feed hold */
+	Traction__V1__BrokerCounters counters;
+	int64_t started;
+	int64_t next_heartbeat;
+	int64_t next_expiry;
+};
+
+/* Sends [rid][Header REPLY][body] with a status of its own on sock. */
+void broker_answer(trc_broker_t *b, void *sock, const void *rid, size_t ridlen, uint32_t ver,
+		   uint64_t request_id, int code, const char *message,
+		   const ProtobufCMessage *body);
+/* A control frame (HEARTBEAT, DISCONNECT) to the service instance wid. */
+void broker_control(trc_broker_t *b, const void *wid, size_t widlen,
+		    Traction__V1__FrameKind kind);
+/* Answers a request in flight with an error of the broker's own. */
+void broker_fail_ticket(trc_broker_t *b, trc_ticket_t *t, int code, const char *msg);
+/* Drops an instance, its requests in flight answered UNAVAILABLE. */
+void broker_drop_worker(trc_broker_t *b, trc_worker_t *w, const char *why);
+/* A request to the service "broker" (ping, status), with key's rights. */
+void broker_own_request(trc_broker_t *b, void *sock, const void *rid, size_t ridlen,
+			const Traction__V1__Header *h, const trc_key_t *key);
+
+/* A message on the client endpoint: a request. */
+void broker_client_message(trc_broker_t *b, trc_msg_t *m);
+/* A message on the service endpoint: a reply, a request a service makes,
+ * or a control frame (READY, HEARTBEAT, DISCONNECT). */
+void broker_service_message(trc_broker_t *b, trc_msg_t *m);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * What the runtime calls around feedbackd's handlers (trc_daemon_def_t):
+ * open and close make and free the batch's memory (the aggregate cache,
+ * the runs of record ids); batch_end writes it in the batch's transaction,
+ * batch_done forgets it; the tick publishes the evidence owed.
+ */
+#include "error.h"
+#include "feedbackd.h"
+
+int feedbackd_open(void *user, trc_store_t *store, const trc_config_t *cfg)
+{
+	fb_state_t *st = user;
+	st->cache = fb_cache_new();
+	st->runs = fb_runs_new();
+	return st->cache != NULL && st->runs != NULL ? 0 : TRC_ENOMEM;
+}
+
+void feedbackd_close(void *user)
+{
+	fb_state_t *st = user;
+	fb_cache_destroy(&st->cache);
+	fb_runs_destroy(&st->runs);
+}
+
+int feedbackd_batch_end(trc_call_t *call)
+{
+	fb_state_t *st = call->user;
+	int rc = fb_runs_flush(st->runs, call->txn);
+	return rc != 0 ? rc : fb_cache_flush(st->cache, call->txn);
+}
+
+void feedbackd_batch_done(void *user)
+{
+	fb_state_t *st = user;
+	fb_cache_clear(st->cache);
+	fb_runs_clear(st->runs);
+	st->next_id = 0;
+	st->refs_ok_len = 0;
+}
+
+int feedbackd_tick(trc_call_t *call)
+{
+	/* what this batch folded so far must be in the rows the events read */
+	fb_state_t *st = call->user;
+	int rc = fb_cache_flush(st->cache, call->txn);
+	return rc != 0 ? rc : fb_evidence_publish(call);
+}

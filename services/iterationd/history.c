@@ -1,0 +1,277 @@
+/*
+ * The history of a supply (iteration.history): its versions in lineage
+ * order, each with what it addressed and whether that stayed fixed, its
+ * aggregates, its deltas against its parent and the deployments that ran
+ * it; and the cache that spares a history asked again decoding it all.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "iterationd.h"
+#include "record.h"
+#include "util.h"
+#include "validate.h"
+
+static int s_problem(trc_call_t *call, const char *supply, const char *sig,
+		     Traction__V1__ProblemInfo **out)
+{
+	char key[2 * TRC_SLUG_MAX + 24];
+	size_t kl = trc_key2(key, sizeof(key), supply, sig);
+	if (kl == 0)
+		return TRC_ENOENT;
+	return trc_rec_get(call->txn, it_db(call, IT_DB_PROBLEMS), key, kl,
+			   &traction__v1__problem_info__descriptor, call->arena, (void **)out);
+}
+
+static int s_deployment_ids(trc_call_t *call, const char *supply, const char *version,
+			    char ***out, size_t *n)
+{
+	char key[2 * TRC_SLUG_MAX + 3];
+	size_t kl = trc_key2(key, sizeof(key) - 1, supply, version);
+	size_t cap = 8;
+	*n = 0;
+	*out = NULL;
+	trc_iter_t it;
+	int rc = trc_iter_prefix(call->txn, it_db(call, IT_DB_DEP_BY_VERSION), &it, key, kl, false);
+	while (rc == 0 && trc_iter_next(&it)) {
+		size_t idlen = it.key.mv_size - kl - 1;
+		*out = trc_arena_grow(call->arena, *out, *n, &cap, sizeof(**out));
+		char *id = trc_arena_alloc(call->arena, idlen + 1);
+		if (*out == NULL || id == NULL)
+			return TRC_ENOMEM;
+		memcpy(id, (const char *)it.key.mv_data + kl + 1, idlen);
+		(*out)[(*n)++] = id;
+	}
+	trc_iter_end(&it);
+	return rc != 0 ? rc : call->txn->err;
+}
+
+/* What history reads of a supply (its lineage and each version's roll-up),
+ * kept with the bytes it was decoded from. A history asked again in the
+ * same store snapshot uses it as it is. In a later snapshot (any write to
+ * iterationd's store makes one: another supply's version, a roll-up of
+ * feedback) it is checked, not decoded again: the supply's version
+ * records are compared with the bytes kept (any difference: read it all
+ * again), and each roll-up is compared when history next needs it (a
+ * difference: that one is decoded again). Equal bytes decode to equal
+ * values, so it is never stale; a dashboard or gate review that asks
+ * while feedback flows in skips decoding hundreds of records. One supply
+ * at a time; its arena is kept for the next one, and started afresh once
+ * it holds HIST_CACHE_MAX bytes of roll-ups decoded again. */
+#define HIST_CACHE_MAX (4u << 20)
+
+struct it_hist_cache {
+	uint64_t snapshot;       /* the snapshot the lineage was checked in; 0: none */
+	char supply[TRC_SLUG_MAX + 1];
+	trc_arena_t *arena;
+	size_t grown;            /* bytes of roll-ups decoded again since the reset */
+	it_lineage_t l;
+	MDB_val vraw;            /* the version records' bytes (it_lineage) */
+	Traction__V1__EvidenceUpdate **memo; /* by lineage position, read lazily */
+	MDB_val *memo_raw;       /* memo[i]'s bytes (mv_data NULL: none stored) */
+	uint64_t *memo_snap;     /* the snapshot memo[i] was checked in */
+};
+
+void it_hist_cache_destroy(it_hist_cache_t **c_p)
+{
+	if (*c_p != NULL)
+		trc_arena_destroy(&(*c_p)->arena);
+	free(*c_p);
+	*c_p = NULL;
+}
+
+static int s_hist_cache(trc_call_t *call, const char *supply, it_hist_cache_t **out)
+{
+	it_state_t *st = call->user;
+	if (st->hist == NULL) {
+		st->hist = calloc(1, sizeof(*st->hist));
+		if (st->hist == NULL || (st->hist->arena = trc_arena_new()) == NULL) {
+			free(st->hist);
+			st->hist = NULL;
+			return TRC_ENOMEM;
+		}
+	}
+	it_hist_cache_t *c = st->hist;
+	/* a write's view is not a snapshot yet: nothing read in it is kept */
+	uint64_t snap = call->txn->write ? 0 : trc_txn_snapshot(call->txn);
+	bool same = false;
+	int rc = 0;
+	if (snap != 0 && c->snapshot != 0 && strcmp(c->supply, supply) == 0 &&
+	    c->grown < HIST_CACHE_MAX) {
+		if (c->snapshot == snap)
+			same = true;
+		else
+			rc = it_lineage_same(call, c->supply, &c->vraw, &same);
+	}
+	if (rc != 0)
+		return rc;
+	if (same) {
+		c->snapshot = snap;
+		*out = c;
+		return 0;
+	}
+	c->snapshot = 0;
+	c->grown = 0;
+	trc_arena_reset(c->arena);
+	snprintf(c->supply, sizeof(c->supply), "%s", supply);
+	rc = it_lineage(call, c->arena, supply, &c->l, &c->vraw);
+	if (rc != 0)
+		return rc;
+	size_t n = c->l.n + 1;
+	c->memo = trc_arena_alloc(c->arena, sizeof(*c->memo) * n);
+	c->memo_raw = trc_arena_alloc(c->arena, sizeof(*c->memo_raw) * n);
+	c->memo_snap = trc_arena_alloc(c->arena, sizeof(*c->memo_snap) * n);
+	if (c->memo == NULL || c->memo_raw == NULL || c->memo_snap == NULL)
+		return TRC_ENOMEM;
+	memset(c->memo, 0, sizeof(*c->memo) * n);
+	memset(c->memo_snap, 0, sizeof(*c->memo_snap) * n);
+	c->snapshot = snap;
+	*out = c;
+	return 0;
+}
+
+/* The roll-up of the version at lineage position i, decoded once and
+ * checked once per snapshot (a parent's serves each of its children's
+ * deltas), into the cache. */
+static int s_evidence_at(trc_call_t *call, it_hist_cache_t *c, size_t i,
+			 Traction__V1__EvidenceUpdate **out)
+{
+	*out = c->memo[i];
+	if (c->memo[i] != NULL && c->snapshot != 0 && c->memo_snap[i] == c->snapshot)
+		return 0;
+	MDB_val raw;
+	int rc = it_evidence_raw(call, c->supply, c->l.v[i]->version, "", &raw);
+	if (rc != 0)
+		return rc;
+	const MDB_val *was = &c->memo_raw[i];
+	bool changed = c->memo[i] == NULL || raw.mv_size != was->mv_size ||
+		       (raw.mv_data == NULL) != (was->mv_data == NULL) ||
+		       (raw.mv_size > 0 && memcmp(raw.mv_data, was->mv_data, raw.mv_size) != 0);
+	if (changed) {
+		if (c->memo[i] != NULL)
+			c->grown += raw.mv_size;
+		/* names from the cache itself: it outlives the request */
+		rc = it_evidence_decode(c->arena, &raw, c->supply, c->l.v[i]->version, "",
+					&c->memo[i]);
+		if (rc != 0) {
+			c->memo[i] = NULL;
+			return rc;
+		}
+		c->memo_raw[i] = (MDB_val){ raw.mv_size, NULL };
+		if (raw.mv_data != NULL) {
+			c->memo_raw[i].mv_data =
+				trc_arena_alloc(c->arena, raw.mv_size > 0 ? raw.mv_size : 1);
+			if (c->memo_raw[i].mv_data == NULL) {
+				c->memo[i] = NULL;
+				return TRC_ENOMEM;
+			}
+			memcpy(c->memo_raw[i].mv_data, raw.mv_data, raw.mv_size);
+		}
+	}
+	c->memo_snap[i] = c->snapshot;
+	*out = c->memo[i];
+	return 0;
+}
+
+static int s_version_history(trc_call_t *call, const char *supply, it_hist_cache_t *c, size_t at,
+			     Traction__V1__VersionHistory **out)
+{
+	const it_lineage_t *l = &c->l;
+	Traction__V1__Iteration *v = l->v[at];
+	Traction__V1__VersionHistory *h = trc_arena_alloc(call->arena, sizeof(*h));
+	if (h == NULL)
+		return TRC_ENOMEM;
+	traction__v1__version_history__init(h);
+	h->iteration = v;
+	h->depth = l->depth[at];
+	Traction__V1__EvidenceUpdate *e, *pe = NULL;
+	int rc = s_evidence_at(call, c, at, &e);
+	if (rc == 0 && l->parent[at] != SIZE_MAX)
+		rc = s_evidence_at(call, c, l->parent[at], &pe);
+	else if (rc == 0 && v->parent_version != NULL && v->parent_version[0] != '\0')
+		rc = it_evidence(call, supply, v->parent_version, "", &pe); /* not stored */
+	if (rc != 0)
+		return rc;
+	h->metrics = e->metrics;
+	h->n_metrics = e->n_metrics;
+	h->problems = e->problems;
+	h->n_problems = e->n_problems;
+	h->values = e->values;
+	if (pe != NULL && (rc = it_deltas(call, pe, e, &h->deltas, &h->n_deltas)) != 0)
+		return rc;
+	size_t na = v->n_addresses + v->n_addresses_records;
+	h->addressed = trc_arena_alloc(call->arena, sizeof(void *) * (na > 0 ? na : 1));
+	for (size_t i = 0; i < na && h->addressed != NULL; i++) {
+		const char *sig = i < v->n_addresses
+					  ? v->addresses[i]
+					  : trc_arena_printf(call->arena, "record:%llu",
+							     (unsigned long long)v->addresses_records[i - v->n_addresses]);
+		Traction__V1__AddressedProblem *a = trc_arena_alloc(call->arena, sizeof(*a));
+		if (a == NULL)
+			return TRC_ENOMEM;
+		traction__v1__addressed_problem__init(a);
+		a->signature = (char *)sig;
+		a->stayed_fixed = true;
+		Traction__V1__ProblemInfo *p;
+		/* It did not stay fixed if it came back in this version or one
+		 * descending from it. */
+		if (s_problem(call, supply, sig, &p) == 0 &&
+		    p->state == TRACTION__V1__PROBLEM_STATE__PROBLEM_REGRESSED && p->regressed_in != NULL &&
+		    it_descends(call, supply, p->regressed_in, v->version)) {
+			a->stayed_fixed = false;
+			a->regressed_in = p->regressed_in;
+		}
+		h->addressed[h->n_addressed++] = a;
+	}
+	rc = s_deployment_ids(call, supply, v->version, &h->deployment_ids, &h->n_deployment_ids);
+	*out = h;
+	return rc;
+}
+
+int iterationd_history(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__SupplyHistoryRequest *req = (const void *)req_;
+	Traction__V1__SupplyHistoryReply *rep = (void *)rep_;
+	int rc = trc_check_slug(call, "supply_id", req->supply_id);
+	if (rc != 0)
+		return rc;
+	MDB_val sv;
+	rc = trc_txn_get(call->txn, it_db(call, IT_DB_SUPPLIES), req->supply_id,
+			 strlen(req->supply_id), &sv);
+	if (rc == TRC_ENOENT)
+		return trc_call_fail(call, rc, "supply_id: no supply '%s'", req->supply_id);
+	if (rc != 0)
+		return rc;
+	/* sums over every scenario, and the request cannot narrow it to one:
+	 * the provider's alone (who also sees each deployment listed) */
+	if (!it_sees_supply_sums(call, req->supply_id))
+		return trc_scope_deny(call, "supply", req->supply_id);
+	size_t off = it_lineage_offset(call, req->page, &rc);
+	if (rc != 0)
+		return rc;
+	it_hist_cache_t *c;
+	if ((rc = s_hist_cache(call, req->supply_id, &c)) != 0)
+		return rc;
+	const it_lineage_t l = c->l;
+	size_t limit = trc_page_limit(req->page, 100, 1000);
+	int64_t from = req->range != NULL ? req->range->from_ms : 0;
+	int64_t to = req->range != NULL ? req->range->to_ms : 0;
+	rep->supply_id = req->supply_id;
+	rep->versions = trc_arena_alloc(call->arena, sizeof(void *) * limit);
+	if (rep->versions == NULL)
+		return TRC_ENOMEM;
+	size_t i;
+	for (i = off; rc == 0 && i < l.n && rep->n_versions < limit; i++) {
+		Traction__V1__Iteration *v = l.v[i];
+		if ((from != 0 && v->released_ms < from) || (to != 0 && v->released_ms >= to))
+			continue;
+		rc = s_version_history(call, req->supply_id, c, i, &rep->versions[rep->n_versions]);
+		if (rc == 0)
+			rep->n_versions++;
+	}
+	if (rc == 0 && i < l.n)
+		rep->next_cursor = trc_arena_printf(call->arena, "%zu", i);
+	return rc;
+}

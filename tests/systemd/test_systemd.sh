@@ -159,6 +159,14 @@ done
 grep -q '"id":"defect-vision"' "$W/http" || fail "GET /v1/supplies/defect-vision: $(cat "$W/http")"
 ok "traction-gatewayd: 401 without a token; a user's token added and reloaded reads the catalogue"
 
+# the dashboard: the package's pages (web_dir of the packaged config) and
+# Debian's Chart.js, each answered with its type
+for f in /:text/html /js/main.js:text/javascript /vendor/chart.js/chart.min.js:text/javascript; do
+  got=$(CX curl -s -o /dev/null -w '%{http_code} %{content_type}' "http://127.0.0.1:7480${f%%:*}")
+  case "$got" in "200 ${f#*:}"*) ;; *) fail "the dashboard's ${f%%:*}: $got" ;; esac
+done
+ok "the dashboard: the packaged pages and Debian's Chart.js served"
+
 # ---- a crash: systemd restarts it, nothing acknowledged is lost ---------------------
 pid0=$(CX systemctl show -p MainPID --value traction-feedbackd.service)
 CX systemctl kill -s KILL traction-feedbackd.service

@@ -53,25 +53,40 @@ static int check_count_;
 	} while (0)
 
 /* A temp dir removed at exit, whether the test passes or fails. */
-static char check_tmpdir_[128];
+/* The temp dirs a test made, removed at exit: every one, not only the last
+ * (a test that makes two used to leave the first behind in /tmp). */
+#define CHECK_TMPDIRS_MAX 16
+static char check_tmpdirs_[CHECK_TMPDIRS_MAX][128];
+static int check_ntmpdirs_;
+static char *check_tmpdir_; /* the last one made */
 
 static void check_rm_tmpdir_(void)
 {
 	char cmd[160];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", check_tmpdir_);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", check_tmpdir_);
+	for (int i = 0; i < check_ntmpdirs_; i++) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%.127s'", check_tmpdirs_[i]);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", check_tmpdirs_[i]);
+	}
+	check_ntmpdirs_ = 0;
 }
 
 static inline const char *check_tmpdir(const char *prefix)
 {
-	snprintf(check_tmpdir_, sizeof(check_tmpdir_), "/tmp/%s-XXXXXX", prefix);
-	if (mkdtemp(check_tmpdir_) == NULL) {
+	if (check_ntmpdirs_ == CHECK_TMPDIRS_MAX) {
+		fprintf(stderr, "check_tmpdir: more than %d temp dirs\n", CHECK_TMPDIRS_MAX);
+		exit(1);
+	}
+	char *d = check_tmpdirs_[check_ntmpdirs_];
+	snprintf(d, sizeof(check_tmpdirs_[0]), "/tmp/%s-XXXXXX", prefix);
+	if (mkdtemp(d) == NULL) {
 		perror("mkdtemp");
 		exit(1);
 	}
-	atexit(check_rm_tmpdir_);
-	return check_tmpdir_;
+	if (check_ntmpdirs_++ == 0)
+		atexit(check_rm_tmpdir_);
+	check_tmpdir_ = d;
+	return d;
 }
 
 #define TEST(name) static void name(void)

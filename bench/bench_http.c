@@ -5,7 +5,8 @@
  *   - feedback ingest, records/s: libtraction's publisher (the native
  *     baseline), JSON Lines over HTTP (keep-alive, 1,000 records a
  *     request, `conns` connections), and `tractionctl feedback publish
- *     --file` of the same lines;
+ *     --file` of the same lines, and the Python package's Publisher
+ *     (bench/bench_python.py, its own records);
  *   - queries, p50/p99: feedback.stats, iteration.history and
  *     scenario.match on the bus (libtraction) and over HTTP (one
  *     keep-alive connection).
@@ -275,6 +276,39 @@ static double s_ingest_ctl(uint64_t records)
 	return (double)records / secs;
 }
 
+/* The Python package's publisher (bench/bench_python.py), as a process of
+ * its own: its records/s, or -1 if it could not run (no build/python). */
+static double s_ingest_python(uint64_t records)
+{
+	char script[512], n[32], pypath[512];
+	snprintf(script, sizeof(script), "%s/bench/bench_python.py", TRACTION_SOURCE_DIR);
+	snprintf(n, sizeof(n), "%llu", (unsigned long long)records);
+	snprintf(pypath, sizeof(pypath), "%s/python", TRACTION_BUILD_DIR);
+	int fd[2];
+	if (pipe(fd) != 0)
+		return -1;
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fd[1], 1);
+		close(fd[0]);
+		setenv("PYTHONPATH", pypath, 1);
+		execl("/usr/bin/python3", "python3", script, H.client_ep, n, (char *)NULL);
+		_exit(127);
+	}
+	close(fd[1]);
+	char out[64] = "";
+	ssize_t got = read(fd[0], out, sizeof(out) - 1);
+	close(fd[0]);
+	int status;
+	waitpid(pid, &status, 0);
+	if (got <= 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "bench_http: the Python publisher failed\n");
+		return -1;
+	}
+	return strtod(out, NULL);
+}
+
 /* ---- queries ------------------------------------------------------------------------- */
 
 static http_t s_q;
@@ -383,6 +417,7 @@ int main(int argc, char **argv)
 	double native = s_ingest_native(records);
 	double http = s_ingest_http(records, conns);
 	double ctl = s_ingest_ctl(records);
+	double py = s_ingest_python(records);
 	printf("%-40s %10.0f records/s\n", "libtraction publisher (native)", native);
 	printf("%-40s %10.0f records/s   %.2fx native\n", "JSON Lines over HTTP", http, http / native);
 	printf("%-40s %10.0f records/s   %.2fx native\n", "tractionctl feedback publish --file", ctl,
@@ -390,6 +425,11 @@ int main(int argc, char **argv)
 	bench_row("publish: libtraction publisher (native)", native, -1, -1);
 	bench_row("publish: JSON Lines over HTTP", http, -1, -1);
 	bench_row("publish: tractionctl --file (JSON Lines)", ctl, -1, -1);
+	if (py > 0) {
+		printf("%-40s %10.0f records/s   %.2fx native\n", "Python package's Publisher", py,
+		       py / native);
+		bench_row("publish: Python package's Publisher", py, -1, -1);
+	}
 
 	s_http_open(&s_q);
 	const struct {

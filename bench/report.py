@@ -23,7 +23,7 @@ SECTIONS = [
     ("traction", "3. traction: feedback publish through the broker"),
     ("queries", "4. traction queries"),
     ("growth", "5. Growth: one store from empty"),
-    ("http", "6. The HTTP API (traction-gatewayd) against the bus it fronts"),
+    ("http", "6. Clients: the HTTP API (traction-gatewayd) and the Python package against the native path"),
 ]
 BEGIN = "<!-- compare:begin (written by bench/report.py; edit the script, not this) -->"
 END = "<!-- compare:end -->"
@@ -205,6 +205,9 @@ def targets(rows, millions):
     add("tractionctl feedback publish --file / libtraction publisher", ">= 0.5",
         per_run(rows, "publish: tractionctl --file (JSON Lines)", native), f_ratio,
         lambda m: m >= 0.5)
+    add("the Python package's Publisher / libtraction publisher", ">= 0.2",
+        per_run(rows, "publish: Python package's Publisher", native), f_ratio,
+        lambda m: m >= 0.2)
     for q in ("stats", "history", "match"):
         add("%s over HTTP: p99 minus its p99 on the bus" % q, "<= 1 ms",
             [d / 1000 for d in per_run(rows, "%s over HTTP" % q, "%s on the bus" % q, 2, 2,

@@ -14,7 +14,8 @@ set -euo pipefail
 BUILD=$(cd "${1:?usage: story.sh BUILD_DIR}" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 PY=/usr/bin/python3   # Debian's, with python3-zmq and python3-protobuf
-export TRACTION_PYTHON_GEN="$BUILD/python"
+# the Python package as the build made it (clients/python, docs/python.md)
+export PYTHONPATH="$BUILD/python${PYTHONPATH:+:$PYTHONPATH}"
 
 DIR=$(mktemp -d /tmp/trc-story-XXXXXX)
 PIDS=()
@@ -87,7 +88,7 @@ ok "300 records from JSON Lines; the same file again stores nothing"
 
 ctl feedback publish --scenario weld-line-3 --supply defect-vision@1.0 \
     --problem critical --title "misses hairline cracks" --signature hairline-miss >/dev/null
-$PY "$SRC/clients/python/tractionpy.py" publish --scenario weld-line-3 \
+$PY -m traction.cli publish --scenario weld-line-3 \
     --supply defect-vision@1.0 --metric defect_rate=0.031 --count 50 | has '"accepted": 50' ||
   fail "the Python client did not publish"
 "$BUILD/clients/examples/publish_stream" weld-line-3 defect-vision@1.0 latency_ms 200 |
@@ -161,7 +162,8 @@ assert abs(d["from_mean"] - 0.031) < 1e-9 and abs(d["to_mean"] - 0.015) < 1e-9, 
 assert d["from_count"] == 350 and d["to_count"] == 100, d
 assert v["1.1"]["values"]["count"] == 3
 EOF
-$PY "$SRC/clients/python/tractionpy.py" history defect-vision | has '"version": "1.1"' ||
+$PY -m traction.cli call iteration history '{"supply_id": "defect-vision"}' |
+  has '"version": "1.1"' ||
   fail "the Python client could not read the history"
 ctl iteration diff defect-vision 1.0 1.1 >"$DIR/diff"
 grep -q "defect_rate: 0.031 -> 0.015" "$DIR/diff" || fail "diff: $(cat "$DIR/diff")"

@@ -212,7 +212,9 @@ TEST(frozen_scenariod_finds_the_gap)
 	CHECK(wait_matches("weld-line-3", 200, 10000));
 	Traction__V1__PingReply *p = NULL;
 	Traction__V1__Empty e = TRACTION__V1__EMPTY__INIT;
-	for (int waited = 0; waited < 10000; waited += 50) {
+	/* a catch-up, not a speed test: 30 s (it took ~10 s under TSan on a
+	 * loaded 2-core machine) */
+	for (int waited = 0; waited < 30000; waited += 50) {
 		int rc = call("scenario", "ping", &e, &traction__v1__ping_reply__descriptor, &p, &st);
 		if (rc == TRACTION__V1__CODE__UNAVAILABLE) {
 			/* catching up on a slow machine it may miss heartbeats,

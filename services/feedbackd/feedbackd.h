@@ -141,6 +141,10 @@ void fb_runs_clear(fb_runs_t *rs);
  * first and last ids, or TRC_ENOENT. */
 int fb_run_from(trc_txn_t *txn, fb_index_t index, const char *key, uint64_t id, uint64_t *first,
 		uint64_t *last);
+/* The run of key that holds id, or else the last one before it (its last
+ * id may be past id: the caller clamps): 0, or TRC_ENOENT. */
+int fb_run_before(trc_txn_t *txn, fb_index_t index, const char *key, uint64_t id,
+		  uint64_t *first, uint64_t *last);
 
 /* The daemon's own state (trc_daemon_def_t.user). */
 typedef struct {

@@ -57,10 +57,93 @@ static bool s_record_matches(const Traction__V1__FeedbackListRequest *q,
 	return true;
 }
 
-int feedbackd_list(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+/* What a list walks: the runs of a supply, of a scenario (the narrowest
+ * index the filter names), or every record as one run; forward from the
+ * cursor, or (newest_first) backward from it. */
+typedef struct {
+	trc_txn_t *txn;
+	const char *key;               /* NULL: every record */
+	fb_index_t index;
+	bool back;
+} walk_t;
+
+/* The next run to read from position pos on (forward: ids >= pos;
+ * backward: ids <= pos), clamped to pos: 0, or TRC_ENOENT when none. */
+static int s_walk_run(const walk_t *w, uint64_t pos, uint64_t *first, uint64_t *last)
 {
-	const Traction__V1__FeedbackListRequest *q = (const void *)req_;
-	Traction__V1__FeedbackListReply *rep = (void *)rep_;
+	if (w->key == NULL) {
+		*first = w->back ? 1 : pos;
+		*last = w->back ? pos : UINT64_MAX;
+		return pos == 0 ? TRC_ENOENT : 0;
+	}
+	int rc = w->back ? fb_run_before(w->txn, w->index, w->key, pos, first, last)
+			 : fb_run_from(w->txn, w->index, w->key, pos, first, last);
+	if (rc == 0 && w->back && *last > pos)
+		*last = pos;
+	if (rc == 0 && !w->back && *first < pos)
+		*first = pos;
+	return rc;
+}
+
+typedef struct {
+	trc_call_t *call;
+	const Traction__V1__FeedbackListRequest *q;
+	Traction__V1__FeedbackListReply *rep;
+	size_t limit;
+	bool check;                    /* scoped: each record's visibility checked */
+	fb_seen_t seen;
+	size_t hidden;
+} take_t;
+
+/* One record of the walk: taken, skipped, or the page is full (1: stop,
+ * next_cursor set). */
+static int s_take(take_t *t, Traction__V1__FeedbackRecord *r)
+{
+	if (!s_record_matches(t->q, r))
+		return 0;
+	if (t->check && !fb_sees_feedback(t->call, &t->seen, r->scenario_id, r->supply_id)) {
+		if (++t->hidden < FB_SCOPE_SCAN_MAX)
+			return 0;
+		/* a bounded scan: the page ends short, the cursor goes on */
+		t->rep->next_cursor = trc_arena_printf(t->call->arena, "%" PRIu64, r->id);
+		return 1;
+	}
+	if (t->rep->n_records == t->limit) {
+		t->rep->next_cursor = trc_arena_printf(t->call->arena, "%" PRIu64,
+						       t->rep->records[t->limit - 1]->id);
+		return 1;
+	}
+	t->rep->records[t->rep->n_records++] = r;
+	return 0;
+}
+
+/* The records first..last of one run, in the walk's direction, into the
+ * page: 0 (go on), 1 (full), or an error. */
+static int s_take_run(take_t *t, const walk_t *w, uint64_t first, uint64_t last)
+{
+	uint8_t lo[8], hi[8];
+	trc_be64_put(lo, first);
+	trc_be64_put(hi, last == UINT64_MAX ? last : last + 1);
+	trc_iter_t it;
+	int rc = trc_iter_begin(w->txn, s_db(w->txn, FB_DB_RECORDS), &it, lo, 8,
+				last == UINT64_MAX ? NULL : hi, last == UINT64_MAX ? 0 : 8, w->back);
+	int full = 0;
+	while (rc == 0 && !full && trc_iter_next(&it)) {
+		Traction__V1__FeedbackRecord *r =
+			trc_rec_unpack(&it.val, &traction__v1__feedback_record__descriptor,
+				       t->call->arena);
+		if (r == NULL)
+			rc = TRC_ECORRUPT;
+		else
+			full = s_take(t, r);
+	}
+	trc_iter_end(&it);
+	return rc != 0 ? rc : full;
+}
+
+static int s_list_check(trc_call_t *call, const Traction__V1__FeedbackListRequest *q,
+			uint64_t *cursor)
+{
 	int rc = trc_check_slug_opt(call, "supply_id", q->supply_id);
 	if (rc == 0)
 		rc = trc_check_slug_opt(call, "scenario_id", q->scenario_id);
@@ -68,92 +151,58 @@ int feedbackd_list(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMess
 		rc = trc_check_slug_opt(call, "version", q->version);
 	if (rc == 0)
 		rc = trc_check_enum(call, "kind", q->kind, &traction__v1__feedback_kind__descriptor, true);
-	const char *cursor = trc_page_cursor(q->page);
-	uint64_t after = 0;
-	if (rc == 0 && cursor[0] != '\0') {
+	const char *text = trc_page_cursor(q->page);
+	*cursor = 0;
+	if (rc == 0 && text[0] != '\0') {
 		char *end;
-		after = strtoull(cursor, &end, 10);
-		if (*end != '\0' || after == 0)
+		*cursor = strtoull(text, &end, 10);
+		if (*end != '\0' || *cursor == 0)
 			rc = trc_call_fail(call, TRC_EINVAL, "page.cursor: not a cursor of this list");
 	}
 	if (rc == 0 && q->scenario_id && q->scenario_id[0] && !fb_sees_scenario(call, q->scenario_id))
 		rc = trc_scope_deny(call, "scenario", q->scenario_id);
+	return rc;
+}
+
+int feedbackd_list(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__FeedbackListRequest *q = (const void *)req_;
+	Traction__V1__FeedbackListReply *rep = (void *)rep_;
+	uint64_t cursor;
+	int rc = s_list_check(call, q, &cursor);
 	if (rc != 0)
 		return rc;
+	take_t t = { .call = call, .q = q, .rep = rep, .limit = trc_page_limit(q->page, 100, 1000) };
 	/* a scoped reader sees the records of its enterprises' scenarios and
 	 * of its providers' supplies: all that match, if the filter names one */
-	bool check = trc_scope_on(call) &&
-		     !(q->supply_id && q->supply_id[0] && fb_supply_ours(call, NULL, q->supply_id)) &&
-		     !(q->scenario_id && q->scenario_id[0] &&
-		       fb_scenario_ours(call, NULL, q->scenario_id));
-	fb_seen_t seen = { 0 };
-	size_t hidden = 0;
-	size_t limit = trc_page_limit(q->page, 100, 1000);
-	rep->records = trc_arena_alloc(call->arena, sizeof(void *) * limit);
+	t.check = trc_scope_on(call) &&
+		  !(q->supply_id && q->supply_id[0] && fb_supply_ours(call, NULL, q->supply_id)) &&
+		  !(q->scenario_id && q->scenario_id[0] &&
+		    fb_scenario_ours(call, NULL, q->scenario_id));
+	rep->records = trc_arena_alloc(call->arena, sizeof(void *) * t.limit);
 	if (rep->records == NULL)
 		return TRC_ENOMEM;
-
-	/* walk the narrowest index: the runs of a supply, of a scenario, or
-	 * every record */
-	const char *key = NULL;
-	fb_index_t index = FB_INDEX_SUPPLY;
+	walk_t w = { .txn = call->txn, .back = q->newest_first };
 	if (q->supply_id && q->supply_id[0]) {
-		key = q->supply_id;
+		w.key = q->supply_id;
+		w.index = FB_INDEX_SUPPLY;
 	} else if (q->scenario_id && q->scenario_id[0]) {
-		key = q->scenario_id;
-		index = FB_INDEX_SCENARIO;
+		w.key = q->scenario_id;
+		w.index = FB_INDEX_SCENARIO;
 	}
-	MDB_dbi records = s_db(call->txn, FB_DB_RECORDS);
-	uint64_t next = after + 1, first = 0, last = 0;
-	bool full = false;
-	if (key == NULL) {
-		first = next;
-		last = UINT64_MAX; /* every record: one run from the cursor on */
-	} else if ((rc = fb_run_from(call->txn, index, key, next, &first, &last)) == TRC_ENOENT) {
-		return 0;
-	}
-	while (rc == 0 && !full) {
-		uint8_t lo[8];
-		trc_be64_put(lo, first > next ? first : next);
-		trc_iter_t it;
-		rc = trc_iter_begin(call->txn, records, &it, lo, 8, NULL, 0, false);
-		while (rc == 0 && trc_iter_next(&it)) {
-			uint64_t id = it.key.mv_size == 8 ? trc_be64_get(it.key.mv_data) : 0;
-			if (id > last)
-				break;
-			Traction__V1__FeedbackRecord *r =
-				trc_rec_unpack(&it.val, &traction__v1__feedback_record__descriptor,
-					       call->arena);
-			if (r == NULL) {
-				rc = TRC_ECORRUPT;
-				break;
-			}
-			if (!s_record_matches(q, r))
-				continue;
-			if (check && !fb_sees_feedback(call, &seen, r->scenario_id, r->supply_id)) {
-				if (++hidden < FB_SCOPE_SCAN_MAX)
-					continue;
-				/* a bounded scan: the page ends short, the cursor goes on */
-				rep->next_cursor = trc_arena_printf(call->arena, "%" PRIu64, r->id);
-				full = true;
-				break;
-			}
-			if (rep->n_records == limit) {
-				rep->next_cursor = trc_arena_printf(call->arena, "%" PRIu64,
-								    rep->records[limit - 1]->id);
-				full = true;
-				break;
-			}
-			rep->records[rep->n_records++] = r;
-		}
-		trc_iter_end(&it);
-		if (rc != 0 || full || key == NULL || last == UINT64_MAX)
+	/* the cursor is the last record returned: forward, after it; backward,
+	 * before it (none: from the newest) */
+	uint64_t pos = w.back ? (cursor != 0 ? cursor - 1 : UINT64_MAX) : cursor + 1;
+	uint64_t first, last;
+	while ((rc = s_walk_run(&w, pos, &first, &last)) == 0) {
+		if ((rc = s_take_run(&t, &w, first, last)) != 0)
+			break; /* full, or an error */
+		if (w.key == NULL || (w.back ? first <= 1 : last == UINT64_MAX))
 			break;
-		next = last + 1;
-		rc = fb_run_from(call->txn, index, key, next, &first, &last);
-		if (rc == TRC_ENOENT)
-			return 0;
+		pos = w.back ? first - 1 : last + 1;
 	}
+	if (rc == TRC_ENOENT || rc == 1)
+		rc = 0;
 	return rc != 0 ? rc : call->txn->err;
 }
 

@@ -67,6 +67,41 @@ static void s_decode(const trc_iter_t *it, size_t plen, uint64_t *first, uint64_
 	*last = it->val.mv_size == 8 ? trc_be64_get(it->val.mv_data) : *first;
 }
 
+/* The last run of key starting at or before id: 0 with it, 1 if there is
+ * none, or an error. */
+static int s_run_at_or_before(trc_txn_t *txn, MDB_dbi dbi, const char *key, size_t plen,
+			      uint64_t id, uint64_t *first, uint64_t *last)
+{
+	uint8_t lo[TRC_SLUG_MAX + 10], hi[TRC_SLUG_MAX + 10];
+	size_t hl = s_run_key(hi, key, id == UINT64_MAX ? id : id + 1);
+	memcpy(lo, key, plen);
+	lo[plen] = '\0';
+	trc_iter_t it;
+	int rc = trc_iter_begin(txn, dbi, &it, lo, plen + 1, hi, hl, true);
+	bool found = false;
+	while (rc == 0 && !found && trc_iter_next(&it)) {
+		if (it.key.mv_size != plen + 9)
+			continue;
+		s_decode(&it, plen, first, last);
+		found = true;
+	}
+	trc_iter_end(&it);
+	if (rc == 0)
+		rc = txn->err;
+	return rc != 0 ? rc : (found ? 0 : 1);
+}
+
+int fb_run_before(trc_txn_t *txn, fb_index_t index, const char *key, uint64_t id,
+		  uint64_t *first, uint64_t *last)
+{
+	size_t plen = strlen(key);
+	if (plen > TRC_SLUG_MAX)
+		return TRC_EINVAL;
+	int rc = s_run_at_or_before(txn, trc_store_db(txn->store, s_dbs[index]), key, plen, id,
+				    first, last);
+	return rc == 1 ? TRC_ENOENT : rc;
+}
+
 /* The run of key that holds id, or else the first one after it: 0, or
  * TRC_ENOENT when there is none. */
 int fb_run_from(trc_txn_t *txn, fb_index_t index, const char *key, uint64_t id, uint64_t *first,

@@ -86,6 +86,19 @@ def test_the_loop(client):
     assert len(rep.results) == 27 and all(r.status.code == 0 and not r.duplicate
                                           for r in rep.results)
     assert len(client.feedback.list(supply_id="defect-vision", limit=10).records) == 10
+    # newest first, paged by the cursor: every record once, in decreasing ids
+    seen, cursor = [], ""
+    while True:
+        page = client.feedback.list(supply_id="defect-vision", newest_first=True, limit=10,
+                                    cursor=cursor)
+        seen += [r.id for r in page.records]
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    assert len(seen) == 27 and seen == sorted(seen, reverse=True)
+    every = client.feedback.list(newest_first=True, limit=1000).records  # no index: all records
+    assert [r.id for r in every] == sorted((r.id for r in every), reverse=True)
+    assert every[0].id == max(seen) or every[0].id > max(seen)
     lst = client.feedback.list(supply_id="defect-vision", kind="FEEDBACK_METRIC")
     assert len(lst.records) == 25
     st = client.feedback.stats(supply_id="defect-vision", metric="defect_rate")

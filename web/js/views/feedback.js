@@ -7,8 +7,24 @@ import { h, put, section, table, fmtNum, fmtTime, badge, supplyLink, scenarioLin
 import * as live from "../live.js";
 
 const KINDS = ["", "metric", "problem", "value", "demand"];
-const SHOWN = 200;       // records on the page, newest first
-const SCAN_MAX = 20000;  // records read to find them
+const SHOWN = 200;  // records a page shows, newest first (feedback.list newest_first)
+
+function recordTable(records, caption, id) {
+  return table(
+    caption,
+    [
+      { label: "id", cell: (r) => r.id, num: true },
+      { label: "observed", cell: (r) => fmtTime(r.observed_at_ms) },
+      { label: "scenario", cell: (r) => scenarioLink(r.scenario_id) },
+      { label: "supply", cell: (r) => [supplyLink(r.supply_id), "@", r.version] },
+      { label: "kind", cell: (r) => kindOf(r) },
+      { label: "record", cell: body },
+      { label: "labels", cell: (r) => (r.labels || []).map((l) => `${l.key}=${l.value}`).join(" ") },
+    ],
+    records,
+    { id, empty: "No record matches." },
+  );
+}
 
 function body(r) {
   if (r.metric) return ["metric ", h("code", {}, r.metric.name), ` = ${fmtNum(r.metric.value)}`];
@@ -64,29 +80,35 @@ export async function render(main, params) {
 
   const box = { records: h("div"), problems: h("div"), regressions: h("div") };
   const load = async () => {
-    const query = { ...f, from: toApiTime(f.from), to: toApiTime(f.to) };
-    const all = await listSeen("/v1/feedback", "records", query, SCAN_MAX).catch((e) => {
+    const query = { ...f, from: toApiTime(f.from), to: toApiTime(f.to), newest_first: true };
+    let page;
+    try {
+      page = await api("/v1/feedback", { query: { ...query, limit: SHOWN } });
+    } catch (e) {
       put(box.records, h("p", { class: "error", role: "alert" }, e.message));
-      return null;
-    });
-    if (all === null) return;
-    const newest = all.slice(-SHOWN).reverse();
-    put(box.records, 
-      h("p", { id: "records-count" }, `${fmtNum(all.length)} record${all.length === 1 ? "" : "s"} match`, all.length >= SCAN_MAX ? ` (the first ${fmtNum(SCAN_MAX)} read)` : "", all.length > SHOWN ? `; the newest ${SHOWN} below` : ""),
-      table(
-        "Feedback records, newest first",
-        [
-          { label: "id", cell: (r) => r.id, num: true },
-          { label: "observed", cell: (r) => fmtTime(r.observed_at_ms) },
-          { label: "scenario", cell: (r) => scenarioLink(r.scenario_id) },
-          { label: "supply", cell: (r) => [supplyLink(r.supply_id), "@", r.version] },
-          { label: "kind", cell: (r) => kindOf(r) },
-          { label: "record", cell: body },
-          { label: "labels", cell: (r) => (r.labels || []).map((l) => `${l.key}=${l.value}`).join(" ") },
-        ],
-        newest,
-        { id: "records", empty: "No record matches." },
-      ),
+      return;
+    }
+    const records = page.records || [];
+    const older = h("div");
+    // older pages on demand: the cursor is the last record shown
+    const more = (cursor) =>
+      cursor
+        ? h("button", {
+            type: "button",
+            id: "older",
+            onclick: async () => {
+              const next = await api("/v1/feedback", { query: { ...query, limit: SHOWN, cursor } });
+              older.append(recordTable(next.records || [], "Older records"));
+              put(moreBox, more(next.next_cursor));
+            },
+          }, "Older records")
+        : null;
+    const moreBox = h("div", {}, more(page.next_cursor));
+    put(box.records,
+      h("p", { id: "records-count" }, `${fmtNum(records.length)} record${records.length === 1 ? "" : "s"}`, page.next_cursor ? `, the newest ${SHOWN} of those that match` : " match"),
+      recordTable(records, "Feedback records, newest first", "records"),
+      older,
+      moreBox,
     );
     const pq = { supply_id: f.supply_id, scenario_id: f.scenario_id, version: f.version };
     const [open, regressed] = await Promise.all([

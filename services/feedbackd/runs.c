@@ -112,27 +112,16 @@ int fb_run_from(trc_txn_t *txn, fb_index_t index, const char *key, uint64_t id, 
 	size_t plen = strlen(key);
 	if (plen > TRC_SLUG_MAX)
 		return TRC_EINVAL;
-	/* the last run starting at or before id ... */
-	size_t hl = s_run_key(hi, key, id == UINT64_MAX ? id : id + 1);
-	memcpy(lo, key, plen);
-	lo[plen] = '\0';
-	trc_iter_t it;
-	int rc = trc_iter_begin(txn, dbi, &it, lo, plen + 1, hi, hl, true);
-	bool found = false;
-	while (rc == 0 && !found && trc_iter_next(&it)) {
-		if (it.key.mv_size != plen + 9)
-			continue;
-		s_decode(&it, plen, first, last);
-		found = *last >= id;
-		break;
-	}
-	trc_iter_end(&it);
-	if (rc != 0 || found)
-		return rc != 0 ? rc : 0;
+	/* the last run starting at or before id, if it holds id ... */
+	int rc = s_run_at_or_before(txn, dbi, key, plen, id, first, last);
+	if (rc < 0 || (rc == 0 && *last >= id))
+		return rc;
 	/* ... or the first one after it */
 	size_t ll = s_run_key(lo, key, id);
 	memcpy(hi, key, plen);
 	hi[plen] = '\x01';
+	trc_iter_t it;
+	bool found = false;
 	rc = trc_iter_begin(txn, dbi, &it, lo, ll, hi, plen + 1, false);
 	while (rc == 0 && !found && trc_iter_next(&it)) {
 		if (it.key.mv_size != plen + 9)

@@ -19,16 +19,16 @@
 /* The base URL for port = 0 (tests, run-local.sh), written atomically. */
 static int s_write_address(const trc_config_t *cfg, unsigned port)
 {
-	if (cfg->gateway_address_file[0] == '\0')
+	if (gw_conf(cfg)->address_file[0] == '\0')
 		return 0;
 	char tmp[TRC_CONFIG_PATH + 8];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", cfg->gateway_address_file);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", gw_conf(cfg)->address_file);
 	FILE *f = fopen(tmp, "w");
 	if (f == NULL)
 		return -1;
-	fprintf(f, "%s://%s:%u\n", cfg->gateway_tls_cert_file[0] != '\0' ? "https" : "http",
-		cfg->gateway_address, port);
-	if (fclose(f) != 0 || rename(tmp, cfg->gateway_address_file) != 0)
+	fprintf(f, "%s://%s:%u\n", gw_conf(cfg)->tls_cert_file[0] != '\0' ? "https" : "http",
+		gw_conf(cfg)->address, port);
+	if (fclose(f) != 0 || rename(tmp, gw_conf(cfg)->address_file) != 0)
 		return -1;
 	return 0;
 }
@@ -38,7 +38,7 @@ static void s_reload(void *ud, const trc_config_t *ncfg)
 {
 	const trc_config_t *cfg = ud;
 	(void)ncfg; /* keys_dir is read at start; the files in it now */
-	if (cfg->gateway_auth)
+	if (gw_conf(cfg)->auth)
 		gw_auth_load(cfg);
 }
 
@@ -47,6 +47,7 @@ int main(int argc, char **argv)
 	static const trc_daemon_info_t info = {
 		"traction-gatewayd",
 		"The HTTP/JSON API of traction: REST, feedback and events for systems without ZeroMQ.",
+		gw_config,
 	};
 	trc_config_t cfg;
 	const char *config_path = NULL;
@@ -59,7 +60,7 @@ int main(int argc, char **argv)
 		trc_err("cannot set up signal handling");
 		return 1;
 	}
-	if (cfg.gateway_auth && gw_auth_load(&cfg) != 0) {
+	if (gw_conf(&cfg)->auth && gw_auth_load(&cfg) != 0) {
 		trc_err("cannot start: [gateway] auth = 1 needs the users of keys_dir (%s)",
 			cfg.keys_dir);
 		close(sigfd);
@@ -72,11 +73,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (s_write_address(&cfg, gw_server_port(srv)) != 0)
-		trc_warn("cannot write %s", cfg.gateway_address_file);
+		trc_warn("cannot write %s", gw_conf(&cfg)->address_file);
 	trc_info("started pid=%d %s://%s:%u broker=%s auth=%s", (int)getpid(),
-		 cfg.gateway_tls_cert_file[0] != '\0' ? "https" : "http", cfg.gateway_address,
+		 gw_conf(&cfg)->tls_cert_file[0] != '\0' ? "https" : "http", gw_conf(&cfg)->address,
 		 gw_server_port(srv), cfg.client_endpoint,
-		 cfg.gateway_auth ? "tokens" : "none");
+		 gw_conf(&cfg)->auth ? "tokens" : "none");
 	trc_daemon_ready("serving HTTP");
 	for (bool stop = false; !stop;) {
 		int64_t wd = trc_daemon_watchdog_ms();
@@ -90,7 +91,7 @@ int main(int argc, char **argv)
 			trc_info("signal %d: stopping", sig);
 			stop = true;
 		} else if (sig == SIGHUP) {
-			trc_daemon_reload(config_path, s_reload, &cfg);
+			trc_daemon_reload(&cfg, config_path, s_reload, &cfg);
 		}
 	}
 	trc_daemon_stopping();

@@ -181,7 +181,7 @@ static bool s_signal(trc_service_t *svc, int sigfd, const char *config_path)
 		return true;
 	}
 	if (sig == SIGHUP)
-		trc_daemon_reload(config_path, s_reload, svc);
+		trc_daemon_reload(&svc->cfg, config_path, s_reload, svc);
 	return false;
 }
 
@@ -441,7 +441,7 @@ trc_store_t *trc_service_store(trc_service_t *svc)
 
 int trc_service_main(int argc, char **argv, const trc_daemon_def_t *def)
 {
-	trc_daemon_info_t info = { def->program, def->summary };
+	trc_daemon_info_t info = { def->program, def->summary, def->config };
 	trc_config_t cfg;
 	const char *config_path = NULL;
 	int rc = trc_daemon_args(argc, argv, &info, &cfg, &config_path);

@@ -88,6 +88,22 @@ int trc_daemon_args(int argc, char **argv, const trc_daemon_info_t *info,
 	return 0;
 }
 
+int trc_daemon_start(int argc, char **argv, const trc_daemon_info_t *info,
+		     const char *log_name, trc_config_t *cfg, const char **config_path,
+		     int *sigfd)
+{
+	int rc = trc_daemon_args(argc, argv, info, cfg, config_path);
+	if (rc != 0)
+		return rc;
+	trc_log_init(log_name, (trc_log_level_t)cfg->log_level);
+	*sigfd = trc_daemon_signals();
+	if (*sigfd < 0) {
+		trc_err("cannot set up signal handling");
+		return TRC_EIO;
+	}
+	return 0;
+}
+
 int trc_daemon_signals(void)
 {
 	sigset_t set;

@@ -34,6 +34,14 @@ extern const char trc_daemon_set_sections[];
 int trc_daemon_args(int argc, char **argv, const trc_daemon_info_t *info,
 		    trc_config_t *cfg, const char **config_path);
 
+/* What every daemon's main() does first: trc_daemon_args, the log as
+ * log_name at the configured level, then trc_daemon_signals into *sigfd.
+ * Returns 0 to go on, 1 when there is nothing more to do (exit 0), or a
+ * negative trc_err having said why (exit 1). */
+int trc_daemon_start(int argc, char **argv, const trc_daemon_info_t *info,
+		     const char *log_name, trc_config_t *cfg, const char **config_path,
+		     int *sigfd);
+
 /* Blocks SIGINT, SIGTERM and SIGHUP in this thread (call before any thread
  * is made, so ZeroMQ's threads inherit it) and returns a signalfd that is
  * readable when one arrives; -1 on error. */

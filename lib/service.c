@@ -444,15 +444,10 @@ int trc_service_main(int argc, char **argv, const trc_daemon_def_t *def)
 	trc_daemon_info_t info = { def->program, def->summary, def->config };
 	trc_config_t cfg;
 	const char *config_path = NULL;
-	int rc = trc_daemon_args(argc, argv, &info, &cfg, &config_path);
+	int sigfd = -1;
+	int rc = trc_daemon_start(argc, argv, &info, def->daemon, &cfg, &config_path, &sigfd);
 	if (rc != 0)
 		return rc > 0 ? 0 : 1;
-	trc_log_init(def->daemon, (trc_log_level_t)cfg.log_level);
-	int sigfd = trc_daemon_signals();
-	if (sigfd < 0) {
-		trc_err("cannot set up signal handling");
-		return 1;
-	}
 	trc_service_t *svc = NULL;
 	rc = trc_service_new(&svc, def, &cfg);
 	if (rc != 0) {

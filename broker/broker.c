@@ -167,7 +167,7 @@ static void s_status(trc_broker_t *b, void *sock, const void *rid, size_t ridlen
 	rep.clients_in_flight = HASH_COUNT(b->reg.clients);
 	rep.requests_in_flight = b->reg.in_flight;
 	rep.bytes_in_flight = b->reg.bytes;
-	rep.max_mb_in_flight = b->cfg.max_mb_in_flight;
+	rep.max_mb_in_flight = b->conf.max_mb_in_flight;
 	rep.subscriptions = (uint32_t)trc_subs_count(b->subs);
 	broker_answer(b, sock, rid, ridlen, ver, request_id, 0, "", &rep.base);
 out:
@@ -325,9 +325,9 @@ static int s_know_service(const char *name, void *ud)
  * request to one that is down is UNAVAILABLE (clients retry), not
  * NOT_FOUND. The broker names none itself: a new daemon is known once it
  * registers, or once the config names it. */
-static void s_know_services(trc_broker_t *b, const trc_config_t *cfg)
+static void s_know_services(trc_broker_t *b, const trc_broker_conf_t *conf)
 {
-	trc_config_names(cfg->services, s_know_service, b);
+	trc_config_names(conf->services, s_know_service, b);
 }
 
 static void *s_bind(trc_broker_t *b, int type, const char *endpoint, const char *what)
@@ -376,9 +376,9 @@ static int s_write_endpoints(trc_broker_t *b)
 	s_last_endpoint(b->xsub, p, sizeof(p));
 	s_last_endpoint(b->xpub, u, sizeof(u));
 	trc_info("bound client=%s service=%s event_publish=%s event_subscribe=%s", c, s, p, u);
-	if (b->cfg.endpoints_file[0] == '\0')
+	if (b->conf.endpoints_file[0] == '\0')
 		return 0;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", b->cfg.endpoints_file);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", b->conf.endpoints_file);
 	FILE *f = fopen(tmp, "w");
 	if (f == NULL) {
 		trc_err("cannot write %s: %s", tmp, strerror(errno));
@@ -388,8 +388,8 @@ static int s_write_endpoints(trc_broker_t *b)
 	fprintf(f, "[bus]\nclient_endpoint = %s\nservice_endpoint = %s\n"
 		   "event_publish_endpoint = %s\nevent_subscribe_endpoint = %s\n",
 		c, s, p, u);
-	if (fclose(f) != 0 || rename(tmp, b->cfg.endpoints_file) != 0) {
-		trc_err("cannot write %s: %s", b->cfg.endpoints_file, strerror(errno));
+	if (fclose(f) != 0 || rename(tmp, b->conf.endpoints_file) != 0) {
+		trc_err("cannot write %s: %s", b->conf.endpoints_file, strerror(errno));
 		return TRC_EIO;
 	}
 	return 0;
@@ -397,14 +397,18 @@ static int s_write_endpoints(trc_broker_t *b)
 
 int trc_broker_new(trc_broker_t **broker_p, const trc_config_t *cfg)
 {
+	const trc_broker_conf_t *conf = trc_broker_conf(cfg);
+	if (conf == NULL)
+		return TRC_EINVAL;
 	trc_broker_t *b = calloc(1, sizeof(*b));
 	if (b == NULL)
 		return TRC_ENOMEM;
 	b->cfg = *cfg;
+	b->conf = *conf;
 	traction__v1__broker_counters__init(&b->counters);
 	trc_registry_init(&b->reg);
-	b->subs = trc_subs_new(cfg->max_subscriptions, cfg->max_subscriptions_per_peer);
-	s_know_services(b, cfg);
+	b->subs = trc_subs_new(conf->max_subscriptions, conf->max_subscriptions_per_peer);
+	s_know_services(b, conf);
 	b->started = trc_mono_ms();
 	b->zctx = zmq_ctx_new();
 	if (b->zctx == NULL || b->subs == NULL) {
@@ -463,11 +467,12 @@ void trc_broker_destroy(trc_broker_t **broker_p)
 static void s_reload(void *ud, const trc_config_t *ncfg)
 {
 	trc_broker_t *b = ud;
-	b->cfg.max_in_flight_per_client = ncfg->max_in_flight_per_client;
-	b->cfg.max_mb_in_flight_per_client = ncfg->max_mb_in_flight_per_client;
-	b->cfg.max_mb_in_flight = ncfg->max_mb_in_flight;
-	trc_subs_limits(b->subs, ncfg->max_subscriptions, ncfg->max_subscriptions_per_peer);
-	s_know_services(b, ncfg);
+	const trc_broker_conf_t *nc = trc_broker_conf(ncfg);
+	b->conf.max_in_flight_per_client = nc->max_in_flight_per_client;
+	b->conf.max_mb_in_flight_per_client = nc->max_mb_in_flight_per_client;
+	b->conf.max_mb_in_flight = nc->max_mb_in_flight;
+	trc_subs_limits(b->subs, nc->max_subscriptions, nc->max_subscriptions_per_peer);
+	s_know_services(b, nc);
 	trc_auth_reload(b->auth, ncfg);
 }
 
@@ -501,7 +506,7 @@ int trc_broker_run(trc_broker_t *b, int sigfd, const char *config_path)
 				return 0;
 			}
 			if (sig == SIGHUP)
-				trc_daemon_reload(config_path, s_reload, b);
+				trc_daemon_reload(&b->cfg, config_path, s_reload, b);
 		}
 		if (zap != NULL && (items[5].revents & ZMQ_POLLIN))
 			trc_auth_zap_serve(b->auth);

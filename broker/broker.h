@@ -11,8 +11,26 @@
 
 typedef struct trc_broker trc_broker_t;
 
+/* [broker]: the broker's own keys (conf.c declares them). */
+typedef struct {
+	unsigned max_in_flight_per_client;
+	unsigned max_mb_in_flight_per_client;
+	unsigned max_mb_in_flight;     /* all clients together */
+	unsigned max_subscriptions;    /* distinct topic prefixes on the event feed */
+	unsigned max_subscriptions_per_peer;
+	char endpoints_file[TRC_CONFIG_PATH];
+	char services[TRC_CONFIG_PATH]; /* names known before they register */
+} trc_broker_conf_t;
+
+/* The broker's sections of the config file, NULL-terminated ([broker]). */
+extern const trc_conf_section_t trc_broker_section;
+extern const trc_conf_section_t *const trc_broker_config[];
+/* Its values in cfg (made for trc_broker_config), or NULL. */
+const trc_broker_conf_t *trc_broker_conf(const trc_config_t *cfg);
+
 /* Binds every endpoint of cfg (ports may be "*"; the bound ones are written
- * to cfg->endpoints_file when it is set). */
+ * to [broker] endpoints_file when it is set). cfg must be made for
+ * trc_broker_config (TRC_EINVAL otherwise). */
 int trc_broker_new(trc_broker_t **broker_p, const trc_config_t *cfg);
 void trc_broker_destroy(trc_broker_t **broker_p);
 

@@ -20,6 +20,7 @@
 
 struct trc_broker {
 	trc_config_t cfg;
+	trc_broker_conf_t conf; /* [broker]; its budgets as reloaded */
 	void *zctx;
 	void *client;     /* ROUTER: clients */
 	void *service;    /* ROUTER: services */

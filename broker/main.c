@@ -13,6 +13,7 @@ int main(int argc, char **argv)
 	static const trc_daemon_info_t info = {
 		"traction-broker",
 		"Routes requests between traction clients and services, relays events.",
+		trc_broker_config,
 	};
 	trc_config_t cfg;
 	const char *config_path = NULL;

@@ -224,8 +224,8 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 	};
 	rq.client_in_flight = trc_registry_client_in_flight(&b->reg, r.ckey, r.ckeylen,
 							    &rq.client_bytes);
-	trc_admit_limits_t lim = { b->cfg.max_in_flight_per_client,
-				   b->cfg.max_mb_in_flight_per_client, b->cfg.max_mb_in_flight };
+	trc_admit_limits_t lim = { b->conf.max_in_flight_per_client,
+				   b->conf.max_mb_in_flight_per_client, b->conf.max_mb_in_flight };
 	trc_admit_t a = trc_admit(&rq, &lim);
 	unsigned timeout = h->timeout_ms == 0 || h->timeout_ms > b->cfg.request_timeout_ms
 				   ? b->cfg.request_timeout_ms

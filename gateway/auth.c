@@ -134,7 +134,7 @@ void gw_session_new(gw_request_t *rq, gw_answer_t *an)
 	json_decref(doc);
 	unsigned char raw[SESSION_ID_BYTES];
 	randombytes_buf(raw, sizeof(raw));
-	session_t s = { .expires = trc_mono_ms() + (int64_t)gw_cfg->gateway_session_ttl_s * 1000 };
+	session_t s = { .expires = trc_mono_ms() + (int64_t)gw_conf(gw_cfg)->session_ttl_s * 1000 };
 	sodium_bin2hex(s.id, sizeof(s.id), raw, sizeof(raw));
 	snprintf(s.user, sizeof(s.user), "%s", user);
 	/* the first free or expired slot; if none, the one that ends first */
@@ -154,11 +154,11 @@ void gw_session_new(gw_request_t *rq, gw_answer_t *an)
 	static __thread char cookie[160];
 	snprintf(cookie, sizeof(cookie),
 		 "traction_session=%s; Path=/v1; HttpOnly; SameSite=Strict; Max-Age=%u", s.id,
-		 gw_cfg->gateway_session_ttl_s);
+		 gw_conf(gw_cfg)->session_ttl_s);
 	an->status = 200;
 	an->set_cookie = cookie;
 	an->doc = json_pack("{s:s, s:I}", "user", user, "expires_in_s",
-			    (json_int_t)gw_cfg->gateway_session_ttl_s);
+			    (json_int_t)gw_conf(gw_cfg)->session_ttl_s);
 }
 
 static json_t *s_strings(char **v, size_t n)

@@ -26,6 +26,29 @@
 #include "config.h"
 #include "traction/traction.h"
 
+/* ---- conf.c: [gateway] --------------------------------------------------------- */
+
+typedef struct {
+	char address[TRC_CONFIG_STR];
+	unsigned port;
+	unsigned max_connections;
+	unsigned max_body_mb;
+	unsigned timeout_s;        /* idle connection, and a slow client */
+	unsigned session_ttl_s;
+	unsigned auth;             /* 0: every request acts as the gateway itself */
+	char key_file[TRC_CONFIG_PATH];
+	char address_file[TRC_CONFIG_PATH];
+	char tls_cert_file[TRC_CONFIG_PATH];
+	char tls_key_file[TRC_CONFIG_PATH];
+	char web_dir[TRC_CONFIG_PATH];        /* the dashboard, at / */
+	char web_vendor_dir[TRC_CONFIG_PATH]; /* /vendor/: Debian's libjs-* */
+} gw_conf_t;
+
+/* Our sections of the config file, NULL-terminated: [gateway]. */
+extern const trc_conf_section_t *const gw_config[];
+/* Their values in cfg (made for gw_config). */
+const gw_conf_t *gw_conf(const trc_config_t *cfg);
+
 /* ---- one HTTP request, as the handlers see it ------------------------------- */
 
 #define GW_PARAMS_MAX 4

@@ -218,7 +218,7 @@ static enum MHD_Result s_process(gw_conn_t *conn, struct MHD_Connection *c, cons
 	if (p->too_large) {
 		gw_error(&an, 413, "RESOURCE_EXHAUSTED",
 			 "the body is larger than [gateway] max_body_mb = %u MiB; send it in parts",
-			 gw_cfg->gateway_max_body_mb);
+			 gw_conf(gw_cfg)->max_body_mb);
 		return s_send(c, &an);
 	}
 	gw_request_t rq = { .conn = conn, .method = method, .path = url };
@@ -250,7 +250,7 @@ static enum MHD_Result s_process(gw_conn_t *conn, struct MHD_Connection *c, cons
 	rq.body_len = p->len;
 
 	char user[65] = "";
-	if (gw_cfg->gateway_auth && !(r->flags & GW_R_PUBLIC)) {
+	if (gw_conf(gw_cfg)->auth && !(r->flags & GW_R_PUBLIC)) {
 		const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 								MHD_HTTP_HEADER_AUTHORIZATION);
 		if (gw_auth_user(authz, rq.session, user) != 0) {
@@ -303,11 +303,11 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *c, const char 
 		gw_answer_t an = { 0 };
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
-		uint64_t max = (uint64_t)srv->cfg.gateway_max_body_mb << 20;
+		uint64_t max = (uint64_t)gw_conf(&srv->cfg)->max_body_mb << 20;
 		if (conn->over) {
 			gw_error(&an, 503, "UNAVAILABLE",
 				 "too many connections ([gateway] max_connections = %u); retry later",
-				 srv->cfg.gateway_max_connections);
+				 gw_conf(&srv->cfg)->max_connections);
 			p->answered = true;
 			return s_send(c, &an);
 		}
@@ -315,7 +315,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *c, const char 
 			gw_error(&an, 413, "RESOURCE_EXHAUSTED",
 				 "the body is larger than [gateway] max_body_mb = %u MiB; send it in "
 				 "parts",
-				 srv->cfg.gateway_max_body_mb);
+				 gw_conf(&srv->cfg)->max_body_mb);
 			p->answered = true;
 			return s_send(c, &an);
 		}
@@ -326,7 +326,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *c, const char 
 		*upload_size = 0;
 		if (p->answered || p->too_large)
 			return MHD_YES;
-		if (p->len + n > (size_t)srv->cfg.gateway_max_body_mb << 20) {
+		if (p->len + n > (size_t)gw_conf(&srv->cfg)->max_body_mb << 20) {
 			p->too_large = true; /* a chunked body that grew past the limit */
 			free(p->body);
 			p->body = NULL;
@@ -378,7 +378,7 @@ static void s_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 			return;
 		conn->srv = srv;
 		unsigned n = __atomic_add_fetch(&srv->connections, 1, __ATOMIC_RELAXED);
-		conn->over = n > srv->cfg.gateway_max_connections;
+		conn->over = n > gw_conf(&srv->cfg)->max_connections;
 		*socket_context = conn;
 		return;
 	}
@@ -471,6 +471,7 @@ static void s_free_srv(gw_server_t *srv)
 
 int gw_server_start(gw_server_t **srv_p, const trc_config_t *cfg)
 {
+	const gw_conf_t *gc = gw_conf(cfg);
 	gw_server_t *srv = calloc(1, sizeof(*srv));
 	if (srv == NULL)
 		return -ENOMEM;
@@ -482,7 +483,7 @@ int gw_server_start(gw_server_t **srv_p, const trc_config_t *cfg)
 				       .client_name = "traction-gatewayd" };
 	if (cfg->curve) {
 		char err[512];
-		if (trc_keypair_load(cfg->gateway_key_file, s_pub, s_sec, err, sizeof(err)) != 0 ||
+		if (trc_keypair_load(gc->key_file, s_pub, s_sec, err, sizeof(err)) != 0 ||
 		    trc_keypair_load(cfg->server_public_key_file, s_server_pub, NULL, err,
 				     sizeof(err)) != 0) {
 			trc_err("%s", err);
@@ -493,35 +494,35 @@ int gw_server_start(gw_server_t **srv_p, const trc_config_t *cfg)
 		s_opts.public_key = s_pub;
 		s_opts.secret_key = s_sec;
 	}
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->gateway_port) };
-	if (inet_pton(AF_INET, cfg->gateway_address, &sa.sin_addr) != 1) {
-		trc_err("[gateway] address: '%s' is not an IPv4 address", cfg->gateway_address);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)gc->port) };
+	if (inet_pton(AF_INET, gc->address, &sa.sin_addr) != 1) {
+		trc_err("[gateway] address: '%s' is not an IPv4 address", gc->address);
 		s_free_srv(srv);
 		return -EINVAL;
 	}
 	/* HTTPS: both files, or neither */
-	bool tls = cfg->gateway_tls_cert_file[0] != '\0' || cfg->gateway_tls_key_file[0] != '\0';
+	bool tls = gc->tls_cert_file[0] != '\0' || gc->tls_key_file[0] != '\0';
 	if (tls) {
-		srv->tls_cert = s_slurp(cfg->gateway_tls_cert_file);
-		srv->tls_key = s_slurp(cfg->gateway_tls_key_file);
+		srv->tls_cert = s_slurp(gc->tls_cert_file);
+		srv->tls_key = s_slurp(gc->tls_key_file);
 		if (srv->tls_cert == NULL || srv->tls_key == NULL) {
 			trc_err("[gateway] tls_cert_file and tls_key_file: both are needed, readable "
 				"PEM files (%s, %s)",
-				cfg->gateway_tls_cert_file, cfg->gateway_tls_key_file);
+				gc->tls_cert_file, gc->tls_key_file);
 			s_free_srv(srv);
 			return -EINVAL;
 		}
 	}
 	/* a few past the limit get in, to be told 503; beyond those, the
 	 * kernel's backlog and then refusal */
-	unsigned hard = cfg->gateway_max_connections + 16;
+	unsigned hard = gc->max_connections + 16;
 	srv->mhd = MHD_start_daemon(
 		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 			MHD_USE_ERROR_LOG | MHD_USE_POLL | (tls ? MHD_USE_TLS : 0),
-		(uint16_t)cfg->gateway_port, NULL, NULL, s_access, srv,
+		(uint16_t)gc->port, NULL, NULL, s_access, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, srv, MHD_OPTION_SOCK_ADDR, &sa,
 		MHD_OPTION_CONNECTION_LIMIT, hard, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)cfg->gateway_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, s_done, srv,
+		(unsigned)gc->timeout_s, MHD_OPTION_NOTIFY_COMPLETED, s_done, srv,
 		MHD_OPTION_NOTIFY_CONNECTION, s_notify, srv, MHD_OPTION_UNESCAPE_CALLBACK,
 		s_unescape, NULL,
 		/* with tls false these are NULL, which ends the list of options
@@ -529,13 +530,13 @@ int gw_server_start(gw_server_t **srv_p, const trc_config_t *cfg)
 		tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, srv->tls_key,
 		MHD_OPTION_HTTPS_MEM_CERT, srv->tls_cert, MHD_OPTION_END);
 	if (srv->mhd == NULL) {
-		trc_err("cannot listen on %s:%u: %s", cfg->gateway_address, cfg->gateway_port,
+		trc_err("cannot listen on %s:%u: %s", gc->address, gc->port,
 			strerror(errno));
 		s_free_srv(srv);
 		return -EADDRINUSE;
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	srv->port = di != NULL ? di->port : cfg->gateway_port;
+	srv->port = di != NULL ? di->port : gc->port;
 	*srv_p = srv;
 	return 0;
 }

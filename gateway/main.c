@@ -1,103 +1,90 @@
 /*
- * traction-gatewayd: main(). The life of a client daemon (docs/http.md):
- * the one config file, logging, signals, sd_notify and the watchdog as the
- * other daemons have them; the HTTP server runs on its own threads, the
- * main thread waits for signals (SIGHUP: log level and the users' tokens
- * again) and pings systemd's watchdog.
+ * traction-gatewayd: main(). A client daemon (lib/clientd.h): the one
+ * config file, logging, signals, sd_notify and the watchdog as the other
+ * daemons have them; the HTTP server runs on its own threads (docs/http.md),
+ * the main thread runs lib's loop (SIGHUP: log level and the users' tokens
+ * again).
  */
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 
-#include "daemon.h"
+#include "clientd.h"
 #include "error.h"
 #include "gateway.h"
 #include "log.h"
-#include "util.h"
+
+static struct {
+	const trc_config_t *cfg;
+	gw_server_t *srv;
+} s_gw;
 
 /* The base URL for port = 0 (tests, run-local.sh), written atomically. */
-static int s_write_address(const trc_config_t *cfg, unsigned port)
+static int s_write_address(const gw_conf_t *gc, unsigned port)
 {
-	if (cfg->gateway_address_file[0] == '\0')
+	if (gc->address_file[0] == '\0')
 		return 0;
 	char tmp[TRC_CONFIG_PATH + 8];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", cfg->gateway_address_file);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", gc->address_file);
 	FILE *f = fopen(tmp, "w");
 	if (f == NULL)
 		return -1;
-	fprintf(f, "%s://%s:%u\n", cfg->gateway_tls_cert_file[0] != '\0' ? "https" : "http",
-		cfg->gateway_address, port);
-	if (fclose(f) != 0 || rename(tmp, cfg->gateway_address_file) != 0)
+	fprintf(f, "%s://%s:%u\n", gc->tls_cert_file[0] != '\0' ? "https" : "http", gc->address,
+		port);
+	if (fclose(f) != 0 || rename(tmp, gc->address_file) != 0)
 		return -1;
+	return 0;
+}
+
+static int s_start(trc_clientd_t *cd, void *user)
+{
+	(void)user;
+	const trc_config_t *cfg = s_gw.cfg = trc_clientd_config(cd);
+	const gw_conf_t *gc = gw_conf(cfg);
+	if (gc->auth && gw_auth_load(cfg) != 0) {
+		trc_err("cannot start: [gateway] auth = 1 needs the users of keys_dir (%s)",
+			cfg->keys_dir);
+		return -1;
+	}
+	if (gw_server_start(&s_gw.srv, cfg) != 0) {
+		gw_auth_free();
+		return -1;
+	}
+	unsigned port = gw_server_port(s_gw.srv);
+	if (s_write_address(gc, port) != 0)
+		trc_warn("cannot write %s", gc->address_file);
+	trc_info("serving %s://%s:%u auth=%s", gc->tls_cert_file[0] != '\0' ? "https" : "http",
+		 gc->address, port, gc->auth ? "tokens" : "none");
 	return 0;
 }
 
 /* SIGHUP: the users' tokens again (a bad keys_dir keeps those in force). */
-static void s_reload(void *ud, const trc_config_t *ncfg)
+static void s_reload(void *user, const trc_config_t *ncfg)
 {
-	const trc_config_t *cfg = ud;
+	(void)user;
 	(void)ncfg; /* keys_dir is read at start; the files in it now */
-	if (cfg->gateway_auth)
-		gw_auth_load(cfg);
+	if (gw_conf(s_gw.cfg)->auth)
+		gw_auth_load(s_gw.cfg);
+}
+
+static void s_stop(void *user)
+{
+	(void)user;
+	__atomic_store_n(&gw_stopping, 1, __ATOMIC_RELAXED);
+	gw_server_stop(&s_gw.srv);
+	gw_auth_free();
 }
 
 int main(int argc, char **argv)
 {
-	static const trc_daemon_info_t info = {
-		"traction-gatewayd",
-		"The HTTP/JSON API of traction: REST, feedback and events for systems without ZeroMQ.",
+	static const trc_clientd_def_t def = {
+		.daemon = "gatewayd",
+		.program = "traction-gatewayd",
+		.summary = "The HTTP/JSON API of traction: REST, feedback and events for systems "
+			   "without ZeroMQ.",
+		.config = gw_config,
+		.start = s_start,
+		.reload = s_reload,
+		.stop = s_stop,
 	};
-	trc_config_t cfg;
-	const char *config_path = NULL;
-	int rc = trc_daemon_args(argc, argv, &info, &cfg, &config_path);
-	if (rc != 0)
-		return rc > 0 ? 0 : 1;
-	trc_log_init("gatewayd", (trc_log_level_t)cfg.log_level);
-	int sigfd = trc_daemon_signals();
-	if (sigfd < 0) {
-		trc_err("cannot set up signal handling");
-		return 1;
-	}
-	if (cfg.gateway_auth && gw_auth_load(&cfg) != 0) {
-		trc_err("cannot start: [gateway] auth = 1 needs the users of keys_dir (%s)",
-			cfg.keys_dir);
-		close(sigfd);
-		return 1;
-	}
-	gw_server_t *srv = NULL;
-	if (gw_server_start(&srv, &cfg) != 0) {
-		gw_auth_free();
-		close(sigfd);
-		return 1;
-	}
-	if (s_write_address(&cfg, gw_server_port(srv)) != 0)
-		trc_warn("cannot write %s", cfg.gateway_address_file);
-	trc_info("started pid=%d %s://%s:%u broker=%s auth=%s", (int)getpid(),
-		 cfg.gateway_tls_cert_file[0] != '\0' ? "https" : "http", cfg.gateway_address,
-		 gw_server_port(srv), cfg.client_endpoint,
-		 cfg.gateway_auth ? "tokens" : "none");
-	trc_daemon_ready("serving HTTP");
-	for (bool stop = false; !stop;) {
-		int64_t wd = trc_daemon_watchdog_ms();
-		struct pollfd pfd = { sigfd, POLLIN, 0 };
-		int n = poll(&pfd, 1, wd > 0 ? (int)(wd / 2) : -1);
-		trc_daemon_watchdog();
-		if (n <= 0)
-			continue;
-		int sig = trc_daemon_signal_read(sigfd);
-		if (sig == SIGINT || sig == SIGTERM) {
-			trc_info("signal %d: stopping", sig);
-			stop = true;
-		} else if (sig == SIGHUP) {
-			trc_daemon_reload(config_path, s_reload, &cfg);
-		}
-	}
-	trc_daemon_stopping();
-	__atomic_store_n(&gw_stopping, 1, __ATOMIC_RELAXED);
-	gw_server_stop(&srv);
-	gw_auth_free();
-	close(sigfd);
-	trc_info("stopped");
-	return 0;
+	return trc_clientd_main(argc, argv, &def);
 }

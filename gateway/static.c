@@ -77,12 +77,12 @@ static void s_not_found(gw_answer_t *an, const char *path)
 
 void gw_static(gw_request_t *rq, gw_answer_t *an)
 {
-	const char *dir = gw_cfg->gateway_web_dir;
+	const char *dir = gw_conf(gw_cfg)->web_dir;
 	const char *rel = rq->path + 1;
 	if (strcmp(rq->path, "/") == 0)
 		rel = "index.html";
 	else if (strncmp(rq->path, "/vendor/", 8) == 0) {
-		dir = gw_cfg->gateway_web_vendor_dir;
+		dir = gw_conf(gw_cfg)->web_vendor_dir;
 		rel = rq->path + 8;
 	}
 	const char *mime = s_mime(rel);

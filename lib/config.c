@@ -1,6 +1,8 @@
 /*
- * The INI configuration parser and the table of every key with its default,
- * type and range. See config.h for why the parser is our own.
+ * The INI configuration parser, the shared sections' table of keys with
+ * their defaults, types and ranges, and the generic checks of the sections
+ * a daemon declares. See config.h for the rules and why the parser is our
+ * own.
  *
  * Syntax: "[section]", "key = value", comments from ';' or '#' at the start
  * of a line or after whitespace, values optionally in double quotes.
@@ -10,6 +12,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,133 +21,76 @@
 #include "log.h"
 #include "util.h"
 
-typedef enum { K_STR, K_ENDPOINT, K_PATH, K_UINT, K_LOGLEVEL, K_NAMES } key_type_t;
+#define K(sec, name, type, min, max, def, help) \
+	{ name, TRC_CONF_##type, TRC_CONF_AT(trc_config_t, sec), min, max, def, help }
 
-typedef struct {
-	const char *section;
-	const char *key;
-	key_type_t type;
-	size_t offset;
-	size_t size;          /* strings: buffer size */
-	unsigned min, max;    /* numbers */
-	const char *def;
-	const char *help;
-} key_def_t;
-
-#define OFF(f) offsetof(trc_config_t, f), sizeof(((trc_config_t *)0)->f)
-
-static const key_def_t s_keys[] = {
-	{ "bus", "client_endpoint", K_ENDPOINT, OFF(client_endpoint), 0, 0,
-	  "tcp://127.0.0.1:7400", "clients (tractionctl, libtraction, other languages) connect here" },
-	{ "bus", "service_endpoint", K_ENDPOINT, OFF(service_endpoint), 0, 0,
-	  "tcp://127.0.0.1:7401", "services register with the broker here" },
-	{ "bus", "event_publish_endpoint", K_ENDPOINT, OFF(event_publish_endpoint), 0, 0,
-	  "tcp://127.0.0.1:7402", "services publish events here" },
-	{ "bus", "event_subscribe_endpoint", K_ENDPOINT, OFF(event_subscribe_endpoint), 0, 0,
-	  "tcp://127.0.0.1:7403", "anyone subscribes to events here" },
-	{ "bus", "heartbeat_ms", K_UINT, OFF(heartbeat_ms), 50, 60000,
-	  "1000", "heartbeat interval between broker and services" },
-	{ "bus", "heartbeat_liveness", K_UINT, OFF(heartbeat_liveness), 2, 100,
-	  "3", "missed heartbeats before a peer is declared dead" },
-	{ "bus", "max_message_kb", K_UINT, OFF(max_message_kb), 1, 65536,
-	  "4096", "largest message accepted on any socket, KiB" },
-	{ "bus", "request_timeout_ms", K_UINT, OFF(request_timeout_ms), 10, 3600000,
-	  "30000", "default and largest time a request may stay in flight" },
-	{ "bus", "queue_limit", K_UINT, OFF(queue_limit), 16, 10000000,
-	  "100000", "ZeroMQ high-water mark of every socket, messages" },
-	{ "broker", "max_in_flight_per_client", K_UINT, OFF(max_in_flight_per_client), 1, 10000000,
-	  "20000", "requests one client may have in flight; more get RESOURCE_EXHAUSTED" },
-	{ "broker", "max_mb_in_flight_per_client", K_UINT, OFF(max_mb_in_flight_per_client), 1,
-	  1048576, "256",
-	  "MiB of requests one client may have in flight; more get RESOURCE_EXHAUSTED" },
-	{ "broker", "max_mb_in_flight", K_UINT, OFF(max_mb_in_flight), 1, 1048576, "1024",
-	  "MiB of requests all clients together may have in flight; more get "
-	  "RESOURCE_EXHAUSTED" },
-	{ "broker", "max_subscriptions", K_UINT, OFF(max_subscriptions), 1, 1000000, "1024",
-	  "distinct topic prefixes subscribers may hold on the event feed; a new one past it "
-	  "is refused" },
-	{ "broker", "max_subscriptions_per_peer", K_UINT, OFF(max_subscriptions_per_peer), 1,
-	  1000000, "256",
-	  "distinct topic prefixes one subscriber key (or all without a key) may hold" },
-	{ "broker", "endpoints_file", K_PATH, OFF(endpoints_file), 0, 0,
-	  "", "if set, the broker writes the endpoints it bound there (for ports chosen with :*)" },
-	{ "broker", "services", K_NAMES, OFF(services), 0, 0, "",
-	  "services known before they register, separated by commas: a request to one with no "
-	  "live instance is UNAVAILABLE (clients retry), to a name neither here nor ever "
-	  "registered NOT_FOUND" },
-	{ "store", "state_dir", K_PATH, OFF(state_dir), 0, 0,
-	  "./var", "each daemon keeps its LMDB in state_dir/<daemon>/" },
-	{ "store", "map_size_mb", K_UINT, OFF(map_size_mb), 1, 16777216,
-	  "1024", "LMDB map size: the most a daemon's store may hold, MiB" },
-	{ "store", "batch_max", K_UINT, OFF(batch_max), 1, 1000000,
-	  "4096", "most requests applied in one durable transaction (group commit)" },
-	{ "store", "batch_max_mb", K_UINT, OFF(batch_max_mb), 1, 65536,
-	  "64", "most memory one batch's requests may take, decoded, MiB" },
-	{ "events", "replay_interval_ms", K_UINT, OFF(replay_interval_ms), 10, 3600000,
-	  "1000", "how often a consumer asks a source for events it may have missed" },
-	{ "events", "replay_batch", K_UINT, OFF(replay_batch), 1, 100000,
-	  "1000", "most events in one replay reply" },
-	{ "log", "level", K_LOGLEVEL, OFF(log_level), 0, 0,
-	  "info", "error, warning, notice, info or debug" },
-	{ "security", "curve", K_UINT, OFF(curve), 0, 1, "0",
-	  "1: clients must use CurveZMQ with a key listed in keys_dir (docs/security.md)" },
-	{ "security", "server_key_file", K_PATH, OFF(server_key_file), 0, 0, "./server.key",
-	  "the broker's key pair (lines public = Z85, secret = Z85), with curve = 1" },
-	{ "security", "keys_dir", K_PATH, OFF(keys_dir), 0, 0, "./keys",
-	  "one file per client key: public, role and, for publishers, scenarios" },
-	{ "security", "service_curve", K_UINT, OFF(service_curve), 0, 1, "0",
-	  "1: the service and event endpoints require CurveZMQ too, with role = service keys" },
-	{ "security", "service_key_file", K_PATH, OFF(service_key_file), 0, 0, "./service.key",
-	  "a daemon's own key pair, with service_curve = 1 (listed in keys_dir, role = service)" },
-	{ "security", "server_public_key_file", K_PATH, OFF(server_public_key_file), 0, 0,
-	  "./server.pub", "the broker's public key (a line public = Z85), for daemons" },
-	{ "gates", "refinement_min_records", K_UINT, OFF(gate_refinement_min_records), 0, 100000000,
-	  "10", "to refinement: feedback records of the deployment, at least" },
-	{ "gates", "pilot_min_metric_records", K_UINT, OFF(gate_pilot_min_metric_records), 0,
-	  100000000, "20", "to pilot: metric records of the deployment, at least" },
-	{ "gates", "pilot_max_open_critical", K_UINT, OFF(gate_pilot_max_open_critical), 0, 1000000,
-	  "0", "to pilot: open (or regressed) critical problems, at most" },
-	{ "gates", "service_min_value_verifications", K_UINT,
-	  OFF(gate_service_min_value_verifications), 0, 100000000, "3",
-	  "to service: value verifications of the deployment, at least" },
-	{ "gates", "service_min_improvement_pct", K_UINT, OFF(gate_service_min_improvement_pct), 0,
-	  100000, "5", "to service: their mean improvement in percent, at least" },
-	{ "gates", "service_max_open_critical", K_UINT, OFF(gate_service_max_open_critical), 0,
-	  1000000, "0", "to service: open (or regressed) critical problems, at most; and every "
-	  "target metric of the scenario met" },
-	{ "gates", "solution_min_scenarios", K_UINT, OFF(gate_solution_min_scenarios), 1, 1000000,
-	  "3", "to solution: scenarios where the same supply version is in service, at least" },
-	{ "gateway", "address", K_STR, OFF(gateway_address), 0, 0, "127.0.0.1",
-	  "the HTTP API listens on this IPv4 address (0.0.0.0: every interface; put TLS in "
-	  "front, docs/http.md)" },
-	{ "gateway", "port", K_UINT, OFF(gateway_port), 0, 65535, "7480",
-	  "and this TCP port (0: one the kernel picks, written to address_file)" },
-	{ "gateway", "max_connections", K_UINT, OFF(gateway_max_connections), 1, 100000, "256",
-	  "HTTP connections served at once; more are answered 503" },
-	{ "gateway", "max_body_mb", K_UINT, OFF(gateway_max_body_mb), 1, 4096, "64",
-	  "largest request body, MiB; a larger one is answered 413" },
-	{ "gateway", "timeout_s", K_UINT, OFF(gateway_timeout_s), 1, 3600, "30",
-	  "an HTTP connection idle (or a client this slow) for this long is closed" },
-	{ "gateway", "session_ttl_s", K_UINT, OFF(gateway_session_ttl_s), 60, 31536000, "43200",
-	  "how long a browser session (POST /v1/session) lasts" },
-	{ "gateway", "auth", K_UINT, OFF(gateway_auth), 0, 1, "1",
-	  "1: every request needs a bearer token of a user in keys_dir (docs/http.md); 0: none, "
-	  "every request acts as the gateway's own key (loopback only)" },
-	{ "gateway", "key_file", K_PATH, OFF(gateway_key_file), 0, 0, "./gateway.key",
-	  "the gateway's key pair with curve = 1 (listed in keys_dir with role = edge)" },
-	{ "gateway", "address_file", K_PATH, OFF(gateway_address_file), 0, 0, "",
-	  "if set, the gateway writes its base URL there (for port = 0)" },
-	{ "gateway", "tls_cert_file", K_PATH, OFF(gateway_tls_cert_file), 0, 0, "",
-	  "with tls_key_file: serve HTTPS with this PEM certificate (chain); empty: plain HTTP" },
-	{ "gateway", "tls_key_file", K_PATH, OFF(gateway_tls_key_file), 0, 0, "",
-	  "the PEM private key of tls_cert_file" },
-	{ "gateway", "web_dir", K_PATH, OFF(gateway_web_dir), 0, 0, "./web",
-	  "the dashboard's files, served at / (docs/dashboard.md); empty: no dashboard" },
-	{ "gateway", "web_vendor_dir", K_PATH, OFF(gateway_web_vendor_dir), 0, 0,
-	  "/usr/share/javascript",
-	  "Debian's JavaScript libraries (libjs-chart.js), served at /vendor/" },
+static const trc_conf_key_t s_bus[] = {
+	K(client_endpoint, "client_endpoint", ENDPOINT, 0, 0, "tcp://127.0.0.1:7400",
+	  "clients (tractionctl, libtraction, other languages) connect here"),
+	K(service_endpoint, "service_endpoint", ENDPOINT, 0, 0, "tcp://127.0.0.1:7401",
+	  "services register with the broker here"),
+	K(event_publish_endpoint, "event_publish_endpoint", ENDPOINT, 0, 0,
+	  "tcp://127.0.0.1:7402", "services publish events here"),
+	K(event_subscribe_endpoint, "event_subscribe_endpoint", ENDPOINT, 0, 0,
+	  "tcp://127.0.0.1:7403", "anyone subscribes to events here"),
+	K(heartbeat_ms, "heartbeat_ms", UINT, 50, 60000, "1000",
+	  "heartbeat interval between broker and services"),
+	K(heartbeat_liveness, "heartbeat_liveness", UINT, 2, 100, "3",
+	  "missed heartbeats before a peer is declared dead"),
+	K(max_message_kb, "max_message_kb", UINT, 1, 65536, "4096",
+	  "largest message accepted on any socket, KiB"),
+	K(request_timeout_ms, "request_timeout_ms", UINT, 10, 3600000, "30000",
+	  "default and largest time a request may stay in flight"),
+	K(queue_limit, "queue_limit", UINT, 16, 10000000, "100000",
+	  "ZeroMQ high-water mark of every socket, messages"),
 };
-#define N_KEYS (sizeof(s_keys) / sizeof(s_keys[0]))
+
+static const trc_conf_key_t s_store[] = {
+	K(state_dir, "state_dir", PATH, 0, 0, "./var",
+	  "each daemon keeps its LMDB in state_dir/<daemon>/"),
+	K(map_size_mb, "map_size_mb", UINT, 1, 16777216, "1024",
+	  "LMDB map size: the most a daemon's store may hold, MiB"),
+	K(batch_max, "batch_max", UINT, 1, 1000000, "4096",
+	  "most requests applied in one durable transaction (group commit)"),
+	K(batch_max_mb, "batch_max_mb", UINT, 1, 65536, "64",
+	  "most memory one batch's requests may take, decoded, MiB"),
+};
+
+static const trc_conf_key_t s_events[] = {
+	K(replay_interval_ms, "replay_interval_ms", UINT, 10, 3600000, "1000",
+	  "how often a consumer asks a source for events it may have missed"),
+	K(replay_batch, "replay_batch", UINT, 1, 100000, "1000", "most events in one replay reply"),
+};
+
+static const trc_conf_key_t s_log[] = {
+	K(log_level, "level", LOGLEVEL, 0, 0, "info", "error, warning, notice, info or debug"),
+};
+
+static const trc_conf_key_t s_security[] = {
+	K(curve, "curve", UINT, 0, 1, "0",
+	  "1: clients must use CurveZMQ with a key listed in keys_dir (docs/security.md)"),
+	K(server_key_file, "server_key_file", PATH, 0, 0, "./server.key",
+	  "the broker's key pair (lines public = Z85, secret = Z85), with curve = 1"),
+	K(keys_dir, "keys_dir", PATH, 0, 0, "./keys",
+	  "one file per client key: public, role and, for publishers, scenarios"),
+	K(service_curve, "service_curve", UINT, 0, 1, "0",
+	  "1: the service and event endpoints require CurveZMQ too, with role = service keys"),
+	K(service_key_file, "service_key_file", PATH, 0, 0, "./service.key",
+	  "a daemon's own key pair, with service_curve = 1 (listed in keys_dir, role = service)"),
+	K(server_public_key_file, "server_public_key_file", PATH, 0, 0, "./server.pub",
+	  "the broker's public key (a line public = Z85), for daemons"),
+};
+
+#define SECTION(name, keys) { name, keys, sizeof(keys) / sizeof(keys[0]), sizeof(trc_config_t) }
+
+/* The shared sections, in the order they are written; their structs are
+ * trc_config_t itself. */
+static const trc_conf_section_t s_shared[] = {
+	SECTION("bus", s_bus),       SECTION("store", s_store),
+	SECTION("events", s_events), SECTION("log", s_log),
+	SECTION("security", s_security),
+};
+#define N_SHARED (sizeof(s_shared) / sizeof(s_shared[0]))
 
 #define s_fail(err, errlen, ...) trc_errf(TRC_ECONFIG, err, errlen, __VA_ARGS__)
 
@@ -172,37 +118,42 @@ static int s_not_a_name(const char *name, void *ud)
 	return strlen(name) >= TRC_SLUG_MAX || !trc_is_slug(name);
 }
 
-/* Sets one key from its text; on error returns a static reason. */
-static const char *s_set(trc_config_t *cfg, const key_def_t *k, const char *val)
+static const char *s_set_text(const trc_conf_key_t *k, char *dst, const char *val)
 {
-	char *dst = (char *)cfg + k->offset;
-
-	if (k->type == K_NAMES && trc_config_names(val, s_not_a_name, NULL) != 0)
+	if (k->type == TRC_CONF_ENDPOINT && strncmp(val, "tcp://", 6) != 0 &&
+	    strncmp(val, "ipc://", 6) != 0 && strncmp(val, "inproc://", 9) != 0)
+		return "expected an endpoint tcp://HOST:PORT, ipc://PATH or inproc://NAME";
+	if (k->type == TRC_CONF_NAMES && trc_config_names(val, s_not_a_name, NULL) != 0)
 		return "expected names of [A-Za-z0-9._-] (at most 63 bytes each), separated by "
 		       "commas";
+	if (strlen(val) >= k->size)
+		return "value too long";
+	for (const unsigned char *c = (const unsigned char *)val; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			return "control character in the value";
+	if (strchr(val, '"') != NULL)
+		return "a double quote in the value"; /* it could not be written back */
+	if (!trc_is_text(val, k->size))
+		return "not valid UTF-8";
+	/* the whole buffer: nothing of an earlier, longer value lingers */
+	memset(dst, 0, k->size);
+	memcpy(dst, val, strlen(val) + 1);
+	return NULL;
+}
+
+/* Sets one key of the struct at base from its text; on error returns a
+ * static reason. */
+static const char *s_set(char *base, const trc_conf_key_t *k, const char *val)
+{
+	char *dst = base + k->offset;
+
 	switch (k->type) {
-	case K_ENDPOINT:
-		if (strncmp(val, "tcp://", 6) != 0 && strncmp(val, "ipc://", 6) != 0 &&
-		    strncmp(val, "inproc://", 9) != 0)
-			return "expected an endpoint tcp://HOST:PORT, ipc://PATH or inproc://NAME";
-		/* fall through */
-	case K_STR:
-	case K_PATH:
-	case K_NAMES:
-		if (strlen(val) >= k->size)
-			return "value too long";
-		for (const unsigned char *c = (const unsigned char *)val; *c; c++)
-			if (*c < 0x20 || *c == 0x7f)
-				return "control character in the value";
-		if (strchr(val, '"') != NULL)
-			return "a double quote in the value"; /* it could not be written back */
-		if (!trc_is_text(val, k->size))
-			return "not valid UTF-8";
-		/* the whole buffer: nothing of an earlier, longer value lingers */
-		memset(dst, 0, k->size);
-		memcpy(dst, val, strlen(val) + 1);
-		return NULL;
-	case K_UINT: {
+	case TRC_CONF_ENDPOINT:
+	case TRC_CONF_STR:
+	case TRC_CONF_PATH:
+	case TRC_CONF_NAMES:
+		return s_set_text(k, dst, val);
+	case TRC_CONF_UINT: {
 		char *end;
 		unsigned long v;
 		if (val[0] < '0' || val[0] > '9')
@@ -216,7 +167,7 @@ static const char *s_set(trc_config_t *cfg, const key_def_t *k, const char *val)
 		*(unsigned *)(void *)dst = (unsigned)v;
 		return NULL;
 	}
-	case K_LOGLEVEL: {
+	case TRC_CONF_LOGLEVEL: {
 		int lvl = trc_log_level_parse(val);
 		if (lvl < 0)
 			return "expected error, warning, notice, info or debug";
@@ -227,13 +178,137 @@ static const char *s_set(trc_config_t *cfg, const key_def_t *k, const char *val)
 	return "unknown key type";
 }
 
+/* Every key of sec to its default, in the struct at base. */
+static const char *s_defaults(const trc_conf_section_t *sec, char *base, const trc_conf_key_t **bad)
+{
+	for (size_t i = 0; i < sec->n_keys; i++) {
+		const char *why = s_set(base, &sec->keys[i], sec->keys[i].def);
+		if (why != NULL) {
+			*bad = &sec->keys[i];
+			return why;
+		}
+	}
+	return NULL;
+}
+
 void trc_config_defaults(trc_config_t *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	for (size_t i = 0; i < N_KEYS; i++) {
-		const char *why = s_set(cfg, &s_keys[i], s_keys[i].def);
-		(void)why; /* the defaults are valid: tests/unit/test_config checks */
+	for (size_t i = 0; i < N_SHARED; i++) {
+		const trc_conf_key_t *bad;
+		(void)s_defaults(&s_shared[i], (char *)cfg, &bad); /* valid: test_config checks */
 	}
+}
+
+static const trc_conf_section_t *s_shared_section(const char *name)
+{
+	for (size_t i = 0; i < N_SHARED; i++)
+		if (strcmp(s_shared[i].name, name) == 0)
+			return &s_shared[i];
+	return NULL;
+}
+
+/* Whether a key's member lies inside its struct and has the size its
+ * type needs. */
+static bool s_key_fits(const trc_conf_section_t *sec, const trc_conf_key_t *k)
+{
+	if (k->key == NULL || k->def == NULL || k->help == NULL || k->offset > sec->size ||
+	    k->size > sec->size - k->offset)
+		return false;
+	switch (k->type) {
+	case TRC_CONF_UINT:
+		return k->size == sizeof(unsigned) && k->min <= k->max;
+	case TRC_CONF_LOGLEVEL:
+		return k->size == sizeof(int);
+	default:
+		return k->size > 0;
+	}
+}
+
+/* One own section: a name of its own, keys that fit, defaults in bounds. */
+static int s_check_own(trc_config_t *cfg, size_t i, char *err, size_t errlen)
+{
+	const trc_conf_section_t *sec = cfg->own[i];
+	if (sec->name == NULL || !trc_is_slug(sec->name) || s_shared_section(sec->name) != NULL)
+		return s_fail(err, errlen, "[%s]: a section name taken or not a name",
+			      sec->name != NULL ? sec->name : "(null)");
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(cfg->own[j]->name, sec->name) == 0)
+			return s_fail(err, errlen, "[%s]: declared twice", sec->name);
+	for (size_t j = 0; j < sec->n_keys; j++) {
+		const trc_conf_key_t *k = &sec->keys[j];
+		if (!s_key_fits(sec, k))
+			return s_fail(err, errlen, "[%s] %s: not a valid declaration", sec->name,
+				      k->key != NULL ? k->key : "(null)");
+		for (size_t l = 0; l < j; l++)
+			if (strcmp(sec->keys[l].key, k->key) == 0)
+				return s_fail(err, errlen, "[%s] %s: declared twice", sec->name,
+					      k->key);
+	}
+	const trc_conf_key_t *bad = NULL;
+	const char *why = s_defaults(sec, (char *)cfg->own_values + cfg->own_at[i], &bad);
+	if (why != NULL)
+		return s_fail(err, errlen, "[%s] %s: the default '%s': %s", sec->name, bad->key,
+			      bad->def, why);
+	return TRC_OK;
+}
+
+int trc_config_init(trc_config_t *cfg, const trc_conf_section_t *const *own,
+		    const char *others, char *err, size_t errlen)
+{
+	trc_config_defaults(cfg);
+	cfg->own = own;
+	cfg->others = others;
+	size_t at = 0, n = 0;
+	for (; own != NULL && own[n] != NULL; n++) {
+		const trc_conf_section_t *sec = own[n];
+		size_t align = alignof(max_align_t);
+		at = (at + align - 1) / align * align;
+		if (n >= TRC_CONFIG_OWN_MAX || sec->size > TRC_CONFIG_OWN_BYTES - at)
+			return s_fail(err, errlen,
+				      "[%s]: more own sections, or larger, than a configuration "
+				      "holds (TRC_CONFIG_OWN_MAX, TRC_CONFIG_OWN_BYTES)",
+				      sec->name != NULL ? sec->name : "(null)");
+		cfg->own_at[n] = at;
+		at += sec->size;
+		int rc = s_check_own(cfg, n, err, errlen);
+		if (rc != TRC_OK)
+			return rc;
+	}
+	return TRC_OK;
+}
+
+const void *trc_config_section(const trc_config_t *cfg, const trc_conf_section_t *sec)
+{
+	for (size_t i = 0; cfg->own != NULL && cfg->own[i] != NULL; i++)
+		if (cfg->own[i] == sec)
+			return cfg->own_values + cfg->own_at[i];
+	return NULL;
+}
+
+/* The section called name and the struct its values go to: a shared one,
+ * one of cfg's own, or NULL. */
+static const trc_conf_section_t *s_find(trc_config_t *cfg, const char *name, char **base)
+{
+	const trc_conf_section_t *sec = s_shared_section(name);
+	*base = (char *)cfg;
+	for (size_t i = 0; sec == NULL && cfg->own != NULL && cfg->own[i] != NULL; i++)
+		if (strcmp(cfg->own[i]->name, name) == 0) {
+			sec = cfg->own[i];
+			*base = (char *)cfg->own_values + cfg->own_at[i];
+		}
+	return sec;
+}
+
+static int s_is(const char *name, void *ud)
+{
+	return strcmp(name, ud) == 0;
+}
+
+/* One of the set's sections that is not ours: passed over unread. */
+static bool s_other(const trc_config_t *cfg, const char *name)
+{
+	return cfg->others != NULL && trc_config_names(cfg->others, s_is, (void *)name) != 0;
 }
 
 static char *s_trim(char *s)
@@ -269,26 +344,76 @@ static char *s_value(char *v)
 	return s_trim(v);
 }
 
-static bool s_section_known(const char *name)
+/* Where the parser is: in no section yet, in one of ours (sec, base), or
+ * in one of the set's others (skip). */
+typedef struct {
+	const char *file;
+	unsigned lineno;
+	char name[64];
+	const trc_conf_section_t *sec;
+	char *base;
+	bool skip;
+} parse_t;
+
+/* A line "[name]": the section we are in from here. */
+static int s_section_line(trc_config_t *cfg, parse_t *p, char *s, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < N_KEYS; i++)
-		if (strcmp(s_keys[i].section, name) == 0)
-			return true;
-	return false;
+	char *close = strchr(s, ']');
+	char *rest = close != NULL ? s_trim(close + 1) : NULL;
+	if (close == NULL || (*rest != '\0' && *rest != ';' && *rest != '#'))
+		return s_fail(err, errlen, "%s:%u: malformed section header", p->file, p->lineno);
+	*close = '\0';
+	char *name = s_trim(s + 1);
+	p->sec = s_find(cfg, name, &p->base);
+	p->skip = p->sec == NULL && s_other(cfg, name);
+	if (p->sec == NULL && !p->skip)
+		return s_fail(err, errlen, "%s:%u: [%s]: unknown section", p->file, p->lineno,
+			      name);
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	return TRC_OK;
+}
+
+/* A line "key = value": set, or checked for its form only in another's
+ * section. */
+static int s_key_line(parse_t *p, char *s, char *err, size_t errlen)
+{
+	char *eq = strchr(s, '=');
+	if (eq == NULL)
+		return s_fail(err, errlen, "%s:%u: expected 'key = value'", p->file, p->lineno);
+	*eq = '\0';
+	char *key = s_trim(s);
+	char *val = s_value(s_trim(eq + 1));
+	const trc_conf_key_t *k = NULL;
+	for (size_t i = 0; p->sec != NULL && i < p->sec->n_keys; i++)
+		if (strcmp(p->sec->keys[i].key, key) == 0)
+			k = &p->sec->keys[i];
+	if (p->name[0] == '\0')
+		return s_fail(err, errlen, "%s:%u: %s: key outside of any section", p->file,
+			      p->lineno, key);
+	if (k == NULL && !p->skip)
+		return s_fail(err, errlen, "%s:%u: [%s] %s: unknown key", p->file, p->lineno,
+			      p->name, key);
+	if (val == NULL)
+		return s_fail(err, errlen, "%s:%u: [%s] %s: unterminated quote", p->file,
+			      p->lineno, p->name, key);
+	const char *why = p->skip ? NULL : s_set(p->base, k, val);
+	if (why != NULL)
+		return s_fail(err, errlen, "%s:%u: [%s] %s: %s: '%s'", p->file, p->lineno, p->name,
+			      key, why, val);
+	return TRC_OK;
 }
 
 int trc_config_parse(trc_config_t *cfg, const char *name, const char *text,
 		     size_t len, char *err, size_t errlen)
 {
-	char section[64] = "";
-	unsigned lineno = 0;
+	parse_t p = { .file = name };
 	size_t pos = 0;
 
 	while (pos < len) {
 		size_t end = pos;
 		while (end < len && text[end] != '\n')
 			end++;
-		lineno++;
+		p.lineno++;
 		size_t linelen = end - pos;
 		char *line = malloc(linelen + 1);
 		if (line == NULL)
@@ -297,62 +422,15 @@ int trc_config_parse(trc_config_t *cfg, const char *name, const char *text,
 		line[linelen] = '\0';
 		pos = end + 1;
 
-		if (memchr(line, '\0', linelen) != NULL) {
-			free(line);
-			return s_fail(err, errlen, "%s:%u: NUL byte in line", name, lineno);
-		}
-		char *s = s_trim(line);
-		if (*s == '\0' || *s == ';' || *s == '#') {
-			free(line);
-			continue;
-		}
-		if (*s == '[') {
-			char *close = strchr(s, ']');
-			char *rest = close != NULL ? s_trim(close + 1) : NULL;
-			if (close == NULL || (*rest != '\0' && *rest != ';' && *rest != '#')) {
-				free(line);
-				return s_fail(err, errlen, "%s:%u: malformed section header", name, lineno);
-			}
-			*close = '\0';
-			char *sec = s_trim(s + 1);
-			if (!s_section_known(sec)) {
-				int rc = s_fail(err, errlen, "%s:%u: [%s]: unknown section", name,
-						lineno, sec);
-				free(line);
-				return rc;
-			}
-			snprintf(section, sizeof(section), "%s", sec);
-			free(line);
-			continue;
-		}
-		char *eq = strchr(s, '=');
-		if (eq == NULL) {
-			free(line);
-			return s_fail(err, errlen, "%s:%u: expected 'key = value'", name, lineno);
-		}
-		*eq = '\0';
-		char *key = s_trim(s);
-		char *val = s_value(s_trim(eq + 1));
-		const key_def_t *k = NULL;
-		for (size_t i = 0; i < N_KEYS; i++)
-			if (strcmp(s_keys[i].section, section) == 0 && strcmp(s_keys[i].key, key) == 0)
-				k = &s_keys[i];
 		int rc = TRC_OK;
-		if (section[0] == '\0')
-			rc = s_fail(err, errlen, "%s:%u: %s: key outside of any section", name,
-				    lineno, key);
-		else if (k == NULL)
-			rc = s_fail(err, errlen, "%s:%u: [%s] %s: unknown key", name, lineno,
-				    section, key);
-		else if (val == NULL)
-			rc = s_fail(err, errlen, "%s:%u: [%s] %s: unterminated quote", name,
-				    lineno, section, key);
-		else {
-			const char *why = s_set(cfg, k, val);
-			if (why != NULL)
-				rc = s_fail(err, errlen, "%s:%u: [%s] %s: %s: '%s'", name, lineno,
-					    section, key, why, val);
-		}
+		bool nul = memchr(line, '\0', linelen) != NULL;
+		char *s = s_trim(line);
+		if (nul)
+			rc = s_fail(err, errlen, "%s:%u: NUL byte in line", name, p.lineno);
+		else if (*s == '[')
+			rc = s_section_line(cfg, &p, s, err, errlen);
+		else if (*s != '\0' && *s != ';' && *s != '#')
+			rc = s_key_line(&p, s, err, errlen);
 		free(line);
 		if (rc != TRC_OK)
 			return rc;
@@ -360,9 +438,8 @@ int trc_config_parse(trc_config_t *cfg, const char *name, const char *text,
 	return TRC_OK;
 }
 
-int trc_config_load(trc_config_t *cfg, const char *path, char *err, size_t errlen)
+int trc_config_read(trc_config_t *cfg, const char *path, char *err, size_t errlen)
 {
-	trc_config_defaults(cfg);
 	if (path == NULL)
 		return TRC_OK;
 
@@ -403,30 +480,25 @@ int trc_config_load(trc_config_t *cfg, const char *path, char *err, size_t errle
 	return rc;
 }
 
-void trc_config_dump(const trc_config_t *cfg, void *stdio_file)
+static void s_dump_section(const trc_conf_section_t *sec, const char *base, FILE *f, bool first)
 {
-	FILE *f = stdio_file;
-	const char *section = "";
-	for (size_t i = 0; i < N_KEYS; i++) {
-		const key_def_t *k = &s_keys[i];
-		const char *p = (const char *)cfg + k->offset;
-		if (strcmp(section, k->section) != 0) {
-			fprintf(f, "%s[%s]\n", i == 0 ? "" : "\n", k->section);
-			section = k->section;
-		}
+	fprintf(f, "%s[%s]\n", first ? "" : "\n", sec->name);
+	for (size_t i = 0; i < sec->n_keys; i++) {
+		const trc_conf_key_t *k = &sec->keys[i];
+		const char *p = base + k->offset;
 		fprintf(f, "; %s (default: %s)\n", k->help, k->def[0] ? k->def : "empty");
 		switch (k->type) {
-		case K_STR:
-		case K_ENDPOINT:
-		case K_PATH:
-		case K_NAMES:
+		case TRC_CONF_STR:
+		case TRC_CONF_ENDPOINT:
+		case TRC_CONF_PATH:
+		case TRC_CONF_NAMES:
 			/* Quoted, so that ';', '#' and spaces read back as written. */
 			fprintf(f, "%s = \"%s\"\n", k->key, p);
 			break;
-		case K_UINT:
+		case TRC_CONF_UINT:
 			fprintf(f, "%s = %u\n", k->key, *(const unsigned *)(const void *)p);
 			break;
-		case K_LOGLEVEL: {
+		case TRC_CONF_LOGLEVEL: {
 			static const char *names[] = { "", "", "", "error", "warning",
 						       "notice", "info", "debug" };
 			int lvl = *(const int *)(const void *)p;
@@ -435,4 +507,13 @@ void trc_config_dump(const trc_config_t *cfg, void *stdio_file)
 		}
 		}
 	}
+}
+
+void trc_config_dump(const trc_config_t *cfg, void *stdio_file)
+{
+	for (size_t i = 0; i < N_SHARED; i++)
+		s_dump_section(&s_shared[i], (const char *)cfg, stdio_file, i == 0);
+	for (size_t i = 0; cfg->own != NULL && cfg->own[i] != NULL; i++)
+		s_dump_section(cfg->own[i], (const char *)cfg->own_values + cfg->own_at[i],
+			       stdio_file, false);
 }

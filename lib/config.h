@@ -2,6 +2,16 @@
  * The configuration of the whole daemon set: one INI file, read by every
  * daemon, every key with a compiled-in default so that no file is needed.
  *
+ * lib/ declares the shared sections ([bus], [store], [events], [log],
+ * [security]), whose values every daemon's runtime reads from
+ * trc_config_t. A daemon declares its own sections (trc_conf_section_t:
+ * names, types, bounds, defaults, help) in its definition and reads their
+ * values as a struct of its own (trc_config_section). A section that is
+ * neither is refused as unknown, unless it is one of the set's other
+ * sections, which a daemon passes over unread (their owner checks them):
+ * so a typo in a section's name stops every daemon, as one in a key stops
+ * the section's owner.
+ *
  * The parser is our own (about 150 lines) rather than libinih: we need the
  * file, line and key of every error, strict refusal of unknown sections and
  * keys, no line-length cap, and a string entry point for the fuzzer.
@@ -9,11 +19,46 @@
 #ifndef TRC_CONFIG_H
 #define TRC_CONFIG_H
 
+#include <stdalign.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #define TRC_CONFIG_STR 256
 #define TRC_CONFIG_PATH 1024
+/* A daemon's own sections: how many, and how large their structs together. */
+#define TRC_CONFIG_OWN_MAX 8
+#define TRC_CONFIG_OWN_BYTES 16384
+
+typedef enum {
+	TRC_CONF_STR,       /* char[]: any text */
+	TRC_CONF_ENDPOINT,  /* char[]: tcp://HOST:PORT, ipc://PATH or inproc://NAME */
+	TRC_CONF_PATH,      /* char[]: a file or directory */
+	TRC_CONF_UINT,      /* unsigned, from min to max */
+	TRC_CONF_LOGLEVEL,  /* int: a trc_log_level_t */
+	TRC_CONF_NAMES,     /* char[]: names separated by commas (trc_config_names) */
+} trc_conf_type_t;
+
+/* One key: its value goes to the member at offset (of size bytes) of its
+ * section's struct. TRC_CONF_AT(type, member) gives both. */
+typedef struct {
+	const char *key;
+	trc_conf_type_t type;
+	size_t offset;
+	size_t size;
+	unsigned min, max;      /* TRC_CONF_UINT */
+	const char *def;        /* the default, as written in the file */
+	const char *help;       /* one line: the sample's comment */
+} trc_conf_key_t;
+
+#define TRC_CONF_AT(type, member) offsetof(type, member), sizeof(((type *)0)->member)
+
+/* A section of the file and the struct (size bytes) its values fill. */
+typedef struct {
+	const char *name;
+	const trc_conf_key_t *keys;
+	size_t n_keys;
+	size_t size;
+} trc_conf_section_t;
 
 typedef struct {
 	/* [bus] */
@@ -26,14 +71,6 @@ typedef struct {
 	unsigned max_message_kb;
 	unsigned request_timeout_ms;
 	unsigned queue_limit;          /* ZeroMQ high-water marks, messages */
-	/* [broker] */
-	unsigned max_in_flight_per_client;
-	unsigned max_mb_in_flight_per_client;
-	unsigned max_mb_in_flight;     /* all clients together */
-	unsigned max_subscriptions;    /* distinct topic prefixes on the event feed */
-	unsigned max_subscriptions_per_peer;
-	char endpoints_file[TRC_CONFIG_PATH];
-	char services[TRC_CONFIG_PATH]; /* names known before they register */
 	/* [store] */
 	char state_dir[TRC_CONFIG_PATH];
 	unsigned map_size_mb;
@@ -51,44 +88,45 @@ typedef struct {
 	unsigned service_curve;        /* 1: service and event endpoints require CurveZMQ */
 	char service_key_file[TRC_CONFIG_PATH];
 	char server_public_key_file[TRC_CONFIG_PATH];
-	/* [gates]: evidence a deployment needs to advance to a stage */
-	unsigned gate_refinement_min_records;
-	unsigned gate_pilot_min_metric_records;
-	unsigned gate_pilot_max_open_critical;
-	unsigned gate_service_min_value_verifications;
-	unsigned gate_service_min_improvement_pct;
-	unsigned gate_service_max_open_critical;
-	unsigned gate_solution_min_scenarios;
-	/* [gateway]: traction-gatewayd, the HTTP/JSON API (docs/http.md) */
-	char gateway_address[TRC_CONFIG_STR];
-	unsigned gateway_port;
-	unsigned gateway_max_connections;
-	unsigned gateway_max_body_mb;
-	unsigned gateway_timeout_s;        /* idle connection, and a slow client */
-	unsigned gateway_session_ttl_s;
-	unsigned gateway_auth;             /* 0: every request acts as the gateway itself */
-	char gateway_key_file[TRC_CONFIG_PATH];
-	char gateway_address_file[TRC_CONFIG_PATH];
-	char gateway_tls_cert_file[TRC_CONFIG_PATH];
-	char gateway_tls_key_file[TRC_CONFIG_PATH];
-	char gateway_web_dir[TRC_CONFIG_PATH];       /* the dashboard, at / */
-	char gateway_web_vendor_dir[TRC_CONFIG_PATH]; /* /vendor/: Debian's libjs-* */
+
+	/* What this configuration was made for (trc_config_init); read them
+	 * through the functions below. */
+	const trc_conf_section_t *const *own;  /* the daemon's sections, or NULL */
+	const char *others;                    /* the set's section names, or NULL */
+	size_t own_at[TRC_CONFIG_OWN_MAX];     /* where each own section's struct is */
+	/* The own sections' values: in the configuration, so that a copy of
+	 * it (a reload's, a module's) carries them. */
+	alignas(max_align_t) unsigned char own_values[TRC_CONFIG_OWN_BYTES];
 } trc_config_t;
 
-/* Fill cfg with the compiled-in defaults. */
+/* The compiled-in defaults of the shared sections and of own (the
+ * daemon's sections, NULL-terminated; NULL: none). others names, separated
+ * by blanks, the sections of the daemon set that are none of these (NULL:
+ * none): the parser passes over them. TRC_ECONFIG, with why in err, when
+ * own is not a valid declaration (a name taken, too large, a default out
+ * of its bounds): a build that must not run. */
+int trc_config_init(trc_config_t *cfg, const trc_conf_section_t *const *own,
+		    const char *others, char *err, size_t errlen);
+
+/* trc_config_init of the shared sections alone (cannot fail). */
 void trc_config_defaults(trc_config_t *cfg);
 
-/* Defaults, then the file at path on top (path NULL: defaults only). On
- * error returns TRC_ECONFIG and writes "FILE:LINE: [section] key: why" to
- * err. */
-int trc_config_load(trc_config_t *cfg, const char *path, char *err, size_t errlen);
+/* The file at path on top of cfg (as trc_config_init left it, or an
+ * earlier file). On error returns TRC_ECONFIG and writes
+ * "FILE:LINE: [section] key: why" to err. */
+int trc_config_read(trc_config_t *cfg, const char *path, char *err, size_t errlen);
 
 /* Parse text (not NUL-terminated; len bytes) on top of cfg. name is used
  * in error messages in place of a file name. */
 int trc_config_parse(trc_config_t *cfg, const char *name, const char *text,
 		     size_t len, char *err, size_t errlen);
 
-/* Write every key with its current value, as a valid config file. */
+/* The values of one of cfg's own sections, as its owner's struct; NULL if
+ * cfg was not made for it. A daemon wraps it in a typed accessor. */
+const void *trc_config_section(const trc_config_t *cfg, const trc_conf_section_t *sec);
+
+/* Write every key with its current value, as a valid config file: the
+ * shared sections, then the own ones. */
 void trc_config_dump(const trc_config_t *cfg, void *stdio_file);
 
 /* Each name of a list value (names separated by commas or blanks, such as

@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
@@ -15,6 +16,9 @@
 #include "error.h"
 #include "log.h"
 #include "util.h"
+
+/* Handed over by the build from deploy/traction.conf (lib/CMakeLists.txt). */
+const char trc_daemon_set_sections[] = TRACTION_SET_SECTIONS;
 
 static void s_usage(const trc_daemon_info_t *info, FILE *out)
 {
@@ -71,7 +75,8 @@ int trc_daemon_args(int argc, char **argv, const trc_daemon_info_t *info,
 		return TRC_EINVAL;
 	}
 	char err[512];
-	if (trc_config_load(cfg, path, err, sizeof(err)) != 0) {
+	if (trc_config_init(cfg, info->config, trc_daemon_set_sections, err, sizeof(err)) != 0 ||
+	    trc_config_read(cfg, path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", info->name, err);
 		return TRC_ECONFIG;
 	}
@@ -80,6 +85,22 @@ int trc_daemon_args(int argc, char **argv, const trc_daemon_info_t *info,
 		return 1;
 	}
 	*config_path = path;
+	return 0;
+}
+
+int trc_daemon_start(int argc, char **argv, const trc_daemon_info_t *info,
+		     const char *log_name, trc_config_t *cfg, const char **config_path,
+		     int *sigfd)
+{
+	int rc = trc_daemon_args(argc, argv, info, cfg, config_path);
+	if (rc != 0)
+		return rc;
+	trc_log_init(log_name, (trc_log_level_t)cfg->log_level);
+	*sigfd = trc_daemon_signals();
+	if (*sigfd < 0) {
+		trc_err("cannot set up signal handling");
+		return TRC_EIO;
+	}
 	return 0;
 }
 
@@ -115,20 +136,25 @@ void trc_daemon_reloading(void)
 	sd_notify(0, "RELOADING=1");
 }
 
-void trc_daemon_reload(const char *config_path,
+void trc_daemon_reload(const trc_config_t *running, const char *config_path,
 		       void (*apply)(void *ud, const trc_config_t *ncfg), void *ud)
 {
-	trc_config_t ncfg;
+	/* a configuration is large (its sections' paths): not on the stack */
+	trc_config_t *ncfg = malloc(sizeof(*ncfg));
 	char err[512];
 	trc_daemon_reloading();
-	if (trc_config_load(&ncfg, config_path, err, sizeof(err)) != 0) {
+	if (ncfg == NULL) {
+		trc_err("reload refused, keeping the running configuration: out of memory");
+	} else if (trc_config_init(ncfg, running->own, running->others, err, sizeof(err)) != 0 ||
+		   trc_config_read(ncfg, config_path, err, sizeof(err)) != 0) {
 		trc_err("reload refused, keeping the running configuration: %s", err);
 	} else {
-		trc_log_set_level((trc_log_level_t)ncfg.log_level);
+		trc_log_set_level((trc_log_level_t)ncfg->log_level);
 		if (apply != NULL)
-			apply(ud, &ncfg);
+			apply(ud, ncfg);
 		trc_info("configuration reloaded");
 	}
+	free(ncfg);
 	trc_daemon_ready("reloaded");
 }
 

@@ -15,14 +15,32 @@
 typedef struct {
 	const char *name;     /* "traction-supplyd" */
 	const char *summary;  /* one line for --help */
+	/* its own sections of the file, NULL-terminated (NULL: none) */
+	const trc_conf_section_t *const *config;
 } trc_daemon_info_t;
 
-/* Parses the arguments and loads the configuration. Returns 0 to go on,
+/* The names of the daemon set's sections of the file, separated by
+ * blanks: those of its sample, deploy/traction.conf, which the build hands
+ * to lib/daemon.c (tests/unit/test_config keeps the sample equal to what
+ * the binaries declare). A daemon passes over those it does not read and
+ * refuses any other section. */
+extern const char trc_daemon_set_sections[];
+
+/* Parses the arguments and loads the configuration (the shared sections,
+ * info's own and the set's others: trc_config_init). Returns 0 to go on,
  * 1 when it printed --help or --version (exit 0), or a negative trc_err
  * after printing why on stderr (exit 1). *config_path is the file given (or
  * NULL); it points into argv. */
 int trc_daemon_args(int argc, char **argv, const trc_daemon_info_t *info,
 		    trc_config_t *cfg, const char **config_path);
+
+/* What every daemon's main() does first: trc_daemon_args, the log as
+ * log_name at the configured level, then trc_daemon_signals into *sigfd.
+ * Returns 0 to go on, 1 when there is nothing more to do (exit 0), or a
+ * negative trc_err having said why (exit 1). */
+int trc_daemon_start(int argc, char **argv, const trc_daemon_info_t *info,
+		     const char *log_name, trc_config_t *cfg, const char **config_path,
+		     int *sigfd);
 
 /* Blocks SIGINT, SIGTERM and SIGHUP in this thread (call before any thread
  * is made, so ZeroMQ's threads inherit it) and returns a signalfd that is
@@ -37,10 +55,11 @@ void trc_daemon_ready(const char *status);
 void trc_daemon_reloading(void);
 
 /* SIGHUP, the same in every daemon: tells systemd, reads config_path
- * again and, if it is valid, sets the log level from it and hands it to
- * apply (may be NULL) for whatever else the daemon takes on a reload; if
- * not, logs why and keeps the running configuration. Then READY again. */
-void trc_daemon_reload(const char *config_path,
+ * again (for the sections running was made for) and, if it is valid, sets
+ * the log level from it and hands it to apply (may be NULL) for whatever
+ * else the daemon takes on a reload; if not, logs why and keeps the
+ * running configuration. Then READY again. */
+void trc_daemon_reload(const trc_config_t *running, const char *config_path,
 		       void (*apply)(void *ud, const trc_config_t *ncfg), void *ud);
 void trc_daemon_stopping(void);
 /* Pings the watchdog if half its interval has passed since the last ping;

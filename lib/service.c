@@ -181,7 +181,7 @@ static bool s_signal(trc_service_t *svc, int sigfd, const char *config_path)
 		return true;
 	}
 	if (sig == SIGHUP)
-		trc_daemon_reload(config_path, s_reload, svc);
+		trc_daemon_reload(&svc->cfg, config_path, s_reload, svc);
 	return false;
 }
 
@@ -441,18 +441,13 @@ trc_store_t *trc_service_store(trc_service_t *svc)
 
 int trc_service_main(int argc, char **argv, const trc_daemon_def_t *def)
 {
-	trc_daemon_info_t info = { def->program, def->summary };
+	trc_daemon_info_t info = { def->program, def->summary, def->config };
 	trc_config_t cfg;
 	const char *config_path = NULL;
-	int rc = trc_daemon_args(argc, argv, &info, &cfg, &config_path);
+	int sigfd = -1;
+	int rc = trc_daemon_start(argc, argv, &info, def->daemon, &cfg, &config_path, &sigfd);
 	if (rc != 0)
 		return rc > 0 ? 0 : 1;
-	trc_log_init(def->daemon, (trc_log_level_t)cfg.log_level);
-	int sigfd = trc_daemon_signals();
-	if (sigfd < 0) {
-		trc_err("cannot set up signal handling");
-		return 1;
-	}
 	trc_service_t *svc = NULL;
 	rc = trc_service_new(&svc, def, &cfg);
 	if (rc != 0) {

@@ -99,6 +99,10 @@ typedef struct {
 	 * batch_done runs after the commit, whether it succeeded or not. */
 	int (*batch_end)(trc_call_t *call);
 	void (*batch_done)(void *user);
+	/* Its own sections of the config file (NULL-terminated; may be NULL):
+	 * checked by lib/config, their values read with trc_config_section
+	 * from the configuration open gets. */
+	const trc_conf_section_t *const *config;
 	/* Called once the store is open (may be NULL): set up user state. */
 	int (*open)(void *user, trc_store_t *store, const trc_config_t *cfg);
 	/* Called once at shutdown, before the store closes (may be NULL). */

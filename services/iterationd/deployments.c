@@ -256,7 +256,7 @@ static int s_judge(trc_call_t *call, const Traction__V1__Deployment *d, int to, 
 		uint64_t in_service = stage == TRACTION__V1__STAGE__STAGE_SOLUTION
 					      ? s_in_service(call, d->supply_id, d->version)
 					      : 0;
-		rc = it_gate(call->arena, &st->cfg, stage, e, sc, in_service, critical, &one);
+		rc = it_gate(call->arena, &st->gates, stage, e, sc, in_service, critical, &one);
 		if (rc == 0)
 			rc = it_gate_join(call->arena, g, &one);
 		if (rc != 0)

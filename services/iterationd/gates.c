@@ -29,6 +29,32 @@
 #include "error.h"
 #include "iterationd.h"
 
+#define G(member, min, max, def, help) \
+	{ #member, TRC_CONF_UINT, TRC_CONF_AT(it_gates_t, member), min, max, def, help }
+
+static const trc_conf_key_t s_gate_keys[] = {
+	G(refinement_min_records, 0, 100000000, "10",
+	  "to refinement: feedback records of the deployment, at least"),
+	G(pilot_min_metric_records, 0, 100000000, "20",
+	  "to pilot: metric records of the deployment, at least"),
+	G(pilot_max_open_critical, 0, 1000000, "0",
+	  "to pilot: open (or regressed) critical problems, at most"),
+	G(service_min_value_verifications, 0, 100000000, "3",
+	  "to service: value verifications of the deployment, at least"),
+	G(service_min_improvement_pct, 0, 100000, "5",
+	  "to service: their mean improvement in percent, at least"),
+	G(service_max_open_critical, 0, 1000000, "0",
+	  "to service: open (or regressed) critical problems, at most; and every target "
+	  "metric of the scenario met"),
+	G(solution_min_scenarios, 1, 1000000, "3",
+	  "to solution: scenarios where the same supply version is in service, at least"),
+};
+
+const trc_conf_section_t it_gates_section = {
+	"gates", s_gate_keys, sizeof(s_gate_keys) / sizeof(s_gate_keys[0]), sizeof(it_gates_t)
+};
+const trc_conf_section_t *const iterationd_config[] = { &it_gates_section, NULL };
+
 /* Adds a criterion; why says, for one not met, what its error detail
  * carries (strings copied). */
 static int s_add(trc_arena_t *arena, it_gate_t *g, const char *name, bool met,
@@ -153,7 +179,7 @@ static int s_targets(trc_arena_t *arena, it_gate_t *g, const Traction__V1__Evide
 	return rc;
 }
 
-int it_gate(trc_arena_t *arena, const trc_config_t *cfg, int to,
+int it_gate(trc_arena_t *arena, const it_gates_t *gates, int to,
 	    const Traction__V1__EvidenceUpdate *e, const Traction__V1__Scenario *scenario,
 	    uint64_t in_service, uint64_t open_critical, it_gate_t *g)
 {
@@ -165,39 +191,39 @@ int it_gate(trc_arena_t *arena, const trc_config_t *cfg, int to,
 	switch (to) {
 	case TRACTION__V1__STAGE__STAGE_REFINEMENT:
 		return s_at_least(arena, g, "feedback_records", e != NULL ? e->records : 0,
-				  cfg->gate_refinement_min_records);
+				  gates->refinement_min_records);
 	case TRACTION__V1__STAGE__STAGE_PILOT: {
 		int rc = s_at_least(arena, g, "metric_records", s_metric_records(e),
-				    cfg->gate_pilot_min_metric_records);
+				    gates->pilot_min_metric_records);
 		if (rc == 0)
 			rc = s_at_most(arena, g, "open_critical_problems", critical,
-				       cfg->gate_pilot_max_open_critical);
+				       gates->pilot_max_open_critical);
 		return rc;
 	}
 	case TRACTION__V1__STAGE__STAGE_SERVICE: {
 		uint64_t vv = e != NULL && e->values != NULL ? e->values->count : 0;
 		double imp = e != NULL && e->values != NULL ? e->values->mean_improvement_pct : 0;
 		int rc = s_at_least(arena, g, "value_verifications", vv,
-				    cfg->gate_service_min_value_verifications);
+				    gates->service_min_value_verifications);
 		char req[32], cur[32], dreq[16], dcur[32];
-		snprintf(req, sizeof(req), ">= %u%%", cfg->gate_service_min_improvement_pct);
+		snprintf(req, sizeof(req), ">= %u%%", gates->service_min_improvement_pct);
 		snprintf(cur, sizeof(cur), "%.2f%%", imp);
-		snprintf(dreq, sizeof(dreq), "%u", cfg->gate_service_min_improvement_pct);
+		snprintf(dreq, sizeof(dreq), "%u", gates->service_min_improvement_pct);
 		snprintf(dcur, sizeof(dcur), "%.2f", imp);
 		if (rc == 0)
 			rc = s_add(arena, g, "mean_improvement_pct",
-				   vv > 0 && imp >= (double)cfg->gate_service_min_improvement_pct, req, cur,
+				   vv > 0 && imp >= (double)gates->service_min_improvement_pct, req, cur,
 				   (it_unmet_t){ "mean_improvement_pct", "below_required", dcur, dreq });
 		if (rc == 0)
 			rc = s_at_most(arena, g, "open_critical_problems", critical,
-				       cfg->gate_service_max_open_critical);
+				       gates->service_max_open_critical);
 		if (rc == 0)
 			rc = s_targets(arena, g, e, scenario);
 		return rc;
 	}
 	case TRACTION__V1__STAGE__STAGE_SOLUTION:
 		return s_at_least(arena, g, "scenarios_in_service", in_service,
-				  cfg->gate_solution_min_scenarios);
+				  gates->solution_min_scenarios);
 	default:
 		return TRC_EINVAL;
 	}

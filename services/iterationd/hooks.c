@@ -7,7 +7,7 @@
 int iterationd_open(void *user, trc_store_t *store, const trc_config_t *cfg)
 {
 	it_state_t *st = user;
-	st->cfg = *cfg;
+	st->gates = *it_gates(cfg);
 	return 0;
 }
 

@@ -46,8 +46,29 @@ extern const size_t iterationd_n_deployment_methods;
 
 typedef struct it_hist_cache it_hist_cache_t;
 
+/* [gates]: the evidence a deployment needs to advance to a stage
+ * (gates.c declares the keys). */
 typedef struct {
-	trc_config_t cfg;          /* the gates' thresholds */
+	unsigned refinement_min_records;
+	unsigned pilot_min_metric_records;
+	unsigned pilot_max_open_critical;
+	unsigned service_min_value_verifications;
+	unsigned service_min_improvement_pct;
+	unsigned service_max_open_critical;
+	unsigned solution_min_scenarios;
+} it_gates_t;
+
+/* Our sections of the config file: [gates] (trc_daemon_def_t.config). */
+extern const trc_conf_section_t it_gates_section;
+extern const trc_conf_section_t *const iterationd_config[];
+
+static inline const it_gates_t *it_gates(const trc_config_t *cfg)
+{
+	return trc_config_section(cfg, &it_gates_section);
+}
+
+typedef struct {
+	it_gates_t gates;          /* the gates' thresholds */
 	it_hist_cache_t *hist;     /* history's reads of one supply (history.c) */
 } it_state_t;
 
@@ -182,7 +203,7 @@ uint64_t it_open_critical(trc_call_t *call, const char *supply, const char *vers
  * deployment's evidence, scenario its scenario (for target metrics),
  * in_service how many scenarios run the same version at service or
  * beyond, open_critical it_open_critical() of the deployment. */
-int it_gate(trc_arena_t *arena, const trc_config_t *cfg, int to,
+int it_gate(trc_arena_t *arena, const it_gates_t *gates, int to,
 	    const Traction__V1__EvidenceUpdate *e, const Traction__V1__Scenario *scenario,
 	    uint64_t in_service, uint64_t open_critical, it_gate_t *out);
 /* "metric_records 12 < 20; open_critical_problems 1 > 0" */

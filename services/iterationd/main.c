@@ -30,6 +30,7 @@ int main(int argc, char **argv)
 		.consumes = iterationd_consumes,
 		.apply_event = iterationd_apply,
 		.event_visible = iterationd_event_visible,
+		.config = iterationd_config,
 		.open = iterationd_open,
 		.close = iterationd_close,
 		.user = &s_state,

@@ -75,7 +75,11 @@ static void s_init(void)
 	}
 	rmdir(dir);
 	feedbackd_open(&s_fb_state, s_fb.store, NULL);
-	trc_config_defaults(&s_it_state.cfg);
+	static trc_config_t cfg;
+	char err[256];
+	if (trc_config_init(&cfg, iterationd_config, NULL, err, sizeof(err)) != 0)
+		abort();
+	s_it_state.gates = *it_gates(&cfg);
 	s_fb.user = &s_fb_state;
 	s_it.user = &s_it_state;
 	s_arena = trc_arena_new();

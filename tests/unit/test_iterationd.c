@@ -172,10 +172,18 @@ static int record(const char *version, const char *parent, const char *addresses
 		CHECK_WHY(*E.call.details[i], subj, why, cur, req); \
 	} while (0)
 
+/* The gates' defaults, as iterationd declares them. */
+static it_gates_t s_gate_defaults(void)
+{
+	static trc_config_t cfg;
+	char err[256];
+	CHECK_MSG(trc_config_init(&cfg, iterationd_config, NULL, err, sizeof(err)) == 0, "%s", err);
+	return *it_gates(&cfg);
+}
+
 TEST(gates_each_criterion)
 {
-	trc_config_t cfg;
-	trc_config_defaults(&cfg);
+	it_gates_t cfg = s_gate_defaults();
 	trc_arena_t *a = trc_arena_new();
 	it_gate_t g;
 	Traction__V1__EvidenceUpdate e = TRACTION__V1__EVIDENCE_UPDATE__INIT;
@@ -272,7 +280,7 @@ TEST(gates_each_criterion)
 	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_SOLUTION, &e, NULL, 3, 0, &g);
 	CHECK(g.met);
 	/* thresholds come from the configuration */
-	cfg.gate_solution_min_scenarios = 1;
+	cfg.solution_min_scenarios = 1;
 	it_gate(a, &cfg, TRACTION__V1__STAGE__STAGE_SOLUTION, &e, NULL, 1, 0, &g);
 	CHECK(g.met);
 	trc_arena_destroy(&a);
@@ -843,7 +851,7 @@ int main(void)
 {
 	snprintf(s_dir, sizeof(s_dir), "%s", check_tmpdir("trc-iterationd"));
 	henv_open(&E, s_dir, iterationd_dbs, "iteration");
-	trc_config_defaults(&S.cfg);
+	S.gates = s_gate_defaults();
 	E.user = &S;
 	RUN(gates_each_criterion);
 	RUN(lineage);

@@ -161,6 +161,8 @@ int iterationd_adopt(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMe
 	if (mdb_stat(call->txn->txn, it_db(call, IT_DB_DEPLOYMENTS), &stat) == 0)
 		n = stat.ms_entries + 1;
 	d->id = trc_arena_printf(call->arena, "dep-%llu", (unsigned long long)n);
+	if (d->id == NULL)
+		return TRC_ENOMEM;
 	d->scenario_id = req->scenario_id;
 	d->supply_id = req->supply_id;
 	d->version = req->version;

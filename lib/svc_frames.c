@@ -142,6 +142,7 @@ static int s_reply_body(trc_service_t *svc, const reply_t *r, uint32_t version, 
 	}
 	if (*body == NULL && m != NULL && (*body = s_pack(svc, m, blen)) == NULL) {
 		snprintf(msg, msglen, "out of memory building the reply");
+		*blen = 0;
 		return TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
 	}
 	if (r->code == 0 && *blen > (size_t)svc->cfg.max_message_kb * 1024) {

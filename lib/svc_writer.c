@@ -77,9 +77,9 @@ static int s_handle_write(trc_service_t *svc, batch_t *b, trc_call_t *call, work
 	size_t failures = trc_arena_failures(b->arena);
 	int rc = w->method->handler(call, w->req, w->rep);
 	*ran = rc == 0;
-	if (rc == 0)
-		rc = s_pack_reply(svc, b, call, w);
-	return svc_sticky(b->arena, failures, rc, call);
+	/* before the packing: a reply short of memory may not even pack */
+	rc = svc_sticky(b->arena, failures, rc, call);
+	return rc == 0 ? s_pack_reply(svc, b, call, w) : rc;
 }
 
 static int s_apply_flat(trc_service_t *svc, batch_t *b, trc_txn_t *txn, work_t *w)

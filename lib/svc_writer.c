@@ -95,10 +95,10 @@ static int s_apply_flat(trc_service_t *svc, batch_t *b, trc_txn_t *txn, work_t *
 	if (rc != 0) {
 		if (svc->evlog != NULL)
 			trc_evlog_rollback(svc->evlog, mark);
-		/* a handler that succeeded has written: its reply failing fails
-		 * the batch too */
+		/* it may have written (a handler that succeeded has: its reply
+		 * failing too): fail the batch */
 		if (wrote || txn->err != 0 || s_is_store_error(rc))
-			trc_txn_fail(txn, rc); /* it may have written: fail the batch */
+			trc_txn_fail(txn, rc);
 		s_work_failed(svc, b, w, rc, &call);
 	}
 	return rc;

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
+
 #define BLOCK_SIZE (64 * 1024)
 #define ALIGN 16
 /* Standard blocks kept across resets for the next turns, at most: a busy
@@ -28,6 +30,7 @@ struct trc_arena {
 	size_t total;
 	block_t *spare;  /* standard blocks freed by reset, for reuse */
 	size_t nspare;
+	size_t failures; /* allocations that returned NULL since the reset */
 };
 
 static block_t *s_block_new(size_t size)
@@ -70,12 +73,19 @@ void trc_arena_destroy(trc_arena_t **arena_p)
 	*arena_p = NULL;
 }
 
+/* Every NULL the arena hands out is counted (trc_arena_failures). */
+static void *s_failed(trc_arena_t *a)
+{
+	a->failures++;
+	return NULL;
+}
+
 /* Memory from the arena, not zeroed. */
 static void *s_alloc(trc_arena_t *a, size_t size)
 {
 	size_t need = (size + ALIGN - 1) & ~(size_t)(ALIGN - 1);
-	if (need < size)
-		return NULL;
+	if (need < size || trc_fault())
+		return s_failed(a);
 	if (need == 0)
 		need = ALIGN;
 	block_t *b = a->head;
@@ -87,7 +97,7 @@ static void *s_alloc(trc_arena_t *a, size_t size)
 			a->nspare--;
 			nb->used = 0;
 		} else if ((nb = s_block_new(bsize)) == NULL) {
-			return NULL;
+			return s_failed(a);
 		}
 		nb->next = b;
 		a->head = nb;
@@ -113,7 +123,7 @@ void *trc_arena_grow(trc_arena_t *a, void *arr, size_t n, size_t *cap, size_t el
 		return arr;
 	size_t ncap = arr == NULL ? (*cap > 0 ? *cap : 16) : *cap * 2;
 	if (ncap < n + 1 || elem == 0 || ncap > SIZE_MAX / elem)
-		return NULL;
+		return s_failed(a);
 	void *na = s_alloc(a, ncap * elem);
 	if (na == NULL)
 		return NULL;
@@ -139,7 +149,7 @@ char *trc_arena_printf(trc_arena_t *a, const char *fmt, ...)
 	int n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		return NULL;
+		return s_failed(a);
 	char *p = trc_arena_alloc(a, (size_t)n + 1);
 	if (p == NULL)
 		return NULL;
@@ -167,11 +177,17 @@ void trc_arena_reset(trc_arena_t *a)
 	a->head = b;
 	b->used = 0;
 	a->total = 0;
+	a->failures = 0;
 }
 
 size_t trc_arena_used(const trc_arena_t *a)
 {
 	return a->total;
+}
+
+size_t trc_arena_failures(const trc_arena_t *a)
+{
+	return a->failures;
 }
 
 /* protobuf-c initialises every message it allocates and fills every array

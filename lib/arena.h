@@ -27,12 +27,20 @@ char *trc_arena_printf(trc_arena_t *arena, const char *fmt, ...)
  *   all = trc_arena_grow(arena, all, n, &cap, sizeof(*all)); all[n++] = x; */
 void *trc_arena_grow(trc_arena_t *arena, void *arr, size_t n, size_t *cap, size_t elem);
 
-/* Forget everything allocated; keeps the first block, and up to 8 MiB of
- * the others, for reuse. */
+/* Forget everything allocated (and the failures); keeps the first block,
+ * and up to 8 MiB of the others, for reuse. */
 void trc_arena_reset(trc_arena_t *arena);
 
 /* Bytes handed out since the last reset. */
 size_t trc_arena_used(const trc_arena_t *arena);
+
+/* How many allocations have failed (returned NULL) since the last reset.
+ * Sticky: a NULL that a caller lost on the way (a helper that returned a
+ * short result, a field left empty) still shows here. The service runtime
+ * compares it before and after each step of a request and answers
+ * RESOURCE_EXHAUSTED when it grew, whatever the handler returned: out of
+ * memory is never an OK with a short reply. */
+size_t trc_arena_failures(const trc_arena_t *arena);
 
 /* A protobuf-c allocator that allocates from the arena (free is a no-op). */
 ProtobufCAllocator trc_arena_allocator(trc_arena_t *arena);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "fault.h"
 #include "util.h"
 
 typedef struct {
@@ -93,7 +94,7 @@ int trc_evlog_append(trc_evlog_t *log, trc_txn_t *txn, Traction__V1__Event *ev,
 
 	if (log->n == log->cap) {
 		size_t ncap = log->cap == 0 ? 64 : log->cap * 2;
-		pending_t *nq = realloc(log->q, ncap * sizeof(*nq));
+		pending_t *nq = trc_fault() ? NULL : realloc(log->q, ncap * sizeof(*nq));
 		if (nq == NULL)
 			return trc_txn_fail(txn, TRC_ENOMEM);
 		log->q = nq;
@@ -101,8 +102,8 @@ int trc_evlog_append(trc_evlog_t *log, trc_txn_t *txn, Traction__V1__Event *ev,
 	}
 	size_t len = traction__v1__event__get_packed_size(ev);
 	pending_t *p = &log->q[log->n];
-	p->topic = strdup(ev->type);
-	p->data = malloc(len > 0 ? len : 1);
+	p->topic = trc_fault() ? NULL : strdup(ev->type);
+	p->data = trc_fault() ? NULL : malloc(len > 0 ? len : 1);
 	if (p->topic == NULL || p->data == NULL) {
 		free(p->topic);
 		free(p->data);

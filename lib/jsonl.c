@@ -5,6 +5,8 @@
  */
 #include "jsonl.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +19,11 @@ int trc_time_parse(const char *s, int64_t *ms)
 {
 	struct tm tm = { 0 };
 	char *end;
+	errno = 0;
 	long long n = strtoll(s, &end, 10);
-	if (*end == '\0' && end != s) {
+	if (*end == '\0' && end != s && !isspace((unsigned char)s[0])) {
+		if (errno == ERANGE)
+			return -1; /* not LLONG_MAX for a number too large */
 		*ms = n;
 		return 0;
 	}

@@ -16,7 +16,7 @@
 #include "traction/v1/feedback.pb-c.h"
 
 /* RFC 3339 UTC ("2026-11-28T10:15:00Z", fractions allowed) or ms since
- * the epoch, into *ms. 0, or -1 if it is neither. */
+ * the epoch, into *ms. 0, or -1 if it is neither (or a number too large). */
 int trc_time_parse(const char *s, int64_t *ms);
 
 /* One record object into r (initialised; its strings malloc'd: free with

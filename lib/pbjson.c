@@ -176,6 +176,27 @@ static int s_fail(char *err, size_t len, const char *fmt, ...)
 	return -1;
 }
 
+/* An integer field, if n fits it: not negative for an unsigned one, and
+ * within 32 bits for a 32-bit one (rather than wrapped into a number the
+ * caller never wrote). */
+static int s_set_integer(const ProtobufCFieldDescriptor *f, void *p, json_int_t n, char *err,
+			 size_t len)
+{
+	bool is_unsigned = f->type == PROTOBUF_C_TYPE_UINT32 || f->type == PROTOBUF_C_TYPE_FIXED32 ||
+			   f->type == PROTOBUF_C_TYPE_UINT64 || f->type == PROTOBUF_C_TYPE_FIXED64;
+	if (is_unsigned && n < 0)
+		return s_fail(err, len, "%s: %lld is negative", f->name, (long long)n);
+	if (s_size(f) == 4 && (is_unsigned ? n > (json_int_t)UINT32_MAX
+					   : n < INT32_MIN || n > INT32_MAX))
+		return s_fail(err, len, "%s: %lld is out of range (%s)", f->name, (long long)n,
+			      is_unsigned ? "at most 4294967295" : "32 bits");
+	if (s_size(f) == 4)
+		*(int32_t *)p = (int32_t)n;
+	else
+		*(int64_t *)p = (int64_t)n;
+	return 0;
+}
+
 static int s_set_scalar(const ProtobufCFieldDescriptor *f, void *p, json_t *v, char *err,
 			size_t len)
 {
@@ -203,7 +224,8 @@ static int s_set_scalar(const ProtobufCFieldDescriptor *f, void *p, json_t *v, c
 		int val = -1;
 		if (json_is_string(v))
 			val = pbjson_enum_value(f->descriptor, json_string_value(v));
-		else if (json_is_integer(v))
+		else if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+			 json_integer_value(v) <= INT32_MAX)
 			val = (int)json_integer_value(v);
 		if (val < 0) {
 			char labels[512];
@@ -225,15 +247,7 @@ static int s_set_scalar(const ProtobufCFieldDescriptor *f, void *p, json_t *v, c
 	default:
 		if (!json_is_integer(v))
 			return s_fail(err, len, "%s: expected an integer%s", f->name, "");
-		switch (s_size(f)) {
-		case 4:
-			*(int32_t *)p = (int32_t)json_integer_value(v);
-			break;
-		default:
-			*(int64_t *)p = (int64_t)json_integer_value(v);
-			break;
-		}
-		return 0;
+		return s_set_integer(f, p, json_integer_value(v), err, len);
 	}
 }
 

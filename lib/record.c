@@ -25,15 +25,22 @@ void *trc_rec_unpack(const MDB_val *val, const ProtobufCMessageDescriptor *desc,
 	return protobuf_c_message_unpack(desc, &al, val->mv_size, val->mv_data);
 }
 
+int trc_rec_decode(const MDB_val *val, const ProtobufCMessageDescriptor *desc,
+		   trc_arena_t *arena, void **out)
+{
+	size_t failures = trc_arena_failures(arena);
+	*out = trc_rec_unpack(val, desc, arena);
+	if (*out != NULL)
+		return 0;
+	return trc_arena_failures(arena) != failures ? TRC_ENOMEM : TRC_ECORRUPT;
+}
+
 int trc_rec_get(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen,
 		const ProtobufCMessageDescriptor *desc, trc_arena_t *arena, void **out)
 {
 	MDB_val v;
 	int rc = trc_txn_get(txn, db, key, klen, &v);
-	if (rc != 0)
-		return rc;
-	*out = trc_rec_unpack(&v, desc, arena);
-	return *out != NULL ? 0 : TRC_ECORRUPT;
+	return rc != 0 ? rc : trc_rec_decode(&v, desc, arena, out);
 }
 
 size_t trc_key2(char *buf, size_t cap, const char *a, const char *b)

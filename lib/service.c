@@ -391,6 +391,8 @@ int trc_service_new(trc_service_t **svc_p, const trc_daemon_def_t *def,
 	if (rc == 0)
 		rc = s_open_store(svc);
 	if (rc == 0)
+		rc = svc_positions_new(svc);
+	if (rc == 0)
 		rc = s_open_sockets(svc);
 	if (rc == 0)
 		rc = svc_writer_start(svc);
@@ -429,6 +431,8 @@ void trc_service_destroy(trc_service_t **svc_p)
 		free(svc->batches[i].reads.v);
 	}
 	svc_parked_free(svc);
+	free(svc->hpos);
+	free(svc->hposv);
 	free(svc->cons);
 	free(svc);
 	*svc_p = NULL;

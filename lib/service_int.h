@@ -62,6 +62,10 @@ typedef struct {
 	const uint8_t *body;     /* the request's bytes, in the arena */
 	size_t body_len;
 	ProtobufCMessage *rep;
+	/* a write's reply, packed before its commit (svc_writer.c): once the
+	 * write is committed its reply needs no memory to go out */
+	const uint8_t *packed;
+	size_t packed_len;
 	int code;
 	const char *message;
 	Traction__V1__ErrorDetail **details;
@@ -138,6 +142,10 @@ struct trc_service {
 	uint64_t next_request_id;
 	consumer_t *cons;
 	size_t ncons;
+	/* where we stand, for reply headers: room for our own head and every
+	 * source, made once, so that a reply needs no memory of its turn */
+	Traction__V1__EventPosition *hpos;
+	Traction__V1__EventPosition **hposv;
 	uint64_t head;           /* our event log's committed head */
 	parked_t *parked;
 	size_t nparked;
@@ -159,12 +167,20 @@ typedef struct {
 	Traction__V1__ErrorDetail **details; /* sent as the error's body */
 	size_t n_details;
 	const ProtobufCMessage *body;
+	const uint8_t *packed;   /* or the body, packed already */
+	size_t packed_len;
 	bool committed;          /* a write that committed: say where */
 } reply_t;
+
+/* The longest status message a reply carries, escaped (and the most
+ * libtraction's traction_status_t keeps): a reply's header then always
+ * fits in TRC_HEADER_MAX, which clients hold headers to. */
+#define TRC_REPLY_MESSAGE_MAX 512
 
 void svc_send_header(trc_service_t *svc, Traction__V1__Header *h, const void *route,
 		     size_t route_len, const ProtobufCMessage *body);
 void svc_send_control(trc_service_t *svc, Traction__V1__FrameKind kind, const char *service);
+int svc_positions_new(trc_service_t *svc);
 Traction__V1__EventPosition **svc_positions(trc_service_t *svc, bool own, size_t *n);
 void svc_reply_full(trc_service_t *svc, const void *route, size_t route_len, const reply_t *r);
 void svc_reply(trc_service_t *svc, const void *route, size_t route_len, uint32_t version,
@@ -197,6 +213,7 @@ void svc_call_init(trc_service_t *svc, batch_t *b, trc_call_t *call, trc_txn_t *
 		   const Traction__V1__Route *rt);
 const char *svc_status_message(trc_service_t *svc, trc_arena_t *arena, int err,
 			       const trc_call_t *call);
+int svc_sticky(const trc_arena_t *arena, size_t failures, int rc, trc_call_t *call);
 void svc_handle_request(trc_service_t *svc, trc_msg_t *m);
 void svc_read(trc_service_t *svc, work_t *w);
 void svc_reads_close(trc_service_t *svc);

@@ -22,8 +22,13 @@ static int s_ping(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessag
 	rep->uptime_ms = trc_mono_ms() - svc->started_mono;
 	rep->pid = (uint32_t)getpid();
 	rep->event_head = svc->evlog != NULL ? trc_evlog_head(call->txn) : 0;
-	rep->positions = svc_positions(svc, false, &rep->n_positions);
-	return rep->positions != NULL ? 0 : trc_call_fail(call, TRC_ENOMEM, "out of memory");
+	size_t n;
+	Traction__V1__EventPosition **positions = svc_positions(svc, false, &n);
+	if (positions == NULL)
+		return TRC_ENOMEM;
+	rep->positions = positions;
+	rep->n_positions = n;
+	return 0;
 }
 
 /* A page of events at most: the request's max, capped by replay_batch. */

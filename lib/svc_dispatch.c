@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "fault.h"
 #include "log.h"
 #include "traction/v1/events.pb-c.h"
 
@@ -50,17 +51,35 @@ const char *svc_status_message(trc_service_t *svc, trc_arena_t *arena, int err,
 {
 	if (call != NULL && call->message != NULL)
 		return call->message;
+	const char *m = NULL;
 	if (err == TRC_ENOSPC)
-		return trc_arena_printf(arena,
-					"the store is full (map_size_mb=%u): writes are refused, "
-					"reads still work; raise [store] map_size_mb and restart",
-					svc->cfg.map_size_mb);
+		m = trc_arena_printf(arena,
+				     "the store is full (map_size_mb=%u): writes are refused, "
+				     "reads still work; raise [store] map_size_mb and restart",
+				     svc->cfg.map_size_mb);
 	if (err == TRC_EDISKFULL)
-		return trc_arena_printf(arena,
-					"the disk under the store (%s) is full: writes are refused, "
-					"reads still work; free space and send again",
-					svc->state_path);
-	return trc_strerror(err);
+		m = trc_arena_printf(arena,
+				     "the disk under the store (%s) is full: writes are refused, "
+				     "reads still work; free space and send again",
+				     svc->state_path);
+	return m != NULL ? m : trc_strerror(err);
+}
+
+/* A call's outcome once it has run: rc, or TRC_ENOMEM if an allocation
+ * from the arena failed meanwhile (failures: trc_arena_failures before
+ * it ran). The failure is sticky: whatever the handler (or hook) made of
+ * the NULL it got, even an OK with a short reply, it is answered
+ * RESOURCE_EXHAUSTED, and a write's nested transaction is dropped. So
+ * handlers stay pure and need not be right about every NULL. */
+int svc_sticky(const trc_arena_t *arena, size_t failures, int rc, trc_call_t *call)
+{
+	if (trc_arena_failures(arena) == failures)
+		return rc;
+	call->code = 0;
+	call->message = NULL; /* trc_strerror's: no memory needed */
+	call->details = NULL;
+	call->n_details = 0;
+	return TRC_ENOMEM;
 }
 
 /* ---- reads ------------------------------------------------------------------ */
@@ -83,7 +102,9 @@ void svc_read(trc_service_t *svc, work_t *w)
 	svc_call_init(svc, svc->fill, &call, &svc->rtxn, w->rt);
 	if (svc_builtin_has(w->method))
 		call.user = svc;
+	size_t failures = trc_arena_failures(svc->fill->arena);
 	int rc = w->method->handler(&call, w->req, w->rep);
+	rc = svc_sticky(svc->fill->arena, failures, rc, &call);
 	w->code = rc == 0 ? 0 : (call.code != 0 ? call.code : trc_err_to_code(rc));
 	w->message = rc == 0 ? NULL : svc_status_message(svc, svc->fill->arena, rc, &call);
 	w->details = call.details;
@@ -126,15 +147,16 @@ static int64_t s_wait_budget(const trc_service_t *svc, const Traction__V1__Heade
 	return t - margin;
 }
 
-/* Keeps the request's frames to handle again later (svc_unpark). false if
- * too many wait already, or out of memory: then it is answered now. */
-static bool s_park(trc_service_t *svc, trc_msg_t *m, int64_t deadline)
+/* Keeps the request's frames to handle again later (svc_unpark): 0, or
+ * TRC_EBUSY if too many wait already, TRC_ENOMEM if out of memory; then
+ * it is answered now. */
+static int s_park(trc_service_t *svc, trc_msg_t *m, int64_t deadline)
 {
 	if (svc->nparked >= TRC_PARKED_MAX)
-		return false;
-	parked_t *p = calloc(1, sizeof(*p));
+		return TRC_EBUSY;
+	parked_t *p = trc_fault() ? NULL : calloc(1, sizeof(*p));
 	if (p == NULL)
-		return false;
+		return TRC_ENOMEM;
 	for (int i = 0; i < 3; i++) {
 		zmq_msg_init(&p->part[i]);
 		zmq_msg_copy(&p->part[i], &m->part[i]); /* shares the data */
@@ -143,7 +165,7 @@ static bool s_park(trc_service_t *svc, trc_msg_t *m, int64_t deadline)
 	p->next = svc->parked;
 	svc->parked = p;
 	svc->nparked++;
-	return true;
+	return 0;
 }
 
 static void s_parked_close(parked_t *p)
@@ -213,13 +235,36 @@ typedef struct {
 	uint32_t ver;
 	const trc_method_t *method;
 	ProtobufCMessage *req;
+	size_t failures;         /* the arena's, when the request came */
 } request_t;
+
+/* Whether an allocation failed while this request was decoded. */
+static bool s_oom(const trc_service_t *svc, const request_t *r)
+{
+	return trc_arena_failures(svc->fill->arena) != r->failures;
+}
+
+/* The answer when memory ran out at any step: it needs none (the Route
+ * frame as it came, the id and version read from the header's bytes, the
+ * reply built on the stack), so no request goes unanswered for want of
+ * memory. Returns false: the request goes no further. */
+static bool s_out_of_memory(trc_service_t *svc, trc_msg_t *m)
+{
+	const void *hdata = trc_msg_data(m, 1);
+	size_t hlen = trc_msg_size(m, 1);
+	svc_reply(svc, trc_msg_data(m, 0), trc_msg_size(m, 0), trc_header_version(hdata, hlen),
+		  trc_header_request_id(hdata, hlen), TRACTION__V1__CODE__RESOURCE_EXHAUSTED,
+		  "out of memory", NULL);
+	return false;
+}
 
 static bool s_route(trc_service_t *svc, trc_msg_t *m, request_t *r)
 {
 	const void *rdata = trc_msg_data(m, 0);
 	r->rlen = trc_msg_size(m, 0);
 	r->rt = traction__v1__route__unpack(&svc->fill->al, r->rlen, rdata);
+	if (r->rt == NULL && s_oom(svc, r))
+		return s_out_of_memory(svc, m);
 	if (r->rt == NULL) {
 		svc->dropped++;
 		trc_warn("dropped a request with a malformed route frame (%zu bytes)", r->rlen);
@@ -228,7 +273,7 @@ static bool s_route(trc_service_t *svc, trc_msg_t *m, request_t *r)
 	/* The route must outlive the message: it is echoed after the commit. */
 	r->route = trc_arena_alloc(svc->fill->arena, r->rlen > 0 ? r->rlen : 1);
 	if (r->route == NULL)
-		return false;
+		return s_out_of_memory(svc, m);
 	memcpy(r->route, rdata, r->rlen);
 	return true;
 }
@@ -273,6 +318,16 @@ static const char *s_forbidden(const trc_method_t *m, int role)
 	}
 }
 
+/* A refusal at one of the steps; if memory ran out on the way (its
+ * message, its details), out of memory is the answer. Returns false. */
+static bool s_refuse(trc_service_t *svc, trc_msg_t *m, const request_t *r, const reply_t *rep)
+{
+	if (s_oom(svc, r))
+		return s_out_of_memory(svc, m);
+	svc_reply_full(svc, r->route, r->rlen, rep);
+	return false;
+}
+
 /* The header, the method it names, and whether the caller may call it. */
 static bool s_method(trc_service_t *svc, trc_msg_t *m, request_t *r)
 {
@@ -283,30 +338,27 @@ static bool s_method(trc_service_t *svc, trc_msg_t *m, request_t *r)
 	/* the bytes are walked for it only when the header does not decode */
 	r->ver = h != NULL ? h->version : trc_header_version(hdata, hlen);
 	r->h = h;
+	reply_t rep = { .version = r->ver, .request_id = h != NULL ? h->request_id : 0 };
 	if (h == NULL || h->kind != TRACTION__V1__FRAME_KIND__FRAME_REQUEST) {
-		svc_reply(svc, r->route, r->rlen, r->ver, trc_header_request_id(hdata, hlen),
-			  TRACTION__V1__CODE__INVALID_ARGUMENT,
-			  why != NULL ? why : "expected a request", NULL);
-		return false;
+		rep.request_id = trc_header_request_id(hdata, hlen);
+		rep.code = TRACTION__V1__CODE__INVALID_ARGUMENT;
+		rep.message = why != NULL ? why : "expected a request";
+		return s_refuse(svc, m, r, &rep);
 	}
 	bool known;
 	r->method = s_find_method(svc, h->service, h->method, &known);
 	if (r->method == NULL) {
-		svc_reply(svc, r->route, r->rlen, r->ver, h->request_id,
-			  known ? TRACTION__V1__CODE__UNIMPLEMENTED : TRACTION__V1__CODE__NOT_FOUND,
-			  trc_arena_printf(svc->fill->arena, "unknown method '%s' of service '%s'",
-					   h->method, h->service),
-			  NULL);
-		return false;
+		rep.code = known ? TRACTION__V1__CODE__UNIMPLEMENTED : TRACTION__V1__CODE__NOT_FOUND;
+		rep.message = trc_arena_printf(svc->fill->arena, "unknown method '%s' of service '%s'",
+					       h->method, h->service);
+		return s_refuse(svc, m, r, &rep);
 	}
 	const char *denied = s_forbidden(r->method, r->rt->role);
 	if (denied != NULL) {
-		svc_reply(svc, r->route, r->rlen, r->ver, h->request_id,
-			  TRACTION__V1__CODE__PERMISSION_DENIED,
-			  trc_arena_printf(svc->fill->arena, "%s.%s: %s", h->service, h->method,
-					   denied),
-			  NULL);
-		return false;
+		rep.code = TRACTION__V1__CODE__PERMISSION_DENIED;
+		rep.message = trc_arena_printf(svc->fill->arena, "%s.%s: %s", h->service, h->method,
+					       denied);
+		return s_refuse(svc, m, r, &rep);
 	}
 	return true;
 }
@@ -324,14 +376,17 @@ static bool s_body(trc_service_t *svc, trc_msg_t *m, request_t *r)
 				  : NULL;
 	if (r->req != NULL)
 		return true;
-	svc_reply(svc, r->route, r->rlen, r->ver, r->h->request_id,
-		  TRACTION__V1__CODE__INVALID_ARGUMENT,
-		  sc == TRC_EINVAL /* the field's path, as handlers name fields */
-			  ? trc_arena_printf(svc->fill->arena, "%s", bad)
-			  : trc_arena_printf(svc->fill->arena, "%s.%s: the body is not a valid %s",
-					     r->h->service, r->h->method, mt->request->name),
-		  NULL);
-	return false;
+	/* out of memory in the unpacking is not a bad body (s_refuse) */
+	reply_t rep = {
+		.version = r->ver, .request_id = r->h->request_id,
+		.code = TRACTION__V1__CODE__INVALID_ARGUMENT,
+		.message = sc == TRC_EINVAL /* the field's path, as handlers name fields */
+				   ? trc_arena_printf(svc->fill->arena, "%s", bad)
+				   : trc_arena_printf(svc->fill->arena,
+						      "%s.%s: the body is not a valid %s",
+						      r->h->service, r->h->method, mt->request->name)
+	};
+	return s_refuse(svc, m, r, &rep);
 }
 
 /* Header.after (read-your-writes across daemons): true if the request
@@ -343,10 +398,16 @@ static bool s_after_waits(trc_service_t *svc, trc_msg_t *m, const request_t *r, 
 		return false;
 	trc_call_t c = { .arena = svc->fill->arena };
 	int met = s_after_met(svc, h, &c, expired);
-	if (met == 0 && !expired && s_park(svc, m, trc_mono_ms() + s_wait_budget(svc, h)))
+	int parked = met == 0 && !expired ? s_park(svc, m, trc_mono_ms() + s_wait_budget(svc, h))
+					  : TRC_EBUSY;
+	if (parked == 0)
 		return true;
 	if (met > 0)
 		return false;
+	if (parked == TRC_ENOMEM) {
+		s_out_of_memory(svc, m);
+		return true;
+	}
 	if (met == 0 && c.n_details == 0) /* could not park: say why */
 		s_after_met(svc, h, &c, true);
 	reply_t rep = { .version = r->ver, .request_id = h->request_id,
@@ -356,7 +417,7 @@ static bool s_after_waits(trc_service_t *svc, trc_msg_t *m, const request_t *r, 
 					     "consumes that source"
 					   : "after: not yet applied here; try again",
 			.details = c.details, .n_details = c.n_details };
-	svc_reply_full(svc, r->route, r->rlen, &rep);
+	s_refuse(svc, m, r, &rep);
 	return true;
 }
 
@@ -373,7 +434,8 @@ static bool s_long_poll_waits(trc_service_t *svc, trc_msg_t *m, const request_t 
 	if (er->wait_ms < budget)
 		budget = er->wait_ms;
 	uint64_t from = er->from_seq > 0 ? er->from_seq : 1;
-	return budget > 0 && svc->head < from && s_park(svc, m, trc_mono_ms() + budget);
+	/* could it not park, it is answered now with what there is */
+	return budget > 0 && svc->head < from && s_park(svc, m, trc_mono_ms() + budget) == 0;
 }
 
 /* Writes wait for the group commit; reads are answered at once unless
@@ -382,8 +444,10 @@ static void s_queue(trc_service_t *svc, trc_msg_t *m, const request_t *r)
 {
 	const trc_method_t *mt = r->method;
 	ProtobufCMessage *rep = trc_arena_alloc(svc->fill->arena, mt->reply->sizeof_message);
-	if (rep == NULL)
+	if (rep == NULL) {
+		s_out_of_memory(svc, m);
 		return;
+	}
 	protobuf_c_message_init(mt->reply, rep);
 	bool write = (mt->flags & TRC_METHOD_WRITE) != 0;
 	bool later = write || svc->run != NULL;
@@ -394,8 +458,7 @@ static void s_queue(trc_service_t *svc, trc_msg_t *m, const request_t *r)
 		body = trc_arena_alloc(svc->fill->arena, blen > 0 ? blen : 1);
 	if ((write && body == NULL) ||
 	    (later && svc_work_push(write ? &svc->fill->writes : &svc->fill->reads, &w) != 0)) {
-		svc_reply(svc, r->route, r->rlen, r->ver, r->h->request_id,
-			  TRACTION__V1__CODE__RESOURCE_EXHAUSTED, "out of memory", NULL);
+		s_out_of_memory(svc, m);
 		return;
 	}
 	if (body != NULL) {
@@ -421,7 +484,7 @@ static void s_queue(trc_service_t *svc, trc_msg_t *m, const request_t *r)
  * waited (parked) as long as it may, and is answered now whatever. */
 static void s_handle_request_at(trc_service_t *svc, trc_msg_t *m, bool expired)
 {
-	request_t r = { 0 };
+	request_t r = { .failures = trc_arena_failures(svc->fill->arena) };
 	if (!s_route(svc, m, &r) || !s_method(svc, m, &r) || !s_body(svc, m, &r))
 		return;
 	if (s_after_waits(svc, m, &r, expired) || s_long_poll_waits(svc, m, &r, expired))

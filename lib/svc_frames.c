@@ -6,10 +6,12 @@
  */
 #include "service_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
+#include "fault.h"
 #include "log.h"
 
 static void *s_pack(trc_service_t *svc, const ProtobufCMessage *msg, size_t *len)
@@ -22,45 +24,48 @@ static void *s_pack(trc_service_t *svc, const ProtobufCMessage *msg, size_t *len
 	return buf;
 }
 
-void svc_send_header(trc_service_t *svc, Traction__V1__Header *h, const void *route,
-		     size_t route_len, const ProtobufCMessage *body)
+/* [route][header][body] to the broker (the body only for a request or a
+ * reply). A header that fits in TRC_HEADER_MAX (a reply's always does) is
+ * packed on the stack: it needs no memory of the turn. */
+static void s_send(trc_service_t *svc, const Traction__V1__Header *h, const void *route,
+		   size_t route_len, const void *body, size_t blen)
 {
-	trc_frame_t f[3];
-	int n = 0;
-	size_t hlen, blen = 0;
-	void *hbuf = s_pack(svc, &h->base, &hlen);
-	void *bbuf = body != NULL ? s_pack(svc, body, &blen) : NULL;
-	if (hbuf == NULL || (body != NULL && bbuf == NULL)) {
-		trc_err("out of memory packing a reply");
+	uint8_t stack[TRC_HEADER_MAX];
+	size_t hlen = protobuf_c_message_get_packed_size(&h->base);
+	uint8_t *hbuf = hlen <= sizeof(stack) ? stack : trc_arena_alloc(svc->fill->arena, hlen);
+	if (hbuf == NULL) {
+		svc->dropped++;
+		trc_err("out of memory packing a frame's header");
 		return;
 	}
-	if (blen > (size_t)svc->cfg.max_message_kb * 1024 &&
-	    h->kind == TRACTION__V1__FRAME_KIND__FRAME_REPLY) {
-		/* The broker would cut our connection for it: say so instead. */
-		Traction__V1__Status st = TRACTION__V1__STATUS__INIT;
-		st.code = TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
-		st.message = trc_arena_printf(svc->fill->arena,
-					      "the reply (%zu bytes) is larger than max_message_kb=%u; "
-					      "ask for a smaller page",
-					      blen, svc->cfg.max_message_kb);
-		h->status = &st;
-		hbuf = s_pack(svc, &h->base, &hlen);
-		bbuf = NULL;
-		blen = 0;
-		if (hbuf == NULL)
-			return;
-	}
+	protobuf_c_message_pack(&h->base, hbuf);
+	trc_frame_t f[3];
+	int n = 0;
 	if (route != NULL)
 		f[n++] = (trc_frame_t){ route, route_len };
 	f[n++] = (trc_frame_t){ hbuf, hlen };
 	if (h->kind == TRACTION__V1__FRAME_KIND__FRAME_REQUEST ||
 	    h->kind == TRACTION__V1__FRAME_KIND__FRAME_REPLY)
-		f[n++] = (trc_frame_t){ bbuf != NULL ? bbuf : "", blen };
+		f[n++] = (trc_frame_t){ body != NULL ? body : "", blen };
 	int rc = trc_send(svc->dealer, f, n, ZMQ_DONTWAIT);
 	if (rc != 0) {
 		svc->dropped++;
 		trc_warn("send to broker failed: %s", trc_strerror(rc));
 	}
+}
+
+/* A frame of our own: a control frame, or a request (events.replay). */
+void svc_send_header(trc_service_t *svc, Traction__V1__Header *h, const void *route,
+		     size_t route_len, const ProtobufCMessage *body)
+{
+	size_t blen = 0;
+	void *bbuf = body != NULL ? s_pack(svc, body, &blen) : NULL;
+	if (body != NULL && bbuf == NULL) {
+		svc->dropped++; /* a replay asked again at the next poll */
+		trc_err("out of memory packing a request");
+		return;
+	}
+	s_send(svc, h, route, route_len, bbuf, blen);
 }
 
 void svc_send_control(trc_service_t *svc, Traction__V1__FrameKind kind, const char *service)
@@ -72,8 +77,40 @@ void svc_send_control(trc_service_t *svc, Traction__V1__FrameKind kind, const ch
 	svc_send_header(svc, &h, NULL, 0, NULL);
 }
 
-/* Where the daemon stands: (with own) its own head, and what it applied
- * of each source it consumes; for Header.applied and ping. */
+/* Where the daemon stands, into v and p (room for every source and our
+ * own head): (with own) its own head, and what it applied of each
+ * source it consumes. How many. */
+static size_t s_positions_into(trc_service_t *svc, bool own, Traction__V1__EventPosition **v,
+			       Traction__V1__EventPosition *p)
+{
+	size_t n = 0;
+	if (own && svc->evlog != NULL) {
+		traction__v1__event_position__init(&p[n]);
+		p[n].source = (char *)trc_evlog_source(svc->evlog);
+		p[n].applied_seq = svc->head;
+		v[n] = &p[n];
+		n++;
+	}
+	for (size_t i = 0; i < svc->ncons; i++) {
+		traction__v1__event_position__init(&p[n]);
+		p[n].source = (char *)svc->cons[i].source;
+		p[n].applied_seq = svc->cons[i].applied;
+		v[n] = &p[n];
+		n++;
+	}
+	return n;
+}
+
+/* The room of the reply headers' positions (once the consumers are
+ * known). */
+int svc_positions_new(trc_service_t *svc)
+{
+	svc->hpos = calloc(svc->ncons + 1, sizeof(*svc->hpos));
+	svc->hposv = calloc(svc->ncons + 1, sizeof(*svc->hposv));
+	return svc->hpos != NULL && svc->hposv != NULL ? 0 : TRC_ENOMEM;
+}
+
+/* The same, in the arena (ping's reply); NULL if out of memory. */
 Traction__V1__EventPosition **svc_positions(trc_service_t *svc, bool own, size_t *n)
 {
 	trc_arena_t *a = svc->fill->arena;
@@ -83,61 +120,82 @@ Traction__V1__EventPosition **svc_positions(trc_service_t *svc, bool own, size_t
 	*n = 0;
 	if (v == NULL || p == NULL)
 		return NULL;
-	if (own && svc->evlog != NULL) {
-		traction__v1__event_position__init(&p[*n]);
-		p[*n].source = (char *)trc_evlog_source(svc->evlog);
-		p[*n].applied_seq = svc->head;
-		v[*n] = &p[*n];
-		(*n)++;
-	}
-	for (size_t i = 0; i < svc->ncons; i++) {
-		traction__v1__event_position__init(&p[*n]);
-		p[*n].source = (char *)svc->cons[i].source;
-		p[*n].applied_seq = svc->cons[i].applied;
-		v[*n] = &p[*n];
-		(*n)++;
-	}
+	*n = s_positions_into(svc, own, v, p);
 	return v;
 }
 
+/* The body of a reply, packed (in *body, *blen); or, when it cannot be
+ * sent in full, the status that replaces it in msg. A reply that cannot
+ * be built is RESOURCE_EXHAUSTED, never an OK (or an error) with less
+ * than it says. */
+static int s_reply_body(trc_service_t *svc, const reply_t *r, uint32_t version, const void **body,
+			size_t *blen, char *msg, size_t msglen)
+{
+	Traction__V1__ErrorDetails det = TRACTION__V1__ERROR_DETAILS__INIT;
+	const ProtobufCMessage *m = r->code == 0 ? r->body : NULL;
+	*body = r->code == 0 ? r->packed : NULL;
+	*blen = r->code == 0 ? r->packed_len : 0;
+	if (r->code != 0 && version >= 2 && r->n_details > 0) { /* v1.1: what went wrong */
+		det.details = r->details;
+		det.n_details = r->n_details;
+		m = &det.base;
+	}
+	if (*body == NULL && m != NULL && (*body = s_pack(svc, m, blen)) == NULL) {
+		snprintf(msg, msglen, "out of memory building the reply");
+		*blen = 0;
+		return TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
+	}
+	if (r->code == 0 && *blen > (size_t)svc->cfg.max_message_kb * 1024) {
+		/* The broker would cut our connection for it: say so instead. */
+		snprintf(msg, msglen,
+			 "the reply (%zu bytes) is larger than max_message_kb=%u; ask for a "
+			 "smaller page",
+			 *blen, svc->cfg.max_message_kb);
+		*body = NULL;
+		*blen = 0;
+		return TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
+	}
+	return r->code;
+}
+
+/* A reply: its status, where we stand (v1.1), and its body. Only the
+ * body of a read (or an error's details) takes memory of the turn: a
+ * write's comes packed, the header goes on the stack. */
 void svc_reply_full(trc_service_t *svc, const void *route, size_t route_len, const reply_t *r)
 {
 	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
 	Traction__V1__Status st = TRACTION__V1__STATUS__INIT;
 	Traction__V1__EventPosition committed = TRACTION__V1__EVENT_POSITION__INIT;
-	Traction__V1__ErrorDetails det = TRACTION__V1__ERROR_DETAILS__INIT;
-	uint64_t request_id = r->request_id;
-	int code = r->code;
-	const char *message = r->message;
-	const ProtobufCMessage *body = code == 0 ? r->body : NULL;
+	char why[TRC_REPLY_MESSAGE_MAX] = "";
+	char esc[TRC_REPLY_MESSAGE_MAX];
+	const void *body;
+	size_t blen;
 	h.version = r->version >= TRC_PROTOCOL_MIN ? r->version : TRC_PROTOCOL_MIN;
 	h.kind = TRACTION__V1__FRAME_KIND__FRAME_REPLY;
-	h.request_id = request_id;
-	if (h.version >= 2) { /* v1.1: where we stand, what went wrong */
-		h.applied = svc_positions(svc, true, &h.n_applied);
+	h.request_id = r->request_id;
+	int code = s_reply_body(svc, r, h.version, &body, &blen, why, sizeof(why));
+	const char *message = code == r->code ? r->message : why;
+	if (h.version >= 2) { /* v1.1: where we stand */
+		h.n_applied = s_positions_into(svc, true, svc->hposv, svc->hpos);
+		h.applied = svc->hposv;
 		if (r->committed && code == 0 && svc->evlog != NULL) {
 			committed.source = (char *)trc_evlog_source(svc->evlog);
 			committed.applied_seq = svc->head;
 			h.committed = &committed;
 		}
-		if (code != 0 && r->n_details > 0) {
-			det.details = r->details;
-			det.n_details = r->n_details;
-			body = &det.base;
-		}
 	}
+	/* every string we send is well-formed UTF-8 (trc_escape) */
+	esc[0] = '\0';
+	if (message != NULL)
+		trc_escape(esc, sizeof(esc), message, strlen(message));
 	st.code = code;
-	st.message = (char *)"";
-	if (message != NULL && message[0] != '\0') {
-		/* every string we send is well-formed UTF-8 (trc_escape) */
-		size_t len = strlen(message);
-		char *esc = trc_arena_alloc(svc->fill->arena, 4 * len + 1);
-		if (esc != NULL)
-			trc_escape(esc, 4 * len + 1, message, len);
-		st.message = esc != NULL ? esc : (char *)"(out of memory)";
-	}
+	st.message = esc;
 	h.status = &st;
-	svc_send_header(svc, &h, route, route_len, body);
+	if (protobuf_c_message_get_packed_size(&h.base) > TRC_HEADER_MAX) {
+		h.applied = NULL; /* so many sources that the header would not fit */
+		h.n_applied = 0;
+	}
+	s_send(svc, &h, route, route_len, body, blen);
 }
 
 /* A reply with no more than a code and a message (and a body when OK). */
@@ -154,7 +212,8 @@ void svc_reply_work(trc_service_t *svc, const work_t *w)
 {
 	reply_t r = { .version = w->version, .request_id = w->request_id, .code = w->code,
 		      .message = w->message, .details = w->details, .n_details = w->n_details,
-		      .body = w->rep, .committed = (w->method->flags & TRC_METHOD_WRITE) != 0 };
+		      .body = w->rep, .packed = w->packed, .packed_len = w->packed_len,
+		      .committed = (w->method->flags & TRC_METHOD_WRITE) != 0 };
 	svc_reply_full(svc, w->route, w->route_len, &r);
 }
 
@@ -171,7 +230,7 @@ int svc_work_push(worklist_t *l, work_t **w)
 {
 	if (l->n == l->cap) {
 		size_t ncap = l->cap == 0 ? 256 : l->cap * 2;
-		work_t *nw = realloc(l->v, ncap * sizeof(*nw));
+		work_t *nw = trc_fault() ? NULL : realloc(l->v, ncap * sizeof(*nw));
 		if (nw == NULL)
 			return TRC_ENOMEM;
 		l->v = nw;

@@ -49,6 +49,39 @@ static void s_work_failed(trc_service_t *svc, batch_t *b, work_t *w, int rc,
 	w->n_details = call->n_details;
 }
 
+/* A write's reply, packed now, before its transaction commits: once the
+ * write is committed it must be answered OK, and a reply that could not
+ * be built then would say it failed (svc_reply_full sends it as it is). */
+static int s_pack_reply(trc_service_t *svc, batch_t *b, trc_call_t *call, work_t *w)
+{
+	size_t len = protobuf_c_message_get_packed_size(w->rep);
+	if (len > (size_t)svc->cfg.max_message_kb * 1024)
+		return trc_call_fail(call, TRC_EBUSY,
+				     "the reply (%zu bytes) would be larger than max_message_kb=%u: "
+				     "nothing was written",
+				     len, svc->cfg.max_message_kb);
+	uint8_t *buf = trc_arena_alloc(b->arena, len > 0 ? len : 1);
+	if (buf == NULL)
+		return TRC_ENOMEM;
+	w->packed_len = protobuf_c_message_pack(w->rep, buf);
+	w->packed = buf;
+	return 0;
+}
+
+/* A write's handler and its reply: 0, or why it failed (svc_sticky: an
+ * allocation that failed under it fails it); *ran: the handler itself
+ * succeeded (and may have written). */
+static int s_handle_write(trc_service_t *svc, batch_t *b, trc_call_t *call, work_t *w,
+			  bool *ran)
+{
+	size_t failures = trc_arena_failures(b->arena);
+	int rc = w->method->handler(call, w->req, w->rep);
+	*ran = rc == 0;
+	/* before the packing: a reply short of memory may not even pack */
+	rc = svc_sticky(b->arena, failures, rc, call);
+	return rc == 0 ? s_pack_reply(svc, b, call, w) : rc;
+}
+
 static int s_apply_flat(trc_service_t *svc, batch_t *b, trc_txn_t *txn, work_t *w)
 {
 	trc_call_t call;
@@ -57,12 +90,15 @@ static int s_apply_flat(trc_service_t *svc, batch_t *b, trc_txn_t *txn, work_t *
 	call.evlog = svc->evlog;
 	call.body = w->body;
 	call.body_len = w->body_len;
-	int rc = w->method->handler(&call, w->req, w->rep);
+	bool wrote;
+	int rc = s_handle_write(svc, b, &call, w, &wrote);
 	if (rc != 0) {
 		if (svc->evlog != NULL)
 			trc_evlog_rollback(svc->evlog, mark);
-		if (txn->err != 0 || s_is_store_error(rc))
-			trc_txn_fail(txn, rc); /* it may have written: fail the batch */
+		/* it may have written (a handler that succeeded has: its reply
+		 * failing too): fail the batch */
+		if (wrote || txn->err != 0 || s_is_store_error(rc))
+			trc_txn_fail(txn, rc);
 		s_work_failed(svc, b, w, rc, &call);
 	}
 	return rc;
@@ -74,7 +110,11 @@ static int s_apply_flat(trc_service_t *svc, batch_t *b, trc_txn_t *txn, work_t *
 static int s_apply_event(trc_service_t *svc, trc_txn_t *parent, trc_txn_t *child,
 			 trc_call_t *call, const work_t *w, size_t mark)
 {
+	size_t failures = trc_arena_failures(call->arena);
 	int rc = svc->def->apply_event != NULL ? svc->def->apply_event(call, w->ev) : 0;
+	rc = svc_sticky(call->arena, failures, rc, call);
+	if (rc == TRC_ENOMEM)
+		return rc; /* not the event's fault: not applied, a replay brings it again */
 	if (rc != 0 && child->err == 0) {
 		/* The event itself is bad (a bug at the source, or a schema we
 		 * do not know): skip it rather than stall on it forever. */
@@ -111,9 +151,11 @@ static int s_apply_one(trc_service_t *svc, batch_t *b, trc_txn_t *parent, work_t
 	if (w->kind == WORK_REQUEST) {
 		call.body = w->body;
 		call.body_len = w->body_len;
-		rc = w->method->handler(&call, w->req, w->rep);
+		bool ran;
+		rc = s_handle_write(svc, b, &call, w, &ran);
 	} else if (w->kind == WORK_TICK) {
-		rc = svc->def->tick(&call);
+		size_t failures = trc_arena_failures(b->arena);
+		rc = svc_sticky(b->arena, failures, svc->def->tick(&call), &call);
 		if (rc != 0 && !s_is_store_error(rc))
 			trc_warn("tick failed: %s",
 				 call.message != NULL ? call.message : trc_strerror(rc));
@@ -180,7 +222,8 @@ static int s_commit_end(trc_service_t *svc, batch_t *b, trc_txn_t *txn)
 		trc_call_t call;
 		svc_call_init(svc, b, &call, txn, NULL);
 		call.evlog = svc->evlog;
-		int r = svc->def->batch_end(&call);
+		size_t failures = trc_arena_failures(b->arena);
+		int r = svc_sticky(b->arena, failures, svc->def->batch_end(&call), &call);
 		if (r != 0)
 			trc_txn_fail(txn, r);
 	}

@@ -90,23 +90,26 @@ static int cmd_call(ctl_t *ctl, args_t *a)
 static int cmd_follow(ctl_t *ctl, args_t *a)
 {
 	const char *source = a->pos[0];
-	long max = arg(a, "count") ? atol(arg(a, "count")) : -1;
+	uint64_t count = UINT64_MAX; /* no end */
 	char **topics;
 	int ntopics = args_all(a, "topic", &topics);
 	Traction__V1__EventsReadRequest req = TRACTION__V1__EVENTS_READ_REQUEST__INIT;
-	req.from_seq = arg(a, "from") ? strtoull(arg(a, "from"), NULL, 10) : 1;
+	req.from_seq = 1;
+	if ((arg(a, "count") && ctl_uint("count", arg(a, "count"), UINT64_MAX - 1, &count) != 0) ||
+	    (arg(a, "from") && ctl_uint("from", arg(a, "from"), UINT64_MAX, &req.from_seq) != 0))
+		return 1;
 	req.topics = topics;
 	req.n_topics = (size_t)ntopics;
 	req.wait_ms = ctl->timeout_ms > 2000 ? (uint32_t)ctl->timeout_ms - 1000 : 1000;
 	ctl_stop_on_signals();
-	long seen = 0;
-	while (!ctl_stop && (max < 0 || seen < max)) {
+	uint64_t seen = 0;
+	while (!ctl_stop && seen < count) {
 		Traction__V1__EventsReadReply *rep = NULL;
 		if (ctl_call_rep(ctl, source, "events.read", &req.base,
 				 &traction__v1__events_read_reply__descriptor,
 				 (ProtobufCMessage **)&rep) != 0)
 			return 1;
-		for (size_t i = 0; i < rep->n_events && (max < 0 || seen < max); i++, seen++)
+		for (size_t i = 0; i < rep->n_events && seen < count; i++, seen++)
 			ctl_print_event(ctl, rep->events[i]);
 		req.from_seq = rep->next_seq;
 		traction_reply_free(&rep->base);

@@ -1,7 +1,6 @@
 /*
  * tractionctl provider|supply|scenario: the two-sided catalogue.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +64,8 @@ static int provider_list(ctl_t *ctl, args_t *a)
 		return 1;
 	req.kind = kind;
 	page.cursor = (char *)arg(a, "cursor");
-	page.limit = arg(a, "limit") ? (uint32_t)atoi(arg(a, "limit")) : 0;
+	if (ctl_arg_u32(a, "limit", &page.limit) != 0)
+		return 1;
 	req.page = &page;
 	return ctl_call(ctl, "supply", "provider.list", &req.base,
 			&traction__v1__provider_list_reply__descriptor, print_providers);
@@ -207,7 +207,8 @@ static int supply_list(ctl_t *ctl, args_t *a)
 	req.provider_id = (char *)arg(a, "provider");
 	req.capability = (char *)arg(a, "capability");
 	page.cursor = (char *)arg(a, "cursor");
-	page.limit = arg(a, "limit") ? (uint32_t)atoi(arg(a, "limit")) : 0;
+	if (ctl_arg_u32(a, "limit", &page.limit) != 0)
+		return 1;
 	req.page = &page;
 	return ctl_call(ctl, "supply", "list", &req.base, &traction__v1__supply_list_reply__descriptor,
 			print_supplies);
@@ -229,10 +230,11 @@ static int parse_target(const char *s, Traction__V1__TargetMetric *t, char *name
 		if (p == NULL)
 			continue;
 		size_t n = (size_t)(p - s);
-		char *end;
-		double v = strtod(p + strlen(ops[i].op), &end);
-		if (n == 0 || n >= nlen || *end != '\0' || !isfinite(v))
+		double v;
+		if (n == 0 || n >= nlen)
 			break;
+		if (ctl_double("target", p + strlen(ops[i].op), &v) != 0)
+			return 1;
 		memcpy(name, s, n);
 		name[n] = '\0';
 		traction__v1__target_metric__init(t);
@@ -402,7 +404,8 @@ static int scenario_list(ctl_t *ctl, args_t *a)
 	req.enterprise = (char *)arg(a, "enterprise");
 	req.capability = (char *)arg(a, "capability");
 	page.cursor = (char *)arg(a, "cursor");
-	page.limit = arg(a, "limit") ? (uint32_t)atoi(arg(a, "limit")) : 0;
+	if (ctl_arg_u32(a, "limit", &page.limit) != 0)
+		return 1;
 	req.page = &page;
 	return ctl_call(ctl, "scenario", "list", &req.base,
 			&traction__v1__scenario_list_reply__descriptor, print_scenarios);
@@ -436,7 +439,8 @@ static int scenario_match(ctl_t *ctl, args_t *a)
 {
 	Traction__V1__MatchRequest req = TRACTION__V1__MATCH_REQUEST__INIT;
 	req.scenario_id = a->pos[0];
-	req.limit = arg(a, "limit") ? (uint32_t)atoi(arg(a, "limit")) : 0;
+	if (ctl_arg_u32(a, "limit", &req.limit) != 0)
+		return 1;
 	req.full_only = arg_set(a, "full-only");
 	return ctl_call(ctl, "scenario", "match", &req.base, &traction__v1__match_reply__descriptor,
 			print_matches);
@@ -473,7 +477,8 @@ static int scenario_gaps(ctl_t *ctl, args_t *a)
 			return 1;
 		req.domain = v;
 	}
-	req.limit = arg(a, "limit") ? (uint32_t)atoi(arg(a, "limit")) : 0;
+	if (ctl_arg_u32(a, "limit", &req.limit) != 0)
+		return 1;
 	return ctl_call(ctl, "scenario", "gaps", &req.base, &traction__v1__gaps_reply__descriptor,
 			print_gaps);
 }

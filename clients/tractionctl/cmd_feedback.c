@@ -33,8 +33,8 @@ static int record_from_flags(args_t *a, Traction__V1__FeedbackRecord *r, char *s
 	r->supply_id = supply;
 	r->version = version;
 	r->idempotency_key = (char *)arg(a, "key");
-	if (arg(a, "observed-at") && trc_time_parse(arg(a, "observed-at"), &r->observed_at_ms) != 0)
-		return ctl_fail("--observed-at: expected 2026-11-28T10:15:00Z or milliseconds");
+	if (ctl_arg_time(a, "observed-at", &r->observed_at_ms) != 0)
+		return 1;
 	char **lv;
 	*nlabels = args_all(a, "label", &lv);
 	if (ctl_pairs("label", lv, *nlabels, labels) != 0)
@@ -51,13 +51,11 @@ static int record_from_flags(args_t *a, Traction__V1__FeedbackRecord *r, char *s
 		traction__v1__metric__init(m);
 		const char *mv = arg(a, "metric");
 		const char *eq = strchr(mv, '=');
-		char *end;
 		if (eq == NULL || eq == mv)
 			return ctl_fail("--metric: '%s' is not NAME=VALUE", mv);
+		if (ctl_double("metric", eq + 1, &m->value) != 0)
+			return 1;
 		m->name = strndup(mv, (size_t)(eq - mv));
-		m->value = strtod(eq + 1, &end);
-		if (*end != '\0')
-			return ctl_fail("--metric: '%s' is not a number", eq + 1);
 		r->body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
 		r->metric = m;
 	} else if (arg_set(a, "problem")) {
@@ -80,8 +78,9 @@ static int record_from_flags(args_t *a, Traction__V1__FeedbackRecord *r, char *s
 		v->kpi = (char *)arg(a, "kpi");
 		if (!arg(a, "baseline") || !arg(a, "achieved"))
 			return ctl_fail("--kpi needs --baseline and --achieved");
-		v->baseline = strtod(arg(a, "baseline"), NULL);
-		v->achieved = strtod(arg(a, "achieved"), NULL);
+		if (ctl_double("baseline", arg(a, "baseline"), &v->baseline) != 0 ||
+		    ctl_double("achieved", arg(a, "achieved"), &v->achieved) != 0)
+			return 1;
 		v->unit = (char *)arg(a, "unit");
 		v->higher_is_better = arg_set(a, "higher-is-better");
 		r->body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_VALUE;
@@ -328,9 +327,8 @@ static int feedback_list(ctl_t *ctl, args_t *a)
 			return 1;
 		req.kind = k;
 	}
-	if ((arg(a, "from") && trc_time_parse(arg(a, "from"), &tr.from_ms) != 0) ||
-	    (arg(a, "to") && trc_time_parse(arg(a, "to"), &tr.to_ms) != 0))
-		return ctl_fail("--from/--to: expected 2026-11-28T10:15:00Z or milliseconds");
+	if (ctl_arg_time(a, "from", &tr.from_ms) != 0 || ctl_arg_time(a, "to", &tr.to_ms) != 0)
+		return 1;
 	req.observed = &tr;
 	if (arg(a, "label")) {
 		const char *eq = strchr(arg(a, "label"), '=');
@@ -343,7 +341,8 @@ static int feedback_list(ctl_t *ctl, args_t *a)
 		req.label = &label;
 	}
 	page.cursor = (char *)arg(a, "cursor");
-	page.limit = arg(a, "limit") ? (uint32_t)atoi(arg(a, "limit")) : 0;
+	if (ctl_arg_u32(a, "limit", &page.limit) != 0)
+		return 1;
 	req.page = &page;
 	return ctl_call(ctl, "feedback", "list", &req.base,
 			&traction__v1__feedback_list_reply__descriptor, print_records);
@@ -406,9 +405,8 @@ static int feedback_stats(ctl_t *ctl, args_t *a)
 			return 1;
 		req.granularity = g;
 	}
-	if ((arg(a, "from") && trc_time_parse(arg(a, "from"), &tr.from_ms) != 0) ||
-	    (arg(a, "to") && trc_time_parse(arg(a, "to"), &tr.to_ms) != 0))
-		return ctl_fail("--from/--to: expected 2026-11-28T10:15:00Z or milliseconds");
+	if (ctl_arg_time(a, "from", &tr.from_ms) != 0 || ctl_arg_time(a, "to", &tr.to_ms) != 0)
+		return 1;
 	req.window = &tr;
 	return ctl_call(ctl, "feedback", "stats", &req.base, &traction__v1__stats_reply__descriptor,
 			print_stats);
@@ -458,7 +456,8 @@ static int feedback_problems(ctl_t *ctl, args_t *a)
 		req.min_severity = v;
 	}
 	page.cursor = (char *)arg(a, "cursor");
-	page.limit = arg(a, "limit") ? (uint32_t)atoi(arg(a, "limit")) : 0;
+	if (ctl_arg_u32(a, "limit", &page.limit) != 0)
+		return 1;
 	req.page = &page;
 	return ctl_call(ctl, "feedback", "problems", &req.base,
 			&traction__v1__problems_reply__descriptor, print_problems);
@@ -490,7 +489,8 @@ static int feedback_demands(ctl_t *ctl, args_t *a)
 	Traction__V1__DemandsRequest req = TRACTION__V1__DEMANDS_REQUEST__INIT;
 	req.supply_id = (char *)arg(a, "supply");
 	req.scenario_id = (char *)arg(a, "scenario");
-	req.limit = arg(a, "limit") ? (uint32_t)atoi(arg(a, "limit")) : 0;
+	if (ctl_arg_u32(a, "limit", &req.limit) != 0)
+		return 1;
 	return ctl_call(ctl, "feedback", "demands", &req.base, &traction__v1__demands_reply__descriptor,
 			print_demands);
 }

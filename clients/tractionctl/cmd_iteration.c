@@ -9,7 +9,6 @@
 #include <time.h>
 
 #include "ctl.h"
-#include "jsonl.h"
 #include "traction/v1/common.pb-c.h"
 #include "traction/v1/iteration.pb-c.h"
 
@@ -46,8 +45,8 @@ static int iteration_record(ctl_t *ctl, args_t *a)
 	it.parent_version = (char *)parent;
 	it.notes = (char *)arg(a, "notes");
 	it.n_addresses = (size_t)args_all(a, "addresses", &it.addresses);
-	if (arg(a, "released-at") && trc_time_parse(arg(a, "released-at"), &it.released_ms) != 0)
-		return ctl_fail("--released-at: expected 2026-11-28T10:15:00Z or milliseconds");
+	if (ctl_arg_time(a, "released-at", &it.released_ms) != 0)
+		return 1;
 	req.iteration = &it;
 	return ctl_call(ctl, "iteration", "record", &req.base, &traction__v1__iteration_reply__descriptor,
 			NULL);
@@ -115,12 +114,12 @@ static int iteration_history(ctl_t *ctl, args_t *a)
 	Traction__V1__PageRequest page = TRACTION__V1__PAGE_REQUEST__INIT;
 	Traction__V1__TimeRange tr = TRACTION__V1__TIME_RANGE__INIT;
 	req.supply_id = a->pos[0];
-	if ((arg(a, "from") && trc_time_parse(arg(a, "from"), &tr.from_ms) != 0) ||
-	    (arg(a, "to") && trc_time_parse(arg(a, "to"), &tr.to_ms) != 0))
-		return ctl_fail("--from/--to: expected 2026-11-28T10:15:00Z or milliseconds");
+	if (ctl_arg_time(a, "from", &tr.from_ms) != 0 || ctl_arg_time(a, "to", &tr.to_ms) != 0)
+		return 1;
 	req.range = &tr;
 	page.cursor = (char *)arg(a, "cursor");
-	page.limit = arg(a, "limit") ? (uint32_t)atoi(arg(a, "limit")) : 0;
+	if (ctl_arg_u32(a, "limit", &page.limit) != 0)
+		return 1;
 	req.page = &page;
 	return ctl_call(ctl, "iteration", "history", &req.base,
 			&traction__v1__supply_history_reply__descriptor, print_history);

@@ -192,7 +192,9 @@ static int cmd_events(ctl_t *ctl, args_t *a)
 	if (ep == NULL || ep[0] == '\0')
 		ep = "tcp://127.0.0.1:7403";
 	const char *topic = arg(a, "topic") != NULL ? arg(a, "topic") : "";
-	long max = arg(a, "count") ? atol(arg(a, "count")) : -1;
+	uint64_t count = UINT64_MAX; /* no end */
+	if (arg(a, "count") && ctl_uint("count", arg(a, "count"), UINT64_MAX - 1, &count) != 0)
+		return 1;
 	void *zctx = zmq_ctx_new();
 	void *sub = zmq_socket(zctx, ZMQ_SUB);
 	int linger = 0;
@@ -204,8 +206,8 @@ static int cmd_events(ctl_t *ctl, args_t *a)
 		return ctl_fail("cannot connect to %s", ep);
 	}
 	ctl_stop_on_signals();
-	long seen = 0;
-	while (!ctl_stop && (max < 0 || seen < max)) {
+	uint64_t seen = 0;
+	while (!ctl_stop && seen < count) {
 		zmq_pollitem_t it = { sub, 0, ZMQ_POLLIN, 0 };
 		if (zmq_poll(&it, 1, 200) <= 0)
 			continue;

@@ -74,6 +74,16 @@ int ctl_call(ctl_t *ctl, const char *service, const char *method, const Protobuf
 int ctl_call_rep(ctl_t *ctl, const char *service, const char *method, const ProtobufCMessage *req,
 		 const ProtobufCMessageDescriptor *rep_desc, ProtobufCMessage **rep);
 
+/* Numbers from the command line, checked: 0 and *out, or 1 after an error
+ * naming the flag (--flag: 'VALUE' is not ...). ctl_uint takes digits
+ * only (no sign, no spaces, nothing after them) up to max; ctl_double a
+ * finite decimal number. ctl_arg_u32 and ctl_arg_time read an optional
+ * flag of a, leaving *out as it is when the flag is not given. */
+int ctl_uint(const char *flag, const char *s, uint64_t max, uint64_t *out);
+int ctl_double(const char *flag, const char *s, double *out);
+int ctl_arg_u32(const args_t *a, const char *flag, uint32_t *out);
+int ctl_arg_time(const args_t *a, const char *flag, int64_t *ms);
+
 /* "defect-vision@1.0" into supply and version (version NULL if no '@'). */
 int ctl_split_version(const char *s, char *supply, size_t slen, char *version, size_t vlen);
 /* An enum flag's value; prints the labels it accepts when it is none. */

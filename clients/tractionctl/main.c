@@ -6,6 +6,7 @@
  * on success, non-zero with the error on stderr otherwise.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,9 +178,13 @@ int main(int argc, char **argv)
 		case 'j':
 			ctl.json = true;
 			break;
-		case 't':
-			ctl.timeout_ms = atoi(optarg);
+		case 't': {
+			uint64_t ms;
+			if (ctl_uint("timeout", optarg, INT_MAX, &ms) != 0)
+				return 1;
+			ctl.timeout_ms = (int)ms;
 			break;
+		}
 		case 'h':
 			s_usage_nouns(stdout);
 			return 0;
@@ -258,10 +263,11 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nafter && rc == 0; i++) {
 		char src[64];
 		const char *colon = strchr(after[i], ':');
-		char *end;
-		unsigned long long seq = strtoull(colon + 1, &end, 10);
-		if (*end != '\0' || colon == after[i] || (size_t)(colon - after[i]) >= sizeof(src))
+		uint64_t seq;
+		if (colon == after[i] || (size_t)(colon - after[i]) >= sizeof(src))
 			rc = ctl_fail("--after %s: expected SOURCE:SEQ, e.g. supply:42", after[i]);
+		else if (ctl_uint("after", colon + 1, UINT64_MAX, &seq) != 0)
+			rc = 1;
 		else {
 			snprintf(src, sizeof(src), "%.*s", (int)(colon - after[i]), after[i]);
 			rc = traction_client_after(ctl.client, src, seq) != 0;

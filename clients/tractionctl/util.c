@@ -2,6 +2,9 @@
  * tractionctl's helpers: argument lookup, calling and printing, parsing of
  * versions, enums, times and pairs. See ctl.h.
  */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +13,7 @@
 
 #include "blocks.h"
 #include "ctl.h"
+#include "jsonl.h"
 #include "traction/v1/bus.pb-c.h"
 #include "traction/v1/common.pb-c.h"
 
@@ -112,6 +116,59 @@ int ctl_call(ctl_t *ctl, const char *service, const char *method, const Protobuf
 	else
 		pbjson_print_human(rep, 0);
 	traction_reply_free(rep);
+	return 0;
+}
+
+int ctl_uint(const char *flag, const char *s, uint64_t max, uint64_t *out)
+{
+	/* strtoull alone would take "", " 7", "+7", "-1" (as 2^64-1) and "7x" */
+	if (s[0] == '-' && isdigit((unsigned char)s[1]))
+		return ctl_fail("--%s: '%s' is negative", flag, s);
+	if (!isdigit((unsigned char)s[0]))
+		return ctl_fail("--%s: '%s' is not a number", flag, s);
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*end != '\0')
+		return ctl_fail("--%s: '%s' is not a number", flag, s);
+	if (errno == ERANGE || v > max)
+		return ctl_fail("--%s: '%s' is too large (at most %llu)", flag, s,
+				(unsigned long long)max);
+	*out = v;
+	return 0;
+}
+
+int ctl_double(const char *flag, const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || *end != '\0' || isspace((unsigned char)s[0]))
+		return ctl_fail("--%s: '%s' is not a number", flag, s);
+	if (errno == ERANGE || !isfinite(v))
+		return ctl_fail("--%s: '%s' is not a finite number", flag, s);
+	*out = v;
+	return 0;
+}
+
+int ctl_arg_u32(const args_t *a, const char *flag, uint32_t *out)
+{
+	const char *s = arg(a, flag);
+	uint64_t v;
+	if (s == NULL)
+		return 0;
+	if (ctl_uint(flag, s, UINT32_MAX, &v) != 0)
+		return 1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int ctl_arg_time(const args_t *a, const char *flag, int64_t *ms)
+{
+	const char *v = arg(a, flag);
+	if (v != NULL && trc_time_parse(v, ms) != 0)
+		return ctl_fail("--%s: '%s' is not a time: 2026-11-28T10:15:00Z or milliseconds",
+				flag, v);
 	return 0;
 }
 

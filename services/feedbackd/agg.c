@@ -234,8 +234,10 @@ int fb_trend_read(trc_call_t *call, const char *key, size_t klen, int g, int64_t
 			continue;
 		*out = trc_arena_grow(call->arena, *out, *n, &cap, sizeof(**out));
 		Traction__V1__TrendBucket *b = trc_arena_alloc(call->arena, sizeof(*b));
-		if (*out == NULL || b == NULL)
-			return TRC_ENOMEM;
+		if (*out == NULL || b == NULL) {
+			rc = TRC_ENOMEM; /* the cursor is closed below */
+			break;
+		}
 		traction__v1__trend_bucket__init(b);
 		b->start_ms = (int64_t)trc_be64_get((const uint8_t *)it.key.mv_data + klen + 2);
 		b->count = row.count;

@@ -161,6 +161,8 @@ int iterationd_adopt(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMe
 	if (mdb_stat(call->txn->txn, it_db(call, IT_DB_DEPLOYMENTS), &stat) == 0)
 		n = stat.ms_entries + 1;
 	d->id = trc_arena_printf(call->arena, "dep-%llu", (unsigned long long)n);
+	if (d->id == NULL)
+		return TRC_ENOMEM;
 	d->scenario_id = req->scenario_id;
 	d->supply_id = req->supply_id;
 	d->version = req->version;
@@ -498,8 +500,10 @@ int iterationd_dep_history(trc_call_t *call, const ProtobufCMessage *req_, Proto
 			rep->versions = trc_arena_grow(call->arena, rep->versions, rep->n_versions,
 						       &vcap, sizeof(*rep->versions));
 			Traction__V1__VersionSpan *vs = trc_arena_alloc(call->arena, sizeof(*vs));
-			if (rep->versions == NULL || vs == NULL)
-				return TRC_ENOMEM;
+			if (rep->versions == NULL || vs == NULL) {
+				rc = TRC_ENOMEM; /* the cursor is closed below */
+				break;
+			}
 			traction__v1__version_span__init(vs);
 			vs->version = t->version;
 			vs->from_ms = t->at_ms;

@@ -78,6 +78,10 @@ static int s_add(trc_arena_t *arena, it_gate_t *g, const char *name, bool met,
 				 trc_arena_strdup(arena, why.reason),
 				 trc_arena_strdup(arena, why.current),
 				 trc_arena_strdup(arena, why.required) };
+	if (c->name == NULL || c->required == NULL || c->current == NULL ||
+	    nw[g->n].subject == NULL || nw[g->n].reason == NULL || nw[g->n].current == NULL ||
+	    nw[g->n].required == NULL)
+		return TRC_ENOMEM; /* g is as it was */
 	nc[g->n++] = c;
 	g->c = nc;
 	g->why = nw;

@@ -39,8 +39,10 @@ static int s_deployment_ids(trc_call_t *call, const char *supply, const char *ve
 		size_t idlen = it.key.mv_size - kl - 1;
 		*out = trc_arena_grow(call->arena, *out, *n, &cap, sizeof(**out));
 		char *id = trc_arena_alloc(call->arena, idlen + 1);
-		if (*out == NULL || id == NULL)
-			return TRC_ENOMEM;
+		if (*out == NULL || id == NULL) {
+			rc = TRC_ENOMEM; /* the cursor is closed below */
+			break;
+		}
 		memcpy(id, (const char *)it.key.mv_data + kl + 1, idlen);
 		(*out)[(*n)++] = id;
 	}

@@ -83,12 +83,11 @@ static int s_scan(trc_call_t *call, trc_arena_t *arena, const char *supply,
 	int rc = trc_iter_prefix(call->txn, it_db(call, IT_DB_VERSIONS), &it, supply, strlen(supply),
 				 false);
 	while (rc == 0 && trc_iter_next(&it) && n < IT_VERSIONS_MAX) {
-		Traction__V1__Iteration *v =
-			trc_rec_unpack(&it.val, &traction__v1__iteration__descriptor, arena);
-		if (v == NULL) {
-			rc = TRC_ECORRUPT;
+		Traction__V1__Iteration *v;
+		rc = trc_rec_decode(&it.val, &traction__v1__iteration__descriptor, arena,
+				    (void **)&v);
+		if (rc != 0)
 			break;
-		}
 		if ((all = trc_arena_grow(arena, all, n, &cap, sizeof(*all))) == NULL) {
 			rc = TRC_ENOMEM;
 			break;

@@ -60,8 +60,8 @@ int it_evidence_decode(trc_arena_t *arena, const MDB_val *raw, const char *suppl
 		       Traction__V1__EvidenceUpdate **out)
 {
 	if (raw->mv_data != NULL) {
-		*out = trc_rec_unpack(raw, &traction__v1__evidence_update__descriptor, arena);
-		return *out != NULL ? 0 : TRC_ECORRUPT;
+		return trc_rec_decode(raw, &traction__v1__evidence_update__descriptor, arena,
+				      (void **)out);
 	}
 	*out = trc_arena_alloc(arena, sizeof(**out));
 	if (*out == NULL)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "lt.h"
 #include "traction/v1/bus.pb-c.h"
 #include "traction/v1/common.pb-c.h"
 #include "traction/v1/events.pb-c.h"
@@ -54,6 +55,53 @@ static void s_status(traction_status_t *st, int code, const char *msg)
 	snprintf(st->message, sizeof(st->message), "%s", msg != NULL ? msg : "");
 }
 
+static bool s_key_ok(const char *key)
+{
+	return key != NULL && strlen(key) == 40;
+}
+
+int lt_connect(void *sock, const char *endpoint, const char *server_public_key,
+	       const char *public_key, const char *secret_key, int hwm)
+{
+	int linger = 0;
+	if (endpoint == NULL)
+		return -EINVAL;
+	if (server_public_key != NULL &&
+	    (!s_key_ok(server_public_key) || !s_key_ok(public_key) || !s_key_ok(secret_key)))
+		return -EINVAL;
+	if (server_public_key != NULL &&
+	    (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server_public_key, 40) != 0 ||
+	     zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, public_key, 40) != 0 ||
+	     zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, secret_key, 40) != 0))
+		return -errno;
+	if (zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+	    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof(hwm)) != 0 ||
+	    zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof(hwm)) != 0 ||
+	    zmq_connect(sock, endpoint) != 0)
+		return -errno;
+	return 0;
+}
+
+static void *s_alloc(void *data, size_t size)
+{
+	void *p = malloc(size);
+	if (p == NULL)
+		((lt_alloc_t *)data)->failed = true;
+	return p;
+}
+
+static void s_free(void *data, void *p)
+{
+	(void)data;
+	free(p);
+}
+
+void lt_alloc_init(lt_alloc_t *a)
+{
+	a->al = (ProtobufCAllocator){ .alloc = s_alloc, .free = s_free, .allocator_data = a };
+	a->failed = false;
+}
+
 int traction_client_new(traction_client_t **client_p, const char *endpoint,
 			const traction_options_t *opts)
 {
@@ -63,34 +111,26 @@ int traction_client_new(traction_client_t **client_p, const char *endpoint,
 int traction_client_new_in(traction_client_t **client_p, const char *endpoint,
 			   const traction_options_t *opts, void *zmq_context)
 {
+	if (client_p == NULL)
+		return -EINVAL;
+	*client_p = NULL;
 	traction_client_t *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return -ENOMEM;
 	c->timeout_ms = opts != NULL && opts->timeout_ms > 0 ? opts->timeout_ms : 10000;
 	c->next_id = 1;
-	if (opts != NULL && opts->client_name != NULL)
-		c->name = strdup(opts->client_name);
 	c->own_ctx = zmq_context == NULL;
 	c->zctx = c->own_ctx ? zmq_ctx_new() : zmq_context;
-	if (c->zctx == NULL) {
-		free(c->name);
-		free(c);
-		return -ENOMEM;
-	}
-	c->sock = zmq_socket(c->zctx, ZMQ_DEALER);
-	int linger = 0, hwm = 100000;
-	int rc = c->sock != NULL ? 0 : -errno;
-	if (rc == 0 && opts != NULL && opts->server_public_key != NULL) {
-		if (zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, opts->server_public_key, 40) != 0 ||
-		    zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, opts->public_key, 40) != 0 ||
-		    zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, opts->secret_key, 40) != 0)
-			rc = -errno;
-	}
-	if (rc == 0 && (zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
-			zmq_setsockopt(c->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm)) != 0 ||
-			zmq_setsockopt(c->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm)) != 0 ||
-			zmq_connect(c->sock, endpoint) != 0))
+	int rc = c->zctx != NULL ? 0 : -ENOMEM;
+	if (rc == 0 && opts != NULL && opts->client_name != NULL &&
+	    (c->name = strdup(opts->client_name)) == NULL)
+		rc = -ENOMEM;
+	if (rc == 0 && (c->sock = zmq_socket(c->zctx, ZMQ_DEALER)) == NULL)
 		rc = -errno;
+	if (rc == 0)
+		rc = lt_connect(c->sock, endpoint, opts != NULL ? opts->server_public_key : NULL,
+				opts != NULL ? opts->public_key : NULL,
+				opts != NULL ? opts->secret_key : NULL, 100000);
 	if (rc != 0) {
 		traction_client_destroy(&c);
 		return rc;
@@ -109,7 +149,7 @@ void traction_client_destroy(traction_client_t **client_p)
 	free(c->on_behalf_of);
 	if (c->sock != NULL)
 		zmq_close(c->sock);
-	if (c->own_ctx)
+	if (c->own_ctx && c->zctx != NULL)
 		zmq_ctx_term(c->zctx);
 	free(c->name);
 	free(c);
@@ -118,33 +158,20 @@ void traction_client_destroy(traction_client_t **client_p)
 
 void traction_client_set_timeout(traction_client_t *c, int timeout_ms)
 {
-	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
+	if (c != NULL)
+		c->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
 }
 
-int traction_call(traction_client_t *c, const char *service, const char *method,
-		  const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_type,
-		  ProtobufCMessage **reply, traction_status_t *st)
+/* The request, sent: 0, or a status code (st says why). */
+static int s_send_request(traction_client_t *c, Traction__V1__Header *h,
+			  const ProtobufCMessage *request, traction_status_t *st)
 {
-	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
 	uint8_t hbuf[TRC_HEADER_MAX];
 	uint8_t small[4096];
-	*reply = NULL;
-	s_forget_last(c);
-
-	h.version = TRC_PROTOCOL_VERSION;
-	h.on_behalf_of = c->on_behalf_of;
-	h.after = c->afterp;
-	h.n_after = c->n_after;
-	h.kind = TRACTION__V1__FRAME_KIND__FRAME_REQUEST;
-	h.service = (char *)service;
-	h.method = (char *)method;
-	h.request_id = c->next_id++;
-	h.timeout_ms = (uint32_t)c->timeout_ms;
-	h.client_name = c->name;
-	size_t hlen = trc_header_pack(&h, hbuf, sizeof(hbuf));
+	size_t hlen = trc_header_pack(h, hbuf, sizeof(hbuf));
 	if (hlen == 0) {
 		s_status(st, TRACTION__V1__CODE__INVALID_ARGUMENT, "service or method name too long");
-		return st != NULL ? st->code : TRACTION__V1__CODE__INVALID_ARGUMENT;
+		return TRACTION__V1__CODE__INVALID_ARGUMENT;
 	}
 	size_t blen = request != NULL ? protobuf_c_message_get_packed_size(request) : 0;
 	uint8_t *body = blen <= sizeof(small) ? small : malloc(blen);
@@ -162,7 +189,111 @@ int traction_call(traction_client_t *c, const char *service, const char *method,
 		s_status(st, TRACTION__V1__CODE__UNAVAILABLE, "cannot send to the broker");
 		return TRACTION__V1__CODE__UNAVAILABLE;
 	}
+	return 0;
+}
 
+/* A first-wave broker (or daemon, behind a new broker) refuses our
+ * version without the request id (it could not read it): with one call
+ * in flight, that refusal is ours. */
+static bool s_old_refusal(const Traction__V1__Header *rh, traction_status_t *st)
+{
+	if (rh == NULL || rh->version != 1 || rh->request_id != 0 || rh->status == NULL ||
+	    rh->status->code != TRACTION__V1__CODE__INVALID_ARGUMENT)
+		return false;
+	char msg[512];
+	snprintf(msg, sizeof(msg),
+		 "a first-wave broker or daemon (protocol version 1) refused this client's "
+		 "version %d: upgrade the set (it said: %.300s)",
+		 TRC_PROTOCOL_VERSION, rh->status->message);
+	s_status(st, TRACTION__V1__CODE__FAILED_PRECONDITION, msg);
+	return true;
+}
+
+/* A message m that came: -1 if it is not the reply to request id (a late
+ * reply to an earlier call, or noise), else the call's status code, with
+ * *reply decoded on OK. Decoding that runs out of memory is
+ * RESOURCE_EXHAUSTED (the reply was there), never a short result. */
+static int s_take_reply(traction_client_t *c, trc_msg_t *m, uint64_t id,
+			const ProtobufCMessageDescriptor *reply_type, ProtobufCMessage **reply,
+			traction_status_t *st)
+{
+	const char *why;
+	lt_alloc_t a;
+	lt_alloc_init(&a);
+	const void *hdata = m->n >= 1 ? trc_msg_data(m, 0) : NULL;
+	size_t hlen = m->n >= 1 ? trc_msg_size(m, 0) : 0;
+	Traction__V1__Header *rh = m->n >= 1 ? trc_header_unpack(&a.al, hdata, hlen, &why) : NULL;
+	int code = -1;
+	if (rh == NULL && a.failed && trc_header_request_id(hdata, hlen) == id)
+		code = TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
+	else if (s_old_refusal(rh, st))
+		code = TRACTION__V1__CODE__FAILED_PRECONDITION;
+	if (code >= 0 || rh == NULL || rh->kind != TRACTION__V1__FRAME_KIND__FRAME_REPLY ||
+	    rh->request_id != id) {
+		if (rh != NULL)
+			protobuf_c_message_free_unpacked(&rh->base, NULL);
+		if (code == TRACTION__V1__CODE__RESOURCE_EXHAUSTED)
+			s_status(st, code, "out of memory decoding the reply");
+		return code;
+	}
+	code = rh->status != NULL ? rh->status->code : 0;
+	const char *said = rh->status != NULL ? rh->status->message : "";
+	s_status(st, code, said);
+	c->last = rh; /* kept: traction_last_header */
+	if (code != 0 && m->n >= 2 && trc_msg_size(m, 1) > 0) {
+		c->details = traction__v1__error_details__unpack(&a.al, trc_msg_size(m, 1),
+								 trc_msg_data(m, 1));
+		if (c->details == NULL && a.failed) {
+			/* without its details, the caller would act on less */
+			char msg[512];
+			snprintf(msg, sizeof(msg),
+				 "out of memory decoding the reply's details (it said %s: %.300s)",
+				 traction_code_name(code), said);
+			code = TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
+			s_status(st, code, msg);
+		}
+	} else if (code == 0 && m->n < 2) {
+		code = TRACTION__V1__CODE__INTERNAL;
+		s_status(st, code, "reply without a body");
+	} else if (code == 0) {
+		*reply = protobuf_c_message_unpack(reply_type, &a.al, trc_msg_size(m, 1),
+						   trc_msg_data(m, 1));
+		if (*reply == NULL) {
+			code = a.failed ? TRACTION__V1__CODE__RESOURCE_EXHAUSTED
+					: TRACTION__V1__CODE__INTERNAL;
+			s_status(st, code, a.failed ? "out of memory decoding the reply"
+						    : "the reply does not decode");
+		}
+	}
+	return code;
+}
+
+int traction_call(traction_client_t *c, const char *service, const char *method,
+		  const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_type,
+		  ProtobufCMessage **reply, traction_status_t *st)
+{
+	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
+	if (reply != NULL)
+		*reply = NULL;
+	if (c == NULL || service == NULL || method == NULL || reply_type == NULL || reply == NULL) {
+		s_status(st, TRACTION__V1__CODE__INVALID_ARGUMENT,
+			 "traction_call: client, service, method, reply_type and reply are required");
+		return TRACTION__V1__CODE__INVALID_ARGUMENT;
+	}
+	s_forget_last(c);
+	h.version = TRC_PROTOCOL_VERSION;
+	h.on_behalf_of = c->on_behalf_of;
+	h.after = c->afterp;
+	h.n_after = c->n_after;
+	h.kind = TRACTION__V1__FRAME_KIND__FRAME_REQUEST;
+	h.service = (char *)service;
+	h.method = (char *)method;
+	h.request_id = c->next_id++;
+	h.timeout_ms = (uint32_t)c->timeout_ms;
+	h.client_name = c->name;
+	int code = s_send_request(c, &h, request, st);
+	if (code != 0)
+		return code;
 	int64_t deadline = trc_mono_ms() + c->timeout_ms;
 	for (;;) {
 		int64_t left = deadline - trc_mono_ms();
@@ -179,56 +310,10 @@ int traction_call(traction_client_t *c, const char *service, const char *method,
 		trc_msg_t m;
 		if (trc_msg_recv(c->sock, &m, ZMQ_DONTWAIT) != 0)
 			continue;
-		const char *why;
-		Traction__V1__Header *rh =
-			m.n >= 1 ? trc_header_unpack(NULL, trc_msg_data(&m, 0), trc_msg_size(&m, 0), &why)
-				 : NULL;
-		/* A first-wave broker (or daemon, behind a new broker) refuses
-		 * our version without the request id (it could not read it):
-		 * with one call in flight, that refusal is ours. */
-		bool old_refusal = rh != NULL && rh->version == 1 && rh->request_id == 0 &&
-				   rh->status != NULL &&
-				   rh->status->code == TRACTION__V1__CODE__INVALID_ARGUMENT;
-		if (old_refusal) {
-			char msg[512];
-			snprintf(msg, sizeof(msg),
-				 "a first-wave broker or daemon (protocol version 1) refused this "
-				 "client's version %d: upgrade the set (it said: %.300s)",
-				 TRC_PROTOCOL_VERSION, rh->status->message);
-			s_status(st, TRACTION__V1__CODE__FAILED_PRECONDITION, msg);
-			protobuf_c_message_free_unpacked(&rh->base, NULL);
-			trc_msg_close(&m);
-			return TRACTION__V1__CODE__FAILED_PRECONDITION;
-		}
-		if (rh == NULL || rh->kind != TRACTION__V1__FRAME_KIND__FRAME_REPLY ||
-		    rh->request_id != h.request_id) {
-			/* a late reply to an earlier call, or noise */
-			if (rh != NULL)
-				protobuf_c_message_free_unpacked(&rh->base, NULL);
-			trc_msg_close(&m);
-			continue;
-		}
-		int code = rh->status != NULL ? rh->status->code : 0;
-		s_status(st, code, rh->status != NULL ? rh->status->message : "");
-		c->last = rh; /* kept: traction_last_header */
-		if (code != 0 && m.n >= 2 && trc_msg_size(&m, 1) > 0)
-			c->details = traction__v1__error_details__unpack(NULL, trc_msg_size(&m, 1),
-									 trc_msg_data(&m, 1));
-		if (code == 0) {
-			if (m.n < 2) {
-				code = TRACTION__V1__CODE__INTERNAL;
-				s_status(st, code, "reply without a body");
-			} else {
-				*reply = protobuf_c_message_unpack(reply_type, NULL, trc_msg_size(&m, 1),
-								   trc_msg_data(&m, 1));
-				if (*reply == NULL) {
-					code = TRACTION__V1__CODE__INTERNAL;
-					s_status(st, code, "the reply does not decode");
-				}
-			}
-		}
+		code = s_take_reply(c, &m, h.request_id, reply_type, reply, st);
 		trc_msg_close(&m);
-		return code;
+		if (code >= 0)
+			return code;
 	}
 	s_status(st, TRACTION__V1__CODE__DEADLINE_EXCEEDED, "no reply within the timeout");
 	return TRACTION__V1__CODE__DEADLINE_EXCEEDED;
@@ -236,16 +321,18 @@ int traction_call(traction_client_t *c, const char *service, const char *method,
 
 const struct Traction__V1__ErrorDetails *traction_last_details(const traction_client_t *c)
 {
-	return c->details != NULL && c->details->n_details > 0 ? c->details : NULL;
+	return c != NULL && c->details != NULL && c->details->n_details > 0 ? c->details : NULL;
 }
 
 const struct Traction__V1__Header *traction_last_header(const traction_client_t *c)
 {
-	return c->last;
+	return c != NULL ? c->last : NULL;
 }
 
 int traction_client_after(traction_client_t *c, const char *source, uint64_t seq)
 {
+	if (c == NULL)
+		return -EINVAL;
 	if (source == NULL) {
 		for (size_t i = 0; i < c->n_after; i++)
 			free(c->after[i].source);
@@ -273,6 +360,8 @@ int traction_client_after(traction_client_t *c, const char *source, uint64_t seq
 int traction_client_on_behalf_of(traction_client_t *c, const char *user)
 {
 	char *u = NULL;
+	if (c == NULL)
+		return -EINVAL;
 	if (user != NULL && (u = strdup(user)) == NULL)
 		return -ENOMEM;
 	free(c->on_behalf_of);

@@ -17,6 +17,7 @@
 #include <zmq.h>
 
 #include "arena.h"
+#include "lt.h"
 #include "traction/v1/bus.pb-c.h"
 #include "traction/v1/common.pb-c.h"
 #include "util.h"
@@ -69,6 +70,9 @@ static int s_code_retryable(int code)
 int traction_publisher_new(traction_publisher_t **pub_p, const char *endpoint,
 			   const traction_publisher_options_t *opts)
 {
+	if (pub_p == NULL)
+		return -EINVAL;
+	*pub_p = NULL;
 	traction_publisher_t *p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return -ENOMEM;
@@ -97,19 +101,13 @@ int traction_publisher_new(traction_publisher_t **pub_p, const char *endpoint,
 	int rc = p->ring != NULL && p->slots != NULL && p->sock != NULL && p->arena != NULL
 			 ? 0
 			 : -ENOMEM;
-	int linger = 0, hwm = 0;
-	if (rc == 0 && p->o.server_public_key != NULL &&
-	    (zmq_setsockopt(p->sock, ZMQ_CURVE_SERVERKEY, p->o.server_public_key, 40) != 0 ||
-	     zmq_setsockopt(p->sock, ZMQ_CURVE_PUBLICKEY, p->o.public_key, 40) != 0 ||
-	     zmq_setsockopt(p->sock, ZMQ_CURVE_SECRETKEY, p->o.secret_key, 40) != 0))
-		rc = -errno;
-	if (rc == 0 && (zmq_setsockopt(p->sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
-			zmq_setsockopt(p->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm)) != 0 ||
-			zmq_setsockopt(p->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm)) != 0 ||
-			zmq_connect(p->sock, endpoint) != 0))
-		rc = -errno;
-	if (rc == 0 && p->o.client_name != NULL)
-		p->name = strdup(p->o.client_name);
+	if (rc == 0)
+		rc = lt_connect(p->sock, endpoint, p->o.server_public_key, p->o.public_key,
+				p->o.secret_key, 0);
+	if (rc == 0 && p->o.client_name != NULL && (p->name = strdup(p->o.client_name)) == NULL)
+		rc = -ENOMEM;
+	/* the caller's strings are not kept (only the name, copied) */
+	p->o.client_name = p->o.server_public_key = p->o.public_key = p->o.secret_key = NULL;
 	if (rc != 0) {
 		traction_publisher_destroy(&p);
 		return rc;
@@ -150,13 +148,13 @@ void traction_publisher_destroy(traction_publisher_t **pub_p)
 
 size_t traction_publisher_pending(const traction_publisher_t *p)
 {
-	return p->queued;
+	return p != NULL ? p->queued : 0;
 }
 
 int traction_publish(traction_publisher_t *p, const Traction__V1__FeedbackRecord *record,
 		     uint64_t tag)
 {
-	if (record == NULL)
+	if (p == NULL || record == NULL)
 		return TRACTION__V1__CODE__INVALID_ARGUMENT;
 	if (p->queued >= p->o.max_queued)
 		return TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
@@ -299,6 +297,11 @@ static int s_reply(traction_publisher_t *p, trc_msg_t *m)
 	Traction__V1__Header *h =
 		m->n >= 1 ? trc_header_unpack(&al, trc_msg_data(m, 0), trc_msg_size(m, 0), &why) : NULL;
 	slot_t *s = h != NULL ? s_slot(p, h->request_id) : NULL;
+	if (h == NULL && m->n >= 1 && trc_arena_failures(p->arena) > 0 &&
+	    (s = s_slot(p, trc_header_request_id(trc_msg_data(m, 0), trc_msg_size(m, 0)))) != NULL) {
+		s_requeue(p, s); /* out of memory: sent again (see below) */
+		return 0;
+	}
 	if (s == NULL)
 		return 0; /* late, or noise */
 	int code = h->status != NULL ? h->status->code : 0;
@@ -317,10 +320,17 @@ static int s_reply(traction_publisher_t *p, trc_msg_t *m)
 		}
 		return acked;
 	}
+	size_t failures = trc_arena_failures(p->arena);
 	Traction__V1__PublishReply *rep =
 		m->n >= 2 ? traction__v1__publish_reply__unpack(&al, trc_msg_size(m, 1),
 								trc_msg_data(m, 1))
 			  : NULL;
+	if (rep == NULL && trc_arena_failures(p->arena) != failures) {
+		/* out of memory, not a reply without results: the records are
+		 * stored, and sent again their keys make the answer right */
+		s_requeue(p, s);
+		return 0;
+	}
 	p->backoff_ms = 100;
 	for (size_t i = 0; i < s->n; i++, acked++) {
 		if (rep == NULL || i >= rep->n_results) {
@@ -342,6 +352,8 @@ static int s_reply(traction_publisher_t *p, trc_msg_t *m)
 int traction_publisher_poll(traction_publisher_t *p, int timeout_ms)
 {
 	int acked = 0;
+	if (p == NULL)
+		return 0;
 	int64_t now = trc_mono_ms();
 	/* what timed out goes again, same bytes, new request id */
 	for (size_t k = 0; k < p->o.max_in_flight; k++) {
@@ -375,6 +387,8 @@ int traction_publisher_poll(traction_publisher_t *p, int timeout_ms)
 
 int traction_publisher_flush(traction_publisher_t *p, int timeout_ms)
 {
+	if (p == NULL)
+		return TRACTION__V1__CODE__INVALID_ARGUMENT;
 	int64_t deadline = trc_mono_ms() + timeout_ms;
 	while (p->queued > 0) {
 		int64_t left = deadline - trc_mono_ms();

@@ -8,7 +8,7 @@
  *
  * Single-threaded like the rest of libtraction: call traction_publisher_poll
  * often (it sends, receives and retries), and traction_publisher_flush to
- * wait for every acknowledgement.
+ * wait for every acknowledgement. Errors follow traction.h's convention.
  */
 #ifndef TRACTION_PUBLISHER_H
 #define TRACTION_PUBLISHER_H
@@ -49,6 +49,7 @@ typedef struct {
 	const char *secret_key;
 } traction_publisher_options_t;
 
+/* Returns 0, or a negative errno (*pub_p NULL); opts may be NULL. */
 TRACTION_API int traction_publisher_new(traction_publisher_t **pub_p, const char *endpoint,
 					const traction_publisher_options_t *opts);
 TRACTION_API void traction_publisher_destroy(traction_publisher_t **pub_p);
@@ -61,14 +62,17 @@ TRACTION_API int traction_publish(traction_publisher_t *pub,
 
 /* Sends what it may, waits up to timeout_ms for replies, delivers
  * acknowledgements, resends what timed out. Returns how many records were
- * acknowledged. */
+ * acknowledged (0 for a NULL publisher). A reply it cannot decode (out of
+ * memory) acknowledges nothing: its records are sent again, under their
+ * keys. */
 TRACTION_API int traction_publisher_poll(traction_publisher_t *pub, int timeout_ms);
 
 /* Polls until every queued record is acknowledged: 0, or
- * DEADLINE_EXCEEDED if timeout_ms passed first. */
+ * DEADLINE_EXCEEDED if timeout_ms passed first (INVALID_ARGUMENT for a
+ * NULL publisher). */
 TRACTION_API int traction_publisher_flush(traction_publisher_t *pub, int timeout_ms);
 
-/* Records queued or in flight. */
+/* Records queued or in flight (0 for a NULL publisher). */
 TRACTION_API size_t traction_publisher_pending(const traction_publisher_t *pub);
 
 #ifdef __cplusplus

@@ -9,6 +9,44 @@
  * message; a timeout is DEADLINE_EXCEEDED, never a hang.
  *
  * A traction_client_t is not thread-safe: use one per thread.
+ *
+ * Errors: one convention for every function of libtraction (this file
+ * and publisher.h).
+ *  - A function that returns int returns 0 on success and anything else
+ *    on failure, so `rc != 0` is always the test. The sign says what the
+ *    value is:
+ *      > 0  a status code of traction.v1.Code (traction_code_name): the
+ *           functions that work with the bus (traction_call,
+ *           traction_publish, traction_publisher_flush); the reply's, or
+ *           the one a service would give: INVALID_ARGUMENT for a bad
+ *           argument, RESOURCE_EXHAUSTED when out of memory or a queue is
+ *           full, UNAVAILABLE, DEADLINE_EXCEEDED;
+ *      < 0  a negative errno (-EINVAL, -ENOMEM, -ENOSPC, ...): the
+ *           functions that make or set up a client or a publisher
+ *           (traction_client_new, _new_in, _after, _on_behalf_of,
+ *           traction_publisher_new).
+ *    traction_publisher_poll returns a count instead (never negative);
+ *    functions returning a pointer or size_t say what theirs means.
+ *  - errno is not how a failure is told: read the return value. A call
+ *    may leave errno changed (libzmq, libc), success or not.
+ *  - On failure nothing is handed out: an output pointer (*client_p,
+ *    *pub_p, *reply) is set to NULL. traction_call fills its
+ *    traction_status_t (when not NULL) on every return, code 0 and ""
+ *    on success.
+ *  - Who frees what: what the library hands out, the caller gives back
+ *    with the function named for it (traction_client_destroy,
+ *    traction_publisher_destroy, traction_reply_free); these take NULL,
+ *    and a destroy sets the caller's pointer to NULL. Pointers the
+ *    library returns into its own memory (traction_last_header,
+ *    traction_last_details, traction_ack_t.message) are valid until the
+ *    next call on the same client or publisher (or the callback's end);
+ *    traction_code_name and traction_version return static strings.
+ *    Strings, messages and options passed in are copied or used during
+ *    the call only: the caller may free them when it returns.
+ *  - A NULL where a client, publisher or required argument belongs is a
+ *    failure (-EINVAL or INVALID_ARGUMENT), not a crash.
+ *  - Out of memory is a failure (-ENOMEM or RESOURCE_EXHAUSTED), never a
+ *    success with less done.
  */
 #ifndef TRACTION_TRACTION_H
 #define TRACTION_TRACTION_H
@@ -43,16 +81,20 @@ typedef struct {
 } traction_options_t;
 
 /* Connects to a broker's client endpoint ("tcp://127.0.0.1:7400").
- * opts may be NULL. Returns 0, or a negative errno-style value. */
+ * opts may be NULL; with server_public_key, public_key and secret_key
+ * must be set too, each 40 characters (else -EINVAL). Returns 0, or a
+ * negative errno (*client_p NULL). The connection itself is made in the
+ * background: a broker that is not there shows as calls that time out. */
 TRACTION_API int traction_client_new(traction_client_t **client_p, const char *endpoint,
 				     const traction_options_t *opts);
 TRACTION_API void traction_client_destroy(traction_client_t **client_p);
 
 TRACTION_API void traction_client_set_timeout(traction_client_t *client, int timeout_ms);
 
-/* One request, one reply. On OK, *reply is the decoded reply (free it with
- * traction_reply_free) and 0 is returned; otherwise the status code is
- * returned, st (may be NULL) says why, and *reply is NULL. */
+/* One request, one reply (request may be NULL: an empty message). On OK,
+ * *reply is the decoded reply (free it with traction_reply_free) and 0
+ * is returned; otherwise the status code is returned, st (may be NULL)
+ * says why, and *reply is NULL. */
 TRACTION_API int traction_call(traction_client_t *client, const char *service,
 			       const char *method, const ProtobufCMessage *request,
 			       const ProtobufCMessageDescriptor *reply_type,
@@ -87,7 +129,7 @@ traction_last_header(const traction_client_t *client);
 
 /* The next calls are served only once the daemon has applied source up to
  * seq (read-your-writes: pass the `committed` of a write). Up to 8
- * positions; source NULL clears them all. */
+ * positions (-ENOSPC past them); source NULL clears them all. */
 TRACTION_API int traction_client_after(traction_client_t *client, const char *source,
 				       uint64_t seq);
 

@@ -108,6 +108,7 @@ static trc_service_t *s_svc[ND];
 static bool s_writer_thread; /* group commits by the writer thread */
 static void *s_zctx, *s_router, *s_xsub, *s_xpub;
 static trc_config_t s_cfg;
+static trc_config_t s_dcfg[ND]; /* each daemon's: the shared keys of s_cfg, and its own */
 static uint64_t s_request_id;
 
 #define NOW_MS 1764325000000 /* every turn's clock: replies and stores compare */
@@ -134,7 +135,17 @@ static void s_world_open(const char *dir)
 	s_bind(&s_xpub, ZMQ_XPUB, s_cfg.event_subscribe_endpoint,
 	       sizeof(s_cfg.event_subscribe_endpoint));
 	for (int d = 0; d < ND; d++) {
-		int rc = trc_service_new(&s_svc[d], s_defs[d], &s_cfg);
+		char err[256];
+		CHECK_MSG(trc_config_init(&s_dcfg[d], s_defs[d]->config, NULL, err, sizeof(err)) == 0,
+			  "%s: %s", s_defs[d]->daemon, err);
+		memcpy(s_dcfg[d].state_dir, s_cfg.state_dir, sizeof(s_cfg.state_dir));
+		memcpy(s_dcfg[d].service_endpoint, s_cfg.service_endpoint,
+		       sizeof(s_cfg.service_endpoint));
+		memcpy(s_dcfg[d].event_publish_endpoint, s_cfg.event_publish_endpoint,
+		       sizeof(s_cfg.event_publish_endpoint));
+		memcpy(s_dcfg[d].event_subscribe_endpoint, s_cfg.event_subscribe_endpoint,
+		       sizeof(s_cfg.event_subscribe_endpoint));
+		int rc = trc_service_new(&s_svc[d], s_defs[d], &s_dcfg[d]);
 		CHECK_MSG(rc == 0, "%s: %s", s_defs[d]->daemon, trc_strerror(rc));
 	}
 }

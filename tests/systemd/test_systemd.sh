@@ -200,7 +200,15 @@ ok "SIGKILL: systemd restarted feedbackd (NRestarts=$n); all 20 records there, a
 } >"$W/scores.md"
 cat "$W/scores.md"
 [ -n "$SCORES" ] && cp "$W/scores.md" "$SCORES"
-ok "security exposure recorded"
+# every unit as sandboxed as when each unit file spelled it all out (1.4
+# each, 2026-12-03): the shared drop-in must reach every one
+for u in $UNITS; do
+  e=$(grep "^| $u |" "$W/scores.md" | sed 's/^| [^|]* | \([0-9.]*\).*/\1/')
+  awk -v e="$e" 'BEGIN { exit !(e != "" && e <= 1.4) }' || fail "$u: exposure $e (was 1.4)"
+  CX systemctl show -p DropInPaths --value "$u.service" | grep -q "traction-.service.d/10-traction.conf" ||
+    fail "$u: the shared drop-in is not applied"
+done
+ok "security exposure recorded, every unit at most 1.4; the shared drop-in applied to each"
 
 # ---- stop ----------------------------------------------------------------------------
 CX systemctl stop traction.target

@@ -201,6 +201,75 @@ static int s_resume_one(void *ud, const char *source, uint64_t seq)
 	return 0;
 }
 
+/* One query parameter of the stream into s: 0, or -1 with the 400 in an. */
+static int s_param(stream_t *s, const char *k, const char *v, const char **resume,
+		   gw_answer_t *an)
+{
+	if (strcmp(k, "source") == 0) {
+		bool known = false;
+		for (size_t a = 0; a < SOURCES_MAX; a++)
+			known = known || strcmp(v, s_all[a]) == 0;
+		for (size_t a = 0; a < s->nsources; a++)
+			known = known && strcmp(v, s->source[a]) != 0;
+		if (!known || s->nsources == SOURCES_MAX) {
+			gw_error(an, 400, "INVALID_ARGUMENT",
+				 "source: '%.64s' is not supply, scenario, feedback or iteration (or "
+				 "is given twice)",
+				 v);
+			return -1;
+		}
+		s->source[s->nsources++] = strdup(v);
+	} else if (strcmp(k, "topic") == 0 && s->ntopics < TOPICS_MAX) {
+		if (!trc_topic_prefix_ok(v, strlen(v))) {
+			gw_error(an, 400, "INVALID_ARGUMENT",
+				 "topic: not a topic prefix ([A-Za-z0-9._-], at most 128)");
+			return -1;
+		}
+		s->topics[s->ntopics++] = strdup(v);
+	} else if (strcmp(k, "last_event_id") == 0) {
+		*resume = v;
+	} else if (strcmp(k, "tail") == 0) {
+		char *end;
+		unsigned long long n = strtoull(v, &end, 10);
+		if (v[0] < '0' || v[0] > '9' || *end != '\0' || n > 10000) {
+			gw_error(an, 400, "INVALID_ARGUMENT",
+				 "tail: expected 0..10000, the events before each head to begin with");
+			return -1;
+		}
+		s->tail = true;
+		s->backlog = n;
+	} else {
+		gw_error(an, 400, "INVALID_ARGUMENT",
+			 "query %.64s: the parameters are source, topic, last_event_id and tail", k);
+		return -1;
+	}
+	return 0;
+}
+
+/* The first round, answered now: a role that may not read, a source down,
+ * is an HTTP error rather than a stream that ends at once. 0, or -1 with
+ * the error in an. */
+static int s_first_round(stream_t *s, gw_answer_t *an)
+{
+	s_put(s, "retry: 2000\n\n", 13);
+	for (size_t i = 0; i < s->nsources; i++)
+		if (s_read(s, i, 0) < 0) {
+			an->status = gw_http_status(s->code);
+			an->doc = pbjson_error(
+				traction_code_name(s->code), s->why,
+				(const ProtobufCMessage *)traction_last_details(s->client));
+			return -1;
+		}
+	if (s->tail) { /* an id of its own: a reconnect before any event resumes there */
+		char id[256], line[300];
+		s_id(s, id, sizeof(id));
+		int n = snprintf(line, sizeof(line), "id: %s\n\n", id);
+		s_put(s, line, (size_t)n);
+	}
+	s->tail = false;
+	return 0;
+}
+
 void gw_events(gw_request_t *rq, gw_answer_t *an)
 {
 	stream_t *s = calloc(1, sizeof(*s));
@@ -209,52 +278,11 @@ void gw_events(gw_request_t *rq, gw_answer_t *an)
 		gw_error(an, 500, "RESOURCE_EXHAUSTED", "out of memory");
 		return;
 	}
-	for (size_t i = 0; i < rq->nquery; i++) {
-		const char *k = rq->query[i].key, *v = rq->query[i].value;
-		bool known = false;
-		if (strcmp(k, "source") == 0) {
-			for (size_t a = 0; a < SOURCES_MAX; a++)
-				known = known || strcmp(v, s_all[a]) == 0;
-			for (size_t a = 0; a < s->nsources; a++)
-				known = known && strcmp(v, s->source[a]) != 0;
-			if (!known || s->nsources == SOURCES_MAX) {
-				s_free(s);
-				gw_error(an, 400, "INVALID_ARGUMENT",
-					 "source: '%.64s' is not supply, scenario, feedback or "
-					 "iteration (or is given twice)",
-					 v);
-				return;
-			}
-			s->source[s->nsources++] = strdup(v);
-		} else if (strcmp(k, "topic") == 0 && s->ntopics < TOPICS_MAX) {
-			if (!trc_topic_prefix_ok(v, strlen(v))) {
-				s_free(s);
-				gw_error(an, 400, "INVALID_ARGUMENT",
-					 "topic: not a topic prefix ([A-Za-z0-9._-], at most 128)");
-				return;
-			}
-			s->topics[s->ntopics++] = strdup(v);
-		} else if (strcmp(k, "last_event_id") == 0) {
-			resume = v;
-		} else if (strcmp(k, "tail") == 0) {
-			char *end;
-			unsigned long long n = strtoull(v, &end, 10);
-			if (v[0] < '0' || v[0] > '9' || *end != '\0' || n > 10000) {
-				s_free(s);
-				gw_error(an, 400, "INVALID_ARGUMENT",
-					 "tail: expected 0..10000, the events before each head to begin with");
-				return;
-			}
-			s->tail = true;
-			s->backlog = n;
-		} else {
+	for (size_t i = 0; i < rq->nquery; i++)
+		if (s_param(s, rq->query[i].key, rq->query[i].value, &resume, an) != 0) {
 			s_free(s);
-			gw_error(an, 400, "INVALID_ARGUMENT",
-				 "query %.64s: the parameters are source, topic, last_event_id and tail",
-				 k);
 			return;
 		}
-	}
 	if (s->nsources == 0)
 		for (size_t a = 0; a < SOURCES_MAX; a++)
 			s->source[s->nsources++] = strdup(s_all[a]);
@@ -271,25 +299,10 @@ void gw_events(gw_request_t *rq, gw_answer_t *an)
 		gw_error(an, 503, "UNAVAILABLE", "cannot reach the broker");
 		return;
 	}
-	/* the first round answers now: a role that may not read, a source
-	 * down, is an HTTP error rather than a stream that ends at once */
-	s_put(s, "retry: 2000\n\n", 13);
-	for (size_t i = 0; i < s->nsources; i++)
-		if (s_read(s, i, 0) < 0) {
-			an->status = gw_http_status(s->code);
-			an->doc = pbjson_error(
-				traction_code_name(s->code), s->why,
-				(const ProtobufCMessage *)traction_last_details(s->client));
-			s_free(s);
-			return;
-		}
-	if (s->tail) { /* an id of its own: a reconnect before any event resumes there */
-		char id[256], line[300];
-		s_id(s, id, sizeof(id));
-		int n = snprintf(line, sizeof(line), "id: %s\n\n", id);
-		s_put(s, line, (size_t)n);
+	if (s_first_round(s, an) != 0) {
+		s_free(s);
+		return;
 	}
-	s->tail = false;
 	s->last_sent = trc_mono_ms();
 	an->status = 200;
 	an->next = s_next;

@@ -97,90 +97,142 @@ static void s_path_params(const char *path, json_t *params)
 	}
 }
 
+/* POST /v1/feedback: records in, a result per record out. */
+static void s_own_feedback(json_t *op, json_t *resp, json_t *defs)
+{
+	json_t *line = json_pack(
+		"{s:s, s:s, s:o}", "type", "object", "description",
+		"a record in the JSON Lines format of docs/cli.md",
+		"properties",
+		json_pack("{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:o, s:o, "
+			  "s:o, s:o}",
+			  "scenario", "type", "string", "supply", "type", "string", "version",
+			  "type", "string", "key", "type", "string", "observed_at", "type",
+			  "string", "labels", "type", "object", "metric",
+			  pbjson_schema(&traction__v1__metric__descriptor, defs, REF), "problem",
+			  pbjson_schema(&traction__v1__problem__descriptor, defs, REF), "value",
+			  pbjson_schema(&traction__v1__value_verification__descriptor, defs,
+					REF),
+			  "demand",
+			  pbjson_schema(&traction__v1__demand_signal__descriptor, defs, REF)));
+	json_object_set_new(defs, "FeedbackLine", line);
+	json_object_set_new(
+		op, "requestBody",
+		json_pack("{s:b, s:{s:{s:{s:[{s:s}, {s:s, s:{s:s}}]}}, s:{s:{s:s, s:s}}}}",
+			  "required", 1, "content", "application/json", "schema", "oneOf",
+			  "$ref", REF "FeedbackLine", "type", "array", "items", "$ref",
+			  REF "FeedbackLine", "application/x-ndjson", "schema", "type",
+			  "string", "description", "one FeedbackLine per line"));
+	json_t *result = json_pack(
+		"{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}}", "type", "object",
+		"properties", "line", "type", "integer", "record_id", "type", "integer",
+		"duplicate", "type", "boolean", "code", "type", "string", "message", "type",
+		"string");
+	json_object_set_new(defs, "RecordOutcome", result);
+	json_object_set_new(defs, "PublishSummary",
+			    json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:{s:s}}}}",
+				      "type", "object", "properties", "accepted", "type",
+				      "integer", "duplicates", "type", "integer", "refused",
+				      "type", "integer", "results", "type", "array", "items",
+				      "$ref", REF "RecordOutcome"));
+	json_object_set_new(resp, "200",
+			    s_response("a result per record (on disk when it has a "
+				       "record_id)",
+				       json_pack("{s:s}", "$ref", REF "PublishSummary")));
+}
+
+/* GET /v1/events: Server-Sent Events. */
+static void s_own_events(json_t *op, json_t *resp, json_t *defs)
+{
+	(void)defs;
+	json_t *params = json_object_get(op, "parameters");
+	const char *q[4] = { "source", "topic", "last_event_id", "tail" };
+	for (int k = 0; k < 4; k++)
+		json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s}}", "name", q[k],
+							"in", "query", "schema", "type",
+							"string"));
+	json_object_set_new(resp, "200",
+			    json_pack("{s:s, s:{s:{s:{s:s}}}}", "description",
+				      "events: id (a position per source), event (the type), "
+				      "data (the Event)",
+				      "content", "text/event-stream", "schema", "type",
+				      "string"));
+}
+
+/* POST /v1/session: a token for a cookie. */
+static void s_own_session_new(json_t *op, json_t *resp, json_t *defs)
+{
+	(void)defs;
+	json_object_set_new(op, "requestBody",
+			    s_json_body(json_pack("{s:s, s:{s:{s:s}}}", "type", "object",
+						  "properties", "token", "type", "string")));
+	json_object_set_new(resp, "200",
+			    s_response("a session cookie (traction_session)",
+				       json_pack("{s:s, s:{s:{s:s}, s:{s:s}}}", "type",
+						 "object", "properties", "user", "type",
+						 "string", "expires_in_s", "type",
+						 "integer")));
+}
+
+/* DELETE /v1/session. */
+static void s_own_session_end(json_t *op, json_t *resp, json_t *defs)
+{
+	(void)op;
+	(void)defs;
+	json_object_set_new(resp, "200",
+			    s_response("the session ended",
+				       json_pack("{s:s, s:{s:{s:s}}}", "type", "object",
+						 "properties", "ended", "type",
+						 "boolean")));
+}
+
+/* GET /v1/health. */
+static void s_own_health(json_t *op, json_t *resp, json_t *defs)
+{
+	(void)op;
+	(void)defs;
+	json_object_set_new(resp, "200",
+			    s_response("the gateway and the broker answer",
+				       json_pack("{s:s, s:{s:{s:s}, s:{s:s}}}", "type",
+						 "object", "properties", "gateway", "type",
+						 "string", "broker", "type", "string")));
+}
+
+/* GET /v1/session: whom the request acts for. */
+static void s_own_session_get(json_t *op, json_t *resp, json_t *defs)
+{
+	(void)op;
+	(void)defs;
+	json_t *names = json_pack("{s:s, s:{s:s}}", "type", "array", "items", "type", "string");
+	json_object_set_new(
+		resp, "200",
+		s_response("the user (null with auth = 0), the role and the scope the bus applies",
+			   json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:O, s:O, s:o}}", "type", "object",
+				     "properties", "user", "type", "string", "role", "type",
+				     "string", "scenarios", names, "enterprises", names,
+				     "providers", names)));
+}
+
 /* The gateway's own handlers: what they take and answer. */
+static const struct {
+	gw_handler_fn handler;
+	void (*describe)(json_t *op, json_t *resp, json_t *defs);
+} s_own_docs[] = {
+	{ gw_feedback_post, s_own_feedback },	{ gw_events, s_own_events },
+	{ gw_session_new, s_own_session_new },	{ gw_session_end, s_own_session_end },
+	{ gw_session_get, s_own_session_get },	{ gw_health, s_own_health },
+};
+
 static void s_own(const gw_route_t *r, json_t *op, json_t *defs)
 {
 	json_t *resp = json_object_get(op, "responses");
-	if (r->handler == gw_feedback_post) {
-		json_t *line = json_pack(
-			"{s:s, s:s, s:o}", "type", "object", "description",
-			"a record in the JSON Lines format of docs/cli.md",
-			"properties",
-			json_pack("{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:o, s:o, "
-				  "s:o, s:o}",
-				  "scenario", "type", "string", "supply", "type", "string", "version",
-				  "type", "string", "key", "type", "string", "observed_at", "type",
-				  "string", "labels", "type", "object", "metric",
-				  pbjson_schema(&traction__v1__metric__descriptor, defs, REF), "problem",
-				  pbjson_schema(&traction__v1__problem__descriptor, defs, REF), "value",
-				  pbjson_schema(&traction__v1__value_verification__descriptor, defs,
-						REF),
-				  "demand",
-				  pbjson_schema(&traction__v1__demand_signal__descriptor, defs, REF)));
-		json_object_set_new(defs, "FeedbackLine", line);
-		json_object_set_new(
-			op, "requestBody",
-			json_pack("{s:b, s:{s:{s:{s:[{s:s}, {s:s, s:{s:s}}]}}, s:{s:{s:s, s:s}}}}",
-				  "required", 1, "content", "application/json", "schema", "oneOf",
-				  "$ref", REF "FeedbackLine", "type", "array", "items", "$ref",
-				  REF "FeedbackLine", "application/x-ndjson", "schema", "type",
-				  "string", "description", "one FeedbackLine per line"));
-		json_t *result = json_pack(
-			"{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}}", "type", "object",
-			"properties", "line", "type", "integer", "record_id", "type", "integer",
-			"duplicate", "type", "boolean", "code", "type", "string", "message", "type",
-			"string");
-		json_object_set_new(defs, "RecordOutcome", result);
-		json_object_set_new(defs, "PublishSummary",
-				    json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:{s:s}}}}",
-					      "type", "object", "properties", "accepted", "type",
-					      "integer", "duplicates", "type", "integer", "refused",
-					      "type", "integer", "results", "type", "array", "items",
-					      "$ref", REF "RecordOutcome"));
-		json_object_set_new(resp, "200",
-				    s_response("a result per record (on disk when it has a "
-					       "record_id)",
-					       json_pack("{s:s}", "$ref", REF "PublishSummary")));
-	} else if (r->handler == gw_events) {
-		json_t *params = json_object_get(op, "parameters");
-		const char *q[3] = { "source", "topic", "last_event_id" };
-		for (int k = 0; k < 3; k++)
-			json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s}}", "name", q[k],
-								"in", "query", "schema", "type",
-								"string"));
-		json_object_set_new(resp, "200",
-				    json_pack("{s:s, s:{s:{s:{s:s}}}}", "description",
-					      "events: id (a position per source), event (the type), "
-					      "data (the Event)",
-					      "content", "text/event-stream", "schema", "type",
-					      "string"));
-	} else if (r->handler == gw_session_new) {
-		json_object_set_new(op, "requestBody",
-				    s_json_body(json_pack("{s:s, s:{s:{s:s}}}", "type", "object",
-							  "properties", "token", "type", "string")));
-		json_object_set_new(resp, "200",
-				    s_response("a session cookie (traction_session)",
-					       json_pack("{s:s, s:{s:{s:s}, s:{s:s}}}", "type",
-							 "object", "properties", "user", "type",
-							 "string", "expires_in_s", "type",
-							 "integer")));
-	} else if (r->handler == gw_session_end) {
-		json_object_set_new(resp, "200",
-				    s_response("the session ended",
-					       json_pack("{s:s, s:{s:{s:s}}}", "type", "object",
-							 "properties", "ended", "type",
-							 "boolean")));
-	} else if (r->handler == gw_health) {
-		json_object_set_new(resp, "200",
-				    s_response("the gateway and the broker answer",
-					       json_pack("{s:s, s:{s:{s:s}, s:{s:s}}}", "type",
-							 "object", "properties", "gateway", "type",
-							 "string", "broker", "type", "string")));
-	} else {
-		json_object_set_new(resp, "200",
-				    s_response("this document", json_pack("{s:s}", "type",
-									   "object")));
-	}
+	for (size_t i = 0; i < sizeof(s_own_docs) / sizeof(s_own_docs[0]); i++)
+		if (r->handler == s_own_docs[i].handler) {
+			s_own_docs[i].describe(op, resp, defs);
+			return;
+		}
+	json_object_set_new(resp, "200",
+			    s_response("this document", json_pack("{s:s}", "type", "object")));
 }
 
 void gw_openapi(gw_request_t *rq, gw_answer_t *an)

@@ -63,27 +63,100 @@ static int s_str(json_t *v, const char *name, char **out, char *err, size_t elen
 	return *out != NULL ? 0 : (snprintf(err, elen, "out of memory"), -1);
 }
 
+static const struct {
+	const char *key;
+	Traction__V1__FeedbackRecord__BodyCase body;
+	const ProtobufCMessageDescriptor *desc;
+	size_t offset;
+} s_bodies[] = {
+	{ "metric", TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC, &traction__v1__metric__descriptor,
+	  offsetof(Traction__V1__FeedbackRecord, metric) },
+	{ "problem", TRACTION__V1__FEEDBACK_RECORD__BODY_PROBLEM, &traction__v1__problem__descriptor,
+	  offsetof(Traction__V1__FeedbackRecord, problem) },
+	{ "value", TRACTION__V1__FEEDBACK_RECORD__BODY_VALUE,
+	  &traction__v1__value_verification__descriptor,
+	  offsetof(Traction__V1__FeedbackRecord, value) },
+	{ "demand", TRACTION__V1__FEEDBACK_RECORD__BODY_DEMAND, &traction__v1__demand_signal__descriptor,
+	  offsetof(Traction__V1__FeedbackRecord, demand) },
+};
+
+static int s_observed_at(json_t *v, Traction__V1__FeedbackRecord *r, char *err, size_t elen)
+{
+	if (json_is_integer(v)) {
+		r->observed_at_ms = json_integer_value(v);
+		return 0;
+	}
+	if (json_is_string(v) && trc_time_parse(json_string_value(v), &r->observed_at_ms) == 0)
+		return 0;
+	snprintf(err, elen, "observed_at: expected 2026-11-28T10:15:00Z or ms");
+	return -1;
+}
+
+static int s_labels(json_t *v, Traction__V1__FeedbackRecord *r, char *err, size_t elen)
+{
+	if (!json_is_object(v)) {
+		snprintf(err, elen, "labels: expected an object");
+		return -1;
+	}
+	size_t n = json_object_size(v), i = 0;
+	r->labels = calloc(n > 0 ? n : 1, sizeof(*r->labels));
+	const char *lk;
+	json_t *lv;
+	json_object_foreach(v, lk, lv) {
+		Traction__V1__KeyValue *kv = calloc(1, sizeof(*kv));
+		if (r->labels == NULL || kv == NULL) {
+			free(kv);
+			snprintf(err, elen, "out of memory");
+			return -1;
+		}
+		traction__v1__key_value__init(kv);
+		r->labels[i++] = kv;
+		r->n_labels = i;
+		kv->key = strdup(lk);
+		char name[80];
+		snprintf(name, sizeof(name), "labels.%.64s", lk);
+		if (s_str(lv, name, &kv->value, err, elen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The body field k (metric, problem, value, demand): the one a record has. */
+static int s_body(const char *k, json_t *v, Traction__V1__FeedbackRecord *r, char *err,
+		  size_t elen)
+{
+	size_t b = 0, n = sizeof(s_bodies) / sizeof(s_bodies[0]);
+	while (b < n && strcmp(k, s_bodies[b].key) != 0)
+		b++;
+	if (b == n) {
+		snprintf(err, elen, "unknown field '%s'", k);
+		return -1;
+	}
+	if (r->body_case != TRACTION__V1__FEEDBACK_RECORD__BODY__NOT_SET) {
+		snprintf(err, elen, "one of metric, problem, value or demand, not two");
+		return -1;
+	}
+	ProtobufCMessage *m = calloc(1, s_bodies[b].desc->sizeof_message);
+	if (m == NULL) {
+		snprintf(err, elen, "out of memory");
+		return -1;
+	}
+	protobuf_c_message_init(s_bodies[b].desc, m);
+	r->body_case = s_bodies[b].body;
+	*(ProtobufCMessage **)(void *)((char *)r + s_bodies[b].offset) = m;
+	char inner[200];
+	if (pbjson_to_message(v, m, inner, sizeof(inner)) != 0) {
+		snprintf(err, elen, "%s: %s", k, inner);
+		return -1;
+	}
+	return 0;
+}
+
 /* The record's fields are set directly, and only its body goes through
  * pbjson: a line of JSON Lines costs one parse, no intermediate object
  * (which was a third of tractionctl --file's time). */
 int trc_record_from_json(json_t *o, Traction__V1__FeedbackRecord *r, char *err, size_t elen)
 {
-	static const struct {
-		const char *key;
-		Traction__V1__FeedbackRecord__BodyCase body;
-		const ProtobufCMessageDescriptor *desc;
-		size_t offset;
-	} bodies[] = {
-		{ "metric", TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC, &traction__v1__metric__descriptor,
-		  offsetof(Traction__V1__FeedbackRecord, metric) },
-		{ "problem", TRACTION__V1__FEEDBACK_RECORD__BODY_PROBLEM,
-		  &traction__v1__problem__descriptor, offsetof(Traction__V1__FeedbackRecord, problem) },
-		{ "value", TRACTION__V1__FEEDBACK_RECORD__BODY_VALUE,
-		  &traction__v1__value_verification__descriptor,
-		  offsetof(Traction__V1__FeedbackRecord, value) },
-		{ "demand", TRACTION__V1__FEEDBACK_RECORD__BODY_DEMAND,
-		  &traction__v1__demand_signal__descriptor, offsetof(Traction__V1__FeedbackRecord, demand) },
-	};
 	const char *k;
 	json_t *v;
 	int rc = 0;
@@ -100,67 +173,12 @@ int trc_record_from_json(json_t *o, Traction__V1__FeedbackRecord *r, char *err, 
 			rc = s_str(v, k, &r->version, err, elen);
 		else if (strcmp(k, "key") == 0)
 			rc = s_str(v, k, &r->idempotency_key, err, elen);
-		else if (strcmp(k, "observed_at") == 0) {
-			if (json_is_integer(v))
-				r->observed_at_ms = json_integer_value(v);
-			else if (!json_is_string(v) ||
-				 trc_time_parse(json_string_value(v), &r->observed_at_ms) != 0) {
-				snprintf(err, elen, "observed_at: expected 2026-11-28T10:15:00Z or ms");
-				rc = -1;
-			}
-		} else if (strcmp(k, "labels") == 0) {
-			if (!json_is_object(v)) {
-				snprintf(err, elen, "labels: expected an object");
-				rc = -1;
-				break;
-			}
-			size_t n = json_object_size(v), i = 0;
-			r->labels = calloc(n > 0 ? n : 1, sizeof(*r->labels));
-			const char *lk;
-			json_t *lv;
-			json_object_foreach(v, lk, lv) {
-				Traction__V1__KeyValue *kv = calloc(1, sizeof(*kv));
-				if (r->labels == NULL || kv == NULL) {
-					free(kv);
-					snprintf(err, elen, "out of memory");
-					rc = -1;
-					break;
-				}
-				traction__v1__key_value__init(kv);
-				r->labels[i++] = kv;
-				r->n_labels = i;
-				kv->key = strdup(lk);
-				char name[80];
-				snprintf(name, sizeof(name), "labels.%.64s", lk);
-				if ((rc = s_str(lv, name, &kv->value, err, elen)) != 0)
-					break;
-			}
-		} else {
-			size_t b = 0;
-			while (b < sizeof(bodies) / sizeof(bodies[0]) && strcmp(k, bodies[b].key) != 0)
-				b++;
-			if (b == sizeof(bodies) / sizeof(bodies[0])) {
-				snprintf(err, elen, "unknown field '%s'", k);
-				rc = -1;
-			} else if (r->body_case != TRACTION__V1__FEEDBACK_RECORD__BODY__NOT_SET) {
-				snprintf(err, elen, "one of metric, problem, value or demand, not two");
-				rc = -1;
-			} else {
-				ProtobufCMessage *m = calloc(1, bodies[b].desc->sizeof_message);
-				if (m == NULL) {
-					snprintf(err, elen, "out of memory");
-					return -1;
-				}
-				protobuf_c_message_init(bodies[b].desc, m);
-				r->body_case = bodies[b].body;
-				*(ProtobufCMessage **)(void *)((char *)r + bodies[b].offset) = m;
-				char inner[200];
-				if (pbjson_to_message(v, m, inner, sizeof(inner)) != 0) {
-					snprintf(err, elen, "%s: %s", k, inner);
-					rc = -1;
-				}
-			}
-		}
+		else if (strcmp(k, "observed_at") == 0)
+			rc = s_observed_at(v, r, err, elen);
+		else if (strcmp(k, "labels") == 0)
+			rc = s_labels(v, r, err, elen);
+		else
+			rc = s_body(k, v, r, err, elen);
 		if (rc != 0)
 			break;
 	}

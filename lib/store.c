@@ -48,6 +48,66 @@ int trc_store_open(trc_store_t **store_p, const char *dir, size_t map_size,
 	return trc_store_open_migrate(store_p, dir, map_size, dbs, schema_version, NULL);
 }
 
+/* The LMDB environment of s in dir: 0, or an error (logged). */
+static int s_env_open(trc_store_t *s, const char *dir, size_t map_size)
+{
+	int mrc = mdb_env_create(&s->env);
+	if (mrc == 0)
+		mrc = mdb_env_set_maxdbs(s->env, MAX_DBS);
+	if (mrc == 0)
+		mrc = mdb_env_set_mapsize(s->env, map_size);
+	if (mrc == 0)
+		mrc = mdb_env_set_maxreaders(s->env, 126);
+	/* MDB_NOTLS: read transactions are not tied to threads. Durable sync is
+	 * kept on: an acknowledgement means the data is on disk. */
+	if (mrc == 0)
+		mrc = mdb_env_open(s->env, dir, MDB_NOTLS, 0640);
+	if (mrc != 0) {
+		trc_err("store: cannot open LMDB in %s: %s", dir, mdb_strerror(mrc));
+		if (s->env != NULL) {
+			mdb_env_close(s->env);
+			s->env = NULL;
+		}
+		return trc_err_from_mdb(mrc);
+	}
+	/* LMDB may have grown the map to what the file already holds. */
+	MDB_envinfo info;
+	if (mdb_env_info(s->env, &info) == 0)
+		s->map_size = info.me_mapsize;
+	return 0;
+}
+
+/* The store's schema version, in txn: a new store is stamped with
+ * schema_version, an older one upgraded by migrate (if given) and
+ * stamped, any other refused (TRC_ECORRUPT, sticky in txn). */
+static void s_schema(trc_txn_t *txn, trc_store_t *s, const char *dir, uint32_t schema_version,
+		     trc_migrate_fn migrate)
+{
+	MDB_val v;
+	MDB_dbi meta = trc_store_db(s, TRC_DB_META);
+	int g = trc_txn_get(txn, meta, s_schema_key, sizeof(s_schema_key) - 1, &v);
+	uint64_t found = g == 0 && v.mv_size == 8 ? trc_be64_get(v.mv_data) : UINT64_MAX;
+	if (g == 0 && found < schema_version && migrate != NULL) {
+		trc_notice("store: %s has schema version %llu: upgrading it to %u", dir,
+			   (unsigned long long)found, schema_version);
+		int m = migrate(txn, (uint32_t)found);
+		if (m != 0) {
+			trc_err("store: cannot upgrade %s: %s", dir, trc_strerror(m));
+			trc_txn_fail(txn, m);
+		}
+		g = TRC_ENOENT; /* stamp it with the version it now has */
+	}
+	if (g == TRC_ENOENT) {
+		uint8_t be[8];
+		trc_be64_put(be, schema_version);
+		trc_txn_put(txn, meta, s_schema_key, sizeof(s_schema_key) - 1, be, 8, 0);
+	} else if (g == 0 && found != schema_version) {
+		trc_err("store: %s has schema version %llu, this build reads %u", dir,
+			(unsigned long long)found, schema_version);
+		trc_txn_fail(txn, TRC_ECORRUPT);
+	}
+}
+
 int trc_store_open_migrate(trc_store_t **store_p, const char *dir, size_t map_size,
 			   const char *const *dbs, uint32_t schema_version,
 			   trc_migrate_fn migrate)
@@ -66,70 +126,24 @@ int trc_store_open_migrate(trc_store_t **store_p, const char *dir, size_t map_si
 		rc = s_add_name(s, dbs[i]);
 	if (rc == 0)
 		rc = trc_mkdir_p(dir);
-	if (rc != 0) {
+	if (rc != 0)
 		trc_err("store: cannot prepare %s: %s", dir, trc_strerror(rc));
+	if (rc == 0)
+		rc = s_env_open(s, dir, map_size);
+	trc_txn_t txn;
+	if (rc == 0)
+		rc = trc_txn_begin(s, &txn, true);
+	if (rc != 0) {
 		trc_store_destroy(&s);
 		return rc;
 	}
-
-	int mrc = mdb_env_create(&s->env);
-	if (mrc == 0)
-		mrc = mdb_env_set_maxdbs(s->env, MAX_DBS);
-	if (mrc == 0)
-		mrc = mdb_env_set_mapsize(s->env, map_size);
-	if (mrc == 0)
-		mrc = mdb_env_set_maxreaders(s->env, 126);
-	/* MDB_NOTLS: read transactions are not tied to threads. Durable sync is
-	 * kept on: an acknowledgement means the data is on disk. */
-	if (mrc == 0)
-		mrc = mdb_env_open(s->env, dir, MDB_NOTLS, 0640);
-	if (mrc != 0) {
-		trc_err("store: cannot open LMDB in %s: %s", dir, mdb_strerror(mrc));
-		if (s->env != NULL && mrc != 0) {
-			mdb_env_close(s->env);
-			s->env = NULL;
-		}
-		trc_store_destroy(&s);
-		return trc_err_from_mdb(mrc);
-	}
-	/* LMDB may have grown the map to what the file already holds. */
-	MDB_envinfo info;
-	if (mdb_env_info(s->env, &info) == 0)
-		s->map_size = info.me_mapsize;
-
-	trc_txn_t txn;
-	rc = trc_txn_begin(s, &txn, true);
 	for (int i = 0; rc == 0 && i < s->ndbs; i++) {
 		int r = mdb_dbi_open(txn.txn, s->names[i], MDB_CREATE, &s->dbis[i]);
 		if (r != 0)
 			rc = trc_txn_fail(&txn, trc_err_from_mdb(r));
 	}
 	if (rc == 0) {
-		MDB_val v;
-		MDB_dbi meta = trc_store_db(s, TRC_DB_META);
-		int g = trc_txn_get(&txn, meta, s_schema_key, sizeof(s_schema_key) - 1, &v);
-		uint64_t found = g == 0 && v.mv_size == 8 ? trc_be64_get(v.mv_data) : UINT64_MAX;
-		if (g == 0 && found < schema_version && migrate != NULL) {
-			trc_notice("store: %s has schema version %llu: upgrading it to %u", dir,
-				   (unsigned long long)found, schema_version);
-			int m = migrate(&txn, (uint32_t)found);
-			if (m != 0) {
-				trc_err("store: cannot upgrade %s: %s", dir, trc_strerror(m));
-				trc_txn_fail(&txn, m);
-			}
-			g = TRC_ENOENT; /* stamp it with the version it now has */
-		}
-		if (g == TRC_ENOENT) {
-			uint8_t be[8];
-			trc_be64_put(be, schema_version);
-			trc_txn_put(&txn, meta, s_schema_key, sizeof(s_schema_key) - 1, be, 8, 0);
-		} else if (g == 0) {
-			if (found != schema_version) {
-				trc_err("store: %s has schema version %llu, this build reads %u",
-					dir, (unsigned long long)found, schema_version);
-				trc_txn_fail(&txn, TRC_ECORRUPT);
-			}
-		}
+		s_schema(&txn, s, dir, schema_version, migrate);
 		rc = trc_txn_commit(&txn);
 	} else {
 		trc_txn_abort(&txn);

@@ -122,6 +122,46 @@ static void on_ack(void *ud, const traction_ack_t *ack)
 		fprintf(stderr, "\rpublished %ld of %ld", done, t->sent);
 }
 
+/* One line of a JSON Lines file into r: 0, or -1 with why in err. A record
+ * without a key gets one stable for this line of this file (fh: the file
+ * name's hash), so that running the file again stores nothing twice. */
+static int s_line_record(const char *line, size_t n, long lineno, uint64_t fh,
+			 Traction__V1__FeedbackRecord *r, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *o = json_loadb(line, n, 0, &jerr);
+	int rc = o == NULL ? -1 : trc_record_from_json(o, r, err, errlen);
+	if (o == NULL)
+		snprintf(err, errlen, "not JSON: %s", jerr.text);
+	json_decref(o);
+	if (rc == 0 && (r->idempotency_key == NULL || r->idempotency_key[0] == '\0')) {
+		if (r->idempotency_key != protobuf_c_empty_string)
+			free(r->idempotency_key);
+		char key[96];
+		snprintf(key, sizeof(key), "f%016llx-l%ld-%016llx", (unsigned long long)fh, lineno,
+			 (unsigned long long)trc_fnv64(line, n));
+		r->idempotency_key = strdup(key);
+	}
+	return rc;
+}
+
+static void s_print_tally(ctl_t *ctl, const tally_t *t)
+{
+	if (ctl->json) {
+		ctl_print_json(json_pack("{s:I, s:I, s:I, s:O}", "accepted", (json_int_t)t->accepted,
+					 "duplicates", (json_int_t)t->duplicates, "refused",
+					 (json_int_t)t->refused, "refusals", t->refusals));
+		return;
+	}
+	printf("accepted %ld, duplicates %ld, refused %ld\n", t->accepted, t->duplicates, t->refused);
+	size_t i;
+	json_t *x;
+	json_array_foreach(t->refusals, i, x)
+		printf("  line %lld: %s: %s\n", (long long)json_integer_value(json_object_get(x, "line")),
+		       json_string_value(json_object_get(x, "code")),
+		       json_string_value(json_object_get(x, "message")));
+}
+
 static int publish_file(ctl_t *ctl, const char *path)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
@@ -155,23 +195,9 @@ static int publish_file(ctl_t *ctl, const char *path)
 			line[--n] = '\0';
 		if (n == 0)
 			continue;
-		json_error_t jerr;
 		char err[256];
-		json_t *o2 = json_loadb(line, (size_t)n, 0, &jerr);
 		Traction__V1__FeedbackRecord r = TRACTION__V1__FEEDBACK_RECORD__INIT;
-		int rc = o2 == NULL ? -1 : trc_record_from_json(o2, &r, err, sizeof(err));
-		if (o2 == NULL)
-			snprintf(err, sizeof(err), "not JSON: %s", jerr.text);
-		json_decref(o2);
-		if (rc == 0 && (r.idempotency_key == NULL || r.idempotency_key[0] == '\0')) {
-			/* stable for this line of this file: re-running stores nothing twice */
-			if (r.idempotency_key != protobuf_c_empty_string)
-				free(r.idempotency_key);
-			char key[96];
-			snprintf(key, sizeof(key), "f%016llx-l%ld-%016llx", (unsigned long long)fh, lineno,
-				 (unsigned long long)trc_fnv64(line, (size_t)n));
-			r.idempotency_key = strdup(key);
-		}
+		int rc = s_line_record(line, (size_t)n, lineno, fh, &r, err, sizeof(err));
 		if (rc != 0) {
 			malformed++;
 			json_array_append_new(t.refusals, json_pack("{s:I, s:s, s:s}", "line",
@@ -189,10 +215,9 @@ static int publish_file(ctl_t *ctl, const char *path)
 			break;
 		}
 		t.sent++;
-		/* a look at the socket now and then: a poll per record was a
-		 * quarter of the time (a syscall and libzmq's fork check); every
-		 * 64 left acknowledgements waiting (bench_http: 0.38x the native
-		 * publisher at 64, 0.41-0.51x at 16, 0.45-0.51x at 8) */
+		/* a look at the socket now and then, not per record (why 16:
+		 * docs/performance.md, "The HTTP API against the bus it
+		 * fronts") */
 		if (t.sent % 16 == 0)
 			traction_publisher_poll(p, 0);
 	}
@@ -205,19 +230,7 @@ static int publish_file(ctl_t *ctl, const char *path)
 	if (t.tty)
 		fprintf(stderr, "\r%*s\r", 40, "");
 	t.refused += malformed;
-	if (ctl->json) {
-		ctl_print_json(json_pack("{s:I, s:I, s:I, s:O}", "accepted", (json_int_t)t.accepted,
-					 "duplicates", (json_int_t)t.duplicates, "refused",
-					 (json_int_t)t.refused, "refusals", t.refusals));
-	} else {
-		printf("accepted %ld, duplicates %ld, refused %ld\n", t.accepted, t.duplicates, t.refused);
-		size_t i;
-		json_t *x;
-		json_array_foreach(t.refusals, i, x)
-			printf("  line %lld: %s: %s\n", (long long)json_integer_value(json_object_get(x, "line")),
-			       json_string_value(json_object_get(x, "code")),
-			       json_string_value(json_object_get(x, "message")));
-	}
+	s_print_tally(ctl, &t);
 	json_decref(t.refusals);
 	if (frc != 0)
 		return ctl_fail("not every record was acknowledged: %s", traction_code_name(frc));

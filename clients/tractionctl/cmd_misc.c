@@ -9,6 +9,7 @@
 #include <zmq.h>
 
 #include "ctl.h"
+#include "pbjson.h"
 #include "traction/v1/bus.pb-c.h"
 #include "traction/v1/common.pb-c.h"
 #include "traction/v1/events.pb-c.h"
@@ -21,104 +22,102 @@ static int s_fail_status(const char *what, const traction_status_t *st)
 /* ---- status ----------------------------------------------------------------- */
 
 
+static void s_status_head(const Traction__V1__BrokerStatusReply *rep)
+{
+	printf("broker %s  up %.1fs  routed %llu  replies %llu  errors %llu  "
+	       "malformed %llu  events %llu\n",
+	       rep->version, (double)rep->uptime_ms / 1000.0,
+	       (unsigned long long)rep->counters->requests_routed,
+	       (unsigned long long)rep->counters->replies_routed,
+	       (unsigned long long)rep->counters->errors_replied,
+	       (unsigned long long)rep->counters->dropped_malformed,
+	       (unsigned long long)rep->counters->events_relayed);
+	printf("in flight: %u requests of %u clients, %.1f of %u MiB\n", rep->requests_in_flight,
+	       rep->clients_in_flight, (double)rep->bytes_in_flight / (1 << 20),
+	       rep->max_mb_in_flight);
+	printf("event feed: %u topic prefixes held, %llu subscriptions refused\n\n",
+	       rep->subscriptions, (unsigned long long)rep->counters->subscriptions_refused);
+	printf("%-12s %-6s %9s %10s %8s %9s  %s\n", "SERVICE", "STATE", "INSTANCES", "REQUESTS",
+	       "ERRORS", "IN-FLIGHT", "PING");
+}
+
+/* One service's line (or JSON object into svcs), with a ping of it: live
+ * in the broker's table is one thing, answering is another. Whether it
+ * answered. */
+static bool s_status_service(ctl_t *ctl, const Traction__V1__ServiceStatus *s, json_t *svcs)
+{
+	Traction__V1__Empty req = TRACTION__V1__EMPTY__INIT;
+	Traction__V1__PingReply *pong = NULL;
+	traction_status_t pst = { 0 };
+	char ping[128] = "-";
+	if (s->n_instances > 0) {
+		if (traction_call(ctl->client, s->name, "ping", &req.base,
+				  &traction__v1__ping_reply__descriptor, (ProtobufCMessage **)&pong,
+				  &pst) == 0)
+			snprintf(ping, sizeof(ping), "%s pid %u up %.1fs", pong->daemon, pong->pid,
+				 (double)pong->uptime_ms / 1000.0);
+		else
+			snprintf(ping, sizeof(ping), "%s", traction_code_name(pst.code));
+	}
+	bool live = s->n_instances > 0 && pong != NULL;
+	if (ctl->json) {
+		json_t *o = json_pack("{s:s, s:b, s:i, s:I, s:I, s:I, s:i}", "name", s->name, "live",
+				      live, "instances", (int)s->n_instances, "requests",
+				      (json_int_t)s->requests, "replies", (json_int_t)s->replies,
+				      "errors", (json_int_t)s->errors, "in_flight", (int)s->in_flight);
+		if (pong != NULL) {
+			json_object_set_new(o, "daemon", json_string(pong->daemon));
+			json_object_set_new(o, "pid", json_integer(pong->pid));
+			json_object_set_new(o, "uptime_ms", json_integer(pong->uptime_ms));
+			json_object_set_new(o, "event_head", json_integer((json_int_t)pong->event_head));
+		}
+		json_array_append_new(svcs, o);
+	} else {
+		printf("%-12s %-6s %9zu %10llu %8llu %9u  %s\n", s->name, live ? "live" : "DOWN",
+		       s->n_instances, (unsigned long long)s->requests, (unsigned long long)s->errors,
+		       s->in_flight, ping);
+	}
+	traction_reply_free(&pong->base);
+	return live;
+}
+
+static void s_status_json(const Traction__V1__BrokerStatusReply *rep, json_t *svcs)
+{
+	json_t *doc = json_object();
+	json_object_set_new(doc, "broker_version", json_string(rep->version));
+	json_object_set_new(doc, "uptime_ms", json_integer(rep->uptime_ms));
+	json_object_set_new(doc, "services", svcs);
+	json_object_set_new(doc, "subscriptions", json_integer((json_int_t)rep->subscriptions));
+	/* every counter of the reply, by its proto name */
+	json_object_set_new(doc, "counters", pbjson_from_message(&rep->counters->base));
+	json_object_set_new(doc, "in_flight",
+			    json_pack("{s:i, s:i, s:I, s:i}", "requests", (int)rep->requests_in_flight,
+				      "clients", (int)rep->clients_in_flight, "bytes",
+				      (json_int_t)rep->bytes_in_flight, "max_mb",
+				      (int)rep->max_mb_in_flight));
+	ctl_print_json(doc);
+}
+
 static int cmd_status(ctl_t *ctl, args_t *a)
 {
+	(void)a;
 	traction_status_t st;
 	Traction__V1__Empty req = TRACTION__V1__EMPTY__INIT;
 	Traction__V1__BrokerStatusReply *rep = NULL;
 	if (traction_call(ctl->client, "broker", "status", &req.base,
-			  &traction__v1__broker_status_reply__descriptor,
-			  (ProtobufCMessage **)&rep, &st) != 0)
+			  &traction__v1__broker_status_reply__descriptor, (ProtobufCMessage **)&rep,
+			  &st) != 0)
 		return s_fail_status("broker status", &st);
-
-	/* Ping every service too: live in the broker's table is one thing,
-	 * answering is another. */
-	json_t *doc = json_object();
+	if (!ctl->json)
+		s_status_head(rep);
 	json_t *svcs = json_array();
 	int down = 0;
-	if (!ctl->json) {
-		printf("broker %s  up %.1fs  routed %llu  replies %llu  errors %llu  "
-		       "malformed %llu  events %llu\n",
-		       rep->version, (double)rep->uptime_ms / 1000.0,
-		       (unsigned long long)rep->counters->requests_routed,
-		       (unsigned long long)rep->counters->replies_routed,
-		       (unsigned long long)rep->counters->errors_replied,
-		       (unsigned long long)rep->counters->dropped_malformed,
-		       (unsigned long long)rep->counters->events_relayed);
-		printf("in flight: %u requests of %u clients, %.1f of %u MiB\n",
-		       rep->requests_in_flight, rep->clients_in_flight,
-		       (double)rep->bytes_in_flight / (1 << 20), rep->max_mb_in_flight);
-		printf("event feed: %u topic prefixes held, %llu subscriptions refused\n\n",
-		       rep->subscriptions,
-		       (unsigned long long)rep->counters->subscriptions_refused);
-		printf("%-12s %-6s %9s %10s %8s %9s  %s\n", "SERVICE", "STATE", "INSTANCES",
-		       "REQUESTS", "ERRORS", "IN-FLIGHT", "PING");
-	}
-	for (size_t i = 0; i < rep->n_services; i++) {
-		Traction__V1__ServiceStatus *s = rep->services[i];
-		Traction__V1__PingReply *pong = NULL;
-		traction_status_t pst = { 0 };
-		char ping[128] = "-";
-		if (s->n_instances > 0) {
-			if (traction_call(ctl->client, s->name, "ping", &req.base,
-					  &traction__v1__ping_reply__descriptor,
-					  (ProtobufCMessage **)&pong, &pst) == 0)
-				snprintf(ping, sizeof(ping), "%s pid %u up %.1fs", pong->daemon,
-					 pong->pid, (double)pong->uptime_ms / 1000.0);
-			else
-				snprintf(ping, sizeof(ping), "%s", traction_code_name(pst.code));
-		}
-		bool live = s->n_instances > 0 && pong != NULL;
-		if (!live)
-			down++;
-		if (ctl->json) {
-			json_t *o = json_pack("{s:s, s:b, s:i, s:I, s:I, s:I, s:i}", "name", s->name,
-					      "live", live, "instances", (int)s->n_instances,
-					      "requests", (json_int_t)s->requests, "replies",
-					      (json_int_t)s->replies, "errors", (json_int_t)s->errors,
-					      "in_flight", (int)s->in_flight);
-			if (pong != NULL) {
-				json_object_set_new(o, "daemon", json_string(pong->daemon));
-				json_object_set_new(o, "pid", json_integer(pong->pid));
-				json_object_set_new(o, "uptime_ms", json_integer(pong->uptime_ms));
-				json_object_set_new(o, "event_head", json_integer((json_int_t)pong->event_head));
-			}
-			json_array_append_new(svcs, o);
-		} else {
-			printf("%-12s %-6s %9zu %10llu %8llu %9u  %s\n", s->name, live ? "live" : "DOWN",
-			       s->n_instances, (unsigned long long)s->requests,
-			       (unsigned long long)s->errors, s->in_flight, ping);
-		}
-		traction_reply_free(&pong->base);
-	}
-	if (ctl->json) {
-		json_object_set_new(doc, "broker_version", json_string(rep->version));
-		json_object_set_new(doc, "uptime_ms", json_integer(rep->uptime_ms));
-		json_object_set_new(doc, "services", svcs);
-		json_t *c = json_object();
-		json_object_set_new(c, "requests_routed", json_integer((json_int_t)rep->counters->requests_routed));
-		json_object_set_new(c, "replies_routed", json_integer((json_int_t)rep->counters->replies_routed));
-		json_object_set_new(c, "errors_replied", json_integer((json_int_t)rep->counters->errors_replied));
-		json_object_set_new(c, "dropped_malformed", json_integer((json_int_t)rep->counters->dropped_malformed));
-		json_object_set_new(c, "dropped_unroutable", json_integer((json_int_t)rep->counters->dropped_unroutable));
-		json_object_set_new(c, "dropped_late", json_integer((json_int_t)rep->counters->dropped_late));
-		json_object_set_new(c, "events_relayed", json_integer((json_int_t)rep->counters->events_relayed));
-		json_object_set_new(c, "instances_expired", json_integer((json_int_t)rep->counters->instances_expired));
-		json_object_set_new(c, "subscriptions_refused",
-				    json_integer((json_int_t)rep->counters->subscriptions_refused));
-		json_object_set_new(doc, "subscriptions", json_integer((json_int_t)rep->subscriptions));
-		json_object_set_new(doc, "counters", c);
-		json_object_set_new(doc, "in_flight",
-				    json_pack("{s:i, s:i, s:I, s:i}", "requests",
-					      (int)rep->requests_in_flight, "clients",
-					      (int)rep->clients_in_flight, "bytes",
-					      (json_int_t)rep->bytes_in_flight, "max_mb",
-					      (int)rep->max_mb_in_flight));
-		ctl_print_json(doc);
-	} else {
+	for (size_t i = 0; i < rep->n_services; i++)
+		down += !s_status_service(ctl, rep->services[i], svcs);
+	if (ctl->json)
+		s_status_json(rep, svcs);
+	else
 		json_decref(svcs);
-		json_decref(doc);
-	}
 	traction_reply_free(&rep->base);
 	return down == 0 ? 0 : 2;
 }

@@ -132,7 +132,17 @@ static void s_args_free(args_t *a)
 		free((char *)a->f[i].name);
 }
 
-int main(int argc, char **argv)
+/* What the options before the command word set. */
+typedef struct {
+	const char *after[8];
+	int nafter;
+	const char *as_user;
+	const char *key_file;
+} globals_t;
+
+/* The options before the command word: 0, or -1 with *exit_code set (an
+ * error, --help, --version). */
+static int s_globals(int argc, char **argv, ctl_t *ctl, globals_t *g, int *exit_code)
 {
 	static const struct option opts[] = {
 		{ "endpoint", required_argument, NULL, 'e' },
@@ -146,138 +156,162 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	ctl_t ctl = { .timeout_ms = 10000 };
 	int c;
-	const char *after[8], *as_user = NULL;
-	int nafter = 0;
-	const char *key_file = getenv("TRACTION_KEY_FILE");
-	ctl.server_key = getenv("TRACTION_SERVER_KEY");
-	ctl.endpoint = getenv("TRACTION_ENDPOINT");
-	if (ctl.endpoint == NULL || ctl.endpoint[0] == '\0')
-		ctl.endpoint = "tcp://127.0.0.1:7400";
+	uint64_t ms;
+	*exit_code = 1;
 	/* '+': stop at the first command word; its options are its own. */
 	while ((c = getopt_long(argc, argv, "+e:jt:hVs:k:a:u:", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			ctl.server_key = optarg;
+			ctl->server_key = optarg;
 			break;
 		case 'k':
-			key_file = optarg;
-			break;
-		case 'a':
-			if (nafter == 8 || strchr(optarg, ':') == NULL)
-				return ctl_fail("--after SOURCE:SEQ (at most 8)");
-			after[nafter++] = optarg;
+			g->key_file = optarg;
 			break;
 		case 'u':
-			as_user = optarg;
+			g->as_user = optarg;
 			break;
 		case 'e':
-			ctl.endpoint = optarg;
+			ctl->endpoint = optarg;
 			break;
 		case 'j':
-			ctl.json = true;
+			ctl->json = true;
 			break;
-		case 't': {
-			uint64_t ms;
+		case 'a':
+			if (g->nafter == 8 || strchr(optarg, ':') == NULL) {
+				ctl_fail("--after SOURCE:SEQ (at most 8)");
+				return -1;
+			}
+			g->after[g->nafter++] = optarg;
+			break;
+		case 't':
 			if (ctl_uint("timeout", optarg, INT_MAX, &ms) != 0)
-				return 1;
-			ctl.timeout_ms = (int)ms;
+				return -1;
+			ctl->timeout_ms = (int)ms;
 			break;
-		}
 		case 'h':
 			s_usage_nouns(stdout);
-			return 0;
+			*exit_code = 0;
+			return -1;
 		case 'V':
 			printf("tractionctl %s\n", traction_version());
-			return 0;
+			*exit_code = 0;
+			return -1;
 		default:
 			s_usage_nouns(stderr);
-			return 1;
+			return -1;
 		}
 	}
 	if (optind >= argc) {
 		s_usage_nouns(stderr);
-		return 1;
+		return -1;
 	}
-	const char *noun = argv[optind];
-	const char *verb = optind + 1 < argc ? argv[optind + 1] : NULL;
-	const cmd_t *cmd = NULL;
-	bool noun_known = false;
-	for (size_t g = 0; g < N_GROUPS && cmd == NULL; g++)
-		for (int i = 0; i < *s_groups[g].n && cmd == NULL; i++) {
+	return 0;
+}
+
+/* The command of noun and verb (verb may be NULL or not a verb: a
+ * command of the noun alone), or NULL; *noun_known says whether any
+ * command has that noun. */
+static const cmd_t *s_find(const char *noun, const char *verb, bool *noun_known)
+{
+	*noun_known = false;
+	for (size_t g = 0; g < N_GROUPS; g++)
+		for (int i = 0; i < *s_groups[g].n; i++) {
 			const cmd_t *x = &s_groups[g].cmds[i];
 			if (strcmp(x->noun, noun) != 0)
 				continue;
-			noun_known = true;
+			*noun_known = true;
 			if (x->verb == NULL || (verb != NULL && strcmp(x->verb, verb) == 0))
-				cmd = x;
+				return x;
 		}
-	if (cmd == NULL) {
-		if (noun_known) {
-			/* the noun alone, or with --help: list its verbs */
-			FILE *out = verb == NULL || strcmp(verb, "--help") != 0 ? stderr : stdout;
-			if (out == stderr && verb != NULL)
-				fprintf(stderr, "tractionctl: %s has no verb '%s'\n", noun, verb);
-			fprintf(out, "Usage:\n");
-			for (size_t g = 0; g < N_GROUPS; g++)
-				for (int i = 0; i < *s_groups[g].n; i++)
-					if (strcmp(s_groups[g].cmds[i].noun, noun) == 0)
-						fprintf(out, "  tractionctl %.*s\n",
-							(int)strcspn(s_groups[g].cmds[i].usage, "\n"),
-							s_groups[g].cmds[i].usage);
-			return out == stdout ? 0 : 1;
-		}
+	return NULL;
+}
+
+/* No such command: the verbs of a known noun (0 when asked with --help),
+ * else the nouns. The exit code. */
+static int s_no_command(const char *noun, const char *verb, bool noun_known)
+{
+	if (!noun_known) {
 		fprintf(stderr, "tractionctl: unknown command '%s'\n", noun);
 		s_usage_nouns(stderr);
 		return 1;
 	}
+	FILE *out = verb == NULL || strcmp(verb, "--help") != 0 ? stderr : stdout;
+	if (out == stderr && verb != NULL)
+		fprintf(stderr, "tractionctl: %s has no verb '%s'\n", noun, verb);
+	fprintf(out, "Usage:\n");
+	for (size_t g = 0; g < N_GROUPS; g++)
+		for (int i = 0; i < *s_groups[g].n; i++)
+			if (strcmp(s_groups[g].cmds[i].noun, noun) == 0)
+				fprintf(out, "  tractionctl %.*s\n",
+					(int)strcspn(s_groups[g].cmds[i].usage, "\n"),
+					s_groups[g].cmds[i].usage);
+	return out == stdout ? 0 : 1;
+}
+
+/* The client of ctl, with CurveZMQ, --after and --as: 0, or non-zero having
+ * said why. */
+static int s_connect(ctl_t *ctl, const globals_t *g)
+{
+	traction_options_t o = { .timeout_ms = ctl->timeout_ms, .client_name = "tractionctl" };
+	if (ctl->server_key != NULL && ctl->server_key[0] != '\0') {
+		if (g->key_file == NULL || g->key_file[0] == '\0')
+			return ctl_fail("--server-key needs --key-file (this client's key pair)");
+		if (ctl_keypair(g->key_file, ctl->public_key, ctl->secret_key) != 0)
+			return 1;
+		o.server_public_key = ctl->server_key;
+		o.public_key = ctl->public_key;
+		o.secret_key = ctl->secret_key;
+	}
+	if (traction_client_new(&ctl->client, ctl->endpoint, &o) != 0)
+		return ctl_fail("cannot connect to %s", ctl->endpoint);
+	int rc = 0;
+	for (int i = 0; i < g->nafter && rc == 0; i++) {
+		char src[64];
+		const char *a = g->after[i], *colon = strchr(a, ':');
+		uint64_t seq;
+		if (colon == a || (size_t)(colon - a) >= sizeof(src))
+			rc = ctl_fail("--after %s: expected SOURCE:SEQ, e.g. supply:42", a);
+		else if (ctl_uint("after", colon + 1, UINT64_MAX, &seq) != 0)
+			rc = 1;
+		else {
+			snprintf(src, sizeof(src), "%.*s", (int)(colon - a), a);
+			rc = traction_client_after(ctl->client, src, seq) != 0;
+		}
+	}
+	if (rc == 0 && g->as_user != NULL)
+		rc = traction_client_on_behalf_of(ctl->client, g->as_user) != 0;
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	ctl_t ctl = { .timeout_ms = 10000 };
+	globals_t g = { .key_file = getenv("TRACTION_KEY_FILE") };
+	ctl.server_key = getenv("TRACTION_SERVER_KEY");
+	ctl.endpoint = getenv("TRACTION_ENDPOINT");
+	if (ctl.endpoint == NULL || ctl.endpoint[0] == '\0')
+		ctl.endpoint = "tcp://127.0.0.1:7400";
+	int code;
+	if (s_globals(argc, argv, &ctl, &g, &code) != 0)
+		return code;
+	const char *noun = argv[optind];
+	const char *verb = optind + 1 < argc ? argv[optind + 1] : NULL;
+	bool noun_known;
+	const cmd_t *cmd = s_find(noun, verb, &noun_known);
+	if (cmd == NULL)
+		return s_no_command(noun, verb, noun_known);
 	int first = optind + (cmd->verb != NULL ? 2 : 1);
 	for (int i = first; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
 			return s_cmd_help(cmd);
 	args_t a;
-	if (s_parse(cmd, argc - first, argv + first, &a, &ctl.json) != 0) {
-		s_args_free(&a);
-		return 1;
-	}
-	traction_options_t o = { .timeout_ms = ctl.timeout_ms, .client_name = "tractionctl" };
-	if (ctl.server_key != NULL && ctl.server_key[0] != '\0') {
-		if (key_file == NULL || key_file[0] == '\0') {
-			s_args_free(&a);
-			return ctl_fail("--server-key needs --key-file (this client's key pair)");
-		}
-		if (ctl_keypair(key_file, ctl.public_key, ctl.secret_key) != 0) {
-			s_args_free(&a);
-			return 1;
-		}
-		o.server_public_key = ctl.server_key;
-		o.public_key = ctl.public_key;
-		o.secret_key = ctl.secret_key;
-	}
-	int rc = traction_client_new(&ctl.client, ctl.endpoint, &o);
-	if (rc != 0) {
-		s_args_free(&a);
-		return ctl_fail("cannot connect to %s", ctl.endpoint);
-	}
-	for (int i = 0; i < nafter && rc == 0; i++) {
-		char src[64];
-		const char *colon = strchr(after[i], ':');
-		uint64_t seq;
-		if (colon == after[i] || (size_t)(colon - after[i]) >= sizeof(src))
-			rc = ctl_fail("--after %s: expected SOURCE:SEQ, e.g. supply:42", after[i]);
-		else if (ctl_uint("after", colon + 1, UINT64_MAX, &seq) != 0)
-			rc = 1;
-		else {
-			snprintf(src, sizeof(src), "%.*s", (int)(colon - after[i]), after[i]);
-			rc = traction_client_after(ctl.client, src, seq) != 0;
-		}
-	}
-	if (rc == 0 && as_user != NULL)
-		rc = traction_client_on_behalf_of(ctl.client, as_user) != 0;
+	int rc = s_parse(cmd, argc - first, argv + first, &a, &ctl.json);
+	if (rc == 0)
+		rc = s_connect(&ctl, &g);
 	if (rc == 0)
 		rc = cmd->fn(&ctl, &a);
 	traction_client_destroy(&ctl.client);
 	s_args_free(&a);
-	return rc;
+	return rc != 0 ? (rc < 0 ? 1 : rc) : 0;
 }

@@ -215,6 +215,26 @@ static bool s_matches(const Traction__V1__SupplyListRequest *req, const Traction
 	return true;
 }
 
+/* The supply of a list's index entry: the record itself, or (an index by
+ * capability or provider) the one its key's tail names. */
+static int s_list_entry(trc_call_t *call, const trc_iter_t *it, bool indexed,
+			Traction__V1__Supply **s)
+{
+	if (!indexed) {
+		*s = trc_rec_unpack(&it->val, &traction__v1__supply__descriptor, call->arena);
+		return *s != NULL ? 0 : TRC_ECORRUPT;
+	}
+	size_t idlen;
+	const char *id = trc_key_tail(&it->key, &idlen);
+	char idbuf[TRC_SLUG_MAX + 1];
+	if (idlen > TRC_SLUG_MAX)
+		return TRC_ECORRUPT;
+	memcpy(idbuf, id, idlen);
+	idbuf[idlen] = '\0';
+	return trc_rec_get(call->txn, s_db(call, SUPPLYD_DB_SUPPLIES), idbuf, idlen,
+			   &traction__v1__supply__descriptor, call->arena, (void **)s);
+}
+
 int supplyd_supply_list(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
 {
 	const Traction__V1__SupplyListRequest *req = (const void *)req_;
@@ -267,22 +287,7 @@ int supplyd_supply_list(trc_call_t *call, const ProtobufCMessage *req_, Protobuf
 			    false);
 	while (rc == 0 && trc_iter_next(&it)) {
 		Traction__V1__Supply *s = NULL;
-		if (prefix != NULL) {
-			size_t idlen;
-			const char *id = trc_key_tail(&it.key, &idlen);
-			char idbuf[TRC_SLUG_MAX + 1];
-			if (idlen > TRC_SLUG_MAX) {
-				rc = TRC_ECORRUPT;
-				break;
-			}
-			memcpy(idbuf, id, idlen);
-			idbuf[idlen] = '\0';
-			rc = trc_rec_get(call->txn, s_db(call, SUPPLYD_DB_SUPPLIES), idbuf, idlen,
-					 &traction__v1__supply__descriptor, call->arena, (void **)&s);
-		} else {
-			s = trc_rec_unpack(&it.val, &traction__v1__supply__descriptor, call->arena);
-			rc = s != NULL ? 0 : TRC_ECORRUPT;
-		}
+		rc = s_list_entry(call, &it, prefix != NULL, &s);
 		if (rc != 0)
 			break;
 		if (!s_matches(req, s))

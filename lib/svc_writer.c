@@ -57,6 +57,7 @@ static int s_apply_flat(trc_service_t *svc, batch_t *b, trc_txn_t *txn, work_t *
 	call.evlog = svc->evlog;
 	call.body = w->body;
 	call.body_len = w->body_len;
+	call.may_wait = w->may_wait;
 	int rc = w->method->handler(&call, w->req, w->rep);
 	if (rc != 0) {
 		if (svc->evlog != NULL)
@@ -64,6 +65,7 @@ static int s_apply_flat(trc_service_t *svc, batch_t *b, trc_txn_t *txn, work_t *
 		if (txn->err != 0 || s_is_store_error(rc))
 			trc_txn_fail(txn, rc); /* it may have written: fail the batch */
 		s_work_failed(svc, b, w, rc, &call);
+		svc_call_caught(svc, &call, rc, w);
 	}
 	return rc;
 }
@@ -111,7 +113,10 @@ static int s_apply_one(trc_service_t *svc, batch_t *b, trc_txn_t *parent, work_t
 	if (w->kind == WORK_REQUEST) {
 		call.body = w->body;
 		call.body_len = w->body_len;
+		call.may_wait = w->may_wait;
 		rc = w->method->handler(&call, w->req, w->rep);
+		if (rc != 0)
+			svc_call_caught(svc, &call, rc, w);
 	} else if (w->kind == WORK_TICK) {
 		rc = svc->def->tick(&call);
 		if (rc != 0 && !s_is_store_error(rc))
@@ -145,6 +150,7 @@ static size_t s_apply_batch(trc_service_t *svc, batch_t *b, trc_txn_t *txn)
 	size_t ok = 0;
 	for (size_t i = 0; i < svc->ncons; i++) {
 		svc->cons[i].wpos = svc->cons[i].applied;
+		svc->cons[i].wcovered = svc->cons[i].covered;
 		svc->cons[i].wgap = false;
 	}
 	for (size_t i = 0; txn->err == 0 && i < b->writes.n; i++) {
@@ -161,8 +167,11 @@ static size_t s_apply_batch(trc_service_t *svc, batch_t *b, trc_txn_t *txn)
 		int r = s_apply_one(svc, b, txn, w);
 		if (r == 0) {
 			ok++;
-			if (w->kind == WORK_EVENT)
+			if (w->kind == WORK_EVENT) {
 				c->wpos = w->ev->seq;
+				if (w->ev->covers > c->wcovered)
+					c->wcovered = w->ev->covers;
+			}
 			continue;
 		}
 		if (w->kind == WORK_EVENT)
@@ -200,6 +209,7 @@ static int s_commit_failed(trc_service_t *svc, batch_t *b, int rc)
 	for (size_t i = 0; i < b->writes.n; i++) {
 		b->writes.v[i].code = trc_err_to_code(rc);
 		b->writes.v[i].message = msg;
+		b->writes.v[i].rerun = false; /* the failure is the answer */
 	}
 	return rc;
 }
@@ -236,6 +246,8 @@ static void s_settle(trc_service_t *svc, batch_t *b)
 		consumer_t *c = &svc->cons[i];
 		if (b->rc == 0 && c->wpos > c->applied)
 			c->applied = c->wpos;
+		if (b->rc == 0 && c->wcovered > c->covered)
+			c->covered = c->wcovered;
 		if (b->rc != 0 || c->wgap)
 			c->queued = c->applied; /* the next replay or gap asks again */
 		if (c->queued < c->applied)
@@ -256,7 +268,9 @@ static void s_replies(trc_service_t *svc, batch_t *b)
 	/* Only now, after the durable commit, do replies go out. */
 	for (size_t i = 0; i < b->writes.n; i++) {
 		work_t *w = &b->writes.v[i];
-		if (w->kind == WORK_REQUEST)
+		if (w->kind == WORK_REQUEST && w->rerun)
+			svc_park_work(svc, w); /* it asked to catch up first */
+		else if (w->kind == WORK_REQUEST)
 			svc_reply_work(svc, w);
 	}
 	b->writes.n = 0;

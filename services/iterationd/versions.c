@@ -175,6 +175,9 @@ int iterationd_record(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCM
 	MDB_val v;
 	rc = trc_txn_get(call->txn, it_db(call, IT_DB_SUPPLIES), it->supply_id, strlen(it->supply_id),
 			 &v);
+	/* a supply just registered: its event may not be here yet */
+	if (rc == TRC_ENOENT && trc_call_catch_up(call, "supply"))
+		return TRC_EUNAVAIL;
 	if (rc == TRC_ENOENT)
 		return trc_call_fail(call, rc, "iteration.supply_id: no supply '%s'", it->supply_id);
 	if (rc != 0)

@@ -11,6 +11,7 @@
 #   publish -> match           the scenario's evidence from the field
 #   publish -> history, diff   a version's records just published
 #   record -> history          a version just recorded
+# and, on the way, a figure with no data behind it is absent, never a zero.
 #
 #   tests/integration/ryw.sh BUILD_DIR [ROUNDS]
 set -euo pipefail
@@ -110,5 +111,22 @@ assert d["from_count"] == 12 and d["to_count"] == 5, d
 assert abs(d["to_mean"] - 0.01) < 1e-12 and "abs_delta" in d and "pct_delta" in d, d
 EOF
 ok "history and diff right after publishing 1.1's records: 12 -> 5 records"
+
+# a figure with no data behind it is absent, never a zero
+ctl iteration record lens@1.2 --parent 1.1 --notes "nothing published yet" >/dev/null
+ctl --json iteration diff lens 1.1 1.2 >"$DIR/diff.json"
+/usr/bin/python3 - "$DIR/diff.json" <<'EOF' || fail "diff to 1.2: $(cat "$DIR/diff.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+d = {x["metric"]: x for x in r["deltas"]}["defect_rate"]
+assert d["from_count"] == 5 and d["to_count"] == 0 and "from_mean" in d, d
+for k in ("to_mean", "abs_delta", "pct_delta"):
+    assert k not in d, (k, d)
+assert "mean_improvement_pct" not in r.get("to_values", {}), r
+assert "mean_improvement_pct" not in r["from_values"], r["from_values"]
+EOF
+ctl iteration diff lens 1.1 1.2 | has "defect_rate: 0.01 -> no data  (no delta; 5 -> 0 records)" ||
+  fail "diff to 1.2 prints a figure for no data"
+ok "diff to a version without records: its mean and the deltas are absent, not 0"
 
 echo "ryw: $passed passed, 0 failed"

@@ -7,6 +7,7 @@
 # the step fails.
 #
 #   submit -> publish          a scenario (and a supply) just announced
+#   register -> history, adopt a supply just registered
 #   publish -> advance         a gate judged on the records just published
 #   publish -> match           the scenario's evidence from the field
 #   publish -> history, diff   a version's records just published
@@ -51,12 +52,13 @@ for i in $(seq 1 "$ROUNDS"); do
 done
 ok "$ROUNDS publishes, each right after its scenario's submit, none refused"
 
-# a supply just registered, at once in a deployment and in feedback
+# a supply just registered, at once in its history and in a deployment
 ctl supply register lens --provider acme --kind industrial-algorithm --name Lens \
     --capability defect-detection --version 1.0 >/dev/null
+ctl iteration history lens | has "^1.0  released" || fail "history right after the register"
 DEP=$(ctl deployment adopt line-1 lens@1.0 | awk '{print $1}')
 [ -n "$DEP" ] || fail "adopt right after the supply's register"
-ok "a supply just registered is adopted as $DEP"
+ok "a supply just registered has its history, and is adopted as $DEP"
 
 # publish -> advance: the gate counts exactly the records just published
 /usr/bin/python3 - "$DIR/lens.jsonl" <<'EOF'

@@ -1,0 +1,195 @@
+/*
+ * Read your writes across daemons at the closest: a write through one
+ * client and, the moment its reply is in, a call naming what it created
+ * through another client that shares nothing with it (its own connection,
+ * no position carried over). The daemon serving the second call must
+ * catch up with the first's daemon rather than refuse the name: tractionctl
+ * processes (tests/integration/ryw.sh) leave the events milliseconds to
+ * arrive; these leave them none. No sleep, no retry. Each kind of step
+ * counts its refusals over the rounds and says so, so a daemon broken on
+ * purpose shows every kind it breaks.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "check.h"
+#include "harness.h"
+#include "traction/v1/common.pb-c.h"
+#include "traction/v1/feedback.pb-c.h"
+#include "traction/v1/iteration.pb-c.h"
+#include "traction/v1/scenario.pb-c.h"
+#include "traction/v1/supply.pb-c.h"
+
+#define ROUNDS 200
+
+static harness_t H;
+static traction_client_t *A, *B; /* the writer, and the next "process" */
+
+/* What went wrong with one kind of step over the rounds. */
+typedef struct {
+	const char *what;
+	int tried, refused;
+	char first[300];
+} kind_t;
+
+static kind_t s_kinds[] = {
+	{ "scenario submit -> feedback publish", 0, 0, "" },
+	{ "supply register -> iteration record", 0, 0, "" },
+	{ "iteration record -> feedback publish", 0, 0, "" },
+	{ "scenario submit -> deployment adopt", 0, 0, "" },
+};
+
+static void refused(kind_t *k, const char *why)
+{
+	if (k->refused++ == 0)
+		snprintf(k->first, sizeof(k->first), "%s", why);
+}
+
+/* A call that must succeed; with k (a step right after a write), a
+ * refusal is counted against it rather than stopping the test (false). */
+static bool call_ok(traction_client_t *c, const char *service, const char *method,
+		    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rd,
+		    const char *what, kind_t *k)
+{
+	ProtobufCMessage *rep = NULL;
+	traction_status_t st;
+	int code = traction_call(c, service, method, req, rd, &rep, &st);
+	if (k != NULL)
+		k->tried++;
+	if (code != 0 && k != NULL) {
+		char why[300];
+		snprintf(why, sizeof(why), "%s: %s %.200s", what, traction_code_name(code), st.message);
+		refused(k, why);
+	}
+	CHECK_MSG(code == 0 || k != NULL, "%s: %s %s", what, traction_code_name(code), st.message);
+	traction_reply_free(rep);
+	return code == 0;
+}
+
+static void submit(const char *id)
+{
+	CHECK_MSG(h_scenario(A, id, "Northern Steel") == 0, "submit %s", id);
+}
+
+static void register_supply(const char *id)
+{
+	Traction__V1__SupplyRegisterRequest req = TRACTION__V1__SUPPLY_REGISTER_REQUEST__INIT;
+	Traction__V1__Supply s = TRACTION__V1__SUPPLY__INIT;
+	char *cap = (char *)"defect-detection";
+	s.id = (char *)id;
+	s.provider_id = (char *)"acme";
+	s.name = (char *)id;
+	s.kind = TRACTION__V1__SUPPLY_KIND__SUPPLY_INDUSTRIAL_ALGORITHM;
+	s.capabilities = &cap;
+	s.n_capabilities = 1;
+	s.initial_version = (char *)"1.0";
+	req.supply = &s;
+	call_ok(A, "supply", "register", &req.base, &traction__v1__supply_reply__descriptor, id,
+		NULL);
+}
+
+static bool record(traction_client_t *c, const char *supply, const char *version,
+		   const char *parent, kind_t *k)
+{
+	Traction__V1__IterationRecordRequest req = TRACTION__V1__ITERATION_RECORD_REQUEST__INIT;
+	Traction__V1__Iteration it = TRACTION__V1__ITERATION__INIT;
+	it.supply_id = (char *)supply;
+	it.version = (char *)version;
+	it.parent_version = (char *)parent;
+	req.iteration = &it;
+	return call_ok(c, "iteration", "record", &req.base,
+		       &traction__v1__iteration_reply__descriptor, "iteration.record", k);
+}
+
+/* One metric record through B; its own result must be OK. */
+static void publish(const char *scenario, const char *supply, const char *version, kind_t *k)
+{
+	Traction__V1__PublishRequest req = TRACTION__V1__PUBLISH_REQUEST__INIT;
+	Traction__V1__FeedbackRecord r = TRACTION__V1__FEEDBACK_RECORD__INIT, *rp = &r;
+	Traction__V1__Metric m = TRACTION__V1__METRIC__INIT;
+	Traction__V1__PublishReply *rep = NULL;
+	traction_status_t st;
+	r.scenario_id = (char *)scenario;
+	r.supply_id = (char *)supply;
+	r.version = (char *)version;
+	m.name = (char *)"defect_rate";
+	m.value = 0.02;
+	r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+	r.metric = &m;
+	req.records = &rp;
+	req.n_records = 1;
+	int code = traction_call(B, "feedback", "publish", &req.base,
+				 &traction__v1__publish_reply__descriptor, (ProtobufCMessage **)&rep,
+				 &st);
+	CHECK_MSG(code == 0, "publish: %s %s", traction_code_name(code), st.message);
+	k->tried++;
+	const Traction__V1__Status *s = rep->n_results == 1 ? rep->results[0]->status : NULL;
+	if (s != NULL && s->code != 0) {
+		char why[300];
+		snprintf(why, sizeof(why), "publish to %s, %s@%s: %s %.200s", scenario, supply,
+			 version, traction_code_name(s->code), s->message != NULL ? s->message : "");
+		refused(k, why);
+	}
+	traction_reply_free(&rep->base);
+}
+
+static void adopt(const char *scenario, const char *supply)
+{
+	Traction__V1__DeploymentAdoptRequest req = TRACTION__V1__DEPLOYMENT_ADOPT_REQUEST__INIT;
+	req.scenario_id = (char *)scenario;
+	req.supply_id = (char *)supply;
+	req.version = (char *)"1.0";
+	call_ok(B, "deployment", "adopt", &req.base, &traction__v1__deployment_reply__descriptor,
+		"adopt", &s_kinds[3]);
+}
+
+TEST(a_name_just_written_is_known_to_the_next_call)
+{
+	char sc[32], sup[32];
+	for (int i = 0; i < ROUNDS; i++) {
+		snprintf(sc, sizeof(sc), "line-%d", i);
+		snprintf(sup, sizeof(sup), "lens-%d", i);
+		submit(sc);
+		publish(sc, "defect-vision", "1.0", &s_kinds[0]);
+		register_supply(sup);
+		record(B, sup, "1.1", "1.0", &s_kinds[1]);
+		/* through A, right after its register too: 1.2 or not */
+		if (record(A, sup, "1.2", "1.0", &s_kinds[1]))
+			publish(sc, sup, "1.2", &s_kinds[2]);
+		snprintf(sc, sizeof(sc), "cell-%d", i);
+		submit(sc);
+		adopt(sc, sup);
+	}
+	int bad = 0;
+	for (size_t k = 0; k < sizeof(s_kinds) / sizeof(s_kinds[0]); k++) {
+		printf("%s %s: %d of %d refused%s%s\n", s_kinds[k].refused ? "not ok" : "ok",
+		       s_kinds[k].what, s_kinds[k].refused, s_kinds[k].tried,
+		       s_kinds[k].refused ? "; first: " : "", s_kinds[k].first);
+		bad += s_kinds[k].refused;
+	}
+	CHECK_EQ_INT(bad, 0);
+}
+
+int main(void)
+{
+	h_init(&H, "[log]\nlevel = warning\n");
+	h_start_broker(&H, false);
+	const char *d[] = { "traction-supplyd", "traction-scenariod", "traction-feedbackd",
+			    "traction-iterationd" };
+	for (int i = 0; i < 4; i++)
+		h_start(&H, d[i], NULL);
+	const char *svcs[] = { "supply", "scenario", "feedback", "iteration" };
+	for (int i = 0; i < 4; i++)
+		CHECK(h_wait_live(&H, svcs[i], 1, 10000));
+	A = h_client(&H);
+	B = h_client(&H);
+	/* the catalogue, and the set known to be up: h_wait_feedback_ready
+	 * is the only waiting, before the rounds */
+	h_catalogue(A, (const char *const[]){ "warm-up", NULL });
+	h_wait_feedback_ready(A, "warm-up");
+	RUN(a_name_just_written_is_known_to_the_next_call);
+	traction_client_destroy(&A);
+	traction_client_destroy(&B);
+	h_done(&H);
+	DONE();
+}

@@ -242,6 +242,7 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 	/* Finish in-flight work: the writer's batch, then what is waiting
 	 * (parked requests get their answer as of now). */
 	svc_writer_done(svc, true, true);
+	svc->stopping = true; /* what parked now would never be answered */
 	svc_unpark(svc, false, true);
 	svc_turn_end(svc, true);
 	return 0;

@@ -200,6 +200,7 @@ struct trc_service {
 	uint64_t head;           /* our event log's committed head */
 	parked_t *parked;
 	size_t nparked;
+	bool stopping;           /* the last turn: no request may park any more */
 	/* news for parked requests (a commit settled, a source's position
 	 * answered); of them, what they have seen */
 	uint64_t gen, gen_seen;

@@ -84,7 +84,7 @@ void svc_read(trc_service_t *svc, work_t *w)
 	}
 	trc_call_t call;
 	svc_call_init(svc, svc->fill, &call, &svc->rtxn, w->rt);
-	call.may_wait = w->may_wait;
+	call.may_wait = w->may_wait && !svc->stopping;
 	if (svc_builtin_has(w->method))
 		call.user = svc;
 	int rc = w->method->handler(&call, w->req, w->rep);

@@ -57,7 +57,7 @@ static int s_apply_flat(trc_service_t *svc, batch_t *b, trc_txn_t *txn, work_t *
 	call.evlog = svc->evlog;
 	call.body = w->body;
 	call.body_len = w->body_len;
-	call.may_wait = w->may_wait;
+	call.may_wait = w->may_wait && !svc->stopping;
 	int rc = w->method->handler(&call, w->req, w->rep);
 	if (rc != 0) {
 		if (svc->evlog != NULL)
@@ -113,7 +113,7 @@ static int s_apply_one(trc_service_t *svc, batch_t *b, trc_txn_t *parent, work_t
 	if (w->kind == WORK_REQUEST) {
 		call.body = w->body;
 		call.body_len = w->body_len;
-		call.may_wait = w->may_wait;
+		call.may_wait = w->may_wait && !svc->stopping;
 		rc = w->method->handler(&call, w->req, w->rep);
 		if (rc != 0)
 			svc_call_caught(svc, &call, rc, w);

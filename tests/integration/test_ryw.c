@@ -7,10 +7,14 @@
  * processes (tests/integration/ryw.sh) leave the events milliseconds to
  * arrive; these leave them none. No sleep, no retry. Each kind of step
  * counts its refusals over the rounds and says so, so a daemon broken on
- * purpose shows every kind it breaks.
+ * purpose shows every kind it breaks. And a request that waits is
+ * answered at the deadline it came with, however many commits wake it
+ * meanwhile.
  */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "check.h"
 #include "harness.h"
@@ -170,6 +174,72 @@ TEST(a_name_just_written_is_known_to_the_next_call)
 	CHECK_EQ_INT(bad, 0);
 }
 
+/* Publishes a record every 20 ms until told to stop: evidence every tick,
+ * so iterationd commits (and looks at what waits) four times a second. */
+static int s_stop; /* atomic */
+
+static void *s_publisher(void *arg)
+{
+	traction_client_t *c = arg;
+	while (!__atomic_load_n(&s_stop, __ATOMIC_ACQUIRE)) {
+		Traction__V1__PublishRequest req = TRACTION__V1__PUBLISH_REQUEST__INIT;
+		Traction__V1__FeedbackRecord r = TRACTION__V1__FEEDBACK_RECORD__INIT, *rp = &r;
+		Traction__V1__Metric m = TRACTION__V1__METRIC__INIT;
+		ProtobufCMessage *rep = NULL;
+		r.scenario_id = (char *)"warm-up";
+		r.supply_id = (char *)"defect-vision";
+		r.version = (char *)"1.0";
+		m.name = (char *)"latency_ms";
+		m.value = 1;
+		r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+		r.metric = &m;
+		req.records = &rp;
+		req.n_records = 1;
+		if (traction_call(c, "feedback", "publish", &req.base,
+				  &traction__v1__publish_reply__descriptor, &rep, NULL) == 0)
+			traction_reply_free(rep);
+		h_sleep_ms(20); /* the load's pace, not a wait for a result */
+	}
+	return NULL;
+}
+
+static long s_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+}
+
+/* A request waiting for a position it will not reach is answered at its
+ * own deadline (timeout less the margin: UNAVAILABLE with not_applied),
+ * not woken and given its whole budget again at every commit until the
+ * broker answers DEADLINE_EXCEEDED for it. */
+TEST(a_wait_keeps_the_deadline_it_came_with)
+{
+	traction_client_t *p = h_client(&H), *c = h_client(&H);
+	pthread_t th;
+	CHECK(pthread_create(&th, NULL, s_publisher, p) == 0);
+	traction_client_set_timeout(c, 2000);
+	CHECK(traction_client_after(c, "feedback", 1ull << 40) == 0);
+	Traction__V1__SupplyHistoryRequest req = TRACTION__V1__SUPPLY_HISTORY_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+	traction_status_t st;
+	req.supply_id = (char *)"defect-vision";
+	long t0 = s_ms();
+	int code = traction_call(c, "iteration", "history", &req.base,
+				 &traction__v1__supply_history_reply__descriptor, &rep, &st);
+	long took = s_ms() - t0;
+	__atomic_store_n(&s_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	printf("after feedback@2^40 with a 2000 ms timeout: %s in %ld ms\n",
+	       traction_code_name(code), took);
+	CHECK_MSG(code == TRACTION__V1__CODE__UNAVAILABLE, "%s %s", traction_code_name(code),
+		  st.message);
+	CHECK_MSG(took >= 1400 && took < 1900, "answered after %ld ms, its deadline 1500", took);
+	traction_client_destroy(&c);
+	traction_client_destroy(&p);
+}
+
 int main(void)
 {
 	h_init(&H, "[log]\nlevel = warning\n");
@@ -188,6 +258,7 @@ int main(void)
 	h_catalogue(A, (const char *const[]){ "warm-up", NULL });
 	h_wait_feedback_ready(A, "warm-up");
 	RUN(a_name_just_written_is_known_to_the_next_call);
+	RUN(a_wait_keeps_the_deadline_it_came_with);
 	traction_client_destroy(&A);
 	traction_client_destroy(&B);
 	h_done(&H);

@@ -105,24 +105,39 @@ static bool record(traction_client_t *c, const char *supply, const char *version
 		       &traction__v1__iteration_reply__descriptor, "iteration.record", k);
 }
 
+/* A publish of one metric record, in the caller's memory. */
+typedef struct {
+	Traction__V1__PublishRequest req;
+	Traction__V1__FeedbackRecord r, *rp;
+	Traction__V1__Metric m;
+} one_t;
+
+static void one_record(one_t *o, const char *scenario, const char *supply, const char *version,
+		       const char *metric)
+{
+	traction__v1__publish_request__init(&o->req);
+	traction__v1__feedback_record__init(&o->r);
+	traction__v1__metric__init(&o->m);
+	o->r.scenario_id = (char *)scenario;
+	o->r.supply_id = (char *)supply;
+	o->r.version = (char *)version;
+	o->m.name = (char *)metric;
+	o->m.value = 0.02;
+	o->r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+	o->r.metric = &o->m;
+	o->rp = &o->r;
+	o->req.records = &o->rp;
+	o->req.n_records = 1;
+}
+
 /* One metric record through B; its own result must be OK. */
 static void publish(const char *scenario, const char *supply, const char *version, kind_t *k)
 {
-	Traction__V1__PublishRequest req = TRACTION__V1__PUBLISH_REQUEST__INIT;
-	Traction__V1__FeedbackRecord r = TRACTION__V1__FEEDBACK_RECORD__INIT, *rp = &r;
-	Traction__V1__Metric m = TRACTION__V1__METRIC__INIT;
+	one_t o;
 	Traction__V1__PublishReply *rep = NULL;
 	traction_status_t st;
-	r.scenario_id = (char *)scenario;
-	r.supply_id = (char *)supply;
-	r.version = (char *)version;
-	m.name = (char *)"defect_rate";
-	m.value = 0.02;
-	r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
-	r.metric = &m;
-	req.records = &rp;
-	req.n_records = 1;
-	int code = traction_call(B, "feedback", "publish", &req.base,
+	one_record(&o, scenario, supply, version, "defect_rate");
+	int code = traction_call(B, "feedback", "publish", &o.req.base,
 				 &traction__v1__publish_reply__descriptor, (ProtobufCMessage **)&rep,
 				 &st);
 	CHECK_MSG(code == 0, "publish: %s %s", traction_code_name(code), st.message);
@@ -182,20 +197,10 @@ static void *s_publisher(void *arg)
 {
 	traction_client_t *c = arg;
 	while (!__atomic_load_n(&s_stop, __ATOMIC_ACQUIRE)) {
-		Traction__V1__PublishRequest req = TRACTION__V1__PUBLISH_REQUEST__INIT;
-		Traction__V1__FeedbackRecord r = TRACTION__V1__FEEDBACK_RECORD__INIT, *rp = &r;
-		Traction__V1__Metric m = TRACTION__V1__METRIC__INIT;
+		one_t o;
 		ProtobufCMessage *rep = NULL;
-		r.scenario_id = (char *)"warm-up";
-		r.supply_id = (char *)"defect-vision";
-		r.version = (char *)"1.0";
-		m.name = (char *)"latency_ms";
-		m.value = 1;
-		r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
-		r.metric = &m;
-		req.records = &rp;
-		req.n_records = 1;
-		if (traction_call(c, "feedback", "publish", &req.base,
+		one_record(&o, "warm-up", "defect-vision", "1.0", "latency_ms");
+		if (traction_call(c, "feedback", "publish", &o.req.base,
 				  &traction__v1__publish_reply__descriptor, &rep, NULL) == 0)
 			traction_reply_free(rep);
 		h_sleep_ms(20); /* the load's pace, not a wait for a result */

@@ -57,6 +57,19 @@ int trc_call_detail(trc_call_t *call, const char *subject, const char *reason,
 	return 0;
 }
 
+bool trc_call_catch_up(trc_call_t *call, const char *source)
+{
+	if (!call->may_wait || source == NULL)
+		return false;
+	for (size_t i = 0; i < call->n_catch_up; i++)
+		if (strcmp(call->catch_up[i], source) == 0)
+			return true;
+	if (call->n_catch_up == TRC_CALL_CATCH_UP_MAX)
+		return false;
+	call->catch_up[call->n_catch_up++] = source;
+	return true;
+}
+
 int trc_call_emit(trc_call_t *call, const char *type, Traction__V1__Event *ev)
 {
 	if (call->evlog == NULL)

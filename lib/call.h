@@ -19,6 +19,8 @@
 #include "evlog.h"
 #include "store.h"
 
+#define TRC_CALL_CATCH_UP_MAX 4 /* sources one call may ask to catch up with */
+
 typedef struct trc_call {
 	trc_txn_t *txn;          /* read txn for reads, nested write txn for writes */
 	trc_arena_t *arena;      /* everything the reply points to lives here */
@@ -44,10 +46,11 @@ typedef struct trc_call {
 	/* structured error details (trc_call_detail), sent with an error */
 	Traction__V1__ErrorDetail **details;
 	size_t n_details;
-	/* runtime's own: a read may ask to be answered later (events.read's
-	 * long poll) only while may_wait; it sets wait and the runtime parks it */
+	/* runtime's own: whether the handler may ask to catch up with a
+	 * source and run again (trc_call_catch_up), and what it asked */
 	bool may_wait;
-	bool wait;
+	const char *catch_up[TRC_CALL_CATCH_UP_MAX];
+	size_t n_catch_up;
 } trc_call_t;
 
 /* Sets the reply status from err and a message naming the field and why;
@@ -60,6 +63,18 @@ int trc_call_fail(trc_call_t *call, int err, const char *fmt, ...)
  * Returns 0, or TRC_ENOMEM. */
 int trc_call_detail(trc_call_t *call, const char *subject, const char *reason,
 		    const char *current, const char *required);
+
+/* Read-your-writes across daemons, for a handler about to refuse a name
+ * another daemon announces (NOT_FOUND: a scenario just submitted, a supply
+ * just registered): true if the runtime will first wait, within the
+ * request's deadline, until this daemon has applied what `source` had
+ * committed when asked, and then run the request again; the handler then
+ * returns TRC_EUNAVAIL at once, having written nothing (what the client
+ * hears if the request cannot wait: UNAVAILABLE, try again). false: it refuses
+ * as it would (this is the run after the wait, or the request may not
+ * wait). Several sources may be named before returning; each a string
+ * that outlives the call (a literal). */
+bool trc_call_catch_up(trc_call_t *call, const char *source);
 
 /* Appends ev with the given type to the event log in the call's
  * transaction; published after the commit. */

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "figures.h"
+
 const char *pbjson_enum_label(const ProtobufCEnumDescriptor *desc, int value, char *buf,
 			      size_t len)
 {
@@ -66,6 +68,9 @@ const char *pbjson_enum_labels(const ProtobufCEnumDescriptor *desc, char *buf, s
 
 static bool s_present(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
 {
+	/* a figure with no data behind it is absent, never a zero (figures.h) */
+	if (trc_figure_absent(msg, f))
+		return false;
 	/* an unset message field is left out, as in protobuf's JSON mapping
 	 * (never null: the documented schema says object) */
 	if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->label != PROTOBUF_C_LABEL_REPEATED &&

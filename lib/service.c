@@ -242,6 +242,7 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 	/* Finish in-flight work: the writer's batch, then what is waiting
 	 * (parked requests get their answer as of now). */
 	svc_writer_done(svc, true, true);
+	svc->stopping = true; /* what parked now would never be answered */
 	svc_unpark(svc, false, true);
 	svc_turn_end(svc, true);
 	return 0;
@@ -268,10 +269,81 @@ static int s_check_topics(const trc_daemon_def_t *def, const char *what,
 	return 0;
 }
 
+/* The position of source in def's consumes (and so of its consumer), or
+ * -1. */
+static int s_consumed(const trc_daemon_def_t *def, const char *source)
+{
+	for (int i = 0; def->consumes != NULL && def->consumes[i].source != NULL; i++)
+		if (strcmp(def->consumes[i].source, source) == 0)
+			return i;
+	return -1;
+}
+
+static const trc_method_t *s_method_named(const trc_daemon_def_t *def, const char *service,
+					  const char *method)
+{
+	for (size_t i = 0; i < def->n_services; i++) {
+		const trc_service_table_t *t = &def->services[i];
+		for (size_t j = 0; strcmp(t->name, service) == 0 && j < t->n_methods; j++)
+			if (strcmp(t->methods[j].name, method) == 0)
+				return &t->methods[j];
+	}
+	return NULL;
+}
+
+/* The definition's catch_up, resolved (out may be NULL: checked only): each
+ * names a method of ours and sources we consume, and we consume no more
+ * sources than a request's mask holds. */
+static int s_catch_up_resolve(const trc_daemon_def_t *def, catch_up_method_t *out)
+{
+	size_t n = 0;
+	while (def->consumes != NULL && def->consumes[n].source != NULL)
+		n++;
+	if (n > TRC_SOURCES_MAX) {
+		trc_err("%s: consumes %zu sources, at most %d", def->daemon, n, TRC_SOURCES_MAX);
+		return TRC_ECONFIG;
+	}
+	for (size_t k = 0; def->catch_up != NULL && def->catch_up[k].service != NULL; k++) {
+		const trc_catch_up_t *cu = &def->catch_up[k];
+		const trc_method_t *m = s_method_named(def, cu->service, cu->method);
+		uint32_t bits = 0;
+		if (m == NULL) {
+			trc_err("%s: catch_up: no method %s.%s", def->daemon, cu->service, cu->method);
+			return TRC_ECONFIG;
+		}
+		for (const char *const *src = cu->sources; src != NULL && *src != NULL; src++) {
+			int i = s_consumed(def, *src);
+			if (i < 0) {
+				trc_err("%s: %s.%s catches up with '%s', which it does not consume",
+					def->daemon, cu->service, cu->method, *src);
+				return TRC_ECONFIG;
+			}
+			bits |= 1u << i;
+		}
+		if (out != NULL)
+			out[k] = (catch_up_method_t){ m, bits };
+	}
+	return 0;
+}
+
+static int s_catch_up_open(trc_service_t *svc)
+{
+	size_t n = 0;
+	while (svc->def->catch_up != NULL && svc->def->catch_up[n].service != NULL)
+		n++;
+	if (n == 0)
+		return 0;
+	svc->catch_up = calloc(n, sizeof(*svc->catch_up));
+	if (svc->catch_up == NULL)
+		return TRC_ENOMEM;
+	svc->n_catch_up = n;
+	return s_catch_up_resolve(svc->def, svc->catch_up);
+}
+
 /* The definition, before anything opens: its method tables agree with
  * proto/ (a table that says otherwise is a build that must not serve),
- * and it declares the topics of its own events and of each source it
- * consumes. */
+ * it declares the topics of its own events and of each source it
+ * consumes, and its methods catch up only with those sources. */
 static int s_check_def(const trc_daemon_def_t *def)
 {
 	char why[256];
@@ -288,7 +360,7 @@ static int s_check_def(const trc_daemon_def_t *def)
 					   : 0;
 	for (size_t i = 0; rc == 0 && def->consumes != NULL && def->consumes[i].source != NULL; i++)
 		rc = s_check_topics(def, def->consumes[i].source, def->consumes[i].topics);
-	return rc;
+	return rc == 0 ? s_catch_up_resolve(def, NULL) : rc;
 }
 
 static int s_batches_new(trc_service_t *svc)
@@ -389,6 +461,8 @@ int trc_service_new(trc_service_t **svc_p, const trc_daemon_def_t *def,
 	svc->fill = &svc->batches[0];
 	rc = s_batches_new(svc);
 	if (rc == 0)
+		rc = s_catch_up_open(svc);
+	if (rc == 0)
 		rc = s_open_store(svc);
 	if (rc == 0)
 		rc = svc_positions_new(svc);
@@ -433,6 +507,7 @@ void trc_service_destroy(trc_service_t **svc_p)
 	svc_parked_free(svc);
 	free(svc->hpos);
 	free(svc->hposv);
+	free(svc->catch_up);
 	free(svc->cons);
 	free(svc);
 	*svc_p = NULL;

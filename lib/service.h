@@ -65,6 +65,19 @@ typedef struct {
 	const char *const *topics;   /* NULL-terminated */
 } trc_consume_t;
 
+/* Read-your-writes across daemons: a method whose handler judges on the
+ * data of other sources (consumed), and which. Before it runs, the
+ * runtime asks each source for its committed position and waits, within
+ * the request's deadline, until it has applied it here (and the events
+ * the source still owed for it; docs/protocol.md, "Positions"). A handler
+ * that needs a source only now and then (a name it does not know) asks
+ * itself instead: trc_call_catch_up (call.h). */
+typedef struct {
+	const char *service;         /* "iteration" */
+	const char *method;          /* "history" */
+	const char *const *sources;  /* NULL-terminated: { "feedback", NULL } */
+} trc_catch_up_t;
+
 typedef struct {
 	const char *daemon;          /* "supplyd": state_dir/supplyd, log name */
 	const char *program;         /* "traction-supplyd" */
@@ -81,6 +94,7 @@ typedef struct {
 	/* Upgrades a store of an older schema version (may be NULL: refused). */
 	trc_migrate_fn migrate;
 	const trc_consume_t *consumes; /* sources it applies, ended by { NULL } */
+	const trc_catch_up_t *catch_up; /* may be NULL; else ended by { NULL } */
 	/* Applies one event of another source, in a nested write transaction;
 	 * the runtime advances the position. A negative return that is not a
 	 * store error is logged and the event skipped. */
@@ -93,6 +107,11 @@ typedef struct {
 	 * NULL): deferred work such as coalesced events. */
 	int (*tick)(trc_call_t *call);
 	unsigned tick_ms;
+	/* Whether writes already committed still owe events that a later tick
+	 * sends (may be NULL: never), in a read transaction, call->user ours.
+	 * The last event of the tick that pays them says so in Event.covers;
+	 * ping tells whoever catches up with us (PingReply.events_owed). */
+	bool (*events_owed)(trc_call_t *call);
 	/* Group commit hooks (may be NULL): batch_end runs in the batch's
 	 * write transaction after every request and event of the turn, before
 	 * the commit (to write state a daemon accumulated over the batch);

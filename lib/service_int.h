@@ -45,7 +45,28 @@ typedef struct {
 	uint64_t replay_id;      /* request id of the replay in flight, 0: none */
 	int64_t replay_sent;
 	int64_t next_poll;
+	/* The source's deferred events applied: every write it committed at
+	 * or before `covered` is reflected here (Event.covers); wcovered is
+	 * the writer's, as wpos. */
+	uint64_t covered;
+	uint64_t wcovered;
+	/* Read-your-writes across daemons: the position queries (the
+	 * source's ping) asked on behalf of waiting requests, one in flight
+	 * at a time. A request needs the answer to a query sent after it
+	 * came: the one in flight, if none was; else the next, sent when the
+	 * one in flight is answered (ask_again), for all that came meanwhile. */
+	uint64_t ask_id;         /* request id of the query in flight, 0: none */
+	int64_t ask_sent;
+	uint64_t asked;          /* queries sent */
+	uint64_t answered;       /* the last query answered, or given up on */
+	bool ask_again;
+	bool heard;              /* the last answered one came from the source */
+	uint64_t head;           /* then: its committed head */
+	bool owed;               /* and whether it still owed events for it */
 } consumer_t;
+
+/* Sources a daemon may consume at most (a request's catch-up is a mask). */
+#define TRC_SOURCES_MAX 16
 
 typedef enum { WORK_REQUEST, WORK_EVENT, WORK_TICK } work_kind_t;
 
@@ -66,6 +87,11 @@ typedef struct {
 	 * write is committed its reply needs no memory to go out */
 	const uint8_t *packed;
 	size_t packed_len;
+	Traction__V1__Header *h; /* decoded, in the arena: to park it again */
+	int64_t arrived;         /* monotonic ms, for its deadline */
+	bool may_wait;           /* its handler may ask to catch up */
+	bool rerun;              /* it asked to: park it, run it again later */
+	uint32_t catch_up;       /* with these sources (bit i: cons[i]) */
 	int code;
 	const char *message;
 	Traction__V1__ErrorDetail **details;
@@ -94,14 +120,45 @@ typedef struct {
 	uint64_t head;           /* our event log's head once it committed */
 } batch_t;
 
-/* A request that waits to be served (Header.after not yet applied, or an
- * events.read long poll with nothing new): its frames, copied, handled
- * again when what it waits for is there or at its deadline. */
+/* One source a request catches up with: the position query whose answer
+ * it needs, and then that answer, which it is held to (a later answer
+ * would move the goal on while the source keeps writing). */
+typedef struct {
+	uint64_t need;           /* 0: none asked (the source is not one of its) */
+	uint64_t head;           /* answered: the source's committed head */
+	bool answered;
+	bool heard;              /* answered by the source (else: serve as is) */
+	bool owed;               /* it still owed events for head */
+} wait_src_t;
+
+/* What a request waits for, carried from one dispatch of it to the next
+ * while it is parked: when it came, its deadline while parked, and the
+ * sources it catches up with (read-your-writes across daemons). */
+typedef struct {
+	int64_t arrived;         /* monotonic ms */
+	int64_t deadline;        /* while parked */
+	bool rerun;              /* its handler asked to catch up: run it again,
+				  * without may_wait */
+	uint32_t sources;        /* the handler's sources (bit i: cons[i]) */
+	wait_src_t src[TRC_SOURCES_MAX];
+} wait_t;
+
+/* A request that waits to be served (Header.after not yet applied, an
+ * events.read long poll with nothing new, another daemon's position to
+ * catch up with): its frames, copied, handled again when what it waits
+ * for may be there, or at its deadline. */
 typedef struct parked {
 	struct parked *next;
-	int64_t deadline;        /* monotonic ms */
+	wait_t wait;
 	zmq_msg_t part[3];       /* Route, Header, body */
 } parked_t;
+
+/* A method that catches up with sources before it runs (the definition's
+ * catch_up, resolved at start). */
+typedef struct {
+	const trc_method_t *method;
+	uint32_t sources;        /* bit i: cons[i] */
+} catch_up_method_t;
 
 /* Requests that may wait at once; past it they are answered at once. */
 #define TRC_PARKED_MAX 1024
@@ -146,10 +203,15 @@ struct trc_service {
 	 * source, made once, so that a reply needs no memory of its turn */
 	Traction__V1__EventPosition *hpos;
 	Traction__V1__EventPosition **hposv;
+	catch_up_method_t *catch_up;
+	size_t n_catch_up;
 	uint64_t head;           /* our event log's committed head */
 	parked_t *parked;
 	size_t nparked;
-	uint64_t gen, gen_seen;  /* commits settled; of them, seen by parked */
+	bool stopping;           /* the last turn: no request may park any more */
+	/* news for parked requests (a commit settled, a source's position
+	 * answered); of them, what they have seen */
+	uint64_t gen, gen_seen;
 	trc_txn_t rtxn;          /* this turn's read transaction, if open */
 	bool rtxn_open;
 	uint64_t dropped;
@@ -207,6 +269,18 @@ int64_t svc_consumers_next(const trc_service_t *svc, int64_t next);
 void svc_handle_event(trc_service_t *svc, trc_msg_t *m);
 void svc_handle_reply(trc_service_t *svc, trc_msg_t *m);
 
+/* Catching up with a source (read-your-writes across daemons): the
+ * number of the position query whose answer a request arriving now
+ * needs (asking now if none is in flight); and, once w has its answer
+ * (taken from the consumer when it comes), where we stand against it. */
+typedef enum {
+	SVC_CAUGHT_UP,           /* applied what the source had (or it did not answer) */
+	SVC_ASKING,              /* the answer has not come yet */
+	SVC_BEHIND,              /* answered; not applied here yet */
+} svc_catch_up_t;
+uint64_t svc_catch_up_ask(trc_service_t *svc, consumer_t *c);
+svc_catch_up_t svc_catch_up_state(const consumer_t *c, wait_src_t *w);
+
 /* ---- svc_dispatch.c: requests ------------------------------------------- */
 
 void svc_call_init(trc_service_t *svc, batch_t *b, trc_call_t *call, trc_txn_t *txn,
@@ -216,6 +290,8 @@ const char *svc_status_message(trc_service_t *svc, trc_arena_t *arena, int err,
 int svc_sticky(const trc_arena_t *arena, size_t failures, int rc, trc_call_t *call);
 void svc_handle_request(trc_service_t *svc, trc_msg_t *m);
 void svc_read(trc_service_t *svc, work_t *w);
+bool svc_call_caught(trc_service_t *svc, const trc_call_t *call, int rc, work_t *w);
+void svc_park_work(trc_service_t *svc, work_t *w);
 void svc_reads_close(trc_service_t *svc);
 void svc_unpark(trc_service_t *svc, bool progress, bool all_expired);
 int64_t svc_parked_next(const trc_service_t *svc);

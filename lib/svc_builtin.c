@@ -22,6 +22,11 @@ static int s_ping(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessag
 	rep->uptime_ms = trc_mono_ms() - svc->started_mono;
 	rep->pid = (uint32_t)getpid();
 	rep->event_head = svc->evlog != NULL ? trc_evlog_head(call->txn) : 0;
+	if (svc->def->events_owed != NULL) {
+		trc_call_t inner = *call;
+		inner.user = svc->def->user;
+		rep->events_owed = svc->def->events_owed(&inner);
+	}
 	size_t n;
 	Traction__V1__EventPosition **positions = svc_positions(svc, false, &n);
 	if (positions == NULL)

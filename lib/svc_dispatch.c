@@ -2,10 +2,13 @@
  * Dispatch of one request [Route][Header][body] from the broker: decode
  * it, find its method (the daemon's tables, then the built-ins), check the
  * caller's role, hold it back while it waits (Header.after not applied
- * yet, an events.read long poll with nothing new), and then answer a read
- * at once or queue it, or queue a write for the group commit. Also what a
- * handler's call is made of, for reads here and writes in svc_writer.c.
- * It calls the built-ins, the consumers' positions and the frames layer.
+ * yet, an events.read long poll with nothing new, the position of a
+ * source its handler judges on not applied here yet), and then answer a
+ * read at once or queue it, or queue a write for the group commit. Also
+ * what a handler's call is made of, for reads here and writes in
+ * svc_writer.c, and a request whose handler asked to catch up with a
+ * source, held until it may run again. It calls the built-ins, the
+ * consumers (positions, queries) and the frames layer.
  */
 #include "service_int.h"
 
@@ -100,6 +103,7 @@ void svc_read(trc_service_t *svc, work_t *w)
 	}
 	trc_call_t call;
 	svc_call_init(svc, svc->fill, &call, &svc->rtxn, w->rt);
+	call.may_wait = w->may_wait && !svc->stopping;
 	if (svc_builtin_has(w->method))
 		call.user = svc;
 	size_t failures = trc_arena_failures(svc->fill->arena);
@@ -109,7 +113,10 @@ void svc_read(trc_service_t *svc, work_t *w)
 	w->message = rc == 0 ? NULL : svc_status_message(svc, svc->fill->arena, rc, &call);
 	w->details = call.details;
 	w->n_details = call.n_details;
-	svc_reply_work(svc, w);
+	if (svc_call_caught(svc, &call, rc, w))
+		svc_park_work(svc, w);
+	else
+		svc_reply_work(svc, w);
 }
 
 void svc_reads_close(trc_service_t *svc)
@@ -147,10 +154,10 @@ static int64_t s_wait_budget(const trc_service_t *svc, const Traction__V1__Heade
 	return t - margin;
 }
 
-/* Keeps the request's frames to handle again later (svc_unpark): 0, or
- * TRC_EBUSY if too many wait already, TRC_ENOMEM if out of memory; then
- * it is answered now. */
-static int s_park(trc_service_t *svc, trc_msg_t *m, int64_t deadline)
+/* Keeps the request's frames to handle again later (svc_unpark) with
+ * what it waits for, until deadline: 0, or TRC_EBUSY if too many wait
+ * already, TRC_ENOMEM if out of memory; then it is answered now. */
+static int s_park(trc_service_t *svc, zmq_msg_t part[3], const wait_t *ws, int64_t deadline)
 {
 	if (svc->nparked >= TRC_PARKED_MAX)
 		return TRC_EBUSY;
@@ -159,9 +166,10 @@ static int s_park(trc_service_t *svc, trc_msg_t *m, int64_t deadline)
 		return TRC_ENOMEM;
 	for (int i = 0; i < 3; i++) {
 		zmq_msg_init(&p->part[i]);
-		zmq_msg_copy(&p->part[i], &m->part[i]); /* shares the data */
+		zmq_msg_copy(&p->part[i], &part[i]); /* shares the data */
 	}
-	p->deadline = deadline;
+	p->wait = *ws;
+	p->wait.deadline = deadline;
 	p->next = svc->parked;
 	svc->parked = p;
 	svc->nparked++;
@@ -179,8 +187,8 @@ int64_t svc_parked_next(const trc_service_t *svc)
 {
 	int64_t next = INT64_MAX;
 	for (const parked_t *p = svc->parked; p != NULL; p = p->next)
-		if (p->deadline < next)
-			next = p->deadline;
+		if (p->wait.deadline < next)
+			next = p->wait.deadline;
 	return next;
 }
 
@@ -389,17 +397,19 @@ static bool s_body(trc_service_t *svc, trc_msg_t *m, request_t *r)
 	return s_refuse(svc, m, r, &rep);
 }
 
-/* Header.after (read-your-writes across daemons): true if the request
- * waits (parked) or was answered, false if it may go on. */
-static bool s_after_waits(trc_service_t *svc, trc_msg_t *m, const request_t *r, bool expired)
+/* Header.after (read-your-writes, the client's token): true if the
+ * request waits (parked) or was answered, false if it may go on. */
+static bool s_after_waits(trc_service_t *svc, trc_msg_t *m, const request_t *r, wait_t *ws,
+			  bool expired)
 {
 	const Traction__V1__Header *h = r->h;
 	if (h->n_after == 0)
 		return false;
 	trc_call_t c = { .arena = svc->fill->arena };
 	int met = s_after_met(svc, h, &c, expired);
-	int parked = met == 0 && !expired ? s_park(svc, m, trc_mono_ms() + s_wait_budget(svc, h))
-					  : TRC_EBUSY;
+	int parked = met == 0 && !expired
+			     ? s_park(svc, m->part, ws, ws->arrived + s_wait_budget(svc, h))
+			     : TRC_EBUSY;
 	if (parked == 0)
 		return true;
 	if (met > 0)
@@ -421,9 +431,85 @@ static bool s_after_waits(trc_service_t *svc, trc_msg_t *m, const request_t *r, 
 	return true;
 }
 
+/* The sources a request catches up with (bit i: svc->cons[i]): its
+ * method's, and those its handler asked for on an earlier run. */
+static uint32_t s_catch_up_sources(const trc_service_t *svc, const trc_method_t *mt,
+				   const wait_t *ws)
+{
+	uint32_t bits = ws->rerun ? ws->sources : 0;
+	for (size_t k = 0; k < svc->n_catch_up; k++)
+		if (svc->catch_up[k].method == mt)
+			bits |= svc->catch_up[k].sources;
+	return bits;
+}
+
+/* Where a source we are behind in stands against what it said: a
+ * not_applied detail (what we have applied, or of the events it owed
+ * what they cover, against its head). */
+static void s_behind_detail(trc_call_t *c, const consumer_t *cons, const wait_src_t *w)
+{
+	uint64_t have = cons->applied < w->head ? cons->applied : cons->covered;
+	trc_call_detail(c, cons->source, "not_applied",
+			trc_arena_printf(c->arena, "%llu", (unsigned long long)have),
+			trc_arena_printf(c->arena, "%llu", (unsigned long long)w->head));
+}
+
+/* Read-your-writes across daemons, the daemon's own doing: true if the
+ * request waits (parked) for a source it judges on, or was answered;
+ * false if it may go on. Each source is asked where it stands after the
+ * request came (a query already in flight does not count: it may have
+ * left before the write the caller saw acknowledged); the request goes
+ * on once this daemon has applied that, with the events the source still
+ * owed for it. At the deadline a source that never answered is taken as
+ * it is here (down or stuck: there is nothing better to know), and one
+ * that answered but is not applied yet makes it UNAVAILABLE with
+ * not_applied, as Header.after does. */
+static bool s_catch_up_waits(trc_service_t *svc, trc_msg_t *m, const request_t *r, wait_t *ws,
+			     bool expired)
+{
+	uint32_t bits = s_catch_up_sources(svc, r->method, ws);
+	if (bits == 0)
+		return false;
+	trc_call_t c = { .arena = svc->fill->arena };
+	bool waits = false;
+	for (size_t i = 0; i < svc->ncons; i++) {
+		if (!(bits & (1u << i)))
+			continue;
+		consumer_t *cons = &svc->cons[i];
+		wait_src_t *w = &ws->src[i];
+		if (w->need == 0)
+			w->need = svc_catch_up_ask(svc, cons);
+		svc_catch_up_t st = svc_catch_up_state(cons, w);
+		if (st == SVC_CAUGHT_UP || (st == SVC_ASKING && expired))
+			continue;
+		waits = true;
+		if (st == SVC_BEHIND)
+			s_behind_detail(&c, cons, w);
+	}
+	if (!waits)
+		return false;
+	int parked = expired ? TRC_EBUSY
+			     : s_park(svc, m->part, ws, ws->arrived + s_wait_budget(svc, r->h));
+	if (parked == 0)
+		return true;
+	if (parked == TRC_ENOMEM) { /* out of memory is said as such (one convention) */
+		s_out_of_memory(svc, m);
+		return true;
+	}
+	reply_t rep = { .version = r->ver, .request_id = r->h->request_id,
+			.code = TRACTION__V1__CODE__UNAVAILABLE,
+			.message = expired ? "not yet applied here what another daemon had "
+					     "committed; try again"
+					   : "too many requests wait here for other daemons; "
+					     "try again",
+			.details = c.details, .n_details = c.n_details };
+	svc_reply_full(svc, r->route, r->rlen, &rep);
+	return true;
+}
+
 /* events.read's long poll: true if it parked, nothing at or after
  * from_seq being there yet. */
-static bool s_long_poll_waits(trc_service_t *svc, trc_msg_t *m, const request_t *r,
+static bool s_long_poll_waits(trc_service_t *svc, trc_msg_t *m, const request_t *r, wait_t *ws,
 			      bool expired)
 {
 	if (expired || !svc_builtin_long_poll(r->method))
@@ -435,12 +521,13 @@ static bool s_long_poll_waits(trc_service_t *svc, trc_msg_t *m, const request_t 
 		budget = er->wait_ms;
 	uint64_t from = er->from_seq > 0 ? er->from_seq : 1;
 	/* could it not park, it is answered now with what there is */
-	return budget > 0 && svc->head < from && s_park(svc, m, trc_mono_ms() + budget) == 0;
+	return budget > 0 && svc->head < from && trc_mono_ms() < ws->arrived + budget &&
+	       s_park(svc, m->part, ws, ws->arrived + budget) == 0;
 }
 
 /* Writes wait for the group commit; reads are answered at once unless
  * the writer is busy (they share the daemon's caches with writes). */
-static void s_queue(trc_service_t *svc, trc_msg_t *m, const request_t *r)
+static void s_queue(trc_service_t *svc, trc_msg_t *m, const request_t *r, const wait_t *ws)
 {
 	const trc_method_t *mt = r->method;
 	ProtobufCMessage *rep = trc_arena_alloc(svc->fill->arena, mt->reply->sizeof_message);
@@ -452,21 +539,20 @@ static void s_queue(trc_service_t *svc, trc_msg_t *m, const request_t *r)
 	bool write = (mt->flags & TRC_METHOD_WRITE) != 0;
 	bool later = write || svc->run != NULL;
 	size_t blen = trc_msg_size(m, 2);
-	uint8_t *body = NULL;
 	work_t one = { 0 }, *w = &one;
-	if (write) /* a handler may store the bytes as they came: they outlive m */
-		body = trc_arena_alloc(svc->fill->arena, blen > 0 ? blen : 1);
-	if ((write && body == NULL) ||
+	/* The bytes outlive m: a write's handler may store them as they came,
+	 * and a request whose handler asks to catch up is parked from them. */
+	uint8_t *body = trc_arena_alloc(svc->fill->arena, blen > 0 ? blen : 1);
+	if (body == NULL ||
 	    (later && svc_work_push(write ? &svc->fill->writes : &svc->fill->reads, &w) != 0)) {
 		s_out_of_memory(svc, m);
 		return;
 	}
-	if (body != NULL) {
+	if (write)
 		svc->fill->bytes += blen;
-		memcpy(body, trc_msg_data(m, 2), blen);
-		w->body = body;
-		w->body_len = blen;
-	}
+	memcpy(body, trc_msg_data(m, 2), blen);
+	w->body = body;
+	w->body_len = blen;
 	w->kind = WORK_REQUEST;
 	w->method = mt;
 	w->route = r->route;
@@ -476,31 +562,37 @@ static void s_queue(trc_service_t *svc, trc_msg_t *m, const request_t *r)
 	w->request_id = r->h->request_id;
 	w->req = r->req;
 	w->rep = rep;
+	w->h = r->h;
+	w->arrived = ws->arrived;
+	w->may_wait = !ws->rerun && trc_mono_ms() < ws->arrived + s_wait_budget(svc, r->h);
 	if (!later)
 		svc_read(svc, w);
 }
 
-/* One request [Route][Header][body] from the broker; expired: it has
- * waited (parked) as long as it may, and is answered now whatever. */
-static void s_handle_request_at(trc_service_t *svc, trc_msg_t *m, bool expired)
+/* One request [Route][Header][body] from the broker, with what it has
+ * waited for so far; expired: it has waited (parked) as long as it may,
+ * and is answered now whatever. */
+static void s_handle_request_at(trc_service_t *svc, trc_msg_t *m, wait_t *ws, bool expired)
 {
 	request_t r = { .failures = trc_arena_failures(svc->fill->arena) };
 	if (!s_route(svc, m, &r) || !s_method(svc, m, &r) || !s_body(svc, m, &r))
 		return;
-	if (s_after_waits(svc, m, &r, expired) || s_long_poll_waits(svc, m, &r, expired))
+	if (s_after_waits(svc, m, &r, ws, expired) || s_catch_up_waits(svc, m, &r, ws, expired) ||
+	    s_long_poll_waits(svc, m, &r, ws, expired))
 		return;
-	s_queue(svc, m, &r);
+	s_queue(svc, m, &r, ws);
 }
 
 void svc_handle_request(trc_service_t *svc, trc_msg_t *m)
 {
-	s_handle_request_at(svc, m, false);
+	wait_t ws = { .arrived = trc_mono_ms() };
+	s_handle_request_at(svc, m, &ws, false);
 }
 
 /* Hands waiting requests back to dispatch: all of them when what they wait
- * for may have come (a commit, an applied event), else those past their
- * deadline (expired: answered with what there is). A request still not
- * ready parks itself again. */
+ * for may have come (a commit, an applied event, a source's answer), else
+ * those past their deadline (expired: answered with what there is). A
+ * request still not ready parks itself again. */
 void svc_unpark(trc_service_t *svc, bool progress, bool all_expired)
 {
 	int64_t now = trc_mono_ms();
@@ -510,7 +602,7 @@ void svc_unpark(trc_service_t *svc, bool progress, bool all_expired)
 	while (list != NULL) {
 		parked_t *p = list;
 		list = p->next;
-		bool expired = all_expired || now >= p->deadline;
+		bool expired = all_expired || now >= p->wait.deadline;
 		if (!expired && !progress) {
 			p->next = keep;
 			keep = p;
@@ -521,7 +613,7 @@ void svc_unpark(trc_service_t *svc, bool progress, bool all_expired)
 			zmq_msg_init(&m.part[i]);
 			zmq_msg_move(&m.part[i], &p->part[i]);
 		}
-		s_handle_request_at(svc, &m, expired);
+		s_handle_request_at(svc, &m, &p->wait, expired);
 		trc_msg_close(&m);
 		s_parked_close(p);
 	}
@@ -533,4 +625,80 @@ void svc_unpark(trc_service_t *svc, bool progress, bool all_expired)
 		svc->parked = p;
 		svc->nparked++;
 	}
+}
+
+/* ---- a handler that asked to catch up ------------------------------------------ */
+
+/* Whether the handler of w, which failed with rc, asked to catch up with
+ * a source first (trc_call_catch_up): then w is marked to be parked
+ * rather than answered. A source it names that we do not consume is a
+ * bug of the daemon's: logged, and the request runs again at once. */
+bool svc_call_caught(trc_service_t *svc, const trc_call_t *call, int rc, work_t *w)
+{
+	if (rc == 0 || !call->may_wait || call->n_catch_up == 0)
+		return false;
+	w->catch_up = 0;
+	for (size_t k = 0; k < call->n_catch_up; k++) {
+		size_t i = 0;
+		while (i < svc->ncons && strcmp(svc->cons[i].source, call->catch_up[k]) != 0)
+			i++;
+		if (i < svc->ncons)
+			w->catch_up |= 1u << i;
+		else
+			trc_warn("%s: asked to catch up with '%s', a source this daemon does "
+				 "not consume",
+				 w->method->name, call->catch_up[k]);
+	}
+	w->rerun = true;
+	return true;
+}
+
+/* A message of len bytes (from data, if not NULL); false if there is no
+ * memory for it (it is then an empty one, to close all the same). */
+static bool s_msg_of(zmq_msg_t *msg, const void *data, size_t len)
+{
+	if (zmq_msg_init_size(msg, len) != 0) {
+		zmq_msg_init(msg);
+		return false;
+	}
+	if (data != NULL && len > 0)
+		memcpy(zmq_msg_data(msg), data, len);
+	return true;
+}
+
+/* Parks w, whose handler asked to catch up, to run again (without
+ * may_wait) once this daemon has applied what each source it named had
+ * committed when asked now, or at its deadline. Its frames are made again
+ * from what the work kept; if it cannot wait, it is UNAVAILABLE (try
+ * again). */
+void svc_park_work(trc_service_t *svc, work_t *w)
+{
+	wait_t ws = { .arrived = w->arrived, .rerun = true, .sources = w->catch_up };
+	for (size_t i = 0; i < svc->ncons; i++)
+		if (w->catch_up & (1u << i))
+			ws.src[i].need = svc_catch_up_ask(svc, &svc->cons[i]);
+	zmq_msg_t part[3];
+	bool ok = s_msg_of(&part[0], w->route, w->route_len);
+	if (s_msg_of(&part[1], NULL, protobuf_c_message_get_packed_size(&w->h->base)))
+		protobuf_c_message_pack(&w->h->base, zmq_msg_data(&part[1]));
+	else
+		ok = false;
+	ok = s_msg_of(&part[2], w->body, w->body_len) && ok;
+	int parked = ok ? s_park(svc, part, &ws, w->arrived + s_wait_budget(svc, w->h)) : TRC_ENOMEM;
+	if (parked == TRC_ENOMEM) {
+		w->code = TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
+		w->message = "out of memory";
+		w->details = NULL;
+		w->n_details = 0;
+		svc_reply_work(svc, w);
+	} else if (parked != 0) {
+		w->code = TRACTION__V1__CODE__UNAVAILABLE;
+		w->message = "too many requests wait here for other daemons; try again";
+		w->details = NULL;
+		w->n_details = 0;
+		svc_reply_work(svc, w);
+	}
+	for (int i = 0; i < 3; i++)
+		zmq_msg_close(&part[i]);
+	svc->gen++; /* a request that named no source we know runs again at once */
 }

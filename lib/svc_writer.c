@@ -90,6 +90,7 @@ static int s_apply_flat(trc_service_t *svc, batch_t *b, trc_txn_t *txn, work_t *
 	call.evlog = svc->evlog;
 	call.body = w->body;
 	call.body_len = w->body_len;
+	call.may_wait = w->may_wait && !svc->stopping;
 	bool wrote;
 	int rc = s_handle_write(svc, b, &call, w, &wrote);
 	if (rc != 0) {
@@ -100,6 +101,7 @@ static int s_apply_flat(trc_service_t *svc, batch_t *b, trc_txn_t *txn, work_t *
 		if (wrote || txn->err != 0 || s_is_store_error(rc))
 			trc_txn_fail(txn, rc);
 		s_work_failed(svc, b, w, rc, &call);
+		svc_call_caught(svc, &call, rc, w);
 	}
 	return rc;
 }
@@ -151,8 +153,11 @@ static int s_apply_one(trc_service_t *svc, batch_t *b, trc_txn_t *parent, work_t
 	if (w->kind == WORK_REQUEST) {
 		call.body = w->body;
 		call.body_len = w->body_len;
+		call.may_wait = w->may_wait && !svc->stopping;
 		bool ran;
 		rc = s_handle_write(svc, b, &call, w, &ran);
+		if (rc != 0)
+			svc_call_caught(svc, &call, rc, w);
 	} else if (w->kind == WORK_TICK) {
 		size_t failures = trc_arena_failures(b->arena);
 		rc = svc_sticky(b->arena, failures, svc->def->tick(&call), &call);
@@ -187,6 +192,7 @@ static size_t s_apply_batch(trc_service_t *svc, batch_t *b, trc_txn_t *txn)
 	size_t ok = 0;
 	for (size_t i = 0; i < svc->ncons; i++) {
 		svc->cons[i].wpos = svc->cons[i].applied;
+		svc->cons[i].wcovered = svc->cons[i].covered;
 		svc->cons[i].wgap = false;
 	}
 	for (size_t i = 0; txn->err == 0 && i < b->writes.n; i++) {
@@ -203,8 +209,11 @@ static size_t s_apply_batch(trc_service_t *svc, batch_t *b, trc_txn_t *txn)
 		int r = s_apply_one(svc, b, txn, w);
 		if (r == 0) {
 			ok++;
-			if (w->kind == WORK_EVENT)
+			if (w->kind == WORK_EVENT) {
 				c->wpos = w->ev->seq;
+				if (w->ev->covers > c->wcovered)
+					c->wcovered = w->ev->covers;
+			}
 			continue;
 		}
 		if (w->kind == WORK_EVENT)
@@ -243,6 +252,7 @@ static int s_commit_failed(trc_service_t *svc, batch_t *b, int rc)
 	for (size_t i = 0; i < b->writes.n; i++) {
 		b->writes.v[i].code = trc_err_to_code(rc);
 		b->writes.v[i].message = msg;
+		b->writes.v[i].rerun = false; /* the failure is the answer */
 	}
 	return rc;
 }
@@ -279,6 +289,8 @@ static void s_settle(trc_service_t *svc, batch_t *b)
 		consumer_t *c = &svc->cons[i];
 		if (b->rc == 0 && c->wpos > c->applied)
 			c->applied = c->wpos;
+		if (b->rc == 0 && c->wcovered > c->covered)
+			c->covered = c->wcovered;
 		if (b->rc != 0 || c->wgap)
 			c->queued = c->applied; /* the next replay or gap asks again */
 		if (c->queued < c->applied)
@@ -299,7 +311,9 @@ static void s_replies(trc_service_t *svc, batch_t *b)
 	/* Only now, after the durable commit, do replies go out. */
 	for (size_t i = 0; i < b->writes.n; i++) {
 		work_t *w = &b->writes.v[i];
-		if (w->kind == WORK_REQUEST)
+		if (w->kind == WORK_REQUEST && w->rerun)
+			svc_park_work(svc, w); /* it asked to catch up first */
+		else if (w->kind == WORK_REQUEST)
 			svc_reply_work(svc, w);
 	}
 	b->writes.n = 0;

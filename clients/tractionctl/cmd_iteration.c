@@ -9,6 +9,8 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "figures.h"
+#include "jsonl.h"
 #include "traction/v1/common.pb-c.h"
 #include "traction/v1/iteration.pb-c.h"
 
@@ -52,6 +54,32 @@ static int iteration_record(ctl_t *ctl, args_t *a)
 			NULL);
 }
 
+/* How a figure prints: 0.031, +0.016, +51.6%, +40.00%. */
+typedef enum { FIG_NUM, FIG_SIGNED, FIG_PCT1, FIG_PCT2 } fig_fmt_t;
+
+/* A figure, or "no data" when nothing stands behind it (figures.h). */
+static const char *s_figure(const ProtobufCMessage *m, const char *field, double v,
+			    fig_fmt_t fmt, char *buf, size_t len)
+{
+	if (trc_figure_absent_named(m, field))
+		return "no data";
+	switch (fmt) {
+	case FIG_NUM:
+		snprintf(buf, len, "%.6g", v);
+		break;
+	case FIG_SIGNED:
+		snprintf(buf, len, "%+.6g", v);
+		break;
+	case FIG_PCT1:
+		snprintf(buf, len, "%+.1f%%", v);
+		break;
+	case FIG_PCT2:
+		snprintf(buf, len, "%+.2f%%", v);
+		break;
+	}
+	return buf;
+}
+
 static void print_history(const ProtobufCMessage *msg)
 {
 	const Traction__V1__SupplyHistoryReply *r = (const void *)msg;
@@ -78,9 +106,12 @@ static void print_history(const ProtobufCMessage *msg)
 					d = v->deltas[j];
 			printf("%*s%s: mean %.6g over %llu records", ind, "", m->name, m->mean,
 			       (unsigned long long)m->count);
-			if (d != NULL && d->from_count > 0)
-				printf("; vs parent %+.6g (%+.1f%%, parent mean %.6g over %llu)", d->abs_delta,
-				       d->pct_delta, d->from_mean, (unsigned long long)d->from_count);
+			char pct[32];
+			if (d != NULL && !trc_figure_absent_named(&d->base, "abs_delta"))
+				printf("; vs parent %+.6g (%s, parent mean %.6g over %llu)", d->abs_delta,
+				       s_figure(&d->base, "pct_delta", d->pct_delta, FIG_PCT1, pct,
+						sizeof(pct)),
+				       d->from_mean, (unsigned long long)d->from_count);
 			printf("\n");
 		}
 		if (v->values != NULL && v->values->count > 0)
@@ -128,12 +159,21 @@ static int iteration_history(ctl_t *ctl, args_t *a)
 static void print_diff(const ProtobufCMessage *msg)
 {
 	const Traction__V1__IterationDiffReply *r = (const void *)msg;
+	char a[32], b[32], c[32], e[32];
 	printf("%s: %s -> %s\n", r->supply_id, r->from_version, r->to_version);
 	for (size_t i = 0; i < r->n_deltas; i++) {
 		const Traction__V1__MetricDelta *d = r->deltas[i];
-		printf("  %s: %.6g -> %.6g  (%+.6g, %+.1f%%; %llu -> %llu records)\n", d->metric,
-		       d->from_mean, d->to_mean, d->abs_delta, d->pct_delta,
-		       (unsigned long long)d->from_count, (unsigned long long)d->to_count);
+		const ProtobufCMessage *m = &d->base;
+		printf("  %s: %s -> %s  (", d->metric,
+		       s_figure(m, "from_mean", d->from_mean, FIG_NUM, a, sizeof(a)),
+		       s_figure(m, "to_mean", d->to_mean, FIG_NUM, b, sizeof(b)));
+		if (trc_figure_absent_named(m, "abs_delta"))
+			printf("no delta");
+		else
+			printf("%s, %s", s_figure(m, "abs_delta", d->abs_delta, FIG_SIGNED, c, sizeof(c)),
+			       s_figure(m, "pct_delta", d->pct_delta, FIG_PCT1, e, sizeof(e)));
+		printf("; %llu -> %llu records)\n", (unsigned long long)d->from_count,
+		       (unsigned long long)d->to_count);
 	}
 	const struct {
 		const char *what;
@@ -149,9 +189,13 @@ static void print_diff(const ProtobufCMessage *msg)
 		printf("%s\n", groups[g].n == 0 ? " none" : "");
 	}
 	if (r->from_values != NULL && r->to_values != NULL)
-		printf("  value verifications: %llu (%+.2f%%) -> %llu (%+.2f%%)\n",
-		       (unsigned long long)r->from_values->count, r->from_values->mean_improvement_pct,
-		       (unsigned long long)r->to_values->count, r->to_values->mean_improvement_pct);
+		printf("  value verifications: %llu (%s) -> %llu (%s)\n",
+		       (unsigned long long)r->from_values->count,
+		       s_figure(&r->from_values->base, "mean_improvement_pct",
+				r->from_values->mean_improvement_pct, FIG_PCT2, a, sizeof(a)),
+		       (unsigned long long)r->to_values->count,
+		       s_figure(&r->to_values->base, "mean_improvement_pct",
+				r->to_values->mean_improvement_pct, FIG_PCT2, b, sizeof(b)));
 }
 
 static int iteration_diff(ctl_t *ctl, args_t *a)

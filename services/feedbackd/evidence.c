@@ -5,7 +5,10 @@
  * transaction as the record (fb_dirty, agg.c); every tick sends one
  * feedback.evidence event per dirty key with its whole current state, so a
  * burst of records on one key costs one event, and a crash loses no owed
- * event (the dirty marks are in the store).
+ * event (the dirty marks are in the store). The last event of a tick
+ * that leaves no key dirty says which position of our log it covers
+ * (Event.covers): a daemon told our committed position waits for it
+ * while we say evidence is owed (fb_evidence_owed, in ping).
  */
 #include <string.h>
 
@@ -92,14 +95,38 @@ int fb_evidence_update(trc_call_t *call, const char *s, const char *v, const cha
 	return rc != 0 ? rc : call->txn->err;
 }
 
+bool fb_evidence_owed(trc_call_t *call)
+{
+	trc_iter_t it;
+	bool owed = trc_iter_begin(call->txn, s_db(call->txn, FB_DB_DIRTY), &it, NULL, 0, NULL, 0,
+				   false) == 0 &&
+		    trc_iter_next(&it);
+	trc_iter_end(&it);
+	return owed;
+}
+
+/* "s\0v\0sc" split in place (the arena copy has a final NUL); false if
+ * it is not three parts. */
+static bool s_split(char *key, size_t len, const char **v, const char **sc)
+{
+	*v = key + strlen(key) + 1;
+	*sc = *v + strlen(*v) + 1;
+	return *sc <= key + len;
+}
+
+/* One tick: an event per dirty key, at most TICK_MAX_KEYS of them. If
+ * that is every dirty key, the last event covers the log's head as the
+ * tick began: every record committed up to there is in these events. */
 int fb_evidence_publish(trc_call_t *call)
 {
 	trc_iter_t it;
 	char *keys[TICK_MAX_KEYS];
 	size_t lens[TICK_MAX_KEYS], n = 0;
+	bool more = false;
+	uint64_t covers = trc_evlog_head(call->txn);
 	int rc = trc_iter_begin(call->txn, s_db(call->txn, FB_DB_DIRTY), &it, NULL, 0, NULL, 0,
 				false);
-	while (rc == 0 && n < TICK_MAX_KEYS && trc_iter_next(&it)) {
+	while (rc == 0 && (more = trc_iter_next(&it)) && n < TICK_MAX_KEYS) {
 		keys[n] = trc_arena_alloc(call->arena, it.key.mv_size + 1);
 		if (keys[n] == NULL) {
 			rc = TRC_ENOMEM;
@@ -108,24 +135,29 @@ int fb_evidence_publish(trc_call_t *call)
 		memcpy(keys[n], it.key.mv_data, it.key.mv_size);
 		lens[n] = it.key.mv_size;
 		n++;
+		more = false;
 	}
 	trc_iter_end(&it);
+	size_t last = n; /* the last key that makes an event */
+	for (size_t i = 0; i < n; i++) {
+		const char *v, *sc;
+		if (s_split(keys[i], lens[i], &v, &sc))
+			last = i;
+	}
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		/* "s\0v\0sc": split in place (the arena copy has a final NUL) */
-		const char *s = keys[i];
-		const char *v = s + strlen(s) + 1;
-		const char *sc = v + strlen(v) + 1;
-		if (sc > keys[i] + lens[i]) {
+		const char *v, *sc;
+		if (!s_split(keys[i], lens[i], &v, &sc)) {
 			trc_txn_del(call->txn, s_db(call->txn, FB_DB_DIRTY), keys[i], lens[i]);
 			continue;
 		}
 		Traction__V1__EvidenceUpdate *u = NULL;
-		rc = fb_evidence_update(call, s, v, sc, &u);
+		rc = fb_evidence_update(call, keys[i], v, sc, &u);
 		if (rc != 0)
 			break;
 		Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
 		ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_EVIDENCE;
 		ev.evidence = u;
+		ev.covers = i == last && !more ? covers : 0;
 		rc = trc_call_emit(call, "feedback.evidence", &ev);
 		if (rc == 0)
 			trc_txn_del(call->txn, s_db(call->txn, FB_DB_DIRTY), keys[i], lens[i]);

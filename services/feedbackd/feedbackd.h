@@ -268,5 +268,8 @@ int fb_evidence_update(trc_call_t *call, const char *s, const char *v, const cha
  * call), each key's mark removed with it; reads the stored rows, so the
  * batch's aggregates must be written first. */
 int fb_evidence_publish(trc_call_t *call);
+/* Whether records already committed owe evidence events (a key is dirty):
+ * the next tick sends them (trc_daemon_def_t.events_owed). */
+bool fb_evidence_owed(trc_call_t *call);
 
 #endif

@@ -29,6 +29,7 @@ int main(int argc, char **argv)
 		.event_visible = feedbackd_event_visible,
 		.tick = feedbackd_tick,
 		.tick_ms = 250,
+		.events_owed = fb_evidence_owed,
 		.batch_end = feedbackd_batch_end,
 		.batch_done = feedbackd_batch_done,
 		.open = feedbackd_open,

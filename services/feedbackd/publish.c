@@ -103,12 +103,16 @@ static bool s_in_scope(const trc_call_t *call, const char *scenario)
 	return false;
 }
 
-static int s_check_refs_store(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
+/* The references of r (missing: which source announces the one not
+ * known, when it is TRC_ENOENT). */
+static int s_check_refs_store(trc_call_t *call, const Traction__V1__FeedbackRecord *r,
+			      const char **missing)
 {
 	MDB_val v;
 	trc_txn_t *txn = call->txn;
 	int rc = trc_txn_get(txn, s_db(txn, FB_DB_REF_SCENARIO), r->scenario_id,
 			     strlen(r->scenario_id), &v);
+	*missing = rc == TRC_ENOENT ? "scenario" : NULL;
 	if (rc == TRC_ENOENT)
 		return trc_call_fail(call, rc, "scenario_id: no scenario '%s'", r->scenario_id);
 	if (rc != 0)
@@ -120,6 +124,7 @@ static int s_check_refs_store(trc_call_t *call, const Traction__V1__FeedbackReco
 				     "scenario_id: '%s' is closed and takes no more feedback",
 				     r->scenario_id);
 	rc = trc_txn_get(txn, s_db(txn, FB_DB_REF_SUPPLY), r->supply_id, strlen(r->supply_id), &v);
+	*missing = rc == TRC_ENOENT ? "supply" : NULL;
 	if (rc == TRC_ENOENT)
 		return trc_call_fail(call, rc, "supply_id: no supply '%s'", r->supply_id);
 	if (rc != 0)
@@ -127,25 +132,54 @@ static int s_check_refs_store(trc_call_t *call, const Traction__V1__FeedbackReco
 	char key[2 * TRC_SLUG_MAX + 2];
 	size_t kl = trc_key2(key, sizeof(key), r->supply_id, r->version);
 	rc = trc_txn_get(txn, s_db(txn, FB_DB_REF_VERSION), key, kl, &v);
+	*missing = rc == TRC_ENOENT ? "iteration" : NULL;
 	if (rc == TRC_ENOENT)
 		return trc_call_fail(call, rc, "version: supply '%s' has no version '%s'",
 				     r->supply_id, r->version);
 	return rc;
 }
 
-static int s_check_refs(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
+static int s_check_refs(trc_call_t *call, const Traction__V1__FeedbackRecord *r,
+			const char **missing)
 {
 	fb_state_t *st = call->user;
 	char key[FB_KEY_MAX];
 	size_t kl = fb_key(key, r->scenario_id, r->supply_id, r->version, NULL);
+	*missing = NULL;
 	if (kl > 0 && kl == st->refs_ok_len && memcmp(key, st->refs_ok, kl) == 0)
 		return 0;
-	int rc = s_check_refs_store(call, r);
+	int rc = s_check_refs_store(call, r, missing);
 	if (rc == 0 && kl > 0) {
 		memcpy(st->refs_ok, key, kl);
 		st->refs_ok_len = kl;
 	}
 	return rc;
+}
+
+/* Read-your-writes across daemons, before anything is written: whether a
+ * record names a scenario, supply or version not known here, which may
+ * have just been announced, its event not here yet. Then the request
+ * catches up with the sources that announce them (trc_call_catch_up) and
+ * runs again; the second run refuses what is still unknown. Only the
+ * first run asks (call->may_wait); a supply not known may be a version
+ * of it too; a record whose ids are not slugs is refused by its checks. */
+static bool s_catch_up_refs(trc_call_t *call, const Traction__V1__PublishRequest *req)
+{
+	bool asked = false;
+	for (size_t i = 0; call->may_wait && i < req->n_records; i++) {
+		const Traction__V1__FeedbackRecord *r = req->records[i];
+		const char *missing;
+		if (!trc_is_slug(r->scenario_id) || !trc_is_slug(r->supply_id) ||
+		    !trc_is_slug(r->version) || s_check_refs(call, r, &missing) != TRC_ENOENT ||
+		    missing == NULL)
+			continue;
+		asked |= trc_call_catch_up(call, missing);
+		if (strcmp(missing, "supply") == 0)
+			asked |= trc_call_catch_up(call, "iteration");
+	}
+	call->code = 0; /* what the checks said is said again when the records run */
+	call->message = NULL;
+	return asked;
 }
 
 /* Value verification: the improvement in percent of the baseline, signed
@@ -340,7 +374,8 @@ static int s_store(trc_call_t *call, Traction__V1__FeedbackRecord *r, const trc_
 			return trc_call_fail(call, TRC_EINVAL, "idempotency_key: too long");
 		digest = fb_idem_digest(raw->data, raw->len);
 	}
-	int rc = s_check_refs(call, r);
+	const char *missing;
+	int rc = s_check_refs(call, r, &missing);
 	if (rc != 0 && idemlen > 0) {
 		int g = trc_txn_get(txn, s_db(txn, FB_DB_IDEM), idem, idemlen, &v);
 		return g == 0 ? fb_idem_found(call, &v, digest, r, res) : g == TRC_ENOENT ? rc : g;
@@ -386,6 +421,8 @@ int feedbackd_publish(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCM
 	if (req->n_records > FB_BATCH_MAX)
 		return trc_call_fail(call, TRC_EINVAL, "records: at most %d in one request, got %zu",
 				     FB_BATCH_MAX, req->n_records);
+	if (s_catch_up_refs(call, req))
+		return TRC_EUNAVAIL;
 	rep->results = trc_arena_alloc(call->arena, sizeof(void *) * req->n_records);
 	if (rep->results == NULL)
 		return TRC_ENOMEM;

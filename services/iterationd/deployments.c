@@ -129,6 +129,9 @@ int iterationd_adopt(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMe
 		return rc;
 	Traction__V1__Scenario *sc;
 	rc = s_scenario(call, req->scenario_id, &sc);
+	/* a scenario just submitted: its event may not be here yet */
+	if (rc == TRC_ENOENT && trc_call_catch_up(call, "scenario"))
+		return TRC_EUNAVAIL;
 	if (rc == TRC_ENOENT)
 		return trc_call_fail(call, rc, "scenario_id: no scenario '%s'", req->scenario_id);
 	if (rc != 0)
@@ -137,6 +140,9 @@ int iterationd_adopt(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMe
 		return trc_call_fail(call, TRC_EPRECOND, "scenario_id: '%s' is closed", req->scenario_id);
 	Traction__V1__Iteration *v;
 	rc = it_version_get(call, req->supply_id, req->version, &v);
+	/* the initial version of a supply just registered */
+	if (rc == TRC_ENOENT && trc_call_catch_up(call, "supply"))
+		return TRC_EUNAVAIL;
 	if (rc == TRC_ENOENT)
 		return trc_call_fail(call, rc, "version: supply '%s' has no version '%s'",
 				     req->supply_id, req->version);

@@ -214,9 +214,13 @@ int it_gate(trc_arena_t *arena, const it_gates_t *gates, int to,
 		snprintf(cur, sizeof(cur), "%.2f%%", imp);
 		snprintf(dreq, sizeof(dreq), "%u", gates->service_min_improvement_pct);
 		snprintf(dcur, sizeof(dcur), "%.2f", imp);
-		if (rc == 0)
+		/* a mean of no value verifications is no figure: no data, not 0% */
+		if (rc == 0 && vv == 0)
+			rc = s_add(arena, g, "mean_improvement_pct", false, req, "no data",
+				   (it_unmet_t){ "mean_improvement_pct", "no_data", "", dreq });
+		else if (rc == 0)
 			rc = s_add(arena, g, "mean_improvement_pct",
-				   vv > 0 && imp >= (double)gates->service_min_improvement_pct, req, cur,
+				   imp >= (double)gates->service_min_improvement_pct, req, cur,
 				   (it_unmet_t){ "mean_improvement_pct", "below_required", dcur, dreq });
 		if (rc == 0)
 			rc = s_at_most(arena, g, "open_critical_problems", critical,

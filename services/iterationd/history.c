@@ -242,6 +242,9 @@ int iterationd_history(trc_call_t *call, const ProtobufCMessage *req_, ProtobufC
 	MDB_val sv;
 	rc = trc_txn_get(call->txn, it_db(call, IT_DB_SUPPLIES), req->supply_id,
 			 strlen(req->supply_id), &sv);
+	/* a supply just registered: its event may not be here yet */
+	if (rc == TRC_ENOENT && trc_call_catch_up(call, "supply"))
+		return TRC_EUNAVAIL;
 	if (rc == TRC_ENOENT)
 		return trc_call_fail(call, rc, "supply_id: no supply '%s'", req->supply_id);
 	if (rc != 0)

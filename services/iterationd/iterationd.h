@@ -39,6 +39,7 @@ static inline MDB_dbi it_db(trc_call_t *call, const char *name)
 extern const char *const iterationd_dbs[];
 extern const char *const iterationd_event_topics[];
 extern const trc_consume_t iterationd_consumes[];
+extern const trc_catch_up_t iterationd_catch_up[];
 extern const trc_method_t iterationd_iteration_methods[];
 extern const size_t iterationd_n_iteration_methods;
 extern const trc_method_t iterationd_deployment_methods[];

@@ -28,6 +28,7 @@ int main(int argc, char **argv)
 		.schema_version = IT_SCHEMA_VERSION,
 		.migrate = iterationd_migrate,
 		.consumes = iterationd_consumes,
+		.catch_up = iterationd_catch_up,
 		.apply_event = iterationd_apply,
 		.event_visible = iterationd_event_visible,
 		.config = iterationd_config,

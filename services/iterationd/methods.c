@@ -20,6 +20,19 @@ const trc_consume_t iterationd_consumes[] = {
 	{ NULL, NULL },
 };
 
+/* Read-your-writes across daemons: what judges on other daemons' data
+ * catches up with them first (docs/protocol.md, "Positions"): the
+ * evidence feedbackd sends (and the scenarios whose targets a gate
+ * checks). A supply just registered is caught up with only when its
+ * name is not known (the handlers ask: trc_call_catch_up). */
+const trc_catch_up_t iterationd_catch_up[] = {
+	{ "iteration", "history", (const char *const[]){ "feedback", NULL } },
+	{ "iteration", "diff", (const char *const[]){ "feedback", NULL } },
+	{ "deployment", "advance", (const char *const[]){ "scenario", "feedback", NULL } },
+	{ "deployment", "gates", (const char *const[]){ "scenario", "feedback", NULL } },
+	{ NULL, NULL, NULL },
+};
+
 #define W (TRC_METHOD_WRITE | TRC_METHOD_ADMIN)
 
 const trc_method_t iterationd_iteration_methods[] = {

@@ -175,6 +175,9 @@ int iterationd_record(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCM
 	MDB_val v;
 	rc = trc_txn_get(call->txn, it_db(call, IT_DB_SUPPLIES), it->supply_id, strlen(it->supply_id),
 			 &v);
+	/* a supply just registered: its event may not be here yet */
+	if (rc == TRC_ENOENT && trc_call_catch_up(call, "supply"))
+		return TRC_EUNAVAIL;
 	if (rc == TRC_ENOENT)
 		return trc_call_fail(call, rc, "iteration.supply_id: no supply '%s'", it->supply_id);
 	if (rc != 0)
@@ -323,12 +326,18 @@ int iterationd_diff(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMes
 		return rc;
 	const char *s = req->supply_id, *fv = req->from_version, *tv = req->to_version;
 	Traction__V1__Iteration *a, *b;
-	if ((rc = it_version_get(call, s, fv, &a)) == TRC_ENOENT)
-		return trc_call_fail(call, rc, "from_version: supply '%s' has no version '%s'", s, fv);
-	if (rc == 0 && (rc = it_version_get(call, s, tv, &b)) == TRC_ENOENT)
-		return trc_call_fail(call, rc, "to_version: supply '%s' has no version '%s'", s, tv);
-	if (rc != 0)
-		return rc;
+	int ra = it_version_get(call, s, fv, &a);
+	int rb = ra == 0 || ra == TRC_ENOENT ? it_version_get(call, s, tv, &b) : ra;
+	/* a version not known may be the initial one of a supply just
+	 * registered, its event not here yet */
+	if ((ra == TRC_ENOENT || rb == TRC_ENOENT) && trc_call_catch_up(call, "supply"))
+		return TRC_EUNAVAIL;
+	if (ra == TRC_ENOENT)
+		return trc_call_fail(call, ra, "from_version: supply '%s' has no version '%s'", s, fv);
+	if (ra == 0 && rb == TRC_ENOENT)
+		return trc_call_fail(call, rb, "to_version: supply '%s' has no version '%s'", s, tv);
+	if (ra != 0 || rb != 0)
+		return ra != 0 ? ra : rb;
 	/* the versions are the catalogue; their sums over scenarios are not */
 	if (!it_sees_supply_sums(call, s))
 		return trc_scope_deny(call, "supply", s);

@@ -21,6 +21,7 @@ int main(int argc, char **argv)
 		.dbs = scenariod_dbs,
 		.schema_version = 1,
 		.consumes = scenariod_consumes,
+		.catch_up = scenariod_catch_up,
 		.apply_event = scenariod_apply,
 		.event_visible = scenariod_event_visible,
 	};

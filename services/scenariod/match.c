@@ -150,13 +150,17 @@ static int s_collect(trc_call_t *call, const char **caps, size_t ncaps, hit_t **
 static char *s_reason(trc_call_t *call, const cand_t *c, size_t nreq)
 {
 	const Traction__V1__MatchEvidence *e = c->ev;
+	/* a mean of no value verifications is no figure: left out, not +0.0% */
+	char mean[48] = "";
+	if (e->value_verifications > 0)
+		snprintf(mean, sizeof(mean), " (mean %+.1f%%)", e->mean_improvement_pct);
 	return trc_arena_printf(
 		call->arena,
 		"covers %u of %zu required capabilities%s; %llu deployments (%llu in service), "
-		"%llu value verifications (mean %+.1f%%), %llu open problems (%llu critical)%s",
+		"%llu value verifications%s, %llu open problems (%llu critical)%s",
 		c->ncovered, nreq, c->ncovered == nreq ? "" : " (partial)",
 		(unsigned long long)e->deployments, (unsigned long long)e->deployments_in_service,
-		(unsigned long long)e->value_verifications, e->mean_improvement_pct,
+		(unsigned long long)e->value_verifications, mean,
 		(unsigned long long)e->open_problems, (unsigned long long)e->open_critical_problems,
 		c->unmet > 0 ? "; contradicts a constraint" : "");
 }

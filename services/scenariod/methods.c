@@ -22,6 +22,16 @@ const trc_consume_t scenariod_consumes[] = {
 	{ NULL, NULL },
 };
 
+/* Read-your-writes across daemons: what judges on other daemons' data
+ * catches up with them first (docs/protocol.md, "Positions"): matching
+ * ranks the supplies by their deployments and their evidence from the
+ * field; gaps are what no active supply offers. */
+const trc_catch_up_t scenariod_catch_up[] = {
+	{ "scenario", "match", (const char *const[]){ "supply", "iteration", "feedback", NULL } },
+	{ "scenario", "gaps", (const char *const[]){ "supply", NULL } },
+	{ NULL, NULL, NULL },
+};
+
 #define W (TRC_METHOD_WRITE | TRC_METHOD_ADMIN)
 
 const trc_method_t scenariod_methods[] = {

@@ -30,6 +30,7 @@
 extern const char *const scenariod_dbs[];
 extern const char *const scenariod_event_topics[];
 extern const trc_consume_t scenariod_consumes[];
+extern const trc_catch_up_t scenariod_catch_up[];
 extern const trc_method_t scenariod_methods[];
 extern const size_t scenariod_n_methods;
 

@@ -4,7 +4,9 @@
  * since the first wave, and every daemon's table (handler, flags) agrees
  * with its block — a method added to one and not the other fails here (and
  * stops the daemon at start) — and docs/protocol.md's method tables list
- * exactly the declared methods with their request and reply types.
+ * exactly the declared methods with their request and reply types. The
+ * methods that catch up with other sources before they run name methods
+ * of their daemon and sources it consumes, as docs/protocol.md says.
  */
 #include <stdio.h>
 #include <string.h>
@@ -249,11 +251,79 @@ TEST(every_consumer_declares_its_sources_topics)
 	}
 }
 
+/* Read-your-writes across daemons: each daemon's catch_up names its own
+ * methods and sources it consumes (else it would not start), and
+ * docs/protocol.md's table of who catches up with whom has a row naming
+ * the method and each source, for the daemon. */
+static const struct {
+	const char *program;
+	const trc_catch_up_t *catch_up;
+	const trc_consume_t *consumes;
+	const trc_method_t *const methods[2];
+	const size_t *n_methods[2];
+} s_catch_ups[] = {
+	{ "traction-iterationd", iterationd_catch_up, iterationd_consumes,
+	  { iterationd_iteration_methods, iterationd_deployment_methods },
+	  { &iterationd_n_iteration_methods, &iterationd_n_deployment_methods } },
+	{ "traction-scenariod", scenariod_catch_up, scenariod_consumes, { scenariod_methods, NULL },
+	  { &scenariod_n_methods, NULL } },
+};
+
+/* The line of docs/protocol.md's catch-up table for program and the
+ * method `service.method` (NULL if none), into line. */
+static const char *s_catch_up_row(const char *program, const char *service, const char *method,
+				  char *line, size_t len)
+{
+	char want[128], prog[64];
+	snprintf(want, sizeof(want), "`%s.%s`", service, method);
+	snprintf(prog, sizeof(prog), "| %s |", program);
+	FILE *f = fopen(TRC_SOURCE_DIR "/docs/protocol.md", "r");
+	const char *found = NULL;
+	while (f != NULL && found == NULL && fgets(line, (int)len, f) != NULL)
+		if (strncmp(line, prog, strlen(prog)) == 0 && strstr(line, want) != NULL)
+			found = line;
+	if (f != NULL)
+		fclose(f);
+	return found;
+}
+
+TEST(every_catch_up_names_a_method_and_a_consumed_source_as_documented)
+{
+	for (size_t d = 0; d < sizeof(s_catch_ups) / sizeof(s_catch_ups[0]); d++) {
+		for (const trc_catch_up_t *cu = s_catch_ups[d].catch_up; cu->service != NULL; cu++) {
+			bool known = false;
+			for (int t = 0; t < 2 && s_catch_ups[d].methods[t] != NULL; t++)
+				for (size_t j = 0; j < *s_catch_ups[d].n_methods[t]; j++)
+					known |= strcmp(s_catch_ups[d].methods[t][j].name, cu->method) == 0;
+			CHECK_MSG(known, "%s: catch_up names no method %s.%s", s_catch_ups[d].program,
+				  cu->service, cu->method);
+			char line[512];
+			const char *row = s_catch_up_row(s_catch_ups[d].program, cu->service, cu->method,
+							 line, sizeof(line));
+			CHECK_MSG(row != NULL, "docs/protocol.md: no catch-up row of %s for %s.%s",
+				  s_catch_ups[d].program, cu->service, cu->method);
+			for (const char *const *src = cu->sources; *src != NULL; src++) {
+				bool consumed = false;
+				for (const trc_consume_t *c = s_catch_ups[d].consumes; c->source != NULL; c++)
+					consumed |= strcmp(c->source, *src) == 0;
+				CHECK_MSG(consumed, "%s.%s catches up with %s, not consumed", cu->service,
+					  cu->method, *src);
+				char quoted[64];
+				snprintf(quoted, sizeof(quoted), "`%s`", *src);
+				CHECK_MSG(row != NULL && strstr(strchr(row + 2, '|') + 1, quoted) != NULL,
+					  "docs/protocol.md: %s.%s's row does not name %s", cu->service,
+					  cu->method, *src);
+			}
+		}
+	}
+}
+
 int main(void)
 {
 	RUN(the_rule_gives_the_first_waves_names);
 	RUN(every_daemon_table_agrees_with_its_block);
 	RUN(the_protocol_document_lists_every_method_as_declared);
 	RUN(every_consumer_declares_its_sources_topics);
+	RUN(every_catch_up_names_a_method_and_a_consumed_source_as_documented);
 	DONE();
 }

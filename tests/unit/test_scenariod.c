@@ -323,12 +323,19 @@ static said_t reason_says(const char *reason)
 	s.partial = strncmp(rest, " (partial)", 10) == 0;
 	if (s.partial)
 		rest += 10;
-	CHECK_MSG(sscanf(rest,
-			 "; %llu deployments (%llu in service), %llu value verifications "
-			 "(mean %lf%%), %llu open problems (%llu critical)",
-			 &s.deployments, &s.in_service, &s.verifications, &s.mean_pct, &s.open,
-			 &s.critical) == 6,
+	CHECK_MSG(sscanf(rest, "; %llu deployments (%llu in service), %llu value verifications%n",
+			 &s.deployments, &s.in_service, &s.verifications, &n) == 3,
 		  "a reason that does not say its evidence: \"%s\"", reason);
+	rest += n;
+	/* the mean of the value verifications, only if there are some: a
+	 * figure with no data behind it is absent, never a zero */
+	int means = sscanf(rest, " (mean %lf%%)%n", &s.mean_pct, &n);
+	CHECK_MSG((means == 1) == (s.verifications > 0),
+		  "a reason whose mean does not go with its verifications: \"%s\"", reason);
+	if (means == 1)
+		rest += n;
+	CHECK_MSG(sscanf(rest, ", %llu open problems (%llu critical)", &s.open, &s.critical) == 2,
+		  "a reason that does not say its problems: \"%s\"", reason);
 	s.coverage = (double)s.covered / (double)s.required;
 	s.evidence = documented_evidence(s.in_service, s.deployments, s.verifications, s.mean_pct,
 					 s.critical, s.open);

@@ -5,8 +5,8 @@
  * yet, an events.read long poll with nothing new, the position of a
  * source its handler judges on not applied here yet), and then answer a
  * read at once or queue it, or queue a write for the group commit. Also
- * what a handler's call is made of, for reads here and writes in
- * svc_writer.c, and a request whose handler asked to catch up with a
+ * what a handler's call is made of, for reads (svc_reads.c) and writes
+ * (svc_writer.c), and a request whose handler asked to catch up with a
  * source, held until it may run again. It calls the built-ins, the
  * consumers (positions, queries) and the frames layer.
  */
@@ -83,48 +83,6 @@ int svc_sticky(const trc_arena_t *arena, size_t failures, int rc, trc_call_t *ca
 	call->details = NULL;
 	call->n_details = 0;
 	return TRC_ENOMEM;
-}
-
-/* ---- reads ------------------------------------------------------------------ */
-
-/* A read, on the loop thread while the writer is idle, from a read
- * transaction of the turn (opened at the first read, closed before the
- * writer gets the next batch). */
-void svc_read(trc_service_t *svc, work_t *w)
-{
-	if (!svc->rtxn_open) {
-		if (trc_txn_begin(svc->store, &svc->rtxn, false) != 0) {
-			svc_reply(svc, w->route, w->route_len, w->version, w->request_id,
-				  TRACTION__V1__CODE__INTERNAL, "cannot open a read transaction",
-				  NULL);
-			return;
-		}
-		svc->rtxn_open = true;
-	}
-	trc_call_t call;
-	svc_call_init(svc, svc->fill, &call, &svc->rtxn, w->rt);
-	call.may_wait = w->may_wait && !svc->stopping;
-	if (svc_builtin_has(w->method))
-		call.user = svc;
-	size_t failures = trc_arena_failures(svc->fill->arena);
-	int rc = w->method->handler(&call, w->req, w->rep);
-	rc = svc_sticky(svc->fill->arena, failures, rc, &call);
-	w->code = rc == 0 ? 0 : (call.code != 0 ? call.code : trc_err_to_code(rc));
-	w->message = rc == 0 ? NULL : svc_status_message(svc, svc->fill->arena, rc, &call);
-	w->details = call.details;
-	w->n_details = call.n_details;
-	if (svc_call_caught(svc, &call, rc, w))
-		svc_park_work(svc, w);
-	else
-		svc_reply_work(svc, w);
-}
-
-void svc_reads_close(trc_service_t *svc)
-{
-	if (svc->rtxn_open) {
-		trc_txn_abort(&svc->rtxn);
-		svc->rtxn_open = false;
-	}
 }
 
 /* ---- requests that wait ------------------------------------------------------ */

@@ -181,6 +181,91 @@ static int s_get_evidence_ro(trc_call_t *call, cand_t *c)
 	return rc;
 }
 
+/* The hits (a supply and a capability it covers, sorted by supply) as one
+ * candidate per supply with the capabilities it covers; malloc'd. */
+static cand_t *s_candidates(const hit_t *hits, size_t nhits, size_t *ncand)
+{
+	cand_t *cands = malloc(sizeof(*cands) * (nhits > 0 ? nhits : 1));
+	*ncand = 0;
+	if (cands == NULL)
+		return NULL;
+	for (size_t i = 0; i < nhits; i++) {
+		if (*ncand == 0 || strcmp(cands[*ncand - 1].id, hits[i].id) != 0) {
+			memset(&cands[*ncand], 0, sizeof(cands[*ncand]));
+			memcpy(cands[*ncand].id, hits[i].id, sizeof(hits[i].id));
+			(*ncand)++;
+		}
+		cand_t *c = &cands[*ncand - 1];
+		if (!(c->covered & (1ull << hits[i].cap))) {
+			c->covered |= 1ull << hits[i].cap;
+			c->ncovered++;
+		}
+	}
+	return cands;
+}
+
+/* The candidates worth ranking (all, or those covering every capability),
+ * each with its evidence and, if the scenario has constraints, how it
+ * meets them; kept in place: 0 with *kept, or an error. */
+static int s_assess(trc_call_t *call, const Traction__V1__Scenario *s, bool full_only,
+		    size_t ncaps, cand_t *cands, size_t ncand, size_t *kept)
+{
+	bool constraints = false;
+	for (size_t d = 0; d < s->n_demands; d++)
+		constraints |= s->demands[d]->n_constraints > 0;
+	int rc = 0;
+	*kept = 0;
+	for (size_t i = 0; rc == 0 && i < ncand; i++) {
+		cand_t *c = &cands[i];
+		if (full_only && c->ncovered < ncaps)
+			continue;
+		rc = s_get_evidence_ro(call, c);
+		if (rc == 0 && constraints) {
+			rc = trc_rec_get(call->txn, s_db(call, SCEN_DB_SUPPLIES), c->id, strlen(c->id),
+					 &traction__v1__supply__descriptor, call->arena,
+					 (void **)&c->supply);
+			if (rc == 0)
+				s_constraints(call, s, c);
+		}
+		cands[(*kept)++] = *c;
+	}
+	return rc;
+}
+
+/* The match of rank i+1 for candidate c: 0, or an error. */
+static int s_match(trc_call_t *call, cand_t *c, size_t i, const char **caps, size_t ncaps,
+		   Traction__V1__Match **out)
+{
+	Traction__V1__Match *m = trc_arena_alloc(call->arena, sizeof(*m));
+	if (m == NULL)
+		return TRC_ENOMEM;
+	traction__v1__match__init(m);
+	int rc = 0;
+	if (c->supply == NULL)
+		rc = trc_rec_get(call->txn, s_db(call, SCEN_DB_SUPPLIES), c->id, strlen(c->id),
+				 &traction__v1__supply__descriptor, call->arena, (void **)&c->supply);
+	if (rc != 0)
+		return rc;
+	m->rank = (uint32_t)(i + 1);
+	m->supply = c->supply;
+	m->coverage = (double)c->ncovered / (double)ncaps;
+	m->covered = trc_arena_alloc(call->arena, sizeof(char *) * ncaps);
+	m->missing = trc_arena_alloc(call->arena, sizeof(char *) * ncaps);
+	for (size_t k = 0; k < ncaps && m->covered != NULL && m->missing != NULL; k++) {
+		if (c->covered & (1ull << k))
+			m->covered[m->n_covered++] = (char *)caps[k];
+		else
+			m->missing[m->n_missing++] = (char *)caps[k];
+	}
+	m->evidence = c->ev;
+	m->score = 100.0 * m->coverage + c->evidence;
+	m->unmet_constraints = c->unmet_list;
+	m->n_unmet_constraints = c->unmet;
+	m->reason = s_reason(call, c, ncaps);
+	*out = m;
+	return 0;
+}
+
 int scenariod_match(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
 {
 	const Traction__V1__MatchRequest *req = (const void *)req_;
@@ -201,94 +286,26 @@ int scenariod_match(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMes
 	rep->n_required = ncaps;
 	if (ncaps == 0)
 		return 0;
-
 	hit_t *hits = NULL;
-	size_t nhits = 0;
+	size_t nhits = 0, ncand = 0, kept = 0;
 	rc = s_collect(call, caps, ncaps, &hits, &nhits);
-	if (rc != 0) {
-		free(hits);
-		return rc;
-	}
-	qsort(hits, nhits, sizeof(*hits), s_hit_cmp);
-	cand_t *cands = malloc(sizeof(*cands) * (nhits > 0 ? nhits : 1));
-	size_t ncand = 0;
-	if (cands == NULL) {
-		free(hits);
-		return TRC_ENOMEM;
-	}
-	for (size_t i = 0; i < nhits; i++) {
-		if (ncand == 0 || strcmp(cands[ncand - 1].id, hits[i].id) != 0) {
-			memset(&cands[ncand], 0, sizeof(cands[ncand]));
-			memcpy(cands[ncand].id, hits[i].id, sizeof(hits[i].id));
-			ncand++;
-		}
-		cand_t *c = &cands[ncand - 1];
-		if (!(c->covered & (1ull << hits[i].cap))) {
-			c->covered |= 1ull << hits[i].cap;
-			c->ncovered++;
-		}
-	}
+	if (rc == 0)
+		qsort(hits, nhits, sizeof(*hits), s_hit_cmp);
+	cand_t *cands = rc == 0 ? s_candidates(hits, nhits, &ncand) : NULL;
 	free(hits);
-
-	bool constraints = false;
-	for (size_t d = 0; d < s->n_demands; d++)
-		constraints |= s->demands[d]->n_constraints > 0;
-	size_t kept = 0;
-	for (size_t i = 0; rc == 0 && i < ncand; i++) {
-		cand_t *c = &cands[i];
-		if (req->full_only && c->ncovered < ncaps)
-			continue;
-		rc = s_get_evidence_ro(call, c);
-		if (rc == 0 && constraints) {
-			rc = trc_rec_get(call->txn, s_db(call, SCEN_DB_SUPPLIES), c->id, strlen(c->id),
-					 &traction__v1__supply__descriptor, call->arena,
-					 (void **)&c->supply);
-			if (rc == 0)
-				s_constraints(call, s, c);
-		}
-		cands[kept++] = *c;
-	}
-	if (rc != 0) {
-		free(cands);
-		return rc;
-	}
-	qsort(cands, kept, sizeof(*cands), s_cand_cmp);
-
+	if (rc != 0 || cands == NULL)
+		return rc != 0 ? rc : TRC_ENOMEM;
+	rc = s_assess(call, s, req->full_only, ncaps, cands, ncand, &kept);
+	if (rc == 0)
+		qsort(cands, kept, sizeof(*cands), s_cand_cmp);
 	size_t limit = req->limit == 0 ? MATCH_DEFAULT : (req->limit > MATCH_MAX ? MATCH_MAX : req->limit);
 	size_t n = kept < limit ? kept : limit;
-	rep->matches = trc_arena_alloc(call->arena, sizeof(void *) * (n > 0 ? n : 1));
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		cand_t *c = &cands[i];
-		Traction__V1__Match *m = trc_arena_alloc(call->arena, sizeof(*m));
-		if (m == NULL || rep->matches == NULL) {
-			rc = TRC_ENOMEM;
-			break;
-		}
-		traction__v1__match__init(m);
-		if (c->supply == NULL)
-			rc = trc_rec_get(call->txn, s_db(call, SCEN_DB_SUPPLIES), c->id, strlen(c->id),
-					 &traction__v1__supply__descriptor, call->arena,
-					 (void **)&c->supply);
-		if (rc != 0)
-			break;
-		m->rank = (uint32_t)(i + 1);
-		m->supply = c->supply;
-		m->coverage = (double)c->ncovered / (double)ncaps;
-		m->covered = trc_arena_alloc(call->arena, sizeof(char *) * ncaps);
-		m->missing = trc_arena_alloc(call->arena, sizeof(char *) * ncaps);
-		for (size_t k = 0; k < ncaps && m->covered != NULL && m->missing != NULL; k++) {
-			if (c->covered & (1ull << k))
-				m->covered[m->n_covered++] = (char *)caps[k];
-			else
-				m->missing[m->n_missing++] = (char *)caps[k];
-		}
-		m->evidence = c->ev;
-		m->score = 100.0 * m->coverage + c->evidence;
-		m->unmet_constraints = c->unmet_list;
-		m->n_unmet_constraints = c->unmet;
-		m->reason = s_reason(call, c, ncaps);
-		rep->matches[rep->n_matches++] = m;
-	}
+	rep->matches = rc == 0 ? trc_arena_alloc(call->arena, sizeof(void *) * (n > 0 ? n : 1)) : NULL;
+	if (rc == 0 && rep->matches == NULL)
+		rc = TRC_ENOMEM;
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if ((rc = s_match(call, &cands[i], i, caps, ncaps, &rep->matches[i])) == 0)
+			rep->n_matches++;
 	free(cands);
 	return rc;
 }
@@ -361,43 +378,60 @@ static gap_t *s_gap_push(gap_t **gaps, size_t *n, size_t *cap)
 	return g;
 }
 
-int scenariod_gaps(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+/* The gaps being gathered (a growing array). */
+typedef struct {
+	gap_t *v;
+	size_t n, cap;
+} gaps_t;
+
+/* Names scenario id (idlen bytes) in gap g: the first hundred are named,
+ * the count is exact. 0, or TRC_ENOMEM. */
+static int s_gap_name(trc_call_t *call, gap_t *g, const char *id, size_t idlen)
 {
-	const Traction__V1__GapsRequest *req = (const void *)req_;
-	Traction__V1__GapsReply *rep = (void *)rep_;
-	int rc = trc_check_enum(call, "domain", req->domain, &traction__v1__domain__descriptor, true);
-	if (rc != 0)
-		return rc;
-	gap_t *gaps = NULL;
-	size_t ngaps = 0, capgaps = 0;
+	g->nscen++;
+	if (g->nids >= 100)
+		return 0;
+	if (g->nids == g->capids) {
+		g->capids = g->capids == 0 ? 8 : g->capids * 2;
+		char **nids = trc_arena_alloc(call->arena, sizeof(char *) * g->capids);
+		if (nids == NULL)
+			return TRC_ENOMEM;
+		if (g->nids > 0)
+			memcpy(nids, g->ids, sizeof(char *) * g->nids);
+		g->ids = nids;
+	}
+	g->ids[g->nids] = trc_arena_alloc(call->arena, idlen + 1);
+	if (g->ids[g->nids] == NULL)
+		return TRC_ENOMEM;
+	memcpy(g->ids[g->nids], id, idlen);
+	g->nids++;
+	return 0;
+}
+
+/* Open scenarios' needs nobody offers, grouped by capability (the index
+ * is sorted), in the domain asked (0: any), of the scenarios the caller
+ * sees; all: it sees every one (then the field's signals are shown). */
+static int s_gaps_needed(trc_call_t *call, uint8_t want_domain, bool all, gaps_t *gs)
+{
 	char last[TRC_SLUG_MAX + 1] = "";
 	bool last_offered = false;
-	/* An enterprise-scoped reader: only its own scenarios count, and the
-	 * field's demand signals (summed over every enterprise's feedback) are
-	 * not shown to it. */
-	bool all = scenariod_sees_all(call);
-
-	/* Open scenarios' needs, grouped by capability (the index is sorted). */
 	trc_iter_t it;
-	rc = trc_iter_begin(call->txn, s_db(call, SCEN_DB_OPEN_BY_CAP), &it, NULL, 0, NULL, 0, false);
+	int rc = trc_iter_begin(call->txn, s_db(call, SCEN_DB_OPEN_BY_CAP), &it, NULL, 0, NULL, 0,
+				false);
 	while (rc == 0 && trc_iter_next(&it)) {
 		const char *cap = it.key.mv_data;
-		size_t caplen = strnlen(cap, it.key.mv_size);
-		size_t idlen;
+		size_t caplen = strnlen(cap, it.key.mv_size), idlen;
 		const char *id = trc_key_tail(&it.key, &idlen);
 		uint8_t domain = it.val.mv_size == 1 ? *(const uint8_t *)it.val.mv_data : 0;
-		if (caplen > TRC_SLUG_MAX || idlen == 0)
-			continue;
-		if (req->domain != 0 && domain != (uint8_t)req->domain)
-			continue;
-		if (!all && !s_sees_id(call, id, idlen))
+		if (caplen > TRC_SLUG_MAX || idlen == 0 || (want_domain != 0 && domain != want_domain) ||
+		    (!all && !s_sees_id(call, id, idlen)))
 			continue;
 		if (strlen(last) != caplen || memcmp(last, cap, caplen) != 0) {
 			memcpy(last, cap, caplen);
 			last[caplen] = '\0';
 			last_offered = s_offered(call, cap, caplen);
 			if (!last_offered) {
-				gap_t *g = s_gap_push(&gaps, &ngaps, &capgaps);
+				gap_t *g = s_gap_push(&gs->v, &gs->n, &gs->cap);
 				if (g == NULL) {
 					rc = TRC_ENOMEM;
 					break;
@@ -408,90 +442,94 @@ int scenariod_gaps(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMess
 		}
 		if (last_offered)
 			continue;
-		gap_t *g = &gaps[ngaps - 1];
-		g->nscen++;
+		gap_t *g = &gs->v[gs->n - 1];
 		if (domain < 32)
 			g->domains |= 1u << domain;
-		if (g->nids < 100) { /* name the first hundred; the count is exact */
-			if (g->nids == g->capids) {
-				g->capids = g->capids == 0 ? 8 : g->capids * 2;
-				char **nids = trc_arena_alloc(call->arena, sizeof(char *) * g->capids);
-				if (nids == NULL) {
-					rc = TRC_ENOMEM;
-					break;
-				}
-				if (g->nids > 0)
-					memcpy(nids, g->ids, sizeof(char *) * g->nids);
-				g->ids = nids;
-			}
-			g->ids[g->nids] = trc_arena_alloc(call->arena, idlen + 1);
-			if (g->ids[g->nids] == NULL) {
-				rc = TRC_ENOMEM;
-				break;
-			}
-			memcpy(g->ids[g->nids], id, idlen);
-			g->nids++;
-		}
+		rc = s_gap_name(call, g, id, idlen);
 	}
 	trc_iter_end(&it);
+	return rc;
+}
 
-	/* Demand signals from the field for capabilities nobody offers, even
-	 * when no open scenario names them (without a domain filter: signals
-	 * have no domain). */
-	if (rc == 0 && req->domain == 0 && all) {
-		rc = trc_iter_begin(call->txn, s_db(call, SCEN_DB_DEMAND), &it, NULL, 0, NULL, 0, false);
-		while (rc == 0 && trc_iter_next(&it)) {
-			size_t n = it.key.mv_size;
-			if (n > TRC_SLUG_MAX || it.val.mv_size != 8)
-				continue;
-			bool listed = false;
-			for (size_t i = 0; i < ngaps && !listed; i++)
-				listed = strlen(gaps[i].capability) == n &&
-					 memcmp(gaps[i].capability, it.key.mv_data, n) == 0;
-			if (listed || s_offered(call, it.key.mv_data, n))
-				continue;
-			gap_t *g = s_gap_push(&gaps, &ngaps, &capgaps);
-			if (g == NULL) {
-				rc = TRC_ENOMEM;
-				break;
-			}
-			g->capability = trc_arena_alloc(call->arena, n + 1);
-			if (g->capability == NULL) {
-				rc = TRC_ENOMEM;
-				break;
-			}
-			memcpy(g->capability, it.key.mv_data, n);
-			g->signals = trc_be64_get(it.val.mv_data);
+/* Demand signals from the field for capabilities nobody offers, even when
+ * no open scenario names them. */
+static int s_gaps_signalled(trc_call_t *call, gaps_t *gs)
+{
+	trc_iter_t it;
+	int rc = trc_iter_begin(call->txn, s_db(call, SCEN_DB_DEMAND), &it, NULL, 0, NULL, 0, false);
+	while (rc == 0 && trc_iter_next(&it)) {
+		size_t n = it.key.mv_size;
+		if (n > TRC_SLUG_MAX || it.val.mv_size != 8)
+			continue;
+		bool listed = false;
+		for (size_t i = 0; i < gs->n && !listed; i++)
+			listed = strlen(gs->v[i].capability) == n &&
+				 memcmp(gs->v[i].capability, it.key.mv_data, n) == 0;
+		if (listed || s_offered(call, it.key.mv_data, n))
+			continue;
+		gap_t *g = s_gap_push(&gs->v, &gs->n, &gs->cap);
+		if (g == NULL || (g->capability = trc_arena_alloc(call->arena, n + 1)) == NULL) {
+			rc = TRC_ENOMEM;
+			break;
 		}
-		trc_iter_end(&it);
+		memcpy(g->capability, it.key.mv_data, n);
+		g->signals = trc_be64_get(it.val.mv_data);
 	}
+	trc_iter_end(&it);
+	return rc;
+}
+
+static Traction__V1__Gap *s_gap_reply(trc_call_t *call, const gap_t *src)
+{
+	Traction__V1__Gap *g = trc_arena_alloc(call->arena, sizeof(*g));
+	if (g == NULL)
+		return NULL;
+	traction__v1__gap__init(g);
+	g->capability = src->capability;
+	g->scenarios = src->nscen;
+	g->scenario_ids = src->ids;
+	g->n_scenario_ids = src->nids;
+	g->demand_signals = src->signals;
+	g->domains = trc_arena_alloc(call->arena, sizeof(*g->domains) * 8);
+	for (int d = 1; d < 8 && g->domains != NULL; d++)
+		if (src->domains & (1u << d))
+			g->domains[g->n_domains++] = (Traction__V1__Domain)d;
+	return g;
+}
+
+int scenariod_gaps(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__GapsRequest *req = (const void *)req_;
+	Traction__V1__GapsReply *rep = (void *)rep_;
+	int rc = trc_check_enum(call, "domain", req->domain, &traction__v1__domain__descriptor, true);
+	if (rc != 0)
+		return rc;
+	/* An enterprise-scoped reader: only its own scenarios count, and the
+	 * field's demand signals (summed over every enterprise's feedback) are
+	 * not shown to it. */
+	bool all = scenariod_sees_all(call);
+	gaps_t gs = { 0 };
+	rc = s_gaps_needed(call, (uint8_t)req->domain, all, &gs);
+	/* signals have no domain: only without a domain filter */
+	if (rc == 0 && req->domain == 0 && all)
+		rc = s_gaps_signalled(call, &gs);
 	if (rc == 0)
 		rc = call->txn->err;
 	if (rc != 0) {
-		free(gaps);
+		free(gs.v);
 		return rc;
 	}
-	if (ngaps > 1)
-		qsort(gaps, ngaps, sizeof(*gaps), s_gap_cmp);
+	if (gs.n > 1)
+		qsort(gs.v, gs.n, sizeof(*gs.v), s_gap_cmp);
 	size_t limit = req->limit == 0 ? 100 : (req->limit > 1000 ? 1000 : req->limit);
-	size_t n = ngaps < limit ? ngaps : limit;
+	size_t n = gs.n < limit ? gs.n : limit;
 	rep->gaps = trc_arena_alloc(call->arena, sizeof(void *) * (n > 0 ? n : 1));
 	for (size_t i = 0; i < n && rep->gaps != NULL; i++) {
-		Traction__V1__Gap *g = trc_arena_alloc(call->arena, sizeof(*g));
+		Traction__V1__Gap *g = s_gap_reply(call, &gs.v[i]);
 		if (g == NULL)
 			break;
-		traction__v1__gap__init(g);
-		g->capability = gaps[i].capability;
-		g->scenarios = gaps[i].nscen;
-		g->scenario_ids = gaps[i].ids;
-		g->n_scenario_ids = gaps[i].nids;
-		g->demand_signals = gaps[i].signals;
-		g->domains = trc_arena_alloc(call->arena, sizeof(*g->domains) * 8);
-		for (int d = 1; d < 8 && g->domains != NULL; d++)
-			if (gaps[i].domains & (1u << d))
-				g->domains[g->n_domains++] = (Traction__V1__Domain)d;
 		rep->gaps[rep->n_gaps++] = g;
 	}
-	free(gaps);
+	free(gs.v);
 	return 0;
 }

@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int check_count_;
+static int check_count_; /* atomic: a test may check from several threads */
 
 #define CHECK(cond) \
 	do { \
-		check_count_++; \
+		__atomic_add_fetch(&check_count_, 1, __ATOMIC_RELAXED); \
 		if (!(cond)) { \
 			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
 			exit(1); \
@@ -23,7 +23,7 @@ static int check_count_;
 
 #define CHECK_MSG(cond, ...) \
 	do { \
-		check_count_++; \
+		__atomic_add_fetch(&check_count_, 1, __ATOMIC_RELAXED); \
 		if (!(cond)) { \
 			fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
 			fprintf(stderr, __VA_ARGS__); \

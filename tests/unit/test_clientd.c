@@ -101,6 +101,8 @@ static struct {
 	bool fail_start;
 } S;
 
+static int s_lib_ready; /* atomic: S.lib is made */
+
 static int d_start(trc_clientd_t *cd, void *user)
 {
 	(void)user;
@@ -111,6 +113,9 @@ static int d_start(trc_clientd_t *cd, void *user)
 	if (S.fail_start)
 		return -1;
 	lib_init(&S.lib);
+	/* the driver thread touches the library's loop only after this (a
+	 * sleep is no synchronization: TSan said so) */
+	__atomic_store_n(&s_lib_ready, 1, __ATOMIC_RELEASE);
 	trc_hosted_t h = { S.lib.epfd, POLLIN, lib_timeout, lib_run, &S.lib };
 	return trc_clientd_host(cd, &h);
 }
@@ -163,6 +168,8 @@ static void sleep_ms(int ms)
 static void *driver(void *arg)
 {
 	(void)arg;
+	while (!__atomic_load_n(&s_lib_ready, __ATOMIC_ACQUIRE))
+		sleep_ms(5);
 	sleep_ms(100);
 	uint64_t one = 1; /* a library event from another thread (uv_async_send) */
 	__atomic_store_n(&S.lib.sent, trc_mono_ms(), __ATOMIC_RELEASE);

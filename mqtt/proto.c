@@ -110,10 +110,25 @@ static bool s_client_id_ok(const mq_str_t *id)
 	return true;
 }
 
+/* Room for one more QoS 2 packet id: 3.1.1 has no receive maximum, so a
+ * client may hold up to all 65535 unreleased. */
+static bool s_q2_room(conn_t *c)
+{
+	if (c->q2_n < c->q2_cap)
+		return true;
+	size_t cap = c->q2_cap * 2 > 0xffff ? 0xffff : c->q2_cap * 2;
+	q2_t *nv = cap > c->q2_cap ? realloc(c->q2, cap * sizeof(*nv)) : NULL;
+	if (nv == NULL)
+		return false;
+	c->q2 = nv;
+	c->q2_cap = cap;
+	return true;
+}
+
 static void s_q2_load(void *ud, uint16_t pid, uint64_t counter)
 {
 	conn_t *c = ud;
-	if (c->q2_n < c->q2_cap && s_q2(c, pid) == NULL)
+	if (s_q2(c, pid) == NULL && s_q2_room(c))
 		c->q2[c->q2_n++] = (q2_t){ pid, counter, true };
 }
 
@@ -208,7 +223,7 @@ static bool s_connect(mqd_server_t *srv, conn_t *c, const mq_connect_t *k)
 		p.server_keepalive = (uint16_t)c->keepalive_s;
 	c->max_out = k->props.maximum_packet_size;
 	c->ack = calloc(srv->mc->receive_maximum, sizeof(*c->ack));
-	c->q2_cap = srv->mc->receive_maximum * 2u + 64u;
+	c->q2_cap = srv->mc->receive_maximum * 2u;
 	c->q2 = calloc(c->q2_cap, sizeof(*c->q2));
 	if (c->ack == NULL || c->q2 == NULL)
 		return s_refuse_connect(srv, c, v, MQ_V4_UNAVAILABLE, MQ_RC_UNAVAILABLE, "out of memory");
@@ -297,7 +312,7 @@ static bool s_publish(mqd_server_t *srv, conn_t *c, const mq_publish_t *p)
 	} else {
 		counter = s_counter(srv, c);
 		if (p->qos == 2) {
-			if (c->q2_n == c->q2_cap) {
+			if (!s_q2_room(c)) {
 				mqd_conn_close(srv, c, MQ_RC_RECEIVE_MAX, "too many QoS 2 messages unreleased");
 				return false;
 			}

@@ -35,13 +35,29 @@ def eventually_count(metric, n, secs=15):
     return count(metric)
 
 
+class Paho(mqtt.Client):
+    """paho-mqtt 1.6 resets its outgoing messages at every reconnect attempt:
+    the first turns a QoS 2 message owed a PUBCOMP into "resend PUBREL", a
+    second (after a refused attempt: the server still down) turns that into
+    "publish" with DUP 0, so the PUBLISH of a packet id already released is
+    sent again, a new message to any server [MQTT-4.3.3]: a second record.
+    Keep "resend PUBREL" as what it was, awaiting PUBCOMP, at each reset."""
+
+    def _messages_reconnect_reset_out(self):
+        with self._out_message_mutex:
+            for m in self._out_messages.values():
+                if m.state == mqtt.mqtt_ms_resend_pubrel:
+                    m.state = mqtt.mqtt_ms_wait_for_pubcomp
+        super()._messages_reconnect_reset_out()
+
+
 class Client:
     """A paho client that records what the server acknowledged."""
 
     def __init__(self, cid, v5, clean=True, user="line3", expiry=None, inflight=20):
         proto = mqtt.MQTTv5 if v5 else mqtt.MQTTv311
         kw = {} if v5 else {"clean_session": clean}
-        self.c = mqtt.Client(client_id=cid, protocol=proto, **kw)
+        self.c = Paho(client_id=cid, protocol=proto, **kw)
         self.c.username_pw_set(user, PW.get(user, "x"))
         self.c.max_inflight_messages_set(inflight)
         self.c.reconnect_delay_set(0.1, 0.5)

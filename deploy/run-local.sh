@@ -54,6 +54,10 @@ done
 # shellcheck disable=SC2086
 build/gateway/traction-gatewayd $args &
 pids="$pids $!"
+# MQTT on 127.0.0.1:1883 (docs/mqtt.md): a user's password is one of its tokens
+# shellcheck disable=SC2086
+build/mqtt/traction-mqttd $args &
+pids="$pids $!"
 echo "run-local: traction is up (state in ./var). In another terminal:" >&2
 echo "  build/clients/tractionctl/tractionctl status" >&2
 echo "  curl -H \"Authorization: Bearer \$(cat var/admin.token)\" http://127.0.0.1:7480/v1/supplies" >&2

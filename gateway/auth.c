@@ -67,13 +67,9 @@ void gw_auth_free(void)
 
 static int s_user_of_token(const char *token, size_t len, char user[65])
 {
-	unsigned char h[crypto_hash_sha256_BYTES];
-	char hex[crypto_hash_sha256_BYTES * 2 + 1];
-	crypto_hash_sha256(h, (const unsigned char *)token, len);
-	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
 	int rc = -1;
 	pthread_rwlock_rdlock(&s_lock);
-	const trc_key_t *k = trc_keys_by_token(s_keys, hex);
+	const trc_key_t *k = trc_keys_by_secret(s_keys, token, len);
 	if (k != NULL) {
 		snprintf(user, 65, "%s", k->name);
 		rc = 0;

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "error.h"
 #include "util.h"
 #include "traction/v1/bus.pb-c.h"
@@ -279,6 +281,17 @@ const trc_key_t *trc_keys_by_token(const trc_keys_t *keys, const char *sha256_he
 			if (strcmp(keys->k[i].tokens[j], sha256_hex) == 0)
 				return &keys->k[i];
 	return NULL;
+}
+
+const trc_key_t *trc_keys_by_secret(const trc_keys_t *keys, const void *secret, size_t len)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char hex[crypto_hash_sha256_BYTES * 2 + 1];
+	if (sodium_init() < 0)
+		return NULL;
+	crypto_hash_sha256(h, secret, len);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	return trc_keys_by_token(keys, hex);
 }
 
 typedef struct {

@@ -64,6 +64,9 @@ const trc_key_t *trc_keys_by_public(const trc_keys_t *keys, const char *z85);
 const trc_key_t *trc_keys_by_name(const trc_keys_t *keys, const char *name);
 /* The user one of whose tokens has this SHA-256 (64 hex digits), or NULL. */
 const trc_key_t *trc_keys_by_token(const trc_keys_t *keys, const char *sha256_hex);
+/* The user one of whose tokens is secret[0..len) (an API token, an MQTT
+ * password): its SHA-256 looked up as trc_keys_by_token does; or NULL. */
+const trc_key_t *trc_keys_by_secret(const trc_keys_t *keys, const void *secret, size_t len);
 
 /* A key pair file: lines "public = Z85" and "secret = Z85". With
  * secret_key NULL only the public key is read (a secret line, if any, is

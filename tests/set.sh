@@ -22,7 +22,7 @@ set_cleanup() {
   if [ $rc -ne 0 ]; then
     for f in "$SET_TRAP_DIR"/set/*.log; do [ -f "$f" ] && { echo "==== $f"; tail -n 20 "$f"; }; done >&2
   fi
-  rm -rf "$SET_TRAP_DIR"
+  [ -n "${KEEP_DIR:-}" ] || rm -rf "$SET_TRAP_DIR"
   exit $rc
 }
 

@@ -1,0 +1,98 @@
+/*
+ * One MQTT connection of traction-mqttd and the server that holds them:
+ * the private header of server.c (sockets, the loop) and proto.c (what a
+ * connection's packets do).
+ */
+#ifndef MQD_CONN_H
+#define MQD_CONN_H
+
+#include "keys.h"
+#include "mqttd.h"
+
+/* A QoS 1 or 2 PUBLISH not yet acknowledged, in the order received. */
+typedef struct {
+	uint64_t seq;
+	uint16_t pid;
+	uint8_t qos;
+	bool done;          /* answered: its PUBACK or PUBREC may go */
+	uint8_t reason;     /* 5.0: the first refusal's */
+	char why[128];
+} ackq_t;
+
+/* A QoS 2 packet id received and not yet released (PUBREL). */
+typedef struct {
+	uint16_t pid;
+	uint64_t counter;   /* its key's */
+	bool recd;          /* PUBREC sent (or, from the store, maybe) */
+} q2_t;
+
+typedef struct conn {
+	int fd;
+	uint32_t gen;       /* with the slot: the id jobs carry */
+	bool used, connected, closing, touched;
+	uint8_t version;
+	char client[MQD_CLIENT_ID_MAX + 1];
+	char user[65];
+	char peer[48];
+	bool persistent;
+	uint32_t expiry_s;
+	uint64_t epoch, next, reserved;
+	uint32_t keepalive_s;
+	uint32_t max_out;   /* the client's maximum packet size */
+	int64_t last_rx, accepted;
+	uint8_t *in;
+	size_t in_len, in_cap;
+	uint8_t *out;
+	size_t out_len, out_cap;
+	ackq_t *ack;        /* a ring of receive_maximum */
+	size_t ack_head, ack_n;
+	q2_t *q2;
+	size_t q2_n, q2_cap;
+	mqd_job_t *pending; /* records for the next job */
+	bool busy;          /* a job on the bus */
+	bool reading;       /* EPOLLIN asked for */
+	bool writing;       /* EPOLLOUT asked for */
+	uint64_t seq;
+} conn_t;
+
+struct mqd_server {
+	trc_config_t cfg;
+	const mqd_conf_t *mc;
+	int ep, lfd, bfd;
+	unsigned port;
+	conn_t *conns;
+	unsigned n_conns;
+	uint32_t *touched;
+	size_t n_touched;
+	mqd_store_t *store;
+	mqd_bus_t *bus;
+	trc_keys_t *keys;
+	int64_t next_sweep;
+	uint64_t refused, accepted_msgs;
+};
+
+/* server.c */
+uint64_t mqd_conn_id(const mqd_server_t *srv, const conn_t *c);
+void mqd_conn_touch(mqd_server_t *srv, conn_t *c);
+/* Appends a packet to the connection's output (written after the turn's
+ * commit); false (and the connection closing) when it is past its bound. */
+bool mqd_conn_send(mqd_server_t *srv, conn_t *c, const uint8_t *p, size_t n);
+/* Closes now (the session saved if persistent); 5.0 connections past their
+ * CONNECT get a DISCONNECT with reason first, if reason is not 0. */
+void mqd_conn_close(mqd_server_t *srv, conn_t *c, uint8_t reason, const char *why);
+/* Its input buffer's packets, as far as its acknowledgements allow. */
+void mqd_conn_input(mqd_server_t *srv, conn_t *c);
+
+/* proto.c */
+/* One packet of c; false when the connection was closed. */
+bool mqd_proto_packet(mqd_server_t *srv, conn_t *c, const uint8_t *pkt, size_t len);
+/* A job's answers into its connection's acknowledgements. */
+void mqd_proto_answer(mqd_server_t *srv, conn_t *c, mqd_job_t *job);
+/* A job's refusals into the log and the store (c NULL if it is gone). */
+void mqd_proto_refusals(mqd_server_t *srv, mqd_job_t *job);
+/* The acknowledgements now due, in order. */
+void mqd_proto_acks(mqd_server_t *srv, conn_t *c);
+/* The session when the connection ends. */
+void mqd_proto_end(mqd_server_t *srv, conn_t *c);
+
+#endif

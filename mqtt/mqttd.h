@@ -1,0 +1,163 @@
+/*
+ * traction-mqttd: MQTT 3.1.1 and 5.0 ingest of feedback (docs/mqtt.md).
+ *
+ * A client daemon (lib/clientd.h). Its main thread runs one epoll loop,
+ * hosted in lib's: every socket, the session store and the acknowledgements
+ * are the main thread's alone. Records go to the bus through a few worker
+ * threads, each with a libtraction client of its own that acts for the
+ * connection's MQTT user (traction_client_on_behalf_of, the gateway's edge
+ * pattern); their answers come back through an eventfd.
+ *
+ * One turn of the loop: read what the sockets have (packets decoded and
+ * handled, records made), take the bus's answers (acknowledgements become
+ * due, in the order their PUBLISHes came), commit the session store's one
+ * write transaction of the turn, and only then write the sockets and hand
+ * the new records to the bus: nothing is acknowledged, and no record is
+ * sent under a key, before what it depends on is on disk (Redis's "write
+ * before entering the event loop again").
+ *
+ * Files: main.c (life cycle, `refusals`), conf.c ([mqtt]), codec*.c (the
+ * packets), ingest.c (topics and payloads into records), server.c
+ * (sockets and the loop), proto.c (the MQTT state machine of a
+ * connection), session.c (the LMDB store: sessions, QoS 2 packet ids,
+ * refusals), bus.c (the workers).
+ */
+#ifndef MQD_H
+#define MQD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "codec.h"
+#include "config.h"
+#include "traction/v1/feedback.pb-c.h"
+
+/* ---- conf.c: [mqtt] ------------------------------------------------------------- */
+
+typedef struct {
+	char address[TRC_CONFIG_STR];
+	unsigned port;
+	unsigned max_connections;
+	unsigned max_packet_kb;
+	unsigned receive_maximum;
+	unsigned keepalive_max_s;
+	unsigned connect_timeout_s;
+	unsigned session_expiry_max_s;
+	unsigned auth;
+	char key_file[TRC_CONFIG_PATH];
+	char address_file[TRC_CONFIG_PATH];
+	char state_subdir[TRC_CONFIG_STR];
+	unsigned map_size_mb;
+	unsigned bus_threads;
+	unsigned refusals_max;
+} mqd_conf_t;
+
+extern const trc_conf_section_t *const mqd_config[];
+const mqd_conf_t *mqd_conf(const trc_config_t *cfg);
+
+/* ---- ingest.c ------------------------------------------------------------------- */
+
+#define MQD_RECORDS_MAX 1000 /* records in one PUBLISH */
+#define MQD_KEY_MAX 160      /* a derived idempotency key */
+#define MQD_CLIENT_ID_MAX 64
+
+typedef struct {
+	Traction__V1__FeedbackRecord *v; /* n records, strings malloc'd */
+	size_t n;
+	bool array;
+	uint8_t reason;                  /* when refused: a 5.0 reason code */
+	char err[256];
+} mqd_records_t;
+
+/* The records of a PUBLISH on topic with payload; those without a key of
+ * their own get key_base (an array's: key_base/INDEX). 0, or -1 with
+ * rs->reason and rs->err (nothing to free then). */
+int mqd_records(const char *topic, size_t tlen, const uint8_t *payload, size_t plen,
+		const char *key_base, mqd_records_t *rs);
+void mqd_records_free(mqd_records_t *rs);
+
+/* The 5.0 reason code of a bus status code that refuses a record. */
+uint8_t mqd_reason_of(int code);
+/* Whether a bus status code may pass if the record is sent again
+ * (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ...). */
+bool mqd_retryable(int code);
+
+/* ---- session.c: the LMDB store -------------------------------------------------- */
+
+typedef struct mqd_store mqd_store_t;
+
+typedef struct {
+	uint64_t epoch;       /* random, made with the session: in every key */
+	uint64_t reserved;    /* counters below this may have been used */
+	uint32_t expiry_s;    /* session expiry interval */
+	int64_t ended_ms;     /* wall clock of its last disconnect; 0: connected */
+} mqd_session_rec_t;
+
+int mqd_store_open(mqd_store_t **st_p, const char *dir, size_t map_size);
+void mqd_store_destroy(mqd_store_t **st_p);
+/* The turn's write transaction: opened by the first write or read of the
+ * turn, committed by mqd_store_commit (0, or the error: nothing of the
+ * turn is durable then). */
+int mqd_store_commit(mqd_store_t *st);
+bool mqd_store_dirty(const mqd_store_t *st);
+int mqd_session_get(mqd_store_t *st, const char *client, mqd_session_rec_t *rec);
+int mqd_session_put(mqd_store_t *st, const char *client, const mqd_session_rec_t *rec);
+/* The session and its packet ids. */
+int mqd_session_del(mqd_store_t *st, const char *client);
+/* QoS 2: packet id -> the counter its key was made with. */
+int mqd_qos2_put(mqd_store_t *st, const char *client, uint16_t pid, uint64_t counter);
+int mqd_qos2_del(mqd_store_t *st, const char *client, uint16_t pid);
+/* Calls each for every packet id of client. */
+int mqd_qos2_each(mqd_store_t *st, const char *client,
+		  void (*each)(void *ud, uint16_t pid, uint64_t counter), void *ud);
+/* Removes the sessions whose expiry has passed at now_ms: how many. */
+int mqd_sessions_expire(mqd_store_t *st, int64_t now_ms);
+/* A refused record, as a JSON text, kept among the newest max. */
+int mqd_refusal_add(mqd_store_t *st, const char *json, unsigned max);
+/* Prints the refusals, oldest first, one JSON object a line. */
+int mqd_refusals_print(mqd_store_t *st, FILE *out);
+
+/* ---- bus.c: the workers ----------------------------------------------------------- */
+
+/* One feedback.publish for a connection: the records of its PUBLISHes that
+ * came while its previous job was on the bus. */
+typedef struct mqd_job {
+	uint64_t conn;                  /* the connection's id (server.c) */
+	char user[65];                  /* "" without auth: the daemon's own key */
+	char client[MQD_CLIENT_ID_MAX + 1]; /* the MQTT client id, for logs and refusals */
+	Traction__V1__FeedbackRecord **recs;
+	size_t n, cap;
+	uint64_t *msg;                  /* per record: its message's number */
+	int *code;                      /* per record, filled by the worker */
+	char **why;                     /* per record refused: the message (malloc'd) */
+	struct mqd_job *next;
+} mqd_job_t;
+
+typedef struct mqd_bus mqd_bus_t;
+
+/* Starts the workers; *fd becomes readable when answers are ready. */
+int mqd_bus_start(mqd_bus_t **bus_p, const trc_config_t *cfg, int *fd);
+void mqd_bus_stop(mqd_bus_t **bus_p);
+void mqd_bus_submit(mqd_bus_t *bus, mqd_job_t *job);
+/* The answered jobs (a list through next), NULL if none. */
+mqd_job_t *mqd_bus_answers(mqd_bus_t *bus);
+void mqd_job_free(mqd_job_t *job);
+void mqd_job_free_list(mqd_job_t *job);
+
+/* ---- server.c and proto.c ---------------------------------------------------------- */
+
+typedef struct mqd_server mqd_server_t;
+
+int mqd_server_start(mqd_server_t **srv_p, const trc_config_t *cfg);
+void mqd_server_stop(mqd_server_t **srv_p);
+unsigned mqd_server_port(const mqd_server_t *srv);
+int mqd_server_fd(const mqd_server_t *srv);
+/* One turn of the loop (see above); timeout: ms until the next timer. */
+void mqd_server_turn(mqd_server_t *srv);
+int mqd_server_timeout(const mqd_server_t *srv);
+/* SIGHUP: the users again. */
+void mqd_server_reload(mqd_server_t *srv);
+
+#endif

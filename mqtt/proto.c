@@ -1,0 +1,503 @@
+/*
+ * What a connection's packets do (docs/mqtt.md): CONNECT (auth, the
+ * session), PUBLISH (records for the bus, an acknowledgement slot in the
+ * order received), PUBREL (a QoS 2 packet id released, durably), the
+ * refused SUBSCRIBE, PINGREQ, DISCONNECT; and the bus's answers turned
+ * into PUBACK/PUBREC in the order their PUBLISHes came [MQTT-4.6.0-2, -3].
+ *
+ * Keys: a record without a `key` of its own gets
+ * mqtt/CLIENT/EPOCH/COUNTER (an array's: /INDEX after it). EPOCH is random
+ * per session, COUNTER counts the session's PUBLISHes; a persistent
+ * session keeps both in the store (counters reserved 1024 at a time, so a
+ * restart skips, never reuses, one). A QoS 2 packet id keeps its counter
+ * in the store from its PUBLISH to its PUBREL: a PUBLISH sent again after
+ * a reconnect or a restart gets the same key, and feedbackd answers it as
+ * the duplicate it is.
+ */
+#include "conn.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "log.h"
+#include "util.h"
+#include "traction/traction.h"
+
+#define RESERVE 1024
+
+static void s_ack_send(mqd_server_t *srv, conn_t *c, mq_type_t type, uint16_t pid,
+		       uint8_t reason, const char *why)
+{
+	uint8_t b[300];
+	size_t cap = c->max_out != 0 && c->max_out < sizeof(b) ? c->max_out : sizeof(b);
+	size_t n = mq_encode_ack(b, cap, c->version, type, pid, reason,
+				 why != NULL && why[0] != '\0' ? why : NULL);
+	if (n == 0)
+		n = mq_encode_ack(b, cap, c->version, type, pid, reason, NULL);
+	mqd_conn_send(srv, c, b, n);
+}
+
+static q2_t *s_q2(conn_t *c, uint16_t pid)
+{
+	for (size_t i = 0; i < c->q2_n; i++)
+		if (c->q2[i].pid == pid)
+			return &c->q2[i];
+	return NULL;
+}
+
+static void s_q2_drop(mqd_server_t *srv, conn_t *c, uint16_t pid)
+{
+	q2_t *q = s_q2(c, pid);
+	if (q == NULL)
+		return;
+	*q = c->q2[--c->q2_n];
+	if (c->persistent)
+		mqd_qos2_del(srv->store, c->client, pid);
+}
+
+static uint64_t s_counter(mqd_server_t *srv, conn_t *c)
+{
+	if (c->next >= c->reserved) {
+		c->reserved = c->next + RESERVE;
+		if (c->persistent) {
+			mqd_session_rec_t rec = { c->epoch, c->reserved, c->expiry_s, 0 };
+			mqd_session_put(srv->store, c->client, &rec);
+		}
+	}
+	return c->next++;
+}
+
+void mqd_proto_end(mqd_server_t *srv, conn_t *c)
+{
+	if (!c->persistent)
+		return;
+	mqd_session_rec_t rec = { c->epoch, c->reserved, c->expiry_s, trc_now_ms() };
+	mqd_session_put(srv->store, c->client, &rec);
+}
+
+/* ---- CONNECT ------------------------------------------------------------------------ */
+
+static void s_connack(mqd_server_t *srv, conn_t *c, uint8_t version, bool present, uint8_t code,
+		      const mq_connack_t *p)
+{
+	uint8_t b[1100];
+	size_t n = mq_encode_connack(b, sizeof(b), version, present, code, p);
+	c->version = version;
+	mqd_conn_send(srv, c, b, n);
+}
+
+/* A refused CONNECT: its code, then the connection closed. */
+static bool s_refuse_connect(mqd_server_t *srv, conn_t *c, uint8_t version, uint8_t v4, uint8_t v5,
+			     const char *why)
+{
+	mq_connack_t p = { .reason_string = why };
+	trc_info("peer=%s client=%s: CONNECT refused: %s", c->peer, c->client, why);
+	s_connack(srv, c, version, false, version == 5 ? v5 : v4, &p);
+	mqd_conn_close(srv, c, 0, why);
+	return false;
+}
+
+static bool s_client_id_ok(const mq_str_t *id)
+{
+	if (id->n > MQD_CLIENT_ID_MAX)
+		return false;
+	for (size_t i = 0; i < id->n; i++)
+		if (id->p[i] <= 0x20 || id->p[i] >= 0x7f || id->p[i] == '/' || id->p[i] == '+' ||
+		    id->p[i] == '#')
+			return false;
+	return true;
+}
+
+/* Room for one more QoS 2 packet id: 3.1.1 has no receive maximum, so a
+ * client may hold up to all 65535 unreleased. */
+static bool s_q2_room(conn_t *c)
+{
+	if (c->q2_n < c->q2_cap)
+		return true;
+	size_t cap = c->q2_cap * 2 > 0xffff ? 0xffff : c->q2_cap * 2;
+	q2_t *nv = cap > c->q2_cap ? realloc(c->q2, cap * sizeof(*nv)) : NULL;
+	if (nv == NULL)
+		return false;
+	c->q2 = nv;
+	c->q2_cap = cap;
+	return true;
+}
+
+static void s_q2_load(void *ud, uint16_t pid, uint64_t counter)
+{
+	conn_t *c = ud;
+	if (s_q2(c, pid) == NULL && s_q2_room(c))
+		c->q2[c->q2_n++] = (q2_t){ pid, counter, true };
+}
+
+/* The session of c->client: taken over, resumed from the store or new.
+ * Whether one was there. */
+static bool s_session(mqd_server_t *srv, conn_t *c, const mq_connect_t *k)
+{
+	for (unsigned i = 0; i < srv->mc->max_connections; i++) {
+		conn_t *o = &srv->conns[i];
+		if (o != c && o->used && !o->closing && o->connected &&
+		    strcmp(o->client, c->client) == 0)
+			mqd_conn_close(srv, o, MQ_RC_TAKEN_OVER, "session taken over");
+	}
+	uint32_t max = srv->mc->session_expiry_max_s;
+	c->expiry_s = k->version == 4 ? (k->clean ? 0 : max)
+				      : (k->props.session_expiry < max ? k->props.session_expiry : max);
+	c->persistent = c->expiry_s > 0;
+	mqd_session_rec_t rec;
+	bool present = false;
+	if (!k->clean && mqd_session_get(srv->store, c->client, &rec) == 0) {
+		bool expired = rec.ended_ms != 0 &&
+			       rec.ended_ms + (int64_t)rec.expiry_s * 1000 <= trc_now_ms();
+		if (!expired) {
+			present = true;
+			c->epoch = rec.epoch;
+			c->next = c->reserved = rec.reserved;
+			mqd_qos2_each(srv->store, c->client, s_q2_load, c);
+		}
+	}
+	if (!present) {
+		mqd_session_del(srv->store, c->client);
+		if (getrandom(&c->epoch, sizeof(c->epoch), 0) != (ssize_t)sizeof(c->epoch))
+			c->epoch = (uint64_t)trc_now_ms() ^ (uint64_t)trc_mono_ms() << 20;
+	}
+	if (c->persistent) {
+		mqd_session_rec_t now = { c->epoch, c->reserved, c->expiry_s, 0 };
+		mqd_session_put(srv->store, c->client, &now);
+	} else if (present) {
+		mqd_session_del(srv->store, c->client); /* it ends with this connection */
+	}
+	return present;
+}
+
+static bool s_auth(mqd_server_t *srv, conn_t *c, const mq_connect_t *k)
+{
+	if (!srv->mc->auth)
+		return true;
+	if (!k->has_username || !k->has_password || k->username.n >= sizeof(c->user))
+		return false;
+	const trc_key_t *u = trc_keys_by_secret(srv->keys, k->password.p, k->password.n);
+	if (u == NULL || !u->user || strlen(u->name) != k->username.n ||
+	    memcmp(u->name, k->username.p, k->username.n) != 0)
+		return false;
+	snprintf(c->user, sizeof(c->user), "%s", u->name);
+	return true;
+}
+
+static bool s_connect(mqd_server_t *srv, conn_t *c, const mq_connect_t *k)
+{
+	uint8_t v = k->version;
+	mq_connack_t p = { .receive_maximum = (uint16_t)srv->mc->receive_maximum,
+			   .maximum_packet_size = srv->mc->max_packet_kb << 10 };
+	char assigned[40] = "";
+	if (k->client_id.n == 0) {
+		if (v == 4 && !k->clean)
+			return s_refuse_connect(srv, c, v, MQ_V4_BAD_CLIENT_ID, MQ_RC_BAD_CLIENT_ID,
+						"an empty client id needs a clean session");
+		uint64_t r = 0;
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			r = (uint64_t)trc_mono_ms();
+		snprintf(assigned, sizeof(assigned), "traction-%016llx", (unsigned long long)r);
+		snprintf(c->client, sizeof(c->client), "%s", assigned);
+		p.assigned_client_id = assigned;
+	} else if (!s_client_id_ok(&k->client_id)) {
+		return s_refuse_connect(srv, c, v, MQ_V4_BAD_CLIENT_ID, MQ_RC_BAD_CLIENT_ID,
+					"client id: 1 to 64 printable ASCII characters, no / + #");
+	} else {
+		memcpy(c->client, k->client_id.p, k->client_id.n);
+		c->client[k->client_id.n] = '\0';
+	}
+	if (k->props.has_auth_method)
+		return s_refuse_connect(srv, c, v, MQ_V4_NOT_AUTHORIZED, MQ_RC_BAD_AUTH_METHOD,
+					"no enhanced authentication: username and password");
+	if (!s_auth(srv, c, k))
+		return s_refuse_connect(srv, c, v, MQ_V4_BAD_AUTH, MQ_RC_BAD_AUTH,
+					"bad user name or password");
+	if (v == 5 && k->will && k->will_retain)
+		return s_refuse_connect(srv, c, v, 0, MQ_RC_RETAIN_UNSUPPORTED, "no retained messages");
+	c->keepalive_s = k->keepalive == 0 || k->keepalive > srv->mc->keepalive_max_s
+				 ? srv->mc->keepalive_max_s : k->keepalive;
+	if (c->keepalive_s != k->keepalive)
+		p.server_keepalive = (uint16_t)c->keepalive_s;
+	c->max_out = k->props.maximum_packet_size;
+	c->ack = calloc(srv->mc->receive_maximum, sizeof(*c->ack));
+	c->q2_cap = srv->mc->receive_maximum * 2u;
+	c->q2 = calloc(c->q2_cap, sizeof(*c->q2));
+	if (c->ack == NULL || c->q2 == NULL)
+		return s_refuse_connect(srv, c, v, MQ_V4_UNAVAILABLE, MQ_RC_UNAVAILABLE, "out of memory");
+	bool present = s_session(srv, c, k);
+	if (v == 5 && k->props.session_expiry > c->expiry_s) {
+		p.has_session_expiry = true;
+		p.session_expiry = c->expiry_s;
+	}
+	c->connected = true;
+	s_connack(srv, c, v, present, 0, &p);
+	trc_info("client=%s user=%s peer=%s: connected mqtt=%s session=%s keepalive=%us", c->client,
+		 c->user[0] ? c->user : "-", c->peer, v == 5 ? "5.0" : "3.1.1",
+		 present ? "resumed" : c->persistent ? "new persistent" : "clean", c->keepalive_s);
+	return true;
+}
+
+/* ---- PUBLISH ------------------------------------------------------------------------ */
+
+static ackq_t *s_ack_push(conn_t *c, size_t cap, uint16_t pid, uint8_t qos)
+{
+	ackq_t *a = &c->ack[(c->ack_head + c->ack_n++) % cap];
+	*a = (ackq_t){ .seq = c->seq, .pid = pid, .qos = qos };
+	return a;
+}
+
+/* The records into the connection's next job. */
+static bool s_queue(mqd_server_t *srv, conn_t *c, mqd_records_t *rs)
+{
+	mqd_job_t *j = c->pending;
+	if (j == NULL) {
+		j = c->pending = calloc(1, sizeof(*j));
+		if (j == NULL)
+			return false;
+		j->conn = mqd_conn_id(srv, c);
+		snprintf(j->user, sizeof(j->user), "%s", c->user);
+		snprintf(j->client, sizeof(j->client), "%s", c->client);
+	}
+	if (j->n + rs->n > j->cap) {
+		size_t cap = (j->n + rs->n) * 2;
+		void *a = realloc(j->recs, cap * sizeof(*j->recs));
+		if (a != NULL)
+			j->recs = a;
+		void *b = realloc(j->msg, cap * sizeof(*j->msg));
+		if (b != NULL)
+			j->msg = b;
+		void *d = realloc(j->code, cap * sizeof(*j->code));
+		if (d != NULL)
+			j->code = d;
+		void *e = realloc(j->why, cap * sizeof(*j->why));
+		if (e != NULL)
+			j->why = e;
+		if (a == NULL || b == NULL || d == NULL || e == NULL)
+			return false;
+		j->cap = cap;
+	}
+	for (size_t i = 0; i < rs->n; i++) {
+		Traction__V1__FeedbackRecord *r = malloc(sizeof(*r));
+		if (r == NULL)
+			return false;
+		*r = rs->v[i]; /* moved: its strings go with it */
+		traction__v1__feedback_record__init(&rs->v[i]);
+		j->recs[j->n] = r;
+		j->msg[j->n] = c->seq;
+		j->code[j->n] = 0;
+		j->why[j->n] = NULL;
+		j->n++;
+	}
+	return true;
+}
+
+static bool s_publish(mqd_server_t *srv, conn_t *c, const mq_publish_t *p)
+{
+	if (p->props.topic_alias != 0) {
+		mqd_conn_close(srv, c, MQ_RC_TOPIC_ALIAS_INVALID, "no topic aliases");
+		return false;
+	}
+	if (c->version == 5 && p->retain) {
+		mqd_conn_close(srv, c, MQ_RC_RETAIN_UNSUPPORTED, "no retained messages");
+		return false;
+	}
+	c->seq++;
+	uint64_t counter;
+	q2_t *q = p->qos == 2 ? s_q2(c, p->pid) : NULL;
+	if (q != NULL) {
+		counter = q->counter; /* sent again: the same key */
+	} else {
+		counter = s_counter(srv, c);
+		if (p->qos == 2) {
+			if (!s_q2_room(c)) {
+				mqd_conn_close(srv, c, MQ_RC_RECEIVE_MAX, "too many QoS 2 messages unreleased");
+				return false;
+			}
+			c->q2[c->q2_n++] = (q2_t){ p->pid, counter, false };
+			if (c->persistent)
+				mqd_qos2_put(srv->store, c->client, p->pid, counter);
+		}
+	}
+	char key[MQD_KEY_MAX];
+	snprintf(key, sizeof(key), "mqtt/%s/%016llx/%llu", c->client, (unsigned long long)c->epoch,
+		 (unsigned long long)counter);
+	mqd_records_t rs;
+	ackq_t *a = p->qos > 0 ? s_ack_push(c, srv->mc->receive_maximum, p->pid, p->qos) : NULL;
+	if (mqd_records((const char *)p->topic.p, p->topic.n, p->payload, p->payload_len, key, &rs) != 0) {
+		srv->refused++;
+		trc_info("client=%s user=%s: refused: %.*s: %s", c->client, c->user, (int)p->topic.n,
+			 (const char *)p->topic.p, rs.err);
+		json_t *o = json_pack("{s:I, s:s, s:s, s:s%, s:s, s:s}", "time_ms",
+				      (json_int_t)trc_now_ms(), "client", c->client, "user", c->user,
+				      "topic", (const char *)p->topic.p, p->topic.n, "code",
+				      "INVALID_ARGUMENT", "message", rs.err);
+		char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+		if (text != NULL)
+			mqd_refusal_add(srv->store, text, srv->mc->refusals_max);
+		free(text);
+		json_decref(o);
+		if (a != NULL) {
+			a->done = true;
+			a->reason = rs.reason;
+			snprintf(a->why, sizeof(a->why), "%.120s", rs.err);
+		}
+		mqd_proto_acks(srv, c);
+		return !c->closing;
+	}
+	bool ok = s_queue(srv, c, &rs);
+	mqd_records_free(&rs);
+	if (!ok) {
+		mqd_conn_close(srv, c, MQ_RC_UNSPECIFIED, "out of memory");
+		return false;
+	}
+	srv->accepted_msgs++;
+	mqd_conn_touch(srv, c);
+	return true;
+}
+
+/* ---- answers and acknowledgements ----------------------------------------------------- */
+
+void mqd_proto_acks(mqd_server_t *srv, conn_t *c)
+{
+	size_t cap = srv->mc->receive_maximum;
+	while (c->ack_n > 0 && c->ack[c->ack_head].done && !c->closing) {
+		ackq_t *a = &c->ack[c->ack_head];
+		uint8_t reason = c->version == 5 ? a->reason : 0;
+		if (a->qos == 1) {
+			s_ack_send(srv, c, MQ_PUBACK, a->pid, reason, reason ? a->why : NULL);
+		} else {
+			s_ack_send(srv, c, MQ_PUBREC, a->pid, reason, reason ? a->why : NULL);
+			q2_t *q = s_q2(c, a->pid);
+			if (reason >= 0x80) /* the exchange ends here [MQTT-4.3.3] */
+				s_q2_drop(srv, c, a->pid);
+			else if (q != NULL)
+				q->recd = true;
+		}
+		c->ack_head = (c->ack_head + 1) % cap;
+		c->ack_n--;
+	}
+}
+
+void mqd_proto_answer(mqd_server_t *srv, conn_t *c, mqd_job_t *job)
+{
+	size_t cap = srv->mc->receive_maximum;
+	for (size_t i = 0; i < job->n; i++) {
+		for (size_t k = 0; k < c->ack_n; k++) {
+			ackq_t *a = &c->ack[(c->ack_head + k) % cap];
+			if (a->seq != job->msg[i])
+				continue;
+			a->done = true;
+			if (job->code[i] != 0 && a->reason == 0) {
+				a->reason = mqd_reason_of(job->code[i]);
+				snprintf(a->why, sizeof(a->why), "%.24s: %.96s",
+					 traction_code_name(job->code[i]),
+					 job->why[i] != NULL ? job->why[i] : "");
+			}
+			break;
+		}
+	}
+	mqd_proto_acks(srv, c);
+	mqd_conn_input(srv, c); /* what waited for room */
+}
+
+void mqd_proto_refusals(mqd_server_t *srv, mqd_job_t *job)
+{
+	for (size_t i = 0; i < job->n; i++) {
+		if (job->code[i] == 0)
+			continue;
+		const Traction__V1__FeedbackRecord *r = job->recs[i];
+		srv->refused++;
+		trc_info("client=%s user=%s scenario=%s supply=%s key=%s: refused: %s: %s (refused: %llu)",
+			 job->client, job->user, r->scenario_id, r->supply_id, r->idempotency_key,
+			 traction_code_name(job->code[i]), job->why[i] ? job->why[i] : "",
+			 (unsigned long long)srv->refused);
+		json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "time_ms",
+				      (json_int_t)trc_now_ms(), "client", job->client, "user",
+				      job->user, "scenario", r->scenario_id, "supply", r->supply_id,
+				      "version", r->version, "key", r->idempotency_key, "code",
+				      traction_code_name(job->code[i]), "message",
+				      job->why[i] ? job->why[i] : "");
+		char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+		if (text != NULL)
+			mqd_refusal_add(srv->store, text, srv->mc->refusals_max);
+		free(text);
+		json_decref(o);
+	}
+}
+
+/* ---- the rest ------------------------------------------------------------------------- */
+
+static bool s_pubrel(mqd_server_t *srv, conn_t *c, uint16_t pid)
+{
+	q2_t *q = s_q2(c, pid);
+	if (q != NULL && !q->recd) {
+		mqd_conn_close(srv, c, MQ_RC_PROTOCOL, "PUBREL before PUBREC");
+		return false;
+	}
+	if (q != NULL)
+		s_q2_drop(srv, c, pid); /* durable with the turn, before the PUBCOMP goes */
+	s_ack_send(srv, c, MQ_PUBCOMP, pid, q == NULL && c->version == 5 ? MQ_RC_PID_NOT_FOUND : 0,
+		   NULL);
+	return true;
+}
+
+static void s_subscribe(mqd_server_t *srv, conn_t *c, const mq_subscribe_t *s, mq_type_t type)
+{
+	uint8_t codes[MQ_SUB_MAX], b[64];
+	size_t n = s->n < MQ_SUB_MAX ? s->n : MQ_SUB_MAX;
+	/* nothing to subscribe to yet (Sparkplug's NCMD will be): refused */
+	memset(codes, type == MQ_SUBACK ? (c->version == 5 ? MQ_RC_NOT_AUTHORIZED : 0x80)
+					: MQ_RC_NO_SUBSCRIPTION, n);
+	size_t len = mq_encode_suback(b, sizeof(b), c->version, type, s->pid, codes, n);
+	mqd_conn_send(srv, c, b, len);
+}
+
+bool mqd_proto_packet(mqd_server_t *srv, conn_t *c, const uint8_t *pkt, size_t len)
+{
+	mq_packet_t pk;
+	int rc = mq_decode(pkt, len, c->connected ? c->version : 0, &pk);
+	if (rc != 0) {
+		trc_info("client=%s peer=%s: %s: reason 0x%02x: closed", c->client, c->peer,
+			 mq_type_name(pk.type), (unsigned)rc);
+		if (!c->connected && rc == MQ_RC_BAD_VERSION) {
+			uint8_t v = pk.u.connect.version == 5 ? 5 : 4;
+			return s_refuse_connect(srv, c, v, MQ_V4_BAD_VERSION, MQ_RC_BAD_VERSION,
+						"MQTT 3.1.1 or 5.0 only");
+		}
+		mqd_conn_close(srv, c, (uint8_t)rc, NULL);
+		return false;
+	}
+	switch (pk.type) {
+	case MQ_CONNECT: return s_connect(srv, c, &pk.u.connect);
+	case MQ_PUBLISH: return s_publish(srv, c, &pk.u.publish);
+	case MQ_PUBREL: return s_pubrel(srv, c, pk.u.ack.pid);
+	case MQ_SUBSCRIBE: s_subscribe(srv, c, &pk.u.subscribe, MQ_SUBACK); return true;
+	case MQ_UNSUBSCRIBE: s_subscribe(srv, c, &pk.u.subscribe, MQ_UNSUBACK); return true;
+	case MQ_PINGREQ: {
+		uint8_t b[2];
+		mqd_conn_send(srv, c, b, mq_encode_pingresp(b, sizeof(b)));
+		return true;
+	}
+	case MQ_DISCONNECT:
+		if (pk.u.disconnect.props.has_session_expiry) {
+			if (c->expiry_s == 0 && pk.u.disconnect.props.session_expiry > 0) {
+				mqd_conn_close(srv, c, MQ_RC_PROTOCOL, "session expiry after 0");
+				return false;
+			}
+			uint32_t e = pk.u.disconnect.props.session_expiry;
+			c->expiry_s = e < srv->mc->session_expiry_max_s ? e : srv->mc->session_expiry_max_s;
+		}
+		if (c->persistent && c->expiry_s == 0) {
+			mqd_session_del(srv->store, c->client);
+			c->persistent = false;
+		}
+		mqd_conn_close(srv, c, 0, "DISCONNECT");
+		return false;
+	default: /* PUBACK, PUBREC, PUBCOMP: this server publishes nothing */
+		mqd_conn_close(srv, c, MQ_RC_PROTOCOL, "unexpected packet");
+		return false;
+	}
+}

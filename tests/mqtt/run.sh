@@ -1,0 +1,92 @@
+#!/bin/bash
+# MQTT against a real daemon set: a broker, the four daemons and
+# traction-mqttd on loopback ports the kernel picks, users with passwords in
+# a keys_dir of their own; mosquitto_pub (Debian's mosquitto-clients) and
+# tests/mqtt/test_mqtt.py (python3-paho-mqtt) as the clients nobody here
+# wrote: 3.1.1 and 5.0 at QoS 0/1/2, auth refusals, refusals, a malformed
+# packet, feedbackd SIGSTOPped (no PUBACK until it is back), and
+# traction-mqttd SIGKILLed mid-stream of QoS 2 with a persistent session.
+#   tests/mqtt/run.sh BUILD_DIR
+set -euo pipefail
+BUILD=$(cd "$1" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
+DIR=$(mktemp -d /tmp/trc-mqtt-XXXXXX)
+# shellcheck source=../set.sh
+source "$HERE/../set.sh"
+set_traps "$DIR" mqtt
+command -v mosquitto_pub >/dev/null || fail "mosquitto_pub missing (deploy/install-deps.sh)"
+/usr/bin/python3 -c "import paho.mqtt.client" || fail "python3-paho-mqtt missing (deploy/install-deps.sh)"
+
+# users: a publisher of weld-line-3 (password: its token), an admin, a reader
+set_user "$DIR" "$BUILD" admin admin
+set_user "$DIR" "$BUILD" line3 publisher "scenarios = weld-line-3"
+set_user "$DIR" "$BUILD" northern reader "enterprises = Northern Steel"
+SET_TMP=$DIR
+SET_EXTRA="[security]
+keys_dir = $DIR/keys
+[mqtt]
+port = 0
+address_file = $DIR/set/mqtt.addr
+receive_maximum = 16
+keepalive_max_s = 30
+max_packet_kb = 64"
+start_set "$DIR/set" "$BUILD" supplyd scenariod feedbackd iterationd
+FB=${PIDS[3]}
+
+start_mqttd() {
+  rm -f "$DIR/set/mqtt.addr"
+  "$BUILD/mqtt/traction-mqttd" --config "$DIR/set/traction.conf" 2>>"$DIR/set/mqttd.log" &
+  MQ=$!
+  PIDS+=($MQ)
+  for _ in $(seq 250); do [ -f "$DIR/set/mqtt.addr" ] && break; sleep 0.02; done
+  [ -f "$DIR/set/mqtt.addr" ] || fail "traction-mqttd did not start"
+  MQ_PORT=$(sed 's/.*://' "$DIR/set/mqtt.addr")
+}
+start_mqttd
+echo "$MQ_PORT $MQ" >"$DIR/mqttd.info"
+
+# the catalogue of the README's story: a supply, a scenario
+CTL="$BUILD/clients/tractionctl/tractionctl --endpoint $EP"
+eventually $CTL status >/dev/null || fail "the set did not come up"
+$CTL provider add acme --name "Acme Vision" --kind ai-company >/dev/null
+$CTL supply register defect-vision --provider acme --kind industrial-algorithm \
+  --name "Defect Vision" --capability defect-detection --version 1.0 >/dev/null
+$CTL scenario submit weld-line-3 --enterprise "Northern Steel" --domain production \
+  --name "Weld seam inspection" --need defect-detection >/dev/null
+eventually $CTL deployment adopt weld-line-3 defect-vision@1.0 >/dev/null || fail "adopt"
+
+pw() { sed -n "s/^$1 //p" "$DIR/tokens"; }
+
+# mosquitto_pub, 3.1.1 and 5.0, QoS 0/1/2: each a record feedbackd then holds
+n=0
+for v in mqttv311 mqttv5; do
+  for q in 0 1 2; do
+    n=$((n + 1))
+    mosquitto_pub -h 127.0.0.1 -p "$MQ_PORT" -V $v -q $q -u line3 -P "$(pw line3)" -i "pub-$v-$q" \
+      -t traction/v1/feedback/weld-line-3/defect-vision/1.0/metric/seam_width_mm -m "1.$n" ||
+      fail "mosquitto_pub -V $v -q $q"
+  done
+done
+eventually sh -c "$CTL feedback stats --supply defect-vision@1.0 --metric seam_width_mm | grep -q 'count 6'" ||
+  fail "tractionctl feedback stats does not count the 6 mosquitto_pub records"
+echo "ok - mosquitto_pub 3.1.1 and 5.0 at QoS 0, 1 and 2: 6 records in feedback stats"
+
+# a bad password: 3.1.1 and 5.0 refused (mosquitto_pub exits non-zero)
+for v in mqttv311 mqttv5; do
+  if mosquitto_pub -h 127.0.0.1 -p "$MQ_PORT" -V $v -q 1 -u line3 -P wrong -i bad-$v \
+       -t traction/v1/feedback/weld-line-3/defect-vision/1.0/metric/x -m 1 2>"$DIR/bad.err"; then
+    fail "a bad password was accepted ($v)"
+  fi
+done
+echo "ok - a bad password refused (3.1.1 and 5.0)"
+
+MQ_PID=$MQ FB_PID=$FB /usr/bin/python3 "$HERE/test_mqtt.py" "$MQ_PORT" "$DIR/tokens" "$EP" \
+  "$BUILD" "$DIR" || { [ -f "$DIR/mqttd.pid" ] && PIDS+=("$(cat "$DIR/mqttd.pid")"); fail "test_mqtt.py"; }
+# the traction-mqttd the test restarted (after its SIGKILL) is stopped with the set
+[ -f "$DIR/mqttd.pid" ] && PIDS+=("$(cat "$DIR/mqttd.pid")")
+
+# the refusals list (3.1.1 acknowledged them): traction-mqttd refusals
+"$BUILD/mqtt/traction-mqttd" refusals --config "$DIR/set/traction.conf" >"$DIR/refusals" ||
+  fail "traction-mqttd refusals"
+grep -q '"client":"refuse-v4"' "$DIR/refusals" || { cat "$DIR/refusals" >&2; fail "no 3.1.1 refusal listed"; }
+echo "ok - traction-mqttd refusals lists the 3.1.1 refusals"

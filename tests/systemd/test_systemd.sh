@@ -110,7 +110,7 @@ ok "systemd-analyze verify: every unit clean"
 # ---- start the set ----------------------------------------------------------------
 CX systemctl start traction.target
 UNITS="traction-broker traction-supplyd traction-scenariod traction-feedbackd traction-iterationd
-       traction-gatewayd"
+       traction-gatewayd traction-mqttd"
 for u in $UNITS; do
   s=$(CX systemctl show -p ActiveState,SubState --value "$u.service" | paste -sd/)
   [ "$s" = active/running ] || { CX systemctl status --no-pager "$u" || true; fail "$u: $s"; }

@@ -191,8 +191,8 @@ size_t trc_arena_failures(const trc_arena_t *a)
 }
 
 /* protobuf-c initialises every message it allocates and fills every array
- * and string, so its memory need not be zeroed first (that memset was 3% of
- * feedbackd's time). */
+ * and string, so its memory need not be zeroed first (what zeroing cost:
+ * docs/performance.md, "Measurements behind the code"). */
 static void *s_pb_alloc(void *data, size_t size)
 {
 	return s_alloc(data, size);

@@ -393,10 +393,10 @@ void svc_writer_stop(trc_service_t *svc)
 /* ---- handing batches over ------------------------------------------------------------ */
 
 /* A batch smaller than both the loop writes itself: handing it to the
- * writer costs two thread wake-ups (~0.1 ms together on the 2-core VM of
- * docs/performance.md; at 10,000 records/s they put ~0.2 ms on the ack's
- * p50), which pay only when the loop has a next batch to read meanwhile.
- * The bytes count too: a few large requests are a lot to decode. */
+ * writer costs two thread wake-ups, which pay only when the loop has a
+ * next batch to read meanwhile (what they cost: docs/performance.md,
+ * "Measurements behind the code"). The bytes count too: a few large
+ * requests are a lot to decode. */
 #define TRC_PIPELINE_MIN 8
 #define TRC_PIPELINE_MIN_BYTES (16u << 10)
 
@@ -410,8 +410,8 @@ static bool s_pipelined(const batch_t *b)
  * waiting when the writer finishes is now and then a request or two (the
  * replies that bring the next requests have not gone out yet): written
  * here, it kept the loop from reading for a whole commit while the writer
- * sat idle, 10-18% of the batches at 32 x 32 (counted with a temporary
- * hook). One small batch after a full one goes to the writer; the next
+ * sat idle (how often: docs/performance.md, "Measurements behind the
+ * code"). One small batch after a full one goes to the writer; the next
  * small one stays here again, so a spell of load does not leave the
  * quiet traffic after it paying for the hand-over. */
 static bool s_writes_here(const trc_service_t *svc, const batch_t *b, bool stopping)

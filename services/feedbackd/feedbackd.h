@@ -124,6 +124,15 @@ int fb_cache_record(fb_cache_t *c, trc_txn_t *txn, const Traction__V1__FeedbackR
 int fb_cache_flush(fb_cache_t *c, trc_txn_t *txn);
 void fb_cache_clear(fb_cache_t *c);
 
+/* The FeedbackRecord fields publish.c appends to a record's bytes by hand
+ * (the service's own, which win over a client's): their numbers in
+ * proto/traction/v1/feedback.proto, checked against the generated
+ * descriptor by test_feedbackd (a renumbered field fails it). */
+#define FB_FIELD_ID 1u             /* uint64: varint */
+#define FB_FIELD_OBSERVED_AT_MS 5u /* int64: varint */
+#define FB_FIELD_RECEIVED_MS 20u   /* int64: varint */
+#define FB_FIELD_CLIENT_ID 21u     /* string: length-delimited */
+
 /* ---- runs of record ids in the by-supply and by-scenario indexes (runs.c) ---- */
 
 typedef enum { FB_INDEX_SUPPLY = 0, FB_INDEX_SCENARIO = 1 } fb_index_t;

@@ -312,13 +312,13 @@ static int s_put_record(trc_txn_t *txn, const Traction__V1__FeedbackRecord *r,
 {
 	uint8_t tail[64];
 	size_t tl = 0, cl = strlen(r->client_id);
-	tl += trc_varint_put(tail + tl, 1u << 3 | 0); /* id */
+	tl += trc_varint_put(tail + tl, FB_FIELD_ID << 3 | 0); /* varint */
 	tl += trc_varint_put(tail + tl, r->id);
-	tl += trc_varint_put(tail + tl, 5u << 3 | 0); /* observed_at_ms */
+	tl += trc_varint_put(tail + tl, FB_FIELD_OBSERVED_AT_MS << 3 | 0);
 	tl += trc_varint_put(tail + tl, (uint64_t)r->observed_at_ms);
-	tl += trc_varint_put(tail + tl, 20u << 3 | 0); /* received_ms */
+	tl += trc_varint_put(tail + tl, FB_FIELD_RECEIVED_MS << 3 | 0);
 	tl += trc_varint_put(tail + tl, (uint64_t)r->received_ms);
-	tl += trc_varint_put(tail + tl, 21u << 3 | 2); /* client_id */
+	tl += trc_varint_put(tail + tl, FB_FIELD_CLIENT_ID << 3 | 2); /* length-delimited */
 	tl += trc_varint_put(tail + tl, cl);
 	/* ids only grow: append, so record pages are filled, not halved */
 	uint8_t *dst = trc_txn_reserve(txn, s_db(txn, FB_DB_RECORDS), id, 8, raw->len + tl + cl,

@@ -1671,6 +1671,31 @@ TEST(schema_2_refs_learn_their_owners)
 	trc_store_destroy(&st);
 }
 
+/* publish.c writes four fields of FeedbackRecord by hand: their numbers
+ * and wire types must be the proto's. */
+TEST(hand_written_field_numbers_match_the_proto)
+{
+	static const struct {
+		const char *name;
+		unsigned number;
+		ProtobufCType type;
+	} f[] = {
+		{ "id", FB_FIELD_ID, PROTOBUF_C_TYPE_UINT64 },
+		{ "observed_at_ms", FB_FIELD_OBSERVED_AT_MS, PROTOBUF_C_TYPE_INT64 },
+		{ "received_ms", FB_FIELD_RECEIVED_MS, PROTOBUF_C_TYPE_INT64 },
+		{ "client_id", FB_FIELD_CLIENT_ID, PROTOBUF_C_TYPE_STRING },
+	};
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		const ProtobufCFieldDescriptor *d = protobuf_c_message_descriptor_get_field_by_name(
+			&traction__v1__feedback_record__descriptor, f[i].name);
+		CHECK_MSG(d != NULL, "FeedbackRecord has no field %s", f[i].name);
+		CHECK_MSG(d->id == f[i].number, "%s is field %u in the proto, %u in publish.c",
+			  f[i].name, d->id, f[i].number);
+		CHECK_MSG(d->type == f[i].type && d->label != PROTOBUF_C_LABEL_REPEATED,
+			  "%s: not the type publish.c writes", f[i].name);
+	}
+}
+
 int main(void)
 {
 	static fb_state_t state;
@@ -1697,6 +1722,7 @@ int main(void)
 	RUN(scoped_events);
 	RUN(scoped_scans_are_bounded);
 	RUN(schema_2_refs_learn_their_owners);
+	RUN(hand_written_field_numbers_match_the_proto);
 	feedbackd_close(&state);
 	henv_close(&E);
 	DONE();

@@ -10,10 +10,13 @@
 #include "mqttd.h"
 
 /* Decodes a packet written as a string, its one-byte remaining length set
- * from the string's (the cases are read more easily without counting). */
+ * from the string's (the cases are read more easily without counting).
+ * The decoded packet points into the bytes: they stay until the next call
+ * (a local buffer left it pointing at a dead stack frame, which the TSan
+ * build's optimisation showed). */
 static int s_dec(const char *bytes, size_t n, uint8_t ver, mq_packet_t *pk)
 {
-	uint8_t b[512];
+	static uint8_t b[512];
 	memcpy(b, bytes, n);
 	if (n >= 2 && n - 2 < 128)
 		b[1] = (uint8_t)(n - 2);

@@ -32,6 +32,19 @@ from .v1 import bus_pb2, common_pb2, feedback_pb2
 _RETRY = (common_pb2.UNAVAILABLE, common_pb2.DEADLINE_EXCEEDED, common_pb2.RESOURCE_EXHAUSTED)
 
 
+def _framed(record):
+    """A record as field 1 (records) of a PublishRequest: the request is
+    these, one after another, so a batch is a join rather than a copy of
+    every record into a new message (a fifth of the publisher's time)."""
+    data = record.SerializeToString()
+    n, head = len(data), bytearray(b"\x0a")
+    while n >= 0x80:
+        head.append((n & 0x7F) | 0x80)
+        n >>= 7
+    head.append(n)
+    return bytes(head) + data
+
+
 class Ack:
     """One record's outcome: code 0 stored (record_id; duplicate if its key
     had been stored before), else the status code and message."""
@@ -87,6 +100,7 @@ class Publisher:
                 seq = self._seq
             # sorted in publish order: the key index grows at its right edge
             record.idempotency_key = f"{self._prefix}-{seq:012x}"
+        framed = _framed(record)  # encoded once, outside the lock
         with self._cv:
             self._raise_failure()
             if self._closing:
@@ -104,7 +118,7 @@ class Publisher:
                     self._cv.wait(left)
                     self._raise_failure()
             was_empty = not self._queue
-            self._queue.append(record)
+            self._queue.append((record, framed))
             self._pending += 1
         if was_empty:
             os.write(self._wake_w, b"x")
@@ -180,10 +194,13 @@ class Publisher:
                     closing = self._closing
                     # new requests while the window has room
                     while self._queue and len(inflight) < self.max_in_flight:
-                        recs = [self._queue.popleft()
-                                for _ in range(min(self.batch, len(self._queue)))]
+                        got = [self._queue.popleft()
+                               for _ in range(min(self.batch, len(self._queue)))]
+                        recs = [r for r, _ in got]
                         rid += 1
-                        body = feedback_pb2.PublishRequest(records=recs).SerializeToString()
+                        # the request's bytes: each record's, encoded once
+                        # when it was published (no copy into a message)
+                        body = b"".join(f for _, f in got)
                         inflight[rid] = [recs, body, 0.0, 0]
                 if closing:  # flushed first, or told not to wait: what is left is dropped
                     return

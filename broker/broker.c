@@ -370,7 +370,7 @@ static void s_last_endpoint(void *s, char *buf, size_t len)
 
 static int s_write_endpoints(trc_broker_t *b)
 {
-	char c[256], s[256], p[256], u[256], tmp[TRC_CONFIG_PATH + 8];
+	char c[256], s[256], p[256], u[256];
 	s_last_endpoint(b->client, c, sizeof(c));
 	s_last_endpoint(b->service, s, sizeof(s));
 	s_last_endpoint(b->xsub, p, sizeof(p));
@@ -378,17 +378,13 @@ static int s_write_endpoints(trc_broker_t *b)
 	trc_info("bound client=%s service=%s event_publish=%s event_subscribe=%s", c, s, p, u);
 	if (b->conf.endpoints_file[0] == '\0')
 		return 0;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", b->conf.endpoints_file);
-	FILE *f = fopen(tmp, "w");
-	if (f == NULL) {
-		trc_err("cannot write %s: %s", tmp, strerror(errno));
-		return TRC_EIO;
-	}
 	/* The same syntax as the configuration file, so it can be included. */
-	fprintf(f, "[bus]\nclient_endpoint = %s\nservice_endpoint = %s\n"
-		   "event_publish_endpoint = %s\nevent_subscribe_endpoint = %s\n",
-		c, s, p, u);
-	if (fclose(f) != 0 || rename(tmp, b->conf.endpoints_file) != 0) {
+	char text[1024];
+	snprintf(text, sizeof(text),
+		 "[bus]\nclient_endpoint = %s\nservice_endpoint = %s\n"
+		 "event_publish_endpoint = %s\nevent_subscribe_endpoint = %s\n",
+		 c, s, p, u);
+	if (trc_write_file_atomic(b->conf.endpoints_file, text) != 0) {
 		trc_err("cannot write %s: %s", b->conf.endpoints_file, strerror(errno));
 		return TRC_EIO;
 	}

@@ -12,6 +12,7 @@
 #include "error.h"
 #include "gateway.h"
 #include "log.h"
+#include "util.h"
 
 static struct {
 	const trc_config_t *cfg;
@@ -23,16 +24,10 @@ static int s_write_address(const gw_conf_t *gc, unsigned port)
 {
 	if (gc->address_file[0] == '\0')
 		return 0;
-	char tmp[TRC_CONFIG_PATH + 8];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", gc->address_file);
-	FILE *f = fopen(tmp, "w");
-	if (f == NULL)
-		return -1;
-	fprintf(f, "%s://%s:%u\n", gc->tls_cert_file[0] != '\0' ? "https" : "http", gc->address,
-		port);
-	if (fclose(f) != 0 || rename(tmp, gc->address_file) != 0)
-		return -1;
-	return 0;
+	char url[TRC_CONFIG_STR + 32];
+	snprintf(url, sizeof(url), "%s://%s:%u\n", gc->tls_cert_file[0] != '\0' ? "https" : "http",
+		 gc->address, port);
+	return trc_write_file_atomic(gc->address_file, url);
 }
 
 static int s_start(trc_clientd_t *cd, void *user)

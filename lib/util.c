@@ -197,3 +197,19 @@ bool trc_topic_prefix_ok(const void *prefix, size_t len)
 	}
 	return true;
 }
+
+int trc_write_file_atomic(const char *path, const char *text)
+{
+	char tmp[4096 + 8];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL)
+		return -1;
+	bool ok = fputs(text, f) >= 0;
+	if (fclose(f) != 0 || !ok || rename(tmp, path) != 0)
+		return -1;
+	return 0;
+}

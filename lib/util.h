@@ -71,4 +71,9 @@ int trc_errf(int rc, char *err, size_t len, const char *fmt, ...)
 /* 0..TRC_TOPIC_MAX bytes of [A-Za-z0-9._-] ("" is every topic). */
 bool trc_topic_prefix_ok(const void *prefix, size_t len);
 
+/* Writes text to path whole or not at all (a temp file renamed over it),
+ * so a reader never sees half of it (an endpoints or address file a test
+ * or run-local.sh waits for): 0, or -1 with errno. */
+int trc_write_file_atomic(const char *path, const char *text);
+
 #endif

@@ -14,6 +14,7 @@
 #include "clientd.h"
 #include "error.h"
 #include "log.h"
+#include "util.h"
 #include "mqttd.h"
 
 static struct {
@@ -35,15 +36,9 @@ static int s_write_address(const mqd_conf_t *mc, unsigned port)
 {
 	if (mc->address_file[0] == '\0')
 		return 0;
-	char tmp[TRC_CONFIG_PATH + 8];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", mc->address_file);
-	FILE *f = fopen(tmp, "w");
-	if (f == NULL)
-		return -1;
-	fprintf(f, "%s:%u\n", mc->address, port);
-	if (fclose(f) != 0 || rename(tmp, mc->address_file) != 0)
-		return -1;
-	return 0;
+	char addr[TRC_CONFIG_STR + 16];
+	snprintf(addr, sizeof(addr), "%s:%u\n", mc->address, port);
+	return trc_write_file_atomic(mc->address_file, addr);
 }
 
 static int s_start(trc_clientd_t *cd, void *user)

@@ -379,7 +379,7 @@ static int s_write_endpoints(trc_broker_t *b)
 	if (b->conf.endpoints_file[0] == '\0')
 		return 0;
 	/* The same syntax as the configuration file, so it can be included. */
-	char text[1024];
+	char text[4 * 256 + 128]; /* four endpoints and the keys: never truncated */
 	snprintf(text, sizeof(text),
 		 "[bus]\nclient_endpoint = %s\nservice_endpoint = %s\n"
 		 "event_publish_endpoint = %s\nevent_subscribe_endpoint = %s\n",

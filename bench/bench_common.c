@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bench_util.h"
+#include "traction/publisher.h"
 #include "traction/v1/bus.pb-c.h"
 #include "traction/v1/common.pb-c.h"
 #include "traction/v1/feedback.pb-c.h"
@@ -395,4 +396,87 @@ void bench_memcg_remove(bench_memcg_t *g)
 	for (size_t i = 0; i < sizeof(s_memcgs) / sizeof(s_memcgs[0]); i++)
 		if (s_memcgs[i] == g)
 			s_memcgs[i] = NULL;
+}
+
+/* ---- libtraction's asynchronous publisher -------------------------------- */
+
+typedef struct {
+	double *queued_at;        /* by tag */
+	double *lat;
+	uint64_t nlat, acks;      /* records counted; acknowledgements of any kind */
+	bench_tally_t *tally;
+} pubacks_t;
+
+/* The publisher resends only its own records, under their keys (unique
+ * to it): a duplicate is a retry of a record of this row, stored once. */
+static void s_pub_on_ack(void *ud, const traction_ack_t *ack)
+{
+	pubacks_t *a = ud;
+	a->acks++;
+	if (bench_tally_result(a->tally, ack->code, ack->message, ack->duplicate, true))
+		a->lat[a->nlat++] = bench_now_us() - a->queued_at[ack->tag];
+}
+
+void bench_publisher_drive(const char *endpoint, uint64_t records, size_t batch, size_t in_flight,
+			   bench_tally_t *tally, bench_pub_t *out)
+{
+	pubacks_t a = { calloc(records, sizeof(double)), calloc(records, sizeof(double)), 0, 0,
+			tally };
+	traction_publisher_options_t o = { .batch = batch, .max_in_flight = in_flight,
+					   .max_queued = 2 * batch * in_flight, .on_ack = s_pub_on_ack,
+					   .ud = &a, .timeout_ms = 30000 };
+	traction_publisher_t *p = NULL;
+	if (a.queued_at == NULL || a.lat == NULL || traction_publisher_new(&p, endpoint, &o) != 0) {
+		fprintf(stderr, "bench: no publisher\n");
+		exit(1);
+	}
+	static char pad[160];
+	if (pad[0] == '\0')
+		memset(pad, 'p', sizeof(pad) - 1);
+	Traction__V1__KeyValue lab = TRACTION__V1__KEY_VALUE__INIT, *labp = &lab;
+	lab.key = (char *)"site";
+	lab.value = pad;
+	Traction__V1__Metric m = TRACTION__V1__METRIC__INIT;
+	m.name = (char *)tally->metric;
+	Traction__V1__FeedbackRecord r = TRACTION__V1__FEEDBACK_RECORD__INIT;
+	r.scenario_id = (char *)"weld-line-3";
+	r.supply_id = (char *)"defect-vision";
+	r.version = (char *)"1.0";
+	r.labels = &labp;
+	r.n_labels = 1;
+	r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+	r.metric = &m;
+	double t0 = bench_now_us();
+	uint64_t next = 0;
+	while (a.acks < records) {
+		while (next < records) {
+			m.value = 0.01 + (double)(next % 100) / 1000.0;
+			a.queued_at[next] = bench_now_us();
+			if (traction_publish(p, &r, next) != 0)
+				break; /* queue full: poll first */
+			next++;
+		}
+		traction_publisher_poll(p, 1);
+	}
+	double t1 = bench_now_us();
+	traction_publisher_destroy(&p);
+	free(a.queued_at);
+	*out = (bench_pub_t){ (double)a.nlat / ((t1 - t0) / 1e6), t1 - t0, a.lat, a.nlat };
+}
+
+traction_client_t *bench_set_start(harness_t *h)
+{
+	h_init(h, "[bus]\nheartbeat_ms = 1000\n[store]\nmap_size_mb = 4096\n[log]\nlevel = warning\n");
+	h_start_broker(h, false);
+	const char *d[] = { "traction-supplyd", "traction-scenariod", "traction-feedbackd",
+			    "traction-iterationd" };
+	for (int i = 0; i < 4; i++)
+		h_start(h, d[i], NULL);
+	if (!h_wait_live(h, "feedback", 1, 5000) || !h_wait_live(h, "iteration", 1, 5000)) {
+		fprintf(stderr, "bench: the daemon set did not come up\n");
+		exit(1);
+	}
+	traction_client_t *c = h_client(h);
+	traction_client_set_timeout(c, 30000);
+	return c;
 }

@@ -26,6 +26,11 @@ void bench_measure(const char *name, bench_op_fn op, int calls, double *p50, dou
 void bench_measure_after(const char *name, bench_op_fn pre, bench_op_fn op, int calls,
 			 double *p50, double *p99);
 
+/* The daemon set (broker, supplyd, scenariod, feedbackd, iterationd) in
+ * harness h, stores of up to 4 GiB, warnings only in the logs; a client
+ * with a 30 s timeout. Exits if the set does not come up. */
+traction_client_t *bench_set_start(harness_t *h);
+
 /* Registers the catalogue and waits until feedbackd and iterationd know
  * it (when they run). */
 void bench_catalogue(traction_client_t *c, bool wait_feedback);
@@ -73,6 +78,22 @@ uint64_t bench_stored(traction_client_t *c, const char *version, const char *met
  * was stored, at least one was, and the store holds exactly t->ok records
  * of the row's metric. Call before the row's figures are printed. */
 void bench_tally_check(traction_client_t *c, const bench_tally_t *t);
+
+/* libtraction's asynchronous publisher as an application uses it:
+ * traction_publish one record at a time (it packs a copy and gets its
+ * idempotency key) and poll; the publisher batches up to `batch` records
+ * a request, `in_flight` requests at once. `records` records of
+ * defect-vision@1.0 in weld-line-3 with metric tally->metric, each result
+ * counted in tally. out->lat: each counted record's latency (us, from
+ * traction_publish to its acknowledgement), the caller frees it. */
+typedef struct {
+	double rate;         /* records acknowledged stored per second */
+	double elapsed_us;
+	double *lat;
+	uint64_t nlat;
+} bench_pub_t;
+void bench_publisher_drive(const char *endpoint, uint64_t records, size_t batch, size_t in_flight,
+			   bench_tally_t *tally, bench_pub_t *out);
 
 /* Waits until daemon `service` has applied events of `source` up to seq. */
 void bench_wait_applied(traction_client_t *c, const char *service, const char *source,

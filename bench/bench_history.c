@@ -61,16 +61,7 @@ int main(int argc, char **argv)
 	int records = argc > 2 ? atoi(argv[2]) : 100000;
 	int calls = argc > 3 ? atoi(argv[3]) : 200;
 	bench_section = "queries";
-	h_init(&H, "[bus]\nheartbeat_ms = 1000\n[store]\nmap_size_mb = 4096\n[log]\nlevel = warning\n");
-	h_start_broker(&H, false);
-	const char *d[] = { "traction-supplyd", "traction-scenariod", "traction-feedbackd",
-			    "traction-iterationd" };
-	for (int i = 0; i < 4; i++)
-		h_start(&H, d[i], NULL);
-	if (!h_wait_live(&H, "iteration", 1, 5000) || !h_wait_live(&H, "feedback", 1, 5000))
-		return 1;
-	C = h_client(&H);
-	traction_client_set_timeout(C, 30000);
+	C = bench_set_start(&H);
 	bench_catalogue(C, true);
 	bench_wait_applied(C, "iteration", "supply", 2);
 

@@ -699,76 +699,18 @@ static void s_open_rows(void *ctx, result_t bare[OPEN_BARE], result_t *trac, ben
 
 /* ---- traction through libtraction's asynchronous publisher ------------------- */
 
-typedef struct {
-	double *queued_at;        /* by tag */
-	double *lat;
-	uint64_t nlat, acks;      /* records counted; acknowledgements of any kind */
-	bench_tally_t *tally;
-} pubacks_t;
-
-/* The publisher resends only its own records, under their keys (unique
- * to it): a duplicate is a retry of a record of this row, stored once. */
-static void s_on_ack(void *ud, const traction_ack_t *ack)
-{
-	pubacks_t *a = ud;
-	a->acks++;
-	if (bench_tally_result(a->tally, ack->code, ack->message, ack->duplicate, true))
-		a->lat[a->nlat++] = bench_now_us() - a->queued_at[ack->tag];
-}
-
-/* What an application does: traction_publish one record at a time (it
- * packs a copy and gets its idempotency key) and poll; the publisher
- * batches up to `batch` records per request, `in_flight` requests at once.
- * Latency runs from traction_publish to the record's acknowledgement. The
- * caller checks the tally. */
+/* What an application does (bench_publisher_drive); latency runs from
+ * traction_publish to the record's acknowledgement. The caller checks the
+ * tally. */
 static result_t s_publisher(uint64_t records, size_t batch, size_t in_flight, pool_t *pool,
 			    bench_tally_t *tally)
 {
-	pubacks_t a = { calloc(records, sizeof(double)), calloc(records, sizeof(double)), 0, 0,
-			tally };
-	traction_publisher_options_t o = { .batch = batch, .max_in_flight = in_flight,
-					   .max_queued = 2 * batch * in_flight, .on_ack = s_on_ack,
-					   .ud = &a, .timeout_ms = 30000 };
-	traction_publisher_t *p = NULL;
-	if (a.queued_at == NULL || a.lat == NULL || traction_publisher_new(&p, H.client_ep, &o) != 0) {
-		fprintf(stderr, "bench_publish: no publisher\n");
-		exit(1);
-	}
-	static char pad[160];
-	if (pad[0] == '\0')
-		memset(pad, 'p', sizeof(pad) - 1);
-	Traction__V1__KeyValue lab = TRACTION__V1__KEY_VALUE__INIT, *labp = &lab;
-	lab.key = (char *)"site";
-	lab.value = pad;
-	Traction__V1__Metric m = TRACTION__V1__METRIC__INIT;
-	m.name = (char *)tally->metric;
-	Traction__V1__FeedbackRecord r = TRACTION__V1__FEEDBACK_RECORD__INIT;
-	r.scenario_id = (char *)"weld-line-3";
-	r.supply_id = (char *)"defect-vision";
-	r.version = (char *)"1.0";
-	r.labels = &labp;
-	r.n_labels = 1;
-	r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
-	r.metric = &m;
-	double t0 = bench_now_us();
-	uint64_t next = 0;
-	while (a.acks < records) {
-		while (next < records) {
-			m.value = 0.01 + (double)(next % 100) / 1000.0;
-			a.queued_at[next] = bench_now_us();
-			if (traction_publish(p, &r, next) != 0)
-				break; /* queue full: poll first */
-			next++;
-		}
-		traction_publisher_poll(p, 1);
-	}
-	double t1 = bench_now_us();
-	traction_publisher_destroy(&p);
-	s_pool_add(pool, a.lat, a.nlat, a.nlat, t1 - t0);
-	result_t res = { (double)a.nlat / ((t1 - t0) / 1e6), bench_quantile(a.lat, a.nlat, 0.5),
-			 bench_quantile(a.lat, a.nlat, 0.99) };
-	free(a.queued_at);
-	free(a.lat);
+	bench_pub_t d;
+	bench_publisher_drive(H.client_ep, records, batch, in_flight, tally, &d);
+	s_pool_add(pool, d.lat, d.nlat, d.nlat, d.elapsed_us);
+	result_t res = { d.rate, bench_quantile(d.lat, d.nlat, 0.5),
+			 bench_quantile(d.lat, d.nlat, 0.99) };
+	free(d.lat);
 	return res;
 }
 

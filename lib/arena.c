@@ -159,25 +159,47 @@ char *trc_arena_printf(trc_arena_t *a, const char *fmt, ...)
 	return p;
 }
 
+/* A block no longer used: kept for reuse, or freed. */
+static void s_block_drop(trc_arena_t *a, block_t *b)
+{
+	if (b->size == BLOCK_SIZE && a->nspare < SPARE_MAX) {
+		b->next = a->spare;
+		a->spare = b;
+		a->nspare++;
+	} else {
+		free(b);
+	}
+}
+
 void trc_arena_reset(trc_arena_t *a)
 {
 	/* Keep the oldest block (the first one made, of the standard size). */
 	block_t *b = a->head;
 	while (b->next != NULL) {
 		block_t *next = b->next;
-		if (b->size == BLOCK_SIZE && a->nspare < SPARE_MAX) {
-			b->next = a->spare;
-			a->spare = b;
-			a->nspare++;
-		} else {
-			free(b);
-		}
+		s_block_drop(a, b);
 		b = next;
 	}
 	a->head = b;
 	b->used = 0;
 	a->total = 0;
 	a->failures = 0;
+}
+
+trc_arena_mark_t trc_arena_mark(const trc_arena_t *a)
+{
+	return (trc_arena_mark_t){ a->head, a->head->used, a->total };
+}
+
+void trc_arena_rewind(trc_arena_t *a, trc_arena_mark_t m)
+{
+	while (a->head != m.block && a->head->next != NULL) {
+		block_t *b = a->head;
+		a->head = b->next;
+		s_block_drop(a, b);
+	}
+	a->head->used = m.used;
+	a->total = m.total;
 }
 
 size_t trc_arena_used(const trc_arena_t *a)

@@ -31,6 +31,19 @@ void *trc_arena_grow(trc_arena_t *arena, void *arr, size_t n, size_t *cap, size_
  * and up to 8 MiB of the others, for reuse. */
 void trc_arena_reset(trc_arena_t *arena);
 
+/* Where the arena stands, to forget later what is allocated after it. */
+typedef struct {
+	const void *block;
+	size_t used, total;
+} trc_arena_mark_t;
+trc_arena_mark_t trc_arena_mark(const trc_arena_t *arena);
+/* Forgets what was allocated since mark (taken since the last reset; none
+ * of that memory may be used any more). The service runtime answers a
+ * read from the memory of the turn and takes it back at once, so reads
+ * served while the writer commits do not pile up in the loop's batch.
+ * Failures are kept: they are counted until the reset. */
+void trc_arena_rewind(trc_arena_t *arena, trc_arena_mark_t mark);
+
 /* Bytes handed out since the last reset. */
 size_t trc_arena_used(const trc_arena_t *arena);
 

@@ -128,12 +128,27 @@ static void s_timers(trc_service_t *svc)
 			svc->last_broker = now; /* try again after another interval */
 	}
 	if (svc->def->tick != NULL && now >= svc->next_tick) {
+		/* one tick a batch: while the writer is stuck on the disk, ticks
+		 * would otherwise pile up in the batch, taking its room */
 		work_t *w;
-		if (svc_work_push(&svc->fill->writes, &w) == 0)
+		if (!svc->fill->ticked && svc_work_push(&svc->fill->writes, &w) == 0) {
 			w->kind = WORK_TICK;
+			svc->fill->ticked = true;
+		}
 		svc->next_tick = now + (svc->def->tick_ms > 0 ? svc->def->tick_ms : 1000);
 	}
 	svc_consumers_poll(svc, now);
+}
+
+/* Room in the loop's batch: while the writer is busy the loop stops
+ * reading at batch_max requests or batch_max_mb of memory (the requests
+ * as they came and decoded, in the batch's arena), and ZeroMQ's queues
+ * hold the rest. So a daemon holds at most two batches of that, plus one
+ * message each, whatever size the requests are. */
+static bool s_room(const trc_service_t *svc)
+{
+	return svc->fill->writes.n < svc->cfg.batch_max &&
+	       trc_arena_used(svc->fill->arena) < (size_t)svc->cfg.batch_max_mb << 20;
 }
 
 static int64_t s_timeout(trc_service_t *svc)
@@ -146,23 +161,14 @@ static int64_t s_timeout(trc_service_t *svc)
 	int64_t wd = trc_daemon_watchdog_ms();
 	if (wd > 0 && now + wd / 2 < next)
 		next = now + wd / 2;
+	if (svc_lane_pending(svc) && s_room(svc))
+		return 0; /* writes set aside go into the batch now */
 	if (svc->parked != NULL) {
 		int64_t p = svc->gen != svc->gen_seen ? now : svc_parked_next(svc);
 		if (p < next)
 			next = p;
 	}
 	return next > now ? next - now : 0;
-}
-
-/* Room in the loop's batch: while the writer is busy the loop stops
- * reading at batch_max requests or batch_max_mb of memory (the requests
- * as they came and decoded, in the batch's arena), and ZeroMQ's queues
- * hold the rest. So a daemon holds at most two batches of that, plus one
- * message each, whatever size the requests are. */
-static bool s_room(const trc_service_t *svc)
-{
-	return svc->fill->writes.n + svc->fill->reads.n < svc->cfg.batch_max &&
-	       trc_arena_used(svc->fill->arena) < (size_t)svc->cfg.batch_max_mb << 20;
 }
 
 /* What a service takes from a reloaded configuration: its log level. */
@@ -185,16 +191,29 @@ static bool s_signal(trc_service_t *svc, int sigfd, const char *config_path)
 	return false;
 }
 
-/* Drain what has arrived, up to one batch: requests and replies from the
- * broker, then events from the bus. */
+/* Room in the batch for what comes from the socket now: writes set
+ * aside go first. */
+static bool s_room_now(const trc_service_t *svc)
+{
+	return s_room(svc) && !svc_lane_pending(svc);
+}
+
+/* Drain what has arrived, up to one batch: the writes set aside while the
+ * batch was full, requests and replies from the broker (past a full
+ * batch, writes are set aside and the rest answered: svc_lane.c), then
+ * events from the bus. */
 static void s_drain(trc_service_t *svc)
 {
 	trc_msg_t m;
-	for (unsigned n = 0; n < svc->cfg.batch_max && s_room(svc) && !svc_writer_finished(svc);
-	     n++) {
+	svc_lane_release(svc, s_room, false);
+	for (unsigned n = 0; n < svc->cfg.batch_max && !svc_writer_finished(svc); n++) {
+		bool room = s_room_now(svc);
+		if (!room && !svc_lane_open(svc))
+			break;
 		if (trc_msg_recv(svc->dealer, &m, ZMQ_DONTWAIT) != 0)
 			break;
-		s_handle_dealer(svc, &m);
+		if (room || !svc_lane_hold(svc, &m))
+			s_handle_dealer(svc, &m);
 		trc_msg_close(&m);
 	}
 	for (unsigned n = 0; svc->sub != NULL && n < svc->cfg.batch_max && s_room(svc); n++) {
@@ -210,10 +229,11 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 	bool stop = false;
 	while (!stop) {
 		short in = s_room(svc) ? ZMQ_POLLIN : 0;
+		short lane = in != 0 || svc_lane_open(svc) ? ZMQ_POLLIN : 0;
 		zmq_pollitem_t items[4] = {
 			{ NULL, svc->done_fd, ZMQ_POLLIN, 0 },
 			{ NULL, sigfd, ZMQ_POLLIN, 0 },
-			{ svc->dealer, 0, in, 0 },
+			{ svc->dealer, 0, lane, 0 },
 			{ svc->sub, 0, in, 0 },
 		};
 		int nitems = svc->sub != NULL ? 4 : 3;
@@ -240,8 +260,10 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 			trc_daemon_watchdog();
 	}
 	/* Finish in-flight work: the writer's batch, then what is waiting
-	 * (parked requests get their answer as of now). */
+	 * (writes set aside join the last batch; parked requests get their
+	 * answer as of now). */
 	svc_writer_done(svc, true, true);
+	svc_lane_release(svc, s_room, true);
 	svc->stopping = true; /* what parked now would never be answered */
 	svc_unpark(svc, false, true);
 	svc_turn_end(svc, true);
@@ -502,9 +524,9 @@ void trc_service_destroy(trc_service_t **svc_p)
 	for (int i = 0; i < 2; i++) {
 		trc_arena_destroy(&svc->batches[i].arena);
 		free(svc->batches[i].writes.v);
-		free(svc->batches[i].reads.v);
 	}
 	svc_parked_free(svc);
+	svc_lane_free(svc);
 	free(svc->hpos);
 	free(svc->hposv);
 	free(svc->catch_up);

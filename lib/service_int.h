@@ -106,15 +106,15 @@ typedef struct {
 	size_t n, cap;
 } worklist_t;
 
-/* What the loop collects for one group commit: the writes and events, the
- * reads that wait for the writer to be idle (handlers share caches with
- * the writes), and the arena all of it, and its replies, live in. */
+/* What the loop collects for one group commit: the writes and events, and
+ * the arena all of it, and its replies, live in (reads answered meanwhile
+ * borrow it and give it back at once: svc_dispatch.c). */
 typedef struct {
 	trc_arena_t *arena;
 	ProtobufCAllocator al;
 	worklist_t writes;
-	worklist_t reads;
 	size_t bytes;            /* of the writes' requests */
+	bool ticked;             /* holds the daemon's tick (one is enough) */
 	int64_t now_ms;
 	int rc;                  /* the group commit's outcome */
 	uint64_t head;           /* our event log's head once it committed */
@@ -159,6 +159,13 @@ typedef struct {
 	const trc_method_t *method;
 	uint32_t sources;        /* bit i: cons[i] */
 } catch_up_method_t;
+
+/* A write read past a full batch (svc_lane.c): its frames as they came. */
+typedef struct held {
+	struct held *next;
+	trc_msg_t m;
+	size_t bytes;
+} held_t;
 
 /* Requests that may wait at once; past it they are answered at once. */
 #define TRC_PARKED_MAX 1024
@@ -208,6 +215,9 @@ struct trc_service {
 	uint64_t head;           /* our event log's committed head */
 	parked_t *parked;
 	size_t nparked;
+	/* writes set aside while the batch is full, oldest first (svc_lane.c) */
+	held_t *held, *held_tail;
+	size_t nheld, held_bytes;
 	bool stopping;           /* the last turn: no request may park any more */
 	/* news for parked requests (a commit settled, a source's position
 	 * answered); of them, what they have seen */
@@ -296,6 +306,22 @@ void svc_reads_close(trc_service_t *svc);
 void svc_unpark(trc_service_t *svc, bool progress, bool all_expired);
 int64_t svc_parked_next(const trc_service_t *svc);
 void svc_parked_free(trc_service_t *svc);
+
+/* Whether method of service is one of the daemon's writes. */
+bool svc_method_writes(trc_service_t *svc, const char *service, const char *method);
+
+/* ---- svc_lane.c: reads past a full batch -------------------------------- */
+
+/* Room to set more writes aside. */
+bool svc_lane_open(const trc_service_t *svc);
+/* Sets m aside (its frames moved out) if it is a write: true; else false,
+ * and the caller dispatches it now. */
+bool svc_lane_hold(trc_service_t *svc, trc_msg_t *m);
+bool svc_lane_pending(const trc_service_t *svc);
+/* Dispatches what was set aside, oldest first, while room(svc) says the
+ * batch has room (all: every one, when stopping). */
+void svc_lane_release(trc_service_t *svc, bool (*room)(const trc_service_t *), bool all);
+void svc_lane_free(trc_service_t *svc);
 
 /* ---- svc_writer.c: the batch and the writer thread ---------------------- */
 

@@ -262,6 +262,13 @@ static const trc_method_t *s_find_method(trc_service_t *svc, const char *service
 	return svc_builtin_find(method, svc->evlog != NULL);
 }
 
+bool svc_method_writes(trc_service_t *svc, const char *service, const char *method)
+{
+	bool known;
+	const trc_method_t *m = s_find_method(svc, service, method, &known);
+	return m != NULL && (m->flags & TRC_METHOD_WRITE) != 0;
+}
+
 /* Who may call what: the broker says who the client is (Route.role). */
 static const char *s_forbidden(const trc_method_t *m, int role)
 {
@@ -483,8 +490,9 @@ static bool s_long_poll_waits(trc_service_t *svc, trc_msg_t *m, const request_t 
 	       s_park(svc, m->part, ws, ws->arrived + budget) == 0;
 }
 
-/* Writes wait for the group commit; reads are answered at once unless
- * the writer is busy (they share the daemon's caches with writes). */
+/* Writes wait for the group commit; reads are answered at once, from a
+ * read snapshot of the store, whether or not the writer is committing
+ * (handlers keep no state that writes change: docs/architecture.md). */
 static void s_queue(trc_service_t *svc, trc_msg_t *m, const request_t *r, const wait_t *ws)
 {
 	const trc_method_t *mt = r->method;
@@ -495,14 +503,12 @@ static void s_queue(trc_service_t *svc, trc_msg_t *m, const request_t *r, const 
 	}
 	protobuf_c_message_init(mt->reply, rep);
 	bool write = (mt->flags & TRC_METHOD_WRITE) != 0;
-	bool later = write || svc->run != NULL;
 	size_t blen = trc_msg_size(m, 2);
 	work_t one = { 0 }, *w = &one;
 	/* The bytes outlive m: a write's handler may store them as they came,
 	 * and a request whose handler asks to catch up is parked from them. */
 	uint8_t *body = trc_arena_alloc(svc->fill->arena, blen > 0 ? blen : 1);
-	if (body == NULL ||
-	    (later && svc_work_push(write ? &svc->fill->writes : &svc->fill->reads, &w) != 0)) {
+	if (body == NULL || (write && svc_work_push(&svc->fill->writes, &w) != 0)) {
 		s_out_of_memory(svc, m);
 		return;
 	}
@@ -523,7 +529,7 @@ static void s_queue(trc_service_t *svc, trc_msg_t *m, const request_t *r, const 
 	w->h = r->h;
 	w->arrived = ws->arrived;
 	w->may_wait = !ws->rerun && trc_mono_ms() < ws->arrived + s_wait_budget(svc, r->h);
-	if (!later)
+	if (!write)
 		svc_read(svc, w);
 }
 
@@ -541,10 +547,23 @@ static void s_handle_request_at(trc_service_t *svc, trc_msg_t *m, wait_t *ws, bo
 	s_queue(svc, m, &r, ws);
 }
 
+/* s_handle_request_at, and the memory of the turn it took back unless it
+ * queued a write: a request answered (or refused, or parked: its frames
+ * are copied) needs none of it any more, and reads answered while the
+ * writer commits would otherwise fill the loop's batch. */
+static void s_handle_request_once(trc_service_t *svc, trc_msg_t *m, wait_t *ws, bool expired)
+{
+	trc_arena_mark_t mark = trc_arena_mark(svc->fill->arena);
+	size_t writes = svc->fill->writes.n;
+	s_handle_request_at(svc, m, ws, expired);
+	if (svc->fill->writes.n == writes)
+		trc_arena_rewind(svc->fill->arena, mark);
+}
+
 void svc_handle_request(trc_service_t *svc, trc_msg_t *m)
 {
 	wait_t ws = { .arrived = trc_mono_ms() };
-	s_handle_request_at(svc, m, &ws, false);
+	s_handle_request_once(svc, m, &ws, false);
 }
 
 /* Hands waiting requests back to dispatch: all of them when what they wait
@@ -571,7 +590,7 @@ void svc_unpark(trc_service_t *svc, bool progress, bool all_expired)
 			zmq_msg_init(&m.part[i]);
 			zmq_msg_move(&m.part[i], &p->part[i]);
 		}
-		s_handle_request_at(svc, &m, &p->wait, expired);
+		s_handle_request_once(svc, &m, &p->wait, expired);
 		trc_msg_close(&m);
 		s_parked_close(p);
 	}

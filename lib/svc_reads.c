@@ -1,16 +1,19 @@
 /*
- * The reads of a turn: answered on the loop thread while the writer is
- * idle, from one read transaction of the turn. A read whose handler asked
- * to catch up with a source is held (svc_park_work) and runs again later.
- * It calls dispatch (the call, catching up) and the frames layer.
+ * The reads of a turn: answered on the loop thread as they come, from one
+ * read transaction of the turn, while the writer thread may be committing
+ * the previous batch (LMDB's readers never wait for its writer). A read
+ * sees what was committed when the turn's first read came; the turn ends
+ * the snapshot (svc_turn_end), before any reply acknowledges a write the
+ * snapshot may lack. A read whose handler asked to catch up with a source
+ * is held (svc_park_work) and runs again later. It calls dispatch (the
+ * call, catching up) and the frames layer.
  */
 #include "service_int.h"
 
 #include "error.h"
 
-/* A read, on the loop thread while the writer is idle, from a read
- * transaction of the turn (opened at the first read, closed before the
- * writer gets the next batch). */
+/* A read, on the loop thread, from the turn's read transaction (opened at
+ * its first read). */
 void svc_read(trc_service_t *svc, work_t *w)
 {
 	if (!svc->rtxn_open) {

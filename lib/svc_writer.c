@@ -318,6 +318,7 @@ static void s_replies(trc_service_t *svc, batch_t *b)
 	}
 	b->writes.n = 0;
 	b->bytes = 0;
+	b->ticked = false;
 	trc_arena_reset(b->arena);
 }
 
@@ -426,20 +427,19 @@ bool svc_writer_finished(trc_service_t *svc)
 	return svc->run != NULL && __atomic_load_n(&svc->done, __ATOMIC_ACQUIRE) != NULL;
 }
 
-/* The end of a turn. While the writer is busy, what arrived waits in the
- * loop's batch; once it is idle, the waiting reads are answered and the
- * batch goes to the writer (or, when stopping, is written here). */
+/* The end of a turn. The turn's read snapshot ends (a later read must
+ * see what a reply acknowledges from now on). While the writer is busy,
+ * the writes that arrived wait in the loop's batch; once it is idle, the
+ * batch goes to the writer (or a small one, or when stopping, is written
+ * here). */
 void svc_turn_end(trc_service_t *svc, bool stopping)
 {
 	batch_t *b = svc->fill;
+	svc_reads_close(svc);
 	if (svc->run != NULL)
 		return;
 	bool here = s_writes_here(svc, b, stopping);
 	svc->loaded = false;
-	for (size_t i = 0; i < b->reads.n; i++)
-		svc_read(svc, &b->reads.v[i]);
-	b->reads.n = 0;
-	svc_reads_close(svc);
 	if (b->writes.n == 0) {
 		trc_arena_reset(b->arena);
 		return;

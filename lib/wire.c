@@ -315,6 +315,30 @@ uint64_t trc_header_request_id(const void *data, size_t len)
 	return s_header_varint(data, len, s_header_field("request_id"), 0);
 }
 
+/* String field `name` of a Header's bytes into out ("" if absent, or
+ * if it does not fit); false if the bytes are not wire data. */
+static bool s_header_string(const void *data, size_t len, const char *name, char *out,
+			    size_t cap)
+{
+	trc_frame_t f[4];
+	int n = trc_wire_fields(data, len, s_header_field(name), f, 4);
+	out[0] = '\0';
+	if (n < 0)
+		return false;
+	if (n > 0 && f[n - 1].len < cap) { /* the last one wins */
+		memcpy(out, f[n - 1].data, f[n - 1].len);
+		out[f[n - 1].len] = '\0';
+	}
+	return true;
+}
+
+bool trc_header_names(const void *data, size_t len, char *service, size_t slen, char *method,
+		      size_t mlen)
+{
+	return s_header_string(data, len, "service", service, slen) &&
+	       s_header_string(data, len, "method", method, mlen);
+}
+
 uint32_t trc_header_version(const void *data, size_t len)
 {
 	uint64_t v = s_header_varint(data, len, s_header_field("version"), TRC_PROTOCOL_MIN);

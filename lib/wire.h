@@ -91,6 +91,13 @@ uint64_t trc_header_request_id(const void *data, size_t len);
  * (TRC_PROTOCOL_MIN), which every client of any version decodes. */
 uint32_t trc_header_version(const void *data, size_t len);
 
+/* The service and method a Header frame names, read from its bytes
+ * without decoding it (a loop that must not spend memory on a request it
+ * only sets aside): copied with a NUL, "" where absent or longer than the
+ * room. false if the bytes are not wire data. */
+bool trc_header_names(const void *data, size_t len, char *service, size_t slen, char *method,
+		      size_t mlen);
+
 /* Packs h into buf; returns its length, or 0 if it does not fit. */
 size_t trc_header_pack(const Traction__V1__Header *h, uint8_t *buf, size_t cap);
 

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -442,3 +444,40 @@ int h_scenario(traction_client_t *c, const char *id, const char *enterprise)
 	traction_reply_free(rep);
 	return code;
 }
+
+/* ---- trc-cutfs ------------------------------------------------------------------- */
+
+static bool s_mounted(const char *mnt)
+{
+	struct stat a, b;
+	char parent[1100];
+	snprintf(parent, sizeof(parent), "%s/..", mnt);
+	return stat(mnt, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
+}
+
+pid_t h_cutfs_start(harness_t *h, const char *backing, const char *mnt, uint64_t seed)
+{
+	char bin[512], sseed[32];
+	snprintf(sseed, sizeof(sseed), "%llu", (unsigned long long)seed);
+	h_bin("trc-cutfs", bin, sizeof(bin));
+	char *argv[] = { bin, (char *)backing, (char *)mnt, sseed, NULL };
+	pid_t pid = s_spawn(h, "trc-cutfs", argv);
+	for (int i = 0; i < 500 && !s_mounted(mnt); i++)
+		h_sleep_ms(10);
+	if (!s_mounted(mnt)) {
+		fprintf(stderr, "harness: trc-cutfs did not mount %s\n", mnt);
+		exit(1);
+	}
+	return pid;
+}
+
+void h_cutfs_stop(harness_t *h, pid_t *pid, const char *mnt)
+{
+	if (*pid > 0) {
+		h_kill(h, *pid, SIGKILL);
+		*pid = 0;
+	}
+	if (mnt[0] != '\0')
+		umount2(mnt, MNT_DETACH);
+}
+

@@ -10,6 +10,7 @@
 #define TRC_HARNESS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "traction/traction.h"
@@ -81,6 +82,15 @@ void h_wait_feedback_ready(traction_client_t *c, const char *scenario);
 long h_testd_number(traction_client_t *c, const char *service, const char *method);
 long h_testd_count(traction_client_t *c, const char *service);
 bool h_testd_wait_count(traction_client_t *c, const char *service, long want, int timeout_ms);
+
+/* trc-cutfs (tests/powercut/cutfs.c) over directory backing, mounted on
+ * mnt (both made by the caller, inside h->dir); the harness kills it at
+ * exit. Its pid, once mounted (the test fails if it does not mount). */
+pid_t h_cutfs_start(harness_t *h, const char *backing, const char *mnt, uint64_t seed);
+/* Kills it (*pid, if not 0, set to 0) and detaches the mount (a dead FUSE
+ * mount lingers otherwise); call it at exit too, before the harness
+ * removes its dir. */
+void h_cutfs_stop(harness_t *h, pid_t *pid, const char *mnt);
 
 /* The path of a built binary. */
 const char *h_bin(const char *name, char *buf, size_t len);

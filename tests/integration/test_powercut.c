@@ -43,49 +43,14 @@ static pid_t s_fs, s_fbd;
 
 /* ---- the file system ---------------------------------------------------------- */
 
-static bool s_mounted(void)
-{
-	struct stat a, b;
-	char parent[450];
-	snprintf(parent, sizeof(parent), "%s/..", s_mnt);
-	return stat(s_mnt, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
-}
-
 static void fs_start(uint64_t seed)
 {
-	char bin[512], sseed[32];
-	snprintf(sseed, sizeof(sseed), "%llu", (unsigned long long)seed);
-	h_bin("trc-cutfs", bin, sizeof(bin));
-	pid_t pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		char log[450];
-		snprintf(log, sizeof(log), "%s/cutfs.log", H.dir);
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd >= 0)
-			dup2(fd, 2);
-		execl(bin, bin, s_backing, s_mnt, sseed, (char *)NULL);
-		_exit(127);
-	}
-	s_fs = pid;
-	/* the harness kills it at exit, whatever happens */
-	H.pids[H.n] = pid;
-	snprintf(H.names[H.n], sizeof(H.names[H.n]), "trc-cutfs");
-	H.n++;
-	for (int i = 0; i < 500 && !s_mounted(); i++)
-		h_sleep_ms(10);
-	CHECK_MSG(s_mounted(), "trc-cutfs did not mount %s", s_mnt);
+	s_fs = h_cutfs_start(&H, s_backing, s_mnt, seed);
 }
 
 static void fs_stop(void)
 {
-	if (s_fs > 0) {
-		h_kill(&H, s_fs, SIGKILL);
-		s_fs = 0;
-	}
-	if (s_mnt[0] != '\0')
-		umount2(s_mnt, MNT_DETACH); /* a dead FUSE mount lingers otherwise */
+	h_cutfs_stop(&H, &s_fs, s_mnt);
 }
 
 /* ---- the publisher -------------------------------------------------------------- */

@@ -21,6 +21,11 @@
  * and lost) and refuses everything after. The subset comes from SEED, so
  * a failing run can be replayed.
  *
+ * SIGUSR2 makes the disk stall: every fsync and fdatasync waits (without
+ * holding up reads and writes) until the next SIGUSR2, and while one
+ * waits BACKING/.fsync-held exists. A commit then hangs in its sync as on
+ * a slow disk (tests/integration/test_lanes.c: reads go on meanwhile).
+ *
  * Why FUSE and not an LD_PRELOAD shim: Debian's liblmdb writes with
  * lseek+writev and C-Raft (replication) with io_submit and O_DIRECT; the
  * kernel hands all of them to this process as writes.
@@ -173,12 +178,46 @@ static void s_cut(void)
 		writes, kept, lost);
 }
 
+/* ---- the stalling disk (SIGUSR2) -------------------------------------------------- */
+
+static pthread_mutex_t s_hold_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t s_hold_cv = PTHREAD_COND_INITIALIZER;
+static bool s_hold;
+
+static void s_hold_toggle(void)
+{
+	pthread_mutex_lock(&s_hold_mu);
+	s_hold = !s_hold;
+	if (!s_hold) {
+		unlinkat(s_root, ".fsync-held", 0);
+		pthread_cond_broadcast(&s_hold_cv);
+	}
+	fprintf(stderr, "cutfs: syncs %s\n", s_hold ? "held" : "released");
+	pthread_mutex_unlock(&s_hold_mu);
+}
+
+/* A sync waits here while the disk stalls (not under s_lock: the rest of
+ * the file system goes on). */
+static void s_hold_wait(void)
+{
+	pthread_mutex_lock(&s_hold_mu);
+	if (s_hold) {
+		int fd = openat(s_root, ".fsync-held", O_WRONLY | O_CREAT, 0644);
+		if (fd >= 0)
+			close(fd);
+	}
+	while (s_hold)
+		pthread_cond_wait(&s_hold_cv, &s_hold_mu);
+	pthread_mutex_unlock(&s_hold_mu);
+}
+
 static void *s_cutter(void *arg)
 {
 	sigset_t *set = arg;
 	int sig;
 	while (sigwait(set, &sig) == 0 && sig != SIGUSR1)
-		;
+		if (sig == SIGUSR2)
+			s_hold_toggle();
 	pthread_mutex_lock(&s_lock);
 	s_cut();
 	s_dead = true;
@@ -367,6 +406,7 @@ static int s_fsync_(const char *path, int datasync, int fd)
 
 static int s_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
+	s_hold_wait();
 	LOCKED(s_fsync_(path, datasync, (int)fi->fh));
 }
 
@@ -467,11 +507,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	s_rng = strtoull(argv[3], NULL, 10) * 0x9E3779B97F4A7C15ull + 1;
-	/* SIGUSR1 is taken by the cutting thread alone: every thread libfuse
-	 * starts inherits the mask */
+	/* SIGUSR1 and SIGUSR2 are taken by the cutting thread alone: every
+	 * thread libfuse starts inherits the mask */
 	static sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	pthread_t cutter;
 	if (pthread_create(&cutter, NULL, s_cutter, &set) != 0)

@@ -195,6 +195,7 @@ int main(int argc, char **argv)
 		free(pub.lat);
 		bench_tally_check(c, &tally);
 		(with ? probed : alone)[i / 2] = pub.rate;
+		printf("  drive %d, %s: %.0f records/s\n", i / 2 + 1, tally.row, pub.rate);
 		h_sleep_ms(300);
 	}
 	printf("probes: one ping and one feedback.stats of feedbackd every %.0f ms; "

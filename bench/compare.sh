@@ -141,6 +141,7 @@ while [ "$i" -le "$runs" ]; do
   $b/bench_match 10000 300 | collect "$i"
   $b/bench_history 200 100000 | collect "$i"
   $b/bench_http 100000 4 | collect "$i"
+  $b/bench_lanes 300000 3 | collect "$i"
   $b/bench_publish growth "$millions" | collect "$i"
   # the same growth with nothing but LMDB: what the machine gives a
   # growing store (run after traction's, so any memory the first growth

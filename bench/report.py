@@ -24,6 +24,7 @@ SECTIONS = [
     ("queries", "4. traction queries"),
     ("growth", "5. Growth: one store from empty"),
     ("http", "6. Clients: the HTTP API (traction-gatewayd) and the Python package against the native path"),
+    ("lanes", "7. Reads beside ingest: probes of feedbackd while the publisher runs at full speed"),
 ]
 BEGIN = "<!-- compare:begin (written by bench/report.py; edit the script, not this) -->"
 END = "<!-- compare:end -->"
@@ -213,6 +214,15 @@ def targets(rows, millions):
             [d / 1000 for d in per_run(rows, "%s over HTTP" % q, "%s on the bus" % q, 2, 2,
                                        "sub")],
             lambda v: "%+.2f ms" % v, lambda m: m <= 1.0)
+    # reads beside ingest (bench_lanes.c): each figure against its own idle
+    # or probe-free row of the same run
+    for q in ("ping feedbackd", "feedback.stats"):
+        add("%s p99 during full-speed ingest / idle" % q, "<= 2",
+            per_run(rows, "%s, during ingest" % q, "%s, idle" % q, 2, 2), f_ratio,
+            lambda m: m <= 2)
+    add("ingest rate with the probes / without", ">= 0.9",
+        per_run(rows, "ingest with the probes", "ingest alone (publisher 64 x 16)"), f_ratio,
+        lambda m: m >= 0.9)
     return t
 
 

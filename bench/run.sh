@@ -2,7 +2,7 @@
 # Builds (Release) and runs the benchmarks; each prints its raw baselines
 # beside its own figures. bench/compare.sh runs all of them (and the
 # peers) several times and writes the report; this runs one, once.
-#   bench/run.sh [match|publish|history|http|growth]   (growth: ~1.5 min, 5 GB; not in "all")
+#   bench/run.sh [match|publish|history|http|lanes|growth]   (growth: ~1.5 min, 5 GB; not in "all")
 set -eu
 cd "$(dirname "$0")/.."
 sh deploy/install-deps.sh
@@ -29,4 +29,8 @@ fi
 if [ "$what" = all ] || [ "$what" = http ]; then
   echo "## bench_http: the HTTP API against the bus (ingest and queries, side by side)"
   build-bench/bench/bench_http 100000 4
+fi
+if [ "$what" = all ] || [ "$what" = lanes ]; then
+  echo "## bench_lanes: ping and feedback.stats of feedbackd during full-speed ingest and idle"
+  build-bench/bench/bench_lanes 300000 3
 fi

@@ -191,31 +191,29 @@ static bool s_signal(trc_service_t *svc, int sigfd, const char *config_path)
 	return false;
 }
 
-/* Room in the batch for what comes from the socket now: writes set
- * aside go first. */
-static bool s_room_now(const trc_service_t *svc)
-{
-	return s_room(svc) && !svc_lane_pending(svc);
-}
-
-/* Drain what has arrived, up to one batch: the writes set aside while the
- * batch was full, requests and replies from the broker (past a full
- * batch, writes are set aside and the rest answered: svc_lane.c), then
- * events from the bus. */
+/* Drain what has arrived, up to one batch: requests and replies from the
+ * broker, then events from the bus. Reads go first: a write is set aside
+ * as it came (svc_lane.c) and joins the batch, in order, once the
+ * messages waiting have been read and the reads among them answered; so
+ * a ping behind a burst of publishes waits for their headers to be
+ * looked at, not for them to be decoded. (A read never sees a write of
+ * its own turn anyway: it is committed after the turn.) While the batch
+ * is full, writes stay set aside, bounded like a batch. */
 static void s_drain(trc_service_t *svc)
 {
 	trc_msg_t m;
 	svc_lane_release(svc, s_room, false);
 	for (unsigned n = 0; n < svc->cfg.batch_max && !svc_writer_finished(svc); n++) {
-		bool room = s_room_now(svc);
-		if (!room && !svc_lane_open(svc))
+		if (!svc_lane_open(svc) || trc_msg_recv(svc->dealer, &m, ZMQ_DONTWAIT) != 0)
 			break;
-		if (trc_msg_recv(svc->dealer, &m, ZMQ_DONTWAIT) != 0)
-			break;
-		if (room || !svc_lane_hold(svc, &m))
+		if (!svc_lane_hold(svc, &m)) {
+			if (svc_lane_pending(svc) && svc_lane_writes(svc, &m))
+				svc_lane_release(svc, s_room, true); /* no memory: keep the order */
 			s_handle_dealer(svc, &m);
+		}
 		trc_msg_close(&m);
 	}
+	svc_lane_release(svc, s_room, false);
 	for (unsigned n = 0; svc->sub != NULL && n < svc->cfg.batch_max && s_room(svc); n++) {
 		if (trc_msg_recv(svc->sub, &m, ZMQ_DONTWAIT) != 0)
 			break;
@@ -229,7 +227,7 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 	bool stop = false;
 	while (!stop) {
 		short in = s_room(svc) ? ZMQ_POLLIN : 0;
-		short lane = in != 0 || svc_lane_open(svc) ? ZMQ_POLLIN : 0;
+		short lane = svc_lane_open(svc) ? ZMQ_POLLIN : 0;
 		zmq_pollitem_t items[4] = {
 			{ NULL, svc->done_fd, ZMQ_POLLIN, 0 },
 			{ NULL, sigfd, ZMQ_POLLIN, 0 },

@@ -314,8 +314,10 @@ bool svc_method_writes(trc_service_t *svc, const char *service, const char *meth
 
 /* Room to set more writes aside. */
 bool svc_lane_open(const trc_service_t *svc);
-/* Sets m aside (its frames moved out) if it is a write: true; else false,
- * and the caller dispatches it now. */
+/* Whether m is a request for one of our writes (its header looked at). */
+bool svc_lane_writes(trc_service_t *svc, trc_msg_t *m);
+/* Sets m aside (its frames moved out) if it is a write: true; else false
+ * (not a write, or no memory), and the caller dispatches it now. */
 bool svc_lane_hold(trc_service_t *svc, trc_msg_t *m);
 bool svc_lane_pending(const trc_service_t *svc);
 /* Dispatches what was set aside, oldest first, while room(svc) says the

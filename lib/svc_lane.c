@@ -1,15 +1,17 @@
 /*
- * The lane that keeps reads moving past bulk writes. The loop stops
- * adding to its batch at batch_max requests or batch_max_mb (s_room in
- * service.c) while the writer commits the previous one; were it to stop
- * reading its socket too, a ping or a query that came after a burst of
- * publishes would wait in ZeroMQ's queue behind them for whole commits.
- * So the loop reads on: a write is set aside as it came (its frames, not
- * decoded: no memory of the batch's) and goes into the next batch first,
- * in order; anything else is dispatched at once, and a read is answered
- * from the turn's snapshot. What is set aside is bounded like a batch
- * (batch_max requests, batch_max_mb of frames); past that the loop stops
- * reading, as before. It calls dispatch (what a method is, a request).
+ * The lane that keeps reads moving past bulk writes. Two things would
+ * make a ping or a query wait behind a burst of publishes: the decoding
+ * of every request ahead of it in the drain, and, once the loop's batch
+ * is full (batch_max requests or batch_max_mb, s_room in service.c) while
+ * the writer commits the previous one, ZeroMQ's queue, where it would sit
+ * for whole commits if the loop stopped reading. So the loop reads on and
+ * sets each write aside as it came (its frames, not decoded: no memory of
+ * the batch's), answering anything else at once; the writes join the
+ * batch after the drain, oldest first, as far as it has room, and the
+ * rest go first into the next one. What is set aside is bounded like a
+ * batch (batch_max requests, batch_max_mb of frames); past that the loop
+ * stops reading, as before. It calls dispatch (what a method is, a
+ * request).
  */
 #include "service_int.h"
 
@@ -36,7 +38,7 @@ static size_t s_msg_bytes(trc_msg_t *m)
 
 /* Whether m is a request for one of our write methods (anything else,
  * malformed frames included, is dispatched now and answered there). */
-static bool s_is_write(trc_service_t *svc, trc_msg_t *m)
+bool svc_lane_writes(trc_service_t *svc, trc_msg_t *m)
 {
 	char service[LANE_NAME_MAX], method[LANE_NAME_MAX];
 	if (m->n != 3 || m->total != 3 ||
@@ -48,7 +50,7 @@ static bool s_is_write(trc_service_t *svc, trc_msg_t *m)
 
 bool svc_lane_hold(trc_service_t *svc, trc_msg_t *m)
 {
-	if (!s_is_write(svc, m))
+	if (!svc_lane_writes(svc, m))
 		return false;
 	held_t *h = trc_fault() ? NULL : calloc(1, sizeof(*h));
 	if (h == NULL)

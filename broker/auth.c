@@ -22,6 +22,7 @@ struct trc_auth {
 	char keys_dir[TRC_CONFIG_PATH]; /* the one in force, for the log */
 	trc_keys_t *keys; /* who may connect, with curve; the users an edge acts for */
 	void *zap;        /* REP: the ZeroMQ authentication handler, with curve */
+	uint64_t refused; /* connections refused */
 	char server_pub[TRC_Z85_KEY + 1];
 	char server_sec[TRC_Z85_KEY + 1];
 };
@@ -181,6 +182,8 @@ static void s_zap(trc_auth_t *a)
 	} else {
 		text = "CURVE required";
 	}
+	if (status[0] != '2')
+		a->refused++;
 	/* version, request id (echoed), status code, status text, user id, metadata */
 	zmq_send(a->zap, "1.0", 3, ZMQ_SNDMORE);
 	zmq_msg_send(&f[1], a->zap, ZMQ_SNDMORE);
@@ -235,4 +238,9 @@ const char *trc_auth_acting_for(const trc_auth_t *a, const trc_key_t *key,
 	*as = u;
 	*edge = key != NULL ? key->name : "anonymous";
 	return NULL;
+}
+
+uint64_t trc_auth_refused(const trc_auth_t *a)
+{
+	return a != NULL ? a->refused : 0;
 }

@@ -20,6 +20,8 @@ typedef struct trc_auth trc_auth_t;
  * connect and the ZAP handler, bound in zctx before any socket binds.
  * Without either, only the users an edge may act for (if keys_dir exists). */
 int trc_auth_new(trc_auth_t **auth_p, void *zctx, const trc_config_t *cfg);
+/* Connections the ZAP handler has refused. */
+uint64_t trc_auth_refused(const trc_auth_t *a);
 /* Closes the ZAP handler's socket: before the ZeroMQ context terminates. */
 void trc_auth_destroy(trc_auth_t **auth_p);
 

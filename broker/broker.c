@@ -427,6 +427,7 @@ int trc_broker_new(trc_broker_t **broker_p, const trc_config_t *cfg)
 		trc_broker_destroy(&b);
 		return TRC_ECONFIG;
 	}
+	broker_metrics_open(b);
 	*broker_p = b;
 	return 0;
 }
@@ -436,6 +437,7 @@ void trc_broker_destroy(trc_broker_t **broker_p)
 	if (broker_p == NULL || *broker_p == NULL)
 		return;
 	trc_broker_t *b = *broker_p;
+	broker_metrics_close(b); /* before the registry whose services it names */
 	if (b->client != NULL) {
 		/* Answer what is still in flight rather than leave clients waiting. */
 		trc_ticket_t *t, *tt;
@@ -529,6 +531,7 @@ int trc_broker_run(trc_broker_t *b, int sigfd, const char *config_path)
 		if (items[3].revents & ZMQ_POLLIN)
 			s_subscriptions(b);
 		s_timers(b);
+		broker_metrics_turn(b);
 		trc_daemon_watchdog();
 	}
 }

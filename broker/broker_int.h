@@ -18,6 +18,8 @@
 #include "wire.h"
 #include "traction/v1/bus.pb-c.h"
 
+typedef struct broker_metrics broker_metrics_t;
+
 struct trc_broker {
 	trc_config_t cfg;
 	trc_broker_conf_t conf; /* [broker]; its budgets as reloaded */
@@ -33,6 +35,7 @@ struct trc_broker {
 	int64_t started;
 	int64_t next_heartbeat;
 	int64_t next_expiry;
+	broker_metrics_t *metrics; /* NULL: none ([metrics] base_port 0) */
 };
 
 /* Sends [rid][Header REPLY][body] with a status of its own on sock. */
@@ -49,6 +52,11 @@ void broker_drop_worker(trc_broker_t *b, trc_worker_t *w, const char *why);
 /* A request to the service "broker" (ping, status), with key's rights. */
 void broker_own_request(trc_broker_t *b, void *sock, const void *rid, size_t ridlen,
 			const Traction__V1__Header *h, const trc_key_t *key);
+
+/* metrics.c: the broker's metrics, set up, stored once a turn, closed. */
+void broker_metrics_open(trc_broker_t *b);
+void broker_metrics_turn(trc_broker_t *b);
+void broker_metrics_close(trc_broker_t *b);
 
 /* A message on the client endpoint: a request. */
 void broker_client_message(trc_broker_t *b, trc_msg_t *m);

@@ -40,6 +40,7 @@ struct trc_bservice {
 	size_t next;                  /* where the next least-loaded search starts */
 	uint64_t requests, replies, errors;
 	uint32_t in_flight;
+	void *user;                   /* the broker's metrics of it (freed by them) */
 };
 
 /* A client's budget key: its routing id, and for a request an edge makes

@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "metrics.h"
 #include "traction/traction.h"
 
 /* ---- conf.c: [gateway] --------------------------------------------------------- */
@@ -195,6 +196,8 @@ int gw_auth_user(const char *authorization, const char *cookie, char user[65]);
 typedef struct gw_server gw_server_t;
 
 int gw_server_start(gw_server_t **srv_p, const trc_config_t *cfg);
+/* The series of the responses by status, in m (NULL: none): before start. */
+void gw_http_metrics(trc_metrics_t *m);
 void gw_server_stop(gw_server_t **srv_p);
 /* The port it listens on (the one the kernel picked for port = 0). */
 unsigned gw_server_port(const gw_server_t *srv);

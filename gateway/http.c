@@ -165,8 +165,39 @@ static enum MHD_Result s_send_file(struct MHD_Connection *c, gw_answer_t *an)
 	return ok;
 }
 
+/* ---- metrics: answers by HTTP status ------------------------------------------- */
+
+/* Made once at start, for the statuses the gateway answers with, so that
+ * the connections' threads only count (no series made while they run). */
+static const unsigned s_codes[] = { 200, 201, 204, 304, 400, 401, 403, 404, 405, 406, 409,
+				    412, 413, 415, 422, 429, 500, 502, 503, 504 };
+#define N_CODES (sizeof(s_codes) / sizeof(s_codes[0]))
+static trc_series_t *s_by_code[N_CODES + 1]; /* the last: any other */
+
+void gw_http_metrics(trc_metrics_t *m)
+{
+	for (size_t i = 0; i <= N_CODES; i++) {
+		char l[32];
+		if (i < N_CODES)
+			snprintf(l, sizeof(l), "code=\"%u\"", s_codes[i]);
+		else
+			snprintf(l, sizeof(l), "code=\"other\"");
+		s_by_code[i] = trc_metrics_counter(m, "traction_http_responses_total",
+						   "HTTP responses of the gateway, by status", l);
+	}
+}
+
+static void s_count(unsigned status)
+{
+	size_t i = 0;
+	while (i < N_CODES && s_codes[i] != status)
+		i++;
+	trc_metric_add(s_by_code[i], 1);
+}
+
 static enum MHD_Result s_send(struct MHD_Connection *c, gw_answer_t *an)
 {
+	s_count(an->status != 0 ? an->status : 200);
 	if (an->file)
 		return s_send_file(c, an);
 	if (an->next == NULL)

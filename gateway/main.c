@@ -40,6 +40,7 @@ static int s_start(trc_clientd_t *cd, void *user)
 			cfg->keys_dir);
 		return -1;
 	}
+	gw_http_metrics(trc_clientd_metrics(cd));
 	if (gw_server_start(&s_gw.srv, cfg) != 0) {
 		gw_auth_free();
 		return -1;
@@ -74,6 +75,7 @@ int main(int argc, char **argv)
 	static const trc_clientd_def_t def = {
 		.daemon = "gatewayd",
 		.program = "traction-gatewayd",
+		.metrics_offset = 5,
 		.summary = "The HTTP/JSON API of traction: REST, feedback and events for systems "
 			   "without ZeroMQ.",
 		.config = gw_config,

@@ -26,6 +26,7 @@ struct trc_clientd {
 	trc_hosted_t hosted[TRC_CLIENTD_HOSTED];
 	int64_t due[TRC_CLIENTD_HOSTED];          /* when each wants a turn; -1: never */
 	size_t n_hosted;
+	trc_metrics_t *metrics;                   /* NULL: [metrics] base_port 0 */
 };
 
 int trc_clientd_new(trc_clientd_t **cd_p, const trc_clientd_def_t *def,
@@ -42,14 +43,29 @@ int trc_clientd_new(trc_clientd_t **cd_p, const trc_clientd_def_t *def,
 		free(cd);
 		return rc;
 	}
+	if (cfg->metrics_base_port != 0) {
+		unsigned port = cfg->metrics_base_port + def->metrics_offset;
+		cd->metrics = trc_metrics_new(def->program, TRACTION_VERSION);
+		/* metrics are not worth stopping the daemon for: said, and left out */
+		if (cd->metrics == NULL ||
+		    trc_metrics_listen(cd->metrics, cfg->metrics_address, port) != 0)
+			trc_err("metrics: no listener on %s:%u; this daemon runs without one",
+				cfg->metrics_address, port);
+	}
 	*cd_p = cd;
 	return 0;
+}
+
+trc_metrics_t *trc_clientd_metrics(trc_clientd_t *cd)
+{
+	return cd->metrics;
 }
 
 void trc_clientd_destroy(trc_clientd_t **cd_p)
 {
 	if (cd_p == NULL || *cd_p == NULL)
 		return;
+	trc_metrics_destroy(&(*cd_p)->metrics);
 	close((*cd_p)->stop_fd);
 	free(*cd_p);
 	*cd_p = NULL;

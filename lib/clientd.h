@@ -18,6 +18,7 @@
 #define TRC_CLIENTD_H
 
 #include "config.h"
+#include "metrics.h"
 
 #define TRC_CLIENTD_HOSTED 8   /* hosted loops at most */
 
@@ -41,6 +42,9 @@ typedef struct {
 	const char *daemon;          /* "gatewayd": the log's name */
 	const char *program;         /* "traction-gatewayd" */
 	const char *summary;         /* one line for --help */
+	/* Its metrics listener's port: [metrics] base_port plus this (one
+	 * offset a daemon of the set: docs/operations.md). */
+	unsigned metrics_offset;
 	/* Its own sections of the config file (NULL-terminated; may be NULL):
 	 * their values through trc_config_section(trc_clientd_config(cd)). */
 	const trc_conf_section_t *const *config;
@@ -66,6 +70,9 @@ int trc_clientd_new(trc_clientd_t **cd_p, const trc_clientd_def_t *def,
 		    const trc_config_t *cfg);
 void trc_clientd_destroy(trc_clientd_t **cd_p);
 const trc_config_t *trc_clientd_config(const trc_clientd_t *cd);
+/* Its metrics registry, for the daemon's own series (NULL: no metrics;
+ * series made on NULL are NULL, and counting on them does nothing). */
+trc_metrics_t *trc_clientd_metrics(trc_clientd_t *cd);
 
 /* Hosts h in the loop (from start, or before run): TRC_EINVAL without a
  * run or with more than TRC_CLIENTD_HOSTED. */

@@ -81,6 +81,13 @@ static const trc_conf_key_t s_security[] = {
 	  "the broker's public key (a line public = Z85), for daemons"),
 };
 
+static const trc_conf_key_t s_metrics[] = {
+	K(metrics_address, "address", STR, 0, 0, "127.0.0.1",
+	  "every daemon serves Prometheus metrics at http://address:port/metrics"),
+	K(metrics_base_port, "base_port", UINT, 0, 65000, "9470",
+	  "a daemon's port is base_port plus its own offset (docs/operations.md); 0: no metrics"),
+};
+
 #define SECTION(name, keys) { name, keys, sizeof(keys) / sizeof(keys[0]), sizeof(trc_config_t) }
 
 /* The shared sections, in the order they are written; their structs are
@@ -88,7 +95,7 @@ static const trc_conf_key_t s_security[] = {
 static const trc_conf_section_t s_shared[] = {
 	SECTION("bus", s_bus),       SECTION("store", s_store),
 	SECTION("events", s_events), SECTION("log", s_log),
-	SECTION("security", s_security),
+	SECTION("security", s_security), SECTION("metrics", s_metrics),
 };
 #define N_SHARED (sizeof(s_shared) / sizeof(s_shared[0]))
 

@@ -3,7 +3,7 @@
  * daemon, every key with a compiled-in default so that no file is needed.
  *
  * lib/ declares the shared sections ([bus], [store], [events], [log],
- * [security]), whose values every daemon's runtime reads from
+ * [security], [metrics]), whose values every daemon's runtime reads from
  * trc_config_t. A daemon declares its own sections (trc_conf_section_t:
  * names, types, bounds, defaults, help) in its definition and reads their
  * values as a struct of its own (trc_config_section). A section that is
@@ -88,6 +88,9 @@ typedef struct {
 	unsigned service_curve;        /* 1: service and event endpoints require CurveZMQ */
 	char service_key_file[TRC_CONFIG_PATH];
 	char server_public_key_file[TRC_CONFIG_PATH];
+	/* [metrics] */
+	char metrics_address[TRC_CONFIG_STR];
+	unsigned metrics_base_port;    /* 0: no metrics listener */
 
 	/* What this configuration was made for (trc_config_init); read them
 	 * through the functions below. */

@@ -250,6 +250,7 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 			svc_unpark(svc, svc->gen != svc->gen_seen, false);
 		svc->gen_seen = svc->gen;
 		svc_turn_end(svc, false);
+		svc_metrics_turn(svc);
 		/* A writer stuck on the disk for a watchdog interval stops the
 		 * pings, so that systemd restarts us as when the loop itself
 		 * stalled in a commit. */
@@ -487,6 +488,8 @@ int trc_service_new(trc_service_t **svc_p, const trc_daemon_def_t *def,
 	if (rc == 0)
 		rc = svc_positions_new(svc);
 	if (rc == 0)
+		rc = svc_metrics_open(svc);
+	if (rc == 0)
 		rc = s_open_sockets(svc);
 	if (rc == 0)
 		rc = svc_writer_start(svc);
@@ -504,6 +507,7 @@ void trc_service_destroy(trc_service_t **svc_p)
 		return;
 	trc_service_t *svc = *svc_p;
 	svc_writer_stop(svc);
+	svc_metrics_close(svc); /* its listener reads the store: first */
 	if (svc->dealer != NULL) {
 		/* Tell the broker at once rather than let it wait for heartbeats. */
 		svc_send_control(svc, TRACTION__V1__FRAME_KIND__FRAME_DISCONNECT, NULL);

@@ -22,6 +22,7 @@
 
 #include "call.h"
 #include "config.h"
+#include "metrics.h"
 #include "scope.h"
 #include "store.h"
 #include "traction/v1/events.pb-c.h"
@@ -82,6 +83,9 @@ typedef struct {
 	const char *daemon;          /* "supplyd": state_dir/supplyd, log name */
 	const char *program;         /* "traction-supplyd" */
 	const char *summary;         /* one line for --help */
+	/* Its metrics listener's port: [metrics] base_port plus this, one
+	 * offset a daemon of the set (docs/operations.md has the table). */
+	unsigned metrics_offset;
 	const char *event_source;    /* NULL, or the source name of its events */
 	/* With event_source: the topic prefixes of its events, NULL-terminated
 	 * (an event of another type is refused: no consumer would see it as

@@ -27,6 +27,7 @@
 #include "arena.h"
 #include "evlog.h"
 #include "keys.h"
+#include "metrics.h"
 #include "service.h"
 #include "util.h"
 #include "wire.h"
@@ -89,6 +90,7 @@ typedef struct {
 	size_t packed_len;
 	Traction__V1__Header *h; /* decoded, in the arena: to park it again */
 	int64_t arrived;         /* monotonic ms, for its deadline */
+	int64_t arrived_us;      /* monotonic us, for its latency (svc_metrics.c) */
 	bool may_wait;           /* its handler may ask to catch up */
 	bool rerun;              /* it asked to: park it, run it again later */
 	uint32_t catch_up;       /* with these sources (bit i: cons[i]) */
@@ -117,6 +119,7 @@ typedef struct {
 	bool ticked;             /* holds the daemon's tick (one is enough) */
 	int64_t now_ms;
 	int rc;                  /* the group commit's outcome */
+	int64_t apply_us, commit_us; /* how long its apply and LMDB's commit took */
 	uint64_t head;           /* our event log's head once it committed */
 } batch_t;
 
@@ -136,6 +139,7 @@ typedef struct {
  * sources it catches up with (read-your-writes across daemons). */
 typedef struct {
 	int64_t arrived;         /* monotonic ms */
+	int64_t arrived_us;      /* the same in us, for its latency */
 	int64_t deadline;        /* while parked */
 	bool rerun;              /* its handler asked to catch up: run it again,
 				  * without may_wait */
@@ -166,6 +170,28 @@ typedef struct held {
 	trc_msg_t m;
 	size_t bytes;
 } held_t;
+
+/* The series of a service daemon's metrics (svc_metrics.c). */
+typedef struct {
+	const trc_method_t *mt;  /* NULL: a free slot */
+	int code;
+	trc_series_t *count;
+	trc_series_t *latency;   /* in the code 0 slot of a method */
+} req_series_t;
+
+typedef struct {
+	trc_series_t *applied, *lag, *replays;
+} cons_series_t;
+
+typedef struct {
+	trc_metrics_t *m;        /* NULL: no metrics ([metrics] base_port 0) */
+	trc_series_t *apply, *commit, *batch, *failed, *queued, *held, *parked, *busy,
+		*refused, *head;
+	cons_series_t *cons;     /* by consumer */
+	void *dbs;               /* what each database's series reads */
+	req_series_t *req;       /* by (method, code): open addressing */
+	size_t nreq, capreq;
+} svc_metrics_t;
 
 /* Requests that may wait at once; past it they are answered at once. */
 #define TRC_PARKED_MAX 1024
@@ -225,6 +251,7 @@ struct trc_service {
 	trc_txn_t rtxn;          /* this turn's read transaction, if open */
 	bool rtxn_open;
 	uint64_t dropped;
+	svc_metrics_t metrics;
 	char state_path[TRC_CONFIG_PATH + 64];
 };
 
@@ -324,6 +351,17 @@ bool svc_lane_pending(const trc_service_t *svc);
  * batch has room (all: every one, when stopping). */
 void svc_lane_release(trc_service_t *svc, bool (*room)(const trc_service_t *), bool all);
 void svc_lane_free(trc_service_t *svc);
+
+/* ---- svc_metrics.c: the daemon's metrics (a leaf) ----------------------- */
+
+int64_t svc_now_us(void);
+int svc_metrics_open(trc_service_t *svc);
+void svc_metrics_close(trc_service_t *svc);
+void svc_metrics_request(trc_service_t *svc, const work_t *w);
+void svc_metrics_unrouted(trc_service_t *svc);
+void svc_metrics_batch(trc_service_t *svc, const batch_t *b);
+void svc_metrics_turn(trc_service_t *svc);
+void svc_metrics_replay(trc_service_t *svc, const consumer_t *c);
 
 /* ---- svc_writer.c: the batch and the writer thread ---------------------- */
 

@@ -99,6 +99,7 @@ static void s_request_replay(trc_service_t *svc, consumer_t *c)
 	rr.max = svc->cfg.replay_batch;
 	c->replay_id = s_request(svc, c, "events.replay", svc->cfg.request_timeout_ms, &rr.base);
 	c->replay_sent = trc_mono_ms();
+	svc_metrics_replay(svc, c);
 	c->next_poll = c->replay_sent + svc->cfg.replay_interval_ms;
 	trc_debug("replay requested source=%s from=%llu", c->source,
 		  (unsigned long long)rr.from_seq);

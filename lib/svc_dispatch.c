@@ -295,6 +295,7 @@ static const char *s_forbidden(const trc_method_t *m, int role)
  * message, its details), out of memory is the answer. Returns false. */
 static bool s_refuse(trc_service_t *svc, trc_msg_t *m, const request_t *r, const reply_t *rep)
 {
+	svc_metrics_unrouted(svc);
 	if (s_oom(svc, r))
 		return s_out_of_memory(svc, m);
 	svc_reply_full(svc, r->route, r->rlen, rep);
@@ -528,6 +529,7 @@ static void s_queue(trc_service_t *svc, trc_msg_t *m, const request_t *r, const 
 	w->rep = rep;
 	w->h = r->h;
 	w->arrived = ws->arrived;
+	w->arrived_us = ws->arrived_us;
 	w->may_wait = !ws->rerun && trc_mono_ms() < ws->arrived + s_wait_budget(svc, r->h);
 	if (!write)
 		svc_read(svc, w);
@@ -562,7 +564,7 @@ static void s_handle_request_once(trc_service_t *svc, trc_msg_t *m, wait_t *ws, 
 
 void svc_handle_request(trc_service_t *svc, trc_msg_t *m)
 {
-	wait_t ws = { .arrived = trc_mono_ms() };
+	wait_t ws = { .arrived = trc_mono_ms(), .arrived_us = svc_now_us() };
 	s_handle_request_once(svc, m, &ws, false);
 }
 
@@ -650,7 +652,8 @@ static bool s_msg_of(zmq_msg_t *msg, const void *data, size_t len)
  * again). */
 void svc_park_work(trc_service_t *svc, work_t *w)
 {
-	wait_t ws = { .arrived = w->arrived, .rerun = true, .sources = w->catch_up };
+	wait_t ws = { .arrived = w->arrived, .arrived_us = w->arrived_us, .rerun = true,
+		      .sources = w->catch_up };
 	for (size_t i = 0; i < svc->ncons; i++)
 		if (w->catch_up & (1u << i))
 			ws.src[i].need = svc_catch_up_ask(svc, &svc->cons[i]);

@@ -215,6 +215,7 @@ void svc_reply_work(trc_service_t *svc, const work_t *w)
 		      .body = w->rep, .packed = w->packed, .packed_len = w->packed_len,
 		      .committed = (w->method->flags & TRC_METHOD_WRITE) != 0 };
 	svc_reply_full(svc, w->route, w->route_len, &r);
+	svc_metrics_request(svc, w);
 }
 
 /* One event of ours, after its commit (a trc_evlog_publish_fn). */

@@ -238,7 +238,10 @@ static int s_commit_end(trc_service_t *svc, batch_t *b, trc_txn_t *txn)
 	}
 	if (svc->evlog != NULL)
 		b->head = trc_evlog_head(txn);
-	return trc_txn_commit(txn);
+	int64_t t0 = svc_now_us();
+	int rc = trc_txn_commit(txn);
+	b->commit_us = svc_now_us() - t0;
+	return rc;
 }
 
 /* Nothing of the batch committed: every write is answered with why. */
@@ -264,8 +267,11 @@ static int s_commit_failed(trc_service_t *svc, batch_t *b, int rc)
 static void s_commit(trc_service_t *svc, batch_t *b)
 {
 	trc_txn_t txn;
+	int64_t t0 = svc_now_us();
+	b->commit_us = 0;
 	int rc = trc_txn_begin(svc->store, &txn, true);
 	size_t ok = s_apply_batch(svc, b, &txn);
+	b->apply_us = svc_now_us() - t0;
 	if (rc == 0 && ok > 0)
 		rc = s_commit_end(svc, b, &txn);
 	else {
@@ -304,6 +310,7 @@ static void s_settle(trc_service_t *svc, batch_t *b)
 	b->head = 0;
 	if (b->rc == 0)
 		svc->gen++; /* parked requests look again */
+	svc_metrics_batch(svc, b);
 }
 
 static void s_replies(trc_service_t *svc, batch_t *b)

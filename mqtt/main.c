@@ -112,6 +112,7 @@ int main(int argc, char **argv)
 	static const trc_clientd_def_t def = {
 		.daemon = "mqttd",
 		.program = "traction-mqttd",
+		.metrics_offset = 6,
 		.summary = "MQTT 3.1.1 and 5.0 ingest of feedback: PUBACK once the record is on "
 			   "disk, QoS 2 exactly once (docs/mqtt.md).",
 		.config = mqd_config,

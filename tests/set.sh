@@ -26,6 +26,18 @@ set_cleanup() {
   exit $rc
 }
 
+# Checks that say ok or not ok and let the run go on (so a daemon broken
+# on purpose shows every check it turns red): check WHAT starts one, bad
+# WHY marks it red (the first reason kept), done_check says which; $n
+# checks so far, $failed not ok.
+n=0 failed=0 red=""
+check() { n=$((n + 1)); what=$*; red=""; }
+bad() { [ -n "$red" ] || red=$*; }
+done_check() {
+  if [ -z "$red" ]; then echo "ok $n - $what"; else
+    echo "not ok $n - $what: $red"; failed=$((failed + 1)); fi
+}
+
 # eventually CMD...: events take a moment to travel; retries for up to 10 s
 # and prints CMD's output once it succeeds.
 eventually() {
@@ -57,6 +69,8 @@ heartbeat_ms = 200
 [broker]
 endpoints_file = $dir/endpoints
 ${services:+services = $services}
+[metrics]
+base_port = ${SET_METRICS_BASE:-0}
 ${SET_EXTRA:-}
 EOF
   "$bin/broker/traction-broker" --config "$dir/broker.conf" 2>"$dir/broker.log" &
@@ -65,6 +79,7 @@ EOF
   [ -f "$dir/endpoints" ] || fail "the broker in $dir did not start"
   { cat "$dir/endpoints"
     printf 'heartbeat_ms = 200\n[store]\nstate_dir = %s/var\n[events]\nreplay_interval_ms = 200\n' "$dir"
+    printf '[metrics]\nbase_port = %s\n' "${SET_METRICS_BASE:-0}"
     printf '%s\n' "${SET_EXTRA:-}"
   } >"$dir/traction.conf"
   local d

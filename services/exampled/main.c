@@ -11,6 +11,7 @@ int main(int argc, char **argv)
 	static const trc_daemon_def_t def = {
 		.daemon = "exampled",
 		.program = "traction-exampled",
+		.metrics_offset = 9,
 		.summary = "An example daemon: notes about the supplies the registry has.",
 		.event_source = "note",
 		.event_topics = exampled_event_topics,

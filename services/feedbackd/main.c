@@ -16,6 +16,7 @@ int main(int argc, char **argv)
 	static const trc_daemon_def_t def = {
 		.daemon = "feedbackd",
 		.program = "traction-feedbackd",
+		.metrics_offset = 3,
 		.summary = "Durable, idempotent feedback ingest and real-time aggregates.",
 		.event_source = "feedback",
 		.event_topics = feedbackd_event_topics,

@@ -19,6 +19,7 @@ int main(int argc, char **argv)
 	static const trc_daemon_def_t def = {
 		.daemon = "iterationd",
 		.program = "traction-iterationd",
+		.metrics_offset = 4,
 		.summary = "Versions, deployments, evidence-gated stages and history.",
 		.event_source = "iteration",
 		.event_topics = iterationd_event_topics,

@@ -13,6 +13,7 @@ int main(int argc, char **argv)
 	static const trc_daemon_def_t def = {
 		.daemon = "scenariod",
 		.program = "traction-scenariod",
+		.metrics_offset = 2,
 		.summary = "Scenarios and their demands, supply-demand matching and gaps.",
 		.event_source = "scenario",
 		.event_topics = scenariod_event_topics,

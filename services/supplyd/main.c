@@ -15,6 +15,7 @@ int main(int argc, char **argv)
 	static const trc_daemon_def_t def = {
 		.daemon = "supplyd",
 		.program = "traction-supplyd",
+		.metrics_offset = 1,
 		.summary = "The supply registry: providers, supplies, capabilities and versions.",
 		.event_source = "supply",
 		.event_topics = supplyd_event_topics,

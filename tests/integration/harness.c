@@ -167,14 +167,22 @@ static void s_write(const char *path, const char *text)
 	}
 }
 
+/* Tests run side by side: no daemon takes the metrics ports of the set's
+ * defaults, unless the test's extra names a [metrics] section itself. */
+static const char *s_metrics(const harness_t *h)
+{
+	return strstr(h->extra, "[metrics]") != NULL ? "" : "[metrics]\nbase_port = 0\n";
+}
+
 static void s_write_service_conf(harness_t *h, const char *path, const char *state_dir)
 {
 	char text[4096];
 	snprintf(text, sizeof(text),
 		 "[bus]\nclient_endpoint = %s\nservice_endpoint = %s\n"
 		 "event_publish_endpoint = %s\nevent_subscribe_endpoint = %s\n"
-		 "[store]\nstate_dir = %s\nmap_size_mb = 64\n%s",
-		 h->client_ep, h->service_ep, h->pub_ep, h->sub_ep, state_dir, h->extra);
+		 "[store]\nstate_dir = %s\nmap_size_mb = 64\n%s%s",
+		 h->client_ep, h->service_ep, h->pub_ep, h->sub_ep, state_dir, s_metrics(h),
+		 h->extra);
 	s_write(path, text);
 }
 
@@ -193,9 +201,9 @@ pid_t h_start_broker(harness_t *h, bool fixed_ports)
 	snprintf(text, sizeof(text),
 		 "[bus]\nclient_endpoint = %s\nservice_endpoint = %s\n"
 		 "event_publish_endpoint = %s\nevent_subscribe_endpoint = %s\n"
-		 "[broker]\nendpoints_file = %s\nservices = %s\n%s",
+		 "[broker]\nendpoints_file = %s\nservices = %s\n%s%s",
 		 h->client_ep, h->service_ep, h->pub_ep, h->sub_ep, epfile, H_SET_SERVICES,
-		 h->extra);
+		 s_metrics(h), h->extra);
 	s_write(conf, text);
 	char *argv[] = { (char *)h_bin("traction-broker", bin, sizeof(bin)), (char *)"--config",
 			 conf, NULL };

@@ -25,14 +25,6 @@ DIR=$(mktemp -d /tmp/trc-ryw-XXXXXX)
 source "$(dirname "${BASH_SOURCE[0]}")/../set.sh"
 set_traps "$DIR" ryw
 SET_TMP=$DIR
-n=0 failed=0 red=""
-# check WHAT: starts a check; bad WHY marks it red; done_check says which
-check() { n=$((n + 1)); what=$*; red=""; }
-bad() { [ -n "$red" ] || red=$*; }
-done_check() {
-  if [ -z "$red" ]; then echo "ok $n - $what"; else
-    echo "not ok $n - $what: $red"; failed=$((failed + 1)); fi
-}
 ctl() { "$BUILD/clients/tractionctl/tractionctl" "$@"; }
 # CMD | has PATTERN: all of CMD's output read before matching (pipefail)
 has() { local out; out=$(cat); grep -q -- "$1" <<<"$out" || { echo "$out" >&2; return 1; }; }

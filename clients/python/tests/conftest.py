@@ -41,7 +41,7 @@ class BusSet:
                         "event_publish_endpoint = tcp://127.0.0.1:*\n"
                         "event_subscribe_endpoint = tcp://127.0.0.1:*\n")
             f.write(f"heartbeat_ms = 200\n[broker]\nendpoints_file = {self.dir}/endpoints\n"
-                    f"services = {SERVICES}\n")
+                    f"services = {SERVICES}\n[metrics]\nbase_port = 0\n")
         path = os.path.join(self.dir, "endpoints")
         if os.path.exists(path):
             os.unlink(path)
@@ -60,7 +60,8 @@ class BusSet:
         conf = os.path.join(self.dir, "traction.conf")
         with open(conf, "w") as f:
             f.write(self.endpoints + "heartbeat_ms = 200\n[store]\n"
-                    f"state_dir = {self.dir}/var\n[events]\nreplay_interval_ms = 200\n")
+                    f"state_dir = {self.dir}/var\n[events]\nreplay_interval_ms = 200\n"
+                    "[metrics]\nbase_port = 0\n")
         for d in DAEMONS:
             self._spawn(d, [os.path.join(BUILD, "services", f"traction-{d}"), "--config", conf])
 

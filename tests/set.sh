@@ -54,7 +54,9 @@ eventually() {
 # to the broker's client endpoint. $SET_EXTRA, if set, is added to every
 # config (the broker's too). The broker knows the daemon set's services
 # before they register ($SET_SERVICES; empty: a broker of before
-# [broker] services, which would refuse the key).
+# [broker] services, which would refuse the key). No daemon serves
+# metrics unless $SET_METRICS_BASE names a base port ($SET_METRICS empty:
+# no [metrics] section at all, for builds from before it).
 start_set() {
   local dir=$1 bin=$2 services=${SET_SERVICES-supply, scenario, feedback, iteration, deployment}
   shift 2
@@ -69,8 +71,8 @@ heartbeat_ms = 200
 [broker]
 endpoints_file = $dir/endpoints
 ${services:+services = $services}
-[metrics]
-base_port = ${SET_METRICS_BASE:-0}
+${SET_METRICS-[metrics]
+base_port = ${SET_METRICS_BASE:-0}}
 ${SET_EXTRA:-}
 EOF
   "$bin/broker/traction-broker" --config "$dir/broker.conf" 2>"$dir/broker.log" &
@@ -79,7 +81,8 @@ EOF
   [ -f "$dir/endpoints" ] || fail "the broker in $dir did not start"
   { cat "$dir/endpoints"
     printf 'heartbeat_ms = 200\n[store]\nstate_dir = %s/var\n[events]\nreplay_interval_ms = 200\n' "$dir"
-    printf '[metrics]\nbase_port = %s\n' "${SET_METRICS_BASE:-0}"
+    printf '%s\n' "${SET_METRICS-[metrics]
+base_port = ${SET_METRICS_BASE:-0}}"
     printf '%s\n' "${SET_EXTRA:-}"
   } >"$dir/traction.conf"
   local d

@@ -302,7 +302,8 @@ echo "compat: the first wave's clients against the current set: done in $(since_
 # ============================================================================
 # 2. the current tractionctl against the first wave's broker and supplyd
 # ============================================================================
-SET_SERVICES="" start_set "$RUN/old" "$OLD_BUILD" supplyd
+# (an old build knows no [metrics] section: none is written for it)
+SET_METRICS="" SET_SERVICES="" start_set "$RUN/old" "$OLD_BUILD" supplyd
 OLD_EP=$EP
 # the old set answers the old client: what follows is about the new one
 eventually "$OLDCTL" --endpoint "$OLD_EP" supply list >/dev/null ||

@@ -41,13 +41,16 @@
  *   bench_publish one                 only the one-in-flight rows (with the bare loops)
  *   bench_publish growth M            one store from empty to M million records
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <lmdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -800,6 +803,93 @@ static void s_fresh_feedbackd(pid_t *pid)
 	traction_client_destroy(&c);
 }
 
+/* ---- the cost of metrics ---------------------------------------------------------- */
+
+/* A Prometheus of our own: GET /metrics of port every second. */
+typedef struct {
+	unsigned port;
+	volatile int stop;
+	unsigned scrapes;
+} scraper_t;
+
+static void *s_scrape(void *arg)
+{
+	scraper_t *sc = arg;
+	while (!sc->stop) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)sc->port),
+					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		static const char get[] = "GET /metrics HTTP/1.0\r\n\r\n";
+		char buf[65536];
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		    write(fd, get, sizeof(get) - 1) == (ssize_t)(sizeof(get) - 1)) {
+			while (read(fd, buf, sizeof(buf)) > 0)
+				;
+			sc->scrapes++;
+		}
+		if (fd >= 0)
+			close(fd);
+		for (int i = 0; i < 10 && !sc->stop; i++)
+			h_sleep_ms(100);
+	}
+	return NULL;
+}
+
+/* A port nothing listens on now, as the kernel hands out. */
+static unsigned s_free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
+		exit(1);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+#define METRICS_DRIVES 3
+
+/* The publisher's rate on a feedbackd without metrics and on one with
+ * them, scraped every second, drives taking turns (each on a fresh
+ * store, as the target rows): what counting every request, batch and
+ * commit costs. */
+static void s_metrics_rows(uint64_t records, pid_t *fbd, result_t *off, result_t *on)
+{
+	pool_t p[2] = { { 0 } };
+	char extra[sizeof(H.extra)];
+	memcpy(extra, H.extra, sizeof(extra));
+	static char metric[2 * METRICS_DRIVES][16];
+	for (int i = 0; i < 2 * METRICS_DRIVES; i++) {
+		bool with = i % 2 == 1;
+		unsigned port = with ? s_free_port() : 0;
+		if (with) /* feedbackd's offset is 3 */
+			snprintf(H.extra, sizeof(H.extra), "%s[metrics]\nbase_port = %u\n", extra,
+				 port - 3);
+		s_fresh_feedbackd(fbd);
+		memcpy(H.extra, extra, sizeof(extra));
+		scraper_t sc = { .port = port };
+		pthread_t t;
+		if (with && pthread_create(&t, NULL, s_scrape, &sc) != 0)
+			exit(1);
+		snprintf(metric[i], sizeof(metric[i]), "metrics%d", i);
+		bench_tally_t k = s_tally(with ? "publisher, metrics on" : "publisher, metrics off",
+					  metric[i]);
+		s_publisher(records, PUB_BATCH, PUB_WINDOW, &p[with], &k);
+		if (with) {
+			sc.stop = 1;
+			pthread_join(t, NULL);
+			if (sc.scrapes == 0) {
+				fprintf(stderr, "bench_publish: no scrape of feedbackd's metrics\n");
+				exit(1);
+			}
+		}
+		s_check(&k);
+	}
+	*off = s_pooled(&p[0]);
+	*on = s_pooled(&p[1]);
+}
+
 static void row(const char *name, result_t r)
 {
 	printf("%-52s %10.0f rec/s   ack p50 %8.1f us   p99 %8.1f us\n", name, r.rate, r.p50, r.p99);
@@ -913,9 +1003,10 @@ int main(int argc, char **argv)
 	bool growth = argc > 1 && strcmp(argv[1], "growth") == 0;
 	bool batch = argc > 2 && strcmp(argv[1], "batch") == 0;
 	bool publisher = argc > 2 && strcmp(argv[1], "publisher") == 0;
+	bool metrics = argc > 2 && strcmp(argv[1], "metrics") == 0;
 	bool open = argc > 1 && strcmp(argv[1], "open") == 0;
 	bool one = argc > 1 && strcmp(argv[1], "one") == 0;
-	uint64_t records = batch || publisher ? strtoull(argv[2], NULL, 10)
+	uint64_t records = batch || publisher || metrics ? strtoull(argv[2], NULL, 10)
 			   : argc > 1 && !growth && !open && !one ? strtoull(argv[1], NULL, 10) : 100000;
 	h_init(&H, growth ? "[bus]\nheartbeat_ms = 1000\n[store]\nmap_size_mb = 65536\n"
 			    "[log]\nlevel = warning\n"
@@ -956,6 +1047,16 @@ int main(int argc, char **argv)
 			return 2;
 		bench_tally_t k = s_tally(name, "bench_batch");
 		row(name, s_traction(records / (uint64_t)per, window, per, &k, NULL, 0));
+		zmq_ctx_term(ctx);
+		h_done(&H);
+		return 0;
+	}
+	if (metrics) {
+		result_t off, on;
+		s_metrics_rows(records, &pids[3], &off, &on);
+		row("publisher (64 x 16), feedbackd without metrics", off);
+		row("publisher (64 x 16), feedbackd with metrics, scraped every second", on);
+		printf("with metrics / without: %.3f\n", on.rate / off.rate);
 		zmq_ctx_term(ctx);
 		h_done(&H);
 		return 0;
@@ -1034,6 +1135,8 @@ int main(int argc, char **argv)
 	result_t loop10k[OPEN_BARE], t10k;
 	s_fresh_feedbackd(&pids[3]);
 	s_open_rows(ctx, loop10k, &t10k, &k10k);
+	result_t moff, mon;
+	s_metrics_rows(records, &pids[3], &moff, &mon);
 
 	printf("records of %d bytes; %llu records per throughput row (%d drives of them after "
 	       "one unmeasured for the rows the targets compare); every traction row counts "
@@ -1058,6 +1161,8 @@ int main(int argc, char **argv)
 	row(TPUB, tpub);
 	row(T1, t1);
 	row(T10K, t10k);
+	row("publisher (64 x 16), feedbackd without metrics", moff);
+	row("publisher (64 x 16), feedbackd with metrics, scraped every second", mon);
 	printf("ratio: traction 32 x 32 / bare loop of its shape = %.2f (plain bare loop: %.2f)\n",
 	       t32.rate / b32.rate, t32.rate / loop.rate);
 	printf("ratio: traction 32 x 100 / bare loop of its shape = %.2f (plain bare loop: %.2f)\n",

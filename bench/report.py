@@ -214,6 +214,11 @@ def targets(rows, millions):
             [d / 1000 for d in per_run(rows, "%s over HTTP" % q, "%s on the bus" % q, 2, 2,
                                        "sub")],
             lambda v: "%+.2f ms" % v, lambda m: m <= 1.0)
+    # the cost of metrics (bench_publish.c): drives taking turns, fresh stores
+    add("publisher with metrics scraped every second / without", ">= 0.95",
+        per_run(rows, "publisher (64 x 16), feedbackd with metrics, scraped every second",
+                "publisher (64 x 16), feedbackd without metrics"), f_ratio,
+        lambda m: m >= 0.95)
     # reads beside ingest (bench_lanes.c): each figure against its own idle
     # or probe-free row of the same run
     for q in ("ping feedbackd", "feedback.stats"):

@@ -122,6 +122,35 @@ static void on_ack(void *ud, const traction_ack_t *ack)
 		fprintf(stderr, "\rpublished %ld of %ld", done, t->sent);
 }
 
+/* The memory jansson takes for one line's document: bumped out of a block
+ * and given back whole once the line is converted (its free does
+ * nothing), instead of a malloc and a free for every value and key.
+ * jansson's allocator is the process's, so it is ours only around the
+ * parse: the refusals kept across lines are malloc'd as usual. Half of
+ * tractionctl's time publishing a file went to malloc and free (perf,
+ * docs/performance.md). A document past the block takes malloc's. */
+#define LINE_MEM (256u << 10)
+static _Alignas(16) unsigned char s_line_mem[LINE_MEM];
+static size_t s_line_used;
+
+static void *s_line_alloc(size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	if (n <= LINE_MEM - s_line_used) {
+		void *p = s_line_mem + s_line_used;
+		s_line_used += n;
+		return p;
+	}
+	return malloc(n);
+}
+
+static void s_line_free(void *p)
+{
+	unsigned char *c = p;
+	if (c < s_line_mem || c >= s_line_mem + LINE_MEM)
+		free(p);
+}
+
 /* One line of a JSON Lines file into r: 0, or -1 with why in err. A record
  * without a key gets one stable for this line of this file (fh: the file
  * name's hash), so that running the file again stores nothing twice. */
@@ -129,11 +158,14 @@ static int s_line_record(const char *line, size_t n, long lineno, uint64_t fh,
 			 Traction__V1__FeedbackRecord *r, char *err, size_t errlen)
 {
 	json_error_t jerr;
+	json_set_alloc_funcs(s_line_alloc, s_line_free);
 	json_t *o = json_loadb(line, n, 0, &jerr);
 	int rc = o == NULL ? -1 : trc_record_from_json(o, r, err, errlen);
 	if (o == NULL)
 		snprintf(err, errlen, "not JSON: %s", jerr.text);
 	json_decref(o);
+	json_set_alloc_funcs(malloc, free);
+	s_line_used = 0;
 	if (rc == 0 && (r->idempotency_key == NULL || r->idempotency_key[0] == '\0')) {
 		if (r->idempotency_key != protobuf_c_empty_string)
 			free(r->idempotency_key);

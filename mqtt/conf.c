@@ -38,6 +38,11 @@ static const trc_conf_key_t s_keys[] = {
 	  "threads publishing to the bus (each one feedback.publish at a time)"),
 	M(refusals_max, UINT, 1, 10000000, "10000",
 	  "refused records kept for `traction-mqttd refusals` (the oldest go first)"),
+	M(sparkplug_bindings, PATH, 0, 0, "",
+	  "Sparkplug B: a file of lines GROUP/EDGE_NODE[/DEVICE] = SCENARIO SUPPLY@VERSION, "
+	  "read again on SIGHUP (docs/mqtt.md); empty: no edge node is bound"),
+	M(sparkplug_host_id, STR, 0, 0, "traction",
+	  "Sparkplug B: the primary host id; its STATE is retained on spBv1.0/STATE/ID"),
 };
 
 static const trc_conf_section_t s_section = {

@@ -53,6 +53,12 @@ typedef struct conn {
 	bool reading;       /* EPOLLIN asked for */
 	bool writing;       /* EPOLLOUT asked for */
 	uint64_t seq;
+	char *will_topic;   /* its will, published if it ends without DISCONNECT */
+	uint8_t *will_payload;
+	size_t will_len;
+	uint8_t will_qos;
+	char spb_node[MQD_SPB_ID_MAX * 2 + 2]; /* GROUP/EDGE of its NDEATH will, or "" */
+	bool sub_state, sub_ncmd;             /* what it subscribed to (pubsub.c) */
 } conn_t;
 
 struct mqd_server {
@@ -69,6 +75,8 @@ struct mqd_server {
 	trc_keys_t *keys;
 	int64_t next_sweep;
 	uint64_t refused, accepted_msgs;
+	mqd_spb_t *spb;
+	int64_t started_ms;  /* the host's STATE timestamp */
 };
 
 /* server.c */
@@ -94,5 +102,23 @@ void mqd_proto_refusals(mqd_server_t *srv, mqd_job_t *job);
 void mqd_proto_acks(mqd_server_t *srv, conn_t *c);
 /* The session when the connection ends. */
 void mqd_proto_end(mqd_server_t *srv, conn_t *c);
+/* A PUBLISH of c (a will too): records for the bus, or a refusal; false
+ * when the connection was closed. */
+bool mqd_proto_publish(mqd_server_t *srv, conn_t *c, const mq_publish_t *p);
+
+/* pubsub.c */
+/* A QoS 0 PUBLISH to c (dropped if past the client's maximum packet size). */
+void mqd_pubsub_send(mqd_server_t *srv, conn_t *c, const char *topic, const uint8_t *payload,
+		     size_t plen, bool retain);
+/* SUBSCRIBE or UNSUBSCRIBE: granted for the host's STATE and the edge
+ * node's own NCMD, refused per filter otherwise. */
+void mqd_pubsub_subscribe(mqd_server_t *srv, conn_t *c, const mq_subscribe_t *s, mq_type_t type);
+/* NCMD Node Control/Rebirth to the connections subscribed to o->node's. */
+void mqd_pubsub_rebirth(mqd_server_t *srv, const mqd_spb_out_t *o);
+/* The will of a CONNECT kept (0), or -1 (out of memory). */
+int mqd_pubsub_will_keep(conn_t *c, const mq_connect_t *k);
+void mqd_pubsub_will_drop(conn_t *c);
+/* The will published (once), if there is one. */
+void mqd_pubsub_will(mqd_server_t *srv, conn_t *c);
 
 #endif

@@ -227,6 +227,8 @@ static bool s_connect(mqd_server_t *srv, conn_t *c, const mq_connect_t *k)
 	c->q2 = calloc(c->q2_cap, sizeof(*c->q2));
 	if (c->ack == NULL || c->q2 == NULL)
 		return s_refuse_connect(srv, c, v, MQ_V4_UNAVAILABLE, MQ_RC_UNAVAILABLE, "out of memory");
+	if (mqd_pubsub_will_keep(c, k) != 0)
+		return s_refuse_connect(srv, c, v, MQ_V4_UNAVAILABLE, MQ_RC_UNAVAILABLE, "out of memory");
 	bool present = s_session(srv, c, k);
 	if (v == 5 && k->props.session_expiry > c->expiry_s) {
 		p.has_session_expiry = true;
@@ -294,7 +296,47 @@ static bool s_queue(mqd_server_t *srv, conn_t *c, mqd_records_t *rs)
 	return true;
 }
 
-static bool s_publish(mqd_server_t *srv, conn_t *c, const mq_publish_t *p)
+/* A record refused before the bus: logged, kept, its acknowledgement due. */
+static void s_refused(mqd_server_t *srv, conn_t *c, const mq_publish_t *p, ackq_t *a,
+		      const mqd_records_t *rs)
+{
+	srv->refused++;
+	trc_info("client=%s user=%s: refused: %.*s: %s", c->client, c->user, (int)p->topic.n,
+		 (const char *)p->topic.p, rs->err);
+	json_t *o = json_pack("{s:I, s:s, s:s, s:s%, s:s, s:s}", "time_ms",
+			      (json_int_t)trc_now_ms(), "client", c->client, "user", c->user,
+			      "topic", (const char *)p->topic.p, p->topic.n, "code",
+			      "INVALID_ARGUMENT", "message", rs->err);
+	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (text != NULL)
+		mqd_refusal_add(srv->store, text, srv->mc->refusals_max);
+	free(text);
+	json_decref(o);
+	if (a != NULL) {
+		a->done = true;
+		a->reason = rs->reason;
+		snprintf(a->why, sizeof(a->why), "%.120s", rs->err);
+	}
+}
+
+/* A Sparkplug B message: its records, and the rebirth it may ask for. */
+static int s_sparkplug(mqd_server_t *srv, conn_t *c, const mq_publish_t *p, mqd_records_t *rs)
+{
+	mqd_spb_out_t o;
+	int rc = mqd_spb_message(srv->spb, (const char *)p->topic.p, p->topic.n, p->payload,
+				 p->payload_len, trc_now_ms(), rs, &o);
+	if (o.event != NULL && o.event[0] != '\0')
+		trc_info("client=%s user=%s: sparkplug node=%s: %s", c->client, c->user, o.node,
+			 o.event);
+	if (o.skipped > 0)
+		trc_info("client=%s: sparkplug node=%s: %u metrics whose names are longer than a "
+			 "traction metric's (64) skipped", c->client, o.node, o.skipped);
+	if (o.rebirth)
+		mqd_pubsub_rebirth(srv, &o);
+	return rc;
+}
+
+bool mqd_proto_publish(mqd_server_t *srv, conn_t *c, const mq_publish_t *p)
 {
 	if (p->props.topic_alias != 0) {
 		mqd_conn_close(srv, c, MQ_RC_TOPIC_ALIAS_INVALID, "no topic aliases");
@@ -326,24 +368,16 @@ static bool s_publish(mqd_server_t *srv, conn_t *c, const mq_publish_t *p)
 		 (unsigned long long)counter);
 	mqd_records_t rs;
 	ackq_t *a = p->qos > 0 ? s_ack_push(c, srv->mc->receive_maximum, p->pid, p->qos) : NULL;
-	if (mqd_records((const char *)p->topic.p, p->topic.n, p->payload, p->payload_len, key, &rs) != 0) {
-		srv->refused++;
-		trc_info("client=%s user=%s: refused: %.*s: %s", c->client, c->user, (int)p->topic.n,
-			 (const char *)p->topic.p, rs.err);
-		json_t *o = json_pack("{s:I, s:s, s:s, s:s%, s:s, s:s}", "time_ms",
-				      (json_int_t)trc_now_ms(), "client", c->client, "user", c->user,
-				      "topic", (const char *)p->topic.p, p->topic.n, "code",
-				      "INVALID_ARGUMENT", "message", rs.err);
-		char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-		if (text != NULL)
-			mqd_refusal_add(srv->store, text, srv->mc->refusals_max);
-		free(text);
-		json_decref(o);
-		if (a != NULL) {
-			a->done = true;
-			a->reason = rs.reason;
-			snprintf(a->why, sizeof(a->why), "%.120s", rs.err);
-		}
+	int rc = mqd_spb_is_topic((const char *)p->topic.p, p->topic.n)
+			 ? s_sparkplug(srv, c, p, &rs)
+			 : mqd_records((const char *)p->topic.p, p->topic.n, p->payload,
+				       p->payload_len, key, &rs);
+	if (rc == 0 && rs.n == 0 && a != NULL)
+		a->done = true; /* nothing for the bus (a death, a birth of no numbers) */
+	if (rc != 0 || rs.n == 0) {
+		if (rc != 0)
+			s_refused(srv, c, p, a, &rs);
+		mqd_records_free(&rs);
 		mqd_proto_acks(srv, c);
 		return !c->closing;
 	}
@@ -444,17 +478,6 @@ static bool s_pubrel(mqd_server_t *srv, conn_t *c, uint16_t pid)
 	return true;
 }
 
-static void s_subscribe(mqd_server_t *srv, conn_t *c, const mq_subscribe_t *s, mq_type_t type)
-{
-	uint8_t codes[MQ_SUB_MAX], b[64];
-	size_t n = s->n < MQ_SUB_MAX ? s->n : MQ_SUB_MAX;
-	/* nothing to subscribe to yet (Sparkplug's NCMD will be): refused */
-	memset(codes, type == MQ_SUBACK ? (c->version == 5 ? MQ_RC_NOT_AUTHORIZED : 0x80)
-					: MQ_RC_NO_SUBSCRIPTION, n);
-	size_t len = mq_encode_suback(b, sizeof(b), c->version, type, s->pid, codes, n);
-	mqd_conn_send(srv, c, b, len);
-}
-
 bool mqd_proto_packet(mqd_server_t *srv, conn_t *c, const uint8_t *pkt, size_t len)
 {
 	mq_packet_t pk;
@@ -472,10 +495,10 @@ bool mqd_proto_packet(mqd_server_t *srv, conn_t *c, const uint8_t *pkt, size_t l
 	}
 	switch (pk.type) {
 	case MQ_CONNECT: return s_connect(srv, c, &pk.u.connect);
-	case MQ_PUBLISH: return s_publish(srv, c, &pk.u.publish);
+	case MQ_PUBLISH: return mqd_proto_publish(srv, c, &pk.u.publish);
 	case MQ_PUBREL: return s_pubrel(srv, c, pk.u.ack.pid);
-	case MQ_SUBSCRIBE: s_subscribe(srv, c, &pk.u.subscribe, MQ_SUBACK); return true;
-	case MQ_UNSUBSCRIBE: s_subscribe(srv, c, &pk.u.subscribe, MQ_UNSUBACK); return true;
+	case MQ_SUBSCRIBE:
+	case MQ_UNSUBSCRIBE: mqd_pubsub_subscribe(srv, c, &pk.u.subscribe, pk.type); return !c->closing;
 	case MQ_PINGREQ: {
 		uint8_t b[2];
 		mqd_conn_send(srv, c, b, mq_encode_pingresp(b, sizeof(b)));
@@ -494,6 +517,8 @@ bool mqd_proto_packet(mqd_server_t *srv, conn_t *c, const uint8_t *pkt, size_t l
 			mqd_session_del(srv->store, c->client);
 			c->persistent = false;
 		}
+		if (pk.u.disconnect.reason != 0x04) /* 5.0: with will message */
+			mqd_pubsub_will_drop(c);
 		mqd_conn_close(srv, c, 0, "DISCONNECT");
 		return false;
 	default: /* PUBACK, PUBREC, PUBCOMP: this server publishes nothing */

@@ -109,6 +109,7 @@ static void s_free(conn_t *c)
 	free(c->out);
 	free(c->ack);
 	free(c->q2);
+	mqd_pubsub_will_drop(c);
 	mqd_job_free(c->pending);
 	uint32_t gen = c->gen + 1;
 	memset(c, 0, sizeof(*c));
@@ -126,8 +127,10 @@ void mqd_conn_close(mqd_server_t *srv, conn_t *c, uint8_t reason, const char *wh
 		if (n > 0 && c->out_len + n <= OUT_MAX)
 			mqd_conn_send(srv, c, b, n);
 	}
-	if (c->connected)
+	if (c->connected) {
+		mqd_pubsub_will(srv, c);
 		mqd_proto_end(srv, c);
+	}
 	c->closing = true; /* freed once its output is written, at the turn's end */
 	mqd_conn_touch(srv, c);
 	epoll_ctl(srv->ep, EPOLL_CTL_DEL, c->fd, NULL);
@@ -363,10 +366,25 @@ static int s_listen(mqd_server_t *srv)
 	return 0;
 }
 
+/* The bindings of Sparkplug edge nodes: 0, or -1 (those before stay). */
+static int s_bindings(mqd_server_t *srv)
+{
+	char err[1200];
+	size_t n = 0;
+	if (mqd_spb_load(srv->spb, srv->mc->sparkplug_bindings, &n, err, sizeof(err)) != 0) {
+		trc_err("[mqtt] sparkplug_bindings: %s (the bindings before stay)", err);
+		return -1;
+	}
+	if (srv->mc->sparkplug_bindings[0] != '\0')
+		trc_info("sparkplug bindings from %s: %zu", srv->mc->sparkplug_bindings, n);
+	return 0;
+}
+
 void mqd_server_reload(mqd_server_t *srv)
 {
 	char err[512];
 	trc_keys_t *keys = NULL;
+	s_bindings(srv);
 	if (!srv->mc->auth)
 		return;
 	if (trc_keys_load(&keys, srv->cfg.keys_dir, err, sizeof(err)) != 0) {
@@ -410,6 +428,9 @@ int mqd_server_start(mqd_server_t **srv_p, const trc_config_t *cfg)
 		return -1;
 	for (unsigned i = 0; i < srv->mc->max_connections; i++)
 		srv->conns[i].fd = -1;
+	srv->started_ms = trc_now_ms();
+	if (mqd_spb_new(&srv->spb) != 0 || s_bindings(srv) != 0)
+		return -1;
 	if (srv->mc->auth) {
 		mqd_server_reload(srv);
 		if (srv->keys == NULL)
@@ -442,6 +463,7 @@ void mqd_server_stop(mqd_server_t **srv_p)
 	mqd_bus_stop(&srv->bus);
 	mqd_store_destroy(&srv->store);
 	trc_keys_destroy(&srv->keys);
+	mqd_spb_destroy(&srv->spb);
 	if (srv->lfd >= 0)
 		close(srv->lfd);
 	if (srv->ep >= 0)

@@ -21,6 +21,10 @@ command -v mosquitto_pub >/dev/null || fail "mosquitto_pub missing (deploy/insta
 set_user "$DIR" "$BUILD" admin admin
 set_user "$DIR" "$BUILD" line3 publisher "scenarios = weld-line-3"
 set_user "$DIR" "$BUILD" northern reader "enterprises = Northern Steel"
+# Sparkplug B: the edge node plant7/line3-edge (and its devices) feed the
+# deployment of defect-vision@1.0 in weld-line-3
+printf '; GROUP/EDGE_NODE[/DEVICE] = SCENARIO SUPPLY@VERSION\nplant7/line3-edge = weld-line-3 defect-vision@1.0\n' \
+  >"$DIR/sparkplug.bind"
 SET_TMP=$DIR
 SET_EXTRA="[security]
 keys_dir = $DIR/keys
@@ -29,7 +33,8 @@ port = 0
 address_file = $DIR/set/mqtt.addr
 receive_maximum = 16
 keepalive_max_s = 30
-max_packet_kb = 64"
+max_packet_kb = 64
+sparkplug_bindings = $DIR/sparkplug.bind"
 start_set "$DIR/set" "$BUILD" supplyd scenariod feedbackd iterationd
 FB=${PIDS[3]}
 
@@ -80,6 +85,15 @@ for v in mqttv311 mqttv5; do
 done
 echo "ok - a bad password refused (3.1.1 and 5.0)"
 
+# a Sparkplug B edge node (paho), its payloads from mqtt/sparkplug/'s schema
+protoc --proto_path="$HERE/../../mqtt/sparkplug" --python_out="$DIR" sparkplug_payload.proto ||
+  fail "protoc --python_out"
+/usr/bin/python3 "$HERE/test_sparkplug.py" "$MQ_PORT" "$DIR/tokens" "$EP" "$BUILD" "$DIR" ||
+  fail "test_sparkplug.py"
+grep -q 'sparkplug node=plant7/line3-edge: dead' "$DIR/set/mqttd.log" ||
+  fail "the NDEATH will was not applied (traction-mqttd's log)"
+echo "ok - traction-mqttd logged the edge node dead by its NDEATH will"
+
 MQ_PID=$MQ FB_PID=$FB /usr/bin/python3 "$HERE/test_mqtt.py" "$MQ_PORT" "$DIR/tokens" "$EP" \
   "$BUILD" "$DIR" || { [ -f "$DIR/mqttd.pid" ] && PIDS+=("$(cat "$DIR/mqttd.pid")"); fail "test_mqtt.py"; }
 # the traction-mqttd the test restarted (after its SIGKILL) is stopped with the set
@@ -90,3 +104,6 @@ MQ_PID=$MQ FB_PID=$FB /usr/bin/python3 "$HERE/test_mqtt.py" "$MQ_PORT" "$DIR/tok
   fail "traction-mqttd refusals"
 grep -q '"client":"refuse-v4"' "$DIR/refusals" || { cat "$DIR/refusals" >&2; fail "no 3.1.1 refusal listed"; }
 echo "ok - traction-mqttd refusals lists the 3.1.1 refusals"
+grep -q 'spBv1.0/plant7/NBIRTH/nowhere.*bound to no deployment' "$DIR/refusals" ||
+  fail "the unbound Sparkplug edge node is not listed"
+echo "ok - traction-mqttd refusals lists the unbound Sparkplug edge node"

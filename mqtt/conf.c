@@ -9,9 +9,25 @@
 
 static const trc_conf_key_t s_keys[] = {
 	M(address, STR, 0, 0, "127.0.0.1",
-	  "MQTT listens on this IPv4 address (0.0.0.0: every interface; no TLS yet, docs/mqtt.md)"),
+	  "MQTT listens on this IPv4 address, in plain TCP (0.0.0.0: every interface; for other "
+	  "hosts use TLS, tls_cert_file)"),
 	M(port, UINT, 0, 65535, "1883",
 	  "and this TCP port (0: one the kernel picks, written to address_file)"),
+	M(tls_cert_file, PATH, 0, 0, "",
+	  "with tls_key_file: MQTT over TLS on tls_address:tls_port with this PEM certificate "
+	  "(chain); empty: no TLS (docs/mqtt.md)"),
+	M(tls_key_file, PATH, 0, 0, "", "the PEM private key of tls_cert_file"),
+	M(tls_address, STR, 0, 0, "0.0.0.0", "MQTT over TLS listens on this IPv4 address"),
+	M(tls_port, UINT, 0, 65535, "8883",
+	  "and this TCP port (0: one the kernel picks, the second line of address_file)"),
+	M(tls_ca_file, PATH, 0, 0, "",
+	  "PEM CAs whose client certificates authenticate: the subject's CN names the user in "
+	  "keys_dir; empty: no client certificates (passwords)"),
+	M(tls_client_cert, UINT, 0, 1, "1",
+	  "with tls_ca_file, 1: a client certificate is required; 0: optional (without one, a "
+	  "password)"),
+	M(tls_priority, STR, 0, 0, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+	  "the GnuTLS priority string: protocol versions and ciphers"),
 	M(max_connections, UINT, 1, 100000, "1024",
 	  "MQTT connections at once; more are closed as they come"),
 	M(max_packet_kb, UINT, 1, 65536, "256",

@@ -8,6 +8,7 @@
 
 #include "keys.h"
 #include "mqttd.h"
+#include "tls.h"
 
 /* A QoS 1 or 2 PUBLISH not yet acknowledged, in the order received. */
 typedef struct {
@@ -59,13 +60,16 @@ typedef struct conn {
 	uint8_t will_qos;
 	char spb_node[MQD_SPB_ID_MAX * 2 + 2]; /* GROUP/EDGE of its NDEATH will, or "" */
 	bool sub_state, sub_ncmd;             /* what it subscribed to (pubsub.c) */
+	mqd_tls_conn_t *tls;                  /* on the TLS listener's connections */
+	char cert_cn[65];                     /* its client certificate's CN, verified */
 } conn_t;
 
 struct mqd_server {
 	trc_config_t cfg;
 	const mqd_conf_t *mc;
-	int ep, lfd, bfd;
-	unsigned port;
+	int ep, lfd, bfd, tls_lfd;
+	unsigned port, tls_port;
+	mqd_tls_t *tls;
 	conn_t *conns;
 	unsigned n_conns;
 	uint32_t *touched;

@@ -39,6 +39,13 @@
 typedef struct {
 	char address[TRC_CONFIG_STR];
 	unsigned port;
+	char tls_cert_file[TRC_CONFIG_PATH];
+	char tls_key_file[TRC_CONFIG_PATH];
+	char tls_address[TRC_CONFIG_STR];
+	unsigned tls_port;
+	char tls_ca_file[TRC_CONFIG_PATH];
+	unsigned tls_client_cert;
+	char tls_priority[TRC_CONFIG_STR];
 	unsigned max_connections;
 	unsigned max_packet_kb;
 	unsigned receive_maximum;
@@ -190,7 +197,8 @@ typedef struct mqd_server mqd_server_t;
 
 int mqd_server_start(mqd_server_t **srv_p, const trc_config_t *cfg);
 void mqd_server_stop(mqd_server_t **srv_p);
-unsigned mqd_server_port(const mqd_server_t *srv);
+/* The plain listener's port, or the TLS one's (0: none). */
+unsigned mqd_server_port(const mqd_server_t *srv, bool tls);
 int mqd_server_fd(const mqd_server_t *srv);
 /* One turn of the loop (see above); timeout: ms until the next timer. */
 void mqd_server_turn(mqd_server_t *srv);

@@ -176,6 +176,15 @@ static bool s_auth(mqd_server_t *srv, conn_t *c, const mq_connect_t *k)
 {
 	if (!srv->mc->auth)
 		return true;
+	if (c->cert_cn[0] != '\0') { /* a verified client certificate: its CN is the user */
+		const trc_key_t *u = trc_keys_by_name(srv->keys, c->cert_cn);
+		if (u == NULL || !u->user || (k->has_username && (k->username.n != strlen(u->name) ||
+								 memcmp(k->username.p, u->name,
+									k->username.n) != 0)))
+			return false;
+		snprintf(c->user, sizeof(c->user), "%s", u->name);
+		return true;
+	}
 	if (!k->has_username || !k->has_password || k->username.n >= sizeof(c->user))
 		return false;
 	const trc_key_t *u = trc_keys_by_secret(srv->keys, k->password.p, k->password.n);

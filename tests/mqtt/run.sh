@@ -25,6 +25,25 @@ set_user "$DIR" "$BUILD" northern reader "enterprises = Northern Steel"
 # deployment of defect-vision@1.0 in weld-line-3
 printf '; GROUP/EDGE_NODE[/DEVICE] = SCENARIO SUPPLY@VERSION\nplant7/line3-edge = weld-line-3 defect-vision@1.0\n' \
   >"$DIR/sparkplug.bind"
+# TLS: a CA of the test's own, the server's certificate for 127.0.0.1, client
+# certificates whose CN names a user (line3), no user (ghost), and one of
+# another CA (rogue, CN line3)
+cert() { # NAME SUBJECT-CN CA-NAME EXTENSION
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$2" \
+    -keyout "$DIR/$1.key" -out "$DIR/$1.csr" 2>/dev/null &&
+  openssl x509 -req -in "$DIR/$1.csr" -CA "$DIR/$3.crt" -CAkey "$DIR/$3.key" -CAcreateserial \
+    -days 2 -extfile <(printf '%s\n' "$4") -out "$DIR/$1.crt" 2>/dev/null || fail "openssl: $1"
+}
+for ca in ca other-ca; do
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -subj "/CN=traction test $ca" -keyout "$DIR/$ca.key" -out "$DIR/$ca.crt" 2>/dev/null ||
+    fail "openssl: $ca"
+done
+cert server 127.0.0.1 ca "subjectAltName=IP:127.0.0.1"
+cert line3 line3 ca "extendedKeyUsage=clientAuth"
+cert ghost ghost ca "extendedKeyUsage=clientAuth"
+cert rogue line3 other-ca "extendedKeyUsage=clientAuth"
+cert server-only line3 ca "extendedKeyUsage=serverAuth"
 SET_TMP=$DIR
 SET_EXTRA="[security]
 keys_dir = $DIR/keys
@@ -34,7 +53,12 @@ address_file = $DIR/set/mqtt.addr
 receive_maximum = 16
 keepalive_max_s = 30
 max_packet_kb = 64
-sparkplug_bindings = $DIR/sparkplug.bind"
+sparkplug_bindings = $DIR/sparkplug.bind
+tls_cert_file = $DIR/server.crt
+tls_key_file = $DIR/server.key
+tls_ca_file = $DIR/ca.crt
+tls_address = 127.0.0.1
+tls_port = 0"
 start_set "$DIR/set" "$BUILD" supplyd scenariod feedbackd iterationd
 FB=${PIDS[3]}
 
@@ -45,7 +69,8 @@ start_mqttd() {
   PIDS+=($MQ)
   for _ in $(seq 250); do [ -f "$DIR/set/mqtt.addr" ] && break; sleep 0.02; done
   [ -f "$DIR/set/mqtt.addr" ] || fail "traction-mqttd did not start"
-  MQ_PORT=$(sed 's/.*://' "$DIR/set/mqtt.addr")
+  MQ_PORT=$(head -1 "$DIR/set/mqtt.addr" | sed 's/.*://')
+  TLS_PORT=$(sed -n 's/^tls .*://p' "$DIR/set/mqtt.addr")
 }
 start_mqttd
 echo "$MQ_PORT $MQ" >"$DIR/mqttd.info"
@@ -84,6 +109,47 @@ for v in mqttv311 mqttv5; do
   fi
 done
 echo "ok - a bad password refused (3.1.1 and 5.0)"
+
+# TLS on its port: a client certificate of the CA whose CN is a user publishes
+# as that user, 3.1.1 and 5.0; none, another CA's, one for servers only, or
+# one whose CN is no user is refused; plain MQTT there gets nothing
+[ -n "$TLS_PORT" ] || fail "no TLS port in mqtt.addr"
+tls_pub() { # NAME-OF-CERT-OR-none VERSION [mosquitto_pub options...]
+  local c=$1 v=$2 crt=()
+  shift 2
+  [ "$c" = none ] || crt=(--cert "$DIR/$c.crt" --key "$DIR/$c.key")
+  mosquitto_pub -h 127.0.0.1 -p "$TLS_PORT" --cafile "$DIR/ca.crt" -V "$v" -q 1 -i "tls-$c-$v" \
+    "${crt[@]}" -t traction/v1/feedback/weld-line-3/defect-vision/1.0/metric/over_tls -m 4.5 "$@"
+}
+for v in mqttv311 mqttv5; do
+  tls_pub line3 $v 2>"$DIR/tls.err" || { cat "$DIR/tls.err" >&2; fail "TLS with line3's certificate ($v)"; }
+done
+eventually sh -c "$CTL feedback stats --supply defect-vision@1.0 --metric over_tls | grep -q 'count 2'" ||
+  fail "the 2 records over TLS are not stored"
+echo "ok - TLS: a client certificate whose CN is a user publishes as it (3.1.1 and 5.0), stored"
+# a PUBLISH of many TLS records (500 feedback records, ~40 KiB)
+/usr/bin/python3 -c 'import json; print(json.dumps([{"key": "tls-bulk-%d" % i, "metric":
+  {"name": "tls_bulk", "value": i}} for i in range(500)]))' >"$DIR/bulk.json"
+mosquitto_pub -h 127.0.0.1 -p "$TLS_PORT" --cafile "$DIR/ca.crt" --cert "$DIR/line3.crt" \
+  --key "$DIR/line3.key" -q 2 -t traction/v1/feedback/weld-line-3/defect-vision/1.0 \
+  -f "$DIR/bulk.json" || fail "TLS: a 40 KiB PUBLISH"
+eventually sh -c "$CTL feedback stats --supply defect-vision@1.0 --metric tls_bulk | grep -q 'count 500'" ||
+  fail "TLS: the 500 records of one PUBLISH are not stored"
+echo "ok - TLS: one 40 KiB PUBLISH of 500 records, QoS 2, stored"
+for c in none rogue server-only ghost; do
+  if tls_pub $c mqttv5 2>>"$DIR/tls.err"; then fail "TLS: the client certificate '$c' was accepted"; fi
+done
+if tls_pub none mqttv311 -u line3 -P "$(pw line3)" 2>>"$DIR/tls.err"; then
+  fail "TLS: a password without a (required) client certificate was accepted"
+fi
+if mosquitto_pub -h 127.0.0.1 -p "$TLS_PORT" -q 1 -u line3 -P "$(pw line3)" -t x -m 1 2>>"$DIR/tls.err"; then
+  fail "plain MQTT was accepted on the TLS port"
+fi
+sleep 0.5
+$CTL feedback stats --supply defect-vision@1.0 --metric over_tls | grep -q 'count 2' ||
+  fail "a refused TLS client's record was stored"
+grep -q "a client certificate refused" "$DIR/set/mqttd.log" || fail "no log of the refused certificate"
+echo "ok - TLS: no client certificate, another CA's, a server's, a CN of no user, plain MQTT: refused"
 
 # a Sparkplug B edge node (paho), its payloads from mqtt/sparkplug/'s schema
 protoc --proto_path="$HERE/../../mqtt/sparkplug" --python_out="$DIR" sparkplug_payload.proto ||

@@ -32,6 +32,8 @@ static const trc_conf_key_t s_keys[] = {
 	  "MQTT connections at once; more are closed as they come"),
 	M(max_packet_kb, UINT, 1, 65536, "256",
 	  "largest MQTT packet, KiB; a larger one closes its connection (5.0: 0x95)"),
+	M(max_output_kb, UINT, 4, 65536, "256",
+	  "output waiting for a client that does not read, KiB; past it the connection is closed"),
 	M(receive_maximum, UINT, 1, 1024, "64",
 	  "QoS 1 and 2 messages a connection may have unacknowledged (5.0 receive maximum)"),
 	M(keepalive_max_s, UINT, 10, 65535, "300",

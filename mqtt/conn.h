@@ -68,6 +68,9 @@ struct mqd_server {
 	trc_config_t cfg;
 	const mqd_conf_t *mc;
 	int ep, lfd, bfd, tls_lfd;
+	int spare_fd;        /* held for the moment the file limit is reached */
+	uint64_t conns_refused;
+	int64_t refused_logged_ms;
 	unsigned port, tls_port;
 	mqd_tls_t *tls;
 	conn_t *conns;

@@ -48,6 +48,7 @@ typedef struct {
 	char tls_priority[TRC_CONFIG_STR];
 	unsigned max_connections;
 	unsigned max_packet_kb;
+	unsigned max_output_kb;
 	unsigned receive_maximum;
 	unsigned keepalive_max_s;
 	unsigned connect_timeout_s;

@@ -7,7 +7,9 @@
  * only, one that sends no CONNECT or goes silent past its keep alive is
  * closed by the sweep, and one that does not read its acknowledgements
  * stops being read (at receive_maximum unacknowledged) and is closed when
- * its output passes OUT_MAX.
+ * its output passes max_output_kb. Past the process's file limit, a
+ * spare descriptor lets the listener take each waiting connection and
+ * close it, rather than spin on a backlog it cannot accept.
  */
 #include "conn.h"
 
@@ -28,7 +30,6 @@
 #define ID_LISTEN UINT64_MAX
 #define ID_BUS (UINT64_MAX - 1)
 #define ID_LISTEN_TLS (UINT64_MAX - 2)
-#define OUT_MAX (256u << 10)
 #define SWEEP_MS 500
 
 uint64_t mqd_conn_id(const mqd_server_t *srv, const conn_t *c)
@@ -55,8 +56,8 @@ bool mqd_conn_send(mqd_server_t *srv, conn_t *c, const uint8_t *p, size_t n)
 {
 	if (c->closing || c->fd < 0)
 		return false;
-	if (c->out_len + n > OUT_MAX) {
-		trc_warn("client=%s peer=%s: does not read its acknowledgements: closed", c->client,
+	if (c->out_len + n > (size_t)srv->mc->max_output_kb << 10) {
+		trc_warn("client=%s peer=%s: does not read what it is sent: closed", c->client,
 			 c->peer);
 		mqd_conn_close(srv, c, 0, NULL);
 		return false;
@@ -139,7 +140,7 @@ void mqd_conn_close(mqd_server_t *srv, conn_t *c, uint8_t reason, const char *wh
 	if (c->connected && c->version == 5 && reason != 0) {
 		uint8_t b[300];
 		size_t n = mq_encode_disconnect(b, sizeof(b), reason, why);
-		if (n > 0 && c->out_len + n <= OUT_MAX)
+		if (n > 0 && c->out_len + n <= (size_t)srv->mc->max_output_kb << 10)
 			mqd_conn_send(srv, c, b, n);
 	}
 	if (c->connected) {
@@ -158,12 +159,34 @@ void mqd_conn_close(mqd_server_t *srv, conn_t *c, uint8_t reason, const char *wh
 			  why ? why : "");
 }
 
+/* A connection closed as it came: counted, logged at most once a second. */
+static void s_refused(mqd_server_t *srv, const char *past)
+{
+	srv->conns_refused++;
+	int64_t now = trc_mono_ms();
+	if (now - srv->refused_logged_ms >= 1000) {
+		srv->refused_logged_ms = now;
+		trc_warn("a connection closed as it came: past %s (%llu so far)", past,
+			 (unsigned long long)srv->conns_refused);
+	}
+}
+
 static void s_accept(mqd_server_t *srv, int lfd, bool tls)
 {
 	for (;;) {
 		struct sockaddr_in sa;
 		socklen_t sl = sizeof(sa);
 		int fd = accept4(lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && srv->spare_fd >= 0) {
+			close(srv->spare_fd); /* room for one: taken and closed */
+			fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0)
+				close(fd);
+			srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			s_refused(srv, "the file limit");
+			if (fd >= 0)
+				continue;
+		}
 		if (fd < 0)
 			return;
 		conn_t *c = NULL;
@@ -172,6 +195,7 @@ static void s_accept(mqd_server_t *srv, int lfd, bool tls)
 				c = &srv->conns[i];
 		if (c == NULL) {
 			close(fd); /* a flood: past max_connections */
+			s_refused(srv, "max_connections");
 			continue;
 		}
 		c->used = true;
@@ -505,6 +529,7 @@ int mqd_server_start(mqd_server_t **srv_p, const trc_config_t *cfg)
 	srv->cfg = *cfg;
 	srv->mc = mqd_conf(&srv->cfg);
 	srv->lfd = srv->ep = srv->bfd = srv->tls_lfd = -1;
+	srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	srv->conns = calloc(srv->mc->max_connections, sizeof(*srv->conns));
 	srv->touched = calloc(srv->mc->max_connections, sizeof(*srv->touched));
 	if (srv->conns == NULL || srv->touched == NULL)
@@ -555,6 +580,8 @@ void mqd_server_stop(mqd_server_t **srv_p)
 		close(srv->lfd);
 	if (srv->tls_lfd >= 0)
 		close(srv->tls_lfd);
+	if (srv->spare_fd >= 0)
+		close(srv->spare_fd);
 	if (srv->ep >= 0)
 		close(srv->ep);
 	free(srv->conns);

@@ -5,7 +5,9 @@
 # tests/mqtt/test_mqtt.py (python3-paho-mqtt) as the clients nobody here
 # wrote: 3.1.1 and 5.0 at QoS 0/1/2, auth refusals, refusals, a malformed
 # packet, feedbackd SIGSTOPped (no PUBACK until it is back), and
-# traction-mqttd SIGKILLed mid-stream of QoS 2 with a persistent session.
+# traction-mqttd SIGKILLed mid-stream of QoS 2 with a persistent session;
+# TLS with client certificates (openssl makes them), a Sparkplug B edge node
+# (test_sparkplug.py), hostile input (test_hostile.py).
 #   tests/mqtt/run.sh BUILD_DIR
 set -euo pipefail
 BUILD=$(cd "$1" && pwd)
@@ -53,6 +55,8 @@ address_file = $DIR/set/mqtt.addr
 receive_maximum = 16
 keepalive_max_s = 30
 max_packet_kb = 64
+max_connections = 48
+max_output_kb = 64
 sparkplug_bindings = $DIR/sparkplug.bind
 tls_cert_file = $DIR/server.crt
 tls_key_file = $DIR/server.key
@@ -159,6 +163,11 @@ protoc --proto_path="$HERE/../../mqtt/sparkplug" --python_out="$DIR" sparkplug_p
 grep -q 'sparkplug node=plant7/line3-edge: dead' "$DIR/set/mqttd.log" ||
   fail "the NDEATH will was not applied (traction-mqttd's log)"
 echo "ok - traction-mqttd logged the edge node dead by its NDEATH will"
+
+# hostile input: floods (past max_connections, past the file limit), a client
+# that never reads, oversize packets
+MQ_PID=$MQ /usr/bin/python3 "$HERE/test_hostile.py" "$MQ_PORT" "$DIR/tokens" "$DIR" "$BUILD" ||
+  fail "test_hostile.py"
 
 MQ_PID=$MQ FB_PID=$FB /usr/bin/python3 "$HERE/test_mqtt.py" "$MQ_PORT" "$DIR/tokens" "$EP" \
   "$BUILD" "$DIR" || { [ -f "$DIR/mqttd.pid" ] && PIDS+=("$(cat "$DIR/mqttd.pid")"); fail "test_mqtt.py"; }

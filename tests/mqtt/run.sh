@@ -169,6 +169,68 @@ echo "ok - traction-mqttd logged the edge node dead by its NDEATH will"
 MQ_PID=$MQ /usr/bin/python3 "$HERE/test_hostile.py" "$MQ_PORT" "$DIR/tokens" "$DIR" "$BUILD" ||
   fail "test_hostile.py"
 
+# a real Mosquitto (Debian's mosquitto) as a plant's edge broker, bridging
+# traction/v1/feedback/# to traction-mqttd at QoS 2 with a persistent session
+MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+[ -x "$MOSQUITTO" ] || fail "mosquitto missing (deploy/install-deps.sh)"
+EDGE_PORT=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$DIR/edge.conf" <<EOF
+user $(id -un)
+listener $EDGE_PORT 127.0.0.1
+allow_anonymous true
+persistence false
+log_dest stderr
+connection traction
+address 127.0.0.1:$MQ_PORT
+bridge_protocol_version mqttv311
+try_private false
+notifications false
+cleansession false
+remote_clientid edge-bridge-line3
+remote_username line3
+remote_password $(pw line3)
+topic traction/v1/feedback/# out 2
+restart_timeout 1
+EOF
+"$MOSQUITTO" -c "$DIR/edge.conf" 2>"$DIR/set/edge-mosquitto.log" &
+PIDS+=($!)
+eventually grep -q "client=edge-bridge-line3 .*connected" "$DIR/set/mqttd.log" >/dev/null ||
+  fail "the edge Mosquitto's bridge did not connect"
+seq 1 50 | sed 's/^/1./' | mosquitto_pub -h 127.0.0.1 -p "$EDGE_PORT" -q 2 -l \
+  -t traction/v1/feedback/weld-line-3/defect-vision/1.0/metric/bridged || fail "mosquitto_pub to the edge"
+eventually sh -c "$CTL feedback stats --supply defect-vision@1.0 --metric bridged | grep -q 'count 50'" ||
+  fail "the 50 records published to the edge Mosquitto are not stored"
+sleep 1
+$CTL feedback stats --supply defect-vision@1.0 --metric bridged | grep -q 'count 50' ||
+  fail "the bridged records are stored more than once"
+echo "ok - a Mosquitto edge broker bridging to traction-mqttd (QoS 2): 50 records, stored once"
+# traction-mqttd SIGKILLed while the bridge has messages in flight, and
+# feedbackd stopped so that records reach it while no PUBREC can go; both
+# come back (traction-mqttd on its port): the bridge sends its unanswered
+# PUBLISHes again, and each record is stored once
+sed "s/^port = 0$/port = $MQ_PORT/" "$DIR/set/traction.conf" >"$DIR/set/bridge.conf"
+kill -STOP "$FB"
+seq 1 300 | sed 's/^/2./' | mosquitto_pub -h 127.0.0.1 -p "$EDGE_PORT" -q 2 -l \
+  -t traction/v1/feedback/weld-line-3/defect-vision/1.0/metric/bridged ||
+  { kill -CONT "$FB"; fail "mosquitto_pub to the edge (second stream)"; }
+sleep 1
+kill -KILL "$MQ"
+wait "$MQ" 2>/dev/null || true
+kill -CONT "$FB"
+"$BUILD/mqtt/traction-mqttd" --config "$DIR/set/bridge.conf" 2>>"$DIR/set/mqttd.log" &
+MQ=$!
+PIDS+=($MQ)
+for _ in $(seq 1 600); do
+  $CTL feedback stats --supply defect-vision@1.0 --metric bridged | grep -q 'count 350' && break
+  sleep 0.1
+done
+sleep 1
+$CTL feedback stats --supply defect-vision@1.0 --metric bridged | grep -q 'count 350' || {
+  $CTL feedback stats --supply defect-vision@1.0 --metric bridged >&2
+  fail "through a SIGKILL of traction-mqttd, the bridged records are not stored once each"
+}
+echo "ok - the bridge through a SIGKILL of traction-mqttd: 350 records, each stored once"
+
 MQ_PID=$MQ FB_PID=$FB /usr/bin/python3 "$HERE/test_mqtt.py" "$MQ_PORT" "$DIR/tokens" "$EP" \
   "$BUILD" "$DIR" || { [ -f "$DIR/mqttd.pid" ] && PIDS+=("$(cat "$DIR/mqttd.pid")"); fail "test_mqtt.py"; }
 # the traction-mqttd the test restarted (after its SIGKILL) is stopped with the set

@@ -6,6 +6,8 @@
 #ifndef MQD_CONN_H
 #define MQD_CONN_H
 
+#include <uthash.h>
+
 #include "keys.h"
 #include "mqttd.h"
 #include "tls.h"
@@ -62,6 +64,7 @@ typedef struct conn {
 	bool sub_state, sub_ncmd;             /* what it subscribed to (pubsub.c) */
 	mqd_tls_conn_t *tls;                  /* on the TLS listener's connections */
 	char cert_cn[65];                     /* its client certificate's CN, verified */
+	UT_hash_handle hh;                    /* in by_client while connected */
 } conn_t;
 
 struct mqd_server {
@@ -75,6 +78,9 @@ struct mqd_server {
 	mqd_tls_t *tls;
 	conn_t *conns;
 	unsigned n_conns;
+	conn_t *by_client;   /* the connected ones by client id (uthash) */
+	uint32_t *free;      /* the slots not in use, a stack */
+	unsigned n_free;
 	uint32_t *touched;
 	size_t n_touched;
 	mqd_store_t *store;

@@ -136,12 +136,10 @@ static void s_q2_load(void *ud, uint16_t pid, uint64_t counter)
  * Whether one was there. */
 static bool s_session(mqd_server_t *srv, conn_t *c, const mq_connect_t *k)
 {
-	for (unsigned i = 0; i < srv->mc->max_connections; i++) {
-		conn_t *o = &srv->conns[i];
-		if (o != c && o->used && !o->closing && o->connected &&
-		    strcmp(o->client, c->client) == 0)
-			mqd_conn_close(srv, o, MQ_RC_TAKEN_OVER, "session taken over");
-	}
+	conn_t *o = NULL;
+	HASH_FIND_STR(srv->by_client, c->client, o);
+	if (o != NULL && o != c)
+		mqd_conn_close(srv, o, MQ_RC_TAKEN_OVER, "session taken over");
 	uint32_t max = srv->mc->session_expiry_max_s;
 	c->expiry_s = k->version == 4 ? (k->clean ? 0 : max)
 				      : (k->props.session_expiry < max ? k->props.session_expiry : max);
@@ -244,6 +242,7 @@ static bool s_connect(mqd_server_t *srv, conn_t *c, const mq_connect_t *k)
 		p.session_expiry = c->expiry_s;
 	}
 	c->connected = true;
+	HASH_ADD_STR(srv->by_client, client, c);
 	s_connack(srv, c, v, present, 0, &p);
 	trc_info("client=%s user=%s peer=%s: connected mqtt=%s session=%s keepalive=%us", c->client,
 		 c->user[0] ? c->user : "-", c->peer, v == 5 ? "5.0" : "3.1.1",

@@ -115,7 +115,7 @@ static void s_flush(mqd_server_t *srv, conn_t *c)
 	}
 }
 
-static void s_free(conn_t *c)
+static void s_free(mqd_server_t *srv, conn_t *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
@@ -131,6 +131,7 @@ static void s_free(conn_t *c)
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	c->gen = gen;
+	srv->free[srv->n_free++] = (uint32_t)(c - srv->conns);
 }
 
 void mqd_conn_close(mqd_server_t *srv, conn_t *c, uint8_t reason, const char *why)
@@ -144,6 +145,7 @@ void mqd_conn_close(mqd_server_t *srv, conn_t *c, uint8_t reason, const char *wh
 			mqd_conn_send(srv, c, b, n);
 	}
 	if (c->connected) {
+		HASH_DEL(srv->by_client, c); /* first: its will's session is its own */
 		mqd_pubsub_will(srv, c);
 		mqd_proto_end(srv, c);
 	}
@@ -189,10 +191,7 @@ static void s_accept(mqd_server_t *srv, int lfd, bool tls)
 		}
 		if (fd < 0)
 			return;
-		conn_t *c = NULL;
-		for (unsigned i = 0; i < srv->mc->max_connections && c == NULL; i++)
-			if (!srv->conns[i].used)
-				c = &srv->conns[i];
+		conn_t *c = srv->n_free > 0 ? &srv->conns[srv->free[--srv->n_free]] : NULL;
 		if (c == NULL) {
 			close(fd); /* a flood: past max_connections */
 			s_refused(srv, "max_connections");
@@ -208,7 +207,7 @@ static void s_accept(mqd_server_t *srv, int lfd, bool tls)
 		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)(c - srv->conns) };
 		if ((tls && (c->tls = mqd_tls_accept(srv->tls, fd)) == NULL) ||
 		    epoll_ctl(srv->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
-			s_free(c);
+			s_free(srv, c);
 			continue;
 		}
 		srv->n_conns++;
@@ -408,7 +407,7 @@ void mqd_server_turn(mqd_server_t *srv)
 			if (rc == 0 && c->pending != NULL) /* QoS 0 of a client gone: still sent */
 				mqd_bus_submit(srv->bus, c->pending);
 			c->pending = NULL;
-			s_free(c);
+			s_free(srv, c);
 			continue;
 		}
 		if (!c->busy && c->pending != NULL) {
@@ -532,10 +531,13 @@ int mqd_server_start(mqd_server_t **srv_p, const trc_config_t *cfg)
 	srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	srv->conns = calloc(srv->mc->max_connections, sizeof(*srv->conns));
 	srv->touched = calloc(srv->mc->max_connections, sizeof(*srv->touched));
-	if (srv->conns == NULL || srv->touched == NULL)
+	srv->free = calloc(srv->mc->max_connections, sizeof(*srv->free));
+	if (srv->conns == NULL || srv->touched == NULL || srv->free == NULL)
 		return -1;
-	for (unsigned i = 0; i < srv->mc->max_connections; i++)
+	for (unsigned i = 0; i < srv->mc->max_connections; i++) {
 		srv->conns[i].fd = -1;
+		srv->free[srv->n_free++] = srv->mc->max_connections - 1 - i; /* slot 0 first */
+	}
 	srv->started_ms = trc_now_ms();
 	if (mqd_spb_new(&srv->spb) != 0 || s_bindings(srv) != 0)
 		return -1;
@@ -567,7 +569,7 @@ void mqd_server_stop(mqd_server_t **srv_p)
 	for (unsigned i = 0; srv->conns != NULL && i < srv->mc->max_connections; i++)
 		if (srv->conns[i].used) {
 			mqd_conn_close(srv, &srv->conns[i], 0, NULL);
-			s_free(&srv->conns[i]);
+			s_free(srv, &srv->conns[i]);
 		}
 	if (srv->store != NULL)
 		mqd_store_commit(srv->store);
@@ -586,6 +588,7 @@ void mqd_server_stop(mqd_server_t **srv_p)
 		close(srv->ep);
 	free(srv->conns);
 	free(srv->touched);
+	free(srv->free);
 	free(srv);
 	*srv_p = NULL;
 }

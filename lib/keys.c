@@ -23,16 +23,6 @@ struct trc_keys {
 
 #define s_fail(err, len, ...) trc_errf(TRC_ECONFIG, err, len, __VA_ARGS__)
 
-static char *s_trim(char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	size_t n = strlen(s);
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
-		s[--n] = '\0';
-	return s;
-}
-
 typedef int (*line_fn)(void *ud, const char *key, char *val, char *err, size_t errlen);
 
 /* "key = value" lines; ';' and '#' start comments. */
@@ -46,7 +36,7 @@ static int s_parse(const char *path, line_fn fn, void *ud, char *err, size_t err
 	int rc = 0;
 	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
-		char *s = s_trim(line);
+		char *s = trc_trim(line);
 		if (*s == '\0' || *s == ';' || *s == '#')
 			continue;
 		char *eq = strchr(s, '=');
@@ -56,7 +46,7 @@ static int s_parse(const char *path, line_fn fn, void *ud, char *err, size_t err
 		}
 		*eq = '\0';
 		char why[160] = "";
-		if (fn(ud, s_trim(s), s_trim(eq + 1), why, sizeof(why)) != 0)
+		if (fn(ud, trc_trim(s), trc_trim(eq + 1), why, sizeof(why)) != 0)
 			rc = s_fail(err, errlen, "%s:%u: %s", path, lineno, why);
 	}
 	fclose(f);
@@ -121,7 +111,7 @@ static int s_key_line(void *ud, const char *key, char *val, char *err, size_t er
 	} else if (strcmp(key, "enterprises") == 0) {
 		/* enterprise names are free text (spaces too): commas only */
 		for (char *tok = strtok(val, ","); tok != NULL; tok = strtok(NULL, ",")) {
-			tok = s_trim(tok);
+			tok = trc_trim(tok);
 			if (*tok == '\0' || strlen(tok) > 200)
 				return snprintf(err, errlen, "enterprises: an empty or too long name"), -1;
 			if (s_add(&k->enterprises, &k->n_enterprises, tok) != 0)

@@ -52,6 +52,10 @@ size_t trc_utf8_seq(const uint8_t *p, size_t n);
  * a log line or a status message: a reader can trust both. */
 size_t trc_escape(char *dst, size_t cap, const void *src, size_t len);
 
+/* s without the blanks (space, tab, CR, LF) it starts and ends with: a
+ * pointer into s, whose end is cut in place. */
+char *trc_trim(char *s);
+
 /* Hex of n bytes into out (2n+1 bytes). */
 void trc_hex(char *out, const void *data, size_t n);
 

@@ -177,6 +177,10 @@ size_t mq_encode_ack(uint8_t *buf, size_t cap, uint8_t version, mq_type_t type, 
 /* SUBACK or UNSUBACK with a code per filter (an UNSUBACK of 3.1.1 has none). */
 size_t mq_encode_suback(uint8_t *buf, size_t cap, uint8_t version, mq_type_t type,
 			uint16_t pid, const uint8_t *codes, size_t n);
+/* A QoS 0 PUBLISH (the only kind this server sends: Sparkplug's NCMD, the
+ * host's STATE). */
+size_t mq_encode_publish(uint8_t *buf, size_t cap, uint8_t version, const char *topic,
+			 const uint8_t *payload, size_t plen, bool retain);
 size_t mq_encode_pingresp(uint8_t *buf, size_t cap);
 /* 5.0 only (3.1.1 has no DISCONNECT from the server). */
 size_t mq_encode_disconnect(uint8_t *buf, size_t cap, uint8_t reason, const char *reason_string);

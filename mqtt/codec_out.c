@@ -112,7 +112,6 @@ size_t mq_encode_connack(uint8_t *buf, size_t cap, uint8_t version, bool session
 		}
 		if (code < 0x80) { /* what this server does not do, said up front */
 			s_u8(&pr, 0x25); s_u8(&pr, 0);   /* retain available: no */
-			s_u8(&pr, 0x28); s_u8(&pr, 0);   /* wildcard subscriptions: no */
 			s_u8(&pr, 0x29); s_u8(&pr, 0);   /* subscription ids: no */
 			s_u8(&pr, 0x2A); s_u8(&pr, 0);   /* shared subscriptions: no */
 		}
@@ -162,6 +161,22 @@ size_t mq_encode_suback(uint8_t *buf, size_t cap, uint8_t version, mq_type_t typ
 	if (version == 5 || type == MQ_SUBACK)
 		s_put(&b, codes, n);
 	return s_packet(buf, cap, (uint8_t)(type << 4), &b);
+}
+
+size_t mq_encode_publish(uint8_t *buf, size_t cap, uint8_t version, const char *topic,
+			 const uint8_t *payload, size_t plen, bool retain)
+{
+	size_t tn = strlen(topic), body = 2 + tn + (version == 5 ? 1 : 0) + plen;
+	if (tn > 0xffff || body > MQ_LENGTH_MAX)
+		return 0;
+	wr_t w = { buf, 0, cap, false };
+	s_u8(&w, (uint8_t)(MQ_PUBLISH << 4 | (retain ? 1 : 0))); /* QoS 0 */
+	s_varint(&w, (uint32_t)body);
+	s_str(&w, topic, tn);
+	if (version == 5)
+		s_u8(&w, 0); /* no properties */
+	s_put(&w, payload, plen);
+	return w.over ? 0 : w.n;
 }
 
 size_t mq_encode_pingresp(uint8_t *buf, size_t cap)

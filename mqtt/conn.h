@@ -6,8 +6,11 @@
 #ifndef MQD_CONN_H
 #define MQD_CONN_H
 
+#include <uthash.h>
+
 #include "keys.h"
 #include "mqttd.h"
+#include "tls.h"
 
 /* A QoS 1 or 2 PUBLISH not yet acknowledged, in the order received. */
 typedef struct {
@@ -53,15 +56,31 @@ typedef struct conn {
 	bool reading;       /* EPOLLIN asked for */
 	bool writing;       /* EPOLLOUT asked for */
 	uint64_t seq;
+	char *will_topic;   /* its will, published if it ends without DISCONNECT */
+	uint8_t *will_payload;
+	size_t will_len;
+	uint8_t will_qos;
+	char spb_node[MQD_SPB_ID_MAX * 2 + 2]; /* GROUP/EDGE of its NDEATH will, or "" */
+	bool sub_state, sub_ncmd;             /* what it subscribed to (pubsub.c) */
+	mqd_tls_conn_t *tls;                  /* on the TLS listener's connections */
+	char cert_cn[65];                     /* its client certificate's CN, verified */
+	UT_hash_handle hh;                    /* in by_client while connected */
 } conn_t;
 
 struct mqd_server {
 	trc_config_t cfg;
 	const mqd_conf_t *mc;
-	int ep, lfd, bfd;
-	unsigned port;
+	int ep, lfd, bfd, tls_lfd;
+	int spare_fd;        /* held for the moment the file limit is reached */
+	uint64_t conns_refused;
+	int64_t refused_logged_ms;
+	unsigned port, tls_port;
+	mqd_tls_t *tls;
 	conn_t *conns;
 	unsigned n_conns;
+	conn_t *by_client;   /* the connected ones by client id (uthash) */
+	uint32_t *free;      /* the slots not in use, a stack */
+	unsigned n_free;
 	uint32_t *touched;
 	size_t n_touched;
 	mqd_store_t *store;
@@ -69,6 +88,8 @@ struct mqd_server {
 	trc_keys_t *keys;
 	int64_t next_sweep;
 	uint64_t refused, accepted_msgs;
+	mqd_spb_t *spb;
+	int64_t started_ms;  /* the host's STATE timestamp */
 };
 
 /* server.c */
@@ -94,5 +115,23 @@ void mqd_proto_refusals(mqd_server_t *srv, mqd_job_t *job);
 void mqd_proto_acks(mqd_server_t *srv, conn_t *c);
 /* The session when the connection ends. */
 void mqd_proto_end(mqd_server_t *srv, conn_t *c);
+/* A PUBLISH of c (a will too): records for the bus, or a refusal; false
+ * when the connection was closed. */
+bool mqd_proto_publish(mqd_server_t *srv, conn_t *c, const mq_publish_t *p);
+
+/* pubsub.c */
+/* A QoS 0 PUBLISH to c (dropped if past the client's maximum packet size). */
+void mqd_pubsub_send(mqd_server_t *srv, conn_t *c, const char *topic, const uint8_t *payload,
+		     size_t plen, bool retain);
+/* SUBSCRIBE or UNSUBSCRIBE: granted for the host's STATE and the edge
+ * node's own NCMD, refused per filter otherwise. */
+void mqd_pubsub_subscribe(mqd_server_t *srv, conn_t *c, const mq_subscribe_t *s, mq_type_t type);
+/* NCMD Node Control/Rebirth to the connections subscribed to o->node's. */
+void mqd_pubsub_rebirth(mqd_server_t *srv, const mqd_spb_out_t *o);
+/* The will of a CONNECT kept (0), or -1 (out of memory). */
+int mqd_pubsub_will_keep(conn_t *c, const mq_connect_t *k);
+void mqd_pubsub_will_drop(conn_t *c);
+/* The will published (once), if there is one. */
+void mqd_pubsub_will(mqd_server_t *srv, conn_t *c);
 
 #endif

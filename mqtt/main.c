@@ -32,12 +32,15 @@ static void s_run(void *ud, short revents)
 	mqd_server_turn(ud);
 }
 
-static int s_write_address(const mqd_conf_t *mc, unsigned port)
+/* ADDRESS:PORT, and a second line "tls ADDRESS:PORT" with TLS. */
+static int s_write_address(const mqd_conf_t *mc, unsigned port, unsigned tls_port)
 {
 	if (mc->address_file[0] == '\0')
 		return 0;
-	char addr[TRC_CONFIG_STR + 16];
-	snprintf(addr, sizeof(addr), "%s:%u\n", mc->address, port);
+	char addr[2 * TRC_CONFIG_STR + 40];
+	int n = snprintf(addr, sizeof(addr), "%s:%u\n", mc->address, port);
+	if (tls_port != 0)
+		snprintf(addr + n, sizeof(addr) - (size_t)n, "tls %s:%u\n", mc->tls_address, tls_port);
 	return trc_write_file_atomic(mc->address_file, addr);
 }
 
@@ -56,10 +59,13 @@ static int s_start(trc_clientd_t *cd, void *user)
 		mqd_server_stop(&s_m.srv);
 		return -1;
 	}
-	unsigned port = mqd_server_port(s_m.srv);
-	if (s_write_address(mc, port) != 0)
+	unsigned port = mqd_server_port(s_m.srv, false), tls = mqd_server_port(s_m.srv, true);
+	if (s_write_address(mc, port, tls) != 0)
 		trc_warn("cannot write %s", mc->address_file);
 	trc_info("serving mqtt://%s:%u auth=%s", mc->address, port, mc->auth ? "users" : "none");
+	if (tls != 0)
+		trc_info("serving mqtts://%s:%u client certificates=%s", mc->tls_address, tls,
+			 mc->tls_ca_file[0] == '\0' ? "no" : mc->tls_client_cert ? "required" : "optional");
 	return 0;
 }
 

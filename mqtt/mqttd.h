@@ -39,8 +39,16 @@
 typedef struct {
 	char address[TRC_CONFIG_STR];
 	unsigned port;
+	char tls_cert_file[TRC_CONFIG_PATH];
+	char tls_key_file[TRC_CONFIG_PATH];
+	char tls_address[TRC_CONFIG_STR];
+	unsigned tls_port;
+	char tls_ca_file[TRC_CONFIG_PATH];
+	unsigned tls_client_cert;
+	char tls_priority[TRC_CONFIG_STR];
 	unsigned max_connections;
 	unsigned max_packet_kb;
+	unsigned max_output_kb;
 	unsigned receive_maximum;
 	unsigned keepalive_max_s;
 	unsigned connect_timeout_s;
@@ -52,6 +60,8 @@ typedef struct {
 	unsigned map_size_mb;
 	unsigned bus_threads;
 	unsigned refusals_max;
+	char sparkplug_bindings[TRC_CONFIG_PATH];
+	char sparkplug_host_id[TRC_CONFIG_STR];
 } mqd_conf_t;
 
 extern const trc_conf_section_t *const mqd_config[];
@@ -83,6 +93,42 @@ uint8_t mqd_reason_of(int code);
 /* Whether a bus status code may pass if the record is sent again
  * (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ...). */
 bool mqd_retryable(int code);
+
+/* ---- spb.c: Sparkplug B ---------------------------------------------------------- */
+
+#define MQD_SPB_ID_MAX 64   /* a group, edge node or device id, bytes */
+#define MQD_SPB_KEY_MAX 128 /* a readable key; a longer one becomes spb/h/SHA256 */
+
+/* The edge nodes seen (born or dead, their bdSeq, seq and aliases) and the
+ * bindings of nodes and devices to deployments. */
+typedef struct mqd_spb mqd_spb_t;
+
+/* What a Sparkplug message asks of the daemon besides its records. */
+typedef struct {
+	char node[MQD_SPB_ID_MAX * 2 + 2]; /* GROUP/EDGE */
+	bool rebirth;                      /* publish NCMD Node Control/Rebirth to it */
+	char why[64];                      /* why the rebirth */
+	char gap[48];                      /* "seq 3 after 1", if a gap */
+	const char *event;                 /* "born", "dead", ..., or "" */
+	unsigned skipped;                  /* metrics whose names do not fit a traction name */
+} mqd_spb_out_t;
+
+int mqd_spb_new(mqd_spb_t **spb_p);
+void mqd_spb_destroy(mqd_spb_t **spb_p);
+/* The bindings file (path "": none), in place of those before; 0, or -1
+ * with err naming the file and line (the bindings before stay). */
+int mqd_spb_load(mqd_spb_t *spb, const char *path, size_t *count, char *err, size_t errlen);
+/* Whether topic is in the Sparkplug B namespace (spBv1.0/...). */
+bool mqd_spb_is_topic(const char *topic, size_t n);
+/* GROUP/EDGE into node if topic is spBv1.0/GROUP/type/EDGE: 0, else -1. */
+int mqd_spb_node_of(const char *topic, size_t n, const char *type, char *node, size_t cap);
+/* A PUBLISH on a spBv1.0/ topic: the node's state updated, its metrics as
+ * records in rs, and what else to do in out. 0, or -1 with rs->reason and
+ * rs->err (nothing to free then). now_ms: the time of receipt. */
+int mqd_spb_message(mqd_spb_t *spb, const char *topic, size_t tlen, const uint8_t *payload,
+		    size_t plen, int64_t now_ms, mqd_records_t *rs, mqd_spb_out_t *out);
+/* The payload of NCMD Node Control/Rebirth = true: its length in buf, or 0. */
+size_t mqd_spb_rebirth(uint8_t *buf, size_t cap, int64_t now_ms);
 
 /* ---- session.c: the LMDB store -------------------------------------------------- */
 
@@ -152,7 +198,8 @@ typedef struct mqd_server mqd_server_t;
 
 int mqd_server_start(mqd_server_t **srv_p, const trc_config_t *cfg);
 void mqd_server_stop(mqd_server_t **srv_p);
-unsigned mqd_server_port(const mqd_server_t *srv);
+/* The plain listener's port, or the TLS one's (0: none). */
+unsigned mqd_server_port(const mqd_server_t *srv, bool tls);
 int mqd_server_fd(const mqd_server_t *srv);
 /* One turn of the loop (see above); timeout: ms until the next timer. */
 void mqd_server_turn(mqd_server_t *srv);

@@ -136,12 +136,10 @@ static void s_q2_load(void *ud, uint16_t pid, uint64_t counter)
  * Whether one was there. */
 static bool s_session(mqd_server_t *srv, conn_t *c, const mq_connect_t *k)
 {
-	for (unsigned i = 0; i < srv->mc->max_connections; i++) {
-		conn_t *o = &srv->conns[i];
-		if (o != c && o->used && !o->closing && o->connected &&
-		    strcmp(o->client, c->client) == 0)
-			mqd_conn_close(srv, o, MQ_RC_TAKEN_OVER, "session taken over");
-	}
+	conn_t *o = NULL;
+	HASH_FIND_STR(srv->by_client, c->client, o);
+	if (o != NULL && o != c)
+		mqd_conn_close(srv, o, MQ_RC_TAKEN_OVER, "session taken over");
 	uint32_t max = srv->mc->session_expiry_max_s;
 	c->expiry_s = k->version == 4 ? (k->clean ? 0 : max)
 				      : (k->props.session_expiry < max ? k->props.session_expiry : max);
@@ -176,6 +174,15 @@ static bool s_auth(mqd_server_t *srv, conn_t *c, const mq_connect_t *k)
 {
 	if (!srv->mc->auth)
 		return true;
+	if (c->cert_cn[0] != '\0') { /* a verified client certificate: its CN is the user */
+		const trc_key_t *u = trc_keys_by_name(srv->keys, c->cert_cn);
+		if (u == NULL || !u->user || (k->has_username && (k->username.n != strlen(u->name) ||
+								 memcmp(k->username.p, u->name,
+									k->username.n) != 0)))
+			return false;
+		snprintf(c->user, sizeof(c->user), "%s", u->name);
+		return true;
+	}
 	if (!k->has_username || !k->has_password || k->username.n >= sizeof(c->user))
 		return false;
 	const trc_key_t *u = trc_keys_by_secret(srv->keys, k->password.p, k->password.n);
@@ -227,12 +234,15 @@ static bool s_connect(mqd_server_t *srv, conn_t *c, const mq_connect_t *k)
 	c->q2 = calloc(c->q2_cap, sizeof(*c->q2));
 	if (c->ack == NULL || c->q2 == NULL)
 		return s_refuse_connect(srv, c, v, MQ_V4_UNAVAILABLE, MQ_RC_UNAVAILABLE, "out of memory");
+	if (mqd_pubsub_will_keep(c, k) != 0)
+		return s_refuse_connect(srv, c, v, MQ_V4_UNAVAILABLE, MQ_RC_UNAVAILABLE, "out of memory");
 	bool present = s_session(srv, c, k);
 	if (v == 5 && k->props.session_expiry > c->expiry_s) {
 		p.has_session_expiry = true;
 		p.session_expiry = c->expiry_s;
 	}
 	c->connected = true;
+	HASH_ADD_STR(srv->by_client, client, c);
 	s_connack(srv, c, v, present, 0, &p);
 	trc_info("client=%s user=%s peer=%s: connected mqtt=%s session=%s keepalive=%us", c->client,
 		 c->user[0] ? c->user : "-", c->peer, v == 5 ? "5.0" : "3.1.1",
@@ -294,7 +304,47 @@ static bool s_queue(mqd_server_t *srv, conn_t *c, mqd_records_t *rs)
 	return true;
 }
 
-static bool s_publish(mqd_server_t *srv, conn_t *c, const mq_publish_t *p)
+/* A record refused before the bus: logged, kept, its acknowledgement due. */
+static void s_refused(mqd_server_t *srv, conn_t *c, const mq_publish_t *p, ackq_t *a,
+		      const mqd_records_t *rs)
+{
+	srv->refused++;
+	trc_info("client=%s user=%s: refused: %.*s: %s", c->client, c->user, (int)p->topic.n,
+		 (const char *)p->topic.p, rs->err);
+	json_t *o = json_pack("{s:I, s:s, s:s, s:s%, s:s, s:s}", "time_ms",
+			      (json_int_t)trc_now_ms(), "client", c->client, "user", c->user,
+			      "topic", (const char *)p->topic.p, p->topic.n, "code",
+			      "INVALID_ARGUMENT", "message", rs->err);
+	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (text != NULL)
+		mqd_refusal_add(srv->store, text, srv->mc->refusals_max);
+	free(text);
+	json_decref(o);
+	if (a != NULL) {
+		a->done = true;
+		a->reason = rs->reason;
+		snprintf(a->why, sizeof(a->why), "%.120s", rs->err);
+	}
+}
+
+/* A Sparkplug B message: its records, and the rebirth it may ask for. */
+static int s_sparkplug(mqd_server_t *srv, conn_t *c, const mq_publish_t *p, mqd_records_t *rs)
+{
+	mqd_spb_out_t o;
+	int rc = mqd_spb_message(srv->spb, (const char *)p->topic.p, p->topic.n, p->payload,
+				 p->payload_len, trc_now_ms(), rs, &o);
+	if (o.event != NULL && o.event[0] != '\0')
+		trc_info("client=%s user=%s: sparkplug node=%s: %s", c->client, c->user, o.node,
+			 o.event);
+	if (o.skipped > 0)
+		trc_info("client=%s: sparkplug node=%s: %u metrics whose names are longer than a "
+			 "traction metric's (64) skipped", c->client, o.node, o.skipped);
+	if (o.rebirth)
+		mqd_pubsub_rebirth(srv, &o);
+	return rc;
+}
+
+bool mqd_proto_publish(mqd_server_t *srv, conn_t *c, const mq_publish_t *p)
 {
 	if (p->props.topic_alias != 0) {
 		mqd_conn_close(srv, c, MQ_RC_TOPIC_ALIAS_INVALID, "no topic aliases");
@@ -326,24 +376,16 @@ static bool s_publish(mqd_server_t *srv, conn_t *c, const mq_publish_t *p)
 		 (unsigned long long)counter);
 	mqd_records_t rs;
 	ackq_t *a = p->qos > 0 ? s_ack_push(c, srv->mc->receive_maximum, p->pid, p->qos) : NULL;
-	if (mqd_records((const char *)p->topic.p, p->topic.n, p->payload, p->payload_len, key, &rs) != 0) {
-		srv->refused++;
-		trc_info("client=%s user=%s: refused: %.*s: %s", c->client, c->user, (int)p->topic.n,
-			 (const char *)p->topic.p, rs.err);
-		json_t *o = json_pack("{s:I, s:s, s:s, s:s%, s:s, s:s}", "time_ms",
-				      (json_int_t)trc_now_ms(), "client", c->client, "user", c->user,
-				      "topic", (const char *)p->topic.p, p->topic.n, "code",
-				      "INVALID_ARGUMENT", "message", rs.err);
-		char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-		if (text != NULL)
-			mqd_refusal_add(srv->store, text, srv->mc->refusals_max);
-		free(text);
-		json_decref(o);
-		if (a != NULL) {
-			a->done = true;
-			a->reason = rs.reason;
-			snprintf(a->why, sizeof(a->why), "%.120s", rs.err);
-		}
+	int rc = mqd_spb_is_topic((const char *)p->topic.p, p->topic.n)
+			 ? s_sparkplug(srv, c, p, &rs)
+			 : mqd_records((const char *)p->topic.p, p->topic.n, p->payload,
+				       p->payload_len, key, &rs);
+	if (rc == 0 && rs.n == 0 && a != NULL)
+		a->done = true; /* nothing for the bus (a death, a birth of no numbers) */
+	if (rc != 0 || rs.n == 0) {
+		if (rc != 0)
+			s_refused(srv, c, p, a, &rs);
+		mqd_records_free(&rs);
 		mqd_proto_acks(srv, c);
 		return !c->closing;
 	}
@@ -444,17 +486,6 @@ static bool s_pubrel(mqd_server_t *srv, conn_t *c, uint16_t pid)
 	return true;
 }
 
-static void s_subscribe(mqd_server_t *srv, conn_t *c, const mq_subscribe_t *s, mq_type_t type)
-{
-	uint8_t codes[MQ_SUB_MAX], b[64];
-	size_t n = s->n < MQ_SUB_MAX ? s->n : MQ_SUB_MAX;
-	/* nothing to subscribe to yet (Sparkplug's NCMD will be): refused */
-	memset(codes, type == MQ_SUBACK ? (c->version == 5 ? MQ_RC_NOT_AUTHORIZED : 0x80)
-					: MQ_RC_NO_SUBSCRIPTION, n);
-	size_t len = mq_encode_suback(b, sizeof(b), c->version, type, s->pid, codes, n);
-	mqd_conn_send(srv, c, b, len);
-}
-
 bool mqd_proto_packet(mqd_server_t *srv, conn_t *c, const uint8_t *pkt, size_t len)
 {
 	mq_packet_t pk;
@@ -472,10 +503,10 @@ bool mqd_proto_packet(mqd_server_t *srv, conn_t *c, const uint8_t *pkt, size_t l
 	}
 	switch (pk.type) {
 	case MQ_CONNECT: return s_connect(srv, c, &pk.u.connect);
-	case MQ_PUBLISH: return s_publish(srv, c, &pk.u.publish);
+	case MQ_PUBLISH: return mqd_proto_publish(srv, c, &pk.u.publish);
 	case MQ_PUBREL: return s_pubrel(srv, c, pk.u.ack.pid);
-	case MQ_SUBSCRIBE: s_subscribe(srv, c, &pk.u.subscribe, MQ_SUBACK); return true;
-	case MQ_UNSUBSCRIBE: s_subscribe(srv, c, &pk.u.subscribe, MQ_UNSUBACK); return true;
+	case MQ_SUBSCRIBE:
+	case MQ_UNSUBSCRIBE: mqd_pubsub_subscribe(srv, c, &pk.u.subscribe, pk.type); return !c->closing;
 	case MQ_PINGREQ: {
 		uint8_t b[2];
 		mqd_conn_send(srv, c, b, mq_encode_pingresp(b, sizeof(b)));
@@ -494,6 +525,8 @@ bool mqd_proto_packet(mqd_server_t *srv, conn_t *c, const uint8_t *pkt, size_t l
 			mqd_session_del(srv->store, c->client);
 			c->persistent = false;
 		}
+		if (pk.u.disconnect.reason != 0x04) /* 5.0: with will message */
+			mqd_pubsub_will_drop(c);
 		mqd_conn_close(srv, c, 0, "DISCONNECT");
 		return false;
 	default: /* PUBACK, PUBREC, PUBCOMP: this server publishes nothing */

@@ -30,6 +30,7 @@ static void s_run(void *ud, short revents)
 {
 	(void)revents;
 	mqd_server_turn(ud);
+	mqd_metrics_turn(ud);
 }
 
 /* ADDRESS:PORT, and a second line "tls ADDRESS:PORT" with TLS. */
@@ -53,6 +54,7 @@ static int s_start(trc_clientd_t *cd, void *user)
 		mqd_server_stop(&s_m.srv);
 		return -1;
 	}
+	mqd_metrics_open(trc_clientd_metrics(cd));
 	trc_hosted_t h = { .fd = mqd_server_fd(s_m.srv), .events = 0x001 /* POLLIN */,
 			   .timeout = s_timeout, .run = s_run, .ud = s_m.srv };
 	if (trc_clientd_host(cd, &h) != 0) {

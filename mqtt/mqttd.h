@@ -32,6 +32,7 @@
 
 #include "codec.h"
 #include "config.h"
+#include "metrics.h"
 #include "traction/v1/feedback.pb-c.h"
 
 /* ---- conf.c: [mqtt] ------------------------------------------------------------- */
@@ -203,6 +204,10 @@ unsigned mqd_server_port(const mqd_server_t *srv, bool tls);
 int mqd_server_fd(const mqd_server_t *srv);
 /* One turn of the loop (see above); timeout: ms until the next timer. */
 void mqd_server_turn(mqd_server_t *srv);
+
+/* metrics.c: its series in m (NULL: none), and their values after a turn */
+void mqd_metrics_open(trc_metrics_t *m);
+void mqd_metrics_turn(const mqd_server_t *srv);
 int mqd_server_timeout(const mqd_server_t *srv);
 /* SIGHUP: the users again. */
 void mqd_server_reload(mqd_server_t *srv);

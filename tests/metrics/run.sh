@@ -1,6 +1,6 @@
 #!/bin/bash
 # Metrics with a real Prometheus (Debian's prometheus and promtool): the
-# daemon set and the gateway serve /metrics on ports of their own
+# daemon set, the gateway and the MQTT daemon serve /metrics on ports of their own
 # ([metrics] base_port plus each daemon's offset); every endpoint passes
 # `promtool check metrics` in the text format and ends with "# EOF" in
 # OpenMetrics; a Prometheus on a loopback port scrapes the set every
@@ -43,12 +43,18 @@ EOF
 set_user "$DIR" "$BUILD" operator admin
 SET_METRICS_BASE=$BASE start_gateway_set "$DIR" "$BUILD"
 export TRACTION_ENDPOINT=$EP
+printf '[mqtt]\nport = 0\naddress_file = %s\n' "$DIR/set/mqtt.addr" >>"$DIR/set/traction.conf"
+"$BUILD/mqtt/traction-mqttd" --config "$DIR/set/traction.conf" 2>"$DIR/set/mqttd.log" &
+PIDS+=($!)
 for s in supply scenario feedback iteration deployment; do
   eventually ctl ping "$s" >/dev/null || fail "$s did not come up"
 done
-# broker 0, supplyd 1, scenariod 2, feedbackd 3, iterationd 4, gatewayd 5
+for _ in $(seq 250); do [ -f "$DIR/set/mqtt.addr" ] && break; sleep 0.02; done
+[ -f "$DIR/set/mqtt.addr" ] || fail "traction-mqttd did not start"
+# broker 0, supplyd 1, scenariod 2, feedbackd 3, iterationd 4, gatewayd 5, mqttd 6
 declare -A PORT=([broker]=$BASE [supplyd]=$((BASE + 1)) [scenariod]=$((BASE + 2))
-                 [feedbackd]=$((BASE + 3)) [iterationd]=$((BASE + 4)) [gatewayd]=$((BASE + 5)))
+                 [feedbackd]=$((BASE + 3)) [iterationd]=$((BASE + 4)) [gatewayd]=$((BASE + 5))
+                 [mqttd]=$((BASE + 6)))
 
 RECORDS=40
 ctl provider add acme --name "Acme Vision" --kind ai-company >/dev/null || fail "provider"
@@ -69,7 +75,7 @@ ctl supply show no-such-supply >/dev/null 2>&1 # a NOT_FOUND, counted by its cod
 curl -s -o /dev/null "$GW_URL/v1/supplies"      # a 401: no token
 
 # ---- every endpoint -------------------------------------------------------------
-for d in broker supplyd scenariod feedbackd iterationd gatewayd; do
+for d in broker supplyd scenariod feedbackd iterationd gatewayd mqttd; do
   url="http://127.0.0.1:${PORT[$d]}/metrics"
   check "$d: $url passes promtool check metrics"
   if curl -fsS "$url" >"$DIR/$d.prom" 2>"$DIR/err"; then
@@ -103,6 +109,11 @@ done_check
 check "the gateway counts its answers by status"
 grep -q '^traction_http_responses_total{code="401"} 1$' "$DIR/gatewayd.prom" ||
   bad "$(grep 'traction_http_responses_total{code="401"}' "$DIR/gatewayd.prom" || echo none)"
+done_check
+check "traction-mqttd counts its connections and records"
+grep -q '^traction_mqtt_connections 0$' "$DIR/mqttd.prom" &&
+  grep -q '^traction_mqtt_records_accepted_total 0$' "$DIR/mqttd.prom" ||
+  bad "$(grep traction_mqtt "$DIR/mqttd.prom" | head -3)"
 done_check
 check "a 404 off /metrics, a 405 for POST"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$BASE/nope")" = 404 ] || bad "not 404"

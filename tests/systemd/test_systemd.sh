@@ -167,6 +167,18 @@ for f in /:text/html /js/main.js:text/javascript /vendor/chart.js/chart.min.js:t
 done
 ok "the dashboard: the packaged pages and Debian's Chart.js served"
 
+# metrics: every daemon of the packaged set on its port, sandboxed as it is
+# (ProcSubset=pid leaves it /proc/self), feedbackd counting the 20 records
+for p in 9470 9471 9472 9473 9474 9475 9476; do
+  CX curl -sf "http://127.0.0.1:$p/metrics" >"$W/m$p" 2>/dev/null ||
+    fail "no metrics on port $p"
+  grep -q '^traction_build_info{daemon="traction-' "$W/m$p" || fail "port $p: no build info"
+  grep -q '^process_resident_memory_bytes [1-9]' "$W/m$p" || fail "port $p: no process figures"
+done
+grep -q '^traction_store_entries{db="records"} 20$' "$W/m9473" ||
+  fail "feedbackd's records: $(grep 'db="records"' "$W/m9473")"
+ok "metrics: the seven daemons on 9470-9476, feedbackd counting its 20 records"
+
 # ---- a crash: systemd restarts it, nothing acknowledged is lost ---------------------
 pid0=$(CX systemctl show -p MainPID --value traction-feedbackd.service)
 CX systemctl kill -s KILL traction-feedbackd.service

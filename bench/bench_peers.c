@@ -12,6 +12,10 @@
  *   bench_peers nats URL RECORDS     NATS JetStream publish (libnats) to a
  *                                    file-storage stream the caller made
  *   bench_peers mqtt PORT RECORDS    Mosquitto, QoS 1 (libmosquitto)
+ *   bench_peers mqttd PORT RECORDS   traction-mqttd, QoS 1, the same client and
+ *                                    payload: PUBACK once the record is stored
+ * Both MQTT rows publish the same 256-byte payload, a feedback record in
+ * the JSON Lines format (docs/mqtt.md) with a key of its own.
  * Neither waits for the disk before it acknowledges: JetStream 2.9 syncs its
  * file store every 2 minutes by default, Mosquitto writes its persistence
  * file at autosave intervals (see docs/performance.md). bench/compare.sh
@@ -208,19 +212,35 @@ static void s_mqtt_ack(struct mosquitto *m, void *ud, int mid)
 	s_acked(s_mid_seq[mid & 0xffff], true);
 }
 
+/* Record seq of shape tag as 256 bytes of JSON: a metric with a key of
+ * its own, padded with a label. */
+static void s_mqtt_record(char *buf, const char *tag, uint64_t seq)
+{
+	int k = snprintf(buf, RECORD_BYTES,
+			 "{\"key\":\"mb-%s-%llu\",\"metric\":{\"name\":\"mqttbench\",\"value\":%llu},"
+			 "\"labels\":{\"pad\":\"",
+			 tag, (unsigned long long)seq, (unsigned long long)(seq % 100));
+	memset(buf + k, 'x', RECORD_BYTES - (size_t)k - 3);
+	memcpy(buf + RECORD_BYTES - 3, "\"}}", 3);
+}
+
+/* traction-mqttd's rows, or Mosquitto's */
+static const char *s_mqtt_topic = "bench/records";
+static const char *s_mqtt_who = "Mosquitto QoS 1 (persistence on)";
+
 static int s_mqtt_drive(struct mosquitto *m, const shape_t *sh, uint64_t n)
 {
-	char buf[RECORD_BYTES], name[128];
-	memset(buf, 'x', sizeof(buf));
+	char buf[RECORD_BYTES], name[160], tag[16];
+	snprintf(tag, sizeof(tag), "%d", sh->group);
 	s_begin(n, sh->group);
 	double t0 = bench_now_us();
 	uint64_t next = 0;
 	while (s_done() < n) {
 		while (next < n && s_room(next, sh->groups)) {
 			int mid = 0;
-			memcpy(buf, &next, 8);
+			s_mqtt_record(buf, tag, next);
 			s_sent_at[next] = bench_now_us();
-			if (mosquitto_publish(m, &mid, "bench/records", sizeof(buf), buf, 1, false) !=
+			if (mosquitto_publish(m, &mid, s_mqtt_topic, sizeof(buf), buf, 1, false) !=
 			    MOSQ_ERR_SUCCESS) {
 				fprintf(stderr, "bench_peers: mqtt publish failed\n");
 				return 1;
@@ -232,7 +252,7 @@ static int s_mqtt_drive(struct mosquitto *m, const shape_t *sh, uint64_t n)
 			return 1;
 		}
 	}
-	snprintf(name, sizeof(name), "Mosquitto QoS 1 (persistence on), %s in flight", sh->tag);
+	snprintf(name, sizeof(name), "%s, %s in flight", s_mqtt_who, sh->tag);
 	s_report(name, n, t0);
 	return 0;
 }
@@ -261,7 +281,7 @@ static int s_mqtt(int port, uint64_t n)
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: bench_peers nats URL RECORDS | mqtt PORT RECORDS\n");
+		fprintf(stderr, "usage: bench_peers nats URL RECORDS | mqtt|mqttd PORT RECORDS\n");
 		return 2;
 	}
 	uint64_t n = strtoull(argv[3], NULL, 10);
@@ -274,6 +294,11 @@ int main(int argc, char **argv)
 	int rc = strcmp(argv[1], "nats") == 0 ? s_nats(argv[2], n)
 		 : strcmp(argv[1], "mqtt") == 0 ? s_mqtt(atoi(argv[2]), n)
 						: 2;
+	if (strcmp(argv[1], "mqttd") == 0) {
+		s_mqtt_topic = "traction/v1/feedback/line-1/vision/1.0";
+		s_mqtt_who = "traction-mqttd QoS 1 (PUBACK once stored)";
+		rc = s_mqtt(atoi(argv[2]), n);
+	}
 	free(s_sent_at);
 	free(s_lat);
 	free(s_group_acks);

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # The performance report: traction against the limits of this machine and
 # against the systems people would use instead (Redis 7 Streams, NATS
 # JetStream, Mosquitto), all in one invocation, several runs, one table.
@@ -49,7 +49,15 @@ b=build-bench/bench
 dir=$(mktemp -d /tmp/trc-compare-XXXXXX)
 pid=
 stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; pid=; }
-cleanup() { stop; rm -rf "$dir"; }
+# start_set, eventually (the set of traction-mqttd's row)
+# shellcheck source=../tests/set.sh
+. tests/set.sh
+PIDS=()
+cleanup() {
+  stop
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  rm -rf "$dir"
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -123,6 +131,45 @@ mqtt() { # $1 run
   stop
 }
 
+# traction-mqttd with the client and payload of Mosquitto's rows: the set
+# (tests/set.sh), a catalogue for its records, the daemon without
+# authentication (the bench measures ingest, not passwords); every record
+# checked stored once
+mqttd() { # $1 run
+  local d=$dir/mqttd n=300000 port got
+  rm -rf "$d"; mkdir -p "$d"
+  PIDS=(); SET_TMP=$d
+  fail() { echo "compare: mqttd: $*" >&2; exit 1; }
+  SET_EXTRA="[mqtt]
+port = 0
+auth = 0
+receive_maximum = 1024
+address_file = $d/set/mqtt.addr
+[log]
+level = warning" start_set "$d/set" build-bench supplyd scenariod feedbackd iterationd
+  local ctl=build-bench/clients/tractionctl/tractionctl
+  for s in supply scenario feedback; do
+    TRACTION_ENDPOINT=$EP eventually "$ctl" ping "$s" >/dev/null || fail "$s did not come up"
+  done
+  TRACTION_ENDPOINT=$EP "$ctl" provider add acme --name Acme --kind ai-company >/dev/null &&
+  TRACTION_ENDPOINT=$EP "$ctl" supply register vision --provider acme --kind industrial-algorithm \
+    --name Vision --capability defect-detection --version 1.0 >/dev/null &&
+  TRACTION_ENDPOINT=$EP "$ctl" scenario submit line-1 --enterprise N --domain production \
+    --name "Line 1" --need defect-detection >/dev/null || fail "the catalogue"
+  build-bench/mqtt/traction-mqttd --config "$d/set/traction.conf" 2>"$d/set/mqttd.log" &
+  PIDS+=($!)
+  for _ in $(seq 250); do [ -f "$d/set/mqtt.addr" ] && break; sleep 0.02; done
+  port=$(head -1 "$d/set/mqtt.addr" 2>/dev/null | sed 's/.*://')
+  [ -n "$port" ] || fail "traction-mqttd did not start"
+  $b/bench_peers mqttd "$port" "$n" | collect "$1"
+  got=$(TRACTION_ENDPOINT=$EP "$ctl" --json feedback stats --supply vision@1.0 --metric mqttbench |
+        /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["metrics"][0]["stats"]["count"])')
+  [ "$got" = $((2 * n)) ] || fail "the store holds $got records, not $((2 * n)); no figure"
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  PIDS=()
+}
+
 value=$(head -c 256 /dev/zero | tr '\0' x)
 started=$(date +%s)
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -srm), $(nproc) cores; $runs runs" | tee "$dir/log"
@@ -137,6 +184,7 @@ while [ "$i" -le "$runs" ]; do
   redis "$i" everysec 32 32
   nats "$i"
   mqtt "$i"
+  mqttd "$i"
   $b/bench_publish 100000 | collect "$i"
   $b/bench_match 10000 300 | collect "$i"
   $b/bench_history 200 100000 | collect "$i"

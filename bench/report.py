@@ -179,6 +179,12 @@ def targets(rows, millions):
         lambda v: "%+.2f ms" % v, lambda m: m <= 0.3)
     add("open loop 10k/s: p99 / the bare loop's p99 (10k/s, via a relay, written ahead)",
         "<= 1.2", per_run(rows, T10K, BARE10K, 2, 2), f_ratio, lambda m: m <= 1.2)
+    for shape in ("1000", "64 x 16"):
+        add("traction-mqttd QoS 1, PUBACK once stored / Mosquitto QoS 1 (%s in flight, the same "
+            "client and payload)" % shape, ">= 1.0",
+            per_run(rows, "traction-mqttd QoS 1 (PUBACK once stored), %s in flight" % shape,
+                    "Mosquitto QoS 1 (persistence on), %s in flight" % shape), f_ratio,
+            lambda m: m >= 1.0)
     last = "publish rate, million %d" % millions
     add("publish rate, million %d / million 1" % millions, ">= 0.85",
         per_run(rows, last, "publish rate, million 1"), f_ratio, lambda m: m >= 0.85)

@@ -303,9 +303,62 @@ TEST(strings_in_the_bytes)
 	CHECK_EQ_INT(trc_header_request_id(buf, 3), 0);
 }
 
+/* A read's memory given back (the service runtime's reads beside the
+ * batch): what was allocated after the mark is reused, what came before
+ * stays, across blocks too. */
+TEST(arena_mark_and_rewind)
+{
+	trc_arena_t *a = trc_arena_new();
+	char *keep = trc_arena_strdup(a, "the batch's write");
+	size_t used = trc_arena_used(a);
+	for (int round = 0; round < 3; round++) {
+		trc_arena_mark_t m = trc_arena_mark(a);
+		char *first = trc_arena_alloc(a, 100);
+		CHECK(first != NULL);
+		for (int i = 0; i < 50; i++) /* past several 64 KiB blocks */
+			CHECK(trc_arena_alloc(a, 10000) != NULL);
+		CHECK(trc_arena_used(a) > used + 500000);
+		trc_arena_rewind(a, m);
+		CHECK_EQ_INT(trc_arena_used(a), used);
+		CHECK(trc_arena_alloc(a, 100) == first); /* the same memory again */
+		trc_arena_rewind(a, m);
+	}
+	CHECK_STR(keep, "the batch's write");
+	trc_arena_destroy(&a);
+}
+
+/* The lane reads a request's service and method from its header's bytes,
+ * without decoding it. */
+TEST(header_names_without_decoding)
+{
+	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
+	uint8_t buf[TRC_HEADER_MAX];
+	char svc[16], method[16];
+	h.version = 2;
+	h.kind = TRACTION__V1__FRAME_KIND__FRAME_REQUEST;
+	h.service = (char *)"feedback";
+	h.method = (char *)"publish";
+	h.request_id = 7;
+	size_t n = trc_header_pack(&h, buf, sizeof(buf));
+	CHECK(trc_header_names(buf, n, svc, sizeof(svc), method, sizeof(method)));
+	CHECK_STR(svc, "feedback");
+	CHECK_STR(method, "publish");
+	/* a name past the room is "", not cut short */
+	h.method = (char *)"a-method-name-too-long";
+	n = trc_header_pack(&h, buf, sizeof(buf));
+	CHECK(trc_header_names(buf, n, svc, sizeof(svc), method, sizeof(method)));
+	CHECK_STR(method, "");
+	/* no wire data at all */
+	CHECK(!trc_header_names(buf, n - 3, svc, sizeof(svc), method, sizeof(method)));
+	CHECK(trc_header_names(buf, 0, svc, sizeof(svc), method, sizeof(method)));
+	CHECK_STR(svc, "");
+}
+
 int main(void)
 {
 	RUN(header_round_trip_and_checks);
+	RUN(arena_mark_and_rewind);
+	RUN(header_names_without_decoding);
 	RUN(recv_caps_frames);
 	RUN(slugs_and_text);
 	RUN(error_mappings);

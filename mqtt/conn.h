@@ -52,7 +52,7 @@ typedef struct conn {
 	q2_t *q2;
 	size_t q2_n, q2_cap;
 	mqd_job_t *pending; /* records for the next job */
-	bool busy;          /* a job on the bus */
+	unsigned on_bus;    /* its jobs on the bus (at most MQD_JOBS_PER_CONN) */
 	bool reading;       /* EPOLLIN asked for */
 	bool writing;       /* EPOLLOUT asked for */
 	uint64_t seq;

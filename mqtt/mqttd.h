@@ -169,7 +169,7 @@ int mqd_refusals_print(mqd_store_t *st, FILE *out);
 /* ---- bus.c: the workers ----------------------------------------------------------- */
 
 /* One feedback.publish for a connection: the records of its PUBLISHes that
- * came while its previous job was on the bus. */
+ * came since its previous job went to the bus. */
 typedef struct mqd_job {
 	uint64_t conn;                  /* the connection's id (server.c) */
 	char user[65];                  /* "" without auth: the daemon's own key */
@@ -183,6 +183,11 @@ typedef struct mqd_job {
 } mqd_job_t;
 
 typedef struct mqd_bus mqd_bus_t;
+
+/* A connection's jobs on the bus at once: while one waits for its commit
+ * the next is on its way, so feedbackd's reading and its commit overlap
+ * (docs/mqtt.md, "Speed"). */
+#define MQD_JOBS_PER_CONN 4
 
 /* Starts the workers; *fd becomes readable when answers are ready. */
 int mqd_bus_start(mqd_bus_t **bus_p, const trc_config_t *cfg, int *fd);

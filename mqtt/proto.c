@@ -423,22 +423,39 @@ void mqd_proto_acks(mqd_server_t *srv, conn_t *c)
 	}
 }
 
+/* The first slot of c's acknowledgements whose message is seq or later
+ * (their seqs ascend from the head). */
+static size_t s_ack_find(const conn_t *c, size_t cap, uint64_t seq)
+{
+	size_t lo = 0, hi = c->ack_n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->ack[(c->ack_head + mid) % cap].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 void mqd_proto_answer(mqd_server_t *srv, conn_t *c, mqd_job_t *job)
 {
 	size_t cap = srv->mc->receive_maximum;
+	/* the job's records come in the order of their messages, as the slots */
+	size_t k = job->n > 0 ? s_ack_find(c, cap, job->msg[0]) : 0;
 	for (size_t i = 0; i < job->n; i++) {
-		for (size_t k = 0; k < c->ack_n; k++) {
-			ackq_t *a = &c->ack[(c->ack_head + k) % cap];
-			if (a->seq != job->msg[i])
-				continue;
-			a->done = true;
-			if (job->code[i] != 0 && a->reason == 0) {
-				a->reason = mqd_reason_of(job->code[i]);
-				snprintf(a->why, sizeof(a->why), "%.24s: %.96s",
-					 traction_code_name(job->code[i]),
-					 job->why[i] != NULL ? job->why[i] : "");
-			}
+		while (k < c->ack_n && c->ack[(c->ack_head + k) % cap].seq < job->msg[i])
+			k++;
+		if (k == c->ack_n)
 			break;
+		ackq_t *a = &c->ack[(c->ack_head + k) % cap];
+		if (a->seq != job->msg[i])
+			continue; /* QoS 0: no acknowledgement */
+		a->done = true;
+		if (job->code[i] != 0 && a->reason == 0) {
+			a->reason = mqd_reason_of(job->code[i]);
+			snprintf(a->why, sizeof(a->why), "%.24s: %.96s",
+				 traction_code_name(job->code[i]), job->why[i] != NULL ? job->why[i] : "");
 		}
 	}
 	mqd_proto_acks(srv, c);

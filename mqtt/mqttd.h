@@ -219,10 +219,6 @@ void mqd_job_free_list(mqd_job_t *job);
 
 typedef struct mqd_bus mqd_bus_t;
 
-/* A connection's jobs on the bus at once: while one waits for its commit
- * the next is on its way, so feedbackd's reading and its commit overlap
- * (docs/mqtt.md, "Speed"). */
-#define MQD_JOBS_PER_CONN 4
 
 /* Starts the workers; *fd becomes readable when answers are ready. */
 int mqd_bus_start(mqd_bus_t **bus_p, const trc_config_t *cfg, int *fd);

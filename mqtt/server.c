@@ -410,7 +410,7 @@ void mqd_server_turn(mqd_server_t *srv)
 			s_free(srv, c);
 			continue;
 		}
-		if (c->on_bus < MQD_JOBS_PER_CONN && c->pending != NULL) {
+		if (c->on_bus < srv->mc->bus_threads && c->pending != NULL) {
 			c->on_bus++;
 			mqd_bus_submit(srv->bus, c->pending);
 			c->pending = NULL;

@@ -25,7 +25,6 @@
 
 #include "keys.h"
 #include "log.h"
-#include "pbjson.h"
 #include "traction/traction.h"
 
 #define WORKERS_MAX 64

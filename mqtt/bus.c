@@ -3,7 +3,8 @@
  * libtraction client of its own (one ZeroMQ context for all), taking jobs
  * from one queue. A job is one feedback.publish acting for its
  * connection's user (traction_client_on_behalf_of: the broker applies that
- * user's role and scope). A job whose call, or one of whose records, fails
+ * user's role and scope), its records made here from the messages' JSON
+ * (job.c). A job whose call, or one of whose records, fails
  * in a way that may pass (the broker or feedbackd away, a timeout, a full
  * queue) is sent again, whole, under the same keys, with a back-off of
  * 50 ms to 2 s, until it is answered for good: feedbackd's idempotency
@@ -24,7 +25,6 @@
 
 #include "keys.h"
 #include "log.h"
-#include "pbjson.h"
 #include "traction/traction.h"
 
 #define WORKERS_MAX 64
@@ -65,23 +65,6 @@ bool mqd_retryable(int code)
 	       code == TRACTION__V1__CODE__ABORTED || code == TRACTION__V1__CODE__INTERNAL;
 }
 
-void mqd_job_free(mqd_job_t *job)
-{
-	if (job == NULL)
-		return;
-	for (size_t i = 0; i < job->n; i++) {
-		free(job->why[i]);
-		if (job->recs[i] != NULL)
-			pbjson_free(&job->recs[i]->base);
-		free(job->recs[i]);
-	}
-	free(job->recs);
-	free(job->msg);
-	free(job->code);
-	free(job->why);
-	free(job);
-}
-
 /* One call: 0 when every record is answered for good (job->code filled),
  * else the retryable code. */
 static int s_call(traction_client_t *c, mqd_job_t *job)
@@ -117,6 +100,14 @@ static int s_call(traction_client_t *c, mqd_job_t *job)
 	return again;
 }
 
+static void s_sleep_ms(unsigned ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* Each job: its records made (mqd_job_make), then sent until answered for
+ * good. */
 static void *s_worker(void *arg)
 {
 	mqd_bus_t *bus = arg;
@@ -138,11 +129,12 @@ static void *s_worker(void *arg)
 		pthread_mutex_unlock(&bus->lock);
 		unsigned backoff = 50;
 		int code;
-		while ((code = s_call(c, job)) != 0 && !__atomic_load_n(&bus->stopping, __ATOMIC_RELAXED)) {
+		while ((code = mqd_job_make(job) != 0 ? TRACTION__V1__CODE__RESOURCE_EXHAUSTED
+			       : job->n > 0 ? s_call(c, job) : 0) != 0 &&
+		       !__atomic_load_n(&bus->stopping, __ATOMIC_RELAXED)) {
 			trc_warn("bus: feedback.publish user=%s records=%zu: %s, again in %u ms",
 				 job->user, job->n, traction_code_name(code), backoff);
-			struct timespec ts = { (time_t)(backoff / 1000), (long)(backoff % 1000) * 1000000L };
-			nanosleep(&ts, NULL);
+			s_sleep_ms(backoff);
 			backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
 		}
 		pthread_mutex_lock(&bus->lock);
@@ -258,13 +250,4 @@ mqd_job_t *mqd_bus_answers(mqd_bus_t *bus)
 		list = j;
 	}
 	return list;
-}
-
-void mqd_job_free_list(mqd_job_t *job)
-{
-	while (job != NULL) {
-		mqd_job_t *next = job->next;
-		mqd_job_free(job);
-		job = next;
-	}
 }

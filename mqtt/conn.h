@@ -52,7 +52,9 @@ typedef struct conn {
 	q2_t *q2;
 	size_t q2_n, q2_cap;
 	mqd_job_t *pending; /* records for the next job */
-	bool busy;          /* a job on the bus */
+	unsigned on_bus;    /* its jobs on the bus: at most one per worker, so that
+			     * while one waits for feedbackd's commit the next is
+			     * made and sent (docs/mqtt.md, "Speed") */
 	bool reading;       /* EPOLLIN asked for */
 	bool writing;       /* EPOLLOUT asked for */
 	uint64_t seq;

@@ -20,7 +20,8 @@
  * packets), ingest.c (topics and payloads into records), server.c
  * (sockets and the loop), proto.c (the MQTT state machine of a
  * connection), session.c (the LMDB store: sessions, QoS 2 packet ids,
- * refusals), bus.c (the workers).
+ * refusals), job.c (a job: the messages of one feedback.publish, made into
+ * records by the worker), bus.c (the workers).
  */
 #ifndef MQD_H
 #define MQD_H
@@ -166,23 +167,58 @@ int mqd_refusal_add(mqd_store_t *st, const char *json, unsigned max);
 /* Prints the refusals, oldest first, one JSON object a line. */
 int mqd_refusals_print(mqd_store_t *st, FILE *out);
 
-/* ---- bus.c: the workers ----------------------------------------------------------- */
+/* ---- job.c: what a worker sends ------------------------------------------------------ */
 
-/* One feedback.publish for a connection: the records of its PUBLISHes that
- * came while its previous job was on the bus. */
+/* A message of a job: its records made on the loop (Sparkplug, whose
+ * state is the loop's), or its topic and payload as they came, made into
+ * records by the worker (mqd_records: the JSON parse is most of a
+ * record's cost, and off the loop it runs beside it). */
+typedef struct {
+	uint64_t seq;                      /* its message's number on its connection */
+	uint64_t counter;                  /* the counter of its key (raw ones) */
+	char *raw;                         /* topic \0 payload, one allocation; NULL: made */
+	size_t tlen, plen;
+	Traction__V1__FeedbackRecord *v;   /* its records */
+	size_t nv;
+	size_t first;                      /* the first of them in the job's recs */
+	uint8_t reason;                    /* refused before the bus: its 5.0 reason, else 0 */
+	char *why;                         /* and why (malloc'd; NULL if out of memory) */
+} mqd_msg_t;
+
+/* One feedback.publish for a connection: its messages that came since its
+ * previous job went to the bus, in the order they came. */
 typedef struct mqd_job {
 	uint64_t conn;                  /* the connection's id (server.c) */
 	char user[65];                  /* "" without auth: the daemon's own key */
-	char client[MQD_CLIENT_ID_MAX + 1]; /* the MQTT client id, for logs and refusals */
+	char client[MQD_CLIENT_ID_MAX + 1]; /* the MQTT client id, for keys, logs and refusals */
+	uint64_t epoch;                 /* its session's, for keys */
+	mqd_msg_t *msgs;
+	size_t n_msgs, cap_msgs;
+	/* made by mqd_job_make: the records of the messages, in their order */
 	Traction__V1__FeedbackRecord **recs;
-	size_t n, cap;
-	uint64_t *msg;                  /* per record: its message's number */
+	size_t n;
 	int *code;                      /* per record, filled by the worker */
 	char **why;                     /* per record refused: the message (malloc'd) */
 	struct mqd_job *next;
 } mqd_job_t;
 
+mqd_job_t *mqd_job_new(uint64_t conn, const char *user, const char *client, uint64_t epoch);
+/* A message whose records were made: moved out of rs. 0, or -1 (out of memory). */
+int mqd_job_add_made(mqd_job_t *job, uint64_t seq, mqd_records_t *rs);
+/* A message for the worker to make, copied. 0, or -1 (out of memory). */
+int mqd_job_add_raw(mqd_job_t *job, uint64_t seq, uint64_t counter, const uint8_t *topic,
+		    size_t tlen, const uint8_t *payload, size_t plen);
+/* The worker's part: the raw messages into records (or refusals), and the
+ * request's records in the messages' order. 0, or -1 (out of memory: try
+ * again). Pure: no bus. */
+int mqd_job_make(mqd_job_t *job);
+void mqd_job_free(mqd_job_t *job);
+void mqd_job_free_list(mqd_job_t *job);
+
+/* ---- bus.c: the workers ----------------------------------------------------------- */
+
 typedef struct mqd_bus mqd_bus_t;
+
 
 /* Starts the workers; *fd becomes readable when answers are ready. */
 int mqd_bus_start(mqd_bus_t **bus_p, const trc_config_t *cfg, int *fd);
@@ -190,8 +226,6 @@ void mqd_bus_stop(mqd_bus_t **bus_p);
 void mqd_bus_submit(mqd_bus_t *bus, mqd_job_t *job);
 /* The answered jobs (a list through next), NULL if none. */
 mqd_job_t *mqd_bus_answers(mqd_bus_t *bus);
-void mqd_job_free(mqd_job_t *job);
-void mqd_job_free_list(mqd_job_t *job);
 
 /* ---- server.c and proto.c ---------------------------------------------------------- */
 

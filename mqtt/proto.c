@@ -259,67 +259,35 @@ static ackq_t *s_ack_push(conn_t *c, size_t cap, uint16_t pid, uint8_t qos)
 	return a;
 }
 
-/* The records into the connection's next job. */
-static bool s_queue(mqd_server_t *srv, conn_t *c, mqd_records_t *rs)
+/* The connection's next job. */
+static mqd_job_t *s_job(mqd_server_t *srv, conn_t *c)
 {
-	mqd_job_t *j = c->pending;
-	if (j == NULL) {
-		j = c->pending = calloc(1, sizeof(*j));
-		if (j == NULL)
-			return false;
-		j->conn = mqd_conn_id(srv, c);
-		snprintf(j->user, sizeof(j->user), "%s", c->user);
-		snprintf(j->client, sizeof(j->client), "%s", c->client);
-	}
-	if (j->n + rs->n > j->cap) {
-		size_t cap = (j->n + rs->n) * 2;
-		void *a = realloc(j->recs, cap * sizeof(*j->recs));
-		if (a != NULL)
-			j->recs = a;
-		void *b = realloc(j->msg, cap * sizeof(*j->msg));
-		if (b != NULL)
-			j->msg = b;
-		void *d = realloc(j->code, cap * sizeof(*j->code));
-		if (d != NULL)
-			j->code = d;
-		void *e = realloc(j->why, cap * sizeof(*j->why));
-		if (e != NULL)
-			j->why = e;
-		if (a == NULL || b == NULL || d == NULL || e == NULL)
-			return false;
-		j->cap = cap;
-	}
-	for (size_t i = 0; i < rs->n; i++) {
-		Traction__V1__FeedbackRecord *r = malloc(sizeof(*r));
-		if (r == NULL)
-			return false;
-		*r = rs->v[i]; /* moved: its strings go with it */
-		traction__v1__feedback_record__init(&rs->v[i]);
-		j->recs[j->n] = r;
-		j->msg[j->n] = c->seq;
-		j->code[j->n] = 0;
-		j->why[j->n] = NULL;
-		j->n++;
-	}
-	return true;
+	if (c->pending == NULL)
+		c->pending = mqd_job_new(mqd_conn_id(srv, c), c->user, c->client, c->epoch);
+	return c->pending;
 }
 
-/* A record refused before the bus: logged, kept, its acknowledgement due. */
-static void s_refused(mqd_server_t *srv, conn_t *c, const mq_publish_t *p, ackq_t *a,
-		      const mqd_records_t *rs)
+/* A message refused before feedbackd saw it: logged, counted, kept. */
+static void s_refusal_topic(mqd_server_t *srv, const char *client, const char *user,
+			    const char *topic, size_t tlen, const char *why)
 {
 	srv->refused++;
-	trc_info("client=%s user=%s: refused: %.*s: %s", c->client, c->user, (int)p->topic.n,
-		 (const char *)p->topic.p, rs->err);
+	trc_info("client=%s user=%s: refused: %.*s: %s", client, user, (int)tlen, topic, why);
 	json_t *o = json_pack("{s:I, s:s, s:s, s:s%, s:s, s:s}", "time_ms",
-			      (json_int_t)trc_now_ms(), "client", c->client, "user", c->user,
-			      "topic", (const char *)p->topic.p, p->topic.n, "code",
-			      "INVALID_ARGUMENT", "message", rs->err);
+			      (json_int_t)trc_now_ms(), "client", client, "user", user, "topic",
+			      topic, tlen, "code", "INVALID_ARGUMENT", "message", why);
 	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	if (text != NULL)
 		mqd_refusal_add(srv->store, text, srv->mc->refusals_max);
 	free(text);
 	json_decref(o);
+}
+
+/* A Sparkplug message refused on the loop: its acknowledgement due. */
+static void s_refused(mqd_server_t *srv, conn_t *c, const mq_publish_t *p, ackq_t *a,
+		      const mqd_records_t *rs)
+{
+	s_refusal_topic(srv, c->client, c->user, (const char *)p->topic.p, p->topic.n, rs->err);
 	if (a != NULL) {
 		a->done = true;
 		a->reason = rs->reason;
@@ -371,27 +339,31 @@ bool mqd_proto_publish(mqd_server_t *srv, conn_t *c, const mq_publish_t *p)
 				mqd_qos2_put(srv->store, c->client, p->pid, counter);
 		}
 	}
-	char key[MQD_KEY_MAX];
-	snprintf(key, sizeof(key), "mqtt/%s/%016llx/%llu", c->client, (unsigned long long)c->epoch,
-		 (unsigned long long)counter);
-	mqd_records_t rs;
 	ackq_t *a = p->qos > 0 ? s_ack_push(c, srv->mc->receive_maximum, p->pid, p->qos) : NULL;
-	int rc = mqd_spb_is_topic((const char *)p->topic.p, p->topic.n)
-			 ? s_sparkplug(srv, c, p, &rs)
-			 : mqd_records((const char *)p->topic.p, p->topic.n, p->payload,
-				       p->payload_len, key, &rs);
-	if (rc == 0 && rs.n == 0 && a != NULL)
-		a->done = true; /* nothing for the bus (a death, a birth of no numbers) */
-	if (rc != 0 || rs.n == 0) {
-		if (rc != 0)
-			s_refused(srv, c, p, a, &rs);
+	mqd_job_t *j;
+	int rc;
+	if (!mqd_spb_is_topic((const char *)p->topic.p, p->topic.n)) {
+		j = s_job(srv, c); /* its records made by the worker */
+		rc = j != NULL ? mqd_job_add_raw(j, c->seq, counter, p->topic.p, p->topic.n,
+						 p->payload, p->payload_len)
+			       : -1;
+	} else {
+		mqd_records_t rs;
+		rc = s_sparkplug(srv, c, p, &rs);
+		if (rc != 0 || rs.n == 0) {
+			if (rc != 0)
+				s_refused(srv, c, p, a, &rs);
+			else if (a != NULL)
+				a->done = true; /* nothing for the bus (a death, a birth of no numbers) */
+			mqd_records_free(&rs);
+			mqd_proto_acks(srv, c);
+			return !c->closing;
+		}
+		j = s_job(srv, c);
+		rc = j != NULL ? mqd_job_add_made(j, c->seq, &rs) : -1;
 		mqd_records_free(&rs);
-		mqd_proto_acks(srv, c);
-		return !c->closing;
 	}
-	bool ok = s_queue(srv, c, &rs);
-	mqd_records_free(&rs);
-	if (!ok) {
+	if (rc != 0) {
 		mqd_conn_close(srv, c, MQ_RC_UNSPECIFIED, "out of memory");
 		return false;
 	}
@@ -423,23 +395,55 @@ void mqd_proto_acks(mqd_server_t *srv, conn_t *c)
 	}
 }
 
+/* The first slot of c's acknowledgements whose message is seq or later
+ * (their seqs ascend from the head). */
+static size_t s_ack_find(const conn_t *c, size_t cap, uint64_t seq)
+{
+	size_t lo = 0, hi = c->ack_n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->ack[(c->ack_head + mid) % cap].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* A message's answer into its acknowledgement: the first refusal's reason,
+ * its own (made by the worker) or one of its records'. */
+static void s_answer_msg(ackq_t *a, const mqd_job_t *job, const mqd_msg_t *m)
+{
+	a->done = true;
+	if (a->reason != 0)
+		return;
+	if (m->reason != 0) {
+		a->reason = m->reason;
+		snprintf(a->why, sizeof(a->why), "%.120s", m->why != NULL ? m->why : "");
+		return;
+	}
+	for (size_t i = m->first; i < m->first + m->nv; i++)
+		if (job->code[i] != 0) {
+			a->reason = mqd_reason_of(job->code[i]);
+			snprintf(a->why, sizeof(a->why), "%.24s: %.96s",
+				 traction_code_name(job->code[i]), job->why[i] != NULL ? job->why[i] : "");
+			return;
+		}
+}
+
 void mqd_proto_answer(mqd_server_t *srv, conn_t *c, mqd_job_t *job)
 {
 	size_t cap = srv->mc->receive_maximum;
-	for (size_t i = 0; i < job->n; i++) {
-		for (size_t k = 0; k < c->ack_n; k++) {
-			ackq_t *a = &c->ack[(c->ack_head + k) % cap];
-			if (a->seq != job->msg[i])
-				continue;
-			a->done = true;
-			if (job->code[i] != 0 && a->reason == 0) {
-				a->reason = mqd_reason_of(job->code[i]);
-				snprintf(a->why, sizeof(a->why), "%.24s: %.96s",
-					 traction_code_name(job->code[i]),
-					 job->why[i] != NULL ? job->why[i] : "");
-			}
+	/* the job's messages come in their order, as the slots */
+	size_t k = job->n_msgs > 0 ? s_ack_find(c, cap, job->msgs[0].seq) : 0;
+	for (size_t i = 0; i < job->n_msgs; i++) {
+		const mqd_msg_t *m = &job->msgs[i];
+		while (k < c->ack_n && c->ack[(c->ack_head + k) % cap].seq < m->seq)
+			k++;
+		if (k == c->ack_n)
 			break;
-		}
+		if (c->ack[(c->ack_head + k) % cap].seq == m->seq) /* else QoS 0 */
+			s_answer_msg(&c->ack[(c->ack_head + k) % cap], job, m);
 	}
 	mqd_proto_acks(srv, c);
 	mqd_conn_input(srv, c); /* what waited for room */
@@ -447,6 +451,12 @@ void mqd_proto_answer(mqd_server_t *srv, conn_t *c, mqd_job_t *job)
 
 void mqd_proto_refusals(mqd_server_t *srv, mqd_job_t *job)
 {
+	for (size_t i = 0; i < job->n_msgs; i++) {
+		const mqd_msg_t *m = &job->msgs[i];
+		if (m->reason != 0)
+			s_refusal_topic(srv, job->client, job->user, m->raw, m->tlen,
+					m->why != NULL ? m->why : "out of memory");
+	}
 	for (size_t i = 0; i < job->n; i++) {
 		if (job->code[i] == 0)
 			continue;

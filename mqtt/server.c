@@ -331,7 +331,7 @@ static void s_answers(mqd_server_t *srv)
 			c = NULL;
 		mqd_proto_refusals(srv, job);
 		if (c != NULL) {
-			c->busy = false;
+			c->on_bus--;
 			mqd_proto_answer(srv, c, job);
 			mqd_conn_touch(srv, c);
 		}
@@ -410,8 +410,8 @@ void mqd_server_turn(mqd_server_t *srv)
 			s_free(srv, c);
 			continue;
 		}
-		if (!c->busy && c->pending != NULL) {
-			c->busy = true;
+		if (c->on_bus < srv->mc->bus_threads && c->pending != NULL) {
+			c->on_bus++;
 			mqd_bus_submit(srv->bus, c->pending);
 			c->pending = NULL;
 		}

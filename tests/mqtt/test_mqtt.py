@@ -1,7 +1,8 @@
 """traction-mqttd with paho-mqtt (Debian's python3-paho-mqtt 1.6), driven by
 tests/mqtt/run.sh: refusals (5.0 reason codes, 3.1.1 acknowledged and
 listed), a malformed packet, feedbackd stopped (no PUBACK until it is back,
-the record stored once), QoS 2 with a persistent session through a SIGKILL
+the record stored once), PUBACKs in order when the bus answers out of
+order, QoS 2 with a persistent session through a SIGKILL
 of traction-mqttd (every message stored exactly once).
   test_mqtt.py PORT TOKENS ENDPOINT BUILD DIR   (env MQ_PID, FB_PID)"""
 import os, re, signal, socket, subprocess, sys, threading, time
@@ -172,6 +173,47 @@ assert info.is_published(), "no PUBACK after feedbackd came back"
 c.stop()
 assert eventually_count("while_stopped", 1) == 1, "stored %d times" % count("while_stopped")
 ok("feedbackd SIGSTOPped: no PUBACK for 3 s; after SIGCONT the PUBACK, the record once")
+
+# ---- PUBACKs in the order of the PUBLISHes, whatever order the bus answers in -------------
+# A record for feedbackd (held: feedbackd stopped), then a payload that is
+# not JSON, in a request of its own that its worker refuses without the
+# bus: answered first, it must still be acknowledged second [MQTT-4.6.0-2].
+s = socket.create_connection(("127.0.0.1", PORT), timeout=10)
+user, pw = b"line3", PW["line3"].encode()
+body = (b"\x00\x04MQTT\x04\xc2\x00\x1e" + b"\x00\x05order" +
+        len(user).to_bytes(2, "big") + user + len(pw).to_bytes(2, "big") + pw)
+s.sendall(bytes([0x10, len(body)]) + body)
+assert s.recv(4)[:2] == b"\x20\x02"
+
+
+def pub1(pid, payload, topic=TOPIC + "/metric/ordered"):
+    t = topic.encode()
+    v = len(t).to_bytes(2, "big") + t + pid.to_bytes(2, "big") + payload
+    s.sendall(bytes([0x32, len(v)]) + v)
+
+
+os.kill(fb, signal.SIGSTOP)
+try:
+    pub1(1, b"1")
+    time.sleep(0.5)                   # the first request is on the bus
+    pub1(2, b"{not json", TOPIC)
+    s.settimeout(1.5)
+    try:
+        early = s.recv(16)
+    except socket.timeout:
+        early = b""
+    assert early == b"", "a PUBACK while the message before it waits for feedbackd: %r" % early
+finally:
+    os.kill(fb, signal.SIGCONT)
+s.settimeout(30)
+acks = b""
+while len(acks) < 8:
+    got = s.recv(8 - len(acks))
+    assert got, "closed after %r" % acks
+    acks += got
+s.close()
+assert acks == b"\x40\x02\x00\x01\x40\x02\x00\x02", "PUBACKs out of order: %r" % acks
+ok("PUBACKs in the order of the PUBLISHes: a refusal answered first waited for the record before it")
 
 # ---- QoS 2, persistent sessions, traction-mqttd SIGKILLed mid-stream ------------------------
 conf = open(DIR + "/set/traction.conf").read()

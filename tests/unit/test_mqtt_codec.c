@@ -178,11 +178,48 @@ TEST(ingest)
 	}
 }
 
+/* A job: raw messages made into records by the worker, a refused one
+ * answered with its reason, and made ones kept, all in the messages' order
+ * (the order proto.c meets them with the acknowledgements). */
+TEST(job)
+{
+	const char *t = "traction/v1/feedback/weld-line-3/defect-vision/1.0";
+	const char *arr = "[{\"metric\":{\"name\":\"a\",\"value\":1}},"
+			  "{\"metric\":{\"name\":\"b\",\"value\":2}}]";
+	mqd_job_t *j = mqd_job_new(7, "u", "gw", 0xab);
+	CHECK(j != NULL);
+	CHECK_EQ_INT(mqd_job_add_raw(j, 1, 41, (const uint8_t *)t, strlen(t), (const uint8_t *)arr,
+				     strlen(arr)), 0);
+	CHECK_EQ_INT(mqd_job_add_raw(j, 2, 42, (const uint8_t *)t, strlen(t),
+				     (const uint8_t *)"{nope", 5), 0);
+	mqd_records_t rs;
+	const char *m = "traction/v1/feedback/weld-line-3/defect-vision/1.0/metric/seam_mm";
+	CHECK_EQ_INT(mqd_records(m, strlen(m), (const uint8_t *)"3", 1, "spb-like", &rs), 0);
+	CHECK_EQ_INT(mqd_job_add_made(j, 3, &rs), 0);
+	CHECK(rs.v == NULL && rs.n == 0); /* moved */
+	CHECK_EQ_INT(mqd_job_add_raw(j, 5, 43, (const uint8_t *)m, strlen(m), (const uint8_t *)"4",
+				     1), 0);
+	CHECK_EQ_INT(mqd_job_make(j), 0);
+	CHECK_EQ_INT(j->n, 4);
+	CHECK(j->msgs[0].first == 0 && j->msgs[0].nv == 2 && j->msgs[0].reason == 0);
+	CHECK(strcmp(j->recs[0]->idempotency_key, "mqtt/gw/00000000000000ab/41/0") == 0);
+	CHECK(strcmp(j->recs[1]->metric->name, "b") == 0);
+	CHECK(j->msgs[1].nv == 0 && j->msgs[1].reason == MQ_RC_PAYLOAD_INVALID &&
+	      strstr(j->msgs[1].why, "JSON") != NULL);
+	CHECK(j->msgs[2].first == 2 && strcmp(j->recs[2]->idempotency_key, "spb-like") == 0);
+	CHECK(j->msgs[3].first == 3 && j->recs[3]->metric->value == 4.0 &&
+	      strcmp(j->recs[3]->idempotency_key, "mqtt/gw/00000000000000ab/43") == 0);
+	CHECK_EQ_INT(mqd_job_make(j), 0); /* again, as after a failed try: the same */
+	CHECK(j->n == 4 && j->recs[3]->metric->value == 4.0);
+	mqd_job_free(j);
+}
+
 int main(void)
 {
 	RUN(framing);
 	RUN(connect);
 	RUN(publish);
+	RUN(job);
 	RUN(subscribe);
 	RUN(encoders);
 	RUN(ingest);

@@ -10,7 +10,7 @@
 #include "error.h"
 #include "traction/v1/bus.pb-c.h"
 
-void henv_open(henv_t *e, const char *dir, const char *const *dbs, const char *source)
+void henv_open(henv_t *e, const char *dir, const trc_dbs_t *dbs, const char *source)
 {
 	memset(e, 0, sizeof(*e));
 	if (trc_store_open(&e->store, dir, 256u << 20, dbs, 1) != 0) {

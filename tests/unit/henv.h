@@ -42,7 +42,7 @@ typedef struct {
 	size_t nevents;
 } henv_t;
 
-void henv_open(henv_t *e, const char *dir, const char *const *dbs, const char *source);
+void henv_open(henv_t *e, const char *dir, const trc_dbs_t *dbs, const char *source);
 void henv_close(henv_t *e);
 
 /* Runs fn on req, into rep (initialised here from its descriptor). */

@@ -53,6 +53,13 @@ typedef struct trc_call {
 	size_t n_catch_up;
 } trc_call_t;
 
+/* The handle of the daemon's database i (its enum: store.h), in the
+ * call's transaction. */
+static inline const trc_db_t *trc_call_db(const trc_call_t *call, unsigned i)
+{
+	return trc_txn_db(call->txn, i);
+}
+
 /* Sets the reply status from err and a message naming the field and why;
  * returns err, so a handler can `return trc_call_fail(...)`. */
 int trc_call_fail(trc_call_t *call, int err, const char *fmt, ...)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dbkey.h"
 #include "error.h"
 #include "fault.h"
 #include "util.h"
@@ -69,13 +70,20 @@ const char *trc_evlog_source(const trc_evlog_t *log)
 	return log->source;
 }
 
+static const trc_db_t *s_db(const trc_txn_t *txn, unsigned i)
+{
+	return trc_store_sysdb(txn->store, i);
+}
+
 uint64_t trc_evlog_head(trc_txn_t *txn)
 {
 	MDB_val k;
-	MDB_dbi db = trc_store_db(txn->store, TRC_DB_EVENTS);
-	if (trc_txn_last(txn, db, &k, NULL) != 0 || k.mv_size != 8)
+	if (trc_txn_last(txn, s_db(txn, TRC_SYSDB_EVENTS), &k, NULL) != 0)
 		return 0;
-	return trc_be64_get(k.mv_data);
+	trc_dbsplit_t sp; /* be64 seq */
+	trc_dbsplit_init(&sp, &k);
+	uint64_t seq = trc_dbsplit_be64(&sp);
+	return trc_dbsplit_done(&sp) ? seq : 0;
 }
 
 int trc_evlog_append(trc_evlog_t *log, trc_txn_t *txn, Traction__V1__Event *ev,
@@ -111,10 +119,11 @@ int trc_evlog_append(trc_evlog_t *log, trc_txn_t *txn, Traction__V1__Event *ev,
 	}
 	p->len = traction__v1__event__pack(ev, p->data);
 
-	uint8_t key[8];
-	trc_be64_put(key, ev->seq);
-	int rc = trc_txn_put(txn, trc_store_db(txn->store, TRC_DB_EVENTS), key, 8, p->data,
-			     p->len, MDB_APPEND);
+	trc_dbkey_t k;
+	trc_dbkey_init(&k);
+	trc_dbkey_be64(&k, ev->seq);
+	int rc = trc_txn_put(txn, s_db(txn, TRC_SYSDB_EVENTS), k.buf, k.len, p->data, p->len,
+			     MDB_APPEND);
 	if (rc != 0) {
 		free(p->topic);
 		free(p->data);
@@ -156,19 +165,22 @@ int trc_evlog_read(trc_txn_t *txn, uint64_t from, size_t max, size_t max_bytes,
 		   ProtobufCAllocator *al, Traction__V1__Event **out, size_t *n)
 {
 	size_t bytes = 0;
-	uint8_t lo[8];
+	trc_dbkey_t lo;
 	trc_iter_t it;
 	*n = 0;
 	if (from == 0)
 		from = 1;
-	trc_be64_put(lo, from);
-	int rc = trc_iter_begin(txn, trc_store_db(txn->store, TRC_DB_EVENTS), &it, lo, 8, NULL,
-				0, false);
+	trc_dbkey_init(&lo);
+	trc_dbkey_be64(&lo, from);
+	int rc = trc_iter_begin(txn, s_db(txn, TRC_SYSDB_EVENTS), &it, lo.buf, lo.len, NULL, 0,
+				false);
 	if (rc != 0)
 		return rc;
 	uint64_t expect = from;
 	while (*n < max && trc_iter_next(&it)) {
-		if (it.key.mv_size != 8 || trc_be64_get(it.key.mv_data) != expect)
+		trc_dbsplit_t sp;
+		trc_dbsplit_init(&sp, &it.key);
+		if (trc_dbsplit_be64(&sp) != expect || !trc_dbsplit_done(&sp))
 			break; /* a hole would be a bug; never hand out a gap */
 		bytes += it.val.mv_size + 16;
 		if (*n > 0 && bytes > max_bytes)
@@ -190,8 +202,7 @@ int trc_position_get(trc_txn_t *txn, const char *source, uint64_t *seq)
 {
 	MDB_val v;
 	*seq = 0;
-	int rc = trc_txn_get(txn, trc_store_db(txn->store, TRC_DB_POSITIONS), source,
-			     strlen(source), &v);
+	int rc = trc_txn_get(txn, s_db(txn, TRC_SYSDB_POSITIONS), source, strlen(source), &v);
 	if (rc == TRC_ENOENT)
 		return TRC_OK;
 	if (rc != 0)
@@ -206,6 +217,5 @@ int trc_position_set(trc_txn_t *txn, const char *source, uint64_t seq)
 {
 	uint8_t be[8];
 	trc_be64_put(be, seq);
-	return trc_txn_put(txn, trc_store_db(txn->store, TRC_DB_POSITIONS), source,
-			   strlen(source), be, 8, 0);
+	return trc_txn_put(txn, s_db(txn, TRC_SYSDB_POSITIONS), source, strlen(source), be, 8, 0);
 }

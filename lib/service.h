@@ -93,7 +93,7 @@ typedef struct {
 	const char *const *event_topics;
 	const trc_service_table_t *services;
 	size_t n_services;
-	const char *const *dbs;      /* NULL-terminated named databases */
+	const trc_dbs_t *dbs;        /* its databases, declared once (store.h) */
 	uint32_t schema_version;
 	/* Upgrades a store of an older schema version (may be NULL: refused). */
 	trc_migrate_fn migrate;

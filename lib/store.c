@@ -1,6 +1,7 @@
 /*
- * The LMDB store: environment, named databases, schema version, sticky-error
- * transactions and range iteration. See store.h.
+ * The LMDB store: environment, the databases a daemon declares (opened
+ * once into handles), schema version, sticky-error transactions and range
+ * iteration. See store.h.
  */
 #include "store.h"
 
@@ -10,40 +11,38 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dbkey.h"
 #include "error.h"
 #include "log.h"
 #include "util.h"
+#include "traction/v1/events.pb-c.h"
 
-#define MAX_DBS 32
+#define MAX_DBS 32 /* LMDB's named databases: the store's own and a daemon's */
 static const char s_schema_key[] = "schema_version";
+
+struct trc_db {
+	MDB_dbi dbi;
+	const trc_db_decl_t *decl;
+};
+
+/* The store's own databases: every daemon's store has them. */
+static const trc_db_decl_t s_sysdbs[TRC_SYSDB_COUNT] = {
+	[TRC_SYSDB_META] = { "meta", "name -> value (schema_version: be64)", NULL },
+	[TRC_SYSDB_EVENTS] = { "events", "be64 seq -> Event", &traction__v1__event__descriptor },
+	[TRC_SYSDB_POSITIONS] = { "positions", "source -> be64 applied seq", NULL },
+};
 
 struct trc_store {
 	MDB_env *env;
 	size_t map_size;
 	uint64_t ahead_end;      /* where the zeros of write-ahead end (0: ask) */
-	int ndbs;
-	char *names[MAX_DBS];
-	const char *given[MAX_DBS];  /* the caller's pointers: a fast first match */
-	MDB_dbi dbis[MAX_DBS];
+	trc_db_t sys[TRC_SYSDB_COUNT];
+	trc_db_t own[MAX_DBS - TRC_SYSDB_COUNT];
+	size_t nown;
 };
 
-static int s_add_name(trc_store_t *s, const char *name)
-{
-	for (int i = 0; i < s->ndbs; i++)
-		if (strcmp(s->names[i], name) == 0)
-			return TRC_OK;
-	if (s->ndbs >= MAX_DBS)
-		return TRC_EINVAL;
-	s->names[s->ndbs] = strdup(name);
-	if (s->names[s->ndbs] == NULL)
-		return TRC_ENOMEM;
-	s->given[s->ndbs] = name;
-	s->ndbs++;
-	return TRC_OK;
-}
-
 int trc_store_open(trc_store_t **store_p, const char *dir, size_t map_size,
-		   const char *const *dbs, uint32_t schema_version)
+		   const trc_dbs_t *dbs, uint32_t schema_version)
 {
 	return trc_store_open_migrate(store_p, dir, map_size, dbs, schema_version, NULL);
 }
@@ -62,6 +61,10 @@ static int s_env_open(trc_store_t *s, const char *dir, size_t map_size)
 	 * kept on: an acknowledgement means the data is on disk. */
 	if (mrc == 0)
 		mrc = mdb_env_open(s->env, dir, MDB_NOTLS, 0640);
+	/* dbkey.h builds keys up to TRC_DBKEY_MAX: an LMDB built with smaller
+	 * keys would refuse some of them at a put, long after the start */
+	if (mrc == 0 && mdb_env_get_maxkeysize(s->env) < TRC_DBKEY_MAX)
+		mrc = MDB_BAD_VALSIZE;
 	if (mrc != 0) {
 		trc_err("store: cannot open LMDB in %s: %s", dir, mdb_strerror(mrc));
 		if (s->env != NULL) {
@@ -84,7 +87,7 @@ static void s_schema(trc_txn_t *txn, trc_store_t *s, const char *dir, uint32_t s
 		     trc_migrate_fn migrate)
 {
 	MDB_val v;
-	MDB_dbi meta = trc_store_db(s, TRC_DB_META);
+	const trc_db_t *meta = &s->sys[TRC_SYSDB_META];
 	int g = trc_txn_get(txn, meta, s_schema_key, sizeof(s_schema_key) - 1, &v);
 	uint64_t found = g == 0 && v.mv_size == 8 ? trc_be64_get(v.mv_data) : UINT64_MAX;
 	if (g == 0 && found < schema_version && migrate != NULL) {
@@ -108,25 +111,71 @@ static void s_schema(trc_txn_t *txn, trc_store_t *s, const char *dir, uint32_t s
 	}
 }
 
+/* Whether name is declared before entry i of the daemon's table or is
+ * one of the store's own. */
+static bool s_taken(const trc_dbs_t *dbs, size_t i, const char *name)
+{
+	for (size_t j = 0; j < TRC_SYSDB_COUNT; j++)
+		if (strcmp(s_sysdbs[j].name, name) == 0)
+			return true;
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(dbs->decl[j].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* The daemon's table into s, checked: every entry named (an entry the
+ * designated initialisers left out has none: its enum and table
+ * disagree), no name twice, no more than LMDB is told to hold. */
+static int s_declare(trc_store_t *s, const trc_dbs_t *dbs)
+{
+	size_t n = dbs != NULL ? dbs->n : 0;
+	if (n > MAX_DBS - TRC_SYSDB_COUNT) {
+		trc_err("store: %zu databases declared, at most %d", n, MAX_DBS - TRC_SYSDB_COUNT);
+		return TRC_EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *name = dbs->decl[i].name;
+		if (name == NULL || name[0] == '\0') {
+			trc_err("store: database %zu of %zu has no name: the table and its enum "
+				"disagree", i, n);
+			return TRC_EINVAL;
+		}
+		if (s_taken(dbs, i, name)) {
+			trc_err("store: database '%s' is declared twice", name);
+			return TRC_EINVAL;
+		}
+		s->own[i].decl = &dbs->decl[i];
+	}
+	s->nown = n;
+	for (size_t i = 0; i < TRC_SYSDB_COUNT; i++)
+		s->sys[i].decl = &s_sysdbs[i];
+	return 0;
+}
+
+/* Opens every database in txn (creating those a new store lacks). */
+static int s_dbs_open(trc_store_t *s, trc_txn_t *txn)
+{
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < TRC_SYSDB_COUNT + s->nown; i++) {
+		trc_db_t *db = i < TRC_SYSDB_COUNT ? &s->sys[i] : &s->own[i - TRC_SYSDB_COUNT];
+		int r = mdb_dbi_open(txn->txn, db->decl->name, MDB_CREATE, &db->dbi);
+		if (r != 0)
+			rc = trc_txn_fail(txn, trc_err_from_mdb(r));
+	}
+	return rc;
+}
+
 int trc_store_open_migrate(trc_store_t **store_p, const char *dir, size_t map_size,
-			   const char *const *dbs, uint32_t schema_version,
+			   const trc_dbs_t *dbs, uint32_t schema_version,
 			   trc_migrate_fn migrate)
 {
 	trc_store_t *s = calloc(1, sizeof(*s));
-	int rc;
 	if (s == NULL)
 		return TRC_ENOMEM;
 	s->map_size = map_size;
-	rc = s_add_name(s, TRC_DB_META);
-	if (rc == 0)
-		rc = s_add_name(s, TRC_DB_EVENTS);
-	if (rc == 0)
-		rc = s_add_name(s, TRC_DB_POSITIONS);
-	for (size_t i = 0; rc == 0 && dbs != NULL && dbs[i] != NULL; i++)
-		rc = s_add_name(s, dbs[i]);
-	if (rc == 0)
-		rc = trc_mkdir_p(dir);
-	if (rc != 0)
+	int rc = s_declare(s, dbs);
+	if (rc == 0 && (rc = trc_mkdir_p(dir)) != 0)
 		trc_err("store: cannot prepare %s: %s", dir, trc_strerror(rc));
 	if (rc == 0)
 		rc = s_env_open(s, dir, map_size);
@@ -137,11 +186,7 @@ int trc_store_open_migrate(trc_store_t **store_p, const char *dir, size_t map_si
 		trc_store_destroy(&s);
 		return rc;
 	}
-	for (int i = 0; rc == 0 && i < s->ndbs; i++) {
-		int r = mdb_dbi_open(txn.txn, s->names[i], MDB_CREATE, &s->dbis[i]);
-		if (r != 0)
-			rc = trc_txn_fail(&txn, trc_err_from_mdb(r));
-	}
+	rc = s_dbs_open(s, &txn);
 	if (rc == 0) {
 		s_schema(&txn, s, dir, schema_version, migrate);
 		rc = trc_txn_commit(&txn);
@@ -163,23 +208,34 @@ void trc_store_destroy(trc_store_t **store_p)
 	trc_store_t *s = *store_p;
 	if (s->env != NULL)
 		mdb_env_close(s->env);
-	for (int i = 0; i < s->ndbs; i++)
-		free(s->names[i]);
 	free(s);
 	*store_p = NULL;
 }
 
-MDB_dbi trc_store_db(const trc_store_t *s, const char *name)
+const trc_db_t *trc_store_db(const trc_store_t *s, unsigned i)
 {
-	/* Handlers name databases with the same literals the daemon declared
-	 * them with: compare pointers before strings (this is on every put). */
-	for (int i = 0; i < s->ndbs; i++)
-		if (s->given[i] == name)
-			return s->dbis[i];
-	for (int i = 0; i < s->ndbs; i++)
-		if (strcmp(s->names[i], name) == 0)
-			return s->dbis[i];
-	return (MDB_dbi)-1;
+	if (i < s->nown)
+		return &s->own[i];
+	trc_err("store: no database %u: %zu are declared", i, s->nown);
+	return NULL;
+}
+
+const trc_db_t *trc_store_sysdb(const trc_store_t *s, unsigned i)
+{
+	if (i < TRC_SYSDB_COUNT)
+		return &s->sys[i];
+	trc_err("store: no database %u of the store's own", i);
+	return NULL;
+}
+
+const char *trc_db_name(const trc_db_t *db)
+{
+	return db != NULL ? db->decl->name : "(none)";
+}
+
+const ProtobufCMessageDescriptor *trc_db_record(const trc_db_t *db)
+{
+	return db != NULL ? db->decl->record : NULL;
 }
 
 /* LMDB's last page (of the last commit), in bytes; 0 if unknown. */
@@ -321,12 +377,25 @@ int trc_txn_fail(trc_txn_t *txn, int err)
 	return err;
 }
 
-int trc_txn_get(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, MDB_val *val)
+/* The LMDB handle of db: false, with TRC_EINTERNAL sticky, for none (an
+ * index past the daemon's table: trc_store_db logged it). */
+static bool s_dbi(trc_txn_t *txn, const trc_db_t *db, MDB_dbi *dbi)
 {
-	if (txn->err != 0)
+	if (db == NULL) {
+		trc_txn_fail(txn, TRC_EINTERNAL);
+		return false;
+	}
+	*dbi = db->dbi;
+	return true;
+}
+
+int trc_txn_get(trc_txn_t *txn, const trc_db_t *db, const void *key, size_t klen, MDB_val *val)
+{
+	MDB_dbi dbi;
+	if (txn->err != 0 || !s_dbi(txn, db, &dbi))
 		return txn->err;
 	MDB_val k = { .mv_size = klen, .mv_data = (void *)(uintptr_t)key };
-	int r = mdb_get(txn->txn, db, &k, val);
+	int r = mdb_get(txn->txn, dbi, &k, val);
 	if (r == MDB_NOTFOUND)
 		return TRC_ENOENT;
 	if (r != 0)
@@ -334,13 +403,14 @@ int trc_txn_get(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, MDB_va
 	return TRC_OK;
 }
 
-static int s_put(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, MDB_val *v,
+static int s_put(trc_txn_t *txn, const trc_db_t *db, const void *key, size_t klen, MDB_val *v,
 		 unsigned flags)
 {
-	if (txn->err != 0)
+	MDB_dbi dbi;
+	if (txn->err != 0 || !s_dbi(txn, db, &dbi))
 		return txn->err;
 	MDB_val k = { .mv_size = klen, .mv_data = (void *)(uintptr_t)key };
-	int r = mdb_put(txn->txn, db, &k, v, flags);
+	int r = mdb_put(txn->txn, dbi, &k, v, flags);
 	if (r == MDB_KEYEXIST)
 		return TRC_EEXIST; /* asked for with MDB_NOOVERWRITE: not sticky */
 	if (r != 0)
@@ -348,29 +418,30 @@ static int s_put(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, MDB_v
 	return TRC_OK;
 }
 
-int trc_txn_put(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen,
+int trc_txn_put(trc_txn_t *txn, const trc_db_t *db, const void *key, size_t klen,
 		const void *val, size_t vlen, unsigned flags)
 {
 	MDB_val v = { .mv_size = vlen, .mv_data = (void *)(uintptr_t)val };
 	return s_put(txn, db, key, klen, &v, flags);
 }
 
-int trc_txn_insert(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, const void *val,
-		   size_t vlen, MDB_val *found)
+int trc_txn_insert(trc_txn_t *txn, const trc_db_t *db, const void *key, size_t klen,
+		   const void *val, size_t vlen, MDB_val *found)
 {
 	/* on MDB_KEYEXIST, LMDB points v at the value that is there */
 	*found = (MDB_val){ .mv_size = vlen, .mv_data = (void *)(uintptr_t)val };
 	return s_put(txn, db, key, klen, found, MDB_NOOVERWRITE);
 }
 
-void *trc_txn_reserve(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, size_t vlen,
-		      unsigned flags)
+void *trc_txn_reserve(trc_txn_t *txn, const trc_db_t *db, const void *key, size_t klen,
+		      size_t vlen, unsigned flags)
 {
-	if (txn->err != 0)
+	MDB_dbi dbi;
+	if (txn->err != 0 || !s_dbi(txn, db, &dbi))
 		return NULL;
 	MDB_val k = { .mv_size = klen, .mv_data = (void *)(uintptr_t)key };
 	MDB_val v = { .mv_size = vlen, .mv_data = NULL };
-	int r = mdb_put(txn->txn, db, &k, &v, MDB_RESERVE | flags);
+	int r = mdb_put(txn->txn, dbi, &k, &v, MDB_RESERVE | flags);
 	if (r != 0) {
 		trc_txn_fail(txn, trc_err_from_mdb(r));
 		return NULL;
@@ -378,16 +449,31 @@ void *trc_txn_reserve(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen, 
 	return v.mv_data;
 }
 
-int trc_txn_del(trc_txn_t *txn, MDB_dbi db, const void *key, size_t klen)
+int trc_txn_del(trc_txn_t *txn, const trc_db_t *db, const void *key, size_t klen)
 {
-	if (txn->err != 0)
+	MDB_dbi dbi;
+	if (txn->err != 0 || !s_dbi(txn, db, &dbi))
 		return txn->err;
 	MDB_val k = { .mv_size = klen, .mv_data = (void *)(uintptr_t)key };
-	int r = mdb_del(txn->txn, db, &k, NULL);
+	int r = mdb_del(txn->txn, dbi, &k, NULL);
 	if (r == MDB_NOTFOUND)
 		return TRC_ENOENT;
 	if (r != 0)
 		return trc_txn_fail(txn, trc_err_from_mdb(r));
+	return TRC_OK;
+}
+
+int trc_txn_entries(trc_txn_t *txn, const trc_db_t *db, size_t *n)
+{
+	MDB_dbi dbi;
+	MDB_stat st;
+	*n = 0;
+	if (txn->err != 0 || !s_dbi(txn, db, &dbi))
+		return txn->err;
+	int r = mdb_stat(txn->txn, dbi, &st);
+	if (r != 0)
+		return trc_txn_fail(txn, trc_err_from_mdb(r));
+	*n = st.ms_entries;
 	return TRC_OK;
 }
 
@@ -400,19 +486,21 @@ static int s_keycmp(const MDB_val *k, const void *b, size_t blen)
 	return k->mv_size < blen ? -1 : (k->mv_size > blen ? 1 : 0);
 }
 
-int trc_iter_begin(trc_txn_t *txn, MDB_dbi db, trc_iter_t *it, const void *from,
+int trc_iter_begin(trc_txn_t *txn, const trc_db_t *db, trc_iter_t *it, const void *from,
 		   size_t fromlen, const void *to, size_t tolen, bool reverse)
 {
 	memset(it, 0, sizeof(*it));
 	it->txn = txn;
+	it->db = db;
 	it->lo = from;
 	it->lolen = fromlen;
 	it->hi = to;
 	it->hilen = tolen;
 	it->reverse = reverse;
-	if (txn->err != 0)
+	MDB_dbi dbi;
+	if (txn->err != 0 || !s_dbi(txn, db, &dbi))
 		return txn->err;
-	int r = mdb_cursor_open(txn->txn, db, &it->cur);
+	int r = mdb_cursor_open(txn->txn, dbi, &it->cur);
 	if (r != 0) {
 		it->cur = NULL;
 		return trc_txn_fail(txn, trc_err_from_mdb(r));
@@ -420,19 +508,27 @@ int trc_iter_begin(trc_txn_t *txn, MDB_dbi db, trc_iter_t *it, const void *from,
 	return TRC_OK;
 }
 
-int trc_iter_prefix(trc_txn_t *txn, MDB_dbi db, trc_iter_t *it, const void *prefix, size_t plen,
-		    bool reverse)
+int trc_iter_prefix(trc_txn_t *txn, const trc_db_t *db, trc_iter_t *it, const void *prefix,
+		    size_t plen, bool reverse)
 {
-	if (plen > TRC_PREFIX_MAX) {
+	trc_dbkey_t lo, hi; /* prefix "\0", prefix "\1" */
+	trc_dbkey_init(&lo);
+	trc_dbkey_raw(&lo, prefix, plen);
+	hi = lo;
+	trc_dbkey_sep(&lo);
+	trc_dbkey_past(&hi);
+	if (!trc_dbkey_ok(&lo) || !trc_dbkey_ok(&hi)) {
 		memset(it, 0, sizeof(*it));
 		return TRC_EINVAL;
 	}
-	int rc = trc_iter_begin(txn, db, it, it->bounds[0], plen + 1, it->bounds[1], plen + 1,
-				reverse);
-	memcpy(it->bounds[0], prefix, plen);
-	memcpy(it->bounds[1], prefix, plen);
-	it->bounds[0][plen] = '\0';
-	it->bounds[1][plen] = '\x01';
+	int rc = trc_iter_begin(txn, db, it, NULL, 0, NULL, 0, reverse);
+	/* the bounds live in the iterator (trc_iter_begin cleared it) */
+	it->bounds[0] = lo;
+	it->bounds[1] = hi;
+	it->lo = it->bounds[0].buf;
+	it->lolen = lo.len;
+	it->hi = it->bounds[1].buf;
+	it->hilen = hi.len;
 	return rc;
 }
 
@@ -493,7 +589,7 @@ void trc_iter_end(trc_iter_t *it)
 	it->cur = NULL;
 }
 
-int trc_txn_last(trc_txn_t *txn, MDB_dbi db, MDB_val *key, MDB_val *val)
+int trc_txn_last(trc_txn_t *txn, const trc_db_t *db, MDB_val *key, MDB_val *val)
 {
 	trc_iter_t it;
 	int rc = trc_iter_begin(txn, db, &it, NULL, 0, NULL, 0, true);

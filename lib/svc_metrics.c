@@ -53,34 +53,32 @@ static double s_readers(void *ud)
  * a read transaction of the listener's thread (MDB_NOTLS). */
 typedef struct {
 	trc_store_t *store;
-	MDB_dbi dbi;
+	const trc_db_t *db;
 } db_ref_t;
 
 static double s_entries(void *ud)
 {
 	const db_ref_t *r = ud;
-	MDB_txn *txn;
-	MDB_stat st;
-	if (mdb_txn_begin(trc_store_env(r->store), NULL, MDB_RDONLY, &txn) != 0)
+	trc_txn_t txn;
+	size_t n = 0;
+	if (trc_txn_begin(r->store, &txn, false) != 0)
 		return 0;
-	int rc = mdb_stat(txn, r->dbi, &st);
-	mdb_txn_abort(txn);
-	return rc == 0 ? (double)st.ms_entries : 0;
+	int rc = trc_txn_entries(&txn, r->db, &n);
+	trc_txn_abort(&txn);
+	return rc == 0 ? (double)n : 0;
 }
 
 /* ---- setting up ---------------------------------------------------------------------- */
 
 static void s_databases(trc_service_t *svc, svc_metrics_t *sm)
 {
-	size_t n = 0;
-	while (svc->def->dbs != NULL && svc->def->dbs[n] != NULL)
-		n++;
+	size_t n = svc->def->dbs != NULL ? svc->def->dbs->n : 0;
 	sm->dbs = calloc(n > 0 ? n : 1, sizeof(db_ref_t));
 	db_ref_t *refs = sm->dbs;
 	for (size_t i = 0; refs != NULL && i < n; i++) {
 		char l[128];
-		refs[i] = (db_ref_t){ svc->store, trc_store_db(svc->store, svc->def->dbs[i]) };
-		snprintf(l, sizeof(l), "db=\"%s\"", svc->def->dbs[i]);
+		refs[i] = (db_ref_t){ svc->store, trc_store_db(svc->store, (unsigned)i) };
+		snprintf(l, sizeof(l), "db=\"%s\"", trc_db_name(refs[i].db));
 		trc_metrics_func(sm->m, "traction_store_entries",
 				 "Entries of one of the store's databases (feedbackd's records: "
 				 "the feedback records stored)",

@@ -184,13 +184,13 @@ const char *trc_enum_label(trc_arena_t *arena, const ProtobufCEnumDescriptor *de
 	return out;
 }
 
-int trc_check_load(trc_call_t *call, MDB_dbi db, const char *field, const char *id,
-		   const ProtobufCMessageDescriptor *desc, const char *what, void **out)
+int trc_check_load(trc_call_t *call, const trc_db_t *db, const char *field, const char *id,
+		   const char *what, void **out)
 {
 	int rc = trc_check_slug(call, field, id);
 	if (rc != 0)
 		return rc;
-	rc = trc_rec_get(call->txn, db, id, strlen(id), desc, call->arena, out);
+	rc = trc_rec_get(call->txn, db, id, strlen(id), call->arena, out);
 	if (rc == TRC_ENOENT)
 		return trc_call_fail(call, rc, "%s: no %s '%s'", field, what, id);
 	return rc;

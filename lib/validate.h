@@ -23,8 +23,8 @@
 int trc_check_slug(trc_call_t *call, const char *field, const char *value);
 /* Loads the record of id from db (a slug, checked as field): 0 and *out,
  * or NOT_FOUND "FIELD: no WHAT 'ID'", or a store error. */
-int trc_check_load(trc_call_t *call, MDB_dbi db, const char *field, const char *id,
-		   const ProtobufCMessageDescriptor *desc, const char *what, void **out);
+int trc_check_load(trc_call_t *call, const trc_db_t *db, const char *field, const char *id,
+		   const char *what, void **out);
 /* A slug, or empty. */
 int trc_check_slug_opt(trc_call_t *call, const char *field, const char *value);
 /* UTF-8 text of min..max bytes. */

@@ -22,27 +22,34 @@
 #define SCHEMA 1
 #define REC_LEN 28
 
+enum { DB_SESSIONS, DB_QOS2, DB_REFUSALS, DB_COUNT };
+static const trc_db_decl_t s_dbs[DB_COUNT] = {
+	[DB_SESSIONS] = { "sessions", "client id -> mqd_session_rec_t", NULL },
+	[DB_QOS2] = { "qos2", "client id, be16 pid -> be64 counter", NULL },
+	[DB_REFUSALS] = { "refusals", "be64 seq -> JSON text", NULL },
+};
+
 struct mqd_store {
 	trc_store_t *store;
-	MDB_dbi sessions, qos2, refusals;
+	const trc_db_t *sessions, *qos2, *refusals;
 	trc_txn_t txn;
 	bool open;
 };
 
 int mqd_store_open(mqd_store_t **st_p, const char *dir, size_t map_size)
 {
-	static const char *const dbs[] = { "sessions", "qos2", "refusals", NULL };
+	static const trc_dbs_t dbs = TRC_DBS(s_dbs);
 	mqd_store_t *st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return TRC_ENOMEM;
-	int rc = trc_store_open(&st->store, dir, map_size, dbs, SCHEMA);
+	int rc = trc_store_open(&st->store, dir, map_size, &dbs, SCHEMA);
 	if (rc != 0) {
 		free(st);
 		return rc;
 	}
-	st->sessions = trc_store_db(st->store, "sessions");
-	st->qos2 = trc_store_db(st->store, "qos2");
-	st->refusals = trc_store_db(st->store, "refusals");
+	st->sessions = trc_store_db(st->store, DB_SESSIONS);
+	st->qos2 = trc_store_db(st->store, DB_QOS2);
+	st->refusals = trc_store_db(st->store, DB_REFUSALS);
 	*st_p = st;
 	return 0;
 }

@@ -10,12 +10,13 @@
 #include "service.h"
 #include "note.pb-c.h"
 
-#define EX_DB_NOTES "notes"          /* supply \0 seq (be64) -> Note */
-#define EX_DB_SUPPLIES "supplies"    /* supply id -> "" (from supply events) */
+/* Its databases, by index (notes.c declares each one's keys and values). */
+enum { EX_DB_NOTES, EX_DB_SUPPLIES, EX_DB_COUNT };
+
 #define EX_TEXT_MAX 200
 #define EX_LIST_MAX 100               /* notes in one list reply */
 
-extern const char *const exampled_dbs[];
+extern const trc_dbs_t exampled_dbs;
 extern const char *const exampled_event_topics[];
 extern const trc_consume_t exampled_consumes[];
 extern const trc_method_t exampled_methods[];

@@ -17,7 +17,7 @@ int main(int argc, char **argv)
 		.event_topics = exampled_event_topics,
 		.services = services,
 		.n_services = 1,
-		.dbs = exampled_dbs,
+		.dbs = &exampled_dbs,
 		.schema_version = 1,
 		.consumes = exampled_consumes,
 		.apply_event = exampled_apply,

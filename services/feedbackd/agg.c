@@ -102,39 +102,30 @@ int fb_moments_read(const void *data, size_t len, fb_moments_t *out)
 
 static const int64_t s_granularity_ms[3] = { 0, 3600000, 86400000 };
 
-size_t fb_key(char *buf, const char *s, const char *v, const char *sc, const char *m)
+bool fb_key(trc_dbkey_t *k, const char *s, const char *v, const char *sc, const char *m)
 {
-	size_t ls = strlen(s), lv = strlen(v), lsc = strlen(sc), lm = m != NULL ? strlen(m) : 0;
-	size_t n = ls + 1 + lv + 1 + lsc + (m != NULL ? 1 + lm : 0);
-	if (n > FB_KEY_MAX)
-		return 0;
-	char *p = buf;
-	memcpy(p, s, ls);
-	p += ls;
-	*p++ = '\0';
-	memcpy(p, v, lv);
-	p += lv;
-	*p++ = '\0';
-	memcpy(p, sc, lsc);
-	p += lsc;
-	if (m != NULL) {
-		*p++ = '\0';
-		memcpy(p, m, lm);
-	}
-	return n;
+	trc_dbkey_of(k, s, v, sc);
+	if (m != NULL)
+		trc_dbkey_str(k, m);
+	return trc_dbkey_ok(k);
 }
 
-static MDB_dbi s_db(trc_txn_t *txn, const char *name)
+const char *fb_key_metric(const MDB_val *key, size_t *len)
 {
-	return trc_store_db(txn->store, name);
+	trc_dbsplit_t sp;
+	trc_dbsplit_init(&sp, key);
+	for (int part = 0; part < 3; part++)
+		trc_dbsplit_str(&sp, len);
+	const char *m = trc_dbsplit_str(&sp, len);
+	return trc_dbsplit_done(&sp) ? m : NULL;
 }
 
-int fb_agg_load(trc_txn_t *txn, const char *key, size_t klen, fb_agg_t *a)
+int fb_agg_load(trc_txn_t *txn, const void *key, size_t klen, fb_agg_t *a)
 {
 	MDB_val v;
 	agg_head_t h;
 	memset(a, 0, sizeof(*a));
-	int rc = trc_txn_get(txn, s_db(txn, FB_DB_AGG), key, klen, &v);
+	int rc = trc_txn_get(txn, trc_txn_db(txn, FB_DB_AGG), key, klen, &v);
 	if (rc != 0)
 		return rc;
 	size_t hl = sizeof(h);
@@ -176,14 +167,15 @@ void fb_agg_free(fb_agg_t *a)
 	sketch_free(&a->sketch);
 }
 
-int fb_agg_store(trc_txn_t *txn, const char *key, size_t klen, const fb_agg_t *a)
+int fb_agg_store(trc_txn_t *txn, const void *key, size_t klen, const fb_agg_t *a)
 {
 	agg_head_t h = {
 		.version = AGG_ROW_V2, .nbuckets = a->sketch.n, .m = a->m, .first_ms = a->first_ms,
 		.last_ms = a->last_ms, .zero = a->sketch.zero,
 	};
 	size_t blen = sizeof(sketch_bucket_t) * a->sketch.n;
-	uint8_t *dst = trc_txn_reserve(txn, s_db(txn, FB_DB_AGG), key, klen, sizeof(h) + blen, 0);
+	uint8_t *dst = trc_txn_reserve(txn, trc_txn_db(txn, FB_DB_AGG), key, klen, sizeof(h) + blen,
+				       0);
 	if (dst == NULL)
 		return txn->err != 0 ? txn->err : TRC_EINTERNAL;
 	memcpy(dst, &h, sizeof(h));
@@ -211,26 +203,39 @@ void fb_agg_stats(const fb_agg_t *a, Traction__V1__MetricStats *st)
 	}
 }
 
-int fb_trend_read(trc_call_t *call, const char *key, size_t klen, int g, int64_t from,
+int fb_trend_read(trc_call_t *call, const void *key, size_t klen, int g, int64_t from,
 		  int64_t to, Traction__V1__TrendBucket ***out, size_t *n)
 {
-	char lo[FB_KEY_MAX + 16], hi[FB_KEY_MAX + 16];
-	memcpy(lo, key, klen);
-	lo[klen] = '\0';
-	lo[klen + 1] = (char)g;
-	memcpy(hi, lo, klen + 2);
+	/* key is the metric's (s, v, sc, metric): its rows' keys go on with
+	 * the granularity and the bucket's start */
+	trc_dbkey_t lo, hi;
 	int64_t start = from > 0 ? from - (from % s_granularity_ms[g]) : 0;
-	trc_be64_put((uint8_t *)lo + klen + 2, (uint64_t)start);
-	trc_be64_put((uint8_t *)hi + klen + 2, to > 0 ? (uint64_t)to : UINT64_MAX);
+	trc_dbkey_init(&lo);
+	trc_dbkey_raw(&lo, key, klen);
+	trc_dbkey_sep(&lo);
+	trc_dbkey_u8(&lo, (uint8_t)g);
+	hi = lo;
+	trc_dbkey_be64(&lo, (uint64_t)start);
+	trc_dbkey_be64(&hi, to > 0 ? (uint64_t)to : UINT64_MAX);
+	if (!trc_dbkey_ok(&hi))
+		return TRC_EINVAL;
 	size_t cap = 64;
 	*n = 0;
 	*out = NULL;
 	trc_iter_t it;
-	int rc = trc_iter_begin(call->txn, s_db(call->txn, FB_DB_TREND), &it, lo, klen + 10, hi,
-				klen + 10, false);
+	int rc = trc_iter_begin(call->txn, trc_txn_db(call->txn, FB_DB_TREND), &it, lo.buf, lo.len,
+				hi.buf, hi.len, false);
 	while (rc == 0 && trc_iter_next(&it)) {
 		fb_moments_t row;
-		if (fb_moments_read(it.val.mv_data, it.val.mv_size, &row) != 0)
+		trc_dbsplit_t sp;
+		size_t l;
+		trc_dbsplit_init(&sp, &it.key);
+		for (int part = 0; part < 4; part++)
+			trc_dbsplit_str(&sp, &l);
+		trc_dbsplit_u8(&sp);
+		int64_t bstart = (int64_t)trc_dbsplit_be64(&sp);
+		if (!trc_dbsplit_done(&sp) ||
+		    fb_moments_read(it.val.mv_data, it.val.mv_size, &row) != 0)
 			continue;
 		*out = trc_arena_grow(call->arena, *out, *n, &cap, sizeof(**out));
 		Traction__V1__TrendBucket *b = trc_arena_alloc(call->arena, sizeof(*b));
@@ -239,7 +244,7 @@ int fb_trend_read(trc_call_t *call, const char *key, size_t klen, int g, int64_t
 			break;
 		}
 		traction__v1__trend_bucket__init(b);
-		b->start_ms = (int64_t)trc_be64_get((const uint8_t *)it.key.mv_data + klen + 2);
+		b->start_ms = bstart;
 		b->count = row.count;
 		b->mean = row.mean;
 		b->min = row.min;
@@ -250,11 +255,11 @@ int fb_trend_read(trc_call_t *call, const char *key, size_t klen, int g, int64_t
 	return rc != 0 ? rc : call->txn->err;
 }
 
-int fb_evidence_load(trc_txn_t *txn, const char *key, size_t klen, fb_evidence_t *e)
+int fb_evidence_load(trc_txn_t *txn, const void *key, size_t klen, fb_evidence_t *e)
 {
 	MDB_val v;
 	memset(e, 0, sizeof(*e));
-	int rc = trc_txn_get(txn, s_db(txn, FB_DB_EVIDENCE), key, klen, &v);
+	int rc = trc_txn_get(txn, trc_txn_db(txn, FB_DB_EVIDENCE), key, klen, &v);
 	if (rc == TRC_ENOENT)
 		return 0;
 	if (rc != 0)
@@ -265,16 +270,15 @@ int fb_evidence_load(trc_txn_t *txn, const char *key, size_t klen, fb_evidence_t
 	return 0;
 }
 
-int fb_evidence_store(trc_txn_t *txn, const char *key, size_t klen, const fb_evidence_t *e)
+int fb_evidence_store(trc_txn_t *txn, const void *key, size_t klen, const fb_evidence_t *e)
 {
-	return trc_txn_put(txn, s_db(txn, FB_DB_EVIDENCE), key, klen, e, sizeof(*e), 0);
+	return trc_txn_put(txn, trc_txn_db(txn, FB_DB_EVIDENCE), key, klen, e, sizeof(*e), 0);
 }
 
 int fb_dirty(trc_txn_t *txn, const char *s, const char *v, const char *sc)
 {
-	char key[FB_KEY_MAX];
-	size_t n = fb_key(key, s, v, sc, NULL);
-	if (n == 0)
+	trc_dbkey_t k;
+	if (!fb_key(&k, s, v, sc, NULL))
 		return TRC_EINVAL;
-	return trc_txn_put(txn, s_db(txn, FB_DB_DIRTY), key, n, "", 0, 0);
+	return trc_txn_put(txn, trc_txn_db(txn, FB_DB_DIRTY), k.buf, k.len, "", 0, 0);
 }

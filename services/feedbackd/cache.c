@@ -92,49 +92,46 @@ void fb_cache_destroy(fb_cache_t **c)
 	*c = NULL;
 }
 
-static MDB_dbi s_db(trc_txn_t *txn, const char *name)
-{
-	return trc_store_db(txn->store, name);
-}
-
-/* Finds or loads the entry of (kind, key). */
-static int s_get(fb_cache_t *c, trc_txn_t *txn, int kind, const char *key, size_t klen,
+/* Finds or loads the entry of (kind, the row's key). */
+static int s_get(fb_cache_t *c, trc_txn_t *txn, int kind, const trc_dbkey_t *key,
 		 centry_t **out)
 {
-	char k[FB_KEY_MAX + 16];
-	k[0] = (char)kind;
-	memcpy(k + 1, key, klen);
+	trc_dbkey_t k; /* the entry's name: the kind, then the row's key */
+	trc_dbkey_init(&k);
+	trc_dbkey_u8(&k, (uint8_t)kind);
+	if (!trc_dbkey_raw(&k, key->buf, key->len))
+		return TRC_EINVAL;
 	centry_t *e;
-	HASH_FIND(hh, c->entries, k, klen + 1, e);
+	HASH_FIND(hh, c->entries, k.buf, k.len, e);
 	if (e != NULL) {
 		*out = e;
 		return 0;
 	}
-	e = calloc(1, sizeof(*e) + klen + 1);
+	e = calloc(1, sizeof(*e) + k.len);
 	if (e == NULL)
 		return TRC_ENOMEM;
 	e->kind = kind;
-	e->klen = klen + 1;
-	memcpy(e->key, k, klen + 1);
+	e->klen = k.len;
+	memcpy(e->key, k.buf, k.len);
 	int rc = 0;
 	MDB_val v;
 	switch (kind) {
 	case C_AGG:
-		rc = fb_agg_load(txn, key, klen, &e->u.agg);
+		rc = fb_agg_load(txn, key->buf, key->len, &e->u.agg);
 		if (rc == TRC_ENOENT) {
 			memset(&e->u.agg, 0, sizeof(e->u.agg));
 			rc = 0;
 		}
 		break;
 	case C_TREND:
-		rc = trc_txn_get(txn, s_db(txn, FB_DB_TREND), key, klen, &v);
+		rc = trc_txn_get(txn, trc_txn_db(txn, FB_DB_TREND), key->buf, key->len, &v);
 		if (rc == 0)
 			rc = fb_moments_read(v.mv_data, v.mv_size, &e->u.trend);
 		else if (rc == TRC_ENOENT)
 			rc = 0;
 		break;
 	case C_EVID:
-		rc = fb_evidence_load(txn, key, klen, &e->u.ev);
+		rc = fb_evidence_load(txn, key->buf, key->len, &e->u.ev);
 		break;
 	default:
 		break;
@@ -164,59 +161,59 @@ static int64_t s_bucket(int64_t t, int g)
 	return t - (t % s_granularity_ms[g]);
 }
 
-/* The series key: body kind, "s\0v\0sc[\0metric]" and, for a metric, the
- * starts of its hour and day. Its length, 0 if it does not fit. */
-static size_t s_series_key(char *k, const Traction__V1__FeedbackRecord *r)
+/* The series key (in memory only): body kind, supply, version, scenario
+ * and, for a metric, its name and the starts of its hour and day. False
+ * if it does not fit. */
+static bool s_series_key(trc_dbkey_t *k, const Traction__V1__FeedbackRecord *r)
 {
 	bool metric = r->body_case == TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
-	k[0] = (char)r->body_case;
-	size_t n = fb_key(k + 1, r->supply_id, r->version, r->scenario_id,
-			  metric ? r->metric->name : NULL);
-	if (n == 0)
-		return 0;
-	n++;
+	trc_dbkey_init(k);
+	trc_dbkey_u8(k, (uint8_t)r->body_case);
+	trc_dbkey_str(k, r->supply_id);
+	trc_dbkey_str(k, r->version);
+	trc_dbkey_str(k, r->scenario_id);
 	if (metric) {
-		trc_be64_put((uint8_t *)k + n, (uint64_t)s_bucket(r->observed_at_ms, 1));
-		trc_be64_put((uint8_t *)k + n + 8, (uint64_t)s_bucket(r->observed_at_ms, 2));
-		n += 16;
+		trc_dbkey_str(k, r->metric->name);
+		trc_dbkey_be64(k, (uint64_t)s_bucket(r->observed_at_ms, 1));
+		trc_dbkey_be64(k, (uint64_t)s_bucket(r->observed_at_ms, 2));
 	}
-	return n;
+	return trc_dbkey_ok(k);
 }
 
 /* Resolves (loading from txn where not cached) every row of r's series. */
 static int s_series_load(fb_cache_t *c, trc_txn_t *txn, const Traction__V1__FeedbackRecord *r,
-			 const char *skey, size_t sklen, series_t **out)
+			 const trc_dbkey_t *skey, series_t **out)
 {
-	series_t *se = calloc(1, sizeof(*se) + sklen);
+	series_t *se = calloc(1, sizeof(*se) + skey->len);
 	if (se == NULL)
 		return TRC_ENOMEM;
-	se->klen = sklen;
-	memcpy(se->key, skey, sklen);
+	se->klen = skey->len;
+	memcpy(se->key, skey->buf, skey->len);
 	bool metric = r->body_case == TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
 	const char *vs[4] = { r->version, r->version, "", "" };
 	const char *scs[4] = { r->scenario_id, "", r->scenario_id, "" };
 	int rc = 0;
 	for (int i = 0; rc == 0 && i < 4; i++) {
-		char key[FB_KEY_MAX + 16];
-		size_t kl;
+		trc_dbkey_t key;
 		centry_t *e;
 		if (metric) {
-			kl = fb_key(key, r->supply_id, vs[i], scs[i], r->metric->name);
-			rc = kl == 0 ? TRC_EINVAL : s_get(c, txn, C_AGG, key, kl, &se->agg[i]);
+			rc = fb_key(&key, r->supply_id, vs[i], scs[i], r->metric->name)
+				     ? s_get(c, txn, C_AGG, &key, &se->agg[i])
+				     : TRC_EINVAL;
 			for (int g = 1; rc == 0 && g <= 2; g++) {
-				key[kl] = '\0';
-				key[kl + 1] = (char)g;
-				trc_be64_put((uint8_t *)key + kl + 2,
-					     (uint64_t)s_bucket(r->observed_at_ms, g));
-				rc = s_get(c, txn, C_TREND, key, kl + 10, &se->trend[i][g - 1]);
+				trc_dbkey_t tk = key; /* the metric's, then its bucket */
+				trc_dbkey_u8(&tk, (uint8_t)g);
+				trc_dbkey_be64(&tk, (uint64_t)s_bucket(r->observed_at_ms, g));
+				rc = s_get(c, txn, C_TREND, &tk, &se->trend[i][g - 1]);
 			}
 		}
-		kl = fb_key(key, r->supply_id, vs[i], scs[i], NULL);
+		if (rc == 0 && !fb_key(&key, r->supply_id, vs[i], scs[i], NULL))
+			rc = TRC_EINVAL;
 		if (rc == 0)
-			rc = s_get(c, txn, C_EVID, key, kl, &se->evid[i]);
+			rc = s_get(c, txn, C_EVID, &key, &se->evid[i]);
 		/* the (s,v,sc) key and its (s,v,*) roll-up owe an event */
 		if (rc == 0 && i < 2)
-			rc = s_get(c, txn, C_DIRTY, key, kl, &e);
+			rc = s_get(c, txn, C_DIRTY, &key, &e);
 	}
 	if (rc != 0) {
 		free(se);
@@ -230,15 +227,14 @@ static int s_series_load(fb_cache_t *c, trc_txn_t *txn, const Traction__V1__Feed
 int fb_cache_record(fb_cache_t *c, trc_txn_t *txn, const Traction__V1__FeedbackRecord *r,
 		    double improvement)
 {
-	char k[FB_KEY_MAX + 32];
-	size_t kl = s_series_key(k, r);
-	if (kl == 0)
+	trc_dbkey_t k;
+	if (!s_series_key(&k, r))
 		return TRC_EINVAL;
 	series_t *se = c->last;
-	if (se == NULL || se->klen != kl || memcmp(se->key, k, kl) != 0) {
-		HASH_FIND(hh, c->series, k, kl, se);
+	if (se == NULL || se->klen != k.len || memcmp(se->key, k.buf, k.len) != 0) {
+		HASH_FIND(hh, c->series, k.buf, k.len, se);
 		if (se == NULL) {
-			int rc = s_series_load(c, txn, r, k, kl, &se);
+			int rc = s_series_load(c, txn, r, &k, &se);
 			if (rc != 0)
 				return rc;
 		}
@@ -294,14 +290,14 @@ int fb_cache_flush(fb_cache_t *c, trc_txn_t *txn)
 			rc = fb_agg_store(txn, key, klen, &e->u.agg);
 			break;
 		case C_TREND:
-			rc = trc_txn_put(txn, s_db(txn, FB_DB_TREND), key, klen, &e->u.trend,
+			rc = trc_txn_put(txn, trc_txn_db(txn, FB_DB_TREND), key, klen, &e->u.trend,
 					 sizeof(fb_moments_t), 0);
 			break;
 		case C_EVID:
 			rc = fb_evidence_store(txn, key, klen, &e->u.ev);
 			break;
 		case C_DIRTY:
-			rc = trc_txn_put(txn, s_db(txn, FB_DB_DIRTY), key, klen, "", 0, 0);
+			rc = trc_txn_put(txn, trc_txn_db(txn, FB_DB_DIRTY), key, klen, "", 0, 0);
 			break;
 		}
 		if (rc != 0)

@@ -12,16 +12,12 @@
  */
 #include <string.h>
 
+#include "dbkey.h"
 #include "error.h"
 #include "feedbackd.h"
 #include "util.h"
 
 #define TICK_MAX_KEYS 1000
-
-static MDB_dbi s_db(trc_txn_t *txn, const char *name)
-{
-	return trc_store_db(txn->store, name);
-}
 
 int fb_evidence_update(trc_call_t *call, const char *s, const char *v, const char *sc,
 		       Traction__V1__EvidenceUpdate **out)
@@ -35,12 +31,11 @@ int fb_evidence_update(trc_call_t *call, const char *s, const char *v, const cha
 	u->supply_id = (char *)s;
 	u->version = (char *)v;
 	u->scenario_id = (char *)sc;
-	char key[FB_KEY_MAX + 2];
-	size_t kl = fb_key(key, s, v, sc, NULL);
-	if (kl == 0)
+	trc_dbkey_t k;
+	if (!fb_key(&k, s, v, sc, NULL))
 		return TRC_EINVAL;
 	fb_evidence_t e;
-	int rc = fb_evidence_load(call->txn, key, kl, &e);
+	int rc = fb_evidence_load(call->txn, k.buf, k.len, &e);
 	if (rc != 0)
 		return rc;
 	u->records = e.records;
@@ -48,18 +43,18 @@ int fb_evidence_update(trc_call_t *call, const char *s, const char *v, const cha
 	vs->count = e.values;
 	vs->mean_improvement_pct = e.values > 0 ? e.improvement_sum / (double)e.values : 0;
 	u->values = vs;
-	rc = fb_problem_counts(call, key, kl, &e, &u->problems, &u->n_problems);
+	rc = fb_problem_counts(call, &k, &e, &u->problems, &u->n_problems);
 	if (rc != 0)
 		return rc;
 
-	/* every metric of the key: "s\0v\0sc\0<metric>" */
+	/* every metric of the key: (s, v, sc, metric) */
 	size_t cap = 8;
 	trc_iter_t it;
-	rc = trc_iter_prefix(call->txn, s_db(call->txn, FB_DB_AGG), &it, key, kl, false);
+	rc = trc_iter_prefix(call->txn, trc_txn_db(call->txn, FB_DB_AGG), &it, k.buf, k.len, false);
 	while (rc == 0 && trc_iter_next(&it)) {
-		const char *m = (const char *)it.key.mv_data + kl + 1;
-		size_t mlen = it.key.mv_size - kl - 1;
-		if (memchr(m, '\0', mlen) != NULL)
+		size_t mlen;
+		const char *m = fb_key_metric(&it.key, &mlen);
+		if (m == NULL)
 			continue;
 		fb_agg_t a;
 		rc = fb_agg_load(call->txn, it.key.mv_data, it.key.mv_size, &a);
@@ -98,20 +93,23 @@ int fb_evidence_update(trc_call_t *call, const char *s, const char *v, const cha
 bool fb_evidence_owed(trc_call_t *call)
 {
 	trc_iter_t it;
-	bool owed = trc_iter_begin(call->txn, s_db(call->txn, FB_DB_DIRTY), &it, NULL, 0, NULL, 0,
-				   false) == 0 &&
+	bool owed = trc_iter_begin(call->txn, trc_txn_db(call->txn, FB_DB_DIRTY), &it, NULL, 0,
+				   NULL, 0, false) == 0 &&
 		    trc_iter_next(&it);
 	trc_iter_end(&it);
 	return owed;
 }
 
-/* "s\0v\0sc" split in place (the arena copy has a final NUL); false if
- * it is not three parts. */
-static bool s_split(char *key, size_t len, const char **v, const char **sc)
+/* A dirty key (s, v, sc) split in place: its copy in the arena ends with
+ * a NUL, so each part is a C string. False if it is not three parts. */
+static bool s_split(const char *key, size_t len, const char *part[3])
 {
-	*v = key + strlen(key) + 1;
-	*sc = *v + strlen(*v) + 1;
-	return *sc <= key + len;
+	trc_dbsplit_t sp;
+	size_t n;
+	trc_dbsplit_bytes(&sp, key, len);
+	for (int i = 0; i < 3; i++)
+		part[i] = trc_dbsplit_str(&sp, &n);
+	return trc_dbsplit_done(&sp);
 }
 
 /* One tick: an event per dirty key, at most TICK_MAX_KEYS of them. If
@@ -124,8 +122,8 @@ int fb_evidence_publish(trc_call_t *call)
 	size_t lens[TICK_MAX_KEYS], n = 0;
 	bool more = false;
 	uint64_t covers = trc_evlog_head(call->txn);
-	int rc = trc_iter_begin(call->txn, s_db(call->txn, FB_DB_DIRTY), &it, NULL, 0, NULL, 0,
-				false);
+	int rc = trc_iter_begin(call->txn, trc_txn_db(call->txn, FB_DB_DIRTY), &it, NULL, 0, NULL,
+				0, false);
 	while (rc == 0 && (more = trc_iter_next(&it)) && n < TICK_MAX_KEYS) {
 		keys[n] = trc_arena_alloc(call->arena, it.key.mv_size + 1);
 		if (keys[n] == NULL) {
@@ -138,20 +136,19 @@ int fb_evidence_publish(trc_call_t *call)
 		more = false;
 	}
 	trc_iter_end(&it);
+	const trc_db_t *dirty = trc_txn_db(call->txn, FB_DB_DIRTY);
+	const char *p[3];
 	size_t last = n; /* the last key that makes an event */
-	for (size_t i = 0; i < n; i++) {
-		const char *v, *sc;
-		if (s_split(keys[i], lens[i], &v, &sc))
+	for (size_t i = 0; i < n; i++)
+		if (s_split(keys[i], lens[i], p))
 			last = i;
-	}
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		const char *v, *sc;
-		if (!s_split(keys[i], lens[i], &v, &sc)) {
-			trc_txn_del(call->txn, s_db(call->txn, FB_DB_DIRTY), keys[i], lens[i]);
+		if (!s_split(keys[i], lens[i], p)) {
+			trc_txn_del(call->txn, dirty, keys[i], lens[i]);
 			continue;
 		}
 		Traction__V1__EvidenceUpdate *u = NULL;
-		rc = fb_evidence_update(call, keys[i], v, sc, &u);
+		rc = fb_evidence_update(call, p[0], p[1], p[2], &u);
 		if (rc != 0)
 			break;
 		Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
@@ -160,7 +157,7 @@ int fb_evidence_publish(trc_call_t *call)
 		ev.covers = i == last && !more ? covers : 0;
 		rc = trc_call_emit(call, "feedback.evidence", &ev);
 		if (rc == 0)
-			trc_txn_del(call->txn, s_db(call->txn, FB_DB_DIRTY), keys[i], lens[i]);
+			trc_txn_del(call->txn, dirty, keys[i], lens[i]);
 	}
 	return rc != 0 ? rc : call->txn->err;
 }

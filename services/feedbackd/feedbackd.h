@@ -11,31 +11,35 @@
 #define TRC_FEEDBACKD_H
 
 #include "call.h"
+#include "dbkey.h"
 #include "service.h"
 #include "sketch.h"
 #include "util.h"
 #include "traction/v1/events.pb-c.h"
 #include "traction/v1/feedback.pb-c.h"
 
-#define FB_DB_RECORDS "records"       /* be64 id -> FeedbackRecord */
-#define FB_DB_IDEM "idem"             /* client\0sc\0s\0v\0key -> be64 id, be64 digest (idem.c) */
-#define FB_DB_BY_SUPPLY "by_supply"   /* supply\0be64 first -> be64 last (runs.c) */
-#define FB_DB_BY_SCENARIO "by_scenario" /* scenario\0be64 first -> be64 last */
-#define FB_DB_REF_SUPPLY "ref_supply" /* supply -> status byte, provider_id (refs.c) */
-#define FB_DB_REF_VERSION "ref_version" /* supply\0version -> parent version */
-#define FB_DB_REF_SCENARIO "ref_scenario" /* scenario -> status byte, enterprise */
-#define FB_DB_REF_MARK "ref_mark"     /* source -> be64 seq: replayed to here, keep statuses */
-#define FB_DB_AGG "agg"               /* s\0v\0sc\0metric -> agg row */
-#define FB_DB_TREND "trend"           /* s\0v\0sc\0metric\0 g be64 start -> trend row */
-#define FB_DB_EVIDENCE "evidence"     /* s\0v\0sc -> evidence row */
-#define FB_DB_PROBLEMS "problems"     /* supply\0signature -> ProblemInfo */
-#define FB_DB_PROB_AT "prob_at"       /* s\0v\0sc\0signature -> "" (4 levels) */
-#define FB_DB_PROB_WHERE "prob_where" /* supply\0signature\0v\0sc -> "" */
-#define FB_DB_DEMANDS "demands"       /* capability -> CapabilityDemand */
-#define FB_DB_DEMAND_SUPPLY "demand_supply" /* supply\0capability -> be64 signals */
-#define FB_DB_DIRTY "dirty"           /* s\0v\0sc -> "": evidence event owed */
+/* Its databases, by index (methods.c declares each one's keys and values). */
+enum {
+	FB_DB_RECORDS,
+	FB_DB_IDEM,
+	FB_DB_BY_SUPPLY,
+	FB_DB_BY_SCENARIO,
+	FB_DB_REF_SUPPLY,
+	FB_DB_REF_VERSION,
+	FB_DB_REF_SCENARIO,
+	FB_DB_REF_MARK,
+	FB_DB_AGG,
+	FB_DB_TREND,
+	FB_DB_EVIDENCE,
+	FB_DB_PROBLEMS,
+	FB_DB_PROB_AT,
+	FB_DB_PROB_WHERE,
+	FB_DB_DEMANDS,
+	FB_DB_DEMAND_SUPPLY,
+	FB_DB_DIRTY,
+	FB_DB_COUNT
+};
 
-#define FB_KEY_MAX 512
 #define FB_OWNER_MAX 800   /* bytes of an owner a read compares (TRC_NAME_MAX in UTF-8) */
 #define FB_LIST_MAX 100    /* ids a ProblemInfo keeps of its scenarios, versions, records */
 /* Records or problems a scoped read skips, as outside the reader's scope,
@@ -53,7 +57,7 @@
  * status byte (migrate.c). */
 #define FB_SCHEMA_VERSION 3
 
-extern const char *const feedbackd_dbs[];
+extern const trc_dbs_t feedbackd_dbs;
 extern const char *const feedbackd_event_topics[];
 extern const trc_consume_t feedbackd_consumes[];
 extern const trc_method_t feedbackd_methods[];
@@ -93,23 +97,26 @@ typedef struct {
 	uint64_t demands;
 } fb_evidence_t;
 
-/* The key "s\0v\0sc" (or "s\0v\0sc\0m" with m) into buf; its length, 0 if
- * it does not fit. */
-size_t fb_key(char *buf, const char *s, const char *v, const char *sc, const char *m);
+/* The key (s, v, sc), or (s, v, sc, m) with m, into k: false if it does
+ * not fit. */
+bool fb_key(trc_dbkey_t *k, const char *s, const char *v, const char *sc, const char *m);
+/* The metric of an aggregate's key (s, v, sc, metric), *len its length;
+ * NULL if the key is not of four parts. */
+const char *fb_key_metric(const MDB_val *key, size_t *len);
 
-int fb_agg_load(trc_txn_t *txn, const char *key, size_t klen, fb_agg_t *out);
+int fb_agg_load(trc_txn_t *txn, const void *key, size_t klen, fb_agg_t *out);
 void fb_agg_free(fb_agg_t *a);
 void fb_agg_stats(const fb_agg_t *a, Traction__V1__MetricStats *st);
-int fb_evidence_load(trc_txn_t *txn, const char *key, size_t klen, fb_evidence_t *e);
-int fb_evidence_store(trc_txn_t *txn, const char *key, size_t klen, const fb_evidence_t *e);
+int fb_evidence_load(trc_txn_t *txn, const void *key, size_t klen, fb_evidence_t *e);
+int fb_evidence_store(trc_txn_t *txn, const void *key, size_t klen, const fb_evidence_t *e);
 /* Trend buckets of a metric key in [from, to) at granularity g, into the
  * arena. */
-int fb_trend_read(trc_call_t *call, const char *key, size_t klen, int g, int64_t from,
+int fb_trend_read(trc_call_t *call, const void *key, size_t klen, int g, int64_t from,
 		  int64_t to, Traction__V1__TrendBucket ***out, size_t *n);
 /* Marks the evidence of a key as owed to the bus. */
 int fb_dirty(trc_txn_t *txn, const char *s, const char *v, const char *sc);
 
-int fb_agg_store(trc_txn_t *txn, const char *key, size_t klen, const fb_agg_t *a);
+int fb_agg_store(trc_txn_t *txn, const void *key, size_t klen, const fb_agg_t *a);
 
 /* ---- the batch cache (cache.c) ---- */
 
@@ -160,11 +167,10 @@ typedef struct {
 	fb_cache_t *cache;
 	fb_runs_t *runs;
 	uint64_t next_id;         /* the next record id, 0: read it from the store */
-	/* "scenario\0supply\0version" whose references were found good in this
-	 * batch, so that a batch of one site's records checks them once;
-	 * forgotten at batch_done and whenever an event is applied */
-	char refs_ok[FB_KEY_MAX];
-	size_t refs_ok_len;
+	/* (scenario, supply, version) whose references were found good in
+	 * this batch, so that a batch of one site's records checks them once;
+	 * forgotten (emptied) at batch_done and whenever an event is applied */
+	trc_dbkey_t refs_ok;
 } fb_state_t;
 
 /* ---- the runtime's hooks (hooks.c) ---- */
@@ -182,10 +188,9 @@ int feedbackd_tick(trc_call_t *call);
 
 #define FB_IDEM_VALUE 16 /* be64 record id, be64 digest of its bytes */
 
-/* The key of r's idempotency key in FB_DB_IDEM, for client: 0 if it does
- * not fit in cap. */
-size_t fb_idem_key(char *out, size_t cap, const char *client,
-		   const Traction__V1__FeedbackRecord *r);
+/* The key of r's idempotency key in FB_DB_IDEM, for client, into k:
+ * false if it does not fit. */
+bool fb_idem_key(trc_dbkey_t *k, const char *client, const Traction__V1__FeedbackRecord *r);
 uint64_t fb_idem_digest(const void *data, size_t len);
 void fb_idem_value(uint8_t out[FB_IDEM_VALUE], uint64_t id, uint64_t digest);
 /* The key names a record already (its value v): a retry of it (0, res is
@@ -204,8 +209,8 @@ int fb_migrate(trc_txn_t *txn, uint32_t from);
 
 int fb_problem_report(trc_call_t *call, const Traction__V1__FeedbackRecord *r);
 int fb_problem_addressed(trc_call_t *call, const Traction__V1__Iteration *it);
-/* Severity counts of the problems reported at key "s\0v\0sc". */
-int fb_problem_counts(trc_call_t *call, const char *key, size_t klen, const fb_evidence_t *e,
+/* Severity counts of the problems reported at key (s, v, sc). */
+int fb_problem_counts(trc_call_t *call, const trc_dbkey_t *key, const fb_evidence_t *e,
 		      Traction__V1__SeverityCounts ***out, size_t *n);
 /* Whether version descends from (or is) ancestor, by recorded lineage. */
 bool fb_version_descends(trc_txn_t *txn, const char *supply, const char *version,
@@ -226,7 +231,7 @@ int feedbackd_apply(trc_call_t *call, const Traction__V1__Event *ev);
 /* The owner a ref_supply or ref_scenario entry names, into out: "" if it
  * is not known (an entry of schema 2, until the replay refills it, or one
  * longer than FB_OWNER_MAX). 0, TRC_ENOENT (no entry) or a store error. */
-int fb_ref_owner(trc_txn_t *txn, const char *db, const char *id, char out[FB_OWNER_MAX + 1]);
+int fb_ref_owner(trc_txn_t *txn, unsigned db, const char *id, char out[FB_OWNER_MAX + 1]);
 /* Schema 2 to 3: supply and scenario events are replayed from the start to
  * learn the owners; those up to where they had been applied bring only the
  * owner (refs.c). */

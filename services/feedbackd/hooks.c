@@ -35,7 +35,7 @@ void feedbackd_batch_done(void *user)
 	fb_cache_clear(st->cache);
 	fb_runs_clear(st->runs);
 	st->next_id = 0;
-	st->refs_ok_len = 0;
+	trc_dbkey_init(&st->refs_ok);
 }
 
 int feedbackd_tick(trc_call_t *call)

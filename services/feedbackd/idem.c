@@ -21,22 +21,10 @@
 #include "log.h"
 #include "util.h"
 
-size_t fb_idem_key(char *out, size_t cap, const char *client,
-		   const Traction__V1__FeedbackRecord *r)
+bool fb_idem_key(trc_dbkey_t *k, const char *client, const Traction__V1__FeedbackRecord *r)
 {
-	const char *parts[5] = { client, r->scenario_id, r->supply_id, r->version,
-				 r->idempotency_key };
-	size_t n = 0;
-	for (int i = 0; i < 5; i++) {
-		size_t l = strlen(parts[i]);
-		if (n + l + 1 > cap)
-			return 0;
-		memcpy(out + n, parts[i], l);
-		n += l;
-		if (i < 4)
-			out[n++] = '\0';
-	}
-	return n;
+	return trc_dbkey_of(k, client, r->scenario_id, r->supply_id, r->version,
+			    r->idempotency_key);
 }
 
 /* FNV-1a, 64 bits: it tells a retry from another record a client gave the
@@ -77,15 +65,41 @@ int fb_idem_found(trc_call_t *call, const MDB_val *v, uint64_t digest,
 	return 0;
 }
 
+/* A key of schema 1, (client, key) -> record id, moved to the scope of
+ * its record (its digest stays unknown). */
+static int s_scope_old(trc_txn_t *txn, const trc_dbkey_t *old, const uint8_t id[8])
+{
+	const trc_db_t *idem = trc_txn_db(txn, FB_DB_IDEM);
+	char client[TRC_DBKEY_MAX + 1], key[TRC_DBKEY_MAX + 1];
+	trc_dbsplit_t sp;
+	trc_dbsplit_bytes(&sp, old->buf, old->len);
+	trc_dbsplit_cstr(&sp, client, sizeof(client));
+	trc_dbsplit_cstr(&sp, key, sizeof(key));
+	MDB_val v;
+	int rc = trc_txn_get(txn, trc_txn_db(txn, FB_DB_RECORDS), id, 8, &v);
+	if (rc == TRC_ENOENT) /* the key outlived its record */
+		return trc_txn_del(txn, idem, old->buf, old->len);
+	Traction__V1__FeedbackRecord *r =
+		rc == 0 ? traction__v1__feedback_record__unpack(NULL, v.mv_size, v.mv_data) : NULL;
+	if (r == NULL)
+		return rc != 0 ? rc : TRC_ECORRUPT;
+	trc_dbkey_t nk;
+	char *own = r->idempotency_key; /* freed with r */
+	r->idempotency_key = key;
+	bool fits = fb_idem_key(&nk, client, r);
+	r->idempotency_key = own;
+	traction__v1__feedback_record__free_unpacked(r, NULL);
+	rc = fits ? trc_txn_put(txn, idem, nk.buf, nk.len, id, 8, 0) : TRC_ECORRUPT;
+	return rc != 0 ? rc : trc_txn_del(txn, idem, old->buf, old->len);
+}
+
 /* Schema 1 keyed client '\0' key; the record itself says what it was
- * about, so each key is moved to its scope (its digest stays unknown). */
+ * about, so each key is moved to its scope. */
 int fb_idem_migrate(trc_txn_t *txn)
 {
-	MDB_dbi idem = trc_store_db(txn->store, FB_DB_IDEM);
-	MDB_dbi recs = trc_store_db(txn->store, FB_DB_RECORDS);
+	const trc_db_t *idem = trc_txn_db(txn, FB_DB_IDEM);
 	typedef struct {
-		char key[FB_KEY_MAX + 1]; /* client '\0' key '\0' */
-		size_t len;
+		trc_dbkey_t key; /* client, key */
 		uint8_t id[8];
 	} old_t;
 	old_t *olds = NULL;
@@ -93,11 +107,12 @@ int fb_idem_migrate(trc_txn_t *txn)
 	trc_iter_t it;
 	int rc = trc_iter_begin(txn, idem, &it, NULL, 0, NULL, 0, false);
 	while (rc == 0 && trc_iter_next(&it)) {
-		const char *k = it.key.mv_data;
-		size_t nuls = 0;
-		for (size_t i = 0; i < it.key.mv_size; i++)
-			nuls += k[i] == '\0';
-		if (nuls != 1 || it.val.mv_size != 8 || it.key.mv_size > FB_KEY_MAX)
+		trc_dbsplit_t sp;
+		size_t l;
+		trc_dbsplit_init(&sp, &it.key);
+		trc_dbsplit_str(&sp, &l);
+		trc_dbsplit_str(&sp, &l);
+		if (!trc_dbsplit_done(&sp) || it.val.mv_size != 8)
 			continue; /* already scoped */
 		if (n == cap) {
 			cap = cap ? cap * 2 : 1024;
@@ -108,38 +123,14 @@ int fb_idem_migrate(trc_txn_t *txn)
 			}
 			olds = no;
 		}
-		memcpy(olds[n].key, k, it.key.mv_size);
-		olds[n].key[it.key.mv_size] = '\0';
-		olds[n].len = it.key.mv_size;
+		trc_dbkey_init(&olds[n].key);
+		trc_dbkey_raw(&olds[n].key, it.key.mv_data, it.key.mv_size);
 		memcpy(olds[n].id, it.val.mv_data, 8);
 		n++;
 	}
 	trc_iter_end(&it);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		MDB_val v;
-		const char *client = olds[i].key, *key = client + strlen(client) + 1;
-		rc = trc_txn_get(txn, recs, olds[i].id, 8, &v);
-		if (rc == TRC_ENOENT) { /* the key outlived its record */
-			rc = trc_txn_del(txn, idem, olds[i].key, olds[i].len);
-			continue;
-		}
-		Traction__V1__FeedbackRecord *r =
-			rc == 0 ? traction__v1__feedback_record__unpack(NULL, v.mv_size, v.mv_data)
-				: NULL;
-		if (r == NULL) {
-			rc = rc != 0 ? rc : TRC_ECORRUPT;
-			break;
-		}
-		char nk[FB_KEY_MAX];
-		char *own = r->idempotency_key; /* freed with r */
-		r->idempotency_key = (char *)key;
-		size_t nl = fb_idem_key(nk, sizeof(nk), client, r);
-		r->idempotency_key = own;
-		traction__v1__feedback_record__free_unpacked(r, NULL);
-		rc = nl == 0 ? TRC_ECORRUPT : trc_txn_put(txn, idem, nk, nl, olds[i].id, 8, 0);
-		if (rc == 0)
-			rc = trc_txn_del(txn, idem, olds[i].key, olds[i].len);
-	}
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = s_scope_old(txn, &olds[i].key, olds[i].id);
 	if (rc == 0)
 		trc_notice("store: %zu idempotency keys scoped by scenario, supply and version", n);
 	free(olds);

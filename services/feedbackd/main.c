@@ -22,7 +22,7 @@ int main(int argc, char **argv)
 		.event_topics = feedbackd_event_topics,
 		.services = services,
 		.n_services = 1,
-		.dbs = feedbackd_dbs,
+		.dbs = &feedbackd_dbs,
 		.schema_version = FB_SCHEMA_VERSION,
 		.migrate = fb_migrate,
 		.consumes = feedbackd_consumes,

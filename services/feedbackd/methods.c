@@ -3,12 +3,34 @@
  */
 #include "feedbackd.h"
 
-const char *const feedbackd_dbs[] = {
-	FB_DB_RECORDS, FB_DB_IDEM, FB_DB_BY_SUPPLY, FB_DB_BY_SCENARIO, FB_DB_REF_SUPPLY,
-	FB_DB_REF_VERSION, FB_DB_REF_SCENARIO, FB_DB_AGG, FB_DB_TREND, FB_DB_EVIDENCE,
-	FB_DB_PROBLEMS, FB_DB_PROB_AT, FB_DB_PROB_WHERE, FB_DB_DEMANDS, FB_DB_DEMAND_SUPPLY,
-	FB_DB_DIRTY, FB_DB_REF_MARK, NULL,
+/* s, v, sc: supply, version, scenario, an empty part meaning "all"
+ * (feedbackd.h); the rows' layouts are agg.c's. */
+static const trc_db_decl_t s_dbs[FB_DB_COUNT] = {
+	[FB_DB_RECORDS] = { "records", "be64 id -> FeedbackRecord (publish.c)",
+			    &traction__v1__feedback_record__descriptor },
+	[FB_DB_IDEM] = { "idem", "client, scenario, supply, version, key -> be64 id, be64 digest",
+			 NULL },
+	[FB_DB_BY_SUPPLY] = { "by_supply", "supply, be64 first -> be64 last (runs.c)", NULL },
+	[FB_DB_BY_SCENARIO] = { "by_scenario", "scenario, be64 first -> be64 last", NULL },
+	[FB_DB_REF_SUPPLY] = { "ref_supply", "supply -> u8 status, provider (refs.c)", NULL },
+	[FB_DB_REF_VERSION] = { "ref_version", "supply, version -> parent version", NULL },
+	[FB_DB_REF_SCENARIO] = { "ref_scenario", "scenario -> u8 status, enterprise", NULL },
+	[FB_DB_REF_MARK] = { "ref_mark", "source -> be64 seq: replayed to here, keep statuses",
+			     NULL },
+	[FB_DB_AGG] = { "agg", "s, v, sc, metric -> agg row", NULL },
+	[FB_DB_TREND] = { "trend", "s, v, sc, metric, u8 granularity, be64 start -> trend row",
+			  NULL },
+	[FB_DB_EVIDENCE] = { "evidence", "s, v, sc -> evidence row", NULL },
+	[FB_DB_PROBLEMS] = { "problems", "supply, signature -> ProblemInfo (problems.c)",
+			     &traction__v1__problem_info__descriptor },
+	[FB_DB_PROB_AT] = { "prob_at", "s, v, sc, signature -> \"\" (the 4 levels)", NULL },
+	[FB_DB_PROB_WHERE] = { "prob_where", "supply, signature, v, sc -> \"\"", NULL },
+	[FB_DB_DEMANDS] = { "demands", "capability -> CapabilityDemand",
+			    &traction__v1__capability_demand__descriptor },
+	[FB_DB_DEMAND_SUPPLY] = { "demand_supply", "supply, capability -> be64 signals", NULL },
+	[FB_DB_DIRTY] = { "dirty", "s, v, sc -> \"\": an evidence event owed (evidence.c)", NULL },
 };
+const trc_dbs_t feedbackd_dbs = TRC_DBS(s_dbs);
 
 /* The topic prefixes of our events ("feedback"): each daemon that consumes
  * them declares the same (tests/unit/test_methods.c holds them to it). */

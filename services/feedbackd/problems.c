@@ -12,16 +12,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dbkey.h"
 #include "error.h"
 #include "feedbackd.h"
 #include "record.h"
 #include "util.h"
 #include "traction/v1/iteration.pb-c.h"
-
-static MDB_dbi s_db(trc_txn_t *txn, const char *name)
-{
-	return trc_store_db(txn->store, name);
-}
 
 bool fb_version_descends(trc_txn_t *txn, const char *supply, const char *version,
 			 const char *ancestor)
@@ -33,21 +29,16 @@ bool fb_version_descends(trc_txn_t *txn, const char *supply, const char *version
 	for (int depth = 0; depth < 100000; depth++) {
 		if (strcmp(cur, ancestor) == 0)
 			return true;
-		char key[2 * TRC_SLUG_MAX + 2];
-		size_t kl = trc_key2(key, sizeof(key), supply, cur);
+		trc_dbkey_t k;
 		MDB_val v;
-		if (kl == 0 || trc_txn_get(txn, s_db(txn, FB_DB_REF_VERSION), key, kl, &v) != 0 ||
+		if (!trc_dbkey_of(&k, supply, cur) ||
+		    trc_txn_get(txn, trc_txn_db(txn, FB_DB_REF_VERSION), k.buf, k.len, &v) != 0 ||
 		    v.mv_size == 0 || v.mv_size > TRC_SLUG_MAX)
 			return false;
 		memcpy(cur, v.mv_data, v.mv_size);
 		cur[v.mv_size] = '\0';
 	}
 	return false;
-}
-
-static size_t s_pkey(char *buf, const char *supply, const char *sig)
-{
-	return trc_key2(buf, FB_KEY_MAX, supply, sig);
 }
 
 static void s_add_str(trc_arena_t *arena, char ***list, size_t *n, const char *v)
@@ -79,29 +70,23 @@ static int s_emit(trc_call_t *call, Traction__V1__ProblemInfo *p)
 /* Marks every key the problem was reported at, so their evidence is sent. */
 static int s_dirty_where(trc_call_t *call, const char *supply, const char *sig)
 {
-	char key[FB_KEY_MAX + 2];
-	size_t n = s_pkey(key, supply, sig);
-	if (n == 0)
+	trc_dbkey_t k;
+	if (!trc_dbkey_of(&k, supply, sig))
 		return TRC_EINVAL;
 	trc_iter_t it;
-	int rc = trc_iter_prefix(call->txn, s_db(call->txn, FB_DB_PROB_WHERE), &it, key, n, false);
+	int rc = trc_iter_prefix(call->txn, trc_txn_db(call->txn, FB_DB_PROB_WHERE), &it, k.buf,
+				 k.len, false);
 	while (rc == 0 && trc_iter_next(&it)) {
-		/* ...\0version\0scenario */
-		const char *p = (const char *)it.key.mv_data + n + 1;
-		size_t rest = it.key.mv_size - n - 1;
-		const char *sep = memchr(p, '\0', rest);
-		if (sep == NULL)
-			continue;
+		trc_dbsplit_t sp; /* supply, signature, version, scenario */
 		char v[TRC_SLUG_MAX + 1], sc[TRC_SLUG_MAX + 1];
-		size_t lv = (size_t)(sep - p), lsc = rest - lv - 1;
-		if (lv > TRC_SLUG_MAX || lsc > TRC_SLUG_MAX)
-			continue;
-		memcpy(v, p, lv);
-		v[lv] = '\0';
-		memcpy(sc, sep + 1, lsc);
-		sc[lsc] = '\0';
+		size_t l;
+		trc_dbsplit_init(&sp, &it.key);
+		trc_dbsplit_str(&sp, &l);
+		trc_dbsplit_str(&sp, &l);
+		trc_dbsplit_cstr(&sp, v, sizeof(v));
+		trc_dbsplit_cstr(&sp, sc, sizeof(sc));
 		/* events are owed for (s, v, sc) and (s, v, *) keys only */
-		if (lv > 0)
+		if (trc_dbsplit_done(&sp) && v[0] != '\0')
 			rc = fb_dirty(call->txn, supply, v, sc);
 	}
 	trc_iter_end(&it);
@@ -114,13 +99,12 @@ int fb_problem_report(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
 	const char *sig = pr->signature != NULL && pr->signature[0] != '\0'
 				  ? pr->signature
 				  : trc_arena_printf(call->arena, "record:%llu", (unsigned long long)r->id);
-	char key[FB_KEY_MAX];
-	size_t kl = s_pkey(key, r->supply_id, sig);
-	if (kl == 0)
+	trc_dbkey_t k;
+	if (!trc_dbkey_of(&k, r->supply_id, sig))
 		return TRC_EINVAL;
 	Traction__V1__ProblemInfo *p = NULL;
-	int rc = trc_rec_get(call->txn, s_db(call->txn, FB_DB_PROBLEMS), key, kl,
-			     &traction__v1__problem_info__descriptor, call->arena, (void **)&p);
+	int rc = trc_rec_get(call->txn, trc_txn_db(call->txn, FB_DB_PROBLEMS), k.buf, k.len,
+			     call->arena, (void **)&p);
 	bool changed = false;
 	if (rc == TRC_ENOENT) {
 		p = trc_arena_alloc(call->arena, sizeof(*p));
@@ -160,25 +144,20 @@ int fb_problem_report(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
 		ids[p->n_record_ids++] = r->id;
 		p->record_ids = ids;
 	}
-	rc = trc_rec_put(call->txn, s_db(call->txn, FB_DB_PROBLEMS), key, kl, &p->base);
+	rc = trc_rec_put(call->txn, trc_txn_db(call->txn, FB_DB_PROBLEMS), k.buf, k.len, &p->base);
 
 	/* where it was reported, at the four levels of keys */
 	const char *vs[4] = { r->version, r->version, "", "" };
 	const char *scs[4] = { r->scenario_id, "", r->scenario_id, "" };
 	for (int i = 0; rc == 0 && i < 4; i++) {
-		char at[FB_KEY_MAX];
-		size_t n = fb_key(at, r->supply_id, vs[i], scs[i], sig);
-		if (n == 0)
+		trc_dbkey_t at, where;
+		if (!fb_key(&at, r->supply_id, vs[i], scs[i], sig))
 			return TRC_EINVAL;
-		rc = trc_txn_put(call->txn, s_db(call->txn, FB_DB_PROB_AT), at, n, "", 0, 0);
-		char where[FB_KEY_MAX + 2];
-		size_t wn = trc_key3(where, sizeof(where), r->supply_id, sig, vs[i]);
-		if (rc == 0 && wn > 0 && wn + 1 + strlen(scs[i]) <= sizeof(where)) {
-			where[wn] = '\0';
-			memcpy(where + wn + 1, scs[i], strlen(scs[i]));
-			rc = trc_txn_put(call->txn, s_db(call->txn, FB_DB_PROB_WHERE), where,
-					 wn + 1 + strlen(scs[i]), "", 0, 0);
-		}
+		rc = trc_txn_put(call->txn, trc_txn_db(call->txn, FB_DB_PROB_AT), at.buf, at.len,
+				 "", 0, 0);
+		if (rc == 0 && trc_dbkey_of(&where, r->supply_id, sig, vs[i], scs[i]))
+			rc = trc_txn_put(call->txn, trc_txn_db(call->txn, FB_DB_PROB_WHERE),
+					 where.buf, where.len, "", 0, 0);
 	}
 	if (rc == 0 && changed) {
 		rc = s_emit(call, p);
@@ -190,13 +169,12 @@ int fb_problem_report(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
 
 static int s_address(trc_call_t *call, const char *supply, const char *sig, const char *version)
 {
-	char key[FB_KEY_MAX];
-	size_t kl = s_pkey(key, supply, sig);
+	trc_dbkey_t k;
 	Traction__V1__ProblemInfo *p = NULL;
-	if (kl == 0)
+	if (!trc_dbkey_of(&k, supply, sig))
 		return 0;
-	int rc = trc_rec_get(call->txn, s_db(call->txn, FB_DB_PROBLEMS), key, kl,
-			     &traction__v1__problem_info__descriptor, call->arena, (void **)&p);
+	int rc = trc_rec_get(call->txn, trc_txn_db(call->txn, FB_DB_PROBLEMS), k.buf, k.len,
+			     call->arena, (void **)&p);
 	if (rc == TRC_ENOENT)
 		return 0; /* nothing reported yet under that signature */
 	if (rc != 0)
@@ -206,7 +184,7 @@ static int s_address(trc_call_t *call, const char *supply, const char *sig, cons
 		return 0; /* replayed event */
 	p->state = TRACTION__V1__PROBLEM_STATE__PROBLEM_ADDRESSED;
 	p->addressed_by = (char *)version;
-	rc = trc_rec_put(call->txn, s_db(call->txn, FB_DB_PROBLEMS), key, kl, &p->base);
+	rc = trc_rec_put(call->txn, trc_txn_db(call->txn, FB_DB_PROBLEMS), k.buf, k.len, &p->base);
 	if (rc == 0)
 		rc = s_emit(call, p);
 	if (rc == 0)
@@ -228,7 +206,7 @@ int fb_problem_addressed(trc_call_t *call, const Traction__V1__Iteration *it)
 	return rc;
 }
 
-int fb_problem_counts(trc_call_t *call, const char *key, size_t klen, const fb_evidence_t *e,
+int fb_problem_counts(trc_call_t *call, const trc_dbkey_t *key, const fb_evidence_t *e,
 		      Traction__V1__SeverityCounts ***out, size_t *n)
 {
 	Traction__V1__SeverityCounts **sc = trc_arena_alloc(call->arena, sizeof(void *) * 4);
@@ -242,27 +220,25 @@ int fb_problem_counts(trc_call_t *call, const char *key, size_t klen, const fb_e
 		sc[i]->severity = (Traction__V1__Severity)(i + 1);
 		sc[i]->reports = e != NULL ? e->reports[i + 1] : 0;
 	}
-	/* the supply is the part before the first NUL */
-	char supply[TRC_SLUG_MAX + 1];
-	size_t ls = strnlen(key, klen);
-	if (ls > TRC_SLUG_MAX)
-		return TRC_EINVAL;
-	memcpy(supply, key, ls);
-	supply[ls] = '\0';
 	trc_iter_t it;
-	int rc = trc_iter_prefix(call->txn, s_db(call->txn, FB_DB_PROB_AT), &it, key, klen, false);
+	int rc = trc_iter_prefix(call->txn, trc_txn_db(call->txn, FB_DB_PROB_AT), &it, key->buf,
+				 key->len, false);
 	while (rc == 0 && trc_iter_next(&it)) {
-		const char *sig = (const char *)it.key.mv_data + klen + 1;
-		size_t siglen = it.key.mv_size - klen - 1;
-		char pkey[FB_KEY_MAX];
-		if (ls + 1 + siglen > sizeof(pkey))
-			continue;
-		memcpy(pkey, supply, ls);
-		pkey[ls] = '\0';
-		memcpy(pkey + ls + 1, sig, siglen);
+		trc_dbsplit_t sp; /* s, v, sc, signature: the problem's key is (s, signature) */
+		trc_dbkey_t pk;
+		size_t ls, l, siglen;
+		trc_dbsplit_init(&sp, &it.key);
+		const char *s = trc_dbsplit_str(&sp, &ls);
+		trc_dbsplit_str(&sp, &l);
+		trc_dbsplit_str(&sp, &l);
+		const char *sig = trc_dbsplit_str(&sp, &siglen);
+		trc_dbkey_init(&pk);
+		trc_dbkey_strn(&pk, s, ls);
+		trc_dbkey_strn(&pk, sig, siglen);
 		Traction__V1__ProblemInfo *p = NULL;
-		if (trc_rec_get(call->txn, s_db(call->txn, FB_DB_PROBLEMS), pkey, ls + 1 + siglen,
-				&traction__v1__problem_info__descriptor, call->arena, (void **)&p) != 0)
+		if (!trc_dbsplit_done(&sp) || !trc_dbkey_ok(&pk) ||
+		    trc_rec_get(call->txn, trc_txn_db(call->txn, FB_DB_PROBLEMS), pk.buf, pk.len,
+				call->arena, (void **)&p) != 0)
 			continue;
 		if (p->severity < 1 || p->severity > 4)
 			continue;

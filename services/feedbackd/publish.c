@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dbkey.h"
 #include "error.h"
 #include "feedbackd.h"
 #include "record.h"
@@ -20,11 +21,6 @@
 #include "traction/v1/scenario.pb-c.h"
 
 #define DAY_MS 86400000LL
-
-static MDB_dbi s_db(trc_txn_t *txn, const char *name)
-{
-	return trc_store_db(txn->store, name);
-}
 
 static int s_validate_body(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
 {
@@ -110,7 +106,7 @@ static int s_check_refs_store(trc_call_t *call, const Traction__V1__FeedbackReco
 {
 	MDB_val v;
 	trc_txn_t *txn = call->txn;
-	int rc = trc_txn_get(txn, s_db(txn, FB_DB_REF_SCENARIO), r->scenario_id,
+	int rc = trc_txn_get(txn, trc_txn_db(txn, FB_DB_REF_SCENARIO), r->scenario_id,
 			     strlen(r->scenario_id), &v);
 	*missing = rc == TRC_ENOENT ? "scenario" : NULL;
 	if (rc == TRC_ENOENT)
@@ -123,15 +119,16 @@ static int s_check_refs_store(trc_call_t *call, const Traction__V1__FeedbackReco
 		return trc_call_fail(call, TRC_EPRECOND,
 				     "scenario_id: '%s' is closed and takes no more feedback",
 				     r->scenario_id);
-	rc = trc_txn_get(txn, s_db(txn, FB_DB_REF_SUPPLY), r->supply_id, strlen(r->supply_id), &v);
+	rc = trc_txn_get(txn, trc_txn_db(txn, FB_DB_REF_SUPPLY), r->supply_id, strlen(r->supply_id),
+			 &v);
 	*missing = rc == TRC_ENOENT ? "supply" : NULL;
 	if (rc == TRC_ENOENT)
 		return trc_call_fail(call, rc, "supply_id: no supply '%s'", r->supply_id);
 	if (rc != 0)
 		return rc;
-	char key[2 * TRC_SLUG_MAX + 2];
-	size_t kl = trc_key2(key, sizeof(key), r->supply_id, r->version);
-	rc = trc_txn_get(txn, s_db(txn, FB_DB_REF_VERSION), key, kl, &v);
+	trc_dbkey_t k;
+	trc_dbkey_of(&k, r->supply_id, r->version);
+	rc = trc_txn_get(txn, trc_txn_db(txn, FB_DB_REF_VERSION), k.buf, k.len, &v);
 	*missing = rc == TRC_ENOENT ? "iteration" : NULL;
 	if (rc == TRC_ENOENT)
 		return trc_call_fail(call, rc, "version: supply '%s' has no version '%s'",
@@ -143,16 +140,15 @@ static int s_check_refs(trc_call_t *call, const Traction__V1__FeedbackRecord *r,
 			const char **missing)
 {
 	fb_state_t *st = call->user;
-	char key[FB_KEY_MAX];
-	size_t kl = fb_key(key, r->scenario_id, r->supply_id, r->version, NULL);
+	trc_dbkey_t k; /* scenario, supply, version */
+	bool fits = trc_dbkey_of(&k, r->scenario_id, r->supply_id, r->version);
 	*missing = NULL;
-	if (kl > 0 && kl == st->refs_ok_len && memcmp(key, st->refs_ok, kl) == 0)
+	if (fits && k.len > 0 && k.len == st->refs_ok.len &&
+	    memcmp(k.buf, st->refs_ok.buf, k.len) == 0)
 		return 0;
 	int rc = s_check_refs_store(call, r, missing);
-	if (rc == 0 && kl > 0) {
-		memcpy(st->refs_ok, key, kl);
-		st->refs_ok_len = kl;
-	}
+	if (rc == 0 && fits)
+		st->refs_ok = k;
 	return rc;
 }
 
@@ -200,8 +196,8 @@ static int s_demand(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
 	for (size_t i = 0; rc == 0 && i < r->demand->n_capabilities; i++) {
 		const char *cap = r->demand->capabilities[i];
 		Traction__V1__CapabilityDemand *d = NULL;
-		rc = trc_rec_get(call->txn, s_db(call->txn, FB_DB_DEMANDS), cap, strlen(cap),
-				 &traction__v1__capability_demand__descriptor, call->arena, (void **)&d);
+		rc = trc_rec_get(call->txn, trc_txn_db(call->txn, FB_DB_DEMANDS), cap, strlen(cap),
+				 call->arena, (void **)&d);
 		if (rc == TRC_ENOENT) {
 			d = trc_arena_alloc(call->arena, sizeof(*d));
 			if (d == NULL)
@@ -227,18 +223,19 @@ static int s_demand(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
 			ids[d->n_scenario_ids++] = r->scenario_id;
 			d->scenario_ids = ids;
 		}
-		rc = trc_rec_put(call->txn, s_db(call->txn, FB_DB_DEMANDS), cap, strlen(cap), &d->base);
-		char key[2 * TRC_SLUG_MAX + 2];
-		size_t kl = trc_key2(key, sizeof(key), r->supply_id, cap);
+		rc = trc_rec_put(call->txn, trc_txn_db(call->txn, FB_DB_DEMANDS), cap, strlen(cap),
+				 &d->base);
+		const trc_db_t *ds = trc_txn_db(call->txn, FB_DB_DEMAND_SUPPLY);
+		trc_dbkey_t k;
+		trc_dbkey_of(&k, r->supply_id, cap);
 		MDB_val v;
 		uint64_t n = 0;
-		if (rc == 0 && trc_txn_get(call->txn, s_db(call->txn, FB_DB_DEMAND_SUPPLY), key, kl, &v) == 0 &&
-		    v.mv_size == 8)
+		if (rc == 0 && trc_txn_get(call->txn, ds, k.buf, k.len, &v) == 0 && v.mv_size == 8)
 			n = trc_be64_get(v.mv_data);
 		uint8_t be[8];
 		trc_be64_put(be, n + 1);
 		if (rc == 0)
-			rc = trc_txn_put(call->txn, s_db(call->txn, FB_DB_DEMAND_SUPPLY), key, kl, be, 8, 0);
+			rc = trc_txn_put(call->txn, ds, k.buf, k.len, be, 8, 0);
 		out[i] = d;
 	}
 	if (rc != 0)
@@ -285,11 +282,13 @@ static uint64_t s_next_id(trc_call_t *call)
 	fb_state_t *st = call->user;
 	if (st->next_id == 0) {
 		MDB_val k;
+		trc_dbsplit_t sp; /* be64 id */
 		trc_txn_t *txn = call->txn;
-		if (trc_txn_last(txn, s_db(txn, FB_DB_RECORDS), &k, NULL) != 0 || k.mv_size != 8)
-			st->next_id = 1;
-		else
-			st->next_id = trc_be64_get(k.mv_data) + 1;
+		if (trc_txn_last(txn, trc_txn_db(txn, FB_DB_RECORDS), &k, NULL) != 0)
+			k = (MDB_val){ 0, NULL };
+		trc_dbsplit_init(&sp, &k);
+		uint64_t last = trc_dbsplit_be64(&sp);
+		st->next_id = trc_dbsplit_done(&sp) ? last + 1 : 1;
 	}
 	return st->next_id;
 }
@@ -308,7 +307,7 @@ static uint64_t s_take_id(trc_call_t *call)
  * stored bytes decode to exactly the record that was checked. Packing each
  * record again cost a tenth of feedbackd's time. */
 static int s_put_record(trc_txn_t *txn, const Traction__V1__FeedbackRecord *r,
-			const trc_frame_t *raw, const uint8_t id[8])
+			const trc_frame_t *raw, const trc_dbkey_t *id)
 {
 	uint8_t tail[64];
 	size_t tl = 0, cl = strlen(r->client_id);
@@ -321,8 +320,8 @@ static int s_put_record(trc_txn_t *txn, const Traction__V1__FeedbackRecord *r,
 	tl += trc_varint_put(tail + tl, FB_FIELD_CLIENT_ID << 3 | 2); /* length-delimited */
 	tl += trc_varint_put(tail + tl, cl);
 	/* ids only grow: append, so record pages are filled, not halved */
-	uint8_t *dst = trc_txn_reserve(txn, s_db(txn, FB_DB_RECORDS), id, 8, raw->len + tl + cl,
-				       MDB_APPEND);
+	uint8_t *dst = trc_txn_reserve(txn, trc_txn_db(txn, FB_DB_RECORDS), id->buf, id->len,
+				       raw->len + tl + cl, MDB_APPEND);
 	if (dst == NULL)
 		return txn->err != 0 ? txn->err : TRC_EINTERNAL;
 	memcpy(dst, raw->data, raw->len);
@@ -364,31 +363,32 @@ static int s_store(trc_call_t *call, Traction__V1__FeedbackRecord *r, const trc_
 		   Traction__V1__RecordResult *res, bool *wrote)
 {
 	trc_txn_t *txn = call->txn;
-	char idem[FB_KEY_MAX];
-	size_t idemlen = 0;
+	trc_dbkey_t idem;
+	bool keyed = r->idempotency_key != NULL && r->idempotency_key[0] != '\0';
 	uint64_t digest = 0;
 	MDB_val v;
-	if (r->idempotency_key != NULL && r->idempotency_key[0] != '\0') {
-		idemlen = fb_idem_key(idem, sizeof(idem), call->client_id, r);
-		if (idemlen == 0)
+	if (keyed) {
+		if (!fb_idem_key(&idem, call->client_id, r))
 			return trc_call_fail(call, TRC_EINVAL, "idempotency_key: too long");
 		digest = fb_idem_digest(raw->data, raw->len);
 	}
 	const char *missing;
 	int rc = s_check_refs(call, r, &missing);
-	if (rc != 0 && idemlen > 0) {
-		int g = trc_txn_get(txn, s_db(txn, FB_DB_IDEM), idem, idemlen, &v);
+	if (rc != 0 && keyed) {
+		int g = trc_txn_get(txn, trc_txn_db(txn, FB_DB_IDEM), idem.buf, idem.len, &v);
 		return g == 0 ? fb_idem_found(call, &v, digest, r, res) : g == TRC_ENOENT ? rc : g;
 	}
 	if (rc != 0)
 		return rc;
-	uint8_t id[8];
-	trc_be64_put(id, s_next_id(call));
+	trc_dbkey_t id;
+	trc_dbkey_init(&id);
+	trc_dbkey_be64(&id, s_next_id(call));
 	/* the key and the record id in one descent; a retry finds its key */
-	if (idemlen > 0) {
+	if (keyed) {
 		uint8_t val[FB_IDEM_VALUE];
 		fb_idem_value(val, s_next_id(call), digest);
-		rc = trc_txn_insert(txn, s_db(txn, FB_DB_IDEM), idem, idemlen, val, sizeof(val), &v);
+		rc = trc_txn_insert(txn, trc_txn_db(txn, FB_DB_IDEM), idem.buf, idem.len, val,
+				    sizeof(val), &v);
 		if (rc == TRC_EEXIST)
 			return fb_idem_found(call, &v, digest, r, res);
 	}
@@ -400,7 +400,7 @@ static int s_store(trc_call_t *call, Traction__V1__FeedbackRecord *r, const trc_
 	r->client_id = (char *)call->client_id;
 	if (r->observed_at_ms == 0)
 		r->observed_at_ms = call->now_ms;
-	rc = s_put_record(txn, r, raw, id);
+	rc = s_put_record(txn, r, raw, &id);
 	fb_state_t *st = call->user;
 	if (rc == 0)
 		rc = fb_runs_add(st->runs, txn, FB_INDEX_SUPPLY, r->supply_id, r->id);

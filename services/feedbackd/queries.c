@@ -11,16 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dbkey.h"
 #include "error.h"
 #include "feedbackd.h"
 #include "record.h"
 #include "util.h"
 #include "validate.h"
-
-static MDB_dbi s_db(trc_txn_t *txn, const char *name)
-{
-	return trc_store_db(txn->store, name);
-}
 
 static const char *s_or_empty(const char *s)
 {
@@ -121,20 +117,20 @@ static int s_take(take_t *t, Traction__V1__FeedbackRecord *r)
  * page: 0 (go on), 1 (full), or an error. */
 static int s_take_run(take_t *t, const walk_t *w, uint64_t first, uint64_t last)
 {
-	uint8_t lo[8], hi[8];
-	trc_be64_put(lo, first);
-	trc_be64_put(hi, last == UINT64_MAX ? last : last + 1);
+	trc_dbkey_t lo, hi;
+	trc_dbkey_init(&lo);
+	trc_dbkey_init(&hi);
+	trc_dbkey_be64(&lo, first);
+	if (last != UINT64_MAX)
+		trc_dbkey_be64(&hi, last + 1);
 	trc_iter_t it;
-	int rc = trc_iter_begin(w->txn, s_db(w->txn, FB_DB_RECORDS), &it, lo, 8,
-				last == UINT64_MAX ? NULL : hi, last == UINT64_MAX ? 0 : 8, w->back);
+	int rc = trc_iter_begin(w->txn, trc_txn_db(w->txn, FB_DB_RECORDS), &it, lo.buf, lo.len,
+				hi.len > 0 ? hi.buf : NULL, hi.len, w->back);
 	int full = 0;
 	while (rc == 0 && !full && trc_iter_next(&it)) {
-		Traction__V1__FeedbackRecord *r =
-			trc_rec_unpack(&it.val, &traction__v1__feedback_record__descriptor,
-				       t->call->arena);
-		if (r == NULL)
-			rc = TRC_ECORRUPT;
-		else
+		Traction__V1__FeedbackRecord *r;
+		rc = trc_iter_rec(&it, t->call->arena, (void **)&r);
+		if (rc == 0)
 			full = s_take(t, r);
 	}
 	trc_iter_end(&it);
@@ -208,7 +204,7 @@ int feedbackd_list(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMess
 
 /* ---- feedback.stats -------------------------------------------------------------- */
 
-static int s_metric(trc_call_t *call, const Traction__V1__StatsRequest *q, const char *key,
+static int s_metric(trc_call_t *call, const Traction__V1__StatsRequest *q, const void *key,
 		    size_t klen, const char *name, Traction__V1__MetricAggregate **out)
 {
 	Traction__V1__MetricAggregate *ma = trc_arena_alloc(call->arena, sizeof(*ma));
@@ -310,12 +306,11 @@ int feedbackd_stats(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMes
 	if (rc != 0)
 		return rc;
 	const char *v = s_or_empty(q->version), *sc = s_or_empty(q->scenario_id);
-	char key[FB_KEY_MAX + 2];
-	size_t kl;
+	trc_dbkey_t k;
 	if (q->metric != NULL && q->metric[0] != '\0') {
-		kl = fb_key(key, q->supply_id, v, sc, q->metric);
+		fb_key(&k, q->supply_id, v, sc, q->metric);
 		Traction__V1__MetricAggregate *ma;
-		rc = s_metric(call, q, key, kl, q->metric, &ma);
+		rc = s_metric(call, q, k.buf, k.len, q->metric, &ma);
 		if (rc == TRC_ENOENT)
 			return trc_call_fail(call, rc,
 					     "metric: no '%s' reported for supply '%s'%s%s%s%s",
@@ -328,14 +323,15 @@ int feedbackd_stats(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMes
 			return TRC_ENOMEM;
 		rep->metrics[rep->n_metrics++] = ma;
 	} else {
-		kl = fb_key(key, q->supply_id, v, sc, NULL);
+		fb_key(&k, q->supply_id, v, sc, NULL);
 		size_t cap = 16;
 		trc_iter_t it;
-		rc = trc_iter_prefix(call->txn, s_db(call->txn, FB_DB_AGG), &it, key, kl, false);
+		rc = trc_iter_prefix(call->txn, trc_txn_db(call->txn, FB_DB_AGG), &it, k.buf, k.len,
+				     false);
 		while (rc == 0 && trc_iter_next(&it)) {
-			const char *m = (const char *)it.key.mv_data + kl + 1;
-			size_t mlen = it.key.mv_size - kl - 1;
-			if (memchr(m, '\0', mlen) != NULL)
+			size_t mlen;
+			const char *m = fb_key_metric(&it.key, &mlen);
+			if (m == NULL)
 				continue;
 			char *name = trc_arena_alloc(call->arena, mlen + 1);
 			rep->metrics = trc_arena_grow(call->arena, rep->metrics, rep->n_metrics, &cap,
@@ -389,55 +385,58 @@ static int s_cursor(trc_call_t *call, const void *key, size_t len, char **out)
  * reader sees the problems of its providers' supplies, those reported in
  * its enterprises' scenarios only, and, asked about one of those
  * scenarios, its part of the problems reported there (scope.c). */
+/* The bounds of a problems page: of the supply's keys (supply ""
+ * for all), from just after the key the cursor names (its hex). */
+static int s_problems_range(trc_call_t *call, const char *cursor, const char *supply,
+			    trc_dbkey_t *lo, trc_dbkey_t *hi)
+{
+	size_t clen = strlen(cursor);
+	trc_dbkey_init(lo);
+	trc_dbkey_init(hi);
+	if (supply[0] != '\0') {
+		trc_dbkey_of(lo, supply);
+		trc_dbkey_sep(lo);
+		trc_dbkey_of(hi, supply);
+		trc_dbkey_past(hi);
+	}
+	if (clen == 0)
+		return 0;
+	trc_dbkey_init(lo);
+	for (size_t i = 0; i + 1 < clen; i += 2) {
+		unsigned byte;
+		if (sscanf(cursor + i, "%2x", &byte) != 1)
+			break;
+		trc_dbkey_u8(lo, (uint8_t)byte);
+	}
+	trc_dbkey_sep(lo); /* strictly after the cursor */
+	if (clen % 2 != 0 || lo->len != clen / 2 + 1)
+		return trc_call_fail(call, TRC_EINVAL, "page.cursor: not a cursor of this list");
+	return 0;
+}
+
 static int s_problems(trc_call_t *call, const Traction__V1__PageRequest *page, const char *supply,
 		      const char *version, const char *scenario, int state, int min_severity,
 		      Traction__V1__ProblemsReply *rep)
 {
-	const char *cursor = trc_page_cursor(page);
-	size_t clen = strlen(cursor);
-	uint8_t after[FB_KEY_MAX + 1];
-	size_t alen = clen / 2;
-	if (clen % 2 != 0 || alen > FB_KEY_MAX)
-		return trc_call_fail(call, TRC_EINVAL, "page.cursor: not a cursor of this list");
-	for (size_t i = 0; i < alen; i++) {
-		unsigned byte;
-		if (sscanf(cursor + 2 * i, "%2x", &byte) != 1)
-			return trc_call_fail(call, TRC_EINVAL, "page.cursor: not a cursor of this list");
-		after[i] = (uint8_t)byte;
-	}
+	trc_dbkey_t lo, hi;
+	int rc = s_problems_range(call, trc_page_cursor(page), supply, &lo, &hi);
+	if (rc != 0)
+		return rc;
 	size_t limit = trc_page_limit(page, 100, 1000);
 	rep->problems = trc_arena_alloc(call->arena, sizeof(void *) * limit);
 	if (rep->problems == NULL)
 		return TRC_ENOMEM;
-	char lo[FB_KEY_MAX + 2], hi[FB_KEY_MAX + 2];
-	size_t lolen = 0, hilen = 0;
-	if (supply[0] != '\0') {
-		lolen = strlen(supply);
-		memcpy(lo, supply, lolen);
-		lo[lolen++] = '\0';
-		memcpy(hi, lo, lolen);
-		hi[lolen - 1] = '\x01';
-		hilen = lolen;
-	}
-	if (alen > 0) {
-		memcpy(lo, after, alen);
-		lo[alen] = '\0'; /* strictly after the cursor */
-		lolen = alen + 1;
-	}
 	trc_iter_t it;
-	int rc = trc_iter_begin(call->txn, s_db(call->txn, FB_DB_PROBLEMS), &it, lolen ? lo : NULL,
-				lolen, hilen ? hi : NULL, hilen, false);
+	rc = trc_iter_begin(call->txn, trc_txn_db(call->txn, FB_DB_PROBLEMS), &it,
+			    lo.len ? lo.buf : NULL, lo.len, hi.len ? hi.buf : NULL, hi.len, false);
 	const void *lastkey = NULL;
 	size_t lastlen = 0, hidden = 0;
 	bool scoped = trc_scope_on(call);
 	fb_seen_t seen = { 0 };
 	while (rc == 0 && trc_iter_next(&it)) {
-		Traction__V1__ProblemInfo *p =
-			trc_rec_unpack(&it.val, &traction__v1__problem_info__descriptor, call->arena);
-		if (p == NULL) {
-			rc = TRC_ECORRUPT;
+		Traction__V1__ProblemInfo *p;
+		if ((rc = trc_iter_rec(&it, call->arena, (void **)&p)) != 0)
 			break;
-		}
 		if (state != 0 && (int)p->state != state)
 			continue;
 		if ((int)p->severity < min_severity)
@@ -537,25 +536,22 @@ int feedbackd_demands(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCM
 	size_t cap = 64, n = 0;
 	Traction__V1__CapabilityDemand **all = NULL;
 	trc_iter_t it;
-	rc = trc_iter_begin(call->txn, s_db(call->txn, FB_DB_DEMANDS), &it, NULL, 0, NULL, 0, false);
+	rc = trc_iter_begin(call->txn, trc_txn_db(call->txn, FB_DB_DEMANDS), &it, NULL, 0, NULL, 0,
+			    false);
 	while (rc == 0 && trc_iter_next(&it)) {
-		Traction__V1__CapabilityDemand *d = trc_rec_unpack(
-			&it.val, &traction__v1__capability_demand__descriptor, call->arena);
-		if (d == NULL) {
-			rc = TRC_ECORRUPT;
+		Traction__V1__CapabilityDemand *d;
+		if ((rc = trc_iter_rec(&it, call->arena, (void **)&d)) != 0)
 			break;
-		}
 		if (q->scenario_id && q->scenario_id[0] &&
 		    !s_has(d->scenario_ids, d->n_scenario_ids, q->scenario_id))
 			continue;
 		if (q->supply_id && q->supply_id[0]) {
 			/* the signals about this supply only */
-			char key[2 * TRC_SLUG_MAX + 2];
-			size_t kl = trc_key2(key, sizeof(key), q->supply_id, d->capability);
+			const trc_db_t *ds = trc_txn_db(call->txn, FB_DB_DEMAND_SUPPLY);
+			trc_dbkey_t k;
 			MDB_val v;
-			if (kl == 0 ||
-			    trc_txn_get(call->txn, s_db(call->txn, FB_DB_DEMAND_SUPPLY), key, kl, &v) != 0 ||
-			    v.mv_size != 8)
+			if (!trc_dbkey_of(&k, q->supply_id, d->capability) ||
+			    trc_txn_get(call->txn, ds, k.buf, k.len, &v) != 0 || v.mv_size != 8)
 				continue;
 			d->signals = trc_be64_get(v.mv_data);
 		}

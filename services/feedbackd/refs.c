@@ -14,6 +14,7 @@
  */
 #include <string.h>
 
+#include "dbkey.h"
 #include "error.h"
 #include "evlog.h"
 #include "feedbackd.h"
@@ -24,20 +25,15 @@
 #include "traction/v1/scenario.pb-c.h"
 #include "traction/v1/supply.pb-c.h"
 
-static MDB_dbi s_db(trc_txn_t *txn, const char *name)
-{
-	return trc_store_db(txn->store, name);
-}
-
 static int s_version(trc_call_t *call, const char *supply, const char *version,
 		     const char *parent)
 {
-	char key[2 * TRC_SLUG_MAX + 2];
-	size_t kl = trc_key2(key, sizeof(key), supply, version);
-	if (kl == 0)
+	trc_dbkey_t k;
+	if (!trc_dbkey_of(&k, supply, version))
 		return TRC_EINVAL;
 	const char *p = parent != NULL ? parent : "";
-	return trc_txn_put(call->txn, s_db(call->txn, FB_DB_REF_VERSION), key, kl, p, strlen(p), 0);
+	return trc_txn_put(call->txn, trc_txn_db(call->txn, FB_DB_REF_VERSION), k.buf, k.len, p,
+			   strlen(p), 0);
 }
 
 /* A source's mark: the position it had when the store was upgraded. An
@@ -49,7 +45,7 @@ static int s_keep_status(trc_call_t *call, const Traction__V1__Event *ev, bool *
 	*keep = false;
 	if (ev->source == NULL || ev->source[0] == '\0')
 		return 0;
-	MDB_dbi marks = s_db(call->txn, FB_DB_REF_MARK);
+	const trc_db_t *marks = trc_txn_db(call->txn, FB_DB_REF_MARK);
 	MDB_val v;
 	int rc = trc_txn_get(call->txn, marks, ev->source, strlen(ev->source), &v);
 	if (rc == TRC_ENOENT)
@@ -64,7 +60,7 @@ static int s_keep_status(trc_call_t *call, const Traction__V1__Event *ev, bool *
 	return rc == TRC_ENOENT ? 0 : rc;
 }
 
-static int s_ref(trc_call_t *call, const Traction__V1__Event *ev, const char *db, const char *id,
+static int s_ref(trc_call_t *call, const Traction__V1__Event *ev, unsigned db, const char *id,
 		 int status, const char *owner)
 {
 	trc_txn_t *txn = call->txn;
@@ -72,13 +68,13 @@ static int s_ref(trc_call_t *call, const Traction__V1__Event *ev, const char *db
 	bool keep;
 	int rc = s_keep_status(call, ev, &keep);
 	MDB_val cur;
-	if (rc == 0 && keep && trc_txn_get(txn, s_db(txn, db), id, strlen(id), &cur) == 0 &&
+	if (rc == 0 && keep && trc_txn_get(txn, trc_txn_db(txn, db), id, strlen(id), &cur) == 0 &&
 	    cur.mv_size >= 1)
 		st = *(const uint8_t *)cur.mv_data;
 	if (rc != 0 || txn->err != 0)
 		return rc != 0 ? rc : txn->err;
 	size_t ol = owner != NULL ? strlen(owner) : 0;
-	uint8_t *dst = trc_txn_reserve(txn, s_db(txn, db), id, strlen(id), 1 + ol, 0);
+	uint8_t *dst = trc_txn_reserve(txn, trc_txn_db(txn, db), id, strlen(id), 1 + ol, 0);
 	if (dst == NULL)
 		return txn->err != 0 ? txn->err : TRC_EINTERNAL;
 	dst[0] = st;
@@ -87,13 +83,13 @@ static int s_ref(trc_call_t *call, const Traction__V1__Event *ev, const char *db
 	return 0;
 }
 
-int fb_ref_owner(trc_txn_t *txn, const char *db, const char *id, char out[FB_OWNER_MAX + 1])
+int fb_ref_owner(trc_txn_t *txn, unsigned db, const char *id, char out[FB_OWNER_MAX + 1])
 {
 	out[0] = '\0';
 	if (id == NULL || id[0] == '\0')
 		return TRC_ENOENT;
 	MDB_val v;
-	int rc = trc_txn_get(txn, s_db(txn, db), id, strlen(id), &v);
+	int rc = trc_txn_get(txn, trc_txn_db(txn, db), id, strlen(id), &v);
 	if (rc == 0 && v.mv_size >= 1 && v.mv_size - 1 <= FB_OWNER_MAX) {
 		memcpy(out, (const char *)v.mv_data + 1, v.mv_size - 1);
 		out[v.mv_size - 1] = '\0';
@@ -111,7 +107,7 @@ int fb_refs_migrate(trc_txn_t *txn)
 		if (rc == 0 && at > 0) {
 			uint8_t be[8];
 			trc_be64_put(be, at);
-			rc = trc_txn_put(txn, s_db(txn, FB_DB_REF_MARK), sources[i],
+			rc = trc_txn_put(txn, trc_txn_db(txn, FB_DB_REF_MARK), sources[i],
 					 strlen(sources[i]), be, 8, 0);
 		}
 		if (rc == 0)
@@ -127,7 +123,7 @@ int feedbackd_apply(trc_call_t *call, const Traction__V1__Event *ev)
 {
 	fb_state_t *state = call->user;
 	if (state != NULL) /* what exists or is open may change now */
-		state->refs_ok_len = 0;
+		trc_dbkey_init(&state->refs_ok);
 	switch (ev->payload_case) {
 	case TRACTION__V1__EVENT__PAYLOAD_SUPPLY: {
 		const Traction__V1__Supply *s = ev->supply;
@@ -137,11 +133,11 @@ int feedbackd_apply(trc_call_t *call, const Traction__V1__Event *ev)
 		if (rc == 0 && trc_is_slug(s->initial_version)) {
 			/* the initial version has no parent; never overwrite a
 			 * lineage an iteration recorded */
-			char key[2 * TRC_SLUG_MAX + 2];
-			size_t kl = trc_key2(key, sizeof(key), s->id, s->initial_version);
+			const trc_db_t *versions = trc_txn_db(call->txn, FB_DB_REF_VERSION);
+			trc_dbkey_t k;
 			MDB_val v;
-			if (trc_txn_get(call->txn, s_db(call->txn, FB_DB_REF_VERSION), key, kl, &v) ==
-			    TRC_ENOENT)
+			trc_dbkey_of(&k, s->id, s->initial_version);
+			if (trc_txn_get(call->txn, versions, k.buf, k.len, &v) == TRC_ENOENT)
 				rc = s_version(call, s->id, s->initial_version, NULL);
 		}
 		return rc != 0 ? rc : call->txn->err;

@@ -15,17 +15,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dbkey.h"
 #include "error.h"
 #include "feedbackd.h"
 #include "util.h"
 
 enum { OPEN_MAX = 16 };
 
-static const char *const s_dbs[2] = { FB_DB_BY_SUPPLY, FB_DB_BY_SCENARIO };
+static const unsigned s_dbs[2] = { FB_DB_BY_SUPPLY, FB_DB_BY_SCENARIO };
 
 typedef struct {
 	fb_index_t index;
-	char key[TRC_SLUG_MAX + 1];
+	char id[TRC_SLUG_MAX + 1];   /* the supply or scenario: the index's key */
 	uint64_t first, last;
 } run_t;
 
@@ -52,39 +53,41 @@ void fb_runs_clear(fb_runs_t *rs)
 	rs->n = 0;
 }
 
-static size_t s_run_key(uint8_t *k, const char *key, uint64_t id)
+/* The key of key's run that starts at id: (key, be64 id). */
+static void s_run_key(trc_dbkey_t *k, const char *key, uint64_t id)
 {
-	size_t n = strlen(key);
-	memcpy(k, key, n);
-	k[n] = '\0';
-	trc_be64_put(k + n + 1, id);
-	return n + 9;
+	trc_dbkey_init(k);
+	trc_dbkey_str(k, key);
+	trc_dbkey_be64(k, id);
 }
 
-static void s_decode(const trc_iter_t *it, size_t plen, uint64_t *first, uint64_t *last)
+/* The run an entry of the index is: false if its key is not (key, be64
+ * first). */
+static bool s_decode(const trc_iter_t *it, uint64_t *first, uint64_t *last)
 {
-	*first = trc_be64_get((const uint8_t *)it->key.mv_data + plen + 1);
+	trc_dbsplit_t sp;
+	size_t l;
+	trc_dbsplit_init(&sp, &it->key);
+	trc_dbsplit_str(&sp, &l);
+	*first = trc_dbsplit_be64(&sp);
 	*last = it->val.mv_size == 8 ? trc_be64_get(it->val.mv_data) : *first;
+	return trc_dbsplit_done(&sp);
 }
 
 /* The last run of key starting at or before id: 0 with it, 1 if there is
  * none, or an error. */
-static int s_run_at_or_before(trc_txn_t *txn, MDB_dbi dbi, const char *key, size_t plen,
-			      uint64_t id, uint64_t *first, uint64_t *last)
+static int s_run_at_or_before(trc_txn_t *txn, const trc_db_t *db, const char *key, uint64_t id,
+			      uint64_t *first, uint64_t *last)
 {
-	uint8_t lo[TRC_SLUG_MAX + 10], hi[TRC_SLUG_MAX + 10];
-	size_t hl = s_run_key(hi, key, id == UINT64_MAX ? id : id + 1);
-	memcpy(lo, key, plen);
-	lo[plen] = '\0';
+	trc_dbkey_t lo, hi;
+	s_run_key(&hi, key, id == UINT64_MAX ? id : id + 1);
+	trc_dbkey_of(&lo, key);
+	trc_dbkey_sep(&lo);
 	trc_iter_t it;
-	int rc = trc_iter_begin(txn, dbi, &it, lo, plen + 1, hi, hl, true);
+	int rc = trc_iter_begin(txn, db, &it, lo.buf, lo.len, hi.buf, hi.len, true);
 	bool found = false;
-	while (rc == 0 && !found && trc_iter_next(&it)) {
-		if (it.key.mv_size != plen + 9)
-			continue;
-		s_decode(&it, plen, first, last);
-		found = true;
-	}
+	while (rc == 0 && !found && trc_iter_next(&it))
+		found = s_decode(&it, first, last);
 	trc_iter_end(&it);
 	if (rc == 0)
 		rc = txn->err;
@@ -94,11 +97,9 @@ static int s_run_at_or_before(trc_txn_t *txn, MDB_dbi dbi, const char *key, size
 int fb_run_before(trc_txn_t *txn, fb_index_t index, const char *key, uint64_t id,
 		  uint64_t *first, uint64_t *last)
 {
-	size_t plen = strlen(key);
-	if (plen > TRC_SLUG_MAX)
+	if (strlen(key) > TRC_SLUG_MAX)
 		return TRC_EINVAL;
-	int rc = s_run_at_or_before(txn, trc_store_db(txn->store, s_dbs[index]), key, plen, id,
-				    first, last);
+	int rc = s_run_at_or_before(txn, trc_txn_db(txn, s_dbs[index]), key, id, first, last);
 	return rc == 1 ? TRC_ENOENT : rc;
 }
 
@@ -107,28 +108,23 @@ int fb_run_before(trc_txn_t *txn, fb_index_t index, const char *key, uint64_t id
 int fb_run_from(trc_txn_t *txn, fb_index_t index, const char *key, uint64_t id, uint64_t *first,
 		uint64_t *last)
 {
-	MDB_dbi dbi = trc_store_db(txn->store, s_dbs[index]);
-	uint8_t lo[TRC_SLUG_MAX + 10], hi[TRC_SLUG_MAX + 10];
-	size_t plen = strlen(key);
-	if (plen > TRC_SLUG_MAX)
+	const trc_db_t *db = trc_txn_db(txn, s_dbs[index]);
+	if (strlen(key) > TRC_SLUG_MAX)
 		return TRC_EINVAL;
 	/* the last run starting at or before id, if it holds id ... */
-	int rc = s_run_at_or_before(txn, dbi, key, plen, id, first, last);
+	int rc = s_run_at_or_before(txn, db, key, id, first, last);
 	if (rc < 0 || (rc == 0 && *last >= id))
 		return rc;
 	/* ... or the first one after it */
-	size_t ll = s_run_key(lo, key, id);
-	memcpy(hi, key, plen);
-	hi[plen] = '\x01';
+	trc_dbkey_t lo, hi;
+	s_run_key(&lo, key, id);
+	trc_dbkey_of(&hi, key);
+	trc_dbkey_past(&hi);
 	trc_iter_t it;
 	bool found = false;
-	rc = trc_iter_begin(txn, dbi, &it, lo, ll, hi, plen + 1, false);
-	while (rc == 0 && !found && trc_iter_next(&it)) {
-		if (it.key.mv_size != plen + 9)
-			continue;
-		s_decode(&it, plen, first, last);
-		found = true;
-	}
+	rc = trc_iter_begin(txn, db, &it, lo.buf, lo.len, hi.buf, hi.len, false);
+	while (rc == 0 && !found && trc_iter_next(&it))
+		found = s_decode(&it, first, last);
 	trc_iter_end(&it);
 	if (rc == 0)
 		rc = txn->err;
@@ -139,16 +135,17 @@ static int s_write(trc_txn_t *txn, const run_t *r)
 {
 	uint64_t first, last, start = r->first;
 	/* continuing the run before it (the last batch's, typically): extend */
-	int rc = r->first > 1 ? fb_run_from(txn, r->index, r->key, r->first - 1, &first, &last)
+	int rc = r->first > 1 ? fb_run_from(txn, r->index, r->id, r->first - 1, &first, &last)
 			      : TRC_ENOENT;
 	if (rc == 0 && last == r->first - 1)
 		start = first;
 	else if (rc != 0 && rc != TRC_ENOENT)
 		return rc;
-	uint8_t k[TRC_SLUG_MAX + 10], v[8];
-	size_t kl = s_run_key(k, r->key, start);
+	trc_dbkey_t k;
+	uint8_t v[8];
+	s_run_key(&k, r->id, start);
 	trc_be64_put(v, r->last);
-	return trc_txn_put(txn, trc_store_db(txn->store, s_dbs[r->index]), k, kl, v, 8, 0);
+	return trc_txn_put(txn, trc_txn_db(txn, s_dbs[r->index]), k.buf, k.len, v, 8, 0);
 }
 
 int fb_runs_add(fb_runs_t *rs, trc_txn_t *txn, fb_index_t index, const char *key, uint64_t id)
@@ -157,7 +154,7 @@ int fb_runs_add(fb_runs_t *rs, trc_txn_t *txn, fb_index_t index, const char *key
 		return TRC_EINVAL;
 	for (size_t i = 0; i < rs->n; i++) {
 		run_t *r = &rs->open[i];
-		if (r->index != index || strcmp(r->key, key) != 0)
+		if (r->index != index || strcmp(r->id, key) != 0)
 			continue;
 		if (r->last + 1 == id) {
 			r->last = id;
@@ -175,7 +172,7 @@ int fb_runs_add(fb_runs_t *rs, trc_txn_t *txn, fb_index_t index, const char *key
 	}
 	run_t *r = &rs->open[rs->n++];
 	r->index = index;
-	strcpy(r->key, key);
+	strcpy(r->id, key);
 	r->first = r->last = id;
 	return rc;
 }

@@ -14,7 +14,7 @@
 #include "feedbackd.h"
 #include "scope.h"
 
-static bool s_owner_in(trc_call_t *call, const char *db, const char *id, bool enterprise)
+static bool s_owner_in(trc_call_t *call, unsigned db, const char *id, bool enterprise)
 {
 	char owner[FB_OWNER_MAX + 1];
 	if (fb_ref_owner(call->txn, db, id, owner) != 0 || owner[0] == '\0')
@@ -22,7 +22,7 @@ static bool s_owner_in(trc_call_t *call, const char *db, const char *id, bool en
 	return enterprise ? trc_scope_sees(call, owner, NULL) : trc_scope_sees(call, NULL, owner);
 }
 
-static bool s_ours(trc_call_t *call, const char *db, const char *id, bool enterprise,
+static bool s_ours(trc_call_t *call, unsigned db, const char *id, bool enterprise,
 		   char memo_id[TRC_SLUG_MAX + 1], bool *memo_ours)
 {
 	if (!trc_scope_on(call) || (enterprise ? call->n_enterprises : call->n_providers) == 0)

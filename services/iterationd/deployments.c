@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dbkey.h"
 #include "error.h"
 #include "iterationd.h"
 #include "record.h"
@@ -19,27 +20,56 @@
 static int s_load(trc_call_t *call, const char *field, const char *id,
 		  Traction__V1__Deployment **out)
 {
-	return trc_check_load(call, it_db(call, IT_DB_DEPLOYMENTS), field, id,
-			      &traction__v1__deployment__descriptor, "deployment", (void **)out);
+	return trc_check_load(call, trc_call_db(call, IT_DB_DEPLOYMENTS), field, id, "deployment",
+			      (void **)out);
 }
 
 static int s_scenario(trc_call_t *call, const char *id, Traction__V1__Scenario **out)
 {
-	return trc_rec_get(call->txn, it_db(call, IT_DB_SCENARIOS), id, strlen(id),
-			   &traction__v1__scenario__descriptor, call->arena, (void **)out);
+	return trc_rec_get(call->txn, trc_call_db(call, IT_DB_SCENARIOS), id, strlen(id),
+			   call->arena, (void **)out);
+}
+
+/* The number of a transition's key (deployment, be64 n); 0 if the key
+ * is not one. */
+static uint64_t s_transition_n(const MDB_val *key)
+{
+	trc_dbsplit_t sp;
+	size_t l;
+	trc_dbsplit_init(&sp, key);
+	trc_dbsplit_str(&sp, &l);
+	uint64_t n = trc_dbsplit_be64(&sp);
+	return trc_dbsplit_done(&sp) ? n : 0;
 }
 
 /* The next transition number of a deployment: one past its last. */
 static uint64_t s_next_transition(trc_call_t *call, const char *id)
 {
-	size_t n = strlen(id);
+	const trc_db_t *db = trc_call_db(call, IT_DB_TRANSITIONS);
 	trc_iter_t it;
 	uint64_t next = 1;
-	if (trc_iter_prefix(call->txn, it_db(call, IT_DB_TRANSITIONS), &it, id, n, true) == 0 &&
-	    trc_iter_next(&it) && it.key.mv_size == n + 9)
-		next = trc_be64_get((const uint8_t *)it.key.mv_data + n + 1) + 1;
+	if (trc_iter_prefix(call->txn, db, &it, id, strlen(id), true) == 0 && trc_iter_next(&it) &&
+	    s_transition_n(&it.key) > 0)
+		next = s_transition_n(&it.key) + 1;
 	trc_iter_end(&it);
 	return next;
+}
+
+/* The deployment an index entry names: its key's last part (the index by
+ * version has three, by scenario two). */
+static int s_indexed(trc_call_t *call, const MDB_val *key, int parts,
+		     Traction__V1__Deployment **out)
+{
+	trc_dbsplit_t sp;
+	size_t idlen = 0;
+	const char *id = "";
+	trc_dbsplit_init(&sp, key);
+	for (int i = 0; i < parts; i++)
+		id = trc_dbsplit_str(&sp, &idlen);
+	if (!trc_dbsplit_done(&sp))
+		return TRC_ECORRUPT;
+	return trc_rec_get(call->txn, trc_call_db(call, IT_DB_DEPLOYMENTS), id, idlen, call->arena,
+			   (void **)out);
 }
 
 /* Stores the deployment and its transition, indexes it, and emits type. */
@@ -53,24 +83,24 @@ static int s_save(trc_call_t *call, Traction__V1__DeploymentReply *rep,
 	rep->deployment = d;
 	rep->transition = t;
 	d->updated_ms = call->now_ms;
-	int rc = trc_rec_put(call->txn, it_db(call, IT_DB_DEPLOYMENTS), d->id, strlen(d->id), &d->base);
-	char key[TRC_SLUG_MAX + 10];
-	size_t n = strlen(d->id);
-	memcpy(key, d->id, n);
-	key[n] = '\0';
-	trc_be64_put((uint8_t *)key + n + 1, s_next_transition(call, d->id));
+	int rc = trc_rec_put(call->txn, trc_call_db(call, IT_DB_DEPLOYMENTS), d->id, strlen(d->id),
+			     &d->base);
+	trc_dbkey_t k;
+	trc_dbkey_init(&k);
+	trc_dbkey_str(&k, d->id);
+	trc_dbkey_be64(&k, s_next_transition(call, d->id));
 	t->at_ms = call->now_ms;
 	t->version = d->version;
 	t->actor = (char *)call->client_id;
 	if (rc == 0)
-		rc = trc_rec_put(call->txn, it_db(call, IT_DB_TRANSITIONS), key, n + 9, &t->base);
-	char ix[3 * TRC_SLUG_MAX + 3];
-	size_t kl = trc_key3(ix, sizeof(ix), d->supply_id, d->version, d->id);
-	if (rc == 0 && kl > 0)
-		rc = trc_txn_put(call->txn, it_db(call, IT_DB_DEP_BY_VERSION), ix, kl, "", 0, 0);
-	kl = trc_key2(ix, sizeof(ix), d->scenario_id, d->id);
-	if (rc == 0 && kl > 0)
-		rc = trc_txn_put(call->txn, it_db(call, IT_DB_DEP_BY_SCENARIO), ix, kl, "", 0, 0);
+		rc = trc_rec_put(call->txn, trc_call_db(call, IT_DB_TRANSITIONS), k.buf, k.len,
+				 &t->base);
+	if (rc == 0 && trc_dbkey_of(&k, d->supply_id, d->version, d->id))
+		rc = trc_txn_put(call->txn, trc_call_db(call, IT_DB_DEP_BY_VERSION), k.buf, k.len,
+				 "", 0, 0);
+	if (rc == 0 && trc_dbkey_of(&k, d->scenario_id, d->id))
+		rc = trc_txn_put(call->txn, trc_call_db(call, IT_DB_DEP_BY_SCENARIO), k.buf, k.len,
+				 "", 0, 0);
 	if (rc != 0)
 		return rc;
 	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
@@ -97,16 +127,13 @@ static Traction__V1__Transition *s_transition(trc_call_t *call, int kind, int fr
 static int s_existing(trc_call_t *call, const char *scenario, const char *supply,
 		      Traction__V1__Deployment **out)
 {
-	size_t n = strlen(scenario);
 	trc_iter_t it;
 	*out = NULL;
-	int rc = trc_iter_prefix(call->txn, it_db(call, IT_DB_DEP_BY_SCENARIO), &it, scenario, n,
-				 false);
+	int rc = trc_iter_prefix(call->txn, trc_call_db(call, IT_DB_DEP_BY_SCENARIO), &it, scenario,
+				 strlen(scenario), false);
 	while (rc == 0 && *out == NULL && trc_iter_next(&it)) {
 		Traction__V1__Deployment *d;
-		if (trc_rec_get(call->txn, it_db(call, IT_DB_DEPLOYMENTS),
-				(const char *)it.key.mv_data + n + 1, it.key.mv_size - n - 1,
-				&traction__v1__deployment__descriptor, call->arena, (void **)&d) != 0)
+		if (s_indexed(call, &it.key, 2, &d) != 0)
 			continue;
 		if (d->status == TRACTION__V1__DEPLOYMENT_STATUS__DEPLOYMENT_ACTIVE &&
 		    strcmp(d->supply_id, supply) == 0)
@@ -161,12 +188,10 @@ int iterationd_adopt(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMe
 	if (d == NULL)
 		return TRC_ENOMEM;
 	traction__v1__deployment__init(d);
-	uint64_t n = 1;
+	size_t n = 0;
 	/* ids dep-1, dep-2, ...: the count of deployments so far, plus one */
-	MDB_stat stat;
-	if (mdb_stat(call->txn->txn, it_db(call, IT_DB_DEPLOYMENTS), &stat) == 0)
-		n = stat.ms_entries + 1;
-	d->id = trc_arena_printf(call->arena, "dep-%llu", (unsigned long long)n);
+	trc_txn_entries(call->txn, trc_call_db(call, IT_DB_DEPLOYMENTS), &n);
+	d->id = trc_arena_printf(call->arena, "dep-%llu", (unsigned long long)n + 1);
 	if (d->id == NULL)
 		return TRC_ENOMEM;
 	d->scenario_id = req->scenario_id;
@@ -208,9 +233,9 @@ int iterationd_upgrade(trc_call_t *call, const ProtobufCMessage *req_, ProtobufC
 				     "from it)",
 				     req->version, d->version);
 	/* the old version's index entry goes; the new one is written by s_save */
-	char ix[3 * TRC_SLUG_MAX + 3];
-	size_t kl = trc_key3(ix, sizeof(ix), d->supply_id, d->version, d->id);
-	trc_txn_del(call->txn, it_db(call, IT_DB_DEP_BY_VERSION), ix, kl);
+	trc_dbkey_t k;
+	trc_dbkey_of(&k, d->supply_id, d->version, d->id);
+	trc_txn_del(call->txn, trc_call_db(call, IT_DB_DEP_BY_VERSION), k.buf, k.len);
 	d->version = req->version;
 	Traction__V1__Transition *t = s_transition(
 		call, TRACTION__V1__TRANSITION_KIND__TRANSITION_UPGRADE, d->stage, d->stage, req->reason);
@@ -220,17 +245,15 @@ int iterationd_upgrade(trc_call_t *call, const ProtobufCMessage *req_, ProtobufC
 /* Scenarios in which this supply version is active at service or beyond. */
 static uint64_t s_in_service(trc_call_t *call, const char *supply, const char *version)
 {
-	char key[2 * TRC_SLUG_MAX + 3];
-	size_t kl = trc_key2(key, sizeof(key) - 1, supply, version);
+	trc_dbkey_t k;
+	trc_dbkey_of(&k, supply, version);
 	uint64_t n = 0;
 	trc_iter_t it;
-	if (trc_iter_prefix(call->txn, it_db(call, IT_DB_DEP_BY_VERSION), &it, key, kl, false) == 0) {
+	if (trc_iter_prefix(call->txn, trc_call_db(call, IT_DB_DEP_BY_VERSION), &it, k.buf, k.len,
+			    false) == 0) {
 		while (trc_iter_next(&it)) {
 			Traction__V1__Deployment *d;
-			if (trc_rec_get(call->txn, it_db(call, IT_DB_DEPLOYMENTS),
-					(const char *)it.key.mv_data + kl + 1, it.key.mv_size - kl - 1,
-					&traction__v1__deployment__descriptor, call->arena,
-					(void **)&d) != 0)
+			if (s_indexed(call, &it.key, 3, &d) != 0)
 				continue;
 			if (d->status == TRACTION__V1__DEPLOYMENT_STATUS__DEPLOYMENT_ACTIVE &&
 			    d->stage >= TRACTION__V1__STAGE__STAGE_SERVICE)
@@ -418,22 +441,18 @@ int iterationd_dep_list(trc_call_t *call, const ProtobufCMessage *req_, Protobuf
 	rep->deployments = trc_arena_alloc(call->arena, sizeof(void *) * limit);
 	if (rep->deployments == NULL)
 		return TRC_ENOMEM;
-	char lo[TRC_SLUG_MAX + 2];
-	size_t lolen = strlen(cursor);
-	memcpy(lo, cursor, lolen);
-	if (lolen > 0)
-		lo[lolen++] = '\0';
+	trc_dbkey_t lo; /* just after the cursor */
+	trc_dbkey_of(&lo, cursor);
+	if (lo.len > 0)
+		trc_dbkey_sep(&lo);
 	trc_iter_t it;
 	size_t hidden = 0;
-	rc = trc_iter_begin(call->txn, it_db(call, IT_DB_DEPLOYMENTS), &it, lolen ? lo : NULL, lolen,
-			    NULL, 0, false);
+	rc = trc_iter_begin(call->txn, trc_call_db(call, IT_DB_DEPLOYMENTS), &it,
+			    lo.len ? lo.buf : NULL, lo.len, NULL, 0, false);
 	while (rc == 0 && trc_iter_next(&it)) {
-		Traction__V1__Deployment *d =
-			trc_rec_unpack(&it.val, &traction__v1__deployment__descriptor, call->arena);
-		if (d == NULL) {
-			rc = TRC_ECORRUPT;
+		Traction__V1__Deployment *d;
+		if ((rc = trc_iter_rec(&it, call->arena, (void **)&d)) != 0)
 			break;
-		}
 		if ((q->scenario_id && q->scenario_id[0] && strcmp(q->scenario_id, d->scenario_id)) ||
 		    (q->supply_id && q->supply_id[0] && strcmp(q->supply_id, d->supply_id)) ||
 		    (q->version && q->version[0] && strcmp(q->version, d->version)) ||
@@ -476,28 +495,24 @@ int iterationd_dep_history(trc_call_t *call, const ProtobufCMessage *req_, Proto
 	}
 	size_t limit = trc_page_limit(q->page, 100, 1000);
 	int64_t from = q->range != NULL ? q->range->from_ms : 0, to = q->range != NULL ? q->range->to_ms : 0;
-	const char *id = q->deployment_id;
-	size_t n = strlen(id);
-	char lo[TRC_SLUG_MAX + 10], hi[TRC_SLUG_MAX + 10];
-	memcpy(lo, id, n);
-	lo[n] = '\0';
-	trc_be64_put((uint8_t *)lo + n + 1, after + 1);
-	memcpy(hi, id, n);
-	hi[n] = '\x01';
+	trc_dbkey_t lo, hi; /* the deployment's transitions after the cursor */
+	trc_dbkey_init(&lo);
+	trc_dbkey_str(&lo, q->deployment_id);
+	trc_dbkey_be64(&lo, after + 1);
+	trc_dbkey_of(&hi, q->deployment_id);
+	trc_dbkey_past(&hi);
 	rep->transitions = trc_arena_alloc(call->arena, sizeof(void *) * limit);
 	size_t vcap = 8;
 	if (rep->transitions == NULL)
 		return TRC_ENOMEM;
 	trc_iter_t it;
 	uint64_t last = after;
-	rc = trc_iter_begin(call->txn, it_db(call, IT_DB_TRANSITIONS), &it, lo, n + 9, hi, n + 1, false);
+	rc = trc_iter_begin(call->txn, trc_call_db(call, IT_DB_TRANSITIONS), &it, lo.buf, lo.len,
+			    hi.buf, hi.len, false);
 	while (rc == 0 && trc_iter_next(&it)) {
-		Traction__V1__Transition *t =
-			trc_rec_unpack(&it.val, &traction__v1__transition__descriptor, call->arena);
-		if (t == NULL) {
-			rc = TRC_ECORRUPT;
+		Traction__V1__Transition *t;
+		if ((rc = trc_iter_rec(&it, call->arena, (void **)&t)) != 0)
 			break;
-		}
 		/* the versions it ran, with when (from the whole timeline) */
 		if (t->kind == TRACTION__V1__TRANSITION_KIND__TRANSITION_ADOPT ||
 		    t->kind == TRACTION__V1__TRANSITION_KIND__TRANSITION_UPGRADE) {
@@ -522,7 +537,7 @@ int iterationd_dep_history(trc_call_t *call, const ProtobufCMessage *req_, Proto
 			break;
 		}
 		rep->transitions[rep->n_transitions++] = t;
-		last = trc_be64_get((const uint8_t *)it.key.mv_data + n + 1);
+		last = s_transition_n(&it.key);
 	}
 	trc_iter_end(&it);
 	if (rc == 0 && rep->n_versions > 0 &&

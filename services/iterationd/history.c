@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dbkey.h"
 #include "error.h"
 #include "iterationd.h"
 #include "record.h"
@@ -17,33 +18,40 @@
 static int s_problem(trc_call_t *call, const char *supply, const char *sig,
 		     Traction__V1__ProblemInfo **out)
 {
-	char key[2 * TRC_SLUG_MAX + 24];
-	size_t kl = trc_key2(key, sizeof(key), supply, sig);
-	if (kl == 0)
+	trc_dbkey_t k;
+	if (!trc_dbkey_of(&k, supply, sig))
 		return TRC_ENOENT;
-	return trc_rec_get(call->txn, it_db(call, IT_DB_PROBLEMS), key, kl,
-			   &traction__v1__problem_info__descriptor, call->arena, (void **)out);
+	return trc_rec_get(call->txn, trc_call_db(call, IT_DB_PROBLEMS), k.buf, k.len, call->arena,
+			   (void **)out);
 }
 
 static int s_deployment_ids(trc_call_t *call, const char *supply, const char *version,
 			    char ***out, size_t *n)
 {
-	char key[2 * TRC_SLUG_MAX + 3];
-	size_t kl = trc_key2(key, sizeof(key) - 1, supply, version);
+	trc_dbkey_t k;
+	trc_dbkey_of(&k, supply, version);
 	size_t cap = 8;
 	*n = 0;
 	*out = NULL;
 	trc_iter_t it;
-	int rc = trc_iter_prefix(call->txn, it_db(call, IT_DB_DEP_BY_VERSION), &it, key, kl, false);
+	int rc = trc_iter_prefix(call->txn, trc_call_db(call, IT_DB_DEP_BY_VERSION), &it, k.buf,
+				 k.len, false);
 	while (rc == 0 && trc_iter_next(&it)) {
-		size_t idlen = it.key.mv_size - kl - 1;
+		trc_dbsplit_t sp; /* supply, version, deployment */
+		size_t idlen;
+		trc_dbsplit_init(&sp, &it.key);
+		trc_dbsplit_str(&sp, &idlen);
+		trc_dbsplit_str(&sp, &idlen);
+		const char *idp = trc_dbsplit_str(&sp, &idlen);
+		if (!trc_dbsplit_done(&sp))
+			continue;
 		*out = trc_arena_grow(call->arena, *out, *n, &cap, sizeof(**out));
 		char *id = trc_arena_alloc(call->arena, idlen + 1);
 		if (*out == NULL || id == NULL) {
 			rc = TRC_ENOMEM; /* the cursor is closed below */
 			break;
 		}
-		memcpy(id, (const char *)it.key.mv_data + kl + 1, idlen);
+		memcpy(id, idp, idlen);
 		(*out)[(*n)++] = id;
 	}
 	trc_iter_end(&it);
@@ -155,7 +163,7 @@ static int s_evidence_at(trc_call_t *call, it_hist_cache_t *c, size_t i,
 		if (c->memo[i] != NULL)
 			c->grown += raw.mv_size;
 		/* names from the cache itself: it outlives the request */
-		rc = it_evidence_decode(c->arena, &raw, c->supply, c->l.v[i]->version, "",
+		rc = it_evidence_decode(call, c->arena, &raw, c->supply, c->l.v[i]->version, "",
 					&c->memo[i]);
 		if (rc != 0) {
 			c->memo[i] = NULL;
@@ -240,7 +248,7 @@ int iterationd_history(trc_call_t *call, const ProtobufCMessage *req_, ProtobufC
 	if (rc != 0)
 		return rc;
 	MDB_val sv;
-	rc = trc_txn_get(call->txn, it_db(call, IT_DB_SUPPLIES), req->supply_id,
+	rc = trc_txn_get(call->txn, trc_call_db(call, IT_DB_SUPPLIES), req->supply_id,
 			 strlen(req->supply_id), &sv);
 	/* a supply just registered: its event may not be here yet */
 	if (rc == TRC_ENOENT && trc_call_catch_up(call, "supply"))

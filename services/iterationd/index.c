@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "dbkey.h"
 #include "error.h"
 #include "iterationd.h"
 #include "log.h"
@@ -27,8 +28,8 @@ static int s_supply(trc_call_t *call, const Traction__V1__Supply *s, int64_t at)
 	uint8_t val[1 + TRC_SLUG_MAX];
 	val[0] = (uint8_t)s->status;
 	memcpy(val + 1, provider, plen);
-	int rc = trc_txn_put(call->txn, it_db(call, IT_DB_SUPPLIES), s->id, strlen(s->id), val,
-			     1 + plen, 0);
+	int rc = trc_txn_put(call->txn, trc_call_db(call, IT_DB_SUPPLIES), s->id, strlen(s->id),
+			     val, 1 + plen, 0);
 	if (rc != 0 || !trc_is_slug(s->initial_version))
 		return rc;
 	Traction__V1__Iteration *it;
@@ -52,7 +53,8 @@ const char *it_supply_provider(trc_call_t *call, const char *supply)
 {
 	MDB_val v;
 	if (supply == NULL ||
-	    trc_txn_get(call->txn, it_db(call, IT_DB_SUPPLIES), supply, strlen(supply), &v) != 0 ||
+	    trc_txn_get(call->txn, trc_call_db(call, IT_DB_SUPPLIES), supply, strlen(supply), &v) !=
+		    0 ||
 	    v.mv_size < 2)
 		return "";
 	char *p = trc_arena_alloc(call->arena, v.mv_size);
@@ -67,8 +69,8 @@ const char *it_scenario_enterprise(trc_call_t *call, const char *scenario)
 {
 	Traction__V1__Scenario *s;
 	if (scenario == NULL ||
-	    trc_rec_get(call->txn, it_db(call, IT_DB_SCENARIOS), scenario, strlen(scenario),
-			&traction__v1__scenario__descriptor, call->arena, (void **)&s) != 0 ||
+	    trc_rec_get(call->txn, trc_call_db(call, IT_DB_SCENARIOS), scenario, strlen(scenario),
+			call->arena, (void **)&s) != 0 ||
 	    s->enterprise == NULL)
 		return "";
 	return s->enterprise;
@@ -96,29 +98,29 @@ int iterationd_apply(trc_call_t *call, const Traction__V1__Event *ev)
 		const Traction__V1__Scenario *s = ev->scenario;
 		if (!trc_is_slug(s->id))
 			return trc_call_fail(call, TRC_EINVAL, "scenario event without a valid id");
-		return trc_rec_put(call->txn, it_db(call, IT_DB_SCENARIOS), s->id, strlen(s->id),
-				   &s->base);
+		return trc_rec_put(call->txn, trc_call_db(call, IT_DB_SCENARIOS), s->id,
+				   strlen(s->id), &s->base);
 	}
 	case TRACTION__V1__EVENT__PAYLOAD_EVIDENCE: {
 		const Traction__V1__EvidenceUpdate *u = ev->evidence;
 		if (!trc_is_slug(u->supply_id) || !trc_is_slug(u->version))
 			return trc_call_fail(call, TRC_EINVAL, "evidence event without valid ids");
-		char key[3 * TRC_SLUG_MAX + 3];
-		size_t kl = trc_key3(key, sizeof(key), u->supply_id, u->version,
-				     u->scenario_id != NULL ? u->scenario_id : "");
-		if (kl == 0)
+		trc_dbkey_t k;
+		if (!trc_dbkey_of(&k, u->supply_id, u->version,
+				  u->scenario_id != NULL ? u->scenario_id : ""))
 			return trc_call_fail(call, TRC_EINVAL, "evidence event key too long");
-		return trc_rec_put(call->txn, it_db(call, IT_DB_EVIDENCE), key, kl, &u->base);
+		return trc_rec_put(call->txn, trc_call_db(call, IT_DB_EVIDENCE), k.buf, k.len,
+				   &u->base);
 	}
 	case TRACTION__V1__EVENT__PAYLOAD_PROBLEM: {
 		const Traction__V1__ProblemInfo *p = ev->problem->problem;
 		if (p == NULL || !trc_is_slug(p->supply_id) || p->signature == NULL)
 			return trc_call_fail(call, TRC_EINVAL, "problem event without valid ids");
-		char key[2 * TRC_SLUG_MAX + 24];
-		size_t kl = trc_key2(key, sizeof(key), p->supply_id, p->signature);
-		if (kl == 0)
+		trc_dbkey_t k;
+		if (!trc_dbkey_of(&k, p->supply_id, p->signature))
 			return trc_call_fail(call, TRC_EINVAL, "problem event key too long");
-		return trc_rec_put(call->txn, it_db(call, IT_DB_PROBLEMS), key, kl, &p->base);
+		return trc_rec_put(call->txn, trc_call_db(call, IT_DB_PROBLEMS), k.buf, k.len,
+				   &p->base);
 	}
 	default:
 		return 0;

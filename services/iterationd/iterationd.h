@@ -15,15 +15,19 @@
 #include "traction/v1/iteration.pb-c.h"
 #include "traction/v1/scenario.pb-c.h"
 
-#define IT_DB_VERSIONS "versions"       /* supply\0version -> Iteration */
-#define IT_DB_SUPPLIES "supplies"       /* supply -> status byte, provider_id (events) */
-#define IT_DB_SCENARIOS "scenarios"     /* scenario -> Scenario (events) */
-#define IT_DB_DEPLOYMENTS "deployments" /* id -> Deployment */
-#define IT_DB_DEP_BY_VERSION "dep_by_version" /* supply\0version\0id -> "" */
-#define IT_DB_DEP_BY_SCENARIO "dep_by_scenario" /* scenario\0id -> "" */
-#define IT_DB_TRANSITIONS "transitions" /* id\0be64 n -> Transition */
-#define IT_DB_EVIDENCE "evidence"       /* supply\0version\0scenario -> EvidenceUpdate */
-#define IT_DB_PROBLEMS "problems"       /* supply\0signature -> ProblemInfo (events) */
+/* Its databases, by index (methods.c declares each one's keys and values). */
+enum {
+	IT_DB_VERSIONS,
+	IT_DB_SUPPLIES,
+	IT_DB_SCENARIOS,
+	IT_DB_DEPLOYMENTS,
+	IT_DB_DEP_BY_VERSION,
+	IT_DB_DEP_BY_SCENARIO,
+	IT_DB_TRANSITIONS,
+	IT_DB_EVIDENCE,
+	IT_DB_PROBLEMS,
+	IT_DB_COUNT
+};
 
 /* 2: a supply's value carries its provider after the status byte (scoped
  * readers are told by it); a store of 1 replays the supply events. */
@@ -31,12 +35,7 @@
 
 #define IT_VERSIONS_MAX 100000          /* versions of a supply read at most */
 
-static inline MDB_dbi it_db(trc_call_t *call, const char *name)
-{
-	return trc_store_db(call->txn->store, name);
-}
-
-extern const char *const iterationd_dbs[];
+extern const trc_dbs_t iterationd_dbs;
 extern const char *const iterationd_event_topics[];
 extern const trc_consume_t iterationd_consumes[];
 extern const trc_catch_up_t iterationd_catch_up[];
@@ -138,8 +137,8 @@ int it_evidence(trc_call_t *call, const char *supply, const char *version, const
  * scenario) when none is stored. */
 int it_evidence_raw(trc_call_t *call, const char *supply, const char *version,
 		    const char *scenario, MDB_val *raw);
-int it_evidence_decode(trc_arena_t *arena, const MDB_val *raw, const char *supply,
-		       const char *version, const char *scenario,
+int it_evidence_decode(trc_call_t *call, trc_arena_t *arena, const MDB_val *raw,
+		       const char *supply, const char *version, const char *scenario,
 		       Traction__V1__EvidenceUpdate **out);
 /* The metric deltas from one roll-up to another. */
 int it_deltas(trc_call_t *call, const Traction__V1__EvidenceUpdate *from,

@@ -80,12 +80,11 @@ static int s_scan(trc_call_t *call, trc_arena_t *arena, const char *supply,
 	uint8_t *rbuf = NULL;
 	Traction__V1__Iteration **all = NULL;
 	trc_iter_t it;
-	int rc = trc_iter_prefix(call->txn, it_db(call, IT_DB_VERSIONS), &it, supply, strlen(supply),
-				 false);
+	int rc = trc_iter_prefix(call->txn, trc_call_db(call, IT_DB_VERSIONS), &it, supply,
+				 strlen(supply), false);
 	while (rc == 0 && trc_iter_next(&it) && n < IT_VERSIONS_MAX) {
 		Traction__V1__Iteration *v;
-		rc = trc_rec_decode(&it.val, &traction__v1__iteration__descriptor, arena,
-				    (void **)&v);
+		rc = trc_iter_rec(&it, arena, (void **)&v);
 		if (rc != 0)
 			break;
 		if ((all = trc_arena_grow(arena, all, n, &cap, sizeof(*all))) == NULL) {
@@ -198,7 +197,7 @@ int it_lineage_same(trc_call_t *call, const char *supply, const MDB_val *raw, bo
 	size_t n = 0;
 	const uint8_t *cmp = raw->mv_data, *end = cmp + raw->mv_size;
 	*same = true;
-	int rc = trc_iter_prefix(call->txn, it_db(call, IT_DB_VERSIONS), &it, supply,
+	int rc = trc_iter_prefix(call->txn, trc_call_db(call, IT_DB_VERSIONS), &it, supply,
 				 strlen(supply), false);
 	while (rc == 0 && *same && trc_iter_next(&it) && n++ < IT_VERSIONS_MAX)
 		*same = s_raw_same(&cmp, end, &it.key) && s_raw_same(&cmp, end, &it.val);

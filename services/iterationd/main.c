@@ -25,7 +25,7 @@ int main(int argc, char **argv)
 		.event_topics = iterationd_event_topics,
 		.services = services,
 		.n_services = 2,
-		.dbs = iterationd_dbs,
+		.dbs = &iterationd_dbs,
 		.schema_version = IT_SCHEMA_VERSION,
 		.migrate = iterationd_migrate,
 		.consumes = iterationd_consumes,

@@ -3,10 +3,27 @@
  */
 #include "iterationd.h"
 #include "traction/v1/common.pb-c.h"
+#include "traction/v1/feedback.pb-c.h"
 
-const char *const iterationd_dbs[] = { IT_DB_VERSIONS, IT_DB_SUPPLIES, IT_DB_SCENARIOS,
-				       IT_DB_DEPLOYMENTS, IT_DB_DEP_BY_VERSION, IT_DB_DEP_BY_SCENARIO,
-				       IT_DB_TRANSITIONS, IT_DB_EVIDENCE, IT_DB_PROBLEMS, NULL };
+/* "(events)": kept from other daemons' events (index.c). */
+static const trc_db_decl_t s_dbs[IT_DB_COUNT] = {
+	[IT_DB_VERSIONS] = { "versions", "supply, version -> Iteration",
+			     &traction__v1__iteration__descriptor },
+	[IT_DB_SUPPLIES] = { "supplies", "supply -> u8 status, provider (events)", NULL },
+	[IT_DB_SCENARIOS] = { "scenarios", "scenario -> Scenario (events)",
+			      &traction__v1__scenario__descriptor },
+	[IT_DB_DEPLOYMENTS] = { "deployments", "id -> Deployment",
+				&traction__v1__deployment__descriptor },
+	[IT_DB_DEP_BY_VERSION] = { "dep_by_version", "supply, version, deployment -> \"\"", NULL },
+	[IT_DB_DEP_BY_SCENARIO] = { "dep_by_scenario", "scenario, deployment -> \"\"", NULL },
+	[IT_DB_TRANSITIONS] = { "transitions", "deployment, be64 n -> Transition",
+				&traction__v1__transition__descriptor },
+	[IT_DB_EVIDENCE] = { "evidence", "supply, version, scenario -> EvidenceUpdate (events)",
+			     &traction__v1__evidence_update__descriptor },
+	[IT_DB_PROBLEMS] = { "problems", "supply, signature -> ProblemInfo (events)",
+			     &traction__v1__problem_info__descriptor },
+};
+const trc_dbs_t iterationd_dbs = TRC_DBS(s_dbs);
 
 /* The topic prefixes of our events ("iteration"): each daemon that consumes
  * them declares the same (tests/unit/test_methods.c holds them to it). */

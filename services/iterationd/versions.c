@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dbkey.h"
 #include "error.h"
 #include "iterationd.h"
 #include "record.h"
@@ -20,12 +21,11 @@
 int it_version_get(trc_call_t *call, const char *supply, const char *version,
 		   Traction__V1__Iteration **out)
 {
-	char key[2 * TRC_SLUG_MAX + 2];
-	size_t kl = trc_key2(key, sizeof(key), supply, version);
-	if (kl == 0)
+	trc_dbkey_t k;
+	if (!trc_dbkey_of(&k, supply, version))
 		return TRC_EINVAL;
-	return trc_rec_get(call->txn, it_db(call, IT_DB_VERSIONS), key, kl,
-			   &traction__v1__iteration__descriptor, call->arena, (void **)out);
+	return trc_rec_get(call->txn, trc_call_db(call, IT_DB_VERSIONS), k.buf, k.len, call->arena,
+			   (void **)out);
 }
 
 bool it_descends(trc_call_t *call, const char *supply, const char *version,
@@ -46,23 +46,20 @@ bool it_descends(trc_call_t *call, const char *supply, const char *version,
 int it_evidence_raw(trc_call_t *call, const char *supply, const char *version,
 		    const char *scenario, MDB_val *raw)
 {
-	char key[3 * TRC_SLUG_MAX + 3];
-	size_t kl = trc_key3(key, sizeof(key), supply, version, scenario);
+	trc_dbkey_t k;
 	*raw = (MDB_val){ 0, NULL };
-	if (kl == 0)
+	if (!trc_dbkey_of(&k, supply, version, scenario))
 		return TRC_EINVAL;
-	int rc = trc_txn_get(call->txn, it_db(call, IT_DB_EVIDENCE), key, kl, raw);
+	int rc = trc_txn_get(call->txn, trc_call_db(call, IT_DB_EVIDENCE), k.buf, k.len, raw);
 	return rc == TRC_ENOENT ? 0 : rc;
 }
 
-int it_evidence_decode(trc_arena_t *arena, const MDB_val *raw, const char *supply,
-		       const char *version, const char *scenario,
+int it_evidence_decode(trc_call_t *call, trc_arena_t *arena, const MDB_val *raw,
+		       const char *supply, const char *version, const char *scenario,
 		       Traction__V1__EvidenceUpdate **out)
 {
-	if (raw->mv_data != NULL) {
-		return trc_rec_decode(raw, &traction__v1__evidence_update__descriptor, arena,
-				      (void **)out);
-	}
+	if (raw->mv_data != NULL)
+		return trc_rec_decode(trc_call_db(call, IT_DB_EVIDENCE), raw, arena, (void **)out);
 	*out = trc_arena_alloc(arena, sizeof(**out));
 	if (*out == NULL)
 		return TRC_ENOMEM;
@@ -78,7 +75,9 @@ int it_evidence(trc_call_t *call, const char *supply, const char *version, const
 {
 	MDB_val raw;
 	int rc = it_evidence_raw(call, supply, version, scenario, &raw);
-	return rc != 0 ? rc : it_evidence_decode(call->arena, &raw, supply, version, scenario, out);
+	return rc != 0 ? rc
+		       : it_evidence_decode(call, call->arena, &raw, supply, version, scenario,
+					    out);
 }
 
 static const Traction__V1__MetricSummary *s_metric(const Traction__V1__EvidenceUpdate *e,
@@ -133,9 +132,9 @@ int it_deltas(trc_call_t *call, const Traction__V1__EvidenceUpdate *from,
 
 int it_version_store(trc_call_t *call, Traction__V1__Iteration *it)
 {
-	char key[2 * TRC_SLUG_MAX + 2];
-	size_t kl = trc_key2(key, sizeof(key), it->supply_id, it->version);
-	int rc = trc_rec_put(call->txn, it_db(call, IT_DB_VERSIONS), key, kl, &it->base);
+	trc_dbkey_t k;
+	trc_dbkey_of(&k, it->supply_id, it->version);
+	int rc = trc_rec_put(call->txn, trc_call_db(call, IT_DB_VERSIONS), k.buf, k.len, &it->base);
 	if (rc != 0)
 		return rc;
 	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
@@ -173,8 +172,8 @@ int iterationd_record(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCM
 	if (rc != 0)
 		return rc;
 	MDB_val v;
-	rc = trc_txn_get(call->txn, it_db(call, IT_DB_SUPPLIES), it->supply_id, strlen(it->supply_id),
-			 &v);
+	rc = trc_txn_get(call->txn, trc_call_db(call, IT_DB_SUPPLIES), it->supply_id,
+			 strlen(it->supply_id), &v);
 	/* a supply just registered: its event may not be here yet */
 	if (rc == TRC_ENOENT && trc_call_catch_up(call, "supply"))
 		return TRC_EUNAVAIL;
@@ -234,13 +233,13 @@ uint64_t it_open_critical(trc_call_t *call, const char *supply, const char *vers
 {
 	uint64_t n = 0;
 	trc_iter_t it;
-	if (trc_iter_prefix(call->txn, it_db(call, IT_DB_PROBLEMS), &it, supply, strlen(supply),
-			    false) != 0)
+	if (trc_iter_prefix(call->txn, trc_call_db(call, IT_DB_PROBLEMS), &it, supply,
+			    strlen(supply), false) != 0)
 		return 0;
 	while (trc_iter_next(&it)) {
-		Traction__V1__ProblemInfo *p =
-			trc_rec_unpack(&it.val, &traction__v1__problem_info__descriptor, call->arena);
-		if (p != NULL && p->severity == TRACTION__V1__SEVERITY__SEVERITY_CRITICAL &&
+		Traction__V1__ProblemInfo *p;
+		if (trc_iter_rec(&it, call->arena, (void **)&p) == 0 &&
+		    p->severity == TRACTION__V1__SEVERITY__SEVERITY_CRITICAL &&
 		    (p->state == TRACTION__V1__PROBLEM_STATE__PROBLEM_OPEN ||
 		     p->state == TRACTION__V1__PROBLEM_STATE__PROBLEM_REGRESSED) &&
 		    s_has(p->versions, p->n_versions, version) &&
@@ -271,11 +270,11 @@ static int s_diff_problems(trc_call_t *call, Traction__V1__IterationDiffReply *r
 	char **regr = trc_arena_alloc(call->arena, sizeof(char *) * cap);
 	size_t nf = 0, nn = 0, nr = 0, capf = cap, capn = cap, capr = cap;
 	trc_iter_t it;
-	int rc = trc_iter_prefix(call->txn, it_db(call, IT_DB_PROBLEMS), &it, s, strlen(s), false);
+	int rc = trc_iter_prefix(call->txn, trc_call_db(call, IT_DB_PROBLEMS), &it, s, strlen(s),
+				 false);
 	while (rc == 0 && fixed != NULL && fresh != NULL && regr != NULL && trc_iter_next(&it)) {
-		Traction__V1__ProblemInfo *p =
-			trc_rec_unpack(&it.val, &traction__v1__problem_info__descriptor, call->arena);
-		if (p == NULL)
+		Traction__V1__ProblemInfo *p;
+		if (trc_iter_rec(&it, call->arena, (void **)&p) != 0)
 			continue;
 		char ***list = NULL;
 		size_t *nl = NULL, *capl = NULL;

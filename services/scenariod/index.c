@@ -12,6 +12,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "dbkey.h"
 #include "error.h"
 #include "record.h"
 #include "scenariod.h"
@@ -21,24 +22,18 @@
 #include "traction/v1/scenario.pb-c.h"
 #include "traction/v1/supply.pb-c.h"
 
-#define KEY_MAX (2 * TRC_SLUG_MAX + 2)
-
-static MDB_dbi s_db(trc_call_t *call, const char *name)
-{
-	return trc_store_db(call->txn->store, name);
-}
-
 static void s_caps(trc_call_t *call, const Traction__V1__Supply *s, bool add)
 {
-	char key[KEY_MAX];
+	const trc_db_t *db = trc_call_db(call, SCEN_DB_SUPPLY_CAP);
+	trc_dbkey_t k;
 	for (size_t i = 0; i < s->n_capabilities; i++) {
 		if (!trc_is_slug(s->capabilities[i]))
 			continue;
-		size_t kl = trc_key2(key, sizeof(key), s->capabilities[i], s->id);
+		trc_dbkey_of(&k, s->capabilities[i], s->id);
 		if (add)
-			trc_txn_put(call->txn, s_db(call, SCEN_DB_SUPPLY_CAP), key, kl, "", 0, 0);
+			trc_txn_put(call->txn, db, k.buf, k.len, "", 0, 0);
 		else
-			trc_txn_del(call->txn, s_db(call, SCEN_DB_SUPPLY_CAP), key, kl);
+			trc_txn_del(call->txn, db, k.buf, k.len);
 	}
 }
 
@@ -47,22 +42,23 @@ static int s_apply_supply(trc_call_t *call, Traction__V1__Supply *s)
 	if (s == NULL || !trc_is_slug(s->id))
 		return trc_call_fail(call, TRC_EINVAL, "supply event without a valid supply id");
 	Traction__V1__Supply *old = NULL;
-	int rc = trc_rec_get(call->txn, s_db(call, SCEN_DB_SUPPLIES), s->id, strlen(s->id),
-			     &traction__v1__supply__descriptor, call->arena, (void **)&old);
+	int rc = trc_rec_get(call->txn, trc_call_db(call, SCEN_DB_SUPPLIES), s->id, strlen(s->id),
+			     call->arena, (void **)&old);
 	if (rc == 0)
 		s_caps(call, old, false);
 	else if (rc != TRC_ENOENT)
 		return rc;
 	if (s->status == TRACTION__V1__SUPPLY_STATUS__SUPPLY_ACTIVE)
 		s_caps(call, s, true);
-	rc = trc_rec_put(call->txn, s_db(call, SCEN_DB_SUPPLIES), s->id, strlen(s->id), &s->base);
+	rc = trc_rec_put(call->txn, trc_call_db(call, SCEN_DB_SUPPLIES), s->id, strlen(s->id),
+			 &s->base);
 	return rc != 0 ? rc : call->txn->err;
 }
 
 static int s_get_evidence(trc_call_t *call, const char *supply, Traction__V1__MatchEvidence **e)
 {
-	int rc = trc_rec_get(call->txn, s_db(call, SCEN_DB_EVIDENCE), supply, strlen(supply),
-			     &traction__v1__match_evidence__descriptor, call->arena, (void **)e);
+	int rc = trc_rec_get(call->txn, trc_call_db(call, SCEN_DB_EVIDENCE), supply, strlen(supply),
+			     call->arena, (void **)e);
 	if (rc == TRC_ENOENT) {
 		*e = trc_arena_alloc(call->arena, sizeof(**e));
 		if (*e == NULL)
@@ -75,7 +71,8 @@ static int s_get_evidence(trc_call_t *call, const char *supply, Traction__V1__Ma
 
 static int s_put_evidence(trc_call_t *call, const char *supply, Traction__V1__MatchEvidence *e)
 {
-	return trc_rec_put(call->txn, s_db(call, SCEN_DB_EVIDENCE), supply, strlen(supply), &e->base);
+	return trc_rec_put(call->txn, trc_call_db(call, SCEN_DB_EVIDENCE), supply, strlen(supply),
+			   &e->base);
 }
 
 static bool s_in_service(const Traction__V1__Deployment *d)
@@ -108,8 +105,8 @@ static int s_apply_deployment(trc_call_t *call, Traction__V1__Deployment *d)
 	if (d == NULL || !trc_is_slug(d->id) || !trc_is_slug(d->supply_id))
 		return trc_call_fail(call, TRC_EINVAL, "deployment event without valid ids");
 	Traction__V1__Deployment *old = NULL;
-	int rc = trc_rec_get(call->txn, s_db(call, SCEN_DB_DEPLOYMENTS), d->id, strlen(d->id),
-			     &traction__v1__deployment__descriptor, call->arena, (void **)&old);
+	int rc = trc_rec_get(call->txn, trc_call_db(call, SCEN_DB_DEPLOYMENTS), d->id,
+			     strlen(d->id), call->arena, (void **)&old);
 	if (rc == 0)
 		rc = s_count_deployment(call, old, -1);
 	else if (rc == TRC_ENOENT)
@@ -117,8 +114,8 @@ static int s_apply_deployment(trc_call_t *call, Traction__V1__Deployment *d)
 	if (rc == 0)
 		rc = s_count_deployment(call, d, +1);
 	if (rc == 0)
-		rc = trc_rec_put(call->txn, s_db(call, SCEN_DB_DEPLOYMENTS), d->id, strlen(d->id),
-				 &d->base);
+		rc = trc_rec_put(call->txn, trc_call_db(call, SCEN_DB_DEPLOYMENTS), d->id,
+				 strlen(d->id), &d->base);
 	return rc;
 }
 
@@ -135,15 +132,12 @@ static int s_recount_feedback(trc_call_t *call, const char *supply)
 	e->open_critical_problems = 0;
 	double weighted = 0;
 	trc_iter_t it;
-	rc = trc_iter_prefix(call->txn, s_db(call, SCEN_DB_EV_VERSION), &it, supply, strlen(supply),
-			     false);
+	rc = trc_iter_prefix(call->txn, trc_call_db(call, SCEN_DB_EV_VERSION), &it, supply,
+			     strlen(supply), false);
 	while (rc == 0 && trc_iter_next(&it)) {
-		Traction__V1__EvidenceUpdate *u =
-			trc_rec_unpack(&it.val, &traction__v1__evidence_update__descriptor, call->arena);
-		if (u == NULL) {
-			rc = TRC_ECORRUPT;
+		Traction__V1__EvidenceUpdate *u;
+		if ((rc = trc_iter_rec(&it, call->arena, (void **)&u)) != 0)
 			break;
-		}
 		if (u->values != NULL && isfinite(u->values->mean_improvement_pct)) {
 			e->value_verifications += u->values->count;
 			weighted += u->values->mean_improvement_pct * (double)u->values->count;
@@ -170,9 +164,10 @@ static int s_apply_evidence(trc_call_t *call, Traction__V1__EvidenceUpdate *u)
 	/* Per-scenario keys carry nothing the per-supply evidence needs. */
 	if (u->scenario_id != NULL && u->scenario_id[0] != '\0')
 		return 0;
-	char key[KEY_MAX];
-	size_t kl = trc_key2(key, sizeof(key), u->supply_id, u->version);
-	int rc = trc_rec_put(call->txn, s_db(call, SCEN_DB_EV_VERSION), key, kl, &u->base);
+	trc_dbkey_t k;
+	trc_dbkey_of(&k, u->supply_id, u->version);
+	int rc = trc_rec_put(call->txn, trc_call_db(call, SCEN_DB_EV_VERSION), k.buf, k.len,
+			     &u->base);
 	return rc != 0 ? rc : s_recount_feedback(call, u->supply_id);
 }
 
@@ -187,7 +182,7 @@ static int s_apply_demand(trc_call_t *call, Traction__V1__DemandUpdate *d)
 			continue;
 		uint8_t be[8];
 		trc_be64_put(be, cd->signals);
-		trc_txn_put(call->txn, s_db(call, SCEN_DB_DEMAND), cd->capability,
+		trc_txn_put(call->txn, trc_call_db(call, SCEN_DB_DEMAND), cd->capability,
 			    strlen(cd->capability), be, 8, 0);
 	}
 	return call->txn->err;

@@ -19,7 +19,7 @@ int main(int argc, char **argv)
 		.event_topics = scenariod_event_topics,
 		.services = services,
 		.n_services = 1,
-		.dbs = scenariod_dbs,
+		.dbs = &scenariod_dbs,
 		.schema_version = 1,
 		.consumes = scenariod_consumes,
 		.catch_up = scenariod_catch_up,

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dbkey.h"
 #include "error.h"
 #include "record.h"
 #include "scenariod.h"
@@ -24,14 +25,8 @@
 #include "traction/v1/scenario.pb-c.h"
 #include "traction/v1/supply.pb-c.h"
 
-#define KEY_MAX (2 * TRC_SLUG_MAX + 2)
 #define MATCH_DEFAULT 20
 #define MATCH_MAX 200
-
-static MDB_dbi s_db(trc_call_t *call, const char *name)
-{
-	return trc_store_db(call->txn->store, name);
-}
 
 double scenariod_evidence_score(const Traction__V1__MatchEvidence *e)
 {
@@ -110,19 +105,16 @@ static int s_collect(trc_call_t *call, const char **caps, size_t ncaps, hit_t **
 	hit_t *hits = malloc(sizeof(*hits) * caphits);
 	int rc = hits != NULL ? 0 : TRC_ENOMEM;
 	for (size_t i = 0; rc == 0 && i < ncaps; i++) {
-		char lo[KEY_MAX], hi[KEY_MAX];
-		size_t n = strlen(caps[i]);
-		memcpy(lo, caps[i], n);
-		lo[n] = '\0';
-		memcpy(hi, caps[i], n);
-		hi[n] = '\x01';
 		trc_iter_t it;
-		rc = trc_iter_begin(call->txn, s_db(call, SCEN_DB_SUPPLY_CAP), &it, lo, n + 1, hi,
-				    n + 1, false);
+		rc = trc_iter_prefix(call->txn, trc_call_db(call, SCEN_DB_SUPPLY_CAP), &it, caps[i],
+				     strlen(caps[i]), false);
 		while (rc == 0 && trc_iter_next(&it)) {
+			trc_dbsplit_t sp; /* capability, supply */
 			size_t idlen;
-			const char *id = trc_key_tail(&it.key, &idlen);
-			if (idlen > TRC_SLUG_MAX)
+			trc_dbsplit_init(&sp, &it.key);
+			trc_dbsplit_str(&sp, &idlen);
+			const char *id = trc_dbsplit_str(&sp, &idlen);
+			if (!trc_dbsplit_done(&sp) || idlen > TRC_SLUG_MAX)
 				continue;
 			if (nhits == caphits) {
 				caphits *= 2;
@@ -167,8 +159,8 @@ static char *s_reason(trc_call_t *call, const cand_t *c, size_t nreq)
 
 static int s_get_evidence_ro(trc_call_t *call, cand_t *c)
 {
-	int rc = trc_rec_get(call->txn, s_db(call, SCEN_DB_EVIDENCE), c->id, strlen(c->id),
-			     &traction__v1__match_evidence__descriptor, call->arena, (void **)&c->ev);
+	int rc = trc_rec_get(call->txn, trc_call_db(call, SCEN_DB_EVIDENCE), c->id, strlen(c->id),
+			     call->arena, (void **)&c->ev);
 	if (rc == TRC_ENOENT) {
 		c->ev = trc_arena_alloc(call->arena, sizeof(*c->ev));
 		if (c->ev == NULL)
@@ -221,9 +213,8 @@ static int s_assess(trc_call_t *call, const Traction__V1__Scenario *s, bool full
 			continue;
 		rc = s_get_evidence_ro(call, c);
 		if (rc == 0 && constraints) {
-			rc = trc_rec_get(call->txn, s_db(call, SCEN_DB_SUPPLIES), c->id, strlen(c->id),
-					 &traction__v1__supply__descriptor, call->arena,
-					 (void **)&c->supply);
+			rc = trc_rec_get(call->txn, trc_call_db(call, SCEN_DB_SUPPLIES), c->id,
+					 strlen(c->id), call->arena, (void **)&c->supply);
 			if (rc == 0)
 				s_constraints(call, s, c);
 		}
@@ -242,8 +233,8 @@ static int s_match(trc_call_t *call, cand_t *c, size_t i, const char **caps, siz
 	traction__v1__match__init(m);
 	int rc = 0;
 	if (c->supply == NULL)
-		rc = trc_rec_get(call->txn, s_db(call, SCEN_DB_SUPPLIES), c->id, strlen(c->id),
-				 &traction__v1__supply__descriptor, call->arena, (void **)&c->supply);
+		rc = trc_rec_get(call->txn, trc_call_db(call, SCEN_DB_SUPPLIES), c->id,
+				 strlen(c->id), call->arena, (void **)&c->supply);
 	if (rc != 0)
 		return rc;
 	m->rank = (uint32_t)(i + 1);
@@ -271,8 +262,8 @@ int scenariod_match(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMes
 	const Traction__V1__MatchRequest *req = (const void *)req_;
 	Traction__V1__MatchReply *rep = (void *)rep_;
 	Traction__V1__Scenario *s = NULL;
-	int rc = trc_check_load(call, s_db(call, SCEN_DB_SCENARIOS), "scenario_id", req->scenario_id,
-				&traction__v1__scenario__descriptor, "scenario", (void **)&s);
+	int rc = trc_check_load(call, trc_call_db(call, SCEN_DB_SCENARIOS), "scenario_id",
+				req->scenario_id, "scenario", (void **)&s);
 	if (rc != 0)
 		return rc;
 	if (!scenariod_sees(call, s))
@@ -335,7 +326,8 @@ static bool s_offered(trc_call_t *call, const char *cap, size_t n)
 {
 	trc_iter_t it;
 	bool any = false;
-	if (trc_iter_prefix(call->txn, s_db(call, SCEN_DB_SUPPLY_CAP), &it, cap, n, false) == 0)
+	const trc_db_t *db = trc_call_db(call, SCEN_DB_SUPPLY_CAP);
+	if (trc_iter_prefix(call->txn, db, &it, cap, n, false) == 0)
 		any = trc_iter_next(&it);
 	trc_iter_end(&it);
 	return any;
@@ -344,7 +336,8 @@ static bool s_offered(trc_call_t *call, const char *cap, size_t n)
 static uint64_t s_signals(trc_call_t *call, const char *cap, size_t n)
 {
 	MDB_val v;
-	if (trc_txn_get(call->txn, s_db(call, SCEN_DB_DEMAND), cap, n, &v) != 0 || v.mv_size != 8)
+	if (trc_txn_get(call->txn, trc_call_db(call, SCEN_DB_DEMAND), cap, n, &v) != 0 ||
+	    v.mv_size != 8)
 		return 0;
 	return trc_be64_get(v.mv_data);
 }
@@ -355,7 +348,7 @@ static uint64_t s_signals(trc_call_t *call, const char *cap, size_t n)
 static bool s_sees_id(trc_call_t *call, const char *id, size_t idlen)
 {
 	MDB_val v;
-	if (trc_txn_get(call->txn, s_db(call, SCEN_DB_SCENARIOS), id, idlen, &v) != 0)
+	if (trc_txn_get(call->txn, trc_call_db(call, SCEN_DB_SCENARIOS), id, idlen, &v) != 0)
 		return false;
 	Traction__V1__Scenario *s = traction__v1__scenario__unpack(NULL, v.mv_size, v.mv_data);
 	bool sees = s != NULL && scenariod_sees(call, s);
@@ -416,14 +409,17 @@ static int s_gaps_needed(trc_call_t *call, uint8_t want_domain, bool all, gaps_t
 	char last[TRC_SLUG_MAX + 1] = "";
 	bool last_offered = false;
 	trc_iter_t it;
-	int rc = trc_iter_begin(call->txn, s_db(call, SCEN_DB_OPEN_BY_CAP), &it, NULL, 0, NULL, 0,
-				false);
+	int rc = trc_iter_begin(call->txn, trc_call_db(call, SCEN_DB_OPEN_BY_CAP), &it, NULL, 0,
+				NULL, 0, false);
 	while (rc == 0 && trc_iter_next(&it)) {
-		const char *cap = it.key.mv_data;
-		size_t caplen = strnlen(cap, it.key.mv_size), idlen;
-		const char *id = trc_key_tail(&it.key, &idlen);
+		trc_dbsplit_t sp; /* capability, scenario */
+		size_t caplen, idlen;
+		trc_dbsplit_init(&sp, &it.key);
+		const char *cap = trc_dbsplit_str(&sp, &caplen);
+		const char *id = trc_dbsplit_str(&sp, &idlen);
 		uint8_t domain = it.val.mv_size == 1 ? *(const uint8_t *)it.val.mv_data : 0;
-		if (caplen > TRC_SLUG_MAX || idlen == 0 || (want_domain != 0 && domain != want_domain) ||
+		if (!trc_dbsplit_done(&sp) || caplen > TRC_SLUG_MAX || idlen == 0 ||
+		    (want_domain != 0 && domain != want_domain) ||
 		    (!all && !s_sees_id(call, id, idlen)))
 			continue;
 		if (strlen(last) != caplen || memcmp(last, cap, caplen) != 0) {
@@ -456,7 +452,8 @@ static int s_gaps_needed(trc_call_t *call, uint8_t want_domain, bool all, gaps_t
 static int s_gaps_signalled(trc_call_t *call, gaps_t *gs)
 {
 	trc_iter_t it;
-	int rc = trc_iter_begin(call->txn, s_db(call, SCEN_DB_DEMAND), &it, NULL, 0, NULL, 0, false);
+	int rc = trc_iter_begin(call->txn, trc_call_db(call, SCEN_DB_DEMAND), &it, NULL, 0, NULL, 0,
+				false);
 	while (rc == 0 && trc_iter_next(&it)) {
 		size_t n = it.key.mv_size;
 		if (n > TRC_SLUG_MAX || it.val.mv_size != 8)

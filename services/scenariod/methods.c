@@ -3,12 +3,30 @@
  */
 #include "scenariod.h"
 #include "traction/v1/common.pb-c.h"
+#include "traction/v1/feedback.pb-c.h"
+#include "traction/v1/iteration.pb-c.h"
 #include "traction/v1/scenario.pb-c.h"
+#include "traction/v1/supply.pb-c.h"
 
-const char *const scenariod_dbs[] = { SCEN_DB_SCENARIOS, SCEN_DB_BY_CAP, SCEN_DB_OPEN_BY_CAP,
-				      SCEN_DB_SUPPLIES, SCEN_DB_SUPPLY_CAP, SCEN_DB_EVIDENCE,
-				      SCEN_DB_EV_VERSION, SCEN_DB_DEPLOYMENTS, SCEN_DB_DEMAND,
-				      NULL };
+/* m_*: the matching index, kept from other daemons' events (index.c). */
+static const trc_db_decl_t s_dbs[SCEN_DB_COUNT] = {
+	[SCEN_DB_SCENARIOS] = { "scenarios", "id -> Scenario",
+				&traction__v1__scenario__descriptor },
+	[SCEN_DB_BY_CAP] = { "scen_by_cap", "capability, scenario -> \"\" (every scenario)", NULL },
+	[SCEN_DB_OPEN_BY_CAP] = { "open_by_cap", "capability, scenario -> u8 domain (open ones)",
+				  NULL },
+	[SCEN_DB_SUPPLIES] = { "m_supplies", "supply -> Supply, as its events say",
+			       &traction__v1__supply__descriptor },
+	[SCEN_DB_SUPPLY_CAP] = { "m_cap", "capability, supply -> \"\" (active supplies)", NULL },
+	[SCEN_DB_EVIDENCE] = { "m_evidence", "supply -> MatchEvidence",
+			       &traction__v1__match_evidence__descriptor },
+	[SCEN_DB_EV_VERSION] = { "m_ev_version", "supply, version -> EvidenceUpdate (roll-up)",
+				 &traction__v1__evidence_update__descriptor },
+	[SCEN_DB_DEPLOYMENTS] = { "m_deploy", "deployment -> Deployment",
+				  &traction__v1__deployment__descriptor },
+	[SCEN_DB_DEMAND] = { "m_demand", "capability -> be64 demand signals", NULL },
+};
+const trc_dbs_t scenariod_dbs = TRC_DBS(s_dbs);
 
 /* The topic prefixes of our events ("scenario"): each daemon that consumes
  * them declares the same (tests/unit/test_methods.c holds them to it). */

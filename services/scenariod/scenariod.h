@@ -10,15 +10,19 @@
 #include "service.h"
 #include "traction/v1/events.pb-c.h"
 
-#define SCEN_DB_SCENARIOS "scenarios"     /* id -> Scenario */
-#define SCEN_DB_BY_CAP "scen_by_cap"      /* capability\0scenario -> "" (every scenario) */
-#define SCEN_DB_OPEN_BY_CAP "open_by_cap" /* capability\0scenario -> domain (open ones) */
-#define SCEN_DB_SUPPLIES "m_supplies"     /* supply id -> Supply, as its events say */
-#define SCEN_DB_SUPPLY_CAP "m_cap"        /* capability\0supply -> "" (active supplies) */
-#define SCEN_DB_EVIDENCE "m_evidence"     /* supply id -> MatchEvidence */
-#define SCEN_DB_EV_VERSION "m_ev_version" /* supply\0version -> EvidenceUpdate (roll-up) */
-#define SCEN_DB_DEPLOYMENTS "m_deploy"    /* deployment id -> Deployment */
-#define SCEN_DB_DEMAND "m_demand"         /* capability -> be64 demand signals */
+/* Its databases, by index (methods.c declares each one's keys and values). */
+enum {
+	SCEN_DB_SCENARIOS,
+	SCEN_DB_BY_CAP,
+	SCEN_DB_OPEN_BY_CAP,
+	SCEN_DB_SUPPLIES,
+	SCEN_DB_SUPPLY_CAP,
+	SCEN_DB_EVIDENCE,
+	SCEN_DB_EV_VERSION,
+	SCEN_DB_DEPLOYMENTS,
+	SCEN_DB_DEMAND,
+	SCEN_DB_COUNT
+};
 
 /* Most distinct capabilities over all demands of one scenario. */
 #define SCEN_CAPS_MAX 64
@@ -27,7 +31,7 @@
  * them: the page then ends early, its cursor after the last one scanned. */
 #define SCEN_LIST_SKIP_MAX 1000
 
-extern const char *const scenariod_dbs[];
+extern const trc_dbs_t scenariod_dbs;
 extern const char *const scenariod_event_topics[];
 extern const trc_consume_t scenariod_consumes[];
 extern const trc_catch_up_t scenariod_catch_up[];

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dbkey.h"
 #include "error.h"
 #include "record.h"
 #include "scenariod.h"
@@ -18,12 +19,6 @@
 
 #define DEMANDS_MAX 32
 #define CONSTRAINT_VALUE_MAX 200
-#define KEY_MAX (2 * TRC_SLUG_MAX + 2)
-
-static MDB_dbi s_db(trc_call_t *call, const char *name)
-{
-	return trc_store_db(call->txn->store, name);
-}
 
 size_t scenariod_required(const Traction__V1__Scenario *s, const char **caps)
 {
@@ -121,19 +116,20 @@ static int s_index(trc_call_t *call, const Traction__V1__Scenario *s, bool add)
 {
 	const char *caps[SCEN_CAPS_MAX];
 	size_t n = scenariod_required(s, caps);
-	char key[KEY_MAX];
+	const trc_db_t *all = trc_call_db(call, SCEN_DB_BY_CAP);
+	const trc_db_t *opened = trc_call_db(call, SCEN_DB_OPEN_BY_CAP);
+	trc_dbkey_t k;
 	uint8_t domain = (uint8_t)s->domain;
 	bool open = s->status == TRACTION__V1__SCENARIO_STATUS__SCENARIO_OPEN;
 	for (size_t i = 0; i < n; i++) {
-		size_t kl = trc_key2(key, sizeof(key), caps[i], s->id);
+		trc_dbkey_of(&k, caps[i], s->id);
 		if (add) {
-			trc_txn_put(call->txn, s_db(call, SCEN_DB_BY_CAP), key, kl, "", 0, 0);
+			trc_txn_put(call->txn, all, k.buf, k.len, "", 0, 0);
 			if (open)
-				trc_txn_put(call->txn, s_db(call, SCEN_DB_OPEN_BY_CAP), key, kl, &domain, 1,
-					    0);
+				trc_txn_put(call->txn, opened, k.buf, k.len, &domain, 1, 0);
 		} else {
-			trc_txn_del(call->txn, s_db(call, SCEN_DB_BY_CAP), key, kl);
-			trc_txn_del(call->txn, s_db(call, SCEN_DB_OPEN_BY_CAP), key, kl);
+			trc_txn_del(call->txn, all, k.buf, k.len);
+			trc_txn_del(call->txn, opened, k.buf, k.len);
 		}
 	}
 	return call->txn->err;
@@ -141,7 +137,7 @@ static int s_index(trc_call_t *call, const Traction__V1__Scenario *s, bool add)
 
 static int s_save(trc_call_t *call, const char *type, Traction__V1__Scenario *s)
 {
-	int rc = trc_rec_put(call->txn, s_db(call, SCEN_DB_SCENARIOS), s->id, strlen(s->id),
+	int rc = trc_rec_put(call->txn, trc_call_db(call, SCEN_DB_SCENARIOS), s->id, strlen(s->id),
 			     &s->base);
 	if (rc == 0)
 		rc = s_index(call, s, true);
@@ -156,8 +152,8 @@ static int s_save(trc_call_t *call, const char *type, Traction__V1__Scenario *s)
 static int s_load(trc_call_t *call, const char *field, const char *id,
 		  Traction__V1__Scenario **out)
 {
-	return trc_check_load(call, s_db(call, SCEN_DB_SCENARIOS), field, id,
-			      &traction__v1__scenario__descriptor, "scenario", (void **)out);
+	return trc_check_load(call, trc_call_db(call, SCEN_DB_SCENARIOS), field, id, "scenario",
+			      (void **)out);
 }
 
 int scenariod_submit(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
@@ -171,7 +167,7 @@ int scenariod_submit(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMe
 	if (rc != 0)
 		return rc;
 	MDB_val v;
-	rc = trc_txn_get(call->txn, s_db(call, SCEN_DB_SCENARIOS), s->id, strlen(s->id), &v);
+	rc = trc_txn_get(call->txn, trc_call_db(call, SCEN_DB_SCENARIOS), s->id, strlen(s->id), &v);
 	if (rc == 0)
 		return trc_call_fail(call, TRC_EEXIST, "scenario.id: '%s' is already submitted", s->id);
 	if (rc != TRC_ENOENT)
@@ -295,38 +291,38 @@ int scenariod_list(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMess
 		return TRC_ENOMEM;
 
 	bool by_cap = req->capability != NULL && req->capability[0] != '\0';
-	char lo[KEY_MAX + 1], hi[KEY_MAX + 1];
-	size_t lolen = 0, hilen = 0;
+	trc_dbkey_t lo, hi;
+	trc_dbkey_init(&hi);
 	if (by_cap) {
-		lolen = trc_key2(lo, sizeof(lo), req->capability, cursor);
-		hilen = strlen(req->capability);
-		memcpy(hi, req->capability, hilen);
-		hi[hilen++] = '\x01';
+		trc_dbkey_of(&lo, req->capability, cursor);
+		trc_dbkey_of(&hi, req->capability);
+		trc_dbkey_past(&hi);
 	} else {
-		lolen = strlen(cursor);
-		memcpy(lo, cursor, lolen);
+		trc_dbkey_of(&lo, cursor);
 	}
 	if (cursor[0] != '\0')
-		lo[lolen++] = '\0';
+		trc_dbkey_sep(&lo); /* strictly after the cursor */
 	/* A scoped reader's page keeps scanning past what it does not see, so
 	 * it is not short for that, but only so far: then it ends early and
 	 * its cursor resumes after the last record scanned. */
 	bool scoped = !scenariod_sees_all(call);
 	size_t skipped = 0;
 	trc_iter_t it;
-	MDB_dbi db = s_db(call, by_cap ? SCEN_DB_BY_CAP : SCEN_DB_SCENARIOS);
-	rc = trc_iter_begin(call->txn, db, &it, lolen ? lo : NULL, lolen, hilen ? hi : NULL, hilen,
-			    false);
+	const trc_db_t *db = trc_call_db(call, by_cap ? SCEN_DB_BY_CAP : SCEN_DB_SCENARIOS);
+	rc = trc_iter_begin(call->txn, db, &it, lo.len ? lo.buf : NULL, lo.len,
+			    hi.len ? hi.buf : NULL, hi.len, false);
 	while (rc == 0 && trc_iter_next(&it)) {
 		Traction__V1__Scenario *s = NULL;
 		if (by_cap) {
+			trc_dbsplit_t sp; /* capability, scenario */
 			size_t idlen;
-			const char *id = trc_key_tail(&it.key, &idlen);
-			rc = trc_rec_get(call->txn, s_db(call, SCEN_DB_SCENARIOS), id, idlen,
-					 &traction__v1__scenario__descriptor, call->arena, (void **)&s);
+			trc_dbsplit_init(&sp, &it.key);
+			trc_dbsplit_str(&sp, &idlen);
+			const char *id = trc_dbsplit_str(&sp, &idlen);
+			rc = trc_rec_get(call->txn, trc_call_db(call, SCEN_DB_SCENARIOS), id, idlen,
+					 call->arena, (void **)&s);
 		} else {
-			s = trc_rec_unpack(&it.val, &traction__v1__scenario__descriptor, call->arena);
-			rc = s != NULL ? 0 : TRC_ECORRUPT;
+			rc = trc_iter_rec(&it, call->arena, (void **)&s);
 		}
 		if (rc != 0)
 			break;

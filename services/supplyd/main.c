@@ -21,7 +21,7 @@ int main(int argc, char **argv)
 		.event_topics = supplyd_event_topics,
 		.services = services,
 		.n_services = 1,
-		.dbs = supplyd_dbs,
+		.dbs = &supplyd_dbs,
 		.schema_version = 1,
 	};
 	return trc_service_main(argc, argv, &def);

@@ -5,8 +5,14 @@
 #include "traction/v1/common.pb-c.h"
 #include "traction/v1/supply.pb-c.h"
 
-const char *const supplyd_dbs[] = { SUPPLYD_DB_PROVIDERS, SUPPLYD_DB_SUPPLIES,
-				    SUPPLYD_DB_BY_PROVIDER, SUPPLYD_DB_BY_CAP, NULL };
+static const trc_db_decl_t s_dbs[SUPPLYD_DB_COUNT] = {
+	[SUPPLYD_DB_PROVIDERS] = { "providers", "id -> Provider",
+				   &traction__v1__provider__descriptor },
+	[SUPPLYD_DB_SUPPLIES] = { "supplies", "id -> Supply", &traction__v1__supply__descriptor },
+	[SUPPLYD_DB_BY_PROVIDER] = { "by_provider", "provider, supply -> \"\"", NULL },
+	[SUPPLYD_DB_BY_CAP] = { "by_capability", "capability, supply -> \"\"", NULL },
+};
+const trc_dbs_t supplyd_dbs = TRC_DBS(s_dbs);
 
 /* The topic prefixes of our events ("supply"): each daemon that consumes
  * them declares the same (tests/unit/test_methods.c holds them to it). */

@@ -3,6 +3,7 @@
  */
 #include <string.h>
 
+#include "dbkey.h"
 #include "error.h"
 #include "record.h"
 #include "supplyd.h"
@@ -11,9 +12,9 @@
 #include "traction/v1/events.pb-c.h"
 #include "traction/v1/supply.pb-c.h"
 
-static MDB_dbi s_db(trc_call_t *call)
+static const trc_db_t *s_db(trc_call_t *call)
 {
-	return trc_store_db(call->txn->store, SUPPLYD_DB_PROVIDERS);
+	return trc_call_db(call, SUPPLYD_DB_PROVIDERS);
 }
 
 static int s_validate(trc_call_t *call, const Traction__V1__Provider *p)
@@ -79,8 +80,8 @@ int supplyd_provider_update(trc_call_t *call, const ProtobufCMessage *req_,
 	if (rc == 0)
 		rc = trc_check_mask(call, req->update_mask, req->n_update_mask, s_fields);
 	if (rc == 0)
-		rc = trc_check_load(call, s_db(call), "provider.id", in->id,
-				    &traction__v1__provider__descriptor, "provider", (void **)&cur);
+		rc = trc_check_load(call, s_db(call), "provider.id", in->id, "provider",
+				    (void **)&cur);
 	if (rc != 0)
 		return rc;
 	char **m = req->update_mask;
@@ -108,8 +109,7 @@ int supplyd_provider_get(trc_call_t *call, const ProtobufCMessage *req_, Protobu
 {
 	const Traction__V1__IdRequest *req = (const void *)req_;
 	Traction__V1__ProviderReply *rep = (void *)rep_;
-	return trc_check_load(call, s_db(call), "id", req->id, &traction__v1__provider__descriptor,
-			      "provider", (void **)&rep->provider);
+	return trc_check_load(call, s_db(call), "id", req->id, "provider", (void **)&rep->provider);
 }
 
 int supplyd_provider_list(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
@@ -127,23 +127,20 @@ int supplyd_provider_list(trc_call_t *call, const ProtobufCMessage *req_, Protob
 		return TRC_ENOMEM;
 	trc_iter_t it;
 	/* The cursor is the last id returned: start just after it. */
-	char from[TRC_SLUG_MAX + 2];
-	size_t flen = 0;
+	trc_dbkey_t from;
+	trc_dbkey_init(&from);
 	if (cursor[0] != '\0') {
-		flen = strlen(cursor);
-		if (flen > TRC_SLUG_MAX)
+		if (strlen(cursor) > TRC_SLUG_MAX)
 			return trc_call_fail(call, TRC_EINVAL, "page.cursor: not a cursor of this list");
-		memcpy(from, cursor, flen);
-		from[flen++] = '\0';
+		trc_dbkey_str(&from, cursor);
+		trc_dbkey_sep(&from);
 	}
-	rc = trc_iter_begin(call->txn, s_db(call), &it, flen ? from : NULL, flen, NULL, 0, false);
+	rc = trc_iter_begin(call->txn, s_db(call), &it, from.len ? from.buf : NULL, from.len, NULL,
+			    0, false);
 	while (rc == 0 && trc_iter_next(&it)) {
-		Traction__V1__Provider *p =
-			trc_rec_unpack(&it.val, &traction__v1__provider__descriptor, call->arena);
-		if (p == NULL) {
-			rc = TRC_ECORRUPT;
+		Traction__V1__Provider *p;
+		if ((rc = trc_iter_rec(&it, call->arena, (void **)&p)) != 0)
 			break;
-		}
 		if (req->kind != 0 && p->kind != req->kind)
 			continue;
 		if (rep->n_providers == limit) {

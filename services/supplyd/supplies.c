@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "dbkey.h"
 #include "error.h"
 #include "record.h"
 #include "supplyd.h"
@@ -15,12 +16,6 @@
 #include "traction/v1/supply.pb-c.h"
 
 #define PROPERTY_VALUE_MAX 1000
-#define KEY_MAX (2 * TRC_SLUG_MAX + 2)
-
-static MDB_dbi s_db(trc_call_t *call, const char *name)
-{
-	return trc_store_db(call->txn->store, name);
-}
 
 static int s_validate(trc_call_t *call, const Traction__V1__Supply *s)
 {
@@ -47,21 +42,22 @@ static int s_validate(trc_call_t *call, const Traction__V1__Supply *s)
 
 static int s_index(trc_call_t *call, const Traction__V1__Supply *s, bool add)
 {
-	char key[KEY_MAX];
-	size_t n = trc_key2(key, sizeof(key), s->provider_id, s->id);
+	trc_dbkey_t k;
+	trc_dbkey_of(&k, s->provider_id, s->id);
 	int rc = 0;
-	MDB_dbi byp = s_db(call, SUPPLYD_DB_BY_PROVIDER), byc = s_db(call, SUPPLYD_DB_BY_CAP);
+	const trc_db_t *byp = trc_call_db(call, SUPPLYD_DB_BY_PROVIDER);
+	const trc_db_t *byc = trc_call_db(call, SUPPLYD_DB_BY_CAP);
 	/* A missing entry on removal is fine; store errors stick to the txn. */
 	if (add)
-		rc = trc_txn_put(call->txn, byp, key, n, "", 0, 0);
+		rc = trc_txn_put(call->txn, byp, k.buf, k.len, "", 0, 0);
 	else
-		trc_txn_del(call->txn, byp, key, n);
+		trc_txn_del(call->txn, byp, k.buf, k.len);
 	for (size_t i = 0; rc == 0 && i < s->n_capabilities; i++) {
-		n = trc_key2(key, sizeof(key), s->capabilities[i], s->id);
+		trc_dbkey_of(&k, s->capabilities[i], s->id);
 		if (add)
-			rc = trc_txn_put(call->txn, byc, key, n, "", 0, 0);
+			rc = trc_txn_put(call->txn, byc, k.buf, k.len, "", 0, 0);
 		else
-			trc_txn_del(call->txn, byc, key, n);
+			trc_txn_del(call->txn, byc, k.buf, k.len);
 	}
 	return rc != 0 ? rc : call->txn->err;
 }
@@ -77,8 +73,8 @@ static int s_emit(trc_call_t *call, const char *type, Traction__V1__Supply *s)
 static int s_load(trc_call_t *call, const char *field, const char *id,
 		  Traction__V1__Supply **out)
 {
-	return trc_check_load(call, s_db(call, SUPPLYD_DB_SUPPLIES), field, id,
-			      &traction__v1__supply__descriptor, "supply", (void **)out);
+	return trc_check_load(call, trc_call_db(call, SUPPLYD_DB_SUPPLIES), field, id, "supply",
+			      (void **)out);
 }
 
 int supplyd_supply_register(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
@@ -92,13 +88,14 @@ int supplyd_supply_register(trc_call_t *call, const ProtobufCMessage *req_, Prot
 	if (rc != 0)
 		return rc;
 	MDB_val v;
-	rc = trc_txn_get(call->txn, s_db(call, SUPPLYD_DB_PROVIDERS), s->provider_id,
+	rc = trc_txn_get(call->txn, trc_call_db(call, SUPPLYD_DB_PROVIDERS), s->provider_id,
 			 strlen(s->provider_id), &v);
 	if (rc == TRC_ENOENT)
 		return trc_call_fail(call, rc, "supply.provider_id: no provider '%s'", s->provider_id);
 	if (rc != 0)
 		return rc;
-	rc = trc_txn_get(call->txn, s_db(call, SUPPLYD_DB_SUPPLIES), s->id, strlen(s->id), &v);
+	rc = trc_txn_get(call->txn, trc_call_db(call, SUPPLYD_DB_SUPPLIES), s->id, strlen(s->id),
+			 &v);
 	if (rc == 0)
 		return trc_call_fail(call, TRC_EEXIST, "supply.id: '%s' is already registered", s->id);
 	if (rc != TRC_ENOENT)
@@ -106,7 +103,8 @@ int supplyd_supply_register(trc_call_t *call, const ProtobufCMessage *req_, Prot
 	s->status = TRACTION__V1__SUPPLY_STATUS__SUPPLY_ACTIVE;
 	s->created_ms = s->updated_ms = call->now_ms;
 	s->retired_reason = NULL;
-	rc = trc_rec_put(call->txn, s_db(call, SUPPLYD_DB_SUPPLIES), s->id, strlen(s->id), &s->base);
+	rc = trc_rec_put(call->txn, trc_call_db(call, SUPPLYD_DB_SUPPLIES), s->id, strlen(s->id),
+			 &s->base);
 	if (rc == 0)
 		rc = s_index(call, s, true);
 	if (rc == 0)
@@ -156,8 +154,8 @@ int supplyd_supply_update(trc_call_t *call, const ProtobufCMessage *req_, Protob
 	if (rc != 0)
 		return rc; /* the nested transaction drops the index removal too */
 	cur->updated_ms = call->now_ms;
-	rc = trc_rec_put(call->txn, s_db(call, SUPPLYD_DB_SUPPLIES), cur->id, strlen(cur->id),
-			 &cur->base);
+	rc = trc_rec_put(call->txn, trc_call_db(call, SUPPLYD_DB_SUPPLIES), cur->id,
+			 strlen(cur->id), &cur->base);
 	if (rc == 0)
 		rc = s_index(call, cur, true);
 	if (rc == 0)
@@ -181,8 +179,8 @@ int supplyd_supply_retire(trc_call_t *call, const ProtobufCMessage *req_, Protob
 	cur->status = TRACTION__V1__SUPPLY_STATUS__SUPPLY_RETIRED;
 	cur->retired_reason = req->reason;
 	cur->updated_ms = call->now_ms;
-	rc = trc_rec_put(call->txn, s_db(call, SUPPLYD_DB_SUPPLIES), cur->id, strlen(cur->id),
-			 &cur->base);
+	rc = trc_rec_put(call->txn, trc_call_db(call, SUPPLYD_DB_SUPPLIES), cur->id,
+			 strlen(cur->id), &cur->base);
 	if (rc == 0)
 		rc = s_emit(call, "supply.retired", cur);
 	rep->supply = cur;
@@ -220,19 +218,17 @@ static bool s_matches(const Traction__V1__SupplyListRequest *req, const Traction
 static int s_list_entry(trc_call_t *call, const trc_iter_t *it, bool indexed,
 			Traction__V1__Supply **s)
 {
-	if (!indexed) {
-		*s = trc_rec_unpack(&it->val, &traction__v1__supply__descriptor, call->arena);
-		return *s != NULL ? 0 : TRC_ECORRUPT;
-	}
+	if (!indexed)
+		return trc_iter_rec(it, call->arena, (void **)s);
+	trc_dbsplit_t sp; /* capability or provider, supply */
 	size_t idlen;
-	const char *id = trc_key_tail(&it->key, &idlen);
-	char idbuf[TRC_SLUG_MAX + 1];
-	if (idlen > TRC_SLUG_MAX)
+	trc_dbsplit_init(&sp, &it->key);
+	trc_dbsplit_str(&sp, &idlen);
+	const char *id = trc_dbsplit_str(&sp, &idlen);
+	if (!trc_dbsplit_done(&sp) || idlen > TRC_SLUG_MAX)
 		return TRC_ECORRUPT;
-	memcpy(idbuf, id, idlen);
-	idbuf[idlen] = '\0';
-	return trc_rec_get(call->txn, s_db(call, SUPPLYD_DB_SUPPLIES), idbuf, idlen,
-			   &traction__v1__supply__descriptor, call->arena, (void **)s);
+	return trc_rec_get(call->txn, trc_call_db(call, SUPPLYD_DB_SUPPLIES), id, idlen,
+			   call->arena, (void **)s);
 }
 
 int supplyd_supply_list(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
@@ -260,31 +256,30 @@ int supplyd_supply_list(trc_call_t *call, const ProtobufCMessage *req_, Protobuf
 	/* Walk the narrowest index that the filters allow, in supply id order
 	 * within it; the cursor is the last supply id returned. */
 	const char *prefix = NULL;
-	MDB_dbi db = s_db(call, SUPPLYD_DB_SUPPLIES);
+	const trc_db_t *db = trc_call_db(call, SUPPLYD_DB_SUPPLIES);
 	if (req->capability != NULL && req->capability[0] != '\0') {
 		prefix = req->capability;
-		db = s_db(call, SUPPLYD_DB_BY_CAP);
+		db = trc_call_db(call, SUPPLYD_DB_BY_CAP);
 	} else if (req->provider_id != NULL && req->provider_id[0] != '\0') {
 		prefix = req->provider_id;
-		db = s_db(call, SUPPLYD_DB_BY_PROVIDER);
+		db = trc_call_db(call, SUPPLYD_DB_BY_PROVIDER);
 	}
-	char lo[KEY_MAX + 1], hi[KEY_MAX + 1];
-	size_t lolen = 0, hilen = 0;
+	trc_dbkey_t lo, hi;
+	trc_dbkey_init(&lo);
+	trc_dbkey_init(&hi);
 	if (prefix != NULL) {
-		lolen = trc_key2(lo, sizeof(lo), prefix, cursor);
-		hilen = strlen(prefix);
-		memcpy(hi, prefix, hilen);
-		hi[hilen++] = '\x01'; /* every "prefix\0..." sorts below "prefix\1" */
+		trc_dbkey_of(&lo, prefix, cursor);
+		trc_dbkey_of(&hi, prefix);
+		trc_dbkey_past(&hi); /* every "prefix\0..." sorts below "prefix\1" */
 	} else if (cursor[0] != '\0') {
-		lolen = strlen(cursor);
-		memcpy(lo, cursor, lolen);
+		trc_dbkey_str(&lo, cursor);
 	}
 	if (cursor[0] != '\0')
-		lo[lolen++] = '\0'; /* strictly after the cursor */
+		trc_dbkey_sep(&lo); /* strictly after the cursor */
 
 	trc_iter_t it;
-	rc = trc_iter_begin(call->txn, db, &it, lolen ? lo : NULL, lolen, hilen ? hi : NULL, hilen,
-			    false);
+	rc = trc_iter_begin(call->txn, db, &it, lo.len ? lo.buf : NULL, lo.len,
+			    hi.len ? hi.buf : NULL, hi.len, false);
 	while (rc == 0 && trc_iter_next(&it)) {
 		Traction__V1__Supply *s = NULL;
 		rc = s_list_entry(call, &it, prefix != NULL, &s);

@@ -8,12 +8,16 @@
 #include "call.h"
 #include "service.h"
 
-#define SUPPLYD_DB_PROVIDERS "providers"      /* id -> Provider */
-#define SUPPLYD_DB_SUPPLIES "supplies"        /* id -> Supply */
-#define SUPPLYD_DB_BY_PROVIDER "by_provider"  /* provider\0supply -> "" */
-#define SUPPLYD_DB_BY_CAP "by_capability"     /* capability\0supply -> "" */
+/* Its databases, by index (methods.c declares each one's keys and values). */
+enum {
+	SUPPLYD_DB_PROVIDERS,
+	SUPPLYD_DB_SUPPLIES,
+	SUPPLYD_DB_BY_PROVIDER,
+	SUPPLYD_DB_BY_CAP,
+	SUPPLYD_DB_COUNT
+};
 
-extern const char *const supplyd_dbs[];
+extern const trc_dbs_t supplyd_dbs;
 extern const char *const supplyd_event_topics[];
 extern const trc_method_t supplyd_methods[];
 extern const size_t supplyd_n_methods;

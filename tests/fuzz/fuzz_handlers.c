@@ -39,7 +39,7 @@ static fb_state_t s_fb_state;
 static it_state_t s_it_state;
 static trc_arena_t *s_arena;
 
-static void s_open(env_t *e, const char *dir, const char *name, const char *const *dbs,
+static void s_open(env_t *e, const char *dir, const char *name, const trc_dbs_t *dbs,
 		   const char *source)
 {
 	char path[512];
@@ -56,10 +56,10 @@ static void s_init(void)
 	char dir[] = "/tmp/trc-fuzz-XXXXXX";
 	if (mkdtemp(dir) == NULL)
 		abort();
-	s_open(&s_sup, dir, "supplyd", supplyd_dbs, "supply");
-	s_open(&s_scen, dir, "scenariod", scenariod_dbs, "scenario");
-	s_open(&s_fb, dir, "feedbackd", feedbackd_dbs, "feedback");
-	s_open(&s_it, dir, "iterationd", iterationd_dbs, "iteration");
+	s_open(&s_sup, dir, "supplyd", &supplyd_dbs, "supply");
+	s_open(&s_scen, dir, "scenariod", &scenariod_dbs, "scenario");
+	s_open(&s_fb, dir, "feedbackd", &feedbackd_dbs, "feedback");
+	s_open(&s_it, dir, "iterationd", &iterationd_dbs, "iteration");
 	/* The stores stay open (and mapped) for the process's life; their
 	 * files can go now, so no run leaves a directory behind, whether
 	 * libFuzzer exits, finds a crash, or is killed. */

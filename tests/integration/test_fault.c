@@ -174,19 +174,19 @@ static void s_hash(uint64_t *h, const void *p, size_t n)
 static void s_walk(int d, void (*fn)(void *ud, const char *db, const MDB_val *k, const MDB_val *v),
 		   void *ud)
 {
-	static const char *const own[] = { TRC_DB_META, TRC_DB_EVENTS, TRC_DB_POSITIONS, NULL };
 	trc_store_t *store = trc_service_store(s_svc[d]);
 	trc_txn_t txn;
 	CHECK(trc_txn_begin(store, &txn, false) == 0);
 	for (int list = 0; list < 2; list++) {
-		const char *const *dbs = list == 0 ? own : s_defs[d]->dbs;
-		for (size_t i = 0; dbs[i] != NULL; i++) {
+		size_t n = list == 0 ? TRC_SYSDB_COUNT : s_defs[d]->dbs->n;
+		for (unsigned i = 0; i < n; i++) {
+			const trc_db_t *db = list == 0 ? trc_store_sysdb(store, i)
+						       : trc_store_db(store, i);
 			trc_iter_t it;
-			CHECK(trc_iter_begin(&txn, trc_store_db(store, dbs[i]), &it, NULL, 0, NULL, 0,
-					     false) == 0);
-			fn(ud, dbs[i], NULL, NULL);
+			CHECK(trc_iter_begin(&txn, db, &it, NULL, 0, NULL, 0, false) == 0);
+			fn(ud, trc_db_name(db), NULL, NULL);
 			while (trc_iter_next(&it))
-				fn(ud, dbs[i], &it.key, &it.val);
+				fn(ud, trc_db_name(db), &it.key, &it.val);
 			trc_iter_end(&it);
 		}
 	}
@@ -634,8 +634,8 @@ static void s_deliver(int d)
 		trc_be64_put(from, svc->cons[c].applied + 1);
 		trc_store_t *store = trc_service_store(s_svc[src]);
 		CHECK(trc_txn_begin(store, &txn, false) == 0);
-		CHECK(trc_iter_begin(&txn, trc_store_db(store, TRC_DB_EVENTS), &it, from, 8, NULL, 0,
-				     false) == 0);
+		CHECK(trc_iter_begin(&txn, trc_store_sysdb(store, TRC_SYSDB_EVENTS), &it, from, 8,
+				     NULL, 0, false) == 0);
 		while (trc_iter_next(&it)) {
 			trc_msg_t m = { .n = 2, .total = 2 };
 			s_frame(&m.part[0], "event", 5);

@@ -18,7 +18,9 @@
 #include "traction/v1/common.pb-c.h"
 #include "traction/v1/supply.pb-c.h"
 
-static const char *const s_dbs[] = { "kv", NULL };
+enum { DB_KV, DB_COUNT };
+static const trc_db_decl_t s_decl[DB_COUNT] = { [DB_KV] = { "kv", "key -> value", NULL } };
+static const trc_dbs_t s_dbs = TRC_DBS(s_decl);
 
 /* Puts in the group commit under way, and the most in one so far (method
  * "batches": the runtime's bounds on a batch, test_pipeline). Counted by
@@ -49,7 +51,7 @@ static int s_put(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessag
 	s_batch_puts++;
 	if (req->key == NULL || req->key[0] == '\0')
 		return trc_call_fail(call, TRC_EINVAL, "key: must not be empty");
-	MDB_dbi db = trc_store_db(call->txn->store, "kv");
+	const trc_db_t *db = trc_call_db(call, DB_KV);
 	int rc = trc_txn_put(call->txn, db, req->key, strlen(req->key), req->value,
 			     strlen(req->value), 0);
 	if (rc != 0)
@@ -76,8 +78,7 @@ static int s_get(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessag
 	const Traction__V1__IdRequest *req = (const Traction__V1__IdRequest *)req_;
 	Traction__V1__KeyValue *rep = (Traction__V1__KeyValue *)rep_;
 	MDB_val v;
-	int rc = trc_txn_get(call->txn, trc_store_db(call->txn->store, "kv"), req->id,
-			     strlen(req->id), &v);
+	int rc = trc_txn_get(call->txn, trc_call_db(call, DB_KV), req->id, strlen(req->id), &v);
 	if (rc == TRC_ENOENT)
 		return trc_call_fail(call, rc, "id: no key '%s'", req->id);
 	if (rc != 0)
@@ -91,10 +92,10 @@ static int s_get(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessag
 static int s_count(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
 {
 	Traction__V1__KeyValue *rep = (Traction__V1__KeyValue *)rep_;
-	MDB_stat st;
-	mdb_stat(call->txn->txn, trc_store_db(call->txn->store, "kv"), &st);
+	size_t n;
+	trc_txn_entries(call->txn, trc_call_db(call, DB_KV), &n);
 	rep->key = (char *)"count";
-	rep->value = trc_arena_printf(call->arena, "%zu", (size_t)st.ms_entries);
+	rep->value = trc_arena_printf(call->arena, "%zu", n);
 	return 0;
 }
 
@@ -103,7 +104,7 @@ static int s_apply(trc_call_t *call, const Traction__V1__Event *ev)
 	if (ev->payload_case != TRACTION__V1__EVENT__PAYLOAD_SUPPLY)
 		return trc_call_fail(call, TRC_EINVAL, "unexpected payload");
 	const char *v = ev->supply->description != NULL ? ev->supply->description : "";
-	return trc_txn_put(call->txn, trc_store_db(call->txn->store, "kv"), ev->supply->id,
+	return trc_txn_put(call->txn, trc_call_db(call, DB_KV), ev->supply->id,
 			   strlen(ev->supply->id), v, strlen(v), 0);
 }
 
@@ -134,7 +135,7 @@ int main(int argc, char **argv)
 		.daemon = consumer ? "mirror" : "kv",
 		.program = "traction-testd",
 		.summary = "test daemon on the real runtime",
-		.dbs = s_dbs,
+		.dbs = &s_dbs,
 		.schema_version = 1,
 		.batch_done = s_batch_done,
 	};

@@ -10,7 +10,7 @@
 #include "error.h"
 #include "traction/v1/bus.pb-c.h"
 
-void henv_open(henv_t *e, const char *dir, const char *const *dbs, const char *source)
+void henv_open(henv_t *e, const char *dir, const trc_dbs_t *dbs, const char *source)
 {
 	memset(e, 0, sizeof(*e));
 	if (trc_store_open(&e->store, dir, 256u << 20, dbs, 1) != 0) {
@@ -118,27 +118,39 @@ int henv_call(henv_t *e, trc_handler_fn fn, bool write, const void *req, void *r
 	return rc;
 }
 
-void henv_feed(henv_t *dst, henv_t *src, int (*apply)(trc_call_t *, const Traction__V1__Event *))
+void henv_feed_to(henv_t *src, henv_t *const *dst, const henv_apply_fn *apply, size_t ndst)
 {
 	for (size_t i = 0; i < src->nevents; i++) {
 		Traction__V1__Event *ev =
 			traction__v1__event__unpack(NULL, src->event_len[i], src->events[i]);
-		trc_txn_t txn;
-		trc_txn_begin(dst->store, &txn, true);
-		trc_call_t call = { .txn = &txn, .arena = dst->arena, .client_id = "internal",
-				    .role = TRACTION__V1__ROLE__ROLE_SERVICE, .now_ms = dst->now_ms };
-		int rc = apply(&call, ev);
-		if (rc == 0)
-			rc = trc_position_set(&txn, ev->source, ev->seq);
-		if (rc != 0 || trc_txn_commit(&txn) != 0) {
-			fprintf(stderr, "henv: event %s seq %llu not applied: %s\n", ev->type,
-				(unsigned long long)ev->seq,
-				call.message != NULL ? call.message : trc_strerror(rc));
-			exit(1);
+		for (size_t d = 0; d < ndst; d++) {
+			trc_txn_t txn;
+			trc_txn_begin(dst[d]->store, &txn, true);
+			trc_call_t call = { .txn = &txn, .arena = dst[d]->arena,
+					    .evlog = dst[d]->evlog, .client_id = "internal",
+					    .role = TRACTION__V1__ROLE__ROLE_SERVICE,
+					    .now_ms = dst[d]->now_ms, .user = dst[d]->user };
+			int rc = apply[d](&call, ev);
+			if (rc == 0)
+				rc = trc_position_set(&txn, ev->source, ev->seq);
+			if (rc != 0 || trc_txn_commit(&txn) != 0) {
+				fprintf(stderr, "henv: event %s seq %llu not applied: %s\n",
+					ev->type, (unsigned long long)ev->seq,
+					call.message != NULL ? call.message : trc_strerror(rc));
+				exit(1);
+			}
+			/* what applying emitted is in the store, not fed on */
+			if (dst[d]->evlog != NULL)
+				trc_evlog_rollback(dst[d]->evlog, 0);
 		}
 		traction__v1__event__free_unpacked(ev, NULL);
 		free(src->events[i]);
 		free(src->event_type[i]);
 	}
 	src->nevents = 0;
+}
+
+void henv_feed(henv_t *dst, henv_t *src, henv_apply_fn apply)
+{
+	henv_feed_to(src, &dst, &apply, 1);
 }

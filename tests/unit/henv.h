@@ -42,16 +42,20 @@ typedef struct {
 	size_t nevents;
 } henv_t;
 
-void henv_open(henv_t *e, const char *dir, const char *const *dbs, const char *source);
+void henv_open(henv_t *e, const char *dir, const trc_dbs_t *dbs, const char *source);
 void henv_close(henv_t *e);
 
 /* Runs fn on req, into rep (initialised here from its descriptor). */
 int henv_call(henv_t *e, trc_handler_fn fn, bool write, const void *req, void *rep,
 	      const ProtobufCMessageDescriptor *rep_desc);
 
+typedef int (*henv_apply_fn)(trc_call_t *call, const Traction__V1__Event *ev);
+
 /* Applies every event src committed since the last feed to dst with
  * apply, each in its own transaction, advancing dst's position. */
-void henv_feed(henv_t *dst, henv_t *src, int (*apply)(trc_call_t *, const Traction__V1__Event *));
+void henv_feed(henv_t *dst, henv_t *src, henv_apply_fn apply);
+/* The same for each of several daemons that consume src's events. */
+void henv_feed_to(henv_t *src, henv_t *const *dst, const henv_apply_fn *apply, size_t ndst);
 
 /* Forgets the events kept so far. */
 void henv_clear_events(henv_t *e);

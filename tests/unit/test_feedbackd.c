@@ -380,7 +380,7 @@ TEST(schema_1_keys_move_to_their_scope)
 	char path[200];
 	snprintf(path, sizeof(path), "%s/v1", check_tmpdir("trc-feedbackd-v1"));
 	trc_store_t *st = NULL;
-	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, feedbackd_dbs, 1), 0);
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &feedbackd_dbs, 1), 0);
 	trc_txn_t txn;
 	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
 	Traction__V1__FeedbackRecord r = TRACTION__V1__FEEDBACK_RECORD__INIT;
@@ -393,7 +393,8 @@ TEST(schema_1_keys_move_to_their_scope)
 	uint8_t buf[256], id[8];
 	size_t n = traction__v1__feedback_record__pack(&r, buf);
 	trc_be64_put(id, 7);
-	MDB_dbi recs = trc_store_db(st, FB_DB_RECORDS), idem = trc_store_db(st, FB_DB_IDEM);
+	const trc_db_t *recs = trc_store_db(st, FB_DB_RECORDS),
+		       *idem = trc_store_db(st, FB_DB_IDEM);
 	CHECK_EQ_INT(trc_txn_put(&txn, recs, id, 8, buf, n, 0), 0);
 	CHECK_EQ_INT(trc_txn_put(&txn, idem, "site-7\0k-old", 12, id, 8, 0), 0);
 	CHECK_EQ_INT(trc_txn_put(&txn, idem, "site-7\0k-gone", 13, "\0\0\0\0\0\0\0\x09", 8, 0),
@@ -401,16 +402,20 @@ TEST(schema_1_keys_move_to_their_scope)
 	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
 	trc_store_destroy(&st);
 
-	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, feedbackd_dbs, FB_SCHEMA_VERSION),
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &feedbackd_dbs, FB_SCHEMA_VERSION),
 		     TRC_ECORRUPT); /* without a migration: refused, as before */
-	CHECK_EQ_INT(trc_store_open_migrate(&st, path, 8 << 20, feedbackd_dbs, FB_SCHEMA_VERSION,
+	CHECK_EQ_INT(trc_store_open_migrate(&st, path, 8 << 20, &feedbackd_dbs, FB_SCHEMA_VERSION,
 					    fb_migrate),
 		     0);
-	char key[FB_KEY_MAX];
-	size_t kl = fb_idem_key(key, sizeof(key), "site-7", &r);
+	idem = trc_store_db(st, FB_DB_IDEM); /* a handle lives as long as its store */
+	trc_dbkey_t key;
+	CHECK(fb_idem_key(&key, "site-7", &r));
+	/* the bytes of schema 2's keys: client, scenario, supply, version, key */
+	static const char scoped[] = "site-7\0weld-line-3\0defect-vision\0" "1.0\0k-old";
+	CHECK(key.len == sizeof(scoped) - 1 && memcmp(key.buf, scoped, key.len) == 0);
 	MDB_val v;
 	CHECK_EQ_INT(trc_txn_begin(st, &txn, false), 0);
-	CHECK_EQ_INT(trc_txn_get(&txn, idem, key, kl, &v), 0);
+	CHECK_EQ_INT(trc_txn_get(&txn, idem, key.buf, key.len, &v), 0);
 	CHECK_EQ_INT(v.mv_size, 8);
 	CHECK_EQ_INT(trc_be64_get(v.mv_data), 7);
 	CHECK_EQ_INT(trc_txn_get(&txn, idem, "site-7\0k-old", 12, &v), TRC_ENOENT);
@@ -418,7 +423,7 @@ TEST(schema_1_keys_move_to_their_scope)
 	CHECK_EQ_INT(trc_txn_get(&txn, idem, "site-7\0k-gone", 13, &v), TRC_ENOENT);
 	trc_txn_abort(&txn);
 	trc_store_destroy(&st);
-	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, feedbackd_dbs, FB_SCHEMA_VERSION), 0);
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &feedbackd_dbs, FB_SCHEMA_VERSION), 0);
 	/* an aggregate row and a trend row as schema 1 wrote them: count 4,
 	 * sum 10, sum of squares 30 (1, 2, 3, 4) */
 	struct {
@@ -822,7 +827,7 @@ TEST(an_event_between_records_of_one_batch_is_seen)
 	henv_reset(&E);
 }
 
-static size_t index_entries(const char *db, const char *key)
+static size_t index_entries(unsigned db, const char *key)
 {
 	trc_txn_t txn;
 	trc_iter_t it;
@@ -1303,7 +1308,7 @@ static int scoped_problems(bool regressions, const char *scenario, uint32_t limi
 	Traction__V1__ProblemsRequest q = TRACTION__V1__PROBLEMS_REQUEST__INIT;
 	Traction__V1__RegressionsRequest rq = TRACTION__V1__REGRESSIONS_REQUEST__INIT;
 	Traction__V1__PageRequest page = TRACTION__V1__PAGE_REQUEST__INIT;
-	char cursor[FB_KEY_MAX * 2 + 1] = "";
+	char cursor[TRC_DBKEY_MAX * 2 + 1] = "";
 	out[0] = '\0';
 	q.scenario_id = (char *)scenario;
 	page.limit = limit;
@@ -1576,7 +1581,7 @@ TEST(schema_2_refs_learn_their_owners)
 	char path[200];
 	snprintf(path, sizeof(path), "%s/v2", check_tmpdir_); /* removed with it at exit */
 	trc_store_t *st = NULL;
-	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, feedbackd_dbs, 2), 0);
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &feedbackd_dbs, 2), 0);
 	trc_txn_t txn;
 	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
 	uint8_t closed = TRACTION__V1__SCENARIO_STATUS__SCENARIO_CLOSED;
@@ -1592,7 +1597,7 @@ TEST(schema_2_refs_learn_their_owners)
 	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
 	trc_store_destroy(&st);
 
-	CHECK_EQ_INT(trc_store_open_migrate(&st, path, 8 << 20, feedbackd_dbs, FB_SCHEMA_VERSION,
+	CHECK_EQ_INT(trc_store_open_migrate(&st, path, 8 << 20, &feedbackd_dbs, FB_SCHEMA_VERSION,
 					    fb_migrate),
 		     0);
 	uint64_t at;
@@ -1648,7 +1653,7 @@ TEST(schema_2_refs_learn_their_owners)
 		CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
 		trc_call_t call = { .txn = &txn, .arena = E.arena, .role = 4, .now_ms = E.now_ms };
 		CHECK_EQ_INT(feedbackd_apply(&call, &ev), 0);
-		const char *db = is_sc ? FB_DB_REF_SCENARIO : FB_DB_REF_SUPPLY;
+		unsigned db = is_sc ? FB_DB_REF_SCENARIO : FB_DB_REF_SUPPLY;
 		const char *id = is_sc ? "line-x" : "sx";
 		MDB_val v;
 		CHECK_EQ_INT(trc_txn_get(&txn, trc_store_db(st, db), id, strlen(id), &v), 0);
@@ -1667,7 +1672,7 @@ TEST(schema_2_refs_learn_their_owners)
 	trc_txn_abort(&txn);
 	trc_store_destroy(&st);
 	/* stamped 3: opened again, nothing is replayed again */
-	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, feedbackd_dbs, FB_SCHEMA_VERSION), 0);
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &feedbackd_dbs, FB_SCHEMA_VERSION), 0);
 	trc_store_destroy(&st);
 }
 
@@ -1699,7 +1704,7 @@ TEST(hand_written_field_numbers_match_the_proto)
 int main(void)
 {
 	static fb_state_t state;
-	henv_open(&E, check_tmpdir("trc-feedbackd"), feedbackd_dbs, "feedback");
+	henv_open(&E, check_tmpdir("trc-feedbackd"), &feedbackd_dbs, "feedback");
 	CHECK_EQ_INT(feedbackd_open(&state, E.store, NULL), 0);
 	E.user = &state;
 	E.batch_end = feedbackd_batch_end;

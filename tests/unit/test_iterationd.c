@@ -797,7 +797,7 @@ TEST(schema_1_replays_the_supply_events)
 	char path[200];
 	snprintf(path, sizeof(path), "%s/v1", s_dir);
 	trc_store_t *st = NULL;
-	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, iterationd_dbs, 1), 0);
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &iterationd_dbs, 1), 0);
 	trc_txn_t txn;
 	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
 	CHECK_EQ_INT(trc_txn_put(&txn, trc_store_db(st, IT_DB_SUPPLIES), "defect-vision", 13,
@@ -808,9 +808,9 @@ TEST(schema_1_replays_the_supply_events)
 	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
 	trc_store_destroy(&st);
 
-	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, iterationd_dbs, IT_SCHEMA_VERSION),
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &iterationd_dbs, IT_SCHEMA_VERSION),
 		     TRC_ECORRUPT); /* without the migration: refused */
-	CHECK_EQ_INT(trc_store_open_migrate(&st, path, 8 << 20, iterationd_dbs, IT_SCHEMA_VERSION,
+	CHECK_EQ_INT(trc_store_open_migrate(&st, path, 8 << 20, &iterationd_dbs, IT_SCHEMA_VERSION,
 					    iterationd_migrate),
 		     0);
 	uint64_t pos;
@@ -842,7 +842,7 @@ TEST(schema_1_replays_the_supply_events)
 	trc_evlog_destroy(&log);
 	trc_store_destroy(&st);
 	/* stamped: it opens as it is now */
-	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, iterationd_dbs, IT_SCHEMA_VERSION), 0);
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &iterationd_dbs, IT_SCHEMA_VERSION), 0);
 	trc_store_destroy(&st);
 	CHECK_EQ_INT(iterationd_migrate(NULL, 0), TRC_ECORRUPT); /* not one it knows */
 	henv_reset(&E);
@@ -851,7 +851,7 @@ TEST(schema_1_replays_the_supply_events)
 int main(void)
 {
 	snprintf(s_dir, sizeof(s_dir), "%s", check_tmpdir("trc-iterationd"));
-	henv_open(&E, s_dir, iterationd_dbs, "iteration");
+	henv_open(&E, s_dir, &iterationd_dbs, "iteration");
 	S.gates = s_gate_defaults();
 	E.user = &S;
 	RUN(gates_each_criterion);

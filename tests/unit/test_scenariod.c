@@ -872,8 +872,8 @@ int main(void)
 	char a[200], b[200];
 	snprintf(a, sizeof(a), "%s/supplyd", dir);
 	snprintf(b, sizeof(b), "%s/scenariod", dir);
-	henv_open(&SUP, a, supplyd_dbs, "supply");
-	henv_open(&SCEN, b, scenariod_dbs, "scenario");
+	henv_open(&SUP, a, &supplyd_dbs, "supply");
+	henv_open(&SCEN, b, &scenariod_dbs, "scenario");
 	RUN(scenario_validation);
 	RUN(matching_ranks_by_coverage_constraints_evidence);
 	RUN(retired_supply_is_not_matched);

@@ -1,5 +1,7 @@
 /*
- * The LMDB store: sticky errors, nested transactions, range iteration in
+ * The LMDB store: databases declared once in a table and opened as
+ * handles (a table that disagrees with its enum is refused), records typed
+ * by their database, sticky errors, nested transactions, range iteration in
  * both directions, the schema version, map full as an error (not a
  * crash) after which reads still work, and the file written ahead of
  * LMDB's last page without touching the store.
@@ -10,22 +12,27 @@
 
 #include "check.h"
 #include "error.h"
+#include "record.h"
 #include "store.h"
 #include "util.h"
+#include "traction/v1/supply.pb-c.h"
 
 static const char *s_dir;
 
-static const char *const s_dbs[] = { "things", NULL };
+enum { DB_THINGS, DB_COUNT };
+static const trc_db_decl_t s_decl[DB_COUNT] = { [DB_THINGS] = { "things", "k -> v", NULL } };
+static const trc_dbs_t s_dbs = TRC_DBS(s_decl);
 
 TEST(open_put_get_commit)
 {
 	trc_store_t *st = NULL;
 	char path[128];
 	snprintf(path, sizeof(path), "%s/a", s_dir);
-	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, s_dbs, 3), 0);
-	MDB_dbi db = trc_store_db(st, "things");
-	CHECK(db != (MDB_dbi)-1);
-	CHECK(trc_store_db(st, "nope") == (MDB_dbi)-1);
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &s_dbs, 3), 0);
+	const trc_db_t *db = trc_store_db(st, DB_THINGS);
+	CHECK(db != NULL);
+	CHECK_STR(trc_db_name(db), "things");
+	CHECK(trc_store_db(st, DB_COUNT) == NULL); /* past the table: no handle */
 
 	trc_txn_t txn;
 	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
@@ -45,9 +52,9 @@ TEST(open_put_get_commit)
 	CHECK(st == NULL);
 
 	/* Another schema version is refused. */
-	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, s_dbs, 4), TRC_ECORRUPT);
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &s_dbs, 4), TRC_ECORRUPT);
 	CHECK(st == NULL);
-	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, s_dbs, 3), 0);
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &s_dbs, 3), 0);
 	trc_store_destroy(&st);
 }
 
@@ -56,8 +63,8 @@ TEST(sticky_error_aborts_commit)
 	trc_store_t *st = NULL;
 	char path[128];
 	snprintf(path, sizeof(path), "%s/b", s_dir);
-	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, s_dbs, 1), 0);
-	MDB_dbi db = trc_store_db(st, "things");
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &s_dbs, 1), 0);
+	const trc_db_t *db = trc_store_db(st, DB_THINGS);
 	trc_txn_t txn;
 	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
 	CHECK_EQ_INT(trc_txn_put(&txn, db, "a", 1, "1", 1, 0), 0);
@@ -81,8 +88,8 @@ TEST(nested_abort_keeps_parent)
 	trc_store_t *st = NULL;
 	char path[128];
 	snprintf(path, sizeof(path), "%s/c", s_dir);
-	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, s_dbs, 1), 0);
-	MDB_dbi db = trc_store_db(st, "things");
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &s_dbs, 1), 0);
+	const trc_db_t *db = trc_store_db(st, DB_THINGS);
 	trc_txn_t txn, child;
 	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
 	CHECK_EQ_INT(trc_txn_begin_nested(&txn, &child), 0);
@@ -106,8 +113,8 @@ TEST(iteration_ranges)
 	trc_store_t *st = NULL;
 	char path[128];
 	snprintf(path, sizeof(path), "%s/d", s_dir);
-	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, s_dbs, 1), 0);
-	MDB_dbi db = trc_store_db(st, "things");
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &s_dbs, 1), 0);
+	const trc_db_t *db = trc_store_db(st, DB_THINGS);
 	trc_txn_t txn;
 	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
 	for (uint64_t i = 1; i <= 300; i++) {
@@ -163,8 +170,8 @@ TEST(iteration_by_prefix)
 	trc_store_t *st = NULL;
 	char path[128];
 	snprintf(path, sizeof(path), "%s/p", s_dir);
-	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, s_dbs, 1), 0);
-	MDB_dbi db = trc_store_db(st, "things");
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &s_dbs, 1), 0);
+	const trc_db_t *db = trc_store_db(st, DB_THINGS);
 	trc_txn_t txn;
 	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
 	/* "ab" alone, "ab\0x", "ab\0y", "abc\0z", "aa\0q" */
@@ -193,6 +200,16 @@ TEST(iteration_by_prefix)
 	CHECK_EQ_INT(trc_iter_prefix(&txn, db, &it, longp, sizeof(longp), false), TRC_EINVAL);
 	CHECK(!trc_iter_next(&it));
 	trc_iter_end(&it);
+	/* the longest prefix: its bounds are keys LMDB takes */
+	memset(longp, 'p', sizeof(longp));
+	CHECK_EQ_INT(trc_txn_put(&txn, db, longp, TRC_DBKEY_MAX, "", 0, 0), 0);
+	longp[TRC_PREFIX_MAX] = '\0';
+	CHECK_EQ_INT(trc_txn_put(&txn, db, longp, TRC_DBKEY_MAX, "", 0, 0), 0);
+	CHECK_EQ_INT(trc_iter_prefix(&txn, db, &it, longp, TRC_PREFIX_MAX, false), 0);
+	CHECK(trc_iter_next(&it) && it.key.mv_size == TRC_DBKEY_MAX);
+	CHECK(((const char *)it.key.mv_data)[TRC_PREFIX_MAX] == '\0');
+	CHECK(!trc_iter_next(&it));
+	trc_iter_end(&it);
 	trc_txn_abort(&txn);
 	trc_store_destroy(&st);
 }
@@ -202,8 +219,8 @@ TEST(map_full_is_an_error_and_reads_go_on)
 	trc_store_t *st = NULL;
 	char path[128];
 	snprintf(path, sizeof(path), "%s/e", s_dir);
-	CHECK_EQ_INT(trc_store_open(&st, path, 1 << 20, s_dbs, 1), 0); /* 1 MiB map */
-	MDB_dbi db = trc_store_db(st, "things");
+	CHECK_EQ_INT(trc_store_open(&st, path, 1 << 20, &s_dbs, 1), 0); /* 1 MiB map */
+	const trc_db_t *db = trc_store_db(st, DB_THINGS);
 	trc_txn_t txn;
 	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
 	CHECK_EQ_INT(trc_txn_put(&txn, db, "first", 5, "x", 1, 0), 0);
@@ -227,8 +244,8 @@ TEST(map_full_is_an_error_and_reads_go_on)
 	trc_store_destroy(&st);
 
 	/* A bigger map resumes writes with nothing lost. */
-	CHECK_EQ_INT(trc_store_open(&st, path, 64 << 20, s_dbs, 1), 0);
-	db = trc_store_db(st, "things");
+	CHECK_EQ_INT(trc_store_open(&st, path, 64 << 20, &s_dbs, 1), 0);
+	db = trc_store_db(st, DB_THINGS);
 	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
 	CHECK_EQ_INT(trc_txn_put(&txn, db, "second", 6, blob, sizeof(blob), 0), 0);
 	CHECK_EQ_INT(trc_txn_get(&txn, db, "first", 5, &v), 0);
@@ -265,8 +282,8 @@ TEST(write_ahead_leaves_the_store_alone)
 	trc_store_t *st = NULL;
 	char path[128], copy[160];
 	snprintf(path, sizeof(path), "%s/ahead", s_dir);
-	CHECK_EQ_INT(trc_store_open(&st, path, 64 << 20, s_dbs, 1), 0);
-	MDB_dbi db = trc_store_db(st, "things");
+	CHECK_EQ_INT(trc_store_open(&st, path, 64 << 20, &s_dbs, 1), 0);
+	const trc_db_t *db = trc_store_db(st, DB_THINGS);
 	uint8_t v[VLEN];
 	bool was_ahead = false;
 	for (uint64_t i = 0; i < N; i += 10) {
@@ -289,8 +306,8 @@ TEST(write_ahead_leaves_the_store_alone)
 	trc_store_destroy(&st);
 
 	/* Every value reads back after a reopen; a copy leaves the zeros out. */
-	CHECK_EQ_INT(trc_store_open(&st, path, 64 << 20, s_dbs, 1), 0);
-	db = trc_store_db(st, "things");
+	CHECK_EQ_INT(trc_store_open(&st, path, 64 << 20, &s_dbs, 1), 0);
+	db = trc_store_db(st, DB_THINGS);
 	trc_txn_t txn;
 	CHECK_EQ_INT(trc_txn_begin(st, &txn, false), 0);
 	for (uint64_t i = 0; i < N; i++) {
@@ -310,10 +327,117 @@ TEST(write_ahead_leaves_the_store_alone)
 
 	/* Never past the map: a 1 MiB store is not written ahead to 2 MiB. */
 	snprintf(path, sizeof(path), "%s/ahead-small", s_dir);
-	CHECK_EQ_INT(trc_store_open(&st, path, 1 << 20, s_dbs, 1), 0);
+	CHECK_EQ_INT(trc_store_open(&st, path, 1 << 20, &s_dbs, 1), 0);
 	for (int i = 0; i < 10; i++)
 		CHECK_EQ_INT(trc_store_write_ahead(st, 1), 0);
 	CHECK(s_file_size(path) <= 1 << 20);
+	trc_store_destroy(&st);
+}
+
+TEST(databases_declared_once)
+{
+	trc_store_t *st = NULL;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/decl", s_dir);
+	/* an entry the designated initialisers left out: enum and table disagree */
+	static const trc_db_decl_t gap[2] = { [1] = { "b", "k -> v", NULL } };
+	static const trc_dbs_t gap_dbs = TRC_DBS(gap);
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &gap_dbs, 1), TRC_EINVAL);
+	CHECK(st == NULL);
+	/* a name twice, or one of the store's own */
+	static const trc_db_decl_t twice[2] = { { "a", "k -> v", NULL }, { "a", "k -> v", NULL } };
+	static const trc_dbs_t twice_dbs = TRC_DBS(twice);
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &twice_dbs, 1), TRC_EINVAL);
+	static const trc_db_decl_t theirs[1] = { { "events", "k -> v", NULL } };
+	static const trc_dbs_t theirs_dbs = TRC_DBS(theirs);
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &theirs_dbs, 1), TRC_EINVAL);
+	/* more than LMDB is told to hold */
+	static trc_db_decl_t many[40];
+	static char names[40][8];
+	for (int i = 0; i < 40; i++) {
+		snprintf(names[i], sizeof(names[i]), "db%d", i);
+		many[i] = (trc_db_decl_t){ names[i], "k -> v", NULL };
+	}
+	trc_dbs_t many_dbs = { many, 40 };
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &many_dbs, 1), TRC_EINVAL);
+	CHECK(st == NULL);
+
+	/* the handles: the daemon's by its enum, the store's own beside them */
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &s_dbs, 1), 0);
+	CHECK_STR(trc_db_name(trc_store_db(st, DB_THINGS)), "things");
+	CHECK_STR(trc_db_name(trc_store_sysdb(st, TRC_SYSDB_META)), "meta");
+	CHECK_STR(trc_db_name(trc_store_sysdb(st, TRC_SYSDB_EVENTS)), "events");
+	CHECK_STR(trc_db_name(trc_store_sysdb(st, TRC_SYSDB_POSITIONS)), "positions");
+	CHECK(trc_store_sysdb(st, TRC_SYSDB_COUNT) == NULL);
+	/* an index past the table is a bug: every call refuses it, stickily */
+	trc_txn_t txn;
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+	CHECK(trc_txn_db(&txn, DB_THINGS) == trc_store_db(st, DB_THINGS));
+	CHECK_EQ_INT(trc_txn_put(&txn, trc_txn_db(&txn, DB_COUNT), "k", 1, "v", 1, 0),
+		     TRC_EINTERNAL);
+	CHECK_EQ_INT(txn.err, TRC_EINTERNAL);
+	CHECK_EQ_INT(trc_txn_commit(&txn), TRC_EINTERNAL);
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, false), 0);
+	trc_iter_t it;
+	CHECK_EQ_INT(trc_iter_begin(&txn, NULL, &it, NULL, 0, NULL, 0, false), TRC_EINTERNAL);
+	CHECK(!trc_iter_next(&it));
+	trc_iter_end(&it);
+	trc_txn_abort(&txn);
+	trc_store_destroy(&st);
+}
+
+TEST(records_are_typed_by_their_database)
+{
+	enum { T_SUPPLIES, T_RAW, T_COUNT };
+	static const trc_db_decl_t decl[T_COUNT] = {
+		[T_SUPPLIES] = { "supplies", "id -> Supply", &traction__v1__supply__descriptor },
+		[T_RAW] = { "raw", "k -> bytes", NULL },
+	};
+	static const trc_dbs_t dbs = TRC_DBS(decl);
+	trc_store_t *st = NULL;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/typed", s_dir);
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &dbs, 1), 0);
+	const trc_db_t *sup = trc_store_db(st, T_SUPPLIES), *raw = trc_store_db(st, T_RAW);
+	CHECK(trc_db_record(sup) == &traction__v1__supply__descriptor);
+	CHECK(trc_db_record(raw) == NULL);
+	trc_arena_t *arena = trc_arena_new();
+	Traction__V1__Supply s = TRACTION__V1__SUPPLY__INIT;
+	Traction__V1__Provider p = TRACTION__V1__PROVIDER__INIT;
+	s.id = (char *)"s-1";
+	p.id = (char *)"p-1";
+
+	trc_txn_t txn;
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+	CHECK_EQ_INT(trc_rec_put(&txn, sup, "s-1", 3, &s.base), 0);
+	CHECK_EQ_INT(trc_txn_put(&txn, sup, "bad", 3, "\xff\xff", 2, 0), 0);
+	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
+	/* another message into it: refused before anything is written */
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+	CHECK_EQ_INT(trc_rec_put(&txn, sup, "p-1", 3, &p.base), TRC_EINTERNAL);
+	CHECK_EQ_INT(txn.err, TRC_EINTERNAL);
+	trc_txn_abort(&txn);
+	/* a record into, or out of, a database of raw values: the same */
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+	CHECK_EQ_INT(trc_rec_put(&txn, raw, "s-1", 3, &s.base), TRC_EINTERNAL);
+	trc_txn_abort(&txn);
+
+	void *out = NULL;
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, false), 0);
+	CHECK_EQ_INT(trc_rec_get(&txn, raw, "s-1", 3, arena, &out), TRC_EINTERNAL);
+	CHECK_EQ_INT(txn.err, 0); /* a read wrote nothing: not sticky */
+	CHECK_EQ_INT(trc_rec_get(&txn, sup, "p-1", 3, arena, &out), TRC_ENOENT);
+	CHECK_EQ_INT(trc_rec_get(&txn, sup, "bad", 3, arena, &out), TRC_ECORRUPT);
+	CHECK_EQ_INT(trc_rec_get(&txn, sup, "s-1", 3, arena, &out), 0);
+	CHECK_STR(((Traction__V1__Supply *)out)->id, "s-1");
+	trc_iter_t it;
+	CHECK_EQ_INT(trc_iter_begin(&txn, sup, &it, "s", 1, NULL, 0, false), 0);
+	CHECK(trc_iter_next(&it));
+	CHECK_EQ_INT(trc_iter_rec(&it, arena, &out), 0);
+	CHECK_STR(((Traction__V1__Supply *)out)->id, "s-1");
+	trc_iter_end(&it);
+	trc_txn_abort(&txn);
+	trc_arena_destroy(&arena);
 	trc_store_destroy(&st);
 }
 
@@ -321,6 +445,8 @@ int main(void)
 {
 	s_dir = check_tmpdir("trc-store");
 	RUN(open_put_get_commit);
+	RUN(databases_declared_once);
+	RUN(records_are_typed_by_their_database);
 	RUN(sticky_error_aborts_commit);
 	RUN(nested_abort_keeps_parent);
 	RUN(iteration_ranges);

@@ -307,7 +307,7 @@ TEST(update_and_retire)
 
 int main(void)
 {
-	henv_open(&E, check_tmpdir("trc-supplyd"), supplyd_dbs, "supply");
+	henv_open(&E, check_tmpdir("trc-supplyd"), &supplyd_dbs, "supply");
 	RUN(providers);
 	RUN(supplies_validation_and_references);
 	RUN(list_filters_and_pagination);

@@ -422,7 +422,8 @@ static void s_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 	*socket_context = NULL;
 }
 
-static void s_mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void s_mhd_log(void *cls, const char *fmt,
+								va_list ap)
 {
 	(void)cls;
 	char msg[512];

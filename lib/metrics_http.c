@@ -66,7 +66,9 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *c, const char 
 		       body, len);
 }
 
-static void s_log(void *cls, const char *fmt, va_list ap)
+/* libmicrohttpd's messages, into our log (fmt is its own: a printf format
+ * with ap, as the attribute tells the compiler) */
+__attribute__((format(printf, 2, 0))) static void s_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
 	char msg[256];

@@ -209,11 +209,15 @@ TEST(consumer_with_a_full_store_keeps_the_order)
 	CHECK(h_wait_live(&H, "mirror", 2, 5000)); /* beside the first consumer */
 	kill(s_consumer, SIGTERM);
 	CHECK(h_wait_live(&H, "mirror", 1, 5000));
+	/* until it has applied some and then nothing more for 1.5 s (three
+	 * looks): a first look of 0 is a consumer still starting (under TSan
+	 * on a loaded machine a replay batch takes longer than a look) */
 	long n = -1, before = -2;
-	for (int waited = 0; waited < 10000 && n != before; waited += 500) {
+	for (int waited = 0, still = 0; waited < 30000 && still < 3; waited += 500) {
 		before = n;
 		h_sleep_ms(500);
 		n = h_testd_count(c, "mirror");
+		still = n > 0 && n == before ? still + 1 : 0;
 	}
 	uint64_t at = s_ping(c, "mirror", true);
 	printf("full store: %ld of %llu events applied, position %llu\n", n,

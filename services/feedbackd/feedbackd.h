@@ -224,6 +224,10 @@ int feedbackd_stats(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMess
 int feedbackd_problems(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
 int feedbackd_regressions(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
 int feedbackd_demands(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int feedbackd_alert_add(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int feedbackd_alert_list(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int feedbackd_alert_remove(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int feedbackd_alert_history(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
 
 /* Events of supplyd, scenariod and iterationd: what exists, what is open,
  * who owns it, which versions, which problems an iteration addresses. */

@@ -34,7 +34,7 @@ const trc_dbs_t feedbackd_dbs = TRC_DBS(s_dbs);
 
 /* The topic prefixes of our events ("feedback"): each daemon that consumes
  * them declares the same (tests/unit/test_methods.c holds them to it). */
-const char *const feedbackd_event_topics[] = { "feedback.", NULL };
+const char *const feedbackd_event_topics[] = { "feedback.", "alert.", NULL };
 
 /* The sources whose events we apply, with the topics each declares. */
 const trc_consume_t feedbackd_consumes[] = {
@@ -63,6 +63,18 @@ const trc_method_t feedbackd_methods[] = {
 	{ "demands", &traction__v1__demands_request__descriptor,
 	  &traction__v1__demands_reply__descriptor, feedbackd_demands, 0,
 	  "demand signals by capability" },
+	{ "alert.add", &traction__v1__alert_add_request__descriptor,
+	  &traction__v1__alert_rule_reply__descriptor, feedbackd_alert_add,
+	  TRC_METHOD_WRITE | TRC_METHOD_ADMIN, "a new alert rule (docs/alerts.md)" },
+	{ "alert.list", &traction__v1__alert_list_request__descriptor,
+	  &traction__v1__alert_list_reply__descriptor, feedbackd_alert_list, 0,
+	  "alert rules, with their alerts now pending or firing" },
+	{ "alert.remove", &traction__v1__id_request__descriptor,
+	  &traction__v1__alert_rule_reply__descriptor, feedbackd_alert_remove,
+	  TRC_METHOD_WRITE | TRC_METHOD_ADMIN, "remove an alert rule; its alerts resolve" },
+	{ "alert.history", &traction__v1__alert_history_request__descriptor,
+	  &traction__v1__alert_history_reply__descriptor, feedbackd_alert_history, 0,
+	  "fired and resolved alerts, newest first" },
 };
 
 const size_t feedbackd_n_methods = sizeof(feedbackd_methods) / sizeof(feedbackd_methods[0]);

@@ -33,7 +33,7 @@ const char *const iterationd_event_topics[] = { "iteration.", "deployment.", NUL
 const trc_consume_t iterationd_consumes[] = {
 	{ "supply", (const char *const[]){ "provider.", "supply.", NULL } },
 	{ "scenario", (const char *const[]){ "scenario.", NULL } },
-	{ "feedback", (const char *const[]){ "feedback.", NULL } },
+	{ "feedback", (const char *const[]){ "feedback.", "alert.", NULL } },
 	{ NULL, NULL },
 };
 

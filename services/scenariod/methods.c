@@ -36,7 +36,7 @@ const char *const scenariod_event_topics[] = { "scenario.", NULL };
 const trc_consume_t scenariod_consumes[] = {
 	{ "supply", (const char *const[]){ "provider.", "supply.", NULL } },
 	{ "iteration", (const char *const[]){ "iteration.", "deployment.", NULL } },
-	{ "feedback", (const char *const[]){ "feedback.", NULL } },
+	{ "feedback", (const char *const[]){ "feedback.", "alert.", NULL } },
 	{ NULL, NULL },
 };
 

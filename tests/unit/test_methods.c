@@ -37,7 +37,8 @@ static const struct {
 	{ &traction__v1__scenario_service__descriptor, "scenario",
 	  "submit update close get list match gaps" },
 	{ &traction__v1__feedback_service__descriptor, "feedback",
-	  "publish list stats problems regressions demands" },
+	  "publish list stats problems regressions demands "
+	  "alert.add alert.list alert.remove alert.history" }, /* alert.*: v1.1 */
 	{ &traction__v1__iteration_service__descriptor, "iteration",
 	  "record get list history diff" },
 	{ &traction__v1__deployment_service__descriptor, "deployment",

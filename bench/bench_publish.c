@@ -849,34 +849,84 @@ static unsigned s_free_port(void)
 }
 
 #define METRICS_DRIVES 3
+#define ALERT_RULES 16 /* metric rules on the records' metric: half means, half p99 */
 
-/* The publisher's rate on a feedbackd without metrics and on one with
- * them, scraped every second, drives taking turns (each on a fresh
- * store, as the target rows): what counting every request, batch and
- * commit costs. */
-static void s_metrics_rows(uint64_t records, pid_t *fbd, result_t *off, result_t *on)
+/* Alert rules a plant would have on the metric being published: every
+ * record goes into ALERT_RULES windows, and the tick judges them all;
+ * plus one rule of each other kind. Their thresholds are never crossed,
+ * so what is measured is the judging, not the firing. */
+static void s_alert_rules(const char *metric)
+{
+	traction_client_t *c = h_client(&H);
+	for (int i = 0; i < ALERT_RULES + 3; i++) {
+		Traction__V1__AlertRule r = TRACTION__V1__ALERT_RULE__INIT;
+		Traction__V1__AlertAddRequest req = TRACTION__V1__ALERT_ADD_REQUEST__INIT;
+		char id[32];
+		snprintf(id, sizeof(id), "rule-%d", i);
+		r.id = id;
+		if (i < ALERT_RULES) {
+			r.kind = TRACTION__V1__ALERT_KIND__ALERT_METRIC;
+			r.supply_id = (char *)"defect-vision";
+			r.metric = (char *)metric;
+			r.quantile = i % 2 == 0 ? 0 : 0.99;
+			r.comparison = TRACTION__V1__COMPARISON__CMP_GT;
+			r.threshold = 1e12;
+			r.window_s = 60;
+		} else {
+			r.kind = TRACTION__V1__ALERT_KIND__ALERT_CRITICAL_PROBLEM + (i - ALERT_RULES);
+		}
+		req.rule = &r;
+		ProtobufCMessage *rep = NULL;
+		traction_status_t st;
+		if (traction_call(c, "feedback", "alert.add", &req.base,
+				  &traction__v1__alert_rule_reply__descriptor, &rep, &st) != 0) {
+			fprintf(stderr, "bench_publish: alert.add: %s\n", st.message);
+			exit(1);
+		}
+		traction_reply_free(rep);
+	}
+	traction_client_destroy(&c);
+}
+
+typedef enum { COST_METRICS, COST_ALERTS } cost_t;
+#define ROW_METRICS_OFF "publisher (64 x 16), feedbackd without metrics"
+#define ROW_METRICS_ON "publisher (64 x 16), feedbackd with metrics, scraped every second"
+#define ROW_ALERTS_OFF "publisher (64 x 16), feedbackd without alert rules"
+#define ROW_ALERTS_ON "publisher (64 x 16), feedbackd with 19 alert rules"
+
+/* The publisher's rate on a feedbackd without a feature and on one with
+ * it, drives taking turns (each on a fresh store, as the target rows):
+ * metrics scraped every second (what counting every request, batch and
+ * commit costs), or ALERT_RULES alert rules on the metric published. */
+static void s_cost_rows(cost_t cost, uint64_t records, pid_t *fbd, result_t *off, result_t *on)
 {
 	pool_t p[2] = { { 0 } };
 	char extra[sizeof(H.extra)];
 	memcpy(extra, H.extra, sizeof(extra));
-	static char metric[2 * METRICS_DRIVES][16];
+	static char metric[2][2 * METRICS_DRIVES][16];
+	static const char *const names[2][2] = {
+		{ "publisher, metrics off", "publisher, metrics on" },
+		{ "publisher, no alert rules", "publisher, alert rules" },
+	};
 	for (int i = 0; i < 2 * METRICS_DRIVES; i++) {
 		bool with = i % 2 == 1;
-		unsigned port = with ? s_free_port() : 0;
-		if (with) /* feedbackd's offset is 3 */
+		unsigned port = with && cost == COST_METRICS ? s_free_port() : 0;
+		if (port != 0) /* feedbackd's offset is 3 */
 			snprintf(H.extra, sizeof(H.extra), "%s[metrics]\nbase_port = %u\n", extra,
 				 port - 3);
 		s_fresh_feedbackd(fbd);
 		memcpy(H.extra, extra, sizeof(extra));
+		snprintf(metric[cost][i], sizeof(metric[cost][i]), "%s%d",
+			 cost == COST_METRICS ? "metrics" : "alerts", i);
+		if (with && cost == COST_ALERTS)
+			s_alert_rules(metric[cost][i]);
 		scraper_t sc = { .port = port };
 		pthread_t t;
-		if (with && pthread_create(&t, NULL, s_scrape, &sc) != 0)
+		if (port != 0 && pthread_create(&t, NULL, s_scrape, &sc) != 0)
 			exit(1);
-		snprintf(metric[i], sizeof(metric[i]), "metrics%d", i);
-		bench_tally_t k = s_tally(with ? "publisher, metrics on" : "publisher, metrics off",
-					  metric[i]);
+		bench_tally_t k = s_tally(names[cost][with], metric[cost][i]);
 		s_publisher(records, PUB_BATCH, PUB_WINDOW, &p[with], &k);
-		if (with) {
+		if (port != 0) {
 			sc.stop = 1;
 			pthread_join(t, NULL);
 			if (sc.scrapes == 0) {
@@ -1004,9 +1054,10 @@ int main(int argc, char **argv)
 	bool batch = argc > 2 && strcmp(argv[1], "batch") == 0;
 	bool publisher = argc > 2 && strcmp(argv[1], "publisher") == 0;
 	bool metrics = argc > 2 && strcmp(argv[1], "metrics") == 0;
+	bool alerts = argc > 2 && strcmp(argv[1], "alerts") == 0;
 	bool open = argc > 1 && strcmp(argv[1], "open") == 0;
 	bool one = argc > 1 && strcmp(argv[1], "one") == 0;
-	uint64_t records = batch || publisher || metrics ? strtoull(argv[2], NULL, 10)
+	uint64_t records = batch || publisher || metrics || alerts ? strtoull(argv[2], NULL, 10)
 			   : argc > 1 && !growth && !open && !one ? strtoull(argv[1], NULL, 10) : 100000;
 	h_init(&H, growth ? "[bus]\nheartbeat_ms = 1000\n[store]\nmap_size_mb = 65536\n"
 			    "[log]\nlevel = warning\n"
@@ -1051,12 +1102,13 @@ int main(int argc, char **argv)
 		h_done(&H);
 		return 0;
 	}
-	if (metrics) {
+	if (metrics || alerts) {
 		result_t off, on;
-		s_metrics_rows(records, &pids[3], &off, &on);
-		row("publisher (64 x 16), feedbackd without metrics", off);
-		row("publisher (64 x 16), feedbackd with metrics, scraped every second", on);
-		printf("with metrics / without: %.3f\n", on.rate / off.rate);
+		s_cost_rows(metrics ? COST_METRICS : COST_ALERTS, records, &pids[3], &off, &on);
+		row(metrics ? ROW_METRICS_OFF : ROW_ALERTS_OFF, off);
+		row(metrics ? ROW_METRICS_ON : ROW_ALERTS_ON, on);
+		printf("with %s / without: %.3f\n", metrics ? "metrics" : "alert rules",
+		       on.rate / off.rate);
 		zmq_ctx_term(ctx);
 		h_done(&H);
 		return 0;
@@ -1135,8 +1187,9 @@ int main(int argc, char **argv)
 	result_t loop10k[OPEN_BARE], t10k;
 	s_fresh_feedbackd(&pids[3]);
 	s_open_rows(ctx, loop10k, &t10k, &k10k);
-	result_t moff, mon;
-	s_metrics_rows(records, &pids[3], &moff, &mon);
+	result_t moff, mon, aoff, aon;
+	s_cost_rows(COST_METRICS, records, &pids[3], &moff, &mon);
+	s_cost_rows(COST_ALERTS, records, &pids[3], &aoff, &aon);
 
 	printf("records of %d bytes; %llu records per throughput row (%d drives of them after "
 	       "one unmeasured for the rows the targets compare); every traction row counts "
@@ -1161,8 +1214,10 @@ int main(int argc, char **argv)
 	row(TPUB, tpub);
 	row(T1, t1);
 	row(T10K, t10k);
-	row("publisher (64 x 16), feedbackd without metrics", moff);
-	row("publisher (64 x 16), feedbackd with metrics, scraped every second", mon);
+	row(ROW_METRICS_OFF, moff);
+	row(ROW_METRICS_ON, mon);
+	row(ROW_ALERTS_OFF, aoff);
+	row(ROW_ALERTS_ON, aon);
 	printf("ratio: traction 32 x 32 / bare loop of its shape = %.2f (plain bare loop: %.2f)\n",
 	       t32.rate / b32.rate, t32.rate / loop.rate);
 	printf("ratio: traction 32 x 100 / bare loop of its shape = %.2f (plain bare loop: %.2f)\n",

@@ -225,6 +225,11 @@ def targets(rows, millions):
         per_run(rows, "publisher (64 x 16), feedbackd with metrics, scraped every second",
                 "publisher (64 x 16), feedbackd without metrics"), f_ratio,
         lambda m: m >= 0.95)
+    # the cost of judging alert rules as records arrive (bench_publish.c)
+    add("publisher with 19 alert rules on its metric / without", ">= 0.95",
+        per_run(rows, "publisher (64 x 16), feedbackd with 19 alert rules",
+                "publisher (64 x 16), feedbackd without alert rules"), f_ratio,
+        lambda m: m >= 0.95)
     # reads beside ingest (bench_lanes.c): each figure against its own idle
     # or probe-free row of the same run
     for q in ("ping feedbackd", "feedback.stats"):

@@ -2,7 +2,8 @@
 # Builds (Release) and runs the benchmarks; each prints its raw baselines
 # beside its own figures. bench/compare.sh runs all of them (and the
 # peers) several times and writes the report; this runs one, once.
-#   bench/run.sh [match|publish|history|http|lanes|growth]   (growth: ~1.5 min, 5 GB; not in "all")
+#   bench/run.sh [match|publish|history|http|lanes|alerts|growth]   (growth: ~1.5 min, 5 GB;
+#   alerts: its rows alone, also part of publish)
 set -eu
 cd "$(dirname "$0")/.."
 sh deploy/install-deps.sh
@@ -17,6 +18,10 @@ fi
 if [ "$what" = all ] || [ "$what" = publish ]; then
   echo "## bench_publish: durable feedback publish against the bare limits"
   build-bench/bench/bench_publish 100000
+fi
+if [ "$what" = alerts ]; then
+  echo "## bench_publish alerts: the publisher with 19 alert rules on its metric and without"
+  build-bench/bench/bench_publish alerts 100000
 fi
 if [ "$what" = growth ]; then
   echo "## bench_publish growth: one store from empty to 10 million records"

@@ -114,6 +114,15 @@ const gw_route_t gw_routes[] = {
 	  "problems that came back after an iteration addressed them" },
 	{ "GET", "/v1/demands", "feedback", "demands", NULL, NULL, NONE, 0,
 	  "demand signals by capability" },
+	/* alert rules (docs/alerts.md) */
+	{ "GET", "/v1/alerts", "feedback", "alert.list", NULL, NULL, NONE, 0,
+	  "alert rules, with their alerts now pending or firing" },
+	{ "POST", "/v1/alerts", "feedback", "alert.add", NULL, "rule", NONE, GW_R_CREATED,
+	  "add an alert rule (body: an AlertRule; admin)" },
+	{ "DELETE", "/v1/alerts/{id}", "feedback", "alert.remove", NULL, NULL, { "id" }, 0,
+	  "remove an alert rule; its firing alerts resolve (admin)" },
+	{ "GET", "/v1/alerts/history", "feedback", "alert.history", NULL, NULL, NONE, 0,
+	  "alerts fired and resolved, newest first; filters rule_id, from, to" },
 };
 const size_t gw_n_routes = sizeof(gw_routes) / sizeof(gw_routes[0]);
 

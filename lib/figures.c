@@ -33,6 +33,7 @@ static const figure_t s_figures[] = {
 	{ &traction__v1__metric_stats__descriptor, NULL, { "count", NULL }, NULL },
 	{ &traction__v1__metric_summary__descriptor, NULL, { "count", NULL }, NULL },
 	{ &traction__v1__trend_bucket__descriptor, NULL, { "count", NULL }, NULL },
+	{ &traction__v1__alert__descriptor, "value", { "count", NULL }, NULL },
 };
 
 #define S_N (sizeof(s_figures) / sizeof(s_figures[0]))

@@ -11,6 +11,7 @@
 #include "error.h"
 #include "record.h"
 #include "util.h"
+#include "traction/v1/scenario.pb-c.h"
 
 /* The checks alone, so that a list's element names ("labels[3].key") are
  * formatted only for the message of a failure, not for every element. */
@@ -194,4 +195,28 @@ int trc_check_load(trc_call_t *call, const trc_db_t *db, const char *field, cons
 	if (rc == TRC_ENOENT)
 		return trc_call_fail(call, rc, "%s: no %s '%s'", field, what, id);
 	return rc;
+}
+
+const char *trc_cmp_symbol(int cmp)
+{
+	switch (cmp) {
+	case TRACTION__V1__COMPARISON__CMP_LT: return "<";
+	case TRACTION__V1__COMPARISON__CMP_LE: return "<=";
+	case TRACTION__V1__COMPARISON__CMP_GT: return ">";
+	case TRACTION__V1__COMPARISON__CMP_GE: return ">=";
+	case TRACTION__V1__COMPARISON__CMP_EQ: return "==";
+	}
+	return "?";
+}
+
+bool trc_cmp_holds(int cmp, double v, double t)
+{
+	switch (cmp) {
+	case TRACTION__V1__COMPARISON__CMP_LT: return v < t;
+	case TRACTION__V1__COMPARISON__CMP_LE: return v <= t;
+	case TRACTION__V1__COMPARISON__CMP_GT: return v > t;
+	case TRACTION__V1__COMPARISON__CMP_GE: return v >= t;
+	case TRACTION__V1__COMPARISON__CMP_EQ: return fabs(v - t) <= 1e-9 * fmax(1.0, fabs(t));
+	}
+	return false;
 }

@@ -58,4 +58,11 @@ const char *trc_page_cursor(const Traction__V1__PageRequest *page);
  * SUPPLY_INDUSTRIAL_ALGORITHM -> "industrial-algorithm" (arena). */
 const char *trc_enum_label(trc_arena_t *arena, const ProtobufCEnumDescriptor *desc, int value);
 
+/* A threshold's comparison (traction.v1.Comparison): its symbol ("<=";
+ * "?" for none), and whether "v cmp t" holds (equality within 1e-9 of t's
+ * magnitude; false for none). A scenario's targets and alert rules judge
+ * with it. */
+const char *trc_cmp_symbol(int cmp);
+bool trc_cmp_holds(int cmp, double v, double t);
+
 #endif

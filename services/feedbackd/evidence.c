@@ -12,6 +12,7 @@
  */
 #include <string.h>
 
+#include "alerts.h"
 #include "dbkey.h"
 #include "error.h"
 #include "feedbackd.h"
@@ -149,6 +150,8 @@ int fb_evidence_publish(trc_call_t *call)
 		}
 		Traction__V1__EvidenceUpdate *u = NULL;
 		rc = fb_evidence_update(call, p[0], p[1], p[2], &u);
+		if (rc == 0) /* a deployment on this key judged against its targets */
+			rc = fb_alerts_evidence(call, u);
 		if (rc != 0)
 			break;
 		Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;

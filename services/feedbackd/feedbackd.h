@@ -37,6 +37,13 @@ enum {
 	FB_DB_DEMANDS,
 	FB_DB_DEMAND_SUPPLY,
 	FB_DB_DIRTY,
+	FB_DB_ALERT_RULES,  /* alerts.c, alert_targets.c: schema 4 */
+	FB_DB_ALERTS,
+	FB_DB_ALERT_LOG,
+	FB_DB_ALERT_WIN,
+	FB_DB_ALERT_META,
+	FB_DB_DEPLOYS,
+	FB_DB_TARGETS,
 	FB_DB_COUNT
 };
 
@@ -54,8 +61,10 @@ enum {
 
 /* Schema 2: idempotency keys scoped by scenario, supply and version.
  * Schema 3: ref_supply and ref_scenario values carry the owner after the
- * status byte (migrate.c). */
-#define FB_SCHEMA_VERSION 3
+ * status byte (migrate.c).
+ * Schema 4: alert rules, and the deployments and scenario targets they
+ * judge (learnt by replaying scenario and iteration events). */
+#define FB_SCHEMA_VERSION 4
 
 extern const trc_dbs_t feedbackd_dbs;
 extern const char *const feedbackd_event_topics[];
@@ -171,6 +180,7 @@ typedef struct {
 	 * this batch, so that a batch of one site's records checks them once;
 	 * forgotten (emptied) at batch_done and whenever an event is applied */
 	trc_dbkey_t refs_ok;
+	struct fb_alerts *alerts; /* alert rules, their windows (alerts.h) */
 } fb_state_t;
 
 /* ---- the runtime's hooks (hooks.c) ---- */
@@ -238,8 +248,10 @@ int feedbackd_apply(trc_call_t *call, const Traction__V1__Event *ev);
 int fb_ref_owner(trc_txn_t *txn, unsigned db, const char *id, char out[FB_OWNER_MAX + 1]);
 /* Schema 2 to 3: supply and scenario events are replayed from the start to
  * learn the owners; those up to where they had been applied bring only the
- * owner (refs.c). */
-int fb_refs_migrate(trc_txn_t *txn);
+ * owner (refs.c). Schema 3 to 4: scenario and iteration events, to learn
+ * targets and deployments (only those, up to where they had been
+ * applied). sources: NULL-terminated. */
+int fb_refs_migrate(trc_txn_t *txn, const char *const *sources);
 
 /* ---- scoped readers (scope.c) ---- */
 

@@ -5,6 +5,7 @@
  * batch_done forgets it; the tick publishes the evidence owed.
  */
 #include "error.h"
+#include "alerts.h"
 #include "feedbackd.h"
 
 int feedbackd_open(void *user, trc_store_t *store, const trc_config_t *cfg)
@@ -12,7 +13,8 @@ int feedbackd_open(void *user, trc_store_t *store, const trc_config_t *cfg)
 	fb_state_t *st = user;
 	st->cache = fb_cache_new();
 	st->runs = fb_runs_new();
-	return st->cache != NULL && st->runs != NULL ? 0 : TRC_ENOMEM;
+	st->alerts = fb_alerts_new();
+	return st->cache != NULL && st->runs != NULL && st->alerts != NULL ? 0 : TRC_ENOMEM;
 }
 
 void feedbackd_close(void *user)
@@ -20,12 +22,15 @@ void feedbackd_close(void *user)
 	fb_state_t *st = user;
 	fb_cache_destroy(&st->cache);
 	fb_runs_destroy(&st->runs);
+	fb_alerts_destroy(&st->alerts);
 }
 
 int feedbackd_batch_end(trc_call_t *call)
 {
 	fb_state_t *st = call->user;
 	int rc = fb_runs_flush(st->runs, call->txn);
+	if (rc == 0)
+		rc = fb_alerts_batch_end(call);
 	return rc != 0 ? rc : fb_cache_flush(st->cache, call->txn);
 }
 
@@ -34,6 +39,7 @@ void feedbackd_batch_done(void *user)
 	fb_state_t *st = user;
 	fb_cache_clear(st->cache);
 	fb_runs_clear(st->runs);
+	fb_alerts_batch_done(st->alerts);
 	st->next_id = 0;
 	trc_dbkey_init(&st->refs_ok);
 }
@@ -43,5 +49,7 @@ int feedbackd_tick(trc_call_t *call)
 	/* what this batch folded so far must be in the rows the events read */
 	fb_state_t *st = call->user;
 	int rc = fb_cache_flush(st->cache, call->txn);
-	return rc != 0 ? rc : fb_evidence_publish(call);
+	if (rc == 0)
+		rc = fb_evidence_publish(call);
+	return rc != 0 ? rc : fb_alerts_tick(call);
 }

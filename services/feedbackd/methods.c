@@ -29,6 +29,18 @@ static const trc_db_decl_t s_dbs[FB_DB_COUNT] = {
 			    &traction__v1__capability_demand__descriptor },
 	[FB_DB_DEMAND_SUPPLY] = { "demand_supply", "supply, capability -> be64 signals", NULL },
 	[FB_DB_DIRTY] = { "dirty", "s, v, sc -> \"\": an evidence event owed (evidence.c)", NULL },
+	[FB_DB_ALERT_RULES] = { "alert_rules", "rule id -> AlertRule (alerts.c)",
+				&traction__v1__alert_rule__descriptor },
+	[FB_DB_ALERTS] = { "alerts", "rule id, subject -> Alert: pending or firing",
+			   &traction__v1__alert__descriptor },
+	[FB_DB_ALERT_LOG] = { "alert_log", "be64 n -> Alert: fired and resolved, append-only",
+			      &traction__v1__alert__descriptor },
+	[FB_DB_ALERT_WIN] = { "alert_win", "rule id -> window row (window.h)", NULL },
+	[FB_DB_ALERT_META] = { "alert_meta", "\"next_id\" -> be64", NULL },
+	[FB_DB_DEPLOYS] = { "deploys", "scenario, supply -> Deployment, active (alert_targets.c)",
+			    &traction__v1__deployment__descriptor },
+	[FB_DB_TARGETS] = { "targets", "scenario -> Scenario: its demands' targets only",
+			    &traction__v1__scenario__descriptor },
 };
 const trc_dbs_t feedbackd_dbs = TRC_DBS(s_dbs);
 

@@ -4,7 +4,10 @@
  *
  *   1 -> 2  idempotency keys scoped by scenario, supply and version (idem.c);
  *   2 -> 3  the owners of supplies and scenarios, for scoped readers: the
- *           catalogue events are replayed from the start (refs.c).
+ *           catalogue events are replayed from the start (refs.c);
+ *   3 -> 4  alert rules (new databases), and the deployments and targets
+ *           they judge: scenario and iteration events are replayed from
+ *           the start (refs.c, alert_targets.c).
  */
 #include "error.h"
 #include "feedbackd.h"
@@ -17,6 +20,8 @@ int fb_migrate(trc_txn_t *txn, uint32_t from)
 	if (from < 2)
 		rc = fb_idem_migrate(txn);
 	if (rc == 0 && from < 3)
-		rc = fb_refs_migrate(txn);
+		rc = fb_refs_migrate(txn, (const char *const[]){ "supply", "scenario", NULL });
+	if (rc == 0 && from < 4)
+		rc = fb_refs_migrate(txn, (const char *const[]){ "scenario", "iteration", NULL });
 	return rc;
 }

@@ -14,6 +14,7 @@
 
 #include "dbkey.h"
 #include "error.h"
+#include "alerts.h"
 #include "feedbackd.h"
 #include "record.h"
 #include "util.h"
@@ -125,6 +126,8 @@ int fb_problem_report(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
 		p->regressed_in = r->version;
 		changed = true;
 	}
+	bool now_critical = pr->severity == TRACTION__V1__SEVERITY__SEVERITY_CRITICAL &&
+			    p->severity != TRACTION__V1__SEVERITY__SEVERITY_CRITICAL;
 	if (pr->severity > p->severity)
 		p->severity = pr->severity;
 	p->title = pr->title;
@@ -164,6 +167,8 @@ int fb_problem_report(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
 		if (rc == 0 && p->state == TRACTION__V1__PROBLEM_STATE__PROBLEM_REGRESSED)
 			rc = s_dirty_where(call, r->supply_id, sig);
 	}
+	if (rc == 0 && (changed || now_critical))
+		rc = fb_alerts_problem(call, p);
 	return rc;
 }
 
@@ -189,6 +194,8 @@ static int s_address(trc_call_t *call, const char *supply, const char *sig, cons
 		rc = s_emit(call, p);
 	if (rc == 0)
 		rc = s_dirty_where(call, supply, sig);
+	if (rc == 0)
+		rc = fb_alerts_problem(call, p);
 	return rc;
 }
 

@@ -12,6 +12,7 @@
 
 #include "dbkey.h"
 #include "error.h"
+#include "alerts.h"
 #include "feedbackd.h"
 #include "record.h"
 #include "util.h"
@@ -269,6 +270,8 @@ static int s_fold(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
 				     ? s_improvement(r->value)
 				     : 0;
 	int rc = fb_cache_record(st->cache, call->txn, r, improvement);
+	if (rc == 0 && r->body_case == TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC)
+		rc = fb_alerts_record(call, r);
 	if (rc != 0) /* the record is in the transaction, its aggregates not: fail it all */
 		trc_txn_fail(call->txn, rc);
 	return rc;

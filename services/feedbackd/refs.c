@@ -5,7 +5,8 @@
  * which scenarios exist and whether they are open (scenario.*), who owns
  * each (a supply's provider, a scenario's enterprise: what a scoped
  * reader is matched against), and which problems an iteration claims to
- * address.
+ * address; and, for alert rules, the active deployments and the
+ * scenarios' targets (alert_targets.c).
  *
  * A supply's or scenario's entry is its status byte followed by its owner;
  * readers of the status look at byte 0 only. Stores of schema 2 held the
@@ -14,6 +15,7 @@
  */
 #include <string.h>
 
+#include "alerts.h"
 #include "dbkey.h"
 #include "error.h"
 #include "evlog.h"
@@ -60,13 +62,12 @@ static int s_keep_status(trc_call_t *call, const Traction__V1__Event *ev, bool *
 	return rc == TRC_ENOENT ? 0 : rc;
 }
 
-static int s_ref(trc_call_t *call, const Traction__V1__Event *ev, unsigned db, const char *id,
-		 int status, const char *owner)
+static int s_ref(trc_call_t *call, bool keep, unsigned db, const char *id, int status,
+		 const char *owner)
 {
 	trc_txn_t *txn = call->txn;
 	uint8_t st = (uint8_t)status;
-	bool keep;
-	int rc = s_keep_status(call, ev, &keep);
+	int rc = 0;
 	MDB_val cur;
 	if (rc == 0 && keep && trc_txn_get(txn, trc_txn_db(txn, db), id, strlen(id), &cur) == 0 &&
 	    cur.mv_size >= 1)
@@ -97,11 +98,10 @@ int fb_ref_owner(trc_txn_t *txn, unsigned db, const char *id, char out[FB_OWNER_
 	return rc;
 }
 
-int fb_refs_migrate(trc_txn_t *txn)
+int fb_refs_migrate(trc_txn_t *txn, const char *const *sources)
 {
-	static const char *const sources[] = { "supply", "scenario" };
 	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < 2; i++) {
+	for (size_t i = 0; rc == 0 && sources[i] != NULL; i++) {
 		uint64_t at;
 		rc = trc_position_get(txn, sources[i], &at);
 		if (rc == 0 && at > 0) {
@@ -113,9 +113,10 @@ int fb_refs_migrate(trc_txn_t *txn)
 		if (rc == 0)
 			rc = trc_position_set(txn, sources[i], 0);
 	}
-	if (rc == 0)
-		trc_notice("store: supply and scenario events will be replayed from the start to "
-			   "learn the owners of supplies and scenarios");
+	for (size_t i = 0; rc == 0 && sources[i] != NULL; i++)
+		trc_notice("store: the events of %s will be replayed from the start to learn "
+			   "what this schema keeps of them",
+			   sources[i]);
 	return rc;
 }
 
@@ -124,12 +125,18 @@ int feedbackd_apply(trc_call_t *call, const Traction__V1__Event *ev)
 	fb_state_t *state = call->user;
 	if (state != NULL) /* what exists or is open may change now */
 		trc_dbkey_init(&state->refs_ok);
+	/* an event a store upgrade replays (up to the source's mark) was
+	 * applied before: it brings only what the new schema keeps */
+	bool replayed;
+	int mrc = s_keep_status(call, ev, &replayed);
+	if (mrc != 0)
+		return mrc;
 	switch (ev->payload_case) {
 	case TRACTION__V1__EVENT__PAYLOAD_SUPPLY: {
 		const Traction__V1__Supply *s = ev->supply;
 		if (!trc_is_slug(s->id))
 			return trc_call_fail(call, TRC_EINVAL, "supply event without a valid id");
-		int rc = s_ref(call, ev, FB_DB_REF_SUPPLY, s->id, s->status, s->provider_id);
+		int rc = s_ref(call, replayed, FB_DB_REF_SUPPLY, s->id, s->status, s->provider_id);
 		if (rc == 0 && trc_is_slug(s->initial_version)) {
 			/* the initial version has no parent; never overwrite a
 			 * lineage an iteration recorded */
@@ -146,18 +153,21 @@ int feedbackd_apply(trc_call_t *call, const Traction__V1__Event *ev)
 		const Traction__V1__Scenario *s = ev->scenario;
 		if (!trc_is_slug(s->id))
 			return trc_call_fail(call, TRC_EINVAL, "scenario event without a valid id");
-		return s_ref(call, ev, FB_DB_REF_SCENARIO, s->id, s->status, s->enterprise);
+		int rc = s_ref(call, replayed, FB_DB_REF_SCENARIO, s->id, s->status, s->enterprise);
+		return rc != 0 ? rc : fb_alerts_scenario(call, s, replayed);
 	}
 	case TRACTION__V1__EVENT__PAYLOAD_ITERATION: {
 		const Traction__V1__Iteration *it = ev->iteration;
 		if (!trc_is_slug(it->supply_id) || !trc_is_slug(it->version))
 			return trc_call_fail(call, TRC_EINVAL, "iteration event without valid ids");
 		int rc = s_version(call, it->supply_id, it->version, it->parent_version);
-		if (rc == 0)
+		if (rc == 0 && !replayed) /* a replay would undo a regression since */
 			rc = fb_problem_addressed(call, it);
 		return rc;
 	}
+	case TRACTION__V1__EVENT__PAYLOAD_DEPLOYMENT:
+		return fb_alerts_deployment(call, ev->deployment, replayed);
 	default:
-		return 0; /* providers, deployments: nothing feedback needs */
+		return 0; /* providers: nothing feedback needs */
 	}
 }

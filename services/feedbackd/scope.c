@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "alerts.h"
 #include "feedbackd.h"
 #include "scope.h"
 
@@ -135,6 +136,8 @@ bool feedbackd_event_visible(trc_call_t *call, const Traction__V1__Event *ev)
 	case TRACTION__V1__EVENT__PAYLOAD_DEMAND:
 		/* totals per capability over every scenario, as feedback.demands */
 		return fb_sees_demands(call);
+	case TRACTION__V1__EVENT__PAYLOAD_ALERT:
+		return ev->alert != NULL && fb_alert_visible(call, ev->alert);
 	default:
 		return false; /* not ours to vouch for */
 	}

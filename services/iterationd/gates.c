@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "validate.h"
 #include "iterationd.h"
 
 #define G(member, min, max, def, help) \
@@ -127,30 +128,6 @@ static uint64_t s_open_critical(const Traction__V1__EvidenceUpdate *e)
 	return n;
 }
 
-static const char *s_cmp_name(int cmp)
-{
-	switch (cmp) {
-	case TRACTION__V1__COMPARISON__CMP_LT: return "<";
-	case TRACTION__V1__COMPARISON__CMP_LE: return "<=";
-	case TRACTION__V1__COMPARISON__CMP_GT: return ">";
-	case TRACTION__V1__COMPARISON__CMP_GE: return ">=";
-	case TRACTION__V1__COMPARISON__CMP_EQ: return "==";
-	}
-	return "?";
-}
-
-static bool s_cmp(int cmp, double v, double t)
-{
-	switch (cmp) {
-	case TRACTION__V1__COMPARISON__CMP_LT: return v < t;
-	case TRACTION__V1__COMPARISON__CMP_LE: return v <= t;
-	case TRACTION__V1__COMPARISON__CMP_GT: return v > t;
-	case TRACTION__V1__COMPARISON__CMP_GE: return v >= t;
-	case TRACTION__V1__COMPARISON__CMP_EQ: return fabs(v - t) <= 1e-9 * fmax(1.0, fabs(t));
-	}
-	return false;
-}
-
 static int s_targets(trc_arena_t *arena, it_gate_t *g, const Traction__V1__EvidenceUpdate *e,
 		     const Traction__V1__Scenario *s)
 {
@@ -165,7 +142,7 @@ static int s_targets(trc_arena_t *arena, it_gate_t *g, const Traction__V1__Evide
 			char name[128], req[64], cur[64], subject[128], mean[32];
 			snprintf(name, sizeof(name), "target %s", tm->metric);
 			snprintf(subject, sizeof(subject), "target.%s", tm->metric);
-			snprintf(req, sizeof(req), "mean %s %g", s_cmp_name(tm->comparison), tm->threshold);
+			snprintf(req, sizeof(req), "mean %s %g", trc_cmp_symbol(tm->comparison), tm->threshold);
 			/* the scenario chooses the direction: it stays in required */
 			const char *dreq = req + strlen("mean ");
 			if (m == NULL || m->count == 0) {
@@ -176,7 +153,7 @@ static int s_targets(trc_arena_t *arena, it_gate_t *g, const Traction__V1__Evide
 			snprintf(cur, sizeof(cur), "%g (%llu records)", m->mean,
 				 (unsigned long long)m->count);
 			snprintf(mean, sizeof(mean), "%g", m->mean);
-			rc = s_add(arena, g, name, s_cmp(tm->comparison, m->mean, tm->threshold), req, cur,
+			rc = s_add(arena, g, name, trc_cmp_holds(tm->comparison, m->mean, tm->threshold), req, cur,
 				   (it_unmet_t){ subject, "target_not_met", mean, dreq });
 		}
 	}

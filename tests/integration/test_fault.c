@@ -331,6 +331,22 @@ static const step_t s_script[] = {
 				       "\"GRANULARITY_HOUR\"}"),
 	CALL(FBK, "feedback", "problems", "{\"supply_id\": \"defect-vision\"}"),
 	CALL(FBK, "feedback", "demands", "{}"),
+	CALL(FBK, "feedback", "alert.add",
+	     "{\"rule\": {\"id\": \"rate\", \"kind\": \"ALERT_METRIC\", \"supply_id\": "
+	     "\"defect-vision\", \"metric\": \"defect_rate\", \"quantile\": 0.9, "
+	     "\"comparison\": \"CMP_GT\", \"threshold\": 0.01, \"window_s\": 60}}"),
+	CALL(FBK, "feedback", "alert.add",
+	     "{\"rule\": {\"id\": \"crit\", \"kind\": \"ALERT_CRITICAL_PROBLEM\"}}"),
+	CALL(FBK, "feedback", "alert.add",
+	     "{\"rule\": {\"id\": \"tgt\", \"kind\": \"ALERT_TARGET\"}}"),
+	CALL(FBK, "feedback", "publish",
+	     "{\"records\": [" REC("k6", "\"metric\": {\"name\": \"defect_rate\", \"value\": 0.5}")
+	     ", " REC("k7", "\"problem\": {\"severity\": \"SEVERITY_CRITICAL\", \"title\": "
+			    "\"dust\", \"signature\": \"sig-dust\"}") "]}"),
+	TICK(FBK),
+	CALL(FBK, "feedback", "alert.list", "{}"),
+	CALL(FBK, "feedback", "alert.history", "{\"rule_id\": \"rate\"}"),
+	CALL(FBK, "feedback", "alert.remove", "{\"id\": \"crit\"}"),
 	TICK(FBK),
 	SYNC,
 	CALL(ITR, "iteration", "history", "{\"supply_id\": \"defect-vision\"}"),

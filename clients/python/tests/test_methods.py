@@ -145,6 +145,28 @@ def test_the_loop(client):
     assert client.deployment.retire(deployment_id=did, reason="done").deployment.status == 2
 
 
+def test_alert_rules(client):
+    r = client.feedback.alert_add(rule={"id": "crit", "kind": "ALERT_CRITICAL_PROBLEM",
+                                        "supply_id": "defect-vision"})
+    assert r.rule.severity == 3 and r.rule.created_ms > 0  # high by default
+    with pytest.raises(traction.AlreadyExists):
+        client.feedback.alert_add(rule={"id": "crit", "kind": "ALERT_REGRESSION"})
+    with pytest.raises(traction.InvalidArgument):
+        client.feedback.alert_add(rule={"id": "m", "kind": "ALERT_METRIC"})
+    client.feedback.publish(records=[{"scenario_id": "weld-line-3", "supply_id": "defect-vision",
+                                      "version": "1.1", "idempotency_key": "crit-1",
+                                      "problem": {"severity": "SEVERITY_CRITICAL",
+                                                  "title": "burns", "signature": "burn"}}])
+    lst = client.feedback.alert_list()
+    assert [x.id for x in lst.rules] == ["crit"]
+    assert [a.subject for a in lst.active] == ["defect-vision/burn"]
+    h = client.feedback.alert_history(rule_id="crit")
+    assert h.alerts[0].state == 2 and h.alerts[0].problem.signature == "burn"  # firing
+    assert client.feedback.alert_remove(id="crit").rule.id == "crit"
+    h = client.feedback.alert_history(rule_id="crit")
+    assert h.alerts[0].state == 3 and h.alerts[0].reason == "rule_removed"
+
+
 def test_daemon_and_broker_methods(client):
     for svc in ("supply", "scenario", "feedback", "iteration", "deployment"):
         pong = getattr(client, svc).ping()

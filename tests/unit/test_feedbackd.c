@@ -14,6 +14,7 @@
 #include "check.h"
 #include "error.h"
 #include "feedbackd.h"
+#include "record.h"
 #include "henv.h"
 #include "util.h"
 #include "traction/v1/bus.pb-c.h"
@@ -1678,6 +1679,100 @@ TEST(schema_2_refs_learn_their_owners)
 	trc_store_destroy(&st);
 }
 
+/* Schema 3 to 4: iteration events are replayed from the start so that
+ * alert rules know the deployments; one up to where they had been applied
+ * stores its deployment but addresses no problem again (a problem that
+ * regressed since would be marked addressed by its old fix), one after it
+ * does both. */
+TEST(schema_3_replay_keeps_regressions)
+{
+	char path[200];
+	snprintf(path, sizeof(path), "%s/v3", check_tmpdir_);
+	trc_store_t *st = NULL;
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &feedbackd_dbs, 3), 0);
+	trc_txn_t txn;
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+	Traction__V1__ProblemInfo p = TRACTION__V1__PROBLEM_INFO__INIT;
+	p.supply_id = (char *)"sx";
+	p.signature = (char *)"glare";
+	p.severity = TRACTION__V1__SEVERITY__SEVERITY_CRITICAL;
+	p.state = TRACTION__V1__PROBLEM_STATE__PROBLEM_REGRESSED;
+	p.addressed_by = (char *)"1.1";
+	p.regressed_in = (char *)"1.1";
+	trc_dbkey_t k;
+	trc_dbkey_of(&k, "sx", "glare");
+	CHECK_EQ_INT(trc_rec_put(&txn, trc_store_db(st, FB_DB_PROBLEMS), k.buf, k.len, &p.base), 0);
+	CHECK_EQ_INT(trc_position_set(&txn, "iteration", 5), 0);
+	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
+	trc_store_destroy(&st);
+	CHECK_EQ_INT(trc_store_open_migrate(&st, path, 8 << 20, &feedbackd_dbs, FB_SCHEMA_VERSION,
+					    fb_migrate),
+		     0);
+	static fb_state_t state; /* its own: the rules it knows are of this store */
+	CHECK_EQ_INT(feedbackd_open(&state, st, NULL), 0);
+	trc_evlog_t *log = trc_evlog_new("feedback");
+	static const struct {
+		uint64_t seq;
+		bool deployment;
+		const char *version;
+		int want; /* the problem's state after it */
+	} steps[] = {
+		{ 2, false, "1.1", TRACTION__V1__PROBLEM_STATE__PROBLEM_REGRESSED }, /* replayed */
+		{ 3, true, "1.1", TRACTION__V1__PROBLEM_STATE__PROBLEM_REGRESSED },
+		{ 6, false, "1.2", TRACTION__V1__PROBLEM_STATE__PROBLEM_ADDRESSED }, /* new */
+	};
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
+		Traction__V1__Iteration it = TRACTION__V1__ITERATION__INIT;
+		Traction__V1__Deployment d = TRACTION__V1__DEPLOYMENT__INIT;
+		char *addr[] = { (char *)"glare" };
+		ev.source = (char *)"iteration";
+		ev.seq = steps[i].seq;
+		if (steps[i].deployment) {
+			d.id = (char *)"dep-1";
+			d.scenario_id = (char *)"line-x";
+			d.supply_id = (char *)"sx";
+			d.version = (char *)steps[i].version;
+			d.stage = TRACTION__V1__STAGE__STAGE_SERVICE;
+			d.status = TRACTION__V1__DEPLOYMENT_STATUS__DEPLOYMENT_ACTIVE;
+			ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_DEPLOYMENT;
+			ev.deployment = &d;
+		} else {
+			it.supply_id = (char *)"sx";
+			it.version = (char *)steps[i].version;
+			it.parent_version = (char *)"1.0";
+			it.addresses = addr;
+			it.n_addresses = 1;
+			ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_ITERATION;
+			ev.iteration = &it;
+		}
+		CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+		trc_call_t call = { .txn = &txn, .arena = E.arena, .role = 4, .now_ms = E.now_ms,
+				    .user = &state, .evlog = log };
+		int arc = feedbackd_apply(&call, &ev);
+		CHECK_MSG(arc == 0, "step %zu: %d %s", i, arc, call.message ? call.message : "");
+		Traction__V1__ProblemInfo *got = NULL;
+		CHECK_EQ_INT(trc_rec_get(&txn, trc_store_db(st, FB_DB_PROBLEMS), k.buf, k.len, E.arena,
+					 (void **)&got),
+			     0);
+		CHECK_MSG((int)got->state == steps[i].want, "step %zu: state %d", i, got->state);
+		CHECK_EQ_INT(trc_txn_commit(&txn), 0);
+		trc_evlog_rollback(log, 0); /* what it emitted is not looked at here */
+		feedbackd_batch_done(&state);
+	}
+	trc_evlog_destroy(&log);
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, false), 0);
+	MDB_val v;
+	trc_dbkey_t dk;
+	trc_dbkey_of(&dk, "line-x", "sx");
+	CHECK_EQ_INT(trc_txn_get(&txn, trc_store_db(st, FB_DB_DEPLOYS), dk.buf, dk.len, &v), 0);
+	CHECK_EQ_INT(trc_txn_get(&txn, trc_store_db(st, FB_DB_REF_MARK), "iteration", 9, &v),
+		     TRC_ENOENT); /* past the mark: forgotten */
+	trc_txn_abort(&txn);
+	feedbackd_close(&state);
+	trc_store_destroy(&st);
+}
+
 /* publish.c writes four fields of FeedbackRecord by hand: their numbers
  * and wire types must be the proto's. */
 TEST(hand_written_field_numbers_match_the_proto)
@@ -1729,6 +1824,7 @@ int main(void)
 	RUN(scoped_events);
 	RUN(scoped_scans_are_bounded);
 	RUN(schema_2_refs_learn_their_owners);
+	RUN(schema_3_replay_keeps_regressions);
 	RUN(hand_written_field_numbers_match_the_proto);
 	feedbackd_close(&state);
 	henv_close(&E);

@@ -12,6 +12,7 @@
 
 #include "call.h"
 #include "dbkey.h"
+#include "retention.h"
 #include "service.h"
 #include "sketch.h"
 #include "util.h"
@@ -44,6 +45,10 @@ enum {
 	FB_DB_ALERT_META,
 	FB_DB_DEPLOYS,
 	FB_DB_TARGETS,
+	FB_DB_RET_SCENARIO, /* retention.c, expire.c: retention and holds */
+	FB_DB_HOLDS,
+	FB_DB_RET_META,
+	FB_DB_IDEM_LATE,
 	FB_DB_COUNT
 };
 
@@ -170,6 +175,11 @@ int fb_run_from(trc_txn_t *txn, fb_index_t index, const char *key, uint64_t id, 
  * id may be past id: the caller clamps): 0, or TRC_ENOENT. */
 int fb_run_before(trc_txn_t *txn, fb_index_t index, const char *key, uint64_t id,
 		  uint64_t *first, uint64_t *last);
+/* Record id, just deleted from the records, leaves key's run: a run that
+ * started or ended at it is shrunk to the nearest record left in it (or
+ * removed when none is), so that no run outlives its records; one it was
+ * inside keeps a gap, which readers pass over (they read the records). */
+int fb_runs_drop(trc_txn_t *txn, fb_index_t index, const char *key, uint64_t id);
 
 /* The daemon's own state (trc_daemon_def_t.user). */
 typedef struct {
@@ -181,6 +191,7 @@ typedef struct {
 	 * forgotten (emptied) at batch_done and whenever an event is applied */
 	trc_dbkey_t refs_ok;
 	struct fb_alerts *alerts; /* alert rules, their windows (alerts.h) */
+	fb_retention_t retention; /* [retention] (retention.h) */
 } fb_state_t;
 
 /* ---- the runtime's hooks (hooks.c) ---- */
@@ -252,6 +263,13 @@ int fb_ref_owner(trc_txn_t *txn, unsigned db, const char *id, char out[FB_OWNER_
  * targets and deployments (only those, up to where they had been
  * applied). sources: NULL-terminated. */
 int fb_refs_migrate(trc_txn_t *txn, const char *const *sources);
+
+/* Paging by key (queries.c): a page's cursor is the hex of the last key it
+ * returned; the next page starts strictly after it. */
+int fb_key_cursor(trc_call_t *call, const void *key, size_t len, char **out);
+/* The bound just after the key cursor names, into lo: 0, or TRC_EINVAL
+ * (said in call) for a cursor that is not one. */
+int fb_cursor_key(trc_call_t *call, const char *cursor, trc_dbkey_t *lo);
 
 /* ---- scoped readers (scope.c) ---- */
 

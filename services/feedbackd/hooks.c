@@ -2,7 +2,8 @@
  * What the runtime calls around feedbackd's handlers (trc_daemon_def_t):
  * open and close make and free the batch's memory (the aggregate cache,
  * the runs of record ids); batch_end writes it in the batch's transaction,
- * batch_done forgets it; the tick publishes the evidence owed.
+ * batch_done forgets it; the tick publishes the evidence owed, judges the
+ * alert rules and expires a slice of the records past their retention.
  */
 #include "error.h"
 #include "alerts.h"
@@ -14,6 +15,7 @@ int feedbackd_open(void *user, trc_store_t *store, const trc_config_t *cfg)
 	st->cache = fb_cache_new();
 	st->runs = fb_runs_new();
 	st->alerts = fb_alerts_new();
+	fb_retention_from(&st->retention, cfg);
 	return st->cache != NULL && st->runs != NULL && st->alerts != NULL ? 0 : TRC_ENOMEM;
 }
 
@@ -51,5 +53,7 @@ int feedbackd_tick(trc_call_t *call)
 	int rc = fb_cache_flush(st->cache, call->txn);
 	if (rc == 0)
 		rc = fb_evidence_publish(call);
-	return rc != 0 ? rc : fb_alerts_tick(call);
+	if (rc == 0)
+		rc = fb_alerts_tick(call);
+	return rc != 0 ? rc : fb_expire_tick(call, &st->retention, NULL);
 }

@@ -33,6 +33,7 @@ int main(int argc, char **argv)
 		.events_owed = fb_evidence_owed,
 		.batch_end = feedbackd_batch_end,
 		.batch_done = feedbackd_batch_done,
+		.config = feedbackd_config,
 		.open = feedbackd_open,
 		.close = feedbackd_close,
 		.user = &s_state,

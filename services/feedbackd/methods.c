@@ -41,6 +41,17 @@ static const trc_db_decl_t s_dbs[FB_DB_COUNT] = {
 			    &traction__v1__deployment__descriptor },
 	[FB_DB_TARGETS] = { "targets", "scenario -> Scenario: its demands' targets only",
 			    &traction__v1__scenario__descriptor },
+	[FB_DB_RET_SCENARIO] = { "retention", "scenario, u8 kind -> RetentionOverride (retention.c)",
+				 &traction__v1__retention_override__descriptor },
+	[FB_DB_HOLDS] = { "holds", "scenario, supply (\"\": all of it) -> Hold",
+			  &traction__v1__hold__descriptor },
+	[FB_DB_RET_META] = { "ret_meta",
+			     "\"pass\" -> be64 cursor, horizon, rest until; \"next_id\" -> be64 "
+			     "(expire.c)",
+			     NULL },
+	[FB_DB_IDEM_LATE] = { "idem_late",
+			      "be64 record id -> be64 received ms, idem key: a key outliving its record",
+			      NULL },
 };
 const trc_dbs_t feedbackd_dbs = TRC_DBS(s_dbs);
 
@@ -87,6 +98,23 @@ const trc_method_t feedbackd_methods[] = {
 	{ "alert.history", &traction__v1__alert_history_request__descriptor,
 	  &traction__v1__alert_history_reply__descriptor, feedbackd_alert_history, 0,
 	  "fired and resolved alerts, newest first" },
+	{ "retention.set", &traction__v1__retention_set_request__descriptor,
+	  &traction__v1__retention_set_reply__descriptor, feedbackd_retention_set,
+	  TRC_METHOD_WRITE | TRC_METHOD_ADMIN,
+	  "how long a scenario's raw records are kept, of one kind or all; 0 removes it" },
+	{ "retention.list", &traction__v1__retention_list_request__descriptor,
+	  &traction__v1__retention_list_reply__descriptor, feedbackd_retention_list,
+	  TRC_METHOD_ADMIN, "the configured retention and the overrides by scenario" },
+	{ "hold.add", &traction__v1__hold_add_request__descriptor,
+	  &traction__v1__hold_reply__descriptor, feedbackd_hold_add,
+	  TRC_METHOD_WRITE | TRC_METHOD_ADMIN,
+	  "hold a scenario's or a deployment's records against deletion, with a reason" },
+	{ "hold.remove", &traction__v1__hold_remove_request__descriptor,
+	  &traction__v1__hold_reply__descriptor, feedbackd_hold_remove,
+	  TRC_METHOD_WRITE | TRC_METHOD_ADMIN, "end a hold: its records expire again" },
+	{ "hold.list", &traction__v1__hold_list_request__descriptor,
+	  &traction__v1__hold_list_reply__descriptor, feedbackd_hold_list, TRC_METHOD_ADMIN,
+	  "the holds, by scenario" },
 };
 
 const size_t feedbackd_n_methods = sizeof(feedbackd_methods) / sizeof(feedbackd_methods[0]);

@@ -292,6 +292,11 @@ static uint64_t s_next_id(trc_call_t *call)
 		trc_dbsplit_init(&sp, &k);
 		uint64_t last = trc_dbsplit_be64(&sp);
 		st->next_id = trc_dbsplit_done(&sp) ? last + 1 : 1;
+		/* expiry may have deleted the newest records: ids are never reused */
+		MDB_val v;
+		if (trc_txn_get(txn, trc_txn_db(txn, FB_DB_RET_META), "next_id", 7, &v) == 0 &&
+		    v.mv_size == 8 && trc_be64_get(v.mv_data) > st->next_id)
+			st->next_id = trc_be64_get(v.mv_data);
 	}
 	return st->next_id;
 }

@@ -371,13 +371,29 @@ static bool s_has(char **list, size_t n, const char *v)
 	return false;
 }
 
-static int s_cursor(trc_call_t *call, const void *key, size_t len, char **out)
+int fb_key_cursor(trc_call_t *call, const void *key, size_t len, char **out)
 {
 	char *hex = trc_arena_alloc(call->arena, 2 * len + 1);
 	if (hex == NULL)
 		return TRC_ENOMEM;
 	trc_hex(hex, key, len);
 	*out = hex;
+	return 0;
+}
+
+int fb_cursor_key(trc_call_t *call, const char *cursor, trc_dbkey_t *lo)
+{
+	size_t clen = strlen(cursor);
+	trc_dbkey_init(lo);
+	for (size_t i = 0; i + 1 < clen; i += 2) {
+		unsigned byte;
+		if (sscanf(cursor + i, "%2x", &byte) != 1)
+			break;
+		trc_dbkey_u8(lo, (uint8_t)byte);
+	}
+	trc_dbkey_sep(lo); /* strictly after the cursor */
+	if (clen % 2 != 0 || lo->len != clen / 2 + 1)
+		return trc_call_fail(call, TRC_EINVAL, "page.cursor: not a cursor of this list");
 	return 0;
 }
 
@@ -399,19 +415,7 @@ static int s_problems_range(trc_call_t *call, const char *cursor, const char *su
 		trc_dbkey_of(hi, supply);
 		trc_dbkey_past(hi);
 	}
-	if (clen == 0)
-		return 0;
-	trc_dbkey_init(lo);
-	for (size_t i = 0; i + 1 < clen; i += 2) {
-		unsigned byte;
-		if (sscanf(cursor + i, "%2x", &byte) != 1)
-			break;
-		trc_dbkey_u8(lo, (uint8_t)byte);
-	}
-	trc_dbkey_sep(lo); /* strictly after the cursor */
-	if (clen % 2 != 0 || lo->len != clen / 2 + 1)
-		return trc_call_fail(call, TRC_EINVAL, "page.cursor: not a cursor of this list");
-	return 0;
+	return clen == 0 ? 0 : fb_cursor_key(call, cursor, lo);
 }
 
 static int s_problems(trc_call_t *call, const Traction__V1__PageRequest *page, const char *supply,
@@ -450,11 +454,11 @@ static int s_problems(trc_call_t *call, const Traction__V1__PageRequest *page, c
 			if (++hidden < FB_SCOPE_SCAN_MAX)
 				continue;
 			/* a bounded scan: the page ends short, the cursor goes on */
-			rc = s_cursor(call, it.key.mv_data, it.key.mv_size, &rep->next_cursor);
+			rc = fb_key_cursor(call, it.key.mv_data, it.key.mv_size, &rep->next_cursor);
 			break;
 		}
 		if (rep->n_problems == limit) {
-			rc = s_cursor(call, lastkey, lastlen, &rep->next_cursor);
+			rc = fb_key_cursor(call, lastkey, lastlen, &rep->next_cursor);
 			break;
 		}
 		if (view == FB_VIEW_PART && (rc = fb_problem_part(call, p)) != 0)

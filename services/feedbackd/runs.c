@@ -185,3 +185,54 @@ int fb_runs_flush(fb_runs_t *rs, trc_txn_t *txn)
 	rs->n = 0;
 	return rc;
 }
+
+/* The nearest record id to from, toward to (both included), that is still
+ * in the records: 0 and *id, 1 if none, or an error. */
+static int s_record_near(trc_txn_t *txn, uint64_t from, uint64_t to, uint64_t *id)
+{
+	bool back = to < from;
+	trc_dbkey_t lo, hi;
+	trc_dbkey_init(&lo);
+	trc_dbkey_init(&hi);
+	trc_dbkey_be64(&lo, back ? to : from);
+	trc_dbkey_be64(&hi, (back ? from : to) + 1);
+	trc_iter_t it;
+	int rc = trc_iter_begin(txn, trc_txn_db(txn, FB_DB_RECORDS), &it, lo.buf, lo.len, hi.buf,
+				hi.len, back);
+	bool found = rc == 0 && trc_iter_next(&it) && it.key.mv_size == 8;
+	if (found)
+		*id = trc_be64_get(it.key.mv_data);
+	trc_iter_end(&it);
+	if (rc == 0)
+		rc = txn->err;
+	return rc != 0 ? rc : (found ? 0 : 1);
+}
+
+int fb_runs_drop(trc_txn_t *txn, fb_index_t index, const char *key, uint64_t id)
+{
+	const trc_db_t *db = trc_txn_db(txn, s_dbs[index]);
+	uint64_t first, last, near;
+	int rc = fb_run_from(txn, index, key, id, &first, &last);
+	if (rc == TRC_ENOENT || (rc == 0 && (first > id || (id != first && id != last))))
+		return 0; /* not an end of its run: a gap that readers pass over */
+	if (rc != 0)
+		return rc;
+	trc_dbkey_t k;
+	uint8_t v[8];
+	s_run_key(&k, key, first);
+	if (id == first) {
+		/* the run starts at the next record left in it, if any */
+		if ((rc = trc_txn_del(txn, db, k.buf, k.len)) != 0 || first == last)
+			return rc;
+		if ((rc = s_record_near(txn, id + 1, last, &near)) != 0)
+			return rc < 0 ? rc : 0;
+		s_run_key(&k, key, near);
+		trc_be64_put(v, last);
+	} else {
+		rc = s_record_near(txn, id - 1, first, &near);
+		if (rc != 0)
+			return rc < 0 ? rc : trc_txn_del(txn, db, k.buf, k.len);
+		trc_be64_put(v, near);
+	}
+	return trc_txn_put(txn, db, k.buf, k.len, v, 8, 0);
+}

@@ -138,6 +138,14 @@ static void s_world_open(const char *dir)
 		char err[256];
 		CHECK_MSG(trc_config_init(&s_dcfg[d], s_defs[d]->config, NULL, err, sizeof(err)) == 0,
 			  "%s: %s", s_defs[d]->daemon, err);
+		/* feedbackd's retention at a day of a second, so that a tick
+		 * later in the script has records to expire, two a tick */
+		static const char retention[] = "[retention]\nmetric_days = 1\nday_s = 1\n"
+						"expire_per_tick = 2\npass_every_s = 0\n";
+		CHECK_MSG(d != FBK || trc_config_parse(&s_dcfg[d], "retention", retention,
+							 sizeof(retention) - 1, err,
+							 sizeof(err)) == 0,
+			  "%s: %s", s_defs[d]->daemon, err);
 		memcpy(s_dcfg[d].state_dir, s_cfg.state_dir, sizeof(s_cfg.state_dir));
 		memcpy(s_dcfg[d].service_endpoint, s_cfg.service_endpoint,
 		       sizeof(s_cfg.service_endpoint));
@@ -224,19 +232,21 @@ typedef struct {
 	uint64_t after_seq;
 	const char *scope;       /* a scoped reader's: "e:ENTERPRISE", "p:PROVIDER"; NULL: admin */
 	int expect;              /* its status code without faults */
+	int64_t later_ms;        /* a tick's clock: this long after the others' */
 } step_t;
 
-#define CALL(d, svc, m, j) { STEP_CALL, d, svc, m, j, NULL, NULL, 0, NULL, 0 }
+#define CALL(d, svc, m, j) { STEP_CALL, d, svc, m, j, NULL, NULL, 0, NULL, 0, 0 }
 #define FAIL(d, svc, m, j, code) \
-	{ STEP_CALL, d, svc, m, j, NULL, NULL, 0, NULL, TRACTION__V1__CODE__##code }
+	{ STEP_CALL, d, svc, m, j, NULL, NULL, 0, NULL, TRACTION__V1__CODE__##code, 0 }
 #define RAW(d, svc, m, r, code) \
-	{ STEP_CALL, d, svc, m, NULL, r, NULL, 0, NULL, TRACTION__V1__CODE__##code }
+	{ STEP_CALL, d, svc, m, NULL, r, NULL, 0, NULL, TRACTION__V1__CODE__##code, 0 }
 #define AFTER(d, svc, m, j, src, seq, code) \
-	{ STEP_CALL, d, svc, m, j, NULL, src, seq, NULL, TRACTION__V1__CODE__##code }
+	{ STEP_CALL, d, svc, m, j, NULL, src, seq, NULL, TRACTION__V1__CODE__##code, 0 }
 #define SCOPED(d, svc, m, j, scope, code) \
-	{ STEP_CALL, d, svc, m, j, NULL, NULL, 0, scope, TRACTION__V1__CODE__##code }
-#define SYNC { STEP_SYNC, 0, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0 }
-#define TICK(d) { STEP_TICK, d, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0 }
+	{ STEP_CALL, d, svc, m, j, NULL, NULL, 0, scope, TRACTION__V1__CODE__##code, 0 }
+#define SYNC { STEP_SYNC, 0, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0 }
+#define TICK(d) { STEP_TICK, d, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0 }
+#define TICK_LATER(d, ms) { STEP_TICK, d, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, ms }
 
 #define REC(key, body) \
 	"{\"scenario_id\": \"weld-line-3\", \"supply_id\": \"defect-vision\", \"version\": " \
@@ -375,6 +385,26 @@ static const step_t s_script[] = {
 	     "\"SEVERITY_HIGH\", \"title\": \"glare again\", \"signature\": \"sig-glare\"}}]}"),
 	CALL(FBK, "feedback", "regressions", "{}"),
 	TICK(FBK),
+	/* retention: overrides and holds, then ticks a day (1 s here) later
+	 * that expire metric records, two a tick, the held scenario's kept */
+	CALL(FBK, "feedback", "retention.set",
+	     "{\"scenario_id\": \"weld-line-3\", \"kind\": \"FEEDBACK_PROBLEM\", \"days\": 2}"),
+	FAIL(FBK, "feedback", "retention.set", "{\"scenario_id\": \"nowhere\", \"days\": 2}",
+	     NOT_FOUND),
+	CALL(FBK, "feedback", "retention.list", "{}"),
+	CALL(FBK, "feedback", "hold.add",
+	     "{\"hold\": {\"deployment_id\": \"dep-1\", \"reason\": \"a dispute\"}}"),
+	CALL(FBK, "feedback", "hold.add",
+	     "{\"hold\": {\"scenario_id\": \"paint-shop\", \"reason\": \"an audit\"}}"),
+	FAIL(FBK, "feedback", "hold.add",
+	     "{\"hold\": {\"scenario_id\": \"paint-shop\", \"reason\": \"again\"}}",
+	     ALREADY_EXISTS),
+	CALL(FBK, "feedback", "hold.list", "{\"page\": {\"limit\": 1}}"),
+	CALL(FBK, "feedback", "hold.remove", "{\"deployment_id\": \"dep-1\"}"),
+	TICK_LATER(FBK, 1000),
+	TICK_LATER(FBK, 3000),
+	TICK_LATER(FBK, 3000),
+	CALL(FBK, "feedback", "list", "{\"supply_id\": \"defect-vision\"}"),
 	SYNC,
 	CALL(ITR, "iteration", "diff",
 	     "{\"supply_id\": \"defect-vision\", \"from_version\": \"1.0\", \"to_version\": "
@@ -596,11 +626,11 @@ static void s_call(size_t i, unsigned long fail_at, bool onward, answer_t *a, bo
 	s_normalise(st, a);
 }
 
-static void s_tick(int d, unsigned long fail_at, bool onward, bool *hit)
+static void s_tick(int d, int64_t later_ms, unsigned long fail_at, bool onward, bool *hit)
 {
 	trc_service_t *svc = s_svc[d];
 	work_t *w;
-	svc->fill->now_ms = NOW_MS;
+	svc->fill->now_ms = NOW_MS + later_ms;
 	s_arm(fail_at, onward);
 	if (svc_work_push(&svc->fill->writes, &w) == 0)
 		w->kind = WORK_TICK;
@@ -743,7 +773,7 @@ static void s_reference(const char *dir)
 			CHECK_MSG(a->code == st->expect, "%s: %s \"%s\", expected %s", s_what(i),
 				  trc_code_name(a->code), a->message, trc_code_name(st->expect));
 		} else if (st->kind == STEP_TICK) {
-			s_tick(st->d, 0, false, &hit);
+			s_tick(st->d, st->later_ms, 0, false, &hit);
 		} else {
 			s_sync(0, false, &hit);
 		}
@@ -840,7 +870,7 @@ static void s_sweep_other(size_t i, bool onward)
 			s_sync(n, onward, &hit);
 		} else { /* a tick is all or nothing */
 			uint64_t before = s_fingerprint(st->d);
-			s_tick(st->d, n, onward, &hit);
+			s_tick(st->d, st->later_ms, n, onward, &hit);
 			uint64_t now = s_fingerprint(st->d);
 			CHECK_MSG(now == before || now == s_expect[i].fp[st->d],
 				  "%s, allocation %lu failing%s: half done", s_what(i), n,

@@ -1798,6 +1798,310 @@ TEST(hand_written_field_numbers_match_the_proto)
 	}
 }
 
+/* ---- retention (retention.h) ------------------------------------------------------ */
+
+static fb_state_t *state_of(void)
+{
+	return E.user;
+}
+
+/* A record of supply ret-vision@1.0 in scenario, of kind (1..4), keyed. */
+static uint64_t ret_publish(const char *scenario, int kind, const char *key, bool *duplicate)
+{
+	Traction__V1__FeedbackRecord r, *rp = &r;
+	Traction__V1__Metric m = TRACTION__V1__METRIC__INIT;
+	Traction__V1__Problem pr = TRACTION__V1__PROBLEM__INIT;
+	Traction__V1__DemandSignal d = TRACTION__V1__DEMAND_SIGNAL__INIT;
+	char *caps[] = { (char *)"ret-capability" };
+	traction__v1__feedback_record__init(&r);
+	r.scenario_id = (char *)scenario;
+	r.supply_id = (char *)"ret-vision";
+	r.version = (char *)"1.0";
+	r.idempotency_key = (char *)key;
+	/* observed long before it came: the clock of retention is receipt */
+	r.observed_at_ms = 1764325000000LL - 20 * 86400000LL; /* fixed: retries are the same bytes */
+	if (kind == TRACTION__V1__FEEDBACK_KIND__FEEDBACK_METRIC) {
+		m.name = (char *)"ret_ms";
+		m.value = 7;
+		r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+		r.metric = &m;
+	} else if (kind == TRACTION__V1__FEEDBACK_KIND__FEEDBACK_PROBLEM) {
+		pr.severity = TRACTION__V1__SEVERITY__SEVERITY_HIGH;
+		pr.title = (char *)"drifts";
+		pr.signature = (char *)"ret-drift";
+		r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_PROBLEM;
+		r.problem = &pr;
+	} else {
+		d.text = (char *)"wants more";
+		d.capabilities = caps;
+		d.n_capabilities = 1;
+		r.body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_DEMAND;
+		r.demand = &d;
+	}
+	int rc;
+	Traction__V1__PublishReply *rep = publish(&rp, 1, &rc);
+	CHECK_EQ_INT(rc, 0);
+	CHECK_EQ_INT(rep->results[0]->status->code, 0);
+	if (duplicate != NULL)
+		*duplicate = rep->results[0]->duplicate;
+	uint64_t id = rep->results[0]->record_id;
+	henv_reset(&E);
+	return id;
+}
+
+/* One tick; ret-vision's records left. */
+static size_t ret_expire(void)
+{
+	Traction__V1__Empty none = TRACTION__V1__EMPTY__INIT, out;
+	CHECK_EQ_INT(henv_call(&E, tick, true, &none, &out, &traction__v1__empty__descriptor), 0);
+	henv_reset(&E);
+	return list_ids("ret-vision", NULL, 1000, NULL, 0);
+}
+
+/* A list of ret-vision's records through pages of 2 (paging across gaps). */
+static size_t ret_ids(const char *scenario, uint64_t *ids, size_t cap)
+{
+	return list_ids("ret-vision", scenario, 2, ids, cap);
+}
+
+/* stats, problems and demands of ret-vision, packed, into out. */
+static size_t ret_figures(uint8_t *out, size_t cap)
+{
+	Traction__V1__StatsRequest sq = TRACTION__V1__STATS_REQUEST__INIT;
+	Traction__V1__StatsReply sr;
+	Traction__V1__ProblemsRequest pq = TRACTION__V1__PROBLEMS_REQUEST__INIT;
+	Traction__V1__ProblemsReply pr;
+	Traction__V1__DemandsRequest dq = TRACTION__V1__DEMANDS_REQUEST__INIT;
+	Traction__V1__DemandsReply dr;
+	sq.supply_id = pq.supply_id = dq.supply_id = (char *)"ret-vision";
+	sq.granularity = TRACTION__V1__GRANULARITY__GRANULARITY_DAY;
+	CHECK_EQ_INT(henv_call(&E, feedbackd_stats, false, &sq, &sr,
+			       &traction__v1__stats_reply__descriptor), 0);
+	size_t n = traction__v1__stats_reply__get_packed_size(&sr);
+	CHECK(n < cap);
+	traction__v1__stats_reply__pack(&sr, out);
+	CHECK_EQ_INT(henv_call(&E, feedbackd_problems, false, &pq, &pr,
+			       &traction__v1__problems_reply__descriptor), 0);
+	CHECK(n + traction__v1__problems_reply__get_packed_size(&pr) < cap);
+	n += traction__v1__problems_reply__pack(&pr, out + n);
+	CHECK_EQ_INT(henv_call(&E, feedbackd_demands, false, &dq, &dr,
+			       &traction__v1__demands_reply__descriptor), 0);
+	CHECK(n + traction__v1__demands_reply__get_packed_size(&dr) < cap);
+	n += traction__v1__demands_reply__pack(&dr, out + n);
+	henv_reset(&E);
+	return n;
+}
+
+static int ret_call(trc_handler_fn fn, const void *req, void *rep,
+		    const ProtobufCMessageDescriptor *d)
+{
+	int rc = henv_call(&E, fn, true, req, rep, d);
+	henv_reset(&E);
+	return rc;
+}
+
+static int ret_set(const char *scenario, int kind, unsigned days)
+{
+	Traction__V1__RetentionSetRequest q = TRACTION__V1__RETENTION_SET_REQUEST__INIT;
+	Traction__V1__RetentionSetReply rep;
+	q.scenario_id = (char *)scenario;
+	q.kind = kind;
+	q.days = days;
+	return ret_call(feedbackd_retention_set, &q, &rep,
+			&traction__v1__retention_set_reply__descriptor);
+}
+
+static int ret_hold(bool add, const char *scenario, const char *deployment)
+{
+	Traction__V1__HoldReply rep;
+	if (add) {
+		Traction__V1__HoldAddRequest q = TRACTION__V1__HOLD_ADD_REQUEST__INIT;
+		Traction__V1__Hold h = TRACTION__V1__HOLD__INIT;
+		h.scenario_id = (char *)scenario;
+		h.deployment_id = (char *)deployment;
+		h.reason = (char *)"audit 2026-Q4";
+		q.hold = &h;
+		return ret_call(feedbackd_hold_add, &q, &rep, &traction__v1__hold_reply__descriptor);
+	}
+	Traction__V1__HoldRemoveRequest q = TRACTION__V1__HOLD_REMOVE_REQUEST__INIT;
+	q.scenario_id = (char *)scenario;
+	q.deployment_id = (char *)deployment;
+	return ret_call(feedbackd_hold_remove, &q, &rep, &traction__v1__hold_reply__descriptor);
+}
+
+static void ret_policy(unsigned def, unsigned metric, unsigned idem, unsigned per_tick)
+{
+	fb_retention_t *p = &state_of()->retention;
+	fb_retention_from(p, NULL);
+	p->days[0] = def;
+	p->days[TRACTION__V1__FEEDBACK_KIND__FEEDBACK_METRIC] = metric;
+	p->idempotency_days = idem;
+	p->expire_per_tick = per_tick;
+	p->pass_every_s = 0;
+	p->day_s = 10; /* a retention day of 10 s: the clock moves by hand */
+}
+
+static void ret_deployment(const char *id, const char *scenario)
+{
+	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
+	Traction__V1__Deployment d = TRACTION__V1__DEPLOYMENT__INIT;
+	d.id = (char *)id;
+	d.scenario_id = (char *)scenario;
+	d.supply_id = (char *)"ret-vision";
+	d.version = (char *)"1.0";
+	d.stage = TRACTION__V1__STAGE__STAGE_PILOT;
+	d.status = TRACTION__V1__DEPLOYMENT_STATUS__DEPLOYMENT_ACTIVE;
+	ev.type = (char *)"deployment.adopted";
+	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_DEPLOYMENT;
+	ev.deployment = &d;
+	apply(&ev, 2);
+}
+
+/* Records past their kind's TTL (by receipt, not by observation) leave
+ * list and the indexes; stats, problems and demands answer the same; a
+ * held scenario's and a held deployment's records stay until the hold
+ * ends; a scenario's override beats the kind's days; and ids never come
+ * back, even when the newest records expired. */
+TEST(retention_expires_records_not_figures)
+{
+	int64_t t0 = E.now_ms;
+	known_supply("ret-vision", "1.0");
+	known_scenario("ret-a", TRACTION__V1__SCENARIO_STATUS__SCENARIO_OPEN);
+	known_scenario("ret-b", TRACTION__V1__SCENARIO_STATUS__SCENARIO_OPEN);
+	known_scenario("ret-c", TRACTION__V1__SCENARIO_STATUS__SCENARIO_OPEN);
+	ret_deployment("dep-ret", "ret-c");
+	ret_policy(0, 2, 30, 100000); /* metrics: 2 days (20 s); the rest forever */
+	uint64_t ids[64];
+	for (int i = 0; i < 3; i++) {
+		ret_publish("ret-a", TRACTION__V1__FEEDBACK_KIND__FEEDBACK_METRIC, NULL, NULL);
+		ret_publish("ret-b", TRACTION__V1__FEEDBACK_KIND__FEEDBACK_METRIC, NULL, NULL);
+		ret_publish("ret-c", TRACTION__V1__FEEDBACK_KIND__FEEDBACK_METRIC, NULL, NULL);
+	}
+	uint64_t problem = ret_publish("ret-a", TRACTION__V1__FEEDBACK_KIND__FEEDBACK_PROBLEM, NULL,
+				       NULL);
+	uint64_t demand = ret_publish("ret-a", TRACTION__V1__FEEDBACK_KIND__FEEDBACK_DEMAND, NULL,
+				      NULL);
+	CHECK_EQ_INT(ret_ids(NULL, NULL, 0), 11);
+	static uint8_t before[1 << 16], after[1 << 16];
+	size_t nb = ret_figures(before, sizeof(before));
+	CHECK_EQ_INT(ret_hold(true, "ret-b", NULL), 0);
+	CHECK_EQ_INT(ret_hold(true, "ret-b", NULL), TRC_EEXIST);
+	CHECK_EQ_INT(ret_hold(true, NULL, "dep-ret"), 0);
+	CHECK_EQ_INT(ret_hold(true, NULL, "dep-none"), TRC_ENOENT);
+	CHECK_EQ_INT(ret_hold(true, "ret-a", "dep-ret"), TRC_EINVAL);
+
+	E.now_ms = t0 + 19000; /* young still (observed 20 days ago) */
+	CHECK_EQ_INT(ret_expire(), 11);
+	E.now_ms = t0 + 21000;
+	CHECK_EQ_INT(ret_expire(), 8); /* ret-a's three metrics went */
+	CHECK_EQ_INT(ret_ids("ret-a", ids, 64), 2);
+	CHECK(ids[0] == problem && ids[1] == demand);
+	CHECK_EQ_INT(ret_ids("ret-b", NULL, 0), 3);
+	CHECK_EQ_INT(ret_ids("ret-c", NULL, 0), 3);
+	size_t na = ret_figures(after, sizeof(after));
+	CHECK(na == nb && memcmp(before, after, nb) == 0);
+
+	/* holds end: their records go at the next pass */
+	CHECK_EQ_INT(ret_hold(false, NULL, "dep-ret"), 0);
+	CHECK_EQ_INT(ret_hold(false, NULL, "dep-ret"), TRC_ENOENT);
+	CHECK_EQ_INT(ret_expire(), 5);
+	CHECK_EQ_INT(ret_hold(false, "ret-b", NULL), 0);
+	/* an override for the scenario: its problems and demands too */
+	CHECK_EQ_INT(ret_set("ret-a", 0, 1), 0);
+	CHECK_EQ_INT(ret_set("ret-zz", 0, 1), TRC_ENOENT);
+	CHECK_EQ_INT(ret_expire(), 0);
+	na = ret_figures(after, sizeof(after));
+	CHECK(na == nb && memcmp(before, after, nb) == 0);
+	CHECK_EQ_INT(index_entries(FB_DB_BY_SCENARIO, "ret-a"), 0); /* no run outlives its records */
+	CHECK_EQ_INT(index_entries(FB_DB_BY_SUPPLY, "ret-vision"), 0);
+
+	/* every record of the supply went, the newest too: ids still grow */
+	uint64_t next = ret_publish("ret-c", TRACTION__V1__FEEDBACK_KIND__FEEDBACK_METRIC, NULL, NULL);
+	CHECK(next > demand);
+	CHECK_EQ_INT(ret_set("ret-a", 0, 0), 0);
+	E.now_ms = t0;
+	ret_policy(0, 0, 7, 500);
+	fb_retention_from(&state_of()->retention, NULL);
+}
+
+/* An idempotency key outlives its record: a retry within
+ * idempotency_days is a duplicate of the record that expired, not a new
+ * one; after it the key is gone and the same key stores a new record. */
+TEST(retention_keys_outlive_their_records)
+{
+	int64_t t0 = E.now_ms;
+	ret_policy(0, 1, 3, 100000); /* metrics: 10 s; keys: 30 s */
+	bool dup;
+	uint64_t first = ret_publish("ret-a", TRACTION__V1__FEEDBACK_KIND__FEEDBACK_METRIC, "k-1",
+				     &dup);
+	CHECK(!dup);
+	E.now_ms = t0 + 11000;
+	ret_expire();
+	CHECK_EQ_INT(ret_ids("ret-a", NULL, 0), 0);
+	uint64_t again = ret_publish("ret-a", TRACTION__V1__FEEDBACK_KIND__FEEDBACK_METRIC, "k-1",
+				     &dup);
+	CHECK(dup && again == first);
+	CHECK_EQ_INT(ret_ids("ret-a", NULL, 0), 0);
+	E.now_ms = t0 + 29999; /* at the key's TTL, not past it */
+	ret_expire();
+	again = ret_publish("ret-a", TRACTION__V1__FEEDBACK_KIND__FEEDBACK_METRIC, "k-1", &dup);
+	CHECK(dup && again == first);
+	E.now_ms = t0 + 30000;
+	ret_expire();
+	again = ret_publish("ret-a", TRACTION__V1__FEEDBACK_KIND__FEEDBACK_METRIC, "k-1", &dup);
+	CHECK(!dup && again > first);
+	/* a key whose record lives longer than it lives as long as the record */
+	E.now_ms = t0 + 31000;
+	ret_policy(0, 5, 1, 100000); /* metrics: 50 s; keys: 10 s */
+	ret_expire();
+	uint64_t third = ret_publish("ret-a", TRACTION__V1__FEEDBACK_KIND__FEEDBACK_METRIC, "k-1",
+				     &dup);
+	CHECK(dup && third == again);
+	E.now_ms = t0;
+	fb_retention_from(&state_of()->retention, NULL);
+}
+
+/* At most expire_per_tick records a tick, from a cursor in the store: a
+ * daemon started again (its memory new) goes on where the pass was. */
+TEST(retention_is_bounded_and_resumes)
+{
+	int64_t t0 = E.now_ms;
+	known_scenario("ret-d", TRACTION__V1__SCENARIO_STATUS__SCENARIO_OPEN);
+	uint64_t ids[10];
+	ret_policy(0, 0, 7, 500);
+	for (int i = 0; i < 10; i++)
+		ids[i] = ret_publish("ret-d", TRACTION__V1__FEEDBACK_KIND__FEEDBACK_METRIC, NULL,
+				     NULL);
+	CHECK_EQ_INT(ret_set("ret-d", TRACTION__V1__FEEDBACK_KIND__FEEDBACK_METRIC, 1), 0);
+	ret_policy(0, 0, 7, 4);
+	E.now_ms = t0 + 11000;
+	/* the store's older records come first, four a tick */
+	size_t left = ret_ids("ret-d", NULL, 0), rounds = 0;
+	while (left == 10 && rounds++ < 5000) {
+		ret_expire();
+		left = ret_ids("ret-d", NULL, 0);
+	}
+	CHECK(left >= 6 && left < 10);
+	/* a restart: new state, the same store; the pass goes on at once */
+	fb_state_t *old = state_of();
+	static fb_state_t fresh;
+	feedbackd_close(old);
+	CHECK_EQ_INT(feedbackd_open(&fresh, E.store, NULL), 0);
+	E.user = &fresh;
+	ret_policy(0, 0, 7, 4);
+	ret_expire();
+	size_t now_left = ret_ids("ret-d", NULL, 0);
+	CHECK(now_left < left && left - now_left <= 4);
+	ret_expire();
+	CHECK_EQ_INT(ret_ids("ret-d", NULL, 0), 0);
+	(void)ids;
+	feedbackd_close(&fresh);
+	CHECK_EQ_INT(feedbackd_open(old, E.store, NULL), 0);
+	E.user = old;
+	CHECK_EQ_INT(ret_set("ret-d", TRACTION__V1__FEEDBACK_KIND__FEEDBACK_METRIC, 0), 0);
+	E.now_ms = t0;
+}
+
 int main(void)
 {
 	static fb_state_t state;
@@ -1826,6 +2130,9 @@ int main(void)
 	RUN(schema_2_refs_learn_their_owners);
 	RUN(schema_3_replay_keeps_regressions);
 	RUN(hand_written_field_numbers_match_the_proto);
+	RUN(retention_expires_records_not_figures);
+	RUN(retention_keys_outlive_their_records);
+	RUN(retention_is_bounded_and_resumes);
 	feedbackd_close(&state);
 	henv_close(&E);
 	DONE();

@@ -38,7 +38,8 @@ static const struct {
 	  "submit update close get list match gaps" },
 	{ &traction__v1__feedback_service__descriptor, "feedback",
 	  "publish list stats problems regressions demands "
-	  "alert.add alert.list alert.remove alert.history" }, /* alert.*: v1.1 */
+	  "alert.add alert.list alert.remove alert.history " /* alert.*: v1.1 */
+	  "retention.set retention.list hold.add hold.remove hold.list" }, /* v1.1 */
 	{ &traction__v1__iteration_service__descriptor, "iteration",
 	  "record get list history diff" },
 	{ &traction__v1__deployment_service__descriptor, "deployment",

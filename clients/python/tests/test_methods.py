@@ -167,6 +167,25 @@ def test_alert_rules(client):
     assert h.alerts[0].state == 3 and h.alerts[0].reason == "rule_removed"
 
 
+def test_retention_and_holds(client):
+    r = client.feedback.retention_set(scenario_id="weld-line-3", kind="FEEDBACK_METRIC", days=30)
+    assert r.entry.days == 30 and r.entry.updated_ms > 0
+    lst = client.feedback.retention_list()
+    assert lst.policy.idempotency_days == 7 and lst.policy.default_days == 0
+    assert [(o.scenario_id, o.days) for o in lst.overrides] == [("weld-line-3", 30)]
+    assert client.feedback.retention_set(scenario_id="weld-line-3", kind="FEEDBACK_METRIC",
+                                         days=0).entry.days == 0
+    assert len(client.feedback.retention_list().overrides) == 0
+    h = client.feedback.hold_add(hold={"scenario_id": "weld-line-3", "reason": "an audit"})
+    assert h.hold.created_ms > 0
+    with pytest.raises(traction.AlreadyExists):
+        client.feedback.hold_add(hold={"scenario_id": "weld-line-3", "reason": "again"})
+    assert [x.reason for x in client.feedback.hold_list().holds] == ["an audit"]
+    assert client.feedback.hold_remove(scenario_id="weld-line-3").hold.reason == "an audit"
+    with pytest.raises(traction.NotFound):
+        client.feedback.hold_remove(scenario_id="weld-line-3")
+
+
 def test_daemon_and_broker_methods(client):
     for svc in ("supply", "scenario", "feedback", "iteration", "deployment"):
         pong = getattr(client, svc).ping()

@@ -1805,6 +1805,9 @@ static fb_state_t *state_of(void)
 	return E.user;
 }
 
+/* A record's observed_at_ms (0: a fixed time twenty days back). */
+static int64_t s_ret_observed;
+
 /* A record of supply ret-vision@1.0 in scenario, of kind (1..4), keyed. */
 static uint64_t ret_publish(const char *scenario, int kind, const char *key, bool *duplicate)
 {
@@ -1819,7 +1822,8 @@ static uint64_t ret_publish(const char *scenario, int kind, const char *key, boo
 	r.version = (char *)"1.0";
 	r.idempotency_key = (char *)key;
 	/* observed long before it came: the clock of retention is receipt */
-	r.observed_at_ms = 1764325000000LL - 20 * 86400000LL; /* fixed: retries are the same bytes */
+	r.observed_at_ms = s_ret_observed != 0 ? s_ret_observed
+					       : 1764325000000LL - 20 * 86400000LL; /* retries: same bytes */
 	if (kind == TRACTION__V1__FEEDBACK_KIND__FEEDBACK_METRIC) {
 		m.name = (char *)"ret_ms";
 		m.value = 7;
@@ -1977,11 +1981,14 @@ TEST(retention_expires_records_not_figures)
 		ret_publish("ret-b", TRACTION__V1__FEEDBACK_KIND__FEEDBACK_METRIC, NULL, NULL);
 		ret_publish("ret-c", TRACTION__V1__FEEDBACK_KIND__FEEDBACK_METRIC, NULL, NULL);
 	}
+	s_ret_observed = t0 + 43200000; /* observed half a day ahead: received is what counts */
+	ret_publish("ret-a", TRACTION__V1__FEEDBACK_KIND__FEEDBACK_METRIC, NULL, NULL);
+	s_ret_observed = 0;
 	uint64_t problem = ret_publish("ret-a", TRACTION__V1__FEEDBACK_KIND__FEEDBACK_PROBLEM, NULL,
 				       NULL);
 	uint64_t demand = ret_publish("ret-a", TRACTION__V1__FEEDBACK_KIND__FEEDBACK_DEMAND, NULL,
 				      NULL);
-	CHECK_EQ_INT(ret_ids(NULL, NULL, 0), 11);
+	CHECK_EQ_INT(ret_ids(NULL, NULL, 0), 12);
 	static uint8_t before[1 << 16], after[1 << 16];
 	size_t nb = ret_figures(before, sizeof(before));
 	CHECK_EQ_INT(ret_hold(true, "ret-b", NULL), 0);
@@ -1991,9 +1998,9 @@ TEST(retention_expires_records_not_figures)
 	CHECK_EQ_INT(ret_hold(true, "ret-a", "dep-ret"), TRC_EINVAL);
 
 	E.now_ms = t0 + 19000; /* young still (observed 20 days ago) */
-	CHECK_EQ_INT(ret_expire(), 11);
+	CHECK_EQ_INT(ret_expire(), 12);
 	E.now_ms = t0 + 21000;
-	CHECK_EQ_INT(ret_expire(), 8); /* ret-a's three metrics went */
+	CHECK_EQ_INT(ret_expire(), 8); /* ret-a's four metrics went */
 	CHECK_EQ_INT(ret_ids("ret-a", ids, 64), 2);
 	CHECK(ids[0] == problem && ids[1] == demand);
 	CHECK_EQ_INT(ret_ids("ret-b", NULL, 0), 3);

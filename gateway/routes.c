@@ -123,6 +123,20 @@ const gw_route_t gw_routes[] = {
 	  "remove an alert rule; its firing alerts resolve (admin)" },
 	{ "GET", "/v1/alerts/history", "feedback", "alert.history", NULL, NULL, NONE, 0,
 	  "alerts fired and resolved, newest first; filters rule_id, from, to" },
+	/* retention of raw feedback (docs/operations.md, "Retention"): admin */
+	{ "GET", "/v1/retention", "feedback", "retention.list", NULL, NULL, NONE, 0,
+	  "the configured retention and the overrides by scenario; filter scenario_id (admin)" },
+	{ "POST", "/v1/retention", "feedback", "retention.set", NULL, "", NONE, 0,
+	  "how long a scenario's raw records are kept (body: scenario_id, kind, days; days 0 "
+	  "removes it; admin)" },
+	{ "GET", "/v1/holds", "feedback", "hold.list", NULL, NULL, NONE, 0,
+	  "holds that suspend the deletion of raw records (admin)" },
+	{ "POST", "/v1/holds", "feedback", "hold.add", NULL, "hold", NONE, GW_R_CREATED,
+	  "hold a scenario's or a deployment's records (body: a Hold with a reason; admin)" },
+	{ "DELETE", "/v1/holds/scenarios/{id}", "feedback", "hold.remove", NULL, NULL,
+	  { "scenario_id" }, 0, "end a scenario's hold (admin)" },
+	{ "DELETE", "/v1/holds/deployments/{id}", "feedback", "hold.remove", NULL, NULL,
+	  { "deployment_id" }, 0, "end a deployment's hold (admin)" },
 };
 const size_t gw_n_routes = sizeof(gw_routes) / sizeof(gw_routes[0]);
 

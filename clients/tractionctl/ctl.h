@@ -113,6 +113,8 @@ extern const cmd_t ctl_iteration_cmds[];
 extern const int ctl_n_iteration_cmds;
 extern const cmd_t ctl_alert_cmds[];
 extern const int ctl_n_alert_cmds;
+extern const cmd_t ctl_retention_cmds[];
+extern const int ctl_n_retention_cmds;
 extern const cmd_t ctl_misc_cmds[];
 extern const int ctl_n_misc_cmds;
 extern const cmd_t ctl_call_cmds[];

@@ -113,6 +113,8 @@ extern const cmd_t ctl_iteration_cmds[];
 extern const int ctl_n_iteration_cmds;
 extern const cmd_t ctl_misc_cmds[];
 extern const int ctl_n_misc_cmds;
+extern const cmd_t ctl_backup_cmds[];
+extern const int ctl_n_backup_cmds;
 extern const cmd_t ctl_call_cmds[];
 extern const int ctl_n_call_cmds;
 

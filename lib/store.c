@@ -252,7 +252,7 @@ int trc_store_copy(trc_txn_t *txn, const char *path, const int *cancel)
 	if (txn->err != 0)
 		return txn->err;
 	int r = trc_storecopy_write(txn->txn, dbis, names, n, path, s->map_size, cancel);
-	if (r != 0)
+	if (r != 0 && r != ECANCELED) /* stopped on purpose: nothing to say */
 		trc_err("store: cannot copy to %s: %s", path, mdb_strerror(r));
 	return trc_err_from_mdb(r);
 }

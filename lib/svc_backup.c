@@ -259,11 +259,14 @@ static int s_describe_cut(trc_service_t *svc, trc_call_t *call, trc_txn_t *cut,
 	rep->positions = trc_arena_alloc(call->arena, (npos + 1) * sizeof(void *));
 	if (rep->positions == NULL || trc_iter_begin(cut, posdb, &it, NULL, 0, NULL, 0, false) != 0)
 		return cut->err != 0 ? cut->err : TRC_ENOMEM;
-	while (trc_iter_next(&it) && rep->n_positions < npos) {
+	int rc = 0;
+	while (rc == 0 && trc_iter_next(&it) && rep->n_positions < npos) {
 		Traction__V1__EventPosition *p = trc_arena_alloc(call->arena, sizeof(*p));
 		char *src = trc_arena_alloc(call->arena, it.key.mv_size + 1);
-		if (p == NULL || src == NULL || it.val.mv_size != 8)
-			continue; /* out of memory answers for itself (svc_sticky) */
+		/* a begin that fails must not pause: every failure before it says so */
+		rc = p == NULL || src == NULL ? TRC_ENOMEM : it.val.mv_size != 8 ? TRC_ECORRUPT : 0;
+		if (rc != 0)
+			break;
 		traction__v1__event_position__init(p);
 		memcpy(src, it.key.mv_data, it.key.mv_size);
 		src[it.key.mv_size] = '\0';
@@ -272,7 +275,7 @@ static int s_describe_cut(trc_service_t *svc, trc_call_t *call, trc_txn_t *cut,
 		rep->positions[rep->n_positions++] = p;
 	}
 	trc_iter_end(&it);
-	return cut->err;
+	return rc != 0 ? rc : cut->err;
 }
 
 static void s_new_id(char *id, size_t len)

@@ -115,6 +115,8 @@ extern const cmd_t ctl_alert_cmds[];
 extern const int ctl_n_alert_cmds;
 extern const cmd_t ctl_misc_cmds[];
 extern const int ctl_n_misc_cmds;
+extern const cmd_t ctl_backup_cmds[];
+extern const int ctl_n_backup_cmds;
 extern const cmd_t ctl_call_cmds[];
 extern const int ctl_n_call_cmds;
 

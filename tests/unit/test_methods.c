@@ -43,7 +43,9 @@ static const struct {
 	  "record get list history diff" },
 	{ &traction__v1__deployment_service__descriptor, "deployment",
 	  "adopt upgrade advance retire get list history gates" }, /* gates: v1.1 */
-	{ &traction__v1__daemon_service__descriptor, "daemon", "ping events.replay events.read" },
+	{ &traction__v1__daemon_service__descriptor, "daemon",
+	  "ping events.replay events.read backup.begin backup.resume backup.read backup.end" },
+	/* backup.*: v1.1 */
 	{ &traction__v1__broker_service__descriptor, "broker", "ping status" },
 };
 

@@ -8,8 +8,9 @@
  *   svc_dispatch.c  a request: decode, method, role, Header.after, parking
  *   svc_consume.c   other sources' events: positions, replay, queueing
  *   svc_builtin.c   the methods every daemon answers: ping, events.*,
- *                   backup.*
+ *                   backup.*, audit.list
  *   svc_backup.c    online backup: the writer's pause, the cut, the copy
+ *   svc_audit.c     the audit log: trc_call_audit, audit.list
  *   svc_frames.c    what goes out: replies, control frames, events; the
  *                   work list every layer queues to
  *
@@ -317,6 +318,11 @@ int svc_backup_begin(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMes
 int svc_backup_resume(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
 int svc_backup_read(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
 int svc_backup_end(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+
+/* ---- svc_audit.c: the audit log (trc_call_audit in call.h) --------------- */
+
+/* audit.list: the entries, newest first, filtered (admin). */
+int svc_audit_list(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
 
 /* ---- svc_consume.c: the sources we consume ------------------------------ */
 

@@ -18,7 +18,7 @@
 #include "util.h"
 #include "traction/v1/events.pb-c.h"
 
-#define MAX_DBS 32 /* LMDB's named databases: the store's own and a daemon's */
+#define MAX_DBS 48 /* LMDB's named databases: the store's own and a daemon's */
 static const char s_schema_key[] = "schema_version";
 
 struct trc_db {
@@ -31,6 +31,8 @@ static const trc_db_decl_t s_sysdbs[TRC_SYSDB_COUNT] = {
 	[TRC_SYSDB_META] = { "meta", "name -> value (schema_version: be64)", NULL },
 	[TRC_SYSDB_EVENTS] = { "events", "be64 seq -> Event", &traction__v1__event__descriptor },
 	[TRC_SYSDB_POSITIONS] = { "positions", "source -> be64 applied seq", NULL },
+	[TRC_SYSDB_AUDIT] = { "audit", "be64 seq -> AuditEntry, append-only (svc_audit.c)",
+			      &traction__v1__audit_entry__descriptor },
 };
 
 struct trc_store {

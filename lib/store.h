@@ -68,6 +68,7 @@ enum {
 	TRC_SYSDB_META,       /* name -> value: schema_version (be64) */
 	TRC_SYSDB_EVENTS,     /* be64 seq -> traction.v1.Event */
 	TRC_SYSDB_POSITIONS,  /* source -> be64 applied seq */
+	TRC_SYSDB_AUDIT,      /* be64 seq -> traction.v1.AuditEntry (svc_audit.c) */
 	TRC_SYSDB_COUNT
 };
 

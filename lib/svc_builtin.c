@@ -155,6 +155,9 @@ static const trc_method_t s_builtin[] = {
 	{ "backup.end", &traction__v1__backup_id_request__descriptor,
 	  &traction__v1__empty__descriptor, svc_backup_end, TRC_METHOD_ADMIN,
 	  "drop the copy" },
+	{ "audit.list", &traction__v1__audit_list_request__descriptor,
+	  &traction__v1__audit_list_reply__descriptor, svc_audit_list, TRC_METHOD_ADMIN,
+	  "the administrative changes this daemon made, newest first" },
 };
 
 #define S_N_BUILTIN (sizeof(s_builtin) / sizeof(s_builtin[0]))

@@ -38,6 +38,16 @@ done_check() {
     echo "not ok $n - $what: $red"; failed=$((failed + 1)); fi
 }
 
+# CMD | has PATTERN: all of CMD's output read before matching (under
+# pipefail, grep -q stopping early would fail CMD with SIGPIPE).
+has() { local out; out=$(cat); grep -q -- "$1" <<<"$out" || { echo "$out" >&2; return 1; }; }
+# refuses PATTERN CMD...: CMD fails, saying PATTERN.
+refuses() {
+  local pat=$1 out; shift
+  out=$("$@" 2>&1) && { echo "$out" >&2; return 1; }
+  grep -q -- "$pat" <<<"$out" || { echo "$out" >&2; return 1; }
+}
+
 # eventually CMD...: events take a moment to travel; retries for up to 10 s
 # and prints CMD's output once it succeeds.
 eventually() {

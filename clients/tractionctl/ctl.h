@@ -111,6 +111,8 @@ extern const cmd_t ctl_feedback_cmds[];
 extern const int ctl_n_feedback_cmds;
 extern const cmd_t ctl_iteration_cmds[];
 extern const int ctl_n_iteration_cmds;
+extern const cmd_t ctl_audit_cmds[];
+extern const int ctl_n_audit_cmds;
 extern const cmd_t ctl_alert_cmds[];
 extern const int ctl_n_alert_cmds;
 extern const cmd_t ctl_misc_cmds[];

@@ -26,14 +26,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/../set.sh"
 set_traps "$DIR" alerts
 SET_TMP=$DIR
 ctl() { "$BUILD/clients/tractionctl/tractionctl" "$@"; }
-# CMD | has PATTERN: all of CMD's output read before matching (pipefail)
-has() { local out; out=$(cat); grep -q -- "$1" <<<"$out" || { echo "$out" >&2; return 1; }; }
-# refuses PATTERN CMD...: CMD fails, saying PATTERN
-refuses() {
-  local pat=$1 out; shift
-  out=$("$@" 2>&1) && { echo "$out" >&2; return 1; }
-  grep -q -- "$pat" <<<"$out" || { echo "$out" >&2; return 1; }
-}
 # the alert events of feedbackd's log, one JSON object per line
 alert_events() {
   ctl --json call feedback events.read '{"topics":["alert."],"max":1000}' |

@@ -44,7 +44,8 @@ static const struct {
 	{ &traction__v1__deployment_service__descriptor, "deployment",
 	  "adopt upgrade advance retire get list history gates" }, /* gates: v1.1 */
 	{ &traction__v1__daemon_service__descriptor, "daemon",
-	  "ping events.replay events.read backup.begin backup.resume backup.read backup.end" },
+	  "ping events.replay events.read backup.begin backup.resume backup.read backup.end "
+	  "audit.list" },
 	/* backup.*: v1.1 */
 	{ &traction__v1__broker_service__descriptor, "broker", "ping status" },
 };

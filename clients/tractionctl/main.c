@@ -21,6 +21,7 @@ static const struct {
 	{ ctl_catalogue_cmds, &ctl_n_catalogue_cmds },
 	{ ctl_iteration_cmds, &ctl_n_iteration_cmds },
 	{ ctl_feedback_cmds, &ctl_n_feedback_cmds },
+	{ ctl_webhook_cmds, &ctl_n_webhook_cmds },
 	{ ctl_call_cmds, &ctl_n_call_cmds },
 };
 #define N_GROUPS (sizeof(s_groups) / sizeof(s_groups[0]))

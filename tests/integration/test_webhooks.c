@@ -474,6 +474,24 @@ int main(void)
 	CHECK_EQ_INT(s_count_ends(log, "/reject", 400), N_ALERTS + 1);
 	json_decref(log);
 
+	/* tractionctl webhook: the same through the command line, no secret */
+	char ctl[512], cmd[2400], out[65536];
+	h_bin("tractionctl", ctl, sizeof(ctl));
+	snprintf(cmd, sizeof(cmd),
+		 "'%s' --endpoint %s webhook list && '%s' --endpoint %s --json webhook deliveries "
+		 "reject --state dead && '%s' --endpoint %s webhook add x ftp://x 2>&1; true",
+		 ctl, H.client_ep, ctl, H.client_ep, ctl, H.client_ep);
+	FILE *p = popen(cmd, "r");
+	CHECK(p != NULL);
+	size_t n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	pclose(p);
+	CHECK_CONTAINS(out, "ops ");
+	CHECK_CONTAINS(out, "sha256:");
+	CHECK_MSG(strstr(out, SECRET) == NULL, "tractionctl shows the secret: %s", out);
+	CHECK_CONTAINS(out, "\"state\": \"dead\"");
+	CHECK_CONTAINS(out, "INVALID_ARGUMENT: webhook.url");
+
 	traction_client_destroy(&c);
 	h_done(&H);
 	printf("ok: %d checks\n", check_count_);

@@ -492,6 +492,31 @@ int main(void)
 	CHECK_CONTAINS(out, "\"state\": \"dead\"");
 	CHECK_CONTAINS(out, "INVALID_ARGUMENT: webhook.url");
 
+	/* a clean stop with a delivery in flight to a slow receiver: the
+	 * transfer is dropped (the delivery stays pending on disk), nothing
+	 * leaks (the sanitizer build exits non-zero if it does) */
+	log = s_log();
+	size_t seen = json_array_size(log);
+	json_decref(log);
+	s_write("mode", "ok 3");
+	fire(c, 99, TRACTION__V1__ALERT_STATE__ALERT_FIRING, 0);
+	flying = false;
+	for (int waited = 0; !flying && waited < 10000; waited += 20) {
+		h_sleep_ms(20);
+		log = s_log();
+		flying = json_array_size(log) > seen;
+		json_decref(log);
+	}
+	CHECK_MSG(flying, "the last alert was not sent");
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int status = h_kill(&H, notifyd, SIGTERM);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "notifyd's stop: status %d",
+		  status);
+	CHECK_MSG(t1.tv_sec - t0.tv_sec < 3, "notifyd took %lds to stop",
+		  (long)(t1.tv_sec - t0.tv_sec));
+
 	traction_client_destroy(&c);
 	h_done(&H);
 	printf("ok: %d checks\n", check_count_);

@@ -24,6 +24,7 @@ static const struct {
 	{ ctl_alert_cmds, &ctl_n_alert_cmds },
 	{ ctl_audit_cmds, &ctl_n_audit_cmds },
 	{ ctl_backup_cmds, &ctl_n_backup_cmds },
+	{ ctl_webhook_cmds, &ctl_n_webhook_cmds },
 	{ ctl_call_cmds, &ctl_n_call_cmds },
 };
 #define N_GROUPS (sizeof(s_groups) / sizeof(s_groups[0]))

@@ -411,6 +411,21 @@ TEST(backup_under_load_restored)
 	traction_reply_free(&srep->base);
 	s_check_logs(a, b, pb);
 
+	/* the restore is in each restored daemon's audit log, its newest entry */
+	for (int i = 0; i < 4; i++) {
+		Traction__V1__AuditListRequest aq = TRACTION__V1__AUDIT_LIST_REQUEST__INIT;
+		Traction__V1__AuditListReply *ar = NULL;
+		traction_status_t st;
+		CHECK_EQ_INT(traction_call(b, s_services[i], "audit.list", &aq.base,
+					   &traction__v1__audit_list_reply__descriptor,
+					   (ProtobufCMessage **)&ar, &st),
+			     0);
+		CHECK_MSG(ar->n_entries >= 1 && strcmp(ar->entries[0]->action, "store.restore") == 0 &&
+				  strcmp(ar->entries[0]->subject, s_dir) == 0,
+			  "%s: the restore is not the newest entry of its audit log", s_services[i]);
+		traction_reply_free(&ar->base);
+	}
+
 	/* publishing goes on: new records, and old keys known as such */
 	long old_sent = s_sent;
 	p = s_publisher(s_ep_b);

@@ -46,7 +46,7 @@ fi
 build/broker/traction-broker $args &
 pids="$!"
 sleep 0.2
-for d in supplyd scenariod feedbackd iterationd; do
+for d in supplyd scenariod feedbackd iterationd notifyd; do
   # shellcheck disable=SC2086
   build/services/traction-$d $args &
   pids="$pids $!"

@@ -11,6 +11,7 @@
 #include "traction/v1/events.pb-c.h"
 #include "traction/v1/feedback.pb-c.h"
 #include "traction/v1/iteration.pb-c.h"
+#include "traction/v1/notify.pb-c.h"
 #include "traction/v1/scenario.pb-c.h"
 #include "traction/v1/supply.pb-c.h"
 
@@ -54,6 +55,7 @@ const ProtobufCServiceDescriptor *const trc_blocks[] = {
 	&traction__v1__feedback_service__descriptor,
 	&traction__v1__iteration_service__descriptor,
 	&traction__v1__deployment_service__descriptor,
+	&traction__v1__notify_service__descriptor,
 	&traction__v1__daemon_service__descriptor,
 	&traction__v1__broker_service__descriptor,
 };

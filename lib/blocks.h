@@ -23,7 +23,7 @@ size_t trc_method_wire_name(const char *camel, char *out, size_t cap);
 size_t trc_service_wire_name(const char *name, char *out, size_t cap);
 
 /* Every service block, in the order of docs/protocol.md: supply,
- * scenario, feedback, iteration, deployment, daemon (the methods every
+ * scenario, feedback, iteration, deployment, notify, daemon (the methods every
  * service of a daemon answers), broker. */
 extern const ProtobufCServiceDescriptor *const trc_blocks[];
 extern const size_t trc_n_blocks;

@@ -87,6 +87,15 @@ bool trc_call_catch_up(trc_call_t *call, const char *source);
  * transaction; published after the commit. */
 int trc_call_emit(trc_call_t *call, const char *type, Traction__V1__Event *ev);
 
+/* Records an administrative change in the daemon's audit log, in the
+ * call's (write) transaction: what (action, e.g. "deployment.advance"),
+ * on what (subject), why (reason, may be NULL), with details as pairs of
+ * strings ending in NULL (may be NULL); who and when come from the call.
+ * 0, or a store error (the change then fails with it: a change that
+ * cannot be recorded is not made). */
+int trc_call_audit(trc_call_t *call, const char *action, const char *subject,
+		   const char *reason, const char *const *details);
+
 /* A handler of one method: fills rep (already initialised from its
  * descriptor) and returns 0, or returns a negative trc_err after
  * trc_call_fail (or without it: the message is then trc_strerror(err)). */

@@ -138,6 +138,7 @@ static void s_timers(trc_service_t *svc)
 		svc->next_tick = now + (svc->def->tick_ms > 0 ? svc->def->tick_ms : 1000);
 	}
 	svc_consumers_poll(svc, now);
+	svc_backup_timers(svc, now);
 }
 
 /* Room in the loop's batch: while the writer is busy the loop stops
@@ -158,6 +159,7 @@ static int64_t s_timeout(trc_service_t *svc)
 	if (svc->def->tick != NULL && svc->next_tick < next)
 		next = svc->next_tick;
 	next = svc_consumers_next(svc, next);
+	next = svc_backup_next(svc, next);
 	int64_t wd = trc_daemon_watchdog_ms();
 	if (wd > 0 && now + wd / 2 < next)
 		next = now + wd / 2;
@@ -420,6 +422,8 @@ static int s_open_store(trc_service_t *svc)
 	}
 	if (rc == 0)
 		rc = svc_consumers_open(svc);
+	if (rc == 0)
+		rc = svc_backup_open(svc);
 	if (rc == 0 && svc->evlog != NULL) {
 		trc_txn_t txn;
 		rc = trc_txn_begin(svc->store, &txn, false);
@@ -507,6 +511,7 @@ void trc_service_destroy(trc_service_t **svc_p)
 		return;
 	trc_service_t *svc = *svc_p;
 	svc_writer_stop(svc);
+	svc_backup_close(svc); /* its copy's thread reads the store */
 	svc_metrics_close(svc); /* its listener reads the store: first */
 	if (svc->dealer != NULL) {
 		/* Tell the broker at once rather than let it wait for heartbeats. */

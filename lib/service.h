@@ -128,6 +128,11 @@ typedef struct {
 	const trc_conf_section_t *const *config;
 	/* Called once the store is open (may be NULL): set up user state. */
 	int (*open)(void *user, trc_store_t *store, const trc_config_t *cfg);
+	/* Called once the metrics registry is made, after open and before
+	 * its listener serves (may be NULL; not called without metrics): the
+	 * daemon's own series. The registry goes before close is called:
+	 * count on them only from hooks and handlers. */
+	void (*metrics)(void *user, trc_metrics_t *m);
 	/* Called once at shutdown, before the store closes (may be NULL). */
 	void (*close)(void *user);
 	void *user;

@@ -7,7 +7,10 @@
  *   svc_writer.c    the batch: apply, group commit, settle, replies, writer
  *   svc_dispatch.c  a request: decode, method, role, Header.after, parking
  *   svc_consume.c   other sources' events: positions, replay, queueing
- *   svc_builtin.c   the methods every daemon answers: ping, events.*
+ *   svc_builtin.c   the methods every daemon answers: ping, events.*,
+ *                   backup.*, audit.list
+ *   svc_backup.c    online backup: the writer's pause, the cut, the copy
+ *   svc_audit.c     the audit log: trc_call_audit, audit.list
  *   svc_frames.c    what goes out: replies, control frames, events; the
  *                   work list every layer queues to
  *
@@ -252,6 +255,7 @@ struct trc_service {
 	bool rtxn_open;
 	uint64_t dropped;
 	svc_metrics_t metrics;
+	struct svc_backup *backup; /* svc_backup.c's: the backup under way */
 	char state_path[TRC_CONFIG_PATH + 64];
 };
 
@@ -294,6 +298,31 @@ int svc_builtin_check(char *why, size_t len);
 const trc_method_t *svc_builtin_find(const char *method, bool has_events);
 bool svc_builtin_has(const trc_method_t *m);
 bool svc_builtin_long_poll(const trc_method_t *m);
+
+/* ---- svc_backup.c: online backup (docs/operations.md) ------------------- */
+
+/* Its state, and a copy a crash left behind removed. */
+int svc_backup_open(trc_service_t *svc);
+/* Stops a copy under way and removes it (at shutdown). */
+void svc_backup_close(trc_service_t *svc);
+/* Whether a backup's cut holds the writer: no batch starts meanwhile. A
+ * lease that ran out lets it go (logged). */
+bool svc_backup_paused(trc_service_t *svc);
+/* The lease's end and the copy's idle end, for the loop's timeout. */
+int64_t svc_backup_next(const trc_service_t *svc, int64_t next);
+/* A copy unread for its idle time, or ended while it was being written,
+ * removed once its thread is done. */
+void svc_backup_timers(trc_service_t *svc, int64_t now);
+/* The handlers of backup.begin, .resume, .read, .end (call->user: svc). */
+int svc_backup_begin(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int svc_backup_resume(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int svc_backup_read(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int svc_backup_end(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+
+/* ---- svc_audit.c: the audit log (trc_call_audit in call.h) --------------- */
+
+/* audit.list: the entries, newest first, filtered (admin). */
+int svc_audit_list(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
 
 /* ---- svc_consume.c: the sources we consume ------------------------------ */
 

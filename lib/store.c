@@ -14,10 +14,11 @@
 #include "dbkey.h"
 #include "error.h"
 #include "log.h"
+#include "storecopy.h"
 #include "util.h"
 #include "traction/v1/events.pb-c.h"
 
-#define MAX_DBS 32 /* LMDB's named databases: the store's own and a daemon's */
+#define MAX_DBS 48 /* LMDB's named databases: the store's own and a daemon's */
 static const char s_schema_key[] = "schema_version";
 
 struct trc_db {
@@ -30,6 +31,8 @@ static const trc_db_decl_t s_sysdbs[TRC_SYSDB_COUNT] = {
 	[TRC_SYSDB_META] = { "meta", "name -> value (schema_version: be64)", NULL },
 	[TRC_SYSDB_EVENTS] = { "events", "be64 seq -> Event", &traction__v1__event__descriptor },
 	[TRC_SYSDB_POSITIONS] = { "positions", "source -> be64 applied seq", NULL },
+	[TRC_SYSDB_AUDIT] = { "audit", "be64 seq -> AuditEntry, append-only (svc_audit.c)",
+			      &traction__v1__audit_entry__descriptor },
 };
 
 struct trc_store {
@@ -226,6 +229,34 @@ const trc_db_t *trc_store_sysdb(const trc_store_t *s, unsigned i)
 		return &s->sys[i];
 	trc_err("store: no database %u of the store's own", i);
 	return NULL;
+}
+
+size_t trc_store_count(const trc_store_t *s)
+{
+	return TRC_SYSDB_COUNT + s->nown;
+}
+
+const trc_db_t *trc_store_nth(const trc_store_t *s, size_t i)
+{
+	return i < TRC_SYSDB_COUNT ? &s->sys[i] : &s->own[i - TRC_SYSDB_COUNT];
+}
+
+int trc_store_copy(trc_txn_t *txn, const char *path, const int *cancel)
+{
+	const trc_store_t *s = txn->store;
+	MDB_dbi dbis[MAX_DBS];
+	const char *names[MAX_DBS];
+	size_t n = trc_store_count(s);
+	for (size_t i = 0; i < n; i++) {
+		dbis[i] = trc_store_nth(s, i)->dbi;
+		names[i] = trc_store_nth(s, i)->decl->name;
+	}
+	if (txn->err != 0)
+		return txn->err;
+	int r = trc_storecopy_write(txn->txn, dbis, names, n, path, s->map_size, cancel);
+	if (r != 0 && r != ECANCELED) /* stopped on purpose: nothing to say */
+		trc_err("store: cannot copy to %s: %s", path, mdb_strerror(r));
+	return trc_err_from_mdb(r);
 }
 
 const char *trc_db_name(const trc_db_t *db)

@@ -68,6 +68,7 @@ enum {
 	TRC_SYSDB_META,       /* name -> value: schema_version (be64) */
 	TRC_SYSDB_EVENTS,     /* be64 seq -> traction.v1.Event */
 	TRC_SYSDB_POSITIONS,  /* source -> be64 applied seq */
+	TRC_SYSDB_AUDIT,      /* be64 seq -> traction.v1.AuditEntry (svc_audit.c) */
 	TRC_SYSDB_COUNT
 };
 
@@ -101,7 +102,21 @@ const trc_db_t *trc_store_sysdb(const trc_store_t *store, unsigned i);
 /* What the handle was declared with. */
 const char *trc_db_name(const trc_db_t *db);
 const struct ProtobufCMessageDescriptor *trc_db_record(const trc_db_t *db);
+struct trc_txn;
 MDB_env *trc_store_env(trc_store_t *store);
+
+/* Writes every database of the store (its own and the daemon's), as the
+ * read transaction txn sees them, into a fresh compacted environment, the
+ * single file path (storecopy.h: the copy of an online backup). Safe on
+ * another thread than txn's opener (MDB_NOTLS) while the store serves,
+ * as long as nothing else uses txn meanwhile; cancel as storecopy.h's.
+ * 0 or a trc_err. */
+int trc_store_copy(struct trc_txn *txn, const char *path, const int *cancel);
+/* How many databases the store has, its own and the daemon's. */
+size_t trc_store_count(const trc_store_t *store);
+/* The i-th of them (i < trc_store_count): its own first (TRC_SYSDB_*),
+ * then the daemon's in its table's order. */
+const trc_db_t *trc_store_nth(const trc_store_t *store, size_t i);
 
 /* Writes zeros into data.mdb ahead of LMDB's last page, up to `pieces`
  * pieces, so that the commits that follow overwrite the file rather than

@@ -1,7 +1,8 @@
 /*
  * The methods every service daemon answers besides its own (the "daemon"
- * block of proto/): ping, and the event log's two feeds, events.replay for
- * consuming daemons and events.read for readers. Pure handlers of
+ * block of proto/): ping, the event log's two feeds, events.replay for
+ * consuming daemons and events.read for readers, and online backup
+ * (backup.*, whose handlers are svc_backup.c's). Pure handlers of
  * (call, request) -> reply like a daemon's, with the service as call->user.
  */
 #include "service_int.h"
@@ -142,6 +143,21 @@ static const trc_method_t s_builtin[] = {
 	{ "events.read", &traction__v1__events_read_request__descriptor,
 	  &traction__v1__events_read_reply__descriptor, s_events_read, 0,
 	  "events from a sequence on, by topic prefix and scope, waiting up to wait_ms" },
+	{ "backup.begin", &traction__v1__backup_begin_request__descriptor,
+	  &traction__v1__backup_begin_reply__descriptor, svc_backup_begin, TRC_METHOD_ADMIN,
+	  "pause writes under a lease, take the cut, start a compacted copy of the store" },
+	{ "backup.resume", &traction__v1__backup_id_request__descriptor,
+	  &traction__v1__empty__descriptor, svc_backup_resume, TRC_METHOD_ADMIN,
+	  "writes go on (the cut is taken)" },
+	{ "backup.read", &traction__v1__backup_read_request__descriptor,
+	  &traction__v1__backup_read_reply__descriptor, svc_backup_read, TRC_METHOD_ADMIN,
+	  "a piece of the copy, its size and SHA-256" },
+	{ "backup.end", &traction__v1__backup_id_request__descriptor,
+	  &traction__v1__empty__descriptor, svc_backup_end, TRC_METHOD_ADMIN,
+	  "drop the copy" },
+	{ "audit.list", &traction__v1__audit_list_request__descriptor,
+	  &traction__v1__audit_list_reply__descriptor, svc_audit_list, TRC_METHOD_ADMIN,
+	  "the administrative changes this daemon made, newest first" },
 };
 
 #define S_N_BUILTIN (sizeof(s_builtin) / sizeof(s_builtin[0]))
@@ -160,7 +176,8 @@ const trc_method_t *svc_builtin_find(const char *method, bool has_events)
 	for (size_t j = 0; j < S_N_BUILTIN; j++) {
 		if (strcmp(s_builtin[j].name, method) != 0)
 			continue;
-		if (s_builtin[j].handler != s_ping && !has_events)
+		if ((s_builtin[j].handler == s_replay || s_builtin[j].handler == s_events_read) &&
+		    !has_events)
 			return NULL;
 		return &s_builtin[j];
 	}

@@ -144,7 +144,9 @@ svc_catch_up_t svc_catch_up_state(const consumer_t *c, wait_src_t *w)
 	}
 	if (!w->heard)
 		return SVC_CAUGHT_UP; /* we cannot know more than we have */
-	if (c->applied < w->head || (w->owed && c->covered < w->head))
+	/* owed: the writes committed while the source's head was w->head are
+	 * in an event that says covers > w->head (events.proto) */
+	if (c->applied < w->head || (w->owed && c->covered <= w->head))
 		return SVC_BEHIND;
 	return SVC_CAUGHT_UP;
 }

@@ -277,8 +277,10 @@ static const char *s_forbidden(const trc_method_t *m, int role)
 	case TRACTION__V1__ROLE__ROLE_SERVICE:
 		return NULL;
 	case TRACTION__V1__ROLE__ROLE_READER:
-		if (m->flags & (TRC_METHOD_WRITE | TRC_METHOD_ADMIN))
+		if (m->flags & TRC_METHOD_WRITE)
 			return "the reader role may only query";
+		if (m->flags & TRC_METHOD_ADMIN)
+			return "for the admin role only";
 		if (m->flags & TRC_METHOD_SERVICE)
 			return "for daemons only; readers follow events with events.read";
 		return NULL;

@@ -159,6 +159,8 @@ int svc_metrics_open(trc_service_t *svc)
 		return TRC_ENOMEM;
 	s_runtime(svc, sm);
 	s_databases(svc, sm);
+	if (svc->def->metrics != NULL)
+		svc->def->metrics(svc->def->user, sm->m);
 	unsigned port = svc->cfg.metrics_base_port + svc->def->metrics_offset;
 	/* metrics are not worth stopping the daemon for: said, and left out */
 	if (trc_metrics_listen(sm->m, svc->cfg.metrics_address, port) != 0)

@@ -435,8 +435,9 @@ bool svc_writer_finished(trc_service_t *svc)
 }
 
 /* The end of a turn. The turn's read snapshot ends (a later read must
- * see what a reply acknowledges from now on). While the writer is busy,
- * the writes that arrived wait in the loop's batch; once it is idle, the
+ * see what a reply acknowledges from now on). While the writer is busy
+ * (or a backup's cut holds it), the writes that arrived wait in the
+ * loop's batch; once it is idle, the
  * batch goes to the writer (or a small one, or when stopping, is written
  * here). */
 void svc_turn_end(trc_service_t *svc, bool stopping)
@@ -445,6 +446,13 @@ void svc_turn_end(trc_service_t *svc, bool stopping)
 	svc_reads_close(svc);
 	if (svc->run != NULL)
 		return;
+	/* An online backup's cut holds the writer (svc_backup.c): the writes
+	 * wait in the loop's batch as they do behind a long commit. */
+	if (!stopping && svc_backup_paused(svc)) {
+		if (b->writes.n == 0)
+			trc_arena_reset(b->arena);
+		return;
+	}
 	bool here = s_writes_here(svc, b, stopping);
 	svc->loaded = false;
 	if (b->writes.n == 0) {

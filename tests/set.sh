@@ -38,7 +38,10 @@ done_check() {
     echo "not ok $n - $what: $red"; failed=$((failed + 1)); fi
 }
 
-# refuses PATTERN CMD...: CMD fails, saying PATTERN
+# CMD | has PATTERN: all of CMD's output read before matching (under
+# pipefail, grep -q stopping early would fail CMD with SIGPIPE).
+has() { local out; out=$(cat); grep -q -- "$1" <<<"$out" || { echo "$out" >&2; return 1; }; }
+# refuses PATTERN CMD...: CMD fails, saying PATTERN.
 refuses() {
   local pat=$1 out; shift
   out=$("$@" 2>&1) && { echo "$out" >&2; return 1; }

@@ -63,8 +63,7 @@ static int provider_list(ctl_t *ctl, args_t *a)
 				       &kind) != 0)
 		return 1;
 	req.kind = kind;
-	page.cursor = (char *)arg(a, "cursor");
-	if (ctl_arg_u32(a, "limit", &page.limit) != 0)
+	if (ctl_arg_page(a, &page) != 0)
 		return 1;
 	req.page = &page;
 	return ctl_call(ctl, "supply", "provider.list", &req.base,
@@ -206,8 +205,7 @@ static int supply_list(ctl_t *ctl, args_t *a)
 	}
 	req.provider_id = (char *)arg(a, "provider");
 	req.capability = (char *)arg(a, "capability");
-	page.cursor = (char *)arg(a, "cursor");
-	if (ctl_arg_u32(a, "limit", &page.limit) != 0)
+	if (ctl_arg_page(a, &page) != 0)
 		return 1;
 	req.page = &page;
 	return ctl_call(ctl, "supply", "list", &req.base, &traction__v1__supply_list_reply__descriptor,
@@ -403,8 +401,7 @@ static int scenario_list(ctl_t *ctl, args_t *a)
 	}
 	req.enterprise = (char *)arg(a, "enterprise");
 	req.capability = (char *)arg(a, "capability");
-	page.cursor = (char *)arg(a, "cursor");
-	if (ctl_arg_u32(a, "limit", &page.limit) != 0)
+	if (ctl_arg_page(a, &page) != 0)
 		return 1;
 	req.page = &page;
 	return ctl_call(ctl, "scenario", "list", &req.base,

@@ -385,8 +385,7 @@ static int feedback_list(ctl_t *ctl, args_t *a)
 		label.value = (char *)eq + 1;
 		req.label = &label;
 	}
-	page.cursor = (char *)arg(a, "cursor");
-	if (ctl_arg_u32(a, "limit", &page.limit) != 0)
+	if (ctl_arg_page(a, &page) != 0)
 		return 1;
 	req.page = &page;
 	return ctl_call(ctl, "feedback", "list", &req.base,
@@ -500,8 +499,7 @@ static int feedback_problems(ctl_t *ctl, args_t *a)
 			return 1;
 		req.min_severity = v;
 	}
-	page.cursor = (char *)arg(a, "cursor");
-	if (ctl_arg_u32(a, "limit", &page.limit) != 0)
+	if (ctl_arg_page(a, &page) != 0)
 		return 1;
 	req.page = &page;
 	return ctl_call(ctl, "feedback", "problems", &req.base,

@@ -148,8 +148,7 @@ static int iteration_history(ctl_t *ctl, args_t *a)
 	if (ctl_arg_time(a, "from", &tr.from_ms) != 0 || ctl_arg_time(a, "to", &tr.to_ms) != 0)
 		return 1;
 	req.range = &tr;
-	page.cursor = (char *)arg(a, "cursor");
-	if (ctl_arg_u32(a, "limit", &page.limit) != 0)
+	if (ctl_arg_page(a, &page) != 0)
 		return 1;
 	req.page = &page;
 	return ctl_call(ctl, "iteration", "history", &req.base,

@@ -83,6 +83,8 @@ int ctl_uint(const char *flag, const char *s, uint64_t max, uint64_t *out);
 int ctl_double(const char *flag, const char *s, double *out);
 int ctl_arg_u32(const args_t *a, const char *flag, uint32_t *out);
 int ctl_arg_time(const args_t *a, const char *flag, int64_t *ms);
+/* A list's page from --cursor and --limit: 0, or 1 after an error. */
+int ctl_arg_page(const args_t *a, Traction__V1__PageRequest *page);
 
 /* "defect-vision@1.0" into supply and version (version NULL if no '@'). */
 int ctl_split_version(const char *s, char *supply, size_t slen, char *version, size_t vlen);
@@ -111,12 +113,18 @@ extern const cmd_t ctl_feedback_cmds[];
 extern const int ctl_n_feedback_cmds;
 extern const cmd_t ctl_iteration_cmds[];
 extern const int ctl_n_iteration_cmds;
+extern const cmd_t ctl_audit_cmds[];
+extern const int ctl_n_audit_cmds;
 extern const cmd_t ctl_alert_cmds[];
 extern const int ctl_n_alert_cmds;
 extern const cmd_t ctl_retention_cmds[];
 extern const int ctl_n_retention_cmds;
 extern const cmd_t ctl_misc_cmds[];
 extern const int ctl_n_misc_cmds;
+extern const cmd_t ctl_backup_cmds[];
+extern const int ctl_n_backup_cmds;
+extern const cmd_t ctl_webhook_cmds[];
+extern const int ctl_n_webhook_cmds;
 extern const cmd_t ctl_call_cmds[];
 extern const int ctl_n_call_cmds;
 

@@ -163,6 +163,12 @@ int ctl_arg_u32(const args_t *a, const char *flag, uint32_t *out)
 	return 0;
 }
 
+int ctl_arg_page(const args_t *a, Traction__V1__PageRequest *page)
+{
+	page->cursor = (char *)arg(a, "cursor");
+	return ctl_arg_u32(a, "limit", &page->limit);
+}
+
 int ctl_arg_time(const args_t *a, const char *flag, int64_t *ms)
 {
 	const char *v = arg(a, flag);

@@ -159,6 +159,13 @@ int feedbackd_alert_add(trc_call_t *call, const ProtobufCMessage *req_, Protobuf
 		return rc;
 	if ((rc = trc_rec_put(call->txn, db, r->id, strlen(r->id), &r->base)) != 0)
 		return rc;
+	const char *kind = trc_enum_label(call->arena, &traction__v1__alert_kind__descriptor,
+					  r->kind);
+	rc = trc_call_audit(call, "alert.add", r->id, r->description,
+			    (const char *const[]){ "kind", kind, "supply", s_or_empty(r->supply_id),
+						   "scenario", s_or_empty(r->scenario_id), NULL });
+	if (rc != 0)
+		return rc;
 	fb_alert_rules_changed(call);
 	/* a target rule judges the deployments in service at once; the
 	 * others judge what comes after them (docs/alerts.md) */
@@ -189,6 +196,8 @@ int feedbackd_alert_remove(trc_call_t *call, const ProtobufCMessage *req_, Proto
 			rc = fb_alert_clear(call, &rules[i], "", NULL, NULL, "rule_removed");
 	if (rc == 0)
 		rc = trc_txn_del(call->txn, db, q->id, strlen(q->id));
+	if (rc == 0)
+		rc = trc_call_audit(call, "alert.remove", q->id, NULL, NULL);
 	if (rc == 0) {
 		rc = trc_txn_del(call->txn, trc_call_db(call, FB_DB_ALERT_WIN), q->id, strlen(q->id));
 		if (rc == TRC_ENOENT)

@@ -39,6 +39,9 @@ struct fb_alerts {
 	size_t n, n_metric;
 	win_t *wins;     /* the windows this batch touched */
 	size_t n_wins, cap_wins;
+	/* by rule (rules[i]): its window in wins, -1 if not loaded yet; a
+	 * record finds its rules' windows without a search */
+	int *win_of;
 };
 
 fb_alerts_t *fb_alerts_new(void)
@@ -51,6 +54,8 @@ static void s_wins_clear(fb_alerts_t *a)
 	for (size_t i = 0; i < a->n_wins; i++)
 		fb_window_free(&a->wins[i].w);
 	a->n_wins = 0;
+	for (size_t i = 0; a->win_of != NULL && i < a->n; i++)
+		a->win_of[i] = -1;
 }
 
 void fb_alerts_destroy(fb_alerts_t **ap)
@@ -61,6 +66,7 @@ void fb_alerts_destroy(fb_alerts_t **ap)
 	s_wins_clear(a);
 	free(a->wins);
 	free(a->rules);
+	free(a->win_of);
 	free(a);
 	*ap = NULL;
 }
@@ -128,14 +134,26 @@ const fb_rule_t *fb_alert_rules(trc_call_t *call, size_t *n, int *rcp)
 		trc_iter_end(&it);
 		if (rc == 0)
 			rc = call->txn->err;
+		int *win_of = rc == 0 ? malloc(sizeof(int) * (got > 0 ? got : 1)) : NULL;
+		if (rc == 0 && win_of == NULL)
+			rc = TRC_ENOMEM;
 		if (rc != 0) {
 			free(rules);
 			*n = 0;
 			*rcp = rc;
 			return NULL;
 		}
+		/* the windows of this batch stay (by id); the index is redone */
+		for (size_t i = 0; i < got; i++) {
+			win_of[i] = -1;
+			for (size_t w = 0; w < a->n_wins; w++)
+				if (strcmp(a->wins[w].id, rules[i].id) == 0)
+					win_of[i] = (int)w;
+		}
 		free(a->rules);
+		free(a->win_of);
 		a->rules = rules;
+		a->win_of = win_of;
 		a->n = got;
 		a->n_metric = metric;
 		a->loaded = true;
@@ -164,11 +182,11 @@ bool fb_rule_covers(const fb_rule_t *r, const char *supply, const char *scenario
 static int s_window(trc_call_t *call, const fb_rule_t *r, win_t **out)
 {
 	fb_alerts_t *a = s_alerts(call);
-	for (size_t i = 0; i < a->n_wins; i++)
-		if (strcmp(a->wins[i].id, r->id) == 0) {
-			*out = &a->wins[i];
-			return 0;
-		}
+	size_t ri = (size_t)(r - a->rules); /* r is one of a->rules */
+	if (a->win_of[ri] >= 0) {
+		*out = &a->wins[a->win_of[ri]];
+		return 0;
+	}
 	if (a->n_wins == a->cap_wins) {
 		size_t cap = a->cap_wins ? a->cap_wins * 2 : 8;
 		win_t *nw = realloc(a->wins, sizeof(*nw) * cap);
@@ -192,7 +210,7 @@ static int s_window(trc_call_t *call, const fb_rule_t *r, win_t **out)
 	}
 	if (rc != 0)
 		return rc;
-	a->n_wins++;
+	a->win_of[ri] = (int)a->n_wins++;
 	*out = w;
 	return 0;
 }
@@ -205,6 +223,8 @@ int fb_alerts_record(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
 	size_t n;
 	int rc;
 	const fb_rule_t *rules = fb_alert_rules(call, &n, &rc);
+	fb_value_t v = { 0 };
+	bool valued = false;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const fb_rule_t *ru = &rules[i];
 		if (ru->kind != TRACTION__V1__ALERT_KIND__ALERT_METRIC ||
@@ -212,11 +232,15 @@ int fb_alerts_record(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
 		    (ru->version[0] != '\0' && strcmp(ru->version, r->version) != 0) ||
 		    (ru->scenario[0] != '\0' && strcmp(ru->scenario, r->scenario_id) != 0))
 			continue;
+		if (!valued) { /* one log() for all the rules that take it */
+			v = fb_value_of(r->metric->value);
+			valued = true;
+		}
 		win_t *w;
 		rc = s_window(call, ru, &w);
 		/* the service's clock: the sites' clocks differ and lag */
 		if (rc == 0)
-			rc = fb_window_add(&w->w, call->now_ms, r->metric->value, r->id);
+			rc = fb_window_add(&w->w, call->now_ms, &v, r->id);
 		if (rc == 0)
 			w->dirty = true;
 	}

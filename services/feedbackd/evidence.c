@@ -115,14 +115,16 @@ static bool s_split(const char *key, size_t len, const char *part[3])
 
 /* One tick: an event per dirty key, at most TICK_MAX_KEYS of them. If
  * that is every dirty key, the last event covers the log's head as the
- * tick began: every record committed up to there is in these events. */
+ * tick began, plus one: every record committed while the head was below
+ * that is in these events (the plus one, so that a log empty before the
+ * tick can be said: a covers of 0 says nothing). */
 int fb_evidence_publish(trc_call_t *call)
 {
 	trc_iter_t it;
 	char *keys[TICK_MAX_KEYS];
 	size_t lens[TICK_MAX_KEYS], n = 0;
 	bool more = false;
-	uint64_t covers = trc_evlog_head(call->txn);
+	uint64_t covers = trc_evlog_head(call->txn) + 1;
 	int rc = trc_iter_begin(call->txn, trc_txn_db(call->txn, FB_DB_DIRTY), &it, NULL, 0, NULL,
 				0, false);
 	while (rc == 0 && (more = trc_iter_next(&it)) && n < TICK_MAX_KEYS) {

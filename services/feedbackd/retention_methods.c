@@ -10,7 +10,6 @@
 
 #include "error.h"
 #include "feedbackd.h"
-#include "log.h"
 #include "record.h"
 #include "retention.h"
 #include "util.h"
@@ -19,14 +18,6 @@
 static const char *s_or_empty(const char *s)
 {
 	return s != NULL ? s : "";
-}
-
-/* TODO(#28, audit): holds and retention changes are administrative changes
- * for the runtime's audit log; call trc_call_audit() here once it lands in
- * lib (on main). Until then the daemon's log has one line per change. */
-static void s_audit(trc_call_t *call, const char *what, const char *subject, const char *detail)
-{
-	trc_notice("audit: client=%s %s %s %s", call->client_id, what, subject, detail);
 }
 
 /* The scenario is known here (from scenariod's events), as a record's. */
@@ -138,11 +129,17 @@ int feedbackd_retention_set(trc_call_t *call, const ProtobufCMessage *req_, Prot
 	} else {
 		rc = trc_rec_put(call->txn, db, k.buf, k.len, &o->base);
 	}
+	/* an administrative change: in the audit log, in its transaction */
+	char days[16];
+	snprintf(days, sizeof(days), "%u", q->days);
+	const char *kind = q->kind == 0 ? "all"
+					: trc_enum_label(call->arena,
+							 &traction__v1__feedback_kind__descriptor, q->kind);
+	if (rc == 0)
+		rc = trc_call_audit(call, "retention.set", q->scenario_id, NULL,
+				    (const char *const[]){ "kind", kind, "days", days, NULL });
 	if (rc != 0)
 		return rc;
-	char detail[48];
-	snprintf(detail, sizeof(detail), "kind=%d days=%u", (int)q->kind, q->days);
-	s_audit(call, "retention.set", q->scenario_id, detail);
 	rep->entry = o;
 	return 0;
 }
@@ -256,7 +253,12 @@ int feedbackd_hold_add(trc_call_t *call, const ProtobufCMessage *req_, ProtobufC
 				     h->supply_id[0] ? h->deployment_id : h->scenario_id);
 	if (rc != TRC_ENOENT || (rc = trc_rec_put(call->txn, db, k.buf, k.len, &h->base)) != 0)
 		return rc;
-	s_audit(call, "hold.add", h->supply_id[0] ? h->deployment_id : h->scenario_id, h->reason);
+	rc = trc_call_audit(call, "hold.add", h->supply_id[0] ? h->deployment_id : h->scenario_id,
+			    h->reason,
+			    (const char *const[]){ "scenario", h->scenario_id, "supply", h->supply_id,
+						   NULL });
+	if (rc != 0)
+		return rc;
 	rep->hold = h;
 	return 0;
 }
@@ -298,9 +300,12 @@ int feedbackd_hold_remove(trc_call_t *call, const ProtobufCMessage *req_, Protob
 				     sc ? "scenario_id" : "deployment_id", id);
 	if (rc == 0)
 		rc = trc_txn_del(call->txn, trc_call_db(call, FB_DB_HOLDS), k.buf, k.len);
+	if (rc == 0)
+		rc = trc_call_audit(call, "hold.remove", id, found->reason,
+				    (const char *const[]){ "scenario", found->scenario_id, "supply",
+							   found->supply_id, NULL });
 	if (rc != 0)
 		return rc;
-	s_audit(call, "hold.remove", id, "");
 	rep->hold = found;
 	return 0;
 }

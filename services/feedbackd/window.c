@@ -3,6 +3,7 @@
  */
 #include "window.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,15 +42,25 @@ static bool s_live(const fb_window_t *w, const fb_slot_t *s, int64_t now)
 	       s->start <= now;
 }
 
-int fb_window_add(fb_window_t *w, int64_t now, double x, uint64_t id)
+fb_value_t fb_value_of(double x)
+{
+	fb_value_t v = { .x = x, .zero = fabs(x) < SKETCH_ZERO_BELOW };
+	if (!v.zero)
+		v.key = sketch_key(x);
+	return v;
+}
+
+int fb_window_add(fb_window_t *w, int64_t now, const fb_value_t *v, uint64_t id)
 {
 	if (now < 0)
 		now = 0;
 	fb_slot_t *s = s_slot(w, now);
-	if (w->quantile && sketch_add(&s->sketch, x, 1) != 0)
+	if (w->quantile && v->zero)
+		s->sketch.zero++;
+	else if (w->quantile && sketch_add_key(&s->sketch, v->key, 1) != 0)
 		return TRC_ENOMEM;
 	s->count++;
-	s->sum += x;
+	s->sum += v->x;
 	w->ids[w->n_ids++ % FB_WIN_IDS] = id;
 	return 0;
 }

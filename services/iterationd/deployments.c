@@ -353,6 +353,20 @@ int iterationd_advance(trc_call_t *call, const ProtobufCMessage *req_, ProtobufC
 			t->n_evidence = g.n;
 		}
 	}
+	/* a forced or backward move is an administrative change: audited,
+	 * with where it went from and to (an advance the gates allowed is the
+	 * evidence's doing, and is in the deployment's history) */
+	bool back = (int)req->to < (int)d->stage;
+	if (req->force || back) {
+		const char *from_name = trc_enum_label(call->arena, &traction__v1__stage__descriptor,
+						       d->stage);
+		rc = trc_call_audit(call, "deployment.advance", d->id, req->reason,
+				    (const char *const[]){ "from", from_name, "to", to_name, "forced",
+							   req->force ? "true" : "false",
+							   "backward", back ? "true" : "false", NULL });
+		if (rc != 0)
+			return rc;
+	}
 	d->stage = req->to;
 	return s_save(call, rep, d, t, "deployment.advanced");
 }
@@ -369,6 +383,11 @@ int iterationd_retire(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCM
 		return rc;
 	if (d->status != TRACTION__V1__DEPLOYMENT_STATUS__DEPLOYMENT_ACTIVE)
 		return trc_call_fail(call, TRC_EPRECOND, "deployment_id: '%s' is already retired", d->id);
+	rc = trc_call_audit(call, "deployment.retire", d->id, req->reason,
+			    (const char *const[]){ "scenario", d->scenario_id, "supply", d->supply_id,
+						   "version", d->version, NULL });
+	if (rc != 0)
+		return rc;
 	d->status = TRACTION__V1__DEPLOYMENT_STATUS__DEPLOYMENT_RETIRED;
 	Traction__V1__Transition *t = s_transition(
 		call, TRACTION__V1__TRANSITION_KIND__TRANSITION_RETIRE, d->stage, d->stage, req->reason);

@@ -234,6 +234,8 @@ int scenariod_close(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMes
 		return trc_call_fail(call, TRC_EPRECOND, "id: '%s' is already closed", cur->id);
 	if ((rc = s_index(call, cur, false)) != 0)
 		return rc;
+	if ((rc = trc_call_audit(call, "scenario.close", cur->id, req->reason, NULL)) != 0)
+		return rc;
 	cur->status = TRACTION__V1__SCENARIO_STATUS__SCENARIO_CLOSED;
 	cur->closed_reason = req->reason;
 	cur->updated_ms = call->now_ms;

@@ -176,6 +176,8 @@ int supplyd_supply_retire(trc_call_t *call, const ProtobufCMessage *req_, Protob
 		return rc;
 	if (cur->status == TRACTION__V1__SUPPLY_STATUS__SUPPLY_RETIRED)
 		return trc_call_fail(call, TRC_EPRECOND, "id: '%s' is already retired", cur->id);
+	if ((rc = trc_call_audit(call, "supply.retire", cur->id, req->reason, NULL)) != 0)
+		return rc;
 	cur->status = TRACTION__V1__SUPPLY_STATUS__SUPPLY_RETIRED;
 	cur->retired_reason = req->reason;
 	cur->updated_ms = call->now_ms;

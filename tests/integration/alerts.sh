@@ -26,8 +26,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/../set.sh"
 set_traps "$DIR" alerts
 SET_TMP=$DIR
 ctl() { "$BUILD/clients/tractionctl/tractionctl" "$@"; }
-# CMD | has PATTERN: all of CMD's output read before matching (pipefail)
-has() { local out; out=$(cat); grep -q -- "$1" <<<"$out" || { echo "$out" >&2; return 1; }; }
 # the alert events of feedbackd's log, one JSON object per line
 alert_events() {
   ctl --json call feedback events.read '{"topics":["alert."],"max":1000}' |
@@ -106,9 +104,38 @@ except urllib.error.HTTPError as e:
     print(e.code, e.read().decode())
 EOF
 }
-for s in supply scenario feedback iteration deployment; do
+# the webhook end: traction-notifyd and an HTTP receiver that checks every
+# signature with the secret and writes one line per POST
+"$BUILD/services/traction-notifyd" --config "$DIR/set/traction.conf" 2>"$DIR/set/notifyd.log" &
+PIDS+=($!)
+echo "s3cr3t-of-the-test-receiver" >"$DIR/hook.secret"
+/usr/bin/python3 - "$DIR/hook.secret" "$DIR/hook.port" "$DIR/hook.log" <<'EOF' &
+import hashlib, hmac, http.server, json, sys
+secret = open(sys.argv[1]).read().strip().encode()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        f = dict(p.split("=", 1) for p in self.headers["Traction-Signature"].split(","))
+        mac = hmac.new(secret, f["t"].encode() + b"." + body, hashlib.sha256).hexdigest()
+        d = json.loads(body)
+        with open(sys.argv[3], "a") as log:
+            log.write("%s %s %s %s\n" % (d["type"], d["alert"]["rule_id"], d["alert"].get("subject", ""),
+                                         "signed" if hmac.compare_digest(mac, f["v1"]) else "BAD"))
+        self.send_response(200)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[2], "w").write(str(s.server_port))
+s.serve_forever()
+EOF
+PIDS+=($!)
+for s in supply scenario feedback iteration deployment notify; do
   eventually ctl ping "$s" >/dev/null || fail "$s did not come up"
 done
+for _ in $(seq 100); do [ -s "$DIR/hook.port" ] && break; sleep 0.05; done
+ctl webhook add hook "http://127.0.0.1:$(cat "$DIR/hook.port")/hook" \
+    --secret-file "$DIR/hook.secret" >/dev/null || fail "webhook add"
 ctl provider add acme --name "Acme Vision" --kind ai-company >/dev/null || fail provider
 ctl supply register vision --provider acme --kind industrial-algorithm --name Vision \
     --capability defect-detection --version 1.0 >/dev/null || fail supply
@@ -264,6 +291,18 @@ http GET '/v1/alerts/history?rule_id=tgt' other | grep -q '"rule_id"' &&
   bad "another enterprise sees tgt's history"
 http DELETE /v1/alerts/h1 admin | has '^200 ' || bad "DELETE /v1/alerts/h1"
 http DELETE /v1/alerts/h1 admin | has '^404 ' || bad "DELETE twice"
+done_check
+
+check "the alerts reach a webhook, signed: feedbackd's rule to notifyd's POST"
+for _ in $(seq 100); do
+  grep -q '^alert.resolved crit vision/hairline' "$DIR/hook.log" 2>/dev/null && break
+  sleep 0.1
+done
+has '^alert.fired crit vision/hairline signed$' <"$DIR/hook.log" || bad "crit's firing not delivered"
+has '^alert.resolved crit vision/hairline signed$' <"$DIR/hook.log" ||
+  bad "crit's resolution not delivered"
+has '^alert.fired tgt ' <"$DIR/hook.log" || bad "tgt's firing not delivered"
+grep -q ' BAD$' "$DIR/hook.log" && bad "a delivery with a bad signature"
 done_check
 
 check "the history is newest first and pages"

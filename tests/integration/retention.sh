@@ -10,6 +10,8 @@
 #   override   a scenario's override (every kind) expires its problems too
 #   keys       a retry of an expired record within idempotency_days is a
 #              duplicate, not stored again; after them it is a new record
+#   audit      holds placed and ended and overrides set are in feedbackd's
+#              audit log, with their reasons
 #   restart    feedbackd killed in the middle of a long pass goes on after
 #              its restart until every expired record is gone
 #   input      unknown scenarios and deployments, a hold without a reason,
@@ -129,6 +131,20 @@ refuses NOT_FOUND ctl hold remove --scenario line-2 || bad "removed twice"
 wait_count line-3 2 || bad "line-3 has $(count line-3) records, not its 2 problems"
 wait_count line-2 2 || bad "line-2 has $(count line-2) records, not its 2 problems"
 [ "$before" = "$(figures)" ] || bad "the figures changed"
+done_check
+
+check "holds and retention changes are in feedbackd's audit log, with their reasons"
+audit=$(ctl --json audit --daemon feedbackd | /usr/bin/python3 -c '
+import json, sys
+for e in json.load(sys.stdin)["entries"]:
+    d = ",".join("%s=%s" % (x["key"], x["value"]) for x in e.get("details", []))
+    print("|".join([e.get("action", ""), e.get("subject", ""), e.get("reason", ""), d]))')
+for want in "hold.add|line-2|audit 2026-Q4|scenario=line-2,supply=" \
+            "hold.add|$dep|warranty dispute|scenario=line-3,supply=vision" \
+            "retention.set|line-1||kind=all,days=1" \
+            "hold.remove|line-2|audit 2026-Q4|" "hold.remove|$dep|warranty dispute|"; do
+  grep -qF -- "$want" <<<"$audit" || bad "missing: $want"
+done
 done_check
 
 # ---- idempotency keys -------------------------------------------------------------

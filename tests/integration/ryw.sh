@@ -26,8 +26,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/../set.sh"
 set_traps "$DIR" ryw
 SET_TMP=$DIR
 ctl() { "$BUILD/clients/tractionctl/tractionctl" "$@"; }
-# CMD | has PATTERN: all of CMD's output read before matching (pipefail)
-has() { local out; out=$(cat); grep -q -- "$1" <<<"$out" || { echo "$out" >&2; return 1; }; }
 jsonl() { # FILE SUPPLY VERSION BODY-JSON COUNT: COUNT records for scenario line-1
   /usr/bin/python3 - "$@" <<'EOF'
 import json, sys

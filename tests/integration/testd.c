@@ -9,6 +9,11 @@
  * description=value}).
  * TESTD_MODE=consumer: service "mirror", applies the producer's events
  * into its own store.
+ * TESTD_MODE=alerts: stands in for feedbackd as the source of alerts
+ * (until its rule evaluation lands): service "feedback", method "alert"
+ * (an Alert: FIRING writes alert.fired, RESOLVED alert.resolved, any
+ * other state a feedback.problem without payload, which consumers of
+ * alerts must pass over), events of source "feedback" on its topics.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +21,7 @@
 #include "error.h"
 #include "service.h"
 #include "traction/v1/common.pb-c.h"
+#include "traction/v1/feedback.pb-c.h"
 #include "traction/v1/supply.pb-c.h"
 
 enum { DB_KV, DB_COUNT };
@@ -108,6 +114,33 @@ static int s_apply(trc_call_t *call, const Traction__V1__Event *ev)
 			   strlen(ev->supply->id), v, strlen(v), 0);
 }
 
+/* alerts: the event of an Alert, by its state; answers its sequence. */
+static int s_alert(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	const Traction__V1__Alert *a = (const Traction__V1__Alert *)req_;
+	Traction__V1__KeyValue *rep = (Traction__V1__KeyValue *)rep_;
+	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
+	const char *type = "feedback.problem";
+	if (a->state == TRACTION__V1__ALERT_STATE__ALERT_FIRING ||
+	    a->state == TRACTION__V1__ALERT_STATE__ALERT_RESOLVED) {
+		type = a->state == TRACTION__V1__ALERT_STATE__ALERT_FIRING ? "alert.fired"
+									   : "alert.resolved";
+		ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_ALERT;
+		ev.alert = (Traction__V1__Alert *)a;
+	}
+	rep->key = (char *)"seq";
+	rep->value = trc_arena_printf(call->arena, "%llu",
+				      (unsigned long long)trc_evlog_head(call->txn) + 1);
+	return trc_call_emit(call, type, &ev);
+}
+
+static const trc_method_t s_alerts[] = {
+	{ "alert", &traction__v1__alert__descriptor, &traction__v1__key_value__descriptor,
+	  s_alert, TRC_METHOD_WRITE, "emit an alert's event" },
+};
+static const trc_service_table_t s_alert_services[] = { { "feedback", s_alerts, 1, NULL } };
+static const char *const s_feedback_topics[] = { "feedback.", "alert.", NULL };
+
 static const trc_method_t s_kv[] = {
 	{ "put", &traction__v1__key_value__descriptor, &traction__v1__key_value__descriptor,
 	  s_put, TRC_METHOD_WRITE, "store a key" },
@@ -139,7 +172,13 @@ int main(int argc, char **argv)
 		.schema_version = 1,
 		.batch_done = s_batch_done,
 	};
-	if (consumer) {
+	if (mode != NULL && strcmp(mode, "alerts") == 0) {
+		def.daemon = "feedback";
+		def.services = s_alert_services;
+		def.n_services = 1;
+		def.event_source = "feedback";
+		def.event_topics = s_feedback_topics;
+	} else if (consumer) {
 		def.services = s_consumer_services;
 		def.n_services = 1;
 		def.consumes = s_consumes;

@@ -20,7 +20,7 @@ SET_TMP=$DIR
 command -v prometheus >/dev/null && command -v promtool >/dev/null ||
   fail "needs Debian's prometheus (deploy/install-deps.sh installs it)"
 ctl() { "$BUILD/clients/tractionctl/tractionctl" "$@"; }
-# a base port with the 7 ports of the set free after it, and one more port
+# a base port with the 8 ports of the set free after it, and one more port
 read -r BASE PROM_PORT < <(/usr/bin/python3 - <<'EOF'
 import random, socket
 def free(p):
@@ -33,8 +33,8 @@ def free(p):
         s.close()
 for _ in range(200):
     b = random.randrange(20000, 60000, 10)
-    if all(free(b + i) for i in range(8)):
-        print(b, b + 7); break
+    if all(free(b + i) for i in range(9)):
+        print(b, b + 8); break
 EOF
 )
 [ -n "${BASE:-}" ] || fail "no free ports"
@@ -46,15 +46,17 @@ export TRACTION_ENDPOINT=$EP
 printf '[mqtt]\nport = 0\naddress_file = %s\n' "$DIR/set/mqtt.addr" >>"$DIR/set/traction.conf"
 "$BUILD/mqtt/traction-mqttd" --config "$DIR/set/traction.conf" 2>"$DIR/set/mqttd.log" &
 PIDS+=($!)
-for s in supply scenario feedback iteration deployment; do
+"$BUILD/services/traction-notifyd" --config "$DIR/set/traction.conf" 2>"$DIR/set/notifyd.log" &
+PIDS+=($!)
+for s in supply scenario feedback iteration deployment notify; do
   eventually ctl ping "$s" >/dev/null || fail "$s did not come up"
 done
 for _ in $(seq 250); do [ -f "$DIR/set/mqtt.addr" ] && break; sleep 0.02; done
 [ -f "$DIR/set/mqtt.addr" ] || fail "traction-mqttd did not start"
-# broker 0, supplyd 1, scenariod 2, feedbackd 3, iterationd 4, gatewayd 5, mqttd 6
+# broker 0, supplyd 1, scenariod 2, feedbackd 3, iterationd 4, gatewayd 5, mqttd 6, notifyd 7
 declare -A PORT=([broker]=$BASE [supplyd]=$((BASE + 1)) [scenariod]=$((BASE + 2))
                  [feedbackd]=$((BASE + 3)) [iterationd]=$((BASE + 4)) [gatewayd]=$((BASE + 5))
-                 [mqttd]=$((BASE + 6)))
+                 [mqttd]=$((BASE + 6)) [notifyd]=$((BASE + 7)))
 
 RECORDS=40
 ctl provider add acme --name "Acme Vision" --kind ai-company >/dev/null || fail "provider"
@@ -75,7 +77,7 @@ ctl supply show no-such-supply >/dev/null 2>&1 # a NOT_FOUND, counted by its cod
 curl -s -o /dev/null "$GW_URL/v1/supplies"      # a 401: no token
 
 # ---- every endpoint -------------------------------------------------------------
-for d in broker supplyd scenariod feedbackd iterationd gatewayd mqttd; do
+for d in broker supplyd scenariod feedbackd iterationd gatewayd mqttd notifyd; do
   url="http://127.0.0.1:${PORT[$d]}/metrics"
   check "$d: $url passes promtool check metrics"
   if curl -fsS "$url" >"$DIR/$d.prom" 2>"$DIR/err"; then
@@ -114,6 +116,12 @@ check "traction-mqttd counts its connections and records"
 grep -q '^traction_mqtt_connections 0$' "$DIR/mqttd.prom" &&
   grep -q '^traction_mqtt_records_accepted_total 0$' "$DIR/mqttd.prom" ||
   bad "$(grep traction_mqtt "$DIR/mqttd.prom" | head -3)"
+done_check
+check "traction-notifyd shows its queue and what is in flight"
+grep -q '^traction_notify_queue_deliveries 0$' "$DIR/notifyd.prom" &&
+  grep -q '^traction_notify_in_flight_deliveries 0$' "$DIR/notifyd.prom" &&
+  grep -q '^traction_notify_attempt_seconds_count 0$' "$DIR/notifyd.prom" ||
+  bad "$(grep traction_notify "$DIR/notifyd.prom" | head -3)"
 done_check
 check "a 404 off /metrics, a 405 for POST"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$BASE/nope")" = 404 ] || bad "not 404"

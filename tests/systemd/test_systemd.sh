@@ -97,7 +97,7 @@ CX sh -c 'mkdir -p /var/lib/dpkg/info /var/lib/dpkg/updates /var/lib/dpkg/trigge
 CX dpkg -i --force-depends /opt/stage/traction.deb >"$W/dpkg.log" 2>&1 ||
   { cat "$W/dpkg.log"; fail "dpkg -i"; }
 for u in traction-broker traction-supplyd traction-scenariod traction-feedbackd traction-iterationd \
-         traction-gatewayd; do
+         traction-notifyd traction-gatewayd; do
   s=$(CX systemctl is-active "$u.service" || true)
   [ "$s" = inactive ] || fail "$u is $s right after installing: the package must start nothing"
 done
@@ -110,7 +110,7 @@ ok "systemd-analyze verify: every unit clean"
 # ---- start the set ----------------------------------------------------------------
 CX systemctl start traction.target
 UNITS="traction-broker traction-supplyd traction-scenariod traction-feedbackd traction-iterationd
-       traction-gatewayd traction-mqttd"
+       traction-notifyd traction-gatewayd traction-mqttd"
 for u in $UNITS; do
   s=$(CX systemctl show -p ActiveState,SubState --value "$u.service" | paste -sd/)
   [ "$s" = active/running ] || { CX systemctl status --no-pager "$u" || true; fail "$u: $s"; }
@@ -169,7 +169,7 @@ ok "the dashboard: the packaged pages and Debian's Chart.js served"
 
 # metrics: every daemon of the packaged set on its port, sandboxed as it is
 # (ProcSubset=pid leaves it /proc/self), feedbackd counting the 20 records
-for p in 9470 9471 9472 9473 9474 9475 9476; do
+for p in 9470 9471 9472 9473 9474 9475 9476 9477; do
   CX curl -sf "http://127.0.0.1:$p/metrics" >"$W/m$p" 2>/dev/null ||
     fail "no metrics on port $p"
   grep -q '^traction_build_info{daemon="traction-' "$W/m$p" || fail "port $p: no build info"
@@ -177,7 +177,9 @@ for p in 9470 9471 9472 9473 9474 9475 9476; do
 done
 grep -q '^traction_store_entries{db="records"} 20$' "$W/m9473" ||
   fail "feedbackd's records: $(grep 'db="records"' "$W/m9473")"
-ok "metrics: the seven daemons on 9470-9476, feedbackd counting its 20 records"
+grep -q '^traction_notify_queue_deliveries 0$' "$W/m9477" ||
+  fail "notifyd's queue: $(grep traction_notify_queue "$W/m9477")"
+ok "metrics: the eight daemons on 9470-9477, feedbackd counting its 20 records, notifyd its queue"
 
 # ---- a crash: systemd restarts it, nothing acknowledged is lost ---------------------
 pid0=$(CX systemctl show -p MainPID --value traction-feedbackd.service)

@@ -15,12 +15,14 @@
 #include "feedbackd.h"
 #include "iterationd.h"
 #include "methods.h"
+#include "notifyd.h"
 #include "scenariod.h"
 #include "supplyd.h"
 #include "traction/v1/bus.pb-c.h"
 #include "traction/v1/events.pb-c.h"
 #include "traction/v1/feedback.pb-c.h"
 #include "traction/v1/iteration.pb-c.h"
+#include "traction/v1/notify.pb-c.h"
 #include "traction/v1/scenario.pb-c.h"
 #include "traction/v1/supply.pb-c.h"
 
@@ -44,7 +46,12 @@ static const struct {
 	  "record get list history diff" },
 	{ &traction__v1__deployment_service__descriptor, "deployment",
 	  "adopt upgrade advance retire get list history gates" }, /* gates: v1.1 */
-	{ &traction__v1__daemon_service__descriptor, "daemon", "ping events.replay events.read" },
+	{ &traction__v1__notify_service__descriptor, "notify", /* v1.1 */
+	  "webhook.add webhook.list webhook.remove webhook.deliveries webhook.retry" },
+	{ &traction__v1__daemon_service__descriptor, "daemon",
+	  "ping events.replay events.read backup.begin backup.resume backup.read backup.end "
+	  "audit.list" },
+	/* backup.*: v1.1 */
 	{ &traction__v1__broker_service__descriptor, "broker", "ping status" },
 };
 
@@ -89,6 +96,9 @@ TEST(every_daemon_table_agrees_with_its_block)
 	CHECK_MSG(trc_methods_check(&traction__v1__deployment_service__descriptor,
 				    iterationd_deployment_methods, iterationd_n_deployment_methods,
 				    err, sizeof(err)) == 0,
+		  "%s", err);
+	CHECK_MSG(trc_methods_check(&traction__v1__notify_service__descriptor, notifyd_methods,
+				    notifyd_n_methods, err, sizeof(err)) == 0,
 		  "%s", err);
 	/* and a disagreement is found, whichever side has it */
 	CHECK_EQ_INT(trc_methods_check(&traction__v1__supply_service__descriptor, supplyd_methods,
@@ -230,7 +240,9 @@ static const struct {
 TEST(every_consumer_declares_its_sources_topics)
 {
 	const trc_consume_t *consumers[] = { scenariod_consumes, feedbackd_consumes,
-					     iterationd_consumes };
+					     iterationd_consumes, notifyd_consumes };
+	/* how many sources each consumes: the three others; notifyd feedback */
+	const size_t n_consumed[] = { 3, 3, 3, 1 };
 	size_t n_sources = sizeof(s_sources) / sizeof(s_sources[0]);
 	for (size_t d = 0; d < sizeof(consumers) / sizeof(consumers[0]); d++) {
 		size_t n = 0;
@@ -249,7 +261,7 @@ TEST(every_consumer_declares_its_sources_topics)
 			CHECK_MSG(c->topics[t] == NULL, "%s: a consumer declares more topics",
 				  c->source);
 		}
-		CHECK_EQ_INT(n, 3); /* each consumes the three other sources */
+		CHECK_EQ_INT(n, n_consumed[d]);
 	}
 }
 

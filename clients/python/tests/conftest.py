@@ -1,4 +1,4 @@
-"""A real daemon set for the tests: the broker and the four daemons of the
+"""A real daemon set for the tests: the broker and the five daemons of the
 build in $TRACTION_BUILD, on loopback ports the kernel picks, state in a temp
 dir; stopped (and the dir removed) at the end, even when a test fails."""
 import os
@@ -13,7 +13,7 @@ import pytest
 
 BUILD = os.environ.get("TRACTION_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "..",
                                                       "build"))
-DAEMONS = ("supplyd", "scenariod", "feedbackd", "iterationd")
+DAEMONS = ("supplyd", "scenariod", "feedbackd", "iterationd", "notifyd")
 SERVICES = "supply, scenario, feedback, iteration, deployment"
 
 
@@ -114,7 +114,7 @@ def client(bus):
     end = time.time() + 10
     while time.time() < end:
         st = c.broker.status()
-        if all(len(s.instances) > 0 for s in st.services) and len(st.services) == 5:
+        if all(len(s.instances) > 0 for s in st.services) and len(st.services) == 6:
             break
         time.sleep(0.05)
     yield c

@@ -196,7 +196,25 @@ def test_daemon_and_broker_methods(client):
     assert rp.events[0].type == "provider.registered"
     assert client.broker.ping().daemon == "traction-broker"
     assert {s.name for s in client.broker.status().services} == \
-        {"supply", "scenario", "feedback", "iteration", "deployment"}
+        {"supply", "scenario", "feedback", "iteration", "deployment", "notify"}
+
+
+def test_webhooks(client):
+    # traction-notifyd (v1.1): its deliveries are tested against a real
+    # receiver in tests/integration/test_webhooks.c; here, the methods
+    secret = b"a-secret-of-at-least-16-bytes"
+    r = client.notify.webhook_add(webhook={"name": "ops", "url": "http://127.0.0.1:9/hook",
+                                           "secret": secret, "min_severity": "SEVERITY_HIGH"})
+    assert r.webhook.secret == b"" and r.webhook.secret_fingerprint.startswith("sha256:")
+    assert r.webhook.max_in_flight == 4 and r.generated_secret == ""
+    made = client.notify.webhook_add(webhook={"name": "made", "url": "https://example.com/x"})
+    assert len(made.generated_secret) == 64
+    hooks = client.notify.webhook_list().webhooks
+    assert [h.name for h in hooks] == ["made", "ops"] and all(h.secret == b"" for h in hooks)
+    assert len(client.notify.webhook_deliveries(webhook="ops").deliveries) == 0
+    with pytest.raises(traction.NotFound):
+        client.notify.webhook_retry(id="1-ops")
+    assert client.notify.webhook_remove(id="made").webhook.name == "made"
 
 
 def test_every_method_was_called():

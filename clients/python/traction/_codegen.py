@@ -10,7 +10,7 @@ which in Python is provider_register.
 import importlib
 import re
 
-MODULES = ("common", "bus", "events", "supply", "scenario", "feedback", "iteration")
+MODULES = ("common", "bus", "events", "supply", "scenario", "feedback", "iteration", "notify")
 # the methods every service of a daemon answers, and the broker's own
 DAEMON, BROKER = "DaemonService", "BrokerService"
 

@@ -270,5 +270,5 @@ class EventStream:
 
 
 for _mod in ("common_pb2", "bus_pb2", "events_pb2", "supply_pb2", "scenario_pb2", "feedback_pb2",
-             "iteration_pb2"):
+             "iteration_pb2", "notify_pb2"):
     _add_to_dict(__import__(f"traction.v1.{_mod}", fromlist=[_mod]))

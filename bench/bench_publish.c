@@ -781,9 +781,11 @@ static result_t s_publisher_warm(uint64_t records, bench_tally_t *tally)
  * So every target row, bare or traction, starts from an empty store
  * (traction's on the memory its previous row's store freed); how the
  * rate holds as a store grows is the growth row's. */
+static int s_fb_gen; /* the fresh feedbackd's store: H.dir/fb<gen>/feedbackd */
+
 static void s_fresh_feedbackd(pid_t *pid)
 {
-	static int gen;
+	int gen = s_fb_gen;
 	char cmd[600], name[32];
 	h_kill(&H, *pid, SIGTERM);
 	if (gen == 0)
@@ -794,7 +796,7 @@ static void s_fresh_feedbackd(pid_t *pid)
 		fprintf(stderr, "bench_publish: cannot remove feedbackd's store\n");
 		exit(1);
 	}
-	snprintf(name, sizeof(name), "fb%d", ++gen);
+	snprintf(name, sizeof(name), "fb%d", ++s_fb_gen);
 	*pid = h_start(&H, "traction-feedbackd", name);
 	traction_client_t *c = h_client(&H);
 	if (!h_wait_live(&H, "feedback", 1, 5000))
@@ -888,11 +890,55 @@ static void s_alert_rules(const char *metric)
 	traction_client_destroy(&c);
 }
 
-typedef enum { COST_METRICS, COST_ALERTS } cost_t;
+/* The fresh feedbackd's store as LMDB sees it, opened read-only beside the
+ * daemon: its records, and the pages in use (the last page's number: the
+ * file never shrinks, freed pages are used again), 0 if it cannot tell. */
+static void s_store_stat(size_t *records, double *used_mib)
+{
+	char dir[600];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_stat st;
+	MDB_envinfo info;
+	*records = 0;
+	*used_mib = 0;
+	snprintf(dir, sizeof(dir), "%s/fb%d/feedbackd", H.dir, s_fb_gen);
+	if (mdb_env_create(&env) != 0)
+		return;
+	mdb_env_set_maxdbs(env, 64);
+	mdb_env_set_mapsize(env, (size_t)8192 << 20);
+	if (mdb_env_open(env, dir, MDB_RDONLY, 0) == 0 &&
+	    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0) {
+		if (mdb_dbi_open(txn, "records", 0, &dbi) == 0 && mdb_stat(txn, dbi, &st) == 0)
+			*records = st.ms_entries;
+		if (mdb_env_info(env, &info) == 0 && mdb_env_stat(env, &st) == 0)
+			*used_mib = (double)(info.me_last_pgno + 1) * st.ms_psize / 1048576.0;
+		mdb_txn_abort(txn);
+	}
+	mdb_env_close(env);
+}
+
+/* H.extra: extra and a [retention] whose metric records live ttl_s. */
+static void s_with_retention(const char *extra, int ttl_s, int pass_s)
+{
+	int n = snprintf(H.extra, sizeof(H.extra),
+			 "%s[retention]\nmetric_days = 1\nday_s = %d\npass_every_s = %d\n", extra,
+			 ttl_s, pass_s);
+	if (n < 0 || (size_t)n >= sizeof(H.extra))
+		exit(1);
+}
+
+typedef enum { COST_METRICS, COST_ALERTS, COST_RETENTION } cost_t;
 #define ROW_METRICS_OFF "publisher (64 x 16), feedbackd without metrics"
 #define ROW_METRICS_ON "publisher (64 x 16), feedbackd with metrics, scraped every second"
 #define ROW_ALERTS_OFF "publisher (64 x 16), feedbackd without alert rules"
 #define ROW_ALERTS_ON "publisher (64 x 16), feedbackd with 19 alert rules"
+#define ROW_RETENTION_OFF "publisher (64 x 16), feedbackd keeping its backlog"
+#define ROW_RETENTION_ON "publisher (64 x 16), feedbackd expiring its backlog"
+/* the retention rows' [retention]: metric records live 2 s; the default
+ * bound of the expiry's work a tick */
+#define RETENTION_TTL_S 2
 
 /* The publisher's rate on a feedbackd without a feature and on one with
  * it, drives taking turns (each on a fresh store, as the target rows):
@@ -903,29 +949,52 @@ static void s_cost_rows(cost_t cost, uint64_t records, pid_t *fbd, result_t *off
 	pool_t p[2] = { { 0 } };
 	char extra[sizeof(H.extra)];
 	memcpy(extra, H.extra, sizeof(extra));
-	static char metric[2][2 * METRICS_DRIVES][16];
-	static const char *const names[2][2] = {
+	static char metric[3][2 * METRICS_DRIVES][16], backlog[2 * METRICS_DRIVES][16];
+	static const char *const names[3][2] = {
 		{ "publisher, metrics off", "publisher, metrics on" },
 		{ "publisher, no alert rules", "publisher, alert rules" },
+		{ "publisher, backlog kept", "publisher, backlog expiring" },
 	};
+	static const char *const tags[3] = { "metrics", "alerts", "retention" };
 	for (int i = 0; i < 2 * METRICS_DRIVES; i++) {
 		bool with = i % 2 == 1;
 		unsigned port = with && cost == COST_METRICS ? s_free_port() : 0;
 		if (port != 0) /* feedbackd's offset is 3 */
 			snprintf(H.extra, sizeof(H.extra), "%s[metrics]\nbase_port = %u\n", extra,
 				 port - 3);
+		if (with && cost == COST_RETENTION)
+			s_with_retention(extra, RETENTION_TTL_S, 0);
 		s_fresh_feedbackd(fbd);
 		memcpy(H.extra, extra, sizeof(extra));
-		snprintf(metric[cost][i], sizeof(metric[cost][i]), "%s%d",
-			 cost == COST_METRICS ? "metrics" : "alerts", i);
+		snprintf(metric[cost][i], sizeof(metric[cost][i]), "%s%d", tags[cost], i);
 		if (with && cost == COST_ALERTS)
 			s_alert_rules(metric[cost][i]);
+		if (cost == COST_RETENTION) {
+			/* a backlog as large as the drive, past its TTL when the drive
+			 * starts where it expires (kept where it does not) */
+			snprintf(backlog[i], sizeof(backlog[i]), "backlog%d", i);
+			bench_tally_t b = s_tally(names[cost][with], backlog[i]);
+			s_publisher(records, PUB_BATCH, PUB_WINDOW, NULL, &b);
+			s_check(&b);
+			usleep((RETENTION_TTL_S * 1000 + 500) * 1000);
+		}
+		size_t before = 0, after = 0;
+		double mib;
+		if (cost == COST_RETENTION)
+			s_store_stat(&before, &mib);
 		scraper_t sc = { .port = port };
 		pthread_t t;
 		if (port != 0 && pthread_create(&t, NULL, s_scrape, &sc) != 0)
 			exit(1);
 		bench_tally_t k = s_tally(names[cost][with], metric[cost][i]);
 		s_publisher(records, PUB_BATCH, PUB_WINDOW, &p[with], &k);
+		if (cost == COST_RETENTION) {
+			/* that the drive ran beside an expiry under way */
+			s_store_stat(&after, &mib);
+			printf("  %s: %zu records in the store before the drive, %zu after it "
+			       "(+%llu published)\n",
+			       names[cost][with], before, after, (unsigned long long)records);
+		}
 		if (port != 0) {
 			sc.stop = 1;
 			pthread_join(t, NULL);
@@ -938,6 +1007,49 @@ static void s_cost_rows(cost_t cost, uint64_t records, pid_t *fbd, result_t *off
 	}
 	*off = s_pooled(&p[0]);
 	*on = s_pooled(&p[1]);
+}
+
+#define STEADY_TTL_S 20
+#define STEADY_PASS_S 5
+
+/* bench_publish steady SECONDS RATE: a store under steady ingest (RATE
+ * records a second, a publisher drive each second) whose metric records
+ * live STEADY_TTL_S, passes STEADY_PASS_S apart: its records and the pages
+ * it uses every five seconds. With a TTL they level off (docs/performance.md,
+ * "Retention"); without one they would grow by RATE a second. */
+static void s_retention_growth(pid_t *fbd, uint64_t seconds, unsigned rate)
+{
+	char extra[sizeof(H.extra)];
+	memcpy(extra, H.extra, sizeof(extra));
+	s_with_retention(extra, STEADY_TTL_S, STEADY_PASS_S);
+	s_fresh_feedbackd(fbd);
+	memcpy(H.extra, extra, sizeof(extra));
+	bench_section = "retention";
+	bench_tally_t k = s_tally("steady ingest with a TTL", "steady");
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (uint64_t s = 1; s <= seconds; s++) {
+		s_publisher(rate, PUB_BATCH, PUB_WINDOW, NULL, &k);
+		do {
+			usleep(10000);
+			clock_gettime(CLOCK_MONOTONIC, &now);
+		} while ((uint64_t)(now.tv_sec - t0.tv_sec) < s);
+		if (s % 5 != 0)
+			continue;
+		size_t n;
+		double mib;
+		char name[96];
+		s_store_stat(&n, &mib);
+		printf("at %3llu s: %8zu records in the store, %7.1f MiB of pages used\n",
+		       (unsigned long long)s, n, mib);
+		snprintf(name, sizeof(name), "steady %u rec/s, TTL %d s: records at %llu s", rate,
+			 STEADY_TTL_S, (unsigned long long)s);
+		bench_row(name, (double)n, -1, -1);
+		snprintf(name, sizeof(name), "steady %u rec/s, TTL %d s: MiB used at %llu s", rate,
+			 STEADY_TTL_S, (unsigned long long)s);
+		bench_row(name, mib, -1, -1);
+	}
+	s_check(&k);
 }
 
 static void row(const char *name, result_t r)
@@ -1055,9 +1167,12 @@ int main(int argc, char **argv)
 	bool publisher = argc > 2 && strcmp(argv[1], "publisher") == 0;
 	bool metrics = argc > 2 && strcmp(argv[1], "metrics") == 0;
 	bool alerts = argc > 2 && strcmp(argv[1], "alerts") == 0;
+	bool retention = argc > 2 && strcmp(argv[1], "retention") == 0;
+	bool steady = argc > 2 && strcmp(argv[1], "steady") == 0;
 	bool open = argc > 1 && strcmp(argv[1], "open") == 0;
 	bool one = argc > 1 && strcmp(argv[1], "one") == 0;
-	uint64_t records = batch || publisher || metrics || alerts ? strtoull(argv[2], NULL, 10)
+	uint64_t records = batch || publisher || metrics || alerts || retention || steady
+				   ? strtoull(argv[2], NULL, 10)
 			   : argc > 1 && !growth && !open && !one ? strtoull(argv[1], NULL, 10) : 100000;
 	h_init(&H, growth ? "[bus]\nheartbeat_ms = 1000\n[store]\nmap_size_mb = 65536\n"
 			    "[log]\nlevel = warning\n"
@@ -1109,6 +1224,23 @@ int main(int argc, char **argv)
 		row(metrics ? ROW_METRICS_ON : ROW_ALERTS_ON, on);
 		printf("with %s / without: %.3f\n", metrics ? "metrics" : "alert rules",
 		       on.rate / off.rate);
+		zmq_ctx_term(ctx);
+		h_done(&H);
+		return 0;
+	}
+	if (retention) {
+		result_t off, on;
+		s_cost_rows(COST_RETENTION, records, &pids[3], &off, &on);
+		row(ROW_RETENTION_OFF, off);
+		row(ROW_RETENTION_ON, on);
+		printf("ack p99 expiring / keeping: %.3f (rate %.3f)\n", on.p99 / off.p99,
+		       on.rate / off.rate);
+		zmq_ctx_term(ctx);
+		h_done(&H);
+		return 0;
+	}
+	if (steady) {
+		s_retention_growth(&pids[3], records, argc > 3 ? (unsigned)atoi(argv[3]) : 1000);
 		zmq_ctx_term(ctx);
 		h_done(&H);
 		return 0;

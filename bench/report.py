@@ -25,6 +25,7 @@ SECTIONS = [
     ("growth", "5. Growth: one store from empty"),
     ("http", "6. Clients: the HTTP API (traction-gatewayd) and the Python package against the native path"),
     ("lanes", "7. Reads beside ingest: probes of feedbackd while the publisher runs at full speed"),
+    ("retention", "8. Retention: a store at steady ingest whose records expire (records, MiB of pages used)"),
 ]
 BEGIN = "<!-- compare:begin (written by bench/report.py; edit the script, not this) -->"
 END = "<!-- compare:end -->"
@@ -230,6 +231,11 @@ def targets(rows, millions):
         per_run(rows, "publisher (64 x 16), feedbackd with 19 alert rules",
                 "publisher (64 x 16), feedbackd without alert rules"), f_ratio,
         lambda m: m >= 0.95)
+    # ingest beside a large expiry (bench_publish.c): ack p99, drives taking turns
+    add("publisher ack p99 while expiring a backlog / keeping it", "<= 1.2",
+        per_run(rows, "publisher (64 x 16), feedbackd expiring its backlog",
+                "publisher (64 x 16), feedbackd keeping its backlog", 2, 2), f_ratio,
+        lambda m: m <= 1.2)
     # reads beside ingest (bench_lanes.c): each figure against its own idle
     # or probe-free row of the same run
     for q in ("ping feedbackd", "feedback.stats"):

@@ -2,8 +2,10 @@
 # Builds (Release) and runs the benchmarks; each prints its raw baselines
 # beside its own figures. bench/compare.sh runs all of them (and the
 # peers) several times and writes the report; this runs one, once.
-#   bench/run.sh [match|publish|history|http|lanes|alerts|growth]   (growth: ~1.5 min, 5 GB;
-#   alerts: its rows alone, also part of publish)
+#   bench/run.sh [match|publish|history|http|lanes|alerts|retention|growth]
+#   (growth: ~1.5 min, 5 GB; alerts: its rows alone, also part of publish;
+#   retention: ingest beside a large expiry and without, then a store at
+#   steady ingest with a TTL for 90 s)
 set -eu
 cd "$(dirname "$0")/.."
 sh deploy/install-deps.sh
@@ -22,6 +24,12 @@ fi
 if [ "$what" = alerts ]; then
   echo "## bench_publish alerts: the publisher with 19 alert rules on its metric and without"
   build-bench/bench/bench_publish alerts 100000
+fi
+if [ "$what" = all ] || [ "$what" = retention ]; then
+  echo "## bench_publish retention: the publisher beside a large expiry (2 s TTL) and without"
+  build-bench/bench/bench_publish retention 100000
+  echo "## bench_publish steady: 1,000 records/s for 90 s into a store whose records live 20 s"
+  build-bench/bench/bench_publish steady 90 1000
 fi
 if [ "$what" = growth ]; then
   echo "## bench_publish growth: one store from empty to 10 million records"

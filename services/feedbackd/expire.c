@@ -13,7 +13,8 @@
  * again: the held, and those of a longer TTL, are looked at once a pass.
  *
  * A record that goes takes with it its ends of the by_supply and
- * by_scenario runs (runs.c) and its idempotency key when the key's own
+ * by_scenario runs (runs.c: each run a slice touched is shrunk once, not
+ * once per record) and its idempotency key when the key's own
  * time is up too; a key whose time is not up yet is noted in idem_late
  * and deleted when it is, so that a retry within idempotency_days is
  * still answered as a duplicate of the record it named.
@@ -62,64 +63,99 @@ static int s_pass_store(trc_txn_t *txn, const pass_t *p)
 			   sizeof(v), 0);
 }
 
-/* The stored record id, decoded (free it with free_unpacked): 0, TRC_ENOENT,
- * or an error. */
-static int s_record(trc_txn_t *txn, uint64_t id, Traction__V1__FeedbackRecord **out)
+/* What a pass keeps of a record it deletes, read as it walked past it:
+ * the deletions come after the walk (its cursor stays on its page). */
+typedef struct {
+	uint64_t id;
+	int64_t received_ms;
+	const char *keys[2];       /* its supply and scenario: the indexes' keys */
+	trc_dbkey_t idem;          /* its idempotency key (len 0: none) */
+} doomed_t;
+
+/* The runs of one key a slice deleted records of: from lo to hi. */
+typedef struct {
+	fb_index_t index;
+	const char *key;
+	uint64_t lo, hi;
+} span_t;
+
+static int s_doom(trc_call_t *call, const Traction__V1__FeedbackRecord *r, doomed_t *d)
 {
-	uint8_t k[8];
-	MDB_val v;
-	trc_be64_put(k, id);
-	int rc = trc_txn_get(txn, trc_txn_db(txn, FB_DB_RECORDS), k, 8, &v);
-	if (rc != 0)
-		return rc;
-	*out = traction__v1__feedback_record__unpack(NULL, v.mv_size, v.mv_data);
-	return *out != NULL ? 0 : TRC_ENOMEM; /* the bytes were checked when stored */
+	d->id = r->id;
+	d->received_ms = r->received_ms;
+	d->keys[FB_INDEX_SUPPLY] = trc_arena_strdup(call->arena, r->supply_id);
+	d->keys[FB_INDEX_SCENARIO] = trc_arena_strdup(call->arena, r->scenario_id);
+	trc_dbkey_init(&d->idem);
+	if (r->idempotency_key != NULL && r->idempotency_key[0] != '\0' &&
+	    !fb_idem_key(&d->idem, r->client_id, r))
+		trc_dbkey_init(&d->idem); /* one that did not fit was never stored */
+	return d->keys[0] != NULL && d->keys[1] != NULL ? 0 : TRC_ENOMEM;
+}
+
+/* Notes that d's record left the runs of its keys (spans, *n of them). */
+static int s_span(trc_call_t *call, span_t **spans, size_t *n, size_t *cap, const doomed_t *d)
+{
+	for (int x = 0; x < 2; x++) {
+		size_t i = 0;
+		while (i < *n && ((*spans)[i].index != (fb_index_t)x ||
+				  strcmp((*spans)[i].key, d->keys[x]) != 0))
+			i++;
+		if (i < *n) {
+			(*spans)[i].hi = d->id; /* ids come in order */
+			continue;
+		}
+		if ((*spans = trc_arena_grow(call->arena, *spans, *n, cap, sizeof(span_t))) == NULL)
+			return TRC_ENOMEM;
+		(*spans)[(*n)++] = (span_t){ (fb_index_t)x, d->keys[x], d->id, d->id };
+	}
+	return 0;
 }
 
 /* Its idempotency key goes now if its time is up, else when it is. */
 static int s_drop_key(trc_txn_t *txn, const fb_retention_t *pol, int64_t now_ms,
-		      const Traction__V1__FeedbackRecord *r)
+		      const doomed_t *d)
 {
-	if (r->idempotency_key == NULL || r->idempotency_key[0] == '\0')
+	if (d->idem.len == 0)
 		return 0;
-	trc_dbkey_t k;
-	if (!fb_idem_key(&k, r->client_id, r))
-		return 0; /* one that did not fit was never stored */
-	int64_t due = r->received_ms + (int64_t)pol->idempotency_days * pol->day_s * 1000;
+	int64_t due = d->received_ms + (int64_t)pol->idempotency_days * pol->day_s * 1000;
 	if (due > now_ms) {
-		uint8_t id[8], *v = trc_txn_reserve(txn, trc_txn_db(txn, FB_DB_IDEM_LATE), id,
-						   (trc_be64_put(id, r->id), 8), 8 + k.len, 0);
+		uint8_t id[8];
+		trc_be64_put(id, d->id);
+		uint8_t *v = trc_txn_reserve(txn, trc_txn_db(txn, FB_DB_IDEM_LATE), id, 8,
+					     8 + d->idem.len, 0);
 		if (v == NULL)
 			return txn->err != 0 ? txn->err : TRC_EINTERNAL;
-		trc_be64_put(v, (uint64_t)r->received_ms);
-		memcpy(v + 8, k.buf, k.len);
+		trc_be64_put(v, (uint64_t)d->received_ms);
+		memcpy(v + 8, d->idem.buf, d->idem.len);
 		return 0;
 	}
 	MDB_val v;
 	const trc_db_t *idem = trc_txn_db(txn, FB_DB_IDEM);
-	int rc = trc_txn_get(txn, idem, k.buf, k.len, &v);
-	if (rc == TRC_ENOENT || (rc == 0 && (v.mv_size < 8 || trc_be64_get(v.mv_data) != r->id)))
+	int rc = trc_txn_get(txn, idem, d->idem.buf, d->idem.len, &v);
+	if (rc == TRC_ENOENT || (rc == 0 && (v.mv_size < 8 || trc_be64_get(v.mv_data) != d->id)))
 		return 0; /* the key names another record: not ours to delete */
-	return rc != 0 ? rc : trc_txn_del(txn, idem, k.buf, k.len);
+	return rc != 0 ? rc : trc_txn_del(txn, idem, d->idem.buf, d->idem.len);
 }
 
-/* Deletes record id and what indexes it. */
-static int s_delete(trc_txn_t *txn, const fb_retention_t *pol, int64_t now_ms, uint64_t id)
+/* Deletes the doomed records, their keys (or notes them in idem_late),
+ * and shrinks the runs they leave, each run once. */
+static int s_delete(trc_call_t *call, const fb_retention_t *pol, const doomed_t *doomed, size_t n)
 {
-	Traction__V1__FeedbackRecord *r;
-	int rc = s_record(txn, id, &r);
-	if (rc != 0)
-		return rc == TRC_ENOENT ? 0 : rc;
-	uint8_t k[8];
-	trc_be64_put(k, id);
-	rc = trc_txn_del(txn, trc_txn_db(txn, FB_DB_RECORDS), k, 8);
-	if (rc == 0)
-		rc = fb_runs_drop(txn, FB_INDEX_SUPPLY, r->supply_id, id);
-	if (rc == 0)
-		rc = fb_runs_drop(txn, FB_INDEX_SCENARIO, r->scenario_id, id);
-	if (rc == 0)
-		rc = s_drop_key(txn, pol, now_ms, r);
-	traction__v1__feedback_record__free_unpacked(r, NULL);
+	trc_txn_t *txn = call->txn;
+	size_t ns = 0, cap = 16;
+	span_t *spans = NULL;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		uint8_t k[8];
+		trc_be64_put(k, doomed[i].id);
+		rc = trc_txn_del(txn, trc_txn_db(txn, FB_DB_RECORDS), k, 8);
+		if (rc == 0)
+			rc = s_drop_key(txn, pol, call->now_ms, &doomed[i]);
+		if (rc == 0)
+			rc = s_span(call, &spans, &ns, &cap, &doomed[i]);
+	}
+	for (size_t i = 0; rc == 0 && i < ns; i++)
+		rc = fb_runs_trim(txn, spans[i].index, spans[i].key, spans[i].lo, spans[i].hi);
 	return rc;
 }
 
@@ -163,7 +199,7 @@ static int s_begin(trc_call_t *call, const fb_retention_t *pol, pass_t *p, bool 
 static int s_slice(trc_call_t *call, const fb_retention_t *pol, pass_t *p, size_t *deleted)
 {
 	trc_txn_t *txn = call->txn;
-	uint64_t *doomed = trc_arena_alloc(call->arena, sizeof(uint64_t) * pol->expire_per_tick);
+	doomed_t *doomed = trc_arena_alloc(call->arena, sizeof(doomed_t) * pol->expire_per_tick);
 	if (doomed == NULL)
 		return TRC_ENOMEM;
 	size_t n = 0, seen = 0;
@@ -198,7 +234,7 @@ static int s_slice(trc_call_t *call, const fb_retention_t *pol, pass_t *p, size_
 		if (!young)
 			rc = fb_retention_ttl_ms(txn, pol, &memo, r, &ttl, &held);
 		if (rc == 0 && !young && !held && ttl > 0 && r->received_ms + ttl <= call->now_ms)
-			doomed[n++] = r->id;
+			rc = s_doom(call, r, &doomed[n++]);
 		traction__v1__feedback_record__free_unpacked(r, NULL);
 		if (young && !future)
 			break;
@@ -206,10 +242,10 @@ static int s_slice(trc_call_t *call, const fb_retention_t *pol, pass_t *p, size_
 	trc_iter_end(&it);
 	if (rc == 0)
 		rc = txn->err;
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = s_delete(txn, pol, call->now_ms, doomed[i]);
 	if (rc == 0 && n > 0)
-		rc = s_keep_next_id(txn, doomed[n - 1] + 1);
+		rc = s_delete(call, pol, doomed, n);
+	if (rc == 0 && n > 0)
+		rc = s_keep_next_id(txn, doomed[n - 1].id + 1);
 	if (rc == 0 && end) {
 		trc_debug("retention: pass ended at horizon %lld", (long long)p->horizon_ms);
 		p->cursor = 0;

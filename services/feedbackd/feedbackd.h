@@ -175,11 +175,12 @@ int fb_run_from(trc_txn_t *txn, fb_index_t index, const char *key, uint64_t id, 
  * id may be past id: the caller clamps): 0, or TRC_ENOENT. */
 int fb_run_before(trc_txn_t *txn, fb_index_t index, const char *key, uint64_t id,
 		  uint64_t *first, uint64_t *last);
-/* Record id, just deleted from the records, leaves key's run: a run that
- * started or ended at it is shrunk to the nearest record left in it (or
- * removed when none is), so that no run outlives its records; one it was
- * inside keeps a gap, which readers pass over (they read the records). */
-int fb_runs_drop(trc_txn_t *txn, fb_index_t index, const char *key, uint64_t id);
+/* Records of key between ids lo and hi were just deleted from the
+ * records: each run of key there is shrunk to the first and last records
+ * left in it (or removed when none is), so that no run outlives its
+ * records; a run they were inside keeps gaps, which readers pass over
+ * (they read the records). */
+int fb_runs_trim(trc_txn_t *txn, fb_index_t index, const char *key, uint64_t lo, uint64_t hi);
 
 /* The daemon's own state (trc_daemon_def_t.user). */
 typedef struct {

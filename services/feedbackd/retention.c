@@ -31,7 +31,7 @@ static const trc_conf_key_t s_keys[] = {
 	K(idempotency_days, 1, FB_RETENTION_DAYS_MAX, "7",
 	  "a record's idempotency key is remembered this long after it came (and while the record "
 	  "is kept); a client must not retry a record after it"),
-	K(expire_per_tick, 1, 100000, "500",
+	K(expire_per_tick, 1, 10000, "500",
 	  "records the expiry examines per 250 ms tick, in the group commit's transaction"),
 	K(pass_every_s, 0, 86400, "60", "rest between the end of an expiry pass and the next"),
 	K(day_s, 1, 86400, "86400",

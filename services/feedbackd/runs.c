@@ -208,31 +208,43 @@ static int s_record_near(trc_txn_t *txn, uint64_t from, uint64_t to, uint64_t *i
 	return rc != 0 ? rc : (found ? 0 : 1);
 }
 
-int fb_runs_drop(trc_txn_t *txn, fb_index_t index, const char *key, uint64_t id)
+/* A run shrunk to the records left in it: its first and last ids those
+ * of records still there, or gone when none is. */
+static int s_fit(trc_txn_t *txn, const trc_db_t *db, const char *key, uint64_t first,
+		 uint64_t last)
 {
-	const trc_db_t *db = trc_txn_db(txn, s_dbs[index]);
-	uint64_t first, last, near;
-	int rc = fb_run_from(txn, index, key, id, &first, &last);
-	if (rc == TRC_ENOENT || (rc == 0 && (first > id || (id != first && id != last))))
-		return 0; /* not an end of its run: a gap that readers pass over */
-	if (rc != 0)
-		return rc;
+	uint64_t nf, nl;
 	trc_dbkey_t k;
 	uint8_t v[8];
+	int rc = s_record_near(txn, first, last, &nf);
+	if (rc < 0)
+		return rc;
 	s_run_key(&k, key, first);
-	if (id == first) {
-		/* the run starts at the next record left in it, if any */
-		if ((rc = trc_txn_del(txn, db, k.buf, k.len)) != 0 || first == last)
-			return rc;
-		if ((rc = s_record_near(txn, id + 1, last, &near)) != 0)
-			return rc < 0 ? rc : 0;
-		s_run_key(&k, key, near);
-		trc_be64_put(v, last);
-	} else {
-		rc = s_record_near(txn, id - 1, first, &near);
-		if (rc != 0)
-			return rc < 0 ? rc : trc_txn_del(txn, db, k.buf, k.len);
-		trc_be64_put(v, near);
-	}
+	if (rc == 1) /* nothing of it is left */
+		return trc_txn_del(txn, db, k.buf, k.len);
+	if ((rc = s_record_near(txn, last, nf, &nl)) != 0)
+		return rc < 0 ? rc : TRC_EINTERNAL; /* nf itself is there */
+	if (nf == first && nl == last)
+		return 0;
+	if (nf != first && (rc = trc_txn_del(txn, db, k.buf, k.len)) != 0)
+		return rc;
+	s_run_key(&k, key, nf);
+	trc_be64_put(v, nl);
 	return trc_txn_put(txn, db, k.buf, k.len, v, 8, 0);
+}
+
+int fb_runs_trim(trc_txn_t *txn, fb_index_t index, const char *key, uint64_t lo, uint64_t hi)
+{
+	const trc_db_t *db = trc_txn_db(txn, s_dbs[index]);
+	uint64_t first, last, pos = lo;
+	for (;;) {
+		int rc = fb_run_from(txn, index, key, pos, &first, &last);
+		if (rc == TRC_ENOENT || (rc == 0 && first > hi))
+			return 0;
+		if (rc != 0 || (rc = s_fit(txn, db, key, first, last)) != 0)
+			return rc;
+		if (last >= hi)
+			return 0;
+		pos = last + 1;
+	}
 }

@@ -1853,12 +1853,35 @@ static uint64_t ret_publish(const char *scenario, int kind, const char *key, boo
 	return id;
 }
 
-/* One tick; ret-vision's records left. */
-static size_t ret_expire(void)
+/* One tick. */
+static void ret_tick(void)
 {
 	Traction__V1__Empty none = TRACTION__V1__EMPTY__INIT, out;
 	CHECK_EQ_INT(henv_call(&E, tick, true, &none, &out, &traction__v1__empty__descriptor), 0);
 	henv_reset(&E);
+}
+
+/* Whether an expiry pass is under way (its cursor in ret_meta). */
+static bool ret_pass_on(void)
+{
+	trc_txn_t txn;
+	MDB_val v;
+	CHECK_EQ_INT(trc_txn_begin(E.store, &txn, false), 0);
+	bool on = trc_txn_get(&txn, trc_store_db(E.store, FB_DB_RET_META), "pass", 4, &v) == 0 &&
+		  v.mv_size >= 8 && trc_be64_get(v.mv_data) != 0;
+	trc_txn_abort(&txn);
+	return on;
+}
+
+/* Ticks until a pass is over (the store holds other tests' records
+ * first); ret-vision's records left. */
+static size_t ret_expire(void)
+{
+	int ticks = 0;
+	do
+		ret_tick();
+	while (ret_pass_on() && ++ticks < 1000);
+	CHECK(ticks < 1000);
 	return list_ids("ret-vision", NULL, 1000, NULL, 0);
 }
 
@@ -1974,7 +1997,7 @@ TEST(retention_expires_records_not_figures)
 	known_scenario("ret-b", TRACTION__V1__SCENARIO_STATUS__SCENARIO_OPEN);
 	known_scenario("ret-c", TRACTION__V1__SCENARIO_STATUS__SCENARIO_OPEN);
 	ret_deployment("dep-ret", "ret-c");
-	ret_policy(0, 2, 30, 100000); /* metrics: 2 days (20 s); the rest forever */
+	ret_policy(0, 2, 30, 10000); /* metrics: 2 days (20 s); the rest forever */
 	uint64_t ids[64];
 	for (int i = 0; i < 3; i++) {
 		ret_publish("ret-a", TRACTION__V1__FEEDBACK_KIND__FEEDBACK_METRIC, NULL, NULL);
@@ -2037,7 +2060,7 @@ TEST(retention_expires_records_not_figures)
 TEST(retention_keys_outlive_their_records)
 {
 	int64_t t0 = E.now_ms;
-	ret_policy(0, 1, 3, 100000); /* metrics: 10 s; keys: 30 s */
+	ret_policy(0, 1, 3, 10000); /* metrics: 10 s; keys: 30 s */
 	bool dup;
 	uint64_t first = ret_publish("ret-a", TRACTION__V1__FEEDBACK_KIND__FEEDBACK_METRIC, "k-1",
 				     &dup);
@@ -2059,7 +2082,7 @@ TEST(retention_keys_outlive_their_records)
 	CHECK(!dup && again > first);
 	/* a key whose record lives longer than it lives as long as the record */
 	E.now_ms = t0 + 31000;
-	ret_policy(0, 5, 1, 100000); /* metrics: 50 s; keys: 10 s */
+	ret_policy(0, 5, 1, 10000); /* metrics: 50 s; keys: 10 s */
 	ret_expire();
 	uint64_t third = ret_publish("ret-a", TRACTION__V1__FEEDBACK_KIND__FEEDBACK_METRIC, "k-1",
 				     &dup);
@@ -2085,7 +2108,7 @@ TEST(retention_is_bounded_and_resumes)
 	/* the store's older records come first, four a tick */
 	size_t left = ret_ids("ret-d", NULL, 0), rounds = 0;
 	while (left == 10 && rounds++ < 5000) {
-		ret_expire();
+		ret_tick();
 		left = ret_ids("ret-d", NULL, 0);
 	}
 	CHECK(left >= 6 && left < 10);
@@ -2096,11 +2119,16 @@ TEST(retention_is_bounded_and_resumes)
 	CHECK_EQ_INT(feedbackd_open(&fresh, E.store, NULL), 0);
 	E.user = &fresh;
 	ret_policy(0, 0, 7, 4);
-	ret_expire();
+	ret_tick();
 	size_t now_left = ret_ids("ret-d", NULL, 0);
 	CHECK(now_left < left && left - now_left <= 4);
-	ret_expire();
-	CHECK_EQ_INT(ret_ids("ret-d", NULL, 0), 0);
+	for (int i = 0; i < 3 && now_left > 0; i++) {
+		ret_tick();
+		size_t l = ret_ids("ret-d", NULL, 0);
+		CHECK(l <= now_left && now_left - l <= 4);
+		now_left = l;
+	}
+	CHECK_EQ_INT(now_left, 0);
 	(void)ids;
 	feedbackd_close(&fresh);
 	CHECK_EQ_INT(feedbackd_open(old, E.store, NULL), 0);

@@ -919,12 +919,14 @@ static void s_store_stat(size_t *records, double *used_mib)
 	mdb_env_close(env);
 }
 
-/* H.extra: extra and a [retention] whose metric records live ttl_s. */
-static void s_with_retention(const char *extra, int ttl_s, int pass_s)
+/* H.extra: extra and a [retention] whose metric records live ttl_s, and
+ * their idempotency keys idem_days of ttl_s. */
+static void s_with_retention(const char *extra, int ttl_s, int pass_s, int idem_days)
 {
 	int n = snprintf(H.extra, sizeof(H.extra),
-			 "%s[retention]\nmetric_days = 1\nday_s = %d\npass_every_s = %d\n", extra,
-			 ttl_s, pass_s);
+			 "%s[retention]\nmetric_days = 1\nday_s = %d\npass_every_s = %d\n"
+			 "idempotency_days = %d\n",
+			 extra, ttl_s, pass_s, idem_days);
 	if (n < 0 || (size_t)n >= sizeof(H.extra))
 		exit(1);
 }
@@ -963,7 +965,7 @@ static void s_cost_rows(cost_t cost, uint64_t records, pid_t *fbd, result_t *off
 			snprintf(H.extra, sizeof(H.extra), "%s[metrics]\nbase_port = %u\n", extra,
 				 port - 3);
 		if (with && cost == COST_RETENTION)
-			s_with_retention(extra, RETENTION_TTL_S, 0);
+			s_with_retention(extra, RETENTION_TTL_S, 0, 7);
 		s_fresh_feedbackd(fbd);
 		memcpy(H.extra, extra, sizeof(extra));
 		snprintf(metric[cost][i], sizeof(metric[cost][i]), "%s%d", tags[cost], i);
@@ -1014,14 +1016,14 @@ static void s_cost_rows(cost_t cost, uint64_t records, pid_t *fbd, result_t *off
 
 /* bench_publish steady SECONDS RATE: a store under steady ingest (RATE
  * records a second, a publisher drive each second) whose metric records
- * live STEADY_TTL_S, passes STEADY_PASS_S apart: its records and the pages
- * it uses every five seconds. With a TTL they level off (docs/performance.md,
+ * and their idempotency keys live STEADY_TTL_S, passes STEADY_PASS_S
+ * apart: its records and the pages it uses every five seconds. With a TTL they level off (docs/performance.md,
  * "Retention"); without one they would grow by RATE a second. */
 static void s_retention_growth(pid_t *fbd, uint64_t seconds, unsigned rate)
 {
 	char extra[sizeof(H.extra)];
 	memcpy(extra, H.extra, sizeof(extra));
-	s_with_retention(extra, STEADY_TTL_S, STEADY_PASS_S);
+	s_with_retention(extra, STEADY_TTL_S, STEADY_PASS_S, 1);
 	s_fresh_feedbackd(fbd);
 	memcpy(H.extra, extra, sizeof(extra));
 	bench_section = "retention";

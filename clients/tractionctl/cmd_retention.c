@@ -116,18 +116,11 @@ static int retention_set(ctl_t *ctl, args_t *a)
 			&traction__v1__retention_set_reply__descriptor, print_set);
 }
 
-/* The page flags every list here takes. */
-static int s_page(args_t *a, Traction__V1__PageRequest *page)
-{
-	page->cursor = (char *)arg(a, "cursor");
-	return ctl_arg_u32(a, "limit", &page->limit);
-}
-
 static int retention_list(ctl_t *ctl, args_t *a)
 {
 	Traction__V1__RetentionListRequest req = TRACTION__V1__RETENTION_LIST_REQUEST__INIT;
 	Traction__V1__PageRequest page = TRACTION__V1__PAGE_REQUEST__INIT;
-	if (s_page(a, &page) != 0)
+	if (ctl_arg_page(a, &page) != 0)
 		return 1;
 	req.page = &page;
 	req.scenario_id = (char *)arg(a, "scenario");
@@ -160,7 +153,7 @@ static int hold_list(ctl_t *ctl, args_t *a)
 {
 	Traction__V1__HoldListRequest req = TRACTION__V1__HOLD_LIST_REQUEST__INIT;
 	Traction__V1__PageRequest page = TRACTION__V1__PAGE_REQUEST__INIT;
-	if (s_page(a, &page) != 0)
+	if (ctl_arg_page(a, &page) != 0)
 		return 1;
 	req.page = &page;
 	return ctl_call(ctl, "feedback", "hold.list", &req.base,

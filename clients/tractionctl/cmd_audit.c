@@ -120,8 +120,7 @@ static int cmd_audit(ctl_t *ctl, args_t *a)
 				json_array_append_new(arr, pbjson_from_message(&m.all[i]->base));
 			json_t *doc = json_object();
 			json_object_set_new(doc, "entries", arr);
-			ctl_print_json(doc);
-			json_decref(doc);
+			ctl_print_json(doc); /* it takes doc */
 		} else {
 			for (size_t i = 0; i < k; i++)
 				s_print(m.all[i]);

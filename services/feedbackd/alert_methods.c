@@ -191,18 +191,17 @@ int feedbackd_alert_remove(trc_call_t *call, const ProtobufCMessage *req_, Proto
 		return rc;
 	size_t n;
 	const fb_rule_t *rules = fb_alert_rules(call, &n, &rc);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		if (strcmp(rules[i].id, q->id) == 0)
-			rc = fb_alert_clear(call, &rules[i], "", NULL, NULL, "rule_removed");
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (strcmp(rules[i].id, q->id) != 0)
+			continue;
+		rc = fb_alert_clear(call, &rules[i], "", NULL, NULL, "rule_removed");
+		if (rc == 0)
+			rc = fb_alert_forget_window(call, &rules[i]);
+	}
 	if (rc == 0)
 		rc = trc_txn_del(call->txn, db, q->id, strlen(q->id));
 	if (rc == 0)
 		rc = trc_call_audit(call, "alert.remove", q->id, NULL, NULL);
-	if (rc == 0) {
-		rc = trc_txn_del(call->txn, trc_call_db(call, FB_DB_ALERT_WIN), q->id, strlen(q->id));
-		if (rc == TRC_ENOENT)
-			rc = 0;
-	}
 	fb_alert_rules_changed(call);
 	rep->rule = p;
 	return rc;

@@ -8,7 +8,10 @@
  *   alert_rules  rule id -> AlertRule
  *   alerts       rule id, subject -> Alert (pending or firing)
  *   alert_log    be64 n -> Alert (every firing and resolution, append-only)
- *   alert_win    rule id -> window row (window.h)
+ *   alert_win    supply, version, scenario, metric, be64 window_ms -> window
+ *                row (window.h): one window for every rule over the same
+ *                records and span (a mean and a p99 rule on one metric
+ *                share it: every window keeps its sketches)
  *   alert_meta   "next_id" -> be64: the next alert's id
  */
 #include "alerts.h"
@@ -27,7 +30,7 @@
 #include "window.h"
 
 typedef struct {
-	char id[TRC_SLUG_MAX + 1];
+	trc_dbkey_t key; /* fb_rule_t.window */
 	fb_window_t w;
 	bool dirty; /* a record went in: written at batch_end */
 } win_t;
@@ -42,6 +45,9 @@ struct fb_alerts {
 	/* by rule (rules[i]): its window in wins, -1 if not loaded yet; a
 	 * record finds its rules' windows without a search */
 	int *win_of;
+	/* by rule: the first rule of the same window (itself if none before
+	 * it): a record goes into each window once, through its first rule */
+	size_t *lead;
 };
 
 fb_alerts_t *fb_alerts_new(void)
@@ -67,6 +73,7 @@ void fb_alerts_destroy(fb_alerts_t **ap)
 	free(a->wins);
 	free(a->rules);
 	free(a->win_of);
+	free(a->lead);
 	free(a);
 	*ap = NULL;
 }
@@ -100,6 +107,15 @@ static void s_rule_from(fb_rule_t *r, const Traction__V1__AlertRule *p)
 	r->for_ms = (int64_t)p->for_s * 1000;
 	r->min_count = p->min_count > 0 ? p->min_count : 1;
 	r->severity = p->severity;
+	trc_dbkey_of(&r->window, r->supply, r->version, r->scenario, r->metric);
+	trc_dbkey_be64(&r->window, (uint64_t)r->window_ms);
+}
+
+static bool s_same_window(const fb_rule_t *a, const fb_rule_t *b)
+{
+	return a->kind == TRACTION__V1__ALERT_KIND__ALERT_METRIC &&
+	       b->kind == TRACTION__V1__ALERT_KIND__ALERT_METRIC && a->window.len == b->window.len &&
+	       memcmp(a->window.buf, b->window.buf, a->window.len) == 0;
 }
 
 const fb_rule_t *fb_alert_rules(trc_call_t *call, size_t *n, int *rcp)
@@ -135,25 +151,35 @@ const fb_rule_t *fb_alert_rules(trc_call_t *call, size_t *n, int *rcp)
 		if (rc == 0)
 			rc = call->txn->err;
 		int *win_of = rc == 0 ? malloc(sizeof(int) * (got > 0 ? got : 1)) : NULL;
-		if (rc == 0 && win_of == NULL)
+		size_t *lead = rc == 0 ? malloc(sizeof(size_t) * (got > 0 ? got : 1)) : NULL;
+		if (rc == 0 && (win_of == NULL || lead == NULL))
 			rc = TRC_ENOMEM;
 		if (rc != 0) {
 			free(rules);
+			free(win_of);
+			free(lead);
 			*n = 0;
 			*rcp = rc;
 			return NULL;
 		}
-		/* the windows of this batch stay (by id); the index is redone */
+		/* the windows of this batch stay (by key); the index is redone */
 		for (size_t i = 0; i < got; i++) {
+			lead[i] = i;
+			for (size_t j = 0; j < i && lead[i] == i; j++)
+				if (s_same_window(&rules[j], &rules[i]))
+					lead[i] = j;
 			win_of[i] = -1;
 			for (size_t w = 0; w < a->n_wins; w++)
-				if (strcmp(a->wins[w].id, rules[i].id) == 0)
+				if (a->wins[w].key.len == rules[i].window.len &&
+				    memcmp(a->wins[w].key.buf, rules[i].window.buf, rules[i].window.len) == 0)
 					win_of[i] = (int)w;
 		}
 		free(a->rules);
 		free(a->win_of);
+		free(a->lead);
 		a->rules = rules;
 		a->win_of = win_of;
+		a->lead = lead;
 		a->n = got;
 		a->n_metric = metric;
 		a->loaded = true;
@@ -169,6 +195,19 @@ void fb_alert_rules_changed(trc_call_t *call)
 	a->changed = true;
 }
 
+int fb_alert_forget_window(trc_call_t *call, const fb_rule_t *r)
+{
+	fb_alerts_t *a = s_alerts(call);
+	if (r->kind != TRACTION__V1__ALERT_KIND__ALERT_METRIC)
+		return 0;
+	for (size_t i = 0; i < a->n; i++)
+		if (&a->rules[i] != r && s_same_window(&a->rules[i], r))
+			return 0;
+	int rc = trc_txn_del(call->txn, trc_call_db(call, FB_DB_ALERT_WIN), r->window.buf,
+			     r->window.len);
+	return rc == TRC_ENOENT ? 0 : rc;
+}
+
 bool fb_rule_covers(const fb_rule_t *r, const char *supply, const char *scenario)
 {
 	return (r->supply[0] == '\0' || strcmp(r->supply, supply) == 0) &&
@@ -182,7 +221,8 @@ bool fb_rule_covers(const fb_rule_t *r, const char *supply, const char *scenario
 static int s_window(trc_call_t *call, const fb_rule_t *r, win_t **out)
 {
 	fb_alerts_t *a = s_alerts(call);
-	size_t ri = (size_t)(r - a->rules); /* r is one of a->rules */
+	size_t ri = a->lead[r - a->rules]; /* r is one of a->rules: its window's first */
+	r = &a->rules[ri];
 	if (a->win_of[ri] >= 0) {
 		*out = &a->wins[a->win_of[ri]];
 		return 0;
@@ -196,21 +236,25 @@ static int s_window(trc_call_t *call, const fb_rule_t *r, win_t **out)
 		a->cap_wins = cap;
 	}
 	win_t *w = &a->wins[a->n_wins];
-	s_copy(w->id, r->id);
+	w->key = r->window;
 	w->dirty = false;
 	MDB_val v;
-	int rc = trc_txn_get(call->txn, trc_call_db(call, FB_DB_ALERT_WIN), r->id, strlen(r->id),
-			     &v);
+	int rc = trc_txn_get(call->txn, trc_call_db(call, FB_DB_ALERT_WIN), r->window.buf,
+			     r->window.len, &v);
 	if (rc == 0)
 		rc = fb_window_decode(&w->w, v.mv_data, v.mv_size);
 	if (rc == TRC_ENOENT || rc == TRC_ECORRUPT) {
-		/* a rule's first record, or a row of another layout: start empty */
-		fb_window_init(&w->w, r->window_ms, r->quantile > 0);
+		/* a window's first record, or a row of another layout: start empty */
+		fb_window_init(&w->w, r->window_ms, true);
 		rc = 0;
 	}
 	if (rc != 0)
 		return rc;
-	a->win_of[ri] = (int)a->n_wins++;
+	/* every rule of this window finds it at once */
+	for (size_t i = ri; i < a->n; i++)
+		if (a->lead[i] == ri)
+			a->win_of[i] = (int)a->n_wins;
+	a->n_wins++;
 	*out = w;
 	return 0;
 }
@@ -227,7 +271,8 @@ int fb_alerts_record(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
 	bool valued = false;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const fb_rule_t *ru = &rules[i];
-		if (ru->kind != TRACTION__V1__ALERT_KIND__ALERT_METRIC ||
+		if (a->lead[i] != i || /* its window takes the record through its first rule */
+		    ru->kind != TRACTION__V1__ALERT_KIND__ALERT_METRIC ||
 		    strcmp(ru->metric, r->metric->name) != 0 || strcmp(ru->supply, r->supply_id) != 0 ||
 		    (ru->version[0] != '\0' && strcmp(ru->version, r->version) != 0) ||
 		    (ru->scenario[0] != '\0' && strcmp(ru->scenario, r->scenario_id) != 0))
@@ -257,7 +302,7 @@ int fb_alerts_batch_end(trc_call_t *call)
 			continue;
 		size_t len = fb_window_size(w);
 		uint8_t *dst = trc_txn_reserve(call->txn, trc_call_db(call, FB_DB_ALERT_WIN),
-					       a->wins[i].id, strlen(a->wins[i].id), len, 0);
+					       a->wins[i].key.buf, a->wins[i].key.len, len, 0);
 		if (dst == NULL)
 			rc = call->txn->err != 0 ? call->txn->err : TRC_EINTERNAL;
 		else

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 
 #include "call.h"
+#include "dbkey.h"
 #include "util.h"
 #include "traction/v1/feedback.pb-c.h"
 #include "traction/v1/iteration.pb-c.h"
@@ -53,6 +54,9 @@ typedef struct {
 	int64_t window_ms, for_ms;
 	uint64_t min_count;
 	int severity;
+	/* METRIC: the window it judges, shared by every rule over the same
+	 * records and span: (supply, version, scenario, metric, window_ms) */
+	trc_dbkey_t window;
 } fb_rule_t;
 
 /* The rules of the store, as of call's transaction (loaded once, again
@@ -99,6 +103,9 @@ int fb_alert_clear(trc_call_t *call, const fb_rule_t *r, const char *prefix,
  * again now (the transaction sees its own writes) and after the batch
  * (which may not commit). */
 void fb_alert_rules_changed(trc_call_t *call);
+/* Rule r is being removed: its window's row goes too, unless another
+ * rule judges the same window. */
+int fb_alert_forget_window(trc_call_t *call, const fb_rule_t *r);
 /* Whether a rule names this supply and scenario (empty in a rule: any). */
 bool fb_rule_covers(const fb_rule_t *r, const char *supply, const char *scenario);
 

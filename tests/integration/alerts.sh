@@ -166,6 +166,9 @@ done_check
 # ---- metric rules ---------------------------------------------------------------
 ctl alert add lat-p99 --supply vision@1.0 --scenario line-2 --metric latency_ms --stat p99 \
     --above 300 --window 10s >/dev/null || fail "add lat-p99"
+# the same records and span as lat-p99: one window for both, each record in it once
+ctl alert add lat-shared --supply vision@1.0 --scenario line-2 --metric latency_ms --stat mean \
+    --above 100000 --window 10s >/dev/null || fail "add lat-shared"
 ctl alert add lat-mean-5 --supply vision --scenario line-2 --metric latency_ms --stat mean \
     --above 300 --window 10s --min-count 1000 >/dev/null || fail "add lat-mean-5"
 ctl alert add lat-for --supply vision --scenario line-2 --metric latency_ms --stat mean \
@@ -186,6 +189,10 @@ v=$(field value <<<"$ev"); c=$(field count <<<"$ev")
 [ "$c" = 55 ] || bad "the window held $c records, not 55"
 [ -n "$(field record_ids <<<"$ev")" ] || bad "no record ids as evidence"
 [ -n "$(field summary <<<"$ev")" ] || bad "no summary"
+# removing the rule that shares its window leaves lat-p99's window (the
+# restart below reads it back)
+ctl alert remove lat-shared >/dev/null || bad "remove lat-shared"
+[ "$(count_events alert.fired lat-shared)" = 0 ] || bad "lat-shared fired"
 done_check
 
 check "too few records for min_count fire nothing"

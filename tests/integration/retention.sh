@@ -134,9 +134,7 @@ wait_count line-2 2 || bad "line-2 has $(count line-2) records, not its 2 proble
 done_check
 
 check "holds and retention changes are in feedbackd's audit log, with their reasons"
-# (feedbackd's audit.list itself: tractionctl audit --json frees its
-# document twice, which ASan stops)
-audit=$(ctl --json call feedback audit.list '{}' | /usr/bin/python3 -c '
+audit=$(ctl --json audit --daemon feedbackd | /usr/bin/python3 -c '
 import json, sys
 for e in json.load(sys.stdin)["entries"]:
     d = ",".join("%s=%s" % (x["key"], x["value"]) for x in e.get("details", []))

@@ -106,6 +106,12 @@ void ctl_print_event(ctl_t *ctl, const Traction__V1__Event *ev);
 extern volatile sig_atomic_t ctl_stop;
 void ctl_stop_on_signals(void);
 
+/* Appends a restore's entry (store.restore: the backup's directory, when
+ * it was taken, who ran it) to the audit log of the store in directory
+ * target, offline, before a daemon opens it (cmd_audit.c). 0 or an LMDB
+ * error. */
+int ctl_audit_restore(const char *target, const char *dir, int64_t taken_ms);
+
 /* The command groups. */
 extern const cmd_t ctl_catalogue_cmds[];
 extern const int ctl_n_catalogue_cmds;

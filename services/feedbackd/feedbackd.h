@@ -68,7 +68,10 @@ enum {
  * Schema 3: ref_supply and ref_scenario values carry the owner after the
  * status byte (migrate.c).
  * Schema 4: alert rules, and the deployments and scenario targets they
- * judge (learnt by replaying scenario and iteration events). */
+ * judge (learnt by replaying scenario and iteration events); retention's
+ * policies, holds, late idempotency keys and the stored next record id
+ * (empty until used). An earlier build refuses a store of schema 4, so
+ * none can reuse the ids of records that expired. */
 #define FB_SCHEMA_VERSION 4
 
 extern const trc_dbs_t feedbackd_dbs;

@@ -352,13 +352,13 @@ TEST(databases_declared_once)
 	static const trc_dbs_t theirs_dbs = TRC_DBS(theirs);
 	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &theirs_dbs, 1), TRC_EINVAL);
 	/* more than LMDB is told to hold */
-	static trc_db_decl_t many[40];
-	static char names[40][8];
-	for (int i = 0; i < 40; i++) {
+	static trc_db_decl_t many[64]; /* past MAX_DBS (48) of store.c */
+	static char names[64][8];
+	for (int i = 0; i < 64; i++) {
 		snprintf(names[i], sizeof(names[i]), "db%d", i);
 		many[i] = (trc_db_decl_t){ names[i], "k -> v", NULL };
 	}
-	trc_dbs_t many_dbs = { many, 40 };
+	trc_dbs_t many_dbs = { many, 64 };
 	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, &many_dbs, 1), TRC_EINVAL);
 	CHECK(st == NULL);
 

@@ -16,7 +16,9 @@
 # what the store holds), bench_match and bench_history (queries: history
 # of 100,000 records spread over 200 versions), bench_http (the HTTP API
 # against libtraction: JSON Lines ingest and tractionctl --file against the
-# native publisher, queries over HTTP against the bus), bench_publish growth
+# native publisher, queries over HTTP against the bus), bench_publish
+# retention (ingest beside a large expiry and without; a store at steady
+# ingest with a TTL, first run only), bench_publish growth
 # (0 -> GROWTH_MILLIONS M records, spread over 200 versions) and
 # bench_limits growth (bare LMDB appends of as many records). Every
 # server runs on a free loopback port in a temp dir and is stopped by its
@@ -186,6 +188,10 @@ while [ "$i" -le "$runs" ]; do
   mqtt "$i"
   mqttd "$i"
   $b/bench_publish 100000 | collect "$i"
+  # ingest beside a large expiry and without (the ack p99 target), and,
+  # in the first run only, a store at steady ingest with a TTL (90 s)
+  $b/bench_publish retention 100000 | collect "$i"
+  [ "$i" -ne 1 ] || $b/bench_publish steady 90 1000 | collect "$i"
   $b/bench_match 10000 300 | collect "$i"
   $b/bench_history 200 100000 | collect "$i"
   $b/bench_http 100000 4 | collect "$i"

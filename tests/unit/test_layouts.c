@@ -75,9 +75,27 @@ static void s_keys(henv_t *e, const trc_db_t *db, const lkey_t *want, size_t n)
 	trc_txn_abort(&txn);
 }
 
+/* Which databases of each daemon have been checked: every one must be. */
+static henv_t *const s_envs[] = { &SUP, &SCEN, &FB, &IT, &EX };
+static bool s_checked[5][64];
+
 static void s_own(henv_t *e, unsigned i, const lkey_t *want, size_t n)
 {
+	for (size_t d = 0; d < 5; d++)
+		if (s_envs[d] == e && i < 64)
+			s_checked[d][i] = true;
 	s_keys(e, trc_store_db(e->store, i), want, n);
+}
+
+/* A database added to a daemon's table without its keys here fails. */
+static void s_all_checked(void)
+{
+	const trc_dbs_t *dbs[] = { &supplyd_dbs, &scenariod_dbs, &feedbackd_dbs, &iterationd_dbs,
+				   &exampled_dbs };
+	for (size_t d = 0; d < 5; d++)
+		for (size_t i = 0; i < dbs[d]->n; i++)
+			CHECK_MSG(s_checked[d][i], "database '%s' has no layout checked here",
+				  dbs[d]->decl[i].name);
 }
 
 static void s_sys(henv_t *e, unsigned i, const lkey_t *want, size_t n)
@@ -160,6 +178,42 @@ static void s_versions(void)
 static int s_tick(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep)
 {
 	return feedbackd_tick(call);
+}
+
+/* Feedbackd's policies: an alert rule that fires on the story's metric
+ * at the next tick, a retention override and a hold on the scenario. */
+static void s_policies(void)
+{
+	Traction__V1__AlertRule r = TRACTION__V1__ALERT_RULE__INIT;
+	Traction__V1__AlertAddRequest areq = TRACTION__V1__ALERT_ADD_REQUEST__INIT;
+	Traction__V1__AlertRuleReply arep;
+	r.id = (char *)"lay-r";
+	r.kind = TRACTION__V1__ALERT_KIND__ALERT_METRIC;
+	r.supply_id = (char *)"lay-s";
+	r.metric = (char *)"lay-m";
+	r.comparison = TRACTION__V1__COMPARISON__CMP_GT;
+	r.threshold = -1e15;
+	areq.rule = &r;
+	CHECK_EQ_INT(henv_call(&FB, feedbackd_alert_add, true, &areq, &arep,
+			       &traction__v1__alert_rule_reply__descriptor),
+		     0);
+	Traction__V1__RetentionSetRequest rreq = TRACTION__V1__RETENTION_SET_REQUEST__INIT;
+	Traction__V1__RetentionSetReply rrep;
+	rreq.scenario_id = (char *)"lay-sc";
+	rreq.kind = TRACTION__V1__FEEDBACK_KIND__FEEDBACK_METRIC;
+	rreq.days = 30;
+	CHECK_EQ_INT(henv_call(&FB, feedbackd_retention_set, true, &rreq, &rrep,
+			       &traction__v1__retention_set_reply__descriptor),
+		     0);
+	Traction__V1__Hold h = TRACTION__V1__HOLD__INIT;
+	Traction__V1__HoldAddRequest hreq = TRACTION__V1__HOLD_ADD_REQUEST__INIT;
+	Traction__V1__HoldReply hrep;
+	h.scenario_id = (char *)"lay-sc";
+	h.reason = (char *)"an audit";
+	hreq.hold = &h;
+	CHECK_EQ_INT(henv_call(&FB, feedbackd_hold_add, true, &hreq, &hrep,
+			       &traction__v1__hold_reply__descriptor),
+		     0);
 }
 
 /* A record of each kind in one batch: a metric (with an idempotency
@@ -299,7 +353,21 @@ static void s_check_feedbackd(void)
 		   K("lay-s\0lay-sig\0v1\0"), K("lay-s\0lay-sig\0v1\0lay-sc")));
 	s_own(&FB, FB_DB_DEMANDS, KEYS(K("lay-cap")));
 	s_own(&FB, FB_DB_DEMAND_SUPPLY, KEYS(K("lay-s\0lay-cap")));
+	s_own(&FB, FB_DB_DIRTY, NULL, 0);
+	s_own(&FB, FB_DB_ALERT_RULES, KEYS(K("lay-r")));
+	s_own(&FB, FB_DB_ALERTS, KEYS(K("lay-r\0")));
+	s_own(&FB, FB_DB_ALERT_LOG, KEYS(K(BE("\x01"))));
+	/* supply, version, scenario, metric, be64 window_ms (300,000) */
+	s_own(&FB, FB_DB_ALERT_WIN, KEYS(K("lay-s\0\0\0lay-m\0\0\0\0\0\0\x04\x93\xe0")));
+	s_own(&FB, FB_DB_ALERT_META, KEYS(K("next_id")));
+	s_own(&FB, FB_DB_DEPLOYS, KEYS(K("lay-sc\0lay-s")));
+	s_own(&FB, FB_DB_TARGETS, KEYS(K("lay-sc")));
+	s_own(&FB, FB_DB_RET_SCENARIO, KEYS(K("lay-sc\0\x01")));
+	s_own(&FB, FB_DB_HOLDS, KEYS(K("lay-sc\0")));
+	s_own(&FB, FB_DB_RET_META, KEYS(K("pass")));
+	s_own(&FB, FB_DB_IDEM_LATE, NULL, 0); /* be64 record id: no key outlived its record */
 	s_sys(&FB, TRC_SYSDB_POSITIONS, KEYS(K("iteration"), K("scenario"), K("supply")));
+	s_sys(&FB, TRC_SYSDB_AUDIT, KEYS(K(BE("\x01")), K(BE("\x02")), K(BE("\x03"))));
 }
 
 static void s_check_exampled(void)
@@ -324,6 +392,7 @@ TEST(every_database_holds_the_keys_of_its_layout)
 	henv_feed_to(&SCEN, scen_to, scen_by, 2);
 	s_versions();
 	henv_feed_to(&IT, it_to, it_by, 2);
+	s_policies();
 	s_feedback();
 	/* owed evidence, marked in the batch's transaction ... */
 	s_own(&FB, FB_DB_DIRTY, KEYS(K("lay-s\0v1\0"), K("lay-s\0v1\0lay-sc")));
@@ -339,6 +408,7 @@ TEST(every_database_holds_the_keys_of_its_layout)
 	s_check_iterationd();
 	s_check_feedbackd();
 	s_check_exampled();
+	s_all_checked();
 }
 
 int main(void)

@@ -10,7 +10,6 @@
  */
 #include "service_int.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "error.h"
@@ -53,8 +52,11 @@ int trc_call_audit(trc_call_t *call, const char *action, const char *subject,
 	return trc_rec_put(txn, db, be, 8, &e.base);
 }
 
-static bool s_wanted(const Traction__V1__AuditListRequest *q, const Traction__V1__AuditEntry *e)
+/* An entry the request asks for: named by the daemon that answers. */
+static bool s_wanted(trc_call_t *call, void *rec, void *arg)
 {
+	const Traction__V1__AuditListRequest *q = arg;
+	Traction__V1__AuditEntry *e = rec;
 	if (q->action != NULL && q->action[0] != '\0' &&
 	    strncmp(e->action, q->action, strlen(q->action)) != 0)
 		return false;
@@ -66,53 +68,18 @@ static bool s_wanted(const Traction__V1__AuditListRequest *q, const Traction__V1
 		return false;
 	if (q->range != NULL && q->range->to_ms != 0 && e->time_ms >= q->range->to_ms)
 		return false;
+	trc_service_t *svc = call->user;
+	e->daemon = (char *)svc->def->daemon;
 	return true;
 }
 
 int svc_audit_list(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep_)
 {
 	trc_service_t *svc = call->user;
-	const Traction__V1__AuditListRequest *q = (const void *)req;
 	Traction__V1__AuditListReply *rep = (void *)rep_;
 	rep->daemon = (char *)svc->def->daemon;
-	size_t limit = trc_page_limit(q->page, 100, 1000), passed = 0;
-	const char *cursor = trc_page_cursor(q->page);
-	unsigned long long c = 0;
-	char tail;
-	if (cursor[0] != '\0' && (sscanf(cursor, "%llu%c", &c, &tail) != 1 || c == 0))
-		return trc_call_fail(call, TRC_EINVAL, "page.cursor: not a cursor of this list");
-	uint8_t before[8];
-	trc_be64_put(before, c);
-	rep->entries = trc_arena_alloc(call->arena, sizeof(void *) * limit);
-	if (rep->entries == NULL)
-		return TRC_ENOMEM;
-	/* newest first: down from just below the cursor */
-	trc_iter_t it;
-	int rc = trc_iter_begin(call->txn, trc_store_sysdb(call->txn->store, TRC_SYSDB_AUDIT), &it, NULL, 0,
-				c ? before : NULL, c ? 8 : 0, true);
-	uint64_t last = 0;
-	while (rc == 0 && trc_iter_next(&it)) {
-		if (it.key.mv_size != 8)
-			continue;
-		uint64_t n = trc_be64_get(it.key.mv_data);
-		if (rep->n_entries == limit || passed >= AUDIT_SCAN_MAX) {
-			/* a full page, or a long run filtered out: the cursor goes on */
-			rep->next_cursor = trc_arena_printf(
-				call->arena, "%llu",
-				(unsigned long long)(rep->n_entries == limit ? last : n + 1));
-			break;
-		}
-		Traction__V1__AuditEntry *e;
-		if ((rc = trc_iter_rec(&it, call->arena, (void **)&e)) != 0)
-			break;
-		if (!s_wanted(q, e)) {
-			passed++;
-			continue;
-		}
-		e->daemon = (char *)svc->def->daemon;
-		rep->entries[rep->n_entries++] = e;
-		last = n;
-	}
-	trc_iter_end(&it);
-	return rc != 0 ? rc : call->txn->err;
+	return trc_page_newest(call, trc_store_sysdb(call->txn->store, TRC_SYSDB_AUDIT),
+			       ((const Traction__V1__AuditListRequest *)req)->page, AUDIT_SCAN_MAX,
+			       s_wanted, (void *)req, (void ***)&rep->entries, &rep->n_entries,
+			       &rep->next_cursor);
 }

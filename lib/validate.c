@@ -197,6 +197,48 @@ int trc_check_load(trc_call_t *call, const trc_db_t *db, const char *field, cons
 	return rc;
 }
 
+int trc_page_newest(trc_call_t *call, const trc_db_t *db, const Traction__V1__PageRequest *page,
+		    size_t scan_max, bool (*take)(trc_call_t *call, void *rec, void *arg),
+		    void *arg, void ***out, size_t *n, char **next_cursor)
+{
+	size_t limit = trc_page_limit(page, 100, 1000), passed = 0;
+	const char *cursor = trc_page_cursor(page);
+	unsigned long long c = 0;
+	char tail;
+	if (cursor[0] != '\0' && (sscanf(cursor, "%llu%c", &c, &tail) != 1 || c == 0))
+		return trc_call_fail(call, TRC_EINVAL, "page.cursor: not a cursor of this list");
+	uint8_t before[8];
+	trc_be64_put(before, c);
+	*n = 0;
+	if ((*out = trc_arena_alloc(call->arena, sizeof(void *) * limit)) == NULL)
+		return TRC_ENOMEM;
+	trc_iter_t it;
+	int rc = trc_iter_begin(call->txn, db, &it, NULL, 0, c ? before : NULL, c ? 8 : 0, true);
+	uint64_t last = 0;
+	while (rc == 0 && trc_iter_next(&it)) {
+		if (it.key.mv_size != 8)
+			continue;
+		uint64_t seq = trc_be64_get(it.key.mv_data);
+		if (*n == limit || passed >= scan_max) {
+			/* a full page, or a long run filtered out: the cursor goes on */
+			*next_cursor = trc_arena_printf(call->arena, "%llu",
+							(unsigned long long)(*n == limit ? last : seq + 1));
+			break;
+		}
+		void *rec;
+		if ((rc = trc_iter_rec(&it, call->arena, &rec)) != 0)
+			break;
+		if (!take(call, rec, arg)) {
+			passed++;
+			continue;
+		}
+		(*out)[(*n)++] = rec;
+		last = seq;
+	}
+	trc_iter_end(&it);
+	return rc != 0 ? rc : call->txn->err;
+}
+
 const char *trc_cmp_symbol(int cmp)
 {
 	switch (cmp) {

@@ -54,6 +54,18 @@ size_t trc_page_limit(const Traction__V1__PageRequest *page, size_t def, size_t 
 /* The cursor of a page ("" when none). */
 const char *trc_page_cursor(const Traction__V1__PageRequest *page);
 
+/* A page of a log of records under be64 sequence numbers (an alert
+ * history, an audit log), newest first: from just below the page's cursor
+ * (the decimal sequence where the page before ended) down, each record
+ * decoded into the call's arena and kept in out (room for the page's
+ * limit, default 100, at most 1000) when take says so (take may change
+ * it). A page ends full, or after scan_max records not taken; either way
+ * *next_cursor says where the next begins. 0, TRC_EINVAL (a cursor not
+ * of this list, said in call), or a store error. */
+int trc_page_newest(trc_call_t *call, const trc_db_t *db, const Traction__V1__PageRequest *page,
+		    size_t scan_max, bool (*take)(trc_call_t *call, void *rec, void *arg),
+		    void *arg, void ***out, size_t *n, char **next_cursor);
+
 /* The name of an enum value in lower case with its prefix dropped:
  * SUPPLY_INDUSTRIAL_ALGORITHM -> "industrial-algorithm" (arena). */
 const char *trc_enum_label(trc_arena_t *arena, const ProtobufCEnumDescriptor *desc, int value);

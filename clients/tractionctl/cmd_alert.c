@@ -135,14 +135,6 @@ static void print_rule(const Traction__V1__AlertRule *r)
 	printf("\n");
 }
 
-static void s_time(int64_t ms, char *buf, size_t len)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static void print_alert(const Traction__V1__Alert *al)
 {
 	static const char *const states[] = { "?", "pending", "firing", "resolved" };
@@ -150,7 +142,7 @@ static void print_alert(const Traction__V1__Alert *al)
 	int64_t at = al->state == TRACTION__V1__ALERT_STATE__ALERT_RESOLVED ? al->resolved_ms
 		     : al->state == TRACTION__V1__ALERT_STATE__ALERT_FIRING   ? al->fired_ms
 									      : al->pending_ms;
-	s_time(at, when, sizeof(when));
+	ctl_when(at, when, sizeof(when));
 	printf("#%-5llu %-9s %s %-20s %s%s%s\n", (unsigned long long)al->id,
 	       states[al->state <= 3 ? al->state : 0], when, al->rule_id,
 	       al->summary ? al->summary : al->subject, al->reason && al->reason[0] ? " - " : "",

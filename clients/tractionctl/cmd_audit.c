@@ -43,10 +43,7 @@ static bool s_answered(const merged_t *m, const char *daemon)
 static void s_print(const Traction__V1__AuditEntry *e)
 {
 	char when[32];
-	time_t t = (time_t)(e->time_ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	ctl_when(e->time_ms, when, sizeof(when));
 	printf("%s %-11s %-20s %-16s %s", when, e->daemon, e->action, e->subject, e->actor);
 	if (e->edge[0] != '\0')
 		printf(" (via %s)", e->edge);

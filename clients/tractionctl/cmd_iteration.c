@@ -19,14 +19,6 @@ static const char *s_stage(int stage, char *buf, size_t len)
 	return pbjson_enum_label(&traction__v1__stage__descriptor, stage, buf, len);
 }
 
-static const char *s_when(int64_t ms, char *buf, size_t len)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
-}
 
 /* ---- iteration -------------------------------------------------------------------- */
 
@@ -90,7 +82,7 @@ static void print_history(const ProtobufCMessage *msg)
 		const Traction__V1__Iteration *it = v->iteration;
 		printf("\n%*s%s%s%s  released %s\n", (int)v->depth * 2, "", it->version,
 		       it->parent_version[0] ? " <- " : "", it->parent_version,
-		       s_when(it->released_ms, when, sizeof(when)));
+		       ctl_when(it->released_ms, when, sizeof(when)));
 		int ind = (int)v->depth * 2 + 2;
 		if (it->notes[0])
 			printf("%*snotes: %s\n", ind, "", it->notes);
@@ -339,7 +331,7 @@ static void print_timeline(const ProtobufCMessage *msg)
 	printf("%s: %s in %s\n", r->deployment->id, r->deployment->supply_id, r->deployment->scenario_id);
 	for (size_t i = 0; i < r->n_transitions; i++) {
 		const Traction__V1__Transition *t = r->transitions[i];
-		printf("  %s  %-8s %s -> %s  (%s)%s%s%s\n", s_when(t->at_ms, when, sizeof(when)),
+		printf("  %s  %-8s %s -> %s  (%s)%s%s%s\n", ctl_when(t->at_ms, when, sizeof(when)),
 		       pbjson_enum_label(&traction__v1__transition_kind__descriptor, t->kind, kind, sizeof(kind)),
 		       t->from_stage ? s_stage(t->from_stage, a, sizeof(a)) : "-",
 		       s_stage(t->to_stage, b, sizeof(b)), t->version, t->forced ? "  FORCED" : "",
@@ -350,9 +342,9 @@ static void print_timeline(const ProtobufCMessage *msg)
 	}
 	for (size_t i = 0; i < r->n_versions; i++)
 		printf("  ran %s from %s%s%s\n", r->versions[i]->version,
-		       s_when(r->versions[i]->from_ms, when, sizeof(when)),
+		       ctl_when(r->versions[i]->from_ms, when, sizeof(when)),
 		       r->versions[i]->to_ms ? " to " : "",
-		       r->versions[i]->to_ms ? s_when(r->versions[i]->to_ms, a, sizeof(a)) : "");
+		       r->versions[i]->to_ms ? ctl_when(r->versions[i]->to_ms, a, sizeof(a)) : "");
 }
 
 static int deployment_history(ctl_t *ctl, args_t *a)

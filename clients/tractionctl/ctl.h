@@ -95,6 +95,8 @@ int ctl_pairs(const char *flag, char **vals, int n, void ***out);
 /* Frees what ctl_pairs made. */
 void ctl_pairs_free(void **kv, int n);
 
+/* A time in ms since the epoch as RFC 3339 UTC to the second, into buf. */
+const char *ctl_when(int64_t ms, char *buf, size_t len);
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reads a key pair file (lines "public = Z85", "secret = Z85"). */
 int ctl_keypair(const char *path, char public_key[41], char secret_key[41]);

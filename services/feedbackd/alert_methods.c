@@ -278,9 +278,11 @@ int feedbackd_alert_list(trc_call_t *call, const ProtobufCMessage *req_, Protobu
 	return rc != 0 ? rc : call->txn->err;
 }
 
-static bool s_wanted(trc_call_t *call, const Traction__V1__AlertHistoryRequest *q,
-		     const Traction__V1__Alert *a)
+/* An entry of the history the request asks for, and the caller may see. */
+static bool s_wanted(trc_call_t *call, void *rec, void *arg)
 {
+	const Traction__V1__AlertHistoryRequest *q = arg;
+	const Traction__V1__Alert *a = rec;
 	if (q->rule_id != NULL && q->rule_id[0] != '\0' && strcmp(q->rule_id, a->rule_id) != 0)
 		return false;
 	if (q->range != NULL && q->range->from_ms != 0 && a->fired_ms < q->range->from_ms)
@@ -298,43 +300,7 @@ int feedbackd_alert_history(trc_call_t *call, const ProtobufCMessage *req_,
 	int rc = trc_check_slug_opt(call, "rule_id", q->rule_id);
 	if (rc != 0)
 		return rc;
-	size_t limit = trc_page_limit(q->page, 100, 1000), passed = 0;
-	const char *cursor = trc_page_cursor(q->page);
-	uint8_t before[8];
-	unsigned long long c = 0;
-	if (cursor[0] != '\0' && (sscanf(cursor, "%llu", &c) != 1 || c == 0))
-		return trc_call_fail(call, TRC_EINVAL, "page.cursor: not a cursor of this list");
-	trc_be64_put(before, c);
-	rep->alerts = trc_arena_alloc(call->arena, sizeof(void *) * limit);
-	if (rep->alerts == NULL)
-		return TRC_ENOMEM;
-	/* newest first: down from just below the cursor */
-	trc_iter_t it;
-	rc = trc_iter_begin(call->txn, trc_call_db(call, FB_DB_ALERT_LOG), &it, NULL, 0,
-			    c ? before : NULL, c ? 8 : 0, true);
-	uint64_t last = 0;
-	while (rc == 0 && trc_iter_next(&it)) {
-		Traction__V1__Alert *a;
-		if (it.key.mv_size != 8)
-			continue;
-		uint64_t n = trc_be64_get(it.key.mv_data);
-		if (rep->n_alerts == limit || passed >= HISTORY_SCAN_MAX) {
-			/* a full page, or a long run filtered out: the cursor goes on */
-			rep->next_cursor = trc_arena_printf(call->arena, "%llu",
-							    (unsigned long long)(rep->n_alerts == limit
-											 ? last
-											 : n + 1));
-			break;
-		}
-		if ((rc = trc_iter_rec(&it, call->arena, (void **)&a)) != 0)
-			break;
-		if (!s_wanted(call, q, a)) {
-			passed++;
-			continue;
-		}
-		rep->alerts[rep->n_alerts++] = a;
-		last = n;
-	}
-	trc_iter_end(&it);
-	return rc != 0 ? rc : call->txn->err;
+	return trc_page_newest(call, trc_call_db(call, FB_DB_ALERT_LOG), q->page, HISTORY_SCAN_MAX,
+			       s_wanted, (void *)q, (void ***)&rep->alerts, &rep->n_alerts,
+			       &rep->next_cursor);
 }

@@ -95,6 +95,31 @@ typedef struct {
 void bench_publisher_drive(const char *endpoint, uint64_t records, size_t batch, size_t in_flight,
 			   bench_tally_t *tally, bench_pub_t *out);
 
+/* The CPU time a process spends over a stretch of work, every thread of
+ * it: on a shared 2-core machine a rate moves with whatever else runs,
+ * the CPU the daemon itself spent on a fixed number of records does
+ * much less (docs/performance.md, "Alert rules"). cpu_ns sums the
+ * threads' run time (/proc/PID/task/TID/schedstat: user and system, in
+ * ns); user_ns the user part alone (/proc/PID/stat, in clock ticks: ~10
+ * ms, so for long stretches only), where the daemon's own code runs and
+ * a system call's cost under contention does not blur it; instructions
+ * are counted (user space, perf_event_open per thread) where the machine
+ * has the hardware counter, else -1. Threads started after
+ * bench_cpu_begin are counted in cpu_ns and user_ns only. */
+#define BENCH_CPU_THREADS 64
+typedef struct {
+	long pid;
+	double cpu_ns, user_ns;
+	int fd[BENCH_CPU_THREADS];
+	int nfd;
+} bench_cpu_t;
+typedef struct {
+	double cpu_ns, user_ns, instructions; /* -1: not counted here */
+} bench_spent_t;
+void bench_cpu_begin(bench_cpu_t *c, long pid);
+/* What was spent since bench_cpu_begin. */
+bench_spent_t bench_cpu_end(bench_cpu_t *c);
+
 /* Waits until daemon `service` has applied events of `source` up to seq. */
 void bench_wait_applied(traction_client_t *c, const char *service, const char *source,
 			uint64_t seq);

@@ -37,6 +37,12 @@
  *        requests of P records in flight (default 100 x 32), for perf record -a
  *   bench_publish publisher RECORDS [BATCH [IN_FLIGHT]]   only the libtraction
  *        publisher row (default 64 x 16, as in the full run)
+ *   bench_publish alerts|metrics RECORDS [DRIVES]   only the cost rows of alert
+ *        rules (or metrics): DRIVES drives (default 3) of RECORDS on a feedbackd
+ *        without, taking turns with as many on one with, each on a fresh store;
+ *        the rate, and feedbackd's CPU time a record (every thread: bench_cpu_t)
+ *   bench_publish retention RECORDS   the ack p99 beside a large expiry and without
+ *   bench_publish steady SECONDS RATE a store at steady ingest with a TTL
  *   bench_publish open                only the open-loop rows (with the bare loops)
  *   bench_publish one                 only the one-in-flight rows (with the bare loops)
  *   bench_publish growth M            one store from empty to M million records
@@ -850,7 +856,9 @@ static unsigned s_free_port(void)
 	return ntohs(sa.sin_port);
 }
 
-#define METRICS_DRIVES 3
+#define METRICS_DRIVES 3 /* a side's drives in the report */
+#define COST_DRIVES_MAX 32 /* bench_publish alerts|metrics RECORDS [DRIVES] */
+static int s_cost_drives = METRICS_DRIVES;
 #define ALERT_RULES 16 /* metric rules on the records' metric: half means, half p99 */
 
 /* Alert rules a plant would have on the metric being published: every
@@ -942,23 +950,53 @@ typedef enum { COST_METRICS, COST_ALERTS, COST_RETENTION } cost_t;
  * bound of the expiry's work a tick */
 #define RETENTION_TTL_S 2
 
+/* What feedbackd spent a record, without the feature [0] and with it
+ * [1], over all the drives of a side (bench_spent_t: CPU ns of every
+ * thread, the tick's work during the drive included; its user part;
+ * instructions, -1 where not counted). */
+typedef struct {
+	bench_spent_t side[2];
+	/* the CPU a record with / without of each pair of drives (one
+	 * without, then one with), and their median: what the pooled figure
+	 * is, pair by pair */
+	double pair[COST_DRIVES_MAX];
+	int n_pairs;
+	double pair_median;
+} cost_cpu_t;
+
+/* d into sum, figure by figure (-1 sticks: not counted) */
+static void s_spent_add(bench_spent_t *sum, const bench_spent_t *d)
+{
+	sum->cpu_ns = sum->cpu_ns < 0 || d->cpu_ns < 0 ? -1 : sum->cpu_ns + d->cpu_ns;
+	sum->user_ns = sum->user_ns < 0 || d->user_ns < 0 ? -1 : sum->user_ns + d->user_ns;
+	sum->instructions = sum->instructions < 0 || d->instructions < 0
+				    ? -1
+				    : sum->instructions + d->instructions;
+}
+
 /* The publisher's rate on a feedbackd without a feature and on one with
  * it, drives taking turns (each on a fresh store, as the target rows):
  * metrics scraped every second (what counting every request, batch and
- * commit costs), or ALERT_RULES alert rules on the metric published. */
-static void s_cost_rows(cost_t cost, uint64_t records, pid_t *fbd, result_t *off, result_t *on)
+ * commit costs), or ALERT_RULES alert rules on the metric published;
+ * and what feedbackd spent a record on each side (*cpu). */
+static void s_cost_rows(cost_t cost, uint64_t records, pid_t *fbd, result_t *off, result_t *on,
+			cost_cpu_t *cpu)
 {
 	pool_t p[2] = { { 0 } };
+	bench_spent_t sum[2] = { { 0, 0, 0 }, { 0, 0, 0 } };
+	double n[2] = { 0 };
 	char extra[sizeof(H.extra)];
 	memcpy(extra, H.extra, sizeof(extra));
-	static char metric[3][2 * METRICS_DRIVES][16], backlog[2 * METRICS_DRIVES][16];
+	static char metric[3][2 * COST_DRIVES_MAX][24], backlog[2 * COST_DRIVES_MAX][24];
 	static const char *const names[3][2] = {
 		{ "publisher, metrics off", "publisher, metrics on" },
 		{ "publisher, no alert rules", "publisher, alert rules" },
 		{ "publisher, backlog kept", "publisher, backlog expiring" },
 	};
 	static const char *const tags[3] = { "metrics", "alerts", "retention" };
-	for (int i = 0; i < 2 * METRICS_DRIVES; i++) {
+	cpu->n_pairs = 0;
+	double last_off = -1;
+	for (int i = 0; i < 2 * s_cost_drives; i++) {
 		bool with = i % 2 == 1;
 		unsigned port = with && cost == COST_METRICS ? s_free_port() : 0;
 		if (port != 0) /* feedbackd's offset is 3 */
@@ -989,7 +1027,16 @@ static void s_cost_rows(cost_t cost, uint64_t records, pid_t *fbd, result_t *off
 		if (port != 0 && pthread_create(&t, NULL, s_scrape, &sc) != 0)
 			exit(1);
 		bench_tally_t k = s_tally(names[cost][with], metric[cost][i]);
+		bench_cpu_t probe;
+		bench_cpu_begin(&probe, (long)*fbd);
 		s_publisher(records, PUB_BATCH, PUB_WINDOW, &p[with], &k);
+		bench_spent_t d = bench_cpu_end(&probe);
+		s_spent_add(&sum[with], &d);
+		if (!with)
+			last_off = d.cpu_ns;
+		else if (last_off > 0 && d.cpu_ns >= 0)
+			cpu->pair[cpu->n_pairs++] = d.cpu_ns / last_off;
+		n[with] += (double)records;
 		if (cost == COST_RETENTION) {
 			/* that the drive ran beside an expiry under way */
 			s_store_stat(&after, &mib);
@@ -1009,6 +1056,58 @@ static void s_cost_rows(cost_t cost, uint64_t records, pid_t *fbd, result_t *off
 	}
 	*off = s_pooled(&p[0]);
 	*on = s_pooled(&p[1]);
+	for (int w = 0; w < 2; w++) {
+		cpu->side[w].cpu_ns = sum[w].cpu_ns < 0 ? -1 : sum[w].cpu_ns / n[w];
+		cpu->side[w].user_ns = sum[w].user_ns < 0 ? -1 : sum[w].user_ns / n[w];
+		cpu->side[w].instructions = sum[w].instructions < 0 ? -1
+								    : sum[w].instructions / n[w];
+	}
+	double sorted[COST_DRIVES_MAX];
+	memcpy(sorted, cpu->pair, sizeof(double) * (size_t)cpu->n_pairs);
+	cpu->pair_median = cpu->n_pairs > 0 ? bench_quantile(sorted, (size_t)cpu->n_pairs, 0.5) : -1;
+}
+
+/* The CPU rows of a cost (bench/report.py divides them within a run):
+ * "feedbackd CPU ns a record, <row>" and, where counted, "feedbackd
+ * instructions a record, <row>". */
+static void s_cost_cpu_rows(const char *row_off, const char *row_on, const char *what,
+			    const cost_cpu_t *c)
+{
+	const char *names[2] = { row_off, row_on };
+	char name[160];
+	for (int w = 0; w < 2; w++) {
+		const bench_spent_t *s = &c->side[w];
+		printf("  feedbackd: %6.0f ns CPU a record (%6.0f ns user)", s->cpu_ns, s->user_ns);
+		if (s->instructions >= 0)
+			printf(", %6.0f instructions a record", s->instructions);
+		else
+			printf(", instructions not counted (no hardware counter here)");
+		printf(" (%s)\n", names[w]);
+		snprintf(name, sizeof(name), "feedbackd CPU ns a record, %s", names[w]);
+		if (s->cpu_ns >= 0)
+			bench_row(name, s->cpu_ns, -1, -1);
+		snprintf(name, sizeof(name), "feedbackd user CPU ns a record, %s", names[w]);
+		if (s->user_ns >= 0)
+			bench_row(name, s->user_ns, -1, -1);
+		snprintf(name, sizeof(name), "feedbackd instructions a record, %s", names[w]);
+		if (s->instructions >= 0)
+			bench_row(name, s->instructions, -1, -1);
+	}
+	const bench_spent_t *off = &c->side[0], *on = &c->side[1];
+	if (off->cpu_ns > 0 && on->cpu_ns >= 0)
+		printf("feedbackd CPU a record with %s / without: %.3f (pooled), %.3f (median of "
+		       "%d pairs of drives)\n",
+		       what, on->cpu_ns / off->cpu_ns, c->pair_median, c->n_pairs);
+	printf("  pairs:");
+	for (int i = 0; i < c->n_pairs; i++)
+		printf(" %.3f", c->pair[i]);
+	printf("\n");
+	if (off->user_ns > 0 && on->user_ns >= 0)
+		printf("feedbackd user CPU a record with %s / without: %.3f\n", what,
+		       on->user_ns / off->user_ns);
+	if (off->instructions > 0 && on->instructions >= 0)
+		printf("feedbackd instructions a record with %s / without: %.3f\n", what,
+		       on->instructions / off->instructions);
 }
 
 #define STEADY_TTL_S 20
@@ -1221,18 +1320,28 @@ int main(int argc, char **argv)
 	}
 	if (metrics || alerts) {
 		result_t off, on;
-		s_cost_rows(metrics ? COST_METRICS : COST_ALERTS, records, &pids[3], &off, &on);
+		if (argc > 3)
+			s_cost_drives = atoi(argv[3]);
+		if (s_cost_drives < 1 || s_cost_drives > COST_DRIVES_MAX)
+			return 2;
+		cost_cpu_t cpu;
+		s_cost_rows(metrics ? COST_METRICS : COST_ALERTS, records, &pids[3], &off, &on,
+			    &cpu);
 		row(metrics ? ROW_METRICS_OFF : ROW_ALERTS_OFF, off);
 		row(metrics ? ROW_METRICS_ON : ROW_ALERTS_ON, on);
 		printf("with %s / without: %.3f\n", metrics ? "metrics" : "alert rules",
 		       on.rate / off.rate);
+		s_cost_cpu_rows(metrics ? ROW_METRICS_OFF : ROW_ALERTS_OFF,
+				metrics ? ROW_METRICS_ON : ROW_ALERTS_ON,
+				metrics ? "metrics" : "alert rules", &cpu);
 		zmq_ctx_term(ctx);
 		h_done(&H);
 		return 0;
 	}
 	if (retention) {
 		result_t off, on;
-		s_cost_rows(COST_RETENTION, records, &pids[3], &off, &on);
+		cost_cpu_t cpu;
+		s_cost_rows(COST_RETENTION, records, &pids[3], &off, &on, &cpu);
 		row(ROW_RETENTION_OFF, off);
 		row(ROW_RETENTION_ON, on);
 		printf("ack p99 expiring / keeping: %.3f (rate %.3f)\n", on.p99 / off.p99,
@@ -1322,8 +1431,9 @@ int main(int argc, char **argv)
 	s_fresh_feedbackd(&pids[3]);
 	s_open_rows(ctx, loop10k, &t10k, &k10k);
 	result_t moff, mon, aoff, aon;
-	s_cost_rows(COST_METRICS, records, &pids[3], &moff, &mon);
-	s_cost_rows(COST_ALERTS, records, &pids[3], &aoff, &aon);
+	cost_cpu_t mcpu, acpu;
+	s_cost_rows(COST_METRICS, records, &pids[3], &moff, &mon, &mcpu);
+	s_cost_rows(COST_ALERTS, records, &pids[3], &aoff, &aon, &acpu);
 
 	printf("records of %d bytes; %llu records per throughput row (%d drives of them after "
 	       "one unmeasured for the rows the targets compare); every traction row counts "
@@ -1352,6 +1462,8 @@ int main(int argc, char **argv)
 	row(ROW_METRICS_ON, mon);
 	row(ROW_ALERTS_OFF, aoff);
 	row(ROW_ALERTS_ON, aon);
+	s_cost_cpu_rows(ROW_METRICS_OFF, ROW_METRICS_ON, "metrics", &mcpu);
+	s_cost_cpu_rows(ROW_ALERTS_OFF, ROW_ALERTS_ON, "alert rules", &acpu);
 	printf("ratio: traction 32 x 32 / bare loop of its shape = %.2f (plain bare loop: %.2f)\n",
 	       t32.rate / b32.rate, t32.rate / loop.rate);
 	printf("ratio: traction 32 x 100 / bare loop of its shape = %.2f (plain bare loop: %.2f)\n",

@@ -26,6 +26,7 @@ SECTIONS = [
     ("http", "6. Clients: the HTTP API (traction-gatewayd) and the Python package against the native path"),
     ("lanes", "7. Reads beside ingest: probes of feedbackd while the publisher runs at full speed"),
     ("retention", "8. Retention: a store at steady ingest whose records expire (records, MiB of pages used)"),
+    ("notify", "9. Webhook delivery: traction-notifyd against a bare libcurl loop, the same receiver (deliveries/s; latency from the alert fired, or the POST handed to libcurl, to its receipt)"),
 ]
 BEGIN = "<!-- compare:begin (written by bench/report.py; edit the script, not this) -->"
 END = "<!-- compare:end -->"
@@ -62,6 +63,12 @@ MQTT_PUB = "Mosquitto QoS 1 (persistence on), 64 x 16 in flight"
 # (bench_history 200 100000, as compare.sh runs it)
 HISTORY = "iteration.history, 200 versions, 100000 records"
 HISTORY_W = "iteration.history after a write, 200 versions, 100000 records"
+# webhook delivery (bench_notify 2000 16, as compare.sh runs it)
+NOTIFY_BARE = "baseline: bare libcurl multi, 2000 POSTs, 16 in flight"
+NOTIFY_BURST = ("traction-notifyd, a burst of 2000 alerts, max_in_flight 16 (latency: fired to "
+                "POST received)")
+NOTIFY_BARE_PACED = "baseline: bare libcurl, one POST every 20 ms"
+NOTIFY_PACED = "traction-notifyd, one alert every 20 ms (latency: fired to POST received)"
 
 
 def num(s):
@@ -231,6 +238,29 @@ def targets(rows, millions):
         per_run(rows, "publisher (64 x 16), feedbackd with 19 alert rules",
                 "publisher (64 x 16), feedbackd without alert rules"), f_ratio,
         lambda m: m >= 0.95)
+    # what feedbackd itself spends a record (bench_publish.c, bench_cpu_t): the
+    # rate of a drive moves with whatever else the shared machine runs, the
+    # daemon's own CPU time over a fixed number of records much less
+    cpu = "feedbackd CPU ns a record, "
+    instr = "feedbackd instructions a record, "
+    add("feedbackd CPU a record with 19 alert rules / without", "<= 1.05",
+        per_run(rows, cpu + "publisher (64 x 16), feedbackd with 19 alert rules",
+                cpu + "publisher (64 x 16), feedbackd without alert rules"), f_ratio,
+        lambda m: m <= 1.05)
+    user = "feedbackd user CPU ns a record, "
+    add("feedbackd user CPU a record with 19 alert rules / without", "(reference)",
+        per_run(rows, user + "publisher (64 x 16), feedbackd with 19 alert rules",
+                user + "publisher (64 x 16), feedbackd without alert rules"), f_ratio,
+        lambda m: m <= 1.05)
+    if by_name(rows, instr + "publisher (64 x 16), feedbackd without alert rules"):
+        add("feedbackd instructions a record with 19 alert rules / without", "(reference)",
+            per_run(rows, instr + "publisher (64 x 16), feedbackd with 19 alert rules",
+                    instr + "publisher (64 x 16), feedbackd without alert rules"), f_ratio,
+            lambda m: m <= 1.05)
+    add("feedbackd CPU a record with metrics scraped every second / without", "(reference)",
+        per_run(rows, cpu + "publisher (64 x 16), feedbackd with metrics, scraped every second",
+                cpu + "publisher (64 x 16), feedbackd without metrics"), f_ratio,
+        lambda m: m <= 1.05)
     # ingest beside a large expiry (bench_publish.c): ack p99, drives taking turns
     add("publisher ack p99 while expiring a backlog / keeping it", "<= 1.2",
         per_run(rows, "publisher (64 x 16), feedbackd expiring its backlog",
@@ -242,6 +272,15 @@ def targets(rows, millions):
         add("%s p99 during full-speed ingest / idle" % q, "<= 2",
             per_run(rows, "%s, during ingest" % q, "%s, idle" % q, 2, 2), f_ratio,
             lambda m: m <= 2)
+    # webhook delivery (bench_notify.c): notifyd against a bare libcurl multi
+    # loop, the same receiver, in the same run; no target in the issue
+    add("webhook deliveries/s, notifyd (a burst of 2000 alerts, 16 in flight) / bare libcurl "
+        "(16 in flight)", "(reference)",
+        per_run(rows, NOTIFY_BURST, NOTIFY_BARE), lambda v: "%.3f" % v, lambda m: True)
+    add("webhook latency p50, one alert every 20 ms: notifyd (fired to received) minus bare "
+        "libcurl (handed to libcurl to received)", "(reference)",
+        [d / 1000 for d in per_run(rows, NOTIFY_PACED, NOTIFY_BARE_PACED, 1, 1, "sub")],
+        lambda v: "%+.1f ms" % v, lambda m: True)
     add("ingest rate with the probes / without", ">= 0.9",
         per_run(rows, "ingest with the probes", "ingest alone (publisher 64 x 16)"), f_ratio,
         lambda m: m >= 0.9)

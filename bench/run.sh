@@ -2,10 +2,11 @@
 # Builds (Release) and runs the benchmarks; each prints its raw baselines
 # beside its own figures. bench/compare.sh runs all of them (and the
 # peers) several times and writes the report; this runs one, once.
-#   bench/run.sh [match|publish|history|http|lanes|alerts|retention|growth]
-#   (growth: ~1.5 min, 5 GB; alerts: its rows alone, also part of publish;
-#   retention: ingest beside a large expiry and without, then a store at
-#   steady ingest with a TTL for 90 s)
+#   bench/run.sh [match|publish|history|http|lanes|alerts|retention|notify|growth]
+#   (growth: ~1.5 min, 5 GB; alerts: its rows alone, also part of publish,
+#   with 10 drives a side for feedbackd's CPU a record; retention: ingest
+#   beside a large expiry and without, then a store at steady ingest with
+#   a TTL for 90 s; notify: webhook delivery against a bare libcurl loop)
 set -eu
 cd "$(dirname "$0")/.."
 sh deploy/install-deps.sh
@@ -23,7 +24,7 @@ if [ "$what" = all ] || [ "$what" = publish ]; then
 fi
 if [ "$what" = alerts ]; then
   echo "## bench_publish alerts: the publisher with 19 alert rules on its metric and without"
-  build-bench/bench/bench_publish alerts 100000
+  build-bench/bench/bench_publish alerts 100000 10
 fi
 if [ "$what" = all ] || [ "$what" = retention ]; then
   echo "## bench_publish retention: the publisher beside a large expiry (2 s TTL) and without"
@@ -42,6 +43,10 @@ fi
 if [ "$what" = all ] || [ "$what" = http ]; then
   echo "## bench_http: the HTTP API against the bus (ingest and queries, side by side)"
   build-bench/bench/bench_http 100000 4
+fi
+if [ "$what" = all ] || [ "$what" = notify ]; then
+  echo "## bench_notify: webhook delivery of alerts by traction-notifyd against a bare libcurl loop"
+  build-bench/bench/bench_notify 2000 16
 fi
 if [ "$what" = all ] || [ "$what" = lanes ]; then
   echo "## bench_lanes: ping and feedback.stats of feedbackd during full-speed ingest and idle"

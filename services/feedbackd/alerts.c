@@ -48,6 +48,10 @@ struct fb_alerts {
 	/* by rule: the first rule of the same window (itself if none before
 	 * it): a record goes into each window once, through its first rule */
 	size_t *lead;
+	/* the metric rules that lead a window, sorted by metric name: a
+	 * record looks at the rules of its metric only (s_first_of) */
+	size_t *by_metric;
+	size_t n_by_metric;
 };
 
 fb_alerts_t *fb_alerts_new(void)
@@ -74,6 +78,7 @@ void fb_alerts_destroy(fb_alerts_t **ap)
 	free(a->rules);
 	free(a->win_of);
 	free(a->lead);
+	free(a->by_metric);
 	free(a);
 	*ap = NULL;
 }
@@ -118,6 +123,38 @@ static bool s_same_window(const fb_rule_t *a, const fb_rule_t *b)
 	       memcmp(a->window.buf, b->window.buf, a->window.len) == 0;
 }
 
+/* by, the window-leading metric rules of rules[0..n), sorted by metric
+ * name (by insertion: a store holds at most FB_RULES_MAX rules): how
+ * many. */
+static size_t s_index_metrics(const fb_rule_t *rules, const size_t *lead, size_t n, size_t *by)
+{
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (lead[i] != i || rules[i].kind != TRACTION__V1__ALERT_KIND__ALERT_METRIC)
+			continue;
+		size_t j = m++;
+		for (; j > 0 && strcmp(rules[by[j - 1]].metric, rules[i].metric) > 0; j--)
+			by[j] = by[j - 1];
+		by[j] = i;
+	}
+	return m;
+}
+
+/* The first entry of a->by_metric whose rule names metric (n_by_metric if
+ * none). */
+static size_t s_first_of(const fb_alerts_t *a, const char *metric)
+{
+	size_t lo = 0, hi = a->n_by_metric;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(a->rules[a->by_metric[mid]].metric, metric) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 const fb_rule_t *fb_alert_rules(trc_call_t *call, size_t *n, int *rcp)
 {
 	fb_alerts_t *a = s_alerts(call);
@@ -152,12 +189,14 @@ const fb_rule_t *fb_alert_rules(trc_call_t *call, size_t *n, int *rcp)
 			rc = call->txn->err;
 		int *win_of = rc == 0 ? malloc(sizeof(int) * (got > 0 ? got : 1)) : NULL;
 		size_t *lead = rc == 0 ? malloc(sizeof(size_t) * (got > 0 ? got : 1)) : NULL;
-		if (rc == 0 && (win_of == NULL || lead == NULL))
+		size_t *by = rc == 0 ? malloc(sizeof(size_t) * (got > 0 ? got : 1)) : NULL;
+		if (rc == 0 && (win_of == NULL || lead == NULL || by == NULL))
 			rc = TRC_ENOMEM;
 		if (rc != 0) {
 			free(rules);
 			free(win_of);
 			free(lead);
+			free(by);
 			*n = 0;
 			*rcp = rc;
 			return NULL;
@@ -177,9 +216,12 @@ const fb_rule_t *fb_alert_rules(trc_call_t *call, size_t *n, int *rcp)
 		free(a->rules);
 		free(a->win_of);
 		free(a->lead);
+		free(a->by_metric);
 		a->rules = rules;
 		a->win_of = win_of;
 		a->lead = lead;
+		a->by_metric = by;
+		a->n_by_metric = s_index_metrics(rules, lead, got, by);
 		a->n = got;
 		a->n_metric = metric;
 		a->loaded = true;
@@ -259,7 +301,8 @@ static int s_window(trc_call_t *call, const fb_rule_t *r, win_t **out)
 	return 0;
 }
 
-int fb_alerts_record(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
+int fb_alerts_record(trc_call_t *call, const Traction__V1__FeedbackRecord *r,
+		     const sketch_point_t *v)
 {
 	fb_alerts_t *a = s_alerts(call);
 	if (a->loaded && a->n_metric == 0)
@@ -267,25 +310,23 @@ int fb_alerts_record(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
 	size_t n;
 	int rc;
 	const fb_rule_t *rules = fb_alert_rules(call, &n, &rc);
-	fb_value_t v = { 0 };
-	bool valued = false;
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		const fb_rule_t *ru = &rules[i];
-		if (a->lead[i] != i || /* its window takes the record through its first rule */
-		    ru->kind != TRACTION__V1__ALERT_KIND__ALERT_METRIC ||
-		    strcmp(ru->metric, r->metric->name) != 0 || strcmp(ru->supply, r->supply_id) != 0 ||
+	if (rc != 0)
+		return rc;
+	const char *metric = r->metric->name;
+	/* each window once, through the rule that leads it (a->lead) */
+	for (size_t k = s_first_of(a, metric); rc == 0 && k < a->n_by_metric; k++) {
+		const fb_rule_t *ru = &rules[a->by_metric[k]];
+		if (strcmp(ru->metric, metric) != 0)
+			break; /* past the rules of its metric */
+		if (strcmp(ru->supply, r->supply_id) != 0 ||
 		    (ru->version[0] != '\0' && strcmp(ru->version, r->version) != 0) ||
 		    (ru->scenario[0] != '\0' && strcmp(ru->scenario, r->scenario_id) != 0))
 			continue;
-		if (!valued) { /* one log() for all the rules that take it */
-			v = fb_value_of(r->metric->value);
-			valued = true;
-		}
 		win_t *w;
 		rc = s_window(call, ru, &w);
 		/* the service's clock: the sites' clocks differ and lag */
 		if (rc == 0)
-			rc = fb_window_add(&w->w, call->now_ms, &v, r->id);
+			rc = fb_window_add(&w->w, call->now_ms, v, r->id);
 		if (rc == 0)
 			w->dirty = true;
 	}

@@ -26,6 +26,7 @@
 
 #include "call.h"
 #include "dbkey.h"
+#include "sketch.h"
 #include "util.h"
 #include "traction/v1/feedback.pb-c.h"
 #include "traction/v1/iteration.pb-c.h"
@@ -63,9 +64,11 @@ typedef struct {
  * after a rule changed): *n of them. NULL with *n 0 on error (rc). */
 const fb_rule_t *fb_alert_rules(trc_call_t *call, size_t *n, int *rc);
 
-/* A metric record stored in this batch: into the windows of the rules
- * that name it (a batch cache, written by fb_alerts_batch_end). */
-int fb_alerts_record(trc_call_t *call, const Traction__V1__FeedbackRecord *r);
+/* A metric record stored in this batch, v its value (sketch.h): into
+ * the windows of the rules that name it (a batch cache, written by
+ * fb_alerts_batch_end). Only the rules of its metric are looked at. */
+int fb_alerts_record(trc_call_t *call, const Traction__V1__FeedbackRecord *r,
+		     const sketch_point_t *v);
 int fb_alerts_batch_end(trc_call_t *call);
 /* After the commit, whether it succeeded or not: the batch's windows
  * and, if a rule changed, the rules are read from the store again. */

@@ -225,7 +225,7 @@ static int s_series_load(fb_cache_t *c, trc_txn_t *txn, const Traction__V1__Feed
 }
 
 int fb_cache_record(fb_cache_t *c, trc_txn_t *txn, const Traction__V1__FeedbackRecord *r,
-		    double improvement)
+		    const sketch_point_t *v, double improvement)
 {
 	trc_dbkey_t k;
 	if (!s_series_key(&k, r))
@@ -240,23 +240,16 @@ int fb_cache_record(fb_cache_t *c, trc_txn_t *txn, const Traction__V1__FeedbackR
 		}
 		c->last = se;
 	}
-	bool metric = r->body_case == TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
-	int32_t skey = 0;
-	bool zero = true;
-	if (metric && fabs(r->metric->value) >= SKETCH_ZERO_BELOW) {
-		zero = false;
-		skey = sketch_key(r->metric->value); /* one log() for all four sketches */
-	}
+	bool metric = r->body_case == TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC && v != NULL;
 	for (int i = 0; i < 4; i++) {
 		if (metric) {
-			double v = r->metric->value;
 			fb_agg_t *a = &se->agg[i]->u.agg;
-			s_fold(a, v, r->observed_at_ms);
-			int rc = zero ? sketch_add(&a->sketch, v, 1) : sketch_add_key(&a->sketch, skey, 1);
+			s_fold(a, v->x, r->observed_at_ms);
+			int rc = sketch_add_point(&a->sketch, v);
 			if (rc != 0)
 				return rc;
-			fb_moments_add(&se->trend[i][0]->u.trend, v);
-			fb_moments_add(&se->trend[i][1]->u.trend, v);
+			fb_moments_add(&se->trend[i][0]->u.trend, v->x);
+			fb_moments_add(&se->trend[i][1]->u.trend, v->x);
 		}
 		fb_evidence_t *ev = &se->evid[i]->u.ev;
 		ev->records++;

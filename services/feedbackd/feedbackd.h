@@ -141,9 +141,10 @@ typedef struct fb_cache fb_cache_t;
 
 fb_cache_t *fb_cache_new(void);
 void fb_cache_destroy(fb_cache_t **c);
-/* Folds a stored record into the cached rows (loading them from txn). */
+/* Folds a stored record into the cached rows (loading them from txn);
+ * v: a metric record's value with its sketch bucket (NULL for others). */
 int fb_cache_record(fb_cache_t *c, trc_txn_t *txn, const Traction__V1__FeedbackRecord *r,
-		    double improvement);
+		    const sketch_point_t *v, double improvement);
 /* Writes every cached row into txn (they stay cached). */
 int fb_cache_flush(fb_cache_t *c, trc_txn_t *txn);
 void fb_cache_clear(fb_cache_t *c);

@@ -269,9 +269,12 @@ static int s_fold(trc_call_t *call, const Traction__V1__FeedbackRecord *r)
 	double improvement = r->body_case == TRACTION__V1__FEEDBACK_RECORD__BODY_VALUE
 				     ? s_improvement(r->value)
 				     : 0;
-	int rc = fb_cache_record(st->cache, call->txn, r, improvement);
-	if (rc == 0 && r->body_case == TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC)
-		rc = fb_alerts_record(call, r);
+	bool metric = r->body_case == TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+	/* one log() for the four aggregates' sketches and the alert windows' */
+	sketch_point_t v = metric ? sketch_point(r->metric->value) : (sketch_point_t){ 0 };
+	int rc = fb_cache_record(st->cache, call->txn, r, metric ? &v : NULL, improvement);
+	if (rc == 0 && metric)
+		rc = fb_alerts_record(call, r, &v);
 	if (rc != 0) /* the record is in the transaction, its aggregates not: fail it all */
 		trc_txn_fail(call->txn, rc);
 	return rc;

@@ -91,6 +91,23 @@ int sketch_add_key(sketch_t *s, int32_t key, uint32_t n)
 	return 0;
 }
 
+sketch_point_t sketch_point(double x)
+{
+	sketch_point_t p = { .x = x, .zero = fabs(x) < SKETCH_ZERO_BELOW };
+	if (!p.zero)
+		p.key = sketch_key(x);
+	return p;
+}
+
+int sketch_add_point(sketch_t *s, const sketch_point_t *p)
+{
+	if (p->zero) {
+		s->zero++;
+		return 0;
+	}
+	return sketch_add_key(s, p->key, 1);
+}
+
 int sketch_add(sketch_t *s, double x, uint32_t n)
 {
 	if (!isfinite(x))

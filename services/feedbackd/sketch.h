@@ -12,6 +12,7 @@
 #ifndef TRC_SKETCH_H
 #define TRC_SKETCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,17 @@ int sketch_add(sketch_t *s, double x, uint32_t n);
 /* Adds n occurrences to the bucket of key (sketch_key of a value whose
  * magnitude is at least SKETCH_ZERO_BELOW): one log() for many sketches. */
 int sketch_add_key(sketch_t *s, int32_t key, uint32_t n);
+/* A value with its bucket found once for every sketch it goes into (a
+ * record's four aggregates and its alert windows: one log() in all). */
+typedef struct {
+	double x;
+	int32_t key;  /* sketch_key(x), unless zero */
+	bool zero;    /* |x| below SKETCH_ZERO_BELOW */
+} sketch_point_t;
+
+sketch_point_t sketch_point(double x);
+/* Adds one occurrence of p (a finite value). */
+int sketch_add_point(sketch_t *s, const sketch_point_t *p);
 /* Adds every bucket of o into s. */
 int sketch_merge(sketch_t *s, const sketch_t *o);
 /* The q-quantile (0..1) of the count values added: the value of rank

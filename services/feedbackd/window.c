@@ -42,22 +42,12 @@ static bool s_live(const fb_window_t *w, const fb_slot_t *s, int64_t now)
 	       s->start <= now;
 }
 
-fb_value_t fb_value_of(double x)
-{
-	fb_value_t v = { .x = x, .zero = fabs(x) < SKETCH_ZERO_BELOW };
-	if (!v.zero)
-		v.key = sketch_key(x);
-	return v;
-}
-
-int fb_window_add(fb_window_t *w, int64_t now, const fb_value_t *v, uint64_t id)
+int fb_window_add(fb_window_t *w, int64_t now, const sketch_point_t *v, uint64_t id)
 {
 	if (now < 0)
 		now = 0;
 	fb_slot_t *s = s_slot(w, now);
-	if (w->quantile && v->zero)
-		s->sketch.zero++;
-	else if (w->quantile && sketch_add_key(&s->sketch, v->key, 1) != 0)
+	if (w->quantile && sketch_add_point(&s->sketch, v) != 0)
 		return TRC_ENOMEM;
 	s->count++;
 	s->sum += v->x;

@@ -38,21 +38,12 @@ typedef struct {
 	uint64_t n_ids;
 } fb_window_t;
 
-/* A value as the windows take it: with its sketch bucket found once for
- * every quantile window it goes into (a log() each otherwise). */
-typedef struct {
-	double x;
-	int32_t key;  /* sketch_key(x), unless zero */
-	bool zero;    /* |x| below SKETCH_ZERO_BELOW */
-} fb_value_t;
-
-fb_value_t fb_value_of(double x);
-
 /* An empty window of window_ms (at least FB_WIN_SLOTS ms). */
 void fb_window_init(fb_window_t *w, int64_t window_ms, bool quantile);
 void fb_window_free(fb_window_t *w);
-/* Adds the value v of record id received at now_ms. */
-int fb_window_add(fb_window_t *w, int64_t now_ms, const fb_value_t *v, uint64_t id);
+/* Adds the value v of record id received at now_ms (v's bucket found
+ * once for the record's aggregates and windows: sketch.h). */
+int fb_window_add(fb_window_t *w, int64_t now_ms, const sketch_point_t *v, uint64_t id);
 /* The figure at now_ms: the mean (q == 0) or the q-quantile of the
  * records in the window, and their count (*value is left alone when the
  * count is 0). 0, or TRC_ENOMEM: out of memory is not "no records". */

@@ -5,18 +5,22 @@
  * client, scenario, supply and version (a reused key refused), aggregates equal to those computed directly from the published
  * values at every key level (quantiles within 1%), a problem opened,
  * addressed by an iteration and re-opened as a regression, demand signals,
- * and coalesced evidence events. Scoped readers (two enterprises, two
+ * and coalesced evidence events; a metric record goes into the alert
+ * windows of its own metric's rules, once each, and touches no other.
+ * Scoped readers (two enterprises, two
  * providers) get exactly their part of list, stats, problems, regressions,
  * demands and events; a store of schema 2 learns the owners by a replay.
  */
 #include <math.h>
 
+#include "alerts.h"
 #include "check.h"
 #include "error.h"
 #include "feedbackd.h"
 #include "record.h"
 #include "henv.h"
 #include "util.h"
+#include "window.h"
 #include "traction/v1/bus.pb-c.h"
 #include "traction/v1/iteration.pb-c.h"
 #include "traction/v1/scenario.pb-c.h"
@@ -105,6 +109,17 @@ static void base(Traction__V1__FeedbackRecord *r, const char *scenario, const ch
 	r->version = (char *)version;
 	r->idempotency_key = (char *)key;
 	r->observed_at_ms = E.now_ms - 3600000;
+}
+
+/* r carries metric m: name = value. */
+static void as_metric(Traction__V1__FeedbackRecord *r, Traction__V1__Metric *m, const char *name,
+		      double value)
+{
+	traction__v1__metric__init(m);
+	m->name = (char *)name;
+	m->value = value;
+	r->body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
+	r->metric = m;
 }
 
 /* Publishes n records; returns the reply's results (arena). */
@@ -865,11 +880,7 @@ TEST(list_walks_runs_of_the_indexes)
 			const char *sc = batch < 2 || i % 2 ? "line-9" : "weld-line-3";
 			base(&recs[i], sc, "1.0", NULL);
 			recs[i].supply_id = (char *)(a ? "seam-ai" : "seam-ai-2");
-			traction__v1__metric__init(&ms[i]);
-			ms[i].name = (char *)"gap_mm";
-			ms[i].value = i;
-			recs[i].body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC;
-			recs[i].metric = &ms[i];
+			as_metric(&recs[i], &ms[i], "gap_mm", i);
 			rp[i] = &recs[i];
 		}
 		int rc;
@@ -2137,6 +2148,155 @@ TEST(retention_is_bounded_and_resumes)
 	E.now_ms = t0;
 }
 
+/* ---- alert windows (alerts.c) --------------------------------------------------- */
+
+static void alert_rule(const char *id, const char *supply, const char *metric, double q)
+{
+	Traction__V1__AlertRule r = TRACTION__V1__ALERT_RULE__INIT;
+	Traction__V1__AlertAddRequest req = TRACTION__V1__ALERT_ADD_REQUEST__INIT;
+	Traction__V1__AlertRuleReply rep;
+	r.id = (char *)id;
+	r.kind = metric != NULL ? TRACTION__V1__ALERT_KIND__ALERT_METRIC
+				: TRACTION__V1__ALERT_KIND__ALERT_CRITICAL_PROBLEM;
+	r.supply_id = (char *)supply;
+	if (metric != NULL) {
+		r.metric = (char *)metric;
+		r.quantile = q;
+		r.comparison = TRACTION__V1__COMPARISON__CMP_GT;
+		r.threshold = 1e12; /* never crossed: windows, not alerts, are looked at */
+		r.window_s = 60;
+	}
+	req.rule = &r;
+	CHECK_EQ_INT(henv_call(&E, feedbackd_alert_add, true, &req, &rep,
+			       &traction__v1__alert_rule_reply__descriptor), 0);
+	henv_reset(&E);
+}
+
+static void alert_rule_remove(const char *id)
+{
+	Traction__V1__IdRequest req = TRACTION__V1__ID_REQUEST__INIT;
+	Traction__V1__AlertRuleReply rep;
+	req.id = (char *)id;
+	CHECK_EQ_INT(henv_call(&E, feedbackd_alert_remove, true, &req, &rep,
+			       &traction__v1__alert_rule_reply__descriptor), 0);
+	henv_reset(&E);
+}
+
+/* The records in the stored window of (supply, metric) over 60 s, every
+ * version and scenario; -1 if there is no row. */
+static int64_t window_count(const char *supply, const char *metric)
+{
+	trc_dbkey_t k;
+	CHECK(trc_dbkey_of(&k, supply, "", "", metric));
+	trc_dbkey_be64(&k, 60000);
+	trc_txn_t txn;
+	MDB_val v;
+	CHECK_EQ_INT(trc_txn_begin(E.store, &txn, false), 0);
+	int rc = trc_txn_get(&txn, trc_store_db(E.store, FB_DB_ALERT_WIN), k.buf, k.len, &v);
+	int64_t n = -1;
+	if (rc == 0) {
+		fb_window_t w;
+		double value = 0;
+		uint64_t count = 0;
+		CHECK_EQ_INT(fb_window_decode(&w, v.mv_data, v.mv_size), 0);
+		CHECK_EQ_INT(fb_window_figure(&w, E.now_ms, 0, &value, &count), 0);
+		fb_window_free(&w);
+		n = (int64_t)count;
+	} else {
+		CHECK_EQ_INT(rc, TRC_ENOENT);
+	}
+	trc_txn_abort(&txn);
+	return n;
+}
+
+static size_t window_rows(void)
+{
+	size_t n = 0;
+	trc_txn_t txn;
+	CHECK_EQ_INT(trc_txn_begin(E.store, &txn, false), 0);
+	CHECK_EQ_INT(trc_txn_entries(&txn, trc_store_db(E.store, FB_DB_ALERT_WIN), &n), 0);
+	trc_txn_abort(&txn);
+	return n;
+}
+
+/* Records of one metric, n of them in one batch, of defect-vision@1.0 in
+ * weld-line-3. */
+static void publish_batch_of(const char *metric, size_t n, const char *key)
+{
+	Traction__V1__FeedbackRecord r[8], *rp[8];
+	Traction__V1__Metric m[8];
+	char keys[8][48];
+	CHECK(n <= 8);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "%s-%zu", key, i);
+		base(&r[i], "weld-line-3", "1.0", keys[i]);
+		as_metric(&r[i], &m[i], metric, 10 + (double)i);
+		rp[i] = &r[i];
+	}
+	int rc;
+	Traction__V1__PublishReply *rep = publish(rp, n, &rc);
+	CHECK_EQ_INT(rc, 0);
+	CHECK_EQ_INT(rep->n_results, n);
+	for (size_t i = 0; i < n; i++)
+		CHECK_EQ_INT(rep->results[i]->status->code, 0);
+	henv_reset(&E);
+}
+
+/* Metric rules are found by the record's metric name (alerts.c indexes
+ * them): a record goes into the window of its own metric's rules, once
+ * for a mean and a p99 that share it, and a record of a metric with no
+ * rule, or of a metric whose rule names another supply, touches no
+ * window at all (no row is written). The names sort around each other
+ * so that a lookup that lands on a neighbour is seen. */
+TEST(a_record_goes_into_its_own_metrics_windows_only)
+{
+	known_supply("al-other", "1.0");
+	size_t rows0 = window_rows();
+	alert_rule("al-b-mean", "defect-vision", "al_b_ms", 0);
+	alert_rule("al-critical", NULL, NULL, 0);
+	alert_rule("al-a-mean", "defect-vision", "al_a_ms", 0);
+	alert_rule("al-b-p99", "defect-vision", "al_b_ms", 0.99);
+	alert_rule("al-d-mean", "al-other", "al_d_ms", 0);
+	alert_rule("al-c-p99", "defect-vision", "al_c_ms", 0.99);
+
+	publish_batch_of("al_b_ms", 3, "al-b1");
+	CHECK_EQ_INT(window_count("defect-vision", "al_b_ms"), 3); /* once, not once a rule */
+	CHECK_EQ_INT(window_count("defect-vision", "al_a_ms"), -1);
+	CHECK_EQ_INT(window_count("defect-vision", "al_c_ms"), -1);
+	CHECK_EQ_INT(window_rows(), rows0 + 1);
+
+	/* no rule of this metric: no window touched */
+	publish_batch_of("al_bb_ms", 4, "al-bb");
+	publish_batch_of("al_0_ms", 2, "al-0");
+	publish_batch_of("al_z_ms", 2, "al-z");
+	/* its only rule names another supply */
+	publish_batch_of("al_d_ms", 2, "al-d");
+	CHECK_EQ_INT(window_rows(), rows0 + 1);
+	CHECK_EQ_INT(window_count("defect-vision", "al_b_ms"), 3);
+	CHECK_EQ_INT(window_count("al-other", "al_d_ms"), -1);
+
+	publish_batch_of("al_a_ms", 2, "al-a");
+	publish_batch_of("al_c_ms", 5, "al-c");
+	publish_batch_of("al_b_ms", 1, "al-b2");
+	CHECK_EQ_INT(window_count("defect-vision", "al_a_ms"), 2);
+	CHECK_EQ_INT(window_count("defect-vision", "al_c_ms"), 5);
+	CHECK_EQ_INT(window_count("defect-vision", "al_b_ms"), 4);
+	CHECK_EQ_INT(window_rows(), rows0 + 3);
+
+	/* a rule removed: its metric's records go nowhere, the others' still do */
+	alert_rule_remove("al-a-mean");
+	publish_batch_of("al_a_ms", 2, "al-a2");
+	publish_batch_of("al_c_ms", 1, "al-c2");
+	CHECK_EQ_INT(window_count("defect-vision", "al_a_ms"), -1);
+	CHECK_EQ_INT(window_count("defect-vision", "al_c_ms"), 6);
+	for (size_t i = 0; i < 5; i++) {
+		static const char *const ids[] = { "al-b-mean", "al-critical", "al-b-p99",
+						   "al-d-mean", "al-c-p99" };
+		alert_rule_remove(ids[i]);
+	}
+	CHECK_EQ_INT(window_rows(), rows0);
+}
+
 int main(void)
 {
 	static fb_state_t state;
@@ -2168,6 +2328,7 @@ int main(void)
 	RUN(retention_expires_records_not_figures);
 	RUN(retention_keys_outlive_their_records);
 	RUN(retention_is_bounded_and_resumes);
+	RUN(a_record_goes_into_its_own_metrics_windows_only);
 	feedbackd_close(&state);
 	henv_close(&E);
 	DONE();

@@ -523,7 +523,9 @@ void broker_audit_request(trc_broker_t *b, void *sock, const void *rid, size_t r
 	trc_call_t call = { 0 };
 	call.arena = b->audit_arena;
 	int rc;
-	if (who->role != TRACTION__V1__ROLE__ROLE_ADMIN)
+	/* as the daemons' writes: admin, and the daemons' own service key */
+	if (who->role != TRACTION__V1__ROLE__ROLE_ADMIN &&
+	    who->role != TRACTION__V1__ROLE__ROLE_SERVICE)
 		rc = trc_call_fail(&call, TRC_EPERM, "broker: %s needs the admin role", h->method);
 	else if (list)
 		rc = s_audit_list(b, body, blen, &al, &call);

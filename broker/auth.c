@@ -43,7 +43,8 @@ void trc_auth_keys_set(trc_auth_t *a, trc_keys_t *keys, const char *dir)
 {
 	trc_keys_destroy(&a->keys);
 	a->keys = keys;
-	snprintf(a->keys_dir, sizeof(a->keys_dir), "%s", dir);
+	if (dir != a->keys_dir) /* a reload of the same one names it (no overlap) */
+		snprintf(a->keys_dir, sizeof(a->keys_dir), "%s", dir);
 	trc_info("%zu client keys from %s", trc_keys_count(keys), dir);
 }
 

@@ -373,7 +373,7 @@ int broker_audit_open(trc_broker_t *b)
 			   "changes (docs/operations.md, \"Audit log\")");
 		return 0;
 	}
-	char dir[TRC_CONFIG_PATH + 16];
+	char dir[TRC_CONFIG_PATH + 16] = "";
 	int rc = trc_daemon_state_path(&b->cfg, "broker", dir, sizeof(dir));
 	if (rc == 0)
 		rc = trc_mkdir_p(dir);

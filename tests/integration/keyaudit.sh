@@ -98,6 +98,15 @@ done
 as rot2 ping broker >/dev/null || bad "the rotated key does not get in"
 done_check
 
+check "a reload that changes nothing records nothing (and reads the same keys_dir again)"
+before=$(entries)
+got=$(ctl keys reload --reason "nothing to see") || bad "the second reload: $got"
+grep -q "^keys: 5 in force, 0 changes" <<<"$got" || bad "the reply: $got"
+[ "$(entries)" = "$before" ] || bad "entries of a reload that changed nothing"
+grep -q "client keys from $K\$" "$DIR/set/broker.log" || bad "the broker's log names no keys_dir"
+grep -q "client keys from \$" "$DIR/set/broker.log" && bad "the broker lost its keys_dir"
+done_check
+
 check "the new key set is in force: the removed key and the old public key get no answer"
 as site7 --timeout 500 ping broker >/dev/null 2>&1 && bad "site7 still gets in"
 as rot --timeout 500 ping broker >/dev/null 2>&1 && bad "rot's old key still gets in"

@@ -35,11 +35,27 @@ static int s_load_keys(trc_auth_t *a, const trc_config_t *cfg)
 		trc_err("%s", err);
 		return TRC_ECONFIG;
 	}
+	trc_auth_keys_set(a, keys, cfg->keys_dir);
+	return 0;
+}
+
+void trc_auth_keys_set(trc_auth_t *a, trc_keys_t *keys, const char *dir)
+{
 	trc_keys_destroy(&a->keys);
 	a->keys = keys;
-	snprintf(a->keys_dir, sizeof(a->keys_dir), "%s", cfg->keys_dir);
-	trc_info("%zu client keys from %s", trc_keys_count(keys), cfg->keys_dir);
-	return 0;
+	if (dir != a->keys_dir) /* a reload of the same one names it (no overlap) */
+		snprintf(a->keys_dir, sizeof(a->keys_dir), "%s", dir);
+	trc_info("%zu client keys from %s", trc_keys_count(keys), dir);
+}
+
+const trc_keys_t *trc_auth_keys(const trc_auth_t *a)
+{
+	return a->keys;
+}
+
+const char *trc_auth_keys_dir(const trc_auth_t *a)
+{
+	return a->keys_dir;
 }
 
 static int s_security(trc_auth_t *a, void *zctx, const trc_config_t *cfg)
@@ -90,12 +106,6 @@ void trc_auth_destroy(trc_auth_t **auth_p)
 	trc_keys_destroy(&a->keys);
 	free(a);
 	*auth_p = NULL;
-}
-
-void trc_auth_reload(trc_auth_t *a, const trc_config_t *ncfg)
-{
-	if (a->keys != NULL)
-		s_load_keys(a, ncfg);
 }
 
 /* The ZAP domain tells the handler which endpoint a connection came to. */

@@ -25,9 +25,13 @@ uint64_t trc_auth_refused(const trc_auth_t *a);
 /* Closes the ZAP handler's socket: before the ZeroMQ context terminates. */
 void trc_auth_destroy(trc_auth_t **auth_p);
 
-/* On SIGHUP: the keys of ncfg, if keys were loaded at start (a bad keys dir
- * keeps the keys in force). */
-void trc_auth_reload(trc_auth_t *auth, const trc_config_t *ncfg);
+/* The keys and users in force (NULL: none were loaded at start, and none
+ * are reloaded), and the directory they came from. */
+const trc_keys_t *trc_auth_keys(const trc_auth_t *auth);
+const char *trc_auth_keys_dir(const trc_auth_t *auth);
+/* Puts keys, loaded from dir, in force in place of those before (it takes
+ * keys): a reload (keyaudit.c) once the difference is recorded. */
+void trc_auth_keys_set(trc_auth_t *auth, trc_keys_t *keys, const char *dir);
 
 /* Makes s a CurveZMQ server: for services (the service and event
  * endpoints, role = service keys only) or for clients. `what` names the

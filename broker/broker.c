@@ -179,7 +179,8 @@ out:
 }
 
 void broker_own_request(trc_broker_t *b, void *sock, const void *rid, size_t ridlen,
-			const Traction__V1__Header *h, const trc_key_t *key)
+			const Traction__V1__Header *h, const trc_key_t *key,
+			const broker_caller_t *who, const void *body, size_t blen)
 {
 	uint32_t ver = h->version;
 	/* a publisher reads nothing (docs/security.md): ping only */
@@ -192,6 +193,8 @@ void broker_own_request(trc_broker_t *b, void *sock, const void *rid, size_t rid
 	}
 	if (strcmp(h->method, "status") == 0) {
 		s_status(b, sock, rid, ridlen, ver, h->request_id);
+	} else if (strcmp(h->method, "audit.list") == 0 || strcmp(h->method, "keys.reload") == 0) {
+		broker_audit_request(b, sock, rid, ridlen, h, who, body, blen);
 	} else if (strcmp(h->method, "ping") == 0) {
 		Traction__V1__PingReply rep = TRACTION__V1__PING_REPLY__INIT;
 		rep.daemon = (char *)"traction-broker";
@@ -202,7 +205,7 @@ void broker_own_request(trc_broker_t *b, void *sock, const void *rid, size_t rid
 	} else {
 		char msg[160];
 		snprintf(msg, sizeof(msg), "unknown method '%.64s' of service 'broker' "
-			 "(it has: ping, status)", h->method);
+			 "(it has: ping, status, audit.list, keys.reload)", h->method);
 		broker_answer(b, sock, rid, ridlen, ver, h->request_id,
 			      TRACTION__V1__CODE__UNIMPLEMENTED, msg, NULL);
 	}
@@ -415,7 +418,7 @@ int trc_broker_new(trc_broker_t **broker_p, const trc_config_t *cfg)
 		free(b);
 		return TRC_ENOMEM;
 	}
-	b->client = trc_auth_new(&b->auth, b->zctx, cfg) == 0
+	b->client = trc_auth_new(&b->auth, b->zctx, cfg) == 0 && broker_audit_open(b) == 0
 			    ? s_bind(b, ZMQ_ROUTER, cfg->client_endpoint, "client")
 			    : NULL;
 	b->service = b->client ? s_bind(b, ZMQ_ROUTER, cfg->service_endpoint, "service") : NULL;
@@ -449,6 +452,7 @@ void trc_broker_destroy(trc_broker_t **broker_p)
 	for (size_t i = 0; i < 4; i++)
 		if (socks[i] != NULL)
 			zmq_close(socks[i]);
+	broker_audit_close(b);
 	trc_auth_destroy(&b->auth);
 	if (b->zctx != NULL)
 		zmq_ctx_term(b->zctx);
@@ -458,10 +462,34 @@ void trc_broker_destroy(trc_broker_t **broker_p)
 	*broker_p = NULL;
 }
 
+/* A SIGHUP's keys reload: recorded as its sender's (uid, and the command
+ * if /proc lets us read it), for the reason "SIGHUP". */
+static void s_reload_keys(trc_broker_t *b, const char *dir)
+{
+	char actor[32], pid[16], comm[64] = "", path[64], err[512];
+	snprintf(actor, sizeof(actor), "uid %u", b->hup_uid);
+	snprintf(pid, sizeof(pid), "%d", b->hup_pid);
+	snprintf(path, sizeof(path), "/proc/%d/comm", b->hup_pid);
+	FILE *f = b->hup_pid > 0 ? fopen(path, "r") : NULL;
+	if (f != NULL) {
+		if (fgets(comm, sizeof(comm), f) == NULL)
+			comm[0] = '\0';
+		comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+	}
+	const char *extra[] = { "sender_pid", pid, comm[0] ? "sender_comm" : NULL, comm, NULL };
+	const broker_caller_t who = { actor, NULL, 0 };
+	Traction__V1__KeysReloadReply rep = TRACTION__V1__KEYS_RELOAD_REPLY__INIT;
+	if (broker_keys_reload(b, dir, &who, "SIGHUP", extra, err, sizeof(err), &rep) == 0)
+		trc_info("keys: reloaded on SIGHUP from %s: %u in force, %u changes", actor,
+			 rep.keys, rep.changes);
+}
+
 /* What the broker takes on SIGHUP: its budgets, the subscription bounds,
  * the services it knows (a name added is known now; one removed stays
  * known: it may have registered) and the keys (added or removed take
- * effect now; a bad keys dir keeps the keys in force). */
+ * effect now, recorded in the audit log; a bad keys dir keeps the keys in
+ * force). */
 static void s_reload(void *ud, const trc_config_t *ncfg)
 {
 	trc_broker_t *b = ud;
@@ -471,7 +499,8 @@ static void s_reload(void *ud, const trc_config_t *ncfg)
 	b->conf.max_mb_in_flight = nc->max_mb_in_flight;
 	trc_subs_limits(b->subs, nc->max_subscriptions, nc->max_subscriptions_per_peer);
 	s_know_services(b, nc);
-	trc_auth_reload(b->auth, ncfg);
+	if (trc_auth_keys(b->auth) != NULL)
+		s_reload_keys(b, ncfg->keys_dir);
 }
 
 int trc_broker_run(trc_broker_t *b, int sigfd, const char *config_path)
@@ -498,7 +527,7 @@ int trc_broker_run(trc_broker_t *b, int sigfd, const char *config_path)
 			return TRC_EIO;
 		}
 		if (items[4].revents & ZMQ_POLLIN) {
-			int sig = trc_daemon_signal_read(sigfd);
+			int sig = trc_daemon_signal_from(sigfd, &b->hup_uid, &b->hup_pid);
 			if (sig == SIGINT || sig == SIGTERM) {
 				trc_info("signal %d: stopping", sig);
 				return 0;

@@ -2,7 +2,8 @@
  * traction-broker: routes requests from clients to services by service
  * name (Majordomo-like, not wire-identical: see docs/protocol.md), answers
  * itself when it cannot route, and relays events from publishers to
- * subscribers. It keeps nothing durable.
+ * subscribers. It keeps nothing durable but the audit log of the key set
+ * it puts in force (keyaudit.c).
  */
 #ifndef TRC_BROKER_H
 #define TRC_BROKER_H

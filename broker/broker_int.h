@@ -11,12 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "auth.h"
 #include "broker.h"
 #include "registry.h"
+#include "store.h"
 #include "subs.h"
 #include "wire.h"
 #include "traction/v1/bus.pb-c.h"
+#include "traction/v1/events.pb-c.h"
 
 typedef struct broker_metrics broker_metrics_t;
 
@@ -36,7 +39,19 @@ struct trc_broker {
 	int64_t next_heartbeat;
 	int64_t next_expiry;
 	broker_metrics_t *metrics; /* NULL: none ([metrics] base_port 0) */
+	trc_store_t *audit;        /* the audit log (keyaudit.c); NULL: none kept */
+	trc_arena_t *audit_arena;  /* its requests' and records' memory */
+	unsigned hup_uid;          /* who sent the SIGHUP being applied */
+	int hup_pid;
 };
+
+/* Who asks for a change of the broker's: as a service would see them
+ * (the Route frame's client id, role and edge). */
+typedef struct {
+	const char *actor;
+	const char *edge; /* NULL: not through an edge */
+	int role;         /* Traction__V1__Role */
+} broker_caller_t;
 
 /* Sends [rid][Header REPLY][body] with a status of its own on sock. */
 void broker_answer(trc_broker_t *b, void *sock, const void *rid, size_t ridlen, uint32_t ver,
@@ -49,9 +64,31 @@ void broker_control(trc_broker_t *b, const void *wid, size_t widlen,
 void broker_fail_ticket(trc_broker_t *b, trc_ticket_t *t, int code, const char *msg);
 /* Drops an instance, its requests in flight answered UNAVAILABLE. */
 void broker_drop_worker(trc_broker_t *b, trc_worker_t *w, const char *why);
-/* A request to the service "broker" (ping, status), with key's rights. */
+/* A request to the service "broker" (ping, status, audit.list,
+ * keys.reload) from who, with key's rights (NULL: no key), its body
+ * body[0..blen). */
 void broker_own_request(trc_broker_t *b, void *sock, const void *rid, size_t ridlen,
-			const Traction__V1__Header *h, const trc_key_t *key);
+			const Traction__V1__Header *h, const trc_key_t *key,
+			const broker_caller_t *who, const void *body, size_t blen);
+
+/* keyaudit.c: the audit log of the key set. Opens state_dir/broker when
+ * keys are in force and state_dir is set, and records what changed since
+ * it last recorded; 0, or an error (the broker does not start). */
+int broker_audit_open(trc_broker_t *b);
+void broker_audit_close(trc_broker_t *b);
+/* Reads dir and puts it in force, each difference from the keys in force
+ * recorded as who's, for reason, with extra (pairs, NULL-ended; may be
+ * NULL) in every entry, before it is: 0 and rep; TRC_EPRECOND with err
+ * when dir does not parse (one keys.reload_refused entry) or no keys were
+ * loaded at start; another error with err when it cannot be recorded. In
+ * the last two cases the keys in force stay. */
+int broker_keys_reload(trc_broker_t *b, const char *dir, const broker_caller_t *who,
+		       const char *reason, const char *const *extra, char *err, size_t errlen,
+		       Traction__V1__KeysReloadReply *rep);
+/* The methods audit.list and keys.reload (admin), answered. */
+void broker_audit_request(trc_broker_t *b, void *sock, const void *rid, size_t ridlen,
+			  const Traction__V1__Header *h, const broker_caller_t *who,
+			  const void *body, size_t blen);
 
 /* metrics.c: the broker's metrics, set up, stored once a turn, closed. */
 void broker_metrics_open(trc_broker_t *b);

@@ -206,7 +206,16 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 	if (h == NULL)
 		return;
 	if (strcmp(h->service, "broker") == 0) {
-		broker_own_request(b, r.sock, r.rid, r.ridlen, h, r.as);
+		/* who, as s_route_frame names them to a service */
+		broker_caller_t who = { r.from_service ? "service" : "anonymous", r.edge,
+					r.from_service ? TRACTION__V1__ROLE__ROLE_SERVICE
+						       : TRACTION__V1__ROLE__ROLE_ADMIN };
+		if (r.as != NULL) {
+			who.actor = r.as->name;
+			who.role = r.as->role;
+		}
+		broker_own_request(b, r.sock, r.rid, r.ridlen, h, r.as, &who, trc_msg_data(m, 2),
+				   trc_msg_size(m, 2));
 		protobuf_c_message_free_unpacked(&h->base, NULL);
 		return;
 	}

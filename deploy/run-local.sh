@@ -42,6 +42,7 @@ if [ -z "$args" ] && [ ! -f keys/local-admin.user ]; then
   umask 022
 fi
 
+# (the broker keeps its audit log of key changes in ./var/broker)
 # shellcheck disable=SC2086
 build/broker/traction-broker $args &
 pids="$!"

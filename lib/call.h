@@ -96,6 +96,13 @@ int trc_call_emit(trc_call_t *call, const char *type, Traction__V1__Event *ev);
 int trc_call_audit(trc_call_t *call, const char *action, const char *subject,
 		   const char *reason, const char *const *details);
 
+/* audit.list over the call's store: its audit log newest first, filtered
+ * as the AuditListRequest req asks, into the AuditListReply rep, each
+ * entry (and the reply) named by daemon. What a service daemon and the
+ * broker both answer. */
+int trc_call_audit_list(trc_call_t *call, const char *daemon, const ProtobufCMessage *req,
+			ProtobufCMessage *rep);
+
 /* A handler of one method: fills rep (already initialised from its
  * descriptor) and returns 0, or returns a negative trc_err after
  * trc_call_fail (or without it: the message is then trc_strerror(err)). */

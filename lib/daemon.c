@@ -120,9 +120,18 @@ int trc_daemon_signals(void)
 
 int trc_daemon_signal_read(int fd)
 {
+	return trc_daemon_signal_from(fd, NULL, NULL);
+}
+
+int trc_daemon_signal_from(int fd, unsigned *uid, int *pid)
+{
 	struct signalfd_siginfo si;
 	if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 		return 0;
+	if (uid != NULL)
+		*uid = si.ssi_uid;
+	if (pid != NULL)
+		*pid = (int)si.ssi_pid;
 	return (int)si.ssi_signo;
 }
 

@@ -49,6 +49,9 @@ int trc_daemon_signals(void);
 
 /* Reads one pending signal from the signalfd: its number, or 0. */
 int trc_daemon_signal_read(int fd);
+/* The same, and who sent it: the sender's real uid and pid (0 for the
+ * kernel's own, e.g. a terminal's SIGINT). */
+int trc_daemon_signal_from(int fd, unsigned *uid, int *pid);
 
 /* systemd notifications; each does nothing without NOTIFY_SOCKET. */
 void trc_daemon_ready(const char *status);

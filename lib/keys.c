@@ -248,6 +248,11 @@ size_t trc_keys_count(const trc_keys_t *keys)
 	return keys != NULL ? keys->n : 0;
 }
 
+const trc_key_t *trc_keys_at(const trc_keys_t *keys, size_t i)
+{
+	return keys != NULL && i < keys->n ? &keys->k[i] : NULL;
+}
+
 const trc_key_t *trc_keys_by_public(const trc_keys_t *keys, const char *z85)
 {
 	for (size_t i = 0; keys != NULL && i < keys->n; i++)

@@ -58,6 +58,8 @@ typedef struct trc_keys trc_keys_t;
 int trc_keys_load(trc_keys_t **keys_p, const char *dir, char *err, size_t errlen);
 void trc_keys_destroy(trc_keys_t **keys_p);
 size_t trc_keys_count(const trc_keys_t *keys);
+/* The i-th key or user (i < trc_keys_count), in no particular order. */
+const trc_key_t *trc_keys_at(const trc_keys_t *keys, size_t i);
 /* Keys only (a user has no public key). */
 const trc_key_t *trc_keys_by_public(const trc_keys_t *keys, const char *z85);
 /* A key or a user. */

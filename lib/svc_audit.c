@@ -6,7 +6,9 @@
  * in the transaction of the change itself, so a change and its record
  * commit or fail together. Entries are appended under increasing
  * sequence numbers; no method changes or deletes one, and "audit.list"
- * (admin only) reads them, newest first.
+ * (admin only) reads them, newest first. The broker keeps a log of the
+ * same shape for the key set's changes (broker/keyaudit.c), written and
+ * read with the same two functions.
  */
 #include "service_int.h"
 
@@ -52,10 +54,17 @@ int trc_call_audit(trc_call_t *call, const char *action, const char *subject,
 	return trc_rec_put(txn, db, be, 8, &e.base);
 }
 
+typedef struct {
+	const Traction__V1__AuditListRequest *q;
+	const char *daemon;
+} wanted_t;
+
 /* An entry the request asks for: named by the daemon that answers. */
 static bool s_wanted(trc_call_t *call, void *rec, void *arg)
 {
-	const Traction__V1__AuditListRequest *q = arg;
+	(void)call;
+	const wanted_t *w = arg;
+	const Traction__V1__AuditListRequest *q = w->q;
 	Traction__V1__AuditEntry *e = rec;
 	if (q->action != NULL && q->action[0] != '\0' &&
 	    strncmp(e->action, q->action, strlen(q->action)) != 0)
@@ -68,18 +77,23 @@ static bool s_wanted(trc_call_t *call, void *rec, void *arg)
 		return false;
 	if (q->range != NULL && q->range->to_ms != 0 && e->time_ms >= q->range->to_ms)
 		return false;
-	trc_service_t *svc = call->user;
-	e->daemon = (char *)svc->def->daemon;
+	e->daemon = (char *)w->daemon;
 	return true;
 }
 
-int svc_audit_list(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep_)
+int trc_call_audit_list(trc_call_t *call, const char *daemon, const ProtobufCMessage *req,
+			ProtobufCMessage *rep_)
+{
+	Traction__V1__AuditListReply *rep = (void *)rep_;
+	wanted_t w = { (const Traction__V1__AuditListRequest *)req, daemon };
+	rep->daemon = (char *)daemon;
+	return trc_page_newest(call, trc_store_sysdb(call->txn->store, TRC_SYSDB_AUDIT),
+			       w.q->page, AUDIT_SCAN_MAX, s_wanted, &w, (void ***)&rep->entries,
+			       &rep->n_entries, &rep->next_cursor);
+}
+
+int svc_audit_list(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep)
 {
 	trc_service_t *svc = call->user;
-	Traction__V1__AuditListReply *rep = (void *)rep_;
-	rep->daemon = (char *)svc->def->daemon;
-	return trc_page_newest(call, trc_store_sysdb(call->txn->store, TRC_SYSDB_AUDIT),
-			       ((const Traction__V1__AuditListRequest *)req)->page, AUDIT_SCAN_MAX,
-			       s_wanted, (void *)req, (void ***)&rep->entries, &rep->n_entries,
-			       &rep->next_cursor);
+	return trc_call_audit_list(call, svc->def->daemon, req, rep);
 }

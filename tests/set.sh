@@ -81,6 +81,8 @@ heartbeat_ms = 200
 [broker]
 endpoints_file = $dir/endpoints
 ${services:+services = $services}
+[store]
+state_dir = $dir/var
 ${SET_METRICS-[metrics]
 base_port = ${SET_METRICS_BASE:-0}}
 ${SET_EXTRA:-}

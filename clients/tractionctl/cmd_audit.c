@@ -1,7 +1,9 @@
 /*
  * tractionctl audit: the administrative changes of the whole set, from the
- * audit log of every daemon (audit.list of each service the broker knows,
- * once per daemon), merged newest first (docs/operations.md, "Audit log").
+ * audit log of every daemon (audit.list of the broker, and of each service
+ * it knows, once per daemon), merged newest first (docs/operations.md,
+ * "Audit log"); tractionctl keys reload, whose changes the broker records
+ * there.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +56,35 @@ static void s_print(const Traction__V1__AuditEntry *e)
 	printf("\n");
 }
 
+/* The log of the daemon behind service into m, unless it is there already
+ * (one daemon serves several services) or is not the one asked for. */
+static int s_gather(ctl_t *ctl, merged_t *m, const char *service,
+		    const Traction__V1__AuditListRequest *req, const char *only)
+{
+	traction_status_t st;
+	Traction__V1__AuditListReply *rep = NULL;
+	if (strcmp(service, "broker") == 0 && only != NULL && strcmp(only, "broker") != 0)
+		return 0;
+	if (traction_call(ctl->client, service, "audit.list", &req->base,
+			  &traction__v1__audit_list_reply__descriptor, (ProtobufCMessage **)&rep,
+			  &st) != 0) {
+		if (strcmp(service, "broker") == 0 && st.code == TRACTION__V1__CODE__UNIMPLEMENTED) {
+			fprintf(stderr, "tractionctl: audit: the broker keeps no audit log (a broker "
+					"of before v1.1): key changes are not in this list\n");
+			return 0;
+		}
+		return ctl_fail("audit.list of %s: %s: %s", service, traction_code_name(st.code),
+				st.message);
+	}
+	if (s_answered(m, rep->daemon) || (only != NULL && strcmp(only, rep->daemon) != 0)) {
+		traction_reply_free(&rep->base);
+		return 0;
+	}
+	m->reps[m->n++] = rep;
+	m->n_all += rep->n_entries;
+	return 0;
+}
+
 static int cmd_audit(ctl_t *ctl, args_t *a)
 {
 	Traction__V1__AuditListRequest req = TRACTION__V1__AUDIT_LIST_REQUEST__INIT;
@@ -78,30 +109,17 @@ static int cmd_audit(ctl_t *ctl, args_t *a)
 			  &st) != 0)
 		return ctl_fail("status of broker: %s: %s", traction_code_name(st.code), st.message);
 	merged_t m = { .n = 0 };
-	int rc = 0;
+	/* the broker's own log first: the key set's changes (v1.1) */
+	int rc = s_gather(ctl, &m, "broker", &req, only);
 	for (size_t i = 0; rc == 0 && i < bs->n_services && m.n < 16; i++) {
 		const Traction__V1__ServiceStatus *s = bs->services[i];
-		Traction__V1__AuditListReply *rep = NULL;
 		if (s->n_instances == 0) {
 			fprintf(stderr, "tractionctl: audit: service %s has no live instance: its "
 					"daemon's log is not in this list\n",
 				s->name);
 			continue;
 		}
-		if (traction_call(ctl->client, s->name, "audit.list", &req.base,
-				  &traction__v1__audit_list_reply__descriptor,
-				  (ProtobufCMessage **)&rep, &st) != 0) {
-			rc = ctl_fail("audit.list of %s: %s: %s", s->name, traction_code_name(st.code),
-				      st.message);
-			break;
-		}
-		/* one daemon serves several services: its log once */
-		if (s_answered(&m, rep->daemon) || (only != NULL && strcmp(only, rep->daemon) != 0)) {
-			traction_reply_free(&rep->base);
-			continue;
-		}
-		m.reps[m.n++] = rep;
-		m.n_all += rep->n_entries;
+		rc = s_gather(ctl, &m, s->name, &req, only);
 	}
 	traction_reply_free(&bs->base);
 	m.all = calloc(m.n_all > 0 ? m.n_all : 1, sizeof(*m.all));
@@ -204,14 +222,39 @@ int ctl_audit_restore(const char *target, const char *dir, int64_t taken_ms)
 	return rc;
 }
 
+static void s_print_reload(const ProtobufCMessage *rep_)
+{
+	const Traction__V1__KeysReloadReply *rep = (const void *)rep_;
+	printf("keys: %u in force, %u change%s%s\n", rep->keys, rep->changes,
+	       rep->changes == 1 ? "" : "s",
+	       rep->audited ? " recorded in the broker's audit log"
+			    : " (the broker keeps no audit log: [store] state_dir is empty)");
+}
+
+static int keys_reload(ctl_t *ctl, args_t *a)
+{
+	Traction__V1__KeysReloadRequest req = TRACTION__V1__KEYS_RELOAD_REQUEST__INIT;
+	if ((req.reason = (char *)arg_req(a, "reason")) == NULL)
+		return 1;
+	return ctl_call(ctl, "broker", "keys.reload", &req.base,
+			&traction__v1__keys_reload_reply__descriptor, s_print_reload);
+}
+
 const cmd_t ctl_audit_cmds[] = {
 	{ "audit", NULL, cmd_audit, "daemon,action,subject,actor,from,to,limit", 0, 0,
 	  "audit [--daemon D] [--action PREFIX] [--subject ID] [--actor WHO] [--from T] [--to T]\n"
 	  "             [--limit N]",
 	  "The administrative changes of the set, newest first (admin): forced and backward\n"
 	  "stage moves, retires, closed scenarios, alert rules, holds, retention policies,\n"
-	  "from every daemon's append-only audit log. --limit (default 100) caps the list;\n"
+	  "restores, and the broker's key and scope changes (--daemon broker), from every\n"
+	  "daemon's append-only audit log. --limit (default 100) caps the list;\n"
 	  "--to the time of the last entry shown pages back.",
 	  "tractionctl audit --action deployment. --from 2026-12-01T00:00:00Z" },
+	{ "keys", "reload", keys_reload, "reason", 0, 0, "keys reload --reason TEXT",
+	  "The broker reads keys_dir again and puts it in force (admin): each key or user\n"
+	  "added, removed, or with another role, scope, public key or tokens is one entry of\n"
+	  "its audit log, with you as the actor and this reason. A keys_dir that does not\n"
+	  "parse is refused and the keys in force stay (docs/security.md).",
+	  "tractionctl keys reload --reason \"site7 joins weld-line-4 (ticket 4411)\"" },
 };
 const int ctl_n_audit_cmds = sizeof(ctl_audit_cmds) / sizeof(ctl_audit_cmds[0]);

@@ -43,8 +43,10 @@ ctl scenario submit line-1 --enterprise "Northern Steel" --domain production --n
 ctl scenario submit line-2 --enterprise "Northern Steel" --domain production --name "Line 2" \
     --need defect-detection >/dev/null || fail scenario
 
-check "nothing administrative yet: the log is empty"
-[ -z "$(entries)" ] || bad "entries before any change: $(entries)"
+check "nothing administrative yet: the daemons' logs are empty, the broker's holds the keys in force"
+[ -z "$(entries | grep -v '^broker|')" ] || bad "entries before any change: $(entries)"
+[ "$(entries --daemon broker)" = "broker|user.added|admin|traction-broker||start: the keys in force when the log began|role=admin,tokens=1" ] ||
+  bad "the broker's first entries: $(entries --daemon broker)"
 done_check
 
 dep=$(ctl --json deployment adopt line-1 vision@1.0 |

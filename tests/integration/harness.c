@@ -201,8 +201,9 @@ pid_t h_start_broker(harness_t *h, bool fixed_ports)
 	snprintf(text, sizeof(text),
 		 "[bus]\nclient_endpoint = %s\nservice_endpoint = %s\n"
 		 "event_publish_endpoint = %s\nevent_subscribe_endpoint = %s\n"
-		 "[broker]\nendpoints_file = %s\nservices = %s\n%s%s",
-		 h->client_ep, h->service_ep, h->pub_ep, h->sub_ep, epfile, H_SET_SERVICES,
+		 "[broker]\nendpoints_file = %s\nservices = %s\n[store]\nstate_dir = %s/var-broker\n"
+		 "%s%s",
+		 h->client_ep, h->service_ep, h->pub_ep, h->sub_ep, epfile, H_SET_SERVICES, h->dir,
 		 s_metrics(h), h->extra);
 	s_write(conf, text);
 	char *argv[] = { (char *)h_bin("traction-broker", bin, sizeof(bin)), (char *)"--config",

@@ -3,7 +3,8 @@
  * without CurveZMQ: where a write committed and what a reply had applied,
  * Header.after (a request that waits for a position, and one that cannot),
  * events.read (topic prefixes, paging past what it filters, the long poll),
- * version 1 requests answered in version 1, and a client that names a user
+ * version 1 requests answered in version 1, the broker's audit.list and
+ * keys.reload, and a client that names a user
  * getting that user's rights and nothing more.
  */
 #include <pthread.h>
@@ -418,6 +419,66 @@ TEST(version_1_is_answered_in_version_1)
 	raw_close(&r);
 }
 
+/* v1.1's broker methods (docs/protocol.md): audit.list answers the
+ * daemons' AuditListReply, named "broker" (this set's users, recorded at
+ * the broker's first start), in the request's version; keys.reload wants
+ * a reason, and a reload that changes nothing records nothing. */
+static size_t s_broker_log(raw_t *r, uint32_t v)
+{
+	raw_request_v(r, v, "broker", "audit.list", 50 + v, "", 0);
+	void *rb = NULL;
+	size_t rbl = 0, n = 0;
+	Traction__V1__Header *h = raw_reply(r, 5000, &rb, &rbl);
+	CHECK(h != NULL && h->version == v && h->request_id == 50 + v);
+	CHECK_EQ_INT(h->status != NULL ? h->status->code : 0, 0);
+	Traction__V1__AuditListReply *al = traction__v1__audit_list_reply__unpack(NULL, rbl, rb);
+	CHECK(al != NULL);
+	CHECK_STR(al->daemon, "broker");
+	for (size_t i = 0; i < al->n_entries; i++, n++) {
+		CHECK_STR(al->entries[i]->daemon, "broker");
+		CHECK_STR(al->entries[i]->action, "user.added");
+	}
+	traction__v1__audit_list_reply__free_unpacked(al, NULL);
+	protobuf_c_message_free_unpacked(&h->base, NULL);
+	free(rb);
+	return n;
+}
+
+TEST(the_brokers_audit_list_and_keys_reload)
+{
+	raw_t r;
+	raw_open(&r, H.client_ep);
+	CHECK_EQ_INT(s_broker_log(&r, 1), 2); /* viewer, viewer2 */
+	CHECK_EQ_INT(s_broker_log(&r, 2), 2);
+	Traction__V1__KeysReloadRequest kr = TRACTION__V1__KEYS_RELOAD_REQUEST__INIT;
+	uint8_t body[64];
+	const char *reasons[] = { "", "nothing changed" };
+	for (int i = 0; i < 2; i++) {
+		kr.reason = (char *)reasons[i];
+		size_t bl = traction__v1__keys_reload_request__pack(&kr, body);
+		raw_request_v(&r, 2, "broker", "keys.reload", 60 + i, body, bl);
+		void *rb = NULL;
+		size_t rbl = 0;
+		Traction__V1__Header *h = raw_reply(&r, 5000, &rb, &rbl);
+		CHECK(h != NULL && h->request_id == 60 + (uint64_t)i);
+		if (i == 0) {
+			CHECK_EQ_INT(h->status != NULL ? h->status->code : 0,
+				     TRACTION__V1__CODE__INVALID_ARGUMENT);
+			CHECK_CONTAINS(h->status->message, "reason");
+		} else {
+			CHECK_EQ_INT(h->status != NULL ? h->status->code : 0, 0);
+			Traction__V1__KeysReloadReply *rep =
+				traction__v1__keys_reload_reply__unpack(NULL, rbl, rb);
+			CHECK(rep != NULL && rep->keys == 2 && rep->changes == 0 && rep->audited);
+			traction__v1__keys_reload_reply__free_unpacked(rep, NULL);
+		}
+		protobuf_c_message_free_unpacked(&h->base, NULL);
+		free(rb);
+	}
+	CHECK_EQ_INT(s_broker_log(&r, 2), 2);
+	raw_close(&r);
+}
+
 TEST(naming_a_user_gives_that_users_rights)
 {
 	traction_client_t *c = h_client(&H);
@@ -497,6 +558,7 @@ int main(void)
 	RUN(a_write_after_a_write_elsewhere_sees_it);
 	RUN(events_read_filters_pages_and_waits);
 	RUN(version_1_is_answered_in_version_1);
+	RUN(the_brokers_audit_list_and_keys_reload);
 	RUN(naming_a_user_gives_that_users_rights);
 	RUN(each_user_of_an_edge_has_a_clients_budget);
 	traction_client_destroy(&C);

@@ -130,6 +130,8 @@ static const row_t s_table[] = {
 	{ "deployment", "backup.end", WRITE, false },
 	{ "broker", "ping", ANYONE, false },
 	{ "broker", "status", QUERY, false },
+	{ "broker", "audit.list", WRITE, false },  /* v1.1 */
+	{ "broker", "keys.reload", WRITE, false }, /* v1.1: an empty reason is refused */
 };
 #define N_ROWS (sizeof(s_table) / sizeof(s_table[0]))
 

@@ -158,6 +158,15 @@ for _ in $(seq 50); do
 done
 grep -q '"id":"defect-vision"' "$W/http" || fail "GET /v1/supplies/defect-vision: $(cat "$W/http")"
 ok "traction-gatewayd: 401 without a token; a user's token added and reloaded reads the catalogue"
+# the reload is in the broker's audit log, kept in its own StateDirectory
+CX test -d /var/lib/private/traction/broker || fail "no StateDirectory for the broker"
+for _ in $(seq 50); do
+  ctl audit --daemon broker --action user.added 2>/dev/null | grep -q 'user.added *ops' && break
+  sleep 0.1
+done
+ctl audit --daemon broker --action user.added | has 'user.added *ops .*tokens=1.*"SIGHUP"' ||
+  fail "the broker's audit log: $(ctl audit --daemon broker 2>&1)"
+ok "the broker records the user added by systemctl reload (SIGHUP) in /var/lib/traction/broker"
 
 # the dashboard: the package's pages (web_dir of the packaged config) and
 # Debian's Chart.js, each answered with its type

@@ -52,7 +52,7 @@ static const struct {
 	  "ping events.replay events.read backup.begin backup.resume backup.read backup.end "
 	  "audit.list" },
 	/* backup.*: v1.1 */
-	{ &traction__v1__broker_service__descriptor, "broker", "ping status" },
+	{ &traction__v1__broker_service__descriptor, "broker", "ping status audit.list keys.reload" },
 };
 
 TEST(the_rule_gives_the_first_waves_names)

@@ -197,6 +197,11 @@ def test_daemon_and_broker_methods(client):
     assert client.broker.ping().daemon == "traction-broker"
     assert {s.name for s in client.broker.status().services} == \
         {"supply", "scenario", "feedback", "iteration", "deployment", "notify"}
+    # v1.1: the broker's audit log of key changes; this set has no keys
+    log = client.broker.audit_list(action="key.")
+    assert log.daemon == "broker" and len(log.entries) == 0
+    with pytest.raises(traction.FailedPrecondition):
+        client.broker.keys_reload(reason="nothing to reload here")
 
 
 def test_webhooks(client):

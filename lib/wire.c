@@ -14,6 +14,7 @@ int trc_msg_recv(void *sock, trc_msg_t *m, int flags)
 {
 	m->n = 0;
 	m->total = 0;
+	m->from = 0;
 	for (;;) {
 		zmq_msg_t *part;
 		zmq_msg_t spill;

@@ -31,6 +31,8 @@ typedef struct {
 	zmq_msg_t part[TRC_MAX_FRAMES];
 	int n;            /* parts kept */
 	int total;        /* parts received; > n means too many frames */
+	int from;         /* which of several sockets it came from: the caller's to
+			   * set (a service's broker); trc_msg_recv sets 0 */
 } trc_msg_t;
 
 /* Receives every part of one message. Parts beyond TRC_MAX_FRAMES are

@@ -49,18 +49,64 @@ static int s_broker_socket(trc_service_t *svc, void **sock, int type)
 	return rc;
 }
 
+static void s_close_dealer(broker_link_t *l)
+{
+	if (l->dealer != NULL) {
+		if (l->mon != NULL)
+			zmq_socket_monitor(l->dealer, NULL, 0);
+		zmq_close(l->dealer);
+	}
+	if (l->mon != NULL)
+		zmq_close(l->mon);
+	l->dealer = l->mon = NULL;
+}
+
+/* A monitor of l's dealer: each completed handshake (a broker that came
+ * back, or came up after us) is a moment to register with it at once
+ * rather than at its first refused heartbeat, while clients that fail
+ * over to a restarted broker would hear UNAVAILABLE. */
+static int s_monitor_dealer(trc_service_t *svc, broker_link_t *l)
+{
+	char addr[64];
+	snprintf(addr, sizeof(addr), "inproc://svc-monitor-%p", (void *)l);
+	int linger = 0;
+	if (zmq_socket_monitor(l->dealer, addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0 ||
+	    (l->mon = zmq_socket(svc->zctx, ZMQ_PAIR)) == NULL ||
+	    zmq_setsockopt(l->mon, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+	    zmq_connect(l->mon, addr) != 0)
+		return trc_err_from_errno(errno);
+	return 0;
+}
+
+/* What l's monitor said: whether a handshake completed. */
+static bool s_handshaken(broker_link_t *l)
+{
+	bool any = false;
+	zmq_msg_t m;
+	for (;;) {
+		zmq_msg_init(&m);
+		if (l->mon == NULL || zmq_msg_recv(&m, l->mon, ZMQ_DONTWAIT) < 0)
+			break;
+		if (!zmq_msg_more(&m)) /* the second frame (the endpoint) ends one */
+			any = true;
+		zmq_msg_close(&m);
+	}
+	zmq_msg_close(&m);
+	return any;
+}
+
 /* Our dealer to broker b, registered. */
 static int s_connect_dealer(trc_service_t *svc, unsigned b)
 {
 	broker_link_t *l = &svc->brokers[b];
 	int rc = s_broker_socket(svc, &l->dealer, ZMQ_DEALER);
+	if (rc == 0)
+		rc = s_monitor_dealer(svc, l);
 	if (rc == 0 && zmq_connect(l->dealer, l->endpoint) != 0)
 		rc = trc_err_from_errno(errno);
 	if (rc != 0) {
 		trc_err("cannot connect to the broker at %s: %s", l->endpoint, trc_strerror(rc));
-		if (l->dealer != NULL)
-			zmq_close(l->dealer);
-		l->dealer = NULL;
+		s_close_dealer(l);
 		return rc;
 	}
 	l->last_heard = trc_mono_ms();
@@ -156,9 +202,7 @@ static void s_timers(trc_service_t *svc)
 		 * ZeroMQ has not noticed; start over with a fresh socket. */
 		trc_warn("no word from the broker at %s for %lld ms: reconnecting", l->endpoint,
 			 (long long)(now - l->last_heard));
-		if (l->dealer != NULL)
-			zmq_close(l->dealer);
-		l->dealer = NULL;
+		s_close_dealer(l);
 		if (b == svc->out) /* our replays went there: ask again elsewhere */
 			svc_consumers_forget_replays(svc, false);
 		if (s_connect_dealer(svc, b) != 0)
@@ -245,6 +289,8 @@ static void s_drain(trc_service_t *svc)
 	trc_msg_t m;
 	svc_lane_release(svc, s_room, false);
 	for (unsigned b = 0; b < svc->nbrokers; b++) {
+		if (s_handshaken(&svc->brokers[b]))
+			s_register(svc, b); /* (again: READY is idempotent) */
 		void *dealer = svc->brokers[b].dealer;
 		for (unsigned n = 0; dealer != NULL && n < svc->cfg.batch_max &&
 				     !svc_writer_finished(svc);
@@ -275,16 +321,20 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 	while (!stop) {
 		short in = s_room(svc) ? ZMQ_POLLIN : 0;
 		short lane = svc_lane_open(svc) ? ZMQ_POLLIN : 0;
-		zmq_pollitem_t items[3 + TRC_BROKERS_MAX] = {
+		zmq_pollitem_t items[3 + 2 * TRC_BROKERS_MAX] = {
 			{ NULL, svc->done_fd, ZMQ_POLLIN, 0 },
 			{ NULL, sigfd, ZMQ_POLLIN, 0 },
 		};
 		int nitems = 2;
 		if (svc->sub != NULL)
 			items[nitems++] = (zmq_pollitem_t){ svc->sub, 0, in, 0 };
-		for (unsigned b = 0; b < svc->nbrokers; b++)
+		for (unsigned b = 0; b < svc->nbrokers; b++) {
 			if (svc->brokers[b].dealer != NULL)
 				items[nitems++] = (zmq_pollitem_t){ svc->brokers[b].dealer, 0, lane, 0 };
+			if (svc->brokers[b].mon != NULL)
+				items[nitems++] =
+					(zmq_pollitem_t){ svc->brokers[b].mon, 0, ZMQ_POLLIN, 0 };
+		}
 		if (zmq_poll(items, nitems, (long)s_timeout(svc)) < 0 && errno != EINTR) {
 			trc_err("poll failed: %s", zmq_strerror(errno));
 			return TRC_EIO;
@@ -569,7 +619,7 @@ void trc_service_destroy(trc_service_t **svc_p)
 			continue;
 		/* Tell the broker at once rather than let it wait for heartbeats. */
 		svc_send_control(svc, b, TRACTION__V1__FRAME_KIND__FRAME_DISCONNECT, NULL);
-		zmq_close(svc->brokers[b].dealer);
+		s_close_dealer(&svc->brokers[b]);
 	}
 	if (svc->pub != NULL)
 		zmq_close(svc->pub);

@@ -72,6 +72,7 @@ typedef struct {
 /* Our connection to one broker. */
 typedef struct {
 	void *dealer;
+	void *mon;               /* PAIR: the dealer's monitor (handshakes done) */
 	char endpoint[TRC_CONFIG_STR];
 	int64_t last_heard;      /* monotonic ms: its last word */
 } broker_link_t;

@@ -16,6 +16,9 @@
 #              kill gaps)
 #   events     every consumer has applied its sources' heads after the
 #              storm (events reach them through either broker)
+#   edges      with either broker dead, the HTTP gateway stores a POSTed
+#              record and traction-mqttd a QoS 1 mosquitto_pub (PUBACK once
+#              stored), both through the other broker of client_endpoint
 #   status     tractionctl status shows each broker of the list
 #
 # Each check says ok or not ok and the run goes on; it exits 1 if one was.
@@ -53,7 +56,16 @@ replay_interval_ms = 200
 base_port = 0
 [broker]
 services = supply, scenario, feedback, iteration, deployment
+[security]
+keys_dir = $DIR/keys
+[gateway]
+port = 0
+address_file = $DIR/gateway.url
+[mqtt]
+port = 0
+address_file = $DIR/mqtt.addr
 EOF
+set_user "$DIR" "$BUILD" site publisher "scenarios = line-1"
 
 declare -A BPID
 start_broker() { # N: traction-broker@N, until it has bound its endpoints
@@ -192,6 +204,39 @@ print(bad)
 sys.exit(1 if bad or not applied else 0)'
 }
 eventually caught_up >/dev/null || bad "behind: $(caught_up)"
+done_check
+
+# ---- edges ----------------------------------------------------------------------------
+check "with either broker dead, the gateway and traction-mqttd store through the other"
+"$BUILD/gateway/traction-gatewayd" --config "$DIR/traction.conf" 2>"$DIR/gateway.log" &
+PIDS+=($!)
+"$BUILD/mqtt/traction-mqttd" --config "$DIR/traction.conf" 2>"$DIR/mqttd.log" &
+PIDS+=($!)
+for _ in $(seq 250); do [ -f "$DIR/gateway.url" ] && [ -f "$DIR/mqtt.addr" ] && break; sleep 0.02; done
+[ -f "$DIR/gateway.url" ] && [ -f "$DIR/mqtt.addr" ] || fail "the gateway or mqttd did not start"
+GW_URL=$(cat "$DIR/gateway.url")
+MQ_PORT=$(sed -n 1p "$DIR/mqtt.addr" | sed 's/.*://')
+TOKEN=$(sed -n 's/^site //p' "$DIR/tokens")
+for b in 1 2; do
+  kill_broker $b
+  rec="{\"scenario\":\"line-1\",\"supply\":\"vision\",\"version\":\"1.0\",\"key\":\"gw-$b\","
+  rec="$rec\"metric\":{\"name\":\"edge_ms\",\"value\":$b}}"
+  code=$(curl -s -o "$DIR/post.out" -w '%{http_code}' -X POST "$GW_URL/v1/feedback" \
+    -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" --max-time 15 \
+    -d "$rec")
+  case "$code" in 2??) ;; *) bad "gateway POST with broker $b dead: $code $(cat "$DIR/post.out")";; esac
+  timeout 20 mosquitto_pub -h 127.0.0.1 -p "$MQ_PORT" -V mqttv5 -q 1 -u site -P "$TOKEN" \
+    -i "ha-$b" -t traction/v1/feedback/line-1/vision/1.0/metric/edge_ms -m "1$b" ||
+    bad "mosquitto_pub QoS 1 with broker $b dead"
+  start_broker $b
+done
+edge_count() {
+  ctl --json feedback stats --supply vision@1.0 --scenario line-1 --metric edge_ms |
+    /usr/bin/python3 -c 'import json, sys
+print(max([int(m["stats"]["count"]) for m in json.load(sys.stdin).get("metrics", [])] or [0]))'
+}
+got=""; for _ in $(seq 100); do got=$(edge_count); [ "$got" = 4 ] && break; sleep 0.1; done
+[ "$got" = 4 ] || bad "feedbackd holds $got of the 4 records the edges were given"
 done_check
 
 check "tractionctl status shows each broker of the list"

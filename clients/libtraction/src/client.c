@@ -4,7 +4,8 @@
  * (late replies of calls that already timed out are dropped). A call
  * caught in its broker's death goes again, same id, through the next
  * broker: reads and keyed feedback are safe to repeat; another write may
- * find its own effect (docs/operations.md, "Two brokers").
+ * find its own effect (docs/operations.md, "Two brokers"). So does a call
+ * refused UNAVAILABLE, within its deadline.
  */
 #include "traction/traction.h"
 
@@ -23,6 +24,9 @@
 #include "wire.h"
 
 #define AFTER_MAX 8
+/* With several brokers, a call refused UNAVAILABLE by one goes again
+ * through the next after this long (ms), within its deadline. */
+#define RETRY_MS 50
 
 struct traction_client {
 	void *zctx;
@@ -307,13 +311,13 @@ int traction_call(traction_client_t *c, const char *service, const char *method,
 	int code = s_send_request(c, &h, request, st, &via);
 	if (code != 0 && (n == 1 || code != TRACTION__V1__CODE__UNAVAILABLE))
 		return code;
-	bool sent = code == 0;
-	int64_t deadline = trc_mono_ms() + c->timeout_ms;
+	bool sent = code == 0, refused = false;
+	int64_t deadline = trc_mono_ms() + c->timeout_ms, again_at = 0;
 	for (;;) {
-		int64_t left = deadline - trc_mono_ms();
+		int64_t now = trc_mono_ms(), left = deadline - now;
 		if (left <= 0)
 			break;
-		if (!sent) { /* no broker connected yet, or ours died: again */
+		if (!sent && now >= again_at) { /* no broker connected yet, or ours died */
 			code = s_send_request(c, &h, request, st, &via);
 			if (code != 0 && code != TRACTION__V1__CODE__UNAVAILABLE)
 				return code;
@@ -336,12 +340,26 @@ int traction_call(traction_client_t *c, const char *service, const char *method,
 				continue;
 			code = s_take_reply(c, &m, h.request_id, reply_type, reply, st);
 			trc_msg_close(&m);
+			if (code == TRACTION__V1__CODE__UNAVAILABLE && n > 1 &&
+			    deadline - trc_mono_ms() > RETRY_MS) {
+				/* no live instance behind that broker (one that has
+				 * just restarted has not yet heard the services
+				 * register): the next one, shortly */
+				s_forget_last(c);
+				lt_brokers_suspect(c->brokers, i);
+				sent = false;
+				refused = true;
+				again_at = trc_mono_ms() + RETRY_MS;
+				break;
+			}
 			if (code >= 0)
 				return code;
 		}
 	}
-	if (!sent) {
-		s_status(st, TRACTION__V1__CODE__UNAVAILABLE, "no broker of the list is reachable");
+	if (!sent) { /* st says the last refusal's why, if there was one */
+		if (!refused)
+			s_status(st, TRACTION__V1__CODE__UNAVAILABLE,
+				 "no broker of the list is reachable");
 		return TRACTION__V1__CODE__UNAVAILABLE;
 	}
 	lt_brokers_suspect(c->brokers, via); /* the next call tries another */

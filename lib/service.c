@@ -52,46 +52,21 @@ static int s_broker_socket(trc_service_t *svc, void **sock, int type)
 static void s_close_dealer(broker_link_t *l)
 {
 	if (l->dealer != NULL) {
-		if (l->mon != NULL)
-			zmq_socket_monitor(l->dealer, NULL, 0);
+		trc_monitor_close(l->dealer, &l->mon);
 		zmq_close(l->dealer);
 	}
-	if (l->mon != NULL)
-		zmq_close(l->mon);
-	l->dealer = l->mon = NULL;
+	l->dealer = NULL;
 }
 
-/* A monitor of l's dealer: each completed handshake (a broker that came
- * back, or came up after us) is a moment to register with it at once
- * rather than at its first refused heartbeat, while clients that fail
- * over to a restarted broker would hear UNAVAILABLE. */
-static int s_monitor_dealer(trc_service_t *svc, broker_link_t *l)
-{
-	char addr[64];
-	snprintf(addr, sizeof(addr), "inproc://svc-monitor-%p", (void *)l);
-	int linger = 0;
-	if (zmq_socket_monitor(l->dealer, addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0 ||
-	    (l->mon = zmq_socket(svc->zctx, ZMQ_PAIR)) == NULL ||
-	    zmq_setsockopt(l->mon, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
-	    zmq_connect(l->mon, addr) != 0)
-		return trc_err_from_errno(errno);
-	return 0;
-}
-
-/* What l's monitor said: whether a handshake completed. */
+/* Whether a handshake with l's broker completed since we last looked (a
+ * broker that came back, or came up after us): a moment to register with
+ * it at once rather than at its first refused heartbeat, while clients
+ * that fail over to a restarted broker would hear UNAVAILABLE. */
 static bool s_handshaken(broker_link_t *l)
 {
 	bool any = false;
-	zmq_msg_t m;
-	for (;;) {
-		zmq_msg_init(&m);
-		if (l->mon == NULL || zmq_msg_recv(&m, l->mon, ZMQ_DONTWAIT) < 0)
-			break;
-		if (!zmq_msg_more(&m)) /* the second frame (the endpoint) ends one */
-			any = true;
-		zmq_msg_close(&m);
-	}
-	zmq_msg_close(&m);
+	for (int e; (e = trc_monitor_event(l->mon)) != 0;)
+		any = any || e == ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
 	return any;
 }
 
@@ -101,7 +76,7 @@ static int s_connect_dealer(trc_service_t *svc, unsigned b)
 	broker_link_t *l = &svc->brokers[b];
 	int rc = s_broker_socket(svc, &l->dealer, ZMQ_DEALER);
 	if (rc == 0)
-		rc = s_monitor_dealer(svc, l);
+		rc = trc_monitor_open(svc->zctx, l->dealer, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, &l->mon);
 	if (rc == 0 && zmq_connect(l->dealer, l->endpoint) != 0)
 		rc = trc_err_from_errno(errno);
 	if (rc != 0) {

@@ -79,7 +79,8 @@ static bool s_status_service(ctl_t *ctl, traction_client_t *client,
 		       s->n_instances, (unsigned long long)s->requests, (unsigned long long)s->errors,
 		       s->in_flight, ping);
 	}
-	traction_reply_free(&pong->base);
+	if (pong != NULL)
+		traction_reply_free(&pong->base);
 	return live;
 }
 

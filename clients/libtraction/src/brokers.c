@@ -19,6 +19,7 @@
 
 #include "lt.h"
 #include "util.h"
+#include "wire.h"
 
 typedef struct {
 	void *sock;
@@ -31,24 +32,6 @@ struct lt_brokers {
 	size_t n;
 	size_t current;
 };
-
-/* The monitor of link i: connection up and down. */
-static int s_monitor(lt_brokers_t *b, void *zctx, size_t i)
-{
-	char addr[64];
-	snprintf(addr, sizeof(addr), "inproc://lt-monitor-%p-%zu", (void *)b, i);
-	if (zmq_socket_monitor(b->l[i].sock, addr,
-			       ZMQ_EVENT_CONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-				       ZMQ_EVENT_DISCONNECTED) != 0)
-		return -errno;
-	b->l[i].mon = zmq_socket(zctx, ZMQ_PAIR);
-	int linger = 0;
-	if (b->l[i].mon == NULL ||
-	    zmq_setsockopt(b->l[i].mon, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
-	    zmq_connect(b->l[i].mon, addr) != 0)
-		return -errno;
-	return 0;
-}
 
 int lt_brokers_new(lt_brokers_t **bp, void *zctx, const char *endpoints, const lt_keys_t *keys,
 		   int hwm)
@@ -74,7 +57,10 @@ int lt_brokers_new(lt_brokers_t **bp, void *zctx, const char *endpoints, const l
 		rc = lt_connect(b->l[i].sock, ep, keys != NULL ? keys->server : NULL,
 				keys != NULL ? keys->pub : NULL, keys != NULL ? keys->sec : NULL, hwm);
 		if (rc == 0 && n > 1)
-			rc = s_monitor(b, zctx, i);
+			rc = trc_monitor_open(zctx, b->l[i].sock,
+					      ZMQ_EVENT_CONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+						      ZMQ_EVENT_DISCONNECTED,
+					      &b->l[i].mon);
 	}
 	return rc;
 }
@@ -86,12 +72,9 @@ void lt_brokers_destroy(lt_brokers_t **bp)
 	lt_brokers_t *b = *bp;
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->l[i].sock != NULL) {
-			if (b->l[i].mon != NULL)
-				zmq_socket_monitor(b->l[i].sock, NULL, 0);
+			trc_monitor_close(b->l[i].sock, &b->l[i].mon);
 			zmq_close(b->l[i].sock);
 		}
-		if (b->l[i].mon != NULL)
-			zmq_close(b->l[i].mon);
 	}
 	free(b);
 	*bp = NULL;
@@ -144,31 +127,12 @@ size_t lt_brokers_items(const lt_brokers_t *b, zmq_pollitem_t *items, short even
 uint32_t lt_brokers_events(lt_brokers_t *b)
 {
 	uint32_t dropped = 0;
-	for (size_t i = 0; i < b->n; i++) {
-		zmq_msg_t ev, addr;
-		while (b->l[i].mon != NULL) {
-			zmq_msg_init(&ev);
-			if (zmq_msg_recv(&ev, b->l[i].mon, ZMQ_DONTWAIT) < 0) {
-				zmq_msg_close(&ev);
-				break;
-			}
-			uint16_t what = 0;
-			if (zmq_msg_size(&ev) >= 2)
-				memcpy(&what, zmq_msg_data(&ev), 2);
-			if (zmq_msg_more(&ev)) { /* the endpoint: not needed */
-				zmq_msg_init(&addr);
-				zmq_msg_recv(&addr, b->l[i].mon, 0);
-				zmq_msg_close(&addr);
-			}
-			zmq_msg_close(&ev);
-			if (what == ZMQ_EVENT_DISCONNECTED) {
-				b->l[i].down = true;
+	for (size_t i = 0; i < b->n; i++)
+		for (int e; (e = trc_monitor_event(b->l[i].mon)) != 0;) {
+			b->l[i].down = e == ZMQ_EVENT_DISCONNECTED;
+			if (b->l[i].down)
 				dropped |= 1u << i;
-			} else {
-				b->l[i].down = false;
-			}
 		}
-	}
 	if (dropped & (1u << b->current))
 		b->current = s_next(b, b->current);
 	return dropped;

@@ -61,6 +61,7 @@ struct traction_publisher {
 	trc_arena_t *arena;      /* a reply's decoding, reset after each */
 	int64_t resume_ms;       /* after a refusal by the service: wait till then */
 	int backoff_ms;
+	int64_t refused_at[TRC_BROKERS_MAX]; /* each broker's last UNAVAILABLE (mono ms) */
 	uint8_t *body;
 	size_t body_cap;
 };
@@ -299,6 +300,22 @@ static slot_t *s_slot(traction_publisher_t *p, uint64_t request_id)
 	return NULL;
 }
 
+/* With several brokers, an UNAVAILABLE from broker `via` (one that has
+ * just restarted has not yet heard the services register) moves the
+ * publisher to the next broker: true when that one has not refused within
+ * the current backoff, so the batch may go again at once. When every
+ * broker refuses, the service is down: the caller backs off. */
+static bool s_other_broker(traction_publisher_t *p, size_t via, int code)
+{
+	if (lt_brokers_n(p->brokers) == 1 || code != TRACTION__V1__CODE__UNAVAILABLE)
+		return false;
+	int64_t now = trc_mono_ms();
+	p->refused_at[via] = now;
+	lt_brokers_suspect(p->brokers, via);
+	size_t next = lt_brokers_current(p->brokers);
+	return next != via && now - p->refused_at[next] >= p->backoff_ms;
+}
+
 /* Decodes into the publisher's arena (one reset per reply, not a free per
  * record's result). */
 static int s_reply(traction_publisher_t *p, trc_msg_t *m)
@@ -319,8 +336,10 @@ static int s_reply(traction_publisher_t *p, trc_msg_t *m)
 	int code = h->status != NULL ? h->status->code : 0;
 	if (code != 0) {
 		if (s_code_retryable(code)) {
-			/* the service is down or full: back off, then send again */
 			s_requeue(p, s);
+			if (s_other_broker(p, s->via, code))
+				return 0; /* at once, through a broker that has not refused */
+			/* the service is down or full: back off, then send again */
 			p->resume_ms = trc_mono_ms() + p->backoff_ms;
 			p->backoff_ms = p->backoff_ms < 2000 ? p->backoff_ms * 2 : 2000;
 		} else {

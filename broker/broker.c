@@ -333,8 +333,15 @@ static void s_know_services(trc_broker_t *b, const trc_broker_conf_t *conf)
 	trc_config_names(conf->services, s_know_service, b);
 }
 
-static void *s_bind(trc_broker_t *b, int type, const char *endpoint, const char *what)
+/* Binds our entry ([broker] instance) of the endpoint list. */
+static void *s_bind(trc_broker_t *b, int type, const char *list, const char *what)
 {
+	char endpoint[TRC_CONFIG_STR];
+	if (!trc_endpoint_at(list, b->conf.instance - 1, endpoint, sizeof(endpoint))) {
+		trc_err("[broker] instance = %u, but the %s endpoint list names %zu broker(s): %s",
+			b->conf.instance, what, trc_endpoints_count(list), list);
+		return NULL;
+	}
 	void *s = zmq_socket(b->zctx, type);
 	if (s == NULL)
 		return NULL;

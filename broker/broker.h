@@ -21,6 +21,7 @@ typedef struct {
 	unsigned max_subscriptions_per_peer;
 	char endpoints_file[TRC_CONFIG_PATH];
 	char services[TRC_CONFIG_PATH]; /* names known before they register */
+	unsigned instance;             /* which entry of each [bus] endpoint list is ours */
 } trc_broker_conf_t;
 
 /* The broker's sections of the config file, NULL-terminated ([broker]). */
@@ -29,7 +30,8 @@ extern const trc_conf_section_t *const trc_broker_config[];
 /* Its values in cfg (made for trc_broker_config), or NULL. */
 const trc_broker_conf_t *trc_broker_conf(const trc_config_t *cfg);
 
-/* Binds every endpoint of cfg (ports may be "*"; the bound ones are written
+/* Binds every endpoint of cfg (its [broker] instance-th entry of each
+ * [bus] list) (ports may be "*"; the bound ones are written
  * to [broker] endpoints_file when it is set). cfg must be made for
  * trc_broker_config (TRC_EINVAL otherwise). */
 int trc_broker_new(trc_broker_t **broker_p, const trc_config_t *cfg);

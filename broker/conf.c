@@ -4,6 +4,8 @@
  */
 #include "broker.h"
 
+#include "util.h"
+
 #define B(member, type, min, max, def, help) \
 	{ #member, TRC_CONF_##type, TRC_CONF_AT(trc_broker_conf_t, member), min, max, def, help }
 
@@ -26,6 +28,9 @@ static const trc_conf_key_t s_keys[] = {
 	  "services known before they register, separated by commas: a request to one with no "
 	  "live instance is UNAVAILABLE (clients retry), to a name neither here nor ever "
 	  "registered NOT_FOUND"),
+	B(instance, UINT, 1, TRC_BROKERS_MAX, "1",
+	  "with several brokers (one endpoint each in every [bus] list): which entry of the "
+	  "lists this broker binds, 1 for the first (traction-broker@N: --set broker.instance=N)"),
 };
 
 const trc_conf_section_t trc_broker_section = {

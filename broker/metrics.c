@@ -73,7 +73,9 @@ void broker_metrics_open(trc_broker_t *b)
 		"Connections refused by CurveZMQ authentication (unknown key, not a service key)",
 		"");
 	b->metrics = bm;
-	unsigned port = b->cfg.metrics_base_port; /* the broker's offset is 0 */
+	/* the broker's offset is 0; a second broker's on the same host 10, a
+	 * third's 11 ... (past the daemons' offsets) */
+	unsigned port = b->cfg.metrics_base_port + (b->conf.instance > 1 ? 8 + b->conf.instance : 0);
 	if (trc_metrics_listen(bm->m, b->cfg.metrics_address, port) != 0)
 		trc_err("metrics: no listener on %s:%u; the broker runs without one",
 			b->cfg.metrics_address, port);

@@ -26,7 +26,8 @@
 
 static const trc_conf_key_t s_bus[] = {
 	K(client_endpoint, "client_endpoint", ENDPOINT, 0, 0, "tcp://127.0.0.1:7400",
-	  "clients (tractionctl, libtraction, other languages) connect here"),
+	  "clients (tractionctl, libtraction, other languages) connect here; with several "
+	  "brokers one endpoint each, separated by commas, the same order in all four keys"),
 	K(service_endpoint, "service_endpoint", ENDPOINT, 0, 0, "tcp://127.0.0.1:7401",
 	  "services register with the broker here"),
 	K(event_publish_endpoint, "event_publish_endpoint", ENDPOINT, 0, 0,
@@ -125,11 +126,31 @@ static int s_not_a_name(const char *name, void *ud)
 	return strlen(name) >= TRC_SLUG_MAX || !trc_is_slug(name);
 }
 
+/* An endpoint list: one endpoint per broker (at least one, at most
+ * TRC_BROKERS_MAX), each tcp://, ipc:// or inproc://. */
+static const char *s_endpoints_bad(const char *val)
+{
+	size_t n = trc_endpoints_count(val);
+	if (n == 0)
+		return "expected an endpoint tcp://HOST:PORT, ipc://PATH or inproc://NAME";
+	if (n > TRC_BROKERS_MAX)
+		return "more endpoints than brokers a set may have (8)";
+	for (size_t i = 0; i < n; i++) {
+		char ep[TRC_CONFIG_STR];
+		if (!trc_endpoint_at(val, i, ep, sizeof(ep)) ||
+		    (strncmp(ep, "tcp://", 6) != 0 && strncmp(ep, "ipc://", 6) != 0 &&
+		     strncmp(ep, "inproc://", 9) != 0))
+			return "expected an endpoint tcp://HOST:PORT, ipc://PATH or inproc://NAME "
+			       "(or one per broker, separated by commas)";
+	}
+	return NULL;
+}
+
 static const char *s_set_text(const trc_conf_key_t *k, char *dst, const char *val)
 {
-	if (k->type == TRC_CONF_ENDPOINT && strncmp(val, "tcp://", 6) != 0 &&
-	    strncmp(val, "ipc://", 6) != 0 && strncmp(val, "inproc://", 9) != 0)
-		return "expected an endpoint tcp://HOST:PORT, ipc://PATH or inproc://NAME";
+	const char *why;
+	if (k->type == TRC_CONF_ENDPOINT && (why = s_endpoints_bad(val)) != NULL)
+		return why;
 	if (k->type == TRC_CONF_NAMES && trc_config_names(val, s_not_a_name, NULL) != 0)
 		return "expected names of [A-Za-z0-9._-] (at most 63 bytes each), separated by "
 		       "commas";
@@ -443,6 +464,27 @@ int trc_config_parse(trc_config_t *cfg, const char *name, const char *text,
 			return rc;
 	}
 	return TRC_OK;
+}
+
+int trc_config_check(const trc_config_t *cfg, char *err, size_t errlen)
+{
+	size_t n = trc_config_brokers(cfg);
+	if (trc_endpoints_count(cfg->service_endpoint) != n ||
+	    trc_endpoints_count(cfg->event_publish_endpoint) != n ||
+	    trc_endpoints_count(cfg->event_subscribe_endpoint) != n)
+		return s_fail(err, errlen,
+			      "[bus]: client_endpoint names %zu broker(s), but service_endpoint, "
+			      "event_publish_endpoint and event_subscribe_endpoint %zu, %zu and %zu: "
+			      "one endpoint per broker in each, in the same order",
+			      n, trc_endpoints_count(cfg->service_endpoint),
+			      trc_endpoints_count(cfg->event_publish_endpoint),
+			      trc_endpoints_count(cfg->event_subscribe_endpoint));
+	return TRC_OK;
+}
+
+size_t trc_config_brokers(const trc_config_t *cfg)
+{
+	return trc_endpoints_count(cfg->client_endpoint);
 }
 
 int trc_config_read(trc_config_t *cfg, const char *path, char *err, size_t errlen)

@@ -128,6 +128,15 @@ int trc_config_parse(trc_config_t *cfg, const char *name, const char *text,
  * cfg was not made for it. A daemon wraps it in a typed accessor. */
 const void *trc_config_section(const trc_config_t *cfg, const trc_conf_section_t *sec);
 
+/* What no single key can check: each [bus] endpoint key names as many
+ * brokers as the others (one endpoint per broker, in the same order).
+ * TRC_ECONFIG with why in err. Run after the file and any overrides. */
+int trc_config_check(const trc_config_t *cfg, char *err, size_t errlen);
+
+/* How many brokers the set has: the endpoints of [bus] client_endpoint
+ * (each [bus] key lists one per broker: trc_endpoint_at). */
+size_t trc_config_brokers(const trc_config_t *cfg);
+
 /* Write every key with its current value, as a valid config file: the
  * shared sections, then the own ones. */
 void trc_config_dump(const trc_config_t *cfg, void *stdio_file);

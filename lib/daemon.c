@@ -28,6 +28,9 @@ static void s_usage(const trc_daemon_info_t *info, FILE *out)
 		"Options:\n"
 		"  -c, --config FILE   read the configuration from FILE (INI); without it\n"
 		"                      the compiled-in defaults apply (state under ./var)\n"
+		"      --set SECTION.KEY=VALUE\n"
+		"                      set one key over the file (repeatable; kept across\n"
+		"                      reloads), e.g. --set broker.instance=2\n"
 		"      --print-config  print the effective configuration and exit\n"
 		"  -h, --help          show this help and exit\n"
 		"  -V, --version       show the version and exit\n\n"
@@ -36,12 +39,46 @@ static void s_usage(const trc_daemon_info_t *info, FILE *out)
 		info->name, info->summary);
 }
 
+/* The --set options, applied over the file at start and at each reload
+ * (argv's strings: they live as long as the process). */
+#define SET_MAX 16
+static const char *s_sets[SET_MAX];
+static size_t s_nsets;
+
+/* "section.key=value" as the line "key = value" of [section], on top of
+ * cfg. */
+static int s_apply_set(trc_config_t *cfg, const char *set, char *err, size_t errlen)
+{
+	const char *dot = strchr(set, '.'), *eq = strchr(set, '=');
+	if (dot == NULL || eq == NULL || dot > eq || dot == set || eq == dot + 1)
+		return trc_errf(TRC_ECONFIG, err, errlen,
+				"--set %s: expected SECTION.KEY=VALUE", set);
+	char *text = NULL;
+	int n = asprintf(&text, "[%.*s]\n%.*s = %s\n", (int)(dot - set), set,
+			 (int)(eq - dot - 1), dot + 1, eq + 1);
+	if (n < 0)
+		return trc_errf(TRC_ECONFIG, err, errlen, "--set: out of memory");
+	int rc = trc_config_parse(cfg, "--set", text, (size_t)n, err, errlen);
+	free(text);
+	return rc;
+}
+
+/* The file at path, the --set options, and what no key checks alone. */
+static int s_config_load(trc_config_t *cfg, const char *path, char *err, size_t errlen)
+{
+	int rc = trc_config_read(cfg, path, err, errlen);
+	for (size_t i = 0; rc == 0 && i < s_nsets; i++)
+		rc = s_apply_set(cfg, s_sets[i], err, errlen);
+	return rc == 0 ? trc_config_check(cfg, err, errlen) : rc;
+}
+
 int trc_daemon_args(int argc, char **argv, const trc_daemon_info_t *info,
 		    trc_config_t *cfg, const char **config_path)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "print-config", no_argument, NULL, 'p' },
+		{ "set", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -51,6 +88,7 @@ int trc_daemon_args(int argc, char **argv, const trc_daemon_info_t *info,
 	int c;
 
 	optind = 1;
+	s_nsets = 0;
 	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -58,6 +96,13 @@ int trc_daemon_args(int argc, char **argv, const trc_daemon_info_t *info,
 			break;
 		case 'p':
 			print = true;
+			break;
+		case 's':
+			if (s_nsets == SET_MAX) {
+				fprintf(stderr, "%s: at most %d --set options\n", info->name, SET_MAX);
+				return TRC_EINVAL;
+			}
+			s_sets[s_nsets++] = optarg;
 			break;
 		case 'h':
 			s_usage(info, stdout);
@@ -76,7 +121,7 @@ int trc_daemon_args(int argc, char **argv, const trc_daemon_info_t *info,
 	}
 	char err[512];
 	if (trc_config_init(cfg, info->config, trc_daemon_set_sections, err, sizeof(err)) != 0 ||
-	    trc_config_read(cfg, path, err, sizeof(err)) != 0) {
+	    s_config_load(cfg, path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", info->name, err);
 		return TRC_ECONFIG;
 	}
@@ -155,7 +200,7 @@ void trc_daemon_reload(const trc_config_t *running, const char *config_path,
 	if (ncfg == NULL) {
 		trc_err("reload refused, keeping the running configuration: out of memory");
 	} else if (trc_config_init(ncfg, running->own, running->others, err, sizeof(err)) != 0 ||
-		   trc_config_read(ncfg, config_path, err, sizeof(err)) != 0) {
+		   s_config_load(ncfg, config_path, err, sizeof(err)) != 0) {
 		trc_err("reload refused, keeping the running configuration: %s", err);
 	} else {
 		trc_log_set_level((trc_log_level_t)ncfg->log_level);

@@ -20,10 +20,10 @@
 
 /* ---- the broker connection ------------------------------------------------- */
 
-static void s_register(trc_service_t *svc)
+static void s_register(trc_service_t *svc, unsigned b)
 {
 	for (size_t i = 0; i < svc->def->n_services; i++)
-		svc_send_control(svc, TRACTION__V1__FRAME_KIND__FRAME_READY,
+		svc_send_control(svc, b, TRACTION__V1__FRAME_KIND__FRAME_READY,
 				 svc->def->services[i].name);
 }
 
@@ -49,18 +49,68 @@ static int s_broker_socket(trc_service_t *svc, void **sock, int type)
 	return rc;
 }
 
-static int s_connect_dealer(trc_service_t *svc)
+static void s_close_dealer(broker_link_t *l)
 {
-	int rc = s_broker_socket(svc, &svc->dealer, ZMQ_DEALER);
-	if (rc == 0 && zmq_connect(svc->dealer, svc->cfg.service_endpoint) != 0)
+	if (l->dealer != NULL) {
+		trc_monitor_close(l->dealer, &l->mon);
+		zmq_close(l->dealer);
+	}
+	l->dealer = NULL;
+}
+
+/* Whether a handshake with l's broker completed since we last looked (a
+ * broker that came back, or came up after us): a moment to register with
+ * it at once rather than at its first refused heartbeat, while clients
+ * that fail over to a restarted broker would hear UNAVAILABLE. */
+static bool s_handshaken(broker_link_t *l)
+{
+	bool any = false;
+	for (int e; (e = trc_monitor_event(l->mon)) != 0;)
+		any = any || e == ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
+	return any;
+}
+
+/* Our dealer to broker b, registered. */
+static int s_connect_dealer(trc_service_t *svc, unsigned b)
+{
+	broker_link_t *l = &svc->brokers[b];
+	int rc = s_broker_socket(svc, &l->dealer, ZMQ_DEALER);
+	if (rc == 0)
+		rc = trc_monitor_open(svc->zctx, l->dealer, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, &l->mon);
+	if (rc == 0 && zmq_connect(l->dealer, l->endpoint) != 0)
 		rc = trc_err_from_errno(errno);
 	if (rc != 0) {
-		trc_err("cannot connect to the broker at %s: %s", svc->cfg.service_endpoint,
-			trc_strerror(rc));
+		trc_err("cannot connect to the broker at %s: %s", l->endpoint, trc_strerror(rc));
+		s_close_dealer(l);
 		return rc;
 	}
-	svc->last_broker = trc_mono_ms();
-	s_register(svc);
+	l->last_heard = trc_mono_ms();
+	s_register(svc, b);
+	return 0;
+}
+
+/* A dealer to every broker of the set (and the event sockets' endpoints
+ * come from the same lists: trc_config_check made them as long). */
+static int s_connect_brokers(trc_service_t *svc)
+{
+	svc->nbrokers = trc_config_brokers(&svc->cfg);
+	for (unsigned b = 0; b < svc->nbrokers; b++) {
+		trc_endpoint_at(svc->cfg.service_endpoint, b, svc->brokers[b].endpoint,
+				sizeof(svc->brokers[b].endpoint));
+		int rc = s_connect_dealer(svc, b);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Connects sock to every endpoint of list. */
+static int s_connect_all(void *sock, const char *list)
+{
+	char ep[TRC_CONFIG_STR];
+	for (size_t i = 0; trc_endpoint_at(list, i, ep, sizeof(ep)); i++)
+		if (zmq_connect(sock, ep) != 0)
+			return trc_err_from_errno(errno);
 	return 0;
 }
 
@@ -68,7 +118,8 @@ static int s_connect_dealer(trc_service_t *svc)
 
 static void s_handle_dealer(trc_service_t *svc, trc_msg_t *m)
 {
-	svc->last_broker = trc_mono_ms();
+	svc->brokers[m->from].last_heard = trc_mono_ms();
+	svc->out = (unsigned)m->from; /* alive: our own requests go there */
 	if (m->total != m->n || m->n == 0) {
 		svc->dropped++;
 		return;
@@ -94,7 +145,7 @@ static void s_handle_dealer(trc_service_t *svc, trc_msg_t *m)
 		 * too: without this a consumer would wait out the full request
 		 * timeout before asking again. */
 		svc_consumers_forget_replays(svc, true);
-		s_register(svc);
+		s_register(svc, (unsigned)m->from);
 	}
 }
 
@@ -112,20 +163,27 @@ static void s_timers(trc_service_t *svc)
 {
 	int64_t now = trc_mono_ms();
 	if (now >= svc->next_heartbeat) {
-		svc_send_control(svc, TRACTION__V1__FRAME_KIND__FRAME_HEARTBEAT, NULL);
+		for (unsigned b = 0; b < svc->nbrokers; b++)
+			svc_send_control(svc, b, TRACTION__V1__FRAME_KIND__FRAME_HEARTBEAT, NULL);
 		svc->next_heartbeat = now + svc->cfg.heartbeat_ms;
 	}
-	if (now - svc->last_broker > (int64_t)svc->cfg.heartbeat_ms * svc->cfg.heartbeat_liveness &&
-	    !s_unread(svc->dealer)) {
+	for (unsigned b = 0; b < svc->nbrokers; b++) {
+		broker_link_t *l = &svc->brokers[b];
+		if (now - l->last_heard <=
+			    (int64_t)svc->cfg.heartbeat_ms * svc->cfg.heartbeat_liveness ||
+		    (l->dealer != NULL && s_unread(l->dealer)))
+			continue;
 		/* Paranoid Pirate: a silent broker may be a dead TCP peer that
 		 * ZeroMQ has not noticed; start over with a fresh socket. */
-		trc_warn("no word from the broker for %lld ms: reconnecting",
-			 (long long)(now - svc->last_broker));
-		zmq_close(svc->dealer);
-		svc->dealer = NULL;
-		svc_consumers_forget_replays(svc, false);
-		if (s_connect_dealer(svc) != 0)
-			svc->last_broker = now; /* try again after another interval */
+		trc_warn("no word from the broker at %s for %lld ms: reconnecting", l->endpoint,
+			 (long long)(now - l->last_heard));
+		s_close_dealer(l);
+		if (b == svc->out) /* our replays went there: ask again elsewhere */
+			svc_consumers_forget_replays(svc, false);
+		if (s_connect_dealer(svc, b) != 0)
+			l->last_heard = now; /* try again after another interval */
+		if (b == svc->out)
+			svc->out = (b + 1) % (unsigned)svc->nbrokers; /* until one is heard */
 	}
 	if (svc->def->tick != NULL && now >= svc->next_tick) {
 		/* one tick a batch: while the writer is stuck on the disk, ticks
@@ -205,15 +263,23 @@ static void s_drain(trc_service_t *svc)
 {
 	trc_msg_t m;
 	svc_lane_release(svc, s_room, false);
-	for (unsigned n = 0; n < svc->cfg.batch_max && !svc_writer_finished(svc); n++) {
-		if (!svc_lane_open(svc) || trc_msg_recv(svc->dealer, &m, ZMQ_DONTWAIT) != 0)
-			break;
-		if (!svc_lane_hold(svc, &m)) {
-			if (svc_lane_pending(svc) && svc_lane_writes(svc, &m))
-				svc_lane_release(svc, s_room, true); /* no memory: keep the order */
-			s_handle_dealer(svc, &m);
+	for (unsigned b = 0; b < svc->nbrokers; b++) {
+		if (s_handshaken(&svc->brokers[b]))
+			s_register(svc, b); /* (again: READY is idempotent) */
+		void *dealer = svc->brokers[b].dealer;
+		for (unsigned n = 0; dealer != NULL && n < svc->cfg.batch_max &&
+				     !svc_writer_finished(svc);
+		     n++) {
+			if (!svc_lane_open(svc) || trc_msg_recv(dealer, &m, ZMQ_DONTWAIT) != 0)
+				break;
+			m.from = (int)b;
+			if (!svc_lane_hold(svc, &m)) {
+				if (svc_lane_pending(svc) && svc_lane_writes(svc, &m))
+					svc_lane_release(svc, s_room, true); /* no memory: keep the order */
+				s_handle_dealer(svc, &m);
+			}
+			trc_msg_close(&m);
 		}
-		trc_msg_close(&m);
 	}
 	svc_lane_release(svc, s_room, false);
 	for (unsigned n = 0; svc->sub != NULL && n < svc->cfg.batch_max && s_room(svc); n++) {
@@ -230,13 +296,20 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 	while (!stop) {
 		short in = s_room(svc) ? ZMQ_POLLIN : 0;
 		short lane = svc_lane_open(svc) ? ZMQ_POLLIN : 0;
-		zmq_pollitem_t items[4] = {
+		zmq_pollitem_t items[3 + 2 * TRC_BROKERS_MAX] = {
 			{ NULL, svc->done_fd, ZMQ_POLLIN, 0 },
 			{ NULL, sigfd, ZMQ_POLLIN, 0 },
-			{ svc->dealer, 0, lane, 0 },
-			{ svc->sub, 0, in, 0 },
 		};
-		int nitems = svc->sub != NULL ? 4 : 3;
+		int nitems = 2;
+		if (svc->sub != NULL)
+			items[nitems++] = (zmq_pollitem_t){ svc->sub, 0, in, 0 };
+		for (unsigned b = 0; b < svc->nbrokers; b++) {
+			if (svc->brokers[b].dealer != NULL)
+				items[nitems++] = (zmq_pollitem_t){ svc->brokers[b].dealer, 0, lane, 0 };
+			if (svc->brokers[b].mon != NULL)
+				items[nitems++] =
+					(zmq_pollitem_t){ svc->brokers[b].mon, 0, ZMQ_POLLIN, 0 };
+		}
 		if (zmq_poll(items, nitems, (long)s_timeout(svc)) < 0 && errno != EINTR) {
 			trc_err("poll failed: %s", zmq_strerror(errno));
 			return TRC_EIO;
@@ -454,14 +527,17 @@ static int s_open_sockets(trc_service_t *svc)
 			return TRC_ECONFIG;
 		}
 	}
-	int rc = s_connect_dealer(svc);
+	/* Our events go to every broker, and we hear every broker's: each
+	 * event then comes once a broker, and a consumer drops the copies by
+	 * (source, sequence) as it drops replayed ones. */
+	int rc = s_connect_brokers(svc);
 	if (rc == 0 && svc->evlog != NULL &&
 	    (s_broker_socket(svc, &svc->pub, ZMQ_PUB) != 0 ||
-	     zmq_connect(svc->pub, cfg->event_publish_endpoint) != 0))
+	     s_connect_all(svc->pub, cfg->event_publish_endpoint) != 0))
 		rc = TRC_ECONFIG;
 	if (rc == 0 && svc->ncons > 0 &&
 	    (s_broker_socket(svc, &svc->sub, ZMQ_SUB) != 0 ||
-	     zmq_connect(svc->sub, cfg->event_subscribe_endpoint) != 0))
+	     s_connect_all(svc->sub, cfg->event_subscribe_endpoint) != 0))
 		rc = TRC_ECONFIG;
 	if (rc == 0 && svc->ncons > 0)
 		rc = svc_consumers_subscribe(svc);
@@ -513,10 +589,12 @@ void trc_service_destroy(trc_service_t **svc_p)
 	svc_writer_stop(svc);
 	svc_backup_close(svc); /* its copy's thread reads the store */
 	svc_metrics_close(svc); /* its listener reads the store: first */
-	if (svc->dealer != NULL) {
+	for (unsigned b = 0; b < svc->nbrokers; b++) {
+		if (svc->brokers[b].dealer == NULL)
+			continue;
 		/* Tell the broker at once rather than let it wait for heartbeats. */
-		svc_send_control(svc, TRACTION__V1__FRAME_KIND__FRAME_DISCONNECT, NULL);
-		zmq_close(svc->dealer);
+		svc_send_control(svc, b, TRACTION__V1__FRAME_KIND__FRAME_DISCONNECT, NULL);
+		s_close_dealer(&svc->brokers[b]);
 	}
 	if (svc->pub != NULL)
 		zmq_close(svc->pub);

@@ -69,6 +69,14 @@ typedef struct {
 	bool owed;               /* and whether it still owed events for it */
 } consumer_t;
 
+/* Our connection to one broker. */
+typedef struct {
+	void *dealer;
+	void *mon;               /* PAIR: the dealer's monitor (handshakes done) */
+	char endpoint[TRC_CONFIG_STR];
+	int64_t last_heard;      /* monotonic ms: its last word */
+} broker_link_t;
+
 /* Sources a daemon may consume at most (a request's catch-up is a mask). */
 #define TRC_SOURCES_MAX 16
 
@@ -80,6 +88,7 @@ typedef struct {
 	const trc_method_t *method;
 	const void *route;       /* the Route frame to echo, in the arena */
 	size_t route_len;
+	unsigned broker;         /* the one it came through: its reply goes back there */
 	Traction__V1__Route *rt;
 	uint32_t version;        /* the request's, and so its reply's */
 	uint64_t request_id;
@@ -141,6 +150,7 @@ typedef struct {
  * while it is parked: when it came, its deadline while parked, and the
  * sources it catches up with (read-your-writes across daemons). */
 typedef struct {
+	unsigned broker;         /* it came through (svc->brokers[broker]) */
 	int64_t arrived;         /* monotonic ms */
 	int64_t arrived_us;      /* the same in us, for its latency */
 	int64_t deadline;        /* while parked */
@@ -221,7 +231,12 @@ struct trc_service {
 	int done_fd;             /* eventfd: the writer finished a batch */
 	pthread_mutex_t ahead_mu; /* one trc_store_write_ahead at a time */
 	void *zctx;
-	void *dealer;
+	/* Every broker of the set ([bus] service_endpoint lists one each): we
+	 * register with each, answer a request through the one it came by,
+	 * and send our own requests through the one we last heard from. */
+	broker_link_t brokers[TRC_BROKERS_MAX];
+	size_t nbrokers;
+	unsigned out;            /* our own requests' broker */
 	void *pub;
 	void *sub;
 	/* with service_curve: our key pair and the broker's public key */
@@ -229,7 +244,6 @@ struct trc_service {
 	char curve_sec[TRC_Z85_KEY + 1];
 	char server_pub[TRC_Z85_KEY + 1];
 	int64_t started_mono;
-	int64_t last_broker;
 	int64_t next_heartbeat;
 	int64_t next_tick;
 	uint64_t next_request_id;
@@ -280,14 +294,17 @@ typedef struct {
  * fits in TRC_HEADER_MAX, which clients hold headers to. */
 #define TRC_REPLY_MESSAGE_MAX 512
 
-void svc_send_header(trc_service_t *svc, Traction__V1__Header *h, const void *route,
-		     size_t route_len, const ProtobufCMessage *body);
-void svc_send_control(trc_service_t *svc, Traction__V1__FrameKind kind, const char *service);
+void svc_send_header(trc_service_t *svc, unsigned broker, Traction__V1__Header *h,
+		     const void *route, size_t route_len, const ProtobufCMessage *body);
+void svc_send_control(trc_service_t *svc, unsigned broker, Traction__V1__FrameKind kind,
+		      const char *service);
 int svc_positions_new(trc_service_t *svc);
 Traction__V1__EventPosition **svc_positions(trc_service_t *svc, bool own, size_t *n);
-void svc_reply_full(trc_service_t *svc, const void *route, size_t route_len, const reply_t *r);
-void svc_reply(trc_service_t *svc, const void *route, size_t route_len, uint32_t version,
-	       uint64_t request_id, int code, const char *message, const ProtobufCMessage *body);
+void svc_reply_full(trc_service_t *svc, unsigned broker, const void *route, size_t route_len,
+		    const reply_t *r);
+void svc_reply(trc_service_t *svc, unsigned broker, const void *route, size_t route_len,
+	       uint32_t version, uint64_t request_id, int code, const char *message,
+	       const ProtobufCMessage *body);
 void svc_reply_work(trc_service_t *svc, const work_t *w);
 void svc_publish(void *ud, const char *topic, const void *data, size_t len);
 int svc_work_push(worklist_t *l, work_t **w);

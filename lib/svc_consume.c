@@ -88,7 +88,7 @@ static uint64_t s_request(trc_service_t *svc, const consumer_t *c, const char *m
 	h.method = (char *)method;
 	h.request_id = ++svc->next_request_id;
 	h.timeout_ms = timeout_ms;
-	svc_send_header(svc, &h, NULL, 0, body);
+	svc_send_header(svc, svc->out, &h, NULL, 0, body);
 	return h.request_id;
 }
 

@@ -197,6 +197,7 @@ typedef struct {
 	Traction__V1__Route *rt;
 	void *route;             /* the Route frame, copied to the arena */
 	size_t rlen;
+	unsigned broker;         /* it came through */
 	Traction__V1__Header *h;
 	uint32_t ver;
 	const trc_method_t *method;
@@ -218,7 +219,8 @@ static bool s_out_of_memory(trc_service_t *svc, trc_msg_t *m)
 {
 	const void *hdata = trc_msg_data(m, 1);
 	size_t hlen = trc_msg_size(m, 1);
-	svc_reply(svc, trc_msg_data(m, 0), trc_msg_size(m, 0), trc_header_version(hdata, hlen),
+	svc_reply(svc, (unsigned)m->from, trc_msg_data(m, 0), trc_msg_size(m, 0),
+		  trc_header_version(hdata, hlen),
 		  trc_header_request_id(hdata, hlen), TRACTION__V1__CODE__RESOURCE_EXHAUSTED,
 		  "out of memory", NULL);
 	return false;
@@ -228,6 +230,7 @@ static bool s_route(trc_service_t *svc, trc_msg_t *m, request_t *r)
 {
 	const void *rdata = trc_msg_data(m, 0);
 	r->rlen = trc_msg_size(m, 0);
+	r->broker = (unsigned)m->from;
 	r->rt = traction__v1__route__unpack(&svc->fill->al, r->rlen, rdata);
 	if (r->rt == NULL && s_oom(svc, r))
 		return s_out_of_memory(svc, m);
@@ -300,7 +303,7 @@ static bool s_refuse(trc_service_t *svc, trc_msg_t *m, const request_t *r, const
 	svc_metrics_unrouted(svc);
 	if (s_oom(svc, r))
 		return s_out_of_memory(svc, m);
-	svc_reply_full(svc, r->route, r->rlen, rep);
+	svc_reply_full(svc, r->broker, r->route, r->rlen, rep);
 	return false;
 }
 
@@ -471,7 +474,7 @@ static bool s_catch_up_waits(trc_service_t *svc, trc_msg_t *m, const request_t *
 					   : "too many requests wait here for other daemons; "
 					     "try again",
 			.details = c.details, .n_details = c.n_details };
-	svc_reply_full(svc, r->route, r->rlen, &rep);
+	svc_reply_full(svc, r->broker, r->route, r->rlen, &rep);
 	return true;
 }
 
@@ -524,6 +527,7 @@ static void s_queue(trc_service_t *svc, trc_msg_t *m, const request_t *r, const 
 	w->method = mt;
 	w->route = r->route;
 	w->route_len = r->rlen;
+	w->broker = r->broker;
 	w->rt = r->rt;
 	w->version = r->ver;
 	w->request_id = r->h->request_id;
@@ -543,6 +547,7 @@ static void s_queue(trc_service_t *svc, trc_msg_t *m, const request_t *r, const 
 static void s_handle_request_at(trc_service_t *svc, trc_msg_t *m, wait_t *ws, bool expired)
 {
 	request_t r = { .failures = trc_arena_failures(svc->fill->arena) };
+	ws->broker = (unsigned)m->from; /* carried while it is parked */
 	if (!s_route(svc, m, &r) || !s_method(svc, m, &r) || !s_body(svc, m, &r))
 		return;
 	if (s_after_waits(svc, m, &r, ws, expired) || s_catch_up_waits(svc, m, &r, ws, expired) ||
@@ -589,7 +594,7 @@ void svc_unpark(trc_service_t *svc, bool progress, bool all_expired)
 			keep = p;
 			continue;
 		}
-		trc_msg_t m = { .n = 3, .total = 3 };
+		trc_msg_t m = { .n = 3, .total = 3, .from = (int)p->wait.broker };
 		for (int i = 0; i < 3; i++) {
 			zmq_msg_init(&m.part[i]);
 			zmq_msg_move(&m.part[i], &p->part[i]);
@@ -654,8 +659,8 @@ static bool s_msg_of(zmq_msg_t *msg, const void *data, size_t len)
  * again). */
 void svc_park_work(trc_service_t *svc, work_t *w)
 {
-	wait_t ws = { .arrived = w->arrived, .arrived_us = w->arrived_us, .rerun = true,
-		      .sources = w->catch_up };
+	wait_t ws = { .broker = w->broker, .arrived = w->arrived, .arrived_us = w->arrived_us,
+		      .rerun = true, .sources = w->catch_up };
 	for (size_t i = 0; i < svc->ncons; i++)
 		if (w->catch_up & (1u << i))
 			ws.src[i].need = svc_catch_up_ask(svc, &svc->cons[i]);

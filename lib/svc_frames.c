@@ -27,9 +27,14 @@ static void *s_pack(trc_service_t *svc, const ProtobufCMessage *msg, size_t *len
 /* [route][header][body] to the broker (the body only for a request or a
  * reply). A header that fits in TRC_HEADER_MAX (a reply's always does) is
  * packed on the stack: it needs no memory of the turn. */
-static void s_send(trc_service_t *svc, const Traction__V1__Header *h, const void *route,
-		   size_t route_len, const void *body, size_t blen)
+static void s_send(trc_service_t *svc, unsigned broker, const Traction__V1__Header *h,
+		   const void *route, size_t route_len, const void *body, size_t blen)
 {
+	void *dealer = broker < svc->nbrokers ? svc->brokers[broker].dealer : NULL;
+	if (dealer == NULL) { /* being reconnected: its client retries */
+		svc->dropped++;
+		return;
+	}
 	uint8_t stack[TRC_HEADER_MAX];
 	size_t hlen = protobuf_c_message_get_packed_size(&h->base);
 	uint8_t *hbuf = hlen <= sizeof(stack) ? stack : trc_arena_alloc(svc->fill->arena, hlen);
@@ -47,7 +52,7 @@ static void s_send(trc_service_t *svc, const Traction__V1__Header *h, const void
 	if (h->kind == TRACTION__V1__FRAME_KIND__FRAME_REQUEST ||
 	    h->kind == TRACTION__V1__FRAME_KIND__FRAME_REPLY)
 		f[n++] = (trc_frame_t){ body != NULL ? body : "", blen };
-	int rc = trc_send(svc->dealer, f, n, ZMQ_DONTWAIT);
+	int rc = trc_send(dealer, f, n, ZMQ_DONTWAIT);
 	if (rc != 0) {
 		svc->dropped++;
 		trc_warn("send to broker failed: %s", trc_strerror(rc));
@@ -55,8 +60,8 @@ static void s_send(trc_service_t *svc, const Traction__V1__Header *h, const void
 }
 
 /* A frame of our own: a control frame, or a request (events.replay). */
-void svc_send_header(trc_service_t *svc, Traction__V1__Header *h, const void *route,
-		     size_t route_len, const ProtobufCMessage *body)
+void svc_send_header(trc_service_t *svc, unsigned broker, Traction__V1__Header *h,
+		     const void *route, size_t route_len, const ProtobufCMessage *body)
 {
 	size_t blen = 0;
 	void *bbuf = body != NULL ? s_pack(svc, body, &blen) : NULL;
@@ -65,16 +70,17 @@ void svc_send_header(trc_service_t *svc, Traction__V1__Header *h, const void *ro
 		trc_err("out of memory packing a request");
 		return;
 	}
-	s_send(svc, h, route, route_len, bbuf, blen);
+	s_send(svc, broker, h, route, route_len, bbuf, blen);
 }
 
-void svc_send_control(trc_service_t *svc, Traction__V1__FrameKind kind, const char *service)
+void svc_send_control(trc_service_t *svc, unsigned broker, Traction__V1__FrameKind kind,
+		      const char *service)
 {
 	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
 	h.version = TRC_PROTOCOL_VERSION;
 	h.kind = kind;
 	h.service = (char *)(service != NULL ? service : "");
-	svc_send_header(svc, &h, NULL, 0, NULL);
+	svc_send_header(svc, broker, &h, NULL, 0, NULL);
 }
 
 /* Where the daemon stands, into v and p (room for every source and our
@@ -161,7 +167,8 @@ static int s_reply_body(trc_service_t *svc, const reply_t *r, uint32_t version, 
 /* A reply: its status, where we stand (v1.1), and its body. Only the
  * body of a read (or an error's details) takes memory of the turn: a
  * write's comes packed, the header goes on the stack. */
-void svc_reply_full(trc_service_t *svc, const void *route, size_t route_len, const reply_t *r)
+void svc_reply_full(trc_service_t *svc, unsigned broker, const void *route, size_t route_len,
+		    const reply_t *r)
 {
 	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
 	Traction__V1__Status st = TRACTION__V1__STATUS__INIT;
@@ -195,16 +202,17 @@ void svc_reply_full(trc_service_t *svc, const void *route, size_t route_len, con
 		h.applied = NULL; /* so many sources that the header would not fit */
 		h.n_applied = 0;
 	}
-	s_send(svc, &h, route, route_len, body, blen);
+	s_send(svc, broker, &h, route, route_len, body, blen);
 }
 
 /* A reply with no more than a code and a message (and a body when OK). */
-void svc_reply(trc_service_t *svc, const void *route, size_t route_len, uint32_t version,
-	       uint64_t request_id, int code, const char *message, const ProtobufCMessage *body)
+void svc_reply(trc_service_t *svc, unsigned broker, const void *route, size_t route_len,
+	       uint32_t version, uint64_t request_id, int code, const char *message,
+	       const ProtobufCMessage *body)
 {
 	reply_t r = { .version = version, .request_id = request_id, .code = code,
 		      .message = message, .body = body };
-	svc_reply_full(svc, route, route_len, &r);
+	svc_reply_full(svc, broker, route, route_len, &r);
 }
 
 /* The reply to a request that ran. */
@@ -214,7 +222,7 @@ void svc_reply_work(trc_service_t *svc, const work_t *w)
 		      .message = w->message, .details = w->details, .n_details = w->n_details,
 		      .body = w->rep, .packed = w->packed, .packed_len = w->packed_len,
 		      .committed = (w->method->flags & TRC_METHOD_WRITE) != 0 };
-	svc_reply_full(svc, w->route, w->route_len, &r);
+	svc_reply_full(svc, w->broker, w->route, w->route_len, &r);
 	svc_metrics_request(svc, w);
 }
 

@@ -55,8 +55,9 @@ bool svc_lane_hold(trc_service_t *svc, trc_msg_t *m)
 	held_t *h = trc_fault() ? NULL : calloc(1, sizeof(*h));
 	if (h == NULL)
 		return false; /* into the batch after all: it is answered either way */
-	svc->last_broker = trc_mono_ms();
+	svc->brokers[m->from].last_heard = trc_mono_ms();
 	h->m.n = h->m.total = m->n;
+	h->m.from = m->from;
 	for (int i = 0; i < m->n; i++) {
 		zmq_msg_init(&h->m.part[i]);
 		zmq_msg_move(&h->m.part[i], &m->part[i]);

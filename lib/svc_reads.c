@@ -18,7 +18,7 @@ void svc_read(trc_service_t *svc, work_t *w)
 {
 	if (!svc->rtxn_open) {
 		if (trc_txn_begin(svc->store, &svc->rtxn, false) != 0) {
-			svc_reply(svc, w->route, w->route_len, w->version, w->request_id,
+			svc_reply(svc, w->broker, w->route, w->route_len, w->version, w->request_id,
 				  TRACTION__V1__CODE__INTERNAL, "cannot open a read transaction",
 				  NULL);
 			return;

@@ -223,3 +223,40 @@ char *trc_trim(char *s)
 		s[--n] = '\0';
 	return s;
 }
+
+/* The n-th entry of a list separated by commas and blanks: where it starts
+ * and its length (0: none). */
+static size_t s_entry(const char *list, size_t i, const char **at)
+{
+	const char *p = list != NULL ? list : "";
+	for (;;) {
+		p += strspn(p, ", \t");
+		size_t n = strcspn(p, ", \t");
+		if (n == 0 || i == 0) {
+			*at = p;
+			return n;
+		}
+		p += n;
+		i--;
+	}
+}
+
+size_t trc_endpoints_count(const char *list)
+{
+	size_t n = 0;
+	const char *at;
+	while (s_entry(list, n, &at) > 0)
+		n++;
+	return n;
+}
+
+bool trc_endpoint_at(const char *list, size_t i, char *out, size_t len)
+{
+	const char *at;
+	size_t n = s_entry(list, i, &at);
+	if (n == 0 || n >= len)
+		return false;
+	memcpy(out, at, n);
+	out[n] = '\0';
+	return true;
+}

@@ -68,6 +68,17 @@ int trc_mkdir_p(const char *path);
 int trc_errf(int rc, char *err, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* Brokers a set may have at most: each [bus] endpoint key holds one
+ * endpoint per broker, separated by commas (docs/operations.md, "Two
+ * brokers"). */
+#define TRC_BROKERS_MAX 8
+
+/* The endpoints of a list (one, or several separated by commas and
+ * blanks): how many; and the i-th into out (false when there is no i-th
+ * or it does not fit). */
+size_t trc_endpoints_count(const char *list);
+bool trc_endpoint_at(const char *list, size_t i, char *out, size_t len);
+
 /* The longest topic prefix a subscriber or reader may ask for (event
  * types are 64). */
 #define TRC_TOPIC_MAX 128

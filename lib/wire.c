@@ -4,6 +4,7 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@ int trc_msg_recv(void *sock, trc_msg_t *m, int flags)
 {
 	m->n = 0;
 	m->total = 0;
+	m->from = 0;
 	for (;;) {
 		zmq_msg_t *part;
 		zmq_msg_t spill;
@@ -343,4 +345,63 @@ uint32_t trc_header_version(const void *data, size_t len)
 {
 	uint64_t v = s_header_varint(data, len, s_header_field("version"), TRC_PROTOCOL_MIN);
 	return v >= TRC_PROTOCOL_MIN && v <= TRC_PROTOCOL_VERSION ? (uint32_t)v : TRC_PROTOCOL_MIN;
+}
+
+int trc_monitor_open(void *zctx, void *sock, int events, void **pair)
+{
+	/* a new address each time: a closed monitor's may still be bound
+	 * (libzmq releases it asynchronously) */
+	static atomic_uint serial;
+	char addr[64];
+	int linger = 0;
+	snprintf(addr, sizeof(addr), "inproc://trc-monitor-%p-%u", sock,
+		 atomic_fetch_add(&serial, 1));
+	*pair = NULL;
+	if (zmq_socket_monitor(sock, addr, events) != 0 ||
+	    (*pair = zmq_socket(zctx, ZMQ_PAIR)) == NULL ||
+	    zmq_setsockopt(*pair, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+	    zmq_connect(*pair, addr) != 0)
+		return trc_err_from_errno(errno);
+	return TRC_OK;
+}
+
+int trc_monitor_event(void *pair)
+{
+	zmq_msg_t m;
+	uint16_t event = 0;
+	zmq_msg_init(&m);
+	if (pair == NULL || zmq_msg_recv(&m, pair, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&m);
+		return 0;
+	}
+	if (zmq_msg_size(&m) >= 2)
+		memcpy(&event, zmq_msg_data(&m), 2);
+	while (zmq_msg_more(&m)) { /* the endpoint */
+		zmq_msg_close(&m);
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, pair, 0) < 0)
+			break;
+	}
+	zmq_msg_close(&m);
+	return event;
+}
+
+void trc_monitor_close(void *sock, void **pair)
+{
+	if (*pair == NULL)
+		return;
+	zmq_socket_monitor(sock, NULL, 0);
+	/* the monitor says MONITOR_STOPPED last: read up to it (a bounded wait) */
+	int64_t until = trc_mono_ms() + 200;
+	for (;;) {
+		int e = trc_monitor_event(*pair);
+		if (e == ZMQ_EVENT_MONITOR_STOPPED || trc_mono_ms() >= until)
+			break;
+		if (e == 0) {
+			zmq_pollitem_t it = { *pair, 0, ZMQ_POLLIN, 0 };
+			zmq_poll(&it, 1, 10);
+		}
+	}
+	zmq_close(*pair);
+	*pair = NULL;
 }

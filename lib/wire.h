@@ -31,6 +31,8 @@ typedef struct {
 	zmq_msg_t part[TRC_MAX_FRAMES];
 	int n;            /* parts kept */
 	int total;        /* parts received; > n means too many frames */
+	int from;         /* which of several sockets it came from: the caller's to
+			   * set (a service's broker); trc_msg_recv sets 0 */
 } trc_msg_t;
 
 /* Receives every part of one message. Parts beyond TRC_MAX_FRAMES are
@@ -53,6 +55,16 @@ typedef struct {
 	const void *data;
 	size_t len;
 } trc_frame_t;
+
+/* A socket monitor of sock for events (ZMQ_EVENT_*), read through *pair
+ * (a PAIR of zctx on an inproc address of its own): 0, or a negative
+ * trc_err. trc_monitor_event reads one event (its ZMQ_EVENT_* number, or
+ * 0 when none waits); trc_monitor_close stops the monitor, reads what it
+ * had in flight (a message left in the pipe at close is memory libzmq
+ * never frees) and closes *pair. */
+int trc_monitor_open(void *zctx, void *sock, int events, void **pair);
+int trc_monitor_event(void *pair);
+void trc_monitor_close(void *sock, void **pair);
 
 /* Sends n frames as one message. flags: ZMQ_DONTWAIT or 0. */
 int trc_send(void *sock, const trc_frame_t *frames, int n, int flags);

@@ -13,6 +13,7 @@
 #include "traction/v1/bus.pb-c.h"
 #include "traction/v1/common.pb-c.h"
 #include "traction/v1/events.pb-c.h"
+#include "util.h"
 
 static int s_fail_status(const char *what, const traction_status_t *st)
 {
@@ -44,14 +45,15 @@ static void s_status_head(const Traction__V1__BrokerStatusReply *rep)
 /* One service's line (or JSON object into svcs), with a ping of it: live
  * in the broker's table is one thing, answering is another. Whether it
  * answered. */
-static bool s_status_service(ctl_t *ctl, const Traction__V1__ServiceStatus *s, json_t *svcs)
+static bool s_status_service(ctl_t *ctl, traction_client_t *client,
+			     const Traction__V1__ServiceStatus *s, json_t *svcs)
 {
 	Traction__V1__Empty req = TRACTION__V1__EMPTY__INIT;
 	Traction__V1__PingReply *pong = NULL;
 	traction_status_t pst = { 0 };
 	char ping[128] = "-";
 	if (s->n_instances > 0) {
-		if (traction_call(ctl->client, s->name, "ping", &req.base,
+		if (traction_call(client, s->name, "ping", &req.base,
 				  &traction__v1__ping_reply__descriptor, (ProtobufCMessage **)&pong,
 				  &pst) == 0)
 			snprintf(ping, sizeof(ping), "%s pid %u up %.1fs", pong->daemon, pong->pid,
@@ -77,11 +79,12 @@ static bool s_status_service(ctl_t *ctl, const Traction__V1__ServiceStatus *s, j
 		       s->n_instances, (unsigned long long)s->requests, (unsigned long long)s->errors,
 		       s->in_flight, ping);
 	}
-	traction_reply_free(&pong->base);
+	if (pong != NULL)
+		traction_reply_free(&pong->base);
 	return live;
 }
 
-static void s_status_json(const Traction__V1__BrokerStatusReply *rep, json_t *svcs)
+static json_t *s_status_json(const Traction__V1__BrokerStatusReply *rep, json_t *svcs)
 {
 	json_t *doc = json_object();
 	json_object_set_new(doc, "broker_version", json_string(rep->version));
@@ -95,31 +98,77 @@ static void s_status_json(const Traction__V1__BrokerStatusReply *rep, json_t *sv
 				      "clients", (int)rep->clients_in_flight, "bytes",
 				      (json_int_t)rep->bytes_in_flight, "max_mb",
 				      (int)rep->max_mb_in_flight));
-	ctl_print_json(doc);
+	return doc;
 }
 
-static int cmd_status(ctl_t *ctl, args_t *a)
+/* One broker's status and its services' pings through it: 0, 1 (it did
+ * not answer) or 2 (a service is down). JSON: its document (into docs,
+ * with its endpoint, when not NULL; else printed). */
+static int s_status_broker(ctl_t *ctl, traction_client_t *client, const char *endpoint,
+			   json_t *docs)
 {
-	(void)a;
 	traction_status_t st;
 	Traction__V1__Empty req = TRACTION__V1__EMPTY__INIT;
 	Traction__V1__BrokerStatusReply *rep = NULL;
-	if (traction_call(ctl->client, "broker", "status", &req.base,
+	if (endpoint != NULL && !ctl->json)
+		printf("%s== %s\n", docs != NULL && json_array_size(docs) > 0 ? "\n" : "", endpoint);
+	if (traction_call(client, "broker", "status", &req.base,
 			  &traction__v1__broker_status_reply__descriptor, (ProtobufCMessage **)&rep,
-			  &st) != 0)
-		return s_fail_status("broker status", &st);
+			  &st) != 0) {
+		if (docs != NULL && ctl->json)
+			json_array_append_new(docs, json_pack("{s:s, s:s, s:s}", "endpoint", endpoint,
+							      "error", traction_code_name(st.code),
+							      "message", st.message));
+		else if (endpoint != NULL)
+			printf("no answer: %s: %s\n", traction_code_name(st.code), st.message);
+		return endpoint != NULL ? 1 : s_fail_status("broker status", &st);
+	}
 	if (!ctl->json)
 		s_status_head(rep);
 	json_t *svcs = json_array();
 	int down = 0;
 	for (size_t i = 0; i < rep->n_services; i++)
-		down += !s_status_service(ctl, rep->services[i], svcs);
-	if (ctl->json)
-		s_status_json(rep, svcs);
-	else
+		down += !s_status_service(ctl, client, rep->services[i], svcs);
+	if (ctl->json) {
+		json_t *doc = s_status_json(rep, svcs);
+		if (docs != NULL) {
+			json_object_set_new(doc, "endpoint", json_string(endpoint));
+			json_array_append_new(docs, doc);
+		} else {
+			ctl_print_json(doc);
+		}
+	} else {
 		json_decref(svcs);
+	}
 	traction_reply_free(&rep->base);
 	return down == 0 ? 0 : 2;
+}
+
+/* With several brokers (an endpoint list), each one's view: a client of
+ * each alone, so that what one broker sees is not answered by another. */
+static int cmd_status(ctl_t *ctl, args_t *a)
+{
+	(void)a;
+	size_t n = trc_endpoints_count(ctl->endpoint);
+	if (n <= 1)
+		return s_status_broker(ctl, ctl->client, NULL, NULL);
+	json_t *docs = json_array();
+	int worst = 0;
+	for (size_t i = 0; i < n; i++) {
+		char ep[1024];
+		traction_client_t *c = NULL;
+		trc_endpoint_at(ctl->endpoint, i, ep, sizeof(ep));
+		int rc = ctl_client_new(ctl, ep, ctl->timeout_ms < 3000 ? ctl->timeout_ms : 3000, &c);
+		if (rc == 0)
+			rc = s_status_broker(ctl, c, ep, docs);
+		traction_client_destroy(&c);
+		worst = rc > worst ? rc : worst;
+	}
+	if (ctl->json)
+		ctl_print_json(json_pack("{s:o}", "brokers", docs));
+	else
+		json_decref(docs);
+	return worst == 0 ? 0 : 2;
 }
 
 static int cmd_ping(ctl_t *ctl, args_t *a)

@@ -30,6 +30,7 @@ typedef struct {
 	const char *server_key;
 	char public_key[41];
 	char secret_key[41];
+	const char *as_user;     /* --as */
 } ctl_t;
 
 typedef struct {
@@ -55,6 +56,11 @@ typedef struct {
 	const char *help;
 	const char *example;
 } cmd_t;
+
+/* A client of one endpoint (list) with ctl's keys, --as and timeout_ms
+ * (0: ctl's); ctl->client is the one of --endpoint. 0, or non-zero having
+ * said why. */
+int ctl_client_new(ctl_t *ctl, const char *endpoint, int timeout_ms, traction_client_t **c);
 
 /* The value of a flag (the last one given), or NULL. */
 const char *arg(const args_t *a, const char *name);

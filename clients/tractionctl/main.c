@@ -256,21 +256,32 @@ static int s_no_command(const char *noun, const char *verb, bool noun_known)
 
 /* The client of ctl, with CurveZMQ, --after and --as: 0, or non-zero having
  * said why. */
+int ctl_client_new(ctl_t *ctl, const char *endpoint, int timeout_ms, traction_client_t **c)
+{
+	traction_options_t o = { .timeout_ms = timeout_ms > 0 ? timeout_ms : ctl->timeout_ms,
+				 .client_name = "tractionctl" };
+	if (ctl->public_key[0] != '\0') {
+		o.server_public_key = ctl->server_key;
+		o.public_key = ctl->public_key;
+		o.secret_key = ctl->secret_key;
+	}
+	if (traction_client_new(c, endpoint, &o) != 0)
+		return ctl_fail("cannot connect to %s", endpoint);
+	if (ctl->as_user != NULL && traction_client_on_behalf_of(*c, ctl->as_user) != 0)
+		return ctl_fail("out of memory");
+	return 0;
+}
+
 static int s_connect(ctl_t *ctl, const globals_t *g)
 {
-	traction_options_t o = { .timeout_ms = ctl->timeout_ms, .client_name = "tractionctl" };
 	if (ctl->server_key != NULL && ctl->server_key[0] != '\0') {
 		if (g->key_file == NULL || g->key_file[0] == '\0')
 			return ctl_fail("--server-key needs --key-file (this client's key pair)");
 		if (ctl_keypair(g->key_file, ctl->public_key, ctl->secret_key) != 0)
 			return 1;
-		o.server_public_key = ctl->server_key;
-		o.public_key = ctl->public_key;
-		o.secret_key = ctl->secret_key;
 	}
-	if (traction_client_new(&ctl->client, ctl->endpoint, &o) != 0)
-		return ctl_fail("cannot connect to %s", ctl->endpoint);
-	int rc = 0;
+	ctl->as_user = g->as_user;
+	int rc = ctl_client_new(ctl, ctl->endpoint, 0, &ctl->client);
 	for (int i = 0; i < g->nafter && rc == 0; i++) {
 		char src[64];
 		const char *a = g->after[i], *colon = strchr(a, ':');
@@ -284,8 +295,6 @@ static int s_connect(ctl_t *ctl, const globals_t *g)
 			rc = traction_client_after(ctl->client, src, seq) != 0;
 		}
 	}
-	if (rc == 0 && g->as_user != NULL)
-		rc = traction_client_on_behalf_of(ctl->client, g->as_user) != 0;
 	return rc;
 }
 

@@ -1,7 +1,11 @@
 /*
- * libtraction's synchronous client: one DEALER socket to the broker, a
- * request id per call, replies matched by id (late replies of calls that
- * already timed out are dropped).
+ * libtraction's synchronous client: a DEALER socket to each broker of its
+ * endpoint list (brokers.c), a request id per call, replies matched by id
+ * (late replies of calls that already timed out are dropped). A call
+ * caught in its broker's death goes again, same id, through the next
+ * broker: reads and keyed feedback are safe to repeat; another write may
+ * find its own effect (docs/operations.md, "Two brokers"). So does a call
+ * refused UNAVAILABLE, within its deadline.
  */
 #include "traction/traction.h"
 
@@ -20,11 +24,14 @@
 #include "wire.h"
 
 #define AFTER_MAX 8
+/* With several brokers, a call refused UNAVAILABLE by one goes again
+ * through the next after this long (ms), within its deadline. */
+#define RETRY_MS 50
 
 struct traction_client {
 	void *zctx;
 	bool own_ctx;                 /* made here (else the caller's: not ended here) */
-	void *sock;
+	lt_brokers_t *brokers;
 	int timeout_ms;
 	uint64_t next_id;
 	char *name;
@@ -125,12 +132,11 @@ int traction_client_new_in(traction_client_t **client_p, const char *endpoint,
 	if (rc == 0 && opts != NULL && opts->client_name != NULL &&
 	    (c->name = strdup(opts->client_name)) == NULL)
 		rc = -ENOMEM;
-	if (rc == 0 && (c->sock = zmq_socket(c->zctx, ZMQ_DEALER)) == NULL)
-		rc = -errno;
+	lt_keys_t keys = { opts != NULL ? opts->server_public_key : NULL,
+			   opts != NULL ? opts->public_key : NULL,
+			   opts != NULL ? opts->secret_key : NULL };
 	if (rc == 0)
-		rc = lt_connect(c->sock, endpoint, opts != NULL ? opts->server_public_key : NULL,
-				opts != NULL ? opts->public_key : NULL,
-				opts != NULL ? opts->secret_key : NULL, 100000);
+		rc = lt_brokers_new(&c->brokers, c->zctx, endpoint, &keys, 100000);
 	if (rc != 0) {
 		traction_client_destroy(&c);
 		return rc;
@@ -147,8 +153,7 @@ void traction_client_destroy(traction_client_t **client_p)
 	s_forget_last(c);
 	traction_client_after(c, NULL, 0);
 	free(c->on_behalf_of);
-	if (c->sock != NULL)
-		zmq_close(c->sock);
+	lt_brokers_destroy(&c->brokers);
 	if (c->own_ctx && c->zctx != NULL)
 		zmq_ctx_term(c->zctx);
 	free(c->name);
@@ -162,9 +167,11 @@ void traction_client_set_timeout(traction_client_t *c, int timeout_ms)
 		c->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
 }
 
-/* The request, sent: 0, or a status code (st says why). */
+/* The request, sent to the current broker or, with several, the next
+ * that takes it (*via: which): 0, or a status code (st says why;
+ * UNAVAILABLE with several brokers: none is connected now). */
 static int s_send_request(traction_client_t *c, Traction__V1__Header *h,
-			  const ProtobufCMessage *request, traction_status_t *st)
+			  const ProtobufCMessage *request, traction_status_t *st, size_t *via)
 {
 	uint8_t hbuf[TRC_HEADER_MAX];
 	uint8_t small[4096];
@@ -182,7 +189,16 @@ static int s_send_request(traction_client_t *c, Traction__V1__Header *h,
 	if (request != NULL)
 		protobuf_c_message_pack(request, body);
 	trc_frame_t f[2] = { { hbuf, hlen }, { body, blen } };
-	int rc = trc_send(c->sock, f, 2, 0);
+	/* one broker: its DEALER queues until it is there (the first wave's
+	 * behaviour); several: only a connected one takes it (ZMQ_IMMEDIATE) */
+	size_t n = lt_brokers_n(c->brokers);
+	int rc = -1;
+	for (size_t k = 0; k < n && rc != 0; k++) {
+		*via = lt_brokers_current(c->brokers);
+		rc = trc_send(lt_brokers_sock(c->brokers, *via), f, 2, n > 1 ? ZMQ_DONTWAIT : 0);
+		if (rc != 0)
+			lt_brokers_suspect(c->brokers, *via);
+	}
 	if (body != small)
 		free(body);
 	if (rc != 0) {
@@ -291,30 +307,62 @@ int traction_call(traction_client_t *c, const char *service, const char *method,
 	h.request_id = c->next_id++;
 	h.timeout_ms = (uint32_t)c->timeout_ms;
 	h.client_name = c->name;
-	int code = s_send_request(c, &h, request, st);
-	if (code != 0)
+	size_t n = lt_brokers_n(c->brokers), via = 0;
+	int code = s_send_request(c, &h, request, st, &via);
+	if (code != 0 && (n == 1 || code != TRACTION__V1__CODE__UNAVAILABLE))
 		return code;
-	int64_t deadline = trc_mono_ms() + c->timeout_ms;
+	bool sent = code == 0, refused = false;
+	int64_t deadline = trc_mono_ms() + c->timeout_ms, again_at = 0;
 	for (;;) {
-		int64_t left = deadline - trc_mono_ms();
+		int64_t now = trc_mono_ms(), left = deadline - now;
 		if (left <= 0)
 			break;
-		zmq_pollitem_t it = { c->sock, 0, ZMQ_POLLIN, 0 };
-		if (zmq_poll(&it, 1, (long)left) < 0) {
+		if (!sent && now >= again_at) { /* no broker connected yet, or ours died */
+			code = s_send_request(c, &h, request, st, &via);
+			if (code != 0 && code != TRACTION__V1__CODE__UNAVAILABLE)
+				return code;
+			sent = code == 0;
+		}
+		zmq_pollitem_t it[2 * TRC_BROKERS_MAX];
+		size_t nit = lt_brokers_items(c->brokers, it, ZMQ_POLLIN);
+		/* unsent: look again soon (a connection completing says so too) */
+		if (zmq_poll(it, (int)nit, (long)(sent || left < 10 ? left : 10)) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		if (!(it.revents & ZMQ_POLLIN))
-			continue;
-		trc_msg_t m;
-		if (trc_msg_recv(c->sock, &m, ZMQ_DONTWAIT) != 0)
-			continue;
-		code = s_take_reply(c, &m, h.request_id, reply_type, reply, st);
-		trc_msg_close(&m);
-		if (code >= 0)
-			return code;
+		if (n > 1 && (lt_brokers_events(c->brokers) & (1u << via)) && sent)
+			sent = false; /* caught in its broker's death: through another */
+		for (size_t i = 0; i < n; i++) {
+			trc_msg_t m;
+			if (!(it[i].revents & ZMQ_POLLIN) ||
+			    trc_msg_recv(lt_brokers_sock(c->brokers, i), &m, ZMQ_DONTWAIT) != 0)
+				continue;
+			code = s_take_reply(c, &m, h.request_id, reply_type, reply, st);
+			trc_msg_close(&m);
+			if (code == TRACTION__V1__CODE__UNAVAILABLE && n > 1 &&
+			    deadline - trc_mono_ms() > RETRY_MS) {
+				/* no live instance behind that broker (one that has
+				 * just restarted has not yet heard the services
+				 * register): the next one, shortly */
+				s_forget_last(c);
+				lt_brokers_suspect(c->brokers, i);
+				sent = false;
+				refused = true;
+				again_at = trc_mono_ms() + RETRY_MS;
+				break;
+			}
+			if (code >= 0)
+				return code;
+		}
 	}
+	if (!sent) { /* st says the last refusal's why, if there was one */
+		if (!refused)
+			s_status(st, TRACTION__V1__CODE__UNAVAILABLE,
+				 "no broker of the list is reachable");
+		return TRACTION__V1__CODE__UNAVAILABLE;
+	}
+	lt_brokers_suspect(c->brokers, via); /* the next call tries another */
 	s_status(st, TRACTION__V1__CODE__DEADLINE_EXCEEDED, "no reply within the timeout");
 	return TRACTION__V1__CODE__DEADLINE_EXCEEDED;
 }

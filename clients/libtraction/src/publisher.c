@@ -5,7 +5,11 @@
  * concatenating them as field 1 of PublishRequest, so a retry resends the
  * same bytes (with the same idempotency keys) under a new request id.
  * Replies to a request id that was given up on are ignored: the records'
- * keys make the retry's answer the right one either way.
+ * keys make the retry's answer the right one either way. With several
+ * brokers (brokers.c) a batch goes through the current one; when that
+ * one's connection drops, every batch in flight through it goes again at
+ * once through the next, and a batch that timed out moves the publisher
+ * off its broker too.
  */
 #include "traction/publisher.h"
 
@@ -36,11 +40,12 @@ typedef struct {
 	rec_t **recs;
 	size_t n;
 	int64_t sent_ms;
+	size_t via;              /* the broker it went through */
 } slot_t;
 
 struct traction_publisher {
 	void *zctx;
-	void *sock;
+	lt_brokers_t *brokers;
 	traction_publisher_options_t o;
 	char *name;
 	/* the queue: a ring of records waiting to be sent */
@@ -56,6 +61,7 @@ struct traction_publisher {
 	trc_arena_t *arena;      /* a reply's decoding, reset after each */
 	int64_t resume_ms;       /* after a refusal by the service: wait till then */
 	int backoff_ms;
+	int64_t refused_at[TRC_BROKERS_MAX]; /* each broker's last UNAVAILABLE (mono ms) */
 	uint8_t *body;
 	size_t body_cap;
 };
@@ -97,13 +103,12 @@ int traction_publisher_new(traction_publisher_t **pub_p, const char *endpoint,
 	p->key_prefix_len = strlen(p->key_prefix);
 	p->arena = trc_arena_new();
 	p->zctx = zmq_ctx_new();
-	p->sock = p->zctx != NULL ? zmq_socket(p->zctx, ZMQ_DEALER) : NULL;
-	int rc = p->ring != NULL && p->slots != NULL && p->sock != NULL && p->arena != NULL
+	int rc = p->ring != NULL && p->slots != NULL && p->zctx != NULL && p->arena != NULL
 			 ? 0
 			 : -ENOMEM;
+	lt_keys_t keys = { p->o.server_public_key, p->o.public_key, p->o.secret_key };
 	if (rc == 0)
-		rc = lt_connect(p->sock, endpoint, p->o.server_public_key, p->o.public_key,
-				p->o.secret_key, 0);
+		rc = lt_brokers_new(&p->brokers, p->zctx, endpoint, &keys, 0);
 	if (rc == 0 && p->o.client_name != NULL && (p->name = strdup(p->o.client_name)) == NULL)
 		rc = -ENOMEM;
 	/* the caller's strings are not kept (only the name, copied) */
@@ -133,8 +138,7 @@ void traction_publisher_destroy(traction_publisher_t **pub_p)
 			s_free_rec(p->slots[s].recs[i]);
 		free(p->slots[s].recs);
 	}
-	if (p->sock != NULL)
-		zmq_close(p->sock);
+	lt_brokers_destroy(&p->brokers);
 	if (p->zctx != NULL)
 		zmq_ctx_term(p->zctx);
 	free(p->ring);
@@ -247,7 +251,16 @@ static int s_send(traction_publisher_t *p, slot_t *s)
 	size_t hlen = trc_header_pack(&h, hbuf, sizeof(hbuf));
 	trc_frame_t f[2] = { { hbuf, hlen }, { p->body, off } };
 	s->sent_ms = trc_mono_ms();
-	return trc_send(p->sock, f, 2, ZMQ_DONTWAIT) == 0 ? 0 : -1;
+	size_t n = lt_brokers_n(p->brokers);
+	for (size_t k = 0; k < n; k++) {
+		s->via = lt_brokers_current(p->brokers);
+		if (trc_send(lt_brokers_sock(p->brokers, s->via), f, 2, ZMQ_DONTWAIT) == 0)
+			return 0;
+		if (n > 1 && lt_brokers_up(p->brokers, s->via))
+			return -1; /* full, not gone: later */
+		lt_brokers_suspect(p->brokers, s->via);
+	}
+	return -1;
 }
 
 /* Fills free slots from the queue. */
@@ -287,6 +300,22 @@ static slot_t *s_slot(traction_publisher_t *p, uint64_t request_id)
 	return NULL;
 }
 
+/* With several brokers, an UNAVAILABLE from broker `via` (one that has
+ * just restarted has not yet heard the services register) moves the
+ * publisher to the next broker: true when that one has not refused within
+ * the current backoff, so the batch may go again at once. When every
+ * broker refuses, the service is down: the caller backs off. */
+static bool s_other_broker(traction_publisher_t *p, size_t via, int code)
+{
+	if (lt_brokers_n(p->brokers) == 1 || code != TRACTION__V1__CODE__UNAVAILABLE)
+		return false;
+	int64_t now = trc_mono_ms();
+	p->refused_at[via] = now;
+	lt_brokers_suspect(p->brokers, via);
+	size_t next = lt_brokers_current(p->brokers);
+	return next != via && now - p->refused_at[next] >= p->backoff_ms;
+}
+
 /* Decodes into the publisher's arena (one reset per reply, not a free per
  * record's result). */
 static int s_reply(traction_publisher_t *p, trc_msg_t *m)
@@ -307,8 +336,10 @@ static int s_reply(traction_publisher_t *p, trc_msg_t *m)
 	int code = h->status != NULL ? h->status->code : 0;
 	if (code != 0) {
 		if (s_code_retryable(code)) {
-			/* the service is down or full: back off, then send again */
 			s_requeue(p, s);
+			if (s_other_broker(p, s->via, code))
+				return 0; /* at once, through a broker that has not refused */
+			/* the service is down or full: back off, then send again */
 			p->resume_ms = trc_mono_ms() + p->backoff_ms;
 			p->backoff_ms = p->backoff_ms < 2000 ? p->backoff_ms * 2 : 2000;
 		} else {
@@ -349,33 +380,58 @@ static int s_reply(traction_publisher_t *p, trc_msg_t *m)
 	return acked;
 }
 
+/* The batches in flight through a broker whose connection dropped (bit i
+ * of dropped: broker i) go again, now: that broker will never answer. */
+static void s_dropped(traction_publisher_t *p, uint32_t dropped)
+{
+	for (size_t k = 0; dropped != 0 && k < p->o.max_in_flight; k++) {
+		slot_t *s = &p->slots[k];
+		if (s->used && (dropped & (1u << s->via)))
+			s_requeue(p, s);
+	}
+}
+
 int traction_publisher_poll(traction_publisher_t *p, int timeout_ms)
 {
 	int acked = 0;
 	if (p == NULL)
 		return 0;
 	int64_t now = trc_mono_ms();
-	/* what timed out goes again, same bytes, new request id */
+	/* what timed out goes again, same bytes, new request id, and (with
+	 * several brokers) through another broker */
 	for (size_t k = 0; k < p->o.max_in_flight; k++) {
 		slot_t *s = &p->slots[k];
-		if (s->used && now - s->sent_ms >= p->o.timeout_ms)
+		if (s->used && now - s->sent_ms >= p->o.timeout_ms) {
+			lt_brokers_suspect(p->brokers, s->via);
 			s_requeue(p, s);
+		}
 	}
 	s_fill(p);
 	int64_t deadline = now + (timeout_ms > 0 ? timeout_ms : 0);
+	size_t n = lt_brokers_n(p->brokers);
 	for (;;) {
 		int64_t left = deadline - trc_mono_ms();
-		zmq_pollitem_t it = { p->sock, 0, ZMQ_POLLIN, 0 };
+		zmq_pollitem_t it[2 * TRC_BROKERS_MAX];
+		size_t nit = lt_brokers_items(p->brokers, it, ZMQ_POLLIN);
 		int wait = p->in_flight > 0 || p->count > 0 ? (int)(left > 0 ? left : 0) : 0;
 		if (p->count > 0 && p->resume_ms > trc_mono_ms() && wait > p->resume_ms - trc_mono_ms())
 			wait = (int)(p->resume_ms - trc_mono_ms());
-		if (zmq_poll(&it, 1, wait) <= 0)
+		/* records waiting with no broker connected: look again soon */
+		if (n > 1 && p->count > 0 && p->in_flight < p->o.max_in_flight && wait > 10)
+			wait = 10;
+		int ready = zmq_poll(it, (int)nit, wait);
+		if (ready < 0 || (ready == 0 && n == 1))
 			break;
-		trc_msg_t m;
-		while (trc_msg_recv(p->sock, &m, ZMQ_DONTWAIT) == 0) {
-			acked += s_reply(p, &m);
-			trc_arena_reset(p->arena);
-			trc_msg_close(&m);
+		if (n > 1)
+			s_dropped(p, lt_brokers_events(p->brokers));
+		for (size_t i = 0; i < n; i++) {
+			trc_msg_t m;
+			while ((it[i].revents & ZMQ_POLLIN) &&
+			       trc_msg_recv(lt_brokers_sock(p->brokers, i), &m, ZMQ_DONTWAIT) == 0) {
+				acked += s_reply(p, &m);
+				trc_arena_reset(p->arena);
+				trc_msg_close(&m);
+			}
 		}
 		s_fill(p);
 		if (acked > 0 || trc_mono_ms() >= deadline)

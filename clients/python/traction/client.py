@@ -1,5 +1,5 @@
-"""The synchronous client: one ZeroMQ DEALER to the broker's client endpoint
-(or to several brokers), requests in the wire protocol of docs/protocol.md
+"""The synchronous client: a ZeroMQ DEALER to the broker's client endpoint
+(or one to each of several brokers: Brokers, below), requests in the wire protocol of docs/protocol.md
 (version 2: v1.1, with error details and positions), replies matched by
 request id. Every service is an attribute with a typed method per rpc,
 generated from the proto service descriptors (traction/_services.py):
@@ -14,6 +14,7 @@ generated from the proto service descriptors (traction/_services.py):
 A reply that is not OK raises the traction.Error subclass of its code.
 """
 import os
+import re
 import threading
 import time
 
@@ -50,12 +51,26 @@ def _add_to_dict(module):
         walk(desc)
 
 
-def dealer(ctx, endpoints, keys, unbounded=False):
+def endpoint_list(endpoint=None, endpoints=None):
+    """The brokers' endpoints: endpoints (a list), else endpoint, else
+    $TRACTION_ENDPOINT, else the default; a string may list several,
+    separated by commas (as the config file's [bus] keys and tractionctl's
+    --endpoint)."""
+    if endpoints:
+        return list(endpoints)
+    text = endpoint or os.environ.get("TRACTION_ENDPOINT") or DEFAULT_ENDPOINT
+    return [e for e in re.split(r"[,\s]+", text) if e]
+
+
+def dealer(ctx, endpoints, keys, unbounded=False, immediate=False):
     """A DEALER to every endpoint, with CurveZMQ if keys (server, public,
     secret: Z85) name a server key; unbounded: no high-water marks (a
-    publisher bounds itself)."""
+    publisher bounds itself); immediate: nothing queued towards a peer that
+    is not connected."""
     s = ctx.socket(zmq.DEALER)
     s.setsockopt(zmq.LINGER, 0)
+    if immediate:
+        s.setsockopt(zmq.IMMEDIATE, 1)
     if unbounded:
         s.setsockopt(zmq.SNDHWM, 0)
         s.setsockopt(zmq.RCVHWM, 0)
@@ -67,6 +82,80 @@ def dealer(ctx, endpoints, keys, unbounded=False):
     for ep in endpoints:
         s.connect(ep)
     return s
+
+
+class Brokers:
+    """The brokers of an endpoint list, as libtraction's (brokers.c): a
+    DEALER to each, and with several a socket monitor of each, so that a
+    request in flight through a broker whose connection drops goes again at
+    once through the next (docs/operations.md, "Two brokers"). Requests go
+    to the current broker, the first of the list to start with. With one
+    broker its DEALER queues while the broker is away, as it always did."""
+
+    _EVENTS = zmq.EVENT_CONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED
+
+    def __init__(self, ctx, endpoints, keys, unbounded=False):
+        several = len(endpoints) > 1
+        self.socks = [dealer(ctx, [e], keys, unbounded, immediate=several) for e in endpoints]
+        self.monitors = [s.get_monitor_socket(self._EVENTS) for s in self.socks] if several else []
+        self.down = [False] * len(self.socks)
+        self.current = 0
+
+    def register(self, poller):
+        for s in self.socks + self.monitors:
+            poller.register(s, zmq.POLLIN)
+
+    def _next(self, i):
+        n = len(self.socks)
+        for k in range(1, n + 1):
+            if not self.down[(i + k) % n]:
+                return (i + k) % n
+        return (i + 1) % n
+
+    def suspect(self, i):
+        """Broker i did not answer in time: the next becomes current."""
+        if len(self.socks) > 1 and i == self.current:
+            self.current = self._next(i)
+
+    def send(self, frames):
+        """frames through the current broker, or the next that takes them:
+        its index, or None when no broker is connected now."""
+        if len(self.socks) == 1:
+            self.socks[0].send_multipart(frames)
+            return 0
+        for _ in range(len(self.socks)):
+            i = self.current
+            try:
+                self.socks[i].send_multipart(frames, zmq.NOBLOCK)
+                return i
+            except zmq.Again:
+                self.suspect(i)
+        return None
+
+    def dropped(self):
+        """The brokers whose connection dropped since the last call."""
+        out = set()
+        for i, m in enumerate(self.monitors):
+            while True:
+                try:
+                    frames = m.recv_multipart(zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+                event = int.from_bytes(frames[0][:2], "little")
+                self.down[i] = event == zmq.EVENT_DISCONNECTED
+                if self.down[i]:
+                    out.add(i)
+        if self.current in out:
+            self.current = self._next(self.current)
+        return out
+
+    def close(self):
+        for s in self.socks:
+            if self.monitors:
+                s.disable_monitor()
+            s.close(0)
+        for m in self.monitors:
+            m.close(0)
 
 
 def positions(value):
@@ -96,15 +185,17 @@ class Client:
     publishing).
 
     endpoint: the broker's client endpoint (or $TRACTION_ENDPOINT, else
-    tcp://127.0.0.1:7400); endpoints: several brokers, used in turn.
+    tcp://127.0.0.1:7400), or several separated by commas; endpoints: the
+    same as a list. With several brokers a call caught in its broker's
+    death goes again, same request id, through the next: reads and
+    feedback are safe to repeat; another write may find its own effect.
     timeout: seconds a request may take. server_key, public_key,
     secret_key: CurveZMQ (Z85 text), as tractionctl's --server-key/--key.
     """
 
     def __init__(self, endpoint=None, *, endpoints=None, timeout=10.0, name="traction-python",
                  server_key=None, public_key=None, secret_key=None, context=None):
-        self.endpoints = list(endpoints or [endpoint or os.environ.get("TRACTION_ENDPOINT",
-                                                                       DEFAULT_ENDPOINT)])
+        self.endpoints = endpoint_list(endpoint, endpoints)
         self.timeout = timeout
         self.name = name
         self.last_header = None  # the header of the last reply: .committed, .applied
@@ -112,19 +203,18 @@ class Client:
         self._own_ctx = context is None
         self._ctx = context or zmq.Context()
         self._keys = (server_key, public_key, secret_key)
-        self._sock = self._socket()
+        self._brokers = Brokers(self._ctx, self.endpoints, self._keys)
+        self._poller = zmq.Poller()
+        self._brokers.register(self._poller)
         self._next = 1
         if _services is not None:
             for attr, cls in _services.SERVICES.items():
                 setattr(self, attr, cls(self))
 
-    def _socket(self):
-        return dealer(self._ctx, self.endpoints, self._keys)
-
     def close(self):
-        if self._sock is not None:
-            self._sock.close(0)
-            self._sock = None
+        if self._brokers is not None:
+            self._brokers.close()
+            self._brokers = None
         if self._own_ctx and self._ctx is not None:
             self._ctx.term()
             self._ctx = None
@@ -145,7 +235,7 @@ class Client:
         applied first (see positions())."""
         timeout = self.timeout if timeout is None else timeout
         with self._lock:
-            if self._sock is None:
+            if self._brokers is None:
                 raise errors.Cancelled("the client is closed")
             rid = self._next
             self._next += 1
@@ -154,23 +244,40 @@ class Client:
                                timeout_ms=max(1, int(timeout * 1000)), client_name=self.name)
             for src, seq in positions(after):
                 h.after.add(source=src, applied_seq=seq)
-            self._sock.send_multipart([h.SerializeToString(), request.SerializeToString()])
+            frames = [h.SerializeToString(), request.SerializeToString()]
+            via = self._brokers.send(frames)
             deadline = time.monotonic() + timeout
             while True:
                 left = deadline - time.monotonic()
-                if left <= 0 or not self._sock.poll(max(1, int(left * 1000))):
+                if left <= 0:
+                    if via is None:
+                        raise errors.Unavailable(f"{service}.{method}: no broker reachable")
+                    self._brokers.suspect(via)  # the next call tries another
                     raise errors.DeadlineExceeded(
                         f"{service}.{method}: no reply within {timeout:g} s")
-                frames = self._sock.recv_multipart()
+                if via is None:  # none connected yet, or ours died: again
+                    via = self._brokers.send(frames)
+                ms = max(1, int(left * 1000))
+                ready = dict(self._poller.poll(ms if via is not None else min(ms, 10)))
+                if via in self._brokers.dropped():
+                    via = None  # caught in its broker's death: through another
+                    continue
+                frames_in = None
+                for s in self._brokers.socks:
+                    if s in ready:
+                        frames_in = s.recv_multipart()
+                        break
+                if frames_in is None:
+                    continue
                 rep = bus_pb2.Header()
                 try:
-                    rep.ParseFromString(frames[0])
+                    rep.ParseFromString(frames_in[0])
                 except _message.DecodeError:
                     continue
                 if rep.request_id != rid:
                     continue  # the late reply of a call that timed out
                 self.last_header = rep
-                body = frames[1] if len(frames) > 1 else b""
+                body = frames_in[1] if len(frames_in) > 1 else b""
                 if rep.status.code != common_pb2.OK:
                     details = []
                     if rep.version >= 2 and body:

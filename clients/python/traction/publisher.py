@@ -26,7 +26,7 @@ import uuid
 import zmq
 
 from . import errors
-from .client import DEFAULT_ENDPOINT, PROTOCOL_VERSION, dealer
+from .client import PROTOCOL_VERSION, Brokers, endpoint_list
 from .v1 import bus_pb2, common_pb2, feedback_pb2
 
 _RETRY = (common_pb2.UNAVAILABLE, common_pb2.DEADLINE_EXCEEDED, common_pb2.RESOURCE_EXHAUSTED)
@@ -66,8 +66,7 @@ class Publisher:
     def __init__(self, endpoint=None, *, endpoints=None, batch=500, max_in_flight=16,
                  max_queued=100000, timeout=5.0, name="traction-python-publisher",
                  server_key=None, public_key=None, secret_key=None, on_ack=None):
-        self.endpoints = list(endpoints or [endpoint or os.environ.get("TRACTION_ENDPOINT",
-                                                                       DEFAULT_ENDPOINT)])
+        self.endpoints = endpoint_list(endpoint, endpoints)
         self.batch, self.max_in_flight, self.max_queued = batch, max_in_flight, max_queued
         self.timeout, self.name, self.on_ack = timeout, name, on_ack
         self.stats = {"accepted": 0, "duplicates": 0, "refused": 0, "retries": 0}
@@ -170,9 +169,6 @@ class Publisher:
 
     # ---- the thread -------------------------------------------------------------------
 
-    def _socket(self):
-        return dealer(self._ctx, self.endpoints, self._keys, unbounded=True)
-
     def _run(self):
         try:
             self._loop()
@@ -182,11 +178,12 @@ class Publisher:
                 self._cv.notify_all()
 
     def _loop(self):
-        sock = self._socket()
+        brokers = Brokers(self._ctx, self.endpoints, self._keys, unbounded=True)
         poller = zmq.Poller()
-        poller.register(sock, zmq.POLLIN)
+        brokers.register(poller)
         poller.register(self._wake_r, zmq.POLLIN)
-        inflight = {}   # request id -> [records, request bytes, sent at, attempts]
+        # request id -> [records, request bytes, sent at, attempts, via]
+        inflight = {}
         rid = 0
         try:
             while True:
@@ -201,27 +198,39 @@ class Publisher:
                         # the request's bytes: each record's, encoded once
                         # when it was published (no copy into a message)
                         body = b"".join(f for _, f in got)
-                        inflight[rid] = [recs, body, 0.0, 0]
+                        inflight[rid] = [recs, body, 0.0, 0, None]
                 if closing:  # flushed first, or told not to wait: what is left is dropped
                     return
                 now = time.monotonic()
+                unsent = False
                 for r, f in inflight.items():
                     if f[2] == 0.0 or now - f[2] >= self._backoff(f[3]):
                         if f[2] != 0.0:
                             self.stats["retries"] += 1
-                        self._send(sock, r, f[1])
-                        f[2], f[3] = now, f[3] + 1
-                wait = self._next_wake(inflight, now)
-                for s, _ in poller.poll(wait):
-                    if s is sock:
-                        self._receive(sock, inflight)
-                    else:
+                            if f[4] is not None:
+                                brokers.suspect(f[4])  # it did not answer: another
+                        f[4] = self._send(brokers, r, f[1])
+                        if f[4] is None:  # no broker connected: soon again
+                            f[2], unsent = 0.0, True
+                        else:
+                            f[2], f[3] = now, f[3] + 1
+                wait = 10 if unsent else self._next_wake(inflight, now)
+                ready = poller.poll(wait)
+                gone = brokers.dropped()
+                for f in inflight.values():
+                    if f[4] in gone:  # in flight through a broker that died: again, now
+                        f[2], f[4] = 0.0, None
+                        self.stats["retries"] += 1
+                for s, _ in ready:
+                    if s in brokers.socks:
+                        self._receive(s, inflight)
+                    elif s == self._wake_r:
                         try:
                             os.read(self._wake_r, 4096)
                         except BlockingIOError:
                             pass
         finally:
-            sock.close(0)
+            brokers.close()
 
     def _backoff(self, attempts):
         """A request unanswered this long goes again (timeout, then up to 4x)."""
@@ -233,11 +242,12 @@ class Publisher:
         due = min(f[2] + self._backoff(f[3]) for f in inflight.values())
         return max(1, int((due - now) * 1000))
 
-    def _send(self, sock, rid, body):
+    def _send(self, brokers, rid, body):
+        """The request through the current broker: which, or None."""
         h = bus_pb2.Header(version=PROTOCOL_VERSION, kind=bus_pb2.FRAME_REQUEST,
                            service="feedback", method="publish", request_id=rid,
                            timeout_ms=int(self.timeout * 1000), client_name=self.name)
-        sock.send_multipart([h.SerializeToString(), body])
+        return brokers.send([h.SerializeToString(), body])
 
     def _receive(self, sock, inflight):
         while True:

@@ -411,6 +411,11 @@ int trc_broker_new(trc_broker_t **broker_p, const trc_config_t *cfg)
 		return TRC_ENOMEM;
 	b->cfg = *cfg;
 	b->conf = *conf;
+	/* two brokers on one host share state_dir: each its own audit log */
+	if (conf->instance > 1)
+		snprintf(b->name, sizeof(b->name), "broker@%u", conf->instance);
+	else
+		snprintf(b->name, sizeof(b->name), "broker");
 	traction__v1__broker_counters__init(&b->counters);
 	trc_registry_init(&b->reg);
 	b->subs = trc_subs_new(conf->max_subscriptions, conf->max_subscriptions_per_peer);

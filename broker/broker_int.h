@@ -26,6 +26,8 @@ typedef struct broker_metrics broker_metrics_t;
 struct trc_broker {
 	trc_config_t cfg;
 	trc_broker_conf_t conf; /* [broker]; its budgets as reloaded */
+	char name[24];    /* "broker", or "broker@N" for instance N > 1: its audit log's
+			   * state directory and daemon name */
 	void *zctx;
 	void *client;     /* ROUTER: clients */
 	void *service;    /* ROUTER: services */

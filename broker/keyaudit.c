@@ -374,7 +374,7 @@ int broker_audit_open(trc_broker_t *b)
 		return 0;
 	}
 	char dir[TRC_CONFIG_PATH + 16] = "";
-	int rc = trc_daemon_state_path(&b->cfg, "broker", dir, sizeof(dir));
+	int rc = trc_daemon_state_path(&b->cfg, b->name, dir, sizeof(dir));
 	if (rc == 0)
 		rc = trc_mkdir_p(dir);
 	if (rc == 0)
@@ -472,13 +472,13 @@ static int s_audit_list(trc_broker_t *b, const void *body, size_t blen,
 	if (req == NULL)
 		return trc_call_fail(call, TRC_EPROTO, "the body is not an AuditListRequest");
 	if (b->audit == NULL) /* no log: an empty one, named */
-		return rep->daemon = (char *)"broker", 0;
+		return rep->daemon = b->name, 0;
 	trc_txn_t txn;
 	int rc = trc_txn_begin(b->audit, &txn, false);
 	if (rc != 0)
 		return rc;
 	call->txn = &txn;
-	rc = trc_call_audit_list(call, "broker", req, &rep->base);
+	rc = trc_call_audit_list(call, b->name, req, &rep->base);
 	trc_txn_abort(&txn);
 	call->txn = NULL;
 	return rc;

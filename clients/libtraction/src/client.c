@@ -284,6 +284,38 @@ static int s_take_reply(traction_client_t *c, trc_msg_t *m, uint64_t id,
 	return code;
 }
 
+/* What s_read_replies says of a call refused UNAVAILABLE that may go again
+ * through another broker. */
+#define REFUSED (-2)
+
+/* The messages that came on the brokers' sockets (it: as polled): the
+ * call's status code once its reply came, else -1; or REFUSED when, with
+ * several brokers and may_retry, its broker answered UNAVAILABLE (no live
+ * instance behind it: one that has just restarted has not yet heard the
+ * services register), the broker then suspected. */
+static int s_read_replies(traction_client_t *c, const zmq_pollitem_t *it, uint64_t id,
+			  const ProtobufCMessageDescriptor *reply_type, ProtobufCMessage **reply,
+			  traction_status_t *st, bool may_retry)
+{
+	size_t n = lt_brokers_n(c->brokers);
+	for (size_t i = 0; i < n; i++) {
+		trc_msg_t m;
+		if (!(it[i].revents & ZMQ_POLLIN) ||
+		    trc_msg_recv(lt_brokers_sock(c->brokers, i), &m, ZMQ_DONTWAIT) != 0)
+			continue;
+		int code = s_take_reply(c, &m, id, reply_type, reply, st);
+		trc_msg_close(&m);
+		if (code == TRACTION__V1__CODE__UNAVAILABLE && n > 1 && may_retry) {
+			s_forget_last(c);
+			lt_brokers_suspect(c->brokers, i);
+			return REFUSED;
+		}
+		if (code >= 0)
+			return code;
+	}
+	return -1;
+}
+
 int traction_call(traction_client_t *c, const char *service, const char *method,
 		  const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_type,
 		  ProtobufCMessage **reply, traction_status_t *st)
@@ -333,27 +365,14 @@ int traction_call(traction_client_t *c, const char *service, const char *method,
 		}
 		if (n > 1 && (lt_brokers_events(c->brokers) & (1u << via)) && sent)
 			sent = false; /* caught in its broker's death: through another */
-		for (size_t i = 0; i < n; i++) {
-			trc_msg_t m;
-			if (!(it[i].revents & ZMQ_POLLIN) ||
-			    trc_msg_recv(lt_brokers_sock(c->brokers, i), &m, ZMQ_DONTWAIT) != 0)
-				continue;
-			code = s_take_reply(c, &m, h.request_id, reply_type, reply, st);
-			trc_msg_close(&m);
-			if (code == TRACTION__V1__CODE__UNAVAILABLE && n > 1 &&
-			    deadline - trc_mono_ms() > RETRY_MS) {
-				/* no live instance behind that broker (one that has
-				 * just restarted has not yet heard the services
-				 * register): the next one, shortly */
-				s_forget_last(c);
-				lt_brokers_suspect(c->brokers, i);
-				sent = false;
-				refused = true;
-				again_at = trc_mono_ms() + RETRY_MS;
-				break;
-			}
-			if (code >= 0)
-				return code;
+		code = s_read_replies(c, it, h.request_id, reply_type, reply, st,
+				      deadline - trc_mono_ms() > RETRY_MS);
+		if (code == REFUSED) {
+			sent = false;
+			refused = true;
+			again_at = trc_mono_ms() + RETRY_MS;
+		} else if (code >= 0) {
+			return code;
 		}
 	}
 	if (!sent) { /* st says the last refusal's why, if there was one */

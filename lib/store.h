@@ -65,10 +65,11 @@ typedef struct trc_db trc_db_t;
 /* The databases every store has, whatever its daemon declares (the same
  * idiom: store.c's table). */
 enum {
-	TRC_SYSDB_META,       /* name -> value: schema_version (be64) */
+	TRC_SYSDB_META,       /* name -> value: schema_version, the event log's floor (be64) */
 	TRC_SYSDB_EVENTS,     /* be64 seq -> traction.v1.Event */
 	TRC_SYSDB_POSITIONS,  /* source -> be64 applied seq */
 	TRC_SYSDB_AUDIT,      /* be64 seq -> traction.v1.AuditEntry (svc_audit.c) */
+	TRC_SYSDB_EVENT_KEYS, /* an event's key -> be64 seq of its newest event (evtrim.c) */
 	TRC_SYSDB_COUNT
 };
 

@@ -113,6 +113,10 @@ static bool s_unread(void *sock)
  * the last trim stopped at its bound, or a while has passed (events age
  * out of keep_days with no write at all). */
 #define S_TRIM_IDLE_MS 60000
+/* The trim's interval in a daemon without a tick of its own: the log
+ * holds at most what comes in this long past its bound (an empty tick
+ * costs no disk write). */
+#define S_TRIM_TICK_MS 250
 static bool s_tick_wanted(const trc_service_t *svc, int64_t now)
 {
 	if (svc->def->tick != NULL)
@@ -152,7 +156,9 @@ static void s_timers(trc_service_t *svc)
 			svc->trim_head = svc->head;
 			svc->trim_last = now;
 		}
-		svc->next_tick = now + (svc->def->tick_ms > 0 ? svc->def->tick_ms : 1000);
+		svc->next_tick = now + (svc->def->tick == NULL ? S_TRIM_TICK_MS
+				       : svc->def->tick_ms > 0 ? svc->def->tick_ms
+							       : 1000);
 	}
 	svc_consumers_poll(svc, now);
 	svc_backup_timers(svc, now);

@@ -321,6 +321,10 @@ static void s_settle(trc_service_t *svc, batch_t *b)
 	}
 	if (b->ticked)
 		svc->trim_more = b->rc == 0 && b->trim_more;
+	/* a trim behind the retention goes on at the next turn, a bounded
+	 * step per commit, rather than at the next interval */
+	if (svc->trim_more && svc->def->tick == NULL)
+		svc->next_tick = 0;
 	if (b->rc == 0)
 		svc_metrics_trimmed(svc, b->trimmed);
 	b->trim_more = false;

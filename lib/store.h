@@ -16,8 +16,8 @@
  *   const trc_dbs_t exampled_dbs = TRC_DBS(s_dbs);
  *
  * The store opens them (and its own: meta, events, positions, audit,
- * event_keys) once, and a
- * handler takes a handle by index, with no lookup by name:
+ * event_keys) once, and a handler takes a handle by index, with no lookup
+ * by name:
  * trc_store_db(store, EX_DB_NOTES), trc_txn_db(txn, ...), trc_call_db(call,
  * ...) (call.h). A record helper (record.h) reads the message type from
  * the handle, so no caller names it, nor can name the wrong one. Keys are

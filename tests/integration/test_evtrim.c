@@ -7,6 +7,10 @@
  * value the same, and the last one written), with no event applied twice
  * by either; and at steady writes over a bounded set of keys, the
  * producer's events database stays under a bound while its head grows.
+ * Then the same on the real set: scenariod stopped while feedbackd's log
+ * is trimmed far past its position answers scenario.match and .gaps, once
+ * restarted, as the scenariod of a second set that never stopped (and
+ * whose feedbackd trims nothing), after the same story.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +22,10 @@
 #include "harness.h"
 #include "traction/v1/bus.pb-c.h"
 #include "traction/v1/common.pb-c.h"
+#include "traction/v1/events.pb-c.h"
+#include "traction/v1/feedback.pb-c.h"
+#include "traction/v1/scenario.pb-c.h"
+#include "traction/v1/supply.pb-c.h"
 
 static harness_t H;
 
@@ -239,6 +247,252 @@ TEST(the_log_stops_growing_at_steady_writes)
 	traction_client_destroy(&c);
 }
 
+/* ---- the real set -------------------------------------------------------------- */
+
+static const char *const s_daemons[] = { "traction-supplyd", "traction-scenariod",
+					 "traction-feedbackd", "traction-iterationd", NULL };
+static const char *const s_services[] = { "supply", "scenario", "feedback", "iteration", NULL };
+
+/* A set on a broker of its own, its state under H.dir/state; each daemon
+ * live before the next starts (h_start writes state's config again). */
+static pid_t s_start_set(const char *state, pid_t *scenariod)
+{
+	pid_t broker = h_start_broker(&H, false);
+	for (int i = 0; s_daemons[i] != NULL; i++) {
+		pid_t pid = h_start(&H, s_daemons[i], state);
+		if (i == 1)
+			*scenariod = pid;
+		CHECK_MSG(h_wait_live(&H, s_services[i], 1, 10000), "%s is not live", s_services[i]);
+	}
+	return broker;
+}
+
+static uint64_t s_head(traction_client_t *c, const char *service)
+{
+	Traction__V1__Empty e = TRACTION__V1__EMPTY__INIT;
+	Traction__V1__PingReply *p = NULL;
+	CHECK_EQ_INT(traction_call(c, service, "ping", &e.base, &traction__v1__ping_reply__descriptor,
+				   (ProtobufCMessage **)&p, NULL),
+		     0);
+	uint64_t head = p->event_head;
+	traction_reply_free(&p->base);
+	return head;
+}
+
+/* What service has applied of source (0: not answering). */
+static uint64_t s_position(traction_client_t *c, const char *service, const char *source)
+{
+	Traction__V1__Empty e = TRACTION__V1__EMPTY__INIT;
+	Traction__V1__PingReply *p = NULL;
+	if (traction_call(c, service, "ping", &e.base, &traction__v1__ping_reply__descriptor,
+			  (ProtobufCMessage **)&p, NULL) != 0)
+		return 0;
+	uint64_t seq = 0;
+	for (size_t i = 0; i < p->n_positions; i++)
+		if (strcmp(p->positions[i]->source, source) == 0)
+			seq = p->positions[i]->applied_seq;
+	traction_reply_free(&p->base);
+	return seq;
+}
+
+/* scenariod has applied every event of supply, iteration and feedback. */
+static void s_scenariod_caught_up(traction_client_t *c)
+{
+	const char *const src[] = { "supply", "iteration", "feedback" };
+	for (int i = 0; i < 3; i++) {
+		uint64_t head = s_head(c, src[i]), at = 0;
+		for (int waited = 0; waited < 20000 && (at = s_position(c, "scenario", src[i])) < head;
+		     waited += 20)
+			h_sleep_ms(20);
+		CHECK_MSG(at == head, "scenariod has applied %s up to %llu of %llu", src[i],
+			  (unsigned long long)at, (unsigned long long)head);
+	}
+}
+
+/* 1,200 records in batches of 50: problems of 25 signatures, value
+ * verifications, demand signals over 10 capabilities. */
+static void s_field(traction_client_t *c)
+{
+	enum { BATCH = 50 };
+	for (int b = 0; b < 24; b++) {
+		Traction__V1__FeedbackRecord r[BATCH], *rp[BATCH];
+		Traction__V1__Problem pr[BATCH];
+		Traction__V1__ValueVerification vv[BATCH];
+		Traction__V1__DemandSignal ds[BATCH];
+		char keys[BATCH][32], sigs[BATCH][32], caps[BATCH][2][16];
+		char *capp[BATCH][2];
+		for (int j = 0; j < BATCH; j++) {
+			int i = b * BATCH + j;
+			traction__v1__feedback_record__init(&r[j]);
+			rp[j] = &r[j];
+			r[j].scenario_id = (char *)"weld-line-3";
+			r[j].supply_id = (char *)"defect-vision";
+			r[j].version = (char *)"1.0";
+			snprintf(keys[j], sizeof(keys[j]), "ev-%d", i);
+			r[j].idempotency_key = keys[j];
+			if (i % 3 == 0) {
+				traction__v1__problem__init(&pr[j]);
+				snprintf(sigs[j], sizeof(sigs[j]), "sig-%d", i % 25);
+				pr[j].signature = sigs[j];
+				pr[j].title = sigs[j];
+				pr[j].severity = (Traction__V1__Severity)(1 + i % 4);
+				r[j].body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_PROBLEM;
+				r[j].problem = &pr[j];
+			} else if (i % 3 == 1) {
+				traction__v1__value_verification__init(&vv[j]);
+				vv[j].kpi = (char *)"scrap";
+				vv[j].baseline = 10;
+				vv[j].achieved = 10 - 0.5 * (i % 7);
+				r[j].body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_VALUE;
+				r[j].value = &vv[j];
+			} else {
+				traction__v1__demand_signal__init(&ds[j]);
+				snprintf(caps[j][0], sizeof(caps[j][0]), "cap-%d", i % 10);
+				snprintf(caps[j][1], sizeof(caps[j][1]), "cap-%d", (i + 3) % 10);
+				capp[j][0] = caps[j][0];
+				capp[j][1] = caps[j][1];
+				ds[j].text = (char *)"wanted";
+				ds[j].capabilities = capp[j];
+				ds[j].n_capabilities = 2;
+				r[j].body_case = TRACTION__V1__FEEDBACK_RECORD__BODY_DEMAND;
+				r[j].demand = &ds[j];
+			}
+		}
+		Traction__V1__PublishRequest req = TRACTION__V1__PUBLISH_REQUEST__INIT;
+		Traction__V1__PublishReply *rep = NULL;
+		traction_status_t st;
+		req.records = rp;
+		req.n_records = BATCH;
+		CHECK_MSG(traction_call(c, "feedback", "publish", &req.base,
+					&traction__v1__publish_reply__descriptor,
+					(ProtobufCMessage **)&rep, &st) == 0,
+			  "publish: %s", st.message);
+		for (size_t j = 0; j < rep->n_results; j++)
+			CHECK_MSG(rep->results[j]->status->code == 0, "record %d: %s",
+				  b * BATCH + (int)j, rep->results[j]->status->message);
+		traction_reply_free(&rep->base);
+	}
+}
+
+/* scenario.match of weld-line-3 and scenario.gaps, as one line each. */
+static void s_answers(traction_client_t *c, char *out, size_t len)
+{
+	Traction__V1__MatchRequest mq = TRACTION__V1__MATCH_REQUEST__INIT;
+	Traction__V1__MatchReply *m = NULL;
+	mq.scenario_id = (char *)"weld-line-3";
+	CHECK_EQ_INT(traction_call(c, "scenario", "match", &mq.base,
+				   &traction__v1__match_reply__descriptor, (ProtobufCMessage **)&m,
+				   NULL),
+		     0);
+	size_t at = (size_t)snprintf(out, len, "match:");
+	for (size_t i = 0; i < m->n_matches && at < len; i++) {
+		const Traction__V1__Match *x = m->matches[i];
+		const Traction__V1__MatchEvidence *e = x->evidence;
+		at += (size_t)snprintf(out + at, len - at, " %u %s %.3f", x->rank, x->supply->id,
+				       x->coverage);
+		if (e != NULL && at < len)
+			at += (size_t)snprintf(out + at, len - at, " [%llu %.6f %llu %llu %llu %llu]",
+					       (unsigned long long)e->value_verifications,
+					       e->mean_improvement_pct,
+					       (unsigned long long)e->open_critical_problems,
+					       (unsigned long long)e->open_problems,
+					       (unsigned long long)e->deployments,
+					       (unsigned long long)e->deployments_in_service);
+	}
+	traction_reply_free(&m->base);
+	Traction__V1__GapsRequest gq = TRACTION__V1__GAPS_REQUEST__INIT;
+	Traction__V1__GapsReply *g = NULL;
+	CHECK_EQ_INT(traction_call(c, "scenario", "gaps", &gq.base,
+				   &traction__v1__gaps_reply__descriptor, (ProtobufCMessage **)&g, NULL),
+		     0);
+	if (at < len)
+		at += (size_t)snprintf(out + at, len - at, "\ngaps:");
+	for (size_t i = 0; i < g->n_gaps && at < len; i++)
+		at += (size_t)snprintf(out + at, len - at, " %s/%u/%llu", g->gaps[i]->capability,
+				       g->gaps[i]->scenarios,
+				       (unsigned long long)g->gaps[i]->demand_signals);
+	traction_reply_free(&g->base);
+}
+
+/* How many events feedbackd's log holds from `from` on (events.read). */
+static uint64_t s_kept_from(traction_client_t *c, uint64_t from)
+{
+	uint64_t n = 0, head = 0;
+	do {
+		Traction__V1__EventsReadRequest q = TRACTION__V1__EVENTS_READ_REQUEST__INIT;
+		Traction__V1__EventsReadReply *r = NULL;
+		q.from_seq = from;
+		CHECK_EQ_INT(traction_call(c, "feedback", "events.read", &q.base,
+					   &traction__v1__events_read_reply__descriptor,
+					   (ProtobufCMessage **)&r, NULL),
+			     0);
+		n += r->n_events;
+		head = r->head_seq;
+		from = r->next_seq;
+		traction_reply_free(&r->base);
+	} while (from <= head);
+	return n;
+}
+
+TEST(scenariod_behind_feedbackds_floor_answers_as_one_that_never_stopped)
+{
+	static char a[8192], b[8192];
+	/* set A: feedbackd keeps 50 events whole; scenariod misses the field */
+	pid_t scen;
+	pid_t broker = s_start_set("set-a", &scen);
+	traction_client_t *c = h_client(&H);
+	h_catalogue(c, NULL);
+	h_wait_feedback_ready(c, "weld-line-3");
+	for (int waited = 0; waited < 5000 && s_head(c, "feedback") == 0; waited += 20)
+		h_sleep_ms(20); /* the ready record's evidence, at feedbackd's tick */
+	s_scenariod_caught_up(c);
+	uint64_t stopped_at = s_position(c, "scenario", "feedback");
+	h_kill(&H, scen, SIGTERM);
+	s_field(c);
+	/* compacted past where scenariod stopped: fewer than half of the
+	 * events since are kept (keep_max, and the newest of each problem,
+	 * capability and evidence key) */
+	uint64_t head = 0, kept = 0;
+	for (int waited = 0; waited < 10000; waited += 50) {
+		head = s_head(c, "feedback");
+		kept = s_kept_from(c, stopped_at + 1);
+		if (kept < (head - stopped_at) / 2)
+			break;
+		h_sleep_ms(50);
+	}
+	fprintf(stderr, "feedbackd: head %llu; of the %llu events after scenariod's %llu, %llu "
+		"kept\n", (unsigned long long)head, (unsigned long long)(head - stopped_at),
+		(unsigned long long)stopped_at, (unsigned long long)kept);
+	CHECK_MSG(kept < (head - stopped_at) / 2, "feedbackd's log was not compacted");
+	CHECK(stopped_at > 0);
+	scen = h_start(&H, "traction-scenariod", "set-a");
+	CHECK(h_wait_live(&H, "scenario", 1, 10000));
+	s_scenariod_caught_up(c);
+	s_answers(c, a, sizeof(a));
+	traction_client_destroy(&c);
+	for (int i = H.n - 1; i >= 0; i--) /* set A's daemons, then its broker */
+		if (H.pids[i] > 0 && strncmp(H.names[i], "traction-", 9) == 0 &&
+		    strcmp(H.names[i], "traction-testd") != 0)
+			h_kill(&H, H.pids[i], SIGTERM);
+	h_kill(&H, broker, SIGTERM);
+
+	/* set B: nothing trimmed, scenariod never stopped */
+	snprintf(H.extra, sizeof(H.extra), "[events]\nreplay_interval_ms = 200\nkeep_max = 0\n"
+					   "keep_days = 0\n");
+	s_start_set("set-b", &scen);
+	c = h_client(&H);
+	h_catalogue(c, NULL);
+	h_wait_feedback_ready(c, "weld-line-3");
+	s_field(c);
+	s_scenariod_caught_up(c);
+	CHECK_EQ_INT(s_kept_from(c, 1), s_head(c, "feedback")); /* nothing trimmed */
+	s_answers(c, b, sizeof(b));
+	fprintf(stderr, "set A: %s\nset B: %s\n", a, b);
+	CHECK_MSG(strcmp(a, b) == 0, "the restarted scenariod answers otherwise");
+	CHECK(strstr(b, "cap-") != NULL && strstr(b, " 1 defect-vision") != NULL);
+	traction_client_destroy(&c);
+}
+
 int main(void)
 {
 	char extra[256];
@@ -253,6 +507,7 @@ int main(void)
 	CHECK(h_wait_live(&H, "kv", 1, 10000));
 	RUN(a_consumer_behind_the_floor_converges);
 	RUN(the_log_stops_growing_at_steady_writes);
+	RUN(scenariod_behind_feedbackds_floor_answers_as_one_that_never_stopped);
 	h_done(&H);
 	DONE();
 }

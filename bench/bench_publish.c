@@ -1026,7 +1026,7 @@ static void s_cost_rows(cost_t cost, uint64_t records, pid_t *fbd, result_t *off
 #define STEADY_PASS_S 5
 /* the event log's bound in the steady run: [events] keep_max, so that two
  * minutes show it (the default keeps a week, or a million events) */
-#define STEADY_EVENTS 2000
+#define STEADY_EVENTS 100
 
 /* bench_publish steady SECONDS RATE: a store under steady ingest (RATE
  * records a second, a publisher drive each second) whose metric records

@@ -18,7 +18,7 @@
 #include "util.h"
 #include "traction/v1/events.pb-c.h"
 
-#define MAX_DBS 48 /* LMDB's named databases: the store's own and a daemon's */
+#define MAX_DBS TRC_STORE_MAX_DBS /* storecopy.h */
 static const char s_schema_key[] = "schema_version";
 
 struct trc_db {

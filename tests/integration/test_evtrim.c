@@ -64,8 +64,8 @@ static void s_log(traction_client_t *c, unsigned long *entries, unsigned long lo
 	traction_reply_free(&rep->base);
 }
 
-/* What a consumer has applied of the producer (source "supply"). */
-static uint64_t s_applied(traction_client_t *c, const char *service)
+/* What service has applied of source (0: not answering). */
+static uint64_t s_position(traction_client_t *c, const char *service, const char *source)
 {
 	Traction__V1__Empty e = TRACTION__V1__EMPTY__INIT;
 	Traction__V1__PingReply *p = NULL;
@@ -74,7 +74,7 @@ static uint64_t s_applied(traction_client_t *c, const char *service)
 		return 0;
 	uint64_t seq = 0;
 	for (size_t i = 0; i < p->n_positions; i++)
-		if (strcmp(p->positions[i]->source, "supply") == 0)
+		if (strcmp(p->positions[i]->source, source) == 0)
 			seq = p->positions[i]->applied_seq;
 	traction_reply_free(&p->base);
 	return seq;
@@ -84,7 +84,7 @@ static bool s_wait_applied(traction_client_t *c, const char *service, uint64_t h
 {
 	uint64_t at = 0;
 	for (int waited = 0; waited < 20000; waited += 20) {
-		if ((at = s_applied(c, service)) == head)
+		if ((at = s_position(c, service, "supply")) == head)
 			return true;
 		h_sleep_ms(20);
 	}
@@ -277,22 +277,6 @@ static uint64_t s_head(traction_client_t *c, const char *service)
 	uint64_t head = p->event_head;
 	traction_reply_free(&p->base);
 	return head;
-}
-
-/* What service has applied of source (0: not answering). */
-static uint64_t s_position(traction_client_t *c, const char *service, const char *source)
-{
-	Traction__V1__Empty e = TRACTION__V1__EMPTY__INIT;
-	Traction__V1__PingReply *p = NULL;
-	if (traction_call(c, service, "ping", &e.base, &traction__v1__ping_reply__descriptor,
-			  (ProtobufCMessage **)&p, NULL) != 0)
-		return 0;
-	uint64_t seq = 0;
-	for (size_t i = 0; i < p->n_positions; i++)
-		if (strcmp(p->positions[i]->source, source) == 0)
-			seq = p->positions[i]->applied_seq;
-	traction_reply_free(&p->base);
-	return seq;
 }
 
 /* scenariod has applied every event of supply, iteration and feedback. */

@@ -9,8 +9,8 @@
  * description=value}).
  * TESTD_MODE=consumer: service "mirror" (or TESTD_SERVICE, also its state
  * directory's name), applies the producer's events into its own store, and
- * notes each sequence it applied: one applied twice is counted (method
- * "dups"). The producer's events are keyed by their key (evlog.h), so its
+ * with TESTD_SERVICE notes each sequence it applied: one applied twice is
+ * counted (method "dups"). The producer's events are keyed by their key (evlog.h), so its
  * log is compacted past [events] keep_max (method "log": its size).
  * TESTD_MODE=alerts: stands in for feedbackd as the source of alerts
  * (until its rule evaluation lands): service "feedback", method "alert"
@@ -113,6 +113,10 @@ static int s_count(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMess
 	return 0;
 }
 
+/* TESTD_SERVICE given: note each sequence applied (not in the tests of a
+ * store filling up, whose room they would take). */
+static bool s_note_seqs;
+
 static int s_apply(trc_call_t *call, const Traction__V1__Event *ev)
 {
 	if (ev->payload_case != TRACTION__V1__EVENT__PAYLOAD_SUPPLY)
@@ -120,8 +124,9 @@ static int s_apply(trc_call_t *call, const Traction__V1__Event *ev)
 	uint8_t be[8];
 	MDB_val found;
 	trc_be64_put(be, ev->seq);
-	if (trc_txn_insert(call->txn, trc_call_db(call, DB_SEEN), be, 8, "", 0, &found) ==
-	    TRC_EEXIST)
+	if (s_note_seqs &&
+	    trc_txn_insert(call->txn, trc_call_db(call, DB_SEEN), be, 8, "", 0, &found) ==
+		    TRC_EEXIST)
 		trc_txn_put(call->txn, trc_call_db(call, DB_DUPS), be, 8, "", 0, 0);
 	const char *v = ev->supply->description != NULL ? ev->supply->description : "";
 	return trc_txn_put(call->txn, trc_call_db(call, DB_KV), ev->supply->id,
@@ -189,19 +194,13 @@ static const trc_method_t s_alerts[] = {
 static const trc_service_table_t s_alert_services[] = { { "feedback", s_alerts, 1, NULL } };
 static const char *const s_feedback_topics[] = { "feedback.", "alert.", NULL };
 
+/* The producer's methods are the first five (put, log and the reads), a
+ * consumer's the last four (the reads and dups). */
 static const trc_method_t s_kv[] = {
 	{ "put", &traction__v1__key_value__descriptor, &traction__v1__key_value__descriptor,
 	  s_put, TRC_METHOD_WRITE, "store a key" },
-	{ "get", &traction__v1__id_request__descriptor, &traction__v1__key_value__descriptor,
-	  s_get, 0, "read a key" },
-	{ "count", &traction__v1__empty__descriptor, &traction__v1__key_value__descriptor,
-	  s_count, 0, "how many keys" },
-	{ "batches", &traction__v1__empty__descriptor, &traction__v1__key_value__descriptor,
-	  s_batches, 0, "the most puts one group commit held" },
 	{ "log", &traction__v1__empty__descriptor, &traction__v1__key_value__descriptor, s_log, 0,
 	  "the event log's entries, floor and head" },
-};
-static const trc_method_t s_mirror[] = {
 	{ "get", &traction__v1__id_request__descriptor, &traction__v1__key_value__descriptor,
 	  s_get, 0, "read a key" },
 	{ "count", &traction__v1__empty__descriptor, &traction__v1__key_value__descriptor,
@@ -214,7 +213,7 @@ static const trc_method_t s_mirror[] = {
 
 static const trc_service_table_t s_producer_services[] = { { "kv", s_kv, 5, NULL },
 								{ "supply", NULL, 0, NULL } };
-static trc_service_table_t s_consumer_services[] = { { "mirror", s_mirror, 4, NULL } };
+static trc_service_table_t s_consumer_services[] = { { "mirror", s_kv + 2, 4, NULL } };
 /* It stands in for supplyd: its events are the supply source's, with its
  * topics, so that the real consumers of supply take them too. */
 static const char *const s_supply_topics[] = { "provider.", "supply.", NULL };
@@ -240,8 +239,10 @@ int main(int argc, char **argv)
 		def.event_topics = s_feedback_topics;
 	} else if (consumer) {
 		const char *name = getenv("TESTD_SERVICE");
-		if (name != NULL && name[0] != '\0')
+		if (name != NULL && name[0] != '\0') {
 			def.daemon = s_consumer_services[0].name = name;
+			s_note_seqs = true;
+		}
 		def.services = s_consumer_services;
 		def.n_services = 1;
 		def.consumes = s_consumes;

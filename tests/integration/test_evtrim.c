@@ -294,7 +294,8 @@ static void s_scenariod_caught_up(traction_client_t *c)
 }
 
 /* 1,200 records in batches of 50: problems of 25 signatures, value
- * verifications, demand signals over 10 capabilities. */
+ * verifications, demand signals over 10 capabilities (and, in the first
+ * batch only, over others). */
 static void s_field(traction_client_t *c)
 {
 	enum { BATCH = 50 };
@@ -331,7 +332,10 @@ static void s_field(traction_client_t *c)
 				r[j].value = &vv[j];
 			} else {
 				traction__v1__demand_signal__init(&ds[j]);
-				snprintf(caps[j][0], sizeof(caps[j][0]), "cap-%d", i % 10);
+				/* the first batch's capabilities are named by no later
+				 * record: their only events end up far below the floor */
+				snprintf(caps[j][0], sizeof(caps[j][0]), b == 0 ? "early-%d" : "cap-%d",
+					 i % 10);
 				snprintf(caps[j][1], sizeof(caps[j][1]), "cap-%d", (i + 3) % 10);
 				capp[j][0] = caps[j][0];
 				capp[j][1] = caps[j][1];
@@ -473,7 +477,7 @@ TEST(scenariod_behind_feedbackds_floor_answers_as_one_that_never_stopped)
 	s_answers(c, b, sizeof(b));
 	fprintf(stderr, "set A: %s\nset B: %s\n", a, b);
 	CHECK_MSG(strcmp(a, b) == 0, "the restarted scenariod answers otherwise");
-	CHECK(strstr(b, "cap-") != NULL && strstr(b, " 1 defect-vision") != NULL);
+	CHECK(strstr(b, "early-") != NULL && strstr(b, " 1 defect-vision") != NULL);
 	traction_client_destroy(&c);
 }
 

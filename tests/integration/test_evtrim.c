@@ -186,6 +186,22 @@ TEST(a_consumer_behind_the_floor_converges)
 	/* below the floor, at most the newest event of each key */
 	CHECK_MSG(entries <= (head - floor + 1) + NK + NU, "%lu entries", entries);
 
+	/* on the wire: a replay from below the floor says where it is */
+	for (int from = 1; from <= 2; from++) {
+		Traction__V1__ReplayRequest rq = TRACTION__V1__REPLAY_REQUEST__INIT;
+		Traction__V1__ReplayReply *rr = NULL;
+		rq.from_seq = from == 1 ? 1 : floor;
+		CHECK_EQ_INT(traction_call(c, "kv", "events.replay", &rq.base,
+					   &traction__v1__replay_reply__descriptor,
+					   (ProtobufCMessage **)&rr, NULL),
+			     0);
+		CHECK_EQ_INT(rr->compacted_below, from == 1 ? floor : 0);
+		CHECK(rr->n_events > 0 && rr->events[0]->seq > (from == 1 ? 1 : floor - 1));
+		CHECK(from == 2 || rr->events[rr->n_events - 1]->seq - rr->events[0]->seq >=
+					   rr->n_events); /* with gaps */
+		traction_reply_free(&rr->base);
+	}
+
 	a = s_consumer("mirror");
 	CHECK(s_wait_applied(c, "mirror", head));
 	CHECK(s_wait_applied(c, "mirror2", head));

@@ -901,7 +901,15 @@ static void s_alert_rules(const char *metric)
 /* The fresh feedbackd's store as LMDB sees it, opened read-only beside the
  * daemon: its records, and the pages in use (the last page's number: the
  * file never shrinks, freed pages are used again), 0 if it cannot tell. */
+static void s_store_stat_ev(size_t *records, size_t *events, double *used_mib);
 static void s_store_stat(size_t *records, double *used_mib)
+{
+	size_t events;
+	s_store_stat_ev(records, &events, used_mib);
+}
+
+/* feedbackd's store: its records, the events in its log, its pages in use. */
+static void s_store_stat_ev(size_t *records, size_t *events, double *used_mib)
 {
 	char dir[600];
 	MDB_env *env;
@@ -910,6 +918,7 @@ static void s_store_stat(size_t *records, double *used_mib)
 	MDB_stat st;
 	MDB_envinfo info;
 	*records = 0;
+	*events = 0;
 	*used_mib = 0;
 	snprintf(dir, sizeof(dir), "%s/fb%d/feedbackd", H.dir, s_fb_gen);
 	if (mdb_env_create(&env) != 0)
@@ -920,6 +929,8 @@ static void s_store_stat(size_t *records, double *used_mib)
 	    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0) {
 		if (mdb_dbi_open(txn, "records", 0, &dbi) == 0 && mdb_stat(txn, dbi, &st) == 0)
 			*records = st.ms_entries;
+		if (mdb_dbi_open(txn, "events", 0, &dbi) == 0 && mdb_stat(txn, dbi, &st) == 0)
+			*events = st.ms_entries;
 		if (mdb_env_info(env, &info) == 0 && mdb_env_stat(env, &st) == 0)
 			*used_mib = (double)(info.me_last_pgno + 1) * st.ms_psize / 1048576.0;
 		mdb_txn_abort(txn);
@@ -1112,17 +1123,26 @@ static void s_cost_cpu_rows(const char *row_off, const char *row_on, const char 
 
 #define STEADY_TTL_S 20
 #define STEADY_PASS_S 5
+/* the event log's bound in the steady run: [events] keep_max, so that two
+ * minutes show it (the default keeps a week, or a million events) */
+#define STEADY_EVENTS 100
 
 /* bench_publish steady SECONDS RATE: a store under steady ingest (RATE
  * records a second, a publisher drive each second) whose metric records
  * and their idempotency keys live STEADY_TTL_S, passes STEADY_PASS_S
- * apart: its records and the pages it uses every five seconds. With a TTL they level off (docs/performance.md,
- * "Retention"); without one they would grow by RATE a second. */
+ * apart, and its event log STEADY_EVENTS events whole: its records, its
+ * events and the pages it uses every five seconds. With a TTL they level
+ * off (docs/performance.md, "Retention"); without one they would grow by
+ * RATE a second. */
 static void s_retention_growth(pid_t *fbd, uint64_t seconds, unsigned rate)
 {
-	char extra[sizeof(H.extra)];
+	char extra[sizeof(H.extra)], with_events[sizeof(H.extra)];
 	memcpy(extra, H.extra, sizeof(extra));
-	s_with_retention(extra, STEADY_TTL_S, STEADY_PASS_S, 1);
+	int w = snprintf(with_events, sizeof(with_events), "%s[events]\nkeep_max = %d\n", extra,
+			 STEADY_EVENTS);
+	if (w < 0 || (size_t)w >= sizeof(with_events))
+		exit(1);
+	s_with_retention(with_events, STEADY_TTL_S, STEADY_PASS_S, 1);
 	s_fresh_feedbackd(fbd);
 	memcpy(H.extra, extra, sizeof(extra));
 	bench_section = "retention";
@@ -1137,12 +1157,16 @@ static void s_retention_growth(pid_t *fbd, uint64_t seconds, unsigned rate)
 		} while ((uint64_t)(now.tv_sec - t0.tv_sec) < s);
 		if (s % 5 != 0)
 			continue;
-		size_t n;
+		size_t n, nev;
 		double mib;
 		char name[96];
-		s_store_stat(&n, &mib);
-		printf("at %3llu s: %8zu records in the store, %7.1f MiB of pages used\n",
-		       (unsigned long long)s, n, mib);
+		s_store_stat_ev(&n, &nev, &mib);
+		printf("at %3llu s: %8zu records in the store, %6zu events in its log, %7.1f MiB of "
+		       "pages used\n",
+		       (unsigned long long)s, n, nev, mib);
+		snprintf(name, sizeof(name), "steady %u rec/s, TTL %d s: events at %llu s", rate,
+			 STEADY_TTL_S, (unsigned long long)s);
+		bench_row(name, (double)nev, -1, -1);
 		snprintf(name, sizeof(name), "steady %u rec/s, TTL %d s: records at %llu s", rate,
 			 STEADY_TTL_S, (unsigned long long)s);
 		bench_row(name, (double)n, -1, -1);

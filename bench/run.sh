@@ -6,7 +6,8 @@
 #   (growth: ~1.5 min, 5 GB; alerts: its rows alone, also part of publish,
 #   with 10 drives a side for feedbackd's CPU a record; retention: ingest
 #   beside a large expiry and without, then a store at steady ingest with
-#   a TTL for 90 s; notify: webhook delivery against a bare libcurl loop)
+#   a TTL and a bounded event log for 120 s; notify: webhook delivery
+#   against a bare libcurl loop)
 set -eu
 cd "$(dirname "$0")/.."
 sh deploy/install-deps.sh
@@ -29,8 +30,8 @@ fi
 if [ "$what" = all ] || [ "$what" = retention ]; then
   echo "## bench_publish retention: the publisher beside a large expiry (2 s TTL) and without"
   build-bench/bench/bench_publish retention 100000
-  echo "## bench_publish steady: 1,000 records/s for 90 s into a store whose records live 20 s"
-  build-bench/bench/bench_publish steady 90 1000
+  echo "## bench_publish steady: 1,000 records/s for 120 s into a store whose records live 20 s, its event log 100 events"
+  build-bench/bench/bench_publish steady 120 1000
 fi
 if [ "$what" = growth ]; then
   echo "## bench_publish growth: one store from empty to 10 million records"

@@ -61,6 +61,13 @@ static const trc_conf_key_t s_events[] = {
 	K(replay_interval_ms, "replay_interval_ms", UINT, 10, 3600000, "1000",
 	  "how often a consumer asks a source for events it may have missed"),
 	K(replay_batch, "replay_batch", UINT, 1, 100000, "1000", "most events in one replay reply"),
+	K(events_keep_days, "keep_days", UINT, 0, 36500, "7",
+	  "a daemon's events stay whole this long for consumers' replays; older ones are "
+	  "compacted to the newest of each record; 0: no bound by age"),
+	K(events_keep_max, "keep_max", UINT, 0, 4000000000u, "1000000",
+	  "and at most this many of the newest stay whole; 0: no bound by count"),
+	K(events_trim_per_tick, "trim_per_tick", UINT, 1, 1000000, "1000",
+	  "events the background trim examines per tick, in the group commit's transaction"),
 };
 
 static const trc_conf_key_t s_log[] = {

@@ -79,6 +79,9 @@ typedef struct {
 	/* [events] */
 	unsigned replay_interval_ms;
 	unsigned replay_batch;
+	unsigned events_keep_days;     /* the event log's retention (evlog.h) */
+	unsigned events_keep_max;
+	unsigned events_trim_per_tick;
 	/* [log] */
 	int log_level;                 /* trc_log_level_t */
 	/* [security] */

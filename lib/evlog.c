@@ -21,6 +21,7 @@ typedef struct {
 struct trc_evlog {
 	char *source;
 	const char *const *topics; /* NULL: any type */
+	trc_evlog_keys_fn keys;    /* NULL: never trimmed */
 	pending_t *q;
 	size_t n, cap;
 };
@@ -41,6 +42,31 @@ trc_evlog_t *trc_evlog_new(const char *source)
 void trc_evlog_set_topics(trc_evlog_t *log, const char *const *topics)
 {
 	log->topics = topics;
+}
+
+void trc_evlog_set_keys(trc_evlog_t *log, trc_evlog_keys_fn keys)
+{
+	log->keys = keys;
+}
+
+bool trc_evlog_keyed(const trc_evlog_t *log)
+{
+	return log->keys != NULL;
+}
+
+int trc_evlog_emitn(trc_evlog_key_fn emit, void *ud, const char *const *parts, size_t n)
+{
+	trc_dbkey_t k;
+	trc_dbkey_init(&k);
+	for (size_t i = 0; i < n; i++)
+		trc_dbkey_str(&k, parts[i] != NULL ? parts[i] : "");
+	return trc_dbkey_ok(&k) ? emit(ud, k.buf, k.len) : 0;
+}
+
+int trc_evlog_keys_of(const trc_evlog_t *log, const Traction__V1__Event *ev,
+		      trc_evlog_key_fn emit, void *ud)
+{
+	return log->keys != NULL ? log->keys(ev, emit, ud) : 0;
 }
 
 static bool s_type_declared(const trc_evlog_t *log, const char *type)
@@ -124,6 +150,8 @@ int trc_evlog_append(trc_evlog_t *log, trc_txn_t *txn, Traction__V1__Event *ev,
 	trc_dbkey_be64(&k, ev->seq);
 	int rc = trc_txn_put(txn, s_db(txn, TRC_SYSDB_EVENTS), k.buf, k.len, p->data, p->len,
 			     MDB_APPEND);
+	if (rc == 0 && log->keys != NULL)
+		rc = trc_evlog_index_append(log, txn, ev);
 	if (rc != 0) {
 		free(p->topic);
 		free(p->data);
@@ -176,11 +204,15 @@ int trc_evlog_read(trc_txn_t *txn, uint64_t from, size_t max, size_t max_bytes,
 				false);
 	if (rc != 0)
 		return rc;
+	/* below the floor, what compaction kept; from it on, no hole */
+	uint64_t floor = trc_evlog_floor(txn);
 	uint64_t expect = from;
 	while (*n < max && trc_iter_next(&it)) {
 		trc_dbsplit_t sp;
 		trc_dbsplit_init(&sp, &it.key);
-		if (trc_dbsplit_be64(&sp) != expect || !trc_dbsplit_done(&sp))
+		uint64_t seq = trc_dbsplit_be64(&sp);
+		if (!trc_dbsplit_done(&sp) || seq < expect ||
+		    (seq >= floor && seq != (expect > floor ? expect : floor)))
 			break; /* a hole would be a bug; never hand out a gap */
 		bytes += it.val.mv_size + 16;
 		if (*n > 0 && bytes > max_bytes)
@@ -192,7 +224,7 @@ int trc_evlog_read(trc_txn_t *txn, uint64_t from, size_t max, size_t max_bytes,
 			return TRC_ECORRUPT;
 		}
 		out[(*n)++] = ev;
-		expect++;
+		expect = seq + 1;
 	}
 	trc_iter_end(&it);
 	return txn->err;

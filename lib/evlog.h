@@ -5,10 +5,21 @@
  * only after the commit. Consumers keep, in their own store, the last
  * sequence they applied of each source, and ask the source to replay from
  * there on start and on a gap.
+ *
+ * The log is bounded (evtrim.c; docs/protocol.md "Events", "Compaction"):
+ * each event names the keys of the records it carries the whole new state
+ * of (the daemon's keys function), an index keeps each key's newest event,
+ * and a background trim moves the log's floor up past events older than
+ * the retention. Below the floor only the newest event of each key is
+ * kept (the log compacts into a snapshot of every record's latest state);
+ * from the floor on the log is gap-free. A replay from below the floor
+ * says so (ReplayReply.compacted_below), and the consumer accepts the
+ * gaps below it.
  */
 #ifndef TRC_EVLOG_H
 #define TRC_EVLOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +37,28 @@ const char *trc_evlog_source(const trc_evlog_t *log);
  * prefix, so an event of another type would reach them only by replay:
  * trc_evlog_append refuses it as it refuses an empty type. */
 void trc_evlog_set_topics(trc_evlog_t *log, const char *const *topics);
+
+/* The keys of an event: the records whose whole new state it carries,
+ * each handed to emit (key bytes: a trc_dbkey of the record's kind and
+ * ids; at most TRC_DBKEY_MAX). None: the event is not state (a consumer
+ * further behind than the retention does not get it). 0, or the first
+ * non-zero return of emit. */
+typedef int (*trc_evlog_key_fn)(void *ud, const void *key, size_t len);
+typedef int (*trc_evlog_keys_fn)(const Traction__V1__Event *ev, trc_evlog_key_fn emit, void *ud);
+/* For keys functions: emits the key made of string parts (the record's
+ * kind, then its ids; a NULL part reads as ""). A key too long for LMDB
+ * is not emitted (ids are bounded by validation long before). */
+#define trc_evlog_emit(emit, ud, ...)                                   \
+	trc_evlog_emitn((emit), (ud), (const char *const[]){ __VA_ARGS__ }, \
+			sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
+int trc_evlog_emitn(trc_evlog_key_fn emit, void *ud, const char *const *parts, size_t n);
+/* Without a keys function (the default) the log is never trimmed: a
+ * daemon that does not say what its events are about keeps them all. */
+void trc_evlog_set_keys(trc_evlog_t *log, trc_evlog_keys_fn keys);
+bool trc_evlog_keyed(const trc_evlog_t *log);
+/* The keys function of log on ev (0 keys without one). */
+int trc_evlog_keys_of(const trc_evlog_t *log, const Traction__V1__Event *ev,
+		      trc_evlog_key_fn emit, void *ud);
 
 /* Fills in ev->source, ev->seq and (if 0) ev->time_ms, stores it in txn and
  * queues it for publishing. Returns 0 and the sequence in *seq (may be NULL),
@@ -48,11 +81,46 @@ size_t trc_evlog_pending(const trc_evlog_t *log);
 /* The last sequence written (0: none). */
 uint64_t trc_evlog_head(trc_txn_t *txn);
 
+/* The floor: every event from it on is in the log; below it only the
+ * newest event of each key (1: nothing was trimmed). */
+uint64_t trc_evlog_floor(trc_txn_t *txn);
+
 /* Decodes up to max events from seq `from` on into out[] (allocated with al;
  * out must hold max pointers), and no more than max_bytes of them (but
- * always one, if there is one). *n is how many; they are consecutive. */
+ * always one, if there is one). *n is how many; they are consecutive from
+ * the floor on, and below it those compaction kept. */
 int trc_evlog_read(trc_txn_t *txn, uint64_t from, size_t max, size_t max_bytes,
 		   ProtobufCAllocator *al, Traction__V1__Event **out, size_t *n);
+
+/* ---- retention (evtrim.c) ---- */
+
+/* How long events stay whole: an event is trimmed (deleted, unless it is
+ * the newest of one of its keys) once it is older than keep_ms or more
+ * than keep_max behind the head (0: no bound of that kind); at most
+ * per_tick events are examined by one trc_evlog_trim. The head event is
+ * never trimmed (the next sequence follows it). */
+typedef struct {
+	int64_t keep_ms;
+	uint64_t keep_max;
+	unsigned per_tick;
+} trc_evlog_retention_t;
+
+/* One bounded step of the background trim, in the write transaction txn
+ * at wall clock now_ms: first indexes the events a store written before
+ * the index had (a range noted by trc_evlog_open), then moves the floor.
+ * *trimmed: events deleted; *more: it stopped at per_tick, not where the
+ * retention ends (both may be NULL). Nothing without a keys function or
+ * a bound. 0 or a sticky trc_err. */
+int trc_evlog_trim(trc_evlog_t *log, trc_txn_t *txn, const trc_evlog_retention_t *ret,
+		   int64_t now_ms, size_t *trimmed, bool *more);
+
+/* At start, in a write transaction: a store whose events predate the key
+ * index notes them as to be indexed before any is trimmed. */
+int trc_evlog_open(trc_evlog_t *log, trc_txn_t *txn);
+
+/* For evlog.c: the key index's part of an append (each key now points at
+ * seq; an event below the floor it supersedes for its last key goes). */
+int trc_evlog_index_append(trc_evlog_t *log, trc_txn_t *txn, const Traction__V1__Event *ev);
 
 /* A consumer's position: the last sequence of source it applied (0: none). */
 int trc_position_get(trc_txn_t *txn, const char *source, uint64_t *seq);

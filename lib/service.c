@@ -159,6 +159,25 @@ static bool s_unread(void *sock)
 	return zmq_getsockopt(sock, ZMQ_EVENTS, &events, &len) == 0 && (events & ZMQ_POLLIN);
 }
 
+/* A tick is queued at the daemon's interval when it has a tick of its
+ * own, or when its event log may have something to trim: its head moved,
+ * the last trim stopped at its bound, or a while has passed (events age
+ * out of keep_days with no write at all). */
+#define S_TRIM_IDLE_MS 60000
+/* The trim's interval in a daemon without a tick of its own: the log
+ * holds at most what comes in this long past its bound (an empty tick
+ * costs no disk write). */
+#define S_TRIM_TICK_MS 250
+static bool s_tick_wanted(const trc_service_t *svc, int64_t now)
+{
+	if (svc->def->tick != NULL)
+		return true;
+	if (svc->evlog == NULL || !trc_evlog_keyed(svc->evlog))
+		return false;
+	return svc->head != svc->trim_head || svc->trim_more ||
+	       now - svc->trim_last >= S_TRIM_IDLE_MS;
+}
+
 static void s_timers(trc_service_t *svc)
 {
 	int64_t now = trc_mono_ms();
@@ -185,15 +204,19 @@ static void s_timers(trc_service_t *svc)
 		if (b == svc->out)
 			svc->out = (b + 1) % (unsigned)svc->nbrokers; /* until one is heard */
 	}
-	if (svc->def->tick != NULL && now >= svc->next_tick) {
+	if (s_tick_wanted(svc, now) && now >= svc->next_tick) {
 		/* one tick a batch: while the writer is stuck on the disk, ticks
 		 * would otherwise pile up in the batch, taking its room */
 		work_t *w;
 		if (!svc->fill->ticked && svc_work_push(&svc->fill->writes, &w) == 0) {
 			w->kind = WORK_TICK;
 			svc->fill->ticked = true;
+			svc->trim_head = svc->head;
+			svc->trim_last = now;
 		}
-		svc->next_tick = now + (svc->def->tick_ms > 0 ? svc->def->tick_ms : 1000);
+		svc->next_tick = now + (svc->def->tick == NULL ? S_TRIM_TICK_MS
+				       : svc->def->tick_ms > 0 ? svc->def->tick_ms
+							       : 1000);
 	}
 	svc_consumers_poll(svc, now);
 	svc_backup_timers(svc, now);
@@ -214,7 +237,7 @@ static int64_t s_timeout(trc_service_t *svc)
 {
 	int64_t now = trc_mono_ms();
 	int64_t next = svc->next_heartbeat;
-	if (svc->def->tick != NULL && svc->next_tick < next)
+	if (s_tick_wanted(svc, now) && svc->next_tick < next)
 		next = svc->next_tick;
 	next = svc_consumers_next(svc, next);
 	next = svc_backup_next(svc, next);
@@ -471,6 +494,25 @@ static int s_batches_new(trc_service_t *svc)
 	return 0;
 }
 
+/* The event log's retention, and a store written before its key index
+ * noted as to be indexed (evtrim.c). */
+static int s_evlog_open(trc_service_t *svc)
+{
+	const trc_config_t *cfg = &svc->cfg;
+	svc->evret.keep_ms = (int64_t)cfg->events_keep_days * 86400000;
+	svc->evret.keep_max = cfg->events_keep_max;
+	svc->evret.per_tick = cfg->events_trim_per_tick;
+	trc_txn_t txn;
+	int rc = trc_txn_begin(svc->store, &txn, true);
+	if (rc != 0)
+		return rc;
+	rc = trc_evlog_open(svc->evlog, &txn);
+	if (rc == 0)
+		return trc_txn_commit(&txn);
+	trc_txn_abort(&txn);
+	return rc;
+}
+
 /* The store (migrated, with its margin), the daemon's open hook, our event
  * log and where we stand: its head and each consumed source's position. */
 static int s_open_store(trc_service_t *svc)
@@ -490,9 +532,13 @@ static int s_open_store(trc_service_t *svc)
 		svc->evlog = trc_evlog_new(def->event_source);
 		if (svc->evlog == NULL)
 			rc = TRC_ENOMEM;
-		else
+		else {
 			trc_evlog_set_topics(svc->evlog, def->event_topics);
+			trc_evlog_set_keys(svc->evlog, def->event_keys);
+		}
 	}
+	if (rc == 0 && svc->evlog != NULL)
+		rc = s_evlog_open(svc);
 	if (rc == 0)
 		rc = svc_consumers_open(svc);
 	if (rc == 0)

@@ -22,6 +22,7 @@
 
 #include "call.h"
 #include "config.h"
+#include "evlog.h"
 #include "metrics.h"
 #include "scope.h"
 #include "store.h"
@@ -91,6 +92,11 @@ typedef struct {
 	 * (an event of another type is refused: no consumer would see it as
 	 * it happens). Those who consume it declare the same. */
 	const char *const *event_topics;
+	/* With event_source: the keys of each event, the records whose whole
+	 * state it carries (evlog.h), by which the log is compacted once its
+	 * events are past [events] keep_days or keep_max. NULL: the log is
+	 * never trimmed. */
+	trc_evlog_keys_fn event_keys;
 	const trc_service_table_t *services;
 	size_t n_services;
 	const trc_dbs_t *dbs;        /* its databases, declared once (store.h) */

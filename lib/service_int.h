@@ -113,6 +113,7 @@ typedef struct {
 	/* event */
 	consumer_t *cons;
 	Traction__V1__Event *ev;
+	bool compacted;          /* after a gap the source compacted away */
 } work_t;
 
 typedef struct {
@@ -133,6 +134,8 @@ typedef struct {
 	int rc;                  /* the group commit's outcome */
 	int64_t apply_us, commit_us; /* how long its apply and LMDB's commit took */
 	uint64_t head;           /* our event log's head once it committed */
+	bool trim_more;          /* its tick's trim stopped at its bound */
+	size_t trimmed;          /* events its tick's trim deleted */
 } batch_t;
 
 /* One source a request catches up with: the position query whose answer
@@ -199,7 +202,7 @@ typedef struct {
 typedef struct {
 	trc_metrics_t *m;        /* NULL: no metrics ([metrics] base_port 0) */
 	trc_series_t *apply, *commit, *batch, *failed, *queued, *held, *parked, *busy,
-		*refused, *head;
+		*refused, *head, *trimmed;
 	cons_series_t *cons;     /* by consumer */
 	void *dbs;               /* what each database's series reads */
 	req_series_t *req;       /* by (method, code): open addressing */
@@ -214,6 +217,10 @@ struct trc_service {
 	trc_config_t cfg;
 	trc_store_t *store;
 	trc_evlog_t *evlog;
+	trc_evlog_retention_t evret; /* [events] keep_days, keep_max, trim_per_tick */
+	uint64_t trim_head;      /* the head when the last trim was queued */
+	bool trim_more;          /* the last trim left work for the next */
+	int64_t trim_last;       /* when it was queued (mono ms) */
 	/* Two batches take turns: the loop fills one while the writer thread
 	 * applies and commits the other (docs/architecture.md). */
 	batch_t batches[2];
@@ -408,6 +415,7 @@ void svc_metrics_unrouted(trc_service_t *svc);
 void svc_metrics_batch(trc_service_t *svc, const batch_t *b);
 void svc_metrics_turn(trc_service_t *svc);
 void svc_metrics_replay(trc_service_t *svc, const consumer_t *c);
+void svc_metrics_trimmed(trc_service_t *svc, size_t n);
 
 /* ---- svc_writer.c: the batch and the writer thread ---------------------- */
 

@@ -18,7 +18,7 @@
 #include "util.h"
 #include "traction/v1/events.pb-c.h"
 
-#define MAX_DBS 48 /* LMDB's named databases: the store's own and a daemon's */
+#define MAX_DBS TRC_STORE_MAX_DBS /* storecopy.h */
 static const char s_schema_key[] = "schema_version";
 
 struct trc_db {
@@ -28,11 +28,18 @@ struct trc_db {
 
 /* The store's own databases: every daemon's store has them. */
 static const trc_db_decl_t s_sysdbs[TRC_SYSDB_COUNT] = {
-	[TRC_SYSDB_META] = { "meta", "name -> value (schema_version: be64)", NULL },
+	[TRC_SYSDB_META] = { "meta",
+			     "name -> value (schema_version, events_floor: be64; "
+			     "events_unindexed: be64 from, be64 to)",
+			     NULL },
 	[TRC_SYSDB_EVENTS] = { "events", "be64 seq -> Event", &traction__v1__event__descriptor },
 	[TRC_SYSDB_POSITIONS] = { "positions", "source -> be64 applied seq", NULL },
 	[TRC_SYSDB_AUDIT] = { "audit", "be64 seq -> AuditEntry, append-only (svc_audit.c)",
 			      &traction__v1__audit_entry__descriptor },
+	[TRC_SYSDB_EVENT_KEYS] = { "event_keys",
+				   "an event's key (its daemon's kind, ids) -> be64 seq of the "
+				   "key's newest event (evtrim.c)",
+				   NULL },
 };
 
 struct trc_store {

@@ -15,8 +15,9 @@
  *   };
  *   const trc_dbs_t exampled_dbs = TRC_DBS(s_dbs);
  *
- * The store opens them (and its own: meta, events, positions) once, and a
- * handler takes a handle by index, with no lookup by name:
+ * The store opens them (and its own: meta, events, positions, audit,
+ * event_keys) once, and a handler takes a handle by index, with no lookup
+ * by name:
  * trc_store_db(store, EX_DB_NOTES), trc_txn_db(txn, ...), trc_call_db(call,
  * ...) (call.h). A record helper (record.h) reads the message type from
  * the handle, so no caller names it, nor can name the wrong one. Keys are
@@ -65,10 +66,11 @@ typedef struct trc_db trc_db_t;
 /* The databases every store has, whatever its daemon declares (the same
  * idiom: store.c's table). */
 enum {
-	TRC_SYSDB_META,       /* name -> value: schema_version (be64) */
+	TRC_SYSDB_META,       /* name -> value: schema_version, the event log's floor (be64) */
 	TRC_SYSDB_EVENTS,     /* be64 seq -> traction.v1.Event */
 	TRC_SYSDB_POSITIONS,  /* source -> be64 applied seq */
 	TRC_SYSDB_AUDIT,      /* be64 seq -> traction.v1.AuditEntry (svc_audit.c) */
+	TRC_SYSDB_EVENT_KEYS, /* an event's key -> be64 seq of its newest event (evtrim.c) */
 	TRC_SYSDB_COUNT
 };
 

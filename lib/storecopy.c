@@ -14,8 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define S_MAX_DBS 32 /* as store.c opens environments */
-
 /* ---- writing a copy ---------------------------------------------------------- */
 
 static int s_copy_db(MDB_txn *src, MDB_dbi sdbi, MDB_txn *dst, const char *name,
@@ -51,7 +49,7 @@ int trc_storecopy_write(MDB_txn *src, const MDB_dbi *dbis, const char *const *na
 	(void)unlink(path);
 	int rc = mdb_env_create(&env);
 	if (rc == 0)
-		rc = mdb_env_set_maxdbs(env, S_MAX_DBS);
+		rc = mdb_env_set_maxdbs(env, TRC_STORE_MAX_DBS);
 	if (rc == 0)
 		rc = mdb_env_set_mapsize(env, map_size);
 	/* one file, no lock file: nothing else opens it while it is written */
@@ -200,7 +198,7 @@ static int s_names(MDB_txn *txn, trc_storecopy_info_t *info)
 	MDB_val k, v;
 	for (int op = MDB_FIRST; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
 		trc_storecopy_db_t *d = realloc(info->dbs, (info->ndbs + 1) * sizeof(*d));
-		if (d == NULL || info->ndbs >= S_MAX_DBS) {
+		if (d == NULL || info->ndbs >= TRC_STORE_MAX_DBS) {
 			if (d != NULL)
 				info->dbs = d;
 			rc = d == NULL ? ENOMEM : MDB_CORRUPTED;
@@ -225,7 +223,7 @@ int trc_storecopy_inspect(const char *path, trc_storecopy_info_t *info)
 	MDB_txn *txn = NULL;
 	int rc = mdb_env_create(&env);
 	if (rc == 0)
-		rc = mdb_env_set_maxdbs(env, S_MAX_DBS);
+		rc = mdb_env_set_maxdbs(env, TRC_STORE_MAX_DBS);
 	/* read-only, no lock file: a copy in a backup directory is no live
 	 * store, and the directory may be read-only */
 	if (rc == 0)

@@ -33,6 +33,10 @@ int trc_storecopy_write(MDB_txn *src, const MDB_dbi *dbis, const char *const *na
 			const char *path, size_t map_size, const int *cancel);
 
 /* The SHA-256 of a file, as 64 hex digits, and its size. 0 or errno. */
+/* LMDB's named databases an environment of ours is opened with: a
+ * store's own and its daemon's (store.c), and so a copy of it. */
+#define TRC_STORE_MAX_DBS 48
+
 #define TRC_SHA256_HEX 65
 int trc_storecopy_sha256(const char *path, char hex[TRC_SHA256_HEX], uint64_t *size);
 

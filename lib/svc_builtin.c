@@ -60,6 +60,10 @@ static int s_replay(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMes
 				rep->events, &rep->n_events);
 	if (rc != 0)
 		return trc_call_fail(call, rc, "cannot read the event log: %s", trc_strerror(rc));
+	/* below the floor, the gaps are compaction's (docs/protocol.md) */
+	uint64_t floor = trc_evlog_floor(call->txn);
+	if ((req->from_seq > 0 ? req->from_seq : 1) < floor)
+		rep->compacted_below = floor;
 	return 0;
 }
 

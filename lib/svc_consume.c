@@ -240,7 +240,10 @@ int64_t svc_consumers_next(const trc_service_t *svc, int64_t next)
 	return next;
 }
 
-static void s_queue_event(trc_service_t *svc, consumer_t *c, Traction__V1__Event *ev)
+/* compacted: the events between the one queued and ev were compacted
+ * away at the source (ev->seq <= its ReplayReply.compacted_below). */
+static void s_queue_event(trc_service_t *svc, consumer_t *c, Traction__V1__Event *ev,
+			  bool compacted)
 {
 	work_t *w;
 	if (svc_work_push(&svc->fill->writes, &w) != 0)
@@ -248,6 +251,7 @@ static void s_queue_event(trc_service_t *svc, consumer_t *c, Traction__V1__Event
 	w->kind = WORK_EVENT;
 	w->cons = c;
 	w->ev = ev;
+	w->compacted = compacted;
 	c->queued = ev->seq;
 }
 
@@ -274,7 +278,7 @@ void svc_handle_event(trc_service_t *svc, trc_msg_t *m)
 		return;
 	switch (trc_event_verdict(c->queued, ev->seq)) {
 	case TRC_EVENT_APPLY:
-		s_queue_event(svc, c, ev);
+		s_queue_event(svc, c, ev, false);
 		break;
 	case TRC_EVENT_OLD:
 		break;
@@ -288,7 +292,9 @@ void svc_handle_event(trc_service_t *svc, trc_msg_t *m)
 }
 
 /* A replay's events, queued from where the consumer is; asks for more at
- * once while the source has more behind. */
+ * once while the source has more behind. Below the source's floor
+ * (compacted_below) a gap is the source's compaction, not a loss: the
+ * events missing there were superseded by later ones of their records. */
 static void s_replayed(trc_service_t *svc, consumer_t *c, const Traction__V1__ReplayReply *rr)
 {
 	size_t applied = 0;
@@ -296,9 +302,15 @@ static void s_replayed(trc_service_t *svc, consumer_t *c, const Traction__V1__Re
 		Traction__V1__Event *ev = rr->events[i];
 		if (ev->source == NULL || strcmp(ev->source, c->source) != 0)
 			break;
-		if (trc_event_verdict(c->queued, ev->seq) != TRC_EVENT_APPLY)
+		trc_event_verdict_t v = trc_event_verdict(c->queued, ev->seq);
+		bool compacted = v == TRC_EVENT_GAP && ev->seq <= rr->compacted_below;
+		if (v != TRC_EVENT_APPLY && !compacted)
 			continue;
-		s_queue_event(svc, c, ev);
+		if (compacted)
+			trc_debug("replay source=%s compacted below %llu: %llu to %llu", c->source,
+				  (unsigned long long)rr->compacted_below,
+				  (unsigned long long)c->queued, (unsigned long long)ev->seq);
+		s_queue_event(svc, c, ev, compacted);
 		applied++;
 	}
 	if (applied > 0)

@@ -145,6 +145,11 @@ static void s_runtime(trc_service_t *svc, svc_metrics_t *sm)
 		snprintf(l, sizeof(l), "source=\"%s\"", trc_evlog_source(svc->evlog));
 		sm->head = trc_metrics_gauge(m, "traction_event_head_seq",
 					     "The last event this daemon's event log committed", l);
+		sm->trimmed = trc_metrics_counter(
+			m, "traction_events_trimmed_total",
+			"Events the event log's trim deleted (past the retention, not the newest "
+			"of a record)",
+			l);
 	}
 	s_consumers(svc, sm);
 }
@@ -285,6 +290,12 @@ void svc_metrics_turn(trc_service_t *svc)
 		trc_metric_set(sm->cons[i].applied, (double)c->applied);
 		trc_metric_set(sm->cons[i].lag, seen > c->applied ? (double)(seen - c->applied) : 0);
 	}
+}
+
+void svc_metrics_trimmed(trc_service_t *svc, size_t n)
+{
+	if (svc->metrics.trimmed != NULL && n > 0)
+		trc_metric_add(svc->metrics.trimmed, n);
 }
 
 void svc_metrics_replay(trc_service_t *svc, const consumer_t *c)

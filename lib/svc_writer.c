@@ -134,6 +134,19 @@ static int s_apply_event(trc_service_t *svc, trc_txn_t *parent, trc_txn_t *child
 			       : child->err;
 }
 
+/* The event log's background trim, in the tick's transaction. */
+static int s_trim(trc_service_t *svc, batch_t *b, trc_txn_t *txn, int64_t now_ms)
+{
+	size_t trimmed = 0;
+	int rc = trc_evlog_trim(svc->evlog, txn, &svc->evret, now_ms, &trimmed, &b->trim_more);
+	if (rc != 0)
+		trc_warn("event log trim failed: %s", trc_strerror(rc));
+	else if (trimmed > 0)
+		trc_debug("event log: %zu events trimmed", trimmed);
+	b->trimmed += trimmed;
+	return rc;
+}
+
 static int s_apply_one(trc_service_t *svc, batch_t *b, trc_txn_t *parent, work_t *w)
 {
 	trc_txn_t child;
@@ -160,10 +173,13 @@ static int s_apply_one(trc_service_t *svc, batch_t *b, trc_txn_t *parent, work_t
 			svc_call_caught(svc, &call, rc, w);
 	} else if (w->kind == WORK_TICK) {
 		size_t failures = trc_arena_failures(b->arena);
-		rc = svc_sticky(b->arena, failures, svc->def->tick(&call), &call);
+		if (svc->def->tick != NULL)
+			rc = svc_sticky(b->arena, failures, svc->def->tick(&call), &call);
 		if (rc != 0 && !s_is_store_error(rc))
 			trc_warn("tick failed: %s",
 				 call.message != NULL ? call.message : trc_strerror(rc));
+		if (rc == 0 && svc->evlog != NULL)
+			rc = s_trim(svc, b, &child, call.now_ms);
 	} else {
 		rc = s_apply_event(svc, parent, &child, &call, w, mark);
 		if (child.txn == NULL)
@@ -202,7 +218,8 @@ static size_t s_apply_batch(trc_service_t *svc, batch_t *b, trc_txn_t *txn)
 		 * behind an event that failed, or one a replay brings again. */
 		if (w->kind == WORK_EVENT && w->ev->seq <= c->wpos)
 			continue;
-		if (w->kind == WORK_EVENT && (c->wgap || w->ev->seq != c->wpos + 1)) {
+		if (w->kind == WORK_EVENT &&
+		    (c->wgap || (w->ev->seq != c->wpos + 1 && !w->compacted))) {
 			c->wgap = true;
 			continue;
 		}
@@ -302,6 +319,16 @@ static void s_settle(trc_service_t *svc, batch_t *b)
 		if (c->queued < c->applied)
 			c->queued = c->applied;
 	}
+	if (b->ticked)
+		svc->trim_more = b->rc == 0 && b->trim_more;
+	/* a trim behind the retention goes on at the next turn, a bounded
+	 * step per commit, rather than at the next interval */
+	if (svc->trim_more && svc->def->tick == NULL)
+		svc->next_tick = 0;
+	if (b->rc == 0)
+		svc_metrics_trimmed(svc, b->trimmed);
+	b->trim_more = false;
+	b->trimmed = 0;
 	if (b->rc == 0 && svc->evlog != NULL) {
 		trc_evlog_flush(svc->evlog, svc_publish, svc);
 		if (b->head > svc->head)

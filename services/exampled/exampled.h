@@ -18,6 +18,8 @@ enum { EX_DB_NOTES, EX_DB_SUPPLIES, EX_DB_COUNT };
 
 extern const trc_dbs_t exampled_dbs;
 extern const char *const exampled_event_topics[];
+/* Our events name no record (evlog.h): they go with the retention. */
+int exampled_event_keys(const Traction__V1__Event *ev, trc_evlog_key_fn emit, void *ud);
 extern const trc_consume_t exampled_consumes[];
 extern const trc_method_t exampled_methods[];
 extern const size_t exampled_n_methods;

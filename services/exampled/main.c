@@ -15,6 +15,7 @@ int main(int argc, char **argv)
 		.summary = "An example daemon: notes about the supplies the registry has.",
 		.event_source = "note",
 		.event_topics = exampled_event_topics,
+		.event_keys = exampled_event_keys,
 		.services = services,
 		.n_services = 1,
 		.dbs = &exampled_dbs,

@@ -18,6 +18,17 @@ static const trc_db_decl_t s_dbs[EX_DB_COUNT] = {
 };
 const trc_dbs_t exampled_dbs = TRC_DBS(s_dbs);
 const char *const exampled_event_topics[] = { "note.", NULL };
+
+/* A note is added once and never changes, and no daemon consumes notes:
+ * its event is news, not a record's state, so it names no key and goes
+ * with the retention (the note itself stays in our store). */
+int exampled_event_keys(const Traction__V1__Event *ev, trc_evlog_key_fn emit, void *ud)
+{
+	(void)ev;
+	(void)emit;
+	(void)ud;
+	return 0;
+}
 /* supplyd's topics, as it declares them: a consumer must see every one of
  * a source's sequence numbers to notice a gap */
 static const char *const s_supply_topics[] = { "provider.", "supply.", NULL };

@@ -76,6 +76,8 @@ enum {
 
 extern const trc_dbs_t feedbackd_dbs;
 extern const char *const feedbackd_event_topics[];
+/* The records each of our events is the whole state of (evlog.h). */
+int feedbackd_event_keys(const Traction__V1__Event *ev, trc_evlog_key_fn emit, void *ud);
 extern const trc_consume_t feedbackd_consumes[];
 extern const trc_method_t feedbackd_methods[];
 extern const size_t feedbackd_n_methods;

@@ -20,6 +20,7 @@ int main(int argc, char **argv)
 		.summary = "Durable, idempotent feedback ingest and real-time aggregates.",
 		.event_source = "feedback",
 		.event_topics = feedbackd_event_topics,
+		.event_keys = feedbackd_event_keys,
 		.services = services,
 		.n_services = 1,
 		.dbs = &feedbackd_dbs,

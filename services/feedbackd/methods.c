@@ -1,6 +1,9 @@
 /*
  * The method table of service "feedback": names, message types, flags, help.
  */
+#include <inttypes.h>
+#include <stdio.h>
+
 #include "feedbackd.h"
 
 /* s, v, sc: supply, version, scenario, an empty part meaning "all"
@@ -60,6 +63,37 @@ const trc_dbs_t feedbackd_dbs = TRC_DBS(s_dbs);
 /* The topic prefixes of our events ("feedback"): each daemon that consumes
  * them declares the same (tests/unit/test_methods.c holds them to it). */
 const char *const feedbackd_event_topics[] = { "feedback.", "alert.", NULL };
+
+/* What each event is the whole state of: the evidence of a (supply,
+ * version, scenario), a problem, an alert, and the demand totals of each
+ * capability a demand record named (a consumer stores each total as it
+ * is, so the newest event naming a capability has its total). */
+int feedbackd_event_keys(const Traction__V1__Event *ev, trc_evlog_key_fn emit, void *ud)
+{
+	switch (ev->payload_case) {
+	case TRACTION__V1__EVENT__PAYLOAD_EVIDENCE:
+		return trc_evlog_emit(emit, ud, "evidence", ev->evidence->supply_id,
+				      ev->evidence->version, ev->evidence->scenario_id);
+	case TRACTION__V1__EVENT__PAYLOAD_PROBLEM:
+		if (ev->problem->problem == NULL)
+			return 0;
+		return trc_evlog_emit(emit, ud, "problem", ev->problem->problem->supply_id,
+				      ev->problem->problem->signature);
+	case TRACTION__V1__EVENT__PAYLOAD_ALERT: {
+		char id[24];
+		snprintf(id, sizeof(id), "%" PRIu64, ev->alert->id);
+		return trc_evlog_emit(emit, ud, "alert", id);
+	}
+	case TRACTION__V1__EVENT__PAYLOAD_DEMAND: {
+		int rc = 0;
+		for (size_t i = 0; rc == 0 && i < ev->demand->n_demands; i++)
+			rc = trc_evlog_emit(emit, ud, "demand", ev->demand->demands[i]->capability);
+		return rc;
+	}
+	default:
+		return 0;
+	}
+}
 
 /* The sources whose events we apply, with the topics each declares. */
 const trc_consume_t feedbackd_consumes[] = {

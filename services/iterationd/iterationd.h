@@ -37,6 +37,8 @@ enum {
 
 extern const trc_dbs_t iterationd_dbs;
 extern const char *const iterationd_event_topics[];
+/* The records each of our events is the whole state of (evlog.h). */
+int iterationd_event_keys(const Traction__V1__Event *ev, trc_evlog_key_fn emit, void *ud);
 extern const trc_consume_t iterationd_consumes[];
 extern const trc_catch_up_t iterationd_catch_up[];
 extern const trc_method_t iterationd_iteration_methods[];

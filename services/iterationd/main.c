@@ -23,6 +23,7 @@ int main(int argc, char **argv)
 		.summary = "Versions, deployments, evidence-gated stages and history.",
 		.event_source = "iteration",
 		.event_topics = iterationd_event_topics,
+		.event_keys = iterationd_event_keys,
 		.services = services,
 		.n_services = 2,
 		.dbs = &iterationd_dbs,

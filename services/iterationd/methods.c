@@ -29,6 +29,18 @@ const trc_dbs_t iterationd_dbs = TRC_DBS(s_dbs);
  * them declares the same (tests/unit/test_methods.c holds them to it). */
 const char *const iterationd_event_topics[] = { "iteration.", "deployment.", NULL };
 
+/* Each event carries the whole of one version (recorded once) or one
+ * deployment. */
+int iterationd_event_keys(const Traction__V1__Event *ev, trc_evlog_key_fn emit, void *ud)
+{
+	if (ev->payload_case == TRACTION__V1__EVENT__PAYLOAD_ITERATION)
+		return trc_evlog_emit(emit, ud, "iteration", ev->iteration->supply_id,
+				      ev->iteration->version);
+	if (ev->payload_case == TRACTION__V1__EVENT__PAYLOAD_DEPLOYMENT)
+		return trc_evlog_emit(emit, ud, "deployment", ev->deployment->id);
+	return 0;
+}
+
 /* The sources whose events we apply, with the topics each declares. */
 const trc_consume_t iterationd_consumes[] = {
 	{ "supply", (const char *const[]){ "provider.", "supply.", NULL } },

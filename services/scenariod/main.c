@@ -17,6 +17,7 @@ int main(int argc, char **argv)
 		.summary = "Scenarios and their demands, supply-demand matching and gaps.",
 		.event_source = "scenario",
 		.event_topics = scenariod_event_topics,
+		.event_keys = scenariod_event_keys,
 		.services = services,
 		.n_services = 1,
 		.dbs = &scenariod_dbs,

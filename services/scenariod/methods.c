@@ -32,6 +32,14 @@ const trc_dbs_t scenariod_dbs = TRC_DBS(s_dbs);
  * them declares the same (tests/unit/test_methods.c holds them to it). */
 const char *const scenariod_event_topics[] = { "scenario.", NULL };
 
+/* Each event carries the whole of one scenario. */
+int scenariod_event_keys(const Traction__V1__Event *ev, trc_evlog_key_fn emit, void *ud)
+{
+	if (ev->payload_case == TRACTION__V1__EVENT__PAYLOAD_SCENARIO)
+		return trc_evlog_emit(emit, ud, "scenario", ev->scenario->id);
+	return 0;
+}
+
 /* The sources whose events we apply, with the topics each declares. */
 const trc_consume_t scenariod_consumes[] = {
 	{ "supply", (const char *const[]){ "provider.", "supply.", NULL } },

@@ -33,6 +33,8 @@ enum {
 
 extern const trc_dbs_t scenariod_dbs;
 extern const char *const scenariod_event_topics[];
+/* The records each of our events is the whole state of (evlog.h). */
+int scenariod_event_keys(const Traction__V1__Event *ev, trc_evlog_key_fn emit, void *ud);
 extern const trc_consume_t scenariod_consumes[];
 extern const trc_catch_up_t scenariod_catch_up[];
 extern const trc_method_t scenariod_methods[];

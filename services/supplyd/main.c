@@ -19,6 +19,7 @@ int main(int argc, char **argv)
 		.summary = "The supply registry: providers, supplies, capabilities and versions.",
 		.event_source = "supply",
 		.event_topics = supplyd_event_topics,
+		.event_keys = supplyd_event_keys,
 		.services = services,
 		.n_services = 1,
 		.dbs = &supplyd_dbs,

@@ -18,6 +18,17 @@ const trc_dbs_t supplyd_dbs = TRC_DBS(s_dbs);
  * them declares the same (tests/unit/test_methods.c holds them to it). */
 const char *const supplyd_event_topics[] = { "provider.", "supply.", NULL };
 
+/* Each event carries the whole of one provider or supply: the newest of
+ * each is what a consumer further behind than the retention gets. */
+int supplyd_event_keys(const Traction__V1__Event *ev, trc_evlog_key_fn emit, void *ud)
+{
+	if (ev->payload_case == TRACTION__V1__EVENT__PAYLOAD_PROVIDER)
+		return trc_evlog_emit(emit, ud, "provider", ev->provider->id);
+	if (ev->payload_case == TRACTION__V1__EVENT__PAYLOAD_SUPPLY)
+		return trc_evlog_emit(emit, ud, "supply", ev->supply->id);
+	return 0;
+}
+
 #define W (TRC_METHOD_WRITE | TRC_METHOD_ADMIN)
 
 const trc_method_t supplyd_methods[] = {

@@ -19,6 +19,8 @@ enum {
 
 extern const trc_dbs_t supplyd_dbs;
 extern const char *const supplyd_event_topics[];
+/* The records each of our events is the whole state of (evlog.h). */
+int supplyd_event_keys(const Traction__V1__Event *ev, trc_evlog_key_fn emit, void *ud);
 extern const trc_method_t supplyd_methods[];
 extern const size_t supplyd_n_methods;
 

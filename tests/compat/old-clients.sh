@@ -297,6 +297,37 @@ all_live >"$RUN/o" || fail "old tractionctl status at the end: $(cat "$RUN/o")"
 expect "$RUN/o" "status" "^broker " "^feedback +live +1 +[0-9]+ "
 if grep -h "not applied" "$RUN"/new/*.log; then fail "a current daemon refused an event"; fi
 ok "old tractionctl status at the end: every service live; no daemon refused an event"
+# ---- a v1.1 field between daemons: ReplayReply.compacted_below ------------------
+# (docs/protocol.md, "Compaction"): the first wave's decoder passes over it
+# and reads the events and head as they are; the current one reads a
+# first-wave reply (without it) as 0, no gap to accept.
+replay_py() { # GEN MODE FILE
+  PYTHONPATH="$1" "$PY" - "$2" "$3" <<'EOF'
+import sys
+from traction.v1 import events_pb2 as ev
+mode, path = sys.argv[1], sys.argv[2]
+def reply(**kw):
+    r = ev.ReplayReply(head_seq=9, **kw)
+    for seq in (4, 7, 8, 9):
+        r.events.add(source="feedback", seq=seq, type="feedback.problem")
+    return r
+if mode == "new-encode":
+    open(path, "wb").write(reply(compacted_below=8).SerializeToString())
+elif mode == "old-encode":
+    open(path, "wb").write(reply().SerializeToString())
+else:
+    r = ev.ReplayReply.FromString(open(path, "rb").read())
+    assert [e.seq for e in r.events] == [4, 7, 8, 9] and r.head_seq == 9, r
+    if mode == "new-decode":
+        assert r.compacted_below == 0, r.compacted_below
+EOF
+}
+replay_py "$BUILD/python" new-encode "$RUN/replay.new" || fail "a current ReplayReply does not encode"
+replay_py "$OLDPYGEN" old-decode "$RUN/replay.new" || fail "the first wave cannot read a ReplayReply with compacted_below"
+replay_py "$OLDPYGEN" old-encode "$RUN/replay.old" || fail "a first-wave ReplayReply does not encode"
+replay_py "$BUILD/python" new-decode "$RUN/replay.old" || fail "a first-wave ReplayReply does not read as compacted_below 0"
+ok "ReplayReply.compacted_below (v1.1): the first wave reads past it; its replies read as 0"
+
 echo "compat: the first wave's clients against the current set: done in $(since_ms "$T0") ms"
 
 # ============================================================================

@@ -7,8 +7,11 @@
  * TESTD_MODE=producer (default): service "kv", writes events as source
  * "supply" (topic "supply.registered", payload Supply{id=key,
  * description=value}).
- * TESTD_MODE=consumer: service "mirror", applies the producer's events
- * into its own store.
+ * TESTD_MODE=consumer: service "mirror" (or TESTD_SERVICE, also its state
+ * directory's name), applies the producer's events into its own store, and
+ * with TESTD_SERVICE notes each sequence it applied: one applied twice is
+ * counted (method "dups"). The producer's events are keyed by their key (evlog.h), so its
+ * log is compacted past [events] keep_max (method "log": its size).
  * TESTD_MODE=alerts: stands in for feedbackd as the source of alerts
  * (until its rule evaluation lands): service "feedback", method "alert"
  * (an Alert: FIRING writes alert.fired, RESOLVED alert.resolved, any
@@ -19,13 +22,18 @@
 #include <string.h>
 
 #include "error.h"
+#include "util.h"
 #include "service.h"
 #include "traction/v1/common.pb-c.h"
 #include "traction/v1/feedback.pb-c.h"
 #include "traction/v1/supply.pb-c.h"
 
-enum { DB_KV, DB_COUNT };
-static const trc_db_decl_t s_decl[DB_COUNT] = { [DB_KV] = { "kv", "key -> value", NULL } };
+enum { DB_KV, DB_SEEN, DB_DUPS, DB_COUNT };
+static const trc_db_decl_t s_decl[DB_COUNT] = {
+	[DB_KV] = { "kv", "key -> value", NULL },
+	[DB_SEEN] = { "seen", "be64 seq -> \"\": events applied (consumer)", NULL },
+	[DB_DUPS] = { "dups", "be64 seq -> \"\": events applied twice (consumer)", NULL },
+};
 static const trc_dbs_t s_dbs = TRC_DBS(s_decl);
 
 /* Puts in the group commit under way, and the most in one so far (method
@@ -105,13 +113,58 @@ static int s_count(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMess
 	return 0;
 }
 
+/* TESTD_SERVICE given: note each sequence applied (not in the tests of a
+ * store filling up, whose room they would take). */
+static bool s_note_seqs;
+
 static int s_apply(trc_call_t *call, const Traction__V1__Event *ev)
 {
 	if (ev->payload_case != TRACTION__V1__EVENT__PAYLOAD_SUPPLY)
 		return trc_call_fail(call, TRC_EINVAL, "unexpected payload");
+	uint8_t be[8];
+	MDB_val found;
+	trc_be64_put(be, ev->seq);
+	if (s_note_seqs &&
+	    trc_txn_insert(call->txn, trc_call_db(call, DB_SEEN), be, 8, "", 0, &found) ==
+		    TRC_EEXIST)
+		trc_txn_put(call->txn, trc_call_db(call, DB_DUPS), be, 8, "", 0, 0);
 	const char *v = ev->supply->description != NULL ? ev->supply->description : "";
 	return trc_txn_put(call->txn, trc_call_db(call, DB_KV), ev->supply->id,
 			   strlen(ev->supply->id), v, strlen(v), 0);
+}
+
+/* The events applied twice (consumer). */
+static int s_dups(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	(void)req_;
+	Traction__V1__KeyValue *rep = (Traction__V1__KeyValue *)rep_;
+	size_t n = 0;
+	trc_txn_entries(call->txn, trc_call_db(call, DB_DUPS), &n);
+	rep->key = (char *)"dups";
+	rep->value = trc_arena_printf(call->arena, "%zu", n);
+	return 0;
+}
+
+/* The producer's event log: "ENTRIES FLOOR HEAD". */
+static int s_log(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+{
+	(void)req_;
+	Traction__V1__KeyValue *rep = (Traction__V1__KeyValue *)rep_;
+	size_t n = 0;
+	trc_txn_entries(call->txn, trc_store_sysdb(call->txn->store, TRC_SYSDB_EVENTS), &n);
+	rep->key = (char *)"log";
+	rep->value = trc_arena_printf(call->arena, "%zu %llu %llu", n,
+				      (unsigned long long)trc_evlog_floor(call->txn),
+				      (unsigned long long)trc_evlog_head(call->txn));
+	return 0;
+}
+
+/* A put's event is the whole state of its key. */
+static int s_keys(const Traction__V1__Event *ev, trc_evlog_key_fn emit, void *ud)
+{
+	if (ev->payload_case != TRACTION__V1__EVENT__PAYLOAD_SUPPLY)
+		return 0;
+	return trc_evlog_emit(emit, ud, "kv", ev->supply->id);
 }
 
 /* alerts: the event of an Alert, by its state; answers its sequence. */
@@ -141,20 +194,26 @@ static const trc_method_t s_alerts[] = {
 static const trc_service_table_t s_alert_services[] = { { "feedback", s_alerts, 1, NULL } };
 static const char *const s_feedback_topics[] = { "feedback.", "alert.", NULL };
 
+/* The producer's methods are the first five (put, log and the reads), a
+ * consumer's the last four (the reads and dups). */
 static const trc_method_t s_kv[] = {
 	{ "put", &traction__v1__key_value__descriptor, &traction__v1__key_value__descriptor,
 	  s_put, TRC_METHOD_WRITE, "store a key" },
+	{ "log", &traction__v1__empty__descriptor, &traction__v1__key_value__descriptor, s_log, 0,
+	  "the event log's entries, floor and head" },
 	{ "get", &traction__v1__id_request__descriptor, &traction__v1__key_value__descriptor,
 	  s_get, 0, "read a key" },
 	{ "count", &traction__v1__empty__descriptor, &traction__v1__key_value__descriptor,
 	  s_count, 0, "how many keys" },
 	{ "batches", &traction__v1__empty__descriptor, &traction__v1__key_value__descriptor,
 	  s_batches, 0, "the most puts one group commit held" },
+	{ "dups", &traction__v1__empty__descriptor, &traction__v1__key_value__descriptor, s_dups,
+	  0, "how many events were applied twice" },
 };
 
-static const trc_service_table_t s_producer_services[] = { { "kv", s_kv, 4, NULL },
+static const trc_service_table_t s_producer_services[] = { { "kv", s_kv, 5, NULL },
 								{ "supply", NULL, 0, NULL } };
-static const trc_service_table_t s_consumer_services[] = { { "mirror", s_kv + 1, 3, NULL } };
+static trc_service_table_t s_consumer_services[] = { { "mirror", s_kv + 2, 4, NULL } };
 /* It stands in for supplyd: its events are the supply source's, with its
  * topics, so that the real consumers of supply take them too. */
 static const char *const s_supply_topics[] = { "provider.", "supply.", NULL };
@@ -179,6 +238,11 @@ int main(int argc, char **argv)
 		def.event_source = "feedback";
 		def.event_topics = s_feedback_topics;
 	} else if (consumer) {
+		const char *name = getenv("TESTD_SERVICE");
+		if (name != NULL && name[0] != '\0') {
+			def.daemon = s_consumer_services[0].name = name;
+			s_note_seqs = true;
+		}
 		def.services = s_consumer_services;
 		def.n_services = 1;
 		def.consumes = s_consumes;
@@ -191,6 +255,7 @@ int main(int argc, char **argv)
 		/* TESTD_MODE=untopical: without them, which must not start */
 		if (mode == NULL || strcmp(mode, "untopical") != 0)
 			def.event_topics = s_supply_topics;
+		def.event_keys = s_keys;
 	}
 	return trc_service_main(argc, argv, &def);
 }

@@ -1,7 +1,11 @@
 /*
  * The event log: gap-free sequences written in the caller's transaction,
  * nothing published for a rolled-back or failed transaction, replay reads
- * consecutive events, and the consumer's verdict on what arrives.
+ * consecutive events, and the consumer's verdict on what arrives. And its
+ * bound (evtrim.c): the trim moves the floor past what the retention
+ * lets go, keeping below it the newest event of each key; an append
+ * removes the event below the floor it supersedes; a store written
+ * before the key index is indexed before anything is trimmed.
  */
 #include <stdlib.h>
 
@@ -160,6 +164,174 @@ TEST(positions_persist)
 	trc_store_destroy(&st);
 }
 
+/* ---- the bound ---- */
+
+/* Supply events are keyed by the supply; other types name no key. */
+static int s_keys(const Traction__V1__Event *ev, trc_evlog_key_fn emit, void *ud)
+{
+	if (ev->payload_case != TRACTION__V1__EVENT__PAYLOAD_SUPPLY)
+		return 0;
+	return trc_evlog_emit(emit, ud, "supply", ev->supply->id);
+}
+
+static uint64_t s_add(trc_evlog_t *log, trc_txn_t *txn, const char *id, int64_t t)
+{
+	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
+	Traction__V1__Supply s = TRACTION__V1__SUPPLY__INIT;
+	uint64_t seq = 0;
+	ev.type = (char *)(id != NULL ? "supply.updated" : "supply.news");
+	ev.time_ms = t;
+	if (id != NULL) {
+		s.id = (char *)id;
+		ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_SUPPLY;
+		ev.supply = &s;
+	}
+	CHECK_EQ_INT(trc_evlog_append(log, txn, &ev, &seq), 0);
+	return seq;
+}
+
+/* The sequences a replay from `from` reads, as "4 6 7 8". */
+static void s_read(trc_txn_t *txn, uint64_t from, char *out, size_t len)
+{
+	Traction__V1__Event *evs[64];
+	size_t n = 0, at = 0;
+	CHECK_EQ_INT(trc_evlog_read(txn, from, 64, 1 << 20, NULL, evs, &n), 0);
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		at += (size_t)snprintf(out + at, len - at, "%s%llu", i > 0 ? " " : "",
+				       (unsigned long long)evs[i]->seq);
+		traction__v1__event__free_unpacked(evs[i], NULL);
+	}
+}
+
+static void s_trim(trc_evlog_t *log, trc_store_t *st, const trc_evlog_retention_t *ret,
+		   int64_t now, size_t *trimmed, bool *more)
+{
+	trc_txn_t txn;
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+	CHECK_EQ_INT(trc_evlog_trim(log, &txn, ret, now, trimmed, more), 0);
+	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
+}
+
+TEST(trim_compacts_below_the_floor)
+{
+	char path[512], got[256];
+	snprintf(path, sizeof(path), "%s/trim", s_dir);
+	trc_store_t *st = NULL;
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, NULL, 1), 0);
+	trc_evlog_t *log = trc_evlog_new("supply");
+	trc_evlog_set_keys(log, s_keys);
+	trc_txn_t txn;
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+	CHECK_EQ_INT(trc_evlog_open(log, &txn), 0);
+	/* 1 a, 2 b, 3 a, 4 c, 5 (no key), 6 a, 7 b, 8 d, 9 e, 10 e */
+	const char *ids[] = { "a", "b", "a", "c", NULL, "a", "b", "d", "e", "e" };
+	for (size_t i = 0; i < 10; i++)
+		CHECK_EQ_INT(s_add(log, &txn, ids[i], 1000 + (int64_t)i), i + 1);
+	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
+	trc_evlog_rollback(log, 0);
+
+	/* no bound: nothing goes */
+	trc_evlog_retention_t ret = { .per_tick = 100 };
+	size_t trimmed = 99;
+	bool more = true;
+	s_trim(log, st, &ret, 5000, &trimmed, &more);
+	CHECK_EQ_INT(trimmed, 0);
+	CHECK(!more);
+
+	/* 3 stay whole (8, 9, 10); below, the newest of c, a, b: 4, 6, 7 */
+	ret.keep_max = 3;
+	s_trim(log, st, &ret, 5000, &trimmed, &more);
+	CHECK_EQ_INT(trimmed, 4);
+	CHECK(!more);
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, false), 0);
+	CHECK_EQ_INT(trc_evlog_floor(&txn), 8);
+	CHECK_EQ_INT(trc_evlog_head(&txn), 10);
+	s_read(&txn, 0, got, sizeof(got));
+	CHECK_STR(got, "4 6 7 8 9 10");
+	s_read(&txn, 5, got, sizeof(got));
+	CHECK_STR(got, "6 7 8 9 10");
+	s_read(&txn, 9, got, sizeof(got));
+	CHECK_STR(got, "9 10");
+	trc_txn_abort(&txn);
+
+	/* a new event of a: its event below the floor (6) is of no use now */
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+	CHECK_EQ_INT(s_add(log, &txn, "a", 2000), 11);
+	s_read(&txn, 1, got, sizeof(got));
+	CHECK_STR(got, "4 7 8 9 10 11");
+	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
+	trc_evlog_rollback(log, 0);
+
+	/* by age, in bounded steps: everything before 1010 ms is old, and
+	 * two are examined per step; the head is never trimmed */
+	ret = (trc_evlog_retention_t){ .keep_ms = 1000, .per_tick = 2 };
+	s_trim(log, st, &ret, 2010, &trimmed, &more);
+	CHECK_EQ_INT(trimmed, 1); /* 8 (d) is kept: the newest of d; 9 goes */
+	CHECK(more);
+	s_trim(log, st, &ret, 2010, &trimmed, &more);
+	CHECK_EQ_INT(trimmed, 0); /* 10 (e) kept; 11 is the head */
+	CHECK(!more);
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, false), 0);
+	CHECK_EQ_INT(trc_evlog_floor(&txn), 11);
+	s_read(&txn, 1, got, sizeof(got));
+	CHECK_STR(got, "4 7 8 10 11");
+	trc_txn_abort(&txn);
+
+	/* the floor survives a restart */
+	trc_store_destroy(&st);
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, NULL, 1), 0);
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, false), 0);
+	CHECK_EQ_INT(trc_evlog_floor(&txn), 11);
+	trc_txn_abort(&txn);
+	trc_evlog_destroy(&log);
+	trc_store_destroy(&st);
+}
+
+TEST(a_store_from_before_the_index_is_indexed_first)
+{
+	char path[512], got[256];
+	snprintf(path, sizeof(path), "%s/old", s_dir);
+	trc_store_t *st = NULL;
+	CHECK_EQ_INT(trc_store_open(&st, path, 8 << 20, NULL, 1), 0);
+	trc_evlog_t *log = trc_evlog_new("supply");
+	trc_txn_t txn;
+	/* written without keys: 1 a, 2 b, 3 a, 4 b */
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+	const char *ids[] = { "a", "b", "a", "b" };
+	for (size_t i = 0; i < 4; i++)
+		s_add(log, &txn, ids[i], 1000);
+	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
+	trc_evlog_rollback(log, 0);
+
+	/* a trim of a log trc_evlog_open has not seen does nothing */
+	trc_evlog_set_keys(log, s_keys);
+	trc_evlog_retention_t ret = { .keep_max = 1, .per_tick = 3 };
+	size_t trimmed;
+	bool more;
+	s_trim(log, st, &ret, 5000, &trimmed, &more);
+	CHECK_EQ_INT(trimmed, 0);
+
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, true), 0);
+	CHECK_EQ_INT(trc_evlog_open(log, &txn), 0);
+	CHECK_EQ_INT(s_add(log, &txn, "c", 1000), 5); /* indexed as it is written */
+	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
+	trc_evlog_rollback(log, 0);
+	/* the first step indexes 3 of the 4 old ones and trims nothing */
+	s_trim(log, st, &ret, 5000, &trimmed, &more);
+	CHECK_EQ_INT(trimmed, 0);
+	CHECK(more);
+	s_trim(log, st, &ret, 5000, &trimmed, &more);
+	s_trim(log, st, &ret, 5000, &trimmed, &more);
+	CHECK_EQ_INT(trc_txn_begin(st, &txn, false), 0);
+	CHECK_EQ_INT(trc_evlog_floor(&txn), 5);
+	s_read(&txn, 1, got, sizeof(got));
+	CHECK_STR(got, "3 4 5"); /* the newest of a and b, and the head */
+	trc_txn_abort(&txn);
+	trc_evlog_destroy(&log);
+	trc_store_destroy(&st);
+}
+
 TEST(verdicts)
 {
 	CHECK(trc_event_verdict(0, 1) == TRC_EVENT_APPLY);
@@ -177,5 +349,7 @@ int main(void)
 	RUN(declared_topics_bound_the_types);
 	RUN(positions_persist);
 	RUN(verdicts);
+	RUN(trim_compacts_below_the_floor);
+	RUN(a_store_from_before_the_index_is_indexed_first);
 	DONE();
 }

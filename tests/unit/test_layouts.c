@@ -98,9 +98,31 @@ static void s_all_checked(void)
 				  dbs[d]->decl[i].name);
 }
 
+static bool s_sys_checked[TRC_SYSDB_COUNT];
+
 static void s_sys(henv_t *e, unsigned i, const lkey_t *want, size_t n)
 {
+	if (i < TRC_SYSDB_COUNT)
+		s_sys_checked[i] = true;
 	s_keys(e, trc_store_sysdb(e->store, i), want, n);
+}
+
+/* The store's own databases too, in one daemon's store at least. */
+static void s_all_sys_checked(void)
+{
+	for (unsigned i = 0; i < TRC_SYSDB_COUNT; i++)
+		CHECK_MSG(s_sys_checked[i], "the store's database '%s' has no layout checked here",
+			  trc_db_name(trc_store_sysdb(SUP.store, i)));
+}
+
+/* The daemon's event keys, and its log opened as the runtime opens it. */
+static void s_keyed(henv_t *e, trc_evlog_keys_fn keys)
+{
+	trc_txn_t txn;
+	trc_evlog_set_keys(e->evlog, keys);
+	CHECK_EQ_INT(trc_txn_begin(e->store, &txn, true), 0);
+	CHECK_EQ_INT(trc_evlog_open(e->evlog, &txn), 0);
+	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
 }
 
 /* ---- the story ------------------------------------------------------------------- */
@@ -285,8 +307,9 @@ static void s_check_supplyd(void)
 	s_own(&SUP, SUPPLYD_DB_SUPPLIES, KEYS(K("lay-s")));
 	s_own(&SUP, SUPPLYD_DB_BY_PROVIDER, KEYS(K("lay-p\0lay-s")));
 	s_own(&SUP, SUPPLYD_DB_BY_CAP, KEYS(K("lay-cap\0lay-s"), K("lay-cap2\0lay-s")));
-	s_sys(&SUP, TRC_SYSDB_META, KEYS(K("schema_version")));
+	s_sys(&SUP, TRC_SYSDB_META, KEYS(K("events_unindexed"), K("schema_version")));
 	s_sys(&SUP, TRC_SYSDB_EVENTS, KEYS(K(BE("\x01")), K(BE("\x02"))));
+	s_sys(&SUP, TRC_SYSDB_EVENT_KEYS, KEYS(K("provider\0lay-p"), K("supply\0lay-s")));
 	s_sys(&SUP, TRC_SYSDB_POSITIONS, NULL, 0);
 }
 
@@ -302,6 +325,7 @@ static void s_check_scenariod(void)
 	s_own(&SCEN, SCEN_DB_DEPLOYMENTS, KEYS(K("dep-1")));
 	s_own(&SCEN, SCEN_DB_DEMAND, KEYS(K("lay-cap")));
 	s_sys(&SCEN, TRC_SYSDB_EVENTS, KEYS(K(BE("\x01"))));
+	s_sys(&SCEN, TRC_SYSDB_EVENT_KEYS, KEYS(K("scenario\0lay-sc")));
 	s_sys(&SCEN, TRC_SYSDB_POSITIONS, KEYS(K("feedback"), K("iteration"), K("supply")));
 }
 
@@ -317,6 +341,7 @@ static void s_check_iterationd(void)
 	s_own(&IT, IT_DB_EVIDENCE, KEYS(K("lay-s\0v1\0"), K("lay-s\0v1\0lay-sc")));
 	s_own(&IT, IT_DB_PROBLEMS, KEYS(K("lay-s\0lay-sig")));
 	s_sys(&IT, TRC_SYSDB_POSITIONS, KEYS(K("feedback"), K("scenario"), K("supply")));
+	s_sys(&IT, TRC_SYSDB_EVENT_KEYS, KEYS(K("deployment\0dep-1"), K("iteration\0lay-s\0v1"), K("iteration\0lay-s\0v2")));
 }
 
 /* (s, v, sc) at the four levels, then its metric, then the metric's hour
@@ -368,12 +393,16 @@ static void s_check_feedbackd(void)
 	s_own(&FB, FB_DB_IDEM_LATE, NULL, 0); /* be64 record id: no key outlived its record */
 	s_sys(&FB, TRC_SYSDB_POSITIONS, KEYS(K("iteration"), K("scenario"), K("supply")));
 	s_sys(&FB, TRC_SYSDB_AUDIT, KEYS(K(BE("\x01")), K(BE("\x02")), K(BE("\x03"))));
+	s_sys(&FB, TRC_SYSDB_EVENT_KEYS,
+	      KEYS(K("alert\0" "1"), K("demand\0lay-cap"), K("evidence\0lay-s\0v1\0"),
+		   K("evidence\0lay-s\0v1\0lay-sc"), K("problem\0lay-s\0lay-sig")));
 }
 
 static void s_check_exampled(void)
 {
 	s_own(&EX, EX_DB_SUPPLIES, KEYS(K("lay-s")));
 	s_own(&EX, EX_DB_NOTES, KEYS(K("lay-s\0" BE("\x01"))));
+	s_sys(&EX, TRC_SYSDB_EVENT_KEYS, NULL, 0); /* a note names no record */
 }
 
 TEST(every_database_holds_the_keys_of_its_layout)
@@ -409,6 +438,7 @@ TEST(every_database_holds_the_keys_of_its_layout)
 	s_check_feedbackd();
 	s_check_exampled();
 	s_all_checked();
+	s_all_sys_checked();
 }
 
 int main(void)
@@ -418,6 +448,11 @@ int main(void)
 	henv_open(&FB, check_tmpdir("trc-lay-fb"), &feedbackd_dbs, "feedback");
 	henv_open(&IT, check_tmpdir("trc-lay-it"), &iterationd_dbs, "iteration");
 	henv_open(&EX, check_tmpdir("trc-lay-ex"), &exampled_dbs, "note");
+	s_keyed(&SUP, supplyd_event_keys);
+	s_keyed(&SCEN, scenariod_event_keys);
+	s_keyed(&FB, feedbackd_event_keys);
+	s_keyed(&IT, iterationd_event_keys);
+	s_keyed(&EX, exampled_event_keys);
 	CHECK_EQ_INT(feedbackd_open(&s_fb, FB.store, NULL), 0);
 	FB.user = &s_fb;
 	FB.batch_end = feedbackd_batch_end;

@@ -20,7 +20,9 @@
 # retention (ingest beside a large expiry and without; a store at steady
 # ingest with a TTL, first run only), bench_notify (webhook delivery of
 # alerts by traction-notifyd against a bare libcurl loop posting to the
-# same receiver), bench_publish growth
+# same receiver), bench/failover.sh (libtraction's publisher through two
+# brokers, one SIGKILLed 10 times, against the same without a kill),
+# bench_publish growth
 # (0 -> GROWTH_MILLIONS M records, spread over 200 versions) and
 # bench_limits growth (bare LMDB appends of as many records). Every
 # server runs on a free loopback port in a temp dir and is stopped by its
@@ -199,6 +201,7 @@ while [ "$i" -le "$runs" ]; do
   $b/bench_http 100000 4 | collect "$i"
   $b/bench_lanes 300000 3 | collect "$i"
   $b/bench_notify 2000 16 | collect "$i"
+  bash bench/failover.sh build-bench 5 | collect "$i"
   $b/bench_publish growth "$millions" | collect "$i"
   # the same growth with nothing but LMDB: what the machine gives a
   # growing store (run after traction's, so any memory the first growth

@@ -27,6 +27,7 @@ SECTIONS = [
     ("lanes", "7. Reads beside ingest: probes of feedbackd while the publisher runs at full speed"),
     ("retention", "8. Retention: a store at steady ingest whose records expire (records, MiB of pages used)"),
     ("notify", "9. Webhook delivery: traction-notifyd against a bare libcurl loop, the same receiver (deliveries/s; latency from the alert fired, or the POST handed to libcurl, to its receipt)"),
+    ("failover", "10. Broker failover: libtraction's publisher through two brokers, one SIGKILLed 10 times (bench/failover.sh; gaps between acknowledgements)"),
 ]
 BEGIN = "<!-- compare:begin (written by bench/report.py; edit the script, not this) -->"
 END = "<!-- compare:end -->"
@@ -69,6 +70,11 @@ NOTIFY_BURST = ("traction-notifyd, a burst of 2000 alerts, max_in_flight 16 (lat
                 "POST received)")
 NOTIFY_BARE_PACED = "baseline: bare libcurl, one POST every 20 ms"
 NOTIFY_PACED = "traction-notifyd, one alert every 20 ms (latency: fired to POST received)"
+# broker failover (bench/failover.sh, as compare.sh runs it)
+FAILOVER_CALM = ("publisher through two brokers, none killed (p50: the p99 gap between acks; "
+                 "p99: the longest)")
+FAILOVER_KILLS = ("publisher through two brokers, one SIGKILLed 10 times (p50, p99: of the gap "
+                  "around each kill)")
 
 
 def num(s):
@@ -281,6 +287,16 @@ def targets(rows, millions):
         "libcurl (handed to libcurl to received)", "(reference)",
         [d / 1000 for d in per_run(rows, NOTIFY_PACED, NOTIFY_BARE_PACED, 1, 1, "sub")],
         lambda v: "%+.1f ms" % v, lambda m: True)
+    # broker failover (bench/failover.sh): the gap a kill costs, and the same
+    # publisher's longest gap when nothing dies, in the same run
+    add("the longest gap between acknowledgements around a broker SIGKILL (of 10)", "< 1 s",
+        [r[2] / 1e6 for r in by_name(rows, FAILOVER_KILLS).values() if r[2] is not None],
+        lambda v: "%.3f s" % v, lambda m: m < 1)
+    add("gap around a kill, p50 of 10, minus the longest gap without a kill", "(reference)",
+        [d / 1000 for d in per_run(rows, FAILOVER_KILLS, FAILOVER_CALM, 1, 2, "sub")],
+        lambda v: "%+.1f ms" % v, lambda m: True)
+    add("rate through the kills / without", "(reference)",
+        per_run(rows, FAILOVER_KILLS, FAILOVER_CALM), f_ratio, lambda m: True)
     add("ingest rate with the probes / without", ">= 0.9",
         per_run(rows, "ingest with the probes", "ingest alone (publisher 64 x 16)"), f_ratio,
         lambda m: m >= 0.9)

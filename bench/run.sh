@@ -2,7 +2,7 @@
 # Builds (Release) and runs the benchmarks; each prints its raw baselines
 # beside its own figures. bench/compare.sh runs all of them (and the
 # peers) several times and writes the report; this runs one, once.
-#   bench/run.sh [match|publish|history|http|lanes|alerts|retention|notify|growth]
+#   bench/run.sh [match|publish|history|http|lanes|alerts|retention|notify|failover|growth]
 #   (growth: ~1.5 min, 5 GB; alerts: its rows alone, also part of publish,
 #   with 10 drives a side for feedbackd's CPU a record; retention: ingest
 #   beside a large expiry and without, then a store at steady ingest with
@@ -32,6 +32,10 @@ if [ "$what" = all ] || [ "$what" = retention ]; then
   build-bench/bench/bench_publish retention 100000
   echo "## bench_publish steady: 1,000 records/s for 120 s into a store whose records live 20 s, its event log 100 events"
   build-bench/bench/bench_publish steady 120 1000
+fi
+if [ "$what" = all ] || [ "$what" = failover ]; then
+  echo "## bench/failover.sh: the publisher through two brokers, one SIGKILLed 10 times, and without"
+  bash bench/failover.sh build-bench 5
 fi
 if [ "$what" = growth ]; then
   echo "## bench_publish growth: one store from empty to 10 million records"

@@ -145,3 +145,56 @@ start_gateway() {
   [ -f "$dir/gateway.url" ] || fail "the gateway did not start"
   GW_URL=$(cat "$dir/gateway.url")
 }
+
+# Two brokers from one config file (docs/operations.md, "Two brokers"):
+# two_brokers DIR writes DIR/traction.conf, whose [bus] keys list an
+# endpoint per broker on free loopback ports, then the shared sections
+# (more may be appended before the daemons start); A and B are the two
+# client endpoints. start_broker DIR BIN_DIR N starts traction-broker@N and
+# waits until it has bound; kill_broker N SIGKILLs it (and takes it out of
+# the cleanup's list).
+declare -A BPID
+two_brokers() {
+  local dir=$1 P
+  mkdir -p "$dir"
+  read -r -a P < <(/usr/bin/python3 -c '
+import socket
+ss = [socket.socket() for _ in range(8)]
+for s in ss:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')
+  A="tcp://127.0.0.1:${P[0]}" B="tcp://127.0.0.1:${P[4]}"
+  cat >"$dir/traction.conf" <<EOF
+[bus]
+client_endpoint = $A, $B
+service_endpoint = tcp://127.0.0.1:${P[1]}, tcp://127.0.0.1:${P[5]}
+event_publish_endpoint = tcp://127.0.0.1:${P[2]}, tcp://127.0.0.1:${P[6]}
+event_subscribe_endpoint = tcp://127.0.0.1:${P[3]}, tcp://127.0.0.1:${P[7]}
+heartbeat_ms = 200
+[store]
+state_dir = $dir/var
+[events]
+replay_interval_ms = 200
+[metrics]
+base_port = 0
+[broker]
+services = supply, scenario, feedback, iteration, deployment
+EOF
+}
+start_broker() {
+  local dir=$1 bin=$2 n=$3
+  rm -f "$dir/endpoints.$n"
+  "$bin/broker/traction-broker" --config "$dir/traction.conf" --set "broker.instance=$n" \
+    --set "broker.endpoints_file=$dir/endpoints.$n" 2>>"$dir/broker$n.log" &
+  BPID[$n]=$!
+  PIDS+=($!)
+  for _ in $(seq 1 250); do [ -f "$dir/endpoints.$n" ] && return 0; sleep 0.02; done
+  fail "broker $n did not start"
+}
+kill_broker() {
+  local p keep=()
+  kill -KILL "${BPID[$1]}"
+  wait "${BPID[$1]}" 2>/dev/null
+  for p in "${PIDS[@]}"; do [ "$p" != "${BPID[$1]}" ] && keep+=("$p"); done
+  PIDS=("${keep[@]}")
+}

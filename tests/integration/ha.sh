@@ -32,30 +32,8 @@ set_traps "$DIR" ha
 SET_TMP=$DIR
 ctl() { "$BUILD/clients/tractionctl/tractionctl" "$@"; }
 
-# eight free loopback ports: four endpoints a broker
-read -r -a P < <(/usr/bin/python3 -c '
-import socket
-ss = [socket.socket() for _ in range(8)]
-for s in ss:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))')
-ep() { echo "tcp://127.0.0.1:${P[$1]}, tcp://127.0.0.1:${P[$(($1 + 4))]}"; }
-A="tcp://127.0.0.1:${P[0]}" B="tcp://127.0.0.1:${P[4]}"
-cat >"$DIR/traction.conf" <<EOF
-[bus]
-client_endpoint = $(ep 0)
-service_endpoint = $(ep 1)
-event_publish_endpoint = $(ep 2)
-event_subscribe_endpoint = $(ep 3)
-heartbeat_ms = 200
-[store]
-state_dir = $DIR/var
-[events]
-replay_interval_ms = 200
-[metrics]
-base_port = 0
-[broker]
-services = supply, scenario, feedback, iteration, deployment
+two_brokers "$DIR"
+cat >>"$DIR/traction.conf" <<EOF
 [security]
 keys_dir = $DIR/keys
 [gateway]
@@ -66,24 +44,6 @@ port = 0
 address_file = $DIR/mqtt.addr
 EOF
 set_user "$DIR" "$BUILD" site publisher "scenarios = line-1"
-
-declare -A BPID
-start_broker() { # N: traction-broker@N, until it has bound its endpoints
-  rm -f "$DIR/endpoints.$1"
-  "$BUILD/broker/traction-broker" --config "$DIR/traction.conf" --set "broker.instance=$1" \
-    --set "broker.endpoints_file=$DIR/endpoints.$1" 2>>"$DIR/broker$1.log" &
-  BPID[$1]=$!
-  PIDS+=($!)
-  for _ in $(seq 1 250); do [ -f "$DIR/endpoints.$1" ] && return 0; sleep 0.02; done
-  fail "broker $1 did not start"
-}
-kill_broker() { # N: SIGKILL, and out of the cleanup's list
-  kill -KILL "${BPID[$1]}"
-  wait "${BPID[$1]}" 2>/dev/null
-  local p keep=()
-  for p in "${PIDS[@]}"; do [ "$p" != "${BPID[$1]}" ] && keep+=("$p"); done
-  PIDS=("${keep[@]}")
-}
 
 # ---- config -------------------------------------------------------------------------
 check "lists of different lengths, and an instance past the list, are refused"
@@ -100,8 +60,8 @@ refuses "expected SECTION.KEY=VALUE" \
   bad "a --set without a section"
 done_check
 
-start_broker 1
-start_broker 2
+start_broker "$DIR" "$BUILD" 1
+start_broker "$DIR" "$BUILD" 2
 for d in supplyd scenariod feedbackd iterationd; do
   "$BUILD/services/traction-$d" --config "$DIR/traction.conf" 2>"$DIR/$d.log" &
   PIDS+=($!)
@@ -136,7 +96,7 @@ for i in $(seq 1 10); do
   kills+=("$(date +%s%3N)")
   kill_broker $b
   sleep 0.4
-  start_broker $b
+  start_broker "$DIR" "$BUILD" $b
   sleep 0.6
 done
 touch "$DIR/stop"
@@ -228,7 +188,7 @@ for b in 1 2; do
   timeout 20 mosquitto_pub -h 127.0.0.1 -p "$MQ_PORT" -V mqttv5 -q 1 -u site -P "$TOKEN" \
     -i "ha-$b" -t traction/v1/feedback/line-1/vision/1.0/metric/edge_ms -m "1$b" ||
     bad "mosquitto_pub QoS 1 with broker $b dead"
-  start_broker $b
+  start_broker "$DIR" "$BUILD" $b
 done
 edge_count() {
   ctl --json feedback stats --supply vision@1.0 --scenario line-1 --metric edge_ms |

@@ -214,24 +214,14 @@ static void s_resume(mqd_server_t *srv)
 	s_listening(srv, true);
 }
 
-/* Past the file limit: the spare descriptor closed, the waiting connection
- * taken with the room it leaves and closed, the spare opened again. 1: one
- * closed; 0: none was waiting; -1: none could be taken (no spare, or
- * another thread took the room first). */
+/* Past the file limit: a waiting connection taken with the spare and
+ * closed (trc_accept_refuse), counted. */
 static int s_spare_refuse(mqd_server_t *srv, int lfd)
 {
-	if (srv->spare_fd < 0)
-		return -1;
-	close(srv->spare_fd);
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	int e = errno;
-	if (fd >= 0)
-		close(fd);
-	srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return e == EAGAIN || e == EWOULDBLOCK ? 0 : -1;
-	s_refused(srv, "the file limit");
-	return 1;
+	int r = trc_accept_refuse(lfd, &srv->spare_fd);
+	if (r > 0)
+		s_refused(srv, "the file limit");
+	return r;
 }
 
 static void s_accept(mqd_server_t *srv, int lfd, bool tls)

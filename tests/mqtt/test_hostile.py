@@ -11,6 +11,10 @@ client is served right after.
 import os, re, resource, signal, socket, subprocess, sys, time
 import paho.mqtt.client as mqtt
 
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from spin import runnable  # noqa: E402
+
 PORT, TOKENS, DIR, BUILD = sys.argv[1:5]
 PORT = int(PORT)
 PW = dict(l.split() for l in open(TOKENS))
@@ -33,34 +37,6 @@ def served(port, what):
     c.disconnect()
     c.loop_stop()
     assert info.is_published(), "no PUBACK after " + what
-
-
-def cpu_s(pid):
-    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def runnable(pid, window):
-    """The share of a window of `window` seconds that pid's threads were
-    runnable, on a CPU or waiting for one (/proc/PID/task/*/schedstat,
-    summed), and the CPU seconds they used. A loop that never blocks is
-    runnable all the window however loaded the machine is (under load it
-    waits for a CPU instead of running); a daemon resting in epoll_wait
-    is runnable only for its few wake-ups, however slow the build
-    (ASan) or the machine."""
-    def sample():
-        out = {}
-        for t in os.listdir("/proc/%d/task" % pid):
-            try:
-                run, wait = open("/proc/%d/task/%s/schedstat" % (pid, t)).read().split()[:2]
-            except (OSError, ValueError):
-                continue
-            out[t] = (int(run) + int(wait)) / 1e9
-        return out
-    a, c0, t0 = sample(), cpu_s(pid), time.monotonic()
-    time.sleep(window)
-    b, c1, t1 = sample(), cpu_s(pid), time.monotonic()
-    return sum(v - a.get(t, 0) for t, v in b.items()) / (t1 - t0), c1 - c0
 
 
 def connect_v5(rcvbuf=None):

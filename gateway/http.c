@@ -15,16 +15,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -50,22 +46,8 @@ struct gw_server {
 	unsigned port;
 	unsigned connections;      /* atomic */
 	trc_config_t cfg;
-	/* The listener is ours, not libmicrohttpd's: its listening thread
-	 * (thread per connection) polls the listener even past the file
-	 * limit, where accept() fails at once, a spin (and a log line a
-	 * turn). The acceptor thread hands each connection to it
-	 * (MHD_add_connection); past the limit it closes waiting ones with a
-	 * spare descriptor, and with none it rests until a connection ends
-	 * or ACCEPT_PAUSE_MS passed. */
-	int lfd, spare, wake;      /* wake: an eventfd, to stop or resume */
-	pthread_t acceptor;
-	bool acceptor_started;
-	int stop, paused;          /* atomic */
-	int64_t refused_logged_ms;
-	uint64_t refused;
+	gw_acceptor_t *acceptor;   /* the listener (accept.c) */
 };
-
-#define ACCEPT_PAUSE_MS 100
 
 /* One TCP connection: its bus client, made at its first request. */
 struct gw_conn {
@@ -436,10 +418,7 @@ static void s_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 	if (conn == NULL)
 		return;
 	__atomic_sub_fetch(&srv->connections, 1, __ATOMIC_RELAXED);
-	uint64_t one = 1; /* a descriptor is free: the acceptor's turn */
-	if (__atomic_load_n(&srv->paused, __ATOMIC_RELAXED) &&
-	    write(srv->wake, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		trc_warn("http: cannot wake the acceptor: %s", strerror(errno));
+	gw_accept_freed(srv->acceptor);
 	traction_client_destroy(&conn->client);
 	free(conn);
 	*socket_context = NULL;
@@ -513,114 +492,11 @@ static char *s_slurp(const char *path)
 	return buf;
 }
 
-/* A connection closed as it came, or the listener rested: logged at most
- * once a second. */
-static void s_accept_trouble(gw_server_t *srv, const char *what)
-{
-	srv->refused++;
-	int64_t now = trc_mono_ms();
-	if (now - srv->refused_logged_ms >= 1000) {
-		srv->refused_logged_ms = now;
-		trc_warn("http: %s (%llu so far)", what, (unsigned long long)srv->refused);
-	}
-}
-
-/* Takes what waits on the listener: true to rest it a while. */
-static bool s_accept_all(gw_server_t *srv)
-{
-	for (;;) {
-		struct sockaddr_in sa;
-		socklen_t sl = sizeof(sa);
-		int fd = accept4(srv->lfd, (struct sockaddr *)&sa, &sl, SOCK_CLOEXEC);
-		if (fd >= 0) { /* closed by libmicrohttpd if it cannot take it */
-			MHD_add_connection(srv->mhd, fd, (struct sockaddr *)&sa, sl);
-			continue;
-		}
-		if (errno == EMFILE || errno == ENFILE) {
-			int r = trc_accept_refuse(srv->lfd, &srv->spare);
-			if (r > 0) {
-				s_accept_trouble(srv, "a connection closed as it came: past the file limit");
-				continue;
-			}
-			if (r < 0)
-				s_accept_trouble(srv, "connections wait past the file limit, no spare "
-						      "descriptor: the listener rests");
-			return r < 0;
-		}
-		if (errno == ENOBUFS || errno == ENOMEM) {
-			s_accept_trouble(srv, "connections wait: out of memory: the listener rests");
-			return true;
-		}
-		return false; /* EAGAIN, or one that went away first */
-	}
-}
-
-static void *s_acceptor(void *arg)
-{
-	gw_server_t *srv = arg;
-	bool rest = false;
-	while (!__atomic_load_n(&srv->stop, __ATOMIC_RELAXED)) {
-		struct pollfd p[2] = { { srv->wake, POLLIN, 0 }, { srv->lfd, POLLIN, 0 } };
-		__atomic_store_n(&srv->paused, rest, __ATOMIC_RELAXED);
-		int n = poll(p, rest ? 1 : 2, rest ? ACCEPT_PAUSE_MS : -1);
-		if (n < 0 && errno != EINTR) {
-			trc_err("http: poll: %s", strerror(errno));
-			rest = true;
-			continue;
-		}
-		if (n >= 0 && (p[0].revents & POLLIN)) {
-			uint64_t v;
-			if (read(srv->wake, &v, sizeof(v)) < 0 && errno != EAGAIN)
-				trc_warn("http: acceptor: %s", strerror(errno));
-		}
-		if (rest && srv->spare < 0)
-			srv->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (rest) {
-			rest = false; /* a connection ended, or the pause passed: try again */
-			continue;
-		}
-		if (n > 0 && (p[1].revents & POLLIN))
-			rest = s_accept_all(srv);
-	}
-	return NULL;
-}
-
-/* Our listener, the acceptor's eventfd and spare: 0, or -1 (errno). */
-static int s_listen(gw_server_t *srv, const struct sockaddr_in *sa)
-{
-	int one = 1;
-	srv->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	srv->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	srv->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (srv->wake < 0 || srv->lfd < 0 ||
-	    setsockopt(srv->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind(srv->lfd, (const struct sockaddr *)sa, sizeof(*sa)) != 0 || listen(srv->lfd, 128) != 0)
-		return -1;
-	struct sockaddr_in bound;
-	socklen_t sl = sizeof(bound);
-	if (getsockname(srv->lfd, (struct sockaddr *)&bound, &sl) != 0)
-		return -1;
-	srv->port = ntohs(bound.sin_port);
-	return 0;
-}
-
 static void s_free_srv(gw_server_t *srv)
 {
-	if (srv->acceptor_started) {
-		uint64_t one = 1;
-		__atomic_store_n(&srv->stop, 1, __ATOMIC_RELAXED);
-		if (write(srv->wake, &one, sizeof(one)) < 0)
-			trc_warn("http: cannot stop the acceptor: %s", strerror(errno));
-		pthread_join(srv->acceptor, NULL);
-	}
+	gw_accept_stop(&srv->acceptor); /* first: no connection handed on after */
 	if (srv->mhd != NULL)
 		MHD_stop_daemon(srv->mhd);
-	if (srv->lfd >= 0)
-		close(srv->lfd);
-	if (srv->spare >= 0)
-		close(srv->spare);
-	if (srv->wake >= 0)
-		close(srv->wake);
 	if (srv->keep_zctx != NULL)
 		zmq_ctx_term(srv->keep_zctx);
 	free(srv->tls_cert);
@@ -637,7 +513,6 @@ int gw_server_start(gw_server_t **srv_p, const trc_config_t *cfg)
 	if (srv == NULL)
 		return -ENOMEM;
 	srv->cfg = *cfg;
-	srv->lfd = srv->spare = srv->wake = -1;
 	gw_cfg = &srv->cfg;
 	srv->keep_zctx = zmq_ctx_new();
 	s_zctx = srv->keep_zctx;
@@ -678,7 +553,7 @@ int gw_server_start(gw_server_t **srv_p, const trc_config_t *cfg)
 	/* a few past the limit get in, to be told 503; beyond those, the
 	 * kernel's backlog and then refusal */
 	unsigned hard = gc->max_connections + 16;
-	if (s_listen(srv, &sa) != 0) {
+	if (gw_accept_listen(&srv->acceptor, &sa, &srv->port) != 0) {
 		trc_err("cannot listen on %s:%u: %s", gc->address, gc->port, strerror(errno));
 		s_free_srv(srv);
 		return -EADDRINUSE;
@@ -696,14 +571,12 @@ int gw_server_start(gw_server_t **srv_p, const trc_config_t *cfg)
 		 * early: they come last */
 		tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, srv->tls_key,
 		MHD_OPTION_HTTPS_MEM_CERT, srv->tls_cert, MHD_OPTION_END);
-	if (srv->mhd == NULL ||
-	    pthread_create(&srv->acceptor, NULL, s_acceptor, srv) != 0) {
+	if (srv->mhd == NULL || gw_accept_start(srv->acceptor, srv->mhd) != 0) {
 		trc_err("cannot start the HTTP server on %s:%u: %s", gc->address, gc->port,
 			strerror(errno));
 		s_free_srv(srv);
 		return -EADDRINUSE;
 	}
-	srv->acceptor_started = true;
 	*srv_p = srv;
 	return 0;
 }

@@ -195,6 +195,21 @@ int gw_auth_user(const char *authorization, const char *cookie, char user[65]);
 
 typedef struct gw_server gw_server_t;
 
+/* ---- accept.c: the listener, and its thread that hands connections to
+ * libmicrohttpd (no spin past the file limit) ---- */
+typedef struct gw_acceptor gw_acceptor_t;
+struct MHD_Daemon;
+struct sockaddr_in;
+/* The listener bound to sa (*port: the port it got): 0, or -1 (errno);
+ * *a_p is set either way, for gw_accept_stop. */
+int gw_accept_listen(gw_acceptor_t **a_p, const struct sockaddr_in *sa, unsigned *port);
+/* Its thread, handing each connection to mhd: 0, or -1. */
+int gw_accept_start(gw_acceptor_t *a, struct MHD_Daemon *mhd);
+/* A connection ended: if the listener rests, its turn now. */
+void gw_accept_freed(gw_acceptor_t *a);
+/* The thread stopped, the listener closed; *a_p NULL. */
+void gw_accept_stop(gw_acceptor_t **a_p);
+
 int gw_server_start(gw_server_t **srv_p, const trc_config_t *cfg);
 /* The series of the responses by status, in m (NULL: none): before start. */
 void gw_http_metrics(trc_metrics_t *m);

@@ -46,6 +46,7 @@ struct gw_server {
 	unsigned port;
 	unsigned connections;      /* atomic */
 	trc_config_t cfg;
+	gw_acceptor_t *acceptor;   /* the listener (accept.c) */
 };
 
 /* One TCP connection: its bus client, made at its first request. */
@@ -417,6 +418,7 @@ static void s_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 	if (conn == NULL)
 		return;
 	__atomic_sub_fetch(&srv->connections, 1, __ATOMIC_RELAXED);
+	gw_accept_freed(srv->acceptor);
 	traction_client_destroy(&conn->client);
 	free(conn);
 	*socket_context = NULL;
@@ -492,6 +494,9 @@ static char *s_slurp(const char *path)
 
 static void s_free_srv(gw_server_t *srv)
 {
+	gw_accept_stop(&srv->acceptor); /* first: no connection handed on after */
+	if (srv->mhd != NULL)
+		MHD_stop_daemon(srv->mhd);
 	if (srv->keep_zctx != NULL)
 		zmq_ctx_term(srv->keep_zctx);
 	free(srv->tls_cert);
@@ -548,11 +553,16 @@ int gw_server_start(gw_server_t **srv_p, const trc_config_t *cfg)
 	/* a few past the limit get in, to be told 503; beyond those, the
 	 * kernel's backlog and then refusal */
 	unsigned hard = gc->max_connections + 16;
+	if (gw_accept_listen(&srv->acceptor, &sa, &srv->port) != 0) {
+		trc_err("cannot listen on %s:%u: %s", gc->address, gc->port, strerror(errno));
+		s_free_srv(srv);
+		return -EADDRINUSE;
+	}
 	srv->mhd = MHD_start_daemon(
 		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			MHD_USE_ERROR_LOG | MHD_USE_POLL | (tls ? MHD_USE_TLS : 0),
-		(uint16_t)gc->port, NULL, NULL, s_access, srv,
-		MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, srv, MHD_OPTION_SOCK_ADDR, &sa,
+			MHD_USE_ERROR_LOG | MHD_USE_POLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC |
+			(tls ? MHD_USE_TLS : 0),
+		0, NULL, NULL, s_access, srv, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, srv,
 		MHD_OPTION_CONNECTION_LIMIT, hard, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)gc->timeout_s, MHD_OPTION_NOTIFY_COMPLETED, s_done, srv,
 		MHD_OPTION_NOTIFY_CONNECTION, s_notify, srv, MHD_OPTION_UNESCAPE_CALLBACK,
@@ -561,14 +571,12 @@ int gw_server_start(gw_server_t **srv_p, const trc_config_t *cfg)
 		 * early: they come last */
 		tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, srv->tls_key,
 		MHD_OPTION_HTTPS_MEM_CERT, srv->tls_cert, MHD_OPTION_END);
-	if (srv->mhd == NULL) {
-		trc_err("cannot listen on %s:%u: %s", gc->address, gc->port,
+	if (srv->mhd == NULL || gw_accept_start(srv->acceptor, srv->mhd) != 0) {
+		trc_err("cannot start the HTTP server on %s:%u: %s", gc->address, gc->port,
 			strerror(errno));
 		s_free_srv(srv);
 		return -EADDRINUSE;
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	srv->port = di != NULL ? di->port : gc->port;
 	*srv_p = srv;
 	return 0;
 }
@@ -577,7 +585,6 @@ void gw_server_stop(gw_server_t **srv_p)
 {
 	if (srv_p == NULL || *srv_p == NULL)
 		return;
-	MHD_stop_daemon((*srv_p)->mhd);
 	s_free_srv(*srv_p);
 	*srv_p = NULL;
 }

@@ -4,11 +4,14 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "error.h"
 
@@ -259,4 +262,19 @@ bool trc_endpoint_at(const char *list, size_t i, char *out, size_t len)
 	memcpy(out, at, n);
 	out[n] = '\0';
 	return true;
+}
+
+int trc_accept_refuse(int lfd, int *spare)
+{
+	if (*spare < 0)
+		return -1;
+	close(*spare);
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	*spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return e == EAGAIN || e == EWOULDBLOCK ? 0 : -1;
+	return 1;
 }

@@ -91,4 +91,12 @@ bool trc_topic_prefix_ok(const void *prefix, size_t len);
  * or run-local.sh waits for): 0, or -1 with errno. */
 int trc_write_file_atomic(const char *path, const char *text);
 
+/* Past the file limit (accept() said EMFILE or ENFILE): the spare
+ * descriptor *spare (a /dev/null held for this) closed, one connection
+ * waiting on the listener lfd taken with the room it leaves and closed, the
+ * spare opened again. 1: one closed; 0: none was waiting; -1: none could
+ * be taken (no spare, or another thread took the room first): the caller
+ * stops polling lfd for a while, or it spins on a backlog it cannot take. */
+int trc_accept_refuse(int lfd, int *spare);
+
 #endif

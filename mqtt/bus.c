@@ -9,7 +9,9 @@
  * queue) is sent again, whole, under the same keys, with a back-off of
  * 50 ms to 2 s, until it is answered for good: feedbackd's idempotency
  * keys make the retries store each record once. Answers go back to the
- * main thread through a list and an eventfd.
+ * main thread through a list and an eventfd. The workers' clients (and so
+ * ZeroMQ's own threads and descriptors) are made before the listeners
+ * open: a flood past the file limit at start cannot take them.
  */
 #include "mqttd.h"
 
@@ -29,6 +31,11 @@
 
 #define WORKERS_MAX 64
 
+typedef struct {
+	mqd_bus_t *bus;
+	traction_client_t *client;
+} worker_t;
+
 struct mqd_bus {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -41,6 +48,7 @@ struct mqd_bus {
 	char server_pub[TRC_Z85_KEY + 1], pub[TRC_Z85_KEY + 1], sec[TRC_Z85_KEY + 1];
 	char endpoint[TRC_CONFIG_STR];
 	pthread_t threads[WORKERS_MAX];
+	worker_t workers[WORKERS_MAX];
 	unsigned n_threads;
 };
 
@@ -110,12 +118,9 @@ static void s_sleep_ms(unsigned ms)
  * good. */
 static void *s_worker(void *arg)
 {
-	mqd_bus_t *bus = arg;
-	traction_client_t *c = NULL;
-	if (traction_client_new_in(&c, bus->endpoint, &bus->opts, bus->zctx) != 0) {
-		trc_err("bus: cannot make a client for %s", bus->endpoint);
-		return NULL;
-	}
+	worker_t *w = arg;
+	mqd_bus_t *bus = w->bus;
+	traction_client_t *c = w->client;
 	pthread_mutex_lock(&bus->lock);
 	for (;;) {
 		while (bus->todo == NULL && !bus->stopping)
@@ -149,7 +154,6 @@ static void *s_worker(void *arg)
 			trc_warn("bus: eventfd: %s", strerror(errno));
 	}
 	pthread_mutex_unlock(&bus->lock);
-	traction_client_destroy(&c);
 	return NULL;
 }
 
@@ -189,12 +193,27 @@ int mqd_bus_start(mqd_bus_t **bus_p, const trc_config_t *cfg, int *fd)
 		return -1;
 	}
 	unsigned n = mqd_conf(cfg)->bus_threads;
-	for (unsigned i = 0; i < n && i < WORKERS_MAX; i++)
-		if (pthread_create(&bus->threads[bus->n_threads], NULL, s_worker, bus) == 0)
-			bus->n_threads++;
+	for (unsigned i = 0; i < n && i < WORKERS_MAX; i++) {
+		worker_t *w = &bus->workers[bus->n_threads];
+		w->bus = bus;
+		int rc = traction_client_new_in(&w->client, bus->endpoint, &bus->opts, bus->zctx);
+		if (rc != 0) {
+			trc_err("bus: cannot make a client for %s: %s", bus->endpoint, strerror(-rc));
+			break;
+		}
+		if (pthread_create(&bus->threads[bus->n_threads], NULL, s_worker, w) != 0) {
+			traction_client_destroy(&w->client);
+			break;
+		}
+		bus->n_threads++;
+	}
 	*fd = bus->efd;
 	*bus_p = bus;
-	return bus->n_threads > 0 ? 0 : -1;
+	if (bus->n_threads < n) {
+		mqd_bus_stop(bus_p);
+		return -1;
+	}
+	return 0;
 }
 
 void mqd_bus_stop(mqd_bus_t **bus_p)
@@ -206,8 +225,10 @@ void mqd_bus_stop(mqd_bus_t **bus_p)
 	__atomic_store_n(&bus->stopping, true, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&bus->cond);
 	pthread_mutex_unlock(&bus->lock);
-	for (unsigned i = 0; i < bus->n_threads; i++)
+	for (unsigned i = 0; i < bus->n_threads; i++) {
 		pthread_join(bus->threads[i], NULL);
+		traction_client_destroy(&bus->workers[i].client);
+	}
 	while (bus->todo != NULL) {
 		mqd_job_t *j = bus->todo;
 		bus->todo = j->next;

@@ -74,6 +74,9 @@ struct mqd_server {
 	const mqd_conf_t *mc;
 	int ep, lfd, bfd, tls_lfd;
 	int spare_fd;        /* held for the moment the file limit is reached */
+	int64_t paused_until; /* the listeners out of the epoll set until then; 0: in */
+	int64_t pause_logged_ms;
+	uint64_t pauses;
 	uint64_t conns_refused;
 	int64_t refused_logged_ms;
 	unsigned port, tls_port;

@@ -9,7 +9,10 @@
  * stops being read (at receive_maximum unacknowledged) and is closed when
  * its output passes max_output_kb. Past the process's file limit, a
  * spare descriptor lets the listener take each waiting connection and
- * close it, rather than spin on a backlog it cannot accept.
+ * close it, rather than spin on a backlog it cannot accept; when there is
+ * no spare (another thread took the descriptor it freed, or none is left),
+ * the listeners leave the epoll set until a connection is freed or
+ * PAUSE_MS passed.
  */
 #include "conn.h"
 
@@ -31,6 +34,7 @@
 #define ID_BUS (UINT64_MAX - 1)
 #define ID_LISTEN_TLS (UINT64_MAX - 2)
 #define SWEEP_MS 500
+#define PAUSE_MS 100
 
 uint64_t mqd_conn_id(const mqd_server_t *srv, const conn_t *c)
 {
@@ -132,6 +136,8 @@ static void s_free(mqd_server_t *srv, conn_t *c)
 	c->fd = -1;
 	c->gen = gen;
 	srv->free[srv->n_free++] = (uint32_t)(c - srv->conns);
+	if (srv->paused_until != 0)
+		srv->paused_until = 1; /* a descriptor is free: the listeners' turn now */
 }
 
 void mqd_conn_close(mqd_server_t *srv, conn_t *c, uint8_t reason, const char *why)
@@ -173,21 +179,68 @@ static void s_refused(mqd_server_t *srv, const char *past)
 	}
 }
 
+/* The listeners in the epoll set (on) or out of it. */
+static void s_listening(mqd_server_t *srv, bool on)
+{
+	struct epoll_event l = { .events = EPOLLIN, .data.u64 = ID_LISTEN };
+	struct epoll_event t = { .events = EPOLLIN, .data.u64 = ID_LISTEN_TLS };
+	epoll_ctl(srv->ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, srv->lfd, &l);
+	if (srv->tls_lfd >= 0)
+		epoll_ctl(srv->ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, srv->tls_lfd, &t);
+}
+
+/* A backlog it cannot take from: the listeners rest (a listener left in the
+ * epoll set would wake every turn: a spin) until a connection is freed or
+ * PAUSE_MS passed. */
+static void s_pause(mqd_server_t *srv, const char *why)
+{
+	if (srv->paused_until != 0)
+		return;
+	srv->paused_until = trc_mono_ms() + PAUSE_MS;
+	s_listening(srv, false);
+	srv->pauses++;
+	if (srv->paused_until - srv->pause_logged_ms >= 1000) {
+		srv->pause_logged_ms = srv->paused_until;
+		trc_warn("connections wait: %s; the listeners rest %d ms (%llu times so far)", why,
+			 PAUSE_MS, (unsigned long long)srv->pauses);
+	}
+}
+
+static void s_resume(mqd_server_t *srv)
+{
+	if (srv->spare_fd < 0)
+		srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	srv->paused_until = 0;
+	s_listening(srv, true);
+}
+
+/* Past the file limit: a waiting connection taken with the spare and
+ * closed (trc_accept_refuse), counted. */
+static int s_spare_refuse(mqd_server_t *srv, int lfd)
+{
+	int r = trc_accept_refuse(lfd, &srv->spare_fd);
+	if (r > 0)
+		s_refused(srv, "the file limit");
+	return r;
+}
+
 static void s_accept(mqd_server_t *srv, int lfd, bool tls)
 {
 	for (;;) {
 		struct sockaddr_in sa;
 		socklen_t sl = sizeof(sa);
 		int fd = accept4(lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && srv->spare_fd >= 0) {
-			close(srv->spare_fd); /* room for one: taken and closed */
-			fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-			if (fd >= 0)
-				close(fd);
-			srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-			s_refused(srv, "the file limit");
-			if (fd >= 0)
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			int r = s_spare_refuse(srv, lfd);
+			if (r > 0)
 				continue;
+			if (r < 0)
+				s_pause(srv, "past the file limit, no spare descriptor");
+			return;
+		}
+		if (fd < 0 && (errno == ENOBUFS || errno == ENOMEM)) {
+			s_pause(srv, strerror(errno));
+			return;
 		}
 		if (fd < 0)
 			return;
@@ -377,6 +430,8 @@ void mqd_server_turn(mqd_server_t *srv)
 		}
 	}
 	int64_t now = trc_mono_ms();
+	if (srv->paused_until != 0 && now >= srv->paused_until)
+		s_resume(srv);
 	if (now >= srv->next_sweep) {
 		s_sweep(srv, now);
 		srv->next_sweep = now + SWEEP_MS;
@@ -421,7 +476,10 @@ void mqd_server_turn(mqd_server_t *srv)
 
 int mqd_server_timeout(const mqd_server_t *srv)
 {
-	int64_t left = srv->next_sweep - trc_mono_ms();
+	int64_t at = srv->next_sweep;
+	if (srv->paused_until != 0 && srv->paused_until < at)
+		at = srv->paused_until;
+	int64_t left = at - trc_mono_ms();
 	return left < 0 ? 0 : (int)left;
 }
 

@@ -2,8 +2,9 @@
  * tractionctl backup|verify|restore: online backup of the daemon set, and
  * its restore into fresh state directories (docs/operations.md, "Backup
  * and restore"). The daemons write the copies (backup.* of the daemon
- * block, lib/svc_backup.c) and stream them here: a sandboxed daemon
- * cannot write an arbitrary directory. The manifest says what each copy
+ * block, lib/svc_backup.c; the broker that of its audit log, broker/
+ * backup.c) and stream them here: a sandboxed daemon cannot write an
+ * arbitrary directory. The manifest says what each copy
  * holds; verify and restore read the copies with lib/storecopy.c, which
  * needs no daemon's table of databases.
  */
@@ -663,7 +664,8 @@ const cmd_t ctl_backup_cmds[] = {
 	  "Back up every daemon of the set, online, into the empty directory DIR: one cut\n"
 	  "(each daemon's writes paused, at most --lease-ms, default 5000, while every daemon\n"
 	  "takes it), then each daemon's compacted copy streamed into DIR/<daemon>/data.mdb\n"
-	  "and DIR/manifest.json written last (sizes, SHA-256, event heads, positions).\n"
+	  "with the broker's audit log (the broker reached) in DIR/broker/data.mdb, and\n"
+	  "DIR/manifest.json written last (sizes, SHA-256, event heads, positions).\n"
 	  "Needs the admin role (docs/operations.md, \"Backup and restore\").",
 	  "tractionctl backup /srv/backup/traction-$(date +%F)" },
 	{ "verify", NULL, cmd_verify, "", 1, 1, "verify DIR",

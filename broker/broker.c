@@ -193,7 +193,7 @@ void broker_own_request(trc_broker_t *b, void *sock, const void *rid, size_t rid
 	}
 	if (strcmp(h->method, "status") == 0) {
 		s_status(b, sock, rid, ridlen, ver, h->request_id);
-	} else if (strcmp(h->method, "audit.list") == 0 || strcmp(h->method, "keys.reload") == 0) {
+	} else if (broker_audit_method(h->method)) {
 		broker_audit_request(b, sock, rid, ridlen, h, who, body, blen);
 	} else if (strcmp(h->method, "ping") == 0) {
 		Traction__V1__PingReply rep = TRACTION__V1__PING_REPLY__INIT;
@@ -203,9 +203,10 @@ void broker_own_request(trc_broker_t *b, void *sock, const void *rid, size_t rid
 		rep.pid = (uint32_t)getpid();
 		broker_answer(b, sock, rid, ridlen, ver, h->request_id, 0, "", &rep.base);
 	} else {
-		char msg[160];
+		char msg[256];
 		snprintf(msg, sizeof(msg), "unknown method '%.64s' of service 'broker' "
-			 "(it has: ping, status, audit.list, keys.reload)", h->method);
+			 "(it has: ping, status, audit.list, keys.reload, backup.begin, backup.resume, "
+			 "backup.read, backup.end)", h->method);
 		broker_answer(b, sock, rid, ridlen, ver, h->request_id,
 			      TRACTION__V1__CODE__UNIMPLEMENTED, msg, NULL);
 	}

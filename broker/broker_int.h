@@ -13,6 +13,7 @@
 
 #include "arena.h"
 #include "auth.h"
+#include "call.h"
 #include "broker.h"
 #include "registry.h"
 #include "store.h"
@@ -22,6 +23,7 @@
 #include "traction/v1/events.pb-c.h"
 
 typedef struct broker_metrics broker_metrics_t;
+typedef struct broker_backup broker_backup_t;
 
 struct trc_broker {
 	trc_config_t cfg;
@@ -43,6 +45,7 @@ struct trc_broker {
 	broker_metrics_t *metrics; /* NULL: none ([metrics] base_port 0) */
 	trc_store_t *audit;        /* the audit log (keyaudit.c); NULL: none kept */
 	trc_arena_t *audit_arena;  /* its requests' and records' memory */
+	broker_backup_t *backup;   /* a copy of it for a backup (backup.c); NULL: no log */
 	unsigned hup_uid;          /* who sent the SIGHUP being applied */
 	int hup_pid;
 };
@@ -87,7 +90,28 @@ void broker_audit_close(trc_broker_t *b);
 int broker_keys_reload(trc_broker_t *b, const char *dir, const broker_caller_t *who,
 		       const char *reason, const char *const *extra, char *err, size_t errlen,
 		       Traction__V1__KeysReloadReply *rep);
-/* The methods audit.list and keys.reload (admin), answered. */
+/* The audit log's store: its schema version (keyaudit.c's databases). */
+#define BROKER_SCHEMA 1
+
+/* A method of the broker's own that needs the admin role (or a daemon's
+ * service key): req decoded, rep initialised, both in call's arena; 0, or
+ * an error (with trc_call_fail's message, or none). */
+typedef struct {
+	const char *name;
+	const ProtobufCMessageDescriptor *req, *rep;
+	int (*fn)(trc_broker_t *b, const ProtobufCMessage *req, const broker_caller_t *who,
+		  ProtobufCMessage *rep, trc_call_t *call);
+} broker_method_t;
+
+/* backup.c: backup.begin|resume|read|end of the audit log's store, in
+ * state directory dir (NULL-ended table); set up by broker_audit_open. */
+extern const broker_method_t broker_backup_methods[];
+int broker_backup_open(trc_broker_t *b, const char *dir);
+void broker_backup_close(trc_broker_t *b);
+
+/* Whether method is one of broker_audit_request's. */
+bool broker_audit_method(const char *method);
+/* The methods audit.list, keys.reload and backup.* (admin), answered. */
 void broker_audit_request(trc_broker_t *b, void *sock, const void *rid, size_t ridlen,
 			  const Traction__V1__Header *h, const broker_caller_t *who,
 			  const void *body, size_t blen);

@@ -39,7 +39,6 @@ static const trc_db_decl_t s_dbs[BK_DB_COUNT] = {
 			 NULL },
 };
 static const trc_dbs_t s_broker_dbs = TRC_DBS(s_dbs);
-#define BROKER_SCHEMA 1
 #define BROKER_MAP_MB 64u /* a few hundred bytes an entry: millions of changes */
 
 /* ---- a key as the log compares it ------------------------------------------------ */
@@ -382,6 +381,8 @@ int broker_audit_open(trc_broker_t *b)
 				    BROKER_SCHEMA);
 	if (rc == 0 && (b->audit_arena = trc_arena_new()) == NULL)
 		rc = TRC_ENOMEM;
+	if (rc == 0)
+		rc = broker_backup_open(b, dir);
 	if (rc != 0) {
 		trc_err("cannot open the broker's audit log in %s: %s", dir, trc_strerror(rc));
 		return rc;
@@ -408,6 +409,7 @@ int broker_audit_open(trc_broker_t *b)
 
 void broker_audit_close(trc_broker_t *b)
 {
+	broker_backup_close(b);
 	trc_store_destroy(&b->audit);
 	trc_arena_destroy(&b->audit_arena);
 }
@@ -454,44 +456,29 @@ int broker_keys_reload(trc_broker_t *b, const char *dir, const broker_caller_t *
 	return 0;
 }
 
-/* ---- the broker's methods audit.list and keys.reload ---------------------------- */
+/* ---- the broker's methods audit.list, keys.reload (and backup.c's) -------------- */
 
-/* Decodes body as desc into the arena: NULL if it does not. */
-static ProtobufCMessage *s_decode(trc_broker_t *b, const ProtobufCMessageDescriptor *desc,
-				  const void *body, size_t blen)
+static int s_audit_list(trc_broker_t *b, const ProtobufCMessage *req, const broker_caller_t *who,
+			ProtobufCMessage *rep_, trc_call_t *call)
 {
-	ProtobufCAllocator al = trc_arena_allocator(b->audit_arena);
-	return protobuf_c_message_unpack(desc, &al, blen, body);
-}
-
-static int s_audit_list(trc_broker_t *b, const void *body, size_t blen,
-			Traction__V1__AuditListReply *rep, trc_call_t *call)
-{
-	ProtobufCMessage *req = s_decode(b, &traction__v1__audit_list_request__descriptor, body,
-					 blen);
-	if (req == NULL)
-		return trc_call_fail(call, TRC_EPROTO, "the body is not an AuditListRequest");
+	(void)who;
 	if (b->audit == NULL) /* no log: an empty one, named */
-		return rep->daemon = b->name, 0;
+		return ((Traction__V1__AuditListReply *)rep_)->daemon = b->name, 0;
 	trc_txn_t txn;
 	int rc = trc_txn_begin(b->audit, &txn, false);
 	if (rc != 0)
 		return rc;
 	call->txn = &txn;
-	rc = trc_call_audit_list(call, b->name, req, &rep->base);
+	rc = trc_call_audit_list(call, b->name, req, rep_);
 	trc_txn_abort(&txn);
 	call->txn = NULL;
 	return rc;
 }
 
-static int s_keys_reload(trc_broker_t *b, const void *body, size_t blen,
-			 const broker_caller_t *who, Traction__V1__KeysReloadReply *rep,
-			 trc_call_t *call)
+static int s_keys_reload(trc_broker_t *b, const ProtobufCMessage *req_,
+			 const broker_caller_t *who, ProtobufCMessage *rep, trc_call_t *call)
 {
-	Traction__V1__KeysReloadRequest *req = (void *)s_decode(
-		b, &traction__v1__keys_reload_request__descriptor, body, blen);
-	if (req == NULL)
-		return trc_call_fail(call, TRC_EPROTO, "the body is not a KeysReloadRequest");
+	const Traction__V1__KeysReloadRequest *req = (const Traction__V1__KeysReloadRequest *)req_;
 	size_t rlen = strlen(req->reason);
 	if (rlen == 0 || rlen > 1000 || !trc_is_utf8(req->reason, rlen))
 		return trc_call_fail(call, TRC_EINVAL,
@@ -500,19 +487,56 @@ static int s_keys_reload(trc_broker_t *b, const void *body, size_t blen,
 	char reason[1001], err[512] = "";
 	memcpy(reason, req->reason, rlen + 1);
 	int rc = broker_keys_reload(b, trc_auth_keys_dir(b->auth), who, reason, NULL, err,
-				    sizeof(err), rep);
+				    sizeof(err), (Traction__V1__KeysReloadReply *)rep);
 	if (rc != 0)
 		return trc_call_fail(call, rc, "%s", err[0] ? err : trc_strerror(rc));
 	return 0;
+}
+
+static const broker_method_t s_methods[] = {
+	{ "audit.list", &traction__v1__audit_list_request__descriptor,
+	  &traction__v1__audit_list_reply__descriptor, s_audit_list },
+	{ "keys.reload", &traction__v1__keys_reload_request__descriptor,
+	  &traction__v1__keys_reload_reply__descriptor, s_keys_reload },
+	{ NULL, NULL, NULL, NULL },
+};
+
+static const broker_method_t *s_method(const char *name)
+{
+	const broker_method_t *const tables[] = { s_methods, broker_backup_methods };
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+		for (const broker_method_t *m = tables[t]; m->name != NULL; m++)
+			if (strcmp(m->name, name) == 0)
+				return m;
+	return NULL;
+}
+
+bool broker_audit_method(const char *method)
+{
+	return s_method(method) != NULL;
+}
+
+/* The method m of body[0..blen) as who, into a reply of the arena. */
+static int s_run(trc_broker_t *b, const broker_method_t *m, const void *body, size_t blen,
+		 const broker_caller_t *who, ProtobufCMessage **rep, trc_call_t *call)
+{
+	ProtobufCAllocator al = trc_arena_allocator(b->audit_arena);
+	ProtobufCMessage *req = protobuf_c_message_unpack(m->req, &al, blen, body);
+	if (req == NULL)
+		return trc_call_fail(call, TRC_EPROTO, "the body is not a %s", m->req->short_name);
+	/* not in the arena: keys.reload resets it (s_write) */
+	if ((*rep = calloc(1, m->rep->sizeof_message)) == NULL)
+		return TRC_ENOMEM;
+	protobuf_c_message_init(m->rep, *rep);
+	return m->fn(b, req, who, *rep, call);
 }
 
 void broker_audit_request(trc_broker_t *b, void *sock, const void *rid, size_t ridlen,
 			  const Traction__V1__Header *h, const broker_caller_t *who,
 			  const void *body, size_t blen)
 {
-	Traction__V1__AuditListReply al = TRACTION__V1__AUDIT_LIST_REPLY__INIT;
-	Traction__V1__KeysReloadReply kr = TRACTION__V1__KEYS_RELOAD_REPLY__INIT;
-	bool list = strcmp(h->method, "audit.list") == 0;
+	const broker_method_t *m = s_method(h->method);
+	ProtobufCMessage *rep = NULL;
 	trc_arena_t *own = NULL;
 	if (b->audit_arena == NULL && (b->audit_arena = own = trc_arena_new()) == NULL) {
 		broker_answer(b, sock, rid, ridlen, h->version, h->request_id,
@@ -522,21 +546,24 @@ void broker_audit_request(trc_broker_t *b, void *sock, const void *rid, size_t r
 	trc_arena_reset(b->audit_arena);
 	trc_call_t call = { 0 };
 	call.arena = b->audit_arena;
+	call.client_id = who->actor;
+	call.now_ms = trc_now_ms();
 	int rc;
 	/* as the daemons' writes: admin, and the daemons' own service key */
 	if (who->role != TRACTION__V1__ROLE__ROLE_ADMIN &&
 	    who->role != TRACTION__V1__ROLE__ROLE_SERVICE)
 		rc = trc_call_fail(&call, TRC_EPERM, "broker: %s needs the admin role", h->method);
-	else if (list)
-		rc = s_audit_list(b, body, blen, &al, &call);
+	else if (m == NULL)
+		rc = trc_call_fail(&call, TRC_EINVAL, "broker: no method %s here", h->method);
 	else
-		rc = s_keys_reload(b, body, blen, who, &kr, &call);
+		rc = s_run(b, m, body, blen, who, &rep, &call);
 	if (rc != 0 && call.message == NULL)
 		trc_call_fail(&call, rc, "%s", trc_strerror(rc));
 	if (rc == 0 && trc_arena_failures(b->audit_arena) > 0) /* never a short reply */
 		rc = trc_call_fail(&call, TRC_ENOMEM, "out of memory");
 	broker_answer(b, sock, rid, ridlen, h->version, h->request_id, rc != 0 ? call.code : 0,
-		      rc != 0 ? call.message : "", rc != 0 ? NULL : list ? &al.base : &kr.base);
+		      rc != 0 ? call.message : "", rc != 0 ? NULL : rep);
+	free(rep);
 	trc_arena_reset(b->audit_arena);
 	if (own != NULL)
 		trc_arena_destroy(&b->audit_arena);

@@ -103,6 +103,19 @@ int trc_call_audit(trc_call_t *call, const char *action, const char *subject,
 int trc_call_audit_list(trc_call_t *call, const char *daemon, const ProtobufCMessage *req,
 			ProtobufCMessage *rep);
 
+/* backup.begin's databases: each database of cut's store and its
+ * entries as cut sees them, into the BackupBeginReply rep. 0 or
+ * TRC_ENOMEM. */
+int trc_call_backup_databases(trc_call_t *call, trc_txn_t *cut, ProtobufCMessage *rep);
+/* backup.read of a copy written (the file fd, size bytes, its SHA-256):
+ * the BackupReadReply rep, ready, with the piece of the copy the
+ * BackupReadRequest req asks for, at most half of max_message_kb (room
+ * for the frames around it), in the call's arena. What a service daemon
+ * and the broker both answer. */
+int trc_call_backup_read(trc_call_t *call, int fd, uint64_t size, const char *sha256,
+			 unsigned max_message_kb, const ProtobufCMessage *req,
+			 ProtobufCMessage *rep);
+
 /* A handler of one method: fills rep (already initialised from its
  * descriptor) and returns 0, or returns a negative trc_err after
  * trc_call_fail (or without it: the message is then trc_strerror(err)). */

@@ -5,8 +5,10 @@
  */
 #include "store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -264,6 +266,23 @@ int trc_store_copy(trc_txn_t *txn, const char *path, const int *cancel)
 	if (r != 0 && r != ECANCELED) /* stopped on purpose: nothing to say */
 		trc_err("store: cannot copy to %s: %s", path, mdb_strerror(r));
 	return trc_err_from_mdb(r);
+}
+
+void trc_store_copy_leftovers(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, TRC_STORE_COPY_PREFIX, sizeof(TRC_STORE_COPY_PREFIX) - 1) != 0)
+			continue;
+		char path[4096 + 320];
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (unlink(path) == 0)
+			trc_notice("removed %s, a backup's copy left behind", path);
+	}
+	closedir(d);
 }
 
 const char *trc_db_name(const trc_db_t *db)

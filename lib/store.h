@@ -114,6 +114,10 @@ MDB_env *trc_store_env(trc_store_t *store);
  * as long as nothing else uses txn meanwhile; cancel as storecopy.h's.
  * 0 or a trc_err. */
 int trc_store_copy(struct trc_txn *txn, const char *path, const int *cancel);
+/* A copy's file in the state directory starts so (then its id, ".mdb"). */
+#define TRC_STORE_COPY_PREFIX "backup-"
+/* Removes the copies a crash (or a kill) left in dir, each said. */
+void trc_store_copy_leftovers(const char *dir);
 /* How many databases the store has, its own and the daemon's. */
 size_t trc_store_count(const trc_store_t *store);
 /* The i-th of them (i < trc_store_count): its own first (TRC_SYSDB_*),

@@ -23,7 +23,6 @@
  */
 #include "service_int.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -44,7 +43,6 @@
 /* How long begin waits for a commit under way: the loop stands still
  * meanwhile, so well under the broker's heartbeat liveness. */
 #define S_COMMIT_WAIT_MS 2000
-#define S_PREFIX "backup-"
 
 typedef struct svc_backup {
 	bool active;             /* a copy exists or is being written */
@@ -117,24 +115,6 @@ static void s_drop(svc_backup_t *b, const char *why)
 	b->path[0] = '\0';
 }
 
-/* A copy a crash (or a kill) left in the state directory. */
-static void s_remove_leftovers(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, S_PREFIX, sizeof(S_PREFIX) - 1) != 0)
-			continue;
-		char path[TRC_CONFIG_PATH + 320];
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (unlink(path) == 0)
-			trc_notice("removed %s, a backup's copy left behind", path);
-	}
-	closedir(d);
-}
-
 int svc_backup_open(trc_service_t *svc)
 {
 	svc_backup_t *b = calloc(1, sizeof(*b));
@@ -144,7 +124,7 @@ int svc_backup_open(trc_service_t *svc)
 	}
 	b->fd = -1;
 	svc->backup = b;
-	s_remove_leftovers(svc->state_path);
+	trc_store_copy_leftovers(svc->state_path);
 	return 0;
 }
 
@@ -236,22 +216,9 @@ static int s_describe_cut(trc_service_t *svc, trc_call_t *call, trc_txn_t *cut,
 			  Traction__V1__BackupBeginReply *rep)
 {
 	trc_store_t *st = svc->store;
-	size_t n = trc_store_count(st);
 	rep->event_head = svc->evlog != NULL ? trc_evlog_head(cut) : 0;
-	rep->databases = trc_arena_alloc(call->arena, n * sizeof(void *));
-	if (rep->databases == NULL)
+	if (trc_call_backup_databases(call, cut, &rep->base) != 0)
 		return TRC_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		Traction__V1__BackupDatabase *d = trc_arena_alloc(call->arena, sizeof(*d));
-		size_t entries = 0;
-		if (d == NULL)
-			return TRC_ENOMEM;
-		traction__v1__backup_database__init(d);
-		d->name = (char *)trc_db_name(trc_store_nth(st, i));
-		(void)trc_txn_entries(cut, trc_store_nth(st, i), &entries);
-		d->entries = entries;
-		rep->databases[rep->n_databases++] = d;
-	}
 	trc_iter_t it;
 	const trc_db_t *posdb = trc_store_sysdb(st, TRC_SYSDB_POSITIONS);
 	size_t npos = 0;
@@ -313,7 +280,7 @@ int svc_backup_begin(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMe
 		return trc_call_fail(call, rc, "cannot take the cut: %s", trc_strerror(rc));
 	}
 	s_new_id(b->id, sizeof(b->id));
-	snprintf(b->path, sizeof(b->path), "%s/%s%s.mdb", svc->state_path, S_PREFIX, b->id);
+	snprintf(b->path, sizeof(b->path), "%s/%s%s.mdb", svc->state_path, TRC_STORE_COPY_PREFIX, b->id);
 	uint32_t lease = s_clamp(req->lease_ms, S_LEASE_MS, S_LEASE_MAX_MS);
 	b->idle_ms = s_clamp(req->idle_ms, S_IDLE_MS, S_IDLE_MAX_MS);
 	b->paused_at = b->last_read = trc_mono_ms();
@@ -374,11 +341,10 @@ int svc_backup_resume(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMe
 	return b != NULL ? 0 : TRC_ENOENT;
 }
 
-int svc_backup_read(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep_)
+int svc_backup_read(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMessage *rep)
 {
 	trc_service_t *svc = call->user;
 	const Traction__V1__BackupReadRequest *req = (const Traction__V1__BackupReadRequest *)req_;
-	Traction__V1__BackupReadReply *rep = (Traction__V1__BackupReadReply *)rep_;
 	svc_backup_t *b = s_named(call, req->id);
 	if (b == NULL)
 		return TRC_ENOENT;
@@ -393,22 +359,53 @@ int svc_backup_read(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMes
 			 (long long)((svc_now_us() - b->started_us) / 1000), b->sha256);
 		b->started_us = 0;
 	}
+	return trc_call_backup_read(call, b->fd, b->size, b->sha256, svc->cfg.max_message_kb,
+				    req_, rep);
+}
+
+int trc_call_backup_databases(trc_call_t *call, trc_txn_t *cut, ProtobufCMessage *rep_)
+{
+	Traction__V1__BackupBeginReply *rep = (Traction__V1__BackupBeginReply *)rep_;
+	const trc_store_t *st = cut->store;
+	size_t n = trc_store_count(st);
+	rep->databases = trc_arena_alloc(call->arena, (n + 1) * sizeof(void *));
+	if (rep->databases == NULL)
+		return TRC_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		Traction__V1__BackupDatabase *d = trc_arena_alloc(call->arena, sizeof(*d));
+		size_t entries = 0;
+		if (d == NULL)
+			return TRC_ENOMEM;
+		traction__v1__backup_database__init(d);
+		d->name = (char *)trc_db_name(trc_store_nth(st, i));
+		(void)trc_txn_entries(cut, trc_store_nth(st, i), &entries);
+		d->entries = entries;
+		rep->databases[rep->n_databases++] = d;
+	}
+	return 0;
+}
+
+int trc_call_backup_read(trc_call_t *call, int fd, uint64_t size, const char *sha256,
+			 unsigned max_message_kb, const ProtobufCMessage *req_,
+			 ProtobufCMessage *rep_)
+{
+	const Traction__V1__BackupReadRequest *req = (const Traction__V1__BackupReadRequest *)req_;
+	Traction__V1__BackupReadReply *rep = (Traction__V1__BackupReadReply *)rep_;
 	rep->ready = true;
-	rep->size = b->size;
-	rep->sha256 = b->sha256;
-	/* half the largest message, as replays: room for the frames around it */
-	size_t max = (size_t)svc->cfg.max_message_kb * 512;
+	rep->size = size;
+	rep->sha256 = (char *)sha256;
+	size_t max = (size_t)max_message_kb * 512;
 	if (req->max > 0 && req->max < max)
 		max = req->max;
-	if (req->offset >= b->size)
+	if (req->offset >= size)
 		return 0;
-	if (b->size - req->offset < max)
-		max = (size_t)(b->size - req->offset);
+	if (size - req->offset < max)
+		max = (size_t)(size - req->offset);
 	uint8_t *buf = trc_arena_alloc(call->arena, max);
 	if (buf == NULL)
 		return TRC_ENOMEM;
 	ssize_t r;
-	while ((r = pread(b->fd, buf, max, (off_t)req->offset)) < 0 && errno == EINTR)
+	while ((r = pread(fd, buf, max, (off_t)req->offset)) < 0 && errno == EINTR)
 		;
 	if (r < 0)
 		return trc_call_fail(call, trc_err_from_errno(errno), "cannot read the copy: %s",

@@ -2,8 +2,9 @@
  * tractionctl backup|verify|restore: online backup of the daemon set, and
  * its restore into fresh state directories (docs/operations.md, "Backup
  * and restore"). The daemons write the copies (backup.* of the daemon
- * block, lib/svc_backup.c) and stream them here: a sandboxed daemon
- * cannot write an arbitrary directory. The manifest says what each copy
+ * block, lib/svc_backup.c; the broker that of its audit log, broker/
+ * backup.c) and stream them here: a sandboxed daemon cannot write an
+ * arbitrary directory. The manifest says what each copy
  * holds; verify and restore read the copies with lib/storecopy.c, which
  * needs no daemon's table of databases.
  */
@@ -188,6 +189,7 @@ static json_t *s_verified(const char *dir, bool quiet)
 
 typedef struct {
 	char service[64];        /* a name it serves: the one it is asked by */
+	bool broker;             /* the broker's audit log, not a daemon's store */
 	char program[64];
 	uint32_t pid;
 	json_t *services;
@@ -204,12 +206,18 @@ static int s_fail_call(const char *what, const char *service, const traction_sta
 	return ctl_fail("%s %s: %s: %s", what, service, traction_code_name(st->code), st->message);
 }
 
-/* The daemons of the set: every service the broker knows, by the daemon
- * that answers its ping (one daemon serves iteration and deployment).
- * Every service must have exactly one live instance: a backup of a set
- * with a daemon down would not be the set's. */
+/* The daemons of the set: first the broker the client reached (the store
+ * of its audit log, which it answers backup.* for), then every service it
+ * knows, by the daemon that answers its ping (one daemon serves iteration
+ * and deployment). Every service must have exactly one live instance: a
+ * backup of a set with a daemon down would not be the set's. */
 static int s_discover(ctl_t *ctl, set_t *set)
 {
+	daemon_t *own = &set->d[set->n++];
+	snprintf(own->service, sizeof(own->service), "broker");
+	snprintf(own->program, sizeof(own->program), "traction-broker");
+	own->broker = true;
+	own->services = json_pack("[s]", "broker");
 	traction_status_t st;
 	Traction__V1__Empty req = TRACTION__V1__EMPTY__INIT;
 	Traction__V1__BrokerStatusReply *rep = NULL;
@@ -251,7 +259,7 @@ static int s_discover(ctl_t *ctl, set_t *set)
 		traction_reply_free(&pong->base);
 	}
 	traction_reply_free(&rep->base);
-	if (rc == 0 && set->n == 0)
+	if (rc == 0 && set->n == 1)
 		rc = ctl_fail("the broker knows no service to back up");
 	return rc;
 }
@@ -275,9 +283,22 @@ static void s_each(ctl_t *ctl, set_t *set, const char *method)
 	}
 }
 
+/* The broker's entry (the first) out of the set: it keeps no audit log,
+ * or is older than backup.* of the broker (said, not an error: the
+ * restored broker then starts its log afresh). */
+static void s_without_broker(set_t *set, const traction_status_t *st)
+{
+	fprintf(stderr, "tractionctl: note: the broker's audit log is not in the backup (%s: %s)\n",
+		traction_code_name(st->code), st->message);
+	json_decref(set->d[0].services);
+	memmove(&set->d[0], &set->d[1], sizeof(set->d[0]) * (size_t)(set->n - 1));
+	set->n--;
+}
+
 /* The cut: every daemon begun (its writer paused, its cut taken) before
  * any resumes, all within the lease of the first: 0, or 1 having said
- * why (and let go of those begun). */
+ * why (and let go of those begun). The broker's copy, first, pauses
+ * nothing: its cut is a read transaction of its own store. */
 static int s_cut(ctl_t *ctl, set_t *set, uint32_t lease_ms, uint32_t idle_ms)
 {
 	int64_t t0 = s_mono_ms();
@@ -289,6 +310,12 @@ static int s_cut(ctl_t *ctl, set_t *set, uint32_t lease_ms, uint32_t idle_ms)
 		if (traction_call(ctl->client, set->d[i].service, "backup.begin", &req.base,
 				  &traction__v1__backup_begin_reply__descriptor,
 				  (ProtobufCMessage **)&set->d[i].begun, &st) != 0) {
+			if (set->d[i].broker && (st.code == TRACTION__V1__CODE__NOT_FOUND ||
+						 st.code == TRACTION__V1__CODE__UNIMPLEMENTED)) {
+				s_without_broker(set, &st);
+				i--;
+				continue;
+			}
 			s_fail_call("backup.begin of", set->d[i].service, &st);
 			s_each(ctl, set, "backup.end");
 			return 1;
@@ -637,7 +664,8 @@ const cmd_t ctl_backup_cmds[] = {
 	  "Back up every daemon of the set, online, into the empty directory DIR: one cut\n"
 	  "(each daemon's writes paused, at most --lease-ms, default 5000, while every daemon\n"
 	  "takes it), then each daemon's compacted copy streamed into DIR/<daemon>/data.mdb\n"
-	  "and DIR/manifest.json written last (sizes, SHA-256, event heads, positions).\n"
+	  "with the broker's audit log (the broker reached) in DIR/broker/data.mdb, and\n"
+	  "DIR/manifest.json written last (sizes, SHA-256, event heads, positions).\n"
 	  "Needs the admin role (docs/operations.md, \"Backup and restore\").",
 	  "tractionctl backup /srv/backup/traction-$(date +%F)" },
 	{ "verify", NULL, cmd_verify, "", 1, 1, "verify DIR",

@@ -10,7 +10,9 @@
 # keys.reload_refused entry and no key entry; a change made while the
 # broker was stopped found at its start; the entries outlive a restart,
 # merge with the daemons' in `tractionctl audit`, every filter works on
-# them, and no method changes or deletes one.
+# them, and no method changes or deletes one; `tractionctl backup` takes
+# the broker's log with the daemons' stores, and the restored broker has
+# it (a backup without it, as an older one, restores and starts it afresh).
 #
 # Each check says ok or not ok and the run goes on; it exits 1 if one was.
 #   tests/integration/keyaudit.sh BUILD_DIR
@@ -188,12 +190,67 @@ done_check
 
 check "no method of the wire changes or deletes an entry; audit.list and keys.reload are the admin's"
 methods=$(ctl methods | grep '^broker')
-[ "$(awk '{print $2}' <<<"$methods" | tr '\n' ' ')" = "ping status audit.list keys.reload " ] ||
+[ "$(awk '{print $2}' <<<"$methods" | tr '\n' ' ')" = "ping status audit.list keys.reload backup.begin backup.resume backup.read backup.end " ] ||
   bad "the broker's methods: $methods"
 refuses PERMISSION_DENIED as qa audit --daemon broker || bad "a reader read the broker's log"
 refuses PERMISSION_DENIED as qa keys reload --reason x || bad "a reader reloaded the keys"
 refuses INVALID_ARGUMENT ctl keys reload --reason "" || bad "a reload without a reason"
 [ "$(entries)" = "$now" ] || bad "the refused calls changed the log"
+done_check
+
+# broker_on STATE_DIR: the broker again, on the same ports, its state in STATE_DIR
+broker_on() {
+  kill -TERM "$BROKER"
+  wait "$BROKER" 2>/dev/null
+  sed "s|^state_dir = .*|state_dir = $1|" "$DIR/set/broker2.conf" >"$DIR/set/broker3.conf"
+  "$BUILD/broker/traction-broker" --config "$DIR/set/broker3.conf" 2>>"$DIR/set/broker.log" &
+  BROKER=$!
+  PIDS+=("$BROKER")
+  eventually ctl ping broker >/dev/null || fail "the broker did not come back"
+}
+
+check "tractionctl backup takes the broker's log; the restored broker has it, and records nothing new"
+printf 'public = %s\nrole = reader\n' "$(pub site8)" >"$K/site8.key"
+ctl keys reload --reason "ticket 5000, before the backup" >/dev/null || bad "keys reload"
+entries --subject site8 | has "^key.added|site8|admin|admin|ticket 5000, before the backup|" ||
+  bad "no entry of the change before the backup"
+kept=$(entries)
+ctl backup "$DIR/bk" >/dev/null || bad "the backup failed"
+/usr/bin/python3 - "$DIR/bk/manifest.json" "$(grep -c . <<<"$kept")" <<'PY' || bad "the manifest has no copy of the broker's log"
+import json, sys
+d = [x for x in json.load(open(sys.argv[1]))["daemons"] if x["daemon"] == "broker"]
+assert len(d) == 1 and d[0]["file"] == "broker/data.mdb" and len(d[0]["sha256"]) == 64, d
+assert d[0]["services"] == ["broker"] and d[0]["databases"]["keys"] == 5, d
+assert d[0]["databases"]["audit"] == int(sys.argv[2]), d
+PY
+ctl verify "$DIR/bk" | has "^ok broker " || bad "verify does not check the broker's copy"
+ctl restore "$DIR/bk" --state-dir "$DIR/r1" >/dev/null || bad "the restore failed"
+[ -f "$DIR/r1/broker/data.mdb" ] || bad "no state_dir/broker restored"
+broker_on "$DIR/r1"
+now=$(entries)
+[ "$(tail -n +2 <<<"$now")" = "$kept" ] || bad "the restored log is not the one backed up: $(head -3 <<<"$now")"
+head -1 <<<"$now" | grep -q "^store.restore|" || bad "the restore is not the newest entry: $(head -1 <<<"$now")"
+grep -q "audit log in $DIR/r1/broker; 0 key changes recorded at start" "$DIR/set/broker.log" ||
+  bad "the restored broker recorded changes at its start"
+done_check
+
+check "a backup without the broker's copy (an older one) restores; the broker starts its log afresh"
+cp -r "$DIR/bk" "$DIR/bk-old"
+rm -r "$DIR/bk-old/broker"
+/usr/bin/python3 - "$DIR/bk-old/manifest.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["daemons"] = [x for x in m["daemons"] if x["daemon"] != "broker"]
+json.dump(m, open(sys.argv[1], "w"), indent=2, sort_keys=True)
+PY
+ctl verify "$DIR/bk-old" >/dev/null || bad "verify refuses a backup without the broker's copy"
+ctl restore "$DIR/bk-old" --state-dir "$DIR/r2" >/dev/null || bad "the restore failed"
+[ -e "$DIR/r2/broker" ] && bad "a broker's state restored from a backup without one"
+broker_on "$DIR/r2"
+fresh=$(entries)
+[ "$(grep -c . <<<"$fresh")" = 5 ] || bad "not the five first-start entries: $fresh"
+[ "$(grep -vc "|start: the keys in force when the log began|" <<<"$fresh")" = 0 ] ||
+  bad "entries other than the first start's: $fresh"
 done_check
 
 echo "keyaudit: $((n - failed)) passed, $failed failed"

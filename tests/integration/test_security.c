@@ -132,6 +132,7 @@ static const row_t s_table[] = {
 	{ "broker", "status", QUERY, false },
 	{ "broker", "audit.list", WRITE, false },  /* v1.1 */
 	{ "broker", "keys.reload", WRITE, false }, /* v1.1: an empty reason is refused */
+	{ "broker", "backup.end", WRITE, false },  /* v1.1: its audit log's copy */
 };
 #define N_ROWS (sizeof(s_table) / sizeof(s_table[0]))
 

@@ -52,7 +52,9 @@ static const struct {
 	  "ping events.replay events.read backup.begin backup.resume backup.read backup.end "
 	  "audit.list" },
 	/* backup.*: v1.1 */
-	{ &traction__v1__broker_service__descriptor, "broker", "ping status audit.list keys.reload" },
+	{ &traction__v1__broker_service__descriptor, "broker",
+	  "ping status audit.list keys.reload " /* v1.1 */
+	  "backup.begin backup.resume backup.read backup.end" }, /* v1.1: the broker's audit log */
 };
 
 TEST(the_rule_gives_the_first_waves_names)

@@ -202,6 +202,13 @@ def test_daemon_and_broker_methods(client):
     assert log.daemon == "broker" and len(log.entries) == 0
     with pytest.raises(traction.FailedPrecondition):
         client.broker.keys_reload(reason="nothing to reload here")
+    # v1.1: backup.* of the broker's audit log; with no keys it keeps none
+    with pytest.raises(traction.NotFound):
+        client.broker.backup_begin(lease_ms=1000)
+    for call in (client.broker.backup_resume, client.broker.backup_read,
+                 client.broker.backup_end):
+        with pytest.raises(traction.NotFound):
+            call(id="none")
 
 
 def test_webhooks(client):

@@ -178,6 +178,14 @@ static bool s_tick_wanted(const trc_service_t *svc, int64_t now)
 	       now - svc->trim_last >= S_TRIM_IDLE_MS;
 }
 
+/* The daemon's tick_fd was written: a tick goes into the next batch. */
+static void s_tick_asked(trc_service_t *svc)
+{
+	uint64_t n;
+	if (read(svc->tick_fd, &n, sizeof(n)) == sizeof(n))
+		svc->tick_asked = true;
+}
+
 static void s_timers(trc_service_t *svc)
 {
 	int64_t now = trc_mono_ms();
@@ -204,19 +212,23 @@ static void s_timers(trc_service_t *svc)
 		if (b == svc->out)
 			svc->out = (b + 1) % (unsigned)svc->nbrokers; /* until one is heard */
 	}
-	if (s_tick_wanted(svc, now) && now >= svc->next_tick) {
+	if (s_tick_wanted(svc, now) && (now >= svc->next_tick || svc->tick_asked)) {
 		/* one tick a batch: while the writer is stuck on the disk, ticks
-		 * would otherwise pile up in the batch, taking its room */
+		 * would otherwise pile up in the batch, taking its room. One the
+		 * daemon asked for waits for the next batch; a timed one is
+		 * enough once a batch. */
 		work_t *w;
 		if (!svc->fill->ticked && svc_work_push(&svc->fill->writes, &w) == 0) {
 			w->kind = WORK_TICK;
 			svc->fill->ticked = true;
 			svc->trim_head = svc->head;
 			svc->trim_last = now;
+			svc->tick_asked = false;
 		}
-		svc->next_tick = now + (svc->def->tick == NULL ? S_TRIM_TICK_MS
-				       : svc->def->tick_ms > 0 ? svc->def->tick_ms
-							       : 1000);
+		if (now >= svc->next_tick)
+			svc->next_tick = now + (svc->def->tick == NULL ? S_TRIM_TICK_MS
+					       : svc->def->tick_ms > 0 ? svc->def->tick_ms
+								       : 1000);
 	}
 	svc_consumers_poll(svc, now);
 	svc_backup_timers(svc, now);
@@ -239,6 +251,8 @@ static int64_t s_timeout(trc_service_t *svc)
 	int64_t next = svc->next_heartbeat;
 	if (s_tick_wanted(svc, now) && svc->next_tick < next)
 		next = svc->next_tick;
+	if (svc->tick_asked && !svc->fill->ticked)
+		next = now; /* else the writer's done_fd brings the next batch */
 	next = svc_consumers_next(svc, next);
 	next = svc_backup_next(svc, next);
 	int64_t wd = trc_daemon_watchdog_ms();
@@ -319,11 +333,11 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 	while (!stop) {
 		short in = s_room(svc) ? ZMQ_POLLIN : 0;
 		short lane = svc_lane_open(svc) ? ZMQ_POLLIN : 0;
-		zmq_pollitem_t items[3 + 2 * TRC_BROKERS_MAX] = {
+		zmq_pollitem_t items[4 + 2 * TRC_BROKERS_MAX] = {
 			{ NULL, svc->done_fd, ZMQ_POLLIN, 0 },
 			{ NULL, sigfd, ZMQ_POLLIN, 0 },
 		};
-		int nitems = 2;
+		int nitems = 2, tick_at = -1;
 		if (svc->sub != NULL)
 			items[nitems++] = (zmq_pollitem_t){ svc->sub, 0, in, 0 };
 		for (unsigned b = 0; b < svc->nbrokers; b++) {
@@ -332,6 +346,10 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 			if (svc->brokers[b].mon != NULL)
 				items[nitems++] =
 					(zmq_pollitem_t){ svc->brokers[b].mon, 0, ZMQ_POLLIN, 0 };
+		}
+		if (svc->tick_fd >= 0) {
+			tick_at = nitems;
+			items[nitems++] = (zmq_pollitem_t){ NULL, svc->tick_fd, ZMQ_POLLIN, 0 };
 		}
 		if (zmq_poll(items, nitems, (long)s_timeout(svc)) < 0 && errno != EINTR) {
 			trc_err("poll failed: %s", zmq_strerror(errno));
@@ -342,6 +360,8 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 			svc_writer_done(svc, false, false);
 		if (items[1].revents & ZMQ_POLLIN)
 			stop = s_signal(svc, sigfd, config_path);
+		if (tick_at >= 0 && (items[tick_at].revents & ZMQ_POLLIN))
+			s_tick_asked(svc);
 		s_drain(svc);
 		s_timers(svc); /* may queue a tick for the next commit */
 		if (svc->parked != NULL)
@@ -528,6 +548,8 @@ static int s_open_store(trc_service_t *svc)
 		(void)trc_store_write_ahead(svc->store, TRC_STORE_AHEAD / TRC_STORE_AHEAD_PIECE);
 	if (rc == 0 && def->open != NULL)
 		rc = def->open(def->user, svc->store, cfg);
+	if (rc == 0 && def->tick_fd != NULL)
+		svc->tick_fd = def->tick_fd(def->user);
 	if (rc == 0 && def->event_source != NULL) {
 		svc->evlog = trc_evlog_new(def->event_source);
 		if (svc->evlog == NULL)
@@ -605,6 +627,7 @@ int trc_service_new(trc_service_t **svc_p, const trc_daemon_def_t *def,
 	svc->cfg = *cfg;
 	svc->started_mono = trc_mono_ms();
 	svc->done_fd = -1;
+	svc->tick_fd = -1;
 	svc->fill = &svc->batches[0];
 	rc = s_batches_new(svc);
 	if (rc == 0)

@@ -236,6 +236,8 @@ struct trc_service {
 	int64_t run_since;       /* when the writer got its batch (mono ms) */
 	bool loaded;             /* the writer has just finished a full batch */
 	int done_fd;             /* eventfd: the writer finished a batch */
+	int tick_fd;             /* the daemon's eventfd: a tick now (or -1) */
+	bool tick_asked;         /* it was written: a tick in the next batch */
 	pthread_mutex_t ahead_mu; /* one trc_store_write_ahead at a time */
 	void *zctx;
 	/* Every broker of the set ([bus] service_endpoint lists one each): we

@@ -159,33 +159,6 @@ static bool s_unread(void *sock)
 	return zmq_getsockopt(sock, ZMQ_EVENTS, &events, &len) == 0 && (events & ZMQ_POLLIN);
 }
 
-/* A tick is queued at the daemon's interval when it has a tick of its
- * own, or when its event log may have something to trim: its head moved,
- * the last trim stopped at its bound, or a while has passed (events age
- * out of keep_days with no write at all). */
-#define S_TRIM_IDLE_MS 60000
-/* The trim's interval in a daemon without a tick of its own: the log
- * holds at most what comes in this long past its bound (an empty tick
- * costs no disk write). */
-#define S_TRIM_TICK_MS 250
-static bool s_tick_wanted(const trc_service_t *svc, int64_t now)
-{
-	if (svc->def->tick != NULL)
-		return true;
-	if (svc->evlog == NULL || !trc_evlog_keyed(svc->evlog))
-		return false;
-	return svc->head != svc->trim_head || svc->trim_more ||
-	       now - svc->trim_last >= S_TRIM_IDLE_MS;
-}
-
-/* The daemon's tick_fd was written: a tick goes into the next batch. */
-static void s_tick_asked(trc_service_t *svc)
-{
-	uint64_t n;
-	if (read(svc->tick_fd, &n, sizeof(n)) == sizeof(n))
-		svc->tick_asked = true;
-}
-
 static void s_timers(trc_service_t *svc)
 {
 	int64_t now = trc_mono_ms();
@@ -212,24 +185,7 @@ static void s_timers(trc_service_t *svc)
 		if (b == svc->out)
 			svc->out = (b + 1) % (unsigned)svc->nbrokers; /* until one is heard */
 	}
-	if (s_tick_wanted(svc, now) && (now >= svc->next_tick || svc->tick_asked)) {
-		/* one tick a batch: while the writer is stuck on the disk, ticks
-		 * would otherwise pile up in the batch, taking its room. One the
-		 * daemon asked for waits for the next batch; a timed one is
-		 * enough once a batch. */
-		work_t *w;
-		if (!svc->fill->ticked && svc_work_push(&svc->fill->writes, &w) == 0) {
-			w->kind = WORK_TICK;
-			svc->fill->ticked = true;
-			svc->trim_head = svc->head;
-			svc->trim_last = now;
-			svc->tick_asked = false;
-		}
-		if (now >= svc->next_tick)
-			svc->next_tick = now + (svc->def->tick == NULL ? S_TRIM_TICK_MS
-					       : svc->def->tick_ms > 0 ? svc->def->tick_ms
-								       : 1000);
-	}
+	svc_tick_timer(svc, now);
 	svc_consumers_poll(svc, now);
 	svc_backup_timers(svc, now);
 }
@@ -249,10 +205,7 @@ static int64_t s_timeout(trc_service_t *svc)
 {
 	int64_t now = trc_mono_ms();
 	int64_t next = svc->next_heartbeat;
-	if (s_tick_wanted(svc, now) && svc->next_tick < next)
-		next = svc->next_tick;
-	if (svc->tick_asked && !svc->fill->ticked)
-		next = now; /* else the writer's done_fd brings the next batch */
+	next = svc_tick_next(svc, now, next);
 	next = svc_consumers_next(svc, next);
 	next = svc_backup_next(svc, next);
 	int64_t wd = trc_daemon_watchdog_ms();
@@ -361,7 +314,7 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 		if (items[1].revents & ZMQ_POLLIN)
 			stop = s_signal(svc, sigfd, config_path);
 		if (tick_at >= 0 && (items[tick_at].revents & ZMQ_POLLIN))
-			s_tick_asked(svc);
+			svc_tick_asked(svc);
 		s_drain(svc);
 		s_timers(svc); /* may queue a tick for the next commit */
 		if (svc->parked != NULL)

@@ -4,6 +4,8 @@
  * only those below it:
  *
  *   service.c       the loop, its timers, the broker connection, life cycle
+ *   svc_tick.c      when the daemon's tick is queued (its interval, the
+ *                   trim's, the daemon's tick_fd)
  *   svc_writer.c    the batch: apply, group commit, settle, replies, writer
  *   svc_dispatch.c  a request: decode, method, role, Header.after, parking
  *   svc_consume.c   other sources' events: positions, replay, queueing
@@ -418,6 +420,15 @@ void svc_metrics_batch(trc_service_t *svc, const batch_t *b);
 void svc_metrics_turn(trc_service_t *svc);
 void svc_metrics_replay(trc_service_t *svc, const consumer_t *c);
 void svc_metrics_trimmed(trc_service_t *svc, size_t n);
+
+/* ---- svc_tick.c: when a tick is queued ----------------------------------- */
+
+/* The daemon's tick_fd was written: a tick goes into the next batch. */
+void svc_tick_asked(trc_service_t *svc);
+/* A tick into the loop's batch if one is due (one a batch). */
+void svc_tick_timer(trc_service_t *svc, int64_t now);
+/* The earlier of next and when a tick is due. */
+int64_t svc_tick_next(const trc_service_t *svc, int64_t now, int64_t next);
 
 /* ---- svc_writer.c: the batch and the writer thread ---------------------- */
 

@@ -213,11 +213,15 @@ static void fire(traction_client_t *c, uint64_t id, int state, int severity)
 	traction_reply_free(&rep->base);
 }
 
-/* The deliveries of a webhook in a state (0: any). */
+/* The deliveries of a webhook in a state (0: any), the first page of
+ * NT_LIST_MAX (1000). */
 static size_t deliveries(traction_client_t *c, const char *webhook, int state,
 			 Traction__V1__WebhookDeliveriesReply **out)
 {
 	Traction__V1__WebhookDeliveriesRequest rq = TRACTION__V1__WEBHOOK_DELIVERIES_REQUEST__INIT;
+	Traction__V1__PageRequest page = TRACTION__V1__PAGE_REQUEST__INIT;
+	page.limit = 1000;
+	rq.page = &page;
 	rq.webhook = (char *)webhook;
 	rq.state = state;
 	Traction__V1__WebhookDeliveriesReply *rep = NULL;
@@ -464,7 +468,13 @@ static void s_bursts(traction_client_t **c, pid_t *notifyd)
 	traction_client_destroy(c);
 	*c = s_client_wait();
 	s_burst_wait(2000, 60000, &first, &last);
-	printf("burst killed after %d of %d deliveries: all %d delivered after the restart\n",
+	/* and notifyd's queue knows it: none left pending for ever (a
+	 * delivery that went out just before the kill is sent again, and
+	 * its second answer marks it done) */
+	CHECK(wait_state(*c, "burst", TRACTION__V1__DELIVERY_STATE__DELIVERY_DONE, 2 * BURST,
+			 30000));
+	printf("burst killed after %d of %d deliveries: all %d delivered after the restart, "
+	       "and done in notifyd's queue\n",
 	       cut, BURST, BURST);
 }
 

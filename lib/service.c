@@ -159,25 +159,6 @@ static bool s_unread(void *sock)
 	return zmq_getsockopt(sock, ZMQ_EVENTS, &events, &len) == 0 && (events & ZMQ_POLLIN);
 }
 
-/* A tick is queued at the daemon's interval when it has a tick of its
- * own, or when its event log may have something to trim: its head moved,
- * the last trim stopped at its bound, or a while has passed (events age
- * out of keep_days with no write at all). */
-#define S_TRIM_IDLE_MS 60000
-/* The trim's interval in a daemon without a tick of its own: the log
- * holds at most what comes in this long past its bound (an empty tick
- * costs no disk write). */
-#define S_TRIM_TICK_MS 250
-static bool s_tick_wanted(const trc_service_t *svc, int64_t now)
-{
-	if (svc->def->tick != NULL)
-		return true;
-	if (svc->evlog == NULL || !trc_evlog_keyed(svc->evlog))
-		return false;
-	return svc->head != svc->trim_head || svc->trim_more ||
-	       now - svc->trim_last >= S_TRIM_IDLE_MS;
-}
-
 static void s_timers(trc_service_t *svc)
 {
 	int64_t now = trc_mono_ms();
@@ -204,20 +185,7 @@ static void s_timers(trc_service_t *svc)
 		if (b == svc->out)
 			svc->out = (b + 1) % (unsigned)svc->nbrokers; /* until one is heard */
 	}
-	if (s_tick_wanted(svc, now) && now >= svc->next_tick) {
-		/* one tick a batch: while the writer is stuck on the disk, ticks
-		 * would otherwise pile up in the batch, taking its room */
-		work_t *w;
-		if (!svc->fill->ticked && svc_work_push(&svc->fill->writes, &w) == 0) {
-			w->kind = WORK_TICK;
-			svc->fill->ticked = true;
-			svc->trim_head = svc->head;
-			svc->trim_last = now;
-		}
-		svc->next_tick = now + (svc->def->tick == NULL ? S_TRIM_TICK_MS
-				       : svc->def->tick_ms > 0 ? svc->def->tick_ms
-							       : 1000);
-	}
+	svc_tick_timer(svc, now);
 	svc_consumers_poll(svc, now);
 	svc_backup_timers(svc, now);
 }
@@ -237,8 +205,7 @@ static int64_t s_timeout(trc_service_t *svc)
 {
 	int64_t now = trc_mono_ms();
 	int64_t next = svc->next_heartbeat;
-	if (s_tick_wanted(svc, now) && svc->next_tick < next)
-		next = svc->next_tick;
+	next = svc_tick_next(svc, now, next);
 	next = svc_consumers_next(svc, next);
 	next = svc_backup_next(svc, next);
 	int64_t wd = trc_daemon_watchdog_ms();
@@ -319,11 +286,11 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 	while (!stop) {
 		short in = s_room(svc) ? ZMQ_POLLIN : 0;
 		short lane = svc_lane_open(svc) ? ZMQ_POLLIN : 0;
-		zmq_pollitem_t items[3 + 2 * TRC_BROKERS_MAX] = {
+		zmq_pollitem_t items[4 + 2 * TRC_BROKERS_MAX] = {
 			{ NULL, svc->done_fd, ZMQ_POLLIN, 0 },
 			{ NULL, sigfd, ZMQ_POLLIN, 0 },
 		};
-		int nitems = 2;
+		int nitems = 2, tick_at = -1;
 		if (svc->sub != NULL)
 			items[nitems++] = (zmq_pollitem_t){ svc->sub, 0, in, 0 };
 		for (unsigned b = 0; b < svc->nbrokers; b++) {
@@ -332,6 +299,10 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 			if (svc->brokers[b].mon != NULL)
 				items[nitems++] =
 					(zmq_pollitem_t){ svc->brokers[b].mon, 0, ZMQ_POLLIN, 0 };
+		}
+		if (svc->tick_fd >= 0) {
+			tick_at = nitems;
+			items[nitems++] = (zmq_pollitem_t){ NULL, svc->tick_fd, ZMQ_POLLIN, 0 };
 		}
 		if (zmq_poll(items, nitems, (long)s_timeout(svc)) < 0 && errno != EINTR) {
 			trc_err("poll failed: %s", zmq_strerror(errno));
@@ -342,6 +313,8 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 			svc_writer_done(svc, false, false);
 		if (items[1].revents & ZMQ_POLLIN)
 			stop = s_signal(svc, sigfd, config_path);
+		if (tick_at >= 0 && (items[tick_at].revents & ZMQ_POLLIN))
+			svc_tick_asked(svc);
 		s_drain(svc);
 		s_timers(svc); /* may queue a tick for the next commit */
 		if (svc->parked != NULL)
@@ -528,6 +501,8 @@ static int s_open_store(trc_service_t *svc)
 		(void)trc_store_write_ahead(svc->store, TRC_STORE_AHEAD / TRC_STORE_AHEAD_PIECE);
 	if (rc == 0 && def->open != NULL)
 		rc = def->open(def->user, svc->store, cfg);
+	if (rc == 0 && def->tick_fd != NULL)
+		svc->tick_fd = def->tick_fd(def->user);
 	if (rc == 0 && def->event_source != NULL) {
 		svc->evlog = trc_evlog_new(def->event_source);
 		if (svc->evlog == NULL)
@@ -605,6 +580,7 @@ int trc_service_new(trc_service_t **svc_p, const trc_daemon_def_t *def,
 	svc->cfg = *cfg;
 	svc->started_mono = trc_mono_ms();
 	svc->done_fd = -1;
+	svc->tick_fd = -1;
 	svc->fill = &svc->batches[0];
 	rc = s_batches_new(svc);
 	if (rc == 0)

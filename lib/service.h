@@ -17,6 +17,7 @@
 #ifndef TRC_SERVICE_H
 #define TRC_SERVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -122,12 +123,22 @@ typedef struct {
 	 * The last event of the tick that pays them says so in Event.covers;
 	 * ping tells whoever catches up with us (PingReply.events_owed). */
 	bool (*events_owed)(trc_call_t *call);
+	/* Asks for a tick now rather than at the next tick_ms (may be NULL):
+	 * called once after open, it returns an eventfd of the daemon's (or
+	 * -1: none), which the loop polls beside its own descriptors. Any
+	 * thread of the daemon writes it when work waits for a tick (an HTTP
+	 * transfer that finished, a row queued to be sent); the loop reads it
+	 * and queues a tick for the next group commit at once, one a batch as
+	 * always. The daemon closes it in close. */
+	int (*tick_fd)(void *user);
 	/* Group commit hooks (may be NULL): batch_end runs in the batch's
 	 * write transaction after every request and event of the turn, before
 	 * the commit (to write state a daemon accumulated over the batch);
-	 * batch_done runs after the commit, whether it succeeded or not. */
+	 * batch_done runs after the commit, whether it succeeded or not, and
+	 * says which (committed: something of the batch is on disk; false:
+	 * nothing of it is, the writes of every hook included). */
 	int (*batch_end)(trc_call_t *call);
-	void (*batch_done)(void *user);
+	void (*batch_done)(void *user, bool committed);
 	/* Its own sections of the config file (NULL-terminated; may be NULL):
 	 * checked by lib/config, their values read with trc_config_section
 	 * from the configuration open gets. */

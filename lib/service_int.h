@@ -4,6 +4,8 @@
  * only those below it:
  *
  *   service.c       the loop, its timers, the broker connection, life cycle
+ *   svc_tick.c      when the daemon's tick is queued (its interval, the
+ *                   trim's, the daemon's tick_fd)
  *   svc_writer.c    the batch: apply, group commit, settle, replies, writer
  *   svc_dispatch.c  a request: decode, method, role, Header.after, parking
  *   svc_consume.c   other sources' events: positions, replay, queueing
@@ -236,6 +238,8 @@ struct trc_service {
 	int64_t run_since;       /* when the writer got its batch (mono ms) */
 	bool loaded;             /* the writer has just finished a full batch */
 	int done_fd;             /* eventfd: the writer finished a batch */
+	int tick_fd;             /* the daemon's eventfd: a tick now (or -1) */
+	bool tick_asked;         /* it was written: a tick in the next batch */
 	pthread_mutex_t ahead_mu; /* one trc_store_write_ahead at a time */
 	void *zctx;
 	/* Every broker of the set ([bus] service_endpoint lists one each): we
@@ -416,6 +420,15 @@ void svc_metrics_batch(trc_service_t *svc, const batch_t *b);
 void svc_metrics_turn(trc_service_t *svc);
 void svc_metrics_replay(trc_service_t *svc, const consumer_t *c);
 void svc_metrics_trimmed(trc_service_t *svc, size_t n);
+
+/* ---- svc_tick.c: when a tick is queued ----------------------------------- */
+
+/* The daemon's tick_fd was written: a tick goes into the next batch. */
+void svc_tick_asked(trc_service_t *svc);
+/* A tick into the loop's batch if one is due (one a batch). */
+void svc_tick_timer(trc_service_t *svc, int64_t now);
+/* The earlier of next and when a tick is due. */
+int64_t svc_tick_next(const trc_service_t *svc, int64_t now, int64_t next);
 
 /* ---- svc_writer.c: the batch and the writer thread ---------------------- */
 

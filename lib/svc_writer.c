@@ -289,15 +289,17 @@ static void s_commit(trc_service_t *svc, batch_t *b)
 	int rc = trc_txn_begin(svc->store, &txn, true);
 	size_t ok = s_apply_batch(svc, b, &txn);
 	b->apply_us = svc_now_us() - t0;
-	if (rc == 0 && ok > 0)
+	bool committed = false;
+	if (rc == 0 && ok > 0) {
 		rc = s_commit_end(svc, b, &txn);
-	else {
+		committed = rc == 0;
+	} else {
 		if (rc == 0 && txn.err != 0)
 			rc = txn.err; /* a flat handler's store error: nothing commits */
 		trc_txn_abort(&txn);
 	}
 	if (svc->def->batch_done != NULL)
-		svc->def->batch_done(svc->def->user);
+		svc->def->batch_done(svc->def->user, committed);
 	if (rc != 0)
 		rc = s_commit_failed(svc, b, rc);
 	b->rc = rc;

@@ -208,7 +208,7 @@ void feedbackd_close(void *user);
 /* Writes what the batch held in memory (runs, aggregates) before the commit. */
 int feedbackd_batch_end(trc_call_t *call);
 /* Forgets it after the commit, whether it succeeded or not. */
-void feedbackd_batch_done(void *user);
+void feedbackd_batch_done(void *user, bool committed);
 /* Emits the coalesced feedback.evidence events owed. */
 int feedbackd_tick(trc_call_t *call);
 

@@ -36,8 +36,9 @@ int feedbackd_batch_end(trc_call_t *call)
 	return rc != 0 ? rc : fb_cache_flush(st->cache, call->txn);
 }
 
-void feedbackd_batch_done(void *user)
+void feedbackd_batch_done(void *user, bool committed)
 {
+	(void)committed; /* what it forgets goes either way */
 	fb_state_t *st = user;
 	fb_cache_clear(st->cache);
 	fb_runs_clear(st->runs);

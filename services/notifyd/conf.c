@@ -21,7 +21,8 @@ static const trc_conf_key_t s_keys[] = {
 	K(keep_s, 0, 315360000, "604800",
 	  "delivered and dead deliveries are listed this long, then forgotten"),
 	K(dispatch_max, 1, 100000, "256",
-	  "deliveries handed to the HTTP client in one tick (every 100 ms), at most"),
+	  "deliveries handed to the HTTP client in one tick (every 100 ms, and whenever a "
+	  "transfer ends or an alert is queued), at most"),
 };
 
 const trc_conf_section_t nt_conf_section = { "notify", s_keys, sizeof(s_keys) / sizeof(s_keys[0]),

@@ -144,15 +144,20 @@ int notifyd_apply(trc_call_t *call, const Traction__V1__Event *ev)
 		return trc_call_fail(call, TRC_EINVAL, "event %" PRIu64 " (%s): no alert in it",
 				     ev->seq, ev->type);
 	trc_iter_t it;
+	bool queued = false;
 	int rc = trc_iter_begin(call->txn, trc_call_db(call, NT_DB_HOOKS), &it, NULL, 0, NULL, 0,
 				false);
 	while (rc == 0 && trc_iter_next(&it)) {
 		Traction__V1__Webhook *h;
 		rc = trc_iter_rec(&it, call->arena, (void **)&h);
-		if (rc == 0 && nt_webhook_takes(h, ev->alert))
+		if (rc == 0 && nt_webhook_takes(h, ev->alert)) {
 			rc = s_enqueue(call, h, ev);
+			queued = true;
+		}
 	}
 	trc_iter_end(&it);
+	if (rc == 0 && queued)
+		nt_wake(call->user); /* a tick picks it once this commits */
 	return rc != 0 ? rc : call->txn->err;
 }
 
@@ -304,6 +309,8 @@ int notifyd_webhook_retry(trc_call_t *call, const ProtobufCMessage *req_, Protob
 	d->finished_ms = 0;
 	rc = nt_delivery_put(call, d, &was);
 	rep->delivery = d;
+	if (rc == 0)
+		nt_wake(call->user);
 	return rc;
 }
 

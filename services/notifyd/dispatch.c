@@ -1,18 +1,30 @@
 /*
- * The tick (every 100 ms, in the group-commit write transaction): the
- * attempts the sender finished are written back (done, dead, or due again
- * after a backoff), then due deliveries go to the sender, at most a
+ * The tick, in the group-commit write transaction: the attempts the
+ * sender finished are written back (done, dead, or due again after a
+ * backoff), then due deliveries are made ready for the sender, at most a
  * webhook's max_in_flight at once, then finished deliveries older than
- * keep_s are forgotten.
+ * keep_s are forgotten. It runs every 100 ms and, besides, as soon as the
+ * sender finishes an attempt or a delivery is queued (the runtime's
+ * tick_fd: the wake-up eventfd the sender and apply_event write).
+ *
+ * Nothing is handed over before the transaction that decides it is on
+ * disk: batch_done (nt_batch_done) submits the deliveries the tick made
+ * ready once their batch committed, and forgets the results it wrote;
+ * if the batch failed, the results are written again by the next tick
+ * and the deliveries are picked again. So a delivery's result is
+ * committed before the delivery can be sent again (a finished attempt
+ * keeps its id among the flights until then), and a delivery queued in
+ * the same batch is not sent before its row is durable.
  *
  * What is in flight is known here only, in memory: a delivery is written
  * nowhere when it is sent, so one cut short by a crash is still due on
- * disk and goes again after the restart, and a commit that fails leaves
- * nothing that says "sent" without a result behind it.
+ * disk and goes again after the restart (at least once).
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 #include <uthash.h>
@@ -25,11 +37,15 @@
 
 #define NT_PRUNE_MAX 256   /* finished deliveries forgotten in one tick, at most */
 
+/* A delivery between its dispatch and the commit of its result: it is
+ * not picked again meanwhile. */
 struct nt_flight {
 	char id[NT_ID_MAX];
 	UT_hash_handle hh;
 };
 
+/* A webhook's slots taken: deliveries dispatched whose result is not
+ * written yet (a result written frees its slot in the same tick). */
 struct nt_load {
 	char name[72];
 	unsigned n;
@@ -50,42 +66,63 @@ static bool s_flying(const nt_state_t *st, const char *id)
 	return f != NULL;
 }
 
-static int s_flight_begin(nt_state_t *st, const char *id, const char *webhook)
+/* One more (up) or one fewer of a webhook's slots taken. */
+static int s_load(nt_state_t *st, const char *webhook, bool up)
 {
 	nt_load_t *l = NULL;
 	HASH_FIND_STR(st->loads, webhook, l);
-	if (l == NULL) {
+	if (l == NULL && up) {
 		l = calloc(1, sizeof(*l));
 		if (l == NULL)
 			return TRC_ENOMEM;
 		snprintf(l->name, sizeof(l->name), "%s", webhook);
 		HASH_ADD_STR(st->loads, name, l);
 	}
-	nt_flight_t *f = calloc(1, sizeof(*f));
-	if (f == NULL)
-		return TRC_ENOMEM;
-	snprintf(f->id, sizeof(f->id), "%s", id);
-	HASH_ADD_STR(st->flights, id, f);
-	l->n++;
+	if (l != NULL && up)
+		l->n++;
+	else if (l != NULL && l->n > 0)
+		l->n--;
 	return 0;
 }
 
-static void s_flight_end(nt_state_t *st, const char *id, const char *webhook)
+static int s_flight_begin(nt_state_t *st, const char *id, const char *webhook)
 {
+	nt_flight_t *f = calloc(1, sizeof(*f));
+	if (f == NULL || s_load(st, webhook, true) != 0) {
+		free(f);
+		return TRC_ENOMEM;
+	}
+	snprintf(f->id, sizeof(f->id), "%s", id);
+	HASH_ADD_STR(st->flights, id, f);
+	return 0;
+}
+
+static void s_flight_end(nt_state_t *st, const nt_job_t *job)
+{
+	char id[NT_ID_MAX];
+	nt_delivery_id(job->seq, job->webhook, id);
 	nt_flight_t *f = NULL;
 	HASH_FIND_STR(st->flights, id, f);
 	if (f == NULL)
 		return;
 	HASH_DEL(st->flights, f);
 	free(f);
-	nt_load_t *l = NULL;
-	HASH_FIND_STR(st->loads, webhook, l);
-	if (l != NULL && l->n > 0)
-		l->n--;
+}
+
+static void s_jobs_free(nt_job_t **list)
+{
+	while (*list != NULL) {
+		nt_job_t *j = *list;
+		*list = j->next;
+		nt_job_free(j);
+	}
 }
 
 void nt_flights_free(nt_state_t *st)
 {
+	s_jobs_free(&st->staged);
+	s_jobs_free(&st->settled);
+	s_jobs_free(&st->retake);
 	nt_flight_t *f, *ft;
 	HASH_ITER(hh, st->flights, f, ft)
 	{
@@ -97,6 +134,64 @@ void nt_flights_free(nt_state_t *st)
 	{
 		HASH_DEL(st->loads, l);
 		free(l);
+	}
+}
+
+void nt_wake(const nt_state_t *st)
+{
+	uint64_t one = 1;
+	/* without its sender (open not run: a unit test) there is no loop */
+	if (st != NULL && st->sender != NULL && write(st->wake_fd, &one, sizeof(one)) != sizeof(one))
+		trc_debug("wake-up: %s", strerror(errno)); /* one is waiting already */
+}
+
+/* The batch of the tick failed (or the tick did): the results go back to
+ * be written again, their slots taken again, and the deliveries made
+ * ready are dropped (still due on disk, picked again). */
+static void s_undo(nt_state_t *st)
+{
+	while (st->settled != NULL) {
+		nt_job_t *j = st->settled;
+		st->settled = j->next;
+		(void)s_load(st, j->webhook, true); /* its entry is there: no memory needed */
+		j->next = st->retake;
+		st->retake = j;
+	}
+	while (st->staged != NULL) {
+		nt_job_t *j = st->staged;
+		st->staged = j->next;
+		s_flight_end(st, j);
+		(void)s_load(st, j->webhook, false);
+		nt_job_free(j);
+	}
+}
+
+void nt_batch_done(void *user, bool committed)
+{
+	nt_state_t *st = user;
+	if (!committed) {
+		if (st->settled != NULL || st->staged != NULL)
+			nt_wake(st); /* try again at once */
+		s_undo(st);
+		return;
+	}
+	while (st->settled != NULL) {
+		nt_job_t *j = st->settled;
+		st->settled = j->next;
+		s_flight_end(st, j);
+		nt_job_free(j);
+	}
+	nt_job_t *fifo = NULL; /* staged newest first */
+	while (st->staged != NULL) {
+		nt_job_t *j = st->staged;
+		st->staged = j->next;
+		j->next = fifo;
+		fifo = j;
+	}
+	while (fifo != NULL) {
+		nt_job_t *j = fifo;
+		fifo = j->next;
+		nt_sender_submit(st->sender, j);
 	}
 }
 
@@ -133,26 +228,32 @@ static int s_result(trc_call_t *call, nt_state_t *st, nt_job_t *job)
 	return 0;
 }
 
+/* The results to write: those of a batch that failed, then the new ones.
+ * Each frees its webhook's slot now; its id stays among the flights
+ * until the batch commits (nt_batch_done). */
 static int s_results(trc_call_t *call, nt_state_t *st)
 {
-	nt_job_t *done = nt_sender_take(st->sender);
+	nt_job_t *done = st->retake;
+	st->retake = NULL;
+	nt_job_t **tail = &done;
+	while (*tail != NULL)
+		tail = &(*tail)->next;
+	*tail = nt_sender_take(st->sender);
 	int rc = 0;
 	while (done != NULL) {
 		nt_job_t *job = done;
 		done = job->next;
-		char id[NT_ID_MAX];
-		nt_delivery_id(job->seq, job->webhook, id);
-		s_flight_end(st, id, job->webhook);
-		/* after a store error the rest are dropped: their rows are
-		 * still due, and go again */
+		(void)s_load(st, job->webhook, false);
+		/* after a store error the tick fails: s_undo takes them all back */
 		if (rc == 0)
 			rc = s_result(call, st, job);
-		nt_job_free(job);
+		job->next = st->settled;
+		st->settled = job;
 	}
 	return rc;
 }
 
-/* ---- due deliveries to the sender ----------------------------------------------------- */
+/* ---- due deliveries made ready ------------------------------------------------------ */
 
 /* Up to the webhook's free slots (and *budget) of its due deliveries. */
 static int s_dispatch_hook(trc_call_t *call, nt_state_t *st, const Traction__V1__Webhook *h,
@@ -195,7 +296,8 @@ static int s_dispatch_hook(trc_call_t *call, nt_state_t *st, const Traction__V1_
 			break;
 		}
 		job->timeout_ms = st->conf.timeout_ms;
-		nt_sender_submit(st->sender, job);
+		job->next = st->staged; /* submitted once this commits */
+		st->staged = job;
 		load++;
 		(*budget)--;
 	}
@@ -271,6 +373,8 @@ int notifyd_tick(trc_call_t *call)
 		rc = s_dispatch(call, st);
 	if (rc == 0)
 		rc = s_prune(call, st);
+	if (rc != 0)
+		s_undo(st); /* its transaction is dropped: nothing of it happened */
 	size_t queued = 0;
 	if (rc == 0 && st->queue != NULL &&
 	    trc_txn_entries(call->txn, trc_call_db(call, NT_DB_DUE), &queued) == 0)

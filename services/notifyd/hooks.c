@@ -1,11 +1,16 @@
 /*
  * The hooks the runtime calls around traction-notifyd's handlers: open
- * (its [notify] values, libcurl, the sender thread), close, and its
+ * (its [notify] values, libcurl, the sender thread and the eventfd it
+ * wakes the loop with), close, and its
  * metrics: deliveries by webhook and outcome, attempts, the queue, what
  * is in flight, and how long an attempt takes.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <uthash.h>
@@ -33,10 +38,24 @@ int notifyd_open(void *user, trc_store_t *store, const trc_config_t *cfg)
 		trc_err("libcurl: global init failed");
 		return TRC_EINTERNAL;
 	}
-	int rc = nt_sender_new(&st->sender);
-	if (rc != 0)
+	st->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (st->wake_fd < 0) {
+		trc_err("eventfd: %s", strerror(errno));
 		curl_global_cleanup();
+		return TRC_ENOMEM;
+	}
+	int rc = nt_sender_new(&st->sender, st->wake_fd);
+	if (rc != 0) {
+		close(st->wake_fd);
+		st->wake_fd = -1;
+		curl_global_cleanup();
+	}
 	return rc;
+}
+
+int notifyd_tick_fd(void *user)
+{
+	return ((nt_state_t *)user)->wake_fd;
 }
 
 void notifyd_close(void *user)
@@ -44,6 +63,9 @@ void notifyd_close(void *user)
 	nt_state_t *st = user;
 	nt_sender_destroy(&st->sender);
 	nt_flights_free(st);
+	if (st->wake_fd >= 0)
+		close(st->wake_fd);
+	st->wake_fd = -1;
 	nt_series_t *e, *t;
 	HASH_ITER(hh, st->series, e, t)
 	{

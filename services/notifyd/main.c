@@ -5,7 +5,7 @@
  */
 #include "notifyd.h"
 
-static nt_state_t s_state;
+static nt_state_t s_state = { .wake_fd = -1 };
 
 int main(int argc, char **argv)
 {
@@ -25,6 +25,8 @@ int main(int argc, char **argv)
 		.apply_event = notifyd_apply,
 		.tick = notifyd_tick,
 		.tick_ms = 100,
+		.tick_fd = notifyd_tick_fd,
+		.batch_done = nt_batch_done,
 		.config = notifyd_config,
 		.open = notifyd_open,
 		.close = notifyd_close,

@@ -7,9 +7,12 @@
  * position: that is the durable queue, nothing is forgotten before it is
  * on disk. Its tick, in the group-commit write transaction, writes back
  * the attempts the sender finished (sender.h: libcurl on a thread of its
- * own) and hands it the due deliveries, at most max_in_flight per
- * webhook. What is in flight is known only in memory: after a restart a
- * delivery cut short is due again and sent again (at least once; the
+ * own) and picks the due deliveries, at most max_in_flight per webhook,
+ * which go to the sender once that transaction is committed
+ * (batch_done). The tick runs every 100 ms and at once when the sender
+ * finishes an attempt or an alert is queued (tick_fd, an eventfd). What
+ * is in flight is known only in memory: after a restart a delivery cut
+ * short is due again and sent again (at least once; the
  * Traction-Delivery header lets a receiver drop a duplicate).
  *
  *   methods.c     the method table, databases, sources consumed
@@ -105,8 +108,13 @@ typedef struct nt_series nt_series_t;   /* hooks.c: metrics by webhook */
 typedef struct {
 	nt_conf_t conf;
 	nt_sender_t *sender;
+	int wake_fd;                /* eventfd: a tick now (the runtime's tick_fd) */
 	nt_flight_t *flights;
 	nt_load_t *loads;
+	/* of the batch under way (dispatch.c), settled by nt_batch_done */
+	nt_job_t *staged;           /* picked: to the sender once it commits */
+	nt_job_t *settled;          /* results written: forgotten once it commits */
+	nt_job_t *retake;           /* results of a batch that failed: again */
 	/* metrics (NULL without them) */
 	trc_metrics_t *m;
 	nt_series_t *series;
@@ -171,6 +179,11 @@ char *nt_body(const Traction__V1__Delivery *d, size_t *len);
 /* ---- dispatch.c --------------------------------------------------------------------- */
 
 int notifyd_tick(trc_call_t *call);
+/* trc_daemon_def_t.batch_done: what the tick picked goes to the sender
+ * if its batch committed; else its results are written again. */
+void nt_batch_done(void *user, bool committed);
+/* A tick at once (any thread): an attempt finished, a delivery is due. */
+void nt_wake(const nt_state_t *st);
 /* Forgets what is in flight (close). */
 void nt_flights_free(nt_state_t *st);
 /* A webhook's in-flight count (tests, metrics). */
@@ -179,6 +192,8 @@ unsigned nt_load_of(const nt_state_t *st, const char *webhook);
 /* ---- hooks.c ------------------------------------------------------------------------ */
 
 int notifyd_open(void *user, trc_store_t *store, const trc_config_t *cfg);
+/* trc_daemon_def_t.tick_fd: the wake-up eventfd. */
+int notifyd_tick_fd(void *user);
 void notifyd_close(void *user);
 void notifyd_metrics(void *user, trc_metrics_t *m);
 /* An attempt counted (webhook, outcome), and a delivery finished. */

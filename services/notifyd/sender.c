@@ -3,11 +3,13 @@
  */
 #include "sender.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -16,6 +18,7 @@
 
 struct nt_sender {
 	CURLM *multi;
+	int wake_fd;           /* written when jobs finished */
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t mu;
@@ -72,6 +75,14 @@ static void s_push_done(nt_sender_t *s, nt_job_t *job)
 	job->next = s->done;
 	s->done = job;
 	pthread_mutex_unlock(&s->mu);
+}
+
+/* The daemon's loop told that results wait (once for all of a turn's). */
+static void s_wake(const nt_sender_t *s)
+{
+	uint64_t one = 1;
+	if (s->wake_fd >= 0 && write(s->wake_fd, &one, sizeof(one)) != sizeof(one))
+		trc_debug("sender: wake-up: %s", strerror(errno));
 }
 
 static void s_priv_free(nt_job_t *job)
@@ -198,6 +209,7 @@ static void *s_thread(void *ud)
 			}
 			break;
 		}
+		unsigned finished = 0;
 		nt_job_t *fifo = NULL; /* submitted oldest first */
 		while (in != NULL) {
 			nt_job_t *n = in->next;
@@ -213,6 +225,7 @@ static void *s_thread(void *ud)
 					s_fail(job, NT_NET_CONNECT, "out of memory");
 				s_priv_free(job);
 				s_push_done(s, job);
+				finished++;
 			}
 		}
 		int running = 0;
@@ -220,8 +233,12 @@ static void *s_thread(void *ud)
 		CURLMsg *msg;
 		int left;
 		while ((msg = curl_multi_info_read(s->multi, &left)) != NULL)
-			if (msg->msg == CURLMSG_DONE)
+			if (msg->msg == CURLMSG_DONE) {
 				s_finish(s, msg->easy_handle, msg->data.result);
+				finished++;
+			}
+		if (finished > 0)
+			s_wake(s);
 		/* until a transfer has work, a job comes (curl_multi_wakeup), or
 		 * a second passes (libcurl's own timers are within it) */
 		curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
@@ -229,11 +246,12 @@ static void *s_thread(void *ud)
 	return NULL;
 }
 
-int nt_sender_new(nt_sender_t **s_p)
+int nt_sender_new(nt_sender_t **s_p, int wake_fd)
 {
 	nt_sender_t *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return TRC_ENOMEM;
+	s->wake_fd = wake_fd;
 	pthread_mutex_init(&s->mu, NULL);
 	s->multi = curl_multi_init();
 	if (s->multi == NULL || pthread_create(&s->thread, NULL, s_thread, s) != 0) {

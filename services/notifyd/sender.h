@@ -5,9 +5,10 @@
  * has work or a job is submitted (curl_multi_wakeup): no busy wait, and
  * the daemon's loop and writer never wait on a receiver.
  *
- * The tick submits jobs (a prepared request each) and takes the finished
- * ones back; it alone decides what is due and how many per webhook, so
- * the sender holds no policy: it sends what it is given, once.
+ * The daemon submits jobs (a prepared request each) and its tick takes
+ * the finished ones back, woken by the eventfd the sender writes when one
+ * finishes; the daemon alone decides what is due and how many per
+ * webhook, so the sender holds no policy: it sends what it is given, once.
  */
 #ifndef NT_SENDER_H
 #define NT_SENDER_H
@@ -47,8 +48,9 @@ typedef struct nt_job {
 
 typedef struct nt_sender nt_sender_t;
 
-/* Starts the thread (libcurl's global init must have been done). */
-int nt_sender_new(nt_sender_t **s_p);
+/* Starts the thread (libcurl's global init must have been done); it
+ * writes 1 to wake_fd (an eventfd; -1: none) whenever jobs finished. */
+int nt_sender_new(nt_sender_t **s_p, int wake_fd);
 /* Stops the thread; jobs not finished are dropped (their deliveries
  * stay pending on disk and are sent again by the next start). */
 void nt_sender_destroy(nt_sender_t **s_p);

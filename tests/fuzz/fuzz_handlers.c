@@ -140,7 +140,7 @@ static void s_commit(env_t *e, const trc_method_t *m, const ProtobufCMessage *re
 	}
 	trc_evlog_flush(e->evlog, s_no_publish, NULL);
 	if (e == &s_fb)
-		feedbackd_batch_done(&s_fb_state);
+		feedbackd_batch_done(&s_fb_state, true);
 	trc_arena_reset(s_arena);
 }
 
@@ -362,7 +362,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	trc_txn_abort(&txn);
 	trc_evlog_rollback(t->env->evlog, 0);
 	if (t->env == &s_fb)
-		feedbackd_batch_done(&s_fb_state);
+		feedbackd_batch_done(&s_fb_state, false);
 	trc_arena_reset(s_arena);
 	return 0;
 }

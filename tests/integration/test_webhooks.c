@@ -20,7 +20,13 @@
  *   - a 4xx is not retried: the delivery is dead after one attempt, and
  *     webhook.retry gives it new ones;
  *   - the SIGKILL loses nothing: what was pending or in flight is sent
- *     after the restart.
+ *     after the restart;
+ *   - a burst of BURST alerts to a fast receiver is delivered far faster
+ *     than the old ceiling of max_in_flight deliveries a 100 ms tick
+ *     (BURST / (10 * max_in_flight) seconds): an attempt that finishes is
+ *     settled and the next one handed out at once, and the limit holds;
+ *   - a SIGKILL in the middle of such a burst loses none of it: every
+ *     alert is delivered (at least once), each request signed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +52,8 @@
 #define BASE_MS 300     /* [notify] backoff_base_ms */
 #define OPS_LIMIT 2     /* ops's max_in_flight */
 #define N_ALERTS 12
+#define BURST 400       /* alerts of a burst */
+#define BURST_LIMIT 4   /* the burst webhook's max_in_flight */
 
 static harness_t H;
 static pid_t s_receiver;
@@ -141,6 +149,22 @@ static int s_count_ends(json_t *log, const char *path, int status)
 	return n;
 }
 
+/* Lines of the log that end a request with status (cheap: no JSON), for
+ * waiting on many. */
+static int s_count_lines(int status)
+{
+	char path[600], want[32], line[65536];
+	snprintf(path, sizeof(path), "%s/log", s_rdir);
+	snprintf(want, sizeof(want), "\"status\": %d", status);
+	FILE *f = fopen(path, "r");
+	int n = 0;
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, want) != NULL;
+	if (f != NULL)
+		fclose(f);
+	return n;
+}
+
 /* ---- calls -------------------------------------------------------------------------- */
 
 static void add_hook(traction_client_t *c, const char *name, const char *path, int min_sev,
@@ -189,11 +213,15 @@ static void fire(traction_client_t *c, uint64_t id, int state, int severity)
 	traction_reply_free(&rep->base);
 }
 
-/* The deliveries of a webhook in a state (0: any). */
+/* The deliveries of a webhook in a state (0: any), the first page of
+ * NT_LIST_MAX (1000). */
 static size_t deliveries(traction_client_t *c, const char *webhook, int state,
 			 Traction__V1__WebhookDeliveriesReply **out)
 {
 	Traction__V1__WebhookDeliveriesRequest rq = TRACTION__V1__WEBHOOK_DELIVERIES_REQUEST__INIT;
+	Traction__V1__PageRequest page = TRACTION__V1__PAGE_REQUEST__INIT;
+	page.limit = 1000;
+	rq.page = &page;
 	rq.webhook = (char *)webhook;
 	rq.state = state;
 	Traction__V1__WebhookDeliveriesReply *rep = NULL;
@@ -312,6 +340,142 @@ static int s_most_in_flight(json_t *log, const char *path)
 			most = (int)json_integer_value(json_object_get(r, "inflight"));
 	}
 	return most;
+}
+
+static void remove_hook(traction_client_t *c, const char *name)
+{
+	Traction__V1__IdRequest rq = TRACTION__V1__ID_REQUEST__INIT;
+	rq.id = (char *)name;
+	Traction__V1__WebhookReply *rep = NULL;
+	traction_status_t st;
+	CHECK_MSG(traction_call(c, "notify", "webhook.remove", &rq.base,
+				&traction__v1__webhook_reply__descriptor, (ProtobufCMessage **)&rep,
+				&st) == 0,
+		  "webhook.remove %s: %s", name, st.message);
+	traction_reply_free(&rep->base);
+}
+
+/* The burst's alerts (ids from..from+BURST-1) delivered to /burst, each
+ * answered 200 at least once: how many are; every request to /burst is
+ * signed and fresh; *first and *last: the first request's start and the
+ * last answer's end (unix s). */
+static int s_burst_seen(json_t *log, uint64_t from, double *first, double *last)
+{
+	static bool seen[BURST];
+	memset(seen, 0, sizeof(seen));
+	int n = 0;
+	*first = 1e18;
+	*last = 0;
+	size_t i;
+	json_t *r;
+	json_array_foreach(log, i, r)
+	{
+		if (strcmp(s_str(r, "path"), "/burst") != 0)
+			continue;
+		json_t *a = json_object_get(json_object_get(r, "body"), "alert");
+		json_int_t id = json_integer_value(json_object_get(a, "id"));
+		if (id < (json_int_t)from || id >= (json_int_t)(from + BURST))
+			continue;
+		CHECK_MSG(json_is_true(json_object_get(r, "sig_ok")), "%s: bad signature",
+			  s_str(r, "delivery"));
+		CHECK_MSG(json_is_true(json_object_get(r, "fresh")), "%s: stale signature time",
+			  s_str(r, "delivery"));
+		double start = json_real_value(json_object_get(r, "start"));
+		if (start < *first)
+			*first = start;
+		if (strcmp(s_str(r, "phase"), "end") != 0 ||
+		    json_integer_value(json_object_get(r, "status")) != 200)
+			continue;
+		double end = json_real_value(json_object_get(r, "end"));
+		if (end > *last)
+			*last = end;
+		if (!seen[id - (json_int_t)from]) {
+			seen[id - (json_int_t)from] = true;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Fires a burst of BURST alerts while notifyd is stopped, so that they
+ * are all queued at once when it starts (it replays them). */
+static void s_burst_fire(traction_client_t **c, pid_t *notifyd, uint64_t from)
+{
+	int status = h_kill(&H, *notifyd, SIGTERM);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "notifyd's stop: %d", status);
+	for (uint64_t id = from; id < from + BURST; id++)
+		fire(*c, id, TRACTION__V1__ALERT_STATE__ALERT_FIRING,
+		     TRACTION__V1__SEVERITY__SEVERITY_MEDIUM);
+	*notifyd = h_start(&H, "traction-notifyd", "notifyd");
+	traction_client_destroy(c);
+	*c = s_client_wait();
+}
+
+/* Waits until every alert of the burst from `from` was answered 200. */
+static void s_burst_wait(uint64_t from, int timeout_ms, double *first, double *last)
+{
+	int n = 0;
+	for (int waited = 0; n < BURST && waited < timeout_ms; waited += 200) {
+		h_sleep_ms(200);
+		json_t *log = s_log();
+		n = s_burst_seen(log, from, first, last);
+		json_decref(log);
+	}
+	CHECK_MSG(n == BURST, "%d of the %d alerts of the burst from %llu delivered", n, BURST,
+		  (unsigned long long)from);
+}
+
+/* A burst to a fast receiver: no tick's wait between one delivery and the
+ * next; then another, with notifyd SIGKILLed in its middle. */
+static void s_bursts(traction_client_t **c, pid_t *notifyd)
+{
+	remove_hook(*c, "ops");
+	remove_hook(*c, "reject");
+	remove_hook(*c, "crit");
+	add_hook(*c, "burst", "/burst", 0, BURST_LIMIT);
+	s_write("mode", "ok 0");
+
+	double first, last;
+	s_burst_fire(c, notifyd, 1000);
+	s_burst_wait(1000, 60000, &first, &last);
+	json_t *log = s_log();
+	int most = s_most_in_flight(log, "/burst");
+	json_decref(log);
+	/* the old design handed out max_in_flight a 100 ms tick: this many
+	 * seconds at least, from the first request to the last answer */
+	double ceiling = (double)BURST / (10.0 * BURST_LIMIT);
+	printf("burst: %d alerts in %.3f s (%.0f/s), at most %d in flight (limit %d); "
+	       "the old ceiling: %.1f s\n",
+	       BURST, last - first, BURST / (last - first), most, BURST_LIMIT, ceiling);
+	CHECK_MSG(last - first < ceiling / 4, "the burst took %.3f s: not well under %.1f s",
+		  last - first, ceiling);
+	CHECK_MSG(most <= BURST_LIMIT, "%d in flight to /burst at once, limit %d", most,
+		  BURST_LIMIT);
+
+	/* killed a third of the way through the next */
+	int before = s_count_lines(200);
+	s_burst_fire(c, notifyd, 2000);
+	int cut = 0;
+	for (int waited = 0; waited < 30000; waited += 5) {
+		cut = s_count_lines(200) - before;
+		if (cut >= BURST / 3)
+			break;
+		h_sleep_ms(5);
+	}
+	CHECK_MSG(cut >= BURST / 3 && cut < BURST, "%d of %d delivered at the kill", cut, BURST);
+	h_kill(&H, *notifyd, SIGKILL);
+	*notifyd = h_start(&H, "traction-notifyd", "notifyd");
+	traction_client_destroy(c);
+	*c = s_client_wait();
+	s_burst_wait(2000, 60000, &first, &last);
+	/* and notifyd's queue knows it: none left pending for ever (a
+	 * delivery that went out just before the kill is sent again, and
+	 * its second answer marks it done) */
+	CHECK(wait_state(*c, "burst", TRACTION__V1__DELIVERY_STATE__DELIVERY_DONE, 2 * BURST,
+			 30000));
+	printf("burst killed after %d of %d deliveries: all %d delivered after the restart, "
+	       "and done in notifyd's queue\n",
+	       cut, BURST, BURST);
 }
 
 int main(void)
@@ -491,6 +655,8 @@ int main(void)
 	CHECK_MSG(strstr(out, SECRET) == NULL, "tractionctl shows the secret: %s", out);
 	CHECK_CONTAINS(out, "\"state\": \"dead\"");
 	CHECK_CONTAINS(out, "INVALID_ARGUMENT: webhook.url");
+
+	s_bursts(&c, &notifyd);
 
 	/* a clean stop with a delivery in flight to a slow receiver: the
 	 * transfer is dropped (the delivery stays pending on disk), nothing

@@ -41,9 +41,10 @@ static const trc_dbs_t s_dbs = TRC_DBS(s_decl);
  * whichever thread commits, read by the loop while none does. */
 static long s_batch_puts, s_largest_batch;
 
-static void s_batch_done(void *user)
+static void s_batch_done(void *user, bool committed)
 {
 	(void)user;
+	(void)committed;
 	if (s_batch_puts > s_largest_batch)
 		s_largest_batch = s_batch_puts;
 	s_batch_puts = 0;

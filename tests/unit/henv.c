@@ -110,7 +110,7 @@ int henv_call(henv_t *e, trc_handler_fn fn, bool write, const void *req, void *r
 		trc_txn_abort(&txn);
 	}
 	if (write && e->batch_done != NULL)
-		e->batch_done(e->user);
+		e->batch_done(e->user, rc == 0);
 	if (rc != 0 && e->evlog != NULL)
 		trc_evlog_rollback(e->evlog, 0);
 	if (rc != 0 && e->call.message == NULL)

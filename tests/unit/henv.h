@@ -28,7 +28,7 @@ typedef struct {
 	const char *client_id;    /* "test" unless set */
 	void *user;               /* the daemon's state, and its batch hooks */
 	int (*batch_end)(trc_call_t *call);
-	void (*batch_done)(void *user);
+	void (*batch_done)(void *user, bool committed);
 	char **scenarios;         /* a publisher's scope */
 	size_t n_scenarios;
 	char **enterprises;       /* a scoped reader's (lib/scope.h) */

@@ -838,7 +838,7 @@ TEST(an_event_between_records_of_one_batch_is_seen)
 	CHECK_EQ_INT(feedbackd_publish(&call, &req.base, &rep.base), 0);
 	CHECK_EQ_INT(rep.results[0]->status->code, TRACTION__V1__CODE__FAILED_PRECONDITION);
 	trc_txn_abort(&txn);
-	feedbackd_batch_done(E.user);
+	feedbackd_batch_done(E.user, true);
 	trc_evlog_rollback(E.evlog, 0);
 	henv_reset(&E);
 }
@@ -1769,7 +1769,7 @@ TEST(schema_3_replay_keeps_regressions)
 		CHECK_MSG((int)got->state == steps[i].want, "step %zu: state %d", i, got->state);
 		CHECK_EQ_INT(trc_txn_commit(&txn), 0);
 		trc_evlog_rollback(log, 0); /* what it emitted is not looked at here */
-		feedbackd_batch_done(&state);
+		feedbackd_batch_done(&state, true);
 	}
 	trc_evlog_destroy(&log);
 	CHECK_EQ_INT(trc_txn_begin(st, &txn, false), 0);

@@ -5,9 +5,15 @@
  * never answered), the queue written by apply_event (alert events only,
  * each matching webhook once, again-applied events change nothing), an
  * attempt's result (done, due again later, dead), webhook.retry and
- * webhook.remove.
+ * webhook.remove; and the tick with its real HTTP client against a closed
+ * port: a batch that fails sends nothing and loses no result.
  */
+#include <poll.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "check.h"
 #include "error.h"
@@ -188,23 +194,32 @@ static Traction__V1__WebhookDeliveriesReply *deliveries(const char *webhook, int
 	return &rep;
 }
 
-/* Runs fn in a write transaction of N's, as the tick would. */
-static int in_txn(int (*fn)(trc_call_t *call, void *ud), void *ud)
+/* Runs fn in a write transaction of e's as the tick would (call->user:
+ * user), committed if fn succeeds and commit says so, else dropped as a
+ * failed group commit would be. */
+static int in_txn_of(henv_t *e, void *user, bool commit, int (*fn)(trc_call_t *call, void *ud),
+		     void *ud)
 {
 	trc_txn_t txn;
-	CHECK_EQ_INT(trc_txn_begin(N.store, &txn, true), 0);
+	CHECK_EQ_INT(trc_txn_begin(e->store, &txn, true), 0);
 	trc_call_t call;
 	memset(&call, 0, sizeof(call));
 	call.txn = &txn;
-	call.arena = N.arena;
-	call.now_ms = N.now_ms;
+	call.arena = e->arena;
+	call.now_ms = e->now_ms;
 	call.client_id = "test";
+	call.user = user;
 	int rc = fn(&call, ud);
-	if (rc == 0)
+	if (rc == 0 && commit)
 		rc = trc_txn_commit(&txn);
 	else
 		trc_txn_abort(&txn);
 	return rc;
+}
+
+static int in_txn(int (*fn)(trc_call_t *call, void *ud), void *ud)
+{
+	return in_txn_of(&N, NULL, true, fn, ud);
 }
 
 TEST(alert_events_queue_a_delivery_per_matching_webhook)
@@ -399,6 +414,118 @@ TEST(a_webhook_takes_its_rules_and_severities)
 	CHECK(!nt_webhook_takes(&h, &a));
 }
 
+/* ---- the tick and its batch ------------------------------------------------------- */
+
+static henv_t M; /* a store of its own: only the "fast" webhook's deliveries */
+
+static int s_tick_fn(trc_call_t *call, void *ud)
+{
+	(void)ud;
+	return notifyd_tick(call);
+}
+
+/* A tick of st in a write transaction of M's, committed or (commit false)
+ * dropped as a failed group commit would, then batch_done. */
+static void s_tick(nt_state_t *st, bool commit)
+{
+	CHECK_EQ_INT(in_txn_of(&M, st, commit, s_tick_fn, NULL), 0);
+	nt_batch_done(st, commit);
+	trc_arena_reset(M.arena);
+}
+
+/* Whether the sender wrote its eventfd within ms (and it is read). */
+static bool s_woken(const nt_state_t *st, int ms)
+{
+	struct pollfd p = { st->wake_fd, POLLIN, 0 };
+	uint64_t n;
+	return poll(&p, 1, ms) == 1 && read(st->wake_fd, &n, sizeof(n)) == sizeof(n);
+}
+
+/* The attempts of each of the "fast" webhook's deliveries. */
+static void s_attempts(unsigned *v, size_t n)
+{
+	Traction__V1__WebhookDeliveriesReply rep;
+	Traction__V1__WebhookDeliveriesRequest rq = TRACTION__V1__WEBHOOK_DELIVERIES_REQUEST__INIT;
+	rq.webhook = (char *)"fast";
+	CHECK_EQ_INT(henv_call(&M, notifyd_webhook_deliveries, false, &rq, &rep,
+			       &traction__v1__webhook_deliveries_reply__descriptor),
+		     0);
+	CHECK_EQ_INT(rep.n_deliveries, n);
+	for (size_t i = 0; i < n && i < rep.n_deliveries; i++) {
+		v[i] = rep.deliveries[i]->attempts;
+		CHECK_EQ_INT(rep.deliveries[i]->state,
+			     TRACTION__V1__DELIVERY_STATE__DELIVERY_PENDING);
+	}
+	henv_reset(&M);
+}
+
+TEST(a_failed_batch_sends_nothing_and_writes_its_results_again)
+{
+	henv_open(&M, check_tmpdir("trc-notifyd-m"), &notifyd_dbs, NULL);
+	Traction__V1__Webhook h = TRACTION__V1__WEBHOOK__INIT;
+	Traction__V1__WebhookAddRequest rq = TRACTION__V1__WEBHOOK_ADD_REQUEST__INIT;
+	char *rules[] = { (char *)"fast-rule" };
+	h.name = (char *)"fast";
+	h.url = (char *)"http://127.0.0.1:1/fast"; /* a closed port: refused at once */
+	h.rule_ids = rules;
+	h.n_rule_ids = 1;
+	h.max_in_flight = 2;
+	rq.webhook = &h;
+	Traction__V1__WebhookReply wr;
+	CHECK_EQ_INT(henv_call(&M, notifyd_webhook_add, true, &rq, &wr,
+			       &traction__v1__webhook_reply__descriptor),
+		     0);
+	henv_reset(&M);
+	emit("alert.fired", "fast-rule", 0);
+	emit("alert.fired", "fast-rule", 0);
+	henv_feed(&M, &F, notifyd_apply);
+
+	nt_state_t st;
+	memset(&st, 0, sizeof(st));
+	st.conf = (nt_conf_t){ .backoff_base_ms = 1000, .backoff_cap_ms = 60000,
+			       .max_attempts = 12, .max_age_s = 86400, .timeout_ms = 2000,
+			       .keep_s = 3600, .dispatch_max = 256 };
+	CHECK_EQ_INT(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
+	st.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	CHECK(st.wake_fd >= 0);
+	CHECK_EQ_INT(nt_sender_new(&st.sender, st.wake_fd), 0);
+
+	/* picked, but the batch failed: nothing is sent, the slots are free,
+	 * and another tick is asked for at once */
+	s_tick(&st, false);
+	CHECK_EQ_INT(nt_load_of(&st, "fast"), 0);
+	CHECK(s_woken(&st, 0));
+	CHECK(!s_woken(&st, 300));
+	/* picked and committed: sent, both refused, the sender says so */
+	s_tick(&st, true);
+	CHECK_EQ_INT(nt_load_of(&st, "fast"), 2);
+	bool woken = s_woken(&st, 5000);
+	CHECK(woken);
+	usleep(100 * 1000); /* the second, if the first woke us alone */
+	(void)s_woken(&st, 0);
+	/* the results written in a batch that failed: taken back, still in
+	 * flight (not sent again), written by the next tick, once */
+	s_tick(&st, false);
+	CHECK(s_woken(&st, 0));
+	unsigned at[2];
+	s_attempts(at, 2);
+	CHECK_EQ_INT(at[0], 0);
+	CHECK_EQ_INT(at[1], 0);
+	CHECK_EQ_INT(nt_load_of(&st, "fast"), 2);
+	s_tick(&st, true);
+	s_attempts(at, 2);
+	CHECK_EQ_INT(at[0], 1);
+	CHECK_EQ_INT(at[1], 1);
+	CHECK_EQ_INT(nt_load_of(&st, "fast"), 0);
+	CHECK(!s_woken(&st, 300)); /* nothing was sent again meanwhile */
+
+	nt_sender_destroy(&st.sender);
+	nt_flights_free(&st);
+	close(st.wake_fd);
+	curl_global_cleanup();
+	henv_close(&M);
+}
+
 int main(void)
 {
 	RUN(signature_is_hmac_sha256_of_time_dot_body);
@@ -412,6 +539,7 @@ int main(void)
 	RUN(alert_events_queue_a_delivery_per_matching_webhook);
 	RUN(results_move_a_delivery_on);
 	RUN(retry_brings_a_dead_delivery_back_and_remove_drops_them);
+	RUN(a_failed_batch_sends_nothing_and_writes_its_results_again);
 	henv_close(&F);
 	henv_close(&N);
 	DONE();

@@ -856,7 +856,8 @@ static unsigned s_free_port(void)
 	return ntohs(sa.sin_port);
 }
 
-#define METRICS_DRIVES 3 /* a side's drives in the report */
+#define METRICS_DRIVES 4 /* a side's drives in the report: even, so each side goes
+			  * first in as many pairs */
 #define COST_DRIVES_MAX 32 /* bench_publish alerts|metrics RECORDS [DRIVES] */
 static int s_cost_drives = METRICS_DRIVES;
 #define ALERT_RULES 16 /* metric rules on the records' metric: half means, half p99 */
@@ -968,7 +969,7 @@ typedef enum { COST_METRICS, COST_ALERTS, COST_RETENTION } cost_t;
 typedef struct {
 	bench_spent_t side[2];
 	/* the CPU a record with / without of each pair of drives (one
-	 * without, then one with), and their median: what the pooled figure
+	 * of each side, in either order), and their median: what the pooled figure
 	 * is, pair by pair */
 	double pair[COST_DRIVES_MAX];
 	int n_pairs;
@@ -1006,9 +1007,13 @@ static void s_cost_rows(cost_t cost, uint64_t records, pid_t *fbd, result_t *off
 	};
 	static const char *const tags[3] = { "metrics", "alerts", "retention" };
 	cpu->n_pairs = 0;
-	double last_off = -1;
+	double pair_cpu[2] = { -1, -1 };
 	for (int i = 0; i < 2 * s_cost_drives; i++) {
-		bool with = i % 2 == 1;
+		/* off, on, on, off, off, on, ...: each side goes first in half
+		 * the pairs, so whatever drifts from one drive to the next (a
+		 * previous store's pages written back, the machine's other
+		 * work) does not land on one side only */
+		bool with = (i + 1) / 2 % 2 == 1;
 		unsigned port = with && cost == COST_METRICS ? s_free_port() : 0;
 		if (port != 0) /* feedbackd's offset is 3 */
 			snprintf(H.extra, sizeof(H.extra), "%s[metrics]\nbase_port = %u\n", extra,
@@ -1043,10 +1048,9 @@ static void s_cost_rows(cost_t cost, uint64_t records, pid_t *fbd, result_t *off
 		s_publisher(records, PUB_BATCH, PUB_WINDOW, &p[with], &k);
 		bench_spent_t d = bench_cpu_end(&probe);
 		s_spent_add(&sum[with], &d);
-		if (!with)
-			last_off = d.cpu_ns;
-		else if (last_off > 0 && d.cpu_ns >= 0)
-			cpu->pair[cpu->n_pairs++] = d.cpu_ns / last_off;
+		pair_cpu[with] = d.cpu_ns;
+		if (i % 2 == 1 && pair_cpu[0] > 0 && pair_cpu[1] >= 0)
+			cpu->pair[cpu->n_pairs++] = pair_cpu[1] / pair_cpu[0];
 		n[with] += (double)records;
 		if (cost == COST_RETENTION) {
 			/* that the drive ran beside an expiry under way */

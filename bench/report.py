@@ -191,8 +191,13 @@ def targets(rows, millions):
     add("one in flight: p50 minus the bare loop's p50 (1 in flight, via a relay, written ahead)",
         "<= 0.3 ms", [d / 1000 for d in per_run(rows, T1, BARE1, 1, 1, "sub")],
         lambda v: "%+.2f ms" % v, lambda m: m <= 0.3)
-    add("open loop 10k/s: p99 / the bare loop's p99 (10k/s, via a relay, written ahead)",
-        "<= 1.2", per_run(rows, T10K, BARE10K, 2, 2), f_ratio, lambda m: m <= 1.2)
+    # issue #22: a difference, so that the bare loop's own spikes do not
+    # decide it (the ratio stays beside it for the reports before)
+    add("open loop 10k/s: p99 minus the bare loop's p99 (10k/s, via a relay, written ahead)",
+        "<= 0.5 ms", [d / 1000 for d in per_run(rows, T10K, BARE10K, 2, 2, "sub")],
+        lambda v: "%+.2f ms" % v, lambda m: m <= 0.5)
+    add("open loop 10k/s: p99 / the bare loop's p99", "(reference)",
+        per_run(rows, T10K, BARE10K, 2, 2), f_ratio, lambda m: m <= 1.2)
     for shape in ("1000", "64 x 16"):
         add("traction-mqttd QoS 1, PUBACK once stored / Mosquitto QoS 1 (%s in flight, the same "
             "client and payload)" % shape, ">= 1.0",
@@ -212,7 +217,7 @@ def targets(rows, millions):
             [r[2] / 1000 for r in runs.values() if r[2] is not None],
             lambda v: "%.2f ms" % v, lambda m: m < 1.0)
     # the growth store's records are spread over its 200 versions too
-    for at in ("0 records", "1M records", "%dM records" % millions):
+    for at in dict.fromkeys(("0 records", "1M records", "%dM records" % millions)):
         for what in ("iteration.history", "iteration.history after a write"):
             runs = by_name(rows, "%s at %s" % (what, at))
             add("%s p99 at %s" % (what, at), "< 1 ms",

@@ -42,16 +42,6 @@ int trc_time_parse(const char *s, int64_t *ms)
 	return 0;
 }
 
-uint64_t trc_fnv64(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 /* A string field straight into the record (malloc'd, freed by pbjson_free). */
 static int s_str(json_t *v, const char *name, char **out, char *err, size_t elen)
 {

@@ -23,7 +23,5 @@ int trc_time_parse(const char *s, int64_t *ms);
  * pbjson_free). 0, or -1 with err naming the field and why. */
 int trc_record_from_json(json_t *o, Traction__V1__FeedbackRecord *r, char *err, size_t elen);
 
-/* FNV-1a of s[0..n): the stable part of keys made for records without one. */
-uint64_t trc_fnv64(const char *s, size_t n);
 
 #endif

@@ -278,3 +278,14 @@ int trc_accept_refuse(int lfd, int *spare)
 		return e == EAGAIN || e == EWOULDBLOCK ? 0 : -1;
 	return 1;
 }
+
+uint64_t trc_fnv64(const void *s, size_t n)
+{
+	const unsigned char *p = s;
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}

@@ -99,4 +99,9 @@ int trc_write_file_atomic(const char *path, const char *text);
  * stops polling lfd for a while, or it spins on a backlog it cannot take. */
 int trc_accept_refuse(int lfd, int *spare);
 
+/* FNV-1a, 64 bits, of s[0..n): stable across builds and machines (the
+ * keys tractionctl makes for records without one; feedbackd's idempotency
+ * digests of schemas 2-4). Not for hashing many bytes fast. */
+uint64_t trc_fnv64(const void *s, size_t n);
+
 #endif

@@ -14,6 +14,7 @@
 #include "ctl.h"
 #include "jsonl.h"
 #include "traction/publisher.h"
+#include "util.h"
 #include "traction/v1/common.pb-c.h"
 #include "traction/v1/feedback.pb-c.h"
 

@@ -71,8 +71,11 @@ enum {
  * judge (learnt by replaying scenario and iteration events); retention's
  * policies, holds, late idempotency keys and the stored next record id
  * (empty until used). An earlier build refuses a store of schema 4, so
- * none can reuse the ids of records that expired. */
-#define FB_SCHEMA_VERSION 4
+ * none can reuse the ids of records that expired.
+ * Schema 5: idempotency values digest with XXH3 and say so (idem.c); the
+ * FNV-1a values before stay as they are, and an earlier build refuses a
+ * store that may hold the new ones. */
+#define FB_SCHEMA_VERSION 5
 
 extern const trc_dbs_t feedbackd_dbs;
 extern const char *const feedbackd_event_topics[];
@@ -214,7 +217,13 @@ int feedbackd_tick(trc_call_t *call);
 
 /* ---- idempotency keys (idem.c) ---- */
 
-#define FB_IDEM_VALUE 16 /* be64 record id, be64 digest of its bytes */
+/* The value of a key: be64 record id, be64 digest of the record's bytes
+ * as they came, the digest's kind. Schema 5 writes XXH3-64 (kind 1);
+ * schemas 2-4 wrote FNV-1a without a kind byte (16 bytes), and such values
+ * stay valid (fb_idem_found tells them by their size). */
+#define FB_IDEM_VALUE 17
+#define FB_IDEM_VALUE_FNV 16
+#define FB_IDEM_XXH3 1
 
 /* The key of r's idempotency key in FB_DB_IDEM, for client, into k:
  * false if it does not fit. */
@@ -223,8 +232,9 @@ uint64_t fb_idem_digest(const void *data, size_t len);
 void fb_idem_value(uint8_t out[FB_IDEM_VALUE], uint64_t id, uint64_t digest);
 /* The key names a record already (its value v): a retry of it (0, res is
  * that record, duplicate) or another record (TRC_EEXIST, said in call). */
-int fb_idem_found(trc_call_t *call, const MDB_val *v, uint64_t digest,
+int fb_idem_found(trc_call_t *call, const MDB_val *v, uint64_t digest, const MDB_val *raw,
 		  const Traction__V1__FeedbackRecord *r, Traction__V1__RecordResult *res);
+
 /* Schema 1 to 2: each key moves to its record's scope. */
 int fb_idem_migrate(trc_txn_t *txn);
 

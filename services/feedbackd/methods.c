@@ -11,7 +11,7 @@
 static const trc_db_decl_t s_dbs[FB_DB_COUNT] = {
 	[FB_DB_RECORDS] = { "records", "be64 id -> FeedbackRecord (publish.c)",
 			    &traction__v1__feedback_record__descriptor },
-	[FB_DB_IDEM] = { "idem", "client, scenario, supply, version, key -> be64 id, be64 digest",
+	[FB_DB_IDEM] = { "idem", "client, scenario, supply, version, key -> be64 id, be64 digest, kind (idem.c)",
 			 NULL },
 	[FB_DB_BY_SUPPLY] = { "by_supply", "supply, be64 first -> be64 last (runs.c)", NULL },
 	[FB_DB_BY_SCENARIO] = { "by_scenario", "scenario, be64 first -> be64 last", NULL },

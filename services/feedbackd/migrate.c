@@ -7,7 +7,10 @@
  *           catalogue events are replayed from the start (refs.c);
  *   3 -> 4  alert rules (new databases), and the deployments and targets
  *           they judge: scenario and iteration events are replayed from
- *           the start (refs.c, alert_targets.c).
+ *           the start (refs.c, alert_targets.c);
+ *   4 -> 5  nothing to move: new idempotency values digest with XXH3 and
+ *           carry a kind byte, the FNV-1a ones stay readable (idem.c); the
+ *           number only keeps an earlier build off a store that has them.
  */
 #include "error.h"
 #include "feedbackd.h"

@@ -377,7 +377,7 @@ static int s_store(trc_call_t *call, Traction__V1__FeedbackRecord *r, const trc_
 	trc_dbkey_t idem;
 	bool keyed = r->idempotency_key != NULL && r->idempotency_key[0] != '\0';
 	uint64_t digest = 0;
-	MDB_val v;
+	MDB_val v, bytes = { raw->len, (void *)raw->data };
 	if (keyed) {
 		if (!fb_idem_key(&idem, call->client_id, r))
 			return trc_call_fail(call, TRC_EINVAL, "idempotency_key: too long");
@@ -387,7 +387,7 @@ static int s_store(trc_call_t *call, Traction__V1__FeedbackRecord *r, const trc_
 	int rc = s_check_refs(call, r, &missing);
 	if (rc != 0 && keyed) {
 		int g = trc_txn_get(txn, trc_txn_db(txn, FB_DB_IDEM), idem.buf, idem.len, &v);
-		return g == 0 ? fb_idem_found(call, &v, digest, r, res) : g == TRC_ENOENT ? rc : g;
+		return g == 0 ? fb_idem_found(call, &v, digest, &bytes, r, res) : g == TRC_ENOENT ? rc : g;
 	}
 	if (rc != 0)
 		return rc;
@@ -401,7 +401,7 @@ static int s_store(trc_call_t *call, Traction__V1__FeedbackRecord *r, const trc_
 		rc = trc_txn_insert(txn, trc_txn_db(txn, FB_DB_IDEM), idem.buf, idem.len, val,
 				    sizeof(val), &v);
 		if (rc == TRC_EEXIST)
-			return fb_idem_found(call, &v, digest, r, res);
+			return fb_idem_found(call, &v, digest, &bytes, r, res);
 	}
 	*wrote = true;
 	if (rc != 0)

@@ -389,6 +389,64 @@ TEST(keys_are_scoped_and_never_reused)
 	CHECK_EQ_INT(count_records(), before + 3);
 }
 
+/* A key's value names its digest's kind: XXH3 now (17 bytes), FNV-1a in
+ * stores of schemas 2-4 (16 bytes, kept as they are). A retry of a key
+ * written before the upgrade is still a duplicate, and another record
+ * under it still ALREADY_EXISTS: the old digest is worked out for it. */
+TEST(idempotency_digests_old_and_new)
+{
+	Traction__V1__RecordResult first, r;
+	CHECK_EQ_INT(publish_named("digest_ppm", "weld-line-3", "1.0", 0.25, "d-1", &first), 0);
+	CHECK(!first.duplicate);
+	henv_reset(&E);
+	/* the record's bytes as publish_named sends them */
+	Traction__V1__FeedbackRecord rec;
+	Traction__V1__Metric m;
+	base(&rec, "weld-line-3", "1.0", "d-1");
+	as_metric(&rec, &m, "digest_ppm", 0.25);
+	uint8_t bytes[512];
+	size_t n = traction__v1__feedback_record__pack(&rec, bytes);
+	trc_dbkey_t key;
+	CHECK(fb_idem_key(&key, E.client_id != NULL ? E.client_id : "test", &rec));
+	const trc_db_t *idem = trc_store_db(E.store, FB_DB_IDEM);
+	trc_txn_t txn;
+	MDB_val v;
+	CHECK_EQ_INT(trc_txn_begin(E.store, &txn, true), 0);
+	CHECK_EQ_INT(trc_txn_get(&txn, idem, key.buf, key.len, &v), 0);
+	CHECK_EQ_INT(v.mv_size, FB_IDEM_VALUE);
+	CHECK_EQ_INT(((const uint8_t *)v.mv_data)[16], FB_IDEM_XXH3);
+	CHECK(trc_be64_get((const uint8_t *)v.mv_data + 8) == fb_idem_digest(bytes, n));
+	/* the value as schema 4 wrote it */
+	uint8_t old[FB_IDEM_VALUE_FNV];
+	trc_be64_put(old, first.record_id);
+	trc_be64_put(old + 8, trc_fnv64(bytes, n));
+	CHECK_EQ_INT(trc_txn_put(&txn, idem, key.buf, key.len, old, sizeof(old), 0), 0);
+	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
+
+	CHECK_EQ_INT(publish_named("digest_ppm", "weld-line-3", "1.0", 0.25, "d-1", &r), 0);
+	CHECK_MSG(r.duplicate && r.record_id == first.record_id,
+		  "a retry of a key of schema 4 was not answered with its record");
+	henv_reset(&E);
+	CHECK_EQ_INT(publish_named("digest_ppm", "weld-line-3", "1.0", 0.5, "d-1", &r),
+		     TRACTION__V1__CODE__ALREADY_EXISTS);
+	CHECK(!r.duplicate);
+	henv_reset(&E);
+	/* a value of neither kind is a corrupt store, not a guess */
+	CHECK_EQ_INT(trc_txn_begin(E.store, &txn, true), 0);
+	uint8_t odd[FB_IDEM_VALUE];
+	fb_idem_value(odd, first.record_id, fb_idem_digest(bytes, n));
+	odd[16] = 9;
+	CHECK_EQ_INT(trc_txn_put(&txn, idem, key.buf, key.len, odd, sizeof(odd), 0), 0);
+	CHECK_EQ_INT(trc_txn_commit(&txn), 0);
+	int rc;
+	Traction__V1__FeedbackRecord *rp = &rec;
+	Traction__V1__PublishReply *rep = publish(&rp, 1, &rc);
+	CHECK_MSG(rc != 0 || (rep->n_results == 1 && rep->results[0]->status->code != 0 &&
+			      !rep->results[0]->duplicate),
+		  "a value of an unknown kind was taken for a retry");
+	henv_reset(&E);
+}
+
 /* A store of schema 1 keyed client '\0' key: opened by this build, each
  * key moves to its record's scope, in the transaction that opens it. */
 TEST(schema_1_keys_move_to_their_scope)
@@ -2307,6 +2365,7 @@ int main(void)
 	E.batch_done = feedbackd_batch_done;
 	RUN(validation_and_references);
 	RUN(batches_and_idempotency);
+	RUN(idempotency_digests_old_and_new);
 	RUN(keys_are_scoped_and_never_reused);
 	RUN(schema_1_keys_move_to_their_scope);
 	RUN(a_retry_after_the_scenario_closed_gets_its_record);

@@ -101,7 +101,8 @@ int ctl_pairs(const char *flag, char **vals, int n, void ***out);
 /* Frees what ctl_pairs made. */
 void ctl_pairs_free(void **kv, int n);
 
-/* A time in ms since the epoch as RFC 3339 UTC to the second, into buf. */
+/* A time in ms since the epoch as ISO 8601 UTC to the millisecond
+ * (pbjson_time: "2026-12-04T05:30:12.345Z", "-" for 0), into buf. */
 const char *ctl_when(int64_t ms, char *buf, size_t len);
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reads a key pair file (lines "public = Z85", "secret = Z85"). */

@@ -87,7 +87,7 @@ for d in "${DAEMONS[@]}"; do
   while read -r kind name; do
     if [ "$kind" = S ]; then sec=$name; continue; fi
     ss "$MAN/traction.conf.5" "$sec" | grep -qxF ".B $(roff "$name")" ||
-      bad "traction.conf(5) [$sec]: no $name"
+      bad "traction.conf(5) $sec: no $name"
     case $sec in "[bus]" | "[store]" | "[events]" | "[log]" | "[security]" | "[metrics]") ;;
       *) ss "$page" "$sec" | grep -qxF ".B $(roff "$name")" || bad "$(basename "$d")(8) $sec: no $name" ;;
     esac

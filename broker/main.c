@@ -14,6 +14,8 @@ int main(int argc, char **argv)
 		"traction-broker",
 		"Routes requests between traction clients and services, relays events.",
 		trc_broker_config,
+		NULL,
+		NULL,
 	};
 	trc_config_t cfg;
 	const char *config_path = NULL;

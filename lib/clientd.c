@@ -174,7 +174,8 @@ int trc_clientd_run(trc_clientd_t *cd, int sigfd, const char *config_path)
 
 int trc_clientd_main(int argc, char **argv, const trc_clientd_def_t *def)
 {
-	trc_daemon_info_t info = { def->program, def->summary, def->config };
+	trc_daemon_info_t info = { def->program, def->summary, def->config, def->also,
+				   def->also_help };
 	trc_config_t *cfg = malloc(sizeof(*cfg)); /* large: its sections' paths */
 	const char *config_path = NULL;
 	int sigfd = -1;

@@ -42,6 +42,9 @@ typedef struct {
 	const char *daemon;          /* "gatewayd": the log's name */
 	const char *program;         /* "traction-gatewayd" */
 	const char *summary;         /* one line for --help */
+	/* another form of the command and what it does, which main() serves
+	 * before trc_clientd_main (trc_daemon_info_t; NULL: none) */
+	const char *also, *also_help;
 	/* Its metrics listener's port: [metrics] base_port plus this (one
 	 * offset a daemon of the set: docs/operations.md). */
 	unsigned metrics_offset;

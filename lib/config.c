@@ -19,6 +19,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "textout.h"
 #include "util.h"
 
 #define K(sec, name, type, min, max, def, help) \
@@ -572,4 +573,63 @@ void trc_config_dump(const trc_config_t *cfg, void *stdio_file)
 	for (size_t i = 0; cfg->own != NULL && cfg->own[i] != NULL; i++)
 		s_dump_section(cfg->own[i], (const char *)cfg->own_values + cfg->own_at[i],
 			       stdio_file, false);
+}
+
+/* What a key takes, for the manual: "a number from 1 to 100". */
+static void s_man_type(const trc_conf_key_t *k, FILE *f)
+{
+	switch (k->type) {
+	case TRC_CONF_STR:
+		fprintf(f, "text");
+		break;
+	case TRC_CONF_ENDPOINT:
+		fprintf(f, "endpoints: tcp://HOST:PORT, ipc://PATH or inproc://NAME");
+		break;
+	case TRC_CONF_PATH:
+		fprintf(f, "a path");
+		break;
+	case TRC_CONF_UINT:
+		fprintf(f, "a number from %u to %u", k->min, k->max);
+		break;
+	case TRC_CONF_LOGLEVEL:
+		fprintf(f, "error, warning, notice, info or debug");
+		break;
+	case TRC_CONF_NAMES:
+		fprintf(f, "names separated by commas");
+		break;
+	}
+}
+
+static void s_man_section(const trc_conf_section_t *sec, FILE *f)
+{
+	fprintf(f, ".SS \"[%s]\"\n", sec->name);
+	for (size_t i = 0; i < sec->n_keys; i++) {
+		const trc_conf_key_t *k = &sec->keys[i];
+		fprintf(f, ".TP\n.B ");
+		trc_roff(f, k->key);
+		fprintf(f, "\n");
+		trc_roff(f, k->help);
+		fprintf(f, "\n(");
+		s_man_type(k, f);
+		fprintf(f, "; default: ");
+		trc_roff(f, k->def[0] != '\0' ? k->def : "empty");
+		fprintf(f, ")\n");
+	}
+}
+
+void trc_config_man(const trc_config_t *cfg, void *stdio_file, bool shared, bool own)
+{
+	for (size_t i = 0; shared && i < N_SHARED; i++)
+		s_man_section(&s_shared[i], stdio_file);
+	for (size_t i = 0; own && cfg->own != NULL && cfg->own[i] != NULL; i++)
+		s_man_section(cfg->own[i], stdio_file);
+}
+
+void trc_config_man_names(const trc_config_t *cfg, void *stdio_file, bool shared, bool own)
+{
+	const char *sep = "";
+	for (size_t i = 0; shared && i < N_SHARED; i++, sep = ", ")
+		fprintf(stdio_file, "%s[%s]", sep, s_shared[i].name);
+	for (size_t i = 0; own && cfg->own != NULL && cfg->own[i] != NULL; i++, sep = ", ")
+		fprintf(stdio_file, "%s[%s]", sep, cfg->own[i]->name);
 }

@@ -144,6 +144,13 @@ size_t trc_config_brokers(const trc_config_t *cfg);
  * shared sections, then the own ones. */
 void trc_config_dump(const trc_config_t *cfg, void *stdio_file);
 
+/* The keys of the shared sections and/or of the own ones as a manual
+ * page's roff (a .SS for each section, a .TP for each key: its help, what
+ * it takes, its default): traction.conf(5) and each daemon's page. */
+void trc_config_man(const trc_config_t *cfg, void *stdio_file, bool shared, bool own);
+/* "[bus], [store], ..." of the same sections. */
+void trc_config_man_names(const trc_config_t *cfg, void *stdio_file, bool shared, bool own);
+
 /* Each name of a list value (names separated by commas or blanks, such as
  * [broker] services) in turn, until fn returns non-zero: that is returned;
  * 0 after the last. A name of TRC_SLUG_MAX bytes or more is passed on cut

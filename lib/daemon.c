@@ -20,25 +20,6 @@
 /* Handed over by the build from deploy/traction.conf (lib/CMakeLists.txt). */
 const char trc_daemon_set_sections[] = TRACTION_SET_SECTIONS;
 
-static void s_usage(const trc_daemon_info_t *info, FILE *out)
-{
-	fprintf(out,
-		"Usage: %s [--config FILE]\n"
-		"%s\n\n"
-		"Options:\n"
-		"  -c, --config FILE   read the configuration from FILE (INI); without it\n"
-		"                      the compiled-in defaults apply (state under ./var)\n"
-		"      --set SECTION.KEY=VALUE\n"
-		"                      set one key over the file (repeatable; kept across\n"
-		"                      reloads), e.g. --set broker.instance=2\n"
-		"      --print-config  print the effective configuration and exit\n"
-		"  -h, --help          show this help and exit\n"
-		"  -V, --version       show the version and exit\n\n"
-		"Signals: SIGTERM/SIGINT finish in-flight work and stop; SIGHUP reloads.\n"
-		"See docs/operations.md for every configuration key.\n",
-		info->name, info->summary);
-}
-
 /* The --set options, applied over the file at start and at each reload
  * (argv's strings: they live as long as the process). */
 #define SET_MAX 16
@@ -75,44 +56,49 @@ static int s_config_load(trc_config_t *cfg, const char *path, char *err, size_t 
 int trc_daemon_args(int argc, char **argv, const trc_daemon_info_t *info,
 		    trc_config_t *cfg, const char **config_path)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "print-config", no_argument, NULL, 'p' },
-		{ "set", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *path = NULL;
+	size_t nopts;
+	const trc_opt_t *table = trc_daemon_opts(&nopts);
+	struct option opts[16];
+	char letters[32] = "";
+	trc_opt_getopt(table, nopts < 15 ? nopts : 15, opts, letters, sizeof(letters));
+	const char *path = NULL, *man = NULL;
 	bool print = false;
 	int c;
 
 	optind = 1;
 	s_nsets = 0;
-	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, letters, opts, NULL)) != -1) {
+		/* the long options without a letter, by name */
+		const char *name = c >= 256 ? table[c - 256].name : "";
 		switch (c) {
 		case 'c':
 			path = optarg;
 			break;
-		case 'p':
-			print = true;
-			break;
-		case 's':
+		case 'h':
+			trc_daemon_usage(info, stdout);
+			return 1;
+		case 'V':
+			printf("%s %s\n", info->name, TRACTION_VERSION);
+			return 1;
+		default:
+			if (strcmp(name, "print-config") == 0) {
+				print = true;
+				break;
+			}
+			if (strcmp(name, "man") == 0) {
+				man = optarg;
+				break;
+			}
+			if (strcmp(name, "set") != 0) {
+				trc_daemon_usage(info, stderr);
+				return TRC_EINVAL;
+			}
 			if (s_nsets == SET_MAX) {
 				fprintf(stderr, "%s: at most %d --set options\n", info->name, SET_MAX);
 				return TRC_EINVAL;
 			}
 			s_sets[s_nsets++] = optarg;
 			break;
-		case 'h':
-			s_usage(info, stdout);
-			return 1;
-		case 'V':
-			printf("%s %s\n", info->name, TRACTION_VERSION);
-			return 1;
-		default:
-			s_usage(info, stderr);
-			return TRC_EINVAL;
 		}
 	}
 	if (optind < argc) {
@@ -128,6 +114,12 @@ int trc_daemon_args(int argc, char **argv, const trc_daemon_info_t *info,
 	if (print) {
 		trc_config_dump(cfg, stdout);
 		return 1;
+	}
+	if (man != NULL) {
+		if (trc_daemon_man(info, cfg, man, stdout) == 0)
+			return 1;
+		fprintf(stderr, "%s: --man page|shared|own\n", info->name);
+		return TRC_EINVAL;
 	}
 	*config_path = path;
 	return 0;

@@ -8,15 +8,21 @@
 #define TRC_DAEMON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
+#include "textout.h"
 
 typedef struct {
 	const char *name;     /* "traction-supplyd" */
 	const char *summary;  /* one line for --help */
 	/* its own sections of the file, NULL-terminated (NULL: none) */
 	const trc_conf_section_t *const *config;
+	/* another form of the command ("refusals [--config FILE]") and what
+	 * it does, for --help and the manual page (NULL: none) */
+	const char *also, *also_help;
 } trc_daemon_info_t;
 
 /* The names of the daemon set's sections of the file, separated by
@@ -33,6 +39,15 @@ extern const char trc_daemon_set_sections[];
  * NULL); it points into argv. */
 int trc_daemon_args(int argc, char **argv, const trc_daemon_info_t *info,
 		    trc_config_t *cfg, const char **config_path);
+
+/* daemon_help.c: the options every daemon takes (n of them), with their
+ * help; --help; and, for the hidden --man WHAT, the manual page ("page")
+ * or the keys of the shared or own sections ("shared", "own") as roff:
+ * 0, or -1 for a WHAT it does not know. */
+const trc_opt_t *trc_daemon_opts(size_t *n);
+void trc_daemon_usage(const trc_daemon_info_t *info, FILE *out);
+int trc_daemon_man(const trc_daemon_info_t *info, const trc_config_t *cfg, const char *what,
+		   FILE *out);
 
 /* What every daemon's main() does first: trc_daemon_args, the log as
  * log_name at the configured level, then trc_daemon_signals into *sigfd.

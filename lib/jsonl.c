@@ -38,7 +38,9 @@ int trc_time_parse(const char *s, int64_t *ms)
 	}
 	if (strcmp(end, "Z") != 0 && strcmp(end, "+00:00") != 0)
 		return -1;
-	*ms = (int64_t)timegm(&tm) * 1000 + (int64_t)(frac * 1000.0);
+	/* rounded: ".345" is 0.34499... as a double, and a time printed to
+	 * the millisecond (pbjson_time) must read back as itself */
+	*ms = (int64_t)timegm(&tm) * 1000 + (int64_t)(frac * 1000.0 + 0.5);
 	return 0;
 }
 

@@ -9,8 +9,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "figures.h"
+
+/* Fields named *_ms that are durations; every other one is an instant. */
+static const char *const s_durations[] = { "timeout_ms", "wait_ms", "lease_ms", "idle_ms",
+					   "uptime_ms" };
+
+bool pbjson_is_instant(const char *name)
+{
+	size_t n = strlen(name);
+	if (n < 3 || strcmp(name + n - 3, "_ms") != 0)
+		return false;
+	for (size_t i = 0; i < sizeof(s_durations) / sizeof(s_durations[0]); i++)
+		if (strcmp(name, s_durations[i]) == 0)
+			return false;
+	return true;
+}
+
+const char *pbjson_time(int64_t ms, char *buf, size_t len)
+{
+	if (ms <= 0) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char s[32];
+	gmtime_r(&t, &tm);
+	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03dZ", s, (int)(ms % 1000));
+	return buf;
+}
 
 const char *pbjson_enum_label(const ProtobufCEnumDescriptor *desc, int value, char *buf,
 			      size_t len)
@@ -367,6 +398,13 @@ static void s_print_json(json_t *v, int indent, const char *key)
 		return; /* empty strings say nothing to a reader */
 	if (json_is_integer(v) && json_integer_value(v) == 0)
 		return;
+	if (json_is_integer(v) && pbjson_is_instant(key)) {
+		/* people read a time, not milliseconds since the epoch */
+		char when[40];
+		printf("%*s%.*s: %s\n", indent, "", (int)(strlen(key) - 3), key,
+		       pbjson_time(json_integer_value(v), when, sizeof(when)));
+		return;
+	}
 	char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
 	printf("%*s%s: %s\n", indent, "", key, json_is_string(v) ? json_string_value(v) : s);
 	free(s);

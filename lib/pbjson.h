@@ -3,10 +3,14 @@
  * descriptors: every reply of every command prints with --json without a
  * printer of its own, and JSON Lines feedback records parse the same way.
  * Enums are written as their lower-case label without the enum's prefix
- * ("industrial-algorithm", "critical"); times stay milliseconds.
+ * ("industrial-algorithm", "critical"); times stay milliseconds (the
+ * human form prints them as ISO 8601 UTC).
  */
 #ifndef TRC_PBJSON_H
 #define TRC_PBJSON_H
+
+#include <stdbool.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
@@ -40,7 +44,17 @@ json_t *pbjson_schema(const ProtobufCMessageDescriptor *d, json_t *defs, const c
 /* The schema of one value of field f (an element, if it is repeated). */
 json_t *pbjson_field_schema(const ProtobufCFieldDescriptor *f, json_t *defs, const char *prefix);
 
-/* Prints a message as indented "key: value" lines (the human form). */
+/* Whether a field named name is an instant: a name ending in _ms that is
+ * not one of the durations (timeout_ms, wait_ms, lease_ms, idle_ms,
+ * uptime_ms). JSON keeps them as numbers; people read them as times. */
+bool pbjson_is_instant(const char *name);
+/* ms since the epoch as ISO 8601 UTC to the millisecond,
+ * "2026-12-04T05:30:12.345Z" (25 bytes with its NUL), into buf; "-" for
+ * 0 (not set). */
+const char *pbjson_time(int64_t ms, char *buf, size_t len);
+
+/* Prints a message as indented "key: value" lines (the human form): an
+ * instant as "created: 2026-12-04T05:30:12.345Z". */
 void pbjson_print_human(const ProtobufCMessage *msg, int indent);
 
 #endif

@@ -649,7 +649,7 @@ trc_store_t *trc_service_store(trc_service_t *svc)
 
 int trc_service_main(int argc, char **argv, const trc_daemon_def_t *def)
 {
-	trc_daemon_info_t info = { def->program, def->summary, def->config };
+	trc_daemon_info_t info = { def->program, def->summary, def->config, NULL, NULL };
 	trc_config_t cfg;
 	const char *config_path = NULL;
 	int sigfd = -1;

@@ -123,6 +123,9 @@ int main(int argc, char **argv)
 		.metrics_offset = 6,
 		.summary = "MQTT 3.1.1 and 5.0 ingest of feedback: PUBACK once the record is on "
 			   "disk, QoS 2 exactly once (docs/mqtt.md).",
+		.also = "refusals [--config FILE]",
+		.also_help = "print the records refused for good, one JSON object a line, read "
+			     "from the store beside the running daemon, and exit",
 		.config = mqd_config,
 		.start = s_start,
 		.reload = s_reload,

@@ -647,8 +647,9 @@ static int cmd_restore(ctl_t *ctl, args_t *a)
 	/* A restore is an administrative act: in each restored store's audit
 	 * log (s_audit_restore), and said to the system log (the journal). */
 	openlog("tractionctl", LOG_PID, LOG_AUTHPRIV);
-	syslog(rc == 0 ? LOG_NOTICE : LOG_WARNING, "restore of %s (taken %lld) into %s by uid %u: %s",
-	       dir, (long long)s_int(m, "time_ms"), state, (unsigned)getuid(),
+	char taken[40];
+	syslog(rc == 0 ? LOG_NOTICE : LOG_WARNING, "restore of %s (taken %s) into %s by uid %u: %s",
+	       dir, ctl_when(s_int(m, "time_ms"), taken, sizeof(taken)), state, (unsigned)getuid(),
 	       rc == 0 ? "done" : "failed");
 	closelog();
 	if (rc == 0 && ctl->json)

@@ -320,10 +320,7 @@ static void print_records(const ProtobufCMessage *msg)
 	for (size_t i = 0; i < r->n_records; i++) {
 		const Traction__V1__FeedbackRecord *x = r->records[i];
 		char when[32], sv[96], what[160], sev[32];
-		time_t s = (time_t)(x->observed_at_ms / 1000);
-		struct tm tm;
-		gmtime_r(&s, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		ctl_when(x->observed_at_ms, when, sizeof(when));
 		snprintf(sv, sizeof(sv), "%s@%s", x->supply_id, x->version);
 		switch (x->body_case) {
 		case TRACTION__V1__FEEDBACK_RECORD__BODY_METRIC:
@@ -405,10 +402,7 @@ static void print_stats(const ProtobufCMessage *msg)
 		       s->p50, s->p90, s->p99);
 		for (size_t k = 0; k < m->n_trend; k++) {
 			char when[32];
-			time_t t = (time_t)(m->trend[k]->start_ms / 1000);
-			struct tm tm;
-			gmtime_r(&t, &tm);
-			strftime(when, sizeof(when), "%Y-%m-%dT%H:%MZ", &tm);
+			ctl_when(m->trend[k]->start_ms, when, sizeof(when));
 			printf("  %s  count %llu  mean %.6g  min %.6g  max %.6g\n", when,
 			       (unsigned long long)m->trend[k]->count, m->trend[k]->mean, m->trend[k]->min,
 			       m->trend[k]->max);
@@ -548,8 +542,8 @@ const cmd_t ctl_feedback_cmds[] = {
 	  "                 --problem SEVERITY --title T [--signature SIG] [--details D] |\n"
 	  "                 --kpi KPI --baseline B --achieved A [--unit U] [--higher-is-better] |\n"
 	  "                 --demand TEXT --capability TAG...) [--label K=V]... [--key K]\n"
-	  "                 [--observed-at TIME]\n"
-	  "       feedback publish --file FILE|-   (JSON Lines, docs/cli.md)",
+	  "                 [--observed-at TIME]\n\n"
+	  "feedback publish --file FILE|-   (JSON Lines, docs/cli.md)",
 	  "Publish one record from flags, or many from a JSON Lines file (or - for stdin)\n"
 	  "through the asynchronous publisher, with a summary: accepted, duplicates, refused\n"
 	  "with reasons by line number. Exit status 2 when a line was refused.",

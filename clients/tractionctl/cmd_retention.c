@@ -72,10 +72,7 @@ static void print_retention(const ProtobufCMessage *msg)
 static void print_hold(const Traction__V1__Hold *h)
 {
 	char when[32];
-	time_t t = (time_t)(h->created_ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	ctl_when(h->created_ms, when, sizeof(when));
 	if (h->deployment_id && h->deployment_id[0])
 		printf("deployment %-12s (%s, %s)", h->deployment_id, h->scenario_id, h->supply_id);
 	else

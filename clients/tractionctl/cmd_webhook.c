@@ -114,18 +114,6 @@ static int webhook_remove(ctl_t *ctl, args_t *a)
 			&traction__v1__webhook_reply__descriptor, NULL);
 }
 
-/* "2026-12-03T20:27:57Z", or "-" for 0. */
-static const char *s_time(int64_t ms, char *buf, size_t len)
-{
-	if (ms <= 0)
-		return "-";
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
-}
-
 static void print_deliveries(const ProtobufCMessage *m)
 {
 	const Traction__V1__WebhookDeliveriesReply *r = (const void *)m;
@@ -137,7 +125,7 @@ static void print_deliveries(const ProtobufCMessage *m)
 		bool pending = d->state == TRACTION__V1__DELIVERY_STATE__DELIVERY_PENDING;
 		printf("%-28s %-14s %-8s %8u %6d  %-20s %s\n", d->id, d->event_type,
 		       LABEL(traction__v1__delivery_state__descriptor, d->state), d->attempts,
-		       d->last_status, s_time(pending ? d->next_ms : d->finished_ms, t, sizeof(t)),
+		       d->last_status, ctl_when(pending ? d->next_ms : d->finished_ms, t, sizeof(t)),
 		       d->last_error);
 	}
 	if (r->next_cursor != NULL && r->next_cursor[0])

@@ -7,13 +7,16 @@
 #define TRC_CTL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
 #include <signal.h>
 
 #include "pbjson.h"
+#include "textout.h"
 #include "traction/v1/events.pb-c.h"
 #include "traction/traction.h"
 
@@ -101,7 +104,8 @@ int ctl_pairs(const char *flag, char **vals, int n, void ***out);
 /* Frees what ctl_pairs made. */
 void ctl_pairs_free(void **kv, int n);
 
-/* A time in ms since the epoch as RFC 3339 UTC to the second, into buf. */
+/* A time in ms since the epoch as ISO 8601 UTC to the millisecond
+ * (pbjson_time: "2026-12-04T05:30:12.345Z", "-" for 0), into buf. */
 const char *ctl_when(int64_t ms, char *buf, size_t len);
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reads a key pair file (lines "public = Z85", "secret = Z85"). */
@@ -119,6 +123,50 @@ void ctl_stop_on_signals(void);
  * target, offline, before a daemon opens it (cmd_audit.c). 0 or an LMDB
  * error. */
 int ctl_audit_restore(const char *target, const char *dir, int64_t taken_ms);
+
+/* The command table: every command, in the order of --help and of the
+ * manual page (commands.c gathers the groups below). */
+size_t ctl_n_cmds(void);
+const cmd_t *ctl_cmd(size_t i);
+/* The command of noun and verb (verb may be NULL or not a verb: a
+ * command of the noun alone), or NULL; *noun_known says whether any
+ * command has that noun. */
+const cmd_t *ctl_find(const char *noun, const char *verb, bool *noun_known);
+/* Whether noun's commands take a verb. */
+bool ctl_noun_has_verbs(const char *noun);
+
+/* The options before the command word, with their help (each with a
+ * letter): getopt's table, --help's list, the manual page's OPTIONS and
+ * completion come from it. */
+extern const trc_opt_t ctl_opts[];
+extern const size_t ctl_n_opts;
+
+/* One option of a command's flag spec ("name,name*,flag!"): at s, its
+ * name's length, whether it repeats and whether it takes a value; the
+ * next one's start in *next. 0 at the end. */
+size_t ctl_flag_next(const char *s, bool *repeats, bool *takes_value, const char **next);
+/* The name of flag's value (nlen bytes of name) as the command's usage
+ * writes it ("KIND", "pending|done|dead"), else a common one ("N" for
+ * --limit) or "VALUE", into buf. */
+const char *ctl_flag_metavar(const cmd_t *c, const char *name, size_t nlen, char *buf,
+			     size_t len);
+
+/* help.c: the help of tractionctl (wrapped at the terminal's width) and
+ * its manual page, from the command table. */
+void ctl_usage(FILE *out);
+int ctl_cmd_help(const cmd_t *c);
+/* noun's commands' usages, for a noun given without a known verb. */
+void ctl_noun_usage(FILE *out, const char *noun);
+/* The manual page tractionctl(1), as roff. */
+void ctl_man(FILE *out);
+/* complete.c: `tractionctl __complete WORD...`, the shell's completion:
+ * the candidates for the last word (which may be empty), one a line. */
+int ctl_complete(ctl_t *ctl, int nwords, char **words);
+/* `tractionctl __commands`: "noun verb" of every command, one a line. */
+void ctl_commands_list(FILE *out);
+/* main.c: the global options among words in force and ctl connected, for
+ * the completion's queries. 0, or non-zero having said why. */
+int ctl_connect_words(ctl_t *ctl, int nwords, char **words);
 
 /* The command groups. */
 extern const cmd_t ctl_catalogue_cmds[];

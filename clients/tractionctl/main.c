@@ -1,7 +1,8 @@
 /*
  * tractionctl: every capability of the traction daemon set from the shell.
- * Nouns and verbs are dispatched from tables with their help beside them
- * (after knotc). Human-readable output by default, --json for scripts (one
+ * Nouns and verbs are dispatched from one table with their help beside
+ * them (after knotc; commands.c), which --help, the manual page and the
+ * shell's completion are written from too (help.c, complete.c). Human-readable output by default, --json for scripts (one
  * JSON document per command; streams one object per line). Exit status 0
  * on success, non-zero with the error on stderr otherwise.
  */
@@ -12,55 +13,6 @@
 #include <string.h>
 
 #include "ctl.h"
-
-static const struct {
-	const cmd_t *cmds;
-	const int *n;
-} s_groups[] = {
-	{ ctl_misc_cmds, &ctl_n_misc_cmds },
-	{ ctl_catalogue_cmds, &ctl_n_catalogue_cmds },
-	{ ctl_iteration_cmds, &ctl_n_iteration_cmds },
-	{ ctl_feedback_cmds, &ctl_n_feedback_cmds },
-	{ ctl_alert_cmds, &ctl_n_alert_cmds },
-	{ ctl_audit_cmds, &ctl_n_audit_cmds },
-	{ ctl_backup_cmds, &ctl_n_backup_cmds },
-	{ ctl_webhook_cmds, &ctl_n_webhook_cmds },
-	{ ctl_retention_cmds, &ctl_n_retention_cmds },
-	{ ctl_call_cmds, &ctl_n_call_cmds },
-};
-#define N_GROUPS (sizeof(s_groups) / sizeof(s_groups[0]))
-
-static void s_usage_nouns(FILE *out)
-{
-	fprintf(out, "Usage: tractionctl [--endpoint URL] [--json] [--timeout MS] NOUN [VERB] ...\n\n"
-		     "Options:\n"
-		     "  -e, --endpoint URL  broker client endpoint (default: $TRACTION_ENDPOINT,\n"
-		     "                      else tcp://127.0.0.1:7400)\n"
-		     "  -j, --json          JSON output (also accepted after the command)\n"
-		     "  -t, --timeout MS    per request (default 10000)\n"
-		     "  -s, --server-key K  CurveZMQ: the broker's public key (or $TRACTION_SERVER_KEY)\n"
-		     "  -k, --key-file F    CurveZMQ: this client's key pair file from 'keygen'\n"
-		     "                      (or $TRACTION_KEY_FILE)\n"
-		     "  -a, --after SRC:SEQ read-your-writes: served once the daemon has applied\n"
-		     "                      event SEQ of source SRC (a write's \"committed\")\n"
-		     "  -u, --as USER       an edge's key: act for this user (docs/security.md)\n"
-		     "  -h, --help          this help; 'tractionctl NOUN VERB --help' for a command's\n"
-		     "  -V, --version\n\nCommands:\n");
-	for (size_t g = 0; g < N_GROUPS; g++)
-		for (int i = 0; i < *s_groups[g].n; i++) {
-			const cmd_t *c = &s_groups[g].cmds[i];
-			char name[48];
-			snprintf(name, sizeof(name), "%s%s%s", c->noun, c->verb ? " " : "",
-				 c->verb ? c->verb : "");
-			fprintf(out, "  %-22s %.*s\n", name, (int)strcspn(c->help, "\n"), c->help);
-		}
-}
-
-static int s_cmd_help(const cmd_t *c)
-{
-	printf("Usage: tractionctl %s\n\n%s\n\nExample:\n  %s\n", c->usage, c->help, c->example);
-	return 0;
-}
 
 /* Parses a command's own arguments against its flag spec. */
 static int s_parse(const cmd_t *c, int argc, char **argv, args_t *a, bool *json)
@@ -82,27 +34,22 @@ static int s_parse(const cmd_t *c, int argc, char **argv, args_t *a, bool *json)
 		const char *eq = strchr(name, '=');
 		size_t nlen = eq != NULL ? (size_t)(eq - name) : strlen(name);
 		/* find it in the spec: "name", "name*" (repeats), "name!" (no value) */
-		const char *spec = c->flags;
-		bool found = false, multi = false, boolean = false;
-		while (spec != NULL && *spec != '\0') {
-			size_t len = strcspn(spec, ",");
-			size_t base = len;
-			char mark = len > 0 ? spec[len - 1] : 0;
-			if (mark == '*' || mark == '!')
-				base--;
+		bool found = false, multi = false, takes = true;
+		const char *next;
+		for (const char *spec = c->flags;; spec = next) {
+			size_t base = ctl_flag_next(spec, &multi, &takes, &next);
+			if (base == 0)
+				break;
 			if (base == nlen && strncmp(spec, name, nlen) == 0) {
 				found = true;
-				multi = mark == '*';
-				boolean = mark == '!';
 				break;
 			}
-			spec += len + (spec[len] == ',');
 		}
 		if (!found)
 			return ctl_fail("%s %s: unknown option --%.*s (see --help)", c->noun,
 					c->verb ? c->verb : "", (int)nlen, name);
 		const char *val = NULL;
-		if (!boolean) {
+		if (takes) {
 			if (eq != NULL)
 				val = eq + 1;
 			else if (i + 1 < argc)
@@ -149,23 +96,13 @@ typedef struct {
  * error, --help, --version). */
 static int s_globals(int argc, char **argv, ctl_t *ctl, globals_t *g, int *exit_code)
 {
-	static const struct option opts[] = {
-		{ "endpoint", required_argument, NULL, 'e' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "server-key", required_argument, NULL, 's' },
-		{ "key-file", required_argument, NULL, 'k' },
-		{ "after", required_argument, NULL, 'a' },
-		{ "as", required_argument, NULL, 'u' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct option opts[32];
+	char letters[64] = "+"; /* '+': stop at the first command word */
+	trc_opt_getopt(ctl_opts, ctl_n_opts < 31 ? ctl_n_opts : 31, opts, letters, sizeof(letters));
 	int c;
 	uint64_t ms;
 	*exit_code = 1;
-	/* '+': stop at the first command word; its options are its own. */
-	while ((c = getopt_long(argc, argv, "+e:jt:hVs:k:a:u:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, letters, opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			ctl->server_key = optarg;
@@ -195,7 +132,11 @@ static int s_globals(int argc, char **argv, ctl_t *ctl, globals_t *g, int *exit_
 			ctl->timeout_ms = (int)ms;
 			break;
 		case 'h':
-			s_usage_nouns(stdout);
+			ctl_usage(stdout);
+			*exit_code = 0;
+			return -1;
+		case 'M':
+			ctl_man(stdout);
 			*exit_code = 0;
 			return -1;
 		case 'V':
@@ -203,33 +144,15 @@ static int s_globals(int argc, char **argv, ctl_t *ctl, globals_t *g, int *exit_
 			*exit_code = 0;
 			return -1;
 		default:
-			s_usage_nouns(stderr);
+			ctl_usage(stderr);
 			return -1;
 		}
 	}
 	if (optind >= argc) {
-		s_usage_nouns(stderr);
+		ctl_usage(stderr);
 		return -1;
 	}
 	return 0;
-}
-
-/* The command of noun and verb (verb may be NULL or not a verb: a
- * command of the noun alone), or NULL; *noun_known says whether any
- * command has that noun. */
-static const cmd_t *s_find(const char *noun, const char *verb, bool *noun_known)
-{
-	*noun_known = false;
-	for (size_t g = 0; g < N_GROUPS; g++)
-		for (int i = 0; i < *s_groups[g].n; i++) {
-			const cmd_t *x = &s_groups[g].cmds[i];
-			if (strcmp(x->noun, noun) != 0)
-				continue;
-			*noun_known = true;
-			if (x->verb == NULL || (verb != NULL && strcmp(x->verb, verb) == 0))
-				return x;
-		}
-	return NULL;
 }
 
 /* No such command: the verbs of a known noun (0 when asked with --help),
@@ -238,19 +161,13 @@ static int s_no_command(const char *noun, const char *verb, bool noun_known)
 {
 	if (!noun_known) {
 		fprintf(stderr, "tractionctl: unknown command '%s'\n", noun);
-		s_usage_nouns(stderr);
+		ctl_usage(stderr);
 		return 1;
 	}
 	FILE *out = verb == NULL || strcmp(verb, "--help") != 0 ? stderr : stdout;
 	if (out == stderr && verb != NULL)
 		fprintf(stderr, "tractionctl: %s has no verb '%s'\n", noun, verb);
-	fprintf(out, "Usage:\n");
-	for (size_t g = 0; g < N_GROUPS; g++)
-		for (int i = 0; i < *s_groups[g].n; i++)
-			if (strcmp(s_groups[g].cmds[i].noun, noun) == 0)
-				fprintf(out, "  tractionctl %.*s\n",
-					(int)strcspn(s_groups[g].cmds[i].usage, "\n"),
-					s_groups[g].cmds[i].usage);
+	ctl_noun_usage(out, noun);
 	return out == stdout ? 0 : 1;
 }
 
@@ -298,27 +215,64 @@ static int s_connect(ctl_t *ctl, const globals_t *g)
 	return rc;
 }
 
+/* ctl's defaults, from the environment. */
+static void s_defaults(ctl_t *ctl, globals_t *g)
+{
+	g->key_file = getenv("TRACTION_KEY_FILE");
+	ctl->server_key = getenv("TRACTION_SERVER_KEY");
+	ctl->endpoint = getenv("TRACTION_ENDPOINT");
+	if (ctl->endpoint == NULL || ctl->endpoint[0] == '\0')
+		ctl->endpoint = "tcp://127.0.0.1:7400";
+}
+
+int ctl_connect_words(ctl_t *ctl, int nwords, char **words)
+{
+	/* getopt reads them as tractionctl's own, before a command word */
+	char **av = calloc((size_t)nwords + 3, sizeof(*av));
+	globals_t g = { 0 };
+	int code, rc = 1;
+	if (av == NULL)
+		return 1;
+	av[0] = (char *)"tractionctl";
+	memcpy(av + 1, words, (size_t)nwords * sizeof(*av));
+	av[nwords + 1] = (char *)"-";
+	s_defaults(ctl, &g);
+	optind = 0;
+	if (s_globals(nwords + 2, av, ctl, &g, &code) == 0)
+		rc = s_connect(ctl, &g);
+	free(av);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
+	/* a TAB waits for its ids a short while (--timeout on the line wins) */
 	ctl_t ctl = { .timeout_ms = 10000 };
-	globals_t g = { .key_file = getenv("TRACTION_KEY_FILE") };
-	ctl.server_key = getenv("TRACTION_SERVER_KEY");
-	ctl.endpoint = getenv("TRACTION_ENDPOINT");
-	if (ctl.endpoint == NULL || ctl.endpoint[0] == '\0')
-		ctl.endpoint = "tcp://127.0.0.1:7400";
+	globals_t g = { 0 };
+	s_defaults(&ctl, &g);
+	if (argc > 1 && strcmp(argv[1], "__commands") == 0) {
+		ctl_commands_list(stdout);
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "__complete") == 0) {
+		ctl.timeout_ms = 2000;
+		int rc = ctl_complete(&ctl, argc - 2, argv + 2);
+		traction_client_destroy(&ctl.client);
+		return rc;
+	}
 	int code;
 	if (s_globals(argc, argv, &ctl, &g, &code) != 0)
 		return code;
 	const char *noun = argv[optind];
 	const char *verb = optind + 1 < argc ? argv[optind + 1] : NULL;
 	bool noun_known;
-	const cmd_t *cmd = s_find(noun, verb, &noun_known);
+	const cmd_t *cmd = ctl_find(noun, verb, &noun_known);
 	if (cmd == NULL)
 		return s_no_command(noun, verb, noun_known);
 	int first = optind + (cmd->verb != NULL ? 2 : 1);
 	for (int i = first; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return s_cmd_help(cmd);
+			return ctl_cmd_help(cmd);
 	args_t a;
 	int rc = s_parse(cmd, argc - first, argv + first, &a, &ctl.json);
 	if (rc == 0)

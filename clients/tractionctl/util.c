@@ -260,9 +260,5 @@ int ctl_keypair(const char *path, char public_key[41], char secret_key[41])
 
 const char *ctl_when(int64_t ms, char *buf, size_t len)
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
+	return pbjson_time(ms, buf, len);
 }

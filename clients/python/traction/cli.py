@@ -51,13 +51,24 @@ def _record_from_json(obj):
     return r
 
 
+def _iso(df):
+    """Times as tractionctl prints them to people: ISO 8601 UTC to the
+    millisecond, 2026-12-04T05:30:12.345Z (--csv keeps pandas' own)."""
+    import pandas as pd
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[c]):
+            out[c] = out[c].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z"
+    return out
+
+
 def _print_frame(df, csv):
     if csv:
         df.to_csv(sys.stdout, index=False)
     else:
         import pandas as pd
         with pd.option_context("display.width", 200, "display.max_columns", 30):
-            print(df.to_string(index=False))
+            print(_iso(df).to_string(index=False))
 
 
 def _publish(a, keys):

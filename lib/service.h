@@ -24,6 +24,7 @@
 #include "call.h"
 #include "config.h"
 #include "evlog.h"
+#include "hosted.h"
 #include "metrics.h"
 #include "scope.h"
 #include "store.h"
@@ -160,6 +161,13 @@ typedef struct trc_service trc_service_t;
 int trc_service_new(trc_service_t **svc_p, const trc_daemon_def_t *def,
 		    const trc_config_t *cfg);
 void trc_service_destroy(trc_service_t **svc_p);
+
+/* Hosts another library's event loop in the service's loop (hosted.h;
+ * libuv: hosted_uv.h): its fd polled beside the sockets, its timeout
+ * folded into the wait, its turn taken on the loop thread before the
+ * turn's drain. Before trc_service_run, or on the loop thread. TRC_EINVAL
+ * without a run or past TRC_HOSTED_MAX. */
+int trc_service_host(trc_service_t *svc, const trc_hosted_t *h);
 
 /* Runs until SIGINT/SIGTERM arrives on sigfd (SIGHUP: reload log level). */
 int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path);

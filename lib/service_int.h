@@ -12,6 +12,7 @@
  *   svc_builtin.c   the methods every daemon answers: ping, events.*,
  *                   backup.*, audit.list
  *   svc_backup.c    online backup: the writer's pause, the cut, the copy
+ *   svc_def.c       the definition checked before anything opens
  *   svc_audit.c     the audit log: trc_call_audit, audit.list
  *   svc_frames.c    what goes out: replies, control frames, events; the
  *                   work list every layer queues to
@@ -31,6 +32,7 @@
 
 #include "arena.h"
 #include "evlog.h"
+#include "hosted.h"
 #include "keys.h"
 #include "metrics.h"
 #include "service.h"
@@ -239,6 +241,7 @@ struct trc_service {
 	bool loaded;             /* the writer has just finished a full batch */
 	int done_fd;             /* eventfd: the writer finished a batch */
 	int tick_fd;             /* the daemon's eventfd: a tick now (or -1) */
+	trc_hosts_t hosts;       /* other libraries' loops in ours (trc_service_host) */
 	bool tick_asked;         /* it was written: a tick in the next batch */
 	pthread_mutex_t ahead_mu; /* one trc_store_write_ahead at a time */
 	void *zctx;
@@ -283,6 +286,14 @@ struct trc_service {
 	struct svc_backup *backup; /* svc_backup.c's: the backup under way */
 	char state_path[TRC_CONFIG_PATH + 64];
 };
+
+/* ---- svc_def.c: the definition --------------------------------------- */
+
+/* Checks def before anything opens: TRC_ECONFIG (logged) if it must not
+ * serve. */
+int svc_def_check(const trc_daemon_def_t *def);
+/* svc->catch_up from the definition's, resolved. */
+int svc_catch_up_open(trc_service_t *svc);
 
 /* ---- svc_frames.c: what goes out, and the work list -------------------- */
 

@@ -379,8 +379,8 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 
 static int s_batches_new(trc_service_t *svc)
 {
-	for (int i = 0; i < 2; i++) {
-		batch_t *b = &svc->batches[i];
+	for (int i = 0; i < 3; i++) {
+		batch_t *b = i < 2 ? &svc->batches[i] : &svc->entry;
 		b->arena = trc_arena_new();
 		if (b->arena == NULL)
 			return TRC_ENOMEM;
@@ -504,6 +504,7 @@ int trc_service_new(trc_service_t **svc_p, const trc_daemon_def_t *def,
 	svc->done_fd = -1;
 	svc->tick_fd = -1;
 	svc->fill = &svc->batches[0];
+	svc->config_digest = trc_config_digest(cfg);
 	rc = s_batches_new(svc);
 	if (rc == 0)
 		rc = svc_catch_up_open(svc);
@@ -550,9 +551,10 @@ void trc_service_destroy(trc_service_t **svc_p)
 		svc->def->close(svc->def->user);
 	trc_evlog_destroy(&svc->evlog);
 	trc_store_destroy(&svc->store);
-	for (int i = 0; i < 2; i++) {
-		trc_arena_destroy(&svc->batches[i].arena);
-		free(svc->batches[i].writes.v);
+	for (int i = 0; i < 3; i++) {
+		batch_t *b = i < 2 ? &svc->batches[i] : &svc->entry;
+		trc_arena_destroy(&b->arena);
+		free(b->writes.v);
 	}
 	svc_parked_free(svc);
 	svc_lane_free(svc);

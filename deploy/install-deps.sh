@@ -9,7 +9,7 @@ PACKAGES="build-essential cmake pkg-config
   protobuf-compiler python3-zmq python3-protobuf
   libsystemd-dev uthash-dev libjansson-dev systemd-container clang libclang-rt-14-dev
   libfuse3-dev fuse3 libmicrohttpd-dev libgnutls28-dev libsodium-dev openssl curl
-  libcurl4-gnutls-dev libxxhash-dev
+  libcurl4-gnutls-dev libxxhash-dev libuv1-dev libraft-dev
   mosquitto mosquitto-clients libmosquitto-dev python3-paho-mqtt prometheus
   libjs-chart.js chromium chromium-driver python3-selenium fonts-dejavu-core
   python3-venv python3-setuptools python3-wheel python3-pytest python3-pandas python3-matplotlib

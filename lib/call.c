@@ -75,8 +75,7 @@ int trc_call_emit(trc_call_t *call, const char *type, Traction__V1__Event *ev)
 	if (call->evlog == NULL)
 		return trc_call_fail(call, TRC_EINTERNAL, "this daemon writes no events");
 	ev->type = (char *)type;
-	ev->time_ms = call->now_ms;
-	int rc = trc_evlog_append(call->evlog, call->txn, ev, NULL);
+	int rc = trc_evlog_append(call->evlog, call->txn, ev, call->now_ms, NULL);
 	if (rc != 0)
 		return trc_call_fail(call, rc, "cannot write the event: %s", trc_strerror(rc));
 	return 0;

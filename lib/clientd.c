@@ -23,9 +23,7 @@ struct trc_clientd {
 	const trc_clientd_def_t *def;
 	trc_config_t cfg;
 	int stop_fd;                              /* eventfd: trc_clientd_stop */
-	trc_hosted_t hosted[TRC_CLIENTD_HOSTED];
-	int64_t due[TRC_CLIENTD_HOSTED];          /* when each wants a turn; -1: never */
-	size_t n_hosted;
+	trc_hosts_t hosts;                        /* the loops it hosts */
 	trc_metrics_t *metrics;                   /* NULL: [metrics] base_port 0 */
 };
 
@@ -78,10 +76,7 @@ const trc_config_t *trc_clientd_config(const trc_clientd_t *cd)
 
 int trc_clientd_host(trc_clientd_t *cd, const trc_hosted_t *h)
 {
-	if (h->run == NULL || cd->n_hosted == TRC_CLIENTD_HOSTED)
-		return TRC_EINVAL;
-	cd->hosted[cd->n_hosted++] = *h;
-	return 0;
+	return trc_hosts_add(&cd->hosts, h);
 }
 
 void trc_clientd_stop(trc_clientd_t *cd)
@@ -105,14 +100,7 @@ static void s_reload(void *ud, const trc_config_t *ncfg)
  * next ping; -1: nothing to wake for but an fd. */
 static int s_timeout(trc_clientd_t *cd)
 {
-	int64_t now = trc_mono_ms(), next = -1;
-	for (size_t i = 0; i < cd->n_hosted; i++) {
-		trc_hosted_t *h = &cd->hosted[i];
-		int t = h->timeout != NULL ? h->timeout(h->ud) : -1;
-		cd->due[i] = t >= 0 ? now + t : -1;
-		if (t >= 0 && (next < 0 || cd->due[i] < next))
-			next = cd->due[i];
-	}
+	int64_t now = trc_mono_ms(), next = trc_hosts_next(&cd->hosts, now);
 	int64_t wd = trc_daemon_watchdog_ms();
 	if (wd > 0 && (next < 0 || now + wd / 2 < next))
 		next = now + wd / 2;
@@ -129,9 +117,9 @@ static int s_turn(trc_clientd_t *cd, int sigfd, const char *config_path, bool *s
 		{ sigfd, POLLIN, 0 },
 		{ cd->stop_fd, POLLIN, 0 },
 	};
-	for (size_t i = 0; i < cd->n_hosted; i++)
-		pfd[2 + i] = (struct pollfd){ cd->hosted[i].fd, cd->hosted[i].events, 0 };
-	if (poll(pfd, 2 + cd->n_hosted, s_timeout(cd)) < 0 && errno != EINTR) {
+	for (size_t i = 0; i < cd->hosts.n; i++)
+		pfd[2 + i] = (struct pollfd){ cd->hosts.h[i].fd, cd->hosts.h[i].events, 0 };
+	if (poll(pfd, 2 + cd->hosts.n, s_timeout(cd)) < 0 && errno != EINTR) {
 		trc_err("poll failed: %s", strerror(errno));
 		return TRC_EIO;
 	}
@@ -147,13 +135,11 @@ static int s_turn(trc_clientd_t *cd, int sigfd, const char *config_path, bool *s
 	}
 	if (pfd[1].revents & POLLIN)
 		*stop = true;
-	int64_t now = trc_mono_ms();
-	for (size_t i = 0; i < cd->n_hosted && !*stop; i++) {
-		trc_hosted_t *h = &cd->hosted[i];
-		short rev = h->fd >= 0 ? pfd[2 + i].revents : 0;
-		if (rev != 0 || (cd->due[i] >= 0 && now >= cd->due[i]))
-			h->run(h->ud, rev);
-	}
+	short rev[TRC_HOSTED_MAX];
+	for (size_t i = 0; i < cd->hosts.n; i++)
+		rev[i] = pfd[2 + i].revents;
+	if (!*stop)
+		trc_hosts_run(&cd->hosts, rev, trc_mono_ms());
 	return 0;
 }
 

@@ -12,31 +12,19 @@
  * (libuv: uv_backend_fd and uv_backend_timeout, and uv_run(UV_RUN_NOWAIT)
  * as its turn). A hosted loop gets a turn when its fd is ready or its
  * timeout is due, never otherwise: an idle daemon sleeps until then, or
- * until the watchdog's next ping.
+ * until the watchdog's next ping. (trc_hosted_t: hosted.h, which the
+ * service runtime shares.)
  */
 #ifndef TRC_CLIENTD_H
 #define TRC_CLIENTD_H
 
 #include "config.h"
+#include "hosted.h"
 #include "metrics.h"
 
-#define TRC_CLIENTD_HOSTED 8   /* hosted loops at most */
+#define TRC_CLIENTD_HOSTED TRC_HOSTED_MAX   /* hosted loops at most */
 
 typedef struct trc_clientd trc_clientd_t;
-
-/* Another library's event loop, in ours. */
-typedef struct {
-	int fd;             /* polled for events (e.g. uv_backend_fd); -1: none */
-	short events;       /* POLLIN, POLLOUT */
-	/* Asked before every wait: ms until it needs a turn whether or not
-	 * its fd is ready, -1 for only when it is (uv_backend_timeout). May
-	 * be NULL: -1. */
-	int (*timeout)(void *ud);
-	/* Its turn (uv_run(loop, UV_RUN_NOWAIT)): revents of its fd, 0 when
-	 * its timeout came. */
-	void (*run)(void *ud, short revents);
-	void *ud;
-} trc_hosted_t;
 
 typedef struct {
 	const char *daemon;          /* "gatewayd": the log's name */

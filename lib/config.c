@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -537,33 +538,74 @@ int trc_config_read(trc_config_t *cfg, const char *path, char *err, size_t errle
 	return rc;
 }
 
+/* A key's value as the file writes it, into out. */
+static void s_value_text(const trc_conf_key_t *k, const char *p, char *out, size_t len)
+{
+	switch (k->type) {
+	case TRC_CONF_STR:
+	case TRC_CONF_ENDPOINT:
+	case TRC_CONF_PATH:
+	case TRC_CONF_NAMES:
+		/* Quoted, so that ';', '#' and spaces read back as written. */
+		snprintf(out, len, "\"%s\"", p);
+		break;
+	case TRC_CONF_UINT:
+		snprintf(out, len, "%u", *(const unsigned *)(const void *)p);
+		break;
+	case TRC_CONF_LOGLEVEL: {
+		static const char *names[] = { "", "", "", "error", "warning",
+					       "notice", "info", "debug" };
+		int lvl = *(const int *)(const void *)p;
+		snprintf(out, len, "%s", lvl >= 3 && lvl <= 7 ? names[lvl] : "info");
+		break;
+	}
+	}
+}
+
 static void s_dump_section(const trc_conf_section_t *sec, const char *base, FILE *f, bool first)
 {
+	char v[TRC_CONFIG_PATH + 8];
 	fprintf(f, "%s[%s]\n", first ? "" : "\n", sec->name);
 	for (size_t i = 0; i < sec->n_keys; i++) {
 		const trc_conf_key_t *k = &sec->keys[i];
-		const char *p = base + k->offset;
 		fprintf(f, "; %s (default: %s)\n", k->help, k->def[0] ? k->def : "empty");
-		switch (k->type) {
-		case TRC_CONF_STR:
-		case TRC_CONF_ENDPOINT:
-		case TRC_CONF_PATH:
-		case TRC_CONF_NAMES:
-			/* Quoted, so that ';', '#' and spaces read back as written. */
-			fprintf(f, "%s = \"%s\"\n", k->key, p);
-			break;
-		case TRC_CONF_UINT:
-			fprintf(f, "%s = %u\n", k->key, *(const unsigned *)(const void *)p);
-			break;
-		case TRC_CONF_LOGLEVEL: {
-			static const char *names[] = { "", "", "", "error", "warning",
-						       "notice", "info", "debug" };
-			int lvl = *(const int *)(const void *)p;
-			fprintf(f, "%s = %s\n", k->key, lvl >= 3 && lvl <= 7 ? names[lvl] : "info");
-			break;
-		}
-		}
+		s_value_text(k, base + k->offset, v, sizeof(v));
+		fprintf(f, "%s = %s\n", k->key, v);
 	}
+}
+
+/* One "[section] key = value" line into the digest. */
+static void s_digest_key(crypto_generichash_state *st, const char *section,
+			 const trc_conf_key_t *k, const char *base)
+{
+	char v[TRC_CONFIG_PATH + 8], line[TRC_CONFIG_PATH + 160];
+	s_value_text(k, base + k->offset, v, sizeof(v));
+	int n = snprintf(line, sizeof(line), "[%s] %s = %s\n", section, k->key, v);
+	crypto_generichash_update(st, (const unsigned char *)line,
+				  (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+uint64_t trc_config_digest(const trc_config_t *cfg)
+{
+	crypto_generichash_state st;
+	unsigned char h[crypto_generichash_BYTES_MIN];
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	for (size_t i = 0; i < N_SHARED; i++)
+		for (size_t j = 0; strcmp(s_shared[i].name, "events") == 0 && j < s_shared[i].n_keys;
+		     j++)
+			if (strncmp(s_shared[i].keys[j].key, "keep_", 5) == 0 ||
+			    strcmp(s_shared[i].keys[j].key, "trim_per_tick") == 0)
+				s_digest_key(&st, "events", &s_shared[i].keys[j],
+					     (const char *)cfg);
+	for (size_t i = 0; cfg->own != NULL && cfg->own[i] != NULL; i++)
+		for (size_t j = 0; j < cfg->own[i]->n_keys; j++)
+			s_digest_key(&st, cfg->own[i]->name, &cfg->own[i]->keys[j],
+				     (const char *)cfg->own_values + cfg->own_at[i]);
+	crypto_generichash_final(&st, h, sizeof(h));
+	uint64_t d = 0;
+	for (int i = 0; i < 8; i++)
+		d = d << 8 | h[i];
+	return d;
 }
 
 void trc_config_dump(const trc_config_t *cfg, void *stdio_file)

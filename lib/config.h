@@ -22,6 +22,7 @@
 #include <stdalign.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define TRC_CONFIG_STR 256
 #define TRC_CONFIG_PATH 1024
@@ -139,6 +140,13 @@ int trc_config_check(const trc_config_t *cfg, char *err, size_t errlen);
 /* How many brokers the set has: the endpoints of [bus] client_endpoint
  * (each [bus] key lists one per broker: trc_endpoint_at). */
 size_t trc_config_brokers(const trc_config_t *cfg);
+
+/* The digest of what a service's apply depends on (docs/architecture.md,
+ * "Entries"): [events] keep_days, keep_max and trim_per_tick, and every
+ * key of the daemon's own sections (a conservative choice: each of them
+ * may change what a handler writes). Replicas of one daemon must agree
+ * on it; [store], [bus] and the like are each host's own. */
+uint64_t trc_config_digest(const trc_config_t *cfg);
 
 /* Write every key with its current value, as a valid config file: the
  * shared sections, then the own ones. */

@@ -219,17 +219,23 @@ int64_t trc_daemon_watchdog_ms(void)
 	return (int64_t)(usec / 1000);
 }
 
+/* Atomic (relaxed): a test may run two runtimes' loops in one process
+ * (tests/integration/test_entries.c), each pinging; a ping too many is
+ * harmless. */
 void trc_daemon_watchdog(void)
 {
 	static int64_t interval = -1;
-	if (interval < 0)
-		interval = trc_daemon_watchdog_ms();
-	if (interval == 0)
+	int64_t iv = __atomic_load_n(&interval, __ATOMIC_RELAXED);
+	if (iv < 0) {
+		iv = trc_daemon_watchdog_ms();
+		__atomic_store_n(&interval, iv, __ATOMIC_RELAXED);
+	}
+	if (iv == 0)
 		return;
 	int64_t now = trc_mono_ms();
-	if (now - s_wd_last >= interval / 2) {
+	if (now - __atomic_load_n(&s_wd_last, __ATOMIC_RELAXED) >= iv / 2) {
 		sd_notify(0, "WATCHDOG=1");
-		s_wd_last = now;
+		__atomic_store_n(&s_wd_last, now, __ATOMIC_RELAXED);
 	}
 }
 

@@ -112,7 +112,7 @@ uint64_t trc_evlog_head(trc_txn_t *txn)
 	return trc_dbsplit_done(&sp) ? seq : 0;
 }
 
-int trc_evlog_append(trc_evlog_t *log, trc_txn_t *txn, Traction__V1__Event *ev,
+int trc_evlog_append(trc_evlog_t *log, trc_txn_t *txn, Traction__V1__Event *ev, int64_t now_ms,
 		     uint64_t *seq)
 {
 	if (txn->err != 0)
@@ -121,8 +121,7 @@ int trc_evlog_append(trc_evlog_t *log, trc_txn_t *txn, Traction__V1__Event *ev,
 	ev->seq = trc_evlog_head(txn) + 1;
 	if (txn->err != 0)
 		return txn->err;
-	if (ev->time_ms == 0)
-		ev->time_ms = trc_now_ms();
+	ev->time_ms = now_ms;
 	if (ev->type == NULL || ev->type[0] == '\0' || !s_type_declared(log, ev->type))
 		return trc_txn_fail(txn, TRC_EINTERNAL);
 

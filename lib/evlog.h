@@ -60,10 +60,12 @@ bool trc_evlog_keyed(const trc_evlog_t *log);
 int trc_evlog_keys_of(const trc_evlog_t *log, const Traction__V1__Event *ev,
 		      trc_evlog_key_fn emit, void *ud);
 
-/* Fills in ev->source, ev->seq and (if 0) ev->time_ms, stores it in txn and
- * queues it for publishing. Returns 0 and the sequence in *seq (may be NULL),
- * or a negative trc_err (also made sticky on txn). */
-int trc_evlog_append(trc_evlog_t *log, trc_txn_t *txn, Traction__V1__Event *ev,
+/* Fills in ev->source, ev->seq and ev->time_ms (now_ms: the clock of the
+ * batch whose transaction txn is, the same on every replica that applies
+ * it; never this host's wall clock), stores it in txn and queues it for
+ * publishing. Returns 0 and the sequence in *seq (may be NULL), or a
+ * negative trc_err (also made sticky on txn). */
+int trc_evlog_append(trc_evlog_t *log, trc_txn_t *txn, Traction__V1__Event *ev, int64_t now_ms,
 		     uint64_t *seq);
 
 /* Nested transactions: remember the queue, and drop what was queued since

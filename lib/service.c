@@ -16,7 +16,6 @@
 #include "daemon.h"
 #include "error.h"
 #include "log.h"
-#include "methods.h"
 
 /* ---- the broker connection ------------------------------------------------- */
 
@@ -205,6 +204,9 @@ static int64_t s_timeout(trc_service_t *svc)
 {
 	int64_t now = trc_mono_ms();
 	int64_t next = svc->next_heartbeat;
+	int64_t hosted = trc_hosts_next(&svc->hosts, now); /* asked before every wait */
+	if (hosted >= 0 && hosted < next)
+		next = hosted;
 	next = svc_tick_next(svc, now, next);
 	next = svc_consumers_next(svc, next);
 	next = svc_backup_next(svc, next);
@@ -280,30 +282,62 @@ static void s_drain(trc_service_t *svc)
 	}
 }
 
+/* What one wait polls: the writer's eventfd, the signals, the event and
+ * broker sockets (while there is room to read), the daemon's tick_fd and
+ * the hosted loops' fds (from *hosted_at on, in the order of
+ * svc->hosts). How many. */
+static int s_poll_items(trc_service_t *svc, int sigfd, zmq_pollitem_t *items, int *tick_at,
+			int *hosted_at)
+{
+	short in = s_room(svc) ? ZMQ_POLLIN : 0;
+	short lane = svc_lane_open(svc) ? ZMQ_POLLIN : 0;
+	int nitems = 0;
+	items[nitems++] = (zmq_pollitem_t){ NULL, svc->done_fd, ZMQ_POLLIN, 0 };
+	items[nitems++] = (zmq_pollitem_t){ NULL, sigfd, ZMQ_POLLIN, 0 };
+	if (svc->sub != NULL)
+		items[nitems++] = (zmq_pollitem_t){ svc->sub, 0, in, 0 };
+	for (unsigned b = 0; b < svc->nbrokers; b++) {
+		if (svc->brokers[b].dealer != NULL)
+			items[nitems++] = (zmq_pollitem_t){ svc->brokers[b].dealer, 0, lane, 0 };
+		if (svc->brokers[b].mon != NULL)
+			items[nitems++] = (zmq_pollitem_t){ svc->brokers[b].mon, 0, ZMQ_POLLIN, 0 };
+	}
+	*tick_at = -1;
+	if (svc->tick_fd >= 0) {
+		*tick_at = nitems;
+		items[nitems++] = (zmq_pollitem_t){ NULL, svc->tick_fd, ZMQ_POLLIN, 0 };
+	}
+	*hosted_at = nitems;
+	/* a hosted loop without an fd is polled on -1, which zmq_poll
+	 * passes to poll(2): ignored, never ready */
+	for (size_t i = 0; i < svc->hosts.n; i++)
+		items[nitems++] = (zmq_pollitem_t){ NULL, svc->hosts.h[i].fd,
+						    svc->hosts.h[i].events, 0 };
+	return nitems;
+}
+
+/* The hosted loops whose fd is ready or whose time has come: a turn
+ * each, on the loop thread. */
+static void s_run_hosted(trc_service_t *svc, const zmq_pollitem_t *items)
+{
+	short rev[TRC_HOSTED_MAX];
+	for (size_t i = 0; i < svc->hosts.n; i++)
+		rev[i] = items[i].revents;
+	trc_hosts_run(&svc->hosts, rev, trc_mono_ms());
+}
+
+int trc_service_host(trc_service_t *svc, const trc_hosted_t *h)
+{
+	return trc_hosts_add(&svc->hosts, h);
+}
+
 int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 {
 	bool stop = false;
 	while (!stop) {
-		short in = s_room(svc) ? ZMQ_POLLIN : 0;
-		short lane = svc_lane_open(svc) ? ZMQ_POLLIN : 0;
-		zmq_pollitem_t items[4 + 2 * TRC_BROKERS_MAX] = {
-			{ NULL, svc->done_fd, ZMQ_POLLIN, 0 },
-			{ NULL, sigfd, ZMQ_POLLIN, 0 },
-		};
-		int nitems = 2, tick_at = -1;
-		if (svc->sub != NULL)
-			items[nitems++] = (zmq_pollitem_t){ svc->sub, 0, in, 0 };
-		for (unsigned b = 0; b < svc->nbrokers; b++) {
-			if (svc->brokers[b].dealer != NULL)
-				items[nitems++] = (zmq_pollitem_t){ svc->brokers[b].dealer, 0, lane, 0 };
-			if (svc->brokers[b].mon != NULL)
-				items[nitems++] =
-					(zmq_pollitem_t){ svc->brokers[b].mon, 0, ZMQ_POLLIN, 0 };
-		}
-		if (svc->tick_fd >= 0) {
-			tick_at = nitems;
-			items[nitems++] = (zmq_pollitem_t){ NULL, svc->tick_fd, ZMQ_POLLIN, 0 };
-		}
+		zmq_pollitem_t items[4 + 2 * TRC_BROKERS_MAX + TRC_HOSTED_MAX];
+		int tick_at, hosted_at;
+		int nitems = s_poll_items(svc, sigfd, items, &tick_at, &hosted_at);
 		if (zmq_poll(items, nitems, (long)s_timeout(svc)) < 0 && errno != EINTR) {
 			trc_err("poll failed: %s", zmq_strerror(errno));
 			return TRC_EIO;
@@ -315,6 +349,7 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 			stop = s_signal(svc, sigfd, config_path);
 		if (tick_at >= 0 && (items[tick_at].revents & ZMQ_POLLIN))
 			svc_tick_asked(svc);
+		s_run_hosted(svc, items + hosted_at);
 		s_drain(svc);
 		s_timers(svc); /* may queue a tick for the next commit */
 		if (svc->parked != NULL)
@@ -342,123 +377,10 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 
 /* ---- life cycle ---------------------------------------------------------------- */
 
-/* A declared list of topic prefixes: at least one, each one the broker
- * takes. Without them our events, or a source's, would reach consumers
- * only by replay. */
-static int s_check_topics(const trc_daemon_def_t *def, const char *what,
-			  const char *const *topics)
-{
-	size_t n = 0;
-	for (; topics != NULL && topics[n] != NULL; n++)
-		if (!trc_topic_prefix_ok(topics[n], strlen(topics[n]))) {
-			trc_err("%s: %s: '%s' is not a topic prefix", def->daemon, what, topics[n]);
-			return TRC_ECONFIG;
-		}
-	if (n == 0) {
-		trc_err("%s: %s: no topics declared", def->daemon, what);
-		return TRC_ECONFIG;
-	}
-	return 0;
-}
-
-/* The position of source in def's consumes (and so of its consumer), or
- * -1. */
-static int s_consumed(const trc_daemon_def_t *def, const char *source)
-{
-	for (int i = 0; def->consumes != NULL && def->consumes[i].source != NULL; i++)
-		if (strcmp(def->consumes[i].source, source) == 0)
-			return i;
-	return -1;
-}
-
-static const trc_method_t *s_method_named(const trc_daemon_def_t *def, const char *service,
-					  const char *method)
-{
-	for (size_t i = 0; i < def->n_services; i++) {
-		const trc_service_table_t *t = &def->services[i];
-		for (size_t j = 0; strcmp(t->name, service) == 0 && j < t->n_methods; j++)
-			if (strcmp(t->methods[j].name, method) == 0)
-				return &t->methods[j];
-	}
-	return NULL;
-}
-
-/* The definition's catch_up, resolved (out may be NULL: checked only): each
- * names a method of ours and sources we consume, and we consume no more
- * sources than a request's mask holds. */
-static int s_catch_up_resolve(const trc_daemon_def_t *def, catch_up_method_t *out)
-{
-	size_t n = 0;
-	while (def->consumes != NULL && def->consumes[n].source != NULL)
-		n++;
-	if (n > TRC_SOURCES_MAX) {
-		trc_err("%s: consumes %zu sources, at most %d", def->daemon, n, TRC_SOURCES_MAX);
-		return TRC_ECONFIG;
-	}
-	for (size_t k = 0; def->catch_up != NULL && def->catch_up[k].service != NULL; k++) {
-		const trc_catch_up_t *cu = &def->catch_up[k];
-		const trc_method_t *m = s_method_named(def, cu->service, cu->method);
-		uint32_t bits = 0;
-		if (m == NULL) {
-			trc_err("%s: catch_up: no method %s.%s", def->daemon, cu->service, cu->method);
-			return TRC_ECONFIG;
-		}
-		for (const char *const *src = cu->sources; src != NULL && *src != NULL; src++) {
-			int i = s_consumed(def, *src);
-			if (i < 0) {
-				trc_err("%s: %s.%s catches up with '%s', which it does not consume",
-					def->daemon, cu->service, cu->method, *src);
-				return TRC_ECONFIG;
-			}
-			bits |= 1u << i;
-		}
-		if (out != NULL)
-			out[k] = (catch_up_method_t){ m, bits };
-	}
-	return 0;
-}
-
-static int s_catch_up_open(trc_service_t *svc)
-{
-	size_t n = 0;
-	while (svc->def->catch_up != NULL && svc->def->catch_up[n].service != NULL)
-		n++;
-	if (n == 0)
-		return 0;
-	svc->catch_up = calloc(n, sizeof(*svc->catch_up));
-	if (svc->catch_up == NULL)
-		return TRC_ENOMEM;
-	svc->n_catch_up = n;
-	return s_catch_up_resolve(svc->def, svc->catch_up);
-}
-
-/* The definition, before anything opens: its method tables agree with
- * proto/ (a table that says otherwise is a build that must not serve),
- * it declares the topics of its own events and of each source it
- * consumes, and its methods catch up only with those sources. */
-static int s_check_def(const trc_daemon_def_t *def)
-{
-	char why[256];
-	int mc = svc_builtin_check(why, sizeof(why));
-	for (size_t i = 0; mc == 0 && i < def->n_services; i++)
-		if (def->services[i].proto != NULL)
-			mc = trc_methods_check(def->services[i].proto, def->services[i].methods,
-					       def->services[i].n_methods, why, sizeof(why));
-	if (mc != 0) {
-		trc_err("the method tables disagree with proto/: %s", why);
-		return TRC_ECONFIG;
-	}
-	int rc = def->event_source != NULL ? s_check_topics(def, "event_topics", def->event_topics)
-					   : 0;
-	for (size_t i = 0; rc == 0 && def->consumes != NULL && def->consumes[i].source != NULL; i++)
-		rc = s_check_topics(def, def->consumes[i].source, def->consumes[i].topics);
-	return rc == 0 ? s_catch_up_resolve(def, NULL) : rc;
-}
-
 static int s_batches_new(trc_service_t *svc)
 {
-	for (int i = 0; i < 2; i++) {
-		batch_t *b = &svc->batches[i];
+	for (int i = 0; i < 3; i++) {
+		batch_t *b = i < 2 ? &svc->batches[i] : &svc->entry;
 		b->arena = trc_arena_new();
 		if (b->arena == NULL)
 			return TRC_ENOMEM;
@@ -570,7 +492,7 @@ static int s_open_sockets(trc_service_t *svc)
 int trc_service_new(trc_service_t **svc_p, const trc_daemon_def_t *def,
 		    const trc_config_t *cfg)
 {
-	int rc = s_check_def(def);
+	int rc = svc_def_check(def);
 	if (rc != 0)
 		return rc;
 	trc_service_t *svc = calloc(1, sizeof(*svc));
@@ -582,9 +504,10 @@ int trc_service_new(trc_service_t **svc_p, const trc_daemon_def_t *def,
 	svc->done_fd = -1;
 	svc->tick_fd = -1;
 	svc->fill = &svc->batches[0];
+	svc->config_digest = trc_config_digest(cfg);
 	rc = s_batches_new(svc);
 	if (rc == 0)
-		rc = s_catch_up_open(svc);
+		rc = svc_catch_up_open(svc);
 	if (rc == 0)
 		rc = s_open_store(svc);
 	if (rc == 0)
@@ -628,9 +551,10 @@ void trc_service_destroy(trc_service_t **svc_p)
 		svc->def->close(svc->def->user);
 	trc_evlog_destroy(&svc->evlog);
 	trc_store_destroy(&svc->store);
-	for (int i = 0; i < 2; i++) {
-		trc_arena_destroy(&svc->batches[i].arena);
-		free(svc->batches[i].writes.v);
+	for (int i = 0; i < 3; i++) {
+		batch_t *b = i < 2 ? &svc->batches[i] : &svc->entry;
+		trc_arena_destroy(&b->arena);
+		free(b->writes.v);
 	}
 	svc_parked_free(svc);
 	svc_lane_free(svc);

@@ -24,6 +24,7 @@
 #include "call.h"
 #include "config.h"
 #include "evlog.h"
+#include "hosted.h"
 #include "metrics.h"
 #include "scope.h"
 #include "store.h"
@@ -160,6 +161,35 @@ typedef struct trc_service trc_service_t;
 int trc_service_new(trc_service_t **svc_p, const trc_daemon_def_t *def,
 		    const trc_config_t *cfg);
 void trc_service_destroy(trc_service_t **svc_p);
+
+/* Hosts another library's event loop in the service's loop (hosted.h;
+ * libuv: hosted_uv.h): its fd polled beside the sockets, its timeout
+ * folded into the wait, its turn taken on the loop thread before the
+ * turn's drain. Before trc_service_run, or on the loop thread. TRC_EINVAL
+ * without a run or past TRC_HOSTED_MAX. */
+int trc_service_host(trc_service_t *svc, const trc_hosted_t *h);
+
+/* ---- entries: deterministic apply (docs/architecture.md, "Entries") ---- */
+
+/* Handed each batch as an entry: its index (meta.raft_applied once it
+ * commits) and its bytes (proto/traction/v1/cluster.proto), valid during
+ * the call. */
+typedef void (*trc_entry_fn)(void *ud, uint64_t index, const uint8_t *buf, size_t len);
+
+/* From now on every batch, before it commits, is numbered (the next index
+ * after the store's meta.raft_applied) and handed to fn, on the loop
+ * thread: what a leader proposes to its raft group. 0 or a store error. */
+int trc_service_on_entry(trc_service_t *svc, trc_entry_fn fn, void *ud);
+
+/* Applies entry index (buf, len bytes) to this store as a replica does:
+ * the batch it holds, with the leader's clock, callers and events, in one
+ * transaction that also writes meta.raft_applied = index; nobody is
+ * answered. An index the store holds already is skipped (0). Refused: an
+ * entry that does not decode, names a method or source this daemon does
+ * not have (TRC_EPROTO), or was made with another apply-affecting
+ * configuration (trc_config_digest: TRC_ECONFIG); a store error. Called
+ * while the service's loop is not running, or on its thread. */
+int trc_service_apply_entry(trc_service_t *svc, uint64_t index, const uint8_t *buf, size_t len);
 
 /* Runs until SIGINT/SIGTERM arrives on sigfd (SIGHUP: reload log level). */
 int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path);

@@ -12,6 +12,8 @@
  *   svc_builtin.c   the methods every daemon answers: ping, events.*,
  *                   backup.*, audit.list
  *   svc_backup.c    online backup: the writer's pause, the cut, the copy
+ *   svc_def.c       the definition checked before anything opens
+ *   svc_entry.c     a batch as an entry, an entry applied as a batch
  *   svc_audit.c     the audit log: trc_call_audit, audit.list
  *   svc_frames.c    what goes out: replies, control frames, events; the
  *                   work list every layer queues to
@@ -31,6 +33,7 @@
 
 #include "arena.h"
 #include "evlog.h"
+#include "hosted.h"
 #include "keys.h"
 #include "metrics.h"
 #include "service.h"
@@ -138,6 +141,9 @@ typedef struct {
 	uint64_t head;           /* our event log's head once it committed */
 	bool trim_more;          /* its tick's trim stopped at its bound */
 	size_t trimmed;          /* events its tick's trim deleted */
+	/* The entry it is (docs/architecture.md, "Entries"): its commit
+	 * writes meta.raft_applied = index. 0: none (a single host). */
+	uint64_t index;
 } batch_t;
 
 /* One source a request catches up with: the position query whose answer
@@ -228,6 +234,7 @@ struct trc_service {
 	batch_t batches[2];
 	batch_t *fill;           /* the loop's */
 	batch_t *run;            /* the writer's, NULL while it is idle */
+	batch_t entry;           /* an entry being applied (svc_entry.c) */
 	pthread_t writer;
 	bool writer_started;
 	pthread_mutex_t mu;      /* guards todo and quit */
@@ -239,6 +246,13 @@ struct trc_service {
 	bool loaded;             /* the writer has just finished a full batch */
 	int done_fd;             /* eventfd: the writer finished a batch */
 	int tick_fd;             /* the daemon's eventfd: a tick now (or -1) */
+	trc_hosts_t hosts;       /* other libraries' loops in ours (trc_service_host) */
+	/* entries (svc_entry.c): who is handed each batch as one, the last
+	 * index given, and the digest of the apply-affecting configuration */
+	trc_entry_fn on_entry;
+	void *on_entry_ud;
+	uint64_t entry_index;
+	uint64_t config_digest;
 	bool tick_asked;         /* it was written: a tick in the next batch */
 	pthread_mutex_t ahead_mu; /* one trc_store_write_ahead at a time */
 	void *zctx;
@@ -283,6 +297,14 @@ struct trc_service {
 	struct svc_backup *backup; /* svc_backup.c's: the backup under way */
 	char state_path[TRC_CONFIG_PATH + 64];
 };
+
+/* ---- svc_def.c: the definition --------------------------------------- */
+
+/* Checks def before anything opens: TRC_ECONFIG (logged) if it must not
+ * serve. */
+int svc_def_check(const trc_daemon_def_t *def);
+/* svc->catch_up from the definition's, resolved. */
+int svc_catch_up_open(trc_service_t *svc);
 
 /* ---- svc_frames.c: what goes out, and the work list -------------------- */
 
@@ -391,6 +413,9 @@ void svc_unpark(trc_service_t *svc, bool progress, bool all_expired);
 int64_t svc_parked_next(const trc_service_t *svc);
 void svc_parked_free(trc_service_t *svc);
 
+/* The daemon's method (or built-in) of service by name, or NULL. */
+const trc_method_t *svc_method_find(trc_service_t *svc, const char *service, const char *method);
+
 /* Whether method of service is one of the daemon's writes. */
 bool svc_method_writes(trc_service_t *svc, const char *service, const char *method);
 
@@ -437,5 +462,17 @@ void svc_writer_stop(trc_service_t *svc);
 bool svc_writer_finished(trc_service_t *svc);
 void svc_writer_done(trc_service_t *svc, bool wait, bool stopping);
 void svc_turn_end(trc_service_t *svc, bool stopping);
+/* An entry's batch (b->index set) committed here once the writer is idle,
+ * settled, answered to nobody: its outcome. */
+int svc_writer_apply(trc_service_t *svc, batch_t *b);
+
+/* ---- svc_entry.c: entries (calls dispatch, consumers, writer) ------------ */
+
+/* meta.raft_applied: the last entry the store holds (0: none). */
+int svc_applied_get(trc_txn_t *txn, uint64_t *index);
+int svc_applied_put(trc_txn_t *txn, uint64_t index);
+/* Batch b, before it commits, numbered (b->index) and handed to
+ * svc->on_entry encoded as an entry. */
+void svc_entry_emit(trc_service_t *svc, batch_t *b);
 
 #endif

@@ -132,11 +132,23 @@ static int s_why(trc_storecopy_info_t *info, int rc, const char *what, const cha
 	return rc;
 }
 
+/* Bytes into the digest, after their length (so that no two sequences
+ * of records hash alike). */
+static void s_hash(crypto_hash_sha256_state *st, const void *p, size_t n)
+{
+	uint8_t be[8];
+	for (int i = 0; i < 8; i++)
+		be[i] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
+	crypto_hash_sha256_update(st, be, sizeof(be));
+	crypto_hash_sha256_update(st, p, n);
+}
+
 /* Every record of database dbi, walked: how many, against what LMDB's
  * own count says (a copy whose tree disagrees with its counts is not one
- * to restore). The store's own databases are read on the way. */
+ * to restore). The store's own databases are read on the way; with hash,
+ * each record goes into the digest, after the database's name. */
 static int s_walk(MDB_txn *txn, MDB_dbi dbi, const char *name, trc_storecopy_info_t *info,
-		  uint64_t *entries)
+		  uint64_t *entries, crypto_hash_sha256_state *hash)
 {
 	MDB_cursor *cur;
 	MDB_stat st;
@@ -149,8 +161,14 @@ static int s_walk(MDB_txn *txn, MDB_dbi dbi, const char *name, trc_storecopy_inf
 	MDB_val k, v;
 	bool events = strcmp(name, "events") == 0, positions = strcmp(name, "positions") == 0,
 	     meta = strcmp(name, "meta") == 0;
+	if (hash != NULL)
+		s_hash(hash, name, strlen(name));
 	for (int op = MDB_FIRST; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
 		n++;
+		if (hash != NULL) {
+			s_hash(hash, k.mv_data, k.mv_size);
+			s_hash(hash, v.mv_data, v.mv_size);
+		}
 		if (events && k.mv_size == 8)
 			info->event_head = s_be64(k.mv_data);
 		if (meta && k.mv_size == 14 && memcmp(k.mv_data, "schema_version", 14) == 0 &&
@@ -216,7 +234,8 @@ static int s_names(MDB_txn *txn, trc_storecopy_info_t *info)
 	return rc == MDB_NOTFOUND ? 0 : s_why(info, rc, "the list of databases", NULL);
 }
 
-int trc_storecopy_inspect(const char *path, trc_storecopy_info_t *info)
+/* What the copy at path holds, and with st its digest. */
+static int s_inspect(const char *path, trc_storecopy_info_t *info, crypto_hash_sha256_state *st)
 {
 	memset(info, 0, sizeof(*info));
 	MDB_env *env = NULL;
@@ -240,7 +259,8 @@ int trc_storecopy_inspect(const char *path, trc_storecopy_info_t *info)
 			if (rc != 0)
 				s_why(info, rc, "database", info->dbs[i].name);
 			else
-				rc = s_walk(txn, dbi, info->dbs[i].name, info, &info->dbs[i].entries);
+				rc = s_walk(txn, dbi, info->dbs[i].name, info, &info->dbs[i].entries,
+					    st);
 		}
 	}
 	if (txn != NULL)
@@ -261,4 +281,20 @@ void trc_storecopy_info_free(trc_storecopy_info_t *info)
 	info->dbs = NULL;
 	info->pos = NULL;
 	info->ndbs = info->npos = 0;
+}
+
+int trc_storecopy_inspect(const char *path, trc_storecopy_info_t *info)
+{
+	return s_inspect(path, info, NULL);
+}
+
+int trc_storecopy_digest(const char *path, trc_storecopy_info_t *info, char hex[TRC_SHA256_HEX])
+{
+	crypto_hash_sha256_state st;
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_init(&st);
+	int rc = s_inspect(path, info, &st);
+	crypto_hash_sha256_final(&st, h);
+	sodium_bin2hex(hex, TRC_SHA256_HEX, h, sizeof(h));
+	return rc;
 }

@@ -70,4 +70,13 @@ typedef struct {
 int trc_storecopy_inspect(const char *path, trc_storecopy_info_t *info);
 void trc_storecopy_info_free(trc_storecopy_info_t *info);
 
+/* trc_storecopy_inspect, and the digest of the records the store holds:
+ * SHA-256 over every named database in name order, each database's name
+ * and then each record in key order, key and value, every piece after
+ * its length; as 64 hex digits in hex. Two stores holding the same
+ * records have the same digest, whatever their pages (a replica's store
+ * and its leader's: docs/architecture.md, "Entries"). path may also be a
+ * live store's data.mdb once its daemon has closed it. */
+int trc_storecopy_digest(const char *path, trc_storecopy_info_t *info, char hex[TRC_SHA256_HEX]);
+
 #endif

@@ -265,6 +265,12 @@ static const trc_method_t *s_find_method(trc_service_t *svc, const char *service
 	return svc_builtin_find(method, svc->evlog != NULL);
 }
 
+const trc_method_t *svc_method_find(trc_service_t *svc, const char *service, const char *method)
+{
+	bool known;
+	return s_find_method(svc, service, method, &known);
+}
+
 bool svc_method_writes(trc_service_t *svc, const char *service, const char *method)
 {
 	bool known;

@@ -255,6 +255,8 @@ static int s_commit_end(trc_service_t *svc, batch_t *b, trc_txn_t *txn)
 	}
 	if (svc->evlog != NULL)
 		b->head = trc_evlog_head(txn);
+	if (b->index != 0)
+		(void)svc_applied_put(txn, b->index); /* sticky on failure */
 	int64_t t0 = svc_now_us();
 	int rc = trc_txn_commit(txn);
 	b->commit_us = svc_now_us() - t0;
@@ -293,6 +295,11 @@ static void s_commit(trc_service_t *svc, batch_t *b)
 	if (rc == 0 && ok > 0) {
 		rc = s_commit_end(svc, b, &txn);
 		committed = rc == 0;
+	} else if (rc == 0 && txn.err == 0 && b->index != 0) {
+		/* an entry none of whose writes applied (each failed alike
+		 * everywhere): no hook runs, only where the log stands moves */
+		rc = svc_applied_put(&txn, b->index);
+		rc = rc == 0 ? trc_txn_commit(&txn) : (trc_txn_abort(&txn), rc);
 	} else {
 		if (rc == 0 && txn.err != 0)
 			rc = txn.err; /* a flat handler's store error: nothing commits */
@@ -342,6 +349,16 @@ static void s_settle(trc_service_t *svc, batch_t *b)
 	svc_metrics_batch(svc, b);
 }
 
+/* A batch settled and answered: empty again. */
+static void s_batch_reset(batch_t *b)
+{
+	b->writes.n = 0;
+	b->bytes = 0;
+	b->ticked = false;
+	b->index = 0;
+	trc_arena_reset(b->arena);
+}
+
 static void s_replies(trc_service_t *svc, batch_t *b)
 {
 	/* Only now, after the durable commit, do replies go out. */
@@ -352,10 +369,7 @@ static void s_replies(trc_service_t *svc, batch_t *b)
 		else if (w->kind == WORK_REQUEST)
 			svc_reply_work(svc, w);
 	}
-	b->writes.n = 0;
-	b->bytes = 0;
-	b->ticked = false;
-	trc_arena_reset(b->arena);
+	s_batch_reset(b);
 }
 
 /* ---- the writer thread ------------------------------------------------------------ */
@@ -488,6 +502,8 @@ void svc_turn_end(trc_service_t *svc, bool stopping)
 		trc_arena_reset(b->arena);
 		return;
 	}
+	if (svc->on_entry != NULL)
+		svc_entry_emit(svc, b); /* numbered before it commits, as raft would */
 	if (here) {
 		s_commit(svc, b);
 		s_settle(svc, b);
@@ -535,4 +551,18 @@ void svc_writer_done(trc_service_t *svc, bool wait, bool stopping)
 	}
 	svc_turn_end(svc, false);
 	s_replies(svc, b);
+}
+
+/* An entry's batch on a replica (b->index set): committed on this thread
+ * once the writer is idle, and settled (positions, events); nobody is
+ * answered, the leader answers its callers. Its outcome. */
+int svc_writer_apply(trc_service_t *svc, batch_t *b)
+{
+	while (svc->run != NULL)
+		svc_writer_done(svc, true, false);
+	s_commit(svc, b);
+	s_settle(svc, b);
+	int rc = b->rc;
+	s_batch_reset(b);
+	return rc;
 }

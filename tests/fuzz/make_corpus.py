@@ -89,3 +89,20 @@ seeds = [
 for i, m in enumerate(seeds):
     put("handlers", "%02d" % i, bytes([i]) + m.SerializeToString())
 print("wrote %d handler seeds" % len(seeds))
+
+# entry: a replica's entries (lib/entry.h), as svc_entry.c packs them
+from traction.v1 import cluster_pb2  # noqa: E402
+route = bus_pb2.Route(ticket=9, client_id="site7", role=bus_pb2.ROLE_PUBLISHER,
+                      scenarios=["weld-line-3"]).SerializeToString()
+publish = feedback_pb2.PublishRequest(records=[rec, prob]).SerializeToString()
+event = events_pb2.Event(source="supply", seq=1, type="supply.registered",
+                         supply=supply).SerializeToString()
+put("entry", "batch", cluster_pb2.Entry(format=1, now_ms=1764806400000, config_digest=42, items=[
+    cluster_pb2.EntryItem(kind=cluster_pb2.ENTRY_REQUEST, service="feedback", method="publish",
+                          version=2, route=route, body=publish, may_wait=True),
+    cluster_pb2.EntryItem(kind=cluster_pb2.ENTRY_EVENT, event=event),
+    cluster_pb2.EntryItem(kind=cluster_pb2.ENTRY_TICK)]).SerializeToString())
+put("entry", "tick", cluster_pb2.Entry(format=1, now_ms=1, items=[
+    cluster_pb2.EntryItem(kind=cluster_pb2.ENTRY_TICK)]).SerializeToString())
+put("entry", "compacted", cluster_pb2.Entry(format=1, now_ms=2, items=[
+    cluster_pb2.EntryItem(kind=cluster_pb2.ENTRY_EVENT, event=event, compacted=True)]).SerializeToString())

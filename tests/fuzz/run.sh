@@ -10,10 +10,10 @@ cd "$(dirname "$0")/../.."
 secs=${1:-20}
 CC=clang cmake -S . -B build-fuzz -DTRACTION_FUZZ=ON -DBUILD_TESTING=OFF -DTRACTION_BENCH=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j "$(nproc 2>/dev/null || echo 2)" --target fuzz_wire fuzz_config fuzz_handlers fuzz_mqtt >/dev/null
+cmake --build build-fuzz -j "$(nproc 2>/dev/null || echo 2)" --target fuzz_wire fuzz_config fuzz_entry fuzz_handlers fuzz_mqtt >/dev/null
 rc=0
 rm -f build-fuzz/crash-* build-fuzz/leak-* build-fuzz/oom-* build-fuzz/timeout-* build-fuzz/slow-unit-*
-for t in wire config handlers mqtt; do
+for t in wire config entry handlers mqtt; do
   work=$(mktemp -d /tmp/trc-corpus-XXXXXX)
   log=$(mktemp /tmp/trc-fuzz-log-XXXXXX)
   cp tests/fuzz/corpus/$t/* "$work/"
@@ -35,5 +35,5 @@ for f in build-fuzz/crash-* build-fuzz/leak-* build-fuzz/oom-* build-fuzz/timeou
   echo "fuzz: left $f (replay: build-fuzz/tests/fuzz/fuzz_TARGET $f)"
   rc=1
 done
-[ $rc -eq 0 ] && echo "fuzz: 4 passed, 0 failed" || echo "fuzz: FAILED"
+[ $rc -eq 0 ] && echo "fuzz: 5 passed, 0 failed" || echo "fuzz: FAILED"
 exit $rc

@@ -16,6 +16,9 @@
 
 static const char *s_dir;
 
+/* a batch's clock, far from this host's wall clock */
+#define S_CLOCK ((int64_t)1234567890123)
+
 typedef struct {
 	char topics[16][64];
 	uint64_t seqs[16];
@@ -42,9 +45,10 @@ static void append(trc_evlog_t *log, trc_txn_t *txn, const char *type, uint64_t 
 	ev.type = (char *)type;
 	ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_SUPPLY;
 	ev.supply = &s;
-	CHECK_EQ_INT(trc_evlog_append(log, txn, &ev, &seq), 0);
+	CHECK_EQ_INT(trc_evlog_append(log, txn, &ev, S_CLOCK, &seq), 0);
 	CHECK_EQ_INT(seq, want);
 	CHECK_STR(ev.source, "supply");
+	CHECK(ev.time_ms == S_CLOCK); /* the batch's clock, not the wall clock */
 }
 
 TEST(append_publish_replay)
@@ -133,7 +137,7 @@ TEST(declared_topics_bound_the_types)
 	append(log, &txn, "supply.registered", 2);
 	Traction__V1__Event ev = TRACTION__V1__EVENT__INIT;
 	ev.type = (char *)"scenario.submitted";
-	CHECK_EQ_INT(trc_evlog_append(log, &txn, &ev, NULL), TRC_EINTERNAL);
+	CHECK_EQ_INT(trc_evlog_append(log, &txn, &ev, S_CLOCK, NULL), TRC_EINTERNAL);
 	CHECK_EQ_INT(trc_evlog_pending(log), 2);
 	trc_txn_abort(&txn);
 	trc_evlog_rollback(log, 0);
@@ -180,13 +184,13 @@ static uint64_t s_add(trc_evlog_t *log, trc_txn_t *txn, const char *id, int64_t 
 	Traction__V1__Supply s = TRACTION__V1__SUPPLY__INIT;
 	uint64_t seq = 0;
 	ev.type = (char *)(id != NULL ? "supply.updated" : "supply.news");
-	ev.time_ms = t;
 	if (id != NULL) {
 		s.id = (char *)id;
 		ev.payload_case = TRACTION__V1__EVENT__PAYLOAD_SUPPLY;
 		ev.supply = &s;
 	}
-	CHECK_EQ_INT(trc_evlog_append(log, txn, &ev, &seq), 0);
+	CHECK_EQ_INT(trc_evlog_append(log, txn, &ev, t, &seq), 0);
+	CHECK(ev.time_ms == t);
 	return seq;
 }
 

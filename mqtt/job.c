@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pbjson.h"
-
 mqd_job_t *mqd_job_new(uint64_t conn, const char *user, const char *client, uint64_t epoch)
 {
 	mqd_job_t *j = calloc(1, sizeof(*j));
@@ -51,8 +49,10 @@ int mqd_job_add_made(mqd_job_t *job, uint64_t seq, mqd_records_t *rs)
 		return -1;
 	m->v = rs->v; /* moved: its strings go with it */
 	m->nv = rs->n;
+	m->block = rs->block;
 	rs->v = NULL;
 	rs->n = 0;
+	rs->block = NULL;
 	return 0;
 }
 
@@ -92,6 +92,7 @@ static void s_make_one(const mqd_job_t *job, mqd_msg_t *m)
 	}
 	m->v = rs.v;
 	m->nv = rs.n;
+	m->block = rs.block;
 }
 
 int mqd_job_make(mqd_job_t *job)
@@ -131,9 +132,8 @@ void mqd_job_free(mqd_job_t *job)
 		return;
 	for (size_t i = 0; i < job->n_msgs; i++) {
 		mqd_msg_t *m = &job->msgs[i];
-		for (size_t k = 0; k < m->nv; k++)
-			pbjson_free(&m->v[k].base);
-		free(m->v);
+		mqd_records_t rs = { .v = m->v, .n = m->nv, .block = m->block };
+		mqd_records_free(&rs);
 		free(m->raw);
 		free(m->why);
 	}

@@ -4,6 +4,9 @@
 # JetStream, Mosquitto), all in one invocation, several runs, one table.
 #
 #   bench/compare.sh [RUNS] [GROWTH_MILLIONS]     (defaults: 3 runs, 10 M)
+#   bench/compare.sh --only mqtt [RUNS]           (Mosquitto's rows and
+#       traction-mqttd's alone, taking turns, RUNS times: each run's rates
+#       and ratios printed, docs/performance.md left as it is)
 #
 # It installs what it needs from Debian (the peers, their client libraries,
 # gnuplot), builds the benchmarks (Release), and per run: bench_limits
@@ -35,6 +38,12 @@
 # needs ~5 GB of disk in /tmp.
 set -eu
 cd "$(dirname "$0")/.."
+only=
+if [ "${1:-}" = --only ]; then
+  only=${2:?"usage: bench/compare.sh --only mqtt [RUNS]"}
+  [ "$only" = mqtt ] || { echo "compare: --only mqtt, nothing else" >&2; exit 2; }
+  shift 2
+fi
 runs=${1:-3}
 millions=${2:-10}
 
@@ -180,6 +189,23 @@ value=$(head -c 256 /dev/zero | tr '\0' x)
 started=$(date +%s)
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -srm), $(nproc) cores; $runs runs" | tee "$dir/log"
 i=1
+while [ -n "$only" ] && [ "$i" -le "$runs" ]; do
+  echo "## run $i of $runs ($(($(date +%s) - started)) s so far)"
+  mqtt "$i"
+  mqttd "$i"
+  i=$((i + 1))
+done
+if [ -n "$only" ]; then
+  # each run's traction-mqttd rate over Mosquitto's, row by row
+  awk -F'\t' '{ rate[$1 FS $3] = $4; runs[$1] = 1 }
+    $3 ~ /^Mosquitto/ { s = $3; sub(/^Mosquitto QoS 1 \(persistence on\), /, "", s); shape[s] = 1 }
+    END { for (r in runs) for (s in shape) {
+            m = rate[r FS "Mosquitto QoS 1 (persistence on), " s]
+            t = rate[r FS "traction-mqttd QoS 1 (PUBACK once stored), " s]
+            if (m > 0) printf "run %s, %s: Mosquitto %.0f/s, traction-mqttd %.0f/s, %.2fx\n", r, s, m, t, t / m } }' \
+    "$rows" | sort
+  exit 0
+fi
 while [ "$i" -le "$runs" ]; do
   echo "## run $i of $runs ($(($(date +%s) - started)) s so far)"
   mkdir -p "$dir/limits"

@@ -2,12 +2,13 @@
 # Builds (Release) and runs the benchmarks; each prints its raw baselines
 # beside its own figures. bench/compare.sh runs all of them (and the
 # peers) several times and writes the report; this runs one, once.
-#   bench/run.sh [match|publish|history|http|lanes|alerts|retention|notify|failover|growth]
+#   bench/run.sh [match|publish|history|http|lanes|alerts|retention|notify|failover|growth|ingest]
 #   (growth: ~1.5 min, 5 GB; alerts: its rows alone, also part of publish,
 #   with 10 drives a side for feedbackd's CPU a record; retention: ingest
 #   beside a large expiry and without, then a store at steady ingest with
 #   a TTL and a bounded event log for 120 s; notify: webhook delivery
-#   against a bare libcurl loop)
+#   against a bare libcurl loop; ingest: making traction-mqttd's records
+#   from their JSON, the direct scan against jansson, no bus)
 set -eu
 cd "$(dirname "$0")/.."
 sh deploy/install-deps.sh
@@ -40,6 +41,10 @@ fi
 if [ "$what" = growth ]; then
   echo "## bench_publish growth: one store from empty to 10 million records"
   build-bench/bench/bench_publish growth 10
+fi
+if [ "$what" = all ] || [ "$what" = ingest ]; then
+  echo "## bench_ingest: making traction-mqttd's records from bench_peers' payload, no bus"
+  build-bench/bench/bench_ingest 200000 5
 fi
 if [ "$what" = all ] || [ "$what" = history ]; then
   echo "## bench_history: history of a supply with 200 versions and 100,000 records"

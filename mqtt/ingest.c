@@ -24,9 +24,14 @@
 
 void mqd_records_free(mqd_records_t *rs)
 {
-	for (size_t i = 0; i < rs->n; i++)
-		pbjson_free(&rs->v[i].base);
-	free(rs->v);
+	if (rs->block != NULL) {
+		free(rs->block); /* the records and their strings */
+		rs->block = NULL;
+	} else {
+		for (size_t i = 0; i < rs->n; i++)
+			pbjson_free(&rs->v[i].base);
+		free(rs->v);
+	}
 	rs->v = NULL;
 	rs->n = 0;
 }
@@ -156,14 +161,18 @@ static int s_json(const uint8_t *payload, size_t plen, mqd_records_t *rs)
 	return 0;
 }
 
-int mqd_records(const char *topic, size_t tlen, const uint8_t *payload, size_t plen,
-		const char *key_base, mqd_records_t *rs)
+/* mqd_records, its JSON payload scanned directly first (scan.c) if scan. */
+static int s_records(const char *topic, size_t tlen, const uint8_t *payload, size_t plen,
+		     const char *key_base, mqd_records_t *rs, bool scan)
 {
 	char parts[4][TRC_SLUG_MAX + 1];
 	bool metric = false;
 	memset(rs, 0, sizeof(*rs));
 	if (s_topic(topic, tlen, parts, &metric) != 0)
 		return s_refuse(rs, MQ_RC_TOPIC_INVALID, "topic: expected traction/v1/feedback/SCENARIO/SUPPLY/VERSION[/metric/NAME]");
+	const char *const fields[3] = { parts[0], parts[1], parts[2] };
+	if (!metric && scan && mqd_scan(payload, plen, fields, key_base, rs) == 0)
+		return 0; /* its records whole, the topic's fields and the keys in */
 	if ((metric ? s_metric(payload, plen, parts[3], rs) : s_json(payload, plen, rs)) != 0)
 		return -1;
 	for (size_t i = 0; i < rs->n; i++) {
@@ -186,4 +195,16 @@ int mqd_records(const char *topic, size_t tlen, const uint8_t *payload, size_t p
 		}
 	}
 	return 0;
+}
+
+int mqd_records(const char *topic, size_t tlen, const uint8_t *payload, size_t plen,
+		const char *key_base, mqd_records_t *rs)
+{
+	return s_records(topic, tlen, payload, plen, key_base, rs, true);
+}
+
+int mqd_records_json(const char *topic, size_t tlen, const uint8_t *payload, size_t plen,
+		     const char *key_base, mqd_records_t *rs)
+{
+	return s_records(topic, tlen, payload, plen, key_base, rs, false);
 }

@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pbjson.h"
-
 mqd_job_t *mqd_job_new(uint64_t conn, const char *user, const char *client, uint64_t epoch)
 {
 	mqd_job_t *j = calloc(1, sizeof(*j));
@@ -51,8 +49,10 @@ int mqd_job_add_made(mqd_job_t *job, uint64_t seq, mqd_records_t *rs)
 		return -1;
 	m->v = rs->v; /* moved: its strings go with it */
 	m->nv = rs->n;
+	m->block = rs->block;
 	rs->v = NULL;
 	rs->n = 0;
+	rs->block = NULL;
 	return 0;
 }
 
@@ -77,12 +77,32 @@ int mqd_job_add_raw(mqd_job_t *job, uint64_t seq, uint64_t counter, const uint8_
 	return 0;
 }
 
-/* A raw message's records, or its refusal. */
-static void s_make_one(const mqd_job_t *job, mqd_msg_t *m)
+/* "mqtt/CLIENT/EPOCH/" (EPOCH in 16 hex digits), once a job: the start of
+ * each of its keys. */
+static size_t s_key_prefix(const mqd_job_t *job, char *key, size_t cap)
 {
-	char key[MQD_KEY_MAX];
-	snprintf(key, sizeof(key), "mqtt/%s/%016llx/%llu", job->client,
-		 (unsigned long long)job->epoch, (unsigned long long)m->counter);
+	int n = snprintf(key, cap, "mqtt/%s/%016llx/", job->client, (unsigned long long)job->epoch);
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+/* A raw message's records, or its refusal; its key made from the job's
+ * prefix (cap bytes in key, plen of them the prefix) and its counter, in
+ * decimal, by hand: snprintf for each message was a few per cent of the
+ * worker's time. */
+static void s_make_one(mqd_msg_t *m, char *key, size_t cap, size_t plen)
+{
+	char digits[24];
+	size_t nd = 0;
+	uint64_t c = m->counter;
+	do {
+		digits[nd++] = (char)('0' + c % 10);
+		c /= 10;
+	} while (c > 0);
+	if (plen + nd >= cap)
+		nd = 0; /* cannot be: the prefix is at most 5 + 64 + 18 bytes */
+	for (size_t i = 0; i < nd; i++)
+		key[plen + i] = digits[nd - 1 - i];
+	key[plen + nd] = '\0';
 	mqd_records_t rs;
 	if (mqd_records(m->raw, m->tlen, (const uint8_t *)m->raw + m->tlen + 1, m->plen, key,
 			&rs) != 0) {
@@ -92,15 +112,18 @@ static void s_make_one(const mqd_job_t *job, mqd_msg_t *m)
 	}
 	m->v = rs.v;
 	m->nv = rs.n;
+	m->block = rs.block;
 }
 
 int mqd_job_make(mqd_job_t *job)
 {
 	size_t n = 0;
+	char key[MQD_KEY_MAX];
+	size_t plen = s_key_prefix(job, key, sizeof(key));
 	for (size_t i = 0; i < job->n_msgs; i++) {
 		mqd_msg_t *m = &job->msgs[i];
 		if (m->raw != NULL && m->v == NULL && m->reason == 0)
-			s_make_one(job, m);
+			s_make_one(m, key, sizeof(key), plen);
 		m->first = n;
 		n += m->nv;
 	}
@@ -131,9 +154,8 @@ void mqd_job_free(mqd_job_t *job)
 		return;
 	for (size_t i = 0; i < job->n_msgs; i++) {
 		mqd_msg_t *m = &job->msgs[i];
-		for (size_t k = 0; k < m->nv; k++)
-			pbjson_free(&m->v[k].base);
-		free(m->v);
+		mqd_records_t rs = { .v = m->v, .n = m->nv, .block = m->block };
+		mqd_records_free(&rs);
 		free(m->raw);
 		free(m->why);
 	}

@@ -76,8 +76,9 @@ const mqd_conf_t *mqd_conf(const trc_config_t *cfg);
 #define MQD_CLIENT_ID_MAX 64
 
 typedef struct {
-	Traction__V1__FeedbackRecord *v; /* n records, strings malloc'd */
+	Traction__V1__FeedbackRecord *v; /* n records, strings malloc'd, */
 	size_t n;
+	void *block;                     /* or all of it in here (mqd_scan) */
 	bool array;
 	uint8_t reason;                  /* when refused: a 5.0 reason code */
 	char err[256];
@@ -89,6 +90,18 @@ typedef struct {
 int mqd_records(const char *topic, size_t tlen, const uint8_t *payload, size_t plen,
 		const char *key_base, mqd_records_t *rs);
 void mqd_records_free(mqd_records_t *rs);
+/* mqd_records through jansson alone, without the direct scan: the answer
+ * the scan must agree with (the differential tests). */
+int mqd_records_json(const char *topic, size_t tlen, const uint8_t *payload, size_t plen,
+		     const char *key_base, mqd_records_t *rs);
+
+/* scan.c: a JSON payload in the common form (metric records, no escapes;
+ * the header of scan.c) read directly into rs, the records and their
+ * strings in rs->block, the topic's fields (parts: scenario, supply,
+ * version) and the keys made from key_base in, as mqd_records makes them:
+ * 0; 1 if it is not in that form, when only jansson's path can answer. */
+int mqd_scan(const uint8_t *payload, size_t plen, const char *const parts[3],
+	     const char *key_base, mqd_records_t *rs);
 
 /* The 5.0 reason code of a bus status code that refuses a record. */
 uint8_t mqd_reason_of(int code);
@@ -180,6 +193,7 @@ typedef struct {
 	size_t tlen, plen;
 	Traction__V1__FeedbackRecord *v;   /* its records */
 	size_t nv;
+	void *block;                       /* v and its strings, if made by mqd_scan */
 	size_t first;                      /* the first of them in the job's recs */
 	uint8_t reason;                    /* refused before the bus: its 5.0 reason, else 0 */
 	char *why;                         /* and why (malloc'd; NULL if out of memory) */

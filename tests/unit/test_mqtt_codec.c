@@ -8,6 +8,7 @@
 #include "check.h"
 #include "codec.h"
 #include "mqttd.h"
+#include "mqtt_same.h"
 
 /* Decodes a packet written as a string, its one-byte remaining length set
  * from the string's (the cases are read more easily without counting).
@@ -214,6 +215,106 @@ TEST(job)
 	mqd_job_free(j);
 }
 
+/* The direct scan of a JSON payload (mqtt/scan.c) against jansson's path:
+ * the same records or the same refusal for each payload here, those in
+ * the common form made by the scan, and every one-byte change of a full
+ * record (each byte made each of a set of characters that matter to JSON)
+ * answered the same both ways. */
+TEST(scan)
+{
+	const char *t = "traction/v1/feedback/weld-line-3/defect-vision/1.0";
+	static const char *const common[] = {
+		"{\"key\":\"mb-1-7\",\"metric\":{\"name\":\"mqttbench\",\"value\":7},\"labels\":{\"pad\":\"xx\"}}",
+		"{\"metric\":{\"name\":\"a\",\"value\":-0.5e-3}}",
+		" \t\r\n{ \"metric\" : { \"value\" : -0 , \"name\" : \"a\" } } \n",
+		"{\"scenario\":\"weld-line-3\",\"supply\":\"\",\"version\":\"1.0\",\"key\":\"\","
+		"\"observed_at\":\"2026-11-28T10:15:00.250Z\",\"labels\":{},\"metric\":{}}",
+		"{\"observed_at\":-1764324900000,\"labels\":{\"le\":\"x\"},\"metric\":{\"name\":\"a\",\"value\":1}}",
+		"{\"labels\":{\"site\":\"M\xc3\xbcnchen \xe2\x82\xac \xf0\x9f\x98\x80\",\"\":\"\"},\"metric\":{\"name\":\"a\",\"value\":123456789012345678}}",
+		"[{\"metric\":{\"name\":\"a\",\"value\":1}},{\"key\":\"k2\",\"metric\":{\"name\":\"b\",\"value\":2.5}}]",
+		"[{\"metric\":{\"name\":\"a\",\"value\":1E+2}}]",
+	};
+	static const char *const other[] = {
+		"", " ", "{}", "[]", "[1]", "null", "7", "\"x\"", "{\"metric\":{}} x", "{\"metric\":{}}}",
+		"{\"metric\":{\"name\":\"a\\n\",\"value\":1}}",
+		"{\"metric\":{\"name\":\"a\",\"value\":1},\"metric\":{}}",
+		"{\"metric\":{\"name\":\"a\",\"name\":\"b\"}}",
+		"{\"metric\":{\"name\":\"a\",\"unit\":\"b\"}}",
+		"{\"metric\":{\"name\":\"a\",\"value\":01}}",
+		"{\"metric\":{\"name\":\"a\",\"value\":1.}}",
+		"{\"metric\":{\"name\":\"a\",\"value\":.5}}",
+		"{\"metric\":{\"name\":\"a\",\"value\":1e400}}",
+		"{\"metric\":{\"name\":\"a\",\"value\":1e-400}}",
+		"{\"metric\":{\"name\":\"a\",\"value\":12345678901234567890123}}",
+		"{\"metric\":{\"name\":\"a\",\"value\":\"1\"}}",
+		"{\"metric\":{\"name\":\"a\",\"value\":true}}",
+		"{\"metric\":{\"name\":7}}",
+		"{\"metric\":null}",
+		"{\"metric\":{},\"problem\":{\"title\":\"t\"}}",
+		"{\"problem\":{\"severity\":\"critical\",\"title\":\"t\"}}",
+		"{\"scenario\":\"paint\",\"metric\":{}}",
+		"{\"supply\":7,\"metric\":{}}",
+		"{\"key\":\"a\",\"key\":\"b\",\"metric\":{}}",
+		"{\"id\":1,\"metric\":{}}",
+		"{\"observed_at\":1.5,\"metric\":{}}",
+		"{\"observed_at\":\"yesterday\",\"metric\":{}}",
+		"{\"observed_at\":99999999999999999999,\"metric\":{}}",
+		"{\"labels\":{\"a\":\"1\",\"a\":\"2\"},\"metric\":{}}",
+		"{\"labels\":{\"a\":1},\"metric\":{}}",
+		"{\"labels\":{\"l\\u00e9\":\"x\"},\"metric\":{}}",
+		"{\"labels\":[],\"metric\":{}}",
+		"{\"labels\":{\"a\":\"\xc3\"},\"metric\":{}}",
+		"{\"labels\":{\"a\":\"\xed\xa0\x80\"},\"metric\":{}}",
+		"{\"labels\":{\"a\":\"\xc0\xaf\"},\"metric\":{}}",
+		"{\"labels\":{\"a\":\"\x7f\x01\"},\"metric\":{}}",
+		"[{\"metric\":{}},]", "[{\"metric\":{}}", "{\"metric\":{}",
+		"\xef\xbb\xbf{\"metric\":{}}",
+	};
+	bool scanned;
+	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++) {
+		CHECK_MSG(mqtt_same(t, (const uint8_t *)common[i], strlen(common[i]), "k", &scanned),
+			  "common %zu", i);
+		CHECK_MSG(scanned, "common %zu: not made by the scan", i);
+	}
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		CHECK_MSG(mqtt_same(t, (const uint8_t *)other[i], strlen(other[i]), "k", &scanned),
+			  "other %zu", i);
+	/* an array past MQD_RECORDS_MAX, and one at it */
+	static char big[40 * 1001 + 2];
+	for (int n = 1000; n <= 1001; n++) {
+		size_t o = 0;
+		big[o++] = '[';
+		for (int i = 0; i < n; i++)
+			o += (size_t)snprintf(big + o, sizeof(big) - o, "%s{\"metric\":{\"value\":%d}}",
+					      i ? "," : "", i);
+		big[o++] = ']';
+		CHECK(mqtt_same(t, (const uint8_t *)big, o, "k", &scanned));
+		CHECK(scanned == (n == 1000));
+	}
+	/* a key_base whose derived keys would be cut */
+	char base[MQD_KEY_MAX + 20];
+	memset(base, 'b', sizeof(base) - 1);
+	base[sizeof(base) - 1] = '\0';
+	CHECK(mqtt_same(t, (const uint8_t *)common[1], strlen(common[1]), base, &scanned));
+	/* every byte of a full record made each of these (a long string among
+	 * them: the scan reads 8 bytes at a time there) */
+	static const char full[] =
+		"{\"scenario\":\"weld-line-3\",\"key\":\"k-1\",\"observed_at\":1764324900000,"
+		"\"labels\":{\"a\":\"b\",\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxx\"},\"metric\":{\"name\":\"m\",\"value\":-1.25e2}}";
+	static const char subst[] = "\"\\{}[]:, 0-1.eE+x\x01\x80\xc3";
+	char buf[sizeof(full)];
+	size_t n_scanned = 0;
+	for (size_t i = 0; i < sizeof(full) - 1; i++)
+		for (size_t k = 0; k < sizeof(subst) - 1; k++) {
+			memcpy(buf, full, sizeof(full));
+			buf[i] = subst[k];
+			CHECK_MSG(mqtt_same(t, (const uint8_t *)buf, sizeof(full) - 1, "k", &scanned),
+				  "byte %zu as 0x%02x", i, (unsigned)(uint8_t)subst[k]);
+			n_scanned += scanned;
+		}
+	CHECK(n_scanned > 100); /* the scan took many of them, not only the full one */
+}
+
 int main(void)
 {
 	RUN(framing);
@@ -223,5 +324,6 @@ int main(void)
 	RUN(subscribe);
 	RUN(encoders);
 	RUN(ingest);
+	RUN(scan);
 	DONE();
 }

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian 12 packages traction needs to build, test and run.
 # Does nothing when they are all there already. The one list of packages:
 # .ci/run, deploy/run-local.sh and tests/run.sh all call this.

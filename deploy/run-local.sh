@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Installs what is missing (Debian packages), builds, and runs the whole
 # traction daemon set in the foreground on localhost, with state under
 # ./var (the compiled-in defaults; no /etc, no root-owned paths), and the

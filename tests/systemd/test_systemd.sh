@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The daemon set under a real systemd, from the Debian package.
 #
 # Boots a throw-away systemd container (systemd-nspawn, PID 1 = systemd) on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tractionctl: every capability of the traction daemon set from the shell.
  * Nouns and verbs are dispatched from tables with their help beside them
@@ -5,11 +6,13 @@
  * JSON document per command; streams one object per line). Exit status 0
  * on success, non-zero with the error on stderr otherwise.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl.h"
 
@@ -40,7 +43,8 @@ static void s_usage_nouns(FILE *out)
 		     "  -t, --timeout MS    per request (default 10000)\n"
 		     "  -s, --server-key K  CurveZMQ: the broker's public key (or $TRACTION_SERVER_KEY)\n"
 		     "  -k, --key-file F    CurveZMQ: this client's key pair file from 'keygen'\n"
-		     "                      (or $TRACTION_KEY_FILE)\n"
+		     "                      (or $TRACTION_KEY_FILE); with neither key nor endpoint\n"
+		     "                      given: " TRACTION_CONFDIR "/admin.key, if there\n"
 		     "  -a, --after SRC:SEQ read-your-writes: served once the daemon has applied\n"
 		     "                      event SEQ of source SRC (a write's \"committed\")\n"
 		     "  -u, --as USER       an edge's key: act for this user (docs/security.md)\n"
@@ -272,6 +276,42 @@ int ctl_client_new(ctl_t *ctl, const char *endpoint, int timeout_ms, traction_cl
 	return 0;
 }
 
+/* Commands that never reach the bus: no key is looked for. */
+static bool s_offline(const cmd_t *c)
+{
+	static const char *const nouns[] = { "keygen", "token", "verify", "restore" };
+	for (size_t i = 0; i < sizeof(nouns) / sizeof(nouns[0]); i++)
+		if (strcmp(c->noun, nouns[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The installed set's keys (docs/security.md, "Installed: secure by
+ * default"): with no key given (--key-file, $TRACTION_KEY_FILE, --server-key,
+ * $TRACTION_SERVER_KEY) and the default endpoint, the admin key of
+ * TRACTION_CONFDIR when there is one. Readable: used, with the broker's
+ * public key beside it. There but not readable: refused at once, since the
+ * set would answer nothing. 0, or non-zero having said why. */
+static int s_default_keys(ctl_t *ctl, globals_t *g, bool endpoint_given)
+{
+	static char server_pub[41];
+	const char *admin = TRACTION_CONFDIR "/admin.key", *pub = TRACTION_CONFDIR "/server.pub";
+	if (endpoint_given || (g->key_file != NULL && g->key_file[0] != '\0') ||
+	    (ctl->server_key != NULL && ctl->server_key[0] != '\0') || access(admin, F_OK) != 0)
+		return 0;
+	if (access(admin, R_OK) != 0)
+		return ctl_fail("%s: %s: the traction set installed here answers only clients with a "
+				"CurveZMQ key; this key is root's and the group traction-admin's. Run as "
+				"one of them, or give your own key (--key-file, --server-key; "
+				"docs/security.md)",
+				admin, strerror(errno));
+	if (ctl_public_key(pub, server_pub) != 0)
+		return 1;
+	ctl->server_key = server_pub;
+	g->key_file = admin;
+	return 0;
+}
+
 static int s_connect(ctl_t *ctl, const globals_t *g)
 {
 	if (ctl->server_key != NULL && ctl->server_key[0] != '\0') {
@@ -305,10 +345,13 @@ int main(int argc, char **argv)
 	ctl.server_key = getenv("TRACTION_SERVER_KEY");
 	ctl.endpoint = getenv("TRACTION_ENDPOINT");
 	if (ctl.endpoint == NULL || ctl.endpoint[0] == '\0')
-		ctl.endpoint = "tcp://127.0.0.1:7400";
+		ctl.endpoint = NULL;
 	int code;
 	if (s_globals(argc, argv, &ctl, &g, &code) != 0)
 		return code;
+	bool endpoint_given = ctl.endpoint != NULL;
+	if (!endpoint_given)
+		ctl.endpoint = "tcp://127.0.0.1:7400";
 	const char *noun = argv[optind];
 	const char *verb = optind + 1 < argc ? argv[optind + 1] : NULL;
 	bool noun_known;
@@ -321,6 +364,8 @@ int main(int argc, char **argv)
 			return s_cmd_help(cmd);
 	args_t a;
 	int rc = s_parse(cmd, argc - first, argv + first, &a, &ctl.json);
+	if (rc == 0 && !s_offline(cmd))
+		rc = s_default_keys(&ctl, &g, endpoint_given);
 	if (rc == 0)
 		rc = s_connect(&ctl, &g);
 	if (rc == 0)

@@ -13,7 +13,8 @@ PACKAGES="build-essential cmake pkg-config
   libcurl4-gnutls-dev
   mosquitto mosquitto-clients libmosquitto-dev python3-paho-mqtt prometheus
   libjs-chart.js chromium chromium-driver python3-selenium fonts-dejavu-core
-  python3-venv python3-setuptools python3-wheel python3-pytest python3-pandas python3-matplotlib"
+  python3-venv python3-setuptools python3-wheel python3-pytest python3-pandas python3-matplotlib
+  debhelper dh-python pybuild-plugin-pyproject python3-all dpkg-dev fakeroot lintian"
 
 missing=""
 for p in $PACKAGES; do

@@ -54,9 +54,11 @@ ok "no path outside $P; the installed config parses"
 # is ours, so no group is made on this machine)
 so=$(find "$P" -name libtraction.so.0 | head -1)
 export LD_LIBRARY_PATH=${so%/*} TRACTION_ADMIN_GROUP=$(id -gn)
-"$P/libexec/traction/keys-init" "$P/etc/traction" 2>/dev/null
+"$P/libexec/traction/keys-init" "$P/etc/traction" 2>"$P/keys-init.err" ||
+  fail "keys-init: $(cat "$P/keys-init.err")"
 sum1=$(cat "$P"/etc/traction/private/*.key "$P"/etc/traction/admin.key | md5sum)
-"$P/libexec/traction/keys-init" "$P/etc/traction" 2>/dev/null
+"$P/libexec/traction/keys-init" "$P/etc/traction" 2>"$P/keys-init.err" ||
+  fail "keys-init again: $(cat "$P/keys-init.err")"
 sum2=$(cat "$P"/etc/traction/private/*.key "$P"/etc/traction/admin.key | md5sum)
 [ "$sum1" = "$sum2" ] || fail "keys-init replaced a key on its second run"
 [ "$(stat -c %a "$P/etc/traction/private")" = 700 ] || fail "private/ is not 0700"

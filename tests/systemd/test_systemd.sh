@@ -164,8 +164,9 @@ mh=$(CX systemctl show -p MemoryHigh --value traction-feedbackd.service)
 ok "feedbackd's memory, its store's page cache included, bounded (MemoryHigh=1G)"
 
 ctl() { CX tractionctl "$@"; }
-for _ in $(seq 100); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
-ctl status >/dev/null || fail "tractionctl status inside"
+# (a short timeout each: a key the set refuses gets no reply at all)
+for _ in $(seq 30); do ctl --timeout 2000 status >/dev/null 2>&1 && break; sleep 0.2; done
+ctl --timeout 2000 status >/dev/null || fail "root's tractionctl status without a flag: no answer"
 ctl provider add acme --name "Acme Vision" --kind ai-company >/dev/null
 ctl supply register defect-vision --provider acme --kind industrial-algorithm \
     --name "Defect Vision" --capability defect-detection --version 1.0 >/dev/null
@@ -311,7 +312,8 @@ ok "security exposure recorded, every unit at most 1.4; the shared drop-in appli
 CX sh -c 'dpkg -i --force-depends /opt/stage/traction_*.deb' >"$W/dpkg.log" 2>&1 ||
   { cat "$W/dpkg.log"; fail "dpkg -i again"; }
 [ "$(sums)" = "$keys0" ] || fail "installing again changed a key"
-for _ in $(seq 100); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
+# (a short timeout each: a key the set refuses gets no reply at all)
+for _ in $(seq 30); do ctl --timeout 2000 status >/dev/null 2>&1 && break; sleep 0.2; done
 ctl feedback stats --supply defect-vision@1.0 --metric defect_rate | has "count 20" || fail "after the upgrade"
 ok "installed again: every key as it was, the set restarted and answering root"
 

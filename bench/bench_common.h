@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the daemon benchmarks share: timing one operation many times, and
  * a minimal catalogue (provider acme, supply defect-vision@1.0, scenario

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_history: iteration.history of a supply with 200 versions and
  * 100,000 feedback records spread over them (record k of version k mod

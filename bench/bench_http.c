@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The HTTP API against the bus it fronts, in one invocation (issue 23's
  * targets are ratios to the native path, measured side by side):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_lanes: interactive reads beside bulk ingest. A prober of its own
  * (a second client) asks feedbackd for `ping` and `feedback.stats` at a

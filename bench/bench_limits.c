@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_limits: what the disk and LMDB alone can do on this machine, the
  * floor under every durable figure of the report:

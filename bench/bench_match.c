@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_match: scenario match and gaps over a registry of 10,000 supplies,
  * through the real broker, supplyd and scenariod on loopback, with the

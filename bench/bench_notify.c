@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_notify: webhook delivery of alerts by traction-notifyd, against
  * a bare libcurl loop posting to the same receiver in the same

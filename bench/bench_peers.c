@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_peers: the clients for the systems people would use instead of
  * traction, driven like bench_publish drives traction: 256-byte records,

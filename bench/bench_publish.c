@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_publish: durable feedback publish through the real broker and
  * feedbackd, against the raw limits measured in the same run:

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The Python package's background publisher, records/s (run by bench_http,
 beside libtraction's publisher in the same set: the figure is a ratio).
 

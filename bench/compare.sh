@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The performance report: traction against the limits of this machine and
 # against the systems people would use instead (Redis 7 Streams, NATS
 # JetStream, Mosquitto), all in one invocation, several runs, one table.

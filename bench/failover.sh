@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Broker failover (docs/operations.md, "Two brokers"; the row of issue
 # #29): libtraction's publisher at full speed through two brokers, the
 # four services behind them; SECONDS without a kill (the baseline: the

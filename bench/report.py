@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The report of bench/compare.sh: one table of every row (median and
 min-max of the runs), the target ratios (each taken within one run, so
 that they hold on a noisy machine, then median and min-max), written into

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Builds (Release) and runs the benchmarks; each prints its raw baselines
 # beside its own figures. bench/compare.sh runs all of them (and the
 # peers) several times and writes the report; this runs one, once.

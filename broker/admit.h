@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Whether the broker forwards a request now: a pure function of what the
  * request asks for and what the broker's queues hold, so that every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The broker's authentication: the ZAP handler (ZeroMQ RFC 27) that lets in
  * the CURVE keys of keys_dir, the broker's own key pair, and whose rights a

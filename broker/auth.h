@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The broker's authentication: who may connect (CurveZMQ, the ZAP handler
  * of ZeroMQ RFC 27 with the keys of keys_dir), who a request comes from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The broker's audit log in an online backup (docs/operations.md, "Backup
  * and restore"): the broker answers backup.begin, .resume, .read and .end

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The broker's sockets and loop: client requests in and routed (route.c),
  * replies back; heartbeats both ways; dead instances dropped and their

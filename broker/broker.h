@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-broker: routes requests from clients to services by service
  * name (Majordomo-like, not wire-identical: see docs/protocol.md), answers

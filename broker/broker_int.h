@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the broker's files share: the broker's state, and the replies it
  * makes itself. broker.c has the sockets, the loop and the broker's own

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * [broker]: the broker's own keys of the config file (config.h says how a
  * daemon declares its sections), read by broker.c and route.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The broker's audit log (docs/operations.md, "Audit log"; docs/security.md,
  * "Changing keys"): the keys and users of keys_dir are the broker's to put

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The broker's metrics (docs/operations.md): what it routed, refused and
  * dropped (its BrokerCounters, as `broker status` shows them), requests in

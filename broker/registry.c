@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The broker's bookkeeping of services, instances, clients and requests in
  * flight. See registry.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The broker's tables: services by name, their live instances (workers) by
  * ZeroMQ routing id, the requests in flight by ticket, and clients by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The broker's routing: a request from a client (or a service acting as
  * one) identified, admitted and forwarded to the least loaded live

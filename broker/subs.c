@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The event feed's subscriptions, bounded. See subs.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The event feed's subscriptions: which topic prefixes the broker lets its
  * subscribers hold. libzmq's XPUB keeps subscriptions in a trie it walks

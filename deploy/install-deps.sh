@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian 12 packages traction needs to build, test and run.
 # Does nothing when they are all there already. The one list of packages:
 # .ci/run, deploy/run-local.sh and tests/run.sh all call this.
@@ -13,7 +14,8 @@ PACKAGES="build-essential cmake pkg-config
   mosquitto mosquitto-clients libmosquitto-dev python3-paho-mqtt prometheus
   libjs-chart.js chromium chromium-driver python3-selenium fonts-dejavu-core
   python3-venv python3-setuptools python3-wheel python3-pytest python3-pandas python3-matplotlib
-  groff mandoc man-db bash-completion"
+  groff mandoc man-db bash-completion
+  debhelper dh-python pybuild-plugin-pyproject python3-all dpkg-dev fakeroot lintian"
 
 missing=""
 for p in $PACKAGES; do

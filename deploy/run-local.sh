@@ -1,7 +1,9 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Installs what is missing (Debian packages), builds, and runs the whole
 # traction daemon set in the foreground on localhost, with state under
-# ./var (the compiled-in defaults; no /etc, no root-owned paths), and the
+# ./var (the compiled-in defaults; no /etc, no root-owned paths; open:
+# CurveZMQ off, every local user is admin, which it says at start), and the
 # HTTP API and the dashboard on http://127.0.0.1:7480/ with an admin token
 # in ./var/admin.token.
 # Ctrl-C stops every daemon cleanly.
@@ -42,6 +44,12 @@ if [ -z "$args" ] && [ ! -f keys/local-admin.user ]; then
   umask 022
 fi
 
+# Open on purpose: the compiled-in defaults leave CurveZMQ off, for
+# development. The installed packages are not (docs/security.md).
+if [ -z "$args" ]; then
+  echo "run-local: a DEVELOPMENT set, open: CurveZMQ is off, so every local user and process is" >&2
+  echo "run-local: admin on the bus (docs/security.md). The Debian packages install it locked." >&2
+fi
 # (the broker keeps its audit log of key changes in ./var/broker)
 # shellcheck disable=SC2086
 build/broker/traction-broker $args &

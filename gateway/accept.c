@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The gateway's listener and its acceptor thread, which hands each
  * connection to libmicrohttpd (MHD_add_connection). Its own listening

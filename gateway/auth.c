@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Who an HTTP request acts for. A user is a NAME.user file in keys_dir
  * (docs/security.md) whose `tokens` line holds the SHA-256 of its API

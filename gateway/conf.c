@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * [gateway]: traction-gatewayd's keys of the config file (config.h says
  * how a daemon declares its sections; docs/http.md what they do).

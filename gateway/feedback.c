@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * POST /v1/feedback: records in the JSON Lines format of docs/cli.md, as
  * one JSON object, a JSON array of them, or application/x-ndjson lines;

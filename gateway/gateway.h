@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-gatewayd: the HTTP/JSON API of the bus (docs/http.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The HTTP server: libmicrohttpd, a thread per connection (see gateway.h),
  * bodies gathered up to max_body_mb, connections past max_connections

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * GET /v1/openapi.json: the API as an OpenAPI 3.0 document, made from the
  * route table and the messages' descriptors, so that it cannot list a

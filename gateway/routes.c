@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The REST routes: one table, one resource per noun of tractionctl, each a
  * bus method (or a handler of the gateway's own), and one generic way to

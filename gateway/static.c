@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The dashboard's files (docs/dashboard.md): GET of any path outside /v1/
  * answers a file of [gateway] web_dir ("/" is index.html), or of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A bump allocator for everything one turn of a daemon's loop allocates:
  * decoded requests, replies, strings. Freed all at once when the turn's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The service blocks of proto/ and their wire names. See blocks.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The service blocks of proto/ (one ProtobufCServiceDescriptor each, from
  * protoc-c), the one rule between their CamelCase names and the wire's,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The context of one request as a handler sees it: the store transaction,
  * who is calling, the clock, an arena for the reply, and the event log.

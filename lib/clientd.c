@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The client daemon runtime: its life (new, run, destroy, main) and its
  * poll loop over the signals, a stop eventfd and the hosted loops. See

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The runtime of a client daemon: a daemon of the set that is a client of
  * the bus, not a service (traction-gatewayd, the MQTT daemon to come). It

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The INI configuration parser, the shared sections' table of keys with
  * their defaults, types and ranges, and the generic checks of the sections

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The configuration of the whole daemon set: one INI file, read by every
  * daemon, every key with a compiled-in default so that no file is needed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Arguments, configuration, signals and systemd notification shared by
  * every daemon. See daemon.h.

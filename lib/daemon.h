@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What every traction binary does the same way: command-line arguments
  * (--config FILE, --help, --version), loading the configuration, signals

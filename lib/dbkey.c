@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Store keys: the builder and the splitter. See dbkey.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Store keys: one builder and one splitter for the composite keys of every
  * daemon's databases, instead of buffers sized by hand at each call.

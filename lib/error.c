@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The error enum's strings and its mappings to and from the libraries'
  * codes. One place, so that e.g. MDB_MAP_FULL means "no space" everywhere.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The one error enum of traction, and the mappings into it from LMDB,
  * ZeroMQ (errno) and protobuf-c, and out of it to the wire's status codes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The event log: append in the writer's transaction, publish after commit,
  * read for replay, and consumers' positions. See evlog.h.

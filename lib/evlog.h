@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The event log of a daemon: every state change writes an event in the
  * same LMDB transaction, under a gap-free sequence number (the last key of

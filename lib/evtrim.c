@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The event log's bound (issue #28; docs/protocol.md "Compaction"): the
  * index of each key's newest event, kept at every append, and the trim

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fault injection, for tests only. lib's allocations on a request's path
  * (the arena's, which protobuf-c's unpacking goes through too; the work

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Which figures of the wire's messages stand on which counts (figures.h):
  * one table, read by the JSON dialect and tractionctl's printers.

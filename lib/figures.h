@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Figures without data: a mean, an extreme or a delta of no records is no
  * figure, and is absent, never a zero (docs/protocol.md, "Figures without

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Feedback records in the JSON Lines format of docs/cli.md, and the times
  * they carry: one reader for tractionctl's --file and the gateway's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Feedback records in the JSON Lines format of docs/cli.md (one object per
  * line: scenario, supply, version, key, observed_at, labels, and exactly

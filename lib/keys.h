@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Client keys for CurveZMQ: a directory with one file per client, each
  * naming its public key, its role, and (for publishers) the scenarios it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Logging: one line per event, to stderr, with the ids a reader needs
  * ("client=... request=... supply=..."). When stderr is the journal

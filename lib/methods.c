@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Method names from the proto service descriptors. See methods.h.
  */

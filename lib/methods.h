@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The methods of a service are declared once, in its .proto's service
  * block (proto/traction/v1/). protoc-c turns a block into a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The registry of a daemon's metrics and their exposition. See metrics.h;
  * the listener is metrics_http.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Prometheus metrics of one daemon: a registry of series (counters,
  * gauges, histograms), rendered in the text exposition format 0.0.4, or

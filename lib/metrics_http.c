@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The metrics listener: GET /metrics on a libmicrohttpd thread of its own
  * (the library the gateway already uses; one thread, a few connections:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The registry's insides, shared by metrics.c (series, exposition) and
  * metrics_http.c (the listener).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Generic protobuf-c <-> JSON. See pbjson.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * protobuf-c messages to JSON and back, generically, from the message
  * descriptors: every reply of every command prints with --json without a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Packed protobuf records in databases declared with their type. See
  * record.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Records kept as packed protobuf messages in a database declared with
  * their message type (store.h: trc_db_decl_t.record). The helpers take

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Scoped readers (tenants): a reader key or user may be limited to some
  * enterprises (Scenario.enterprise) or providers (Supply.provider_id), so

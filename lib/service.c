@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The service daemon runtime's top: the loop (one turn: drain what has
  * arrived, run the timers, hand the batch over), its connection to the

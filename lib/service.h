@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The runtime of a service daemon: its LMDB store, its connection to the
  * broker (registration, heartbeats both ways, reconnection), dispatch of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The service runtime's insides, shared by its files and by nothing else
  * (daemons see service.h only). The runtime is layered; each file calls

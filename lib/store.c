@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The LMDB store: environment, the databases a daemon declares (opened
  * once into handles), schema version, sticky-error transactions and range

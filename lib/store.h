@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The LMDB store of one daemon: one environment in its own directory, its
  * databases declared once, a schema version key, and transactions with a

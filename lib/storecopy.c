@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A store's copy from one read transaction, its digest, and what a copy
  * holds: see storecopy.h.

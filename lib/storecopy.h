@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A copy of a daemon's store as one read transaction sees it, and what a
  * copy holds: the two ends of an online backup (docs/operations.md,

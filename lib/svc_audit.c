@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The audit log of a service daemon (docs/operations.md, "Audit log"):
  * every administrative change a handler makes (a forced or backward stage

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Online backup, the daemon's part (docs/operations.md, "Backup and
  * restore"; the methods backup.begin, .resume, .read, .end of the daemon

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The methods every service daemon answers besides its own (the "daemon"
  * block of proto/): ping, the event log's two feeds, events.replay for

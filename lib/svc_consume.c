@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Other daemons' events, as this daemon consumes them: where it stands in
  * each source (read from its store at start), the topics it subscribes to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Dispatch of one request [Route][Header][body] from the broker: decode
  * it, find its method (the daemon's tables, then the built-ins), check the

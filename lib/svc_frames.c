@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The bottom layer of the service runtime: every frame a service sends
  * (replies with where the daemon stands, control frames, requests of its

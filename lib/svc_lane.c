@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The lane that keeps reads moving past bulk writes. Two things would
  * make a ping or a query wait behind a burst of publishes: the decoding

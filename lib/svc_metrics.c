@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A service daemon's metrics (docs/operations.md lists them): requests by
  * service, method and code and their latency from arrival to reply; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The reads of a turn: answered on the loop thread as they come, from one
  * read transaction of the turn, while the writer thread may be committing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * When the daemon's tick is queued: at its interval (tick_ms) when it has
  * a tick of its own, or the event log's trim when that may have work; and

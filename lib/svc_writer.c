@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Group commit: a batch of writes and events applied in one durable LMDB
  * write transaction (each in a nested one of its own, so one failing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Clocks, validation of untrusted strings, and small file-system helpers.
  */

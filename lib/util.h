@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Small helpers every part needs: clocks, big-endian keys, and the
  * validation of untrusted strings (slugs, UTF-8, lengths).

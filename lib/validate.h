@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Validation of untrusted request fields, with an error message that names
  * the field and says why (INVALID_ARGUMENT through trc_call_fail). Each

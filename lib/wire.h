@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Wire framing: receiving and sending multipart ZeroMQ messages, and the
  * Header frame every message starts with (after the broker's Route frame,

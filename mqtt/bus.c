@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The bus side of traction-mqttd: bus_threads workers, each with a
  * libtraction client of its own (one ZeroMQ context for all), taking jobs

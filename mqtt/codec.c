@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The MQTT packet decoder (strict, see codec.h); the encoders are in
  * codec_out.c. A reader over the packet's bytes keeps its first error

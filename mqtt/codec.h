@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The MQTT packet codec of traction-mqttd: 3.1.1 (protocol level 4) and 5.0
  * (level 5), the packets a server receives decoded strictly, the ones it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The MQTT packets traction-mqttd sends (codec.h): CONNACK, the
  * acknowledgements of a publish, SUBACK/UNSUBACK, PINGRESP and 5.0's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * [mqtt]: traction-mqttd's keys of the config file (config.h says how a
  * daemon declares its sections; docs/mqtt.md what they do).

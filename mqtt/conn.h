@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One MQTT connection of traction-mqttd and the server that holds them:
  * the private header of server.c (sockets, the loop) and proto.c (what a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What an MQTT PUBLISH becomes: feedback records (docs/mqtt.md). The topic
  * traction/v1/feedback/{scenario}/{supply}/{version} carries one record or

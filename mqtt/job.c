@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A job of traction-mqttd: the messages of one connection that go to the
  * bus in one feedback.publish. The loop adds them as they come (mqttd.h);

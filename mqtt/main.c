@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-mqttd: main(). A client daemon (lib/clientd.h): the one config
  * file, logging, signals, sd_notify and the watchdog as the other daemons

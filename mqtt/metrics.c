@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-mqttd's own metrics, beside the process's (docs/operations.md):
  * connections open and refused, PUBLISH records acknowledged and refused

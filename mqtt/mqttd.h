@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-mqttd: MQTT 3.1.1 and 5.0 ingest of feedback (docs/mqtt.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What a connection's packets do (docs/mqtt.md): CONNECT (auth, the
  * session), PUBLISH (records for the bus, an acknowledgement slot in the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What traction-mqttd publishes, and to whom (docs/mqtt.md): it is no
  * general broker. A connection may subscribe to two topics only: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-mqttd's sockets and its loop (mqttd.h says what one turn does):
  * a listener, an epoll set of non-blocking connections in a fixed table of

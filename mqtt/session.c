@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-mqttd's own store (LMDB through lib/store.h, in state_dir/mqttd):
  * the persistent sessions (their key epoch, the counters reserved, their

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Sparkplug B (docs/mqtt.md, "Sparkplug B"): what the messages of an edge
  * node on spBv1.0/GROUP/TYPE/EDGE[/DEVICE] do to traction-mqttd's picture

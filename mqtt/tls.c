@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MQTT over TLS (docs/mqtt.md, "TLS"): GnuTLS, the library the HTTP
  * gateway already serves HTTPS with (through libmicrohttpd), driven

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-mqttd's TLS (tls.c): the credentials of the listener on
  * tls_port, and a connection's TLS session, non-blocking. Only server.c

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The few assertions traction's tests use. A failed CHECK prints where and
  * what, then exits non-zero; exit handlers (see integration/harness.c) stop

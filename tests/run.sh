@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Builds traction and runs every test with CTest: first the normal build
 # (build/: unit and integration tests, the fault suites — power cuts — and
 # the systemd test), then a short run of every libFuzzer target

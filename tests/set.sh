@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by the shell tests: starts a daemon set on loopback ports the
 # kernel picks. The caller has an array PIDS (it kills them on exit), a
 # function fail MESSAGE, and SET_TMP, a directory for scratch files;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Whether a daemon spins, for the hostile-input tests (tests/mqtt/
 test_hostile.py, tests/gateway/test_filelimit.py): what its threads used
 of a window, measured so that a loaded machine or a sanitizer build does

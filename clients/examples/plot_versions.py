@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Did version 1.1 help? Publishes a site's readings with the Python
 package's background publisher (--demo: the README's story, two versions
 and a day of hourly readings each), reads the supply's history as a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * publish_stream: a site gateway in a few lines. It publishes a stream of
  * metric records through libtraction's asynchronous publisher and prints

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Builds the traction package: the protobuf modules generated from proto/
 (protoc, Debian's protobuf-compiler) into traction/v1/, and the typed API of
 every service (traction/_services.py) generated from their descriptors.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tractionctl alert add|list|remove|history: alert rules of service
  * "feedback" (docs/alerts.md).

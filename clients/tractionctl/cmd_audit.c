@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tractionctl audit: the administrative changes of the whole set, from the
  * audit log of every daemon (audit.list of the broker, and of each service

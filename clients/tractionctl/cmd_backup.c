@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tractionctl backup|verify|restore: online backup of the daemon set, and
  * its restore into fresh state directories (docs/operations.md, "Backup

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tractionctl methods|call|events follow: what derives from proto/'s
  * service blocks alone. `methods` lists every method on the wire with its

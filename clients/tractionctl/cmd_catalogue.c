@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tractionctl provider|supply|scenario: the two-sided catalogue.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tractionctl feedback: publish (one record from flags, or JSON Lines from
  * a file or stdin through the asynchronous publisher), list, stats,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tractionctl iteration|deployment: versions and their history, and
  * deployments climbing the stages.

@@ -1,10 +1,15 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tractionctl status|ping|events watch|keygen.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sodium.h>
 #include <zmq.h>
 
@@ -316,16 +321,42 @@ static int cmd_token(ctl_t *ctl, args_t *a)
 
 /* ---- keygen ------------------------------------------------------------------------ */
 
+/* --out FILE: the pair into a new file only this user may read; an existing
+ * file is refused, never replaced (deploy/keys-init.sh makes the installed
+ * set's keys this way, at every configure of the package). */
+static int s_keygen_out(const char *path, const char *pub, const char *sec)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ctl_fail("keygen --out %s: %s%s", path, strerror(errno),
+				errno == EEXIST ? " (a key pair is never replaced)" : "");
+	char buf[128];
+	int n = snprintf(buf, sizeof(buf), "public = %s\nsecret = %s\n", pub, sec);
+	bool ok = write(fd, buf, (size_t)n) == n && fsync(fd) == 0;
+	sodium_memzero(buf, sizeof(buf));
+	if (close(fd) != 0)
+		ok = false;
+	if (!ok) {
+		unlink(path);
+		return ctl_fail("keygen --out %s: cannot write it", path);
+	}
+	return 0;
+}
+
 static int cmd_keygen(ctl_t *ctl, args_t *a)
 {
 	char pub[41], sec[41];
 	if (zmq_curve_keypair(pub, sec) != 0)
 		return ctl_fail("this libzmq has no CurveZMQ (built without libsodium?)");
-	if (ctl->json)
+	int rc = 0;
+	if (arg(a, "out") != NULL)
+		rc = s_keygen_out(arg(a, "out"), pub, sec);
+	else if (ctl->json)
 		ctl_print_json(json_pack("{s:s, s:s}", "public", pub, "secret", sec));
 	else /* a key pair file, as --key-file and server_key_file read it */
 		printf("public = %s\nsecret = %s\n", pub, sec);
-	return 0;
+	sodium_memzero(sec, sizeof(sec));
+	return rc;
 }
 
 const cmd_t ctl_misc_cmds[] = {
@@ -347,10 +378,11 @@ const cmd_t ctl_misc_cmds[] = {
 	  "'tokens = ...' line (its SHA-256) in the user's file of keys_dir, then reload the\n"
 	  "gateway (docs/http.md). --hash prints the SHA-256 of a token you have.",
 	  "tractionctl token" },
-	{ "keygen", NULL, cmd_keygen, "", 0, 0, "keygen",
+	{ "keygen", NULL, cmd_keygen, "out", 0, 0, "keygen [--out FILE]",
 	  "Make a CurveZMQ key pair (Z85) as a key pair file. The public key goes into a file of\n"
 	  "the broker's keys directory, with the client's role; the file stays with the client\n"
-	  "(--key-file) or, for the broker's own pair, becomes server_key_file (docs/security.md).",
+	  "(--key-file) or, for the broker's own pair, becomes server_key_file (docs/security.md).\n"
+	  "--out FILE writes it to a new file of mode 0600 instead, and refuses one that exists.",
 	  "tractionctl keygen > site7.pair" },
 };
 const int ctl_n_misc_cmds = sizeof(ctl_misc_cmds) / sizeof(ctl_misc_cmds[0]);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tractionctl retention set|list and hold add|remove|list: how long a
  * scenario's raw feedback records are kept, and holds that suspend their

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tractionctl webhook add|list|remove|deliveries|retry: the webhooks that
  * receive alerts (service "notify", traction-notifyd; docs/operations.md,

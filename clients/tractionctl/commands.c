@@ -33,7 +33,8 @@ const trc_opt_t ctl_opts[] = {
 	{ 't', "timeout", "MS", "per request (default 10000)" },
 	{ 's', "server-key", "KEY", "CurveZMQ: the broker's public key (or $TRACTION_SERVER_KEY)" },
 	{ 'k', "key-file", "FILE",
-	  "CurveZMQ: this client's key pair file from 'keygen' (or $TRACTION_KEY_FILE)" },
+	  "CurveZMQ: this client's key pair file from 'keygen' (or $TRACTION_KEY_FILE); with "
+	  "neither key nor endpoint given: " TRACTION_CONFDIR "/admin.key, if there" },
 	{ 'a', "after", "SRC:SEQ",
 	  "read-your-writes: served once the daemon has applied event SEQ of source SRC (a "
 	  "write's \"committed\")" },

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tractionctl's shared pieces: the command table entry, parsed arguments,
  * and helpers every command uses (call a method and print the reply as a
@@ -110,6 +111,8 @@ const char *ctl_when(int64_t ms, char *buf, size_t len);
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reads a key pair file (lines "public = Z85", "secret = Z85"). */
 int ctl_keypair(const char *path, char public_key[41], char secret_key[41]);
+/* Reads the public key of a key file (a line "public = Z85"). */
+int ctl_public_key(const char *path, char public_key[41]);
 void ctl_print_json(json_t *doc);
 
 /* An event: "source #seq type", or with --json one object per line. */

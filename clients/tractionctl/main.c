@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tractionctl: every capability of the traction daemon set from the shell.
  * Nouns and verbs are dispatched from one table with their help beside
@@ -6,11 +7,13 @@
  * JSON document per command; streams one object per line). Exit status 0
  * on success, non-zero with the error on stderr otherwise.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl.h"
 
@@ -189,6 +192,42 @@ int ctl_client_new(ctl_t *ctl, const char *endpoint, int timeout_ms, traction_cl
 	return 0;
 }
 
+/* Commands that never reach the bus: no key is looked for. */
+static bool s_offline(const cmd_t *c)
+{
+	static const char *const nouns[] = { "keygen", "token", "verify", "restore" };
+	for (size_t i = 0; i < sizeof(nouns) / sizeof(nouns[0]); i++)
+		if (strcmp(c->noun, nouns[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The installed set's keys (docs/security.md, "Installed: secure by
+ * default"): with no key given (--key-file, $TRACTION_KEY_FILE, --server-key,
+ * $TRACTION_SERVER_KEY) and the default endpoint, the admin key of
+ * TRACTION_CONFDIR when there is one. Readable: used, with the broker's
+ * public key beside it. There but not readable: refused at once, since the
+ * set would answer nothing. 0, or non-zero having said why. */
+static int s_default_keys(ctl_t *ctl, globals_t *g, bool endpoint_given)
+{
+	static char server_pub[41];
+	const char *admin = TRACTION_CONFDIR "/admin.key", *pub = TRACTION_CONFDIR "/server.pub";
+	if (endpoint_given || (g->key_file != NULL && g->key_file[0] != '\0') ||
+	    (ctl->server_key != NULL && ctl->server_key[0] != '\0') || access(admin, F_OK) != 0)
+		return 0;
+	if (access(admin, R_OK) != 0)
+		return ctl_fail("%s: %s: the traction set installed here answers only clients with a "
+				"CurveZMQ key; this key is root's and the group traction-admin's. Run as "
+				"one of them, or give your own key (--key-file, --server-key; "
+				"docs/security.md)",
+				admin, strerror(errno));
+	if (ctl_public_key(pub, server_pub) != 0)
+		return 1;
+	ctl->server_key = server_pub;
+	g->key_file = admin;
+	return 0;
+}
+
 static int s_connect(ctl_t *ctl, const globals_t *g)
 {
 	if (ctl->server_key != NULL && ctl->server_key[0] != '\0') {
@@ -215,6 +254,10 @@ static int s_connect(ctl_t *ctl, const globals_t *g)
 	return rc;
 }
 
+/* the endpoint when neither --endpoint nor $TRACTION_ENDPOINT gives one
+ * (compared by address: whether one was given decides the default keys) */
+static const char s_default_endpoint[] = "tcp://127.0.0.1:7400";
+
 /* ctl's defaults, from the environment. */
 static void s_defaults(ctl_t *ctl, globals_t *g)
 {
@@ -222,7 +265,7 @@ static void s_defaults(ctl_t *ctl, globals_t *g)
 	ctl->server_key = getenv("TRACTION_SERVER_KEY");
 	ctl->endpoint = getenv("TRACTION_ENDPOINT");
 	if (ctl->endpoint == NULL || ctl->endpoint[0] == '\0')
-		ctl->endpoint = "tcp://127.0.0.1:7400";
+		ctl->endpoint = s_default_endpoint;
 }
 
 int ctl_connect_words(ctl_t *ctl, int nwords, char **words)
@@ -275,6 +318,8 @@ int main(int argc, char **argv)
 			return ctl_cmd_help(cmd);
 	args_t a;
 	int rc = s_parse(cmd, argc - first, argv + first, &a, &ctl.json);
+	if (rc == 0 && !s_offline(cmd))
+		rc = s_default_keys(&ctl, &g, ctl.endpoint != s_default_endpoint);
 	if (rc == 0)
 		rc = s_connect(&ctl, &g);
 	if (rc == 0)

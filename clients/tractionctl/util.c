@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tractionctl's helpers: argument lookup, calling and printing, parsing of
  * versions, enums, times and pairs. See ctl.h.
@@ -10,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <sodium.h>
 
 #include "blocks.h"
 #include "ctl.h"
@@ -236,11 +239,13 @@ void ctl_pairs_free(void **kv_, int n)
 	free(kv);
 }
 
-int ctl_keypair(const char *path, char public_key[41], char secret_key[41])
+/* The "public" and "secret" lines of a key file ('\0' for a missing one):
+ * 0, or -1 with errno when it cannot be read. */
+static int s_key_lines(const char *path, char public_key[41], char secret_key[41])
 {
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
-		return ctl_fail("%s: cannot read the key file", path);
+		return -1;
 	char line[256];
 	public_key[0] = secret_key[0] = '\0';
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -253,8 +258,26 @@ int ctl_keypair(const char *path, char public_key[41], char secret_key[41])
 			memcpy(secret_key, v, 41);
 	}
 	fclose(f);
+	return 0;
+}
+
+int ctl_keypair(const char *path, char public_key[41], char secret_key[41])
+{
+	if (s_key_lines(path, public_key, secret_key) != 0)
+		return ctl_fail("%s: cannot read the key file: %s", path, strerror(errno));
 	if (public_key[0] == '\0' || secret_key[0] == '\0')
 		return ctl_fail("%s: needs the lines 'public = KEY' and 'secret = KEY'", path);
+	return 0;
+}
+
+int ctl_public_key(const char *path, char public_key[41])
+{
+	char secret[41];
+	if (s_key_lines(path, public_key, secret) != 0)
+		return ctl_fail("%s: cannot read the key file: %s", path, strerror(errno));
+	sodium_memzero(secret, sizeof(secret));
+	if (public_key[0] == '\0')
+		return ctl_fail("%s: needs the line 'public = KEY'", path);
 	return 0;
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-exampled: a tiny daemon, the example of docs/architecture.md
  * ("Adding a daemon"). It serves "note" (methods add and list, from its own

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-exampled: main(), its definition. See exampled.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-exampled's handlers and what it takes from the supply
  * registry's events: a note is added only about a supply it has seen

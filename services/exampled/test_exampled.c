@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-exampled on a real broker beside a real supplyd, over real
  * sockets on ephemeral ports. It registers its service (a name the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Aggregate rows in LMDB: per metric key the running count, compensated
  * sum, mean and variance, min, max, first and last seen and the quantile

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The alert methods of service "feedback": alert.add and alert.remove
  * (admin writes), alert.list and alert.history (reads, within a scoped

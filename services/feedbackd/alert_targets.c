@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Target rules: "a scenario's target metric no longer met by a deployment
  * in service". feedbackd keeps, from the events it already consumes, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Alert rules and the life of their alerts (alerts.h): the rules in
  * memory, the metric rules' windows over a batch, judging, firing and

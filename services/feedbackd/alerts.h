@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Alert rules (docs/alerts.md): kept in feedbackd because the figures
  * they judge live here, and judged incrementally, never by scanning raw

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The batch cache: the aggregate, trend and evidence rows one group commit
  * touches, loaded once, updated in memory for every record of the batch,

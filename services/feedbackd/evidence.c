@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Evidence: the summary of one (supply, version, scenario) key that other
  * daemons use (scenariod for ranking, iterationd for gates and deltas),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Expiry of raw feedback records, a little at every tick (retention.h).
  *

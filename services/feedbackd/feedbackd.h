@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-feedbackd: durable, idempotent feedback ingest (service
  * "feedback") and the aggregates kept incrementally with it.

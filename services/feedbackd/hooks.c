@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the runtime calls around feedbackd's handlers (trc_daemon_def_t):
  * open and close make and free the batch's memory (the aggregate cache,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Idempotency keys of feedback.publish. A key is the client's, and it is
  * scoped by who sent it and what it is about: (client identity, scenario,

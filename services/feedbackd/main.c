@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-feedbackd: durable, idempotent feedback ingest and real-time
  * aggregates (service "feedback"; events feedback.*). It consumes supply,

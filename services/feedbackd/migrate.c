@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Upgrades of feedbackd's store, in the transaction that opens it (all or
  * nothing), one schema after the other:

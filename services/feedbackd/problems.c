@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Problems and their state: a problem is identified by (supply,
  * signature), or by its record for problems without one. It is open until

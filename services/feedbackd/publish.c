@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * feedback.publish: one record or a batch, each stored or refused as a
  * whole in a nested transaction of its own, with its own result. A record

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The queries of service "feedback": list records, aggregates (stats),
  * problems, regressions and demand signals. None scans raw records except

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What feedbackd knows of the rest of the platform, from events only:
  * which supplies exist (supply.*), their versions and lineage (the initial

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The retention policy (retention.h): the [retention] section, and what
  * one record's TTL is and whether a hold keeps it. Precedence, the most

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Retention of raw feedback records (issue #28, docs/operations.md
  * "Retention"): how long a record is kept, by kind and by default

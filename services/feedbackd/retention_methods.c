@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The retention methods of service "feedback" (admin only: a hold's reason
  * names an audit or a dispute): retention.set and retention.list, the

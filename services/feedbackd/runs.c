@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The record indexes by supply and by scenario hold runs, not records:
  * "key\0 be64 first" -> be64 last, for record ids first..last, all of that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What a scoped reader sees of feedbackd (lib/scope.h, docs/security.md).
  * The owners come from the catalogue events (refs.c): a scenario's

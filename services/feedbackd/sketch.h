@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A mergeable, log-bucketed quantile sketch with bounded relative error
  * (after DDSketch): a value x > 0 falls in bucket ceil(log_gamma(x)) with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The sliding window of one metric alert rule: the records of the last
  * window_ms of the service's clock, kept as FB_WIN_SLOTS slots of a tenth

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Deployments: one supply version adopted into one scenario. It starts at
  * validation and climbs validation -> refinement -> pilot -> service ->

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Stage gates: what evidence a deployment needs to move up a stage. Pure
  * functions of the evidence, and of the open critical problems known from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The history of a supply (iteration.history): its versions in lineage
  * order, each with what it addressed and whether that stayed fixed, its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the runtime calls around iterationd's handlers (trc_daemon_def_t):
  * open keeps the gates' thresholds, close frees history's cache.

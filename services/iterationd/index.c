@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What iterationd keeps from other daemons' events: supplies (and their
  * initial version, recorded as the root of their lineage), scenarios (with

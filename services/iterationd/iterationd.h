@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-iterationd: versions and their lineage (service "iteration"),
  * deployments of a version into a scenario and the stages they climb

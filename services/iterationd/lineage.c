@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The lineage of a supply's versions, a tree: every version depth first
  * from the initial one, children in release order (iteration.list, and

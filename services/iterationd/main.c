@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-iterationd: versions, deployments, evidence-gated stages and
  * history (services "iteration" and "deployment"; events iteration.* and

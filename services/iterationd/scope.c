@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Who sees what of iterationd (the rules of lib/scope.h, docs/security.md):
  * versions are the catalogue, public; a deployment is one scenario's, seen

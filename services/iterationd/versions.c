@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Versions (iterations) of a supply: record and get, each version but the
  * initial one naming an existing parent, so that a cycle cannot be

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What one attempt sends: a POST of JSON, the alert in the protobuf JSON
  * dialect every other JSON of traction speaks (lib/pbjson: the HTTP API,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * [notify] of the config file: the retry policy, the time an attempt may
  * take, and how long finished deliveries are kept to be listed.

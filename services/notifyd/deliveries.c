@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The durable queue. A delivery is one alert event on its way to one
  * webhook: its row (webhook, seq) holds the alert, its state and its

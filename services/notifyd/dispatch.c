@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The tick, in the group-commit write transaction: the attempts the
  * sender finished are written back (done, dead, or due again after a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The hooks the runtime calls around traction-notifyd's handlers: open
  * (its [notify] values, libcurl, the sender thread and the eventfd it

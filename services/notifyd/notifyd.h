@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-notifyd: webhook delivery of alerts (service "notify", v1.1).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What an attempt's outcome means, and how long to wait before the next:
  * the retry policy, pure, so that its unit test pins it down.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The HTTP client of traction-notifyd: a thread of its own that runs
  * libcurl's multi interface, so that many POSTs are in flight at once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Traction-Signature: what lets a receiver trust that a POST comes from
  * us and was not replayed much later. HMAC-SHA256 with the webhook's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Webhooks: added, listed and removed by an admin. A webhook's secret is
  * kept in our store only: a reply carries its fingerprint, never the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The matching index and the field evidence, kept from other daemons'
  * events (scenariod never opens their stores nor asks them per match):

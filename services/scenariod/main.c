@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-scenariod: scenarios and their demands, supply-demand matching
  * and gaps (service "scenario"; events scenario.*). It consumes supply,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Matching (supply to a scenario's demand) and gaps (demand no active
  * supply offers). Both read only scenariod's own index; see index.c.

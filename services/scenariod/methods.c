@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The method table of service "scenario": names, message types, flags, help.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-scenariod: scenarios and demands (service "scenario"), the
  * matching index kept from supply events, field evidence kept from

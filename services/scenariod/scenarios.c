@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Scenarios: real application settings at an enterprise, with demands
  * (required capabilities, constraints, target metrics). Submit, update,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What a scoped reader sees of scenariod (lib/scope.h, docs/security.md):
  * a scenario is seen by its enterprise's scope and by every provider scope,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-supplyd: the supply registry: providers, supplies, capabilities
  * and versions (service "supply"; events provider.* and supply.*).

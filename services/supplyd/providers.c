@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Providers: the entities that offer supply. Register, update, get, list.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Supplies: units of AI technical supply offered by a provider. Register,
  * update, retire, get, and list with filters (kind, provider, capability,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-supplyd's handlers: providers and supplies (service "supply").
  * Each is a pure function of (call, request) -> reply; see lib/call.h.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The first wave's clients against the current daemon set, and the reverse.
 #
 # The first wave is commit d1122c6. This test extracts its tree

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The dashboard in a real browser against a real daemon set: a broker, the
 # four daemons and traction-gatewayd (serving web/ of this tree) on loopback
 # ports the kernel picks, users with tokens in a keys_dir of their own;

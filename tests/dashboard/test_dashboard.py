@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The dashboard in headless Chromium against a real daemon set.
 
 Run by tests/dashboard/run.sh (which starts the set and the gateway):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer: the configuration parser. Any text gives 0 or a clear error,
  * never a crash, and a parsed configuration dumps and parses again. The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer: the request handlers and event consumers, fed what a hostile
  * client or a broken peer could send: the first byte picks an entry point,

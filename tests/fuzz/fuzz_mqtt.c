@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer: traction-mqttd's packet decoder (mqtt/codec.h) over whatever a
  * socket may bring, as each state of a connection reads it (before its

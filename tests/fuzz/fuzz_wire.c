@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer: the Header frame decoder (every message's first frame) and the
  * Route frame, as the broker and the services decode them; the walk that

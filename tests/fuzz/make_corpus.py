@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes the seed corpora of the fuzz targets into tests/fuzz/corpus/.
 Run from the repository root after a build (it needs build/python):
     /usr/bin/python3 tests/fuzz/make_corpus.py

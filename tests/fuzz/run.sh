@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Builds the libFuzzer targets with clang (build-fuzz/) and runs each for
 # SECONDS (default 20) from the committed seed corpora; new inputs go to a
 # scratch copy, so the repository's corpora only change on purpose.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The HTTP API against a real daemon set: a broker, the four daemons and
 # traction-gatewayd on loopback ports the kernel picks, users with tokens in
 # a keys_dir of their own; tests/gateway/test_http.py (standard library

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """traction-gatewayd past its file limit, driven by tests/gateway/run.sh
 (a gateway of its own, timeout_s = 60): its soft RLIMIT_NOFILE lowered while it runs (prlimit)
 to a few descriptors above those it holds, then 40 connections at once

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The HTTP API of traction-gatewayd, against the real set tests/gateway/run.sh
 started: the story over HTTP, tokens and sessions, scoped and publishing
 users, the event stream resumed by Last-Event-ID, the OpenAPI document

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Alert rules against a real daemon set (docs/alerts.md): each kind fires
 # on what it names and resolves when it clears, as events (alert.fired,
 # alert.resolved) carrying the evidence, in the history, and active

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The audit log against a real daemon set (docs/operations.md, "Audit
 # log"): every administrative change is recorded by the daemon that made
 # it, with who, when, why and the details, and `tractionctl audit` shows

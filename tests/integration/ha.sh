@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # A bus with two brokers (docs/operations.md, "Two brokers"): both started
 # from one config file whose [bus] keys list an endpoint per broker, each
 # taking its entry with --set broker.instance=N; the four services and

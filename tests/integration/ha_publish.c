@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The publisher of the two-broker failover test (tests/integration/ha.sh):
  * libtraction's publisher at full speed through an endpoint list, until

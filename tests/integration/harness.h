@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Test harness for integration tests: real daemons as child processes, in
  * a temp dir, on ephemeral loopback ports. The broker binds

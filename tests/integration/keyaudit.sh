@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The broker's audit log of key and scope changes, against a real broker
 # with CurveZMQ and a keys_dir, and real daemons (docs/operations.md,
 # "Audit log"; docs/security.md, "Changing keys"): the key set in force at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Raw DEALER helpers for integration tests. See rawsock.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A raw DEALER on a broker endpoint, for tests that must send what no
  * well-behaved client sends, or many requests without waiting.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Retention of raw feedback against a real daemon set (docs/operations.md,
 # "Retention"), with a retention day of one second ([retention] day_s = 1):
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Read your writes across daemons, as a new user meets it: every step is
 # a tractionctl process of its own (the next command is another process,
 # so no client-side token carries the write over), and the checks have no

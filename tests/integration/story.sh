@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The story, end to end: the tutorial a new user can read, and a test.
 #
 # It starts the daemon set in a temp dir on ephemeral loopback ports, then

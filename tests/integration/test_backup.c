@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Online backup and restore (docs/operations.md, "Backup and restore"),
  * on the real set: `tractionctl backup` while libtraction's publisher

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The broker and the daemon set over real sockets: all four daemons come up
  * and answer ping; routing errors are answered by the broker; many requests

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The two-sided catalogue through the broker: a client registers providers
  * and supplies, submits scenarios, gets ranked matches with reasons and the

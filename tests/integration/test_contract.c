@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The v1.1 contract over the wire (docs/protocol.md), against the real set
  * without CurveZMQ: where a write committed and what a reply had applied,

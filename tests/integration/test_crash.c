@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Crashes under load. A client publishes a steady stream of records, each
  * under an idempotency key of its own, through the asynchronous publisher

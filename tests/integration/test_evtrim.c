@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The event log's bound (issue #28; docs/protocol.md "Compaction"), on
  * real daemons of the real runtime (traction-testd): a producer whose

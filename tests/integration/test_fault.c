@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Out of memory on every method of every daemon. Each request goes down
  * the runtime's own path (lib/svc_dispatch.c: decode, method, role,

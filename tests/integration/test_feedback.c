@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Feedback through the broker with the real daemon set: references learned
  * from supplyd's and scenariod's events, single and batch publish with a

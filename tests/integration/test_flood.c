@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A client that floods: 30,000 requests without waiting. Past its
  * max_in_flight_per_client the broker answers RESOURCE_EXHAUSTED at once

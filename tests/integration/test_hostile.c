@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Hostile input to every socket of the running set: well-framed requests
  * whose bodies carry out-of-range enums, NaN and infinities, huge repeated

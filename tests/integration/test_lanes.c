@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Interactive reads never wait behind bulk ingest (issue 21). feedbackd
  * keeps its store on trc-cutfs, whose syncs the test makes stall

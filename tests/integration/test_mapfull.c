@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A full store, end to end: feedbackd with a 1 MiB LMDB map is fed until
  * publishing answers RESOURCE_EXHAUSTED with a message that says what to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Which service names the broker knows, over real sockets: it names none
  * itself. A name in [broker] services that never started is UNAVAILABLE

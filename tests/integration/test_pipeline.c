@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The runtime's two threads under load (lib/service.c): with 64 requests
  * of ~1 KiB in flight a daemon's loop hands batches to its writer thread

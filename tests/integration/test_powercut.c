@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * An acknowledgement means the record is on disk, proven by cutting the
  * power. feedbackd keeps its store on trc-cutfs (tests/powercut/cutfs.c),

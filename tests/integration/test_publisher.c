@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libtraction's asynchronous publisher against the real set: a bounded
  * queue says RESOURCE_EXHAUSTED when full; thousands of records in flight

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The service runtime over real sockets, with traction-testd (a daemon on
  * the real runtime): an acknowledged write survives SIGKILL; a request that

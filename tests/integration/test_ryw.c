@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Read your writes across daemons at the closest: a write through one
  * client and, the moment its reply is in, a call naming what it created

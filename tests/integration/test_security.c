@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Who gets in, over real CurveZMQ: only keys listed in the keys directory
  * connect; each key's role bounds what it may call, method by method, as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The loop closed, through the broker with the whole daemon set: register,
  * submit, adopt, publish feedback, an advance refused with reasons, a new

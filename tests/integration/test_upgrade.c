@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Stores written by the first wave's daemons (tests/fixtures/wave1/, made
  * as its README says) open under this build's, with nothing lost: the

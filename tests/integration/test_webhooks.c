@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-notifyd's promises, on real parts: a broker, notifyd, a daemon
  * that is the "feedback" source of alert events on the real runtime

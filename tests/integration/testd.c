@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-testd: a small real daemon on the real service runtime
  * (lib/service.c), for testing what the runtime promises independently of

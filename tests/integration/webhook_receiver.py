@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A webhook receiver for tests/integration/test_webhooks: a real HTTP
 server (the standard library's, a thread per request) on a loopback port
 that answers as its mode file says, checks what it gets as a receiver

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The house's size rules (issue 21, docs/architecture.md): no production C
 file over 700 lines, no function over 80 lines unless the comment above it
 says why it is long (a line of it starting "Long:" or containing "long

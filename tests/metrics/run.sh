@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Metrics with a real Prometheus (Debian's prometheus and promtool): the
 # daemon set, the gateway and the MQTT daemon serve /metrics on ports of their own
 # ([metrics] base_port plus each daemon's offset); every endpoint passes

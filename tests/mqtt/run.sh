@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # MQTT against a real daemon set: a broker, the four daemons and
 # traction-mqttd on loopback ports the kernel picks, users with passwords in
 # a keys_dir of their own; mosquitto_pub (Debian's mosquitto-clients) and

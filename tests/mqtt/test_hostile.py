@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Hostile input against traction-mqttd, driven by tests/mqtt/run.sh (whose
 config has max_connections = 48, max_output_kb = 64, max_packet_kb = 64): a
 flood of connections past max_connections, and past the process's file

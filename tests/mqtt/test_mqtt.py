@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """traction-mqttd with paho-mqtt (Debian's python3-paho-mqtt 1.6), driven by
 tests/mqtt/run.sh: refusals (5.0 reason codes, 3.1.1 acknowledged and
 listed), a malformed packet, feedbackd stopped (no PUBACK until it is back,

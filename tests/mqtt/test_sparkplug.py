@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A Sparkplug B edge node simulated with paho-mqtt (Debian's python3-paho-mqtt
 1.6) against traction-mqttd, driven by tests/mqtt/run.sh: the primary host's
 STATE retained, the edge node's own NCMD subscribed (another's refused),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * trc-cutfs: a pass-through FUSE file system that can "cut the power", for
  * the power-cut test (tests/integration/test_powercut.c). LazyFS is the

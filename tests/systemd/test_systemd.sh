@@ -1,19 +1,28 @@
 #!/bin/bash
-# The daemon set under a real systemd, from the Debian package.
+# SPDX-License-Identifier: Apache-2.0
+# The daemon set under a real systemd, from the Debian packages.
 #
 # Boots a throw-away systemd container (systemd-nspawn, PID 1 = systemd) on
-# the host's own root with a tmpfs overlay (so the package installs into the
-# overlay and vanishes with it), then inside: dpkg -i the .deb, lint every
-# unit (systemd-analyze verify, failing on any output), systemctl start
-# traction.target, check every unit active/running (Type=notify: READY only
-# once bound and the store is open), publish feedback and query history
-# with tractionctl, SIGKILL feedbackd and see systemd restart it with
-# nothing acknowledged lost, record each unit's `systemd-analyze security`
-# exposure, stop the target cleanly, and power off.
+# the host's own root with a tmpfs overlay (so the packages install into the
+# overlay and vanish with it), then inside: dpkg -i the packages of
+# deploy/build-debs.sh (traction, tractionctl, libtraction0,
+# python3-traction), which make the set's CurveZMQ keys and start
+# traction.target; lint every unit (systemd-analyze verify, failing on any
+# output), check every unit active/running (Type=notify: READY only once
+# bound and the store is open), publish feedback and query history with
+# tractionctl as root without a flag (the admin key), check that an
+# unprivileged local user gets nothing (tractionctl refuses clearly, a
+# plain ZeroMQ client gets no reply) while a member of traction-admin gets
+# in, SIGKILL feedbackd and see systemd restart it with nothing
+# acknowledged lost, record each unit's `systemd-analyze security`
+# exposure, install again (the keys kept), stop the target cleanly, purge
+# (the keys and state gone), and power off.
 #
 # After ../shared/examples/systemd-nspawn/ (the approach, and the pitfalls
 # it works around). Needs root and systemd-container.
-#   tests/systemd/test_systemd.sh
+#   tests/systemd/test_systemd.sh [DEBS_DIR]
+# DEBS_DIR: the packages of tests/package/build.sh (ctest's fixture); when
+# it has none, they are built here.
 set -euo pipefail
 W=$(mktemp -d /tmp/trc-nspawn-XXXXXX)
 trap 'rm -rf "$W"' EXIT   # until the container exists (a failed build, a skip)
@@ -25,23 +34,27 @@ SCORES=${TRACTION_SECURITY_SCORES:-}   # if set, the exposure table is written t
 command -v systemd-nspawn >/dev/null || { echo "SKIP: systemd-nspawn missing (systemd-container)"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
 
-# ---- the package -------------------------------------------------------------
-# A build of its own with the system prefix, so the units' /usr/bin paths hold.
-PKG="$W/pkgbuild"
+# ---- the packages ----------------------------------------------------------------
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-cmake -S "$SRC" -B "$PKG" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
-      -DBUILD_TESTING=OFF -DTRACTION_BENCH=OFF >/dev/null
-cmake --build "$PKG" -j "$(nproc)" >/dev/null
-(cd "$PKG" && cpack -G DEB >/dev/null)
-DEB=$(ls "$PKG"/traction_*.deb)
-mkdir -p "$W/stage" && cp "$DEB" "$W/stage/traction.deb"
-echo "package: $(basename "$DEB")"
+DEBS=${1:-}
+if [ -z "$DEBS" ] || ! ls "$DEBS"/traction_*.deb >/dev/null 2>&1; then
+  DEBS="$W/debs"
+  sh "$SRC/deploy/build-debs.sh" "$DEBS" 2>/dev/null
+fi
+mkdir -p "$W/stage"
+for p in traction tractionctl libtraction0 python3-traction; do
+  cp "$DEBS/${p}_"*.deb "$W/stage/"
+done
+echo "packages: $(cd "$W/stage" && echo *.deb)"
 
 # ---- boot ----------------------------------------------------------------------
 CG=()
 if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then CG=(/sys/fs/cgroup/$NAME)
 else for h in systemd unified; do [ -d /sys/fs/cgroup/$h ] && CG+=(/sys/fs/cgroup/$h/$NAME); done; fi
-printf '%s\n' 'disable *' > "$W/preset"    # host services installed by packages stay off
+# host services installed by packages stay off; traction.target is enabled
+# as on a Debian system without presets (deb-systemd-helper runs `systemctl
+# preset` on a first install, and deb-systemd-invoke starts only enabled units)
+printf '%s\n' 'enable traction.target' 'disable *' > "$W/preset"
 # The root is a tmpfs; the host's /usr is the lower layer of a writable
 # overlay whose upper layer lives (and dies) in $W: the package installs
 # there, and the host is untouched.
@@ -90,18 +103,34 @@ fail() { echo "systemd: FAILED: $*" >&2; CX journalctl -u 'traction-*' --no-page
 has() { local out; out=$(cat); grep -q -- "$1" <<<"$out"; }
 
 # ---- install and lint ------------------------------------------------------------
-# A fresh dpkg database (the tmpfs root has none): the libraries the package
-# depends on are in /usr already, but this dpkg does not know them.
+# A fresh dpkg database (the tmpfs root has none): the libraries the packages
+# depend on are in /usr already, but this dpkg does not know them.
 CX sh -c 'mkdir -p /var/lib/dpkg/info /var/lib/dpkg/updates /var/lib/dpkg/triggers &&
           touch /var/lib/dpkg/status /var/lib/dpkg/available'
-CX dpkg -i --force-depends /opt/stage/traction.deb >"$W/dpkg.log" 2>&1 ||
+# A host made from a Docker image has a policy-rc.d that forbids starting
+# services from packages: gone from the container's /usr (a whiteout in the
+# overlay's upper layer; the host's file stays), as on a Debian system.
+CX rm -f /usr/sbin/policy-rc.d
+CX sh -c 'dpkg -i --force-depends /opt/stage/*.deb' >"$W/dpkg.log" 2>&1 ||
   { cat "$W/dpkg.log"; fail "dpkg -i"; }
-for u in traction-broker traction-supplyd traction-scenariod traction-feedbackd traction-iterationd \
-         traction-notifyd traction-gatewayd; do
-  s=$(CX systemctl is-active "$u.service" || true)
-  [ "$s" = inactive ] || fail "$u is $s right after installing: the package must start nothing"
+ok "the packages install: $(CX dpkg-query -W -f='${Package} ' 'traction*' 'libtraction*' 'python3-traction')"
+
+# the keys the package made (docs/security.md, "Installed: secure by default")
+perm() { CX stat -c '%a %U:%G' "$1"; }
+[ "$(perm /etc/traction/private)" = "700 root:root" ] || fail "private/: $(perm /etc/traction/private)"
+for d in broker supplyd scenariod feedbackd iterationd notifyd gatewayd mqttd; do
+  [ "$(perm /etc/traction/private/$d.key)" = "600 root:root" ] ||
+    fail "$d's pair: $(perm /etc/traction/private/$d.key 2>&1)"
 done
-ok "the .deb installs and starts nothing"
+[ "$(perm /etc/traction/admin.key)" = "640 root:traction-admin" ] || fail "admin.key: $(perm /etc/traction/admin.key)"
+for k in supplyd:service feedbackd:service mqttd:edge admin:admin; do
+  CX grep -qx "role = ${k#*:}" "/etc/traction/keys/${k%%:*}.key" || fail "keys/${k%%:*}.key"
+done
+CX grep -qx 'curve = 1' /etc/traction/traction.conf && CX grep -qx 'service_curve = 1' /etc/traction/traction.conf ||
+  fail "the packaged config leaves CurveZMQ off"
+sums() { CX sh -c 'cat /etc/traction/private/*.key /etc/traction/admin.key /etc/traction/keys/*.key | md5sum'; }
+keys0=$(sums)
+ok "postinst made every daemon's pair (0600 in a 0700 dir), the admin's (0640 root:traction-admin); curve on"
 # a template (traction-broker@.service) is verified as an instance of it
 out=$(CX sh -c 'systemd-analyze verify --man=no $(ls /lib/systemd/system/traction*.service |
         grep -v @) /lib/systemd/system/traction.target traction-broker@2.service 2>&1' ||
@@ -109,15 +138,24 @@ out=$(CX sh -c 'systemd-analyze verify --man=no $(ls /lib/systemd/system/tractio
 [ -z "$out" ] || fail "systemd-analyze verify: $out"
 ok "systemd-analyze verify: every unit clean"
 
-# ---- start the set ----------------------------------------------------------------
-CX systemctl start traction.target
+# ---- the set, started by the package ------------------------------------------------
+# postinst enabled and started traction.target (dh_installsystemd); the
+# daemons come up with it, and start again with a later start
+CX systemctl is-enabled traction.target | has enabled || fail "traction.target is not enabled"
 UNITS="traction-broker traction-supplyd traction-scenariod traction-feedbackd traction-iterationd
        traction-notifyd traction-gatewayd traction-mqttd"
 for u in $UNITS; do
-  s=$(CX systemctl show -p ActiveState,SubState --value "$u.service" | paste -sd/)
+  for _ in $(seq 50); do
+    s=$(CX systemctl show -p ActiveState,SubState --value "$u.service" | paste -sd/)
+    [ "$s" = active/running ] && break
+    sleep 0.1
+  done
   [ "$s" = active/running ] || { CX systemctl status --no-pager "$u" || true; fail "$u: $s"; }
 done
-ok "systemctl start traction.target: every unit active/running"
+s=$(CX systemctl is-active traction-broker@2.service || true)
+[ "$s" = inactive ] || fail "the template's instance traction-broker@2 is $s: it is enabled by no one"
+CX systemctl start traction.target
+ok "installing started traction.target: every unit active/running, traction-broker@2 not"
 CX test -d /var/lib/private/traction/feedbackd || fail "no StateDirectory for feedbackd"
 CX journalctl -u traction-feedbackd --no-pager -o cat | has "started pid=" || fail "no journal"
 ok "state in /var/lib/traction/<daemon> (DynamicUser), logs in the journal"
@@ -126,8 +164,9 @@ mh=$(CX systemctl show -p MemoryHigh --value traction-feedbackd.service)
 ok "feedbackd's memory, its store's page cache included, bounded (MemoryHigh=1G)"
 
 ctl() { CX tractionctl "$@"; }
-for _ in $(seq 100); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
-ctl status >/dev/null || fail "tractionctl status inside"
+# (a short timeout each: a key the set refuses gets no reply at all)
+for _ in $(seq 30); do ctl --timeout 2000 status >/dev/null 2>&1 && break; sleep 0.2; done
+ctl --timeout 2000 status >/dev/null || fail "root's tractionctl status without a flag: no answer"
 ctl provider add acme --name "Acme Vision" --kind ai-company >/dev/null
 ctl supply register defect-vision --provider acme --kind industrial-algorithm \
     --name "Defect Vision" --capability defect-detection --version 1.0 >/dev/null
@@ -144,7 +183,41 @@ ctl feedback stats --supply defect-vision@1.0 --metric defect_rate | has "count 
   fail "stats before the kill"
 for _ in $(seq 50); do ctl iteration history defect-vision | has "^1.0" && break; sleep 0.1; done
 ctl --json iteration history defect-vision | has '"version": "1.0"' || fail "history"
-ok "tractionctl inside: registered, 20 records published, history answered"
+ok "root's tractionctl, no flag (the admin key): registered, 20 records published, history answered"
+
+# ---- an unprivileged local user gets nothing -----------------------------------------
+CX useradd --no-create-home --shell /bin/sh alice
+CX useradd --no-create-home --shell /bin/sh bob
+CX sh -c 'usermod -a -G traction-admin bob'
+as() { local u=$1; shift; CX setpriv --reuid="$u" --regid="$(CX id -g "$u")" --init-groups -- "$@"; }
+st=0; as alice tractionctl status >"$W/alice" 2>&1 || st=$?
+[ $st -ne 0 ] && grep -q "admin.key: Permission denied: the traction set installed here answers only clients with a CurveZMQ key" "$W/alice" ||
+  fail "alice's tractionctl status (exit $st): $(cat "$W/alice")"
+# the same as a plain ZeroMQ client, with no key (an endpoint given: no
+# default key is looked for), and the Python client's raw DEALER
+st=0; as alice tractionctl --endpoint tcp://127.0.0.1:7400 --timeout 2000 feedback stats \
+  --supply defect-vision@1.0 --metric defect_rate >"$W/alice" 2>&1 || st=$?
+[ $st -ne 0 ] && grep -q DEADLINE_EXCEEDED "$W/alice" && ! grep -q "count" "$W/alice" ||
+  fail "a plain client got an answer (exit $st): $(cat "$W/alice")"
+as alice python3 - >"$W/alice" 2>&1 <<'PY' || fail "a raw ZeroMQ client: $(cat "$W/alice")"
+import zmq
+ctx = zmq.Context()
+got = []
+for ep in ("tcp://127.0.0.1:7400", "tcp://127.0.0.1:7401"):
+    s = ctx.socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect(ep)
+    s.send_multipart([b"", b"TRC1", b"\x08\x01", b"ping"])
+    if s.poll(2000):
+        got.append((ep, s.recv_multipart()))
+    s.close()
+print("replies:", got)
+raise SystemExit(1 if got else 0)
+PY
+for _ in $(seq 20); do as bob tractionctl status >/dev/null 2>&1 && break; sleep 0.1; done
+as bob tractionctl feedback stats --supply defect-vision@1.0 --metric defect_rate | has "count 20" ||
+  fail "bob, in traction-admin: $(as bob tractionctl status 2>&1)"
+ok "alice: tractionctl refused with the reason, a plain client and a raw DEALER get no reply; bob (traction-admin) reads"
 
 # the HTTP API: up, refusing without a token, answering with one
 code=$(CX curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:7480/v1/providers)
@@ -235,6 +308,15 @@ for u in $UNITS; do
 done
 ok "security exposure recorded, every unit at most 1.4; the shared drop-in applied to each"
 
+# ---- installed again: the keys kept --------------------------------------------------
+CX sh -c 'dpkg -i --force-depends /opt/stage/traction_*.deb' >"$W/dpkg.log" 2>&1 ||
+  { cat "$W/dpkg.log"; fail "dpkg -i again"; }
+[ "$(sums)" = "$keys0" ] || fail "installing again changed a key"
+# (a short timeout each: a key the set refuses gets no reply at all)
+for _ in $(seq 30); do ctl --timeout 2000 status >/dev/null 2>&1 && break; sleep 0.2; done
+ctl feedback stats --supply defect-vision@1.0 --metric defect_rate | has "count 20" || fail "after the upgrade"
+ok "installed again: every key as it was, the set restarted and answering root"
+
 # ---- stop ----------------------------------------------------------------------------
 CX systemctl stop traction.target
 # The target is ordered after the daemons (so that starting it waits for
@@ -250,5 +332,15 @@ for u in $UNITS; do
 done
 CX journalctl -u traction-iterationd --no-pager -o cat | has "stopped" || fail "no clean stop"
 ok "systemctl stop traction.target: every unit stopped cleanly"
+
+# ---- purge: the keys the package made and the state go, the operator's stay --------------
+CX sh -c 'echo "public = x" > /etc/traction/keys/site7.key'
+CX dpkg --purge --force-depends traction >"$W/dpkg.log" 2>&1 || { cat "$W/dpkg.log"; fail "dpkg --purge"; }
+for f in /etc/traction/private /etc/traction/admin.key /etc/traction/server.pub \
+         /etc/traction/keys/feedbackd.key /etc/traction/traction.conf /var/lib/private/traction; do
+  CX test ! -e "$f" || fail "$f is still there after purge"
+done
+CX test -f /etc/traction/keys/site7.key || fail "purge removed a key the operator added"
+ok "dpkg --purge: the keys it made, the config and /var/lib/traction gone; the operator's key kept"
 
 echo "systemd: $passed passed, 0 failed"

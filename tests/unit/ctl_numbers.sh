@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # tractionctl checks every number it parses: empty, trailing junk, a sign,
 # overflow, not finite; the error names the flag (or the field of a JSON
 # request) and nothing is sent. No

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A handler test environment: a real LMDB store in a temp dir, an event
  * log, and a call context, so that unit tests run a daemon's handlers (pure

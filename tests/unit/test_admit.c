@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The broker's admission of a request (broker/admit.h): an unknown name,
  * a known one with no live instance, and each budget, on the edges where

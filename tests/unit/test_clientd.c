@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The client daemon runtime (clientd.h): its main() reads the config file
  * with a section of its own, starts, says READY, reloads on SIGHUP (and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The configuration parser: defaults without a file, every kind of error
  * named with file, line and key, and values as documented; sections a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Store keys (lib/dbkey.h): the builder writes the bytes the stores have
  * always held (each daemon's layouts, byte for byte), refuses a key past

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The event log: gap-free sequences written in the caller's transaction,
  * nothing published for a rolled-back or failed transaction, replay reads

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-feedbackd's handlers on a real store: validation of each kind
  * with the field named, references known from events, closed scenarios,

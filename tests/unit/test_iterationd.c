@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-iterationd on a real store: each gate criterion passing and
  * failing, lineage (a tree with a branch; unknown parents and supplies;

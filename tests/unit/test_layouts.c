@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The keys every daemon's databases hold, byte for byte, after one small
  * story through the handlers and the events between the daemons: a

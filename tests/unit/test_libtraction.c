@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libtraction's one error convention (traction.h, "Errors"), function by
  * function, with no broker: 0 or non-zero, a status code from the calls

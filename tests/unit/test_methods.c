@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The methods are declared once, in proto/'s service blocks: the naming
  * rule applied to every rpc gives exactly the wire names clients have used

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The metrics exposition (lib/metrics.c), byte for byte where it matters:
  * families grouped under one HELP and TYPE, counters, gauges and function

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-mqttd's packet codec and topic mapping (mqtt/codec.h,
  * mqtt/mqttd.h): the spec's normative statements as cases, golden bytes

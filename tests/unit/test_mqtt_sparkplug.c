@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Sparkplug B in traction-mqttd (mqtt/spb.c, a pure function of the node
  * table, the bindings and a message): bindings files, births, seq gaps,

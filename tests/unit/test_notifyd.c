@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-notifyd's pure parts and handlers on a real store, without
  * sockets: the signature (against Python's hmac), the retry policy (what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The broker's bookkeeping: balancing by least in flight, tickets and
  * per-client counts, removal of an instance.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-scenariod on a real store, fed by supplyd's real handlers'
  * events: scenario validation and life cycle, matching ranked by coverage,

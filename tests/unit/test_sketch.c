@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The quantile sketch against exact quantiles: relative error within 1%
  * on several distributions (uniform, log-normal-like, negative and mixed,

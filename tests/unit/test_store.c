@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The LMDB store: databases declared once in a table and opened as
  * handles (a table that disagrees with its enum is refused), records typed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The broker's table of event-feed subscriptions (broker/subs.c): what is a
  * topic prefix, the feed's bound and the per-peer bound, and that a prefix

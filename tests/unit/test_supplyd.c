@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-supplyd's handlers on a real store: providers and supplies,
  * every validation error naming its field, references, duplicates, update

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Framing and validation of untrusted input: the Header frame's checks,
  * multipart receive with too many frames, slugs and UTF-8, error mapping.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The HTTP API (docs/http.md), as the pages use it: same origin, the
 // session cookie (POST /v1/session) rather than a token in the page, JSON
 // in and out, errors as ApiError with the bus's code and details.

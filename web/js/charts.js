@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Charts with Chart.js 3 (Debian's libjs-chart.js, window.Chart). A chart
 // is a canvas labelled for screen readers, with its numbers in a table
 // beside it, and updates in place when live data comes.

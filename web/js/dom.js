@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Building the page: elements from data with textContent only (a name a
 // provider typed never becomes markup), and the formats every page shares.
 

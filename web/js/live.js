@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The live feed: one EventSource on /v1/events (the session cookie is its
 // credential) that starts with the latest few events of each source and
 // then follows. Pages subscribe by topic prefix; the browser reconnects by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The dashboard: a page per route of the address's hash (#/supplies/x),
 // signed in with a session cookie traded for an API token, updated live
 // from the event stream. No build step: ES modules as they are served.

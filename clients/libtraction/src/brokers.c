@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The brokers a libtraction client or publisher talks to (lt.h): an
  * endpoint list ("tcp://a:7400,tcp://b:7400"), a DEALER to each, and a

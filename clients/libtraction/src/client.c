@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libtraction's synchronous client: a DEALER socket to each broker of its
  * endpoint list (brokers.c), a request id per call, replies matched by id

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What libtraction's client and publisher share and nothing outside the
  * library sees (its symbols are hidden: only traction_* is exported).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A real daemon set for the tests: the broker and the five daemons of the
 build in $TRACTION_BUILD, on loopback ports the kernel picks, state in a temp
 dir; stopped (and the dir removed) at the end, even when a test fails."""

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The Python package as a user installs it (docs/python.md): a venv with
 # the system's site packages (Debian's python3-zmq, python3-protobuf,
 # python3-pytest, python3-pandas) and pip install --no-build-isolation of a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Two brokers (docs/operations.md, "Two brokers"): a set of its own whose
 [bus] keys list an endpoint per broker, each broker started with --set
 broker.instance=N. The Client and the Publisher take the list (as a list

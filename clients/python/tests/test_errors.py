@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """One exception class per code, carrying the v1.1 details."""
 import pytest
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The reader feed as an iterator, resumable from its position."""
 import traction
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """history() and stats() as pandas DataFrames, and the console script."""
 import json
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Every method of every service, through the typed API, against the real set:
 the README's story, each reply checked. The last test fails if a method of
 the proto has not been called here (a new rpc needs a test)."""

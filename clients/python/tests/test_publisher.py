@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The background publisher: batches, bounded queue, flush, duplicates, and
 a broker killed with SIGKILL mid-stream, then feedbackd frozen past the
 requests' timeout (they are stored after the publisher gave up on them):

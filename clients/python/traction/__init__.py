@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """traction: the Python client of the traction bus (docs/python.md).
 
     import traction

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What every generated service class (traction/_services.py) is made of."""
 from google.protobuf import json_format, message as _message
 

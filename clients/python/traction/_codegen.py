@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Writes traction/_services.py: a class per service block of proto/ with a
 typed method per rpc, from the descriptors of the generated modules (run by
 setup.py at build time; `python3 -m traction._codegen` prints it).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`traction`: a few common verbs from the shell (tractionctl has them all).
 
     traction status

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The synchronous client: a ZeroMQ DEALER to the broker's client endpoint
 (or one to each of several brokers: Brokers, below), requests in the wire protocol of docs/protocol.md
 (version 2: v1.1, with error details and positions), replies matched by

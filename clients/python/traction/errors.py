@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """One exception class per status code of the bus (docs/protocol.md).
 
 Every error is a traction.Error with .code (the number), .name

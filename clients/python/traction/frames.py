@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Replies as pandas DataFrames (Debian: python3-pandas, optional)."""
 
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The background publisher: records queued by the caller, sent by a thread of
 its own in batches, many requests in flight, each record acknowledged once
 it is on disk, retried with the same idempotency key on a timeout, a broker

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Feedback records, as a site would write them (docs/feedback.md)."""
 import time
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Deployments: the list, and one deployment — its stage timeline with the
 // evidence of each transition, what is missing to advance now
 // (deployment.gates), and, for an admin, the advance itself, which shows

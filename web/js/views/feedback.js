@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The feedback explorer: records filtered by supply, version, scenario,
 // kind, label and time (the filters live in the address, so a view can be
 // bookmarked and shared), newest first; the open problems and regressions.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Gaps: the capabilities open scenarios need that no active supply offers,
 // by domain — what providers should build next.
 

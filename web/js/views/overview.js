@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Overview: the counts, the live feedback rate, the latest events, the
 // stages deployments are at, the top gaps.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Scenarios: the list, and one scenario — its demands and targets, the
 // supplies ranked for it with their reasons, its deployments with their
 // stage timelines, and each target metric against its threshold.

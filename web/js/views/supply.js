@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Supply: the list, and one supply's versions — lineage as a tree, each
 // version's aggregates with deltas against its parent, the problems it
 // addressed and whether they stayed fixed, the deployments running it —

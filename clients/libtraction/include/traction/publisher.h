@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The asynchronous feedback publisher of libtraction: many records in
  * flight, batched into publish requests, each record acknowledged once it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_ingest: what making a record costs traction-mqttd's workers, with
  * no bus and no sockets: jobs of 128 messages of bench_peers' 256-byte

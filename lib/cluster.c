@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The build's verdict on cluster mode: see cluster.h. The gate is
  * RAFT_VERSION_NUMBER of the raft.h compiled against, at compile time:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Whether this build may run cluster mode: replicated state on C-Raft
  * (docs/scale-out.md). Cluster mode needs libraft (pkg-config raft, which

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What a daemon says of itself: its options (one table, which getopt,
  * --help and the manual page read), --help wrapped at the terminal's

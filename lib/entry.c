@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The entry decoder: see entry.h. Everything an entry holds is checked
  * here or where it is used, never trusted: it comes from another host.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * An entry: one group-commit batch of a service daemon as a replica
  * applies it (proto/traction/v1/cluster.proto; docs/architecture.md,

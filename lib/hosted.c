@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Hosted event loops: their timeouts folded into the host's wait, and
  * their turns. See hosted.h.

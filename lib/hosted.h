@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Another library's event loop, hosted in one of ours: the client daemon
  * runtime's poll loop (clientd.h) and the service runtime's (service.h)

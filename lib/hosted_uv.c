@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A libuv loop hosted in ours: see hosted_uv.h.
  */

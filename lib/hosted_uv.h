@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A libuv loop as a hosted loop (hosted.h): its backend fd (epoll, which
  * every handle, timer, async wake-up and thread-pool completion of the

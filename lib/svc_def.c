@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A daemon's definition checked before anything opens (its method tables
  * against proto/, the topics of its events and of what it consumes, the

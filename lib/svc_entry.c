@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Entries (docs/architecture.md, "Entries"): a batch encoded as the entry
  * a replica applies (proto/traction/v1/cluster.proto), and an entry

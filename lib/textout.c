@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Help text wrapped at the terminal's width, and as roff for the manual
  * pages. See textout.h.

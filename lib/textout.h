@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Text for people: help wrapped at the terminal's width, never cut, and
  * the same text as roff for the manual pages (man(7)). The help texts of

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # traction.conf.5.sh OUT PATH BINARY...: traction.conf(5), the file at
 # PATH, from the binaries' own tables of keys (the ones --print-config
 # walks): the shared sections as the first binary declares them, then each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The direct scan of a JSON record payload (docs/mqtt.md, "Speed"): the
  * common form of docs/cli.md's record format (a metric record, or an

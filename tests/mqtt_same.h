@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traction-mqttd's two ways of making records from a JSON payload (the
  * direct scan, mqtt/scan.c, and jansson's path, mqd_records_json) held to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tractionctl's one command table: the groups of commands (each file's
  * table, with its help beside each entry) in the order people read them,

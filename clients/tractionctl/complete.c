@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The shell's completion of tractionctl: `tractionctl __complete WORD...`
  * gets the words after "tractionctl", the last one the word being typed

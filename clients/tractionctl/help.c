@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tractionctl's help and its manual page, both from the command table
  * (commands.c): --help wrapped at the terminal's width, never cut, and

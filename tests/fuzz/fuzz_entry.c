@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer: the entry decoder (lib/entry.h), what a replica decodes from
  * bytes another host sent: whatever it is given, it accepts a checked

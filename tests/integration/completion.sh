@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # tractionctl's bash completion (clients/tractionctl/completion/) in a real
 # bash, its function called as readline would (COMP_WORDS, COMP_CWORD),
 # against a real daemon set for the ids:

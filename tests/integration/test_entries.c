@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Deterministic apply (docs/architecture.md, "Entries"), with no raft yet:
  * feedbackd and iterationd, each the real daemon (its definition, its

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Times in tractionctl's output against a real daemon set: people read ISO
 # 8601 UTC to the millisecond (2026-12-04T05:30:12.345Z), programs read
 # --json's milliseconds since the epoch, the same instant; durations stay

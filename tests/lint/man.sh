@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The manual pages the build writes (man/CMakeLists.txt), rendered and
 # checked against the binaries that wrote them:
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """--help wraps, never cuts (lib/textout.c): tractionctl's help, each of
 its commands' help, and every daemon's, at a narrow COLUMNS and at the
 default of 80 (not a terminal), against the same help at COLUMNS=1000:

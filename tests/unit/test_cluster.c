@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The build's verdict on cluster mode (lib/cluster.h): a libraft older
  * than 0.17.1 (RAFT_VERSION_NUMBER below 1701, or none at all: Debian 12's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The entry decoder (lib/entry.h; proto/traction/v1/cluster.proto): an
  * entry as svc_entry.c packs it decodes back item for item, with its

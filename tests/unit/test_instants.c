@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Times for people (lib/pbjson.c): every field of the wire named *_ms is
  * an instant, printed as ISO 8601 UTC in the human form, or one of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A real libuv loop hosted in a service daemon's loop (trc_service_host,
  * hosted_uv.h): its repeating timer fires at its period, a uv_async

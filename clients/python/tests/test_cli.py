@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The `traction` command's human output prints times as tractionctl does:
 ISO 8601 UTC to the millisecond; --csv keeps pandas' form for programs."""
 import contextlib

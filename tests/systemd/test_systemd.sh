@@ -57,7 +57,9 @@ else for h in systemd unified; do [ -d /sys/fs/cgroup/$h ] && CG+=(/sys/fs/cgrou
 printf '%s\n' 'enable traction.target' 'disable *' > "$W/preset"
 # The root is a tmpfs; the host's /usr is the lower layer of a writable
 # overlay whose upper layer lives (and dies) in $W: the package installs
-# there, and the host is untouched.
+# there, and the host is untouched. man-db's configuration (its conffile
+# in /etc, which the volatile root lacks) comes from the host, as on a
+# Debian system with man-db installed.
 mkdir -p "$W/usr-upper"
 export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1
 setsid bash -c 'for c in "$@"; do mkdir -p "$c"; echo $$ > "$c/cgroup.procs"; done
@@ -66,6 +68,7 @@ setsid bash -c 'for c in "$@"; do mkdir -p "$c"; echo $$ > "$c/cgroup.procs"; do
     --console=read-only --private-network --system-call-filter=bpf \
     --bind-ro="'"$W/stage"'":/opt/stage \
     --bind-ro="'"$W/preset"'":/etc/systemd/system-preset/00-ci.preset \
+    --bind-ro=/etc/manpath.config \
     -b systemd.firstboot=off' _ "${CG[@]}" </dev/null >"$W/console.log" 2>&1 &
 NSPAWN=$!
 LEADER=
@@ -137,6 +140,19 @@ out=$(CX sh -c 'systemd-analyze verify --man=no $(ls /lib/systemd/system/tractio
       echo "verify exited non-zero")
 [ -z "$out" ] || fail "systemd-analyze verify: $out"
 ok "systemd-analyze verify: every unit clean"
+# what a user reads: man tractionctl and traction.conf(5), a daemon's page,
+# the Python command's; and TAB completes tractionctl's nouns in bash
+for page in tractionctl traction.conf traction-feedbackd traction; do
+  out=$(CX env MANWIDTH=100 man -P cat "$page" 2>&1) || fail "man $page: $out"
+done
+CX env MANWIDTH=100 man -P cat tractionctl | grep -q "feedback publish" ||
+  fail "man tractionctl does not show feedback publish"
+CX env MANWIDTH=100 man -P cat traction.conf | grep -q "state_dir" ||
+  fail "traction.conf(5) does not list the config keys"
+out=$(CX bash -c '. /usr/share/bash-completion/completions/tractionctl &&
+  COMP_WORDS=(tractionctl feed) COMP_CWORD=1 && _tractionctl && echo "${COMPREPLY[*]}"' 2>&1)
+grep -qw feedback <<<"$out" || fail "bash completion of 'tractionctl feed': $out"
+ok "man tractionctl, traction.conf(5), traction-feedbackd(8), traction(1); bash completes tractionctl's nouns"
 
 # ---- the set, started by the package ------------------------------------------------
 # postinst enabled and started traction.target (dh_installsystemd); the

@@ -11,9 +11,11 @@
 """
 import argparse
 import json
+import os
 import sys
+import time
 
-from . import errors
+from . import __version__, errors
 from .client import Client
 from .publisher import Publisher
 from .records import metric
@@ -98,7 +100,8 @@ def _publish(a, keys):
     return 1 if pub.refused else 0
 
 
-def main(argv=None):
+def _parser():
+    """The command line: what main() parses, --help prints and --man writes."""
     ap = argparse.ArgumentParser(prog="traction", description="the traction bus from the shell")
     ap.add_argument("--endpoint", help="the broker's client endpoint ($TRACTION_ENDPOINT)")
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
@@ -130,6 +133,61 @@ def main(argv=None):
     c.add_argument("service")
     c.add_argument("method", help="the wire name, e.g. provider.register")
     c.add_argument("request", nargs="?", default="{}")
+    return ap
+
+
+def _roff(text):
+    """text for a roff line: backslashes and hyphens escaped, no leading dot."""
+    text = text.replace("\\", "\\e").replace("-", "\\-")
+    return "\\&" + text if text[:1] in (".", "'") else text
+
+
+def _roff_args(lines, actions):
+    for act in actions:
+        if isinstance(act, (argparse._HelpAction, argparse._SubParsersAction)):
+            continue
+        if act.option_strings:
+            name = "\\fB%s\\fR" % _roff(", ".join(act.option_strings))
+            if act.nargs != 0:
+                name += " \\fI%s\\fR" % _roff(act.dest.upper())
+        else:
+            name = "\\fI%s\\fR" % _roff(act.dest.upper())
+        lines += [".TP", name, _roff(act.help or "")]
+
+
+def _man(ap):
+    """The manual page, traction(1), from the parser itself: a command or an
+    option cannot be in one and not the other."""
+    when = time.gmtime(int(os.environ.get("SOURCE_DATE_EPOCH", time.time())))
+    lines = ['.\\" traction(1), written by `traction --man` from its parser: do not edit.',
+             '.TH TRACTION 1 %s "traction %s" "traction manual"'
+             % (time.strftime("%Y-%m-%d", when), _roff(__version__)),
+             ".SH NAME", "traction \\- " + _roff(ap.description), ".SH SYNOPSIS",
+             ".B traction", "[\\fIOPTIONS\\fR] \\fICOMMAND\\fR [\\fIARGS\\fR]",
+             ".SH DESCRIPTION",
+             "A few common verbs of the traction daemon set from the shell, written with the "
+             "Python package (\\fBimport traction\\fR); \\fBtractionctl\\fR(1) has them "
+             "all.", ".SH OPTIONS"]
+    _roff_args(lines, ap._actions)
+    lines.append(".SH COMMANDS")
+    sub = next(a for a in ap._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {c.dest: c.help for c in sub._choices_actions}
+    for name, sp in sub.choices.items():
+        lines += [".SS " + _roff(name), _roff(helps.get(name) or "")]
+        _roff_args(lines, sp._actions)
+    lines += [".SH ENVIRONMENT", ".TP", ".B TRACTION_ENDPOINT",
+              "the broker's client endpoint when \\fB\\-\\-endpoint\\fR is not given",
+              ".SH EXAMPLES", ".nf"]
+    lines += [_roff(x.strip()) for x in __doc__.splitlines()[2:] if x.strip()]
+    lines += [".fi", ".SH SEE ALSO", "\\fBtractionctl\\fR(1), \\fBtraction.conf\\fR(5)"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    ap = _parser()
+    if (sys.argv[1:] if argv is None else argv) == ["--man"]:
+        sys.stdout.write(_man(ap))
+        return 0
     a = ap.parse_args(argv)
     keys = dict(endpoint=a.endpoint, server_key=a.server_key, public_key=a.public_key,
                 secret_key=a.secret_key)

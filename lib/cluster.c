@@ -8,6 +8,13 @@
  */
 #include "cluster.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "util.h"
+
 #ifdef TRC_RAFT
 #include <raft.h>
 #endif
@@ -59,4 +66,91 @@ const char *trc_cluster_refused(void)
 #else
 	return NULL;
 #endif
+}
+
+bool trc_cluster_on(const trc_config_t *cfg)
+{
+	return cfg->cluster_node[0] != '\0';
+}
+
+/* Whether host names this machine's loopback, where raft's plain TCP
+ * leaves no wire. */
+static bool s_loopback(const char *host)
+{
+	return strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 ||
+	       strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0;
+}
+
+/* One "name=host[:port]" of the list (len bytes at p) as m. */
+static int s_member(const trc_config_t *cfg, unsigned offset, const char *p, size_t len,
+		    trc_member_t *m, char *err, size_t errlen)
+{
+	char item[TRC_MEMBER_NAME + TRC_MEMBER_ADDR];
+	if (len >= sizeof(item))
+		return trc_errf(TRC_ECONFIG, err, errlen, "[cluster] members: an item is too long");
+	memcpy(item, p, len);
+	item[len] = '\0';
+	char *name = trc_trim(item), *eq = strchr(name, '=');
+	if (eq == NULL || eq == name || eq[1] == '\0')
+		return trc_errf(TRC_ECONFIG, err, errlen,
+				"[cluster] members: \"%s\" is not name=host[:port]", name);
+	*eq = '\0';
+	char *host = trc_trim(eq + 1), *colon = strrchr(host, ':');
+	unsigned long port = cfg->cluster_base_port + offset;
+	if (colon != NULL && strchr(host, ']') < colon) {
+		char *end;
+		*colon = '\0';
+		port = strtoul(colon + 1, &end, 10);
+		if (*end != '\0' || port == 0 || port > 65535)
+			return trc_errf(TRC_ECONFIG, err, errlen,
+					"[cluster] members: %s: not a port: %s", name, colon + 1);
+	}
+	name = trc_trim(name);
+	if (strlen(name) >= TRC_MEMBER_NAME || host[0] == '\0')
+		return trc_errf(TRC_ECONFIG, err, errlen, "[cluster] members: %s: bad item", name);
+	if (!cfg->cluster_plain_ok && !s_loopback(host))
+		return trc_errf(TRC_ECONFIG, err, errlen,
+				"[cluster] members: %s is at %s, off this machine's loopback, and raft's "
+				"transport is plain TCP: set plain_ok = 1 only on a network you trust "
+				"(docs/scale-out.md)",
+				name, host);
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	snprintf(m->address, sizeof(m->address), "%s:%lu", host, port);
+	return 0;
+}
+
+int trc_cluster_members(const trc_config_t *cfg, unsigned offset, trc_members_t *ms, char *err,
+			size_t errlen)
+{
+	memset(ms, 0, sizeof(*ms));
+	if (cfg->cluster_heartbeat_ms >= cfg->cluster_election_ms)
+		return trc_errf(TRC_ECONFIG, err, errlen,
+				"[cluster] heartbeat_ms (%u) must be below election_timeout_ms (%u)",
+				cfg->cluster_heartbeat_ms, cfg->cluster_election_ms);
+	ms->self = TRC_MEMBERS_MAX;
+	for (const char *p = cfg->cluster_members; *p != '\0';) {
+		size_t len = strcspn(p, ",");
+		if (ms->n == TRC_MEMBERS_MAX)
+			return trc_errf(TRC_ECONFIG, err, errlen,
+					"[cluster] members: more than %d hosts", TRC_MEMBERS_MAX);
+		trc_member_t *m = &ms->m[ms->n];
+		int rc = s_member(cfg, offset, p, len, m, err, errlen);
+		if (rc != 0)
+			return rc;
+		for (size_t i = 0; i < ms->n; i++)
+			if (strcmp(ms->m[i].name, m->name) == 0 ||
+			    strcmp(ms->m[i].address, m->address) == 0)
+				return trc_errf(TRC_ECONFIG, err, errlen,
+						"[cluster] members: %s and %s: the same name or address",
+						ms->m[i].name, m->name);
+		m->id = (unsigned)++ms->n;
+		if (strcmp(m->name, cfg->cluster_node) == 0)
+			ms->self = ms->n - 1;
+		p += len + (p[len] == ',');
+	}
+	if (ms->self == TRC_MEMBERS_MAX)
+		return trc_errf(TRC_ECONFIG, err, errlen,
+				"[cluster] node \"%s\" is not one of members (\"%s\")", cfg->cluster_node,
+				cfg->cluster_members);
+	return 0;
 }

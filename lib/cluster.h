@@ -16,6 +16,9 @@
 #define TRC_CLUSTER_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
 
 /* The first libraft with both fixes, as RAFT_VERSION_NUMBER counts
  * (major * 10000 + minor * 100 + release): 0.17.1. */
@@ -34,5 +37,34 @@ const char *trc_cluster_raft_version(void);
 
 /* Whether the build took the unsafe 0.15 for cluster mode on purpose. */
 bool trc_cluster_unsafe(void);
+
+/* A cluster's hosts as [cluster] members names them: raft id = position
+ * (1..n), the same on every host since the list is. */
+#define TRC_MEMBERS_MAX 9
+#define TRC_MEMBER_NAME 64
+#define TRC_MEMBER_ADDR 128
+
+typedef struct {
+	unsigned id;
+	char name[TRC_MEMBER_NAME];
+	char address[TRC_MEMBER_ADDR]; /* host:port, raft's form */
+} trc_member_t;
+
+typedef struct {
+	trc_member_t m[TRC_MEMBERS_MAX];
+	size_t n;
+	size_t self;             /* [cluster] node's index in m */
+} trc_members_t;
+
+/* Whether cfg asks for cluster mode ([cluster] node set). */
+bool trc_cluster_on(const trc_config_t *cfg);
+
+/* [cluster] of cfg for a daemon whose ports are offset from base_port
+ * (a member without its own port): TRC_ECONFIG with why in err if the
+ * list is malformed, a name or address repeats, node is not in it, a
+ * host is not on loopback while plain_ok is 0, or heartbeat_ms is not
+ * below election_timeout_ms. */
+int trc_cluster_members(const trc_config_t *cfg, unsigned offset, trc_members_t *ms, char *err,
+			size_t errlen);
 
 #endif

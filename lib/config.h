@@ -4,7 +4,7 @@
  * daemon, every key with a compiled-in default so that no file is needed.
  *
  * lib/ declares the shared sections ([bus], [store], [events], [log],
- * [security], [metrics]), whose values every daemon's runtime reads from
+ * [security], [metrics], [cluster]), whose values every daemon's runtime reads from
  * trc_config_t. A daemon declares its own sections (trc_conf_section_t:
  * names, types, bounds, defaults, help) in its definition and reads their
  * values as a struct of its own (trc_config_section). A section that is
@@ -96,6 +96,16 @@ typedef struct {
 	/* [metrics] */
 	char metrics_address[TRC_CONFIG_STR];
 	unsigned metrics_base_port;    /* 0: no metrics listener */
+	/* [cluster] (docs/scale-out.md): empty node, a single host */
+	char cluster_node[64];         /* this host's name in members */
+	char cluster_members[1024];    /* name=host[:port], ...: the same on every host */
+	unsigned cluster_base_port;    /* a daemon's raft port: base_port + its offset */
+	unsigned cluster_election_ms;
+	unsigned cluster_heartbeat_ms;
+	unsigned cluster_pre_vote;
+	unsigned cluster_snapshot_threshold;
+	unsigned cluster_snapshot_trailing;
+	unsigned cluster_plain_ok;     /* 1: raft's plain TCP beyond loopback */
 
 	/* What this configuration was made for (trc_config_init); read them
 	 * through the functions below. */

@@ -185,8 +185,10 @@ static void s_timers(trc_service_t *svc)
 		if (b == svc->out)
 			svc->out = (b + 1) % (unsigned)svc->nbrokers; /* until one is heard */
 	}
-	svc_tick_timer(svc, now);
-	svc_consumers_poll(svc, now);
+	if (svc_raft_leads(svc)) { /* a follower's come in the leader's entries */
+		svc_tick_timer(svc, now);
+		svc_consumers_poll(svc, now);
+	}
 	svc_backup_timers(svc, now);
 }
 
@@ -364,6 +366,8 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 		int64_t wd = trc_daemon_watchdog_ms();
 		if (svc->run == NULL || wd == 0 || trc_mono_ms() - svc->run_since < wd)
 			trc_daemon_watchdog();
+		if (svc_raft_failed(svc) != 0)
+			stop = true; /* an entry this store could not take: start over */
 	}
 	/* Finish in-flight work: the writer's batch, then what is waiting
 	 * (writes set aside join the last batch; parked requests get their
@@ -373,15 +377,17 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 	svc->stopping = true; /* what parked now would never be answered */
 	svc_unpark(svc, false, true);
 	svc_turn_end(svc, true);
-	return 0;
+	int failed = svc_raft_failed(svc);
+	svc_raft_close(svc);
+	return failed != 0 ? failed : 0;
 }
 
 /* ---- life cycle ---------------------------------------------------------------- */
 
 static int s_batches_new(trc_service_t *svc)
 {
-	for (int i = 0; i < 3; i++) {
-		batch_t *b = i < 2 ? &svc->batches[i] : &svc->entry;
+	for (int i = 0; i <= TRC_BATCHES; i++) {
+		batch_t *b = i < TRC_BATCHES ? &svc->batches[i] : &svc->entry;
 		b->arena = trc_arena_new();
 		if (b->arena == NULL)
 			return TRC_ENOMEM;
@@ -519,6 +525,8 @@ int trc_service_new(trc_service_t **svc_p, const trc_daemon_def_t *def,
 		rc = s_open_sockets(svc);
 	if (rc == 0)
 		rc = svc_writer_start(svc);
+	if (rc == 0)
+		rc = svc_raft_open(svc);
 	if (rc != 0) {
 		trc_service_destroy(&svc);
 		return rc;
@@ -532,6 +540,7 @@ void trc_service_destroy(trc_service_t **svc_p)
 	if (svc_p == NULL || *svc_p == NULL)
 		return;
 	trc_service_t *svc = *svc_p;
+	svc_raft_close(svc); /* its callbacks reach the writer and the sockets */
 	svc_writer_stop(svc);
 	svc_backup_close(svc); /* its copy's thread reads the store */
 	svc_metrics_close(svc); /* its listener reads the store: first */
@@ -552,8 +561,8 @@ void trc_service_destroy(trc_service_t **svc_p)
 		svc->def->close(svc->def->user);
 	trc_evlog_destroy(&svc->evlog);
 	trc_store_destroy(&svc->store);
-	for (int i = 0; i < 3; i++) {
-		batch_t *b = i < 2 ? &svc->batches[i] : &svc->entry;
+	for (int i = 0; i <= TRC_BATCHES; i++) {
+		batch_t *b = i < TRC_BATCHES ? &svc->batches[i] : &svc->entry;
 		trc_arena_destroy(&b->arena);
 		free(b->writes.v);
 	}

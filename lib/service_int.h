@@ -5,6 +5,7 @@
  * only those below it:
  *
  *   service.c       the loop, its timers, the broker connection, life cycle
+ *   svc_raft.c      cluster mode: the raft node, proposals, apply, snapshots
  *   svc_tick.c      when the daemon's tick is queued (its interval, the
  *                   trim's, the daemon's tick_fd)
  *   svc_writer.c    the batch: apply, group commit, settle, replies, writer
@@ -145,7 +146,16 @@ typedef struct {
 	/* The entry it is (docs/architecture.md, "Entries"): its commit
 	 * writes meta.raft_applied = index. 0: none (a single host). */
 	uint64_t index;
+	/* In cluster mode (svc_raft.c): held from its proposal until its
+	 * replies went out, which wait for both raft's commit on a majority
+	 * and the writer's here. */
+	bool raft_held, committed, settled;
 } batch_t;
+
+/* The batches a service has: two take turns on a single host; in cluster
+ * mode the loop's, a proposal's, the writer's and one whose replies wait
+ * for raft's word. */
+#define TRC_BATCHES 4
 
 /* One source a request catches up with: the position query whose answer
  * it needs, and then that answer, which it is held to (a later answer
@@ -231,8 +241,10 @@ struct trc_service {
 	bool trim_more;          /* the last trim left work for the next */
 	int64_t trim_last;       /* when it was queued (mono ms) */
 	/* Two batches take turns: the loop fills one while the writer thread
-	 * applies and commits the other (docs/architecture.md). */
-	batch_t batches[2];
+	 * applies and commits the other (docs/architecture.md); cluster mode
+	 * has more in flight (svc_raft.c). */
+	batch_t batches[TRC_BATCHES];
+	struct svc_raft *raft;   /* cluster mode's raft node; NULL: a single host */
 	batch_t *fill;           /* the loop's */
 	batch_t *run;            /* the writer's, NULL while it is idle */
 	batch_t entry;           /* an entry being applied (svc_entry.c) */
@@ -466,14 +478,41 @@ void svc_turn_end(trc_service_t *svc, bool stopping);
 /* An entry's batch (b->index set) committed here once the writer is idle,
  * settled, answered to nobody: its outcome. */
 int svc_writer_apply(trc_service_t *svc, batch_t *b);
+/* Batch b to the idle writer (cluster mode: an entry raft applies). */
+void svc_writer_hand(trc_service_t *svc, batch_t *b);
+/* Batch b's replies (or parked reruns) sent, and b empty again. */
+void svc_writer_replies(trc_service_t *svc, batch_t *b);
+/* Batch b empty again, its arena reset. */
+void svc_writer_reset(batch_t *b);
+
+/* ---- svc_raft.c: cluster mode (calls the writer, entries, frames) -------- */
+
+/* The raft node when [cluster] node is set (TRC_ECONFIG if this build
+ * refuses cluster mode, or [cluster] is wrong); nothing otherwise. */
+int svc_raft_open(trc_service_t *svc);
+/* Stops it: a proposal in flight answers UNAVAILABLE. */
+void svc_raft_close(trc_service_t *svc);
+/* svc_turn_end in cluster mode: the leader proposes the loop's batch; a
+ * follower refuses its writes. */
+void svc_raft_turn_end(trc_service_t *svc, bool stopping);
+/* Whether this replica leads (always, on a single host): only the leader
+ * ticks, consumes and publishes. */
+bool svc_raft_leads(const trc_service_t *svc);
+/* Non-zero once an entry could not be applied here: the replica stops. */
+int svc_raft_failed(const trc_service_t *svc);
 
 /* ---- svc_entry.c: entries (calls dispatch, consumers, writer) ------------ */
 
 /* meta.raft_applied: the last entry the store holds (0: none). */
 int svc_applied_get(trc_txn_t *txn, uint64_t *index);
+/* The same, in a read transaction of its own. */
+int svc_applied_read(trc_service_t *svc, uint64_t *index);
 int svc_applied_put(trc_txn_t *txn, uint64_t index);
 /* Batch b, before it commits, numbered (b->index) and handed to
  * svc->on_entry encoded as an entry. */
 void svc_entry_emit(trc_service_t *svc, batch_t *b);
+/* Batch b as an entry, into a buffer of alloc's (*buf, *len). */
+int svc_entry_pack(trc_service_t *svc, batch_t *b, void *(*alloc)(size_t), uint8_t **buf,
+		   size_t *len);
 
 #endif

@@ -259,6 +259,8 @@ static void s_queue_event(trc_service_t *svc, consumer_t *c, Traction__V1__Event
 /* One event [topic][Event] from the bus. */
 void svc_handle_event(trc_service_t *svc, trc_msg_t *m)
 {
+	if (!svc_raft_leads(svc))
+		return; /* a follower's events come in the leader's entries */
 	if (m->n != 2) {
 		svc->dropped++;
 		return;

@@ -35,6 +35,18 @@ int svc_applied_get(trc_txn_t *txn, uint64_t *index)
 	return rc == 0 && v.mv_size != 8 ? trc_txn_fail(txn, TRC_ECORRUPT) : rc;
 }
 
+int svc_applied_read(trc_service_t *svc, uint64_t *index)
+{
+	trc_txn_t txn;
+	*index = 0;
+	int rc = trc_txn_begin(svc->store, &txn, false);
+	if (rc == 0) {
+		rc = svc_applied_get(&txn, index);
+		trc_txn_abort(&txn);
+	}
+	return rc;
+}
+
 int svc_applied_put(trc_txn_t *txn, uint64_t index)
 {
 	uint8_t be[8];
@@ -73,8 +85,8 @@ static int s_item_of(trc_service_t *svc, batch_t *b, const work_t *w, Traction__
 	return 0;
 }
 
-/* Batch b as an entry, into a buffer of malloc's (*buf, *len). */
-static int s_pack(trc_service_t *svc, batch_t *b, uint8_t **buf, size_t *len)
+int svc_entry_pack(trc_service_t *svc, batch_t *b, void *(*alloc)(size_t), uint8_t **buf,
+		   size_t *len)
 {
 	Traction__V1__Entry e = TRACTION__V1__ENTRY__INIT;
 	size_t n = b->writes.n;
@@ -94,7 +106,7 @@ static int s_pack(trc_service_t *svc, batch_t *b, uint8_t **buf, size_t *len)
 	e.items = v;
 	e.n_items = n;
 	*len = traction__v1__entry__get_packed_size(&e);
-	*buf = malloc(*len > 0 ? *len : 1);
+	*buf = alloc(*len > 0 ? *len : 1);
 	if (*buf == NULL)
 		return TRC_ENOMEM;
 	traction__v1__entry__pack(&e, *buf);
@@ -105,7 +117,7 @@ void svc_entry_emit(trc_service_t *svc, batch_t *b)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int rc = s_pack(svc, b, &buf, &len);
+	int rc = svc_entry_pack(svc, b, malloc, &buf, &len);
 	if (rc != 0) {
 		/* no entry, no index: a replica fed from here would miss this
 		 * batch, and its store would say so (its digest) */
@@ -119,12 +131,7 @@ void svc_entry_emit(trc_service_t *svc, batch_t *b)
 
 int trc_service_on_entry(trc_service_t *svc, trc_entry_fn fn, void *ud)
 {
-	trc_txn_t txn;
-	int rc = trc_txn_begin(svc->store, &txn, false);
-	if (rc == 0) {
-		rc = svc_applied_get(&txn, &svc->entry_index);
-		trc_txn_abort(&txn);
-	}
+	int rc = svc_applied_read(svc, &svc->entry_index);
 	if (rc == 0) {
 		svc->on_entry = fn;
 		svc->on_entry_ud = ud;
@@ -207,12 +214,7 @@ int trc_service_apply_entry(trc_service_t *svc, uint64_t index, const uint8_t *b
 {
 	batch_t *b = &svc->entry;
 	uint64_t applied = 0;
-	trc_txn_t txn;
-	int rc = trc_txn_begin(svc->store, &txn, false);
-	if (rc == 0) {
-		rc = svc_applied_get(&txn, &applied);
-		trc_txn_abort(&txn);
-	}
+	int rc = svc_applied_read(svc, &applied);
 	if (rc != 0 || index <= applied)
 		return rc; /* in the store already: a replay after a restart */
 	char why[256] = "";

@@ -232,6 +232,8 @@ void svc_publish(void *ud, const char *topic, const void *data, size_t len)
 {
 	trc_service_t *svc = ud;
 	trc_frame_t f[2] = { { topic, strlen(topic) }, { data, len } };
+	if (!svc_raft_leads(svc))
+		return; /* the same events are the leader's to publish */
 	if (trc_send(svc->pub, f, 2, ZMQ_DONTWAIT) != 0)
 		svc->dropped++; /* consumers find the gap and replay */
 }

@@ -351,7 +351,7 @@ static void s_settle(trc_service_t *svc, batch_t *b)
 }
 
 /* A batch settled and answered: empty again. */
-static void s_batch_reset(batch_t *b)
+void svc_writer_reset(batch_t *b)
 {
 	b->writes.n = 0;
 	b->bytes = 0;
@@ -360,7 +360,7 @@ static void s_batch_reset(batch_t *b)
 	trc_arena_reset(b->arena);
 }
 
-static void s_replies(trc_service_t *svc, batch_t *b)
+void svc_writer_replies(trc_service_t *svc, batch_t *b)
 {
 	/* Only now, after the durable commit, do replies go out. */
 	for (size_t i = 0; i < b->writes.n; i++) {
@@ -370,7 +370,8 @@ static void s_replies(trc_service_t *svc, batch_t *b)
 		else if (w->kind == WORK_REQUEST)
 			svc_reply_work(svc, w);
 	}
-	s_batch_reset(b);
+	b->raft_held = false;
+	svc_writer_reset(b);
 }
 
 /* ---- the writer thread ------------------------------------------------------------ */
@@ -487,6 +488,10 @@ bool svc_writer_finished(trc_service_t *svc)
 void svc_turn_end(trc_service_t *svc, bool stopping)
 {
 	batch_t *b = svc->fill;
+	if (svc->raft != NULL) {
+		svc_raft_turn_end(svc, stopping);
+		return;
+	}
 	svc_reads_close(svc);
 	if (svc->run != NULL)
 		return;
@@ -508,13 +513,18 @@ void svc_turn_end(trc_service_t *svc, bool stopping)
 	if (here) {
 		s_commit(svc, b);
 		s_settle(svc, b);
-		s_replies(svc, b);
+		svc_writer_replies(svc, b);
 		if (b->rc == 0)
 			s_write_ahead(svc);
 		return;
 	}
 	svc->fill = b == &svc->batches[0] ? &svc->batches[1] : &svc->batches[0];
 	svc->fill->now_ms = b->now_ms;
+	svc_writer_hand(svc, b);
+}
+
+void svc_writer_hand(trc_service_t *svc, batch_t *b)
+{
 	svc->run = b;
 	svc->run_since = trc_mono_ms();
 	pthread_mutex_lock(&svc->mu);
@@ -544,14 +554,22 @@ void svc_writer_done(trc_service_t *svc, bool wait, bool stopping)
 		return;
 	svc->run = NULL;
 	s_settle(svc, b);
+	if (svc->raft != NULL) {
+		/* cluster mode: its replies wait for raft's commit too, and the
+		 * loop's batch goes to raft, not here (svc_raft.c) */
+		b->settled = true;
+		if (b->committed)
+			svc_writer_replies(svc, b);
+		return;
+	}
 	svc->loaded = s_pipelined(b);
 	if (s_writes_here(svc, svc->fill, stopping)) {
-		s_replies(svc, b); /* first: what follows may be a commit here */
+		svc_writer_replies(svc, b); /* first: what follows may be a commit here */
 		svc_turn_end(svc, stopping);
 		return;
 	}
 	svc_turn_end(svc, false);
-	s_replies(svc, b);
+	svc_writer_replies(svc, b);
 }
 
 /* An entry's batch on a replica (b->index set): committed on this thread
@@ -564,6 +582,6 @@ int svc_writer_apply(trc_service_t *svc, batch_t *b)
 	s_commit(svc, b);
 	s_settle(svc, b);
 	int rc = b->rc;
-	s_batch_reset(b);
+	svc_writer_reset(b);
 	return rc;
 }

@@ -89,7 +89,7 @@ for d in "${DAEMONS[@]}"; do
     if [ "$kind" = S ]; then sec=$name; continue; fi
     ss "$MAN/traction.conf.5" "$sec" | grep -qxF ".B $(roff "$name")" ||
       bad "traction.conf(5) $sec: no $name"
-    case $sec in "[bus]" | "[store]" | "[events]" | "[log]" | "[security]" | "[metrics]") ;;
+    case $sec in "[bus]" | "[store]" | "[events]" | "[log]" | "[security]" | "[metrics]" | "[cluster]") ;;
       *) ss "$page" "$sec" | grep -qxF ".B $(roff "$name")" || bad "$(basename "$d")(8) $sec: no $name" ;;
     esac
   done <"$DIR/keys"

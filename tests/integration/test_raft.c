@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Cluster mode (issue #30, docs/scale-out.md) on three replicas of a daemon
+ * of the real runtime (traction-testd's "kv"), each with its own store and
+ * raft directory, on loopback ports picked first (raft addresses are part
+ * of the configuration every replica holds), behind one broker: a leader
+ * is elected and takes the writes, the followers refuse them
+ * (UNAVAILABLE, "not the leader") and apply the leader's entries; the
+ * leader SIGKILLed, the two others elect and go on; a leader left alone
+ * acknowledges nothing; the killed replicas, restarted from their own
+ * directories, catch up; all three restarted, none applies twice what
+ * it holds. Each time the stores hold the same records byte for byte
+ * (trc_storecopy_digest, meta.raft_applied included). This build takes Debian 12's libraft 0.15 for it
+ * (-DTRC_RAFT_UNSAFE_015=ON in tests/run.sh: lib/cluster.h).
+ */
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "harness.h"
+#include "storecopy.h"
+#include "traction/v1/bus.pb-c.h"
+#include "traction/v1/common.pb-c.h"
+
+#define N 3
+#define S_BUS "[bus]\nheartbeat_ms = 100\n"
+
+static harness_t H;
+static int s_port[N];
+static pid_t s_pid[N];
+static int s_log_ix[N]; /* the harness's number of each replica's last log */
+
+static int64_t s_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Free loopback ports, held until all are found so that none repeats. */
+static void s_pick_ports(void)
+{
+	int fd[N];
+	for (int i = 0; i < N; i++) {
+		struct sockaddr_in a = { .sin_family = AF_INET,
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		socklen_t len = sizeof(a);
+		fd[i] = socket(AF_INET, SOCK_STREAM, 0);
+		CHECK(fd[i] >= 0 && bind(fd[i], (struct sockaddr *)&a, len) == 0);
+		CHECK(getsockname(fd[i], (struct sockaddr *)&a, &len) == 0);
+		s_port[i] = ntohs(a.sin_port);
+	}
+	for (int i = 0; i < N; i++)
+		close(fd[i]);
+}
+
+/* Replica i (0-based; node h<i+1>, state n<i+1>) with the cluster's config. */
+static void s_start(int i)
+{
+	snprintf(H.extra, sizeof(H.extra),
+		 S_BUS "[cluster]\nnode = h%d\nmembers = h1=127.0.0.1:%d, h2=127.0.0.1:%d, "
+		 "h3=127.0.0.1:%d\nelection_timeout_ms = 400\nheartbeat_ms = 50\n"
+		 "snapshot_threshold = 64\nsnapshot_trailing = 1024\n",
+		 i + 1, s_port[0], s_port[1], s_port[2]);
+	char state[16];
+	snprintf(state, sizeof(state), "n%d", i + 1);
+	s_log_ix[i] = H.n;
+	s_pid[i] = h_start(&H, "traction-testd", state);
+}
+
+static void s_kill(int i)
+{
+	h_kill(&H, s_pid[i], SIGKILL);
+	s_pid[i] = 0;
+}
+
+/* Whether replica i's log says, last, that it leads. */
+static bool s_leads(int i)
+{
+	char path[400], line[512];
+	snprintf(path, sizeof(path), "%s/traction-testd.%d.log", H.dir, s_log_ix[i]);
+	FILE *f = fopen(path, "r");
+	bool leads = false;
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, "raft: ") != NULL && strstr(line, " of term ") != NULL)
+			leads = strstr(line, "raft: leader of term") != NULL;
+	if (f != NULL)
+		fclose(f);
+	return leads;
+}
+
+/* The live replica that leads, waiting up to 5 s; -1 if none does. */
+static int s_leader(void)
+{
+	for (int64_t end = s_mono_ms() + 5000; s_mono_ms() < end; h_sleep_ms(20))
+		for (int i = 0; i < N; i++)
+			if (s_pid[i] != 0 && s_leads(i))
+				return i;
+	return -1;
+}
+
+static int s_put_once(traction_client_t *c, const char *key, traction_status_t *st)
+{
+	Traction__V1__KeyValue req = TRACTION__V1__KEY_VALUE__INIT;
+	ProtobufCMessage *rep = NULL;
+	req.key = (char *)key;
+	req.value = (char *)key;
+	int code = traction_call(c, "kv", "put", &req.base, &traction__v1__key_value__descriptor,
+				 &rep, st);
+	traction_reply_free(rep);
+	return code;
+}
+
+static unsigned s_refused; /* UNAVAILABLE "not the leader" answers seen */
+
+/* key put, retrying UNAVAILABLE (a follower, an election) for up to 10 s,
+ * as a client does, with the same key. */
+static void s_put(traction_client_t *c, const char *key)
+{
+	traction_status_t st;
+	int code = -1;
+	for (int64_t end = s_mono_ms() + 10000; s_mono_ms() < end;) {
+		code = s_put_once(c, key, &st);
+		if (code != TRACTION__V1__CODE__UNAVAILABLE)
+			break;
+		if (strstr(st.message, "not the leader") != NULL)
+			s_refused++;
+		else
+			h_sleep_ms(20);
+	}
+	CHECK_MSG(code == 0, "put %s: %s %s", key, traction_code_name(code), st.message);
+}
+
+/* The digest of replica i's store; its event log's head. */
+static uint64_t s_digest(int i, char hex[TRC_SHA256_HEX])
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/n%d/kv/data.mdb", H.dir, i + 1);
+	trc_storecopy_info_t info;
+	int rc = trc_storecopy_digest(path, &info, hex);
+	CHECK_MSG(rc == 0, "%s: %s", path, info.why);
+	uint64_t head = info.event_head;
+	trc_storecopy_info_free(&info);
+	return head;
+}
+
+/* Whether the live replicas' stores are alike, waiting up to ms. */
+static bool s_converged(int ms)
+{
+	char first[TRC_SHA256_HEX], hex[TRC_SHA256_HEX];
+	for (int64_t end = s_mono_ms() + ms;; h_sleep_ms(50)) {
+		bool same = true;
+		first[0] = '\0';
+		for (int i = 0; i < N && same; i++) {
+			if (s_pid[i] == 0)
+				continue;
+			s_digest(i, hex);
+			if (first[0] == '\0')
+				memcpy(first, hex, sizeof(first));
+			same = strcmp(first, hex) == 0;
+		}
+		if (same)
+			return true;
+		if (s_mono_ms() >= end)
+			return false;
+	}
+}
+
+static void s_put_range(traction_client_t *c, int from, int to)
+{
+	char key[32];
+	for (int k = from; k < to; k++) {
+		snprintf(key, sizeof(key), "k%04d", k);
+		s_put(c, key);
+	}
+}
+
+int main(void)
+{
+	h_init(&H, S_BUS); /* the broker's heartbeat as the replicas' */
+	s_pick_ports();
+	h_start_broker(&H, false);
+	for (int i = 0; i < N; i++)
+		s_start(i);
+	CHECK(h_wait_live(&H, "kv", N, 10000));
+	traction_client_t *c = h_client(&H);
+
+	/* a leader takes the writes; the broker's round robin meets the
+	 * followers too, which refuse them */
+	s_put_range(c, 0, 150);
+	CHECK_MSG(s_refused > 0, "no follower refused a write");
+	CHECK_MSG(s_converged(10000), "the replicas differ after 150 writes");
+	CHECK(h_testd_wait_count(c, "kv", 150, 5000));
+
+	/* the leader killed: the two others elect one and go on */
+	int leader = s_leader();
+	CHECK_MSG(leader >= 0, "no replica says it leads");
+	s_kill(leader);
+	s_put_range(c, 150, 200);
+	CHECK_MSG(s_converged(10000), "the two replicas left differ");
+
+	/* a leader alone acknowledges nothing */
+	int second = s_leader();
+	CHECK_MSG(second >= 0 && second != leader, "no new leader");
+	for (int i = 0; i < N; i++)
+		if (i != second && s_pid[i] != 0)
+			s_kill(i);
+	traction_client_set_timeout(c, 800);
+	traction_status_t st;
+	for (int64_t end = s_mono_ms() + 2500; s_mono_ms() < end;) {
+		int code = s_put_once(c, "alone", &st);
+		CHECK_MSG(code != 0, "a replica alone acknowledged a write");
+	}
+
+	/* the two killed come back from their own directories and catch up */
+	for (int i = 0; i < N; i++)
+		if (s_pid[i] == 0)
+			s_start(i);
+	traction_client_set_timeout(c, 5000);
+	s_put(c, "alone");
+	s_put_range(c, 200, 260);
+	CHECK_MSG(s_converged(15000), "the restarted replicas did not catch up");
+	CHECK(h_testd_wait_count(c, "kv", 261, 5000));
+
+	/* all stopped and started again, from their own directories: what
+	 * each replays of its log it holds already (meta.raft_applied), and
+	 * applying it twice would log its events twice */
+	char hex[TRC_SHA256_HEX];
+	uint64_t head = s_digest(0, hex);
+	for (int i = 0; i < N; i++)
+		h_kill(&H, s_pid[i], SIGTERM);
+	for (int i = 0; i < N; i++)
+		s_start(i);
+	CHECK(h_wait_live(&H, "kv", N, 10000));
+	s_put(c, "again");
+	CHECK_MSG(s_converged(15000), "the replicas differ after a restart of all");
+	CHECK(h_testd_wait_count(c, "kv", 262, 5000));
+	/* one put, one event (two, if an election made the client resend) */
+	uint64_t now = s_digest(0, hex);
+	CHECK_MSG(now == head + 1 || now == head + 2,
+		  "the event log went from %llu to %llu for one put after the restart",
+		  (unsigned long long)head, (unsigned long long)now);
+	traction_client_destroy(&c);
+	h_done(&H);
+	printf("raft: 3 replicas, %u writes refused by followers, stores equal\n", s_refused);
+	return 0;
+}

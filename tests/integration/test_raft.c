@@ -10,7 +10,10 @@
  * acknowledges nothing; the killed replicas, restarted from their own
  * directories, catch up; all three restarted, none applies twice what
  * it holds. Each time the stores hold the same records byte for byte
- * (trc_storecopy_digest, meta.raft_applied included). This build takes Debian 12's libraft 0.15 for it
+ * (trc_storecopy_digest, meta.raft_applied included). A consumer of the
+ * replicas' events (a single host) follows them across every failover
+ * and ends with every record, no event applied twice: only the leader
+ * publishes, and the sequences are the same on every replica. This build takes Debian 12's libraft 0.15 for it
  * (-DTRC_RAFT_UNSAFE_015=ON in tests/run.sh: lib/cluster.h).
  */
 #include <netinet/in.h>
@@ -189,6 +192,13 @@ int main(void)
 	for (int i = 0; i < N; i++)
 		s_start(i);
 	CHECK(h_wait_live(&H, "kv", N, 10000));
+	snprintf(H.extra, sizeof(H.extra), "%s", S_BUS);
+	setenv("TESTD_MODE", "consumer", 1);
+	setenv("TESTD_SERVICE", "mirror", 1);
+	h_start(&H, "traction-testd", "mirror");
+	unsetenv("TESTD_MODE");
+	unsetenv("TESTD_SERVICE");
+	CHECK(h_wait_live(&H, "mirror", 1, 10000));
 	traction_client_t *c = h_client(&H);
 
 	/* a leader takes the writes; the broker's round robin meets the
@@ -246,6 +256,8 @@ int main(void)
 	CHECK_MSG(now == head + 1 || now == head + 2,
 		  "the event log went from %llu to %llu for one put after the restart",
 		  (unsigned long long)head, (unsigned long long)now);
+	CHECK_MSG(h_testd_wait_count(c, "mirror", 262, 10000), "the consumer missed records");
+	CHECK_EQ_INT(h_testd_number(c, "mirror", "dups"), 0);
 	traction_client_destroy(&c);
 	h_done(&H);
 	printf("raft: 3 replicas, %u writes refused by followers, stores equal\n", s_refused);

@@ -10,6 +10,7 @@
  *                   trim's, the daemon's tick_fd)
  *   svc_writer.c    the batch: apply, group commit, settle, replies, writer
  *   svc_dispatch.c  a request: decode, method, role, Header.after, parking
+ *   svc_park.c      a request whose handler asked to catch up, parked again
  *   svc_consume.c   other sources' events: positions, replay, queueing
  *   svc_builtin.c   the methods every daemon answers: ping, events.*,
  *                   backup.*, audit.list
@@ -180,6 +181,7 @@ typedef struct {
 				  * without may_wait */
 	uint32_t sources;        /* the handler's sources (bit i: cons[i]) */
 	wait_src_t src[TRC_SOURCES_MAX];
+	uint64_t barrier;        /* cluster mode: the barrier a read waits for (svc_raft.c) */
 } wait_t;
 
 /* A request that waits to be served (Header.after not yet applied, an
@@ -421,6 +423,11 @@ void svc_handle_request(trc_service_t *svc, trc_msg_t *m);
 void svc_read(trc_service_t *svc, work_t *w);
 bool svc_call_caught(trc_service_t *svc, const trc_call_t *call, int rc, work_t *w);
 void svc_park_work(trc_service_t *svc, work_t *w);
+/* How long a request with header h may wait here (parked). */
+int64_t svc_wait_budget(const trc_service_t *svc, const Traction__V1__Header *h);
+/* Keeps a request's frames (copied) to handle again with what it waits
+ * for (ws), until deadline: 0, TRC_EBUSY (too many wait), TRC_ENOMEM. */
+int svc_park(trc_service_t *svc, zmq_msg_t part[3], const wait_t *ws, int64_t deadline);
 void svc_reads_close(trc_service_t *svc);
 void svc_unpark(trc_service_t *svc, bool progress, bool all_expired);
 int64_t svc_parked_next(const trc_service_t *svc);
@@ -500,6 +507,14 @@ void svc_raft_turn_end(trc_service_t *svc, bool stopping);
 bool svc_raft_leads(const trc_service_t *svc);
 /* Non-zero once an entry could not be applied here: the replica stops. */
 int svc_raft_failed(const trc_service_t *svc);
+/* Where a linearizable read stands: *barrier (0 when it came) is the
+ * barrier it waits for, given at its first look. */
+typedef enum {
+	SVC_LIN_GO,              /* it may be answered now */
+	SVC_LIN_WAIT,            /* its barrier is not applied yet */
+	SVC_LIN_REFUSE,          /* not here (a follower, the leadership lost): *why */
+} svc_lin_t;
+svc_lin_t svc_raft_read(trc_service_t *svc, uint64_t *barrier, const char **why);
 
 /* ---- svc_entry.c: entries (calls dispatch, consumers, writer) ------------ */
 

@@ -4,12 +4,12 @@
  * it, find its method (the daemon's tables, then the built-ins), check the
  * caller's role, hold it back while it waits (Header.after not applied
  * yet, an events.read long poll with nothing new, the position of a
- * source its handler judges on not applied here yet), and then answer a
- * read at once or queue it, or queue a write for the group commit. Also
- * what a handler's call is made of, for reads (svc_reads.c) and writes
- * (svc_writer.c), and a request whose handler asked to catch up with a
- * source, held until it may run again. It calls the built-ins, the
- * consumers (positions, queries) and the frames layer.
+ * source its handler judges on not applied here yet, in cluster mode the
+ * leader's confirmation that it still leads), and then answer a read at
+ * once or queue it, or queue a write for the group commit. Also what a
+ * handler's call is made of, for reads (svc_reads.c) and writes
+ * (svc_writer.c). It calls the built-ins, the consumers (positions,
+ * queries), the raft node (svc_raft.c) and the frames layer.
  */
 #include "service_int.h"
 
@@ -104,7 +104,7 @@ static bool s_position_of(trc_service_t *svc, const char *source, uint64_t *seq)
 
 /* How long a request may wait here: its timeout (the broker's bound),
  * less a margin for the reply to travel back before the broker gives up. */
-static int64_t s_wait_budget(const trc_service_t *svc, const Traction__V1__Header *h)
+int64_t svc_wait_budget(const trc_service_t *svc, const Traction__V1__Header *h)
 {
 	int64_t t = h->timeout_ms == 0 || h->timeout_ms > svc->cfg.request_timeout_ms
 			    ? svc->cfg.request_timeout_ms
@@ -116,7 +116,7 @@ static int64_t s_wait_budget(const trc_service_t *svc, const Traction__V1__Heade
 /* Keeps the request's frames to handle again later (svc_unpark) with
  * what it waits for, until deadline: 0, or TRC_EBUSY if too many wait
  * already, TRC_ENOMEM if out of memory; then it is answered now. */
-static int s_park(trc_service_t *svc, zmq_msg_t part[3], const wait_t *ws, int64_t deadline)
+int svc_park(trc_service_t *svc, zmq_msg_t part[3], const wait_t *ws, int64_t deadline)
 {
 	if (svc->nparked >= TRC_PARKED_MAX)
 		return TRC_EBUSY;
@@ -386,7 +386,7 @@ static bool s_after_waits(trc_service_t *svc, trc_msg_t *m, const request_t *r, 
 	trc_call_t c = { .arena = svc->fill->arena };
 	int met = s_after_met(svc, h, &c, expired);
 	int parked = met == 0 && !expired
-			     ? s_park(svc, m->part, ws, ws->arrived + s_wait_budget(svc, h))
+			     ? svc_park(svc, m->part, ws, ws->arrived + svc_wait_budget(svc, h))
 			     : TRC_EBUSY;
 	if (parked == 0)
 		return true;
@@ -467,7 +467,7 @@ static bool s_catch_up_waits(trc_service_t *svc, trc_msg_t *m, const request_t *
 	if (!waits)
 		return false;
 	int parked = expired ? TRC_EBUSY
-			     : s_park(svc, m->part, ws, ws->arrived + s_wait_budget(svc, r->h));
+			     : svc_park(svc, m->part, ws, ws->arrived + svc_wait_budget(svc, r->h));
 	if (parked == 0)
 		return true;
 	if (parked == TRC_ENOMEM) { /* out of memory is said as such (one convention) */
@@ -494,13 +494,45 @@ static bool s_long_poll_waits(trc_service_t *svc, trc_msg_t *m, const request_t 
 		return false;
 	const Traction__V1__EventsReadRequest *er =
 		(const Traction__V1__EventsReadRequest *)r->req;
-	int64_t budget = s_wait_budget(svc, r->h);
+	int64_t budget = svc_wait_budget(svc, r->h);
 	if (er->wait_ms < budget)
 		budget = er->wait_ms;
 	uint64_t from = er->from_seq > 0 ? er->from_seq : 1;
 	/* could it not park, it is answered now with what there is */
 	return budget > 0 && svc->head < from && trc_mono_ms() < ws->arrived + budget &&
-	       s_park(svc, m->part, ws, ws->arrived + budget) == 0;
+	       svc_park(svc, m->part, ws, ws->arrived + budget) == 0;
+}
+
+/* Cluster mode: a read of the daemon's (not a built-in: ping, the event
+ * log's reads and backups answer on any replica) is the leader's, once a
+ * barrier proposed after it came is applied here, so that it sees every
+ * write acknowledged before it (docs/scale-out.md, "Reads"). True if it
+ * waits (parked) or was answered. */
+static bool s_linear_waits(trc_service_t *svc, trc_msg_t *m, const request_t *r, wait_t *ws,
+			   bool expired)
+{
+	if (svc->raft == NULL || (r->method->flags & TRC_METHOD_WRITE) ||
+	    svc_builtin_has(r->method))
+		return false;
+	const char *why = NULL;
+	svc_lin_t st = svc_raft_read(svc, &ws->barrier, &why);
+	if (st == SVC_LIN_GO)
+		return false;
+	int parked = st == SVC_LIN_WAIT && !expired
+			     ? svc_park(svc, m->part, ws, ws->arrived + svc_wait_budget(svc, r->h))
+			     : TRC_EBUSY;
+	if (parked == 0)
+		return true;
+	if (parked == TRC_ENOMEM)
+		return !s_out_of_memory(svc, m);
+	reply_t rep = { .version = r->ver, .request_id = r->h->request_id,
+			.code = TRACTION__V1__CODE__UNAVAILABLE,
+			.message = why != NULL ? why
+			: expired ? "the leader could not confirm in time that it still leads (no "
+				    "majority?); try again"
+				  : "too many requests wait here; try again" };
+	s_refuse(svc, m, r, &rep);
+	return true;
 }
 
 /* Writes wait for the group commit; reads are answered at once, from a
@@ -543,7 +575,7 @@ static void s_queue(trc_service_t *svc, trc_msg_t *m, const request_t *r, const 
 	w->h = r->h;
 	w->arrived = ws->arrived;
 	w->arrived_us = ws->arrived_us;
-	w->may_wait = !ws->rerun && trc_mono_ms() < ws->arrived + s_wait_budget(svc, r->h);
+	w->may_wait = !ws->rerun && trc_mono_ms() < ws->arrived + svc_wait_budget(svc, r->h);
 	if (!write)
 		svc_read(svc, w);
 }
@@ -558,7 +590,7 @@ static void s_handle_request_at(trc_service_t *svc, trc_msg_t *m, wait_t *ws, bo
 	if (!s_route(svc, m, &r) || !s_method(svc, m, &r) || !s_body(svc, m, &r))
 		return;
 	if (s_after_waits(svc, m, &r, ws, expired) || s_catch_up_waits(svc, m, &r, ws, expired) ||
-	    s_long_poll_waits(svc, m, &r, ws, expired))
+	    s_long_poll_waits(svc, m, &r, ws, expired) || s_linear_waits(svc, m, &r, ws, expired))
 		return;
 	s_queue(svc, m, &r, ws);
 }
@@ -618,81 +650,4 @@ void svc_unpark(trc_service_t *svc, bool progress, bool all_expired)
 		svc->parked = p;
 		svc->nparked++;
 	}
-}
-
-/* ---- a handler that asked to catch up ------------------------------------------ */
-
-/* Whether the handler of w, which failed with rc, asked to catch up with
- * a source first (trc_call_catch_up): then w is marked to be parked
- * rather than answered. A source it names that we do not consume is a
- * bug of the daemon's: logged, and the request runs again at once. */
-bool svc_call_caught(trc_service_t *svc, const trc_call_t *call, int rc, work_t *w)
-{
-	if (rc == 0 || !call->may_wait || call->n_catch_up == 0)
-		return false;
-	w->catch_up = 0;
-	for (size_t k = 0; k < call->n_catch_up; k++) {
-		size_t i = 0;
-		while (i < svc->ncons && strcmp(svc->cons[i].source, call->catch_up[k]) != 0)
-			i++;
-		if (i < svc->ncons)
-			w->catch_up |= 1u << i;
-		else
-			trc_warn("%s: asked to catch up with '%s', a source this daemon does "
-				 "not consume",
-				 w->method->name, call->catch_up[k]);
-	}
-	w->rerun = true;
-	return true;
-}
-
-/* A message of len bytes (from data, if not NULL); false if there is no
- * memory for it (it is then an empty one, to close all the same). */
-static bool s_msg_of(zmq_msg_t *msg, const void *data, size_t len)
-{
-	if (zmq_msg_init_size(msg, len) != 0) {
-		zmq_msg_init(msg);
-		return false;
-	}
-	if (data != NULL && len > 0)
-		memcpy(zmq_msg_data(msg), data, len);
-	return true;
-}
-
-/* Parks w, whose handler asked to catch up, to run again (without
- * may_wait) once this daemon has applied what each source it named had
- * committed when asked now, or at its deadline. Its frames are made again
- * from what the work kept; if it cannot wait, it is UNAVAILABLE (try
- * again). */
-void svc_park_work(trc_service_t *svc, work_t *w)
-{
-	wait_t ws = { .broker = w->broker, .arrived = w->arrived, .arrived_us = w->arrived_us,
-		      .rerun = true, .sources = w->catch_up };
-	for (size_t i = 0; i < svc->ncons; i++)
-		if (w->catch_up & (1u << i))
-			ws.src[i].need = svc_catch_up_ask(svc, &svc->cons[i]);
-	zmq_msg_t part[3];
-	bool ok = s_msg_of(&part[0], w->route, w->route_len);
-	if (s_msg_of(&part[1], NULL, protobuf_c_message_get_packed_size(&w->h->base)))
-		protobuf_c_message_pack(&w->h->base, zmq_msg_data(&part[1]));
-	else
-		ok = false;
-	ok = s_msg_of(&part[2], w->body, w->body_len) && ok;
-	int parked = ok ? s_park(svc, part, &ws, w->arrived + s_wait_budget(svc, w->h)) : TRC_ENOMEM;
-	if (parked == TRC_ENOMEM) {
-		w->code = TRACTION__V1__CODE__RESOURCE_EXHAUSTED;
-		w->message = "out of memory";
-		w->details = NULL;
-		w->n_details = 0;
-		svc_reply_work(svc, w);
-	} else if (parked != 0) {
-		w->code = TRACTION__V1__CODE__UNAVAILABLE;
-		w->message = "too many requests wait here for other daemons; try again";
-		w->details = NULL;
-		w->n_details = 0;
-		svc_reply_work(svc, w);
-	}
-	for (int i = 0; i < 3; i++)
-		zmq_msg_close(&part[i]);
-	svc->gen++; /* a request that named no source we know runs again at once */
 }

@@ -82,6 +82,14 @@ struct svc_raft {
 	batch_t *proposed;       /* its batch, until apply takes it; NULL: none */
 	int state;               /* raft_state at the last turn */
 	raft_id leader_seen;     /* and the leader then */
+	/* Linearizable reads: each waits for a barrier proposed after it
+	 * came; one in flight at a time (those that come while it flies wait
+	 * for the next: joining it would not be linearizable). Barriers are
+	 * numbered 1, 2, ...: issued, the last proposed; done, the last
+	 * applied here with the writer idle; failed, the last dropped. */
+	struct raft_barrier breq;
+	uint64_t barrier_want, barrier_issued, barrier_done, barrier_failed;
+	bool barrier_flying;
 	bool closed;
 	int fatal;               /* apply failed here: the replica stops */
 };
@@ -242,6 +250,61 @@ static int s_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 	return 0;
 }
 
+/* ---- linearizable reads ---------------------------------------------------------------- */
+
+svc_lin_t svc_raft_read(trc_service_t *svc, uint64_t *barrier, const char **why)
+{
+	struct svc_raft *r = svc->raft;
+	if (r->state != RAFT_LEADER) {
+		*why = "not the leader of this daemon's cluster: a read is the leader's (an "
+		       "election, or a route to a follower); try again";
+		return SVC_LIN_REFUSE;
+	}
+	if (*barrier == 0)
+		*barrier = r->barrier_issued + 1;
+	if (*barrier <= r->barrier_done)
+		return SVC_LIN_GO;
+	if (*barrier <= r->barrier_failed) {
+		*why = "the leadership changed before the read was confirmed; try again";
+		return SVC_LIN_REFUSE;
+	}
+	if (*barrier > r->barrier_want)
+		r->barrier_want = *barrier;
+	return SVC_LIN_WAIT;
+}
+
+/* The barrier applied here (status 0): everything before it was handed
+ * over, so with the writer idle the store holds every write acknowledged
+ * before the reads that wait for it came. The reads run again. */
+static void s_barrier_cb(struct raft_barrier *req, int status)
+{
+	struct svc_raft *r = req->data;
+	r->barrier_flying = false;
+	if (status == 0) {
+		s_writer_idle(r->svc);
+		r->barrier_done = r->barrier_issued;
+	} else {
+		r->barrier_failed = r->barrier_issued;
+	}
+	r->svc->gen++;
+}
+
+/* A barrier for the reads that wait, if none flies. */
+static void s_barrier(struct svc_raft *r)
+{
+	if (r->barrier_flying || r->barrier_want <= r->barrier_issued)
+		return;
+	r->barrier_issued = r->barrier_want;
+	r->breq.data = r;
+	int rc = raft_barrier(&r->raft, &r->breq, s_barrier_cb);
+	if (rc != 0) {
+		r->barrier_failed = r->barrier_issued;
+		r->svc->gen++;
+		return;
+	}
+	r->barrier_flying = true;
+}
+
 /* ---- proposals ------------------------------------------------------------------------- */
 
 /* The loop's batch as a proposal, and a fresh batch for the loop. */
@@ -303,6 +366,8 @@ void svc_raft_turn_end(trc_service_t *svc, bool stopping)
 	batch_t *b = svc->fill;
 	svc_reads_close(svc);
 	s_watch(r);
+	if (r->state == RAFT_LEADER && !stopping)
+		s_barrier(r);
 	if (b->writes.n == 0) {
 		trc_arena_reset(b->arena);
 		return;
@@ -472,6 +537,14 @@ void svc_raft_close(trc_service_t *svc)
 }
 
 #else /* no libraft or no libuv: a single host only */
+
+svc_lin_t svc_raft_read(trc_service_t *svc, uint64_t *barrier, const char **why)
+{
+	(void)svc;
+	(void)barrier;
+	(void)why;
+	return SVC_LIN_GO;
+}
 
 int svc_raft_open(trc_service_t *svc)
 {

@@ -6,8 +6,9 @@
  * of the configuration every replica holds), behind one broker: a leader
  * is elected and takes the writes, the followers refuse them
  * (UNAVAILABLE, "not the leader") and apply the leader's entries; the
- * leader SIGKILLed, the two others elect and go on; a leader left alone
- * acknowledges nothing; the killed replicas, restarted from their own
+ * leader SIGKILLed, the two others elect and go on; reads are the
+ * leader's, once a barrier after them is applied (followers refuse them);
+ * a leader left alone acknowledges nothing and answers no read; the killed replicas, restarted from their own
  * directories, catch up; all three restarted, none applies twice what
  * it holds. Each time the stores hold the same records byte for byte
  * (trc_storecopy_digest, meta.raft_applied included). A consumer of the
@@ -175,6 +176,20 @@ static bool s_converged(int ms)
 	}
 }
 
+/* A read of the count: its status code, *n the count when OK. */
+static int s_count(traction_client_t *c, long *n, traction_status_t *st)
+{
+	Traction__V1__Empty req = TRACTION__V1__EMPTY__INIT;
+	Traction__V1__KeyValue *rep = NULL;
+	int code = traction_call(c, "kv", "count", &req.base, &traction__v1__key_value__descriptor,
+				 (ProtobufCMessage **)&rep, st);
+	if (code == 0) {
+		*n = atol(rep->value);
+		traction_reply_free(&rep->base);
+	}
+	return code;
+}
+
 static void s_put_range(traction_client_t *c, int from, int to)
 {
 	char key[32];
@@ -207,6 +222,24 @@ int main(void)
 	CHECK_MSG(s_refused > 0, "no follower refused a write");
 	CHECK_MSG(s_converged(10000), "the replicas differ after 150 writes");
 	CHECK(h_testd_wait_count(c, "kv", 150, 5000));
+	/* reads are the leader's: it answers with every write acknowledged,
+	 * the followers refuse (the broker's round robin meets all three) */
+	unsigned ok = 0, refused = 0;
+	for (int i = 0; i < 9; i++) {
+		long n = -1;
+		traction_status_t rst;
+		int code = s_count(c, &n, &rst);
+		if (code == 0) {
+			CHECK_EQ_INT(n, 150);
+			ok++;
+		} else {
+			CHECK_MSG(code == TRACTION__V1__CODE__UNAVAILABLE &&
+					  strstr(rst.message, "a read is the leader's") != NULL,
+				  "count: %s %s", traction_code_name(code), rst.message);
+			refused++;
+		}
+	}
+	CHECK_MSG(ok > 0 && refused > 0, "reads: %u answered, %u refused", ok, refused);
 
 	/* the leader killed: the two others elect one and go on */
 	int leader = s_leader();
@@ -224,7 +257,10 @@ int main(void)
 	traction_client_set_timeout(c, 800);
 	traction_status_t st;
 	for (int64_t end = s_mono_ms() + 2500; s_mono_ms() < end;) {
-		int code = s_put_once(c, "alone", &st);
+		long n;
+		int code = s_count(c, &n, &st); /* first: while it may still think it leads */
+		CHECK_MSG(code != 0, "a replica alone answered a read (%ld)", n);
+		code = s_put_once(c, "alone", &st);
 		CHECK_MSG(code != 0, "a replica alone acknowledged a write");
 	}
 

@@ -68,6 +68,32 @@ const char *trc_cluster_refused(void)
 #endif
 }
 
+/* [cluster]: one of the shared sections (config.c), declared here beside
+ * what reads it. */
+#define K(sec, name, type, min, max, def, help) \
+	{ name, TRC_CONF_##type, TRC_CONF_AT(trc_config_t, sec), min, max, def, help }
+
+const trc_conf_key_t trc_cluster_keys[TRC_CLUSTER_NKEYS] = {
+	K(cluster_node, "node", STR, 0, 0, "",
+	  "this host's name in members; empty: a single host, no cluster (docs/scale-out.md)"),
+	K(cluster_members, "members", STR, 0, 0, "",
+	  "every host as name=address[:port], separated by commas, the same list on each"),
+	K(cluster_base_port, "base_port", UINT, 1, 65000, "7500",
+	  "a daemon's raft port, where members gives none: base_port plus its own offset"),
+	K(cluster_election_ms, "election_timeout_ms", UINT, 100, 60000, "1000",
+	  "a follower that hears no leader this long (randomized up to twice) stands"),
+	K(cluster_heartbeat_ms, "heartbeat_ms", UINT, 10, 10000, "100", "the leader's heartbeat"),
+	K(cluster_pre_vote, "pre_vote", UINT, 0, 1, "1",
+	  "1: a host back from a partition asks before it stands, and deposes no healthy leader"),
+	K(cluster_snapshot_threshold, "snapshot_threshold", UINT, 2, 100000000, "1024",
+	  "entries applied between two snapshots (the log is truncated behind them)"),
+	K(cluster_snapshot_trailing, "snapshot_trailing", UINT, 0, 100000000, "256",
+	  "entries kept behind a snapshot, for a follower just behind"),
+	K(cluster_plain_ok, "plain_ok", UINT, 0, 1, "0",
+	  "1: raft's traffic in the clear between hosts (else members must be on loopback)"),
+	K(cluster_join, "join", UINT, 0, 1, "0", "1: a host added to a running cluster: no bootstrap"),
+};
+
 bool trc_cluster_on(const trc_config_t *cfg)
 {
 	return cfg->cluster_node[0] != '\0';

@@ -56,6 +56,10 @@ typedef struct {
 	size_t self;             /* [cluster] node's index in m */
 } trc_members_t;
 
+/* The keys of [cluster], a shared section of the config file. */
+#define TRC_CLUSTER_NKEYS 10
+extern const trc_conf_key_t trc_cluster_keys[TRC_CLUSTER_NKEYS];
+
 /* Whether cfg asks for cluster mode ([cluster] node set). */
 bool trc_cluster_on(const trc_config_t *cfg);
 

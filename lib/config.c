@@ -22,6 +22,7 @@
 #include "error.h"
 #include "log.h"
 #include "textout.h"
+#include "cluster.h"
 #include "util.h"
 
 #define K(sec, name, type, min, max, def, help) \
@@ -99,26 +100,6 @@ static const trc_conf_key_t s_metrics[] = {
 	  "a daemon's port is base_port plus its own offset (docs/operations.md); 0: no metrics"),
 };
 
-static const trc_conf_key_t s_cluster[] = {
-	K(cluster_node, "node", STR, 0, 0, "",
-	  "this host's name in members; empty: a single host, no cluster (docs/scale-out.md)"),
-	K(cluster_members, "members", STR, 0, 0, "",
-	  "every host as name=address[:port], separated by commas, the same list on each"),
-	K(cluster_base_port, "base_port", UINT, 1, 65000, "7500",
-	  "a daemon's raft port, where members gives none: base_port plus its own offset"),
-	K(cluster_election_ms, "election_timeout_ms", UINT, 100, 60000, "1000",
-	  "a follower that hears no leader this long (randomized up to twice) stands"),
-	K(cluster_heartbeat_ms, "heartbeat_ms", UINT, 10, 10000, "100", "the leader's heartbeat"),
-	K(cluster_pre_vote, "pre_vote", UINT, 0, 1, "1",
-	  "1: a host back from a partition asks before it stands, and deposes no healthy leader"),
-	K(cluster_snapshot_threshold, "snapshot_threshold", UINT, 2, 100000000, "1024",
-	  "entries applied between two snapshots (the log is truncated behind them)"),
-	K(cluster_snapshot_trailing, "snapshot_trailing", UINT, 0, 100000000, "256",
-	  "entries kept behind a snapshot, for a follower just behind"),
-	K(cluster_plain_ok, "plain_ok", UINT, 0, 1, "0",
-	  "1: raft's traffic in the clear between hosts (else members must be on loopback)"),
-};
-
 #define SECTION(name, keys) { name, keys, sizeof(keys) / sizeof(keys[0]), sizeof(trc_config_t) }
 
 /* The shared sections, in the order they are written; their structs are
@@ -127,7 +108,7 @@ static const trc_conf_section_t s_shared[] = {
 	SECTION("bus", s_bus),       SECTION("store", s_store),
 	SECTION("events", s_events), SECTION("log", s_log),
 	SECTION("security", s_security), SECTION("metrics", s_metrics),
-	SECTION("cluster", s_cluster),
+	{ "cluster", trc_cluster_keys, TRC_CLUSTER_NKEYS, sizeof(trc_config_t) },
 };
 #define N_SHARED (sizeof(s_shared) / sizeof(s_shared[0]))
 

@@ -106,6 +106,7 @@ typedef struct {
 	unsigned cluster_snapshot_threshold;
 	unsigned cluster_snapshot_trailing;
 	unsigned cluster_plain_ok;     /* 1: raft's plain TCP beyond loopback */
+	unsigned cluster_join;         /* 1: added to a running cluster: never bootstraps */
 
 	/* What this configuration was made for (trc_config_init); read them
 	 * through the functions below. */

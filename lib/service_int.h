@@ -6,6 +6,7 @@
  *
  *   service.c       the loop, its timers, the broker connection, life cycle
  *   svc_raft.c      cluster mode: the raft node, proposals, apply, snapshots
+ *   svc_members.c   cluster mode: cluster.status and membership changes
  *   svc_tick.c      when the daemon's tick is queued (its interval, the
  *                   trim's, the daemon's tick_fd)
  *   svc_writer.c    the batch: apply, group commit, settle, replies, writer
@@ -383,6 +384,13 @@ int svc_backup_begin(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMes
 int svc_backup_resume(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
 int svc_backup_read(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
 int svc_backup_end(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+
+/* ---- svc_members.c: the cluster.* built-ins (call->user: svc) ----------- */
+
+int svc_cluster_status(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int svc_cluster_add(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int svc_cluster_remove(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
+int svc_cluster_transfer(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
 
 /* ---- svc_audit.c: the audit log (trc_call_audit in call.h) --------------- */
 

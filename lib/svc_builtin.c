@@ -13,6 +13,7 @@
 
 #include "error.h"
 #include "methods.h"
+#include "traction/v1/cluster.pb-c.h"
 #include "traction/v1/events.pb-c.h"
 
 static int s_ping(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep_)
@@ -163,6 +164,18 @@ static const trc_method_t s_builtin[] = {
 	{ "audit.list", &traction__v1__audit_list_request__descriptor,
 	  &traction__v1__audit_list_reply__descriptor, svc_audit_list, TRC_METHOD_ADMIN,
 	  "the administrative changes this daemon made, newest first" },
+	{ "cluster.status", &traction__v1__empty__descriptor,
+	  &traction__v1__cluster_status_reply__descriptor, svc_cluster_status, TRC_METHOD_ADMIN,
+	  "where this replica stands in its cluster: state, term, leader, log, members" },
+	{ "cluster.add", &traction__v1__cluster_change_request__descriptor,
+	  &traction__v1__cluster_change_reply__descriptor, svc_cluster_add, TRC_METHOD_ADMIN,
+	  "a member joins (a spare that catches up, then a voter); on the leader" },
+	{ "cluster.remove", &traction__v1__cluster_change_request__descriptor,
+	  &traction__v1__cluster_change_reply__descriptor, svc_cluster_remove, TRC_METHOD_ADMIN,
+	  "a member leaves; on the leader" },
+	{ "cluster.transfer", &traction__v1__cluster_change_request__descriptor,
+	  &traction__v1__cluster_change_reply__descriptor, svc_cluster_transfer,
+	  TRC_METHOD_ADMIN, "the leadership to a member (or any voter); on the leader" },
 };
 
 #define S_N_BUILTIN (sizeof(s_builtin) / sizeof(s_builtin[0]))

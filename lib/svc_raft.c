@@ -39,11 +39,9 @@
 #if defined(TRC_RAFT) && defined(TRC_UV)
 
 #include <dirent.h>
-#include <raft.h>
-#include <raft/uv.h>
-#include <uv.h>
 
 #include "hosted_uv.h"
+#include "svc_raft_int.h"
 
 /* An entry in raft's log: be32 length, the entry (entry.h), zeros to a
  * multiple of 8 bytes. libraft 0.15 reads back a segment wrongly, after a
@@ -69,30 +67,6 @@ static void *s_frame_alloc(size_t len)
 #define S_SNAP_MAGIC "TRCSNAP1"
 #define S_SNAP_LEN 16
 
-struct svc_raft {
-	trc_service_t *svc;
-	uv_loop_t loop;
-	struct raft_uv_transport transport;
-	struct raft_io io;
-	struct raft_fsm fsm;
-	struct raft raft;
-	trc_members_t members;
-	char dir[TRC_CONFIG_PATH + 80];
-	struct raft_apply req;   /* the proposal in flight */
-	batch_t *proposed;       /* its batch, until apply takes it; NULL: none */
-	int state;               /* raft_state at the last turn */
-	raft_id leader_seen;     /* and the leader then */
-	/* Linearizable reads: each waits for a barrier proposed after it
-	 * came; one in flight at a time (those that come while it flies wait
-	 * for the next: joining it would not be linearizable). Barriers are
-	 * numbered 1, 2, ...: issued, the last proposed; done, the last
-	 * applied here with the writer idle; failed, the last dropped. */
-	struct raft_barrier breq;
-	uint64_t barrier_want, barrier_issued, barrier_done, barrier_failed;
-	bool barrier_flying;
-	bool closed;
-	int fatal;               /* apply failed here: the replica stops */
-};
 
 static trc_service_t *s_svc(struct raft_fsm *fsm)
 {
@@ -467,7 +441,10 @@ static int s_start(struct svc_raft *r, bool fresh)
 		return r->fatal != 0 ? r->fatal : TRC_EIO;
 	}
 	trc_info("raft: node %s (id %u) at %s, %zu members, %s", me->name, me->id, me->address,
-		 r->members.n, fresh ? "bootstrapped" : "from its log");
+		 r->members.n,
+		 fresh		       ? "bootstrapped"
+		 : r->svc->cfg.cluster_join ? "joining (cluster add)"
+					    : "from its log");
 	return 0;
 }
 
@@ -502,7 +479,7 @@ int svc_raft_open(trc_service_t *svc)
 	int rc = svc_applied_read(svc, &applied);
 	svc->raft = r; /* the state machine's callbacks need it from raft_start on */
 	if (rc == 0)
-		rc = s_start(r, s_empty_dir(r->dir) && applied == 0);
+		rc = s_start(r, s_empty_dir(r->dir) && applied == 0 && !svc->cfg.cluster_join);
 	if (rc == 0) {
 		trc_hosted_t h;
 		trc_hosted_uv(&h, &r->loop);

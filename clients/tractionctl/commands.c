@@ -21,6 +21,7 @@ static const struct {
 	{ ctl_alert_cmds, &ctl_n_alert_cmds },
 	{ ctl_audit_cmds, &ctl_n_audit_cmds },
 	{ ctl_backup_cmds, &ctl_n_backup_cmds },
+	{ ctl_cluster_cmds, &ctl_n_cluster_cmds },
 	{ ctl_webhook_cmds, &ctl_n_webhook_cmds },
 	{ ctl_retention_cmds, &ctl_n_retention_cmds },
 	{ ctl_call_cmds, &ctl_n_call_cmds },

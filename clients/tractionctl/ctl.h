@@ -188,6 +188,8 @@ extern const cmd_t ctl_misc_cmds[];
 extern const int ctl_n_misc_cmds;
 extern const cmd_t ctl_backup_cmds[];
 extern const int ctl_n_backup_cmds;
+extern const cmd_t ctl_cluster_cmds[];
+extern const int ctl_n_cluster_cmds;
 extern const cmd_t ctl_webhook_cmds[];
 extern const int ctl_n_webhook_cmds;
 extern const cmd_t ctl_call_cmds[];

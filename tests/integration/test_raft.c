@@ -8,13 +8,18 @@
  * (UNAVAILABLE, "not the leader") and apply the leader's entries; the
  * leader SIGKILLed, the two others elect and go on; reads are the
  * leader's, once a barrier after them is applied (followers refuse them);
- * a leader left alone acknowledges nothing and answers no read; the killed replicas, restarted from their own
- * directories, catch up; all three restarted, none applies twice what
- * it holds. Each time the stores hold the same records byte for byte
- * (trc_storecopy_digest, meta.raft_applied included). A consumer of the
- * replicas' events (a single host) follows them across every failover
- * and ends with every record, no event applied twice: only the leader
- * publishes, and the sequences are the same on every replica. This build takes Debian 12's libraft 0.15 for it
+ * a leader left alone acknowledges nothing and answers no read; the
+ * killed replicas, restarted from their own directories, catch up; every
+ * replica's cluster.status names the same leader; the leadership goes to
+ * a named member on cluster.transfer; a member removed, wiped, given a
+ * copy of the leader's store, started to join and added again catches up
+ * from the leader's log; all three
+ * restarted, none applies twice what it holds. Each time the stores hold
+ * the same records byte for byte (trc_storecopy_digest, meta.raft_applied
+ * included). A consumer of the replicas' events (a single host) follows
+ * them across every failover and ends with every record, no event applied
+ * twice: only the leader publishes, and the sequences are the same on
+ * every replica. This build takes Debian 12's libraft 0.15 for it
  * (-DTRC_RAFT_UNSAFE_015=ON in tests/run.sh: lib/cluster.h).
  */
 #include <netinet/in.h>
@@ -30,6 +35,7 @@
 #include "harness.h"
 #include "storecopy.h"
 #include "traction/v1/bus.pb-c.h"
+#include "traction/v1/cluster.pb-c.h"
 #include "traction/v1/common.pb-c.h"
 
 #define N 3
@@ -64,18 +70,24 @@ static void s_pick_ports(void)
 		close(fd[i]);
 }
 
-/* Replica i (0-based; node h<i+1>, state n<i+1>) with the cluster's config. */
-static void s_start(int i)
+/* Replica i (0-based; node h<i+1>, state n<i+1>) with the cluster's
+ * config; join: a host added to the running cluster (no bootstrap). */
+static void s_start_as(int i, bool join)
 {
 	snprintf(H.extra, sizeof(H.extra),
 		 S_BUS "[cluster]\nnode = h%d\nmembers = h1=127.0.0.1:%d, h2=127.0.0.1:%d, "
 		 "h3=127.0.0.1:%d\nelection_timeout_ms = 400\nheartbeat_ms = 50\n"
-		 "snapshot_threshold = 64\nsnapshot_trailing = 1024\n",
-		 i + 1, s_port[0], s_port[1], s_port[2]);
+		 "snapshot_threshold = 64\nsnapshot_trailing = 1024\njoin = %d\n",
+		 i + 1, s_port[0], s_port[1], s_port[2], join);
 	char state[16];
 	snprintf(state, sizeof(state), "n%d", i + 1);
 	s_log_ix[i] = H.n;
 	s_pid[i] = h_start(&H, "traction-testd", state);
+}
+
+static void s_start(int i)
+{
+	s_start_as(i, false);
 }
 
 static void s_kill(int i)
@@ -190,6 +202,58 @@ static int s_count(traction_client_t *c, long *n, traction_status_t *st)
 	return code;
 }
 
+/* A cluster.* method of kv, retried while a follower or an election
+ * answers UNAVAILABLE (the changes are the leader's), up to 5 s. */
+static void *s_cluster(traction_client_t *c, const char *method, const char *name, int id,
+		       const ProtobufCMessageDescriptor *rd)
+{
+	Traction__V1__ClusterChangeRequest req = TRACTION__V1__CLUSTER_CHANGE_REQUEST__INIT;
+	req.name = (char *)name;
+	req.host = (char *)"127.0.0.1";
+	req.id = (uint64_t)id;
+	req.port = id > 0 ? (uint32_t)s_port[id - 1] : 0;
+	Traction__V1__Empty empty = TRACTION__V1__EMPTY__INIT;
+	const ProtobufCMessage *rq = strcmp(method, "cluster.status") == 0 ? &empty.base : &req.base;
+	ProtobufCMessage *rep = NULL;
+	traction_status_t st;
+	int code = -1;
+	for (int64_t end = s_mono_ms() + 5000; s_mono_ms() < end; h_sleep_ms(20)) {
+		code = traction_call(c, "kv", method, rq, rd, &rep, &st);
+		if (code != TRACTION__V1__CODE__UNAVAILABLE)
+			break;
+	}
+	CHECK_MSG(code == 0, "%s %s: %s %s", method, name, traction_code_name(code), st.message);
+	return rep;
+}
+
+static Traction__V1__ClusterStatusReply *s_status(traction_client_t *c)
+{
+	return s_cluster(c, "cluster.status", "", 0, &traction__v1__cluster_status_reply__descriptor);
+}
+
+/* Waits (up to 5 s) until a replica's cluster.status (the leader's, if
+ * on_leader) says the last change ended with `how` and the configuration
+ * has n voters. */
+static void s_changed(traction_client_t *c, const char *how, size_t n, bool on_leader)
+{
+	for (int64_t end = s_mono_ms() + 5000;; h_sleep_ms(50)) {
+		Traction__V1__ClusterStatusReply *st = s_status(c);
+		size_t voters = 0;
+		for (size_t i = 0; i < st->n_members; i++)
+			voters += strcmp(st->members[i]->role, "voter") == 0;
+		bool ok = (!on_leader || strcmp(st->state, "leader") == 0) &&
+			  strstr(st->change, how) != NULL &&
+			  voters == n && st->n_members == n;
+		char change[256];
+		snprintf(change, sizeof(change), "%s", st->change);
+		traction_reply_free(&st->base);
+		if (ok)
+			return;
+		CHECK_MSG(s_mono_ms() < end, "no leader says \"%s\" with %zu voters (last: %s)", how,
+			  n, change);
+	}
+}
+
 static void s_put_range(traction_client_t *c, int from, int to)
 {
 	char key[32];
@@ -274,6 +338,56 @@ int main(void)
 	CHECK_MSG(s_converged(15000), "the restarted replicas did not catch up");
 	CHECK(h_testd_wait_count(c, "kv", 261, 5000));
 
+	/* every replica says the same: three voters, one leader */
+	char leader_name[16] = "";
+	for (int i = 0; i < 6; i++) {
+		Traction__V1__ClusterStatusReply *cs = s_status(c);
+		CHECK_EQ_INT((int)cs->n_members, N);
+		CHECK_MSG(cs->leader[0] != '\0', "%s sees no leader", cs->node);
+		if (leader_name[0] == '\0')
+			snprintf(leader_name, sizeof(leader_name), "%s", cs->leader);
+		CHECK_STR(cs->leader, leader_name);
+		traction_reply_free(&cs->base);
+	}
+	/* the leadership handed to another member */
+	int target = leader_name[1] - '1' == 0 ? 1 : 0;
+	char tname[8];
+	snprintf(tname, sizeof(tname), "h%d", target + 1);
+	traction_reply_free(s_cluster(c, "cluster.transfer", tname, 0,
+				      &traction__v1__cluster_change_reply__descriptor));
+	s_changed(c, "the leader is", N, false); /* the old leader says so */
+	for (int i = 0; i < N; i++) {
+		Traction__V1__ClusterStatusReply *cs = s_status(c);
+		CHECK_STR(cs->leader, tname);
+		traction_reply_free(&cs->base);
+	}
+	s_put_range(c, 261, 270);
+	/* a member removed, wiped, started to join and added again: it
+	 * catches up from the leader's log */
+	int victim = (target + 1) % N;
+	char vname[8];
+	snprintf(vname, sizeof(vname), "h%d", victim + 1);
+	traction_reply_free(s_cluster(c, "cluster.remove", vname, 0,
+				      &traction__v1__cluster_change_reply__descriptor));
+	s_changed(c, ": done", N - 1, true);
+	s_kill(victim);
+	char cmd[1200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/n%d'", H.dir, victim + 1);
+	CHECK(system(cmd) == 0);
+	s_put_range(c, 270, 280); /* two members go on */
+	/* behind the leader's snapshot, a new member starts from a copy of a
+	 * replica's store (docs/scale-out.md, "A replica behind": LMDB's
+	 * mdb_copy of a live store), and raft's log brings it the rest */
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/n%d/kv' && mdb_copy '%s/n%d/kv' '%s/n%d/kv'", H.dir,
+		 victim + 1, H.dir, target + 1, H.dir, victim + 1);
+	CHECK(system(cmd) == 0);
+	s_start_as(victim, true);
+	traction_reply_free(s_cluster(c, "cluster.add", vname, victim + 1,
+				      &traction__v1__cluster_change_reply__descriptor));
+	s_changed(c, ": done", N, true);
+	s_put_range(c, 280, 290);
+	CHECK_MSG(s_converged(15000), "the member added again did not catch up");
+
 	/* all stopped and started again, from their own directories: what
 	 * each replays of its log it holds already (meta.raft_applied), and
 	 * applying it twice would log its events twice */
@@ -286,13 +400,13 @@ int main(void)
 	CHECK(h_wait_live(&H, "kv", N, 10000));
 	s_put(c, "again");
 	CHECK_MSG(s_converged(15000), "the replicas differ after a restart of all");
-	CHECK(h_testd_wait_count(c, "kv", 262, 5000));
+	CHECK(h_testd_wait_count(c, "kv", 291, 5000));
 	/* one put, one event (two, if an election made the client resend) */
 	uint64_t now = s_digest(0, hex);
 	CHECK_MSG(now == head + 1 || now == head + 2,
 		  "the event log went from %llu to %llu for one put after the restart",
 		  (unsigned long long)head, (unsigned long long)now);
-	CHECK_MSG(h_testd_wait_count(c, "mirror", 262, 10000), "the consumer missed records");
+	CHECK_MSG(h_testd_wait_count(c, "mirror", 291, 10000), "the consumer missed records");
 	CHECK_EQ_INT(h_testd_number(c, "mirror", "dups"), 0);
 	traction_client_destroy(&c);
 	h_done(&H);

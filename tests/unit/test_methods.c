@@ -51,7 +51,7 @@ static const struct {
 	  "webhook.add webhook.list webhook.remove webhook.deliveries webhook.retry" },
 	{ &traction__v1__daemon_service__descriptor, "daemon",
 	  "ping events.replay events.read backup.begin backup.resume backup.read backup.end "
-	  "audit.list" },
+	  "audit.list cluster.status cluster.add cluster.remove cluster.transfer" }, /* cluster.*: v1.1 */
 	/* backup.*: v1.1 */
 	{ &traction__v1__broker_service__descriptor, "broker",
 	  "ping status audit.list keys.reload " /* v1.1 */

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Cluster mode's raft node, shared by its two files and nothing else:
+ * svc_raft.c (the node, proposals, apply, reads) and svc_members.c (the
+ * cluster.* methods: status and membership). Only where libraft and libuv
+ * are found.
+ */
+#ifndef TRC_SVC_RAFT_INT_H
+#define TRC_SVC_RAFT_INT_H
+
+#include <raft.h>
+#include <raft/uv.h>
+#include <uv.h>
+
+#include "cluster.h"
+#include "service_int.h"
+
+struct svc_raft {
+	trc_service_t *svc;
+	uv_loop_t loop;
+	struct raft_uv_transport transport;
+	struct raft_io io;
+	struct raft_fsm fsm;
+	struct raft raft;
+	trc_members_t members;
+	char dir[TRC_CONFIG_PATH + 80];
+	struct raft_apply req;   /* the proposal in flight */
+	batch_t *proposed;       /* its batch, until apply takes it; NULL: none */
+	int state;               /* raft_state at the last turn */
+	raft_id leader_seen;     /* and the leader then */
+	/* Linearizable reads: each waits for a barrier proposed after it
+	 * came; one in flight at a time (those that come while it flies wait
+	 * for the next: joining it would not be linearizable). Barriers are
+	 * numbered 1, 2, ...: issued, the last proposed; done, the last
+	 * applied here with the writer idle; failed, the last dropped. */
+	struct raft_barrier breq;
+	uint64_t barrier_want, barrier_issued, barrier_done, barrier_failed;
+	bool barrier_flying;
+	/* Membership (svc_members.c): one change at a time, and what the
+	 * last one asked came to. */
+	struct raft_change creq;
+	struct raft_transfer treq;
+	bool changing;
+	raft_id change_id;       /* cluster.add: the member to make a voter next */
+	char change[256];
+	bool closed;
+	int fatal;               /* apply failed here: the replica stops */
+};
+
+/* The member's name in [cluster] members (by its address), or NULL. */
+const char *svc_raft_name(const struct svc_raft *r, raft_id id, const char *address);
+
+#endif

@@ -11,7 +11,8 @@ which in Python is provider_register.
 import importlib
 import re
 
-MODULES = ("common", "bus", "events", "supply", "scenario", "feedback", "iteration", "notify")
+MODULES = ("common", "bus", "cluster", "events", "supply", "scenario", "feedback", "iteration",
+           "notify")
 # the methods every service of a daemon answers, and the broker's own
 DAEMON, BROKER = "DaemonService", "BrokerService"
 

@@ -513,6 +513,9 @@ void svc_raft_turn_end(trc_service_t *svc, bool stopping);
 /* Whether this replica leads (always, on a single host): only the leader
  * ticks, consumes and publishes. */
 bool svc_raft_leads(const trc_service_t *svc);
+/* The writer committed an entry's batch of ours: its replies go once raft
+ * has committed it too; a batch that failed here stops the replica. */
+void svc_raft_settled(trc_service_t *svc, batch_t *b);
 /* Non-zero once an entry could not be applied here: the replica stops. */
 int svc_raft_failed(const trc_service_t *svc);
 /* Where a linearizable read stands: *barrier (0 when it came) is the

@@ -224,6 +224,27 @@ static int s_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 	return 0;
 }
 
+void svc_raft_settled(trc_service_t *svc, batch_t *b)
+{
+	struct svc_raft *r = svc->raft;
+	if (b->rc != 0) {
+		/* committed by raft, so by the other replicas, but not in this
+		 * store: its writes are not lost (the others have them), and this
+		 * replica must stop and apply it again at its next start */
+		trc_err("entry %llu could not be committed here (%s): this replica stops",
+			(unsigned long long)b->index, trc_strerror(b->rc));
+		r->fatal = b->rc;
+		for (size_t i = 0; i < b->writes.n; i++) {
+			b->writes.v[i].code = trc_err_to_code(TRC_EUNAVAIL);
+			b->writes.v[i].message = "this replica could not store the write (the others "
+						 "did); retry with the same key";
+		}
+	}
+	b->settled = true;
+	if (b->committed)
+		svc_writer_replies(svc, b);
+}
+
 /* ---- linearizable reads ---------------------------------------------------------------- */
 
 svc_lin_t svc_raft_read(trc_service_t *svc, uint64_t *barrier, const char **why)
@@ -514,6 +535,12 @@ void svc_raft_close(trc_service_t *svc)
 }
 
 #else /* no libraft or no libuv: a single host only */
+
+void svc_raft_settled(trc_service_t *svc, batch_t *b)
+{
+	(void)svc;
+	(void)b;
+}
 
 svc_lin_t svc_raft_read(trc_service_t *svc, uint64_t *barrier, const char **why)
 {

@@ -557,9 +557,7 @@ void svc_writer_done(trc_service_t *svc, bool wait, bool stopping)
 	if (svc->raft != NULL) {
 		/* cluster mode: its replies wait for raft's commit too, and the
 		 * loop's batch goes to raft, not here (svc_raft.c) */
-		b->settled = true;
-		if (b->committed)
-			svc_writer_replies(svc, b);
+		svc_raft_settled(svc, b);
 		return;
 	}
 	svc->loaded = s_pipelined(b);

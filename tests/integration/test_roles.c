@@ -162,6 +162,25 @@ static void s_no_leader_at_once(uint32_t version)
 	raw_close(&r);
 }
 
+/* tractionctl: --stale reads from a follower, without it no leader. */
+static void s_ctl_stale(void)
+{
+	char bin[512], cmd[1024];
+	h_bin("tractionctl", bin, sizeof(bin));
+	snprintf(cmd, sizeof(cmd), "'%s' --endpoint '%s' --timeout 300 %s ping note >/dev/null 2>&1",
+		 bin, H.client_ep, "--stale");
+	CHECK_EQ_INT(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "'%s' --endpoint '%s' --timeout 300 %s ping note 2>&1", bin,
+		 H.client_ep, "");
+	FILE *p = popen(cmd, "r");
+	CHECK(p != NULL);
+	char out[1024] = "";
+	size_t n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	CHECK(pclose(p) != 0);
+	CHECK_CONTAINS(out, "UNAVAILABLE: service 'note' has no leader");
+}
+
 static void *s_elect_later(void *arg)
 {
 	(void)arg;
@@ -177,6 +196,7 @@ static void s_election(traction_client_t *c)
 	uint64_t head;
 	s_no_leader_at_once(2);
 	s_no_leader_at_once(1);
+	s_ctl_stale();
 	/* the client waits and sends again within its deadline: short, it
 	 * ends UNAVAILABLE with the broker's reason */
 	traction_client_set_timeout(c, 300);

@@ -73,6 +73,19 @@ static void s_wait_role(traction_client_t *c, int role, uint64_t term, unsigned 
 		  (unsigned long long)term, n);
 }
 
+/* Tells replica i its role and term and waits until the broker has
+ * heard it, which is at once (a READY), not at the next heartbeat: the
+ * test's heartbeat_ms is 3000. n: how many then have that role at term. */
+static void s_role(traction_client_t *c, int i, const char *line, int role, uint64_t term,
+		   unsigned n)
+{
+	int64_t t0 = trc_mono_ms();
+	s_say(i, line);
+	s_wait_role(c, role, term, n);
+	int64_t took = trc_mono_ms() - t0;
+	CHECK_MSG(took < 500, "the broker heard '%s' after %lld ms", line, (long long)took);
+}
+
 /* note's ping through c: its code, and the pid and event head of the
  * instance that answered. */
 static int s_ping(traction_client_t *c, int *pid, uint64_t *head, traction_status_t *st)
@@ -265,12 +278,12 @@ static void s_writes_to_the_leader(traction_client_t *c)
 
 	/* a second claim: replica 1 at term 3 wins over replica 0, which has
 	 * not heard yet; a later claim of a lower term changes nothing */
-	s_say(1, "leader 3");
-	s_wait_role(c, TRACTION__V1__REPLICA_ROLE__REPLICA_LEADER, 3, 1);
+	s_role(c, 1, "leader 3", TRACTION__V1__REPLICA_ROLE__REPLICA_LEADER, 3, 1);
 	CHECK_EQ_INT(s_ping_pid(c), s_pid[1]);
 	CHECK_EQ_INT(s_add(c, "a note for the new leader"), 1);
-	s_say(2, "leader 1");
-	s_wait_role(c, TRACTION__V1__REPLICA_ROLE__REPLICA_LEADER, 1, 1);
+	s_role(c, 2, "leader 1", TRACTION__V1__REPLICA_ROLE__REPLICA_LEADER, 1, 1);
+	s_role(c, 2, "candidate 4", TRACTION__V1__REPLICA_ROLE__REPLICA_CANDIDATE, 4, 1);
+	s_role(c, 2, "follower 3", TRACTION__V1__REPLICA_ROLE__REPLICA_FOLLOWER, 3, 1);
 	for (int k = 0; k < 5; k++)
 		CHECK_EQ_INT(s_ping_pid(c), s_pid[1]);
 	CHECK_EQ_INT(s_add(c, "and another"), 2);
@@ -331,7 +344,8 @@ static void s_single(traction_client_t *c)
 
 int main(void)
 {
-	h_init(&H, "[bus]\nheartbeat_ms = 100\n[events]\nreplay_interval_ms = 200\n");
+	/* heartbeats far apart: a role is heard at once or the test says so */
+	h_init(&H, "[bus]\nheartbeat_ms = 3000\n[events]\nreplay_interval_ms = 200\n");
 	h_start_broker(&H, false); /* the decoy, then the set's own */
 	snprintf(s_decoy_ep, sizeof(s_decoy_ep), "%s", H.client_ep);
 	h_start_broker(&H, false);

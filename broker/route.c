@@ -310,11 +310,9 @@ static void s_role(trc_worker_t *w, const Traction__V1__Header *h)
 {
 	if ((int)h->replica_role == w->role && h->term == w->term)
 		return;
-	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
-		&traction__v1__replica_role__descriptor, (int)h->replica_role);
-	trc_info("instance=%s role=%s term=%llu (was %d at term %llu)", w->hex,
-		 v != NULL ? v->name : "unknown", (unsigned long long)h->term, w->role,
-		 (unsigned long long)w->term);
+	trc_info("instance=%s role=%s term=%llu (was %s at term %llu)", w->hex,
+		 trc_replica_role_name((int)h->replica_role), (unsigned long long)h->term,
+		 trc_replica_role_name(w->role), (unsigned long long)w->term);
 	trc_registry_role(w, (int)h->replica_role, h->term);
 }
 

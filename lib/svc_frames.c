@@ -96,8 +96,9 @@ int trc_service_set_replica(trc_service_t *svc, int role, uint64_t term)
 	    role > TRACTION__V1__REPLICA_ROLE__REPLICA_CANDIDATE)
 		return TRC_EINVAL;
 	if (role != svc->replica_role || term != svc->replica_term)
-		trc_info("replica role=%d term=%llu (was role=%d term=%llu)", role,
-			 (unsigned long long)term, svc->replica_role,
+		trc_info("replica role=%s term=%llu (was %s at term %llu)",
+			 trc_replica_role_name(role), (unsigned long long)term,
+			 trc_replica_role_name(svc->replica_role),
 			 (unsigned long long)svc->replica_term);
 	svc->replica_role = role;
 	svc->replica_term = term;

@@ -36,6 +36,10 @@
 #define TRC_REASON_NO_LEADER "no_leader"
 #define TRC_REASON_LEADERSHIP_CHANGED "leadership_changed"
 
+/* A Traction__V1__ReplicaRole for logs: "single", "leader", "follower",
+ * "candidate"; "unknown" for another number (a newer peer's). */
+const char *trc_replica_role_name(int role);
+
 typedef struct {
 	zmq_msg_t part[TRC_MAX_FRAMES];
 	int n;            /* parts kept */

@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -328,8 +329,10 @@ static void s_leadership_changed(traction_client_t *c)
  * and a first wave's frames. Alone, it gets everything. */
 static void s_single(traction_client_t *c)
 {
-	for (int i = 0; i < NREP; i++)
-		h_kill(&H, s_pid[i], SIGTERM);
+	for (int i = 0; i < NREP; i++) {
+		int st = h_kill(&H, s_pid[i], SIGTERM);
+		CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "replica %d ended with %#x", i, st);
+	}
 	CHECK(h_wait_live(&H, "note", 0, 5000));
 	pid_t plain = h_start(&H, "traction-exampled", "plain");
 	CHECK(h_wait_live(&H, "note", 1, 5000));

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 
+#include "wire.h"
 #include "traction/v1/common.pb-c.h"
 
 /* Whether a request of `bytes` would take what `held` requests hold
@@ -17,13 +18,19 @@ static bool s_over_budget(uint32_t held, uint64_t held_bytes, size_t bytes, unsi
 
 trc_admit_t trc_admit(const trc_admit_request_t *rq, const trc_admit_limits_t *lim)
 {
-	trc_admit_t a = { 0, "" };
+	trc_admit_t a = { 0, "", NULL };
 	if (!rq->known) {
 		a.code = TRACTION__V1__CODE__NOT_FOUND;
 		snprintf(a.message, sizeof(a.message), "no service named '%.64s'", rq->service);
 	} else if (!rq->live) {
 		a.code = TRACTION__V1__CODE__UNAVAILABLE;
 		snprintf(a.message, sizeof(a.message), "service '%.64s' has no live instance",
+			 rq->service);
+	} else if (!rq->leader) {
+		a.code = TRACTION__V1__CODE__UNAVAILABLE;
+		a.reason = TRC_REASON_NO_LEADER;
+		snprintf(a.message, sizeof(a.message),
+			 "service '%.64s' has no leader: an election is under way; retry",
 			 rq->service);
 	} else if (rq->client_in_flight >= lim->max_in_flight_per_client) {
 		a.code = TRACTION__V1__CODE__RESOURCE_EXHAUSTED;

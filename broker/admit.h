@@ -16,6 +16,8 @@ typedef struct {
 	const char *service;         /* the name it asks for */
 	bool known;                  /* named in the config, or registered since the start */
 	bool live;                   /* with an instance alive now */
+	bool leader;                 /* with one alive now that may take it (registry.h:
+				      * trc_registry_pick; a STALE read: any) */
 	size_t bytes;                /* its Header and body */
 	uint32_t client_in_flight;   /* what its client (an edge's user: the user) holds */
 	uint64_t client_bytes;
@@ -34,11 +36,14 @@ typedef struct {
 typedef struct {
 	int code;
 	char message[160];
+	const char *reason;          /* NULL, or its ErrorDetail's (wire.h: TRC_REASON_*) */
 } trc_admit_t;
 
 /* An unknown name is NOT_FOUND; a known one with no live instance
- * UNAVAILABLE (clients retry it); past a budget RESOURCE_EXHAUSTED. One
- * request alone always goes, whatever its size (max_message_kb bounds it). */
+ * UNAVAILABLE (clients retry it); with live instances but no leader
+ * UNAVAILABLE, reason no_leader (an election: clients send it again
+ * through the same broker); past a budget RESOURCE_EXHAUSTED. One request
+ * alone always goes, whatever its size (max_message_kb bounds it). */
 trc_admit_t trc_admit(const trc_admit_request_t *rq, const trc_admit_limits_t *lim);
 
 #endif

@@ -153,6 +153,8 @@ static void s_status(trc_broker_t *b, void *sock, const void *rid, size_t ridlen
 			is[k].in_flight = w->in_flight;
 			is[k].served = w->served;
 			is[k].idle_ms = now - w->last_seen;
+			is[k].replica_role = (Traction__V1__ReplicaRole)w->role;
+			is[k].term = w->term;
 			ip[k] = &is[k];
 			ss[i].n_instances++;
 		}

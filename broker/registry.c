@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "traction/v1/bus.pb-c.h"
 
 void trc_registry_init(trc_registry_t *r)
 {
@@ -101,14 +102,41 @@ trc_worker_t *trc_registry_attach(trc_registry_t *r, const void *id, size_t idle
 	return w;
 }
 
-trc_worker_t *trc_registry_pick(trc_bservice_t *svc)
+void trc_registry_role(trc_worker_t *w, int role, uint64_t term)
+{
+	w->role = role;
+	w->term = term;
+}
+
+/* Whether w leads, and (*term) as of which term: a SINGLE is a leader of
+ * term 0 (no cluster: today's daemons, and the first wave's). */
+static bool s_leads(const trc_worker_t *w, uint64_t *term)
+{
+	*term = w->role == TRACTION__V1__REPLICA_ROLE__REPLICA_SINGLE ? 0 : w->term;
+	return w->role == TRACTION__V1__REPLICA_ROLE__REPLICA_SINGLE ||
+	       w->role == TRACTION__V1__REPLICA_ROLE__REPLICA_LEADER;
+}
+
+trc_worker_t *trc_registry_pick(trc_bservice_t *svc, bool stale)
 {
 	trc_worker_t *best = NULL;
+	uint64_t top = 0, term;
+	bool led = false;
 	if (svc->nworkers == 0)
+		return NULL;
+	for (size_t k = 0; k < svc->nworkers && !stale; k++) {
+		if (s_leads(svc->workers[k], &term) && (!led || term > top)) {
+			top = term;
+			led = true;
+		}
+	}
+	if (!stale && !led)
 		return NULL;
 	/* Least in flight; ties go round-robin from where the last search began. */
 	for (size_t k = 0; k < svc->nworkers; k++) {
 		trc_worker_t *w = svc->workers[(svc->next + k) % svc->nworkers];
+		if (!stale && (!s_leads(w, &term) || term != top))
+			continue;
 		if (best == NULL || w->in_flight < best->in_flight)
 			best = w;
 	}

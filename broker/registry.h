@@ -31,6 +31,10 @@ typedef struct trc_worker {
 	int64_t last_seen;            /* monotonic ms */
 	uint32_t in_flight;
 	uint64_t served;
+	/* v1.1: what it is in its daemon's raft group, as its last READY or
+	 * HEARTBEAT said (a Traction__V1__ReplicaRole; SINGLE without one) */
+	int role;
+	uint64_t term;
 } trc_worker_t;
 
 struct trc_bservice {
@@ -90,8 +94,15 @@ trc_worker_t *trc_registry_worker(trc_registry_t *r, const void *id, size_t idle
 /* Adds (or finds) a worker and attaches it to service; NULL on error. */
 trc_worker_t *trc_registry_attach(trc_registry_t *r, const void *id, size_t idlen,
 				  trc_bservice_t *svc, int64_t now);
-/* The live instance of svc with the fewest requests in flight; NULL if none. */
-trc_worker_t *trc_registry_pick(trc_bservice_t *svc);
+/* What an instance says it is (READY, HEARTBEAT): its role and term. */
+void trc_registry_role(trc_worker_t *w, int role, uint64_t term);
+/* Where a request goes: the live instance of svc with the fewest requests
+ * in flight (ties round-robin) among, for a STALE one, all of them; for
+ * any other, those that lead: the LEADERs of the highest term a LEADER
+ * claims, a SINGLE counting as a LEADER of term 0 (two claims: the lower
+ * term is a deposed leader that has not heard yet). NULL if none: with
+ * live instances, none leads (an election). */
+trc_worker_t *trc_registry_pick(trc_bservice_t *svc, bool stale);
 
 /* A request of `bytes` from client_id forwarded to w. */
 trc_ticket_t *trc_registry_ticket_new(trc_registry_t *r, const void *client_id,

@@ -2,9 +2,11 @@
 /*
  * The broker's routing: a request from a client (or a service acting as
  * one) identified, admitted and forwarded to the least loaded live
- * instance of its service behind a Route frame; the reply routed back by
- * its ticket; the control frames of services (READY registers an
- * instance). The broker never decodes a request body.
+ * instance of its service that may take it (its leader, unless the
+ * request is STALE) behind a Route frame; the reply routed back by its
+ * ticket; the control frames of services (READY registers an instance
+ * and, with HEARTBEAT, says its role). The broker never decodes a
+ * request body.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,15 +30,32 @@ typedef struct {
 	bool from_service;      /* a service acting as a client */
 	uint32_t version;       /* the request's: its refusals use it */
 	uint64_t request_id;
+	bool stale;             /* Header.consistency STALE: any replica may answer */
 	const trc_key_t *as;    /* whose rights it has; NULL: no key (see s_route_frame) */
 	const char *edge;       /* the edge acting for the user `as`, if one is */
 	uint8_t ckey[TRC_CLIENT_KEY_MAX];
 	size_t ckeylen;
 } route_t;
 
+/* A refusal, with (reason not NULL, in a version 2 reply) one
+ * ErrorDetail about the service's leader. */
+static void s_refuse_why(trc_broker_t *b, const route_t *r, int code, const char *msg,
+			 const char *reason)
+{
+	Traction__V1__ErrorDetail d = TRACTION__V1__ERROR_DETAIL__INIT;
+	Traction__V1__ErrorDetail *dv[1] = { &d };
+	Traction__V1__ErrorDetails det = TRACTION__V1__ERROR_DETAILS__INIT;
+	d.subject = (char *)"leader";
+	d.reason = (char *)reason;
+	det.details = dv;
+	det.n_details = 1;
+	broker_answer(b, r->sock, r->rid, r->ridlen, r->version, r->request_id, code, msg,
+		      reason != NULL && r->version >= 2 ? &det.base : NULL);
+}
+
 static void s_refuse(trc_broker_t *b, const route_t *r, int code, const char *msg)
 {
-	broker_answer(b, r->sock, r->rid, r->ridlen, r->version, r->request_id, code, msg, NULL);
+	s_refuse_why(b, r, code, msg, NULL);
 }
 
 /* An edge's users each have the budget of a client. */
@@ -96,6 +115,7 @@ static Traction__V1__Header *s_identify(trc_broker_t *b, trc_msg_t *m, bool from
 		return NULL;
 	}
 	r->request_id = h->request_id;
+	r->stale = h->consistency == TRACTION__V1__CONSISTENCY__CONSISTENCY_STALE;
 	/* Whose rights the request has: the key's, or with on_behalf_of the
 	 * user's an edge acts for (docs/security.md). */
 	const char *refusal = trc_auth_acting_for(b->auth, key, h, &r->as, &r->edge);
@@ -182,9 +202,9 @@ static bool s_forward_to(trc_broker_t *b, trc_msg_t *m, const route_t *r, trc_bs
 	return true;
 }
 
-/* To the least loaded live instance of svc. An instance whose connection
- * is gone (killed, not yet missed its heartbeats) refuses the first frame:
- * drop it and try the next one. */
+/* To the least loaded live instance of svc that may take it. An instance
+ * whose connection is gone (killed, not yet missed its heartbeats)
+ * refuses the first frame: drop it and try the next one. */
 static void s_forward(trc_broker_t *b, trc_msg_t *m, const route_t *r, trc_bservice_t *svc,
 		      trc_worker_t *w, unsigned timeout_ms, size_t bytes)
 {
@@ -192,10 +212,15 @@ static void s_forward(trc_broker_t *b, trc_msg_t *m, const route_t *r, trc_bserv
 		if (s_forward_to(b, m, r, svc, w, trc_mono_ms() + timeout_ms, bytes, attempt < 8))
 			return;
 		broker_drop_worker(b, w, "its connection is gone");
-		w = trc_registry_pick(svc);
+		w = trc_registry_pick(svc, r->stale);
 	}
 	svc->errors++;
-	s_refuse(b, r, TRACTION__V1__CODE__UNAVAILABLE, "service has no live instance");
+	if (svc->nworkers > 0) /* the leader was the one that went */
+		s_refuse_why(b, r, TRACTION__V1__CODE__UNAVAILABLE,
+			     "service has no leader: an election is under way; retry",
+			     TRC_REASON_NO_LEADER);
+	else
+		s_refuse(b, r, TRACTION__V1__CODE__UNAVAILABLE, "service has no live instance");
 }
 
 /* A request [rid][Header][body] from a client, or from a service acting as
@@ -221,13 +246,14 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 		return;
 	}
 	trc_bservice_t *svc = trc_registry_service(&b->reg, h->service, false);
-	trc_worker_t *w = svc != NULL ? trc_registry_pick(svc) : NULL;
+	trc_worker_t *w = svc != NULL ? trc_registry_pick(svc, r.stale) : NULL;
 	/* what the request holds of the broker's and the service's queues
 	 * until it is answered */
 	trc_admit_request_t rq = {
 		.service = h->service,
 		.known = svc != NULL,
-		.live = w != NULL,
+		.live = svc != NULL && svc->nworkers > 0,
+		.leader = w != NULL,
 		.bytes = trc_msg_size(m, 1) + trc_msg_size(m, 2),
 		.broker_in_flight = b->reg.in_flight,
 		.broker_bytes = b->reg.bytes,
@@ -244,7 +270,7 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 	if (a.code != 0) {
 		if (svc != NULL)
 			svc->errors++;
-		s_refuse(b, &r, a.code, a.message);
+		s_refuse_why(b, &r, a.code, a.message, a.reason);
 		return;
 	}
 	s_forward(b, m, &r, svc, w, timeout, rq.bytes);
@@ -276,6 +302,18 @@ static void s_route_reply(trc_broker_t *b, trc_worker_t *w, trc_msg_t *m)
 	else
 		b->counters.replies_routed++;
 	trc_registry_ticket_done(&b->reg, t);
+}
+
+/* What an instance says it is in its READY or HEARTBEAT (v1.1; none:
+ * SINGLE), logged when it changes. */
+static void s_role(trc_worker_t *w, const Traction__V1__Header *h)
+{
+	if ((int)h->replica_role == w->role && h->term == w->term)
+		return;
+	trc_info("instance=%s role=%s term=%llu (was %s at term %llu)", w->hex,
+		 trc_replica_role_name((int)h->replica_role), (unsigned long long)h->term,
+		 trc_replica_role_name(w->role), (unsigned long long)w->term);
+	trc_registry_role(w, (int)h->replica_role, h->term);
 }
 
 void broker_service_message(trc_broker_t *b, trc_msg_t *m)
@@ -318,12 +356,15 @@ void broker_service_message(trc_broker_t *b, trc_msg_t *m)
 		} else {
 			trc_info("instance=%s service=%s registered (%zu live)", nw->hex,
 				 svc->name, svc->nworkers);
+			s_role(nw, h);
 		}
 		break;
 	}
 	case TRACTION__V1__FRAME_KIND__FRAME_HEARTBEAT:
 		if (w == NULL)
 			broker_control(b, wid, widlen, TRACTION__V1__FRAME_KIND__FRAME_DISCONNECT);
+		else
+			s_role(w, h);
 		break;
 	case TRACTION__V1__FRAME_KIND__FRAME_DISCONNECT:
 		if (w != NULL)

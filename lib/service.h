@@ -192,6 +192,19 @@ int trc_service_on_entry(trc_service_t *svc, trc_entry_fn fn, void *ud);
  * while the service's loop is not running, or on its thread. */
 int trc_service_apply_entry(trc_service_t *svc, uint64_t index, const uint8_t *buf, size_t len);
 
+/* ---- replicas: the broker routes by role (docs/architecture.md) ------- */
+
+/* What this instance is in its daemon's raft group, a
+ * Traction__V1__ReplicaRole (SINGLE, LEADER, FOLLOWER, CANDIDATE), and
+ * the term it is that in. Recorded, sent at once to every broker linked
+ * in a READY for each service (READY is idempotent there), and in every
+ * HEARTBEAT from then on; the broker sends writes and linearizable reads
+ * to the LEADER of the highest term only. Never called: SINGLE, term 0,
+ * which the wire does not even carry (a first-wave service's frames).
+ * On the loop thread, or before trc_service_run. TRC_EINVAL for a role
+ * that is not one. */
+int trc_service_set_replica(trc_service_t *svc, int role, uint64_t term);
+
 /* Runs until SIGINT/SIGTERM arrives on sigfd (SIGHUP: reload log level). */
 int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path);
 

@@ -312,6 +312,10 @@ struct trc_service {
 	svc_metrics_t metrics;
 	struct svc_backup *backup; /* svc_backup.c's: the backup under way */
 	char state_path[TRC_CONFIG_PATH + 64];
+	/* what we are in our raft group, as READY and HEARTBEAT say
+	 * (trc_service_set_replica; SINGLE 0 and term 0 without a cluster) */
+	int replica_role;
+	uint64_t replica_term;
 };
 
 /* ---- svc_def.c: the definition --------------------------------------- */

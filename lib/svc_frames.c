@@ -81,7 +81,33 @@ void svc_send_control(trc_service_t *svc, unsigned broker, Traction__V1__FrameKi
 	h.version = TRC_PROTOCOL_VERSION;
 	h.kind = kind;
 	h.service = (char *)(service != NULL ? service : "");
+	if (kind == TRACTION__V1__FRAME_KIND__FRAME_READY ||
+	    kind == TRACTION__V1__FRAME_KIND__FRAME_HEARTBEAT) {
+		/* v1.1; SINGLE and 0 are not sent at all: a first wave's frame */
+		h.replica_role = (Traction__V1__ReplicaRole)svc->replica_role;
+		h.term = svc->replica_term;
+	}
 	svc_send_header(svc, broker, &h, NULL, 0, NULL);
+}
+
+int trc_service_set_replica(trc_service_t *svc, int role, uint64_t term)
+{
+	if (svc == NULL || role < TRACTION__V1__REPLICA_ROLE__REPLICA_SINGLE ||
+	    role > TRACTION__V1__REPLICA_ROLE__REPLICA_CANDIDATE)
+		return TRC_EINVAL;
+	if (role != svc->replica_role || term != svc->replica_term)
+		trc_info("replica role=%s term=%llu (was %s at term %llu)",
+			 trc_replica_role_name(role), (unsigned long long)term,
+			 trc_replica_role_name(svc->replica_role),
+			 (unsigned long long)svc->replica_term);
+	svc->replica_role = role;
+	svc->replica_term = term;
+	/* a broker not linked now hears it when it registers us again */
+	for (unsigned b = 0; b < svc->nbrokers; b++)
+		for (size_t i = 0; i < svc->def->n_services; i++)
+			svc_send_control(svc, b, TRACTION__V1__FRAME_KIND__FRAME_READY,
+					 svc->def->services[i].name);
+	return 0;
 }
 
 /* Where the daemon stands, into v and p (room for every source and our

@@ -406,3 +406,9 @@ void trc_monitor_close(void *sock, void **pair)
 	zmq_close(*pair);
 	*pair = NULL;
 }
+
+const char *trc_replica_role_name(int role)
+{
+	static const char *const names[] = { "single", "leader", "follower", "candidate" };
+	return role >= 0 && role < 4 ? names[role] : "unknown";
+}

@@ -28,6 +28,18 @@
  * broker's XPUB, a daemon's PUB) accepts: a topic prefix and a byte. */
 #define TRC_SUBSCRIPTION_MAX 1024
 
+/* ErrorDetail reasons of an election (docs/protocol.md): the broker knows
+ * the service's replicas but none is its leader now; the replica that
+ * had the request lost its leadership before it was committed. A client
+ * sends the request again, same id, through the same broker, within its
+ * deadline: it is not the broker's fault. */
+#define TRC_REASON_NO_LEADER "no_leader"
+#define TRC_REASON_LEADERSHIP_CHANGED "leadership_changed"
+
+/* A Traction__V1__ReplicaRole for logs: "single", "leader", "follower",
+ * "candidate"; "unknown" for another number (a newer peer's). */
+const char *trc_replica_role_name(int role);
+
 typedef struct {
 	zmq_msg_t part[TRC_MAX_FRAMES];
 	int n;            /* parts kept */

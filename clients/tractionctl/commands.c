@@ -41,6 +41,9 @@ const trc_opt_t ctl_opts[] = {
 	  "read-your-writes: served once the daemon has applied event SEQ of source SRC (a "
 	  "write's \"committed\")" },
 	{ 'u', "as", "USER", "an edge's key: act for this user (docs/security.md)" },
+	{ 'S', "stale", NULL,
+	  "reads: any replica of a replicated daemon may answer, a follower too, as of what it "
+	  "has applied (docs/scale-out.md); without it, its leader" },
 	{ 'h', "help", NULL, "this help; 'tractionctl NOUN VERB --help' for a command's" },
 	{ 'V', "version", NULL, "the version" },
 	/* the build writes the manual page with it */

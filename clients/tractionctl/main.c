@@ -93,6 +93,7 @@ typedef struct {
 	int nafter;
 	const char *as_user;
 	const char *key_file;
+	bool stale;
 } globals_t;
 
 /* The options before the command word: 0, or -1 with *exit_code set (an
@@ -115,6 +116,9 @@ static int s_globals(int argc, char **argv, ctl_t *ctl, globals_t *g, int *exit_
 			break;
 		case 'u':
 			g->as_user = optarg;
+			break;
+		case 'S':
+			g->stale = true;
 			break;
 		case 'e':
 			ctl->endpoint = optarg;
@@ -238,6 +242,8 @@ static int s_connect(ctl_t *ctl, const globals_t *g)
 	}
 	ctl->as_user = g->as_user;
 	int rc = ctl_client_new(ctl, ctl->endpoint, 0, &ctl->client);
+	if (rc == 0)
+		traction_client_stale(ctl->client, g->stale);
 	for (int i = 0; i < g->nafter && rc == 0; i++) {
 		char src[64];
 		const char *a = g->after[i], *colon = strchr(a, ':');

@@ -20,6 +20,9 @@
 #     tractionctl against them: a client speaking a newer protocol version
 #     must fail fast (non-zero, within a few seconds) with a message that
 #     says "version", not hang or half-work.
+#  3. starts the CURRENT broker with the OLD supplyd (which says no replica
+#     role: SINGLE) and the OLD tractionctl writes and reads through it;
+#     the Header's replica fields encoded by either side read on the other.
 #
 #   tests/compat/old-clients.sh SRC_DIR BUILD_DIR WORK_DIR
 #
@@ -352,5 +355,51 @@ echo "compat:   stderr: $(head -c 500 "$RUN/e")"
 [ "$ms" -le 5000 ] || fail "the current tractionctl took $ms ms to fail against the first wave's broker (want <= 5000)"
 grep -qi "version" "$RUN/e" || fail "the current tractionctl's error does not say 'version': $(cat "$RUN/e")"
 ok "current tractionctl against the first wave's broker: exit $rc in $ms ms, says: $(head -n 1 "$RUN/e" | cut -c1-120)"
+
+# ============================================================================
+# 3. replica roles (v1.1, docs/protocol.md): a first-wave daemon behind the
+#    current broker says no role and is SINGLE, a leader of term 0
+# ============================================================================
+SET_SERVICES="supply" start_set "$RUN/mixed" "$BUILD"
+MIX_EP=$EP
+{ cat "$RUN/mixed/endpoints"
+  printf 'heartbeat_ms = 200\n[store]\nstate_dir = %s/var\n' "$RUN/mixed"
+} >"$RUN/mixed/old.conf"
+"$OLD_BUILD/services/traction-supplyd" --config "$RUN/mixed/old.conf" 2>"$RUN/mixed/supplyd.log" &
+PIDS+=($!)
+mctl() { "$OLDCTL" --endpoint "$MIX_EP" "$@"; }
+eventually mctl supply list >/dev/null || fail "the current broker routes nothing to the first wave's supplyd"
+mctl provider add acme --name "Acme Vision" --kind ai-company >"$RUN/o" ||
+  fail "provider add through the current broker to the first wave's supplyd"
+mctl provider show acme | has "^  name: Acme Vision$" || fail "provider show"
+ok "the first wave's supplyd behind the current broker (no role: SINGLE) gets writes and reads"
+# the Header's new fields: the first wave's decoder passes over them, and
+# the current one reads a first-wave READY as SINGLE at term 0
+header_py() { # GEN MODE FILE
+  PYTHONPATH="$1" "$PY" - "$2" "$3" <<'EOF'
+import sys
+from traction.v1 import bus_pb2 as bus
+mode, path = sys.argv[1], sys.argv[2]
+if mode == "new-encode":
+    h = bus.Header(version=2, kind=bus.FRAME_READY, service="supply",
+                   replica_role=bus.REPLICA_FOLLOWER, term=7, consistency=bus.CONSISTENCY_STALE)
+    open(path, "wb").write(h.SerializeToString())
+elif mode == "old-encode":
+    open(path, "wb").write(bus.Header(version=1, kind=bus.FRAME_READY,
+                                      service="supply").SerializeToString())
+else:
+    h = bus.Header.FromString(open(path, "rb").read())
+    assert h.kind == bus.FRAME_READY and h.service == "supply", h
+    if mode == "new-decode":
+        assert (h.replica_role, h.term, h.consistency) == (bus.REPLICA_SINGLE, 0,
+                                                           bus.CONSISTENCY_LINEARIZABLE), h
+EOF
+}
+header_py "$BUILD/python" new-encode "$RUN/hdr.new" || fail "a current Header does not encode"
+header_py "$OLDPYGEN" old-decode "$RUN/hdr.new" ||
+  fail "the first wave cannot read a Header with replica_role, term, consistency"
+header_py "$OLDPYGEN" old-encode "$RUN/hdr.old" || fail "a first-wave Header does not encode"
+header_py "$BUILD/python" new-decode "$RUN/hdr.old" || fail "a first-wave READY does not read as SINGLE at term 0"
+ok "Header.replica_role, term, consistency (v1.1): the first wave reads past them; its frames read as SINGLE, 0, linearizable"
 
 echo "compat: $passed passed, 0 failed, in $(since_ms "$T0") ms"

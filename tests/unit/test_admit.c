@@ -17,7 +17,8 @@ static const trc_admit_limits_t s_lim = { .max_in_flight_per_client = 4,
 /* A live service, an idle client, an idle broker: a request that goes. */
 static trc_admit_request_t s_ok(void)
 {
-	trc_admit_request_t rq = { .service = "kv", .known = true, .live = true, .bytes = 100 };
+	trc_admit_request_t rq = { .service = "kv", .known = true, .live = true, .leader = true,
+				   .bytes = 100 };
 	return rq;
 }
 
@@ -40,6 +41,7 @@ TEST(unknown_is_not_found_and_known_without_instance_is_unavailable)
 	trc_admit_request_t rq = s_ok();
 	rq.known = false;
 	rq.live = false;
+	rq.leader = false;
 	rq.service = "nosuch";
 	trc_admit_t a = trc_admit(&rq, &s_lim);
 	CHECK_EQ_INT(a.code, TRACTION__V1__CODE__NOT_FOUND);
@@ -50,9 +52,27 @@ TEST(unknown_is_not_found_and_known_without_instance_is_unavailable)
 	a = trc_admit(&rq, &s_lim);
 	CHECK_EQ_INT(a.code, TRACTION__V1__CODE__UNAVAILABLE);
 	CHECK_STR(a.message, "service 'kv' has no live instance");
+	CHECK(a.reason == NULL); /* down, not electing: the client may try another broker */
 	/* whatever the budgets: the client retries UNAVAILABLE, not a budget */
 	rq.client_in_flight = 100;
 	CHECK_EQ_INT(trc_admit(&rq, &s_lim).code, TRACTION__V1__CODE__UNAVAILABLE);
+}
+
+/* Replicas alive, none of them a leader: an election. UNAVAILABLE with
+ * the reason that makes a client wait and send again through the same
+ * broker, before any budget is weighed. */
+TEST(live_without_a_leader_is_unavailable_no_leader)
+{
+	trc_admit_request_t rq = s_ok();
+	rq.leader = false;
+	trc_admit_t a = trc_admit(&rq, &s_lim);
+	CHECK_EQ_INT(a.code, TRACTION__V1__CODE__UNAVAILABLE);
+	CHECK_STR(a.reason, "no_leader");
+	CHECK_CONTAINS(a.message, "service 'kv' has no leader: an election is under way");
+	rq.client_in_flight = 100;
+	CHECK_STR(trc_admit(&rq, &s_lim).reason, "no_leader");
+	rq.leader = true;
+	CHECK(trc_admit(&rq, &s_lim).reason == NULL); /* a budget's refusal has none */
 }
 
 TEST(a_clients_count_of_requests)
@@ -99,6 +119,7 @@ int main(void)
 {
 	RUN(a_request_within_every_budget_goes);
 	RUN(unknown_is_not_found_and_known_without_instance_is_unavailable);
+	RUN(live_without_a_leader_is_unavailable_no_leader);
 	RUN(a_clients_count_of_requests);
 	RUN(a_clients_bytes);
 	RUN(every_clients_bytes_together);

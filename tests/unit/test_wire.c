@@ -63,6 +63,37 @@ TEST(header_round_trip_and_checks)
 	CHECK_EQ_INT(trc_header_pack(&h, buf, 2), 0); /* does not fit */
 }
 
+/* v1.1's replica fields: a READY that says SINGLE at term 0 (a service
+ * that never calls trc_service_set_replica) is the same bytes as one
+ * without them, a first wave's; a role said reads back. */
+TEST(replica_fields)
+{
+	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
+	uint8_t plain[TRC_HEADER_MAX], said[TRC_HEADER_MAX];
+	const char *why = NULL;
+	h.version = 2;
+	h.kind = TRACTION__V1__FRAME_KIND__FRAME_READY;
+	h.service = (char *)"note";
+	size_t n = trc_header_pack(&h, plain, sizeof(plain));
+	h.replica_role = TRACTION__V1__REPLICA_ROLE__REPLICA_SINGLE;
+	h.term = 0;
+	h.consistency = TRACTION__V1__CONSISTENCY__CONSISTENCY_LINEARIZABLE;
+	CHECK_EQ_INT(trc_header_pack(&h, said, sizeof(said)), n);
+	CHECK(memcmp(plain, said, n) == 0);
+	h.replica_role = TRACTION__V1__REPLICA_ROLE__REPLICA_LEADER;
+	h.term = 1ull << 40;
+	size_t m = trc_header_pack(&h, said, sizeof(said));
+	CHECK(m > n);
+	Traction__V1__Header *d = trc_header_unpack(NULL, said, m, &why);
+	CHECK(d != NULL);
+	CHECK_EQ_INT(d->replica_role, TRACTION__V1__REPLICA_ROLE__REPLICA_LEADER);
+	CHECK(d->term == 1ull << 40);
+	protobuf_c_message_free_unpacked(&d->base, NULL);
+	CHECK_STR(trc_replica_role_name(TRACTION__V1__REPLICA_ROLE__REPLICA_CANDIDATE),
+		  "candidate");
+	CHECK_STR(trc_replica_role_name(9), "unknown");
+}
+
 TEST(recv_caps_frames)
 {
 	void *ctx = zmq_ctx_new();
@@ -360,6 +391,7 @@ int main(void)
 	RUN(header_round_trip_and_checks);
 	RUN(arena_mark_and_rewind);
 	RUN(header_names_without_decoding);
+	RUN(replica_fields);
 	RUN(recv_caps_frames);
 	RUN(slugs_and_text);
 	RUN(error_mappings);

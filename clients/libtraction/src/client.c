@@ -6,7 +6,9 @@
  * caught in its broker's death goes again, same id, through the next
  * broker: reads and keyed feedback are safe to repeat; another write may
  * find its own effect (docs/operations.md, "Two brokers"). So does a call
- * refused UNAVAILABLE, within its deadline.
+ * refused UNAVAILABLE, within its deadline. One refused during an
+ * election (a detail no_leader or leadership_changed) goes again, same
+ * id, through the same broker after a backoff: not the broker's fault.
  */
 #include "traction/traction.h"
 
@@ -28,6 +30,11 @@
 /* With several brokers, a call refused UNAVAILABLE by one goes again
  * through the next after this long (ms), within its deadline. */
 #define RETRY_MS 50
+/* During an election, the first wait before the call goes again, and the
+ * longest (it doubles in between): an election takes a timeout or two
+ * (1-2 s with [cluster]'s defaults). */
+#define ELECTION_RETRY_MS 20
+#define ELECTION_RETRY_MAX_MS 250
 
 struct traction_client {
 	void *zctx;
@@ -37,6 +44,7 @@ struct traction_client {
 	uint64_t next_id;
 	char *name;
 	char *on_behalf_of;
+	bool stale;                   /* traction_client_stale */
 	Traction__V1__EventPosition after[AFTER_MAX];
 	Traction__V1__EventPosition *afterp[AFTER_MAX];
 	size_t n_after;
@@ -286,14 +294,30 @@ static int s_take_reply(traction_client_t *c, trc_msg_t *m, uint64_t id,
 }
 
 /* What s_read_replies says of a call refused UNAVAILABLE that may go again
- * through another broker. */
+ * through another broker; and of one refused during an election, which
+ * goes again through the same one. */
 #define REFUSED (-2)
+#define ELECTION (-3)
+
+/* Whether the last reply's details say an election (wire.h). */
+static bool s_election(const traction_client_t *c)
+{
+	for (size_t i = 0; c->details != NULL && i < c->details->n_details; i++) {
+		const char *why = c->details->details[i]->reason;
+		if (strcmp(why, TRC_REASON_NO_LEADER) == 0 ||
+		    strcmp(why, TRC_REASON_LEADERSHIP_CHANGED) == 0)
+			return true;
+	}
+	return false;
+}
 
 /* The messages that came on the brokers' sockets (it: as polled): the
- * call's status code once its reply came, else -1; or REFUSED when, with
- * several brokers and may_retry, its broker answered UNAVAILABLE (no live
- * instance behind it: one that has just restarted has not yet heard the
- * services register), the broker then suspected. */
+ * call's status code once its reply came, else -1; or with may_retry,
+ * ELECTION when it was refused during an election (its details kept
+ * until it goes again), REFUSED when, with several brokers, its broker
+ * answered UNAVAILABLE (no live instance behind it: one that has just
+ * restarted has not yet heard the services register), the broker then
+ * suspected. */
 static int s_read_replies(traction_client_t *c, const zmq_pollitem_t *it, uint64_t id,
 			  const ProtobufCMessageDescriptor *reply_type, ProtobufCMessage **reply,
 			  traction_status_t *st, bool may_retry)
@@ -306,6 +330,8 @@ static int s_read_replies(traction_client_t *c, const zmq_pollitem_t *it, uint64
 			continue;
 		int code = s_take_reply(c, &m, id, reply_type, reply, st);
 		trc_msg_close(&m);
+		if (code == TRACTION__V1__CODE__UNAVAILABLE && may_retry && s_election(c))
+			return ELECTION;
 		if (code == TRACTION__V1__CODE__UNAVAILABLE && n > 1 && may_retry) {
 			s_forget_last(c);
 			lt_brokers_suspect(c->brokers, i);
@@ -317,11 +343,30 @@ static int s_read_replies(traction_client_t *c, const zmq_pollitem_t *it, uint64
 	return -1;
 }
 
+/* The header of a call's request, under a new request id. */
+static void s_request_header(traction_client_t *c, Traction__V1__Header *h, const char *service,
+			     const char *method)
+{
+	traction__v1__header__init(h);
+	h->version = TRC_PROTOCOL_VERSION;
+	h->on_behalf_of = c->on_behalf_of;
+	h->after = c->afterp;
+	h->n_after = c->n_after;
+	h->kind = TRACTION__V1__FRAME_KIND__FRAME_REQUEST;
+	h->service = (char *)service;
+	h->method = (char *)method;
+	h->request_id = c->next_id++;
+	h->timeout_ms = (uint32_t)c->timeout_ms;
+	h->client_name = c->name;
+	h->consistency = c->stale ? TRACTION__V1__CONSISTENCY__CONSISTENCY_STALE
+				  : TRACTION__V1__CONSISTENCY__CONSISTENCY_LINEARIZABLE;
+}
+
 int traction_call(traction_client_t *c, const char *service, const char *method,
 		  const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_type,
 		  ProtobufCMessage **reply, traction_status_t *st)
 {
-	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
+	Traction__V1__Header h;
 	if (reply != NULL)
 		*reply = NULL;
 	if (c == NULL || service == NULL || method == NULL || reply_type == NULL || reply == NULL) {
@@ -330,27 +375,20 @@ int traction_call(traction_client_t *c, const char *service, const char *method,
 		return TRACTION__V1__CODE__INVALID_ARGUMENT;
 	}
 	s_forget_last(c);
-	h.version = TRC_PROTOCOL_VERSION;
-	h.on_behalf_of = c->on_behalf_of;
-	h.after = c->afterp;
-	h.n_after = c->n_after;
-	h.kind = TRACTION__V1__FRAME_KIND__FRAME_REQUEST;
-	h.service = (char *)service;
-	h.method = (char *)method;
-	h.request_id = c->next_id++;
-	h.timeout_ms = (uint32_t)c->timeout_ms;
-	h.client_name = c->name;
+	s_request_header(c, &h, service, method);
 	size_t n = lt_brokers_n(c->brokers), via = 0;
 	int code = s_send_request(c, &h, request, st, &via);
 	if (code != 0 && (n == 1 || code != TRACTION__V1__CODE__UNAVAILABLE))
 		return code;
 	bool sent = code == 0, refused = false;
 	int64_t deadline = trc_mono_ms() + c->timeout_ms, again_at = 0;
+	int64_t backoff = ELECTION_RETRY_MS;
 	for (;;) {
 		int64_t now = trc_mono_ms(), left = deadline - now;
 		if (left <= 0)
 			break;
 		if (!sent && now >= again_at) { /* no broker connected yet, or ours died */
+			s_forget_last(c);
 			code = s_send_request(c, &h, request, st, &via);
 			if (code != 0 && code != TRACTION__V1__CODE__UNAVAILABLE)
 				return code;
@@ -368,7 +406,13 @@ int traction_call(traction_client_t *c, const char *service, const char *method,
 			sent = false; /* caught in its broker's death: through another */
 		code = s_read_replies(c, it, h.request_id, reply_type, reply, st,
 				      deadline - trc_mono_ms() > RETRY_MS);
-		if (code == REFUSED) {
+		if (code == ELECTION) { /* again through the same broker, a little later */
+			sent = false;
+			refused = true;
+			again_at = trc_mono_ms() + backoff;
+			backoff = backoff * 2 > ELECTION_RETRY_MAX_MS ? ELECTION_RETRY_MAX_MS
+								       : backoff * 2;
+		} else if (code == REFUSED) {
 			sent = false;
 			refused = true;
 			again_at = trc_mono_ms() + RETRY_MS;
@@ -385,6 +429,12 @@ int traction_call(traction_client_t *c, const char *service, const char *method,
 	lt_brokers_suspect(c->brokers, via); /* the next call tries another */
 	s_status(st, TRACTION__V1__CODE__DEADLINE_EXCEEDED, "no reply within the timeout");
 	return TRACTION__V1__CODE__DEADLINE_EXCEEDED;
+}
+
+void traction_client_stale(traction_client_t *c, bool stale)
+{
+	if (c != NULL)
+		c->stale = stale;
 }
 
 const struct Traction__V1__ErrorDetails *traction_last_details(const traction_client_t *c)

@@ -11,7 +11,7 @@ class ServiceBase:
     def __init__(self, client):
         self._client = client
 
-    def _call(self, method, req_cls, rep_cls, request, fields, timeout, after):
+    def _call(self, method, req_cls, rep_cls, request, fields, timeout, after, stale=False):
         if request is None:
             names = req_cls.DESCRIPTOR.fields_by_name
             # list methods: limit= and cursor= are the page's
@@ -32,4 +32,4 @@ class ServiceBase:
                 request.DESCRIPTOR.full_name != req_cls.DESCRIPTOR.full_name:
             raise TypeError(f"{self.service}.{method} takes a {req_cls.DESCRIPTOR.name}")
         return self._client.call(self.service, method, request, rep_cls, timeout=timeout,
-                                 after=after)
+                                 after=after, stale=stale)

@@ -51,13 +51,13 @@ def _method(svc_wire, m):
     req, rep = _type(m.input_type), _type(m.output_type)
     return f'''
     def {py}(self, request: Optional[{req}] = None, /, *, timeout: Optional[float] = None,
-            after=None, **fields) -> {rep}:
+            after=None, stale=False, **fields) -> {rep}:
         """{svc_wire}.{wire}: {m.input_type.name} -> {m.output_type.name}.
 
         Pass a {m.input_type.name}, or its fields as keywords (messages as
         dicts, enums by name). Fields: {_fields(m.input_type)}.
         """
-        return self._call("{wire}", {req}, {rep}, request, fields, timeout, after)
+        return self._call("{wire}", {req}, {rep}, request, fields, timeout, after, stale)
 '''
 
 

@@ -32,6 +32,12 @@ except ImportError:  # while the package is built: the generator makes it
 
 PROTOCOL_VERSION = 2
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:7400"
+# ErrorDetail reasons of an election of a replicated daemon (docs/protocol.md):
+# the call goes again, same request id, through the same broker, after a
+# backoff from the first to the longest (seconds, doubling), within its
+# timeout: not the broker's fault, as libtraction does.
+ELECTION_REASONS = ("no_leader", "leadership_changed")
+ELECTION_RETRY = (0.02, 0.25)
 
 
 def _to_dict(self, defaults=False):
@@ -180,6 +186,18 @@ def positions(value):
     return out
 
 
+def _details(rep, body):
+    """The ErrorDetail list of an error reply (a version 2 reply's body)."""
+    if rep.version < 2 or not body:
+        return []
+    d = common_pb2.ErrorDetails()
+    try:
+        d.ParseFromString(body)
+    except _message.DecodeError:
+        return []
+    return list(d.details)
+
+
 class Client:
     """A connection to the bus. Thread-safe (one request at a time per client;
     use a client per thread for parallel calls, or the Publisher for
@@ -192,6 +210,9 @@ class Client:
     feedback are safe to repeat; another write may find its own effect.
     timeout: seconds a request may take. server_key, public_key,
     secret_key: CurveZMQ (Z85 text), as tractionctl's --server-key/--key.
+    A call refused UNAVAILABLE during an election of a replicated daemon
+    (a detail reason no_leader or leadership_changed) goes again, same
+    request id, through the same broker, until its timeout.
     """
 
     def __init__(self, endpoint=None, *, endpoints=None, timeout=10.0, name="traction-python",
@@ -228,12 +249,16 @@ class Client:
 
     # ---- the wire ------------------------------------------------------------
 
-    def call(self, service, method, request, reply_type, *, timeout=None, after=None):
+    def call(self, service, method, request, reply_type, *, timeout=None, after=None,
+             stale=False):
         """One request: service and method by their wire names ("supply",
         "provider.register"), the request message, the reply's class. Returns
         the reply; raises traction.Error's subclass of a status that is not
         OK (with the v1.1 details). after: positions the daemon must have
-        applied first (see positions())."""
+        applied first (see positions()). stale: a read any replica of a
+        replicated daemon may answer, a follower too, as of what it has
+        applied (Header.consistency STALE; the reply header's `applied`
+        says as of what)."""
         timeout = self.timeout if timeout is None else timeout
         with self._lock:
             if self._brokers is None:
@@ -245,9 +270,12 @@ class Client:
                                timeout_ms=max(1, int(timeout * 1000)), client_name=self.name)
             for src, seq in positions(after):
                 h.after.add(source=src, applied_seq=seq)
+            if stale:
+                h.consistency = bus_pb2.CONSISTENCY_STALE
             frames = [h.SerializeToString(), request.SerializeToString()]
             via = self._brokers.send(frames)
             deadline = time.monotonic() + timeout
+            backoff = ELECTION_RETRY[0]
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -280,14 +308,14 @@ class Client:
                 self.last_header = rep
                 body = frames_in[1] if len(frames_in) > 1 else b""
                 if rep.status.code != common_pb2.OK:
-                    details = []
-                    if rep.version >= 2 and body:
-                        d = common_pb2.ErrorDetails()
-                        try:
-                            d.ParseFromString(body)
-                            details = list(d.details)
-                        except _message.DecodeError:
-                            pass
+                    details = _details(rep, body)
+                    if (rep.status.code == common_pb2.UNAVAILABLE and
+                            any(d.reason in ELECTION_REASONS for d in details) and
+                            deadline - time.monotonic() > backoff):
+                        time.sleep(backoff)  # an election: the same broker, a little later
+                        backoff = min(2 * backoff, ELECTION_RETRY[1])
+                        via = self._brokers.send(frames)
+                        continue
                     raise errors.from_status(rep.status.code, rep.status.message, details)
                 out = reply_type()
                 out.ParseFromString(body)

@@ -52,6 +52,7 @@
 #ifndef TRACTION_TRACTION_H
 #define TRACTION_TRACTION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -95,7 +96,10 @@ TRACTION_API void traction_client_set_timeout(traction_client_t *client, int tim
 /* One request, one reply (request may be NULL: an empty message). On OK,
  * *reply is the decoded reply (free it with traction_reply_free) and 0
  * is returned; otherwise the status code is returned, st (may be NULL)
- * says why, and *reply is NULL. */
+ * says why, and *reply is NULL. A call refused UNAVAILABLE during an
+ * election of a replicated daemon (a detail reason "no_leader" or
+ * "leadership_changed") goes again, same request id, through the same
+ * broker, with a short backoff, until the call's timeout. */
 TRACTION_API int traction_call(traction_client_t *client, const char *service,
 			       const char *method, const ProtobufCMessage *request,
 			       const ProtobufCMessageDescriptor *reply_type,
@@ -143,6 +147,13 @@ TRACTION_API int traction_client_new_in(traction_client_t **client_p, const char
 
 /* An edge (role edge): the end user the next calls act for; NULL: none. */
 TRACTION_API int traction_client_on_behalf_of(traction_client_t *client, const char *user);
+
+/* With stale true, the next calls are reads that any replica of a
+ * replicated daemon may answer, a follower too, as of what it has applied
+ * (Header.consistency STALE; the reply's `applied` says as of what); with
+ * false (the default), the leader answers (docs/scale-out.md). A daemon
+ * that is not replicated answers both alike. */
+TRACTION_API void traction_client_stale(traction_client_t *client, bool stale);
 
 #ifdef __cplusplus
 }

@@ -581,6 +581,34 @@ trc_store_t *trc_service_store(trc_service_t *svc)
 	return svc->store;
 }
 
+/* The daemon's life from its start to its stop. A replica that stopped
+ * because its store is behind its group's snapshot (svc_raft.c) fetches
+ * the leader's store and starts again, in this process (svc_fetch.c). */
+static int s_serve(const trc_daemon_def_t *def, trc_config_t *cfg, int sigfd,
+		   const char *config_path)
+{
+	for (int attempt = 0;; attempt++) {
+		trc_service_t *svc = NULL;
+		int rc = svc_fetch_if_needed(def, cfg);
+		if (rc == 0)
+			rc = trc_service_new(&svc, def, cfg);
+		if (rc != 0 && svc_fetch_marked(def, cfg) && attempt < 3)
+			continue; /* its restore at start found the store behind */
+		if (rc != 0) {
+			trc_err("cannot start: %s", trc_strerror(rc));
+			return rc;
+		}
+		trc_info("started pid=%d broker=%s state=%s/%s", (int)getpid(),
+			 cfg->service_endpoint, cfg->state_dir, def->daemon);
+		trc_daemon_ready("serving");
+		rc = trc_service_run(svc, sigfd, config_path);
+		trc_service_destroy(&svc);
+		if (rc == 0 || !svc_fetch_marked(def, cfg) || attempt >= 3)
+			return rc;
+		trc_notice("starting again, once the leader's store is fetched");
+	}
+}
+
 int trc_service_main(int argc, char **argv, const trc_daemon_def_t *def)
 {
 	trc_daemon_info_t info = { def->program, def->summary, def->config, NULL, NULL };
@@ -590,19 +618,8 @@ int trc_service_main(int argc, char **argv, const trc_daemon_def_t *def)
 	int rc = trc_daemon_start(argc, argv, &info, def->daemon, &cfg, &config_path, &sigfd);
 	if (rc != 0)
 		return rc > 0 ? 0 : 1;
-	trc_service_t *svc = NULL;
-	rc = trc_service_new(&svc, def, &cfg);
-	if (rc != 0) {
-		trc_err("cannot start: %s", trc_strerror(rc));
-		close(sigfd);
-		return 1;
-	}
-	trc_info("started pid=%d broker=%s state=%s/%s", (int)getpid(), cfg.service_endpoint,
-		 cfg.state_dir, def->daemon);
-	trc_daemon_ready("serving");
-	rc = trc_service_run(svc, sigfd, config_path);
+	rc = s_serve(def, &cfg, sigfd, config_path);
 	trc_daemon_stopping();
-	trc_service_destroy(&svc);
 	close(sigfd);
 	trc_info("stopped");
 	return rc == 0 ? 0 : 1;

@@ -7,6 +7,7 @@
  *   service.c       the loop, its timers, the broker connection, life cycle
  *   svc_raft.c      cluster mode: the raft node, proposals, apply, snapshots
  *   svc_members.c   cluster mode: cluster.status and membership changes
+ *   svc_fetch.c     cluster mode: a store behind the snapshot, fetched at start
  *   svc_tick.c      when the daemon's tick is queued (its interval, the
  *                   trim's, the daemon's tick_fd)
  *   svc_writer.c    the batch: apply, group commit, settle, replies, writer
@@ -520,6 +521,18 @@ bool svc_raft_leads(const trc_service_t *svc);
 /* The writer committed an entry's batch of ours: its replies go once raft
  * has committed it too; a batch that failed here stops the replica. */
 void svc_raft_settled(trc_service_t *svc, batch_t *b);
+/* ---- svc_fetch.c: a replica behind its group's snapshot ------------------- */
+
+/* The marker that the store in state_path must be fetched (it holds less
+ * than raft's snapshot, up to want): written and synced. */
+int svc_fetch_mark(const char *state_path, uint64_t want);
+/* At start, before the store opens: with the marker, the leader's store
+ * fetched over the bus and put in place (0), or why not. */
+int svc_fetch_if_needed(const trc_daemon_def_t *def, const trc_config_t *cfg);
+
+/* Whether the marker is there (the replica stopped to fetch its store). */
+bool svc_fetch_marked(const trc_daemon_def_t *def, const trc_config_t *cfg);
+
 /* Non-zero once an entry could not be applied here: the replica stops. */
 int svc_raft_failed(const trc_service_t *svc);
 /* Where a linearizable read stands: *barrier (0 when it came) is the
@@ -530,6 +543,9 @@ typedef enum {
 	SVC_LIN_REFUSE,          /* not here (a follower, the leadership lost): *why */
 } svc_lin_t;
 svc_lin_t svc_raft_read(trc_service_t *svc, uint64_t *barrier, const char **why);
+/* The detail of a refusal for want of the leader (leadership_changed):
+ * libtraction and the Python client send such a request again. */
+Traction__V1__ErrorDetail **svc_raft_lost(void);
 
 /* ---- svc_entry.c: entries (calls dispatch, consumers, writer) ------------ */
 

@@ -512,8 +512,9 @@ static bool s_linear_waits(trc_service_t *svc, trc_msg_t *m, const request_t *r,
 			   bool expired)
 {
 	if (svc->raft == NULL || (r->method->flags & TRC_METHOD_WRITE) ||
-	    svc_builtin_has(r->method))
-		return false;
+	    svc_builtin_has(r->method) ||
+	    r->h->consistency == TRACTION__V1__CONSISTENCY__CONSISTENCY_STALE)
+		return false; /* STALE: this replica's store, as of what it applied */
 	const char *why = NULL;
 	svc_lin_t st = svc_raft_read(svc, &ws->barrier, &why);
 	if (st == SVC_LIN_GO)
@@ -530,7 +531,9 @@ static bool s_linear_waits(trc_service_t *svc, trc_msg_t *m, const request_t *r,
 			.message = why != NULL ? why
 			: expired ? "the leader could not confirm in time that it still leads (no "
 				    "majority?); try again"
-				  : "too many requests wait here; try again" };
+				  : "too many requests wait here; try again",
+			.details = why != NULL ? svc_raft_lost() : NULL,
+			.n_details = why != NULL ? 1 : 0 };
 	s_refuse(svc, m, r, &rep);
 	return true;
 }

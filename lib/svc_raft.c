@@ -90,6 +90,15 @@ static batch_t *s_free_batch(trc_service_t *svc)
 /* Nothing of batch b will be committed by us: every write in it hears
  * why (UNAVAILABLE: retry, with the same key, where the broker sends it
  * next); the events in it come again from their source's replay. */
+Traction__V1__ErrorDetail **svc_raft_lost(void)
+{
+	static Traction__V1__ErrorDetail d = TRACTION__V1__ERROR_DETAIL__INIT;
+	static Traction__V1__ErrorDetail *dv[1] = { &d };
+	d.subject = (char *)"leader";
+	d.reason = (char *)TRC_REASON_LEADERSHIP_CHANGED;
+	return dv;
+}
+
 static void s_refuse(trc_service_t *svc, batch_t *b, const char *why)
 {
 	for (size_t i = 0; i < b->writes.n; i++) {
@@ -97,6 +106,8 @@ static void s_refuse(trc_service_t *svc, batch_t *b, const char *why)
 		if (w->kind == WORK_REQUEST) {
 			w->code = trc_err_to_code(TRC_EUNAVAIL);
 			w->message = why;
+			w->details = svc_raft_lost(); /* clients send it again (libtraction) */
+			w->n_details = 1;
 			w->packed = NULL;
 			w->packed_len = 0;
 			w->rep = NULL;
@@ -214,10 +225,14 @@ static int s_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 	s_writer_idle(svc);
 	int rc = svc_applied_read(svc, &applied);
 	if (rc != 0 || applied < want) {
-		trc_err("this store holds entries up to %llu, the raft snapshot to %llu: it needs a "
-			"copy of another replica's (docs/scale-out.md, \"A replica behind\")",
+		/* raft persisted the snapshot before this: the next start
+		 * fetches the leader's store, then restores it again */
+		trc_err("this store holds entries up to %llu, the raft snapshot to %llu: it stops "
+			"to fetch the leader's store at its next start (docs/scale-out.md, \"A "
+			"replica behind\")",
 			(unsigned long long)applied, (unsigned long long)want);
-		r->fatal = TRC_ECORRUPT;
+		rc = rc != 0 ? rc : svc_fetch_mark(svc->state_path, want);
+		r->fatal = rc != 0 ? rc : TRC_EUNAVAIL;
 		return RAFT_IOERR;
 	}
 	raft_free(buf->base);
@@ -341,8 +356,9 @@ static void s_watch(struct svc_raft *r)
 	raft_id id = 0;
 	const char *address = NULL;
 	raft_leader(&r->raft, &id, &address);
-	if (state == r->state && id == r->leader_seen)
+	if (state == r->state && id == r->leader_seen && r->raft.current_term == r->term_seen)
 		return;
+	r->term_seen = r->raft.current_term;
 	const char *names[] = { "unavailable", "follower", "candidate", "leader" };
 	const char *leader = "none";
 	for (size_t i = 0; i < r->members.n; i++)
@@ -353,6 +369,12 @@ static void s_watch(struct svc_raft *r)
 		   (unsigned long long)r->raft.current_term, leader);
 	r->state = state;
 	r->leader_seen = id;
+	/* the broker sends writes and linearizable reads to the leader of
+	 * the highest term (broker/registry.c) */
+	int role = state == RAFT_LEADER	   ? TRACTION__V1__REPLICA_ROLE__REPLICA_LEADER
+		   : state == RAFT_CANDIDATE ? TRACTION__V1__REPLICA_ROLE__REPLICA_CANDIDATE
+					     : TRACTION__V1__REPLICA_ROLE__REPLICA_FOLLOWER;
+	(void)trc_service_set_replica(r->svc, role, r->raft.current_term);
 }
 
 void svc_raft_turn_end(trc_service_t *svc, bool stopping)
@@ -535,6 +557,11 @@ void svc_raft_close(trc_service_t *svc)
 }
 
 #else /* no libraft or no libuv: a single host only */
+
+Traction__V1__ErrorDetail **svc_raft_lost(void)
+{
+	return NULL;
+}
 
 void svc_raft_settled(trc_service_t *svc, batch_t *b)
 {

@@ -28,6 +28,7 @@ struct svc_raft {
 	batch_t *proposed;       /* its batch, until apply takes it; NULL: none */
 	int state;               /* raft_state at the last turn */
 	raft_id leader_seen;     /* and the leader then */
+	raft_term term_seen;     /* and the term */
 	/* Linearizable reads: each waits for a barrier proposed after it
 	 * came; one in flight at a time (those that come while it flies wait
 	 * for the next: joining it would not be linearizable). Barriers are

@@ -6,6 +6,7 @@
 #include "raftnodes.h"
 
 #include <arpa/inet.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,18 +149,16 @@ int rn_start(rn_node_t *n, uv_loop_t *loop, const char *base, const rn_node_t *c
 		return rv;
 	}
 	n->raft.data = n;
+	n->started = true; /* raft_close from now on, started or not */
 	if (conf != NULL && (rv = s_bootstrap(n, conf, n_conf, standby, n_standby)) != 0) {
 		fprintf(stderr, "node %u: bootstrap: %s\n", n->id, raft_errmsg(&n->raft));
 		return rv;
 	}
 	raft_set_snapshot_threshold(&n->raft, 1u << 20);
 	rv = raft_start(&n->raft);
-	if (rv != 0) {
+	if (rv != 0)
 		fprintf(stderr, "node %u: start: %s\n", n->id, raft_errmsg(&n->raft));
-		return rv;
-	}
-	n->started = true;
-	return 0;
+	return rv;
 }
 
 static void s_closed(struct raft *r)
@@ -179,6 +178,44 @@ void rn_stop(rn_node_t *n)
 		return;
 	n->started = false;
 	raft_close(&n->raft, s_closed);
+}
+
+typedef struct {
+	rn_node_t *nodes;
+	size_t n;
+} s_set_t;
+
+static bool s_all_closed(void *ud)
+{
+	s_set_t *set = ud;
+	for (size_t i = 0; i < set->n; i++)
+		if (!set->nodes[i].closed)
+			return false;
+	return true;
+}
+
+bool rn_stop_all(uv_loop_t *loop, rn_node_t *nodes, size_t n, int ms)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!nodes[i].started)
+			nodes[i].closed = true; /* no raft to close */
+		rn_stop(&nodes[i]);
+	}
+	s_set_t set = { nodes, n };
+	return rn_run_until(loop, s_all_closed, &set, ms);
+}
+
+static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void rn_rmtree(const char *dir)
+{
+	nftw(dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 bool rn_run_until(uv_loop_t *loop, bool (*cond)(void *), void *ud, int ms)

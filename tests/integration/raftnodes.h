@@ -34,7 +34,7 @@ typedef struct {
 	struct raft_io io;
 	struct raft_uv_transport t;
 	struct raft_fsm fsm;
-	bool started, closed;
+	bool started, closed;      /* raft_init'ed (to close), closed */
 	uint64_t applied, marked;  /* entries applied, of which held the marker */
 	uint64_t acked;            /* raft_apply callbacks with status 0 (as leader) */
 	uint64_t inflight, proposed, total;  /* rn_propose's */
@@ -56,6 +56,11 @@ int rn_start(rn_node_t *n, uv_loop_t *loop, const char *base, const rn_node_t *c
 	     size_t n_conf, const unsigned *standby, size_t n_standby);
 /* raft_close, then the transport's and io's; n->closed once done. */
 void rn_stop(rn_node_t *n);
+/* Stops every node of nodes[0..n) (those never started count as closed)
+ * and turns the loop until all are closed, ms at most; whether they are. */
+bool rn_stop_all(uv_loop_t *loop, rn_node_t *nodes, size_t n, int ms);
+/* rm -r dir. */
+void rn_rmtree(const char *dir);
 /* Turns of the loop until cond(ud) or ms passed; whether cond held. */
 bool rn_run_until(uv_loop_t *loop, bool (*cond)(void *), void *ud, int ms);
 /* The running node that is leader, or NULL. */

@@ -21,7 +21,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -172,18 +171,10 @@ static void p_start(proxy_t *p, int port, int to_port)
 
 /* ------------------------------------------------ the nodes */
 
-static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void s_cleanup(void)
 {
 	if (s_base[0])
-		nftw(s_base, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+		rn_rmtree(s_base);
 }
 
 /* Keys: the three members' (role = service) in keys/; node 4's listed
@@ -414,15 +405,6 @@ static void s_apply_round(uint64_t want)
 	CHECK_MSG(s_all_applied(NULL), "entries not applied on every member");
 }
 
-static bool s_closed_all(void *ud)
-{
-	(void)ud;
-	for (int i = 0; i < ALL; i++)
-		if (!s_nodes[i].closed)
-			return false;
-	return true;
-}
-
 /* What is left open at the end: the proxies' handles. */
 static void s_close_any(uv_handle_t *h, void *ud)
 {
@@ -469,9 +451,7 @@ int main(void)
 	printf("raft over CurveZMQ: leader %u then %u, %zu bytes on the wire, none in clear\n",
 	       old->id, rn_leader(s_nodes, GOOD)->id, s_wire_len);
 
-	for (int i = 0; i < ALL; i++)
-		rn_stop(&s_nodes[i]);
-	CHECK(rn_run_until(&s_loop, s_closed_all, NULL, 10000));
+	CHECK(rn_stop_all(&s_loop, s_nodes, ALL, 10000));
 	uv_walk(&s_loop, s_close_any, NULL); /* the proxies' */
 	uv_run(&s_loop, UV_RUN_DEFAULT);
 	CHECK(uv_loop_close(&s_loop) == 0);

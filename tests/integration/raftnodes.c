@@ -6,8 +6,10 @@
 #include "raftnodes.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "hosted_uv.h"
 #include "raft_curve.h"
 #include "util.h"
 
@@ -218,13 +221,25 @@ void rn_rmtree(const char *dir)
 	nftw(dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* The loop hosted as a service hosts it (hosted_uv.h): a poll on its
+ * backend fd, its timeout, a non-blocking turn; so the transport is
+ * tested the way a daemon runs it. */
 bool rn_run_until(uv_loop_t *loop, bool (*cond)(void *), void *ud, int ms)
 {
+	trc_hosted_t h;
+	trc_hosted_uv(&h, loop);
 	int64_t end = trc_mono_ms() + ms;
 	while (!cond(ud)) {
-		if (trc_mono_ms() > end)
+		int64_t left = end - trc_mono_ms();
+		if (left < 0)
 			return false;
-		uv_run(loop, UV_RUN_ONCE);
+		int t = h.timeout(h.ud);
+		if (t < 0 || t > left)
+			t = (int)left;
+		struct pollfd p = { .fd = h.fd, .events = h.events };
+		if (poll(&p, 1, t) < 0 && errno != EINTR)
+			return false;
+		h.run(h.ud, p.revents);
 	}
 	return true;
 }

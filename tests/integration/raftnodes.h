@@ -61,7 +61,8 @@ void rn_stop(rn_node_t *n);
 bool rn_stop_all(uv_loop_t *loop, rn_node_t *nodes, size_t n, int ms);
 /* rm -r dir. */
 void rn_rmtree(const char *dir);
-/* Turns of the loop until cond(ud) or ms passed; whether cond held. */
+/* Turns of the loop, hosted as a service hosts it (hosted_uv.h), until
+ * cond(ud) or ms passed; whether cond held. */
 bool rn_run_until(uv_loop_t *loop, bool (*cond)(void *), void *ud, int ms);
 /* The running node that is leader, or NULL. */
 rn_node_t *rn_leader(rn_node_t *nodes, size_t n);

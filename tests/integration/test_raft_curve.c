@@ -2,8 +2,8 @@
 /*
  * C-Raft over CurveZMQ (lib/raft_curve.h), transport-only: three real
  * C-Raft nodes (raft_uv_init with the transport, a counting FSM) on one
- * libuv loop, on loopback ports picked first, with real keys in a temp
- * keys_dir. Not cluster mode: bare nodes, so Debian's libraft 0.15 is
+ * libuv loop, hosted as a service hosts it (hosted_uv.h), on loopback
+ * ports picked first, with real keys in a temp keys_dir. Not cluster mode: bare nodes, so Debian's libraft 0.15 is
  * fine here (lib/cluster.h's gate is for cluster mode).
  *
  *   - a leader is elected and 50 entries of 1 KiB are applied on all three;

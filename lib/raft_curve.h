@@ -19,7 +19,9 @@
  *     knows the peer's public key (trc_raft_curve_peer_key; by default the
  *     node's own, for a set whose hosts share the daemons' key pair). Its
  *     first message names the raft id and address; the server answers 'A'
- *     and only then does raft get its stream;
+ *     and only then does raft get its stream. The raft id a hello names
+ *     is taken as said: any role = service key may speak as any member
+ *     (keys_dir is the boundary, as on the bus);
  *   - a connection is never resumed: the DEALER does not reconnect, and
  *     a disconnection (the peer gone, its heartbeats missed, a handshake
  *     refused) closes the socketpair, so raft sees a stream end as on TCP
@@ -28,7 +30,9 @@
  *     client 'B' (bye), which ends the client's stream the same way. A new
  *     connection from the same raft id ends the older one (raft keeps one
  *     outgoing connection per peer, and ZeroMQ does not tell a ROUTER that
- *     a peer left without the draft ZMQ_ROUTER_NOTIFY).
+ *     a peer left without the draft ZMQ_ROUTER_NOTIFY): a peer that dies
+ *     leaves its incoming stream open until it connects again, as a TCP
+ *     peer that vanishes without a FIN does with C-Raft's own transport.
  *
  * Raft addresses stay "host:port" (tcp://host:port to ZeroMQ; a name is
  * resolved by ZeroMQ). Everything runs on the loop's thread: give it the

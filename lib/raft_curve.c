@@ -355,10 +355,14 @@ static int s_watch(s_rc_t *rc, void *sock, uv_poll_t *p, uv_poll_cb cb)
 	return uv_poll_start(p, UV_READABLE, cb);
 }
 
+/* Options of every socket: no linger, heartbeats, and queues of S_HWM
+ * messages (1 MiB of raft's bytes a connection, not ZeroMQ's 1,000). */
 static void s_heartbeats(s_rc_t *rc, void *s)
 {
-	int zero = 0, ivl = rc->heartbeat_ms, timeout = 3 * rc->heartbeat_ms;
+	int zero = 0, ivl = rc->heartbeat_ms, timeout = 3 * rc->heartbeat_ms, hwm = S_HWM;
 	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+	zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm));
 	zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl));
 	zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof(timeout));
 	zmq_setsockopt(s, ZMQ_HEARTBEAT_TTL, &timeout, sizeof(timeout));

@@ -15,6 +15,7 @@
 
 #define S_DOMAIN "traction-raft"  /* the ZAP domain of the raft endpoint */
 #define S_CHUNK 65536             /* raft bytes per ZeroMQ message at most */
+#define S_HWM 16                  /* messages queued a connection, each way */
 #define S_QUEUED_MAX (8u << 20)   /* bytes raft has not read yet before the ROUTER waits */
 #define S_ADDR 256
 #define S_HELLO 'H'               /* client: 'H', raft id (8 bytes, big-endian), address */

@@ -36,6 +36,7 @@
 #include "log.h"
 #include "raft_curve.h"
 #include "raftnodes.h"
+#include "rnproxy.h"
 
 #define GOOD 3
 #define ALL 5
@@ -46,128 +47,8 @@ static char s_base[256];
 static uv_loop_t s_loop;
 static rn_node_t s_nodes[ALL];
 
-/* ------------------------------------------------ a recording TCP proxy */
-
-typedef struct {
-	uv_tcp_t listener;
-	int to_port;
-} proxy_t;
-
-typedef struct {
-	uv_tcp_t a, b;         /* accepted, upstream */
-	uv_connect_t conn;
-	int open;
-	char buf_a[65536], buf_b[65536];
-} pconn_t;
-
-typedef struct {
-	uv_write_t w;
-	char data[];
-} pwrite_t;
-
-static proxy_t s_proxies[GOOD];
-static char *s_wire;   /* every byte the proxies passed */
-static size_t s_wire_len, s_wire_cap;
-
-static void p_record(const char *d, size_t n)
-{
-	if (s_wire_len + n > s_wire_cap) {
-		s_wire_cap = (s_wire_len + n) * 2;
-		s_wire = realloc(s_wire, s_wire_cap);
-		CHECK(s_wire != NULL);
-	}
-	memcpy(s_wire + s_wire_len, d, n);
-	s_wire_len += n;
-}
-
-static void p_closed(uv_handle_t *h)
-{
-	pconn_t *c = h->data;
-	if (--c->open == 0)
-		free(c);
-}
-
-static void p_close(pconn_t *c)
-{
-	if (!uv_is_closing((uv_handle_t *)&c->a))
-		uv_close((uv_handle_t *)&c->a, p_closed);
-	if (!uv_is_closing((uv_handle_t *)&c->b))
-		uv_close((uv_handle_t *)&c->b, p_closed);
-}
-
-static void p_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)
-{
-	pconn_t *c = h->data;
-	(void)size;
-	*buf = h == (uv_handle_t *)&c->a ? uv_buf_init(c->buf_a, sizeof(c->buf_a))
-					  : uv_buf_init(c->buf_b, sizeof(c->buf_b));
-}
-
-static void p_written(uv_write_t *w, int status)
-{
-	(void)status;
-	free(w);
-}
-
-static void p_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-	pconn_t *c = s->data;
-	if (nread < 0) {
-		p_close(c);
-		return;
-	}
-	p_record(buf->base, (size_t)nread);
-	pwrite_t *w = malloc(sizeof(*w) + (size_t)nread);
-	CHECK(w != NULL);
-	memcpy(w->data, buf->base, (size_t)nread);
-	uv_buf_t b = uv_buf_init(w->data, (unsigned)nread);
-	uv_stream_t *other = s == (uv_stream_t *)&c->a ? (uv_stream_t *)&c->b : (uv_stream_t *)&c->a;
-	if (uv_write(&w->w, other, &b, 1, p_written) != 0) {
-		free(w);
-		p_close(c);
-	}
-}
-
-static void p_upstream(uv_connect_t *req, int status)
-{
-	pconn_t *c = req->data;
-	if (status != 0) {
-		p_close(c);
-		return;
-	}
-	uv_read_start((uv_stream_t *)&c->a, p_alloc, p_read);
-	uv_read_start((uv_stream_t *)&c->b, p_alloc, p_read);
-}
-
-static void p_accept(uv_stream_t *l, int status)
-{
-	proxy_t *p = l->data;
-	pconn_t *c = calloc(1, sizeof(*c));
-	CHECK(status == 0 && c != NULL);
-	uv_tcp_init(&s_loop, &c->a);
-	uv_tcp_init(&s_loop, &c->b);
-	c->a.data = c->b.data = c->conn.data = c;
-	c->open = 2;
-	if (uv_accept(l, (uv_stream_t *)&c->a) != 0) {
-		p_close(c);
-		return;
-	}
-	struct sockaddr_in to;
-	uv_ip4_addr("127.0.0.1", p->to_port, &to);
-	if (uv_tcp_connect(&c->conn, &c->b, (struct sockaddr *)&to, p_upstream) != 0)
-		p_close(c);
-}
-
-static void p_start(proxy_t *p, int port, int to_port)
-{
-	struct sockaddr_in a;
-	uv_ip4_addr("127.0.0.1", port, &a);
-	p->to_port = to_port;
-	uv_tcp_init(&s_loop, &p->listener);
-	p->listener.data = p;
-	CHECK(uv_tcp_bind(&p->listener, (struct sockaddr *)&a, 0) == 0);
-	CHECK(uv_listen((uv_stream_t *)&p->listener, 16, p_accept) == 0);
-}
+static rn_proxy_t *s_proxies[GOOD];
+static rn_wire_t s_wire;   /* every byte the proxies passed */
 
 /* ------------------------------------------------ the nodes */
 
@@ -223,7 +104,7 @@ static void s_setup(void)
 		if (i < GOOD) { /* the address is the proxy's */
 			int real = rn_free_port();
 			snprintf(n->bind, sizeof(n->bind), "127.0.0.1:%d", real);
-			p_start(&s_proxies[i], port, real);
+			s_proxies[i] = rn_proxy_start(&s_loop, port, real, &s_wire);
 		}
 	}
 }
@@ -405,23 +286,6 @@ static void s_apply_round(uint64_t want)
 	CHECK_MSG(s_all_applied(NULL), "entries not applied on every member");
 }
 
-/* What is left open at the end: the proxies' handles. */
-static void s_close_any(uv_handle_t *h, void *ud)
-{
-	(void)ud;
-	if (uv_is_closing(h))
-		return;
-	for (int i = 0; i < GOOD; i++)
-		if (h == (uv_handle_t *)&s_proxies[i].listener) {
-			uv_close(h, NULL);
-			return;
-		}
-	if (h->type == UV_TCP)
-		p_close(h->data);
-	else
-		uv_close(h, NULL);
-}
-
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN); /* as a daemon does (daemon.c): raft writes to closed streams */
@@ -436,9 +300,9 @@ int main(void)
 	s_check_outsiders();
 
 	/* the wire: CurveZMQ (ZMTP greetings naming CURVE), never the marker */
-	CHECK_MSG(s_wire_len > 2 * ENTRIES * 1024, "the proxies saw %zu bytes", s_wire_len);
-	CHECK(memmem(s_wire, s_wire_len, "CURVE", 5) != NULL);
-	CHECK_MSG(memmem(s_wire, s_wire_len, MARKER, strlen(MARKER)) == NULL,
+	CHECK_MSG(s_wire.len > 2 * ENTRIES * 1024, "the proxies saw %zu bytes", s_wire.len);
+	CHECK(memmem(s_wire.data, s_wire.len, "CURVE", 5) != NULL);
+	CHECK_MSG(memmem(s_wire.data, s_wire.len, MARKER, strlen(MARKER)) == NULL,
 		  "an entry's marker went over the wire in clear");
 	s_check_plain_peer();
 
@@ -449,12 +313,13 @@ int main(void)
 	CHECK(rn_leader(s_nodes, GOOD) != old);
 	s_check_outsiders();
 	printf("raft over CurveZMQ: leader %u then %u, %zu bytes on the wire, none in clear\n",
-	       old->id, rn_leader(s_nodes, GOOD)->id, s_wire_len);
+	       old->id, rn_leader(s_nodes, GOOD)->id, s_wire.len);
 
 	CHECK(rn_stop_all(&s_loop, s_nodes, ALL, 10000));
-	uv_walk(&s_loop, s_close_any, NULL); /* the proxies' */
+	for (int i = 0; i < GOOD; i++)
+		rn_proxy_close(s_proxies[i]);
 	uv_run(&s_loop, UV_RUN_DEFAULT);
 	CHECK(uv_loop_close(&s_loop) == 0);
-	free(s_wire);
+	free(s_wire.data);
 	return 0;
 }

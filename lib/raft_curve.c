@@ -19,6 +19,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "wire.h"
 #include "traction/v1/bus.pb-c.h"
 
 static void s_router_pump(s_rc_t *rc);
@@ -88,7 +89,9 @@ static void s_conn_close(s_conn_t *c)
 	s_rc_t *rc = c->rc;
 	if (!c->inbound) {
 		/* the monitor first: libzmq's I/O thread sends its events blocking,
-		 * and would hang (the whole context) on a monitor nobody reads */
+		 * and would hang (the whole context) on a monitor nobody reads.
+		 * (Not trc_monitor_close: it waits for the last event, and raft's
+		 * loop has heartbeats to keep.) */
 		if (c->dealer != NULL)
 			zmq_socket_monitor(c->dealer, NULL, 0);
 		s_zclose(c, &c->dealer, &c->dealer_poll);
@@ -460,19 +463,10 @@ static void s_mon_poll(uv_poll_t *h, int status, int events)
 	(void)status;
 	(void)events;
 	while (c->mon != NULL && (s_events(c->mon) & ZMQ_POLLIN)) {
-		zmq_msg_t ev, ep;
-		zmq_msg_init(&ev);
-		zmq_msg_init(&ep);
-		uint16_t what = 0;
-		if (zmq_msg_recv(&ev, c->mon, ZMQ_DONTWAIT) >= 0 && zmq_msg_size(&ev) >= 2)
-			memcpy(&what, zmq_msg_data(&ev), 2);
-		if (zmq_msg_more(&ev))
-			zmq_msg_recv(&ep, c->mon, ZMQ_DONTWAIT);
-		zmq_msg_close(&ev);
-		zmq_msg_close(&ep);
+		int what = trc_monitor_event(c->mon);
 		if (what != 0 && (what != ZMQ_EVENT_CLOSED || !c->handed)) {
-			trc_debug("raft %llu: connection to %llu ended (event 0x%x)", (unsigned long long)c->rc->id,
-				  (unsigned long long)c->peer, what);
+			trc_debug("raft %llu: connection to %llu ended (event 0x%x)",
+				  (unsigned long long)c->rc->id, (unsigned long long)c->peer, what);
 			s_conn_close(c);
 		}
 	}
@@ -513,22 +507,19 @@ static int s_conn_watch(s_conn_t *c, void *sock, uv_poll_t *p, uv_poll_cb cb)
 static int s_dealer(s_conn_t *c, const char *address)
 {
 	s_rc_t *rc = c->rc;
-	char ep[S_ADDR + 8], mon[64];
+	char ep[S_ADDR + 8];
 	int none = -1;
 	c->dealer = zmq_socket(rc->zctx, ZMQ_DEALER);
 	if (c->dealer == NULL)
 		return -1;
 	s_heartbeats(rc, c->dealer);
-	snprintf(mon, sizeof(mon), "inproc://raft-curve-%p-%u", (void *)rc, ++rc->seq);
 	snprintf(ep, sizeof(ep), "tcp://%s", address);
 	if (zmq_setsockopt(c->dealer, ZMQ_RECONNECT_IVL, &none, sizeof(none)) != 0 ||
 	    zmq_setsockopt(c->dealer, ZMQ_CURVE_SERVERKEY, s_peer_key(rc, c->peer), TRC_Z85_KEY) != 0 ||
 	    zmq_setsockopt(c->dealer, ZMQ_CURVE_PUBLICKEY, rc->pub, TRC_Z85_KEY) != 0 ||
 	    zmq_setsockopt(c->dealer, ZMQ_CURVE_SECRETKEY, rc->sec, TRC_Z85_KEY) != 0 ||
-	    zmq_socket_monitor(c->dealer, mon, S_MON_EVENTS) != 0)
-		return -1;
-	c->mon = zmq_socket(rc->zctx, ZMQ_PAIR);
-	if (c->mon == NULL || zmq_connect(c->mon, mon) != 0 || zmq_connect(c->dealer, ep) != 0)
+	    trc_monitor_open(rc->zctx, c->dealer, S_MON_EVENTS, &c->mon) != 0 ||
+	    zmq_connect(c->dealer, ep) != 0)
 		return -1;
 	unsigned char hello[9 + S_ADDR];
 	size_t n = strlen(rc->address);

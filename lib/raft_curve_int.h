@@ -70,7 +70,6 @@ struct s_rc {
 	size_t n_peers;
 	size_t queued;                /* written to incoming streams, not read by raft yet */
 	s_conn_t *conns;
-	unsigned seq;
 	trc_raft_curve_stats_t st;
 };
 

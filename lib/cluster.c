@@ -90,7 +90,7 @@ const trc_conf_key_t trc_cluster_keys[TRC_CLUSTER_NKEYS] = {
 	K(cluster_snapshot_trailing, "snapshot_trailing", UINT, 0, 100000000, "256",
 	  "entries kept behind a snapshot, for a follower just behind"),
 	K(cluster_plain_ok, "plain_ok", UINT, 0, 1, "0",
-	  "1: raft's traffic in the clear between hosts (else members must be on loopback)"),
+	  "1: raft in the clear off loopback (without [security] service_curve = 1)"),
 	K(cluster_join, "join", UINT, 0, 1, "0", "1: a host added to a running cluster: no bootstrap"),
 };
 
@@ -134,11 +134,11 @@ static int s_member(const trc_config_t *cfg, unsigned offset, const char *p, siz
 	name = trc_trim(name);
 	if (strlen(name) >= TRC_MEMBER_NAME || host[0] == '\0')
 		return trc_errf(TRC_ECONFIG, err, errlen, "[cluster] members: %s: bad item", name);
-	if (!cfg->cluster_plain_ok && !s_loopback(host))
+	if (!cfg->cluster_plain_ok && !cfg->service_curve && !s_loopback(host))
 		return trc_errf(TRC_ECONFIG, err, errlen,
 				"[cluster] members: %s is at %s, off this machine's loopback, and raft's "
-				"transport is plain TCP: set plain_ok = 1 only on a network you trust "
-				"(docs/scale-out.md)",
+				"transport is plain TCP without [security] service_curve = 1: set "
+				"plain_ok = 1 only on a network you trust (docs/scale-out.md)",
 				name, host);
 	snprintf(m->name, sizeof(m->name), "%s", name);
 	snprintf(m->address, sizeof(m->address), "%s:%lu", host, port);

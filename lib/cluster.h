@@ -66,7 +66,8 @@ bool trc_cluster_on(const trc_config_t *cfg);
 /* [cluster] of cfg for a daemon whose ports are offset from base_port
  * (a member without its own port): TRC_ECONFIG with why in err if the
  * list is malformed, a name or address repeats, node is not in it, a
- * host is not on loopback while plain_ok is 0, or heartbeat_ms is not
+ * host is not on loopback while plain_ok and service_curve are 0 (raft's
+ * plain TCP), or heartbeat_ms is not
  * below election_timeout_ms. */
 int trc_cluster_members(const trc_config_t *cfg, unsigned offset, trc_members_t *ms, char *err,
 			size_t errlen);

@@ -581,6 +581,11 @@ trc_store_t *trc_service_store(trc_service_t *svc)
 	return svc->store;
 }
 
+/* Fetches in a row at most: each brings the store to the leader's, but a
+ * leader that writes fast may have moved its log past the copy by the
+ * time the replica asks for the rest ([cluster] snapshot_trailing). */
+#define S_FETCHES 10
+
 /* The daemon's life from its start to its stop. A replica that stopped
  * because its store is behind its group's snapshot (svc_raft.c) fetches
  * the leader's store and starts again, in this process (svc_fetch.c). */
@@ -592,7 +597,7 @@ static int s_serve(const trc_daemon_def_t *def, trc_config_t *cfg, int sigfd,
 		int rc = svc_fetch_if_needed(def, cfg);
 		if (rc == 0)
 			rc = trc_service_new(&svc, def, cfg);
-		if (rc != 0 && svc_fetch_marked(def, cfg) && attempt < 3)
+		if (rc != 0 && svc_fetch_marked(def, cfg) && attempt < S_FETCHES)
 			continue; /* its restore at start found the store behind */
 		if (rc != 0) {
 			trc_err("cannot start: %s", trc_strerror(rc));
@@ -603,7 +608,7 @@ static int s_serve(const trc_daemon_def_t *def, trc_config_t *cfg, int sigfd,
 		trc_daemon_ready("serving");
 		rc = trc_service_run(svc, sigfd, config_path);
 		trc_service_destroy(&svc);
-		if (rc == 0 || !svc_fetch_marked(def, cfg) || attempt >= 3)
+		if (rc == 0 || !svc_fetch_marked(def, cfg) || attempt >= S_FETCHES)
 			return rc;
 		trc_notice("starting again, once the leader's store is fetched");
 	}

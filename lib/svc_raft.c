@@ -41,6 +41,7 @@
 #include <dirent.h>
 
 #include "hosted_uv.h"
+#include "raft_curve.h"
 #include "svc_raft_int.h"
 
 /* An entry in raft's log: be32 length, the entry (entry.h), zeros to a
@@ -456,6 +457,28 @@ static void s_tune(struct svc_raft *r, const trc_config_t *cfg)
 	raft_set_snapshot_trailing(&r->raft, cfg->cluster_snapshot_trailing);
 }
 
+/* Raft's transport: with [security] service_curve, over CurveZMQ with the
+ * daemon's service key, letting in only role = service keys
+ * (raft_curve.h); else C-Raft's plain TCP (loopback, or plain_ok). */
+static int s_transport(struct svc_raft *r)
+{
+	trc_service_t *svc = r->svc;
+	if (!svc->cfg.service_curve) {
+		r->curve = false;
+		return raft_uv_tcp_init(&r->transport, &r->loop) == 0 ? 0 : TRC_EIO;
+	}
+	char err[512];
+	trc_raft_curve_options_t o = { .keys_dir = svc->cfg.keys_dir,
+				       .public_key = svc->curve_pub,
+				       .secret_key = svc->curve_sec };
+	if (trc_raft_curve_init(&r->transport, &r->loop, &o, err, sizeof(err)) != 0) {
+		trc_err("raft: %s", err);
+		return TRC_ECONFIG;
+	}
+	r->curve = true;
+	return 0;
+}
+
 /* The node on its loop: raft's directory, transport, I/O, state machine. */
 static int s_start(struct svc_raft *r, bool fresh)
 {
@@ -463,7 +486,9 @@ static int s_start(struct svc_raft *r, bool fresh)
 	int rc = uv_loop_init(&r->loop);
 	if (rc != 0)
 		return TRC_ENOMEM;
-	rc = raft_uv_tcp_init(&r->transport, &r->loop);
+	rc = s_transport(r);
+	if (rc != 0)
+		return rc;
 	if (rc == 0)
 		rc = raft_uv_init(&r->io, &r->loop, r->dir, &r->transport);
 	r->fsm = (struct raft_fsm){ .version = 1, .data = r, .apply = s_apply,
@@ -483,8 +508,8 @@ static int s_start(struct svc_raft *r, bool fresh)
 		trc_err("raft: cannot start: %s (%s)", raft_strerror(rc), raft_errmsg(&r->raft));
 		return r->fatal != 0 ? r->fatal : TRC_EIO;
 	}
-	trc_info("raft: node %s (id %u) at %s, %zu members, %s", me->name, me->id, me->address,
-		 r->members.n,
+	trc_info("raft: node %s (id %u) at %s, %zu members, raft over %s, %s", me->name, me->id,
+		 me->address, r->members.n, r->curve ? "CurveZMQ" : "plain TCP",
 		 fresh		       ? "bootstrapped"
 		 : r->svc->cfg.cluster_join ? "joining (cluster add)"
 					    : "from its log");
@@ -548,7 +573,10 @@ void svc_raft_close(trc_service_t *svc)
 		while (!r->closed)
 			uv_run(&r->loop, UV_RUN_ONCE);
 		raft_uv_close(&r->io);
-		raft_uv_tcp_close(&r->transport);
+		if (r->curve)
+			trc_raft_curve_close(&r->transport);
+		else
+			raft_uv_tcp_close(&r->transport);
 	}
 	uv_run(&r->loop, UV_RUN_DEFAULT);
 	(void)uv_loop_close(&r->loop);

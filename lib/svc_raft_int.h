@@ -19,6 +19,7 @@ struct svc_raft {
 	trc_service_t *svc;
 	uv_loop_t loop;
 	struct raft_uv_transport transport;
+	bool curve;              /* transport: raft_curve.h's, else raft_uv_tcp's */
 	struct raft_io io;
 	struct raft_fsm fsm;
 	struct raft raft;

@@ -89,6 +89,9 @@ TEST(members)
 	snprintf(ok, sizeof(ok), "%splain_ok = 1\n", far);
 	CHECK_EQ_INT(s_members(ok, &ms, err, sizeof(err)), 0);
 	CHECK_STR(ms.m[1].address, "10.0.0.2:7503");
+	/* or raft over CurveZMQ, with the daemons' service keys */
+	snprintf(ok, sizeof(ok), "%s[security]\nservice_curve = 1\n", far);
+	CHECK_EQ_INT(s_members(ok, &ms, err, sizeof(err)), 0);
 	struct {
 		const char *text, *why;
 	} bad[] = {

@@ -1,0 +1,138 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# The daemon set itself in cluster mode (docs/scale-out.md): one broker and
+# three hosts on this machine's loopback (127.0.0.1, .2, .3), each running
+# supplyd, scenariod, feedbackd and iterationd with a state directory of
+# its own; each daemon is a raft group of three. Driven by tractionctl
+# alone, as an operator would:
+#
+#   status      tractionctl cluster status: four groups, each one leader
+#               of three voters, the replicas agreeing on it
+#   story       the story of the README through the leaders: provider,
+#               supply, scenario (which needs supplyd's events, consumed
+#               by scenariod's leader), deployment, feedback, stats
+#   transfer    cluster transfer-leadership of feedback to a named host:
+#               the new leader answers, with everything acknowledged
+#   kill        SIGKILL of feedback's leader under a stream of publishes:
+#               the two others go on; every record acknowledged is stored
+#               once (stats count on the new leader, and --stale on each
+#               follower alike)
+#
+#   tests/integration/cluster_set.sh BUILD_DIR
+set -uo pipefail
+BUILD=$(cd "${1:?usage: cluster_set.sh BUILD_DIR}" && pwd)
+DIR=$(mktemp -d /tmp/trc-cluster-XXXXXX)
+# shellcheck source=../set.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../set.sh"
+set_traps "$DIR" cluster_set
+SET_TMP=$DIR
+ctl() { "$BUILD/clients/tractionctl/tractionctl" --endpoint "$EP" --timeout 15000 "$@"; }
+DAEMONS=(supplyd scenariod feedbackd iterationd)
+
+# a base port with its next few free (each daemon's raft port is base +
+# its offset, 1-4, on each host's own loopback address)
+BASE=$(/usr/bin/python3 -c '
+import socket, random
+for _ in range(100):
+    b = random.randrange(20000, 60000)
+    try:
+        ss = []
+        for h in ("127.0.0.1", "127.0.0.2", "127.0.0.3"):
+            for o in range(1, 5):
+                s = socket.socket(); s.bind((h, b + o)); ss.append(s)
+        print(b); break
+    except OSError:
+        pass')
+[ -n "$BASE" ] || fail "no free ports"
+
+SET_EXTRA="[cluster]
+members = h1=127.0.0.1, h2=127.0.0.2, h3=127.0.0.3
+base_port = $BASE
+election_timeout_ms = 500
+heartbeat_ms = 50"
+start_set "$DIR/set" "$BUILD"
+declare -A PID
+start_host_daemon() { # HOST DAEMON
+  "$BUILD/services/traction-$2" --config "$DIR/set/traction.conf" --set "cluster.node=$1" \
+    --set "store.state_dir=$DIR/set/$1" 2>>"$DIR/set/$1-$2.log" &
+  PID[$1-$2]=$!
+  PIDS+=($!)
+}
+for h in h1 h2 h3; do
+  for d in "${DAEMONS[@]}"; do start_host_daemon "$h" "$d"; done
+done
+
+# the host whose DAEMON leads, from its cluster.status
+leader_of() { ctl --json cluster status --service "$1" |
+  /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["leader"])'; }
+
+check "status: four groups, each one leader of three voters, the replicas agreeing"
+eventually ctl status >/dev/null || bad "the set is not live: $(ctl status 2>&1)"
+for s in supply scenario feedback iteration; do
+  l=$(eventually leader_of "$s") || { bad "$s: no leader"; continue; }
+  out=$(ctl cluster status --service "$s")
+  [ "$(grep -c ' voter ' <<<"$out")" -eq 3 ] || bad "$s: not three voters: $out"
+  for _ in 1 2 3 4 5 6; do
+    st=$(ctl --stale --json cluster status --service "$s" |
+      /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["leader"])')
+    [ "$st" = "$l" ] || bad "$s: a replica says the leader is '$st', the leader '$l'"
+  done
+done
+done_check
+
+check "story: provider, supply, scenario, deployment and feedback through the leaders"
+ctl provider add acme --name Acme --kind ai-company >/dev/null || bad "provider add"
+ctl supply register vision --provider acme --kind industrial-algorithm --name Vision \
+  --capability defect-detection --version 1.0 >/dev/null || bad "supply register"
+ctl scenario submit weld --enterprise E --domain production --name Weld \
+  --need defect-detection >/dev/null || bad "scenario submit"
+eventually ctl scenario match weld | has vision || bad "match: $(ctl scenario match weld 2>&1)"
+eventually ctl deployment adopt weld vision@1.0 >/dev/null || bad "deployment adopt"
+publish() { # FROM TO: records with keys k-FROM..k-TO-1
+  local i
+  for i in $(seq "$1" $(($2 - 1))); do
+    echo "{\"scenario\":\"weld\",\"supply\":\"vision\",\"version\":\"1.0\",\"key\":\"k-$i\",\"metric\":{\"name\":\"rate\",\"value\":0.5}}"
+  done | ctl feedback publish --file - >/dev/null
+}
+count() { ctl --json "$@" feedback stats --scenario weld --supply vision@1.0 --metric rate |
+  /usr/bin/python3 -c 'import json, sys; d = json.load(sys.stdin)
+print(max([int(m["stats"]["count"]) for m in d.get("metrics", [])] or [0]))'; }
+eventually publish 0 100 || bad "publish"
+[ "$(eventually count)" = 100 ] || bad "stats count $(count), not 100"
+done_check
+
+check "transfer: feedback's leadership to a named host; it answers with everything"
+old=$(leader_of feedback)
+to=h1; [ "$old" = h1 ] && to=h2
+ctl cluster transfer-leadership --service feedback --name "$to" | has "the leader is $to" ||
+  bad "transfer: $(ctl cluster status --service feedback 2>&1)"
+[ "$(leader_of feedback)" = "$to" ] || bad "the leader is $(leader_of feedback), not $to"
+publish 100 150 || bad "publish after the transfer"
+[ "$(count)" = 150 ] || bad "stats count $(count), not 150"
+done_check
+
+check "kill: feedback's leader SIGKILLed under a stream of publishes; none lost, none twice"
+l=$(leader_of feedback)
+{ publish 150 2150; echo $? >"$DIR/pub.rc"; } &
+pub=$!
+sleep 0.3
+kill -0 "$pub" 2>/dev/null || bad "the publishes ended before the kill: no failover under load"
+kill -KILL "${PID[$l-feedbackd]}"
+wait "$pub"
+wait "${PID[$l-feedbackd]}" 2>/dev/null
+[ "$(cat "$DIR/pub.rc")" = 0 ] || bad "a publish failed across the failover"
+got=$(eventually count)
+[ "$got" = 2150 ] || bad "stats count $got, not 2150 (each key once)"
+publish 0 2150 || bad "the same keys again"
+[ "$(count)" = 2150 ] || bad "the same keys again stored twice: $(count)"
+nl=$(leader_of feedback)
+[ "$nl" != "$l" ] || bad "the killed replica still leads"
+for _ in 1 2 3 4; do # followers, as of what they applied: alike once caught up
+  c=$(eventually count --stale)
+  for _ in $(seq 50); do [ "$c" = 2150 ] && break; sleep 0.1; c=$(count --stale); done
+  [ "$c" = 2150 ] || bad "a replica's stats count $c"
+done
+done_check
+
+echo "cluster_set: $n checks, $failed not ok"
+[ "$failed" -eq 0 ]

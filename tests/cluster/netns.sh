@@ -20,7 +20,8 @@
 #                          pid), loopback up in each
 #   netns_run I LOG CMD... CMD in host I, in the background, stderr and
 #                          stdout to LOG; its pid in NETNS_PID[I] and PIDS
-#   netns_kill I [SIG]     SIG (KILL) to host I's process, waited for
+#   netns_kill I [SIG]     SIG (KILL) to host I's process, waited for; its
+#                          exit status (a SIGTERM: whether it stopped cleanly)
 #   netns_partition I      host I cut off from every other (netem 100 %
 #                          loss both ways where tc has netem, else its
 #                          link down); netns_heal I undoes it
@@ -130,12 +131,13 @@ netns_run() {
 }
 
 netns_kill() {
-  local i=$1 p keep=()
+  local i=$1 p keep=() rc=0
   kill -"${2:-KILL}" "${NETNS_PID[i]}" 2>/dev/null
-  wait "${NETNS_PID[i]}" 2>/dev/null
+  wait "${NETNS_PID[i]}" 2>/dev/null || rc=$?
   for p in "${PIDS[@]}"; do [ "$p" != "${NETNS_PID[i]}" ] && keep+=("$p"); done
   PIDS=("${keep[@]}")
   NETNS_PID[i]=
+  return $rc
 }
 
 netns_partition() {

@@ -22,6 +22,7 @@
 #                          stdout to LOG; its pid in NETNS_PID[I] and PIDS
 #   netns_kill I [SIG]     SIG (KILL) to host I's process, waited for; its
 #                          exit status (a SIGTERM: whether it stopped cleanly)
+#   netns_signal I SIG     SIG (STOP, CONT) to host I's process, not waited for
 #   netns_partition I      host I cut off from every other (netem 100 %
 #                          loss both ways where tc has netem, else its
 #                          link down); netns_heal I undoes it
@@ -139,6 +140,8 @@ netns_kill() {
   NETNS_PID[i]=
   return $rc
 }
+
+netns_signal() { kill -"$2" "${NETNS_PID[$1]}" || fail "could not send SIG$2 to host $1"; }
 
 netns_partition() {
   local i=$1

@@ -8,9 +8,12 @@
 #      applied count does not move, while the majority elects a new leader
 #      and applies more
 #   3. healed: the old leader catches up to the same count and digest
-#   4. a node (drawn with the printed seed) SIGKILLed, entries applied
+#   4. the leader SIGSTOPped past the election timeout: the others elect
+#      and apply; SIGCONT: an entry asked of it while stopped is not
+#      applied, and it catches up
+#   5. a node (drawn with the printed seed) SIGKILLed, entries applied
 #      without it, restarted from its data directory: it catches up
-#   5. SIGTERM: each node stops cleanly (under ASan: frees what it made)
+#   6. SIGTERM: each node stops cleanly (under ASan: frees what it made)
 # Each check says ok or not ok; the run goes on where it can. Needs root.
 #   tests/cluster/raft_bare.sh PATH/TO/trc-raft-bare
 set -uo pipefail
@@ -96,6 +99,28 @@ check "healed: node $L catches up to the same count and digest"
 netns_heal "$L"
 M=$(leader_among 1 2 3) || bad "no leader after the heal"
 same_as "${M:-${others[0]}}" 1 2 3 || bad "node $L did not catch up"
+done_check
+
+S=$(leader_among 1 2 3) || fail "no leader after the heal"
+others=()
+for i in 1 2 3; do [ "$i" != "$S" ] && others+=("$i"); done
+check "leader $S SIGSTOPped past the election timeout: the others elect and apply; SIGCONT: what it was asked while stopped is not applied, and it catches up"
+netns_signal "$S" STOP
+M=$(leader_among "${others[@]}") || bad "no leader among ${others[*]} while $S is stopped"
+if [ -n "${M:-}" ]; then
+  got=$(load "$M")
+  [ "${got:-0}" -gt 0 ] || bad "new leader $M applied nothing"
+fi
+# asked while stopped: the request waits in its socket, read on SIGCONT
+ctl "$S" --timeout 8000 apply 64 3000 >"$DIR/stopped.reply" 2>&1 &
+asked=$!
+sleep 0.3
+netns_signal "$S" CONT
+wait "$asked"
+reply=$(cat "$DIR/stopped.reply")
+case $reply in applied*) bad "the deposed leader applied an entry: $reply" ;; esac
+echo "# asked of the deposed leader $S: $reply"
+same_as "${M:-${others[0]}}" 1 2 3 || bad "node $S did not catch up"
 done_check
 
 K=$(( RANDOM % 3 + 1 ))

@@ -10,12 +10,13 @@
  * order, so that replicas can be compared; its snapshot is those two
  * numbers. Control (DIR/ctl.sock, one line each way):
  *   status               id, state, leader, term, applied index, count, digest
- *   apply SIZE MS        one entry of SIZE bytes, answered once applied here
- *                        ("applied ...") or not within MS ("timeout"), or
- *                        "failed ..." / "notleader ..."
+ *   apply SIZE MS        one entry of SIZE bytes, answered once applied
+ *                        here ("applied ...") or not within MS ("timeout"),
+ *                        or "failed ..." / "notleader ..."
  *   load K SIZE MS       K entries of SIZE bytes kept in flight for MS ms;
  *                        answers entries/s, MB/s and the p50/p99 of an entry
  *                        (raft_apply to its apply callback on this leader)
+ * SIZE is a multiple of 8 (s_size_ok).
  *
  * Not cluster mode, and on Debian 12's libraft 0.15 not safe for data
  * that matters (lib/cluster.h): a baseline and a test harness's node.
@@ -351,6 +352,14 @@ static void s_status(node_t *n, conn_t *c)
 		(unsigned long long)n->state.digest, (long)getpid());
 }
 
+/* An entry's size: 8 bytes at least (the sequence number), and a multiple
+ * of 8, as cluster mode frames its entries: libraft 0.15 misreads a
+ * segment after a restart otherwise (canonical/raft#304). */
+static bool s_size_ok(int size)
+{
+	return size >= 8 && size <= (64 << 20) && size % 8 == 0;
+}
+
 static void s_command(conn_t *c, char *line)
 {
 	node_t *n = c->node;
@@ -358,7 +367,7 @@ static void s_command(conn_t *c, char *line)
 	unsigned long long ms;
 	if (strcmp(line, "status") == 0) {
 		s_status(n, c);
-	} else if (sscanf(line, "apply %d %llu", &size, &ms) == 2 && size >= 8 && size <= (64 << 20)) {
+	} else if (sscanf(line, "apply %d %llu", &size, &ms) == 2 && s_size_ok(size)) {
 		if (raft_state(&n->raft) != RAFT_LEADER) {
 			s_notleader(n, c);
 			return;
@@ -367,10 +376,11 @@ static void s_command(conn_t *c, char *line)
 		if (rv != 0)
 			s_reply(c, "failed %s", raft_strerror(rv));
 	} else if (sscanf(line, "load %d %d %llu", &k, &size, &ms) == 3 && k > 0 && k <= 100000 &&
-		   size >= 8 && size <= (64 << 20)) {
+		   s_size_ok(size)) {
 		s_load_start(n, c, k, size, ms);
 	} else {
-		s_reply(c, "error unknown command (status | apply SIZE MS | load K SIZE MS)");
+		s_reply(c, "error unknown command (status | apply SIZE MS | load K SIZE MS; "
+			"SIZE a multiple of 8)");
 	}
 }
 

@@ -263,7 +263,7 @@ static void s_load(const char *spec)
 	int k, size, leader = s_leader(10000);
 	char cmd[64], r[BARE_LINE], name[256];
 	if (sscanf(spec, "%d:%d", &k, &size) != 2 || leader < 0)
-		s_die("load %s: no leader (or not K:SIZE)", spec);
+		s_die("load %s: no leader (or not K:SIZE, SIZE a multiple of 8)", spec);
 	snprintf(cmd, sizeof(cmd), "load %d %d %d", k, size, D.secs * 1000);
 	if (bare_ctl_call(D.dir[leader], cmd, D.secs * 1000 + 30000, r, sizeof(r)) != 0 ||
 	    strncmp(r, "load ", 5) != 0 || bare_field(r, "failed", 1) != 0)

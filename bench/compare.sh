@@ -8,6 +8,9 @@
 #   bench/compare.sh --only mqtt [RUNS]           (Mosquitto's rows and
 #       traction-mqttd's alone, taking turns, RUNS times: each run's rates
 #       and ratios printed, docs/performance.md left as it is)
+#   bench/compare.sh --only raft [RUNS]           (the bare 3-node C-Raft
+#       loop's rows alone, RUNS times, printed: the replication baseline,
+#       on loopback and, as root, across network namespaces)
 #
 # It installs what it needs from Debian (the peers, their client libraries,
 # gnuplot), builds the benchmarks (Release), and per run: bench_limits
@@ -26,7 +29,10 @@
 # alerts by traction-notifyd against a bare libcurl loop posting to the
 # same receiver), bench/failover.sh (libtraction's publisher through two
 # brokers, one SIGKILLed 10 times, against the same without a kill),
-# bench_publish growth
+# trc-raft-bare (the bare 3-node C-Raft loop cluster mode is to be held
+# against: entries/s with 256 B and 16 KiB entries, and writes resuming
+# after 20 leader SIGKILLs; on loopback, and as root across network
+# namespaces, tests/cluster/netns.sh), bench_publish growth
 # (0 -> GROWTH_MILLIONS M records, spread over 200 versions) and
 # bench_limits growth (bare LMDB appends of as many records). Every
 # server runs on a free loopback port in a temp dir and is stopped by its
@@ -41,8 +47,8 @@ set -eu
 cd "$(dirname "$0")/.."
 only=
 if [ "${1:-}" = --only ]; then
-  only=${2:?"usage: bench/compare.sh --only mqtt [RUNS]"}
-  [ "$only" = mqtt ] || { echo "compare: --only mqtt, nothing else" >&2; exit 2; }
+  only=${2:?"usage: bench/compare.sh --only mqtt|raft [RUNS]"}
+  case $only in mqtt | raft) ;; *) echo "compare: --only mqtt or raft, nothing else" >&2; exit 2 ;; esac
   shift 2
 fi
 runs=${1:-3}
@@ -69,9 +75,13 @@ stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/
 # shellcheck source=../tests/set.sh
 . tests/set.sh
 PIDS=()
+# the namespaces of the raft rows (netns_setup, netns_cleanup)
+# shellcheck source=../tests/cluster/netns.sh
+. tests/cluster/netns.sh
 cleanup() {
   stop
   for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  [ -z "$NETNS_BR" ] || netns_cleanup
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -186,10 +196,52 @@ level = warning" start_set "$d/set" build-bench supplyd scenariod feedbackd iter
   PIDS=()
 }
 
+# The bare 3-node C-Raft loop (bench/raft_bare.h): the baseline of
+# cluster mode's rows, reported, not judged. Each node a process with its
+# own data directory under $dir; on loopback ports, then (as root) one
+# node in each of three network namespaces joined by a bridge. Without
+# root the namespace rows are left out, saying so.
+raft_bare() { # $1 run
+  local loads=(--load 1:256 --load 64:256 --load 64:16384 --secs 5 --kills 20)
+  local ports
+  rm -rf "$dir/raft"; mkdir -p "$dir/raft"
+  [ -x $b/trc-raft-bare ] || { echo "compare: no trc-raft-bare (libraft-dev, libuv1-dev)" >&2; exit 1; }
+  ports=$(/usr/bin/python3 -c '
+import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss:
+    s.bind(("127.0.0.1", 0))
+print(",".join("%d=127.0.0.1:%d" % (i + 1, s.getsockname()[1]) for i, s in enumerate(ss)))')
+  $b/trc-raft-bare bench --dir "$dir/raft" --members "$ports" --label loopback "${loads[@]}" |
+    collect "$1"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "compare: not root: no rows of the bare C-Raft loop across network namespaces" >&2
+    return 0
+  fi
+  rm -rf "$dir/raft"; mkdir -p "$dir/raft"
+  fail() { echo "compare: raft: $*" >&2; exit 1; }
+  netns_setup 3
+  $b/trc-raft-bare bench --dir "$dir/raft" --label "network namespaces" \
+    --members "1=${NETNS_ADDR[1]}:7501,2=${NETNS_ADDR[2]}:7501,3=${NETNS_ADDR[3]}:7501" \
+    --netns "${NETNS_HOST[1]},${NETNS_HOST[2]},${NETNS_HOST[3]}" "${loads[@]}" | collect "$1"
+  netns_cleanup
+  NETNS_BR=
+}
+
 value=$(head -c 256 /dev/zero | tr '\0' x)
 started=$(date +%s)
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -srm), $(nproc) cores; $runs runs" | tee "$dir/log"
 i=1
+while [ "$only" = raft ] && [ "$i" -le "$runs" ]; do
+  echo "## run $i of $runs ($(($(date +%s) - started)) s so far)"
+  raft_bare "$i"
+  i=$((i + 1))
+done
+if [ "$only" = raft ]; then
+  # the rows of every run, for docs/performance.md's baseline section
+  awk -F'\t' '{ printf "run %s\t%s\t%s\t%s\t%s\n", $1, $3, $4, $5, $6 }' "$rows"
+  exit 0
+fi
 while [ -n "$only" ] && [ "$i" -le "$runs" ]; do
   echo "## run $i of $runs ($(($(date +%s) - started)) s so far)"
   mqtt "$i"
@@ -229,6 +281,7 @@ while [ "$i" -le "$runs" ]; do
   $b/bench_lanes 300000 3 | collect "$i"
   $b/bench_notify 2000 16 | collect "$i"
   bash bench/failover.sh build-bench 5 | collect "$i"
+  raft_bare "$i"
   $b/bench_publish growth "$millions" | collect "$i"
   # the same growth with nothing but LMDB: what the machine gives a
   # growing store (run after traction's, so any memory the first growth

@@ -29,6 +29,7 @@ SECTIONS = [
     ("retention", "8. Retention: a store at steady ingest whose records expire (records, MiB of pages used)"),
     ("notify", "9. Webhook delivery: traction-notifyd against a bare libcurl loop, the same receiver (deliveries/s; latency from the alert fired, or the POST handed to libcurl, to its receipt)"),
     ("failover", "10. Broker failover: libtraction's publisher through two brokers, one SIGKILLed 10 times (bench/failover.sh; gaps between acknowledgements)"),
+    ("raft", "11. Replication baseline: a bare 3-node C-Raft loop, the example FSM, no traction code (bench/raft_bare.c; reported, not judged: cluster mode's rows are to be held against it)"),
 ]
 BEGIN = "<!-- compare:begin (written by bench/report.py; edit the script, not this) -->"
 END = "<!-- compare:end -->"

@@ -301,14 +301,31 @@ static slot_t *s_slot(traction_publisher_t *p, uint64_t request_id)
 	return NULL;
 }
 
+/* Whether an error reply's details (its body, v1.1) say an election is
+ * under way (wire.h's reasons), as traction_call reads them. */
+static bool s_election(trc_msg_t *m, ProtobufCAllocator *al)
+{
+	Traction__V1__ErrorDetails *d =
+		m->n >= 2 ? traction__v1__error_details__unpack(al, trc_msg_size(m, 1),
+								 trc_msg_data(m, 1))
+			  : NULL;
+	for (size_t i = 0; d != NULL && i < d->n_details; i++)
+		if (strcmp(d->details[i]->reason, TRC_REASON_NO_LEADER) == 0 ||
+		    strcmp(d->details[i]->reason, TRC_REASON_LEADERSHIP_CHANGED) == 0)
+			return true;
+	return false;
+}
+
 /* With several brokers, an UNAVAILABLE from broker `via` (one that has
  * just restarted has not yet heard the services register) moves the
  * publisher to the next broker: true when that one has not refused within
  * the current backoff, so the batch may go again at once. When every
  * broker refuses, the service is down: the caller backs off. */
-static bool s_other_broker(traction_publisher_t *p, size_t via, int code)
+static bool s_other_broker(traction_publisher_t *p, size_t via, int code, bool election)
 {
-	if (lt_brokers_n(p->brokers) == 1 || code != TRACTION__V1__CODE__UNAVAILABLE)
+	/* an election (no_leader, leadership_changed) is not the broker's
+	 * doing: the others would say the same, or be the one that is gone */
+	if (lt_brokers_n(p->brokers) == 1 || code != TRACTION__V1__CODE__UNAVAILABLE || election)
 		return false;
 	int64_t now = trc_mono_ms();
 	p->refused_at[via] = now;
@@ -338,7 +355,7 @@ static int s_reply(traction_publisher_t *p, trc_msg_t *m)
 	if (code != 0) {
 		if (s_code_retryable(code)) {
 			s_requeue(p, s);
-			if (s_other_broker(p, s->via, code))
+			if (s_other_broker(p, s->via, code, s_election(m, &al)))
 				return 0; /* at once, through a broker that has not refused */
 			/* the service is down or full: back off, then send again */
 			p->resume_ms = trc_mono_ms() + p->backoff_ms;

@@ -1,0 +1,189 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# The daemon set on three hosts, each a network namespace with an address
+# of its own on one bridge (netns.sh): on each host a broker (one of the
+# three of [bus]'s lists) and supplyd, scenariod, feedbackd and iterationd
+# in cluster mode, a state directory each; clients (tractionctl, in host
+# 1's namespace) know the three brokers. The seed of what is drawn is
+# printed (rerun with SEED=...).
+#
+#   status     every group has a leader of three voters
+#   story      provider, supply, scenario, deployment, feedback
+#   kill       the host of feedback's leader loses its broker and its
+#              feedbackd (SIGKILL) under a stream of publishes with keys:
+#              the other two go on, every record acknowledged stored once
+#   partition  the host of feedback's new leader cut off: the majority
+#              elects and takes writes, through its own brokers; a write
+#              from the cut host is not acknowledged (nor stored); healed,
+#              the cut host catches up: the stats of every replica equal
+#
+# With DEMO=1 it stops after "story" and leaves the cluster running until
+# Ctrl-C, printing how to reach it (deploy/cluster-demo.sh).
+#   tests/cluster/set.sh BUILD_DIR
+set -uo pipefail
+BUILD=$(cd "${1:?usage: set.sh BUILD_DIR}" && pwd)
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+DIR=$(mktemp -d /tmp/trc-nsset-XXXXXX)
+# shellcheck source=../set.sh
+source "$HERE/../set.sh"
+# shellcheck source=netns.sh
+source "$HERE/netns.sh"
+netns_traps "$DIR" cluster.set
+SET_TMP=$DIR
+netns_seed
+netns_deadline 240
+netns_setup 3
+A=("" "${NETNS_ADDR[1]}" "${NETNS_ADDR[2]}" "${NETNS_ADDR[3]}")
+DAEMONS=(supplyd scenariod feedbackd iterationd)
+eps() { echo "tcp://${A[1]}:$1, tcp://${A[2]}:$1, tcp://${A[3]}:$1"; }
+mkdir -p "$DIR/set"
+cat >"$DIR/set/traction.conf" <<EOF
+[bus]
+client_endpoint = $(eps 7400)
+service_endpoint = $(eps 7401)
+event_publish_endpoint = $(eps 7402)
+event_subscribe_endpoint = $(eps 7403)
+heartbeat_ms = 200
+[store]
+state_dir = $DIR/var
+[events]
+replay_interval_ms = 200
+[metrics]
+base_port = 0
+[broker]
+services = supply, scenario, feedback, iteration, deployment
+[cluster]
+members = h1=${A[1]}, h2=${A[2]}, h3=${A[3]}
+plain_ok = 1
+election_timeout_ms = 500
+heartbeat_ms = 50
+EOF
+declare -A PID
+in_host() { # HOST NAME CMD...: in host HOST's namespace, its pid in PID[HOST-NAME]
+  local h=$1 name=$2
+  shift 2
+  ip netns exec "${NETNS_HOST[h]}" "$@" 2>>"$DIR/set/h$h-$name.log" &
+  PID[$h-$name]=$!
+  PIDS+=($!)
+}
+start_host() { # HOST
+  in_host "$1" broker "$BUILD/broker/traction-broker" --config "$DIR/set/traction.conf" \
+    --set "broker.instance=$1" --set "store.state_dir=$DIR/h$1"
+  local d
+  for d in "${DAEMONS[@]}"; do
+    in_host "$1" "$d" "$BUILD/services/traction-$d" --config "$DIR/set/traction.conf" \
+      --set "cluster.node=h$1" --set "store.state_dir=$DIR/h$1"
+  done
+}
+for h in 1 2 3; do start_host $h; done
+CLIENT=1 # the host whose namespace the clients run in
+# the clients' brokers: their own host's first, as a client near a broker
+# has them (a broker cut off by a partition answers nothing: a client
+# that tries it first waits out its deadline before the next)
+client_eps() { local i e="tcp://${A[$CLIENT]}:7400"
+  for i in 1 2 3; do [ "$i" != "$CLIENT" ] && e="$e,tcp://${A[i]}:7400"; done; echo "$e"; }
+ctl() { ip netns exec "${NETNS_HOST[$CLIENT]}" "$BUILD/clients/tractionctl/tractionctl" \
+  --endpoint "$(client_eps)" --timeout 15000 "$@"; }
+leader_of() { ctl --json cluster status --service "$1" |
+  /usr/bin/python3 -c 'import json, sys; l = json.load(sys.stdin)["leader"][1:]; print(l)
+sys.exit(0 if l else 1)'; }
+
+check "status: every group has a leader of three voters"
+eventually ctl status >/dev/null || bad "the set is not live: $(ctl status 2>&1)"
+for s in supply scenario feedback iteration; do
+  l=$(eventually leader_of "$s") || { bad "$s: no leader"; continue; }
+  [ "$(ctl cluster status --service "$s" | grep -c ' voter ')" -eq 3 ] || bad "$s: not 3 voters"
+done
+done_check
+
+check "story: provider, supply, scenario, deployment and feedback"
+ctl provider add acme --name Acme --kind ai-company >/dev/null || bad "provider add"
+ctl supply register vision --provider acme --kind industrial-algorithm --name Vision \
+  --capability defect-detection --version 1.0 >/dev/null || bad "supply register"
+ctl scenario submit weld --enterprise E --domain production --name Weld \
+  --need defect-detection >/dev/null || bad "scenario submit"
+eventually ctl scenario match weld | has vision || bad "match"
+eventually ctl deployment adopt weld vision@1.0 >/dev/null || bad "deployment adopt"
+publish() { # FROM TO: records with keys k-FROM..k-TO-1
+  local i
+  for i in $(seq "$1" $(($2 - 1))); do
+    echo "{\"scenario\":\"weld\",\"supply\":\"vision\",\"version\":\"1.0\",\"key\":\"k-$i\",\"metric\":{\"name\":\"rate\",\"value\":0.5}}"
+  done | ctl feedback publish --file - >/dev/null 2>>"$DIR/publish.err" ||
+    { echo "publish $1..$2: $(tail -3 "$DIR/publish.err")" >&2; return 1; }
+}
+count() { ctl --json "$@" feedback stats --scenario weld --supply vision@1.0 --metric rate |
+  /usr/bin/python3 -c 'import json, sys; d = json.load(sys.stdin)
+print(max([int(m["stats"]["count"]) for m in d.get("metrics", [])] or [0]))'; }
+eventually publish 0 100 || bad "publish"
+[ "$(eventually count)" = 100 ] || bad "stats count $(count), not 100"
+done_check
+
+if [ -n "${DEMO:-}" ]; then
+  echo
+  echo "The cluster runs: 3 hosts, ${NETNS_HOST[*]}; brokers at $(eps 7400)."
+  echo "In another shell, as root:"
+  echo "  ip netns exec ${NETNS_HOST[1]} $BUILD/clients/tractionctl/tractionctl \\"
+  echo "    --endpoint '$(eps 7400 | tr -d ' ')' cluster status"
+  echo "Logs: $DIR/set/. Ctrl-C stops it and removes everything."
+  while :; do sleep 3600; done
+fi
+
+check "kill: the host of feedback's leader loses its broker and feedbackd under publishes"
+TOTAL=20100
+l=$(leader_of feedback)
+[ "$l" = 1 ] && CLIENT=2 # the clients go on from a host that stays
+{ publish 100 "$TOTAL"; echo $? >"$DIR/pub.rc"; } &
+pub=$!
+sleep 0.$((RANDOM % 5 + 1))
+kill -0 "$pub" 2>/dev/null || bad "the publishes ended before the kill"
+echo "kill: host $l's broker and feedbackd"
+kill -KILL "${PID[$l-feedbackd]}" "${PID[$l-broker]}"
+wait "${PID[$l-feedbackd]}" "${PID[$l-broker]}" 2>/dev/null
+wait "$pub"
+[ "$(cat "$DIR/pub.rc")" = 0 ] || bad "a publish failed across the failover"
+got=$(eventually count)
+[ "$got" = $TOTAL ] || bad "stats count $got, not $TOTAL (each key once)"
+publish 0 $TOTAL || bad "the same keys again"
+[ "$(count)" = $TOTAL ] || bad "the same keys stored twice: $(count)"
+nl=$(eventually leader_of feedback)
+[ -n "$nl" ] && [ "$nl" != "$l" ] || bad "feedback's leader after the kill: '$nl'"
+done_check
+
+check "partition: the new leader's host cut off; the majority goes on; healed, it catches up"
+in_host "$l" broker "$BUILD/broker/traction-broker" --config "$DIR/set/traction.conf" \
+  --set "broker.instance=$l" --set "store.state_dir=$DIR/h$l"
+in_host "$l" feedbackd "$BUILD/services/traction-feedbackd" --config "$DIR/set/traction.conf" \
+  --set "cluster.node=h$l" --set "store.state_dir=$DIR/h$l"
+cut=$(eventually leader_of feedback)
+for c in 1 2 3; do [ "$c" != "$cut" ] && CLIENT=$c; done
+echo "partition: host $cut cut off"
+netns_partition "$cut"
+for _ in $(seq 100); do
+  nl=$(leader_of feedback 2>/dev/null)
+  [ -n "$nl" ] && [ "$nl" != "$cut" ] && break
+  sleep 0.1
+done
+[ "$nl" != "$cut" ] || bad "the majority elected no leader"
+publish $TOTAL $((TOTAL + 500)) || bad "the majority took no writes"
+# the minority refuses: from the cut host only its own broker is reached,
+# and its feedbackd leads no majority (the count below: never stored)
+c=$CLIENT
+CLIENT=$cut
+ctl --timeout 2000 feedback publish --scenario weld --supply vision@1.0 --metric rate=0.5 \
+  --key minority-1 >/dev/null 2>&1 && bad "the cut host acknowledged a write"
+CLIENT=$c
+[ "$(eventually count)" = $((TOTAL + 500)) ] || bad "stats count $(count) on the majority"
+netns_heal "$cut"
+CLIENT=$cut # from the healed host
+for _ in $(seq 9); do # STALE reads: each replica in turn (the broker's ties go round)
+  for _ in $(seq 100); do
+    c=$(count --stale 2>/dev/null)
+    [ "$c" = $((TOTAL + 500)) ] && break
+    sleep 0.1
+  done
+  [ "$c" = $((TOTAL + 500)) ] || bad "a replica's stats count $c after the heal"
+done
+done_check
+
+echo "cluster.set: $n checks, $failed not ok (seed $SEED)"
+[ "$failed" -eq 0 ]

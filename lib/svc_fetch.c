@@ -142,7 +142,7 @@ static int s_read_copy(fetch_t *f, const char *id, int fd, char sha[TRC_SHA256_H
 				(ProtobufCMessage **)&rp);
 		if (rc != 0)
 			return rc;
-		bool done = rp->ready && rq.offset + rp->data.len >= rp->size;
+		bool ready = rp->ready, done = ready && rq.offset + rp->data.len >= rp->size;
 		if (rp->ready && rp->data.len > 0 &&
 		    pwrite(fd, rp->data.data, rp->data.len, (off_t)rq.offset) != (ssize_t)rp->data.len)
 			rc = trc_err_from_errno(errno);
@@ -152,7 +152,7 @@ static int s_read_copy(fetch_t *f, const char *id, int fd, char sha[TRC_SHA256_H
 		protobuf_c_message_free_unpacked(&rp->base, NULL);
 		if (rc != 0 || done)
 			return rc;
-		if (!rp->ready)
+		if (!ready)
 			usleep(20000); /* the copy is still being written */
 	}
 }

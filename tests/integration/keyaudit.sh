@@ -183,6 +183,9 @@ rm "$K/site8.key"
 BROKER=$!
 PIDS+=("$BROKER")
 eventually ctl ping broker >/dev/null || fail "the broker did not come back"
+# (and the daemons with it, which register again once they hear it: the
+# backup below needs every one)
+eventually ctl status >/dev/null || bad "the daemons did not register again"
 now=$(entries)
 [ "$(tail -n +2 <<<"$now")" = "$kept" ] || bad "the entries before the restart changed"
 head -1 <<<"$now" | grep -qF "key.removed|site8|traction-broker|unspecified|start: changed while the broker was stopped|role=publisher" ||

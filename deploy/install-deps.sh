@@ -14,7 +14,7 @@ PACKAGES="build-essential cmake pkg-config
   mosquitto mosquitto-clients libmosquitto-dev python3-paho-mqtt prometheus
   libjs-chart.js chromium chromium-driver python3-selenium fonts-dejavu-core
   python3-venv python3-setuptools python3-wheel python3-pytest python3-pandas python3-matplotlib
-  groff mandoc man-db bash-completion
+  groff mandoc man-db bash-completion iproute2
   debhelper dh-python pybuild-plugin-pyproject python3-all dpkg-dev fakeroot lintian"
 
 missing=""

@@ -88,6 +88,11 @@ static int s_wait(ctl_t *ctl, const char *service, const char *started, const ch
 		int rc = 0;
 		if (ended && leader_was != NULL) {
 			printf("%s: the leader is %s\n", service, r->leader);
+			/* raft hands it only to a member caught up; else an election */
+			if (started[0] != '\0' && strstr(started, " to any voter") == NULL &&
+			    strcmp(strrchr(started, ' ') + 1, r->leader) != 0)
+				rc = ctl_fail("%s: %s went elsewhere (not caught up?): try again",
+					      service, started);
 		} else if (ended) {
 			printf("%s: %s\n", service, r->change);
 			rc = strstr(r->change, ": done") != NULL ? 0 : 1;

@@ -56,7 +56,7 @@ static double s_run(uv_loop_t *loop, bool curve, uint64_t n, size_t size, unsign
 		nd->id = (unsigned)i + 1;
 		nd->curve = curve;
 		nd->keys_dir = keys;
-		snprintf(nd->address, sizeof(nd->address), "127.0.0.1:%d", rn_free_port());
+		snprintf(nd->address, sizeof(nd->address), "127.0.0.1:%d", tp_free_port());
 		rn_keypair(nd->pub, nd->sec);
 		snprintf(name, sizeof(name), "n%d", i + 1);
 		rn_key_file(keys, name, nd->pub, "service");

@@ -30,11 +30,14 @@ ctl() { "$BUILD/clients/tractionctl/tractionctl" --endpoint "$EP" --timeout 1500
 DAEMONS=(supplyd scenariod feedbackd iterationd)
 
 # a base port with its next few free (each daemon's raft port is base +
-# its offset, 1-4, on each host's own loopback address)
+# its offset, 1-4, on each host's own loopback address), from below the
+# kernel's ephemeral range: there no outgoing connection takes it as its
+# own port while a daemon is down (tests/integration/ports.h)
 BASE=$(/usr/bin/python3 -c '
 import socket, random
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
 for _ in range(100):
-    b = random.randrange(20000, 60000)
+    b = random.randrange(10000, low - 10)
     try:
         ss = []
         for h in ("127.0.0.1", "127.0.0.2", "127.0.0.3"):

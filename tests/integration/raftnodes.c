@@ -22,20 +22,6 @@
 #include "raft_curve.h"
 #include "util.h"
 
-int rn_free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-		perror("rn_free_port");
-		exit(1);
-	}
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
 void rn_keypair(char pub[TRC_Z85_KEY + 1], char sec[TRC_Z85_KEY + 1])
 {
 	if (zmq_curve_keypair(pub, sec) != 0) {

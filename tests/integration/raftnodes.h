@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "keys.h"
+#include "ports.h"
 
 typedef struct {
 	/* set before rn_start */
@@ -42,8 +43,6 @@ typedef struct {
 	size_t size;
 } rn_node_t;
 
-/* A free loopback port (bound, read back, closed). */
-int rn_free_port(void);
 /* A fresh CurveZMQ key pair. */
 void rn_keypair(char pub[TRC_Z85_KEY + 1], char sec[TRC_Z85_KEY + 1]);
 /* dir/NAME.key naming pub with this role. */

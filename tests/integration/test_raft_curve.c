@@ -93,16 +93,18 @@ static void s_setup(void)
 	atexit(s_cleanup);
 	CHECK(uv_loop_init(&s_loop) == 0);
 	s_keys(keys, loose);
+	int ports[2 * ALL];
+	tp_free_ports(ports, 2 * ALL);
 	for (int i = 0; i < ALL; i++) {
 		rn_node_t *n = &s_nodes[i];
 		n->id = (unsigned)i + 1;
 		n->curve = true;
 		n->marker = MARKER;
 		n->keys_dir = i < GOOD ? keys : loose[i - GOOD];
-		int port = rn_free_port();
+		int port = ports[2 * i];
 		snprintf(n->address, sizeof(n->address), "127.0.0.1:%d", port);
 		if (i < GOOD) { /* the address is the proxy's */
-			int real = rn_free_port();
+			int real = ports[2 * i + 1];
 			snprintf(n->bind, sizeof(n->bind), "127.0.0.1:%d", real);
 			s_proxies[i] = rn_proxy_start(&s_loop, port, real, &s_wire);
 		}

@@ -170,10 +170,11 @@ int main(void)
 		rn_keypair(pub[i], sec[i]);
 		rn_key_file(keys, i ? "n2" : "n1", pub[i], "service");
 	}
-	int port = rn_free_port();
+	int ports[3];
+	tp_free_ports(ports, 3);
+	int port = ports[0], via_port = ports[2];
 	snprintf(address, sizeof(address), "127.0.0.1:%d", port);
-	snprintf(dead, sizeof(dead), "127.0.0.1:%d", rn_free_port());
-	int via_port = rn_free_port();
+	snprintf(dead, sizeof(dead), "127.0.0.1:%d", ports[1]);
 	snprintf(via, sizeof(via), "127.0.0.1:%d", via_port);
 	s_transport(&s_srv, keys, pub[0], sec[0]);
 	s_transport(&s_cli, keys, pub[1], sec[1]);

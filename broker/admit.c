@@ -26,6 +26,12 @@ trc_admit_t trc_admit(const trc_admit_request_t *rq, const trc_admit_limits_t *l
 		a.code = TRACTION__V1__CODE__UNAVAILABLE;
 		snprintf(a.message, sizeof(a.message), "service '%.64s' has no live instance",
 			 rq->service);
+	} else if (!rq->leader && rq->instance != NULL && rq->instance[0] != '\0') {
+		/* (not an election's refusal: the one named may never come back) */
+		a.code = TRACTION__V1__CODE__UNAVAILABLE;
+		snprintf(a.message, sizeof(a.message),
+			 "instance '%.24s' of service '%.32s' is gone, or takes only STALE "
+			 "requests", rq->instance, rq->service);
 	} else if (!rq->leader) {
 		a.code = TRACTION__V1__CODE__UNAVAILABLE;
 		a.reason = TRC_REASON_NO_LEADER;

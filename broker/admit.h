@@ -18,6 +18,7 @@ typedef struct {
 	bool live;                   /* with an instance alive now */
 	bool leader;                 /* with one alive now that may take it (registry.h:
 				      * trc_registry_pick; a STALE read: any) */
+	const char *instance;        /* NULL, or the one it names (Header.instance) */
 	size_t bytes;                /* its Header and body */
 	uint32_t client_in_flight;   /* what its client (an edge's user: the user) holds */
 	uint64_t client_bytes;

@@ -117,7 +117,18 @@ static bool s_leads(const trc_worker_t *w, uint64_t *term)
 	       w->role == TRACTION__V1__REPLICA_ROLE__REPLICA_LEADER;
 }
 
-trc_worker_t *trc_registry_pick(trc_bservice_t *svc, bool stale)
+/* Whether w is the instance named (hex of its routing id, as
+ * broker.status says it), or no instance is named. */
+static bool s_named(const trc_worker_t *w, const char *instance)
+{
+	char hex[2 * TRC_ROUTING_ID_MAX + 1];
+	if (instance == NULL || instance[0] == '\0')
+		return true;
+	trc_hex(hex, w->id, w->idlen);
+	return strcmp(hex, instance) == 0;
+}
+
+trc_worker_t *trc_registry_pick(trc_bservice_t *svc, bool stale, const char *instance)
 {
 	trc_worker_t *best = NULL;
 	uint64_t top = 0, term;
@@ -135,7 +146,7 @@ trc_worker_t *trc_registry_pick(trc_bservice_t *svc, bool stale)
 	/* Least in flight; ties go round-robin from where the last search began. */
 	for (size_t k = 0; k < svc->nworkers; k++) {
 		trc_worker_t *w = svc->workers[(svc->next + k) % svc->nworkers];
-		if (!stale && (!s_leads(w, &term) || term != top))
+		if ((!stale && (!s_leads(w, &term) || term != top)) || !s_named(w, instance))
 			continue;
 		if (best == NULL || w->in_flight < best->in_flight)
 			best = w;

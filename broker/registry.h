@@ -101,8 +101,9 @@ void trc_registry_role(trc_worker_t *w, int role, uint64_t term);
  * any other, those that lead: the LEADERs of the highest term a LEADER
  * claims, a SINGLE counting as a LEADER of term 0 (two claims: the lower
  * term is a deposed leader that has not heard yet). NULL if none: with
- * live instances, none leads (an election). */
-trc_worker_t *trc_registry_pick(trc_bservice_t *svc, bool stale);
+ * live instances, none leads (an election). With instance (not NULL or
+ * empty: a request's Header.instance), only that one of them. */
+trc_worker_t *trc_registry_pick(trc_bservice_t *svc, bool stale, const char *instance);
 
 /* A request of `bytes` from client_id forwarded to w. */
 trc_ticket_t *trc_registry_ticket_new(trc_registry_t *r, const void *client_id,

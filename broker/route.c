@@ -31,6 +31,7 @@ typedef struct {
 	uint32_t version;       /* the request's: its refusals use it */
 	uint64_t request_id;
 	bool stale;             /* Header.consistency STALE: any replica may answer */
+	char instance[2 * TRC_ROUTING_ID_MAX + 1]; /* Header.instance: that one only */
 	const trc_key_t *as;    /* whose rights it has; NULL: no key (see s_route_frame) */
 	const char *edge;       /* the edge acting for the user `as`, if one is */
 	uint8_t ckey[TRC_CLIENT_KEY_MAX];
@@ -116,6 +117,12 @@ static Traction__V1__Header *s_identify(trc_broker_t *b, trc_msg_t *m, bool from
 	}
 	r->request_id = h->request_id;
 	r->stale = h->consistency == TRACTION__V1__CONSISTENCY__CONSISTENCY_STALE;
+	/* a name longer than any routing id's hex names no instance ("-" is
+	 * no hex either) */
+	if (strlen(h->instance) < sizeof(r->instance))
+		memcpy(r->instance, h->instance, strlen(h->instance) + 1);
+	else
+		memcpy(r->instance, "-", 2);
 	/* Whose rights the request has: the key's, or with on_behalf_of the
 	 * user's an edge acts for (docs/security.md). */
 	const char *refusal = trc_auth_acting_for(b->auth, key, h, &r->as, &r->edge);
@@ -212,7 +219,7 @@ static void s_forward(trc_broker_t *b, trc_msg_t *m, const route_t *r, trc_bserv
 		if (s_forward_to(b, m, r, svc, w, trc_mono_ms() + timeout_ms, bytes, attempt < 8))
 			return;
 		broker_drop_worker(b, w, "its connection is gone");
-		w = trc_registry_pick(svc, r->stale);
+		w = trc_registry_pick(svc, r->stale, r->instance);
 	}
 	svc->errors++;
 	if (svc->nworkers > 0) /* the leader was the one that went */
@@ -246,7 +253,7 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 		return;
 	}
 	trc_bservice_t *svc = trc_registry_service(&b->reg, h->service, false);
-	trc_worker_t *w = svc != NULL ? trc_registry_pick(svc, r.stale) : NULL;
+	trc_worker_t *w = svc != NULL ? trc_registry_pick(svc, r.stale, r.instance) : NULL;
 	/* what the request holds of the broker's and the service's queues
 	 * until it is answered */
 	trc_admit_request_t rq = {
@@ -254,6 +261,7 @@ static void s_route_request(trc_broker_t *b, trc_msg_t *m, bool from_service)
 		.known = svc != NULL,
 		.live = svc != NULL && svc->nworkers > 0,
 		.leader = w != NULL,
+		.instance = r.instance,
 		.bytes = trc_msg_size(m, 1) + trc_msg_size(m, 2),
 		.broker_in_flight = b->reg.in_flight,
 		.broker_bytes = b->reg.bytes,

@@ -588,7 +588,7 @@ trc_store_t *trc_service_store(trc_service_t *svc)
 
 /* The daemon's life from its start to its stop. A replica that stopped
  * because its store is behind its group's snapshot (svc_raft.c) fetches
- * the leader's store and starts again, in this process (svc_fetch.c). */
+ * another replica's store and starts again, in this process (svc_fetch.c). */
 static int s_serve(const trc_daemon_def_t *def, trc_config_t *cfg, int sigfd,
 		   const char *config_path)
 {
@@ -610,7 +610,7 @@ static int s_serve(const trc_daemon_def_t *def, trc_config_t *cfg, int sigfd,
 		trc_service_destroy(&svc);
 		if (rc == 0 || !svc_fetch_marked(def, cfg) || attempt >= S_FETCHES)
 			return rc;
-		trc_notice("starting again, once the leader's store is fetched");
+		trc_notice("starting again, once another replica's store is fetched");
 	}
 }
 

@@ -526,8 +526,9 @@ void svc_raft_settled(trc_service_t *svc, batch_t *b);
 /* The marker that the store in state_path must be fetched (it holds less
  * than raft's snapshot, up to want): written and synced. */
 int svc_fetch_mark(const char *state_path, uint64_t want);
-/* At start, before the store opens: with the marker, the leader's store
- * fetched over the bus and put in place (0), or why not. */
+/* At start, before the store opens: with the marker, another replica's
+ * store (the leader's, if one leads) fetched over the bus and put in
+ * place (0), or why not. */
 int svc_fetch_if_needed(const trc_daemon_def_t *def, const trc_config_t *cfg);
 
 /* Whether the marker is there (the replica stopped to fetch its store). */

@@ -175,6 +175,9 @@ static int s_walk(MDB_txn *txn, MDB_dbi dbi, const char *name, trc_storecopy_inf
 		if (meta && k.mv_size == 14 && memcmp(k.mv_data, "schema_version", 14) == 0 &&
 		    v.mv_size == 8)
 			info->schema_version = (uint32_t)s_be64(v.mv_data);
+		if (meta && k.mv_size == 12 && memcmp(k.mv_data, "raft_applied", 12) == 0 &&
+		    v.mv_size == 8)
+			info->raft_applied = s_be64(v.mv_data);
 		if (positions && v.mv_size == 8) {
 			trc_storecopy_pos_t *p =
 				realloc(info->pos, (info->npos + 1) * sizeof(*info->pos));

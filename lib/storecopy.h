@@ -57,6 +57,7 @@ typedef struct {
 typedef struct {
 	uint32_t schema_version;     /* meta's schema_version (0: none) */
 	uint64_t event_head;         /* the last key of events (0: none) */
+	uint64_t raft_applied;       /* meta's raft_applied: a replica's last entry (0: none) */
 	trc_storecopy_db_t *dbs;     /* in LMDB's (name) order */
 	size_t ndbs;
 	trc_storecopy_pos_t *pos;    /* positions: source -> seq, in source order */

@@ -3,17 +3,23 @@
  * A replica behind its group's snapshot (docs/scale-out.md, "A replica
  * behind"): raft's snapshot is only a descriptor ("the store holds the
  * entries up to N"), so a store that does not hold them stops the daemon
- * (svc_raft.c's restore writes the marker need-copy and the daemon exits
- * EX_TEMPFAIL), and at its next start, before the store opens, this file
- * fetches a copy of the leader's store over the bus with the online
- * backup's pieces (backup.begin, .resume at once, .read, .end: a read
- * transaction's compacted copy), checks it (size, SHA-256, an LMDB store
- * of this daemon's schema) and puts it in place. The store may then be
- * ahead of the descriptor: apply skips what it holds.
+ * (svc_raft.c's restore writes the marker need-copy, N in it), and at its
+ * next start, before the store opens, this file fetches a copy of another
+ * replica's store over the bus with the online backup's pieces
+ * (backup.begin, .resume at once, .read, .end: a read transaction's
+ * compacted copy), checks it (size, SHA-256, an LMDB store of this
+ * daemon's schema, holding the entries up to N) and puts it in place. The
+ * store may then be ahead of the descriptor: apply skips what it holds.
+ *
+ * Not only the leader's: while this replica fetches, it does not vote,
+ * and in a group of three with one host down the other one then cannot
+ * stay leader, nor be elected. So the copy comes from the leader if there
+ * is one, else from any replica whose store holds the entries: every
+ * piece of it from that one instance (Header.instance, STALE), named by
+ * the broker's status.
  *
  * It speaks to the broker as the daemon does (the service endpoint, its
- * service key), without registering: a request of a service, routed to
- * the leader like any other.
+ * service key), without registering: requests of a service, as a client.
  */
 #include "service_int.h"
 
@@ -34,9 +40,13 @@
 #define S_MARKER "need-copy"
 #define S_FETCH_MS 120000 /* how long a start may wait for a leader and its copy */
 
+#define S_INSTANCES 16 /* replicas asked in one round, the leader first */
+
 typedef struct {
 	const trc_config_t *cfg;
-	const char *service;     /* the daemon's first service: the leader answers backup.* */
+	const char *service;     /* the daemon's first service: its replicas answer backup.* */
+	const char *instance;    /* the one asked now (broker.status's id) */
+	uint64_t want;           /* the copy must hold raft's entries up to this one */
 	void *zctx, *sock;
 	uint64_t next_id;
 	char why[256];
@@ -77,17 +87,23 @@ static int s_connect(fetch_t *f)
 	return zmq_connect(f->sock, ep) == 0 ? 0 : trc_err_from_errno(errno);
 }
 
-/* method of the daemon's service with req; its reply decoded as rd into
- * *rep (free with protobuf_c_message_free_unpacked). 0, or the reply's
- * code as a trc error (f->why says why). */
-static int s_call(fetch_t *f, const char *method, const ProtobufCMessage *req,
-		  const ProtobufCMessageDescriptor *rd, ProtobufCMessage **rep)
+/* method of service (NULL: the daemon's, of the instance f->instance)
+ * with req; its reply decoded as rd into *rep (free with
+ * protobuf_c_message_free_unpacked). 0, or the reply's code as a trc
+ * error (f->why says why). */
+static int s_call_of(fetch_t *f, const char *service, const char *method,
+		     const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rd,
+		     ProtobufCMessage **rep)
 {
 	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
 	h.version = TRC_PROTOCOL_VERSION;
 	h.kind = TRACTION__V1__FRAME_KIND__FRAME_REQUEST;
-	h.service = (char *)f->service;
+	h.service = (char *)(service != NULL ? service : f->service);
 	h.method = (char *)method;
+	if (service == NULL) { /* that replica, whatever its role */
+		h.instance = (char *)f->instance;
+		h.consistency = TRACTION__V1__CONSISTENCY__CONSISTENCY_STALE;
+	}
 	h.request_id = ++f->next_id;
 	h.timeout_ms = f->cfg->request_timeout_ms;
 	uint8_t hb[TRC_HEADER_MAX], *bb = malloc(protobuf_c_message_get_packed_size(req) + 1);
@@ -131,6 +147,12 @@ static int s_call(fetch_t *f, const char *method, const ProtobufCMessage *req,
 	return rc;
 }
 
+static int s_call(fetch_t *f, const char *method, const ProtobufCMessage *req,
+		  const ProtobufCMessageDescriptor *rd, ProtobufCMessage **rep)
+{
+	return s_call_of(f, NULL, method, req, rd, rep);
+}
+
 /* The copy named id, read piece by piece into fd; its size and SHA-256. */
 static int s_read_copy(fetch_t *f, const char *id, int fd, char sha[TRC_SHA256_HEX])
 {
@@ -157,8 +179,25 @@ static int s_read_copy(fetch_t *f, const char *id, int fd, char sha[TRC_SHA256_H
 	}
 }
 
-/* The leader's store into tmp (begin, resume at once: a replica's copy
- * needs no cut shared with other daemons; read; end). */
+/* Whether the copy in tmp is a store of this daemon that holds the
+ * entries up to f->want. */
+static int s_check_copy(fetch_t *f, const char *tmp)
+{
+	trc_storecopy_info_t info;
+	int rc = trc_storecopy_inspect(tmp, &info);
+	if (rc != 0) {
+		snprintf(f->why, sizeof(f->why), "the copy is not a store: %.200s", info.why);
+	} else if (info.raft_applied < f->want) {
+		snprintf(f->why, sizeof(f->why), "instance %s holds the entries up to %llu only",
+			 f->instance, (unsigned long long)info.raft_applied);
+		rc = TRC_EUNAVAIL; /* another may, or this one later */
+	}
+	trc_storecopy_info_free(&info);
+	return rc;
+}
+
+/* Instance f->instance's store into tmp (begin, resume at once: a
+ * replica's copy needs no cut shared with other daemons; read; end). */
 static int s_fetch_into(fetch_t *f, const char *tmp)
 {
 	Traction__V1__BackupBeginRequest bq = TRACTION__V1__BACKUP_BEGIN_REQUEST__INIT;
@@ -189,20 +228,72 @@ static int s_fetch_into(fetch_t *f, const char *tmp)
 		snprintf(f->why, sizeof(f->why), "the copy's SHA-256 is not the one its daemon gave");
 		rc = TRC_ECORRUPT;
 	}
+	return rc == 0 ? s_check_copy(f, tmp) : rc;
+}
+
+/* The live instances of the daemon's service, the leader of the highest
+ * term first, into ids; how many. */
+static size_t s_instances(fetch_t *f, char ids[S_INSTANCES][64])
+{
+	Traction__V1__Empty req = TRACTION__V1__EMPTY__INIT;
+	Traction__V1__BrokerStatusReply *st = NULL;
+	if (s_call_of(f, "broker", "status", &req.base, &traction__v1__broker_status_reply__descriptor,
+		      (ProtobufCMessage **)&st) != 0)
+		return 0;
+	size_t n = 0;
+	uint64_t top = 0;
+	for (size_t i = 0; i < st->n_services; i++) {
+		if (strcmp(st->services[i]->name, f->service) != 0)
+			continue;
+		for (size_t j = 0; j < st->services[i]->n_instances && n < S_INSTANCES; j++) {
+			const Traction__V1__InstanceStatus *in = st->services[i]->instances[j];
+			if (strlen(in->id) >= 64)
+				continue;
+			bool first = in->replica_role == TRACTION__V1__REPLICA_ROLE__REPLICA_LEADER &&
+				     in->term >= top;
+			if (first) { /* to the front */
+				top = in->term;
+				if (n > 0)
+					memcpy(ids[n], ids[0], 64);
+			}
+			snprintf(ids[first ? 0 : n], 64, "%s", in->id);
+			n++;
+		}
+	}
+	protobuf_c_message_free_unpacked(&st->base, NULL);
+	if (n == 0)
+		snprintf(f->why, sizeof(f->why), "no live instance of %s", f->service);
+	return n;
+}
+
+/* A copy that holds the entries up to f->want into tmp, from the leader
+ * or else any replica that has one; 0, or the last one's refusal. */
+static int s_fetch_round(fetch_t *f, const char *tmp)
+{
+	char ids[S_INSTANCES][64];
+	size_t n = s_instances(f, ids);
+	int rc = TRC_EUNAVAIL;
+	for (size_t i = 0; i < n; i++) {
+		f->instance = ids[i];
+		rc = s_fetch_into(f, tmp);
+		if (rc == 0) {
+			trc_info("the store of instance %s (%s) is here: it holds the entries "
+				 "this replica needs", ids[i], i == 0 ? "first asked" : "not the first");
+			return 0;
+		}
+		if (rc != TRC_EUNAVAIL && rc != TRC_ETIMEOUT && rc != TRC_ENOENT)
+			return rc;
+	}
 	return rc;
 }
 
-/* The copy in tmp into the store's place, and the marker gone. */
-static int s_put_in_place(const char *state, const char *tmp, char *why, size_t len)
+/* The copy in tmp (checked) into the store's place, and the marker gone. */
+static int s_put_in_place(const char *state, const char *tmp)
 {
-	trc_storecopy_info_t info;
-	int rc = trc_storecopy_inspect(tmp, &info);
-	if (rc != 0)
-		snprintf(why, len, "the copy is not a store: %.200s", info.why);
-	trc_storecopy_info_free(&info);
+	int rc = 0;
 	char path[TRC_CONFIG_PATH + 80];
 	snprintf(path, sizeof(path), "%s/data.mdb", state);
-	if (rc == 0 && rename(tmp, path) != 0)
+	if (rename(tmp, path) != 0)
 		rc = trc_err_from_errno(errno);
 	snprintf(path, sizeof(path), "%s/lock.mdb", state);
 	(void)unlink(path); /* the old store's readers' table */
@@ -244,28 +335,36 @@ int svc_fetch_if_needed(const trc_daemon_def_t *def, const trc_config_t *cfg)
 	    access(marker, F_OK) != 0)
 		return 0;
 	snprintf(tmp, sizeof(tmp), "%s/data.mdb.fetch", state);
-	trc_notice("this store is behind its group's raft snapshot (%s): fetching the leader's",
-		   marker);
 	fetch_t f = { .cfg = cfg, .service = def->services[0].name };
+	unsigned long long want = 0;
+	FILE *m = fopen(marker, "r");
+	if (m != NULL) {
+		if (fscanf(m, "the store must hold raft's entries up to %llu", &want) != 1)
+			want = 0; /* an older marker: any replica's store */
+		fclose(m);
+	}
+	f.want = want;
+	trc_notice("this store is behind its group's raft snapshot (%s: entries up to %llu): "
+		   "fetching another replica's", marker, want);
 	int rc = s_connect(&f);
 	for (int64_t end = trc_mono_ms() + S_FETCH_MS; rc == 0;) {
-		rc = s_fetch_into(&f, tmp);
-		/* an election, a leader that changed in the middle (the copy is
-		 * the old one's: NOT_FOUND on the new), a broker away: again */
+		rc = s_fetch_round(&f, tmp);
+		/* a broker away, replicas behind, a copy gone with its replica
+		 * (NOT_FOUND): again */
 		if (rc == 0 || (rc != TRC_EUNAVAIL && rc != TRC_ETIMEOUT && rc != TRC_ENOENT) ||
 		    trc_mono_ms() > end)
 			break;
-		trc_info("no copy yet (%s): asking again", f.why); /* an election, a broker */
+		trc_info("no copy yet (%s): asking again", f.why);
 		usleep(500000);
 		rc = 0;
 	}
 	if (rc == 0)
-		rc = s_put_in_place(state, tmp, f.why, sizeof(f.why));
+		rc = s_put_in_place(state, tmp);
 	if (rc != 0) {
-		trc_err("cannot fetch the leader's store: %s (%s)", trc_strerror(rc), f.why);
+		trc_err("cannot fetch another replica's store: %s (%s)", trc_strerror(rc), f.why);
 		(void)unlink(tmp);
 	} else {
-		trc_notice("the leader's store is in place: raft's log brings the rest");
+		trc_notice("a replica's store is in place: raft's log brings the rest");
 	}
 	if (f.sock != NULL)
 		zmq_close(f.sock);

@@ -185,14 +185,24 @@ int svc_cluster_add(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMes
 	char *address = trc_arena_printf(call->arena, "%s:%u", req->host, port);
 	if (address == NULL)
 		return TRC_ENOMEM;
+	/* asked again (the first one's leader went before it ended): a
+	 * member already is made a voter, a voter is left as it is */
+	const struct raft_server *was = NULL;
+	for (unsigned j = 0; j < conf->n; j++)
+		if (conf->servers[j].id == id)
+			was = &conf->servers[j];
 	r->creq.data = r;
-	int rc = raft_add(&r->raft, &r->creq, id, address, s_changed);
+	int rc = was != NULL ? 0 : raft_add(&r->raft, &r->creq, id, address, s_changed);
 	if (rc != 0)
 		return trc_call_fail(call, TRC_EPRECOND, "add: %s", raft_strerror(rc));
-	r->changing = true;
-	r->change_id = id;
-	snprintf(r->change, sizeof(r->change), "add %s (id %llu) at %s", req->name,
-		 (unsigned long long)id, address);
+	snprintf(r->change, sizeof(r->change), "add %s (id %llu) at %s%s", req->name,
+		 (unsigned long long)id, was != NULL ? was->address : address,
+		 was == NULL ? "" : was->role == RAFT_VOTER ? ", a voter already: done"
+							    : ", a member already");
+	r->changing = was == NULL || was->role != RAFT_VOTER;
+	r->change_id = r->changing ? id : 0;
+	if (was != NULL && r->changing)
+		s_promote(r);
 	rep->id = id;
 	rep->address = address;
 	rep->message = r->change;

@@ -211,9 +211,8 @@ static int s_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned
 
 /* A snapshot, at start (the newest one here) or from the leader (this
  * replica was too far behind for the log): the store must hold what it
- * describes. Bringing a store that does not up to it (a copy from
- * another replica) is a later stage of docs/raft-plan.md: until then the
- * replica stops and says so. */
+ * describes. One that does not stops the replica, which fetches another
+ * replica's store before it starts again (svc_fetch.c). */
 static int s_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 {
 	struct svc_raft *r = fsm->data;
@@ -227,10 +226,10 @@ static int s_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 	int rc = svc_applied_read(svc, &applied);
 	if (rc != 0 || applied < want) {
 		/* raft persisted the snapshot before this: the next start
-		 * fetches the leader's store, then restores it again */
+		 * fetches another replica's store, then restores it again */
 		trc_err("this store holds entries up to %llu, the raft snapshot to %llu: it stops "
-			"to fetch the leader's store at its next start (docs/scale-out.md, \"A "
-			"replica behind\")",
+			"to fetch another replica's store (docs/scale-out.md, \"A replica "
+			"behind\")",
 			(unsigned long long)applied, (unsigned long long)want);
 		rc = rc != 0 ? rc : svc_fetch_mark(svc->state_path, want);
 		r->fatal = rc != 0 ? rc : TRC_EUNAVAIL;
@@ -455,6 +454,12 @@ static void s_tune(struct svc_raft *r, const trc_config_t *cfg)
 	raft_set_pre_vote(&r->raft, cfg->cluster_pre_vote != 0);
 	raft_set_snapshot_threshold(&r->raft, cfg->cluster_snapshot_threshold);
 	raft_set_snapshot_trailing(&r->raft, cfg->cluster_snapshot_trailing);
+	/* A leader that sent a snapshot sends that replica nothing else until
+	 * it answers or this runs out (libraft: 30 s). Ours is 16 bytes, but
+	 * a replica may drop it unanswered (busy with a snapshot of its own,
+	 * or stopping to fetch a store: svc_fetch.c), and the group would then
+	 * wait the 30 s without a majority if it needs that one. */
+	raft_set_install_snapshot_timeout(&r->raft, cfg->cluster_election_ms);
 }
 
 /* Raft's transport: with [security] service_curve, over CurveZMQ with the

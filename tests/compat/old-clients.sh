@@ -382,7 +382,8 @@ from traction.v1 import bus_pb2 as bus
 mode, path = sys.argv[1], sys.argv[2]
 if mode == "new-encode":
     h = bus.Header(version=2, kind=bus.FRAME_READY, service="supply",
-                   replica_role=bus.REPLICA_FOLLOWER, term=7, consistency=bus.CONSISTENCY_STALE)
+                   replica_role=bus.REPLICA_FOLLOWER, term=7, consistency=bus.CONSISTENCY_STALE,
+                   instance="00e43c986d")
     open(path, "wb").write(h.SerializeToString())
 elif mode == "old-encode":
     open(path, "wb").write(bus.Header(version=1, kind=bus.FRAME_READY,
@@ -391,15 +392,15 @@ else:
     h = bus.Header.FromString(open(path, "rb").read())
     assert h.kind == bus.FRAME_READY and h.service == "supply", h
     if mode == "new-decode":
-        assert (h.replica_role, h.term, h.consistency) == (bus.REPLICA_SINGLE, 0,
-                                                           bus.CONSISTENCY_LINEARIZABLE), h
+        assert (h.replica_role, h.term, h.consistency, h.instance) == (
+            bus.REPLICA_SINGLE, 0, bus.CONSISTENCY_LINEARIZABLE, ""), h
 EOF
 }
 header_py "$BUILD/python" new-encode "$RUN/hdr.new" || fail "a current Header does not encode"
 header_py "$OLDPYGEN" old-decode "$RUN/hdr.new" ||
-  fail "the first wave cannot read a Header with replica_role, term, consistency"
+  fail "the first wave cannot read a Header with replica_role, term, consistency, instance"
 header_py "$OLDPYGEN" old-encode "$RUN/hdr.old" || fail "a first-wave Header does not encode"
 header_py "$BUILD/python" new-decode "$RUN/hdr.old" || fail "a first-wave READY does not read as SINGLE at term 0"
-ok "Header.replica_role, term, consistency (v1.1): the first wave reads past them; its frames read as SINGLE, 0, linearizable"
+ok "Header.replica_role, term, consistency, instance (v1.1): the first wave reads past them; its frames read as SINGLE, 0, linearizable, no instance"
 
 echo "compat: $passed passed, 0 failed, in $(since_ms "$T0") ms"

@@ -75,6 +75,21 @@ TEST(live_without_a_leader_is_unavailable_no_leader)
 	CHECK(trc_admit(&rq, &s_lim).reason == NULL); /* a budget's refusal has none */
 }
 
+/* A request naming an instance (Header.instance) that is gone: no
+ * election's reason, it says which one. */
+TEST(a_named_instance_gone_is_unavailable_without_no_leader)
+{
+	trc_admit_request_t rq = s_ok();
+	rq.leader = false;
+	rq.instance = "00a1b2c3d4";
+	trc_admit_t a = trc_admit(&rq, &s_lim);
+	CHECK_EQ_INT(a.code, TRACTION__V1__CODE__UNAVAILABLE);
+	CHECK(a.reason == NULL);
+	CHECK_CONTAINS(a.message, "instance '00a1b2c3d4' of service 'kv' is gone");
+	rq.leader = true;
+	CHECK_EQ_INT(trc_admit(&rq, &s_lim).code, 0);
+}
+
 TEST(a_clients_count_of_requests)
 {
 	trc_admit_request_t rq = s_ok();
@@ -120,6 +135,7 @@ int main(void)
 	RUN(a_request_within_every_budget_goes);
 	RUN(unknown_is_not_found_and_known_without_instance_is_unavailable);
 	RUN(live_without_a_leader_is_unavailable_no_leader);
+	RUN(a_named_instance_gone_is_unavailable_without_no_leader);
 	RUN(a_clients_count_of_requests);
 	RUN(a_clients_bytes);
 	RUN(every_clients_bytes_together);

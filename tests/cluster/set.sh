@@ -31,7 +31,7 @@ source "$HERE/netns.sh"
 netns_traps "$DIR" cluster.set
 SET_TMP=$DIR
 netns_seed
-netns_deadline 240
+netns_deadline 330
 netns_setup 3
 A=("" "${NETNS_ADDR[1]}" "${NETNS_ADDR[2]}" "${NETNS_ADDR[3]}")
 DAEMONS=(supplyd scenariod feedbackd iterationd)
@@ -182,6 +182,82 @@ for _ in $(seq 9); do # STALE reads: each replica in turn (the broker's ties go 
     sleep 0.1
   done
   [ "$c" = $((TOTAL + 500)) ] || bad "a replica's stats count $c after the heal"
+done
+done_check
+
+check "stop: feedback's leader frozen (SIGSTOP) past the election timeout, then resumed"
+FROM=$((TOTAL + 500))
+END=$((FROM + 2500))
+s=$(eventually leader_of feedback)
+for c in 1 2 3; do [ "$c" != "$s" ] && CLIENT=$c; done
+{ publish $((FROM + 500)) $END; echo $? >"$DIR/pub.rc"; } &
+pub=$!
+sleep 0.$((RANDOM % 5 + 1))
+echo "stop: host $s's feedbackd"
+kill -STOP "${PID[$s-feedbackd]}"
+for _ in $(seq 100); do # 3x the election timeout at least
+  nl=$(leader_of feedback 2>/dev/null)
+  [ -n "$nl" ] && [ "$nl" != "$s" ] && break
+  sleep 0.1
+done
+[ "$nl" != "$s" ] || bad "no other leader while the leader is frozen"
+publish $FROM $((FROM + 500)) || bad "the new leader took no writes"
+want=$(count) # with the stream's: every write acknowledged until now, at least
+kill -CONT "${PID[$s-feedbackd]}"
+# at once, while it may still think it leads: a linearizable read sees
+# every write acknowledged before it (a deposed leader's store does not)
+for _ in 1 2 3 4 5; do
+  c=$(count)
+  [ -n "$c" ] && [ "$c" -ge "$want" ] || bad "a read after the resume saw $c of $want writes"
+  want=$c
+done
+wait "$pub"
+[ "$(cat "$DIR/pub.rc")" = 0 ] || bad "a publish failed across the freeze"
+[ "$(eventually count)" = $END ] || bad "stats count $(count), not $END"
+done_check
+
+check "checker: on every replica each acknowledged key stored once, equal stores"
+# quiet: each group's leader knows every member holds its last entry,
+# and nothing has come since for a second (the followers then learn the
+# commit index and apply it)
+quiet() { ctl --json cluster status --service "$1" | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+ok = d["state"] == "leader" and len(d["members"]) == 3 and all(
+    int(m.get("match_index", 0)) == int(d["last_index"]) for m in d["members"] if not m.get("leader"))
+ok = ok and int(d["last_applied"]) == int(d["store_applied"]) == int(d["last_index"])
+print(d["last_index"] if ok else "busy")'; }
+for g in supply scenario feedback iteration; do
+  last=""
+  for _ in $(seq 60); do
+    q=$(quiet "$g" 2>/dev/null)
+    [ "$q" != busy ] && [ -n "$q" ] && [ "$q" = "$last" ] && break
+    last=$q
+    sleep 1
+  done
+  [ "$q" != busy ] && [ "$q" = "$last" ] || bad "$g did not go quiet ($q)"
+done
+sleep 0.5
+for h in 1 2 3; do for d in "${DAEMONS[@]}"; do kill -TERM "${PID[$h-$d]}"; done; done
+for h in 1 2 3; do for d in "${DAEMONS[@]}"; do wait "${PID[$h-$d]}"; done; done
+seq 0 $((END - 1)) | sed 's/^/key k-/' | sort >"$DIR/sent"
+for d in "${DAEMONS[@]}"; do
+  "$BUILD/tests/cluster/trc-storecheck" "$DIR"/h{1,2,3}/"$d"/data.mdb >"$DIR/check.$d" ||
+    bad "$d: a store that cannot be read"
+  sed "s|^$DIR/||" "$DIR/check.$d"
+  # the same entries applied, the same records, the same event log
+  [ "$(awk '{print $5, $7}' "$DIR/check.$d" | sort -u | wc -l)" = 1 ] ||
+    bad "$d: the replicas' event logs or applied entries differ: $(cat "$DIR/check.$d")"
+  [ "$(awk '{print $3}' "$DIR/check.$d" | sort -u | wc -l)" = 1 ] ||
+    bad "$d: the replicas' stores differ: $(cat "$DIR/check.$d")"
+done
+for h in 1 2 3; do
+  "$BUILD/tests/cluster/trc-storecheck" --keys "$DIR/h$h/feedbackd/data.mdb" |
+    grep '^key ' | sort >"$DIR/keys.$h"
+  dup=$(uniq -d "$DIR/keys.$h" | head -3)
+  [ -z "$dup" ] || bad "host $h stored keys twice: $dup"
+  cmp -s "$DIR/keys.$h" "$DIR/sent" ||
+    bad "host $h's keys are not the acknowledged ones: $(diff "$DIR/sent" "$DIR/keys.$h" | head -4)"
 done
 done_check
 

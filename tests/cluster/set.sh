@@ -16,6 +16,13 @@
 #              elects and takes writes, through its own brokers; a write
 #              from the cut host is not acknowledged (nor stored); healed,
 #              the cut host catches up: the stats of every replica equal
+#   stop       feedback's leader frozen (SIGSTOP) past the election
+#              timeout under publishes, then resumed: the others elect and
+#              go on; a read after the resume sees every acknowledged write
+#   checker    every group quiet, every daemon stopped: on the three
+#              hosts each daemon's store has the same last entry, event
+#              log and digest (trc-storecheck), and feedbackd's records
+#              exactly the acknowledged keys, each once
 #
 # With DEMO=1 it stops after "story" and leaves the cluster running until
 # Ctrl-C, printing how to reach it (deploy/cluster-demo.sh).

@@ -345,6 +345,8 @@ static void s_propose(struct svc_raft *r, batch_t *b)
 	}
 	b->raft_held = true;
 	r->proposed = b;
+	trc_metric_add(r->m_entries, 1);
+	trc_metric_add(r->m_bytes, rb.len);
 	next->now_ms = b->now_ms;
 	svc->fill = next;
 }
@@ -356,8 +358,14 @@ static void s_watch(struct svc_raft *r)
 	raft_id id = 0;
 	const char *address = NULL;
 	raft_leader(&r->raft, &id, &address);
+	trc_metric_set(r->m_commit, (double)r->raft.commit_index);
+	trc_metric_set(r->m_applied, (double)raft_last_applied(&r->raft));
 	if (state == r->state && id == r->leader_seen && r->raft.current_term == r->term_seen)
 		return;
+	if (id != r->leader_seen)
+		trc_metric_add(r->m_changes, 1);
+	trc_metric_set(r->m_term, (double)r->raft.current_term);
+	trc_metric_set(r->m_leader, state == RAFT_LEADER);
 	r->term_seen = r->raft.current_term;
 	const char *names[] = { "unavailable", "follower", "candidate", "leader" };
 	const char *leader = "none";
@@ -521,6 +529,28 @@ static int s_start(struct svc_raft *r, bool fresh)
 	return 0;
 }
 
+/* The raft node's series, beside the daemon's (docs/operations.md). */
+static void s_metrics(struct svc_raft *r, trc_metrics_t *m)
+{
+	if (m == NULL)
+		return;
+	r->m_term = trc_metrics_gauge(m, "traction_raft_term", "The raft term this replica is in",
+				      "");
+	r->m_leader = trc_metrics_gauge(m, "traction_raft_leader",
+					"1 while this replica leads its daemon's raft group", "");
+	r->m_changes = trc_metrics_counter(m, "traction_raft_leader_changes_total",
+					   "Times this replica saw the leader change (or go)", "");
+	r->m_entries = trc_metrics_counter(m, "traction_raft_entries_proposed_total",
+					   "Entries this replica proposed as leader (a batch each)",
+					   "");
+	r->m_bytes = trc_metrics_counter(m, "traction_raft_entry_bytes_proposed_total",
+					 "Bytes of the entries this replica proposed as leader", "");
+	r->m_commit = trc_metrics_gauge(m, "traction_raft_commit_index",
+					"The last entry this replica knows committed", "");
+	r->m_applied = trc_metrics_gauge(m, "traction_raft_applied_index",
+					 "The last entry applied to this replica's store", "");
+}
+
 int svc_raft_open(trc_service_t *svc)
 {
 	if (!trc_cluster_on(&svc->cfg))
@@ -535,6 +565,7 @@ int svc_raft_open(trc_service_t *svc)
 		return TRC_ENOMEM;
 	r->svc = svc;
 	r->state = -1;
+	s_metrics(r, svc->metrics.m);
 	char err[512];
 	if (trc_cluster_members(&svc->cfg, svc->def->metrics_offset, &r->members, err,
 				sizeof(err)) != 0) {

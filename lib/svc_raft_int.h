@@ -45,6 +45,8 @@ struct svc_raft {
 	bool changing;
 	raft_id change_id;       /* cluster.add: the member to make a voter next */
 	char change[256];
+	/* Its metrics (NULL without [metrics]): set on the loop thread */
+	trc_series_t *m_term, *m_leader, *m_changes, *m_entries, *m_bytes, *m_commit, *m_applied;
 	bool closed;
 	int fatal;               /* apply failed here: the replica stops */
 };

@@ -30,7 +30,8 @@ ctl() { "$BUILD/clients/tractionctl/tractionctl" --endpoint "$EP" --timeout 1500
 DAEMONS=(supplyd scenariod feedbackd iterationd)
 
 # a base port with its next few free (each daemon's raft port is base +
-# its offset, 1-4, on each host's own loopback address), from below the
+# its offset, 1-4, on each host's own loopback address; its metrics port
+# base + 10 + its offset), from below the
 # kernel's ephemeral range: there no outgoing connection takes it as its
 # own port while a daemon is down (tests/integration/ports.h)
 BASE=$(/usr/bin/python3 -c '
@@ -41,7 +42,7 @@ for _ in range(100):
     try:
         ss = []
         for h in ("127.0.0.1", "127.0.0.2", "127.0.0.3"):
-            for o in range(1, 5):
+            for o in list(range(1, 5)) + list(range(11, 15)):
                 s = socket.socket(); s.bind((h, b + o)); ss.append(s)
         print(b); break
     except OSError:
@@ -57,7 +58,8 @@ start_set "$DIR/set" "$BUILD"
 declare -A PID
 start_host_daemon() { # HOST DAEMON
   "$BUILD/services/traction-$2" --config "$DIR/set/traction.conf" --set "cluster.node=$1" \
-    --set "store.state_dir=$DIR/set/$1" 2>>"$DIR/set/$1-$2.log" &
+    --set "store.state_dir=$DIR/set/$1" --set "metrics.base_port=$((BASE + 10))" \
+    --set "metrics.address=127.0.0.${1#h}" 2>>"$DIR/set/$1-$2.log" &
   PID[$1-$2]=$!
   PIDS+=($!)
 }
@@ -102,6 +104,32 @@ count() { ctl --json "$@" feedback stats --scenario weld --supply vision@1.0 --m
 print(max([int(m["stats"]["count"]) for m in d.get("metrics", [])] or [0]))'; }
 eventually publish 0 100 || bad "publish"
 [ "$(eventually count)" = 100 ] || bad "stats count $(count), not 100"
+done_check
+
+check "metrics: each replica's raft series, one leader, its entries and their bytes"
+# feedbackd's series on host N (its metrics port: base + 10 + 3)
+scrape() { /usr/bin/python3 - "127.0.0.$1" $((BASE + 13)) <<'PY'
+import sys, urllib.request
+text = urllib.request.urlopen("http://%s:%s/metrics" % (sys.argv[1], sys.argv[2]), timeout=5).read()
+for line in text.decode().splitlines():
+    if line.startswith("traction_raft_"):
+        print(line)
+PY
+}
+leaders=0; terms=""
+for h in 1 2 3; do
+  m=$(scrape $h) || { bad "host $h: no metrics"; continue; }
+  v() { awk -v k="$1" '$1 == k { print $2 }' <<<"$m"; }
+  [ "$(v traction_raft_leader)" = 1 ] && { leaders=$((leaders + 1)); lm=$m; }
+  terms="$terms $(v traction_raft_term)"
+  [ "$(v traction_raft_applied_index | cut -d. -f1)" -gt 0 ] 2>/dev/null ||
+    bad "host $h applied nothing: $m"
+done
+[ "$leaders" = 1 ] || bad "$leaders replicas say they lead"
+[ "$(tr ' ' '\n' <<<"$terms" | sort -u | grep -c .)" = 1 ] || bad "the terms differ:$terms"
+e=$(awk '$1 == "traction_raft_entries_proposed_total" { print int($2) }' <<<"${lm:-}")
+b=$(awk '$1 == "traction_raft_entry_bytes_proposed_total" { print int($2) }' <<<"${lm:-}")
+[ "${e:-0}" -gt 0 ] && [ "${b:-0}" -gt "${e:-0}" ] || bad "the leader's entries $e, bytes $b"
 done_check
 
 check "transfer: feedback's leadership to a named host; it answers with everything"

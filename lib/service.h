@@ -120,6 +120,12 @@ typedef struct {
 	 * NULL): deferred work such as coalesced events. */
 	int (*tick)(trc_call_t *call);
 	unsigned tick_ms;
+	/* Whether the tick has work now (may be NULL: always), in a read
+	 * transaction on the loop thread, call->user ours, call->now_ms the
+	 * clock; it decides alone, so it must not say no to work owed. A tick
+	 * without work is left out: in cluster mode each one is a raft entry
+	 * every host writes (four a second, idle, at feedbackd's 250 ms). */
+	bool (*tick_due)(trc_call_t *call);
 	/* Whether writes already committed still owe events that a later tick
 	 * sends (may be NULL: never), in a read transaction, call->user ours.
 	 * The last event of the tick that pays them says so in Event.covers;

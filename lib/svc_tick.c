@@ -20,10 +20,23 @@
  * holds at most what comes in this long past its bound (an empty tick
  * costs no disk write). */
 #define S_TRIM_TICK_MS 250
-static bool s_wanted(const trc_service_t *svc, int64_t now)
+/* Whether the daemon's tick has work (its tick_due, in a read txn). */
+static bool s_due(const trc_service_t *svc)
 {
-	if (svc->def->tick != NULL)
+	if (svc->def->tick_due == NULL)
 		return true;
+	trc_txn_t txn;
+	if (trc_txn_begin(svc->store, &txn, false) != 0)
+		return true; /* cannot tell: tick */
+	trc_call_t c = { .txn = &txn, .user = svc->def->user, .now_ms = trc_now_ms() };
+	bool due = svc->def->tick_due(&c);
+	trc_txn_abort(&txn);
+	return due;
+}
+
+/* Whether the event log may have something to trim. */
+static bool s_trim_wanted(const trc_service_t *svc, int64_t now)
+{
 	if (svc->evlog == NULL || !trc_evlog_keyed(svc->evlog))
 		return false;
 	return svc->head != svc->trim_head || svc->trim_more ||
@@ -40,29 +53,33 @@ void svc_tick_asked(trc_service_t *svc)
 
 void svc_tick_timer(trc_service_t *svc, int64_t now)
 {
-	if (s_wanted(svc, now) && (now >= svc->next_tick || svc->tick_asked)) {
-		/* one tick a batch: while the writer is stuck on the disk, ticks
-		 * would otherwise pile up in the batch, taking its room. One the
-		 * daemon asked for waits for the next batch; a timed one is
-		 * enough once a batch. */
-		work_t *w;
-		if (!svc->fill->ticked && svc_work_push(&svc->fill->writes, &w) == 0) {
-			w->kind = WORK_TICK;
-			svc->fill->ticked = true;
-			svc->trim_head = svc->head;
-			svc->trim_last = now;
-			svc->tick_asked = false;
-		}
-		if (now >= svc->next_tick)
-			svc->next_tick = now + (svc->def->tick == NULL ? S_TRIM_TICK_MS
-					       : svc->def->tick_ms > 0 ? svc->def->tick_ms
-								       : 1000);
+	if (now < svc->next_tick && !svc->tick_asked)
+		return;
+	/* the daemon's tick when it has work (or asked for one), else the
+	 * event log's trim when that may have some */
+	bool wanted = (svc->def->tick != NULL && (svc->tick_asked || s_due(svc))) ||
+		      s_trim_wanted(svc, now);
+	/* one tick a batch: while the writer is stuck on the disk, ticks
+	 * would otherwise pile up in the batch, taking its room. One the
+	 * daemon asked for waits for the next batch; a timed one is enough
+	 * once a batch. */
+	work_t *w;
+	if (wanted && !svc->fill->ticked && svc_work_push(&svc->fill->writes, &w) == 0) {
+		w->kind = WORK_TICK;
+		svc->fill->ticked = true;
+		svc->trim_head = svc->head;
+		svc->trim_last = now;
+		svc->tick_asked = false;
 	}
+	if (now >= svc->next_tick)
+		svc->next_tick = now + (svc->def->tick == NULL ? S_TRIM_TICK_MS
+				       : svc->def->tick_ms > 0 ? svc->def->tick_ms
+							       : 1000);
 }
 
 int64_t svc_tick_next(const trc_service_t *svc, int64_t now, int64_t next)
 {
-	if (s_wanted(svc, now) && svc->next_tick < next)
+	if ((svc->def->tick != NULL || s_trim_wanted(svc, now)) && svc->next_tick < next)
 		next = svc->next_tick;
 	if (svc->tick_asked && !svc->fill->ticked)
 		next = now; /* else the writer's done_fd brings the next batch */

@@ -304,6 +304,30 @@ static int s_late_keys(trc_call_t *call, const fb_retention_t *pol)
 	return rc;
 }
 
+bool fb_expire_due(trc_call_t *call, const fb_retention_t *pol)
+{
+	pass_t p;
+	int64_t min_ttl = 0;
+	if (s_pass_load(call->txn, &p) != 0 || p.cursor != 0)
+		return true;
+	bool resting = call->now_ms < p.rest_ms &&
+		       p.rest_ms - call->now_ms <= (int64_t)pol->pass_every_s * 1000;
+	if (!resting && (fb_retention_min_ttl_ms(call->txn, pol, &min_ttl) != 0 || min_ttl != 0))
+		return true;
+	/* the oldest idempotency key noted (s_late_keys): past its days? */
+	trc_iter_t it;
+	bool due = false;
+	int rc = trc_iter_begin(call->txn, trc_txn_db(call->txn, FB_DB_IDEM_LATE), &it, NULL, 0,
+				NULL, 0, false);
+	if (rc == 0 && trc_iter_next(&it))
+		due = it.val.mv_size < 8 ||
+		      (int64_t)trc_be64_get(it.val.mv_data) +
+				      (int64_t)pol->idempotency_days * pol->day_s * 1000 <=
+			      call->now_ms;
+	trc_iter_end(&it);
+	return due || rc != 0;
+}
+
 int fb_expire_tick(trc_call_t *call, const fb_retention_t *pol, size_t *deleted)
 {
 	pass_t p;

@@ -215,6 +215,7 @@ int feedbackd_batch_end(trc_call_t *call);
 void feedbackd_batch_done(void *user, bool committed);
 /* Emits the coalesced feedback.evidence events owed. */
 int feedbackd_tick(trc_call_t *call);
+bool feedbackd_tick_due(trc_call_t *call);
 
 /* ---- idempotency keys (idem.c) ---- */
 

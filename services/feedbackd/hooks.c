@@ -48,6 +48,19 @@ void feedbackd_batch_done(void *user, bool committed)
 	trc_dbkey_init(&st->refs_ok);
 }
 
+/* The tick has work: evidence owed, alert rules to judge (or alerts to
+ * resolve), records or idempotency keys to expire. */
+bool feedbackd_tick_due(trc_call_t *call)
+{
+	fb_state_t *st = call->user;
+	size_t rules = 0, alerts = 0;
+	if (fb_evidence_owed(call) ||
+	    trc_txn_entries(call->txn, trc_txn_db(call->txn, FB_DB_ALERT_RULES), &rules) != 0 ||
+	    trc_txn_entries(call->txn, trc_txn_db(call->txn, FB_DB_ALERTS), &alerts) != 0)
+		return true;
+	return rules > 0 || alerts > 0 || fb_expire_due(call, &st->retention);
+}
+
 int feedbackd_tick(trc_call_t *call)
 {
 	/* what this batch folded so far must be in the rows the events read */

@@ -31,6 +31,7 @@ int main(int argc, char **argv)
 		.apply_event = feedbackd_apply,
 		.event_visible = feedbackd_event_visible,
 		.tick = feedbackd_tick,
+		.tick_due = feedbackd_tick_due,
 		.tick_ms = 250,
 		.events_owed = fb_evidence_owed,
 		.batch_end = feedbackd_batch_end,

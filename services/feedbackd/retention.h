@@ -74,6 +74,10 @@ int fb_retention_min_ttl_ms(trc_txn_t *txn, const fb_retention_t *pol, int64_t *
  * (expire.c); then the idempotency keys that outlived their records and
  * whose own time is up. *deleted: records deleted (may be NULL). */
 int fb_expire_tick(trc_call_t *call, const fb_retention_t *pol, size_t *deleted);
+/* Whether fb_expire_tick has work now (in a read txn): a pass under way
+ * or due (some retention configured, its rest over), or an idempotency
+ * key past its days. Errors say yes. */
+bool fb_expire_due(trc_call_t *call, const fb_retention_t *pol);
 
 int feedbackd_retention_set(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);
 int feedbackd_retention_list(trc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage *rep);

@@ -132,6 +132,20 @@ b=$(awk '$1 == "traction_raft_entry_bytes_proposed_total" { print int($2) }' <<<
 [ "${e:-0}" -gt 0 ] && [ "${b:-0}" -gt "${e:-0}" ] || bad "the leader's entries $e, bytes $b"
 done_check
 
+check "idle: nothing to do, no raft entry (feedbackd's 250 ms tick is left out without work)"
+last_index() { ctl --json cluster status --service feedback |
+  /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["last_index"])'; }
+prev=$(last_index) still=0
+for _ in $(seq 40); do # the story's evidence and events settle first
+  sleep 0.25
+  now=$(last_index)
+  if [ "$now" = "$prev" ]; then still=$((still + 1)); else still=0; fi
+  prev=$now
+  [ "$still" -ge 8 ] && break
+done
+[ "$still" -ge 8 ] || bad "feedback's log still grows, idle: at $prev"
+done_check
+
 check "transfer: feedback's leadership to a named host; it answers with everything"
 old=$(leader_of feedback)
 to=h1; [ "$old" = h1 ] && to=h2

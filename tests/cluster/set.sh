@@ -40,60 +40,11 @@ SET_TMP=$DIR
 netns_seed
 netns_deadline 330
 netns_setup 3
-A=("" "${NETNS_ADDR[1]}" "${NETNS_ADDR[2]}" "${NETNS_ADDR[3]}")
-DAEMONS=(supplyd scenariod feedbackd iterationd)
-eps() { echo "tcp://${A[1]}:$1, tcp://${A[2]}:$1, tcp://${A[3]}:$1"; }
-mkdir -p "$DIR/set"
-cat >"$DIR/set/traction.conf" <<EOF
-[bus]
-client_endpoint = $(eps 7400)
-service_endpoint = $(eps 7401)
-event_publish_endpoint = $(eps 7402)
-event_subscribe_endpoint = $(eps 7403)
-heartbeat_ms = 200
-[store]
-state_dir = $DIR/var
-[events]
-replay_interval_ms = 200
-[metrics]
-base_port = 0
-[broker]
-services = supply, scenario, feedback, iteration, deployment
-[cluster]
-members = h1=${A[1]}, h2=${A[2]}, h3=${A[3]}
-plain_ok = 1
-election_timeout_ms = 500
-heartbeat_ms = 50
-EOF
-declare -A PID
-in_host() { # HOST NAME CMD...: in host HOST's namespace, its pid in PID[HOST-NAME]
-  local h=$1 name=$2
-  shift 2
-  ip netns exec "${NETNS_HOST[h]}" "$@" 2>>"$DIR/set/h$h-$name.log" &
-  PID[$h-$name]=$!
-  PIDS+=($!)
-}
-start_host() { # HOST
-  in_host "$1" broker "$BUILD/broker/traction-broker" --config "$DIR/set/traction.conf" \
-    --set "broker.instance=$1" --set "store.state_dir=$DIR/h$1"
-  local d
-  for d in "${DAEMONS[@]}"; do
-    in_host "$1" "$d" "$BUILD/services/traction-$d" --config "$DIR/set/traction.conf" \
-      --set "cluster.node=h$1" --set "store.state_dir=$DIR/h$1"
-  done
-}
+# shellcheck source=hosts.sh
+source "$HERE/hosts.sh"
+hosts_conf "$DIR" "election_timeout_ms = 500
+heartbeat_ms = 50"
 for h in 1 2 3; do start_host $h; done
-CLIENT=1 # the host whose namespace the clients run in
-# the clients' brokers: their own host's first, as a client near a broker
-# has them (a broker cut off by a partition answers nothing: a client
-# that tries it first waits out its deadline before the next)
-client_eps() { local i e="tcp://${A[$CLIENT]}:7400"
-  for i in 1 2 3; do [ "$i" != "$CLIENT" ] && e="$e,tcp://${A[i]}:7400"; done; echo "$e"; }
-ctl() { ip netns exec "${NETNS_HOST[$CLIENT]}" "$BUILD/clients/tractionctl/tractionctl" \
-  --endpoint "$(client_eps)" --timeout 15000 "$@"; }
-leader_of() { ctl --json cluster status --service "$1" |
-  /usr/bin/python3 -c 'import json, sys; l = json.load(sys.stdin)["leader"][1:]; print(l)
-sys.exit(0 if l else 1)'; }
 
 check "status: every group has a leader of three voters"
 eventually ctl status >/dev/null || bad "the set is not live: $(ctl status 2>&1)"
@@ -157,10 +108,8 @@ nl=$(eventually leader_of feedback)
 done_check
 
 check "partition: the new leader's host cut off; the majority goes on; healed, it catches up"
-in_host "$l" broker "$BUILD/broker/traction-broker" --config "$DIR/set/traction.conf" \
-  --set "broker.instance=$l" --set "store.state_dir=$DIR/h$l"
-in_host "$l" feedbackd "$BUILD/services/traction-feedbackd" --config "$DIR/set/traction.conf" \
-  --set "cluster.node=h$l" --set "store.state_dir=$DIR/h$l"
+start_host_broker "$l"
+start_daemon "$l" feedbackd
 cut=$(eventually leader_of feedback)
 for c in 1 2 3; do [ "$c" != "$cut" ] && CLIENT=$c; done
 echo "partition: host $cut cut off"
@@ -224,16 +173,9 @@ wait "$pub"
 done_check
 
 check "checker: on every replica each acknowledged key stored once, equal stores"
-# quiet: each group's leader knows every member holds its last entry,
-# and nothing has come since for a second (the followers then learn the
-# commit index and apply it)
-quiet() { ctl --json cluster status --service "$1" | /usr/bin/python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-ok = d["state"] == "leader" and len(d["members"]) == 3 and all(
-    int(m.get("match_index", 0)) == int(d["last_index"]) for m in d["members"] if not m.get("leader"))
-ok = ok and int(d["last_applied"]) == int(d["store_applied"]) == int(d["last_index"])
-print(d["last_index"] if ok else "busy")'; }
+# quiet (hosts.sh): each group's leader knows every member holds its last
+# entry, and nothing has come since for a second (the followers then
+# learn the commit index and apply it)
 for g in supply scenario feedback iteration; do
   last=""
   for _ in $(seq 60); do

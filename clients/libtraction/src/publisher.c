@@ -61,7 +61,8 @@ struct traction_publisher {
 	size_t key_prefix_len;
 	trc_arena_t *arena;      /* a reply's decoding, reset after each */
 	int64_t resume_ms;       /* after a refusal by the service: wait till then */
-	int backoff_ms;
+	int backoff_ms;          /* the next wait: 100 ms, doubling to 2 s */
+	int election_ms;         /* the next wait in an election: 20 ms, doubling to 250 */
 	int64_t refused_at[TRC_BROKERS_MAX]; /* each broker's last UNAVAILABLE (mono ms) */
 	uint8_t *body;
 	size_t body_cap;
@@ -98,6 +99,7 @@ int traction_publisher_new(traction_publisher_t **pub_p, const char *endpoint,
 	p->slots = calloc(p->o.max_in_flight, sizeof(*p->slots));
 	p->next_request_id = 1;
 	p->backoff_ms = 100;
+	p->election_ms = 20;
 	/* keys unique to this publisher: pid, time and a counter */
 	snprintf(p->key_prefix, sizeof(p->key_prefix), "p%x%llx", (unsigned)getpid(),
 		 (unsigned long long)trc_now_ms());
@@ -334,6 +336,22 @@ static bool s_other_broker(traction_publisher_t *p, size_t via, int code, bool e
 	return next != via && now - p->refused_at[next] >= p->backoff_ms;
 }
 
+/* The service is down or full, or electing a leader: wait, then send
+ * again. One wait for the refusals of one moment: the batches in flight
+ * all come back refused together, and each doubling the wait would make
+ * it 2 s at once. An election waits as traction_call does (20 ms, twice as
+ * long each time up to 250: a leader is back within the election timeout
+ * or so); anything else from 100 ms up to 2 s. */
+static void s_back_off(traction_publisher_t *p, bool election)
+{
+	int64_t now = trc_mono_ms();
+	if (now < p->resume_ms)
+		return; /* waiting already: this refusal came with the others */
+	int *next = election ? &p->election_ms : &p->backoff_ms, cap = election ? 250 : 2000;
+	p->resume_ms = now + *next;
+	*next = *next < cap / 2 ? *next * 2 : cap;
+}
+
 /* Decodes into the publisher's arena (one reset per reply, not a free per
  * record's result). */
 static int s_reply(traction_publisher_t *p, trc_msg_t *m)
@@ -355,11 +373,10 @@ static int s_reply(traction_publisher_t *p, trc_msg_t *m)
 	if (code != 0) {
 		if (s_code_retryable(code)) {
 			s_requeue(p, s);
-			if (s_other_broker(p, s->via, code, s_election(m, &al)))
+			bool election = s_election(m, &al);
+			if (s_other_broker(p, s->via, code, election))
 				return 0; /* at once, through a broker that has not refused */
-			/* the service is down or full: back off, then send again */
-			p->resume_ms = trc_mono_ms() + p->backoff_ms;
-			p->backoff_ms = p->backoff_ms < 2000 ? p->backoff_ms * 2 : 2000;
+			s_back_off(p, election);
 		} else {
 			for (size_t i = 0; i < s->n; i++, acked++)
 				s_ack(p, s->recs[i], code, h->status->message, 0, false);
@@ -381,6 +398,7 @@ static int s_reply(traction_publisher_t *p, trc_msg_t *m)
 		return 0;
 	}
 	p->backoff_ms = 100;
+	p->election_ms = 20;
 	for (size_t i = 0; i < s->n; i++, acked++) {
 		if (rep == NULL || i >= rep->n_results) {
 			s_ack(p, s->recs[i], TRACTION__V1__CODE__INTERNAL, "reply without a result", 0,

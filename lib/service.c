@@ -210,8 +210,12 @@ static int64_t s_timeout(trc_service_t *svc)
 	int64_t hosted = trc_hosts_next(&svc->hosts, now); /* asked before every wait */
 	if (hosted >= 0 && hosted < next)
 		next = hosted;
-	next = svc_tick_next(svc, now, next);
-	next = svc_consumers_next(svc, next);
+	if (svc_raft_leads(svc)) {
+		/* a follower neither ticks nor polls its sources (svc_timers):
+		 * their times, never moved on, would be a wait of 0 for ever */
+		next = svc_tick_next(svc, now, next);
+		next = svc_consumers_next(svc, next);
+	}
 	next = svc_backup_next(svc, next);
 	int64_t wd = trc_daemon_watchdog_ms();
 	if (wd > 0 && now + wd / 2 < next)

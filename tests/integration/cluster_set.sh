@@ -132,7 +132,7 @@ b=$(awk '$1 == "traction_raft_entry_bytes_proposed_total" { print int($2) }' <<<
 [ "${e:-0}" -gt 0 ] && [ "${b:-0}" -gt "${e:-0}" ] || bad "the leader's entries $e, bytes $b"
 done_check
 
-check "idle: nothing to do, no raft entry (feedbackd's 250 ms tick is left out without work)"
+check "idle: nothing to do, no raft entry (feedbackd's 250 ms tick is left out without work), no replica spins"
 last_index() { ctl --json cluster status --service feedback |
   /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["last_index"])'; }
 prev=$(last_index) still=0
@@ -144,6 +144,16 @@ for _ in $(seq 40); do # the story's evidence and events settle first
   [ "$still" -ge 8 ] && break
 done
 [ "$still" -ge 8 ] || bad "feedback's log still grows, idle: at $prev"
+# and no replica spins: CPU seconds of each daemon over 2 s, idle
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+declare -A t0
+for k in "${!PID[@]}"; do t0[$k]=$(cpu "${PID[$k]}"); done
+sleep 2
+hz=$(getconf CLK_TCK)
+for k in "${!PID[@]}"; do
+  used=$(( $(cpu "${PID[$k]}") - ${t0[$k]} ))
+  [ $((used * 100 / hz)) -le 20 ] || bad "$k used $((used * 100 / hz)) cs of CPU in 2 s, idle"
+done
 done_check
 
 check "transfer: feedback's leadership to a named host; it answers with everything"

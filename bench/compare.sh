@@ -8,6 +8,8 @@
 #   bench/compare.sh --only mqtt [RUNS]           (Mosquitto's rows and
 #       traction-mqttd's alone, taking turns, RUNS times: each run's rates
 #       and ratios printed, docs/performance.md left as it is)
+#   bench/compare.sh --only cluster [RUNS]        (cluster mode's rows alone,
+#       bench/cluster.sh, RUNS times, printed: as root)
 #   bench/compare.sh --only raft [RUNS]           (the bare 3-node C-Raft
 #       loop's rows alone, RUNS times, printed: the replication baseline,
 #       on loopback and, as root, across network namespaces)
@@ -47,8 +49,9 @@ set -eu
 cd "$(dirname "$0")/.."
 only=
 if [ "${1:-}" = --only ]; then
-  only=${2:?"usage: bench/compare.sh --only mqtt|raft [RUNS]"}
-  case $only in mqtt | raft) ;; *) echo "compare: --only mqtt or raft, nothing else" >&2; exit 2 ;; esac
+  only=${2:?"usage: bench/compare.sh --only mqtt|raft|cluster [RUNS]"}
+  case $only in mqtt | raft | cluster) ;;
+    *) echo "compare: --only mqtt, raft or cluster, nothing else" >&2; exit 2 ;; esac
   shift 2
 fi
 runs=${1:-3}
@@ -228,6 +231,17 @@ print(",".join("%d=127.0.0.1:%d" % (i + 1, s.getsockname()[1]) for i, s in enume
   NETNS_BR=
 }
 
+# Cluster mode (bench/cluster.sh): three hosts in namespaces, the daemon
+# set on each, against the bare loop with the same entries and the
+# single-host set; [cluster] election 500 ms, heartbeat 50 ms. As root.
+cluster() { # $1 run
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "compare: not root: no cluster rows (network namespaces)" >&2
+    return 0
+  fi
+  ELECTION_MS=500 HEARTBEAT_MS=50 bash bench/cluster.sh build-bench 5 20 | collect "$1"
+}
+
 value=$(head -c 256 /dev/zero | tr '\0' x)
 started=$(date +%s)
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -srm), $(nproc) cores; $runs runs" | tee "$dir/log"
@@ -237,7 +251,12 @@ while [ "$only" = raft ] && [ "$i" -le "$runs" ]; do
   raft_bare "$i"
   i=$((i + 1))
 done
-if [ "$only" = raft ]; then
+while [ "$only" = cluster ] && [ "$i" -le "$runs" ]; do
+  echo "## run $i of $runs ($(($(date +%s) - started)) s so far)"
+  cluster "$i"
+  i=$((i + 1))
+done
+if [ "$only" = raft ] || [ "$only" = cluster ]; then
   # the rows of every run, for docs/performance.md's baseline section
   awk -F'\t' '{ printf "run %s\t%s\t%s\t%s\t%s\n", $1, $3, $4, $5, $6 }' "$rows"
   exit 0
@@ -282,6 +301,7 @@ while [ "$i" -le "$runs" ]; do
   $b/bench_notify 2000 16 | collect "$i"
   bash bench/failover.sh build-bench 5 | collect "$i"
   raft_bare "$i"
+  cluster "$i"
   $b/bench_publish growth "$millions" | collect "$i"
   # the same growth with nothing but LMDB: what the machine gives a
   # growing store (run after traction's, so any memory the first growth

@@ -30,6 +30,7 @@ SECTIONS = [
     ("notify", "9. Webhook delivery: traction-notifyd against a bare libcurl loop, the same receiver (deliveries/s; latency from the alert fired, or the POST handed to libcurl, to its receipt)"),
     ("failover", "10. Broker failover: libtraction's publisher through two brokers, one SIGKILLed 10 times (bench/failover.sh; gaps between acknowledgements)"),
     ("raft", "11. Replication baseline: a bare 3-node C-Raft loop, the example FSM, no traction code (bench/raft_bare.c; reported, not judged: cluster mode's rows are to be held against it)"),
+    ("cluster", "12. Cluster mode: the daemon set on three hosts in network namespaces, [cluster] election 500 ms, heartbeat 50 ms (bench/cluster.sh): against the bare loop with the same entries, and the single-host set"),
 ]
 BEGIN = "<!-- compare:begin (written by bench/report.py; edit the script, not this) -->"
 END = "<!-- compare:end -->"
@@ -72,6 +73,10 @@ NOTIFY_BURST = ("traction-notifyd, a burst of 2000 alerts, max_in_flight 16 (lat
                 "POST received)")
 NOTIFY_BARE_PACED = "baseline: bare libcurl, one POST every 20 ms"
 NOTIFY_PACED = "traction-notifyd, one alert every 20 ms (latency: fired to POST received)"
+# cluster mode (bench/cluster.sh)
+CLUSTER_RATIO = "3 hosts: entries/s over the bare loop's (target >= 0.6)"
+CLUSTER_KILLS = ("3 hosts: writes resume after feedback's leader is SIGKILLed (ms, the longest; "
+                 "p50, p99: of the gap in acknowledgements around each kill)")
 # broker failover (bench/failover.sh, as compare.sh runs it)
 FAILOVER_CALM = ("publisher through two brokers, none killed (p50: the p99 gap between acks; "
                  "p99: the longest)")
@@ -304,6 +309,14 @@ def targets(rows, millions):
         lambda v: "%+.1f ms" % v, lambda m: True)
     add("rate through the kills / without", "(reference)",
         per_run(rows, FAILOVER_KILLS, FAILOVER_CALM), f_ratio, lambda m: True)
+    # cluster mode (bench/cluster.sh): its entries against the bare loop's
+    # of the same size, and the gap a leader's SIGKILL costs
+    add("cluster: feedback's raft entries/s over the bare C-Raft loop's (same entries)", ">= 0.6",
+        [r[0] for r in by_name(rows, CLUSTER_RATIO).values() if r[0] is not None],
+        f_ratio, lambda m: m >= 0.6)
+    add("cluster: writes resume after a leader SIGKILL, p99 of 20", "<= 2 s",
+        [r[2] / 1000 for r in by_name(rows, CLUSTER_KILLS).values() if r[2] is not None],
+        lambda v: "%.2f s" % v, lambda m: m <= 2)
     add("ingest rate with the probes / without", ">= 0.9",
         per_run(rows, "ingest with the probes", "ingest alone (publisher 64 x 16)"), f_ratio,
         lambda m: m >= 0.9)

@@ -19,9 +19,10 @@
 #     entry at a time: entries/s, the baseline of the ratio;
 #   - the same publisher on the single-host set (loopback, no cluster):
 #     records/s, the cluster's ratio to it reported;
-#   - KILLS times, under the publisher, feedback's leader SIGKILLed, then
-#     started again once another leads: the gap in acknowledgements
-#     around each kill (p50, p99: kill to the next acknowledged record).
+#   - KILLS times, under the publisher (paced: 5,000 records/s, so that
+#     the stores stay small), feedback's leader SIGKILLed, then started
+#     again once another leads: the gap in acknowledgements around each
+#     kill (p50, p99: kill to the next acknowledged record).
 #
 # Every record acknowledged is checked stored once (feedbackd's count).
 # Needs root (ip netns), as bench/compare.sh's namespace rows do.
@@ -82,7 +83,8 @@ PY
 drive() { # NAME ENDPOINTS [NETNS]
   local name=$1 pub t0
   rm -f "$DIR/stop"
-  ${3:+ip netns exec "$3"} "$BUILD/tests/ha_publish" "$2" line-1 vision 1.0 "$DIR/stop" \
+  ${3:+ip netns exec "$3"} env HA_PUBLISH_RATE="${HA_PUBLISH_RATE:-}" \
+    "$BUILD/tests/ha_publish" "$2" line-1 vision 1.0 "$DIR/stop" \
     "$DIR/$name.gaps" >"$DIR/$name.out" 2>"$DIR/$name.err" &
   pub=$!
   PIDS+=($pub)
@@ -139,7 +141,7 @@ read -r e1 b1 <<<"$(raft_counters "$l")"
 entries=$((e1 - e0)) bytes=$((b1 - b0))
 [ "$entries" -gt 0 ] || fail "feedback's leader proposed no entry"
 size=$(( (bytes / entries + 7) / 8 * 8 ))
-drive kills "$all_eps" "${NETNS_HOST[1]}"
+HA_PUBLISH_RATE=5000 drive kills "$all_eps" "${NETNS_HOST[1]}"
 total=$(($(acked calm) + $(acked kills)))
 eventually_count() {
   local c=""

@@ -14,6 +14,9 @@
  * ended it), so the test can tie each gap to a broker it killed, and the
  * line "p50 P p99 Q max M" of all the gaps between acknowledgements, in
  * ms.
+ *
+ * HA_PUBLISH_RATE (records/s, in the environment) paces it; unset: as
+ * fast as the publisher's window lets it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,9 +107,12 @@ int main(int argc, char **argv)
 	m.name = "latency_ms";
 	char key[64];
 	unsigned long n = 0;
+	const char *pace = getenv("HA_PUBLISH_RATE");
+	double rate = pace != NULL ? atof(pace) : 0, t0 = s_now_ms();
 	while (access(argv[5], F_OK) != 0) {
 		/* keep the queue full: the publisher's own window is the limit */
-		while (traction_publisher_pending(p) < 4096) {
+		while (traction_publisher_pending(p) < 4096 &&
+		       (rate <= 0 || (double)n < (s_now_ms() - t0) * rate / 1000)) {
 			snprintf(key, sizeof(key), "ha-%d-%lu", (int)getpid(), ++n);
 			r.idempotency_key = key;
 			m.value = (double)(n % 100);

@@ -70,8 +70,7 @@ const char *trc_cluster_refused(void)
 
 /* [cluster]: one of the shared sections (config.c), declared here beside
  * what reads it. */
-#define K(sec, name, type, min, max, def, help) \
-	{ name, TRC_CONF_##type, TRC_CONF_AT(trc_config_t, sec), min, max, def, help }
+#define K TRC_CONF_KEY
 
 const trc_conf_key_t trc_cluster_keys[TRC_CLUSTER_NKEYS] = {
 	K(cluster_node, "node", STR, 0, 0, "",

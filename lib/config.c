@@ -25,8 +25,7 @@
 #include "cluster.h"
 #include "util.h"
 
-#define K(sec, name, type, min, max, def, help) \
-	{ name, TRC_CONF_##type, TRC_CONF_AT(trc_config_t, sec), min, max, def, help }
+#define K TRC_CONF_KEY
 
 static const trc_conf_key_t s_bus[] = {
 	K(client_endpoint, "client_endpoint", ENDPOINT, 0, 0, "tcp://127.0.0.1:7400",

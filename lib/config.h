@@ -53,6 +53,9 @@ typedef struct {
 } trc_conf_key_t;
 
 #define TRC_CONF_AT(type, member) offsetof(type, member), sizeof(((type *)0)->member)
+/* A key of the shared sections, kept in trc_config_t's member `field`. */
+#define TRC_CONF_KEY(field, name, type, min, max, def, help) \
+	{ name, TRC_CONF_##type, TRC_CONF_AT(trc_config_t, field), min, max, def, help }
 
 /* A section of the file and the struct (size bytes) its values fill. */
 typedef struct {

@@ -174,6 +174,8 @@ event_subscribe_endpoint = tcp://127.0.0.1:${P[3]}, tcp://127.0.0.1:${P[7]}
 heartbeat_ms = 200
 [store]
 state_dir = $dir/var
+; the publishers at full speed (ha.sh, bench/failover.sh) store millions
+map_size_mb = 8192
 [events]
 replay_interval_ms = 200
 [metrics]

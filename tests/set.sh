@@ -155,6 +155,12 @@ start_gateway() {
 # waits until it has bound; kill_broker N SIGKILLs it (and takes it out of
 # the cleanup's list).
 declare -A BPID
+# the sections every set of several brokers shares (two_brokers,
+# tests/cluster/hosts.sh): quick replays, no metrics, the known services
+set_sections() {
+  printf '[events]\nreplay_interval_ms = 200\n[metrics]\nbase_port = 0\n[broker]\n'
+  printf 'services = supply, scenario, feedback, iteration, deployment\n'
+}
 two_brokers() {
   local dir=$1 P
   mkdir -p "$dir"
@@ -176,12 +182,7 @@ heartbeat_ms = 200
 state_dir = $dir/var
 ; the publishers at full speed (ha.sh, bench/failover.sh) store millions
 map_size_mb = 8192
-[events]
-replay_interval_ms = 200
-[metrics]
-base_port = 0
-[broker]
-services = supply, scenario, feedback, iteration, deployment
+$(set_sections)
 EOF
 }
 start_broker() {

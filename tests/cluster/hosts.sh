@@ -38,12 +38,7 @@ event_subscribe_endpoint = $(eps 7403)
 heartbeat_ms = 200
 [store]
 state_dir = $HOSTS_DIR/var
-[events]
-replay_interval_ms = 200
-[metrics]
-base_port = 0
-[broker]
-services = supply, scenario, feedback, iteration, deployment
+$(set_sections)
 [cluster]
 members = h1=${A[1]}, h2=${A[2]}, h3=${A[3]}
 plain_ok = 1

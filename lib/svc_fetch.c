@@ -266,6 +266,14 @@ static size_t s_instances(fetch_t *f, char ids[S_INSTANCES][64])
 	return n;
 }
 
+/* Whether a fetch that failed with rc may be tried again (elsewhere, or
+ * later): a replica away or behind, no answer, a copy gone with its
+ * replica. */
+static bool s_again(int rc)
+{
+	return rc == TRC_EUNAVAIL || rc == TRC_ETIMEOUT || rc == TRC_ENOENT;
+}
+
 /* A copy that holds the entries up to f->want into tmp, from the leader
  * or else any replica that has one; 0, or the last one's refusal. */
 static int s_fetch_round(fetch_t *f, const char *tmp)
@@ -281,7 +289,7 @@ static int s_fetch_round(fetch_t *f, const char *tmp)
 				 "this replica needs", ids[i], i == 0 ? "first asked" : "not the first");
 			return 0;
 		}
-		if (rc != TRC_EUNAVAIL && rc != TRC_ETIMEOUT && rc != TRC_ENOENT)
+		if (!s_again(rc))
 			return rc;
 	}
 	return rc;
@@ -351,8 +359,7 @@ int svc_fetch_if_needed(const trc_daemon_def_t *def, const trc_config_t *cfg)
 		rc = s_fetch_round(&f, tmp);
 		/* a broker away, replicas behind, a copy gone with its replica
 		 * (NOT_FOUND): again */
-		if (rc == 0 || (rc != TRC_EUNAVAIL && rc != TRC_ETIMEOUT && rc != TRC_ENOENT) ||
-		    trc_mono_ms() > end)
+		if (rc == 0 || !s_again(rc) || trc_mono_ms() > end)
 			break;
 		trc_info("no copy yet (%s): asking again", f.why);
 		usleep(500000);

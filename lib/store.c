@@ -73,7 +73,7 @@ static int s_env_open(trc_store_t *s, const char *dir, size_t map_size)
 	/* MDB_NOTLS: read transactions are not tied to threads. Durable sync is
 	 * kept on: an acknowledgement means the data is on disk. */
 	if (mrc == 0)
-		mrc = mdb_env_open(s->env, dir, MDB_NOTLS | (getenv("TRC_EXP_NOSYNC") ? MDB_NOSYNC : getenv("TRC_EXP_NOMETA") ? MDB_NOMETASYNC : 0), 0640);
+		mrc = mdb_env_open(s->env, dir, MDB_NOTLS, 0640);
 	/* dbkey.h builds keys up to TRC_DBKEY_MAX: an LMDB built with smaller
 	 * keys would refuse some of them at a put, long after the start */
 	if (mrc == 0 && mdb_env_get_maxkeysize(s->env) < TRC_DBKEY_MAX)

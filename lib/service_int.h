@@ -153,12 +153,13 @@ typedef struct {
 	 * replies went out, which wait for both raft's commit on a majority
 	 * and the writer's here. */
 	bool raft_held, committed, settled;
+	bool replica;            /* a follower's entry: nobody to answer */
 } batch_t;
 
 /* The batches a service has: two take turns on a single host; in cluster
- * mode the loop's, a proposal's, the writer's and one whose replies wait
- * for raft's word. */
-#define TRC_BATCHES 4
+ * mode the loop's, the proposals in flight, and the entries raft applied
+ * that wait for the writer or are its (svc_apply.c). */
+#define TRC_BATCHES 6
 
 /* One source a request catches up with: the position query whose answer
  * it needs, and then that answer, which it is held to (a later answer
@@ -518,8 +519,9 @@ void svc_raft_turn_end(trc_service_t *svc, bool stopping);
 /* Whether this replica leads (always, on a single host): only the leader
  * ticks, consumes and publishes. */
 bool svc_raft_leads(const trc_service_t *svc);
-/* The writer committed an entry's batch of ours: its replies go once raft
- * has committed it too; a batch that failed here stops the replica. */
+/* The writer committed an entry's batch (svc_apply.c): a leader's replies
+ * go once raft has committed it too; a batch that failed here stops the
+ * replica; the next entry waiting goes to the writer. */
 void svc_raft_settled(trc_service_t *svc, batch_t *b);
 /* ---- svc_fetch.c: a replica behind its group's snapshot ------------------- */
 
@@ -561,5 +563,10 @@ void svc_entry_emit(trc_service_t *svc, batch_t *b);
 /* Batch b as an entry, into a buffer of alloc's (*buf, *len). */
 int svc_entry_pack(trc_service_t *svc, batch_t *b, void *(*alloc)(size_t), uint8_t **buf,
 		   size_t *len);
+/* Entry index (buf, len) decoded into batch b (empty) as the writer will
+ * apply it, everything in b's arena; TRC_EPROTO or TRC_ECONFIG (logged)
+ * for one that is not ours to apply. */
+int svc_entry_batch(trc_service_t *svc, batch_t *b, uint64_t index, const uint8_t *buf,
+		    size_t len);
 
 #endif

@@ -210,16 +210,12 @@ static int s_batch_of(trc_service_t *svc, batch_t *b, const trc_entry_t *e, char
 	return 0;
 }
 
-int trc_service_apply_entry(trc_service_t *svc, uint64_t index, const uint8_t *buf, size_t len)
+int svc_entry_batch(trc_service_t *svc, batch_t *b, uint64_t index, const uint8_t *buf,
+		    size_t len)
 {
-	batch_t *b = &svc->entry;
-	uint64_t applied = 0;
-	int rc = svc_applied_read(svc, &applied);
-	if (rc != 0 || index <= applied)
-		return rc; /* in the store already: a replay after a restart */
 	char why[256] = "";
 	trc_entry_t e;
-	rc = trc_entry_decode(buf, len, &b->al, &e, why, sizeof(why));
+	int rc = trc_entry_decode(buf, len, &b->al, &e, why, sizeof(why));
 	if (rc == 0 && e.entry->config_digest != svc->config_digest) {
 		snprintf(why, sizeof(why),
 			 "made with another apply-affecting configuration ([events] keep_days, "
@@ -237,5 +233,16 @@ int trc_service_apply_entry(trc_service_t *svc, uint64_t index, const uint8_t *b
 		return rc;
 	}
 	b->index = index;
-	return svc_writer_apply(svc, b);
+	return 0;
+}
+
+int trc_service_apply_entry(trc_service_t *svc, uint64_t index, const uint8_t *buf, size_t len)
+{
+	batch_t *b = &svc->entry;
+	uint64_t applied = 0;
+	int rc = svc_applied_read(svc, &applied);
+	if (rc != 0 || index <= applied)
+		return rc; /* in the store already: a replay after a restart */
+	rc = svc_entry_batch(svc, b, index, buf, len);
+	return rc != 0 ? rc : svc_writer_apply(svc, b);
 }

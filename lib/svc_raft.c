@@ -7,14 +7,14 @@
  *
  * The leader's batch, at the end of a turn, becomes one raft entry
  * (svc_entry_pack); once raft has it on a majority it calls apply, which
- * hands that very batch to the writer thread, whose commit records the
- * entry's index (meta.raft_applied) in the same transaction. A write's
- * reply leaves once both have happened: committed on a majority (raft's
- * callback) and committed here (the writer settled it), whichever comes
- * last. A follower applies the entries it is sent, decoded, on the loop
- * thread (trc_service_apply_entry) and answers no write: those get
- * UNAVAILABLE, as do the writes of a proposal raft drops with the
- * leadership; clients retry them with the same key.
+ * queues that very batch for the writer thread (svc_apply.c), whose
+ * commit records the entry's index (meta.raft_applied) in the same
+ * transaction. A write's reply leaves once both have happened: committed
+ * on a majority (raft's callback) and committed here (the writer settled
+ * it), whichever comes last. A follower's apply queues the entries it is
+ * sent, decoded, for its writer the same way, and it answers no write:
+ * those get UNAVAILABLE, as do the writes of a proposal raft drops with
+ * the leadership; clients retry them with the same key.
  *
  * Only the leader ticks, consumes other sources and publishes events; on
  * a follower they come inside the leader's entries, with its clock.
@@ -76,18 +76,6 @@ static trc_service_t *s_svc(struct raft_fsm *fsm)
 
 /* ---- batches, replies -------------------------------------------------------------- */
 
-/* A batch the loop may fill: not the one it fills, and not held by a
- * proposal, the writer or replies still owed; NULL if none. */
-static batch_t *s_free_batch(trc_service_t *svc)
-{
-	for (size_t i = 0; i < TRC_BATCHES; i++) {
-		batch_t *b = &svc->batches[i];
-		if (b != svc->fill && !b->raft_held && b != svc->run)
-			return b;
-	}
-	return NULL;
-}
-
 /* Nothing of batch b will be committed by us: every write in it hears
  * why (UNAVAILABLE: retry, with the same key, where the broker sends it
  * next); the events in it come again from their source's replay. */
@@ -123,17 +111,9 @@ static void s_refuse(trc_service_t *svc, batch_t *b, const char *why)
 
 /* ---- the state machine ---------------------------------------------------------------- */
 
-/* The writer's batch (and what it owes) settled, so that the next can go. */
-static void s_writer_idle(trc_service_t *svc)
-{
-	while (svc->run != NULL)
-		svc_writer_done(svc, true, false);
-}
-
 static int s_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
 {
 	struct svc_raft *r = fsm->data;
-	trc_service_t *svc = r->svc;
 	raft_index index = raft_last_applied(&r->raft) + 1; /* 0.15: apply gets no index */
 	*result = NULL;
 	if (r->fatal != 0)
@@ -143,15 +123,14 @@ static int s_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **r
 		/* ours: the batch as it was proposed, to the writer */
 		r->proposed = NULL;
 		b->index = index;
-		s_writer_idle(svc);
-		svc_writer_hand(svc, b);
+		svc_apply_queue(r, b);
 		return 0;
 	}
 	const uint8_t *p = buf->base;
 	size_t len = buf->len >= S_FRAME ? (size_t)p[0] << 24 | (size_t)p[1] << 16 |
 						   (size_t)p[2] << 8 | p[3]
 					 : SIZE_MAX;
-	int rc = len <= buf->len - S_FRAME ? trc_service_apply_entry(svc, index, p + S_FRAME, len)
+	int rc = len <= buf->len - S_FRAME ? svc_apply_entry(r, index, p + S_FRAME, len)
 					   : TRC_EPROTO;
 	if (rc != 0) {
 		trc_err("entry %llu not applied (%s): this replica stops; its store holds "
@@ -191,7 +170,7 @@ static void s_applied_cb(struct raft_apply *req, int status, void *result)
 static int s_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
 {
 	trc_service_t *svc = s_svc(fsm);
-	s_writer_idle(svc);
+	svc_apply_drain(svc->raft);
 	uint64_t applied = 0;
 	if (svc_applied_read(svc, &applied) != 0)
 		return RAFT_IOERR;
@@ -222,7 +201,7 @@ static int s_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 		return RAFT_MALFORMED;
 	}
 	uint64_t want = trc_be64_get((const uint8_t *)buf->base + 8), applied = 0;
-	s_writer_idle(svc);
+	svc_apply_drain(svc->raft);
 	int rc = svc_applied_read(svc, &applied);
 	if (rc != 0 || applied < want) {
 		/* raft persisted the snapshot before this: the next start
@@ -237,27 +216,6 @@ static int s_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 	}
 	raft_free(buf->base);
 	return 0;
-}
-
-void svc_raft_settled(trc_service_t *svc, batch_t *b)
-{
-	struct svc_raft *r = svc->raft;
-	if (b->rc != 0) {
-		/* committed by raft, so by the other replicas, but not in this
-		 * store: its writes are not lost (the others have them), and this
-		 * replica must stop and apply it again at its next start */
-		trc_err("entry %llu could not be committed here (%s): this replica stops",
-			(unsigned long long)b->index, trc_strerror(b->rc));
-		r->fatal = b->rc;
-		for (size_t i = 0; i < b->writes.n; i++) {
-			b->writes.v[i].code = trc_err_to_code(TRC_EUNAVAIL);
-			b->writes.v[i].message = "this replica could not store the write (the others "
-						 "did); retry with the same key";
-		}
-	}
-	b->settled = true;
-	if (b->committed)
-		svc_writer_replies(svc, b);
 }
 
 /* ---- linearizable reads ---------------------------------------------------------------- */
@@ -291,7 +249,7 @@ static void s_barrier_cb(struct raft_barrier *req, int status)
 	struct svc_raft *r = req->data;
 	r->barrier_flying = false;
 	if (status == 0) {
-		s_writer_idle(r->svc);
+		svc_apply_drain(r);
 		r->barrier_done = r->barrier_issued;
 	} else {
 		r->barrier_failed = r->barrier_issued;
@@ -321,7 +279,7 @@ static void s_barrier(struct svc_raft *r)
 static void s_propose(struct svc_raft *r, batch_t *b)
 {
 	trc_service_t *svc = r->svc;
-	batch_t *next = s_free_batch(svc);
+	batch_t *next = svc_apply_free(svc);
 	if (next == NULL)
 		return; /* the batches are all owed: it waits a turn */
 	uint8_t *buf = NULL;
@@ -603,6 +561,7 @@ void svc_raft_close(trc_service_t *svc)
 	struct svc_raft *r = svc->raft;
 	if (r == NULL)
 		return;
+	svc_apply_drain(r); /* the entries applied so far, into the store */
 	if (r->raft.io != NULL) {
 		/* a proposal in flight hears RAFT_SHUTDOWN: its writes UNAVAILABLE */
 		raft_close(&r->raft, s_closed);

@@ -27,6 +27,10 @@ struct svc_raft {
 	char dir[TRC_CONFIG_PATH + 80];
 	struct raft_apply req;   /* the proposal in flight */
 	batch_t *proposed;       /* its batch, until apply takes it; NULL: none */
+	/* Entries applied, waiting for the writer, in the log's order
+	 * (svc_apply.c): the writer's own is svc->run. */
+	batch_t *queue[TRC_BATCHES];
+	size_t nq;
 	int state;               /* raft_state at the last turn */
 	raft_id leader_seen;     /* and the leader then */
 	raft_term term_seen;     /* and the term */
@@ -50,6 +54,22 @@ struct svc_raft {
 	bool closed;
 	int fatal;               /* apply failed here: the replica stops */
 };
+
+/* ---- svc_apply.c: entries to the writer ---- */
+
+/* A batch the loop may fill: not the one it fills, and not held by a
+ * proposal, the queue, the writer or replies still owed; NULL if none. */
+batch_t *svc_apply_free(trc_service_t *svc);
+/* Batch b, raft's entry b->index, to the writer: now if it is idle, else
+ * after those waiting. */
+void svc_apply_queue(struct svc_raft *r, batch_t *b);
+/* A follower's entry (raft's buffer, our frame taken off) decoded and
+ * queued; one the store holds already (a replay after a restart) is
+ * skipped. Non-zero: it is not ours to apply, and the replica stops. */
+int svc_apply_entry(struct svc_raft *r, uint64_t index, const uint8_t *buf, size_t len);
+/* Every entry applied so far committed here (or, once apply failed,
+ * dropped): the store holds raft's last applied index. */
+void svc_apply_drain(struct svc_raft *r);
 
 /* The member's name in [cluster] members (by its address), or NULL. */
 const char *svc_raft_name(const struct svc_raft *r, raft_id id, const char *address);

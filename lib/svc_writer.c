@@ -357,6 +357,7 @@ void svc_writer_reset(batch_t *b)
 	b->bytes = 0;
 	b->ticked = false;
 	b->index = 0;
+	b->replica = false;
 	trc_arena_reset(b->arena);
 }
 

@@ -364,6 +364,20 @@ MDB_env *trc_store_env(trc_store_t *s)
 	return s->env;
 }
 
+int trc_store_log_backed(trc_store_t *s)
+{
+	int mrc = mdb_env_set_flags(s->env, MDB_NOMETASYNC, 1);
+	return mrc == 0 ? 0 : trc_err_from_mdb(mrc);
+}
+
+int trc_store_sync(trc_store_t *s)
+{
+	int mrc = mdb_env_sync(s->env, 1);
+	if (mrc != 0)
+		trc_err("store: cannot sync: %s", mdb_strerror(mrc));
+	return mrc == 0 ? 0 : trc_err_from_mdb(mrc);
+}
+
 size_t trc_store_map_size(const trc_store_t *s)
 {
 	return s->map_size;

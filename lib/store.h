@@ -107,6 +107,15 @@ const char *trc_db_name(const trc_db_t *db);
 const struct ProtobufCMessageDescriptor *trc_db_record(const trc_db_t *db);
 struct trc_txn;
 MDB_env *trc_store_env(trc_store_t *store);
+/* For a store that another log makes durable (cluster mode: raft's,
+ * svc_raft.c): each commit syncs its pages but not LMDB's meta page
+ * (MDB_NOMETASYNC), one sync instead of two. The store stays whole; a
+ * power cut may undo its last commit, which that log holds to give again.
+ * Before any write transaction. */
+int trc_store_log_backed(trc_store_t *store);
+/* Every commit so far on disk, the meta page too (a log-backed store's,
+ * before the log behind it may go). */
+int trc_store_sync(trc_store_t *store);
 
 /* Writes every database of the store (its own and the daemon's), as the
  * read transaction txn sees them, into a fresh compacted environment, the

@@ -238,8 +238,10 @@ static int s_names(MDB_txn *txn, trc_storecopy_info_t *info)
 	return rc == MDB_NOTFOUND ? 0 : s_why(info, rc, "the list of databases", NULL);
 }
 
-/* What the copy at path holds, and with st its digest. */
-static int s_inspect(const char *path, trc_storecopy_info_t *info, crypto_hash_sha256_state *st)
+/* What the copy at path holds, and with st its digest; live: path is the
+ * directory of a store its daemon has open. */
+static int s_inspect(const char *path, bool live, trc_storecopy_info_t *info,
+		     crypto_hash_sha256_state *st)
 {
 	memset(info, 0, sizeof(*info));
 	MDB_env *env = NULL;
@@ -248,9 +250,12 @@ static int s_inspect(const char *path, trc_storecopy_info_t *info, crypto_hash_s
 	if (rc == 0)
 		rc = mdb_env_set_maxdbs(env, TRC_STORE_MAX_DBS);
 	/* read-only, no lock file: a copy in a backup directory is no live
-	 * store, and the directory may be read-only */
+	 * store, and the directory may be read-only. A live one's read is a
+	 * reader in its lock file, else its daemon's commits may reuse the
+	 * pages it walks (a torn read, or LMDB's assertion aborting us). */
 	if (rc == 0)
-		rc = mdb_env_open(env, path, MDB_NOSUBDIR | MDB_NOLOCK | MDB_RDONLY, 0600);
+		rc = mdb_env_open(env, path,
+				  live ? MDB_RDONLY : MDB_NOSUBDIR | MDB_NOLOCK | MDB_RDONLY, 0600);
 	if (rc == 0)
 		rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
 	if (rc != 0) {
@@ -289,16 +294,28 @@ void trc_storecopy_info_free(trc_storecopy_info_t *info)
 
 int trc_storecopy_inspect(const char *path, trc_storecopy_info_t *info)
 {
-	return s_inspect(path, info, NULL);
+	return s_inspect(path, false, info, NULL);
 }
 
-int trc_storecopy_digest(const char *path, trc_storecopy_info_t *info, char hex[TRC_SHA256_HEX])
+static int s_digest(const char *path, bool live, trc_storecopy_info_t *info,
+		    char hex[TRC_SHA256_HEX])
 {
 	crypto_hash_sha256_state st;
 	unsigned char h[crypto_hash_sha256_BYTES];
 	crypto_hash_sha256_init(&st);
-	int rc = s_inspect(path, info, &st);
+	int rc = s_inspect(path, live, info, &st);
 	crypto_hash_sha256_final(&st, h);
 	sodium_bin2hex(hex, TRC_SHA256_HEX, h, sizeof(h));
 	return rc;
+}
+
+int trc_storecopy_digest(const char *path, trc_storecopy_info_t *info, char hex[TRC_SHA256_HEX])
+{
+	return s_digest(path, false, info, hex);
+}
+
+int trc_storecopy_digest_live(const char *dir, trc_storecopy_info_t *info,
+			      char hex[TRC_SHA256_HEX])
+{
+	return s_digest(dir, true, info, hex);
 }

@@ -80,5 +80,9 @@ void trc_storecopy_info_free(trc_storecopy_info_t *info);
  * and its leader's: docs/architecture.md, "Entries"). path may also be a
  * live store's data.mdb once its daemon has closed it. */
 int trc_storecopy_digest(const char *path, trc_storecopy_info_t *info, char hex[TRC_SHA256_HEX]);
+/* The same of the store in dir while its daemon has it open and writes
+ * (a test comparing running replicas): a reader in its lock file. */
+int trc_storecopy_digest_live(const char *dir, trc_storecopy_info_t *info,
+			      char hex[TRC_SHA256_HEX]);
 
 #endif

@@ -19,6 +19,10 @@
  * Only the leader ticks, consumes other sources and publishes events; on
  * a follower they come inside the leader's entries, with its clock.
  *
+ * The store is log-backed (trc_store_log_backed): an acknowledged write
+ * is on disk in raft's log on a majority, and the store's commits skip
+ * LMDB's meta page sync; a snapshot syncs the store first.
+ *
  * A store or memory failure in apply is not a reply: it stops the replica
  * (the loop exits non-zero; systemd restarts it and raft applies again
  * from the store's index). The raft snapshot is a small descriptor (the
@@ -172,7 +176,8 @@ static int s_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned
 	trc_service_t *svc = s_svc(fsm);
 	svc_apply_drain(svc->raft);
 	uint64_t applied = 0;
-	if (svc_applied_read(svc, &applied) != 0)
+	/* the store's last commits may not be on disk yet (log-backed) */
+	if (trc_store_sync(svc->store) != 0 || svc_applied_read(svc, &applied) != 0)
 		return RAFT_IOERR;
 	*bufs = raft_malloc(sizeof(**bufs));
 	uint8_t *d = raft_malloc(S_SNAP_LEN);
@@ -450,6 +455,9 @@ static int s_transport(struct svc_raft *r)
 	return 0;
 }
 
+/* What s_start set up, in its order (svc_raft_close undoes as much). */
+enum { S_UP_NONE, S_UP_LOOP, S_UP_TRANSPORT, S_UP_IO, S_UP_RAFT };
+
 /* The node on its loop: raft's directory, transport, I/O, state machine. */
 static int s_start(struct svc_raft *r, bool fresh)
 {
@@ -457,19 +465,24 @@ static int s_start(struct svc_raft *r, bool fresh)
 	int rc = uv_loop_init(&r->loop);
 	if (rc != 0)
 		return TRC_ENOMEM;
+	r->up = S_UP_LOOP;
 	rc = s_transport(r);
 	if (rc != 0)
 		return rc;
+	r->up = S_UP_TRANSPORT;
+	rc = raft_uv_init(&r->io, &r->loop, r->dir, &r->transport);
 	if (rc == 0)
-		rc = raft_uv_init(&r->io, &r->loop, r->dir, &r->transport);
+		r->up = S_UP_IO;
 	r->fsm = (struct raft_fsm){ .version = 1, .data = r, .apply = s_apply,
 				    .snapshot = s_snapshot, .restore = s_restore };
 	if (rc == 0)
 		rc = raft_init(&r->raft, &r->io, &r->fsm, me->id, me->address);
 	if (rc != 0) {
-		trc_err("raft: cannot set up %s: %s", r->dir, raft_strerror(rc));
+		trc_err("raft: cannot set up %s: %s (%s)", r->dir, raft_strerror(rc),
+			r->up == S_UP_IO ? raft_errmsg(&r->raft) : "its I/O");
 		return TRC_EIO;
 	}
+	r->up = S_UP_RAFT;
 	s_tune(r, &r->svc->cfg);
 	if (fresh)
 		rc = s_bootstrap(r);
@@ -539,6 +552,12 @@ int svc_raft_open(trc_service_t *svc)
 	}
 	uint64_t applied = 0;
 	int rc = svc_applied_read(svc, &applied);
+	/* Raft's log on a majority makes a write durable: the store's commits
+	 * need not sync LMDB's meta page too (a power cut may undo the last
+	 * one; raft applies it again from meta.raft_applied). Snapshots sync
+	 * the store before the log behind them goes (s_snapshot). */
+	if (rc == 0)
+		rc = trc_store_log_backed(svc->store);
 	svc->raft = r; /* the state machine's callbacks need it from raft_start on */
 	if (rc == 0)
 		rc = s_start(r, s_empty_dir(r->dir) && applied == 0 && !svc->cfg.cluster_join);
@@ -562,19 +581,24 @@ void svc_raft_close(trc_service_t *svc)
 	if (r == NULL)
 		return;
 	svc_apply_drain(r); /* the entries applied so far, into the store */
-	if (r->raft.io != NULL) {
+	/* only what was set up (a raft_init that failed has freed its own,
+	 * but leaves raft.io set: raft_close then would free it twice) */
+	if (r->up >= S_UP_RAFT) {
 		/* a proposal in flight hears RAFT_SHUTDOWN: its writes UNAVAILABLE */
 		raft_close(&r->raft, s_closed);
 		while (!r->closed)
 			uv_run(&r->loop, UV_RUN_ONCE);
-		raft_uv_close(&r->io);
-		if (r->curve)
-			trc_raft_curve_close(&r->transport);
-		else
-			raft_uv_tcp_close(&r->transport);
 	}
-	uv_run(&r->loop, UV_RUN_DEFAULT);
-	(void)uv_loop_close(&r->loop);
+	if (r->up >= S_UP_IO)
+		raft_uv_close(&r->io);
+	if (r->up >= S_UP_TRANSPORT && r->curve)
+		trc_raft_curve_close(&r->transport);
+	else if (r->up >= S_UP_TRANSPORT)
+		raft_uv_tcp_close(&r->transport);
+	if (r->up >= S_UP_LOOP) {
+		uv_run(&r->loop, UV_RUN_DEFAULT);
+		(void)uv_loop_close(&r->loop);
+	}
 	free(r);
 	svc->raft = NULL;
 }

@@ -51,6 +51,7 @@ struct svc_raft {
 	char change[256];
 	/* Its metrics (NULL without [metrics]): set on the loop thread */
 	trc_series_t *m_term, *m_leader, *m_changes, *m_entries, *m_bytes, *m_commit, *m_applied;
+	int up;                  /* what is set up (svc_raft.c's S_UP_*) */
 	bool closed;
 	int fatal;               /* apply failed here: the replica stops */
 };

@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <zmq.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,22 +41,23 @@
 #include "harness.h"
 #include "ports.h"
 #include "storecopy.h"
+#include "test_raft.h"
 #include "traction/v1/bus.pb-c.h"
 #include "traction/v1/cluster.pb-c.h"
 #include "traction/v1/common.pb-c.h"
 
-#define N 3
-#define S_BUS "[bus]\nheartbeat_ms = 100\n"
-
-static harness_t H;
-static int s_port[N];
-static pid_t s_pid[N];
-static int s_log_ix[N]; /* the harness's number of each replica's last log */
+harness_t H;
+int rt_port[N];
+pid_t rt_pid[N];
+int rt_log_ix[N]; /* the harness's number of each replica's last log */
 
 /* With argv[1] "curve": [security] service_curve = 1, so raft's traffic
  * goes over CurveZMQ with the daemons' service key (lib/raft_curve.h), as
  * the bus between broker and daemons does; clients stay plain. */
-static char s_security[1536];
+char rt_security[1536];
+/* Snapshots every 64 entries, 32 kept: the replicas killed and restarted
+ * below may be behind a snapshot too. */
+const char *rt_snapshots = "snapshot_threshold = 64\nsnapshot_trailing = 32\n";
 
 static void s_write(const char *path, const char *text)
 {
@@ -82,7 +84,7 @@ static void s_curve_keys(void)
 	snprintf(path, sizeof(path), "%s/service.key", H.dir);
 	snprintf(text, sizeof(text), "public = %s\nsecret = %s\n", dpub, dsec);
 	s_write(path, text);
-	snprintf(s_security, sizeof(s_security),
+	snprintf(rt_security, sizeof(rt_security),
 		 "[security]\nserver_key_file = %s/server.key\nkeys_dir = %s/keys\n"
 		 "service_curve = 1\nservice_key_file = %s/service.key\n"
 		 "server_public_key_file = %s/server.pub\n",
@@ -90,7 +92,7 @@ static void s_curve_keys(void)
 }
 
 
-static int64_t s_mono_ms(void)
+int64_t rt_mono_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -99,36 +101,35 @@ static int64_t s_mono_ms(void)
 
 /* Replica i (0-based; node h<i+1>, state n<i+1>) with the cluster's
  * config; join: a host added to the running cluster (no bootstrap). */
-static void s_start_as(int i, bool join)
+void rt_start_as(int i, bool join)
 {
-	int at = snprintf(H.extra, sizeof(H.extra), "%s", s_security);
+	int at = snprintf(H.extra, sizeof(H.extra), "%s", rt_security);
 	snprintf(H.extra + at, sizeof(H.extra) - (size_t)at,
 		 S_BUS "[cluster]\nnode = h%d\nmembers = h1=127.0.0.1:%d, h2=127.0.0.1:%d, "
-		 "h3=127.0.0.1:%d\nelection_timeout_ms = 400\nheartbeat_ms = 50\n"
-		 "snapshot_threshold = 64\nsnapshot_trailing = 32\njoin = %d\n",
-		 i + 1, s_port[0], s_port[1], s_port[2], join);
+		 "h3=127.0.0.1:%d\nelection_timeout_ms = 400\nheartbeat_ms = 50\n%sjoin = %d\n",
+		 i + 1, rt_port[0], rt_port[1], rt_port[2], rt_snapshots, join);
 	char state[16];
 	snprintf(state, sizeof(state), "n%d", i + 1);
-	s_log_ix[i] = H.n;
-	s_pid[i] = h_start(&H, "traction-testd", state);
+	rt_log_ix[i] = H.n;
+	rt_pid[i] = h_start(&H, "traction-testd", state);
 }
 
-static void s_start(int i)
+void rt_start(int i)
 {
-	s_start_as(i, false);
+	rt_start_as(i, false);
 }
 
-static void s_kill(int i)
+void rt_kill(int i)
 {
-	h_kill(&H, s_pid[i], SIGKILL);
-	s_pid[i] = 0;
+	h_kill(&H, rt_pid[i], SIGKILL);
+	rt_pid[i] = 0;
 }
 
 /* Whether replica i's log says, last, that it leads. */
-static bool s_leads(int i)
+static bool rt_leads(int i)
 {
 	char path[400], line[512];
-	snprintf(path, sizeof(path), "%s/traction-testd.%d.log", H.dir, s_log_ix[i]);
+	snprintf(path, sizeof(path), "%s/traction-testd.%d.log", H.dir, rt_log_ix[i]);
 	FILE *f = fopen(path, "r");
 	bool leads = false;
 	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
@@ -167,10 +168,10 @@ static bool s_served_stale(void)
 }
 
 /* Whether replica i's last log has a line with text. */
-static bool s_logged(int i, const char *text)
+bool rt_logged(int i, const char *text)
 {
 	char path[400], line[512];
-	snprintf(path, sizeof(path), "%s/traction-testd.%d.log", H.dir, s_log_ix[i]);
+	snprintf(path, sizeof(path), "%s/traction-testd.%d.log", H.dir, rt_log_ix[i]);
 	FILE *f = fopen(path, "r");
 	bool found = false;
 	while (f != NULL && !found && fgets(line, sizeof(line), f) != NULL)
@@ -181,16 +182,16 @@ static bool s_logged(int i, const char *text)
 }
 
 /* The live replica that leads, waiting up to 5 s; -1 if none does. */
-static int s_leader(void)
+int rt_leader(void)
 {
-	for (int64_t end = s_mono_ms() + 5000; s_mono_ms() < end; h_sleep_ms(20))
+	for (int64_t end = rt_mono_ms() + 5000; rt_mono_ms() < end; h_sleep_ms(20))
 		for (int i = 0; i < N; i++)
-			if (s_pid[i] != 0 && s_leads(i))
+			if (rt_pid[i] != 0 && rt_leads(i))
 				return i;
 	return -1;
 }
 
-static int s_put_once(traction_client_t *c, const char *key, traction_status_t *st)
+int rt_put_once(traction_client_t *c, const char *key, traction_status_t *st)
 {
 	Traction__V1__KeyValue req = TRACTION__V1__KEY_VALUE__INIT;
 	ProtobufCMessage *rep = NULL;
@@ -210,8 +211,8 @@ static void s_put_within(traction_client_t *c, const char *key, int ms)
 {
 	traction_status_t st;
 	int code = -1;
-	for (int64_t end = s_mono_ms() + ms; s_mono_ms() < end;) {
-		code = s_put_once(c, key, &st);
+	for (int64_t end = rt_mono_ms() + ms; rt_mono_ms() < end;) {
+		code = rt_put_once(c, key, &st);
 		if (code != TRACTION__V1__CODE__UNAVAILABLE &&
 		    code != TRACTION__V1__CODE__DEADLINE_EXCEEDED)
 			break;
@@ -225,38 +226,68 @@ static void s_put(traction_client_t *c, const char *key)
 	s_put_within(c, key, 10000);
 }
 
-/* The digest of replica i's store; its event log's head. */
-static uint64_t s_digest(int i, char hex[TRC_SHA256_HEX])
+/* Replica i's store, read as a reader of its running daemon's; *info
+ * (to free) on 0, else why. */
+static int s_read_store(int i, trc_storecopy_info_t *info, char hex[TRC_SHA256_HEX], char *why,
+			size_t len)
 {
 	char path[512];
-	snprintf(path, sizeof(path), "%s/n%d/kv/data.mdb", H.dir, i + 1);
+	snprintf(path, sizeof(path), "%s/n%d/kv", H.dir, i + 1);
+	int rc = trc_storecopy_digest_live(path, info, hex);
+	if (rc != 0) {
+		snprintf(why, len, "%s: %s", path, info->why);
+		trc_storecopy_info_free(info);
+	}
+	return rc;
+}
+
+uint64_t rt_digest(int i, char hex[TRC_SHA256_HEX])
+{
 	trc_storecopy_info_t info;
-	int rc = trc_storecopy_digest(path, &info, hex);
-	CHECK_MSG(rc == 0, "%s: %s", path, info.why);
+	char why[1024];
+	int rc = s_read_store(i, &info, hex, why, sizeof(why));
+	CHECK_MSG(rc == 0, "%s", why);
 	uint64_t head = info.event_head;
 	trc_storecopy_info_free(&info);
 	return head;
 }
 
-/* Whether the live replicas' stores are alike, waiting up to ms. */
-static bool s_converged(int ms)
+uint64_t rt_applied(int i)
 {
-	char first[TRC_SHA256_HEX], hex[TRC_SHA256_HEX];
-	for (int64_t end = s_mono_ms() + ms;; h_sleep_ms(50)) {
+	trc_storecopy_info_t info;
+	char why[1024], hex[TRC_SHA256_HEX];
+	if (s_read_store(i, &info, hex, why, sizeof(why)) != 0)
+		return 0;
+	uint64_t a = info.raft_applied;
+	trc_storecopy_info_free(&info);
+	return a;
+}
+
+bool rt_converged(int ms)
+{
+	char first[TRC_SHA256_HEX], hex[TRC_SHA256_HEX], why[700] = "";
+	for (int64_t end = rt_mono_ms() + ms;; h_sleep_ms(50)) {
 		bool same = true;
 		first[0] = '\0';
 		for (int i = 0; i < N && same; i++) {
-			if (s_pid[i] == 0)
+			trc_storecopy_info_t info;
+			if (rt_pid[i] == 0)
 				continue;
-			s_digest(i, hex);
+			same = s_read_store(i, &info, hex, why, sizeof(why)) == 0;
+			if (!same)
+				break;
+			trc_storecopy_info_free(&info);
 			if (first[0] == '\0')
 				memcpy(first, hex, sizeof(first));
 			same = strcmp(first, hex) == 0;
 		}
 		if (same)
 			return true;
-		if (s_mono_ms() >= end)
+		if (rt_mono_ms() >= end) {
+			if (why[0] != '\0')
+				printf("the last read of a store: %s\n", why);
 			return false;
+		}
 	}
 }
 
@@ -283,13 +314,13 @@ static void *s_cluster(traction_client_t *c, const char *method, const char *nam
 	req.name = (char *)name;
 	req.host = (char *)"127.0.0.1";
 	req.id = (uint64_t)id;
-	req.port = id > 0 ? (uint32_t)s_port[id - 1] : 0;
+	req.port = id > 0 ? (uint32_t)rt_port[id - 1] : 0;
 	Traction__V1__Empty empty = TRACTION__V1__EMPTY__INIT;
 	const ProtobufCMessage *rq = strcmp(method, "cluster.status") == 0 ? &empty.base : &req.base;
 	ProtobufCMessage *rep = NULL;
 	traction_status_t st;
 	int code = -1;
-	for (int64_t end = s_mono_ms() + 5000; s_mono_ms() < end; h_sleep_ms(20)) {
+	for (int64_t end = rt_mono_ms() + 5000; rt_mono_ms() < end; h_sleep_ms(20)) {
 		code = traction_call(c, "kv", method, rq, rd, &rep, &st);
 		if (code != TRACTION__V1__CODE__UNAVAILABLE)
 			break;
@@ -316,7 +347,7 @@ static void s_change(traction_client_t *c, const char *method, const char *name,
 		traction_reply_free(s_cluster(c, method, name, id,
 					      &traction__v1__cluster_change_reply__descriptor));
 		bool ended = false;
-		for (int64_t end = s_mono_ms() + 5000; !ended && s_mono_ms() < end; h_sleep_ms(50)) {
+		for (int64_t end = rt_mono_ms() + 5000; !ended && rt_mono_ms() < end; h_sleep_ms(50)) {
 			Traction__V1__ClusterStatusReply *st = s_status(c);
 			size_t voters = 0;
 			for (size_t i = 0; i < st->n_members; i++)
@@ -346,18 +377,20 @@ static void s_put_range(traction_client_t *c, int from, int to)
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "powercut") == 0)
+		return rt_powercut();
 	h_init(&H, S_BUS); /* the broker's heartbeat as the replicas' */
 	bool curve = argc > 1 && strcmp(argv[1], "curve") == 0;
 	if (curve) {
 		s_curve_keys();
-		snprintf(H.extra, sizeof(H.extra), "%s%s", S_BUS, s_security);
+		snprintf(H.extra, sizeof(H.extra), "%s%s", S_BUS, rt_security);
 	}
-	tp_free_ports(s_port, N);
+	tp_free_ports(rt_port, N);
 	h_start_broker(&H, false);
 	for (int i = 0; i < N; i++)
-		s_start(i);
+		rt_start(i);
 	CHECK(h_wait_live(&H, "kv", N, 10000));
-	snprintf(H.extra, sizeof(H.extra), "%s%s", S_BUS, s_security);
+	snprintf(H.extra, sizeof(H.extra), "%s%s", S_BUS, rt_security);
 	setenv("TESTD_MODE", "consumer", 1);
 	setenv("TESTD_SERVICE", "mirror", 1);
 	h_start(&H, "traction-testd", "mirror");
@@ -369,7 +402,7 @@ int main(int argc, char **argv)
 	/* a leader takes the writes: the broker routes them to it (its role
 	 * in READY and HEARTBEAT), and the followers apply its entries */
 	s_put_range(c, 0, 150);
-	CHECK_MSG(s_converged(10000), "the replicas differ after 150 writes");
+	CHECK_MSG(rt_converged(10000), "the replicas differ after 150 writes");
 	CHECK(h_testd_wait_count(c, "kv", 150, 5000));
 	/* reads are the leader's (every one sees the 150 writes); STALE
 	 * reads go to any replica, the least loaded: the followers too */
@@ -391,49 +424,49 @@ int main(int argc, char **argv)
 	CHECK_MSG(s_served_stale(), "no follower answered a STALE read");
 
 	/* the leader killed: the two others elect one and go on */
-	int leader = s_leader();
+	int leader = rt_leader();
 	CHECK_MSG(leader >= 0, "no replica says it leads");
-	s_kill(leader);
+	rt_kill(leader);
 	s_put_range(c, 150, 200);
-	CHECK_MSG(s_converged(10000), "the two replicas left differ");
+	CHECK_MSG(rt_converged(10000), "the two replicas left differ");
 
 	/* a leader alone acknowledges nothing */
-	int second = s_leader();
+	int second = rt_leader();
 	CHECK_MSG(second >= 0 && second != leader, "no new leader");
 	for (int i = 0; i < N; i++)
-		if (i != second && s_pid[i] != 0)
-			s_kill(i);
+		if (i != second && rt_pid[i] != 0)
+			rt_kill(i);
 	traction_client_set_timeout(c, 800);
 	traction_status_t st;
-	for (int64_t end = s_mono_ms() + 2500; s_mono_ms() < end;) {
+	for (int64_t end = rt_mono_ms() + 2500; rt_mono_ms() < end;) {
 		long n;
 		int code = s_count(c, &n, &st); /* first: while it may still think it leads */
 		CHECK_MSG(code != 0, "a replica alone answered a read (%ld)", n);
-		code = s_put_once(c, "alone", &st);
+		code = rt_put_once(c, "alone", &st);
 		CHECK_MSG(code != 0, "a replica alone acknowledged a write");
 	}
 
 	/* the two killed come back from their own directories and catch up */
 	for (int i = 0; i < N; i++)
-		if (s_pid[i] == 0)
-			s_start(i);
+		if (rt_pid[i] == 0)
+			rt_start(i);
 	traction_client_set_timeout(c, 5000);
 	s_put(c, "alone");
 	s_put_range(c, 200, 260);
-	CHECK_MSG(s_converged(15000), "the restarted replicas did not catch up");
+	CHECK_MSG(rt_converged(15000), "the restarted replicas did not catch up");
 	CHECK(h_testd_wait_count(c, "kv", 261, 5000));
 
 	/* every replica says the same: three voters, one leader */
 	char leader_name[16] = "";
 	traction_client_stale(c, true); /* each replica's own view */
-	for (int64_t end = s_mono_ms() + 5000, agree = 0; agree < 6; h_sleep_ms(20)) {
+	for (int64_t end = rt_mono_ms() + 5000, agree = 0; agree < 6; h_sleep_ms(20)) {
 		Traction__V1__ClusterStatusReply *cs = s_status(c);
 		CHECK_EQ_INT((int)cs->n_members, N);
 		bool same = cs->leader[0] != '\0' && strcmp(cs->leader, leader_name) == 0;
 		agree = same ? agree + 1 : 0;
 		if (!same)
 			snprintf(leader_name, sizeof(leader_name), "%s", cs->leader);
-		CHECK_MSG(s_mono_ms() < end, "the replicas do not agree on a leader (%s: %s)",
+		CHECK_MSG(rt_mono_ms() < end, "the replicas do not agree on a leader (%s: %s)",
 			  cs->node, cs->leader);
 		traction_reply_free(&cs->base);
 	}
@@ -448,7 +481,7 @@ int main(int argc, char **argv)
 		traction_reply_free(s_cluster(c, "cluster.transfer", tname, 0,
 					      &traction__v1__cluster_change_reply__descriptor));
 		bool there = false;
-		for (int64_t end = s_mono_ms() + 3000; !there && s_mono_ms() < end;) {
+		for (int64_t end = rt_mono_ms() + 3000; !there && rt_mono_ms() < end;) {
 			Traction__V1__ClusterStatusReply *cs = s_status(c);
 			there = strcmp(cs->leader, tname) == 0;
 			traction_reply_free(&cs->base);
@@ -470,33 +503,33 @@ int main(int argc, char **argv)
 	char vname[8];
 	snprintf(vname, sizeof(vname), "h%d", victim + 1);
 	s_change(c, "cluster.remove", vname, 0, N - 1);
-	s_kill(victim);
+	rt_kill(victim);
 	char cmd[1200];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s/n%d'", H.dir, victim + 1);
 	CHECK(system(cmd) == 0);
 	s_put_range(c, 270, 280); /* two members go on */
-	s_start_as(victim, true);
+	rt_start_as(victim, true);
 	s_change(c, "cluster.add", vname, victim + 1, N);
 	s_put_range(c, 280, 290);
-	CHECK_MSG(s_converged(15000), "the member added again did not catch up");
-	CHECK_MSG(s_logged(victim, "a replica's store is in place"),
+	CHECK_MSG(rt_converged(15000), "the member added again did not catch up");
+	CHECK_MSG(rt_logged(victim, "a replica's store is in place"),
 		  "the member added again did not fetch the leader's store");
 
 	/* all stopped and started again, from their own directories: what
 	 * each replays of its log it holds already (meta.raft_applied), and
 	 * applying it twice would log its events twice */
 	char hex[TRC_SHA256_HEX];
-	uint64_t head = s_digest(0, hex);
+	uint64_t head = rt_digest(0, hex);
 	for (int i = 0; i < N; i++)
-		h_kill(&H, s_pid[i], SIGTERM);
+		h_kill(&H, rt_pid[i], SIGTERM);
 	for (int i = 0; i < N; i++)
-		s_start(i);
+		rt_start(i);
 	CHECK(h_wait_live(&H, "kv", N, 10000));
 	s_put(c, "again");
-	CHECK_MSG(s_converged(15000), "the replicas differ after a restart of all");
+	CHECK_MSG(rt_converged(15000), "the replicas differ after a restart of all");
 	CHECK(h_testd_wait_count(c, "kv", 291, 5000));
 	/* one put, one event (two, if an election made the client resend) */
-	uint64_t now = s_digest(0, hex);
+	uint64_t now = rt_digest(0, hex);
 	CHECK_MSG(now == head + 1 || now == head + 2,
 		  "the event log went from %llu to %llu for one put after the restart",
 		  (unsigned long long)head, (unsigned long long)now);
@@ -509,28 +542,48 @@ int main(int argc, char **argv)
 	 * the one left has; that one cannot lead without the returning one's
 	 * vote, so the copy comes from a replica that may not be leading
 	 * (a fetch that waited for a leader would wait for ever) */
-	int lead = s_leader();
+	int lead = rt_leader();
 	CHECK_MSG(lead >= 0, "no replica says it leads after the restart of all");
 	int behind = (lead + 1) % N, other = (lead + 2) % N;
-	s_kill(behind);
+	rt_kill(behind);
 	s_put_range(c, 300, 420); /* 120 entries: past snapshot_threshold + _trailing */
-	s_kill(other);
+	rt_kill(other);
 	/* libraft queues what it sends to a peer it cannot reach and drops
 	 * all but the last 3 at each failed attempt to connect (one a
 	 * second): then the leader's log, not its queue, must bring it back */
 	h_sleep_ms(2500);
-	s_start(behind);
+	rt_start(behind);
 	s_put_within(c, "after", 30000);
-	CHECK_MSG(s_logged(behind, "a replica's store is in place"),
+	CHECK_MSG(rt_logged(behind, "a replica's store is in place"),
 		  "the replica behind did not fetch a store");
-	s_start(other);
-	CHECK_MSG(s_converged(15000), "the replicas differ after the fetch without a leader");
+	rt_start(other);
+	CHECK_MSG(rt_converged(15000), "the replicas differ after the fetch without a leader");
 	CHECK(h_testd_wait_count(c, "kv", 412, 5000));
+
+	/* a raft directory it cannot read: the replica says why and exits,
+	 * without a crash (libraft's raft_init that failed must not be
+	 * closed again: it was a double free) */
+	rt_kill(other);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/n%d/kv/raft'", H.dir, other + 1);
+	CHECK(system(cmd) == 0);
+	snprintf(cmd, sizeof(cmd), "%s/n%d/kv/raft", H.dir, other + 1);
+	s_write(cmd, "a file where raft's directory should be\n");
+	rt_start(other);
+	int status = 0;
+	pid_t gone = 0;
+	for (int64_t end = rt_mono_ms() + 10000; gone == 0 && rt_mono_ms() < end; h_sleep_ms(20))
+		gone = waitpid(rt_pid[other], &status, WNOHANG);
+	CHECK_MSG(gone == rt_pid[other], "a replica without its raft directory did not stop");
+	rt_pid[other] = 0;
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) != 0,
+		  "a replica with a broken raft directory: status %#x (a crash?)", status);
+	CHECK(rt_logged(other, "raft: cannot set up"));
+	CHECK(!rt_logged(other, "Sanitizer"));
 	traction_client_destroy(&c);
 	h_done(&H);
 	printf("raft: 3 replicas (%s), stores equal\n",
 	       curve ? "raft over CurveZMQ" : "raft over plain TCP on loopback");
 	if (curve) /* it was the CurveZMQ transport that carried it */
-		CHECK(s_logged(0, "raft over CurveZMQ"));
+		CHECK(rt_logged(0, "raft over CurveZMQ"));
 	return 0;
 }

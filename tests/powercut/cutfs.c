@@ -20,7 +20,9 @@
  * sector (a torn write), in the order they were made; then the file
  * system writes BACKING/.cut-done (the number of writes and sectors kept
  * and lost) and refuses everything after. The subset comes from SEED, so
- * a failing run can be replayed.
+ * a failing run can be replayed; a number K in BACKING/.cut-keep
+ * (written there, not through the mount) makes it K of 64 unsynced
+ * sectors kept (0: none).
  *
  * SIGUSR2 makes the disk stall: every fsync and fdatasync waits (without
  * holding up reads and writes) until the next SIGUSR2, and while one
@@ -128,8 +130,15 @@ static uint64_t s_next(void)
 static void s_cut(void)
 {
 	unsigned long writes = 0, kept = 0, lost = 0;
-	/* how likely an unsynced sector is to survive: different each cut */
+	/* how likely an unsynced sector is to survive: different each cut,
+	 * or what BACKING/.cut-keep says (0: none survives) */
 	uint64_t keep_per_64 = s_next() % 65;
+	int kfd = openat(s_root, ".cut-keep", O_RDONLY);
+	char kbuf[16] = "";
+	if (kfd >= 0 && read(kfd, kbuf, sizeof(kbuf) - 1) > 0)
+		keep_per_64 = strtoull(kbuf, NULL, 10) % 65;
+	if (kfd >= 0)
+		close(kfd);
 	for (file_t *f = s_files; f != NULL; f = f->next) {
 		if (f->n == 0)
 			continue;

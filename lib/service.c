@@ -377,6 +377,7 @@ int trc_service_run(trc_service_t *svc, int sigfd, const char *config_path)
 	 * (writes set aside join the last batch; parked requests get their
 	 * answer as of now). */
 	svc_writer_done(svc, true, true);
+	svc_raft_drain(svc);
 	svc_lane_release(svc, s_room, true);
 	svc->stopping = true; /* what parked now would never be answered */
 	svc_unpark(svc, false, true);

@@ -536,6 +536,10 @@ int svc_fetch_if_needed(const trc_daemon_def_t *def, const trc_config_t *cfg);
 /* Whether the marker is there (the replica stopped to fetch its store). */
 bool svc_fetch_marked(const trc_daemon_def_t *def, const trc_config_t *cfg);
 
+/* Every entry raft applied so far committed here and its replies sent
+ * (svc_apply.c; nothing on a single host): before the loop stops, while
+ * a write that asks to catch up can still be parked and answered. */
+void svc_raft_drain(trc_service_t *svc);
 /* Non-zero once an entry could not be applied here: the replica stops. */
 int svc_raft_failed(const trc_service_t *svc);
 /* Where a linearizable read stands: *barrier (0 when it came) is the

@@ -115,6 +115,12 @@ void svc_apply_drain(struct svc_raft *r)
 	s_drop(r); /* none, unless apply failed with the writer idle */
 }
 
+void svc_raft_drain(trc_service_t *svc)
+{
+	if (svc->raft != NULL)
+		svc_apply_drain(svc->raft);
+}
+
 int svc_apply_entry(struct svc_raft *r, uint64_t index, const uint8_t *buf, size_t len)
 {
 	trc_service_t *svc = r->svc;

@@ -120,9 +120,16 @@ static int s_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **r
 	struct svc_raft *r = fsm->data;
 	raft_index index = raft_last_applied(&r->raft) + 1; /* 0.15: apply gets no index */
 	*result = NULL;
-	if (r->fatal != 0)
-		return 0; /* stopping: the store is behind, and raft applies it again at start */
 	batch_t *b = r->proposed;
+	if (r->fatal != 0) {
+		/* stopping: the store is behind, and raft applies it again at
+		 * start; our own batch hears UNAVAILABLE (the others have it) */
+		if (b != NULL && r->req.index == index) {
+			r->proposed = NULL;
+			s_refuse(r->svc, b, "this replica is stopping; retry with the same key");
+		}
+		return 0;
+	}
 	if (b != NULL && r->req.index == index) {
 		/* ours: the batch as it was proposed, to the writer */
 		r->proposed = NULL;
@@ -175,6 +182,11 @@ static int s_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned
 {
 	trc_service_t *svc = s_svc(fsm);
 	svc_apply_drain(svc->raft);
+	/* a replica stopping on an entry it could not apply: raft counts
+	 * those after it applied, the store does not hold them; a snapshot
+	 * now would make raft skip them at the next start */
+	if (svc->raft->fatal != 0)
+		return RAFT_IOERR;
 	uint64_t applied = 0;
 	/* the store's last commits may not be on disk yet (log-backed) */
 	if (trc_store_sync(svc->store) != 0 || svc_applied_read(svc, &applied) != 0)
@@ -219,6 +231,10 @@ static int s_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 		r->fatal = rc != 0 ? rc : TRC_EUNAVAIL;
 		return RAFT_IOERR;
 	}
+	/* raft drops its log behind the snapshot now: what the store holds
+	 * of it must not be undone by a power cut (log-backed) */
+	if (trc_store_sync(svc->store) != 0)
+		return RAFT_IOERR;
 	raft_free(buf->base);
 	return 0;
 }
@@ -253,10 +269,11 @@ static void s_barrier_cb(struct raft_barrier *req, int status)
 {
 	struct svc_raft *r = req->data;
 	r->barrier_flying = false;
-	if (status == 0) {
+	if (status == 0)
 		svc_apply_drain(r);
+	if (status == 0 && r->fatal == 0) {
 		r->barrier_done = r->barrier_issued;
-	} else {
+	} else { /* (a store without every entry applied serves no read) */
 		r->barrier_failed = r->barrier_issued;
 	}
 	r->svc->gen++;
@@ -604,6 +621,11 @@ void svc_raft_close(trc_service_t *svc)
 }
 
 #else /* no libraft or no libuv: a single host only */
+
+void svc_raft_drain(trc_service_t *svc)
+{
+	(void)svc;
+}
 
 Traction__V1__ErrorDetail **svc_raft_lost(void)
 {

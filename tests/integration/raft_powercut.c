@@ -238,7 +238,13 @@ static void s_idle_cut(traction_client_t *c, uint64_t rnd, int round)
 		char key[48];
 		snprintf(key, sizeof(key), "idle%d-%d", round, n);
 		traction_status_t st;
-		CHECK_MSG(rt_put_once(c, key, &st) == 0, "put %s: %s", key, st.message);
+		int code = -1;
+		for (int k = 0; k < 250 && code != 0; k++) { /* an election: again */
+			code = rt_put_once(c, key, &st);
+			if (code != 0)
+				h_sleep_ms(20);
+		}
+		CHECK_MSG(code == 0, "put %s: %s", key, st.message);
 		/* the entry applied there (the leader's store has it: it
 		 * answered), and maybe a snapshot taken of it */
 		uint64_t want = rt_applied(lead), applied = 0;

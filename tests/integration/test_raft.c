@@ -576,6 +576,9 @@ int main(int argc, char **argv)
 	for (int64_t end = rt_mono_ms() + 10000; gone == 0 && rt_mono_ms() < end; h_sleep_ms(20))
 		gone = waitpid(rt_pid[other], &status, WNOHANG);
 	CHECK_MSG(gone == rt_pid[other], "a replica without its raft directory did not stop");
+	for (int k = 0; k < H.n; k++) /* reaped here: not the harness's to kill */
+		if (H.pids[k] == gone)
+			H.pids[k] = 0;
 	rt_pid[other] = 0;
 	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) != 0,
 		  "a replica with a broken raft directory: status %#x (a crash?)", status);

@@ -19,6 +19,12 @@
 #   stop       feedback's leader frozen (SIGSTOP) past the election
 #              timeout under publishes, then resumed: the others elect and
 #              go on; a read after the resume sees every acknowledged write
+#   faults     FAULTS rounds (4; the long profile: FAULTS=40), each a
+#              fault drawn under 500 publishes with keys: feedback's
+#              leader SIGKILLed, a follower SIGKILLed, a broker SIGKILLed,
+#              the leader's host cut off, or the leader frozen; then
+#              restarted, healed or resumed: every publish acknowledged
+#              and stored once
 #   checker    every group quiet, every daemon stopped: on the three
 #              hosts each daemon's store has the same last entry, event
 #              log and digest (trc-storecheck), and feedbackd's records
@@ -38,7 +44,8 @@ source "$HERE/netns.sh"
 netns_traps "$DIR" cluster.set
 SET_TMP=$DIR
 netns_seed
-netns_deadline 330
+FAULTS=${FAULTS:-4}
+netns_deadline $((330 + 20 * FAULTS))
 netns_setup 3
 # shellcheck source=hosts.sh
 source "$HERE/hosts.sh"
@@ -68,6 +75,15 @@ publish() { # FROM TO: records with keys k-FROM..k-TO-1
     echo "{\"scenario\":\"weld\",\"supply\":\"vision\",\"version\":\"1.0\",\"key\":\"k-$i\",\"metric\":{\"name\":\"rate\",\"value\":0.5}}"
   done | ctl feedback publish --file - >/dev/null 2>>"$DIR/publish.err" ||
     { echo "publish $1..$2: $(tail -3 "$DIR/publish.err")" >&2; return 1; }
+}
+new_leader() { # OLD: until a replica on another host leads feedback (10 s)
+  local nl
+  for _ in $(seq 100); do
+    nl=$(leader_of feedback 2>/dev/null)
+    [ -n "$nl" ] && [ "$nl" != "$1" ] && return 0
+    sleep 0.1
+  done
+  return 1
 }
 count() { ctl --json "$@" feedback stats --scenario weld --supply vision@1.0 --metric rate |
   /usr/bin/python3 -c 'import json, sys; d = json.load(sys.stdin)
@@ -114,12 +130,7 @@ cut=$(eventually leader_of feedback)
 for c in 1 2 3; do [ "$c" != "$cut" ] && CLIENT=$c; done
 echo "partition: host $cut cut off"
 netns_partition "$cut"
-for _ in $(seq 100); do
-  nl=$(leader_of feedback 2>/dev/null)
-  [ -n "$nl" ] && [ "$nl" != "$cut" ] && break
-  sleep 0.1
-done
-[ "$nl" != "$cut" ] || bad "the majority elected no leader"
+new_leader "$cut" || bad "the majority elected no leader"
 publish $TOTAL $((TOTAL + 500)) || bad "the majority took no writes"
 # the minority refuses: from the cut host only its own broker is reached,
 # and its feedbackd leads no majority (the count below: never stored)
@@ -151,12 +162,7 @@ pub=$!
 sleep 0.$((RANDOM % 5 + 1))
 echo "stop: host $s's feedbackd"
 kill -STOP "${PID[$s-feedbackd]}"
-for _ in $(seq 100); do # 3x the election timeout at least
-  nl=$(leader_of feedback 2>/dev/null)
-  [ -n "$nl" ] && [ "$nl" != "$s" ] && break
-  sleep 0.1
-done
-[ "$nl" != "$s" ] || bad "no other leader while the leader is frozen"
+new_leader "$s" || bad "no other leader while the leader is frozen"
 publish $FROM $((FROM + 500)) || bad "the new leader took no writes"
 want=$(count) # with the stream's: every write acknowledged until now, at least
 kill -CONT "${PID[$s-feedbackd]}"
@@ -171,6 +177,40 @@ wait "$pub"
 [ "$(cat "$DIR/pub.rc")" = 0 ] || bad "a publish failed across the freeze"
 [ "$(eventually count)" = $END ] || bad "stats count $(count), not $END"
 done_check
+
+# Faults drawn in a loop (from the seed), each under a stream of 500
+# publishes; the clients on a host the fault leaves whole.
+for round in $(seq 1 "$FAULTS"); do
+  f=$((RANDOM % 5))
+  l=$(eventually leader_of feedback)
+  o=$((l % 3 + 1))          # another host
+  CLIENT=$((o % 3 + 1))     # and the third: the clients'
+  said=("feedback's leader on host $l SIGKILLed" "feedback's follower on host $o SIGKILLed"
+    "host $o's broker SIGKILLed" "host $l, feedback's leader's, cut off"
+    "feedback's leader on host $l frozen (SIGSTOP)")
+  check "fault $round: ${said[f]}, under 500 publishes"
+  FROM=$END
+  END=$((END + 500))
+  { publish $FROM $END; echo $? >"$DIR/pub.rc"; } &
+  pub=$!
+  sleep 0.$((RANDOM % 3 + 1))
+  case $f in
+  0) kill -KILL "${PID[$l-feedbackd]}"; wait "${PID[$l-feedbackd]}" 2>/dev/null
+     new_leader "$l" || bad "no new leader"; start_daemon "$l" feedbackd ;;
+  1) kill -KILL "${PID[$o-feedbackd]}"; wait "${PID[$o-feedbackd]}" 2>/dev/null
+     sleep 0.5; start_daemon "$o" feedbackd ;;
+  2) kill -KILL "${PID[$o-broker]}"; wait "${PID[$o-broker]}" 2>/dev/null
+     sleep 0.5; start_host_broker "$o" ;;
+  3) netns_partition "$l"; new_leader "$l" || bad "the majority elected no leader"
+     netns_heal "$l" ;;
+  4) kill -STOP "${PID[$l-feedbackd]}"; new_leader "$l" || bad "no new leader"
+     kill -CONT "${PID[$l-feedbackd]}" ;;
+  esac
+  wait "$pub"
+  [ "$(cat "$DIR/pub.rc")" = 0 ] || bad "a publish failed across the fault"
+  [ "$(eventually count)" = $END ] || bad "stats count $(count), not $END"
+  done_check
+done
 
 check "checker: on every replica each acknowledged key stored once, equal stores"
 # quiet (hosts.sh): each group's leader knows every member holds its last

@@ -554,6 +554,10 @@ static int s_raft_init(node_t *n, const node_opts_t *o)
 	raft_set_snapshot_threshold(&n->raft, o->snapshot_threshold);
 	raft_set_snapshot_trailing(&n->raft, o->snapshot_threshold / 2);
 	raft_set_pre_vote(&n->raft, true);
+	/* as the service tunes its node (lib/svc_raft.c s_tune): a snapshot
+	 * sent and not answered is sent again after an election timeout, not
+	 * libraft's 30 s, in which a node behind the log stands still */
+	raft_set_install_snapshot_timeout(&n->raft, o->election_ms);
 	if (s_bootstrap(n, addr, members) != 0 || (rv = raft_start(&n->raft)) != 0) {
 		if (rv != 0)
 			fprintf(stderr, "raft-bare %u: raft_start: %s\n", n->id, raft_errmsg(&n->raft));

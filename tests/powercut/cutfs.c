@@ -293,7 +293,9 @@ static int s_mkdir(const char *path, mode_t mode)
 	LOCKED(s_err(mkdirat(s_root, s_rel(path), mode)));
 }
 
-static int s_unlink_(const char *path)
+/* The file of path is gone (unlinked, or replaced by a rename): nothing
+ * of it is to be undone, nor read. Its record, if any. */
+static file_t *s_gone(const char *path)
 {
 	file_t *f = s_file(path, false);
 	if (f != NULL) {
@@ -302,6 +304,12 @@ static int s_unlink_(const char *path)
 			close(f->rfd);
 		f->rfd = -1;
 	}
+	return f;
+}
+
+static int s_unlink_(const char *path)
+{
+	s_gone(path);
 	return s_err(unlinkat(s_root, s_rel(path), 0));
 }
 
@@ -315,11 +323,37 @@ static int s_rmdir(const char *path)
 	LOCKED(s_err(unlinkat(s_root, s_rel(path), AT_REMOVEDIR)));
 }
 
+/* A file's unsynced writes go with it to its new name (C-Raft finalizes
+ * an open segment so, and a restarted node makes a new "open-1"); a file
+ * the rename replaces is gone, as if unlinked. Renames of directories
+ * with files in them are not followed: nothing here makes them. */
+static int s_rename_(const char *from, const char *to)
+{
+	if (renameat(s_root, s_rel(from), s_root, s_rel(to)) != 0)
+		return -errno;
+	file_t *gone = s_gone(to);
+	file_t *f = s_file(from, false);
+	if (f == NULL)
+		return 0;
+	if (gone != NULL) { /* the names swap: the replaced file's record, empty, is unused */
+		char *tmp = gone->path;
+		gone->path = f->path;
+		f->path = tmp;
+		return 0;
+	}
+	char *name = strdup(s_rel(to));
+	if (name == NULL)
+		return -ENOMEM; /* renamed, but its writes would be lost under the old name */
+	free(f->path);
+	f->path = name;
+	return 0;
+}
+
 static int s_rename(const char *from, const char *to, unsigned int flags)
 {
 	if (flags != 0)
 		return -EINVAL;
-	LOCKED(s_err(renameat(s_root, s_rel(from), s_root, s_rel(to))));
+	LOCKED(s_rename_(from, to));
 }
 
 static int s_open_(const char *path, struct fuse_file_info *fi, mode_t mode, bool create)

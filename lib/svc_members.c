@@ -173,11 +173,18 @@ int svc_cluster_add(trc_call_t *call, const ProtobufCMessage *req_, ProtobufCMes
 		return TRC_EPRECOND;
 	if (req->host[0] == '\0' || strchr(req->host, ':') != NULL || req->port > 65535)
 		return trc_call_fail(call, TRC_EINVAL, "add: a host (no port in it) is needed");
+	/* a host [cluster] members names starts with its place there as its
+	 * id (a member removed and added again: its own); another one, the
+	 * next free id, which its own members list must give it */
 	raft_id id = req->id;
+	for (size_t i = 0; id == 0 && req->name[0] != '\0' && i < r->members.n; i++)
+		if (strcmp(r->members.m[i].name, req->name) == 0)
+			id = r->members.m[i].id;
 	const struct raft_configuration *conf = &r->raft.configuration;
-	for (unsigned j = 0; req->id == 0 && j < conf->n; j++)
+	bool next = id == 0;
+	for (unsigned j = 0; next && j < conf->n; j++)
 		if (conf->servers[j].id >= id)
-			id = conf->servers[j].id + 1; /* the next free id */
+			id = conf->servers[j].id + 1;
 	if (id == 0)
 		id = 1;
 	unsigned port = req->port != 0 ? req->port

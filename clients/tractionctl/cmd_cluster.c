@@ -185,8 +185,10 @@ const cmd_t ctl_cluster_cmds[] = {
 	{ "cluster", "add", cmd_add, "name,host,port,id,service", 0, 0,
 	  "cluster add --name NAME --host HOST [--port P] [--id N] [--service LIST]",
 	  "A host joins each daemon's cluster (admin): a spare that catches up from the\n"
-	  "leader's log, then a voter; the next free id unless --id; each daemon's port is\n"
-	  "[cluster] base_port plus its offset unless --port. Start the host's daemons with\n"
+	  "leader's log, then a voter. Its id: --id, else its place in [cluster] members\n"
+	  "if the name is there (a host removed and added again), else the next free one\n"
+	  "(the new host's members list it there); each daemon's port is [cluster]\n"
+	  "base_port plus its offset unless --port. Start the host's daemons with\n"
 	  "[cluster] join = 1 first. Waits until each group has it.",
 	  "tractionctl cluster add --name h4 --host 10.0.0.4" },
 	{ "cluster", "remove", cmd_remove, "name,id,service", 0, 0,

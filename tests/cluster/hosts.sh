@@ -15,6 +15,14 @@
 #                           PID[H-NAME] and PIDS
 #   start_host H            host H's broker and daemons (start_host_broker H,
 #                           start_daemon H DAEMON [--set K=V...])
+#   hosts_cutfs CUTFS       each host's state directory DIR/hH on a
+#                           trc-cutfs of its own (tests/powercut/cutfs.c)
+#                           over DIR/hH.disk, seeded from $RANDOM; before
+#                           start_host
+#   power_cut H             host H's power goes: its broker and daemons
+#                           SIGKILLed at once, its disk left with what they
+#                           synced (and a seeded part of the rest, torn at
+#                           sectors); the disk mounted again, nothing started
 #   ctl ARGS...             tractionctl from host $CLIENT
 #   leader_of SERVICE       the number of the host whose replica leads
 #   quiet SERVICE           the leader's last entry if every member holds
@@ -23,7 +31,7 @@
 A=("" "${NETNS_ADDR[1]}" "${NETNS_ADDR[2]}" "${NETNS_ADDR[3]}")
 DAEMONS=(supplyd scenariod feedbackd iterationd)
 CLIENT=1
-declare -A PID
+declare -A PID FS
 eps() { echo "tcp://${A[1]}:$1, tcp://${A[2]}:$1, tcp://${A[3]}:$1"; }
 
 hosts_conf() { # DIR [EXTRA]
@@ -67,6 +75,36 @@ start_host() { # HOST
   local d
   start_host_broker "$1"
   for d in "${DAEMONS[@]}"; do start_daemon "$1" "$d"; done
+}
+
+hosts_cutfs() { # CUTFS
+  HOSTS_CUTFS=$1
+  local h
+  for h in 1 2 3; do host_disk "$h"; done
+}
+host_disk() { # HOST: its trc-cutfs mounted
+  local h=$1 mnt=$HOSTS_DIR/h$1
+  mkdir -p "$mnt.disk" "$mnt"
+  "$HOSTS_CUTFS" "$mnt.disk" "$mnt" "$RANDOM" 2>>"$HOSTS_DIR/set/h$h-cutfs.log" &
+  FS[$h]=$!
+  PIDS+=($!)
+  NETNS_MOUNTS+=("$mnt")
+  for _ in $(seq 500); do mountpoint -q "$mnt" && return 0; sleep 0.01; done
+  fail "trc-cutfs did not mount $mnt"
+}
+power_cut() { # HOST
+  local h=$1 p done=$HOSTS_DIR/h$1.disk/.cut-done
+  for p in broker "${DAEMONS[@]}"; do kill -KILL "${PID[$h-$p]}" 2>/dev/null; done
+  for p in broker "${DAEMONS[@]}"; do wait "${PID[$h-$p]}" 2>/dev/null; done
+  kill -USR1 "${FS[$h]}" # the moment the power went: after the processes
+  for _ in $(seq 1000); do [ -s "$done" ] && break; sleep 0.01; done
+  [ -s "$done" ] || fail "host $h's power cut did not finish"
+  echo "power cut: host $h: $(cat "$done")"
+  rm -f "$done"
+  kill -KILL "${FS[$h]}"
+  wait "${FS[$h]}" 2>/dev/null
+  umount -l "$HOSTS_DIR/h$h"
+  host_disk "$h"
 }
 
 # the clients' brokers: their own host's first, as a client near a broker

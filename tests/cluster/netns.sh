@@ -8,11 +8,15 @@
 # its host (docs/scale-out.md, "Hosts in network namespaces").
 #
 #   netns_traps DIR NAME   set_traps (tests/set.sh) plus, on exit however
-#                          it comes, every process of PIDS killed and every
-#                          namespace of this run deleted
+#                          it comes, every process of PIDS killed, every
+#                          mount point of NETNS_MOUNTS unmounted (lazily:
+#                          a FUSE file system killed with the rest) and
+#                          every namespace of this run deleted
 #   netns_deadline S       netns_in_time fails from S seconds on: a test's
 #                          waits give up then, so that a red run still ends
-#                          (and cleans up) before CTest's timeout kills it
+#                          (and cleans up) before CTest's timeout kills it;
+#                          and at S the test is stopped (SIGTERM) if it
+#                          still runs
 #   netns_seed             SEED (from the environment, or drawn) seeds
 #                          $RANDOM and is printed: rerun with SEED=...
 #   netns_setup N          hosts 1..N: NETNS_HOST[i] (the namespace),
@@ -30,7 +34,7 @@
 # Needs root (ip netns): CI runs as root. Not root is a failure that says
 # so, never a skip. Variable NETNS_CUT=link forces link-down partitions.
 
-declare -a NETNS_HOST NETNS_ADDR NETNS_PID
+declare -a NETNS_HOST NETNS_ADDR NETNS_PID NETNS_MOUNTS
 NETNS_PREFIX=trcns$$
 NETNS_BR=
 NETNS_NET=
@@ -46,6 +50,7 @@ netns_exit() {
   local rc=$? p
   for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  for p in "${NETNS_MOUNTS[@]}"; do umount -l "$p" 2>/dev/null || true; done
   netns_cleanup
   (exit $rc)
   set_cleanup
@@ -66,7 +71,17 @@ netns_cleanup() {
   done
 }
 
-netns_deadline() { NETNS_END=$((SECONDS + $1)); }
+netns_deadline() {
+  NETNS_END=$((SECONDS + $1))
+  # past it the test is stopped (its cleanup runs): a wait that does not
+  # ask netns_in_time cannot outlive CTest's timeout either
+  local end=$(($(date +%s) + $1)) me=$$
+  { while kill -0 "$me" 2>/dev/null && [ "$(date +%s)" -lt "$end" ]; do sleep 1; done
+    kill -0 "$me" 2>/dev/null || exit 0
+    echo "$SET_TRAP_NAME: FAILED: still running at its deadline ($1 s)" >&2
+    kill -TERM "$me"; } &
+  PIDS+=($!)
+}
 netns_in_time() { [ "$SECONDS" -lt "${NETNS_END:-999999}" ]; }
 
 netns_seed() {

@@ -19,12 +19,21 @@
 #   stop       feedback's leader frozen (SIGSTOP) past the election
 #              timeout under publishes, then resumed: the others elect and
 #              go on; a read after the resume sees every acknowledged write
+#   wipe       a follower of feedback removed from the group, its
+#              store and log wiped, started to join and added again under
+#              publishes: it catches up (the checker: to the same store)
+#   power cut  the host of feedback's leader loses its power under
+#              publishes (every host's state is on a trc-cutfs of its own,
+#              tests/powercut/cutfs.c): its broker and daemons SIGKILLed,
+#              what they did not sync dropped; started again on what its
+#              disk kept, it catches up from its own raft log (no store
+#              fetched) and every replica counts every acknowledged write
 #   faults     FAULTS rounds (4; the long profile: FAULTS=40), each a
 #              fault drawn under 500 publishes with keys: feedback's
 #              leader SIGKILLed, a follower SIGKILLed, a broker SIGKILLed,
-#              the leader's host cut off, or the leader frozen; then
-#              restarted, healed or resumed: every publish acknowledged
-#              and stored once
+#              the leader's host cut off, the leader frozen, or a host's
+#              power cut; then restarted, healed or resumed: every
+#              publish acknowledged and stored once
 #   checker    every group quiet, every daemon stopped: on the three
 #              hosts each daemon's store has the same last entry, event
 #              log and digest (trc-storecheck), and feedbackd's records
@@ -45,12 +54,13 @@ netns_traps "$DIR" cluster.set
 SET_TMP=$DIR
 netns_seed
 FAULTS=${FAULTS:-4}
-netns_deadline $((330 + 20 * FAULTS))
+netns_deadline $((390 + 20 * FAULTS))
 netns_setup 3
 # shellcheck source=hosts.sh
 source "$HERE/hosts.sh"
 hosts_conf "$DIR" "election_timeout_ms = 500
 heartbeat_ms = 50"
+hosts_cutfs "$BUILD/tests/integration/trc-cutfs"
 for h in 1 2 3; do start_host $h; done
 
 check "status: every group has a leader of three voters"
@@ -79,6 +89,7 @@ publish() { # FROM TO: records with keys k-FROM..k-TO-1
 new_leader() { # OLD: until a replica on another host leads feedback (10 s)
   local nl
   for _ in $(seq 100); do
+    netns_in_time || return 1
     nl=$(leader_of feedback 2>/dev/null)
     [ -n "$nl" ] && [ "$nl" != "$1" ] && return 0
     sleep 0.1
@@ -88,6 +99,17 @@ new_leader() { # OLD: until a replica on another host leads feedback (10 s)
 count() { ctl --json "$@" feedback stats --scenario weld --supply vision@1.0 --metric rate |
   /usr/bin/python3 -c 'import json, sys; d = json.load(sys.stdin)
 print(max([int(m["stats"]["count"]) for m in d.get("metrics", [])] or [0]))'; }
+replicas_count() { # WANT: STALE reads, each replica in turn (the broker's
+  local c             # ties go round), until each counts WANT (10 s each)
+  for _ in $(seq 9); do
+    for _ in $(seq 100); do
+      c=$(count --stale 2>/dev/null)
+      [ "$c" = "$1" ] && break
+      sleep 0.1
+    done
+    [ "$c" = "$1" ] || { echo "a replica's stats count $c, not $1" >&2; return 1; }
+  done
+}
 eventually publish 0 100 || bad "publish"
 [ "$(eventually count)" = 100 ] || bad "stats count $(count), not 100"
 done_check
@@ -142,14 +164,7 @@ CLIENT=$c
 [ "$(eventually count)" = $((TOTAL + 500)) ] || bad "stats count $(count) on the majority"
 netns_heal "$cut"
 CLIENT=$cut # from the healed host
-for _ in $(seq 9); do # STALE reads: each replica in turn (the broker's ties go round)
-  for _ in $(seq 100); do
-    c=$(count --stale 2>/dev/null)
-    [ "$c" = $((TOTAL + 500)) ] && break
-    sleep 0.1
-  done
-  [ "$c" = $((TOTAL + 500)) ] || bad "a replica's stats count $c after the heal"
-done
+replicas_count $((TOTAL + 500)) || bad "a replica's count after the heal"
 done_check
 
 check "stop: feedback's leader frozen (SIGSTOP) past the election timeout, then resumed"
@@ -178,16 +193,63 @@ wait "$pub"
 [ "$(eventually count)" = $END ] || bad "stats count $(count), not $END"
 done_check
 
+check "wipe: a follower of feedback removed, wiped, started to join and added again"
+FROM=$END
+END=$((END + 1000))
+l=$(eventually leader_of feedback)
+w=1 # the lower follower: never h3, whose id is also the next free one
+[ "$l" = 1 ] && w=2
+CLIENT=$l
+{ publish $FROM $END; echo $? >"$DIR/pub.rc"; } &
+pub=$!
+echo "wipe: host $w's feedbackd"
+out=$(ctl cluster remove --name "h$w" --service feedback) || bad "cluster remove h$w: $out"
+[ "$(ctl cluster status --service feedback | grep -c ' voter ')" -eq 2 ] || bad "not 2 voters"
+kill -KILL "${PID[$w-feedbackd]}"
+wait "${PID[$w-feedbackd]}" 2>/dev/null
+rm -rf "$DIR/h$w/feedbackd"
+start_daemon "$w" feedbackd --set cluster.join=1
+out=$(ctl cluster add --name "h$w" --host "${A[$w]}" --service feedback) ||
+  bad "cluster add h$w: $out"
+wait "$pub"
+[ "$(cat "$DIR/pub.rc")" = 0 ] || bad "a publish failed while a member was wiped"
+[ "$(eventually count)" = $END ] || bad "stats count $(count), not $END"
+[ "$(ctl cluster status --service feedback | grep -c ' voter ')" -eq 3 ] ||
+  bad "not 3 voters after the add"
+replicas_count $END || bad "a replica's count after the wiped member was added again"
+done_check
+
+check "power cut: the host of feedback's leader loses its power under publishes"
+FROM=$END
+END=$((END + 2000))
+p=$(eventually leader_of feedback)
+for c in 1 2 3; do [ "$c" != "$p" ] && CLIENT=$c; done
+fetched=$(grep -c "store is in place" "$DIR/set/h$p-feedbackd.log")
+{ publish $FROM $END; echo $? >"$DIR/pub.rc"; } &
+pub=$!
+sleep 0.$((RANDOM % 5 + 1))
+kill -0 "$pub" 2>/dev/null || bad "the publishes ended before the cut"
+power_cut "$p"
+new_leader "$p" || bad "no other leader after the power cut"
+start_host "$p"
+wait "$pub"
+[ "$(cat "$DIR/pub.rc")" = 0 ] || bad "a publish failed across the power cut"
+[ "$(eventually count)" = $END ] || bad "stats count $(count), not $END"
+replicas_count $END || bad "a replica's count after the power cut"
+[ "$(grep -c "store is in place" "$DIR/set/h$p-feedbackd.log")" = "$fetched" ] ||
+  bad "host $p's feedbackd fetched a store after the cut (its own log should do)"
+done_check
+
 # Faults drawn in a loop (from the seed), each under a stream of 500
 # publishes; the clients on a host the fault leaves whole.
 for round in $(seq 1 "$FAULTS"); do
-  f=$((RANDOM % 5))
+  f=$((RANDOM % 6))
   l=$(eventually leader_of feedback)
   o=$((l % 3 + 1))          # another host
   CLIENT=$((o % 3 + 1))     # and the third: the clients'
   said=("feedback's leader on host $l SIGKILLed" "feedback's follower on host $o SIGKILLed"
     "host $o's broker SIGKILLed" "host $l, feedback's leader's, cut off"
-    "feedback's leader on host $l frozen (SIGSTOP)")
+    "feedback's leader on host $l frozen (SIGSTOP)" "host $l's power cut")
   check "fault $round: ${said[f]}, under 500 publishes"
   FROM=$END
   END=$((END + 500))
@@ -205,6 +267,7 @@ for round in $(seq 1 "$FAULTS"); do
      netns_heal "$l" ;;
   4) kill -STOP "${PID[$l-feedbackd]}"; new_leader "$l" || bad "no new leader"
      kill -CONT "${PID[$l-feedbackd]}" ;;
+  5) power_cut "$l"; new_leader "$l" || bad "no new leader"; start_host "$l" ;;
   esac
   wait "$pub"
   [ "$(cat "$DIR/pub.rc")" = 0 ] || bad "a publish failed across the fault"

@@ -78,11 +78,16 @@ print(int(v.get("traction_raft_entries_proposed_total", 0)),
 PY
 }
 
+# the machine's CPU time so far, in clock ticks: "BUSY IDLE" (busy: user,
+# nice, system, irq, softirq and steal; idle: idle and iowait)
+cpu_ticks() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat; }
+
 # one drive of the publisher from host 1: SECONDS, or until the file
-# $DIR/stop exists (kills); its figures in $DIR/NAME.{out,gaps,ms}
+# $DIR/stop exists (kills); its figures in $DIR/NAME.{out,gaps,ms,cpu}
 drive() { # NAME ENDPOINTS [NETNS]
-  local name=$1 pub t0
+  local name=$1 pub t0 busy idle busy1 idle1
   rm -f "$DIR/stop"
+  read -r busy idle <<<"$(cpu_ticks)"
   ${3:+ip netns exec "$3"} env HA_PUBLISH_RATE="${HA_PUBLISH_RATE:-}" \
     "$BUILD/tests/ha_publish" "$2" line-1 vision 1.0 "$DIR/stop" \
     "$DIR/$name.gaps" >"$DIR/$name.out" 2>"$DIR/$name.err" &
@@ -93,6 +98,8 @@ drive() { # NAME ENDPOINTS [NETNS]
   touch "$DIR/stop"
   wait $pub || fail "the publisher of $name failed: $(cat "$DIR/$name.err")"
   echo $(($(date +%s%3N) - t0)) >"$DIR/$name.ms"
+  read -r busy1 idle1 <<<"$(cpu_ticks)"
+  echo $((busy1 - busy)) $((idle1 - idle)) "$(getconf CLK_TCK)" >"$DIR/$name.cpu"
 }
 acked() { sed -n 's/^published \([0-9]*\) acked \([0-9]*\) .*/\2/p' "$DIR/$1.out"; }
 
@@ -217,6 +224,16 @@ print(f"=row\tcluster\tbare C-Raft, 3 nodes in the same namespaces ({timing}), {
       f"entries, 1 in flight: entries/s\t{bare:.0f}\t-\t-")
 print(f"=row\tcluster\t3 hosts: entries/s over the bare loop's (target >= 0.6)\t{eps / bare:.2f}\t-\t-")
 print(f"=row\tcluster\t3 hosts: records/s over the single-host set's\t{calm / single:.2f}\t-\t-")
+def cpu(name, records_s):
+    busy, idle, hz = map(int, open(f"{d}/{name}.cpu").read().split())
+    secs = float(open(f"{d}/{name}.ms").read()) / 1000
+    return busy / (busy + idle), busy / hz / secs / records_s * 1e6
+for name, what, r in (("calm", "3 hosts", calm), ("single", "the single-host set", single)):
+    share, us = cpu(name, r)
+    print(f"=row\tcluster\t{what}: the machine's CPU busy during the drive (%, all cores; "
+          f"steal counted busy)\t{share * 100:.0f}\t-\t-")
+    print(f"=row\tcluster\t{what}: CPU time per record acknowledged (us, all processes)"
+          f"\t{us:.1f}\t-\t-")
 rate("kills")
 if not open(f"{d}/kills.kills").read().split():
     sys.exit(0)

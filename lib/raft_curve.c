@@ -402,14 +402,6 @@ static int s_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
 
 /* ------------------------------------------------------------ the client */
 
-static const char *s_peer_key(const s_rc_t *rc, raft_id id)
-{
-	for (size_t i = 0; i < rc->n_peers; i++)
-		if (rc->peers[i].id == id)
-			return rc->peers[i].z85;
-	return rc->pub;
-}
-
 /* The server took our hello: raft gets the stream it asked for. */
 static void s_connected(s_conn_t *c)
 {
@@ -515,7 +507,7 @@ static int s_dealer(s_conn_t *c, const char *address)
 	s_heartbeats(rc, c->dealer);
 	snprintf(ep, sizeof(ep), "tcp://%s", address);
 	if (zmq_setsockopt(c->dealer, ZMQ_RECONNECT_IVL, &none, sizeof(none)) != 0 ||
-	    zmq_setsockopt(c->dealer, ZMQ_CURVE_SERVERKEY, s_peer_key(rc, c->peer), TRC_Z85_KEY) != 0 ||
+	    zmq_setsockopt(c->dealer, ZMQ_CURVE_SERVERKEY, trc_raft_curve__peer_key(rc, c->peer), TRC_Z85_KEY) != 0 ||
 	    zmq_setsockopt(c->dealer, ZMQ_CURVE_PUBLICKEY, rc->pub, TRC_Z85_KEY) != 0 ||
 	    zmq_setsockopt(c->dealer, ZMQ_CURVE_SECRETKEY, rc->sec, TRC_Z85_KEY) != 0 ||
 	    trc_monitor_open(rc->zctx, c->dealer, S_MON_EVENTS, &c->mon) != 0 ||

@@ -16,8 +16,9 @@
  *     another role or a plain peer fails the handshake, and raft never
  *     sees a byte of it;
  *   - each connection raft asks for is one DEALER, a CurveZMQ client that
- *     knows the peer's public key (trc_raft_curve_peer_key; by default the
- *     node's own, for a set whose hosts share the daemons' key pair). Its
+ *     knows the peer's public key (trc_raft_curve_peer_key, or by the
+ *     member's name, trc_raft_curve_peer_name; by default the node's own,
+ *     for a set whose hosts share the daemons' key pair). Its
  *     first message names the raft id and address; the server answers 'A'
  *     and only then does raft get its stream. The raft id a hello names
  *     is taken as said: any role = service key may speak as any member
@@ -81,6 +82,13 @@ int trc_raft_curve_init(struct raft_uv_transport *t, struct uv_loop_s *loop,
  * of keys_dir with role = service is taken (TRC_EPERM otherwise, and that
  * peer keeps the default: the node's own key). */
 int trc_raft_curve_peer_key(struct raft_uv_transport *t, raft_id id, const char *z85);
+
+/* The node with this raft id serves with the role = service key of
+ * keys_dir named name (the file name.key): a key per host, named after
+ * the member. Looked up at each connection, so a reload's new key counts;
+ * while keys_dir has no such key, the default (the node's own). A key set
+ * with trc_raft_curve_peer_key comes first. TRC_EINVAL: name too long. */
+int trc_raft_curve_peer_name(struct raft_uv_transport *t, raft_id id, const char *name);
 
 /* Puts the keys of keys_dir in force anew (a reload); connections already
  * made stay. TRC_ECONFIG (the old keys stay) if it does not load. */

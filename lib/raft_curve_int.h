@@ -28,6 +28,14 @@
 typedef struct s_rc s_rc_t;
 typedef struct s_conn s_conn_t;
 
+/* What a peer serves with: z85 if set, else the role = service key of
+ * keys_dir named name (looked up at each connection), else our own. */
+typedef struct {
+	raft_id id;
+	char z85[TRC_Z85_KEY + 1];
+	char name[65];
+} s_peer_t;
+
 /* One raft stream: incoming (a ROUTER peer) or outgoing (a DEALER). */
 struct s_conn {
 	s_rc_t *rc;
@@ -66,7 +74,7 @@ struct s_rc {
 	raft_id id;
 	char address[S_ADDR];
 	int connect_ms, heartbeat_ms;
-	struct { raft_id id; char z85[TRC_Z85_KEY + 1]; } *peers;
+	s_peer_t *peers;
 	size_t n_peers;
 	size_t queued;                /* written to incoming streams, not read by raft yet */
 	s_conn_t *conns;
@@ -91,5 +99,7 @@ static inline int s_events(void *s)
 void trc_raft_curve__zap_poll(uv_poll_t *h, int status, int events);
 /* raft_curve.c: the raft_uv_transport methods, into t. */
 void trc_raft_curve__methods(struct raft_uv_transport *t);
+/* raft_curve_keys.c: the public key the peer with this raft id serves with. */
+const char *trc_raft_curve__peer_key(const s_rc_t *rc, raft_id id);
 
 #endif

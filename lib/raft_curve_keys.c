@@ -135,25 +135,67 @@ int trc_raft_curve_init(struct raft_uv_transport *t, struct uv_loop_s *loop,
 	return 0;
 }
 
-int trc_raft_curve_peer_key(struct raft_uv_transport *t, raft_id id, const char *z85)
+/* The peer entry of id, a new empty one if there is none; NULL: no memory. */
+static s_peer_t *s_peer(s_rc_t *rc, raft_id id)
 {
-	s_rc_t *rc = t->impl;
-	const trc_key_t *k = s_z85_ok(z85) ? trc_keys_by_public(rc->keys, z85) : NULL;
-	if (k == NULL || k->role != TRACTION__V1__ROLE__ROLE_SERVICE)
-		return TRC_EPERM;
 	size_t i = 0;
 	while (i < rc->n_peers && rc->peers[i].id != id)
 		i++;
 	if (i == rc->n_peers) {
 		void *p = realloc(rc->peers, (rc->n_peers + 1) * sizeof(*rc->peers));
 		if (p == NULL)
-			return TRC_ENOMEM;
+			return NULL;
 		rc->peers = p;
 		rc->n_peers++;
+		memset(&rc->peers[i], 0, sizeof(rc->peers[i]));
+		rc->peers[i].id = id;
 	}
-	rc->peers[i].id = id;
-	snprintf(rc->peers[i].z85, sizeof(rc->peers[i].z85), "%s", z85);
+	return &rc->peers[i];
+}
+
+/* The peer of id serves with key z85, or with the key named name. */
+static int s_peer_set(s_rc_t *rc, raft_id id, const char *z85, const char *name)
+{
+	s_peer_t *p = s_peer(rc, id);
+	if (p == NULL)
+		return TRC_ENOMEM;
+	if (z85 != NULL)
+		snprintf(p->z85, sizeof(p->z85), "%s", z85);
+	else
+		snprintf(p->name, sizeof(p->name), "%s", name);
 	return 0;
+}
+
+int trc_raft_curve_peer_key(struct raft_uv_transport *t, raft_id id, const char *z85)
+{
+	s_rc_t *rc = t->impl;
+	const trc_key_t *k = s_z85_ok(z85) ? trc_keys_by_public(rc->keys, z85) : NULL;
+	if (k == NULL || k->role != TRACTION__V1__ROLE__ROLE_SERVICE)
+		return TRC_EPERM;
+	return s_peer_set(rc, id, z85, NULL);
+}
+
+int trc_raft_curve_peer_name(struct raft_uv_transport *t, raft_id id, const char *name)
+{
+	s_rc_t *rc = t->impl;
+	if (strlen(name) >= sizeof(rc->peers[0].name))
+		return TRC_EINVAL;
+	return s_peer_set(rc, id, NULL, name);
+}
+
+const char *trc_raft_curve__peer_key(const s_rc_t *rc, raft_id id)
+{
+	for (size_t i = 0; i < rc->n_peers; i++) {
+		if (rc->peers[i].id != id)
+			continue;
+		if (rc->peers[i].z85[0] != '\0')
+			return rc->peers[i].z85;
+		/* looked up at each connection: a reload's new key counts */
+		const trc_key_t *k = trc_keys_by_name(rc->keys, rc->peers[i].name);
+		if (k != NULL && k->role == TRACTION__V1__ROLE__ROLE_SERVICE)
+			return k->public_key;
+	}
+	return rc->pub;
 }
 
 int trc_raft_curve_reload(struct raft_uv_transport *t, char *err, size_t errlen)

@@ -469,7 +469,15 @@ static int s_transport(struct svc_raft *r)
 		return TRC_ECONFIG;
 	}
 	r->curve = true;
-	return 0;
+	/* a key per host: the role = service key of keys_dir named after the
+	 * member, where there is one (else the daemons' shared pair) */
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < r->members.n; i++)
+		rc = trc_raft_curve_peer_name(&r->transport, r->members.m[i].id,
+					      r->members.m[i].name);
+	if (rc != 0)
+		trc_raft_curve_close(&r->transport); /* not up: s_start returns */
+	return rc;
 }
 
 /* What s_start set up, in its order (svc_raft_close undoes as much). */

@@ -52,9 +52,13 @@ pid_t rt_pid[N];
 int rt_log_ix[N]; /* the harness's number of each replica's last log */
 
 /* With argv[1] "curve": [security] service_curve = 1, so raft's traffic
- * goes over CurveZMQ with the daemons' service key (lib/raft_curve.h), as
- * the bus between broker and daemons does; clients stay plain. */
+ * goes over CurveZMQ (lib/raft_curve.h), as the bus between broker and
+ * daemons does; clients stay plain. Each replica serves with a key pair
+ * of its own host, listed in keys_dir as h1, h2, h3 (role = service): a
+ * node that expected its peers to share its pair would reach none of
+ * them. The broker and the mirror have the daemons' pair. */
 char rt_security[1536];
+static char s_shared_key[400]; /* rt_security's end for the broker and the mirror */
 /* Snapshots every 64 entries, 32 kept: the replicas killed and restarted
  * below may be behind a snapshot too. */
 const char *rt_snapshots = "snapshot_threshold = 64\nsnapshot_trailing = 32\n";
@@ -65,30 +69,45 @@ static void s_write(const char *path, const char *text)
 	CHECK(f != NULL && fputs(text, f) >= 0 && fclose(f) == 0);
 }
 
+/* The key pair pub/sec: its public half in keys_dir as NAME.key (role =
+ * service), the pair in H.dir/SECRET. */
+static void s_service_pair(const char *name, const char *secret)
+{
+	char pub[41], sec[41], path[512], text[256];
+	CHECK_EQ_INT(zmq_curve_keypair(pub, sec), 0);
+	snprintf(path, sizeof(path), "%s/keys/%s.key", H.dir, name);
+	snprintf(text, sizeof(text), "public = %s\nrole = service\n", pub);
+	s_write(path, text);
+	snprintf(path, sizeof(path), "%s/%s", H.dir, secret);
+	snprintf(text, sizeof(text), "public = %s\nsecret = %s\n", pub, sec);
+	s_write(path, text);
+}
+
 static void s_curve_keys(void)
 {
-	char spub[41], ssec[41], dpub[41], dsec[41], path[512], text[256];
+	char spub[41], ssec[41], path[512], text[256];
 	CHECK_EQ_INT(zmq_curve_keypair(spub, ssec), 0);
-	CHECK_EQ_INT(zmq_curve_keypair(dpub, dsec), 0);
 	snprintf(path, sizeof(path), "%s/keys", H.dir);
 	CHECK(mkdir(path, 0700) == 0);
-	snprintf(path, sizeof(path), "%s/keys/daemons.key", H.dir);
-	snprintf(text, sizeof(text), "public = %s\nrole = service\n", dpub);
-	s_write(path, text);
+	s_service_pair("daemons", "service.key");
+	for (int i = 0; i < N; i++) {
+		char name[8], secret[16];
+		snprintf(name, sizeof(name), "h%d", i + 1);
+		snprintf(secret, sizeof(secret), "h%d.secret", i + 1);
+		s_service_pair(name, secret);
+	}
 	snprintf(path, sizeof(path), "%s/server.key", H.dir);
 	snprintf(text, sizeof(text), "public = %s\nsecret = %s\n", spub, ssec);
 	s_write(path, text);
 	snprintf(path, sizeof(path), "%s/server.pub", H.dir);
 	snprintf(text, sizeof(text), "public = %s\n", spub);
 	s_write(path, text);
-	snprintf(path, sizeof(path), "%s/service.key", H.dir);
-	snprintf(text, sizeof(text), "public = %s\nsecret = %s\n", dpub, dsec);
-	s_write(path, text);
 	snprintf(rt_security, sizeof(rt_security),
 		 "[security]\nserver_key_file = %s/server.key\nkeys_dir = %s/keys\n"
-		 "service_curve = 1\nservice_key_file = %s/service.key\n"
-		 "server_public_key_file = %s/server.pub\n",
-		 H.dir, H.dir, H.dir, H.dir);
+		 "service_curve = 1\nserver_public_key_file = %s/server.pub\n",
+		 H.dir, H.dir, H.dir);
+	snprintf(s_shared_key, sizeof(s_shared_key), "service_key_file = %s/service.key\n",
+		 H.dir);
 }
 
 
@@ -104,6 +123,9 @@ int64_t rt_mono_ms(void)
 void rt_start_as(int i, bool join)
 {
 	int at = snprintf(H.extra, sizeof(H.extra), "%s", rt_security);
+	if (rt_security[0] != '\0') /* its own host's pair */
+		at += snprintf(H.extra + at, sizeof(H.extra) - (size_t)at,
+			       "service_key_file = %s/h%d.secret\n", H.dir, i + 1);
 	snprintf(H.extra + at, sizeof(H.extra) - (size_t)at,
 		 S_BUS "[cluster]\nnode = h%d\nmembers = h1=127.0.0.1:%d, h2=127.0.0.1:%d, "
 		 "h3=127.0.0.1:%d\nelection_timeout_ms = 400\nheartbeat_ms = 50\n%sjoin = %d\n",
@@ -383,14 +405,14 @@ int main(int argc, char **argv)
 	bool curve = argc > 1 && strcmp(argv[1], "curve") == 0;
 	if (curve) {
 		s_curve_keys();
-		snprintf(H.extra, sizeof(H.extra), "%s%s", S_BUS, rt_security);
+		snprintf(H.extra, sizeof(H.extra), "%s%s%s", S_BUS, rt_security, s_shared_key);
 	}
 	tp_free_ports(rt_port, N);
 	h_start_broker(&H, false);
 	for (int i = 0; i < N; i++)
 		rt_start(i);
 	CHECK(h_wait_live(&H, "kv", N, 10000));
-	snprintf(H.extra, sizeof(H.extra), "%s%s", S_BUS, rt_security);
+	snprintf(H.extra, sizeof(H.extra), "%s%s%s", S_BUS, rt_security, s_shared_key);
 	setenv("TESTD_MODE", "consumer", 1);
 	setenv("TESTD_SERVICE", "mirror", 1);
 	h_start(&H, "traction-testd", "mirror");

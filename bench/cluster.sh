@@ -58,9 +58,7 @@ for h in 1 2 3; do
   for d in supplyd scenariod iterationd; do start_daemon $h $d; done
   start_feedbackd $h
 done
-for s in supply scenario feedback iteration; do
-  eventually leader_of "$s" >/dev/null || fail "$s: no leader"
-done
+hosts_leaders || fail "the cluster did not come up"
 ctl provider add acme --name Acme --kind ai-company >/dev/null &&
 ctl supply register vision --provider acme --kind industrial-algorithm --name Vision \
   --capability defect-detection --version 1.0 >/dev/null &&

@@ -23,6 +23,9 @@
 #                           SIGKILLed at once, its disk left with what they
 #                           synced (and a seeded part of the rest, torn at
 #                           sectors); the disk mounted again, nothing started
+#   hosts_leaders           every group has a leader (within 30 s), and
+#                           at once not if a broker or daemon started died
+#                           (the last line of its log said)
 #   ctl ARGS...             tractionctl from host $CLIENT
 #   leader_of SERVICE       the number of the host whose replica leads
 #   quiet SERVICE           the leader's last entry if every member holds
@@ -105,6 +108,27 @@ power_cut() { # HOST
   wait "${FS[$h]}" 2>/dev/null
   umount -l "$HOSTS_DIR/h$h"
   host_disk "$h"
+}
+
+hosts_alive() {
+  local k
+  for k in "${!PID[@]}"; do
+    kill -0 "${PID[$k]}" 2>/dev/null && continue
+    echo "h$k is not running: $(tail -1 "$HOSTS_DIR/set/h$k.log" 2>/dev/null)" >&2
+    return 1
+  done
+}
+hosts_leaders() {
+  local s end=$((SECONDS + 30))
+  for s in supply scenario feedback iteration; do
+    while [ "$SECONDS" -lt "$end" ]; do
+      hosts_alive || return 1
+      leader_of "$s" >/dev/null 2>&1 && continue 2
+      sleep 0.1
+    done
+    echo "$s: no leader within 30 s" >&2
+    return 1
+  done
 }
 
 # the clients' brokers: their own host's first, as a client near a broker

@@ -66,6 +66,7 @@ heartbeat_ms = 50"
 for h in 1 2 3; do start_host $h; done
 
 check "status: every group has a leader of three voters"
+hosts_leaders || fail "the cluster did not come up"
 eventually ctl status >/dev/null || bad "the set is not live: $(ctl status 2>&1)"
 for s in supply scenario feedback iteration; do
   l=$(eventually leader_of "$s") || { bad "$s: no leader"; continue; }

@@ -257,7 +257,7 @@ static int s_read_store(int i, trc_storecopy_info_t *info, char hex[TRC_SHA256_H
 	snprintf(path, sizeof(path), "%s/n%d/kv", H.dir, i + 1);
 	int rc = trc_storecopy_digest_live(path, info, hex);
 	if (rc != 0) {
-		snprintf(why, len, "%s: %s", path, info->why);
+		snprintf(why, len, "h%d's store: %s", i + 1, info->why);
 		trc_storecopy_info_free(info);
 	}
 	return rc;

@@ -15,7 +15,9 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -387,9 +389,26 @@ static void s_write_ahead(trc_service_t *svc)
 	pthread_mutex_unlock(&svc->ahead_mu);
 }
 
+/* The writer runs at a lower priority than the loop (nice + this): on a
+ * busy machine the loop, which answers pings and reads, takes the CPU
+ * back from a bulk commit at once (docs/performance.md, "Reads beside
+ * ingest"). */
+#define TRC_WRITER_NICE 5
+
+static void s_lower_priority(void)
+{
+	/* Linux: PRIO_PROCESS of a thread id is that thread alone */
+	id_t tid = (id_t)syscall(SYS_gettid);
+	errno = 0;
+	int nice = getpriority(PRIO_PROCESS, tid);
+	if (errno == 0 && nice + TRC_WRITER_NICE <= 19)
+		(void)setpriority(PRIO_PROCESS, tid, nice + TRC_WRITER_NICE);
+}
+
 static void *s_writer(void *arg)
 {
 	trc_service_t *svc = arg;
+	s_lower_priority();
 	for (;;) {
 		pthread_mutex_lock(&svc->mu);
 		while (svc->todo == NULL && !svc->quit)

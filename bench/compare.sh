@@ -42,7 +42,8 @@
 #
 # bench/report.py then prints the table (median and min-max of the runs;
 # ratios are taken within each run), writes it into docs/performance.md
-# between the "compare" markers, and draws docs/figures/*.png with gnuplot.
+# between the "compare" markers, and draws docs/figures/*.png with gnuplot;
+# the raw rows stay in docs/figures/compare-rows.tsv.
 # About 5 minutes with the defaults on the 2-core machine; the growth run
 # needs ~5 GB of disk in /tmp.
 set -eu
@@ -313,5 +314,8 @@ while [ "$i" -le "$runs" ]; do
   i=$((i + 1))
 done
 echo "## all runs took $(($(date +%s) - started)) s"
+# the raw rows beside the figures: report.py can write the table again
+# from them (a change of its layout needs no new run)
+cp "$rows" docs/figures/compare-rows.tsv
 /usr/bin/python3 bench/report.py "$rows" --runs "$runs" --millions "$millions" \
   --command "bench/compare.sh $runs $millions" --doc docs/performance.md --figures docs/figures

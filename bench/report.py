@@ -116,10 +116,14 @@ def spread(values, fmt):
 
 
 def f_rate(v):
-    return "%.0f" % v if v < 100 else "{:,.0f}".format(v)
+    if v >= 100 or v == int(v):
+        return "{:,.0f}".format(v)
+    return "%.2f" % v if v < 10 else "%.1f" % v  # ratios, shares, us a record
 
 
 def f_us(v):
+    if v >= 1e6:
+        return "%.2f s" % (v / 1e6)
     return "%.0f us" % v if v < 1000 else "%.2f ms" % (v / 1000)
 
 
@@ -315,7 +319,7 @@ def targets(rows, millions):
         [r[0] for r in by_name(rows, CLUSTER_RATIO).values() if r[0] is not None],
         f_ratio, lambda m: m >= 0.6)
     add("cluster: writes resume after a leader SIGKILL, p99 of 20", "<= 2 s",
-        [r[2] / 1000 for r in by_name(rows, CLUSTER_KILLS).values() if r[2] is not None],
+        [r[2] / 1e6 for r in by_name(rows, CLUSTER_KILLS).values() if r[2] is not None],
         lambda v: "%.2f s" % v, lambda m: m <= 2)
     add("ingest rate with the probes / without", ">= 0.9",
         per_run(rows, "ingest with the probes", "ingest alone (publisher 64 x 16)"), f_ratio,

@@ -304,6 +304,10 @@ void bench_tally_check(traction_client_t *c, const bench_tally_t *t)
 static traction_client_t *s_qc;
 static size_t s_history_bytes, s_history_versions;
 
+/* history as timed: the reply's size is taken once, after (packing 44 KB
+ * again to count it is the bench's work, not the call's) */
+static bool s_history_size;
+
 static void s_op_history(void)
 {
 	Traction__V1__SupplyHistoryRequest q = TRACTION__V1__SUPPLY_HISTORY_REQUEST__INIT;
@@ -316,7 +320,8 @@ static void s_op_history(void)
 	s_must(traction_call(s_qc, "iteration", "history", &q.base,
 			     &traction__v1__supply_history_reply__descriptor, &rep, &st),
 	       &st, "iteration.history");
-	s_history_bytes = protobuf_c_message_get_packed_size(rep);
+	if (s_history_size)
+		s_history_bytes = protobuf_c_message_get_packed_size(rep);
 	s_history_versions = ((Traction__V1__SupplyHistoryReply *)rep)->n_versions;
 	traction_reply_free(rep);
 }
@@ -394,6 +399,9 @@ void bench_queries(traction_client_t *c, const char *suffix, int calls)
 	s_qc = c;
 	snprintf(name, sizeof(name), "iteration.history%s", suffix);
 	bench_measure(name, s_op_history, calls, &p50, &p99);
+	s_history_size = true;
+	s_op_history();
+	s_history_size = false;
 	printf("  (each reply: %zu versions, %zu bytes)\n", s_history_versions, s_history_bytes);
 	snprintf(name, sizeof(name), "iteration.history after a write%s", suffix);
 	bench_measure_after(name, s_op_write, s_op_history, calls, &p50, &p99);

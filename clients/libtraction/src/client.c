@@ -281,13 +281,13 @@ static int s_take_reply(traction_client_t *c, trc_msg_t *m, uint64_t id,
 		code = TRACTION__V1__CODE__INTERNAL;
 		s_status(st, code, "reply without a body");
 	} else if (code == 0) {
-		*reply = protobuf_c_message_unpack(reply_type, &a.al, trc_msg_size(m, 1),
-						   trc_msg_data(m, 1));
+		bool oom;
+		*reply = lt_reply_unpack(reply_type, trc_msg_data(m, 1), trc_msg_size(m, 1), &oom);
 		if (*reply == NULL) {
-			code = a.failed ? TRACTION__V1__CODE__RESOURCE_EXHAUSTED
-					: TRACTION__V1__CODE__INTERNAL;
-			s_status(st, code, a.failed ? "out of memory decoding the reply"
-						    : "the reply does not decode");
+			code = oom ? TRACTION__V1__CODE__RESOURCE_EXHAUSTED
+				   : TRACTION__V1__CODE__INTERNAL;
+			s_status(st, code, oom ? "out of memory decoding the reply"
+					       : "the reply does not decode");
 		}
 	}
 	return code;
@@ -489,8 +489,7 @@ int traction_client_on_behalf_of(traction_client_t *c, const char *user)
 
 void traction_reply_free(ProtobufCMessage *reply)
 {
-	if (reply != NULL)
-		protobuf_c_message_free_unpacked(reply, NULL);
+	lt_reply_free(reply);
 }
 
 const char *traction_code_name(int code)

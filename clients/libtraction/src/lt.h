@@ -57,12 +57,19 @@ uint32_t lt_brokers_events(lt_brokers_t *b);
 /* malloc and free for protobuf-c that remember whether an allocation
  * failed, so that a message that did not decode can be told apart from
  * memory that ran out. What it allocates is freed by the system
- * allocator too (traction_reply_free). */
+ * allocator too (protobuf_c_message_free_unpacked with NULL). */
 typedef struct {
 	ProtobufCAllocator al;
 	bool failed;
 } lt_alloc_t;
 
 void lt_alloc_init(lt_alloc_t *a);
+
+/* A reply body decoded into an arena of its own (reply.c), or NULL:
+ * *oom says whether memory ran out (else it does not decode). */
+ProtobufCMessage *lt_reply_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *data,
+				  size_t len, bool *oom);
+/* Frees what lt_reply_unpack made (NULL: nothing). */
+void lt_reply_free(ProtobufCMessage *m);
 
 #endif

@@ -105,6 +105,10 @@ TRACTION_API int traction_call(traction_client_t *client, const char *service,
 			       const ProtobufCMessageDescriptor *reply_type,
 			       ProtobufCMessage **reply, traction_status_t *st);
 
+/* Frees a reply of traction_call, whole: a reply is decoded into memory
+ * of its own (a few blocks freed together, not a malloc per field), so
+ * free it only this way, never with protobuf_c_message_free_unpacked, and
+ * do not free or keep a part of it past this call. */
 TRACTION_API void traction_reply_free(ProtobufCMessage *reply);
 
 /* "NOT_FOUND" for 5, and so on. */

@@ -47,6 +47,10 @@ typedef struct trc_call {
 	/* structured error details (trc_call_detail), sent with an error */
 	Traction__V1__ErrorDetail **details;
 	size_t n_details;
+	/* a read's reply body as the handler already has it packed
+	 * (trc_call_reply_packed); NULL: the runtime packs the reply */
+	const uint8_t *packed;
+	size_t packed_len;
 	/* runtime's own: whether the handler may ask to catch up with a
 	 * source and run again (trc_call_catch_up), and what it asked */
 	bool may_wait;
@@ -59,6 +63,18 @@ typedef struct trc_call {
 static inline const trc_db_t *trc_call_db(const trc_call_t *call, unsigned i)
 {
 	return trc_txn_db(call->txn, i);
+}
+
+/* A read whose handler keeps its reply packed from an earlier call (a
+ * cache that knows the reply has not changed) gives those len bytes
+ * instead of filling the reply: they are sent as the body when the
+ * handler returns 0, and must stay as they are until it has returned.
+ * Only in a read (not call->txn->write); a write's reply is packed by
+ * the runtime. */
+static inline void trc_call_reply_packed(trc_call_t *call, const uint8_t *data, size_t len)
+{
+	call->packed = data;
+	call->packed_len = len;
 }
 
 /* Sets the reply status from err and a message naming the field and why;

@@ -107,7 +107,8 @@ typedef struct {
 	size_t body_len;
 	ProtobufCMessage *rep;
 	/* a write's reply, packed before its commit (svc_writer.c): once the
-	 * write is committed its reply needs no memory to go out */
+	 * write is committed its reply needs no memory to go out; or a read's
+	 * as its handler kept it packed (trc_call_reply_packed) */
 	const uint8_t *packed;
 	size_t packed_len;
 	Traction__V1__Header *h; /* decoded, in the arena: to park it again */

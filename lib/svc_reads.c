@@ -38,6 +38,10 @@ void svc_read(trc_service_t *svc, work_t *w)
 	w->message = rc == 0 ? NULL : svc_status_message(svc, svc->fill->arena, rc, &call);
 	w->details = call.details;
 	w->n_details = call.n_details;
+	if (rc == 0 && call.packed != NULL) { /* sent below, while it still holds */
+		w->packed = call.packed;
+		w->packed_len = call.packed_len;
+	}
 	if (svc_call_caught(svc, &call, rc, w))
 		svc_park_work(svc, w);
 	else

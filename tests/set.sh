@@ -60,6 +60,16 @@ eventually() {
   return 1
 }
 
+# ready CMD SERVICE...: each SERVICE answers `CMD ping SERVICE` within
+# eventually's time, or the test fails.
+ready() {
+  local cmd=$1 s
+  shift
+  for s in "$@"; do
+    eventually "$cmd" ping "$s" >/dev/null || fail "$s did not come up"
+  done
+}
+
 # start_set DIR BIN_DIR DAEMON...: a broker and the daemons (supplyd, ...)
 # from the build tree BIN_DIR, with configs, logs and state in DIR; sets EP
 # to the broker's client endpoint. $SET_EXTRA, if set, is added to every

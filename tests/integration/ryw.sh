@@ -42,9 +42,7 @@ EOF
 # ---- the set (setup: the only waiting, for the daemons to come up) --------
 start_set "$DIR/set" "$BUILD" supplyd scenariod feedbackd iterationd
 export TRACTION_ENDPOINT=$EP
-for s in supply scenario feedback iteration deployment; do
-  eventually ctl ping "$s" >/dev/null || fail "$s did not come up"
-done
+ready ctl supply scenario feedback iteration deployment
 
 # ---- from here on: no sleep, no retry ----------------------------------------
 ctl provider add acme --name "Acme Vision" --kind ai-company >/dev/null || fail "provider"

@@ -83,6 +83,16 @@ int trc_varint_get(const uint8_t *p, size_t n, size_t *off, uint64_t *v)
 	return -1;
 }
 
+/* A varint of one byte (most tags and lengths) without the call. */
+static inline int s_varint(const uint8_t *p, size_t n, size_t *off, uint64_t *v)
+{
+	if (*off < n && p[*off] < 0x80) {
+		*v = p[(*off)++];
+		return 0;
+	}
+	return trc_varint_get(p, n, off, v);
+}
+
 /* One field of a packed message at *off of p[0..n): its tag, and its
  * value — a varint's in *v, a length-delimited one's bytes in *data and
  * *v (their length); fixed-size values are skipped. Advances *off; -1 if
@@ -92,11 +102,11 @@ static int s_field(const uint8_t *p, size_t n, size_t *off, uint64_t *tag, uint6
 {
 	*data = NULL;
 	*v = 0;
-	if (trc_varint_get(p, n, off, tag) != 0)
+	if (s_varint(p, n, off, tag) != 0)
 		return -1;
 	switch (*tag & 7) {
 	case 0: /* varint */
-		return trc_varint_get(p, n, off, v);
+		return s_varint(p, n, off, v);
 	case 1: /* 64-bit */
 		if (n - *off < 8)
 			return -1;
@@ -108,7 +118,7 @@ static int s_field(const uint8_t *p, size_t n, size_t *off, uint64_t *tag, uint6
 		*off += 4;
 		return 0;
 	case 2: /* length-delimited */
-		if (trc_varint_get(p, n, off, v) != 0 || *v > n - *off)
+		if (s_varint(p, n, off, v) != 0 || *v > n - *off)
 			return -1;
 		*data = p + *off;
 		*off += (size_t)*v;
@@ -217,6 +227,30 @@ typedef struct {
 	bool where; /* count occurrences, for index: only to say where it failed */
 } wire_walk_t;
 
+/* Why the string p[0..len) cannot be taken (a NUL, which would cut it
+ * short, or bytes that are not UTF-8), or NULL. One pass while it is
+ * ASCII, eight bytes at a time (a record's strings are, nearly always);
+ * from the first byte past ASCII on, the full check. A NUL anywhere is
+ * named first, as the check in two passes did. */
+static const char *s_text_bad(const uint8_t *p, size_t len)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	size_t i = 0;
+	for (; len - i >= 8; i += 8) {
+		uint64_t x;
+		memcpy(&x, p + i, 8);
+		if ((((x - ones) & ~x) | x) & highs)
+			break; /* a NUL or a byte past ASCII among these eight */
+	}
+	for (; i < len && p[i] != 0 && p[i] < 0x80; i++)
+		;
+	if (i == len)
+		return NULL;
+	if (memchr(p + i, '\0', len - i) != NULL)
+		return "contains a NUL byte";
+	return trc_is_utf8(p + i, len - i) ? NULL : "not valid UTF-8";
+}
+
 /* The walk runs once, without counting (every request's body goes
  * through it: clearing the 256 bytes of seen[] for each record and
  * counting its fields was half of the walk's time, 8% of feedbackd's loop
@@ -256,11 +290,7 @@ static int s_walk(wire_walk_t *w, const ProtobufCMessageDescriptor *d, const uin
 		}
 		w->depth++;
 		if (f->type == PROTOBUF_C_TYPE_STRING) {
-			if (memchr(v, '\0', (size_t)len) != NULL)
-				w->why = "contains a NUL byte";
-			else if (!trc_is_utf8(v, (size_t)len))
-				w->why = "not valid UTF-8";
-			if (w->why != NULL)
+			if ((w->why = s_text_bad(v, (size_t)len)) != NULL)
 				return -1;
 		} else if (s_walk(w, f->descriptor, v, (size_t)len) != 0) {
 			return -1;

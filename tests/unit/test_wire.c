@@ -273,6 +273,52 @@ TEST(escape)
 	CHECK(!trc_is_utf8("\xc0\x80", 2)); /* overlong NUL */
 }
 
+/* A string's bytes, checked eight at a time while they are ASCII: a NUL
+ * or a byte past ASCII at every place of strings from 0 to 24 bytes
+ * (both sides of each eight-byte word), a NUL named before bad UTF-8
+ * wherever each is, and good UTF-8 taken. */
+TEST(strings_at_every_place)
+{
+	Traction__V1__KeyValue kv = TRACTION__V1__KEY_VALUE__INIT;
+	uint8_t buf[128];
+	char err[128], s[32];
+	const ProtobufCMessageDescriptor *d = &traction__v1__key_value__descriptor;
+	kv.key = s;
+	for (size_t len = 0; len <= 24; len++) {
+		memset(s, 'a', len);
+		s[len] = '\0';
+		size_t n = traction__v1__key_value__pack(&kv, buf);
+		uint8_t *v = len > 0 ? memchr(buf, 'a', n) : NULL;
+		CHECK_EQ_INT(trc_wire_check_strings(d, buf, n, err, sizeof(err)), 0);
+		for (size_t i = 0; i < len; i++) {
+			v[i] = '\0';
+			CHECK_EQ_INT(trc_wire_check_strings(d, buf, n, err, sizeof(err)), TRC_EINVAL);
+			CHECK_STR(err, "key: contains a NUL byte");
+			v[i] = 0xff;
+			CHECK_EQ_INT(trc_wire_check_strings(d, buf, n, err, sizeof(err)), TRC_EINVAL);
+			CHECK_STR(err, "key: not valid UTF-8");
+			for (size_t j = 0; j < len; j++) { /* bad UTF-8 and a NUL: the NUL */
+				if (j == i)
+					continue;
+				v[j] = '\0';
+				CHECK_EQ_INT(trc_wire_check_strings(d, buf, n, err, sizeof(err)),
+					     TRC_EINVAL);
+				CHECK_STR(err, "key: contains a NUL byte");
+				v[j] = 'a';
+			}
+			v[i] = 'a';
+		}
+		for (size_t i = 0; i + 2 <= len; i++) { /* a two-byte character anywhere */
+			v[i] = 0xc3;
+			v[i + 1] = 0xa9;
+			CHECK_EQ_INT(trc_wire_check_strings(d, buf, n, err, sizeof(err)), 0);
+			v[i + 1] = 'a'; /* cut short */
+			CHECK_EQ_INT(trc_wire_check_strings(d, buf, n, err, sizeof(err)), TRC_EINVAL);
+			v[i] = 'a';
+		}
+	}
+}
+
 /* Strings are checked in the bytes, nested and repeated ones too, and
  * the failure names the field's path. */
 TEST(strings_in_the_bytes)
@@ -396,6 +442,7 @@ int main(void)
 	RUN(slugs_and_text);
 	RUN(error_mappings);
 	RUN(escape);
+	RUN(strings_at_every_place);
 	RUN(strings_in_the_bytes);
 	RUN(varints_and_raw_fields);
 	RUN(arena_arrays_and_reuse);

@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 {
 	int versions = argc > 1 ? atoi(argv[1]) : 200;
 	int records = argc > 2 ? atoi(argv[2]) : 100000;
-	int calls = argc > 3 ? atoi(argv[3]) : 200;
+	int calls = argc > 3 ? atoi(argv[3]) : 1000;
 	bench_section = "queries";
 	C = bench_set_start(&H);
 	bench_catalogue(C, true);

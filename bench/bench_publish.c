@@ -1218,7 +1218,7 @@ static const char *const s_daemons[] = { "traction-broker", "traction-supplyd",
 static void s_checkpoint(traction_client_t *c, const pid_t *pids, const char *at)
 {
 	char name[128];
-	bench_queries(c, at, 100);
+	bench_queries(c, at, 1000);
 	/* VmRSS counts the store's pages the daemon has touched through its
 	 * map (page cache the kernel may take back) with its own memory:
 	 * both are shown, the second for feedbackd, whose store grows */

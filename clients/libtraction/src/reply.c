@@ -12,7 +12,8 @@
  * from it: the message is the decoder's first allocation (protobuf-c
  * allocates the top-level struct before anything else, in every release
  * since 1.0), placed right behind the first block's header. That order is
- * checked once, on a small message, before the first reply is decoded:
+ * checked once, on a small message decoded the same way, before the first
+ * reply is decoded:
  * were a future protobuf-c to allocate in another order, every reply is
  * decoded with malloc as before, and freed that way.
  */
@@ -130,68 +131,19 @@ static lt_blk_t *s_first(size_t size)
 	return s_blk(size);
 }
 
-/* ---- the order check ------------------------------------------------------ */
-
-typedef struct {
-	ProtobufCAllocator al;
-	void *first;
-} lt_probe_t;
-
-static void *s_probe_alloc(void *data, size_t size)
-{
-	lt_probe_t *p = data;
-	void *m = malloc(size);
-	if (p->first == NULL)
-		p->first = m;
-	return m;
-}
-
-static void s_probe_free(void *data, void *m)
-{
-	(void)data;
-	free(m);
-}
-
-static bool s_arena_ok;
-static pthread_once_t s_once = PTHREAD_ONCE_INIT;
-
-static void s_probe(void)
-{
-	Traction__V1__Status status = TRACTION__V1__STATUS__INIT;
-	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
-	uint8_t buf[64];
-	status.code = TRACTION__V1__CODE__NOT_FOUND;
-	status.message = (char *)"x";
-	h.version = 1;
-	h.status = &status;
-	lt_probe_t p = { .al = { .alloc = s_probe_alloc, .free = s_probe_free } };
-	p.al.allocator_data = &p;
-	Traction__V1__Header *m = traction__v1__header__unpack(
-		&p.al, traction__v1__header__pack(&h, buf), buf);
-	s_arena_ok = m != NULL && (void *)m == p.first;
-	if (m != NULL)
-		traction__v1__header__free_unpacked(m, &p.al);
-}
-
 /* ---- decoding ------------------------------------------------------------- */
 
-ProtobufCMessage *lt_reply_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *data,
-				  size_t len, bool *oom)
+/* d's message decoded into an arena, or NULL: not decoded (*oom: memory
+ * ran out), or not placed behind the first block's header. */
+static ProtobufCMessage *s_arena_unpack(const ProtobufCMessageDescriptor *d,
+					const uint8_t *data, size_t len, bool *oom)
 {
-	pthread_once(&s_once, s_probe);
-	*oom = false;
-	if (!s_arena_ok) {
-		lt_alloc_t a;
-		lt_alloc_init(&a);
-		ProtobufCMessage *m = protobuf_c_message_unpack(d, &a.al, len, data);
-		*oom = m == NULL && a.failed;
-		return m;
-	}
 	lt_arena_t a = { .al = { .alloc = s_alloc, .free = s_free },
 			 .next = ROUND(len > NEXT_MIN ? len : NEXT_MIN) };
 	a.al.allocator_data = &a;
 	/* the first block: room for the message itself and most of the rest */
 	size_t first = ROUND(d->sizeof_message) + 5 * len;
+	*oom = false;
 	if ((a.first = a.cur = s_first(first > FIRST_MIN ? first : FIRST_MIN)) == NULL) {
 		*oom = true;
 		return NULL;
@@ -199,10 +151,44 @@ ProtobufCMessage *lt_reply_unpack(const ProtobufCMessageDescriptor *d, const uin
 	ProtobufCMessage *m = protobuf_c_message_unpack(d, &a.al, len, data);
 	if (m != NULL && (void *)m == (char *)a.first + HDR)
 		return m;
-	/* not decoded (or, impossibly after the check, not first) */
 	*oom = a.failed;
 	s_release(a.first);
 	return NULL;
+}
+
+static bool s_arena_ok;
+static pthread_once_t s_once = PTHREAD_ONCE_INIT;
+
+/* The order check: a small message with a sub-message and a string,
+ * decoded the arena's way, must come out behind the first block's header. */
+static void s_probe(void)
+{
+	Traction__V1__Status status = TRACTION__V1__STATUS__INIT;
+	Traction__V1__Header h = TRACTION__V1__HEADER__INIT;
+	uint8_t buf[64];
+	bool oom;
+	status.code = TRACTION__V1__CODE__NOT_FOUND;
+	status.message = (char *)"x";
+	h.version = 1;
+	h.status = &status;
+	ProtobufCMessage *m = s_arena_unpack(&traction__v1__header__descriptor, buf,
+					     traction__v1__header__pack(&h, buf), &oom);
+	s_arena_ok = m != NULL;
+	if (m != NULL)
+		s_release((lt_blk_t *)(void *)((char *)m - HDR));
+}
+
+ProtobufCMessage *lt_reply_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *data,
+				  size_t len, bool *oom)
+{
+	pthread_once(&s_once, s_probe);
+	if (s_arena_ok)
+		return s_arena_unpack(d, data, len, oom);
+	lt_alloc_t a;
+	lt_alloc_init(&a);
+	ProtobufCMessage *m = protobuf_c_message_unpack(d, &a.al, len, data);
+	*oom = m == NULL && a.failed;
+	return m;
 }
 
 void lt_reply_free(ProtobufCMessage *m)

@@ -133,6 +133,13 @@ static lt_blk_t *s_first(size_t size)
 
 /* ---- decoding ------------------------------------------------------------- */
 
+/* The first block of the arena a message was decoded into: the message
+ * sits right behind its header (s_arena_unpack makes sure). */
+static lt_blk_t *s_block_of(ProtobufCMessage *m)
+{
+	return (lt_blk_t *)(void *)((char *)m - HDR);
+}
+
 /* d's message decoded into an arena, or NULL: not decoded (*oom: memory
  * ran out), or not placed behind the first block's header. */
 static ProtobufCMessage *s_arena_unpack(const ProtobufCMessageDescriptor *d,
@@ -149,7 +156,7 @@ static ProtobufCMessage *s_arena_unpack(const ProtobufCMessageDescriptor *d,
 		return NULL;
 	}
 	ProtobufCMessage *m = protobuf_c_message_unpack(d, &a.al, len, data);
-	if (m != NULL && (void *)m == (char *)a.first + HDR)
+	if (m != NULL && s_block_of(m) == a.first)
 		return m;
 	*oom = a.failed;
 	s_release(a.first);
@@ -175,7 +182,7 @@ static void s_probe(void)
 					     traction__v1__header__pack(&h, buf), &oom);
 	s_arena_ok = m != NULL;
 	if (m != NULL)
-		s_release((lt_blk_t *)(void *)((char *)m - HDR));
+		s_release(s_block_of(m));
 }
 
 ProtobufCMessage *lt_reply_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *data,
@@ -198,5 +205,5 @@ void lt_reply_free(ProtobufCMessage *m)
 	if (!s_arena_ok) /* no reply was decoded in an arena */
 		protobuf_c_message_free_unpacked(m, NULL);
 	else
-		s_release((lt_blk_t *)(void *)((char *)m - HDR));
+		s_release(s_block_of(m));
 }

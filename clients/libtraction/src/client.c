@@ -407,6 +407,12 @@ int traction_call(traction_client_t *c, const char *service, const char *method,
 		code = s_read_replies(c, it, h.request_id, reply_type, reply, st,
 				      deadline - trc_mono_ms() > RETRY_MS);
 		if (code == ELECTION) { /* again through the same broker, a little later */
+			/* unless its answer could not come before the deadline:
+			 * then the refusal stands, details and all (the call was
+			 * refused, so not done), rather than a resend ending in
+			 * DEADLINE_EXCEEDED, which would leave that open */
+			if (trc_mono_ms() + backoff > deadline - RETRY_MS)
+				return TRACTION__V1__CODE__UNAVAILABLE;
 			sent = false;
 			refused = true;
 			again_at = trc_mono_ms() + backoff;

@@ -99,7 +99,9 @@ TRACTION_API void traction_client_set_timeout(traction_client_t *client, int tim
  * says why, and *reply is NULL. A call refused UNAVAILABLE during an
  * election of a replicated daemon (a detail reason "no_leader" or
  * "leadership_changed") goes again, same request id, through the same
- * broker, with a short backoff, until the call's timeout. */
+ * broker, with a short backoff, until the call's timeout; when the next
+ * attempt's answer could not come in time, the last refusal is returned
+ * (UNAVAILABLE, its details in traction_last_details). */
 TRACTION_API int traction_call(traction_client_t *client, const char *service,
 			       const char *method, const ProtobufCMessage *request,
 			       const ProtobufCMessageDescriptor *reply_type,

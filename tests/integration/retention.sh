@@ -96,6 +96,9 @@ done_check
 
 for sc in line-1 line-2 line-3; do
   publish $sc metric 20 >/dev/null || fail "publish $sc"
+  # counted at once: the records live 3 s, and the launches that follow
+  # take a good part of that under TSan
+  [ $sc = line-1 ] && fresh=$(count line-1 metric)
   publish $sc problem 2 >/dev/null || fail "publish $sc problems"
 done
 eventually ctl iteration history vision >/dev/null || fail history
@@ -104,7 +107,7 @@ before=$(figures) || fail "figures"
 
 # ---- expiry ---------------------------------------------------------------------
 check "metric records past 3 days (3 s) leave the list; problem records stay"
-[ "$(count line-1 metric)" = 20 ] || bad "line-1 lost records before their time"
+[ "$fresh" = 20 ] || bad "line-1 lost records before their time ($fresh of 20)"
 wait_count line-1 0 metric || bad "line-1 still has $(count line-1 metric) metric records"
 [ "$(count line-1 problem)" = 2 ] || bad "line-1's problems went"
 done_check

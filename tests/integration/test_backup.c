@@ -571,13 +571,13 @@ static int s_copies_left(void)
 	return system(cmd) == 0;
 }
 
-/* The largest wait, in ms, for an acknowledgement of the records from
- * `from` on, published for ms milliseconds. */
-static int64_t s_publish_measure(int ms, long *from)
+/* The latest acknowledgement, in ms after since (0: now), of the records
+ * from `from` on, published for ms milliseconds. */
+static int64_t s_publish_measure(int ms, long *from, int64_t since)
 {
 	traction_publisher_t *p = s_publisher(s_ep_a);
 	*from = s_sent;
-	int64_t t0 = s_mono_ms();
+	int64_t t0 = since != 0 ? since : s_mono_ms();
 	s_keep_publishing(p, 0, ms, NULL);
 	CHECK(traction_publisher_flush(p, 30000) == 0);
 	traction_publisher_destroy(&p);
@@ -598,6 +598,10 @@ TEST(the_lease_ends_when_the_client_dies)
 	traction_status_t st;
 	req.lease_ms = 1000;
 	req.idle_ms = 6000; /* past the bound below: the lease alone must end the pause */
+	/* measured from before the call: the lease begins after it, so
+	 * nothing published while paused is acknowledged before t0 + 1000,
+	 * whatever time the client and publisher below take to set up */
+	int64_t t0 = s_mono_ms();
 	CHECK_MSG(traction_call(a, "feedback", "backup.begin", &req.base,
 				&traction__v1__backup_begin_reply__descriptor,
 				(ProtobufCMessage **)&rep, &st) == 0,
@@ -605,10 +609,20 @@ TEST(the_lease_ends_when_the_client_dies)
 	traction_reply_free(&rep->base);
 	traction_client_destroy(&a); /* and never a resume, nor an end */
 	long from;
-	int64_t worst = s_publish_measure(300, &from);
-	fprintf(stderr, "records published while the lease held: acknowledged within %lld ms\n",
-		(long long)worst);
-	CHECK_MSG(worst >= 500, "writes went on while paused (%lld ms)", (long long)worst);
+	int64_t started = s_mono_ms() - t0;
+	int64_t worst = s_publish_measure(300, &from, t0), first = INT64_MAX;
+	for (long i = from; i < s_sent; i++)
+		first = s_acked_at[i] - t0 < first ? s_acked_at[i] - t0 : first;
+	fprintf(stderr, "records published from %lld ms after backup.begin, with its lease of "
+		"1000 ms: acknowledged from %lld to %lld ms\n", (long long)started,
+		(long long)first, (long long)worst);
+	CHECK_MSG(started < 800, "the publishing began %lld ms after backup.begin: too late to "
+		  "tell a pause", (long long)started);
+	/* paused, not one is acknowledged before the lease ends (950: the
+	 * rounding of two millisecond clocks); not paused, the first would
+	 * be within a few ms of its publish */
+	CHECK_MSG(first >= 950, "writes went on while paused (one acknowledged %lld ms after "
+		  "backup.begin)", (long long)first);
 	CHECK_MSG(worst < 1000 + 2500, "writes stayed paused past the lease (%lld ms)",
 		  (long long)worst);
 	for (int t = 0; t < 200 && s_copies_left(); t++)
@@ -626,7 +640,7 @@ TEST(the_lease_ends_when_the_client_dies)
 	waitpid(pid, NULL, 0);
 	CHECK(traction_publisher_flush(p, 30000) == 0);
 	traction_publisher_destroy(&p);
-	worst = s_publish_measure(300, &from);
+	worst = s_publish_measure(300, &from, 0);
 	CHECK_MSG(worst < 2000 + 2500, "writes paused %lld ms after tractionctl died",
 		  (long long)worst);
 	for (int t = 0; t < 100 && s_copies_left(); t++)

@@ -161,9 +161,15 @@ TEST(balances_and_drops_a_dead_instance)
 
 	/* A stopped instance holds requests; the broker must answer them
 	 * UNAVAILABLE once it misses its heartbeats, not leave them hanging. */
-	kill(extra1, SIGSTOP);
 	raw_t r;
 	raw_open(&r, H.client_ep);
+	/* connected before the stop: the 30 must reach the broker well
+	 * within the 300 ms it gives the stopped instance */
+	raw_request(&r, "supply", "ping", 100, NULL, 0);
+	Traction__V1__Header *first = raw_reply(&r, 3000, NULL, NULL);
+	CHECK(first != NULL);
+	protobuf_c_message_free_unpacked(&first->base, NULL);
+	kill(extra1, SIGSTOP);
 	for (uint64_t id = 1; id <= 30; id++)
 		raw_request(&r, "supply", "ping", id, NULL, 0);
 	int ok = 0, unavailable = 0;
@@ -195,7 +201,7 @@ TEST(balances_and_drops_a_dead_instance)
 	pid_t extra3 = h_start(&H, "traction-supplyd", "supply4");
 	CHECK(h_wait_live(&H, "supply", 3, 5000));
 	h_kill(&H, extra3, SIGKILL);
-	h_sleep_ms(50);
+	h_sleep_ms(150); /* ZeroMQ has seen the close; the 300 ms expiry has not come */
 	for (int i = 0; i < 10; i++) {
 		int code;
 		Traction__V1__PingReply *p = ping(c, "supply", &code);

@@ -550,7 +550,8 @@ TEST(each_user_of_an_edge_has_a_clients_budget)
 
 int main(void)
 {
-	h_init(&H, "[bus]\nheartbeat_ms = 100\n[events]\nreplay_interval_ms = 200\n"
+	h_init(&H, "[bus]\nheartbeat_ms = 100\nheartbeat_liveness = 10\n"
+		   "[events]\nreplay_interval_ms = 200\n"
 		   "[broker]\nmax_in_flight_per_client = 4\n");
 	RUN(start_the_set);
 	RUN(writes_say_where_they_committed_and_replies_what_was_applied);

@@ -99,7 +99,9 @@ TEST(flood_gets_backpressure_others_do_not_wait)
 		ok, exhausted, worst, rss0, rss1, rss2);
 	CHECK(exhausted > 0);
 	CHECK(ok >= LIMIT);
-	CHECK_MSG(worst < 1000, "the other client waited %.1f ms", worst);
+	/* starved, it would wait out its 5 s timeout; 2 s leaves a TSan
+	 * build on 2 busy cores its room */
+	CHECK_MSG(worst < 2000, "the other client waited %.1f ms", worst);
 	CHECK_MSG(rss2 - rss0 < 64 * 1024, "broker RSS grew by %ld kB", rss2 - rss0);
 	traction_client_destroy(&c);
 }

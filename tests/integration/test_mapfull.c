@@ -151,7 +151,8 @@ TEST(full_store_refuses_then_resumes)
 	/* a bigger map: the refused batch goes in on retry, nothing lost */
 	CHECK_EQ_INT(WEXITSTATUS(h_kill(&H, s_fb, SIGTERM)), 0);
 	CHECK(h_wait_live(&H, "feedback", 0, 3000));
-	snprintf(H.extra, sizeof(H.extra), "[bus]\nheartbeat_ms = 100\n[store]\nmap_size_mb = 64\n");
+	snprintf(H.extra, sizeof(H.extra),
+		 "[bus]\nheartbeat_ms = 100\nheartbeat_liveness = 10\n[store]\nmap_size_mb = 64\n");
 	s_fb = h_start(&H, "traction-feedbackd", "var"); /* the same state dir, a new config */
 	CHECK(h_wait_live(&H, "feedback", 1, 5000));
 	retry_goes_in_once(0, b, acked);
@@ -185,7 +186,8 @@ TEST(full_disk_refuses_then_resumes)
 	CHECK_EQ_INT(WEXITSTATUS(h_kill(&H, s_fb, SIGTERM)), 0);
 	CHECK(h_wait_live(&H, "feedback", 0, 3000));
 	/* the map is far bigger than the disk: the disk runs out first */
-	snprintf(H.extra, sizeof(H.extra), "[bus]\nheartbeat_ms = 100\n[store]\nmap_size_mb = 64\n");
+	snprintf(H.extra, sizeof(H.extra),
+		 "[bus]\nheartbeat_ms = 100\nheartbeat_liveness = 10\n[store]\nmap_size_mb = 64\n");
 	s_fb = h_start(&H, "traction-feedbackd", "disk");
 	CHECK(h_wait_live(&H, "feedback", 1, 5000));
 
@@ -224,7 +226,7 @@ TEST(full_disk_refuses_then_resumes)
 
 int main(void)
 {
-	h_init(&H, "[bus]\nheartbeat_ms = 100\n[store]\nmap_size_mb = 1\n"
+	h_init(&H, "[bus]\nheartbeat_ms = 100\nheartbeat_liveness = 10\n[store]\nmap_size_mb = 1\n"
 		   "[events]\nreplay_interval_ms = 200\n");
 	RUN(full_store_refuses_then_resumes);
 	RUN(full_disk_refuses_then_resumes);

@@ -416,7 +416,8 @@ TEST(the_whole_story)
 
 int main(void)
 {
-	h_init(&H, "[bus]\nheartbeat_ms = 100\n[events]\nreplay_interval_ms = 200\n");
+	h_init(&H, "[bus]\nheartbeat_ms = 100\nheartbeat_liveness = 10\n"
+		   "[events]\nreplay_interval_ms = 200\n");
 	RUN(the_whole_story);
 	traction_client_destroy(&C);
 	h_done(&H);

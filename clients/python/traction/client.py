@@ -38,6 +38,10 @@ DEFAULT_ENDPOINT = "tcp://127.0.0.1:7400"
 # timeout: not the broker's fault, as libtraction does.
 ELECTION_REASONS = ("no_leader", "leadership_changed")
 ELECTION_RETRY = (0.02, 0.25)
+# A retry goes only with this much left for its answer after the backoff:
+# else the refusal stands (UNAVAILABLE: not done) rather than a resend that
+# would end in DeadlineExceeded (done or not, unknown); libtraction's too.
+ELECTION_ANSWER_ROOM = 0.05
 
 
 def _to_dict(self, defaults=False):
@@ -311,7 +315,7 @@ class Client:
                     details = _details(rep, body)
                     if (rep.status.code == common_pb2.UNAVAILABLE and
                             any(d.reason in ELECTION_REASONS for d in details) and
-                            deadline - time.monotonic() > backoff):
+                            deadline - time.monotonic() > backoff + ELECTION_ANSWER_ROOM):
                         time.sleep(backoff)  # an election: the same broker, a little later
                         backoff = min(2 * backoff, ELECTION_RETRY[1])
                         via = self._brokers.send(frames)

@@ -152,7 +152,7 @@ start_gateway() {
   "$bin/gateway/traction-gatewayd" --config "$dir/traction.conf" 2>"$dir/gateway.log" &
   GW=$!
   PIDS+=($GW)
-  for _ in $(seq 200); do [ -f "$dir/gateway.url" ] && break; sleep 0.02; done
+  for _ in $(seq 1000); do [ -f "$dir/gateway.url" ] && break; sleep 0.02; done
   [ -f "$dir/gateway.url" ] || fail "the gateway did not start"
   GW_URL=$(cat "$dir/gateway.url")
 }

@@ -43,7 +43,7 @@ sed -e "s|^address_file = .*|address_file = $DIR/set/gateway-fd.url|" \
 "$BUILD/gateway/traction-gatewayd" --config "$DIR/set/fd.conf" 2>"$DIR/set/gateway-fd.log" &
 GWF=$!
 PIDS+=($GWF)
-for _ in $(seq 200); do [ -f "$DIR/set/gateway-fd.url" ] && break; sleep 0.02; done
+for _ in $(seq 1000); do [ -f "$DIR/set/gateway-fd.url" ] && break; sleep 0.02; done
 [ -f "$DIR/set/gateway-fd.url" ] || fail "the gateway (file limit) did not start"
 /usr/bin/python3 "$HERE/test_filelimit.py" "$GWF" "$(cat "$DIR/set/gateway-fd.url")" \
   "$DIR/set/gateway-fd.log" || fail "test_filelimit.py"
@@ -62,7 +62,7 @@ printf 'tls_cert_file = %s\ntls_key_file = %s\n' "$DIR/tls.crt" "$DIR/tls.key" >
 "$BUILD/gateway/traction-gatewayd" --config "$DIR/set/tls.conf" 2>"$DIR/set/gateway-tls.log" &
 GWT=$!
 PIDS+=($GWT)
-for _ in $(seq 200); do [ -f "$DIR/set/gateway-tls.url" ] && break; sleep 0.02; done
+for _ in $(seq 1000); do [ -f "$DIR/set/gateway-tls.url" ] && break; sleep 0.02; done
 URL=$(cat "$DIR/set/gateway-tls.url" 2>/dev/null) || fail "the HTTPS gateway did not start"
 case "$URL" in https://*) ;; *) fail "the HTTPS gateway wrote $URL" ;; esac
 /usr/bin/python3 - "$URL" "$DIR/tls.crt" "$(sed -n 's/^admin //p' "$DIR/tokens")" <<'PY' ||

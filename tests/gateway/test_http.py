@@ -326,12 +326,12 @@ waited = {}
 
 
 def later():
-    t = time.time()
     waited["st"], waited["doc"], _ = call("GET", "/v1/stats?supply_id=defect-vision&scenario_id=fresh-9",
                                           headers={"Traction-After": f"scenario:{n + 1}"})
     waited["s"] = time.time() - t
 
 
+t = time.time()  # here, not in the thread: one started late would shrink the wait
 th = threading.Thread(target=later)
 th.start()
 time.sleep(0.6)

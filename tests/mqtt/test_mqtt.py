@@ -230,6 +230,36 @@ def restart():
     return p
 
 
+def dead(pid, secs=10.0):
+    """Until pid has exited (gone, or a zombie: its sockets closed), so that
+    its port is free again; the first one is run.sh's child, not ours to
+    wait for."""
+    end = time.time() + secs
+    while time.time() < end:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return
+        except FileNotFoundError:
+            return
+        time.sleep(0.02)
+    raise AssertionError("traction-mqttd %d still alive %.0f s after SIGKILL" % (pid, secs))
+
+
+def listening(proc, secs=30.0):
+    """Until the restarted traction-mqttd takes connections (it exits at
+    once if its port is not free: say so rather than time out later)."""
+    end = time.time() + secs
+    while time.time() < end:
+        assert proc.poll() is None, "the restarted traction-mqttd exited %s" % proc.returncode
+        try:
+            socket.create_connection(("127.0.0.1", PORT), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("the restarted traction-mqttd not listening after %.0f s" % secs)
+
+
 mq = int(os.environ["MQ_PID"])
 N = 300
 for v5 in (False, True):
@@ -237,12 +267,15 @@ for v5 in (False, True):
     c = Client("exactly-once-" + name, v5, clean=False, expiry=3600 if v5 else None, inflight=16)
     assert c.connect() == 0
     infos = [c.c.publish(TOPIC + "/metric/" + name, str(i).encode(), qos=2) for i in range(N)]
-    while len(c.acks) < N // 3:
+    end = time.time() + 60
+    while len(c.acks) < N // 3 and time.time() < end:
         time.sleep(0.001)
+    assert len(c.acks) >= N // 3, "%s: %d of %d acknowledged in 60 s" % (name, len(c.acks), N)
     os.kill(mq, signal.SIGKILL)
-    time.sleep(0.3)
+    dead(mq)
     proc = restart()
     mq = proc.pid
+    listening(proc)
     end = time.time() + 60
     while len(c.acks) < N and time.time() < end:
         time.sleep(0.05)

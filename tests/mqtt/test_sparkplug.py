@@ -160,9 +160,21 @@ assert "2026-11-18" in out and out.count("Exposure") == 2, out
 ok("the Sparkplug timestamp is the observation time; the device is a label")
 
 # ---- NDEATH: the will of a connection that drops -----------------------------------------
+LOG = PB_DIR + "/set/mqttd.log"  # run.sh's DIR
+
+
+def deaths():
+    with open(LOG, errors="replace") as f:
+        return f.read().count("sparkplug node=plant7/line3-edge: dead")
+
+
+before = deaths()
 e.c.loop_stop()
 e.c.socket().close()          # no DISCONNECT: the server publishes the will, NDEATH bdSeq 0
-time.sleep(1)
+end = time.time() + 10        # until traction-mqttd has taken the will
+while deaths() == before and time.time() < end:
+    time.sleep(0.05)
+assert deaths() > before, "traction-mqttd did not log the node dead within 10 s"
 e2 = Edge(1)
 e2.connect()
 assert e2.subscribe(NCMD) == (0,)

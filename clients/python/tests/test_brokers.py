@@ -176,7 +176,9 @@ def test_calls_and_records_through_broker_kills(two, ha_client):
     assert s["refused"] == 0, pub.refused[:3]
     assert s["accepted"] + s["duplicates"] == n, s
     assert s["retries"] > 0, s  # the kills caught requests in flight
-    assert max(gaps) < 1.5, f"a gap of {max(gaps):.3f} s between acknowledgements"
+    # recovered by the socket monitor, not by the 3 s request timeout; the
+    # room is for a disk's fsync stall or a TSan broker's teardown
+    assert max(gaps) < 2.5, f"a gap of {max(gaps):.3f} s between acknowledgements"
     count = lambda: sum(m.stats.count for m in ha_client.feedback.stats(  # noqa: E731
         supply_id="ha-a", metric="m").metrics)
     assert eventually(lambda: count() == n, timeout=20), count()

@@ -32,8 +32,10 @@ def test_errors_from_the_bus(client):
                                                   "kind": "PROVIDER_AI_COMPANY"})
     with pytest.raises(traction.Unimplemented):
         client.call("supply", "no.such.method", common_pb2.Empty(), common_pb2.Empty)
-    with pytest.raises(traction.Unavailable) as e:  # a position never reached
-        client.supply.get(id="errs", after={"supply": 10 ** 9}, timeout=0.5)
+    # a position never reached: supplyd answers at the timeout less its
+    # margin (500 ms of 2 s), before the client gives up
+    with pytest.raises(traction.Unavailable) as e:
+        client.supply.get(id="errs", after={"supply": 10 ** 9}, timeout=2.0)
     assert e.value.details and e.value.details[0].reason == "not_applied"
 
 

@@ -37,7 +37,10 @@ def scene(client):
 
 def test_publish_flush_and_duplicates(bus, client, scene):
     acks = []
-    with traction.Publisher(bus.endpoint, batch=100, on_ack=lambda r, a: acks.append(a)) as pub:
+    # a timeout no fsync stall of a loaded CI disk reaches: retries 0 means
+    # nothing had to go again, not that nothing was slow
+    with traction.Publisher(bus.endpoint, batch=100, timeout=30,
+                            on_ack=lambda r, a: acks.append(a)) as pub:
         for i in range(2000):
             pub.publish(traction.metric(scene, "pub-a", "1", "m", float(i), key=f"a-{i}"))
     assert pub.stats == {"accepted": 2000, "duplicates": 0, "refused": 0, "retries": 0}

@@ -432,6 +432,16 @@ bool h_testd_wait_count(traction_client_t *c, const char *service, long want, in
 	return false;
 }
 
+int h_stats(traction_client_t *c, const char *supply, const char *metric,
+	    Traction__V1__StatsReply **rep, traction_status_t *st)
+{
+	Traction__V1__StatsRequest q = TRACTION__V1__STATS_REQUEST__INIT;
+	q.supply_id = (char *)supply;
+	q.metric = (char *)metric;
+	return traction_call(c, "feedback", "stats", &q.base, &traction__v1__stats_reply__descriptor,
+			     (ProtobufCMessage **)rep, st);
+}
+
 int h_scenario(traction_client_t *c, const char *id, const char *enterprise)
 {
 	char *caps[] = { (char *)"defect-detection" };

@@ -66,6 +66,12 @@ void h_done(harness_t *h);
  * defect-detection. Retries while a service is unavailable; exits the test
  * on any other error. */
 void h_catalogue(traction_client_t *c, const char *const *scenarios);
+/* feedback.stats of metric for supply (all its versions and scenarios):
+ * the call's status code, *rep the reply on OK (free it with
+ * traction_reply_free). */
+struct Traction__V1__StatsReply;
+int h_stats(traction_client_t *c, const char *supply, const char *metric,
+	    struct Traction__V1__StatsReply **rep, traction_status_t *st);
 /* Submits scenario id of enterprise (named id, needing defect-detection);
  * the call's status code. */
 int h_scenario(traction_client_t *c, const char *id, const char *enterprise);

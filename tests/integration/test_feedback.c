@@ -211,15 +211,9 @@ TEST(evidence_reaches_matching)
  * answered); the caller frees it. */
 static Traction__V1__StatsReply *s_cycle_stats(void)
 {
-	Traction__V1__StatsRequest q = TRACTION__V1__STATS_REQUEST__INIT;
 	Traction__V1__StatsReply *srep = NULL;
 	traction_status_t st;
-	q.supply_id = (char *)"defect-vision";
-	q.metric = (char *)"cycle_time_s";
-	if (traction_call(C, "feedback", "stats", &q.base, &traction__v1__stats_reply__descriptor,
-			  (ProtobufCMessage **)&srep, &st) != 0)
-		return NULL;
-	return srep;
+	return h_stats(C, "defect-vision", "cycle_time_s", &srep, &st) == 0 ? srep : NULL;
 }
 
 /* How many of those records feedbackd holds (-1: not answered). */

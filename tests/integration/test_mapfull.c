@@ -72,14 +72,9 @@ static int publish_batch(int b, traction_status_t *st)
 
 static uint64_t stats_count(void)
 {
-	Traction__V1__StatsRequest q = TRACTION__V1__STATS_REQUEST__INIT;
 	Traction__V1__StatsReply *r = NULL;
 	traction_status_t st;
-	q.supply_id = (char *)"defect-vision";
-	q.metric = (char *)"defect_rate";
-	CHECK_MSG(traction_call(C, "feedback", "stats", &q.base, &traction__v1__stats_reply__descriptor,
-				(ProtobufCMessage **)&r, &st) == 0,
-		  "stats: %s", st.message);
+	CHECK_MSG(h_stats(C, "defect-vision", "defect_rate", &r, &st) == 0, "stats: %s", st.message);
 	uint64_t n = r->metrics[0]->stats->count;
 	traction_reply_free(&r->base);
 	return n;

@@ -173,15 +173,11 @@ TEST(broker_killed_mid_stream)
 	/* stored exactly once: count and sum of the metric */
 	traction_client_destroy(&c);
 	c = h_client(&H);
-	Traction__V1__StatsRequest q = TRACTION__V1__STATS_REQUEST__INIT;
 	Traction__V1__StatsReply *rep = NULL;
 	traction_status_t st;
-	q.supply_id = (char *)"defect-vision";
-	q.metric = (char *)"cycle_time_s";
 	int code = -1;
 	for (int i = 0; i < 100 && code != 0; i++) {
-		code = traction_call(c, "feedback", "stats", &q.base,
-				     &traction__v1__stats_reply__descriptor, (ProtobufCMessage **)&rep, &st);
+		code = h_stats(c, "defect-vision", "cycle_time_s", &rep, &st);
 		if (code != 0)
 			h_sleep_ms(50);
 	}

@@ -2,6 +2,7 @@
 """A real daemon set for the tests: the broker and the five daemons of the
 build in $TRACTION_BUILD, on loopback ports the kernel picks, state in a temp
 dir; stopped (and the dir removed) at the end, even when a test fails."""
+import contextlib
 import os
 import re
 import shutil
@@ -71,13 +72,17 @@ class BusSet:
         p.send_signal(signal.SIGKILL)
         p.wait()
 
-    def pause(self, name, seconds):
-        """SIGSTOP a daemon for a while: what it was sent is stored late,
-        after its sender gave up waiting (a reply lost, the write done)."""
+    @contextlib.contextmanager
+    def frozen(self, name):
+        """A daemon SIGSTOPped for the block: what it is sent meanwhile is
+        stored late, after its sender gave up waiting (a reply lost, the
+        write done)."""
         p = self.procs[name]
         p.send_signal(signal.SIGSTOP)
-        time.sleep(seconds)
-        p.send_signal(signal.SIGCONT)
+        try:
+            yield
+        finally:
+            p.send_signal(signal.SIGCONT)
 
     def log(self, name):
         try:

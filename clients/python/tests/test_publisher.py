@@ -78,10 +78,12 @@ def test_a_full_queue_is_a_clear_error(bus, scene):
 def test_a_broker_killed_mid_stream(bus, client, scene):
     n = 30000
     pub = traction.Publisher(bus.endpoint, batch=200, max_in_flight=8, timeout=1.0)
-    done = threading.Event()
+    done, frozen = threading.Event(), threading.Event()
 
-    def produce():
+    def produce():  # the last third only once feedbackd is frozen: mid-stream on any machine
         for i in range(n):
+            if i == 2 * n // 3:
+                frozen.wait(60)
             pub.publish(traction.metric(scene, "pub-b", "1", "m", float(i), key=f"b-{i}"),
                         block=True)
         done.set()
@@ -93,8 +95,10 @@ def test_a_broker_killed_mid_stream(bus, client, scene):
     time.sleep(0.5)
     bus.start_broker(endpoints)        # the same ports: everyone reconnects
     eventually(lambda: pub.stats["accepted"] > 10000, timeout=30)
-    paused_with = pub.pending
-    bus.pause("feedbackd", 2.5)        # past the 1 s timeout: stored, but unanswered
+    with bus.frozen("feedbackd"):
+        frozen.set()
+        time.sleep(2.5)                # past the 1 s timeout: stored late, unanswered
+        paused_with = pub.pending
     t.join(60)
     assert done.is_set()
     pub.flush(timeout=60)

@@ -31,11 +31,14 @@ int trc_time_parse(const char *s, int64_t *ms)
 	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
 	if (end == NULL)
 		return -1;
-	double frac = 0;
+	/* the fraction is digits only (RFC 3339): strtod would take an
+	 * exponent too, and ".5e25700" is inf, no number of milliseconds */
+	double frac = 0, place = 0.1;
 	if (*end == '.') {
-		char *e2;
-		frac = strtod(end, &e2);
-		end = e2;
+		if (!isdigit((unsigned char)end[1]))
+			return -1;
+		for (end++; isdigit((unsigned char)*end); end++, place /= 10)
+			frac += (*end - '0') * place;
 	}
 	if (strcmp(end, "Z") != 0 && strcmp(end, "+00:00") != 0)
 		return -1;

@@ -79,6 +79,15 @@ TEST(iso_8601_utc_to_the_millisecond)
 		CHECK_MSG(back == ms, "%s read back as %lld, not %lld", buf, (long long)back,
 			  (long long)ms);
 	}
+	/* a fraction is digits, any number of them, and nothing else (the
+	 * fuzzer's ".5e25700" was inf, then undefined as a long) */
+	int64_t t = 0;
+	CHECK(trc_time_parse("2026-11-28T10:15:00.123456789Z", &t) == 0);
+	CHECK_EQ_INT(t % 1000, 123);
+	CHECK(trc_time_parse("2026-11-28T10:15:00.5e25700Z", &t) == -1);
+	CHECK(trc_time_parse("2026-11-28T10:15:00.5e2Z", &t) == -1);
+	CHECK(trc_time_parse("2026-11-28T10:15:00.Z", &t) == -1);
+	CHECK(trc_time_parse("2026-11-28T10:15:00.-5Z", &t) == -1);
 }
 
 /* The human form of a reply: the instant as a time, its key without _ms;
